@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
+import { applyDeliveryEvent, initialDelivery, persistDelivery, replayDelivery, restoreDelivery, stateOf } from "./delivery.fold.ts";
+
+const t = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
+const record = (attempt: number, status?: number) => ({
+  attempt,
+  request: { method: "POST", url: "https://example.com/hook", headers: {} },
+  latencyMs: 12,
+  ...(status ? { response: { status, headers: {}, body: "", bodyTruncated: false } } : { error: "connection refused" }),
+});
+const started = (attempt: number, second: number): DeliveryTransition => ({ type: "attempt.started", at: t(second), data: { attempt } });
+const succeeded = (attempt: number, second: number): DeliveryTransition => ({ type: "attempt.succeeded", at: t(second), data: record(attempt, 200) });
+const failed = (attempt: number, second: number, retryAtSecond: number, opts: { status?: number; permanent?: boolean } = {}): DeliveryTransition => ({
+  type: "attempt.failed",
+  at: t(second),
+  data: { ...record(attempt, opts.status), permanent: opts.permanent ?? false, retryAt: t(retryAtSecond) },
+});
+const retryRequested = (second: number): DeliveryTransition => ({ type: "delivery.retry-requested", at: t(second), data: {} });
+const cancelRequested = (second: number): DeliveryTransition => ({ type: "delivery.cancel-requested", at: t(second), data: {} });
+
+/** given these past events (with an attempt budget), when this event, then this state, or a refusal. */
+function given(events: DeliveryTransition[], maxAttempts = 3) {
+  const { snapshot, rejected } = replayDelivery({ id: "dlv_test", maxAttempts }, events);
+  expect(rejected).toEqual([]);
+  return {
+    when(event: DeliveryTransition) {
+      const next = applyDeliveryEvent(snapshot, event);
+      return {
+        then: (state: string) => expect(next && stateOf(next)).toBe(state),
+        thenRefused: () => expect(next).toBeNull(),
+        next,
+      };
+    },
+    state: stateOf(snapshot),
+    snapshot,
+  };
+}
+
+describe("delivery machine", () => {
+  it("starts pending", () => {
+    expect(stateOf(initialDelivery({ id: "d", maxAttempts: 3 }))).toBe("pending");
+  });
+
+  it("pending → in-flight when the first attempt starts", () => given([]).when(started(1, 0)).then("in-flight"));
+  it("refuses an attempt with the wrong number", () => given([]).when(started(2, 0)).thenRefused());
+  it("in-flight → delivered on success", () => given([started(1, 0)]).when(succeeded(1, 1)).then("delivered"));
+  it("ignores an outcome for a different attempt", () => given([started(1, 0)]).when(succeeded(2, 1)).thenRefused());
+  it("in-flight → backoff on a retryable failure with attempts left", () =>
+    given([started(1, 0)]).when(failed(1, 1, 6, { status: 500 })).then("backoff"));
+  it("backoff keeps the retry time", () => {
+    const { snapshot } = given([started(1, 0), failed(1, 1, 6, { status: 500 })]);
+    expect(snapshot.context.retryAt).toBe(Date.parse(t(6)));
+    expect(snapshot.context.lastStatus).toBe(500);
+  });
+  it("backoff refuses an attempt before the retry time (early redelivery)", () =>
+    given([started(1, 0), failed(1, 1, 6)]).when(started(2, 5)).thenRefused());
+  it("backoff → in-flight once the retry time has come", () => given([started(1, 0), failed(1, 1, 6)]).when(started(2, 6)).then("in-flight"));
+  it("in-flight → failed on a permanent failure, attempts left or not", () =>
+    given([started(1, 0)]).when(failed(1, 1, 6, { status: 410, permanent: true })).then("failed"));
+  it("in-flight → failed when the attempts are exhausted", () =>
+    given([started(1, 0), failed(1, 1, 2), started(2, 2), failed(2, 3, 4), started(3, 4)]).when(failed(3, 5, 9)).then("failed"));
+
+  it("records why it gave up", () => {
+    const exhausted = given([started(1, 0), failed(1, 1, 2), started(2, 2), failed(2, 3, 4), started(3, 4), failed(3, 5, 9)]);
+    expect(exhausted.snapshot.context.failureReason).toBe("exhausted");
+    const permanent = given([started(1, 0), failed(1, 1, 2, { status: 410, permanent: true })]);
+    expect(permanent.snapshot.context.failureReason).toBe("permanent");
+  });
+
+  it("failed → pending on a manual retry, with a fresh budget", () => {
+    const exhausted = [started(1, 0), failed(1, 1, 2), started(2, 2), failed(2, 3, 4), started(3, 4), failed(3, 5, 9)];
+    given(exhausted).when(retryRequested(10)).then("pending");
+    const retried = given([...exhausted, retryRequested(10), started(4, 11), failed(4, 12, 13)]);
+    expect(retried.state).toBe("backoff");
+    expect(retried.snapshot.context.attempts).toBe(4);
+    expect(retried.snapshot.context.roundAttempts).toBe(1);
+  });
+  it("delivered is final: no retry, no cancel", () => {
+    given([started(1, 0), succeeded(1, 1)]).when(retryRequested(2)).thenRefused();
+    given([started(1, 0), succeeded(1, 1)]).when(cancelRequested(2)).thenRefused();
+  });
+  it("pending, in-flight and backoff can be cancelled", () => {
+    given([]).when(cancelRequested(0)).then("cancelled");
+    given([started(1, 0)]).when(cancelRequested(1)).then("cancelled");
+    given([started(1, 0), failed(1, 1, 6)]).when(cancelRequested(2)).then("cancelled");
+  });
+  it("a cancelled delivery still records the outcome of the attempt that was on the wire", () => {
+    const cancelledMidAttempt = given([started(1, 0), cancelRequested(1)]);
+    const next = cancelledMidAttempt.when(succeeded(1, 2));
+    next.then("cancelled");
+    expect(next.next?.context.lastStatus).toBe(200);
+  });
+  it("a cancelled delivery can be retried by hand", () => given([cancelRequested(0)]).when(retryRequested(1)).then("pending"));
+  it("failed refuses a new attempt without a manual retry", () =>
+    given([started(1, 0), failed(1, 1, 2, { permanent: true })]).when(started(2, 3)).thenRefused());
+
+  it("a persisted snapshot restores to the same state as a full replay", () => {
+    const events = [started(1, 0), failed(1, 1, 6, { status: 503 }), started(2, 6)];
+    const { snapshot } = replayDelivery({ id: "d", maxAttempts: 5 }, events);
+    const restored = restoreDelivery(JSON.parse(JSON.stringify(persistDelivery(snapshot))));
+    expect(stateOf(restored)).toBe("in-flight");
+    expect(restored.context).toEqual(snapshot.context);
+    expect(stateOf(applyDeliveryEvent(restored, succeeded(2, 7))!)).toBe("delivered");
+  });
+});

@@ -1,0 +1,97 @@
+import { z } from "zod";
+
+/**
+ * The events a delivery's journal holds. Each one is a fact with its data (time, attempt number,
+ * outcome), so folding them through the delivery machine rebuilds the same state on any instance.
+ */
+
+export const HeadersSchema = z.record(z.string(), z.string());
+export type Headers = z.infer<typeof HeadersSchema>;
+
+export const DeliveryRequestSchema = z.object({
+  url: z.string(),
+  method: z.string(),
+  headers: HeadersSchema,
+  /** Body bytes, base64: the journal is JSON and bodies may be binary. */
+  body: z.string(),
+});
+export type DeliveryRequest = z.infer<typeof DeliveryRequestSchema>;
+
+export const DeliveryCreatedSchema = z.object({
+  type: z.literal("delivery.created"),
+  at: z.string(),
+  data: z.object({
+    id: z.string(),
+    request: DeliveryRequestSchema,
+    /** Delays between attempts, fixed when the delivery is accepted so later config changes don't rewrite its history. */
+    schedule: z.array(z.number().int().nonnegative()),
+    /** Standard Webhooks secrets; never shown by the API. */
+    secrets: z.array(z.string()),
+    source: z.enum(["dispatch", "api"]),
+    idempotencyKey: z.string().optional(),
+  }),
+});
+export type DeliveryCreated = z.infer<typeof DeliveryCreatedSchema>;
+
+export const AttemptRecordSchema = z.object({
+  attempt: z.number().int().positive(),
+  request: z.object({ method: z.string(), url: z.string(), headers: HeadersSchema }),
+  response: z
+    .object({
+      status: z.number().int(),
+      headers: HeadersSchema,
+      body: z.string(),
+      bodyTruncated: z.boolean(),
+    })
+    .optional(),
+  latencyMs: z.number().nonnegative(),
+  error: z.string().optional(),
+});
+export type AttemptRecord = z.infer<typeof AttemptRecordSchema>;
+
+export const AttemptStartedSchema = z.object({
+  type: z.literal("attempt.started"),
+  at: z.string(),
+  data: z.object({ attempt: z.number().int().positive() }),
+});
+
+export const AttemptSucceededSchema = z.object({
+  type: z.literal("attempt.succeeded"),
+  at: z.string(),
+  data: AttemptRecordSchema,
+});
+
+export const AttemptFailedSchema = z.object({
+  type: z.literal("attempt.failed"),
+  at: z.string(),
+  data: AttemptRecordSchema.extend({
+    /** The failure can't heal by retrying (410 Gone, forbidden target). */
+    permanent: z.boolean(),
+    /** When the next attempt falls due if attempts remain; computed with jitter by the runtime. */
+    retryAt: z.string(),
+  }),
+});
+
+export const RetryRequestedSchema = z.object({
+  type: z.literal("delivery.retry-requested"),
+  at: z.string(),
+  data: z.object({}),
+});
+
+export const CancelRequestedSchema = z.object({
+  type: z.literal("delivery.cancel-requested"),
+  at: z.string(),
+  data: z.object({}),
+});
+
+export const DeliveryTransitionSchema = z.discriminatedUnion("type", [
+  AttemptStartedSchema,
+  AttemptSucceededSchema,
+  AttemptFailedSchema,
+  RetryRequestedSchema,
+  CancelRequestedSchema,
+]);
+export type DeliveryTransition = z.infer<typeof DeliveryTransitionSchema>;
+export type AttemptStarted = z.infer<typeof AttemptStartedSchema>;
+export type AttemptSucceeded = z.infer<typeof AttemptSucceededSchema>;
+export type AttemptFailed = z.infer<typeof AttemptFailedSchema>;

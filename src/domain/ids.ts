@@ -1,0 +1,33 @@
+// Crockford base32, as ULID uses: sortable by creation time, no ambiguous letters, and valid in a NATS token.
+const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** A ULID (48-bit millisecond time + 80 random bits). The caller supplies the clock and the entropy. */
+export function ulid(now: number, random: Uint8Array): string {
+  if (random.length < 10) throw new Error("ulid needs 10 random bytes");
+  let time = "";
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  let bits = 0;
+  let value = 0;
+  let rest = "";
+  for (let i = 0; i < 10; i++) {
+    value = (value << 8) | random[i]!;
+    bits += 8;
+    while (bits >= 5) {
+      rest += ALPHABET[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    value &= (1 << bits) - 1;
+  }
+  return time + rest;
+}
+
+export const DELIVERY_ID_PREFIX = "dlv_";
+export const DELIVERY_ID_PATTERN = /^dlv_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export function isDeliveryId(text: string): boolean {
+  return DELIVERY_ID_PATTERN.test(text);
+}
