@@ -1,6 +1,6 @@
 const encoder = new TextEncoder();
 
-export function utf8(text: string): Uint8Array {
+export function utf8(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(text);
 }
 
@@ -21,7 +21,7 @@ export function toBase64(bytes: Uint8Array | ArrayBuffer): string {
   return btoa(binary);
 }
 
-export function fromBase64(text: string): Uint8Array {
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
@@ -29,7 +29,7 @@ export function fromBase64(text: string): Uint8Array {
 }
 
 /** base64url without padding (RFC 4648 §5), as used in `/dispatch/<target>` paths. */
-export function fromBase64Url(text: string): Uint8Array {
+export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
   if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text)) throw new Error("not base64url");
   const normal = text.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/");
   return fromBase64(normal + "=".repeat((4 - (normal.length % 4)) % 4));

@@ -8,7 +8,7 @@ import { fromBase64, toBase64, utf8 } from "./bytes.ts";
 
 export const SECRET_PREFIX = "whsec_";
 
-export function decodeSecret(secret: string): Uint8Array {
+export function decodeSecret(secret: string): Uint8Array<ArrayBuffer> {
   const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   const key = fromBase64(encoded);
   if (key.length < 16) throw new Error("a signing secret needs at least 16 bytes of key");

@@ -1,0 +1,105 @@
+import { z } from "zod";
+import { NetworkPolicy } from "./delivery/network-policy.ts";
+import { parseByteSize, parseDuration, parseDurationList } from "./domain/duration.ts";
+import { isValidSecret } from "./domain/sign-standard-webhooks.ts";
+
+/** hookd's configuration, from HOOKD_* environment variables (and NATS_URL), checked at start. */
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return parseDuration(text);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      const value = Number(text);
+      if (!Number.isInteger(value) || value < min || value > max) {
+        ctx.addIssue({ code: "custom", message: `"${text}" must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const emptyAsUndefined = (value: unknown) => (value === "" ? undefined : value);
+
+export const ConfigSchema = z.object({
+  HOOKD_PORT: integer(8080, 0, 65_535),
+  HOOKD_HOST: z.string().default("127.0.0.1"),
+  HOOKD_DATA_DIR: z.string().default("./data"),
+  NATS_URL: z.preprocess(emptyAsUndefined, z.string().optional()),
+  HOOKD_NATS_SERVER_BIN: z.string().default("nats-server"),
+  HOOKD_KEY: z.preprocess(emptyAsUndefined, z.string().min(16, "HOOKD_KEY must be at least 16 characters").optional()),
+  HOOKD_PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
+  HOOKD_TIMEOUT: duration("15s").refine((ms) => ms >= 100 && ms <= 300_000, "must be between 100ms and 5m"),
+  HOOKD_RETRY_SCHEDULE: z
+    .string()
+    .default("5s,30s,2m,10m,30m,1h,3h,6h,12h,24h")
+    .transform((text, ctx) => {
+      try {
+        const schedule = parseDurationList(text);
+        if (schedule.length === 0) throw new Error("needs at least one delay");
+        return schedule;
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  HOOKD_ALLOWED_NETWORKS: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      const cidrs = text.split(",").map((part) => part.trim()).filter(Boolean);
+      for (const cidr of cidrs) {
+        if (!NetworkPolicy.validateCidr(cidr)) ctx.addIssue({ code: "custom", message: `"${cidr}" is not a CIDR such as 127.0.0.0/8 or ::1/128` });
+      }
+      return cidrs;
+    }),
+  HOOKD_MAX_BODY: z
+    .string()
+    .default("1MiB")
+    .transform((text, ctx) => {
+      try {
+        return parseByteSize(text);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  HOOKD_CONCURRENCY: integer(256, 1, 10_000),
+  HOOKD_SIGNING_SECRET: z.preprocess(
+    emptyAsUndefined,
+    z.string().refine(isValidSecret, "must be a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 bytes").optional(),
+  ),
+  HOOKD_IDEMPOTENCY_WINDOW: duration("24h"),
+  HOOKD_JOURNAL_MAX_AGE: duration("30d"),
+  HOOKD_MAX_BACKLOG: integer(1_000_000, 1_000, 100_000_000),
+  HOOKD_WORKERS: z.enum(["on", "off"]).default("on"),
+  HOOKD_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+  throw new ConfigError(`hookd's configuration is invalid:\n${lines.join("\n")}`);
+}
+
+/** Worst case time one attempt holds its work message; the queue redelivers only after this. */
+export function ackWaitFor(config: Config): number {
+  return config.HOOKD_TIMEOUT + 10_000;
+}

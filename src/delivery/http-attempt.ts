@@ -1,0 +1,133 @@
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
+import { Agent, request } from "undici";
+import type { AttemptErrorCode } from "../domain/attempt-outcome.ts";
+import { NetworkPolicy } from "./network-policy.ts";
+
+/**
+ * One outbound HTTP attempt: bounded in time, no redirects followed, the response kept up to a
+ * size, and every address the socket connects to checked against the network policy (the DNS
+ * lookup happens inside the connect, so a name can't resolve to one address for the check and
+ * another for the connection).
+ */
+
+export type OutboundRequest = { url: string; method: string; headers: Record<string, string>; body: Uint8Array };
+
+export type AttemptResult = {
+  response?: { status: number; headers: Record<string, string>; body: string; bodyTruncated: boolean };
+  latencyMs: number;
+  error?: string;
+  errorCode?: AttemptErrorCode;
+};
+
+export type HttpAttempter = { send(request: OutboundRequest): Promise<AttemptResult>; close(): Promise<void> };
+
+export const RESPONSE_BODY_LIMIT = 64 * 1024;
+
+class ForbiddenTargetError extends Error {
+  readonly code = "HOOKD_FORBIDDEN_TARGET";
+}
+
+function guardedLookup(policy: NetworkPolicy) {
+  return (
+    hostname: string,
+    options: LookupOptions,
+    callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
+    dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error) return callback(error, []);
+      const forbidden = addresses.find((entry) => policy.isForbidden(entry.address));
+      if (forbidden) return callback(new ForbiddenTargetError(`${hostname} resolves to ${forbidden.address}, which HOOKD_ALLOWED_NETWORKS does not allow`), []);
+      if (options.all) return callback(null, addresses);
+      const first = addresses[0]!;
+      callback(null, first.address, first.family);
+    });
+  };
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined) out[key] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}
+
+function describeError(error: unknown): { code: AttemptErrorCode; message: string } {
+  for (let current = error as (Error & { code?: string; cause?: unknown }) | undefined; current; current = current.cause as typeof current) {
+    if (current instanceof ForbiddenTargetError || current.code === "HOOKD_FORBIDDEN_TARGET") return { code: "forbidden-target", message: current.message };
+    if (current.name === "TimeoutError" || current.name === "AbortError" || /TIMEOUT/.test(current.code ?? "")) {
+      return { code: "timeout", message: `timed out: ${current.message}` };
+    }
+    if (current.code === "UND_ERR_INVALID_ARG" || current.code === "ERR_INVALID_URL") return { code: "invalid-target", message: current.message };
+  }
+  const top = error as Error & { code?: string; cause?: Error & { code?: string } };
+  const code = top.cause?.code ?? top.code;
+  return { code: "network", message: `${code ? `${code}: ` : ""}${top.cause?.message ?? top.message}` };
+}
+
+export function createHttpAttempter(options: { timeoutMs: number; policy: NetworkPolicy; connectionsPerOrigin?: number }): HttpAttempter {
+  const agent = new Agent({
+    connect: { lookup: guardedLookup(options.policy), timeout: options.timeoutMs },
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    keepAliveTimeout: 4_000,
+    connections: options.connectionsPerOrigin ?? 128,
+  });
+
+  return {
+    async send(outbound) {
+      const started = performance.now();
+      const latency = () => Math.round((performance.now() - started) * 10) / 10;
+      try {
+        const url = new URL(outbound.url);
+        // Literal IPs never reach the DNS lookup hook, so they are checked here.
+        if (NetworkPolicy.isIpLiteral(url.hostname) && options.policy.isForbidden(url.hostname)) {
+          throw new ForbiddenTargetError(`${url.hostname} is in a network that HOOKD_ALLOWED_NETWORKS does not allow`);
+        }
+        const hasBody = outbound.body.length > 0 && outbound.method !== "GET" && outbound.method !== "HEAD";
+        const response = await request(url, {
+          method: outbound.method as "POST",
+          headers: outbound.headers,
+          body: hasBody ? outbound.body : undefined,
+          dispatcher: agent,
+          signal: AbortSignal.timeout(options.timeoutMs),
+        });
+        const chunks: Uint8Array[] = [];
+        let size = 0;
+        let truncated = false;
+        for await (const chunk of response.body) {
+          const bytes = chunk as Uint8Array;
+          const room = RESPONSE_BODY_LIMIT - size;
+          if (bytes.length > room) {
+            chunks.push(bytes.subarray(0, room));
+            size += room;
+            truncated = true;
+            break;
+          }
+          chunks.push(bytes);
+          size += bytes.length;
+        }
+        if (truncated) response.body.destroy();
+        const body = new Uint8Array(size);
+        let offset = 0;
+        for (const chunk of chunks) {
+          body.set(chunk, offset);
+          offset += chunk.length;
+        }
+        return {
+          response: {
+            status: response.statusCode,
+            headers: flattenHeaders(response.headers),
+            body: new TextDecoder().decode(body),
+            bodyTruncated: truncated,
+          },
+          latencyMs: latency(),
+        };
+      } catch (error) {
+        const { code, message } = describeError(error);
+        return { latencyMs: latency(), error: message, errorCode: code };
+      }
+    },
+    close: () => agent.close(),
+  };
+}

@@ -1,0 +1,31 @@
+import { fromBase64 } from "../domain/bytes.ts";
+import type { DeliveryRequest } from "../domain/delivery-events.ts";
+import { signStandardWebhook } from "../domain/sign-standard-webhooks.ts";
+import type { OutboundRequest } from "./http-attempt.ts";
+
+// Hop-by-hop and framing headers belong to the connection hookd makes, not to the caller; webhook-* are hookd's signature.
+const RESERVED = /^(host|content-length|connection|keep-alive|transfer-encoding|te|trailer|upgrade|proxy-.*|webhook-(id|timestamp|signature))$/i;
+
+export const USER_AGENT = "hookd/0.1";
+
+/** The request for one attempt: the stored request, plus Standard Webhooks headers when there are secrets. */
+export async function buildOutboundRequest(input: {
+  deliveryId: string;
+  request: DeliveryRequest;
+  secrets: readonly string[];
+  now: number;
+}): Promise<OutboundRequest> {
+  const body = fromBase64(input.request.body);
+  const headers: Record<string, string> = { "user-agent": USER_AGENT };
+  for (const [name, value] of Object.entries(input.request.headers)) {
+    if (!RESERVED.test(name)) headers[name.toLowerCase()] = value;
+  }
+  if (input.secrets.length > 0) {
+    // webhook-id stays the same on every retry, so receivers can drop duplicates of an at-least-once delivery.
+    const timestampSeconds = Math.floor(input.now / 1000);
+    headers["webhook-id"] = input.deliveryId;
+    headers["webhook-timestamp"] = String(timestampSeconds);
+    headers["webhook-signature"] = await signStandardWebhook({ secrets: input.secrets, id: input.deliveryId, timestampSeconds, body });
+  }
+  return { url: input.request.url, method: input.request.method, headers, body };
+}

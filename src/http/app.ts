@@ -1,0 +1,79 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { PathTokens } from "../domain/path-tokens.ts";
+import type { NetworkPolicy } from "../delivery/network-policy.ts";
+import type { Logger } from "../log.ts";
+import type { DeliveryStore } from "../nats/delivery-store.ts";
+import { NatsUnavailableError } from "../nats/journal.ts";
+import { DeliveryNotFoundError, TransitionRefusedError, type DeliveryCommands } from "../runtime/delivery-commands.ts";
+import { requireToken } from "./auth.ts";
+import { mountDeliveryRoutes } from "./delivery-routes.ts";
+import { mountDispatchRoutes } from "./dispatch-routes.ts";
+import { ProblemError, problemResponse } from "./problem.ts";
+
+export type AppDeps = {
+  commands: DeliveryCommands;
+  store: DeliveryStore;
+  tokens: PathTokens;
+  policy: NetworkPolicy;
+  isNatsConnected: () => boolean;
+  defaultSecrets: string[];
+  maxBodyBytes: number;
+  log: Logger;
+};
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+
+  app.get("/healthz", (c) => {
+    const connected = deps.isNatsConnected();
+    return c.json({ status: connected ? "ok" : "degraded", nats: connected ? "connected" : "disconnected" }, connected ? 200 : 503);
+  });
+
+  app.use("*", requireToken(deps.tokens));
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) =>
+        problemResponse(c, {
+          status: 413,
+          kind: "body-too-large",
+          title: "The body is too large",
+          detail: `Bodies are limited to ${deps.maxBodyBytes} bytes (HOOKD_MAX_BODY).`,
+          extra: { limit: deps.maxBodyBytes },
+        }),
+    }),
+  );
+
+  mountDispatchRoutes(app, deps);
+  mountDeliveryRoutes(app, deps);
+
+  app.notFound((c) =>
+    problemResponse(c, { status: 404, kind: "not-found", title: "No such route", detail: `${c.req.method} ${new URL(c.req.url).pathname} is not a hookd route.` }),
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof ProblemError) return problemResponse(c, error.problem);
+    if (error instanceof DeliveryNotFoundError) {
+      return problemResponse(c, { status: 404, kind: "delivery-not-found", title: "No such delivery", detail: `There is no delivery with id "${error.id}".` });
+    }
+    if (error instanceof TransitionRefusedError) {
+      return problemResponse(c, { status: 409, kind: "transition-refused", title: "Not possible in the delivery's current state", detail: error.message, extra: { state: error.state } });
+    }
+    if (error instanceof NatsUnavailableError) {
+      deps.log.warn({ err: error }, "refusing a request while NATS is unavailable");
+      return problemResponse(c, {
+        status: 503,
+        kind: "storage-unavailable",
+        title: "hookd cannot store the request right now",
+        detail: "NATS JetStream is unavailable, so nothing was accepted. Send the request again later (same Idempotency-Key, if you used one).",
+        headers: { "retry-after": "5" },
+      });
+    }
+    deps.log.error({ err: error, path: c.req.path }, "unhandled error");
+    return problemResponse(c, { status: 500, kind: "internal", title: "Internal error", detail: "hookd failed to handle this request; the error is in its log." });
+  });
+
+  return app;
+}

@@ -1,0 +1,128 @@
+import type { Hono } from "hono";
+import { z } from "zod";
+import { DELIVERY_STATES, deliveryMachine } from "../../actors/delivery.machine.ts";
+import { describeMachine } from "../../actors/machine-graph.ts";
+import { fromBase64, toBase64, utf8 } from "../domain/bytes.ts";
+import { isDeliveryId } from "../domain/ids.ts";
+import { isValidSecret } from "../domain/sign-standard-webhooks.ts";
+import type { DeliveryStore } from "../nats/delivery-store.ts";
+import { DeliveryNotFoundError } from "../runtime/delivery-commands.ts";
+import { loadDeliveryView } from "../runtime/delivery-view.ts";
+import { acceptDelivery, type IngestDeps } from "./ingest.ts";
+import { badRequest } from "./problem.ts";
+
+/** The native JSON API for deliveries and the machine definition. */
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+export const CreateDeliveryBodySchema = z
+  .object({
+    url: z.string({ error: "url is required: the absolute http(s) URL to deliver to" }),
+    method: z
+      .string()
+      .transform((method) => method.toUpperCase())
+      .pipe(z.enum(["POST", "PUT", "PATCH", "DELETE", "GET"], { error: "method must be one of POST, PUT, PATCH, DELETE, GET" }))
+      .default("POST"),
+    headers: z
+      .record(
+        z.string().regex(HEADER_NAME, "header names must be HTTP tokens"),
+        z.string().refine((value) => !/[\r\n\0]/.test(value), "header values must not contain CR, LF or NUL"),
+      )
+      .default({}),
+    body: z.unknown().optional(),
+    body_base64: z.string().optional(),
+    content_type: z.string().optional(),
+    secret: z.string().refine(isValidSecret, "secret must be a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 bytes").optional(),
+  })
+  .strict()
+  .refine((value) => !(value.body !== undefined && value.body_base64 !== undefined), { message: "send either body or body_base64, not both", path: ["body"] });
+export type CreateDeliveryBody = z.infer<typeof CreateDeliveryBodySchema>;
+
+export const ListDeliveriesQuerySchema = z.object({
+  state: z.enum(DELIVERY_STATES as [string, ...string[]], { error: `state must be one of ${DELIVERY_STATES.join(", ")}` }).optional(),
+  limit: z.coerce.number({ error: "limit must be a number" }).int().min(1).max(100, "limit is at most 100").default(50),
+  cursor: z.string().refine(isDeliveryId, "cursor must be a next_cursor value from a previous page").optional(),
+});
+
+function encodeBody(body: CreateDeliveryBody): { body: string; contentType: string | undefined } {
+  if (body.body_base64 !== undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = fromBase64(body.body_base64);
+    } catch {
+      throw badRequest("body_base64 is not valid base64.", { field: "body_base64" });
+    }
+    return { body: toBase64(bytes), contentType: body.content_type ?? "application/octet-stream" };
+  }
+  if (body.body === undefined) return { body: "", contentType: body.content_type };
+  if (typeof body.body === "string") return { body: toBase64(utf8(body.body)), contentType: body.content_type ?? "text/plain; charset=utf-8" };
+  return { body: toBase64(utf8(JSON.stringify(body.body))), contentType: body.content_type ?? "application/json" };
+}
+
+function parseOr400<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({ field: issue.path.join(".") || null, message: issue.message }));
+  throw badRequest(issues.map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message)).join("; "), { errors: issues });
+}
+
+export function mountDeliveryRoutes(app: Hono, deps: IngestDeps & { store: DeliveryStore }): void {
+  app.post("/api/v1/deliveries", async (c) => {
+    let json: unknown;
+    try {
+      json = await c.req.json();
+    } catch {
+      throw badRequest("The body must be a JSON object such as {\"url\": \"https://example.com/hook\", \"body\": {...}}.");
+    }
+    const body = parseOr400(CreateDeliveryBodySchema, json);
+    const encoded = encodeBody(body);
+    const headers = Object.fromEntries(Object.entries(body.headers).map(([name, value]) => [name.toLowerCase(), value]));
+    if (encoded.contentType) headers["content-type"] = encoded.contentType;
+    return acceptDelivery(c, deps, {
+      target: body.url,
+      targetField: "url",
+      method: body.method,
+      headers,
+      body: encoded.body,
+      secrets: body.secret ? [body.secret] : [],
+      source: "api",
+    });
+  });
+
+  app.get("/api/v1/deliveries", async (c) => {
+    const query = parseOr400(ListDeliveriesQuerySchema, c.req.query());
+    const items = await deps.store.list({ state: query.state as never, before: query.cursor, limit: query.limit + 1 });
+    const page = items.slice(0, query.limit);
+    const data = await Promise.all(
+      page.map(async (item) => {
+        const created = await deps.store.readCreated(item.id);
+        return { id: item.id, state: item.state, target: created?.event.data.request.url ?? null, updated_at: item.updatedAt.toISOString() };
+      }),
+    );
+    return c.json({ data, next_cursor: items.length > query.limit ? page.at(-1)!.id : null });
+  });
+
+  app.get("/api/v1/deliveries/:id", async (c) => {
+    const id = c.req.param("id");
+    const view = isDeliveryId(id) ? await loadDeliveryView(deps.store, id) : null;
+    if (!view) throw new DeliveryNotFoundError(id);
+    return c.json(view);
+  });
+
+  app.post("/api/v1/deliveries/:id/retry", async (c) => {
+    const id = c.req.param("id");
+    if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
+    const state = await deps.commands.retry(id);
+    return c.json({ id, state }, 202, { location: `/api/v1/deliveries/${id}` });
+  });
+
+  app.post("/api/v1/deliveries/:id/cancel", async (c) => {
+    const id = c.req.param("id");
+    if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
+    const state = await deps.commands.cancel(id);
+    return c.json({ id, state }, 200);
+  });
+
+  const graph = describeMachine(deliveryMachine);
+  app.get("/api/v1/machines/delivery", (c) => c.json(graph));
+}

@@ -1,0 +1,96 @@
+import type { Context, Hono } from "hono";
+import { fromBase64Url, toBase64 } from "../domain/bytes.ts";
+import type { NetworkPolicy } from "../delivery/network-policy.ts";
+import { acceptDelivery, type IngestDeps } from "./ingest.ts";
+import { badRequest } from "./problem.ts";
+
+/**
+ * Hookah's dispatcher: POST /dispatch delivers the request to `_url` (query or body; form,
+ * multipart, JSON or raw body), POST /dispatch/<base64url(target)> forwards the raw body.
+ */
+
+const HOOKAH_FIELDS = ["_url", "_topic"];
+const decoder = new TextDecoder();
+
+type Forward = { target: string | null; body: Uint8Array; contentType: string | null };
+
+function isJson(contentType: string): boolean {
+  return /^application\/([\w.+-]+\+)?json\b/i.test(contentType);
+}
+
+async function readForward(c: Context): Promise<Forward> {
+  const queryTarget = c.req.query("_url") ?? null;
+  const contentType = c.req.header("content-type") ?? "";
+  if (/^application\/x-www-form-urlencoded\b/i.test(contentType)) {
+    const form = new URLSearchParams(await c.req.text());
+    const target = queryTarget ?? form.get("_url");
+    for (const field of HOOKAH_FIELDS) form.delete(field);
+    return { target, body: new TextEncoder().encode(form.toString()), contentType };
+  }
+  if (/^multipart\/form-data\b/i.test(contentType)) {
+    let form: FormData;
+    try {
+      form = await c.req.raw.formData();
+    } catch {
+      throw badRequest("The multipart body could not be parsed; check its boundary and parts.");
+    }
+    const field = form.get("_url");
+    const target = queryTarget ?? (typeof field === "string" ? field : null);
+    for (const name of HOOKAH_FIELDS) form.delete(name);
+    // Re-encoding gives a fresh boundary, so the forwarded content type must come from the re-encoded body.
+    const encoded = new Response(form);
+    return { target, body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get("content-type") };
+  }
+  const raw = new Uint8Array(await c.req.arrayBuffer());
+  if (isJson(contentType) && queryTarget === null) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(decoder.decode(raw));
+    } catch (error) {
+      throw badRequest(`The JSON body is invalid: ${(error as Error).message}`);
+    }
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed) && "_url" in parsed) {
+      const { _url, _topic, ...rest } = parsed as Record<string, unknown>;
+      void _topic;
+      return { target: typeof _url === "string" ? _url : null, body: new TextEncoder().encode(JSON.stringify(rest)), contentType };
+    }
+  }
+  return { target: queryTarget, body: raw, contentType: contentType || null };
+}
+
+function decodeTargetSegment(segment: string): string {
+  try {
+    return decoder.decode(fromBase64Url(segment));
+  } catch {
+    throw badRequest("The path after /dispatch/ must be the base64url encoding of the target URL.");
+  }
+}
+
+export function mountDispatchRoutes(app: Hono, deps: IngestDeps & { policy: NetworkPolicy }): void {
+  app.post("/dispatch", async (c) => {
+    const forward = await readForward(c);
+    return acceptDelivery(c, deps, {
+      target: forward.target,
+      targetField: "_url",
+      method: "POST",
+      headers: forward.contentType ? { "content-type": forward.contentType } : {},
+      body: toBase64(forward.body),
+      secrets: [],
+      source: "dispatch",
+    });
+  });
+
+  app.post("/dispatch/:target", async (c) => {
+    const target = decodeTargetSegment(c.req.param("target"));
+    const contentType = c.req.header("content-type");
+    return acceptDelivery(c, deps, {
+      target,
+      targetField: "path",
+      method: "POST",
+      headers: contentType ? { "content-type": contentType } : {},
+      body: toBase64(new Uint8Array(await c.req.arrayBuffer())),
+      secrets: [],
+      source: "dispatch",
+    });
+  });
+}

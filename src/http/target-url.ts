@@ -1,0 +1,30 @@
+import { NetworkPolicy } from "../delivery/network-policy.ts";
+import { badRequest, unprocessable } from "./problem.ts";
+
+/**
+ * Checks a delivery target at ingest: an absolute http(s) URL whose host, if it is an IP literal,
+ * is in an allowed network. Names are checked again, after DNS, on every attempt.
+ */
+export function validateTarget(raw: string | undefined | null, field: string, policy: NetworkPolicy): URL {
+  if (!raw) throw badRequest(`"${field}" is required: the absolute http(s) URL to deliver to.`, { field });
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw badRequest(`"${field}" is not a URL: "${raw.slice(0, 200)}". Send an absolute URL such as https://example.com/hook.`, { field });
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw badRequest(`"${field}" must use http or https, not ${url.protocol.slice(0, -1)}.`, { field });
+  }
+  if (url.username || url.password) {
+    throw badRequest(`"${field}" must not carry credentials in the URL; send them as a header instead.`, { field });
+  }
+  if (NetworkPolicy.isIpLiteral(url.hostname) && policy.isForbidden(url.hostname)) {
+    throw unprocessable(
+      "forbidden-target",
+      `${url.hostname} is a private, loopback, link-local or otherwise non-public address. Deliver to a public address, or allow the network with HOOKD_ALLOWED_NETWORKS.`,
+      { field },
+    );
+  }
+  return url;
+}

@@ -1,0 +1,136 @@
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import type { PersistedDelivery } from "../../actors/delivery.fold.ts";
+import type { DeliveryState } from "../../actors/delivery.machine.ts";
+import {
+  DeliveryCreatedSchema,
+  DeliveryTransitionSchema,
+  type DeliveryCreated,
+  type DeliveryTransition,
+} from "../domain/delivery-events.ts";
+import { Journal, NatsUnavailableError, type JournalEntry } from "./journal.ts";
+import { JOURNAL_STREAM, subjects } from "./streams.ts";
+
+/** Where a delivery's journal lives in JetStream, and how its events are encoded there. */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const STATE_HEADER = "Hookd-State";
+
+export type StoredTransition = { seq: number; time: Date; event: DeliveryTransition; after: PersistedDelivery };
+export type StoredCreated = { seq: number; event: DeliveryCreated };
+export type Head = { seq: number; after: PersistedDelivery };
+export type ListedDelivery = { id: string; state: DeliveryState; seq: number; updatedAt: Date };
+
+function parseCreated(entry: JournalEntry): StoredCreated {
+  return { seq: entry.seq, event: DeliveryCreatedSchema.parse(JSON.parse(decoder.decode(entry.data))) };
+}
+
+function parseTransition(entry: JournalEntry): StoredTransition {
+  const raw = JSON.parse(decoder.decode(entry.data)) as { event: unknown; after: PersistedDelivery };
+  return { seq: entry.seq, time: entry.time, event: DeliveryTransitionSchema.parse(raw.event), after: raw.after };
+}
+
+export class DeliveryStore {
+  readonly journal: Journal;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+  ) {
+    this.journal = new Journal(js, jsm, JOURNAL_STREAM);
+  }
+
+  /**
+   * Appends the accepted request. With an idempotency key, JetStream's msgID dedupe answers with
+   * the sequence of the first create, whose delivery is returned instead.
+   */
+  async create(created: DeliveryCreated): Promise<{ id: string; duplicate: boolean }> {
+    const key = created.data.idempotencyKey;
+    const result = await this.journal.append(subjects.deliveryCreated(created.data.id), encoder.encode(JSON.stringify(created)), {
+      expectedSeq: 0,
+      msgID: key === undefined ? undefined : `idempotency:${key}`,
+    });
+    if (!result.duplicate) return { id: created.data.id, duplicate: false };
+    const original = await this.journal.readAt(result.seq);
+    if (!original) throw new NatsUnavailableError(new Error(`deduplicated create at sequence ${result.seq} is gone`));
+    return { id: parseCreated(original).event.data.id, duplicate: true };
+  }
+
+  async readCreated(id: string): Promise<StoredCreated | null> {
+    const entry = await this.journal.readLast(subjects.deliveryCreated(id));
+    return entry ? parseCreated(entry) : null;
+  }
+
+  async readHead(id: string): Promise<Head | null> {
+    const entry = await this.journal.readLast(subjects.deliveryTransitions(id));
+    return entry ? { seq: entry.seq, after: parseTransition(entry).after } : null;
+  }
+
+  async readTransitions(id: string): Promise<StoredTransition[]> {
+    return (await this.journal.readAll(subjects.deliveryTransitions(id))).map(parseTransition);
+  }
+
+  /** Appends a transition decided on the subject's state at `expectedSeq` (0: no transition yet). */
+  async appendTransition(id: string, event: DeliveryTransition, after: PersistedDelivery, expectedSeq: number): Promise<number> {
+    const result = await this.journal.append(subjects.deliveryTransitions(id), encoder.encode(JSON.stringify({ event, after })), {
+      expectedSeq,
+      headers: { [STATE_HEADER]: after.state },
+    });
+    return result.seq;
+  }
+
+  /** Puts a delivery back on the work queue (manual retry); the msgID makes a repeated request a no-op. */
+  async enqueueWork(id: string, dedupeId: string): Promise<void> {
+    try {
+      await this.js.publish(subjects.deliveryWork(id), encoder.encode(JSON.stringify({ id })), { msgID: dedupeId, timeout: 5_000 });
+    } catch (error) {
+      throw new NatsUnavailableError(error);
+    }
+  }
+
+  /**
+   * Lists deliveries newest first by scanning the last message of every delivery subject (headers
+   * only). Cost grows with the deliveries in the journal; see the README's notes on listing.
+   */
+  async list(options: { state?: DeliveryState; before?: string; limit: number }): Promise<ListedDelivery[]> {
+    const info = await this.jsm.consumers.add(JOURNAL_STREAM, {
+      ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.LastPerSubject,
+      filter_subject: subjects.allDeliveryJournals,
+      headers_only: true,
+      mem_storage: true,
+      inactive_threshold: 30_000_000_000,
+    });
+    const latest = new Map<string, ListedDelivery>();
+    try {
+      let remaining = info.num_pending;
+      const consumer = await this.js.consumers.get(JOURNAL_STREAM, info.name);
+      while (remaining > 0) {
+        const batch = await consumer.fetch({ max_messages: Math.min(remaining, 5_000), expires: 5_000 });
+        let got = 0;
+        for await (const message of batch) {
+          got++;
+          const parts = message.subject.split(".");
+          const id = parts[3]!;
+          const isCreated = parts.length === 5;
+          const existing = latest.get(id);
+          if (isCreated) {
+            if (!existing) latest.set(id, { id, state: "pending", seq: message.seq, updatedAt: new Date(message.info.timestampNanos / 1e6) });
+          } else {
+            const state = (message.headers?.get(STATE_HEADER) ?? "pending") as DeliveryState;
+            latest.set(id, { id, state, seq: message.seq, updatedAt: new Date(message.info.timestampNanos / 1e6) });
+          }
+        }
+        if (got === 0) break;
+        remaining -= got;
+      }
+    } finally {
+      await this.jsm.consumers.delete(JOURNAL_STREAM, info.name).catch(() => undefined);
+    }
+    return [...latest.values()]
+      .filter((item) => (options.state ? item.state === options.state : true))
+      .filter((item) => (options.before ? item.id < options.before : true))
+      .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .slice(0, options.limit);
+  }
+}

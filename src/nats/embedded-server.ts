@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+/**
+ * A nats-server child with JetStream, on loopback and a port the server picks itself. Used for
+ * hookd's embedded default and by the test harness. A watchdog shell holds a pipe from this
+ * process: when hookd dies in any way (even SIGKILL) the pipe closes and the server is stopped,
+ * so no orphan keeps the store directory busy.
+ */
+
+export type NatsServerOptions = {
+  /** Folder for JetStream's store, the config, the pid file and the server log. */
+  dir: string;
+  bin?: string;
+  maxPayloadBytes?: number;
+  startTimeoutMs?: number;
+};
+
+export type NatsServerHandle = { url: string; pid: number; stop(): Promise<void> };
+
+export class NatsServerMissingError extends Error {
+  constructor(bin: string) {
+    super(
+      `"${bin}" was not found. Install it with "sudo apt-get install -y nats-server" (Debian/Ubuntu), ` +
+        `or point hookd at an existing server with NATS_URL=nats://host:4222.`,
+    );
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return !isAlive(pid);
+}
+
+/** A server left behind by an earlier run (its watchdog killed too) must let go of the store first. */
+async function stopLeftover(pidFile: string): Promise<void> {
+  const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
+  if (!pid || !isAlive(pid)) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (cmdline && !cmdline.includes("nats-server")) return;
+  process.kill(pid, "SIGTERM");
+  if (!(await waitForExit(pid, 10_000))) process.kill(pid, "SIGKILL");
+}
+
+export async function startNatsServer(options: NatsServerOptions): Promise<NatsServerHandle> {
+  const bin = options.bin ?? "nats-server";
+  const storeDir = join(options.dir, "jetstream");
+  const pidFile = join(options.dir, "nats-server.pid");
+  const configFile = join(options.dir, "nats-server.conf");
+  await mkdir(storeDir, { recursive: true });
+  await stopLeftover(pidFile);
+  await writeFile(
+    configFile,
+    [
+      "listen: 127.0.0.1:-1",
+      `pid_file: ${JSON.stringify(pidFile)}`,
+      `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
+      `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+      "",
+    ].join("\n"),
+  );
+
+  const child = spawn(bin, ["-c", configFile], { stdio: ["ignore", "ignore", "pipe"] });
+  const log = createWriteStream(join(options.dir, "nats-server.log"), { flags: "a" });
+  child.stderr!.pipe(log);
+
+  const url = await new Promise<string>((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`nats-server did not start within ${options.startTimeoutMs ?? 15_000}ms:\n${seen.slice(-2000)}`));
+    }, options.startTimeoutMs ?? 15_000);
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(error.code === "ENOENT" ? new NatsServerMissingError(bin) : error);
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`nats-server exited with code ${code} before it was ready:\n${seen.slice(-2000)}`));
+    });
+    child.stderr!.on("data", function onData(chunk: Buffer) {
+      seen += chunk.toString();
+      const listening = /Listening for client connections on ([\d.]+):(\d+)/.exec(seen);
+      if (listening && seen.includes("Server is ready")) {
+        clearTimeout(timer);
+        child.stderr!.off("data", onData);
+        child.removeAllListeners("exit");
+        resolve(`nats://${listening[1]}:${listening[2]}`);
+      }
+    });
+  });
+
+  const watchdog = startWatchdog(child.pid!);
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    pid: child.pid!,
+    stop() {
+      stopped ??= (async () => {
+        const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve())));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+        watchdog.kill("SIGKILL");
+        log.end();
+        await rm(pidFile, { force: true });
+      })();
+      return stopped;
+    },
+  };
+}
+
+function startWatchdog(pid: number): ChildProcess {
+  const watchdog = spawn("sh", ["-c", `read _ignored; kill -TERM ${pid} 2>/dev/null`], { stdio: ["pipe", "ignore", "ignore"], detached: true });
+  // The watchdog must not keep this process alive; it only waits for our end of the pipe to close.
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref?: () => void }).unref?.();
+  return watchdog;
+}

@@ -1,0 +1,94 @@
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
+
+/**
+ * An event store on one JetStream stream: read a subject, append to a subject at an expected
+ * sequence. A concurrent writer makes the append fail with JournalConflictError, and the caller
+ * reloads and decides again.
+ */
+
+export class JournalConflictError extends Error {
+  constructor(subject: string, expected: number) {
+    super(`journal ${subject} moved past sequence ${expected}`);
+  }
+}
+
+/** NATS could not take or confirm a write; nothing may be reported as accepted. */
+export class NatsUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`NATS JetStream is unavailable: ${(cause as Error)?.message ?? cause}`);
+  }
+}
+
+export type JournalEntry = { seq: number; subject: string; time: Date; headers: Record<string, string>; data: Uint8Array };
+
+export type AppendOptions = {
+  /** The subject's last sequence this write was decided on; 0 means "the subject must be empty". */
+  expectedSeq?: number;
+  msgID?: string;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+};
+
+export type AppendResult = { seq: number; duplicate: boolean };
+
+function toEntry(message: StoredMsg): JournalEntry {
+  const headers: Record<string, string> = {};
+  for (const key of message.header?.keys() ?? []) headers[key] = message.header!.get(key);
+  return { seq: message.seq, subject: message.subject, time: message.time, headers, data: message.data };
+}
+
+const WRONG_LAST_SEQUENCE = 10071;
+
+export class Journal {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    readonly stream: string,
+  ) {}
+
+  async append(subject: string, data: Uint8Array | string, options: AppendOptions = {}): Promise<AppendResult> {
+    let hdrs;
+    if (options.headers) {
+      hdrs = natsHeaders();
+      for (const [key, value] of Object.entries(options.headers)) hdrs.set(key, value);
+    }
+    try {
+      const ack = await this.js.publish(subject, data, {
+        expect: options.expectedSeq === undefined ? undefined : { lastSubjectSequence: options.expectedSeq },
+        msgID: options.msgID,
+        headers: hdrs,
+        timeout: options.timeoutMs ?? 5_000,
+      });
+      return { seq: ack.seq, duplicate: ack.duplicate };
+    } catch (error) {
+      const code = (error as { code?: number; api_error?: { err_code?: number } }).api_error?.err_code ?? (error as { code?: number }).code;
+      if (code === WRONG_LAST_SEQUENCE || /wrong last sequence/i.test(String(error))) {
+        throw new JournalConflictError(subject, options.expectedSeq ?? -1);
+      }
+      throw new NatsUnavailableError(error);
+    }
+  }
+
+  async readLast(subject: string): Promise<JournalEntry | null> {
+    const message = await this.jsm.direct.getMessage(this.stream, { last_by_subj: subject });
+    return message ? toEntry(message) : null;
+  }
+
+  async readAt(seq: number): Promise<JournalEntry | null> {
+    const message = await this.jsm.direct.getMessage(this.stream, { seq });
+    return message ? toEntry(message) : null;
+  }
+
+  /** Every entry of one subject, oldest first. */
+  async readAll(subject: string): Promise<JournalEntry[]> {
+    const entries: JournalEntry[] = [];
+    let seq = 0;
+    for (;;) {
+      const message = await this.jsm.direct.getMessage(this.stream, { seq: seq + 1, next_by_subj: subject });
+      if (!message) return entries;
+      entries.push(toEntry(message));
+      seq = message.seq;
+    }
+  }
+}

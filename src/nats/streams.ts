@@ -1,0 +1,74 @@
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
+
+/**
+ * The JetStream layout. A delivery's journal is two subjects: `<id>.created` holds the accepted
+ * request (one message, written by ingest) and `<id>` holds its transitions. The work stream
+ * *sources* the created subjects server-side, so accepting a dispatch is a single publish.
+ */
+export const JOURNAL_STREAM = "HOOKD_JOURNAL";
+export const WORK_STREAM = "HOOKD_WORK";
+export const WORK_CONSUMER = "hookd-workers";
+
+export const subjects = {
+  deliveryTransitions: (id: string) => `hookd.journal.delivery.${id}`,
+  deliveryCreated: (id: string) => `hookd.journal.delivery.${id}.created`,
+  allDeliveryTransitions: "hookd.journal.delivery.*",
+  allDeliveryJournals: "hookd.journal.delivery.>",
+  allDeliveryCreated: "hookd.journal.delivery.*.created",
+  deliveryWork: (id: string) => `hookd.work.delivery.${id}`,
+};
+
+export type StreamSettings = {
+  journalMaxAgeMs: number;
+  idempotencyWindowMs: number;
+  ackWaitMs: number;
+  maxAckPending: number;
+};
+
+const ns = (ms: number) => ms * 1_000_000;
+
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+    await jsm.streams.update(config.name, config);
+  } catch (error) {
+    if ((error as { name?: string }).name !== "StreamNotFoundError" && !/stream not found/i.test(String(error))) throw error;
+    await jsm.streams.add(config);
+  }
+}
+
+export async function ensureStreams(jsm: JetStreamManager, settings: StreamSettings): Promise<void> {
+  await ensureStream(jsm, {
+    name: JOURNAL_STREAM,
+    subjects: ["hookd.journal.>"],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: ns(settings.journalMaxAgeMs),
+    // The duplicate window is the Idempotency-Key window; only keyed creates carry a msgID, so it costs memory only for those.
+    duplicate_window: ns(Math.min(settings.idempotencyWindowMs, settings.journalMaxAgeMs)),
+    allow_direct: true,
+  });
+  await ensureStream(jsm, {
+    name: WORK_STREAM,
+    subjects: ["hookd.work.>"],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    sources: [{ name: JOURNAL_STREAM, filter_subject: subjects.allDeliveryCreated }],
+  });
+  const consumer = {
+    durable_name: WORK_CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: ns(settings.ackWaitMs),
+    // Retries are naks with a delay, and a nak'd message stays pending: this bounds how many deliveries can wait in backoff.
+    max_ack_pending: settings.maxAckPending,
+    max_deliver: -1,
+  };
+  try {
+    await jsm.consumers.info(WORK_STREAM, WORK_CONSUMER);
+    await jsm.consumers.update(WORK_STREAM, WORK_CONSUMER, { ack_wait: consumer.ack_wait, max_ack_pending: consumer.max_ack_pending });
+  } catch (error) {
+    if (!/consumer not found/i.test(String(error)) && (error as { name?: string }).name !== "ConsumerNotFoundError") throw error;
+    await jsm.consumers.add(WORK_STREAM, consumer);
+  }
+}

@@ -1,0 +1,42 @@
+import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { Logger } from "../log.ts";
+import { WORK_CONSUMER, WORK_STREAM } from "./streams.ts";
+
+/**
+ * Pulls from the shared durable consumer and runs at most `concurrency` handlers at once. Every
+ * hookd instance runs one of these against the same consumer, so the work spreads across them.
+ */
+export type WorkQueueRunner = { stop(): Promise<void> };
+
+export async function runWorkQueue(options: {
+  js: JetStreamClient;
+  concurrency: number;
+  handle: (message: JsMsg) => Promise<void>;
+  log: Logger;
+}): Promise<WorkQueueRunner> {
+  const consumer = await options.js.consumers.get(WORK_STREAM, WORK_CONSUMER);
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: options.concurrency });
+  const active = new Set<Promise<void>>();
+
+  const loop = (async () => {
+    for await (const message of messages) {
+      const task: Promise<void> = options
+        .handle(message)
+        .catch((error: unknown) => {
+          options.log.error({ err: error, subject: message.subject }, "work item failed; it will be redelivered");
+          message.nak(1_000);
+        })
+        .finally(() => active.delete(task));
+      active.add(task);
+      if (active.size >= options.concurrency) await Promise.race(active);
+    }
+  })();
+
+  return {
+    async stop() {
+      messages.stop();
+      await loop.catch(() => undefined);
+      await Promise.allSettled([...active]);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { applyDeliveryEvent, initialDelivery, persistDelivery, restoreDelivery, stateOf } from "../../actors/delivery.fold.ts";
+import type { DeliveryState } from "../../actors/delivery.machine.ts";
+import { DELIVERY_ID_PREFIX, ulid } from "../domain/ids.ts";
+import type { DeliveryCreated, DeliveryRequest, DeliveryTransition } from "../domain/delivery-events.ts";
+import type { DeliveryStore } from "../nats/delivery-store.ts";
+import { JournalConflictError } from "../nats/journal.ts";
+
+/** What a user can ask of deliveries: create one, retry it by hand, cancel it. */
+
+export class DeliveryNotFoundError extends Error {
+  constructor(readonly id: string) {
+    super(`no delivery ${id}`);
+  }
+}
+
+export class TransitionRefusedError extends Error {
+  constructor(
+    readonly command: string,
+    readonly state: DeliveryState,
+  ) {
+    super(`a delivery in state "${state}" cannot be ${command}`);
+  }
+}
+
+export type CreateDelivery = {
+  request: DeliveryRequest;
+  secrets: string[];
+  source: "dispatch" | "api";
+  idempotencyKey?: string | undefined;
+};
+
+export type CommandDeps = {
+  store: DeliveryStore;
+  clock: () => number;
+  randomBytes: (length: number) => Uint8Array;
+  schedule: readonly number[];
+};
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class DeliveryCommands {
+  constructor(private readonly deps: CommandDeps) {}
+
+  newId(): string {
+    return DELIVERY_ID_PREFIX + ulid(this.deps.clock(), this.deps.randomBytes(10));
+  }
+
+  async create(command: CreateDelivery): Promise<{ id: string; duplicate: boolean }> {
+    const id = this.newId();
+    const created: DeliveryCreated = {
+      type: "delivery.created",
+      at: iso(this.deps.clock()),
+      data: {
+        id,
+        request: command.request,
+        schedule: [...this.deps.schedule],
+        secrets: command.secrets,
+        source: command.source,
+        ...(command.idempotencyKey !== undefined ? { idempotencyKey: command.idempotencyKey } : {}),
+      },
+    };
+    return this.deps.store.create(created);
+  }
+
+  /** Manual retry of a failed or cancelled delivery; on a pending one it puts the delivery back on the queue. */
+  async retry(id: string): Promise<DeliveryState> {
+    return this.decide(id, "retried", async (state, seq) => {
+      if (state === "pending") {
+        await this.deps.store.enqueueWork(id, `requeue:${id}:${seq}`);
+        return null;
+      }
+      return { type: "delivery.retry-requested", at: iso(this.deps.clock()), data: {} };
+    }, async (seq) => this.deps.store.enqueueWork(id, `retry:${id}:${seq}`));
+  }
+
+  async cancel(id: string): Promise<DeliveryState> {
+    return this.decide(id, "cancelled", async () => ({ type: "delivery.cancel-requested", at: iso(this.deps.clock()), data: {} }));
+  }
+
+  /** Load → decide → append at the expected sequence → retry on conflict. */
+  private async decide(
+    id: string,
+    command: string,
+    decide: (state: DeliveryState, seq: number) => Promise<DeliveryTransition | null>,
+    afterAppend?: (seq: number) => Promise<void>,
+  ): Promise<DeliveryState> {
+    const created = await this.deps.store.readCreated(id);
+    if (!created) throw new DeliveryNotFoundError(id);
+    for (let round = 0; round < 5; round++) {
+      const head = await this.deps.store.readHead(id);
+      const snapshot = head ? restoreDelivery(head.after) : initialDelivery({ id, maxAttempts: created.event.data.schedule.length + 1 });
+      const event = await decide(stateOf(snapshot), head?.seq ?? 0);
+      if (!event) return stateOf(snapshot);
+      const next = applyDeliveryEvent(snapshot, event);
+      if (!next) throw new TransitionRefusedError(command, stateOf(snapshot));
+      try {
+        const seq = await this.deps.store.appendTransition(id, event, persistDelivery(next), head?.seq ?? 0);
+        await afterAppend?.(seq);
+        return stateOf(next);
+      } catch (error) {
+        if (!(error instanceof JournalConflictError)) throw error;
+      }
+    }
+    throw new Error(`delivery ${id} kept changing; try again`);
+  }
+}

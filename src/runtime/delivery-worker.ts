@@ -1,0 +1,181 @@
+import type { JsMsg } from "@nats-io/jetstream";
+import {
+  applyDeliveryEvent,
+  initialDelivery,
+  persistDelivery,
+  restoreDelivery,
+  stateOf,
+  type DeliverySnapshot,
+} from "../../actors/delivery.fold.ts";
+import { classifyError, classifyStatus } from "../domain/attempt-outcome.ts";
+import { DeliveryCreatedSchema, type AttemptRecord, type DeliveryCreated, type DeliveryTransition } from "../domain/delivery-events.ts";
+import { nextRetryAt, parseRetryAfter } from "../domain/retry-policy.ts";
+import type { HttpAttempter } from "../delivery/http-attempt.ts";
+import { buildOutboundRequest } from "../delivery/outbound-request.ts";
+import type { DeliveryStore, Head } from "../nats/delivery-store.ts";
+import { JournalConflictError } from "../nats/journal.ts";
+import type { Logger } from "../log.ts";
+
+/**
+ * Turns one work-queue message into the next step of its delivery: load → decide with the machine
+ * → append at the expected sequence → act. The machine decides; NATS holds every timer: a delivery
+ * in backoff is a nak'd message with a delay, not a live actor or a timer in this process.
+ */
+
+export type WorkerDeps = {
+  store: DeliveryStore;
+  attempter: HttpAttempter;
+  clock: () => number;
+  random: () => number;
+  log: Logger;
+  /** How long an attempt may hold its message; an older in-flight record means its worker died. */
+  leaseMs: number;
+};
+
+const MAX_CONFLICT_ROUNDS = 5;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function failureEvent(record: AttemptRecord, now: number, decision: { permanent: boolean; retryAt: number }): DeliveryTransition {
+  return { type: "attempt.failed", at: iso(now), data: { ...record, permanent: decision.permanent, retryAt: iso(decision.retryAt) } };
+}
+
+export function deliveryIdOf(subject: string): string | null {
+  const parts = subject.split(".");
+  if (parts[0] !== "hookd") return null;
+  if (parts[1] === "journal" && parts[2] === "delivery" && parts.length === 5 && parts[4] === "created") return parts[3]!;
+  if (parts[1] === "work" && parts[2] === "delivery" && parts.length === 4) return parts[3]!;
+  return null;
+}
+
+export class DeliveryWorker {
+  constructor(private readonly deps: WorkerDeps) {}
+
+  async handle(message: JsMsg): Promise<void> {
+    const id = deliveryIdOf(message.subject);
+    if (!id) {
+      this.deps.log.warn({ subject: message.subject }, "dropping a work message hookd does not understand");
+      message.term();
+      return;
+    }
+    const sourcedCreate = message.subject.endsWith(".created");
+    const created = sourcedCreate
+      ? DeliveryCreatedSchema.parse(JSON.parse(new TextDecoder().decode(message.data)))
+      : (await this.deps.store.readCreated(id))?.event;
+    if (!created) {
+      this.deps.log.warn({ id }, "work for a delivery whose journal is gone (expired?); dropping it");
+      message.term();
+      return;
+    }
+    // A create seen for the first time has no transitions yet: skip the read and let the expected sequence 0 prove it.
+    let head: Head | null = sourcedCreate && message.info.deliveryCount === 1 ? null : await this.deps.store.readHead(id);
+
+    for (let round = 0; round < MAX_CONFLICT_ROUNDS; round++) {
+      const snapshot = head ? restoreDelivery(head.after) : initialDelivery({ id, maxAttempts: created.data.schedule.length + 1 });
+      const context = snapshot.context;
+      const now = this.deps.clock();
+      try {
+        switch (stateOf(snapshot)) {
+          case "delivered":
+          case "failed":
+          case "cancelled":
+            message.ack();
+            return;
+          case "backoff":
+            if (context.retryAt !== null && now < context.retryAt) {
+              // NATS redelivered early (or a duplicate work item): hand it back for the time that remains.
+              message.nak(context.retryAt - now);
+              return;
+            }
+            await this.attempt(message, created, snapshot, head?.seq ?? 0);
+            return;
+          case "pending":
+            await this.attempt(message, created, snapshot, head?.seq ?? 0);
+            return;
+          case "in-flight": {
+            const age = now - (context.inFlightSince ?? 0);
+            if (age < this.deps.leaseMs) {
+              message.nak(this.deps.leaseMs - age);
+              return;
+            }
+            // The worker that started this attempt stopped before recording its outcome; the receiver may or may not have it.
+            const abandoned = failureEvent({
+              attempt: context.attempts,
+              request: { method: created.data.request.method, url: created.data.request.url, headers: {} },
+              latencyMs: 0,
+              error: "attempt interrupted: the worker stopped before the outcome was recorded",
+            }, now, { permanent: false, retryAt: now });
+            const next = applyDeliveryEvent(snapshot, abandoned)!;
+            const seq = await this.deps.store.appendTransition(id, abandoned, persistDelivery(next), head?.seq ?? 0);
+            head = { seq, after: persistDelivery(next) };
+            continue;
+          }
+        }
+      } catch (error) {
+        if (!(error instanceof JournalConflictError)) throw error;
+        head = await this.deps.store.readHead(id);
+      }
+    }
+    this.deps.log.warn({ id }, "delivery kept changing under this worker; trying again shortly");
+    message.nak(1_000);
+  }
+
+  private async attempt(message: JsMsg, created: DeliveryCreated, snapshot: DeliverySnapshot, expectedSeq: number): Promise<void> {
+    const id = created.data.id;
+    const attempt = snapshot.context.attempts + 1;
+    const started: DeliveryTransition = { type: "attempt.started", at: iso(this.deps.clock()), data: { attempt } };
+    const inFlight = applyDeliveryEvent(snapshot, started);
+    if (!inFlight) throw new Error(`delivery ${id} refused attempt ${attempt} in state ${stateOf(snapshot)}`);
+    const startedSeq = await this.deps.store.appendTransition(id, started, persistDelivery(inFlight), expectedSeq);
+
+    const outbound = await buildOutboundRequest({ deliveryId: id, request: created.data.request, secrets: created.data.secrets, now: this.deps.clock() });
+    const result = await this.deps.attempter.send(outbound);
+    const record: AttemptRecord = {
+      attempt,
+      request: { method: outbound.method, url: outbound.url, headers: outbound.headers },
+      latencyMs: result.latencyMs,
+      ...(result.response ? { response: result.response } : {}),
+      ...(result.error ? { error: result.error } : {}),
+    };
+    const now = this.deps.clock();
+    const verdict = result.response ? classifyStatus(result.response.status) : classifyError(result.errorCode ?? "network");
+    let outcome: DeliveryTransition;
+    if (verdict.kind === "success") {
+      outcome = { type: "attempt.succeeded", at: iso(now), data: record };
+    } else {
+      const retryAfterMs = verdict.kind === "retry" && verdict.honourRetryAfter ? parseRetryAfter(result.response?.headers["retry-after"], now) : undefined;
+      const retryAt = nextRetryAt({ schedule: created.data.schedule, attemptsInRound: inFlight.context.roundAttempts, now, random: this.deps.random(), retryAfterMs });
+      const error = record.error ?? (verdict.kind === "permanent" ? verdict.reason : `receiver answered ${result.response?.status}`);
+      outcome = failureEvent({ ...record, error }, now, { permanent: verdict.kind === "permanent", retryAt });
+    }
+
+    // Record the outcome; someone may have appended meanwhile (a cancel), so re-apply on the newest state.
+    let base: { seq: number; snapshot: DeliverySnapshot } = { seq: startedSeq, snapshot: inFlight };
+    for (let round = 0; round < MAX_CONFLICT_ROUNDS; round++) {
+      const after = applyDeliveryEvent(base.snapshot, outcome);
+      if (!after) {
+        this.deps.log.warn({ id, attempt, state: stateOf(base.snapshot) }, "outcome no longer applies; leaving the delivery as it is");
+        message.ack();
+        return;
+      }
+      try {
+        await this.deps.store.appendTransition(id, outcome, persistDelivery(after), base.seq);
+        this.settle(message, after);
+        return;
+      } catch (error) {
+        if (!(error instanceof JournalConflictError)) throw error;
+        const head = await this.deps.store.readHead(id);
+        if (!head) throw error;
+        base = { seq: head.seq, snapshot: restoreDelivery(head.after) };
+      }
+    }
+    message.nak(1_000);
+  }
+
+  private settle(message: JsMsg, snapshot: DeliverySnapshot): void {
+    if (stateOf(snapshot) === "backoff" && snapshot.context.retryAt !== null) {
+      message.nak(Math.max(snapshot.context.retryAt - this.deps.clock(), 0));
+    } else {
+      message.ack();
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { join } from "node:path";
+import { hostname } from "node:os";
+import { ackWaitFor, type Config } from "./config.ts";
+import { createHttpAttempter } from "./delivery/http-attempt.ts";
+import { NetworkPolicy } from "./delivery/network-policy.ts";
+import { PathTokens } from "./domain/path-tokens.ts";
+import { createApp } from "./http/app.ts";
+import type { Logger } from "./log.ts";
+import { openNats } from "./nats/connection.ts";
+import { DeliveryStore } from "./nats/delivery-store.ts";
+import { startNatsServer, type NatsServerHandle } from "./nats/embedded-server.ts";
+import { ensureStreams } from "./nats/streams.ts";
+import { runWorkQueue, type WorkQueueRunner } from "./nats/work-queue.ts";
+import { DeliveryCommands } from "./runtime/delivery-commands.ts";
+import { DeliveryWorker } from "./runtime/delivery-worker.ts";
+import { loadOrCreateKey } from "./server-key.ts";
+import type { Hono } from "hono";
+
+/** Wires hookd together; runtime-neutral, so the Node and Deno entry points only add serving and signals. */
+
+export type Hookd = {
+  app: Hono;
+  natsUrl: string;
+  /** The token for "/", when hookd made the key itself (so the operator has a way in). */
+  generatedAdminToken: string | null;
+  stop(): Promise<void>;
+};
+
+// JSON and base64 grow a body by about 4/3; the rest is room for headers and the envelope.
+const JOURNAL_OVERHEAD = 64 * 1024;
+
+export async function startHookd(config: Config, log: Logger): Promise<Hookd> {
+  const { key, generated } = await loadOrCreateKey(config.HOOKD_DATA_DIR, config.HOOKD_KEY);
+  const tokens = new PathTokens(key);
+
+  let embedded: NatsServerHandle | null = null;
+  let natsUrl = config.NATS_URL;
+  if (!natsUrl) {
+    embedded = await startNatsServer({ dir: join(config.HOOKD_DATA_DIR, "nats"), bin: config.HOOKD_NATS_SERVER_BIN, maxPayloadBytes: 8 * 1024 * 1024 });
+    natsUrl = embedded.url;
+    log.info({ nats: natsUrl, store: join(config.HOOKD_DATA_DIR, "nats") }, "started embedded nats-server");
+  }
+
+  try {
+    const link = await openNats(natsUrl, `hookd@${hostname()}`);
+    const maxPayload = link.nc.info?.max_payload ?? 1024 * 1024;
+    const needed = Math.ceil((config.HOOKD_MAX_BODY * 4) / 3) + JOURNAL_OVERHEAD;
+    if (needed > maxPayload) {
+      throw new Error(
+        `HOOKD_MAX_BODY=${config.HOOKD_MAX_BODY} needs NATS max_payload of at least ${needed} bytes, but the server allows ${maxPayload}. ` +
+          `Raise max_payload in nats-server's config or lower HOOKD_MAX_BODY.`,
+      );
+    }
+    const jsm = await jetstreamManager(link.nc);
+    const js = jetstream(link.nc);
+    await ensureStreams(jsm, {
+      journalMaxAgeMs: config.HOOKD_JOURNAL_MAX_AGE,
+      idempotencyWindowMs: config.HOOKD_IDEMPOTENCY_WINDOW,
+      ackWaitMs: ackWaitFor(config),
+      maxAckPending: config.HOOKD_MAX_BACKLOG,
+    });
+
+    const store = new DeliveryStore(js, jsm);
+    const commands = new DeliveryCommands({
+      store,
+      clock: Date.now,
+      randomBytes: (length) => crypto.getRandomValues(new Uint8Array(length)),
+      schedule: config.HOOKD_RETRY_SCHEDULE,
+    });
+    const policy = new NetworkPolicy(config.HOOKD_ALLOWED_NETWORKS);
+    const attempter = createHttpAttempter({ timeoutMs: config.HOOKD_TIMEOUT, policy });
+
+    let workQueue: WorkQueueRunner | null = null;
+    if (config.HOOKD_WORKERS === "on") {
+      const worker = new DeliveryWorker({ store, attempter, clock: Date.now, random: Math.random, log, leaseMs: ackWaitFor(config) });
+      workQueue = await runWorkQueue({ js, concurrency: config.HOOKD_CONCURRENCY, handle: (message) => worker.handle(message), log });
+    }
+
+    const app = createApp({
+      commands,
+      store,
+      tokens,
+      policy,
+      isNatsConnected: link.isConnected,
+      defaultSecrets: config.HOOKD_SIGNING_SECRET ? [config.HOOKD_SIGNING_SECRET] : [],
+      maxBodyBytes: config.HOOKD_MAX_BODY,
+      log,
+    });
+
+    return {
+      app,
+      natsUrl,
+      generatedAdminToken: generated ? await tokens.tokenFor("/") : null,
+      async stop() {
+        await workQueue?.stop();
+        await attempter.close();
+        await link.close();
+        await embedded?.stop();
+      },
+    };
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+}
