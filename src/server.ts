@@ -73,7 +73,7 @@ export async function startHookd(config: Config, log: Logger): Promise<Hookd> {
 
     let workQueue: WorkQueueRunner | null = null;
     if (config.HOOKD_WORKERS === "on") {
-      const worker = new DeliveryWorker({ store, attempter, clock: Date.now, random: Math.random, log, leaseMs: ackWaitFor(config) });
+      const worker = new DeliveryWorker({ store, attempter, clock: Date.now, random: Math.random, log, leaseMs: ackWaitFor(config), workerId: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}` });
       workQueue = await runWorkQueue({ js, concurrency: config.HOOKD_CONCURRENCY, handle: (message) => worker.handle(message), log });
     }
 

@@ -52,7 +52,11 @@ export type AttemptRecord = z.infer<typeof AttemptRecordSchema>;
 export const AttemptStartedSchema = z.object({
   type: z.literal("attempt.started"),
   at: z.string(),
-  data: z.object({ attempt: z.number().int().positive() }),
+  data: z.object({
+    attempt: z.number().int().positive(),
+    /** Which hookd instance made the attempt. */
+    worker: z.string().optional(),
+  }),
 });
 
 export const AttemptSucceededSchema = z.object({

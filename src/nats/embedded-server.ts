@@ -16,6 +16,8 @@ export type NatsServerOptions = {
   bin?: string;
   maxPayloadBytes?: number;
   startTimeoutMs?: number;
+  /** A fixed port (to come back on the same address after a restart); by default the server picks one. */
+  port?: number;
 };
 
 export type NatsServerHandle = { url: string; pid: number; stop(): Promise<void> };
@@ -67,7 +69,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   await writeFile(
     configFile,
     [
-      "listen: 127.0.0.1:-1",
+      `listen: 127.0.0.1:${options.port ?? -1}`,
       `pid_file: ${JSON.stringify(pidFile)}`,
       `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
       `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,

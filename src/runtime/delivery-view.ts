@@ -7,6 +7,7 @@ import type { DeliveryStore, StoredCreated, StoredTransition } from "../nats/del
 
 export type AttemptView = {
   attempt: number;
+  worker: string | null;
   started_at: string | null;
   finished_at: string | null;
   outcome: "in-flight" | "succeeded" | "failed";
@@ -58,6 +59,7 @@ export function buildDeliveryView(created: StoredCreated, transitions: StoredTra
     if (event.type === "attempt.started") {
       attempts.set(event.data.attempt, {
         attempt: event.data.attempt,
+        worker: event.data.worker ?? null,
         started_at: event.at,
         finished_at: null,
         outcome: "in-flight",

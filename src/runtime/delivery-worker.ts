@@ -30,6 +30,8 @@ export type WorkerDeps = {
   log: Logger;
   /** How long an attempt may hold its message; an older in-flight record means its worker died. */
   leaseMs: number;
+  /** Names this instance in the attempts it makes. */
+  workerId: string;
 };
 
 const MAX_CONFLICT_ROUNDS = 5;
@@ -122,7 +124,7 @@ export class DeliveryWorker {
   private async attempt(message: JsMsg, created: DeliveryCreated, snapshot: DeliverySnapshot, expectedSeq: number): Promise<void> {
     const id = created.data.id;
     const attempt = snapshot.context.attempts + 1;
-    const started: DeliveryTransition = { type: "attempt.started", at: iso(this.deps.clock()), data: { attempt } };
+    const started: DeliveryTransition = { type: "attempt.started", at: iso(this.deps.clock()), data: { attempt, worker: this.deps.workerId } };
     const inFlight = applyDeliveryEvent(snapshot, started);
     if (!inFlight) throw new Error(`delivery ${id} refused attempt ${attempt} in state ${stateOf(snapshot)}`);
     const startedSeq = await this.deps.store.appendTransition(id, started, persistDelivery(inFlight), expectedSeq);

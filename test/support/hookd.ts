@@ -1,0 +1,120 @@
+import { serve, type ServerType } from "@hono/node-server";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config.ts";
+import { PathTokens } from "../../src/domain/path-tokens.ts";
+import { createLogger } from "../../src/log.ts";
+import { startHookd, type Hookd } from "../../src/server.ts";
+
+/** hookd for tests, in this process or as a child process, always against the suite's real nats-server. */
+
+export const TEST_KEY = "test-key-for-hookd-0123456789";
+const tokens = new PathTokens(TEST_KEY);
+
+export const tokenFor = (path: string) => tokens.tokenFor(path);
+export const adminToken = () => tokens.tokenFor("/");
+
+const BASE_ENV = {
+  HOOKD_KEY: TEST_KEY,
+  HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8,::1/128",
+  HOOKD_RETRY_SCHEDULE: "100ms,100ms,100ms",
+  HOOKD_TIMEOUT: "2s",
+  HOOKD_LOG_LEVEL: "silent",
+  HOOKD_HOST: "127.0.0.1",
+  HOOKD_PORT: "0",
+};
+
+export type TestHookd = { url: string; hookd: Hookd; stop(): Promise<void> };
+
+export async function startTestHookd(natsUrl: string, env: Record<string, string> = {}): Promise<TestHookd> {
+  const dataDir = await mkdtemp(join(tmpdir(), "hookd-data-"));
+  const config = loadConfig({ ...BASE_ENV, HOOKD_DATA_DIR: dataDir, NATS_URL: natsUrl, ...env });
+  const hookd = await startHookd(config, createLogger(config.HOOKD_LOG_LEVEL));
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: hookd.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hookd,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await hookd.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type HookdProcess = { url: string; child: ChildProcess; output: () => string; kill(signal?: NodeJS.Signals): Promise<void> };
+
+/** hookd as its own process (npm start's command), for tests that kill it. */
+export async function spawnHookd(env: Record<string, string>): Promise<HookdProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.node.ts"], {
+    env: { ...process.env, ...BASE_ENV, HOOKD_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hookd did not start:\n${output}`)), 30_000);
+    child.once("exit", (code) => reject(new Error(`hookd exited with ${code}:\n${output}`)));
+    child.stdout!.on("data", () => {
+      const match = /"url":"(http:\/\/[^"]+)"[^\n]*hookd is listening/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+  });
+  return {
+    url,
+    child,
+    output: () => output,
+    kill: (signal = "SIGKILL") =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
+/** Polls until `check` returns a value (not undefined/false) or the time is up. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value as T;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** fetch with the admin token. */
+export async function api(base: string, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has("authorization")) headers.set("authorization", `Bearer ${await adminToken()}`);
+  return fetch(base + path, { ...init, headers });
+}
+
+export async function deliveryOf(base: string, id: string): Promise<Record<string, any>> {
+  const response = await api(base, `/api/v1/deliveries/${id}`);
+  if (!response.ok) throw new Error(`GET delivery ${id}: ${response.status}`);
+  return (await response.json()) as Record<string, any>;
+}
+
+export async function waitForState(base: string, id: string, state: string, timeoutMs = 20_000): Promise<Record<string, any>> {
+  return eventually(async () => {
+    const view = await deliveryOf(base, id);
+    return view.state === state ? view : undefined;
+  }, timeoutMs, `${id} to be ${state}`);
+}
