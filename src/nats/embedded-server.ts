@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { constants, createWriteStream } from "node:fs";
+import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { delimiter, join } from "node:path";
 
 /**
  * A nats-server child with JetStream, on loopback and a port the server picks itself. Used for
@@ -59,8 +59,19 @@ async function stopLeftover(pidFile: string): Promise<void> {
   if (!(await waitForExit(pid, 10_000))) process.kill(pid, "SIGKILL");
 }
 
+/** Debian installs nats-server in /usr/sbin, which is not on an ordinary user's PATH. */
+async function resolveBinary(bin: string): Promise<string> {
+  if (bin.includes("/")) return bin;
+  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"].filter(Boolean);
+  for (const dir of dirs) {
+    const candidate = join(dir, bin);
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+  }
+  return bin;
+}
+
 export async function startNatsServer(options: NatsServerOptions): Promise<NatsServerHandle> {
-  const bin = options.bin ?? "nats-server";
+  const bin = await resolveBinary(options.bin ?? "nats-server");
   const storeDir = join(options.dir, "jetstream");
   const pidFile = join(options.dir, "nats-server.pid");
   const configFile = join(options.dir, "nats-server.conf");

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what hookd needs, only what is missing: npm dependencies, and nats-server when hookd
+# will run its own (NATS_URL unset) or when the tests will (they always start their own).
+# Usage: scripts/setup.sh [--for-tests]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for_tests=false
+[ "${1:-}" = "--for-tests" ] && for_tests=true
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "hookd needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+  exit 1
+fi
+
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat node_modules/.hookd-lock-sum 2>/dev/null)" != "$lock_sum" ]; then
+  # npm install, not npm ci: with omit-lockfile-registry-resolved (set on some machines) npm drops the
+  # other platforms' optional packages (deno's per-OS binaries) from the lock, and npm ci then refuses it.
+  echo "setup: installing npm dependencies" >&2
+  npm install --no-audit --no-fund >&2
+  echo "$lock_sum" > node_modules/.hookd-lock-sum
+fi
+
+nats_bin=${HOOKD_NATS_SERVER_BIN:-nats-server}
+if { $for_tests || [ -z "${NATS_URL:-}" ]; } && ! command -v "$nats_bin" >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing nats-server (apt-get install nats-server)" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >&2
+  else
+    cat >&2 <<'MSG'
+hookd needs nats-server (with JetStream) and it is not installed. Either:
+  sudo apt-get update && sudo apt-get install -y nats-server     # Debian/Ubuntu
+or run hookd against an existing NATS server with JetStream enabled:
+  NATS_URL=nats://host:4222 npm start
+MSG
+    exit 1
+  fi
+fi

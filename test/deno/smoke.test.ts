@@ -1,0 +1,114 @@
+import { Webhook } from "standardwebhooks";
+import { encodeSecret } from "../../src/domain/sign-standard-webhooks.ts";
+import { PathTokens } from "../../src/domain/path-tokens.ts";
+import { startTestNats } from "../support/nats-server.ts";
+
+/**
+ * Deno smoke suite: the real server (src/main.deno.ts under Deno.serve) against a real nats-server,
+ * delivering a signed webhook to a real receiver, and refusing a target that resolves to loopback
+ * when loopback is not allowed. The full suite runs under Node; this checks what differs.
+ */
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+async function waitUntil<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function startDenoHookd(env: Record<string, string>) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--node-modules-dir=manual", "src/main.deno.ts"],
+    env: { HOOKD_PORT: "0", HOOKD_HOST: "127.0.0.1", HOOKD_LOG_LEVEL: "info", HOOKD_RETRY_SCHEDULE: "100ms", ...env },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let output = "";
+  let url: string | undefined;
+  while (!url) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`hookd exited before listening:\n${output}`);
+    output += value;
+    url = /"url":"(http:\/\/[^"]+)"[^\n]*hookd is listening/.exec(output)?.[1];
+  }
+  // Keep draining stdout so the child never blocks on a full pipe.
+  void (async () => {
+    while (!(await reader.read()).done);
+  })();
+  return {
+    url,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+Deno.test("hookd on Deno delivers a signed webhook and guards private targets", async () => {
+  // Separate NATS servers: instances sharing one also share the work queue, and the permissive one would pick up the strict one's delivery.
+  const nats = await startTestNats();
+  const strictNats = await startTestNats();
+  const received: { path: string; headers: Headers; body: string }[] = [];
+  const receiver = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (request) => {
+    received.push({ path: new URL(request.url).pathname, headers: request.headers, body: await request.text() });
+    return new Response("ok");
+  });
+  const receiverUrl = `http://127.0.0.1:${receiver.addr.port}`;
+  const key = "deno-smoke-key-0123456789";
+  const secret = encodeSecret(new Uint8Array(32).fill(1));
+  const admin = await new PathTokens(key).tokenFor("/");
+  const auth = { authorization: `Bearer ${admin}` };
+  const allowLoopback = await startDenoHookd({ NATS_URL: nats.url, HOOKD_KEY: key, HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8", HOOKD_SIGNING_SECRET: secret });
+  const strict = await startDenoHookd({ NATS_URL: strictNats.url, HOOKD_KEY: key, HOOKD_ALLOWED_NETWORKS: "" });
+  try {
+    const health = await fetch(`${allowLoopback.url}/healthz`);
+    assert(health.status === 200, `healthz answered ${health.status}`);
+    await health.body?.cancel();
+
+    const accepted = await fetch(`${allowLoopback.url}/dispatch?_url=${encodeURIComponent(receiverUrl + "/deno")}`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ runtime: "deno" }),
+    });
+    assert(accepted.status === 202, `dispatch answered ${accepted.status}`);
+    const { id } = await accepted.json();
+    const delivery = await waitUntil(async () => received.find((r) => r.headers.get("webhook-id") === id), "the webhook");
+    const payload = new Webhook(secret).verify(delivery.body, Object.fromEntries(delivery.headers));
+    assert(JSON.stringify(payload) === JSON.stringify({ runtime: "deno" }), "signed payload verifies");
+    const view = await waitUntil(async () => {
+      const response = await fetch(`${allowLoopback.url}/api/v1/deliveries/${id}`, { headers: auth });
+      const json = await response.json();
+      return json.state === "delivered" ? json : undefined;
+    }, "the delivery to be journaled as delivered");
+    assert(view.history.length === 3, `history has ${view.history.length} entries`);
+
+    const refused = await fetch(`${strict.url}/api/v1/deliveries`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ url: `http://localhost:${receiver.addr.port}/ssrf` }),
+    });
+    assert(refused.status === 202, `create answered ${refused.status}`);
+    const refusedId = (await refused.json()).id;
+    const failed = await waitUntil(async () => {
+      const response = await fetch(`${strict.url}/api/v1/deliveries/${refusedId}`, { headers: auth });
+      const json = await response.json();
+      return json.state === "failed" ? json : undefined;
+    }, "the SSRF guard to fail the delivery");
+    assert(/HOOKD_ALLOWED_NETWORKS/.test(failed.attempts[0].error), `error was ${failed.attempts[0].error}`);
+    assert(!received.some((r) => r.path === "/ssrf"), "no request reached the forbidden target");
+  } finally {
+    await allowLoopback.stop();
+    await strict.stop();
+    await receiver.shutdown();
+    await nats.stop();
+    await strictNats.stop();
+  }
+});
