@@ -58,7 +58,7 @@ describe("Hookah-compatible /dispatch", () => {
     form.set("file", new Blob([new Uint8Array([1, 2, 3])], { type: "application/octet-stream" }), "data.bin");
     const { request } = await dispatch("/dispatch", { body: form });
     expect(request.path).toBe("/multi");
-    const parsed = await new Response(request.body, { headers: { "content-type": String(request.headers["content-type"]) } }).formData();
+    const parsed = await new Response(new Uint8Array(request.body), { headers: { "content-type": String(request.headers["content-type"]) } }).formData();
     expect(parsed.get("_url")).toBeNull();
     expect(parsed.get("name")).toBe("hookd");
     const file = parsed.get("file") as File;
