@@ -27,8 +27,13 @@ export type Hookd = {
   stop(): Promise<void>;
 };
 
-// JSON and base64 grow a body by about 4/3; the rest is room for headers and the envelope.
+// A body is stored base64 inside a JSON event (4/3 of its size); the rest is room for headers and the envelope.
 const JOURNAL_OVERHEAD = 64 * 1024;
+
+/** The largest body whose journal event still fits in one NATS message. */
+export function fitBodyLimit(configured: number, maxPayload: number): number {
+  return Math.max(0, Math.min(configured, Math.floor(((maxPayload - JOURNAL_OVERHEAD) * 3) / 4)));
+}
 
 export async function startHookd(config: Config, log: Logger): Promise<Hookd> {
   const { key, generated } = await loadOrCreateKey(config.HOOKD_DATA_DIR, config.HOOKD_KEY);
@@ -44,12 +49,11 @@ export async function startHookd(config: Config, log: Logger): Promise<Hookd> {
 
   try {
     const link = await openNats(natsUrl, `hookd@${hostname()}`);
-    const maxPayload = link.nc.info?.max_payload ?? 1024 * 1024;
-    const needed = Math.ceil((config.HOOKD_MAX_BODY * 4) / 3) + JOURNAL_OVERHEAD;
-    if (needed > maxPayload) {
-      throw new Error(
-        `HOOKD_MAX_BODY=${config.HOOKD_MAX_BODY} needs NATS max_payload of at least ${needed} bytes, but the server allows ${maxPayload}. ` +
-          `Raise max_payload in nats-server's config or lower HOOKD_MAX_BODY.`,
+    const maxBodyBytes = fitBodyLimit(config.HOOKD_MAX_BODY, link.nc.info?.max_payload ?? 1024 * 1024);
+    if (maxBodyBytes < config.HOOKD_MAX_BODY) {
+      log.warn(
+        { configured: config.HOOKD_MAX_BODY, effective: maxBodyBytes, nats_max_payload: link.nc.info?.max_payload },
+        "NATS max_payload is too small for HOOKD_MAX_BODY; accepting smaller bodies (raise max_payload in nats-server's config to lift this)",
       );
     }
     const jsm = await jetstreamManager(link.nc);
@@ -84,7 +88,7 @@ export async function startHookd(config: Config, log: Logger): Promise<Hookd> {
       policy,
       isNatsConnected: link.isConnected,
       defaultSecrets: config.HOOKD_SIGNING_SECRET ? [config.HOOKD_SIGNING_SECRET] : [],
-      maxBodyBytes: config.HOOKD_MAX_BODY,
+      maxBodyBytes,
       log,
     });
 

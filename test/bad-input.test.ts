@@ -53,6 +53,24 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
     );
     expect(problem.limit).toBe(16384);
   });
+  it("a chunked body (no Content-Length) over HOOKD_MAX_BODY", async () => {
+    const chunk = new Uint8Array(4096).fill(120);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, { method: "POST", body, duplex: "half" } as RequestInit);
+    await expectProblem(response, 413, /limited to 16384 bytes/);
+  });
+  it("API: a body over HOOKD_MAX_BODY once decoded", async () =>
+    expectProblem(
+      await api(hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url, body: "q".repeat(20_000) }) }),
+      413,
+      /limited to 16384 bytes/,
+    ));
   it("API: a body that is not JSON", async () =>
     expectProblem(await api(hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: "[" }), 400, /JSON object/));
   it("API: fields are named in the error", async () => {

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { PathTokens } from "../domain/path-tokens.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { Logger } from "../log.ts";
@@ -31,21 +30,6 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.use("*", requireToken(deps.tokens));
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: (c) =>
-        problemResponse(c, {
-          status: 413,
-          kind: "body-too-large",
-          title: "The body is too large",
-          detail: `Bodies are limited to ${deps.maxBodyBytes} bytes (HOOKD_MAX_BODY).`,
-          extra: { limit: deps.maxBodyBytes },
-        }),
-    }),
-  );
-
   mountDispatchRoutes(app, deps);
   mountDeliveryRoutes(app, deps);
 

@@ -3,6 +3,7 @@ import { fromBase64Url, toBase64 } from "../domain/bytes.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { badRequest } from "./problem.ts";
+import { readBody } from "./read-body.ts";
 
 /**
  * Hookah's dispatcher: POST /dispatch delivers the request to `_url` (query or body; form,
@@ -18,11 +19,12 @@ function isJson(contentType: string): boolean {
   return /^application\/([\w.+-]+\+)?json\b/i.test(contentType);
 }
 
-async function readForward(c: Context): Promise<Forward> {
+async function readForward(c: Context, maxBytes: number): Promise<Forward> {
   const queryTarget = c.req.query("_url") ?? null;
   const contentType = c.req.header("content-type") ?? "";
+  const raw = await readBody(c, maxBytes);
   if (/^application\/x-www-form-urlencoded\b/i.test(contentType)) {
-    const form = new URLSearchParams(await c.req.text());
+    const form = new URLSearchParams(decoder.decode(raw));
     const target = queryTarget ?? form.get("_url");
     for (const field of HOOKAH_FIELDS) form.delete(field);
     return { target, body: new TextEncoder().encode(form.toString()), contentType };
@@ -30,7 +32,7 @@ async function readForward(c: Context): Promise<Forward> {
   if (/^multipart\/form-data\b/i.test(contentType)) {
     let form: FormData;
     try {
-      form = await c.req.raw.formData();
+      form = await new Response(raw, { headers: { "content-type": contentType } }).formData();
     } catch {
       throw badRequest("The multipart body could not be parsed; check its boundary and parts.");
     }
@@ -41,7 +43,6 @@ async function readForward(c: Context): Promise<Forward> {
     const encoded = new Response(form);
     return { target, body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get("content-type") };
   }
-  const raw = new Uint8Array(await c.req.arrayBuffer());
   if (isJson(contentType) && queryTarget === null) {
     let parsed: unknown;
     try {
@@ -66,9 +67,9 @@ function decodeTargetSegment(segment: string): string {
   }
 }
 
-export function mountDispatchRoutes(app: Hono, deps: IngestDeps & { policy: NetworkPolicy }): void {
+export function mountDispatchRoutes(app: Hono, deps: IngestDeps & { policy: NetworkPolicy; maxBodyBytes: number }): void {
   app.post("/dispatch", async (c) => {
-    const forward = await readForward(c);
+    const forward = await readForward(c, deps.maxBodyBytes);
     return acceptDelivery(c, deps, {
       target: forward.target,
       targetField: "_url",
@@ -88,7 +89,7 @@ export function mountDispatchRoutes(app: Hono, deps: IngestDeps & { policy: Netw
       targetField: "path",
       method: "POST",
       headers: contentType ? { "content-type": contentType } : {},
-      body: toBase64(new Uint8Array(await c.req.arrayBuffer())),
+      body: toBase64(await readBody(c, deps.maxBodyBytes)),
       secrets: [],
       source: "dispatch",
     });

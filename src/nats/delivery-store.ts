@@ -41,15 +41,18 @@ export class DeliveryStore {
   }
 
   /**
-   * Appends the accepted request. With an idempotency key, JetStream's msgID dedupe answers with
-   * the sequence of the first create, whose delivery is returned instead.
+   * Appends the accepted request. The subject is new (a fresh ULID), so no expected sequence is
+   * needed, and an unkeyed create is a publish without headers: ingest's hot path. With an
+   * idempotency key, JetStream's msgID dedupe answers with the sequence of the first create,
+   * whose delivery is returned instead.
    */
   async create(created: DeliveryCreated): Promise<{ id: string; duplicate: boolean }> {
     const key = created.data.idempotencyKey;
-    const result = await this.journal.append(subjects.deliveryCreated(created.data.id), encoder.encode(JSON.stringify(created)), {
-      expectedSeq: 0,
-      msgID: key === undefined ? undefined : `idempotency:${key}`,
-    });
+    const result = await this.journal.append(
+      subjects.deliveryCreated(created.data.id),
+      encoder.encode(JSON.stringify(created)),
+      key === undefined ? {} : { msgID: `idempotency:${key}` },
+    );
     if (!result.duplicate) return { id: created.data.id, duplicate: false };
     const original = await this.journal.readAt(result.seq);
     if (!original) throw new NatsUnavailableError(new Error(`deduplicated create at sequence ${result.seq} is gone`));

@@ -1,0 +1,240 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import autocannon from "autocannon";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, request } from "undici";
+import { PathTokens } from "../src/domain/path-tokens.ts";
+import { startNatsServer } from "../src/nats/embedded-server.ts";
+import { WORK_CONSUMER, WORK_STREAM } from "../src/nats/streams.ts";
+
+/**
+ * bench/dispatch: hookd's ingest and delivery figures beside the raw ceilings of this machine.
+ * Prints figures; asserts nothing. Scale with BENCH_SECONDS (default 10) and BENCH_BACKOFF (default 100000).
+ */
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const BACKOFF_COUNT = Number(process.env.BENCH_BACKOFF ?? 100_000);
+const KEY = "bench-key-0123456789abcdef";
+const tokens = new PathTokens(KEY);
+const results: [string, string][] = [];
+const report = (name: string, value: string) => {
+  results.push([name, value]);
+  console.log(`  ${name}: ${value}`);
+};
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+}
+
+async function startReceiver(status: number): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/receiver.ts"], { env: { ...process.env, RECEIVER_STATUS: String(status) }, stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<string>((resolve) => child.stdout!.once("data", (chunk: Buffer) => resolve(chunk.toString().trim())));
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+async function stats(receiverUrl: string): Promise<{ count: number; distinct: number; arrivals: Record<string, number> }> {
+  return (await fetch(`${receiverUrl}/__stats`)).json() as never;
+}
+
+async function startHookd(natsUrl: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const dataDir = await mkdtemp(join(tmpdir(), "hookd-bench-"));
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.node.ts"], {
+    env: { ...process.env, NATS_URL: natsUrl, HOOKD_KEY: KEY, HOOKD_DATA_DIR: dataDir, HOOKD_PORT: "0", HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8", HOOKD_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`hookd exited (${code}): ${output}`)));
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+  });
+  return { url, child };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+/** Closed-loop POSTs at a fixed concurrency for a while; answers requests completed per second. */
+async function postLoop(url: string, concurrency: number, seconds: number, body: (i: number) => string, headers: Record<string, string> = {}) {
+  const agent = new Agent({ connections: concurrency, pipelining: 1 });
+  const deadline = performance.now() + seconds * 1000;
+  let done = 0;
+  let ok = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const i = done++;
+        const response = await request(url, { method: "POST", body: body(i), headers: { "content-type": "text/plain", ...headers }, dispatcher: agent });
+        await response.body.dump();
+        if (response.statusCode < 300) ok++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  await agent.close();
+  return { perSecond: ok / elapsed, ok };
+}
+
+async function main() {
+  const natsDir = await mkdtemp(join(tmpdir(), "hookd-bench-nats-"));
+  const nats = await startNatsServer({ dir: natsDir });
+  const children: ChildProcess[] = [];
+  console.log(`hookd bench/dispatch: ${SECONDS}s phases, ${fmt(BACKOFF_COUNT)} deliveries for the backoff memory check\n`);
+  try {
+    // Ceiling 1: plain JetStream publishes from one Node process, with many in flight.
+    const nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "BENCH_CEILING", subjects: ["bench.>"] });
+    const js = jetstream(nc);
+    const payload = new TextEncoder().encode(JSON.stringify({ type: "delivery.created", at: new Date().toISOString(), data: { url: "http://127.0.0.1:1/x", body: "bj0x" } }));
+    let published = 0;
+    const publishDeadline = performance.now() + SECONDS * 1000;
+    const publishStart = performance.now();
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (performance.now() < publishDeadline) {
+          await js.publish(`bench.ceiling.${published++ % 1000}`, payload);
+        }
+      }),
+    );
+    const publishCeiling = published / ((performance.now() - publishStart) / 1000);
+    await jsm.streams.delete("BENCH_CEILING");
+    console.log("ceilings");
+    report("JetStream publish ceiling (64 in flight, one Node process)", `${fmt(publishCeiling)}/s`);
+
+    // Ceiling 2: plain HTTP POSTs from Node to the same receiver hookd will deliver to.
+    const receiver = await startReceiver(200);
+    children.push(receiver.child);
+    const httpCeiling = await postLoop(`${receiver.url}/ceiling`, 64, SECONDS, (i) => `c=${i}`);
+    report("HTTP POST ceiling (Node → receiver, 64 in flight)", `${fmt(httpCeiling.perSecond)}/s`);
+    await fetch(`${receiver.url}/__reset`, { method: "POST" });
+
+    // Ingest: hookd with workers off, so the figure is accepting alone; autocannon in this process, 64 connections.
+    console.log("\nhookd");
+    const ingest = await startHookd(nats.url, { HOOKD_WORKERS: "off" });
+    children.push(ingest.child);
+    const dispatchToken = await tokens.tokenFor("/dispatch");
+    const target = encodeURIComponent(`${receiver.url}/hook`);
+    const result = await autocannon({
+      url: `${ingest.url}/dispatch?_url=${target}`,
+      method: "POST",
+      connections: 64,
+      duration: SECONDS,
+      headers: { authorization: `Bearer ${dispatchToken}`, "content-type": "text/plain" },
+      body: "n=ingest",
+    });
+    const accepted = result["2xx"];
+    const ingestRate = accepted / SECONDS;
+    report("ingest: dispatches accepted over HTTP (64 connections, workers off)", `${fmt(ingestRate)}/s (${(ingestRate / publishCeiling).toFixed(2)} of the JetStream ceiling); p99 ${result.latency.p99} ms; non-2xx ${result.non2xx}`);
+    await stop(ingest.child);
+
+    // Delivery: start a worker instance on the backlog just accepted and time the drain, first to last arrival.
+    const workers = await startHookd(nats.url, { HOOKD_CONCURRENCY: "256" });
+    children.push(workers.child);
+    let drained: Awaited<ReturnType<typeof stats>>;
+    for (;;) {
+      drained = await stats(receiver.url);
+      if (drained.count >= accepted) break;
+      await sleep(100);
+    }
+    // Every ingest body is "n=ingest", so the receiver's first arrival is the drain's start.
+    const drainStart = drained.arrivals["ingest"]!;
+    const drainSeconds = (performance.timeOrigin + performance.now() - drainStart) / 1000;
+    const deliveryRate = accepted / drainSeconds;
+    report("delivery: backlog drained to the receiver (one instance, concurrency 256)", `${fmt(deliveryRate)}/s for ${fmt(accepted)} deliveries (${(deliveryRate / httpCeiling.perSecond).toFixed(2)} of the HTTP ceiling)`);
+    await fetch(`${receiver.url}/__reset`, { method: "POST" });
+
+    // Latency: open loop at 1,000/s against the same instance; accept = when the 202 came back.
+    const rate = 1_000;
+    const total = rate * SECONDS;
+    const acceptedAt = new Map<string, number>();
+    const agent = new Agent({ connections: 64 });
+    const loadStart = performance.now();
+    const inflight: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = loadStart + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      inflight.push(
+        request(`${workers.url}/dispatch?_url=${target}`, { method: "POST", body: `n=l${i}`, headers: { authorization: `Bearer ${dispatchToken}`, "content-type": "text/plain" }, dispatcher: agent }).then(
+          async (response) => {
+            await response.body.dump();
+            if (response.statusCode === 202) acceptedAt.set(`l${i}`, performance.timeOrigin + performance.now());
+          },
+        ),
+      );
+    }
+    await Promise.all(inflight);
+    await agent.close();
+    let arrivals: Record<string, number> = {};
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
+      arrivals = (await stats(receiver.url)).arrivals;
+      if (Object.keys(arrivals).length >= acceptedAt.size) break;
+    }
+    const latencies = [...acceptedAt].map(([seq, at]) => (arrivals[seq] ?? NaN) - at).filter((ms) => !Number.isNaN(ms)).sort((a, b) => a - b);
+    report(
+      `accept → delivered at ${fmt(rate)}/s offered for ${SECONDS}s`,
+      `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms (${fmt(latencies.length)}/${fmt(acceptedAt.size)} arrived)`,
+    );
+    await stop(workers.child);
+    await stop(receiver.child);
+
+    // Memory: BACKOFF_COUNT deliveries to a receiver that fails them all, retried in an hour, so they wait in backoff.
+    const failing = await startReceiver(500);
+    children.push(failing.child);
+    const parked = await startHookd(nats.url, { HOOKD_RETRY_SCHEDULE: "1h", HOOKD_CONCURRENCY: "256" });
+    children.push(parked.child);
+    const failingTarget = encodeURIComponent(`${failing.url}/fail`);
+    const rssBefore = await rssMb(parked.child.pid!);
+    const parkAgent = new Agent({ connections: 64 });
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < BACKOFF_COUNT) {
+          const i = next++;
+          const response = await request(`${parked.url}/dispatch?_url=${failingTarget}`, { method: "POST", body: `n=b${i}`, headers: { authorization: `Bearer ${dispatchToken}` }, dispatcher: parkAgent });
+          await response.body.dump();
+        }
+      }),
+    );
+    await parkAgent.close();
+    for (;;) {
+      const s = await stats(failing.url);
+      if (s.distinct >= BACKOFF_COUNT) break;
+      await sleep(250);
+    }
+    await sleep(2_000);
+    const info = await jsm.consumers.info(WORK_STREAM, WORK_CONSUMER);
+    const rss = await rssMb(parked.child.pid!);
+    report(`RSS with ${fmt(BACKOFF_COUNT)} deliveries in backoff`, `${rss.toFixed(0)} MB (at start ${rssBefore.toFixed(0)} MB); NATS holds ${fmt(info.num_ack_pending)} naked-with-delay messages`);
+    await nc.close();
+  } finally {
+    for (const child of children) await stop(child);
+    await nats.stop();
+    await rm(natsDir, { recursive: true, force: true });
+  }
+  console.log("\nsummary");
+  for (const [name, value] of results) console.log(`| ${name} | ${value} |`);
+}
+
+await main();
+process.exit(0);

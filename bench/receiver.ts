@@ -1,0 +1,39 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * The benchmark's webhook receiver, in its own process so it doesn't share a core with the load
+ * generator. Bodies are "n=<seq>"; it records when each seq first arrived (wall clock, ms).
+ * GET /__stats answers {count, distinct, arrivals: {seq: ms}}; POST /__reset clears.
+ */
+const status = Number(process.env.RECEIVER_STATUS ?? 200);
+let arrivals = new Map<string, number>();
+let count = 0;
+
+const server = createServer((req, res) => {
+  if (req.method === "GET" && req.url === "/__stats") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ count, distinct: arrivals.size, arrivals: Object.fromEntries(arrivals) }));
+    return;
+  }
+  if (req.url === "/__reset") {
+    arrivals = new Map();
+    count = 0;
+    res.end();
+    return;
+  }
+  let body = "";
+  req.setEncoding("utf8");
+  req.on("data", (chunk: string) => (body += chunk));
+  req.on("end", () => {
+    count++;
+    const seq = body.startsWith("n=") ? body.slice(2) : body;
+    if (!arrivals.has(seq)) arrivals.set(seq, performance.timeOrigin + performance.now());
+    res.writeHead(status, { "content-length": "0" });
+    res.end();
+  });
+});
+server.keepAliveTimeout = 30_000;
+server.listen(0, "127.0.0.1", () => {
+  process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
+});
