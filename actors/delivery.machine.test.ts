@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
-import { applyDeliveryEvent, initialDelivery, persistDelivery, replayDelivery, restoreDelivery, stateOf } from "./delivery.fold.ts";
+import { applyDeliveryEvent, initialDelivery, initialDeliveryByTransition, persistDelivery, replayDelivery, restoreDelivery, stateOf } from "./delivery.fold.ts";
 
 const t = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
 const record = (attempt: number, status?: number) => ({
@@ -40,6 +40,13 @@ function given(events: DeliveryTransition[], maxAttempts = 3) {
 describe("delivery machine", () => {
   it("starts pending", () => {
     expect(stateOf(initialDelivery({ id: "d", maxAttempts: 3 }))).toBe("pending");
+  });
+  it("the cheap initial snapshot equals XState's initialTransition", () => {
+    const cheap = initialDelivery({ id: "d", maxAttempts: 3 });
+    const reference = initialDeliveryByTransition({ id: "d", maxAttempts: 3 });
+    expect(cheap.value).toEqual(reference.value);
+    expect(cheap.context).toEqual(reference.context);
+    expect(cheap.status).toBe(reference.status);
   });
 
   it("pending → in-flight when the first attempt starts", () => given([]).when(started(1, 0)).then("in-flight"));

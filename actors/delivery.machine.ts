@@ -39,6 +39,20 @@ export const DELIVERY_STATES: readonly DeliveryState[] = ["pending", "in-flight"
 
 const at = (event: { at: string }) => Date.parse(event.at);
 
+export function initialDeliveryContext(input: DeliveryInput): DeliveryContext {
+  return {
+    id: input.id,
+    maxAttempts: input.maxAttempts,
+    attempts: 0,
+    roundAttempts: 0,
+    retryAt: null,
+    inFlightSince: null,
+    lastStatus: null,
+    lastError: null,
+    failureReason: null,
+  };
+}
+
 function outcomeOf(event: DeliveryTransition) {
   if (event.type !== "attempt.succeeded" && event.type !== "attempt.failed") return {};
   return { lastStatus: event.data.response?.status ?? null, lastError: event.data.error ?? null };
@@ -84,17 +98,7 @@ export const deliveryMachine = setup({
 }).createMachine({
   id: "delivery",
   initial: "pending",
-  context: ({ input }) => ({
-    id: input.id,
-    maxAttempts: input.maxAttempts,
-    attempts: 0,
-    roundAttempts: 0,
-    retryAt: null,
-    inFlightSince: null,
-    lastStatus: null,
-    lastError: null,
-    failureReason: null,
-  }),
+  context: ({ input }) => initialDeliveryContext(input),
   states: {
     pending: {
       on: {

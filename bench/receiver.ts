@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 
 /**
  * The benchmark's webhook receiver, in its own process so it doesn't share a core with the load
- * generator. Bodies are "n=<seq>"; it records when each seq first arrived (wall clock, ms).
+ * generator. It records when each delivery first arrived (wall clock, ms), keyed by its webhook-id
+ * when signed, else by the body's "n=<seq>".
  * GET /__stats answers {count, distinct, arrivals: {seq: ms}}; POST /__reset clears.
  */
 const status = Number(process.env.RECEIVER_STATUS ?? 200);
@@ -27,7 +28,8 @@ const server = createServer((req, res) => {
   req.on("data", (chunk: string) => (body += chunk));
   req.on("end", () => {
     count++;
-    const seq = body.startsWith("n=") ? body.slice(2) : body;
+    const webhookId = req.headers["webhook-id"];
+    const seq = typeof webhookId === "string" ? webhookId : body.startsWith("n=") ? body.slice(2) : body;
     if (!arrivals.has(seq)) arrivals.set(seq, performance.timeOrigin + performance.now());
     res.writeHead(status, { "content-length": "0" });
     res.end();

@@ -25,6 +25,17 @@ export function ulid(now: number, random: Uint8Array): string {
   return time + rest;
 }
 
+/** The creation time (epoch ms) a ULID carries in its first ten characters. */
+export function ulidTime(id: string): number {
+  let time = 0;
+  for (const char of id.slice(0, 10)) {
+    const value = ALPHABET.indexOf(char);
+    if (value < 0) throw new Error(`"${id}" is not a ULID`);
+    time = time * 32 + value;
+  }
+  return time;
+}
+
 export const DELIVERY_ID_PREFIX = "dlv_";
 export const DELIVERY_ID_PATTERN = /^dlv_[0-9A-HJKMNP-TV-Z]{26}$/;
 
