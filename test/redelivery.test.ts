@@ -1,0 +1,70 @@
+import { jetstream } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { subjects } from "../src/nats/streams.ts";
+import { startTestNats, type TestNats } from "./support/nats-server.ts";
+import { startReceiver, type Receiver } from "./support/receiver.ts";
+import { api, deliveryOf, spawnHookd, startTestHookd, waitForState } from "./support/hookd.ts";
+
+let nats: TestNats;
+let nc: NatsConnection;
+const receivers: Receiver[] = [];
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  nc = await connect({ servers: nats.url });
+});
+
+afterAll(async () => {
+  for (const r of receivers) await r.stop();
+  await nc?.close();
+  await nats?.stop();
+});
+
+describe("redelivery", () => {
+  it("a duplicate work item for a delivery in backoff is handed back, not attempted early", async () => {
+    const r = await startReceiver((_request, index) => (index === 0 ? { status: 500 } : { status: 200 }));
+    receivers.push(r);
+    const hookd = await startTestHookd(nats.url, { HOOKD_RETRY_SCHEDULE: "2s" });
+    try {
+      const created = await api(hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url, body: "x" }) });
+      const { id } = await created.json();
+      const backoff = await waitForState(hookd.url, id, "backoff");
+      // What NATS does after a restart or a duplicate enqueue: the work arrives again before the retry is due.
+      await jetstream(nc).publish(subjects.deliveryWork(id), JSON.stringify({ id }));
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(r.requests).toHaveLength(1);
+      expect((await deliveryOf(hookd.url, id)).state).toBe("backoff");
+      const delivered = await waitForState(hookd.url, id, "delivered", 10_000);
+      expect(r.requests).toHaveLength(2);
+      expect(r.requests[1]!.at).toBeGreaterThanOrEqual(Date.parse(backoff.next_attempt_at) - 5);
+      expect(delivered.attempts_made).toBe(2);
+    } finally {
+      await hookd.stop();
+    }
+  }, 30_000);
+
+  it("an attempt cut off by SIGKILL is recorded as interrupted and made again after the ack wait", async () => {
+    let hang = true;
+    const r = await startReceiver(() => (hang ? { status: 200, delayMs: 60_000 } : { status: 200 }));
+    receivers.push(r);
+    const env = { NATS_URL: nats.url, HOOKD_TIMEOUT: "1s" };
+    const first = await spawnHookd(env);
+    const created = await api(first.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url, body: "x" }) });
+    const { id } = await created.json();
+    await r.waitFor(1);
+    await first.kill("SIGKILL");
+    hang = false;
+    const second = await spawnHookd(env);
+    try {
+      const view = await waitForState(second.url, id, "delivered", 30_000);
+      expect(view.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["failed", "succeeded"]);
+      expect(view.attempts[0].error).toMatch(/attempt interrupted/);
+      // The second attempt waited out the first one's lease (HOOKD_TIMEOUT + 10s).
+      expect(Date.parse(view.attempts[1].started_at) - Date.parse(view.attempts[0].started_at)).toBeGreaterThanOrEqual(10_500);
+      expect(r.requests.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await second.kill("SIGTERM");
+    }
+  }, 60_000);
+});
