@@ -3,6 +3,8 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { NatsServerMissingError } from "./nats/embedded-server.ts";
 import { startHookd } from "./server.ts";
+import { HookdMetrics } from "./metrics.ts";
+import { collectDefaultMetrics } from "prom-client";
 
 /** Node entry point: serve the app with @hono/node-server and stop cleanly on SIGINT/SIGTERM. */
 
@@ -18,7 +20,10 @@ const log = createLogger(config.HOOKD_LOG_LEVEL);
 
 let hookd: Awaited<ReturnType<typeof startHookd>>;
 try {
-  hookd = await startHookd(config, log);
+  // Process metrics (CPU, memory, event loop lag) come from Node's own APIs, so only this entry point collects them.
+  const metrics = new HookdMetrics();
+  collectDefaultMetrics({ register: metrics.registry });
+  hookd = await startHookd(config, log, { metrics });
 } catch (error) {
   log.fatal({ err: error }, error instanceof NatsServerMissingError ? error.message : "hookd could not start");
   process.exit(1);

@@ -15,6 +15,7 @@ import { runWorkQueue, type WorkQueueRunner } from "./nats/work-queue.ts";
 import { DeliveryCommands } from "./runtime/delivery-commands.ts";
 import { DeliveryWorker } from "./runtime/delivery-worker.ts";
 import { loadOrCreateKey } from "./server-key.ts";
+import { HookdMetrics } from "./metrics.ts";
 import type { Hono } from "hono";
 
 /** Wires hookd together; runtime-neutral, so the Node and Deno entry points only add serving and signals. */
@@ -35,7 +36,7 @@ export function fitBodyLimit(configured: number, maxPayload: number): number {
   return Math.max(0, Math.min(configured, Math.floor(((maxPayload - JOURNAL_OVERHEAD) * 3) / 4)));
 }
 
-export async function startHookd(config: Config, log: Logger): Promise<Hookd> {
+export async function startHookd(config: Config, log: Logger, options: { metrics?: HookdMetrics } = {}): Promise<Hookd> {
   const { key, generated } = await loadOrCreateKey(config.HOOKD_DATA_DIR, config.HOOKD_KEY);
   const tokens = new PathTokens(key);
 
@@ -73,12 +74,19 @@ export async function startHookd(config: Config, log: Logger): Promise<Hookd> {
       schedule: config.HOOKD_RETRY_SCHEDULE,
     });
     const policy = new NetworkPolicy(config.HOOKD_ALLOWED_NETWORKS);
+    const metrics = options.metrics ?? new HookdMetrics();
     const attempter = createHttpAttempter({ timeoutMs: config.HOOKD_TIMEOUT, policy });
 
     let workQueue: WorkQueueRunner | null = null;
     if (config.HOOKD_WORKERS === "on") {
-      const worker = new DeliveryWorker({ store, attempter, clock: Date.now, random: Math.random, log, leaseMs: ackWaitFor(config), workerId: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}` });
-      workQueue = await runWorkQueue({ js, concurrency: config.HOOKD_CONCURRENCY, handle: (message) => worker.handle(message), log });
+      const worker = new DeliveryWorker({ store, attempter, clock: Date.now, random: Math.random, log, leaseMs: ackWaitFor(config), workerId: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`, metrics });
+      workQueue = await runWorkQueue({
+        js,
+        concurrency: config.HOOKD_CONCURRENCY,
+        handle: (message) => worker.handle(message),
+        log,
+        onLoad: (active) => metrics.working.set(active),
+      });
     }
 
     const app = createApp({
@@ -90,6 +98,7 @@ export async function startHookd(config: Config, log: Logger): Promise<Hookd> {
       defaultSecrets: config.HOOKD_SIGNING_SECRET ? [config.HOOKD_SIGNING_SECRET] : [],
       maxBodyBytes,
       log,
+      metrics,
     });
 
     return {

@@ -222,6 +222,22 @@ describe("delivery", () => {
     expect(first.data[0].target).toBe(r.url + "/");
   });
 
+  it("exposes Prometheus metrics for what happened", async () => {
+    const response = await api(hookd.url, "/metrics");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+    const text = await response.text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
+    expect(value(/^hookd_deliveries_accepted_total\{source="api"\} (\d+)/m)).toBeGreaterThan(5);
+    expect(value(/^hookd_attempts_total\{outcome="succeeded"\} (\d+)/m)).toBeGreaterThan(5);
+    expect(value(/^hookd_attempts_total\{outcome="retry"\} (\d+)/m)).toBeGreaterThan(2);
+    expect(value(/^hookd_attempts_total\{outcome="permanent"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^hookd_deliveries_finished_total\{state="failed"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^hookd_attempt_duration_seconds_count (\d+)/m)).toBeGreaterThan(10);
+    expect(value(/^hookd_nats_connected (\d+)/m)).toBe(1);
+    expect((await fetch(`${hookd.url}/metrics`)).status).toBe(401);
+  });
+
   it("describes the delivery machine for a visualiser", async () => {
     const graph = await (await api(hookd.url, "/api/v1/machines/delivery")).json();
     expect(graph.initial).toBe("pending");

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { PathTokens } from "../domain/path-tokens.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { Logger } from "../log.ts";
+import type { HookdMetrics } from "../metrics.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
 import { DeliveryNotFoundError, TransitionRefusedError, type DeliveryCommands } from "../runtime/delivery-commands.ts";
@@ -19,6 +20,7 @@ export type AppDeps = {
   defaultSecrets: string[];
   maxBodyBytes: number;
   log: Logger;
+  metrics: HookdMetrics;
 };
 
 export function createApp(deps: AppDeps): Hono {
@@ -30,6 +32,11 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.use("*", requireToken(deps.tokens));
+  app.get("/metrics", async (c) => {
+    deps.metrics.natsConnected.set(deps.isNatsConnected() ? 1 : 0);
+    return c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType });
+  });
+
   mountDispatchRoutes(app, deps);
   mountDeliveryRoutes(app, deps);
 
@@ -46,6 +53,7 @@ export function createApp(deps: AppDeps): Hono {
       return problemResponse(c, { status: 409, kind: "transition-refused", title: "Not possible in the delivery's current state", detail: error.message, extra: { state: error.state } });
     }
     if (error instanceof NatsUnavailableError) {
+      deps.metrics.refusedUnavailable.inc();
       deps.log.warn({ err: error }, "refusing a request while NATS is unavailable");
       return problemResponse(c, {
         status: 503,

@@ -4,6 +4,7 @@ import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import { badRequest } from "./problem.ts";
 import { validateTarget } from "./target-url.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
+import type { HookdMetrics } from "../metrics.ts";
 
 /** The one path every accepted delivery takes: validate, store durably, answer 202 with where to look. */
 
@@ -13,6 +14,7 @@ export type IngestDeps = {
   isNatsConnected: () => boolean;
   /** Secret used when the request brings none; empty means unsigned. */
   defaultSecrets: string[];
+  metrics: HookdMetrics;
 };
 
 export type Ingest = {
@@ -47,5 +49,6 @@ export async function acceptDelivery(c: Context, deps: IngestDeps, ingest: Inges
   });
   const headers: Record<string, string> = { location: `/api/v1/deliveries/${id}` };
   if (duplicate) headers["idempotent-replayed"] = "true";
+  else deps.metrics.accepted.inc({ source: ingest.source });
   return c.json({ id }, 202, headers);
 }

@@ -13,6 +13,8 @@ export async function runWorkQueue(options: {
   concurrency: number;
   handle: (message: JsMsg) => Promise<void>;
   log: Logger;
+  /** Told how many handlers run, each time the number changes. */
+  onLoad?: (active: number) => void;
 }): Promise<WorkQueueRunner> {
   const consumer = await options.js.consumers.get(WORK_STREAM, WORK_CONSUMER);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: options.concurrency });
@@ -26,8 +28,12 @@ export async function runWorkQueue(options: {
           options.log.error({ err: error, subject: message.subject }, "work item failed; it will be redelivered");
           message.nak(1_000);
         })
-        .finally(() => active.delete(task));
+        .finally(() => {
+          active.delete(task);
+          options.onLoad?.(active.size);
+        });
       active.add(task);
+      options.onLoad?.(active.size);
       if (active.size >= options.concurrency) await Promise.race(active);
     }
   })();

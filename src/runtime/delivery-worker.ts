@@ -15,6 +15,7 @@ import { buildOutboundRequest } from "../delivery/outbound-request.ts";
 import type { DeliveryStore, Head } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
 import type { Logger } from "../log.ts";
+import type { HookdMetrics } from "../metrics.ts";
 
 /**
  * Turns one work-queue message into the next step of its delivery: load → decide with the machine
@@ -32,6 +33,7 @@ export type WorkerDeps = {
   leaseMs: number;
   /** Names this instance in the attempts it makes. */
   workerId: string;
+  metrics?: HookdMetrics;
 };
 
 const MAX_CONFLICT_ROUNDS = 5;
@@ -106,6 +108,7 @@ export class DeliveryWorker {
               latencyMs: 0,
               error: "attempt interrupted: the worker stopped before the outcome was recorded",
             }, now, { permanent: false, retryAt: now });
+            this.deps.metrics?.attempts.inc({ outcome: "interrupted" });
             const next = applyDeliveryEvent(snapshot, abandoned)!;
             const seq = await this.deps.store.appendTransition(id, abandoned, persistDelivery(next), head?.seq ?? 0);
             head = { seq, after: persistDelivery(next) };
@@ -114,6 +117,7 @@ export class DeliveryWorker {
         }
       } catch (error) {
         if (!(error instanceof JournalConflictError)) throw error;
+        this.deps.metrics?.conflicts.inc();
         head = await this.deps.store.readHead(id);
       }
     }
@@ -131,6 +135,7 @@ export class DeliveryWorker {
 
     const outbound = await buildOutboundRequest({ deliveryId: id, request: created.data.request, secrets: created.data.secrets, now: this.deps.clock() });
     const result = await this.deps.attempter.send(outbound);
+    this.deps.metrics?.attemptSeconds.observe(result.latencyMs / 1000);
     const record: AttemptRecord = {
       attempt,
       request: { method: outbound.method, url: outbound.url, headers: outbound.headers },
@@ -140,6 +145,7 @@ export class DeliveryWorker {
     };
     const now = this.deps.clock();
     const verdict = result.response ? classifyStatus(result.response.status) : classifyError(result.errorCode ?? "network");
+    this.deps.metrics?.attempts.inc({ outcome: verdict.kind === "success" ? "succeeded" : verdict.kind });
     let outcome: DeliveryTransition;
     if (verdict.kind === "success") {
       outcome = { type: "attempt.succeeded", at: iso(now), data: record };
@@ -161,10 +167,13 @@ export class DeliveryWorker {
       }
       try {
         await this.deps.store.appendTransition(id, outcome, persistDelivery(after), base.seq);
+        const state = stateOf(after);
+        if (state === "delivered" || state === "failed") this.deps.metrics?.finished.inc({ state });
         this.settle(message, after);
         return;
       } catch (error) {
         if (!(error instanceof JournalConflictError)) throw error;
+        this.deps.metrics?.conflicts.inc();
         const head = await this.deps.store.readHead(id);
         if (!head) throw error;
         base = { seq: head.seq, snapshot: restoreDelivery(head.after) };

@@ -1,0 +1,51 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** hookd's Prometheus metrics, served at GET /metrics. */
+export class HookdMetrics {
+  readonly registry = new Registry();
+
+  readonly accepted = new Counter({
+    name: "hookd_deliveries_accepted_total",
+    help: "Deliveries accepted (202), by source; idempotent replays excluded",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
+  readonly refusedUnavailable = new Counter({
+    name: "hookd_ingest_unavailable_total",
+    help: "Requests answered 503 because NATS JetStream was unavailable",
+    registers: [this.registry],
+  });
+  readonly attempts = new Counter({
+    name: "hookd_attempts_total",
+    help: "Delivery attempts made by this instance, by outcome (succeeded, retry, permanent, interrupted)",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly attemptSeconds = new Histogram({
+    name: "hookd_attempt_duration_seconds",
+    help: "Time from sending an attempt to having its response (or error)",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly finished = new Counter({
+    name: "hookd_deliveries_finished_total",
+    help: "Deliveries this instance moved to a final state (delivered, failed)",
+    labelNames: ["state"] as const,
+    registers: [this.registry],
+  });
+  readonly conflicts = new Counter({
+    name: "hookd_journal_conflicts_total",
+    help: "Journal appends that lost to a concurrent writer and were decided again",
+    registers: [this.registry],
+  });
+  readonly working = new Gauge({
+    name: "hookd_work_in_progress",
+    help: "Work items this instance is handling right now",
+    registers: [this.registry],
+  });
+  readonly natsConnected = new Gauge({
+    name: "hookd_nats_connected",
+    help: "1 while the NATS connection is up",
+    registers: [this.registry],
+  });
+}
