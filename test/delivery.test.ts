@@ -238,6 +238,19 @@ describe("delivery", () => {
     expect((await fetch(`${hookd.url}/metrics`)).status).toBe(401);
   });
 
+  it("serves an OpenAPI document generated from the request schemas, without a token", async () => {
+    const response = await fetch(`${hookd.url}/api/v1/openapi.json`);
+    expect(response.status).toBe(200);
+    const doc = await response.json();
+    expect(doc.openapi).toBe("3.1.0");
+    const create = doc.paths["/api/v1/deliveries"].post.requestBody.content["application/json"].schema;
+    expect(create.required).toEqual(["url"]);
+    expect(Object.keys(create.properties)).toEqual(["url", "method", "headers", "body", "body_base64", "content_type", "secret"]);
+    const view = doc.paths["/api/v1/deliveries/{id}"].get.responses["200"].content["application/json"].schema;
+    expect(view.properties.state.enum).toContain("backoff");
+    expect(doc.paths["/api/v1/deliveries"].get.parameters.map((p: { name: string }) => p.name)).toEqual(["state", "limit", "cursor"]);
+  });
+
   it("describes the delivery machine for a visualiser", async () => {
     const graph = await (await api(hookd.url, "/api/v1/machines/delivery")).json();
     expect(graph.initial).toBe("pending");

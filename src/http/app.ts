@@ -9,6 +9,7 @@ import { DeliveryNotFoundError, TransitionRefusedError, type DeliveryCommands } 
 import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
+import { openApiDocument } from "./openapi.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 
 export type AppDeps = {
@@ -30,6 +31,9 @@ export function createApp(deps: AppDeps): Hono {
     const connected = deps.isNatsConnected();
     return c.json({ status: connected ? "ok" : "degraded", nats: connected ? "connected" : "disconnected" }, connected ? 200 : 503);
   });
+
+  const openApi = openApiDocument();
+  app.get("/api/v1/openapi.json", (c) => c.json(openApi));
 
   app.use("*", requireToken(deps.tokens));
   app.get("/metrics", async (c) => {

@@ -3,11 +3,11 @@ import type { PathTokens } from "../domain/path-tokens.ts";
 import { problemResponse } from "./problem.ts";
 
 /**
- * Hookbot-style capability tokens on every route but /healthz: the token for a path (or for a
+ * Hookbot-style capability tokens on every route but /healthz and the OpenAPI document: the token for a path (or for a
  * "/"-ending ancestor of it) sent as the Basic user name, the Basic password, or a Bearer token.
  */
 
-const OPEN_PATHS = new Set(["/healthz"]);
+const OPEN_PATHS = new Set(["/healthz", "/api/v1/openapi.json"]);
 
 export function tokenFromAuthorization(header: string | undefined): string | null {
   if (!header) return null;

@@ -23,7 +23,8 @@ export const CreateDeliveryBodySchema = z
       .string()
       .transform((method) => method.toUpperCase())
       .pipe(z.enum(["POST", "PUT", "PATCH", "DELETE", "GET"], { error: "method must be one of POST, PUT, PATCH, DELETE, GET" }))
-      .default("POST"),
+      .default("POST")
+      .describe("POST (default), PUT, PATCH, DELETE or GET, any case"),
     headers: z
       .record(
         z.string().regex(HEADER_NAME, "header names must be HTTP tokens"),

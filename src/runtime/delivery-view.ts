@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { persistDelivery, replayDelivery, stateOf } from "../../actors/delivery.fold.ts";
 import { fromBase64 } from "../domain/bytes.ts";
 import type { DeliveryCreated } from "../domain/delivery-events.ts";
@@ -5,39 +6,46 @@ import type { DeliveryStore, StoredCreated, StoredTransition } from "../nats/del
 
 /** A delivery as the API shows it: the state rebuilt by replaying its journal, its attempts, its history. */
 
-export type AttemptView = {
-  attempt: number;
-  worker: string | null;
-  started_at: string | null;
-  finished_at: string | null;
-  outcome: "in-flight" | "succeeded" | "failed";
-  latency_ms: number | null;
-  request: { method: string; url: string; headers: Record<string, string> } | null;
-  response: { status: number; headers: Record<string, string>; body: string; body_truncated: boolean } | null;
-  error: string | null;
-  permanent: boolean;
-  retry_at: string | null;
-};
+const HeaderMapSchema = z.record(z.string(), z.string());
 
-export type DeliveryView = {
-  id: string;
-  state: string;
-  target: string;
-  method: string;
-  created_at: string;
-  updated_at: string;
-  attempts_made: number;
-  max_attempts: number;
-  next_attempt_at: string | null;
-  failure_reason: string | null;
-  signed: boolean;
-  idempotency_key: string | null;
-  request: { method: string; url: string; headers: Record<string, string>; body_bytes: number };
-  attempts: AttemptView[];
-  history: { seq: number; type: string; at: string; state: string; data: unknown }[];
-  /** True when replaying the journal disagrees with the snapshot the last event stored (should never happen). */
-  replay_mismatch?: boolean;
-};
+export const AttemptViewSchema = z.object({
+  attempt: z.number().int(),
+  worker: z.string().nullable().describe("the hookd instance that made the attempt"),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  outcome: z.enum(["in-flight", "succeeded", "failed"]),
+  latency_ms: z.number().nullable(),
+  request: z.object({ method: z.string(), url: z.string(), headers: HeaderMapSchema }).nullable().describe("what was sent, signature headers included"),
+  response: z
+    .object({ status: z.number().int(), headers: HeaderMapSchema, body: z.string().describe("the first 64 KiB, as UTF-8"), body_truncated: z.boolean() })
+    .nullable(),
+  error: z.string().nullable(),
+  permanent: z.boolean(),
+  retry_at: z.string().nullable(),
+});
+export type AttemptView = z.infer<typeof AttemptViewSchema>;
+
+export const DeliveryViewSchema = z.object({
+  id: z.string(),
+  state: z.enum(["pending", "in-flight", "backoff", "delivered", "failed", "cancelled"]),
+  target: z.string(),
+  method: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  attempts_made: z.number().int(),
+  max_attempts: z.number().int().describe("attempts allowed in the current round (a manual retry starts a new round)"),
+  next_attempt_at: z.string().nullable(),
+  failure_reason: z.enum(["exhausted", "permanent"]).nullable(),
+  signed: z.boolean(),
+  idempotency_key: z.string().nullable(),
+  request: z.object({ method: z.string(), url: z.string(), headers: HeaderMapSchema, body_bytes: z.number().int() }),
+  attempts: z.array(AttemptViewSchema),
+  history: z
+    .array(z.object({ seq: z.number().int().describe("JetStream sequence"), type: z.string(), at: z.string(), state: z.string(), data: z.unknown() }))
+    .describe("the journal, oldest first: every event with the state it led to"),
+  replay_mismatch: z.boolean().optional().describe("present (true) only if replaying the journal disagrees with the stored snapshot"),
+});
+export type DeliveryView = z.infer<typeof DeliveryViewSchema>;
 
 function describeCreated(created: DeliveryCreated) {
   const { request, schedule, secrets, source, idempotencyKey } = created.data;
