@@ -5,31 +5,28 @@ import { isValidSecret } from "./domain/sign-standard-webhooks.ts";
 
 /** hookd's configuration, from HOOKD_* environment variables (and NATS_URL), checked at start. */
 
-const duration = (fallback: string) =>
+/** A string variable with a default, turned into a value by `parse`; what `parse` throws becomes the message. */
+const parsed = <T>(fallback: string, parse: (text: string) => T) =>
   z
     .string()
     .default(fallback)
     .transform((text, ctx) => {
       try {
-        return parseDuration(text);
+        return parse(text);
       } catch (error) {
         ctx.addIssue({ code: "custom", message: (error as Error).message });
         return z.NEVER;
       }
     });
 
+const duration = (fallback: string) => parsed(fallback, parseDuration);
+
 const integer = (fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .default(String(fallback))
-    .transform((text, ctx) => {
-      const value = Number(text);
-      if (!Number.isInteger(value) || value < min || value > max) {
-        ctx.addIssue({ code: "custom", message: `"${text}" must be a whole number from ${min} to ${max}` });
-        return z.NEVER;
-      }
-      return value;
-    });
+  parsed(String(fallback), (text) => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`"${text}" must be a whole number from ${min} to ${max}`);
+    return value;
+  });
 
 const emptyAsUndefined = (value: unknown) => (value === "" ? undefined : value);
 
@@ -42,19 +39,11 @@ export const ConfigSchema = z.object({
   HOOKD_KEY: z.preprocess(emptyAsUndefined, z.string().min(16, "HOOKD_KEY must be at least 16 characters").optional()),
   HOOKD_PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
   HOOKD_TIMEOUT: duration("15s").refine((ms) => ms >= 100 && ms <= 300_000, "must be between 100ms and 5m"),
-  HOOKD_RETRY_SCHEDULE: z
-    .string()
-    .default("5s,30s,2m,10m,30m,1h,3h,6h,12h,24h")
-    .transform((text, ctx) => {
-      try {
-        const schedule = parseDurationList(text);
-        if (schedule.length === 0) throw new Error("needs at least one delay");
-        return schedule;
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
+  HOOKD_RETRY_SCHEDULE: parsed("5s,30s,2m,10m,30m,1h,3h,6h,12h,24h", (text) => {
+    const schedule = parseDurationList(text);
+    if (schedule.length === 0) throw new Error("needs at least one delay");
+    return schedule;
+  }),
   HOOKD_ALLOWED_NETWORKS: z
     .string()
     .default("")
@@ -65,17 +54,7 @@ export const ConfigSchema = z.object({
       }
       return cidrs;
     }),
-  HOOKD_MAX_BODY: z
-    .string()
-    .default("1MiB")
-    .transform((text, ctx) => {
-      try {
-        return parseByteSize(text);
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
+  HOOKD_MAX_BODY: parsed("1MiB", parseByteSize),
   HOOKD_CONCURRENCY: integer(256, 1, 10_000),
   HOOKD_SIGNING_SECRET: z.preprocess(
     emptyAsUndefined,

@@ -1,41 +1,19 @@
 import { serve } from "@hono/node-server";
-import { ConfigError, loadConfig } from "./config.ts";
-import { createLogger } from "./log.ts";
-import { NatsServerMissingError } from "./nats/embedded-server.ts";
-import { startHookd } from "./server.ts";
-import { HookdMetrics } from "./metrics.ts";
 import { collectDefaultMetrics } from "prom-client";
+import { announce, boot } from "./boot.ts";
+import { HookdMetrics } from "./metrics.ts";
 
 /** Node entry point: serve the app with @hono/node-server and stop cleanly on SIGINT/SIGTERM. */
 
-let config;
-try {
-  config = loadConfig(process.env);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(2);
-}
-const log = createLogger(config.HOOKD_LOG_LEVEL);
+// Process metrics (CPU, memory, event loop lag) come from Node's own APIs, so only this entry point collects them.
+const metrics = new HookdMetrics();
+collectDefaultMetrics({ register: metrics.registry });
+const started = await boot(process.env, (code) => process.exit(code), { metrics });
+const { config, log, hookd } = started;
 
-let hookd: Awaited<ReturnType<typeof startHookd>>;
-try {
-  // Process metrics (CPU, memory, event loop lag) come from Node's own APIs, so only this entry point collects them.
-  const metrics = new HookdMetrics();
-  collectDefaultMetrics({ register: metrics.registry });
-  hookd = await startHookd(config, log, { metrics });
-} catch (error) {
-  log.fatal({ err: error }, error instanceof NatsServerMissingError ? error.message : "hookd could not start");
-  process.exit(1);
-}
-
-const server = serve({ fetch: hookd.app.fetch, port: config.HOOKD_PORT, hostname: config.HOOKD_HOST }, (info) => {
-  const base = config.HOOKD_PUBLIC_URL ?? `http://${info.address.includes(":") ? `[${info.address}]` : info.address}:${info.port}`;
-  log.info({ url: base, nats: hookd.natsUrl, runtime: `node ${process.version}` }, "hookd is listening");
-  if (hookd.generatedAdminToken) {
-    log.info({ admin_token: hookd.generatedAdminToken, key_file: `${config.HOOKD_DATA_DIR}/hookd.key` }, "admin token (grants every path); set HOOKD_KEY to use your own key");
-  }
-});
+const server = serve({ fetch: hookd.app.fetch, port: config.HOOKD_PORT, hostname: config.HOOKD_HOST }, (info) =>
+  announce(started, { host: info.address, port: info.port }, `node ${process.version}`),
+);
 
 let stopping = false;
 async function shutdown(signal: string) {

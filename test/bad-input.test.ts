@@ -1,23 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestNats, type TestNats } from "./support/nats-server.ts";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { adminToken, api, startTestHookd, tokenFor, type TestHookd } from "./support/hookd.ts";
+import { describe, expect, it } from "vitest";
+import { hookdSuite } from "./support/suite.ts";
+import { adminToken, api, tokenFor } from "./support/hookd.ts";
 
-let nats: TestNats;
-let hookd: TestHookd;
-let r: Receiver;
-
-beforeAll(async () => {
-  nats = await startTestNats();
-  hookd = await startTestHookd(nats.url, { HOOKD_MAX_BODY: "16KiB" });
-  r = await startReceiver();
-});
-
-afterAll(async () => {
-  await r?.stop();
-  await hookd?.stop();
-  await nats?.stop();
-});
+const suite = hookdSuite({ env: { HOOKD_MAX_BODY: "16KiB" } });
 
 async function expectProblem(response: Response, status: number, detail: RegExp) {
   expect(response.status).toBe(status);
@@ -31,23 +16,23 @@ async function expectProblem(response: Response, status: number, detail: RegExp)
 }
 
 describe("bad input gets a clear 4xx and loses nothing", () => {
-  it("missing _url", async () => expectProblem(await api(hookd.url, "/dispatch", { method: "POST", body: "x" }), 400, /"_url" is required/));
+  it("missing _url", async () => expectProblem(await api(suite.hookd.url, "/dispatch", { method: "POST", body: "x" }), 400, /"_url" is required/));
   it("_url that is not a URL", async () =>
-    expectProblem(await api(hookd.url, "/dispatch?_url=not%20a%20url", { method: "POST", body: "x" }), 400, /not a URL/));
+    expectProblem(await api(suite.hookd.url, "/dispatch?_url=not%20a%20url", { method: "POST", body: "x" }), 400, /not a URL/));
   it("_url with another scheme", async () =>
-    expectProblem(await api(hookd.url, "/dispatch?_url=ftp://example.com/x", { method: "POST", body: "x" }), 400, /http or https/));
+    expectProblem(await api(suite.hookd.url, "/dispatch?_url=ftp://example.com/x", { method: "POST", body: "x" }), 400, /http or https/));
   it("malformed JSON", async () =>
-    expectProblem(await api(hookd.url, "/dispatch", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" }), 400, /JSON body is invalid/));
+    expectProblem(await api(suite.hookd.url, "/dispatch", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" }), 400, /JSON body is invalid/));
   it("malformed multipart", async () =>
     expectProblem(
-      await api(hookd.url, "/dispatch", { method: "POST", headers: { "content-type": "multipart/form-data; boundary=zzz" }, body: "garbage" }),
+      await api(suite.hookd.url, "/dispatch", { method: "POST", headers: { "content-type": "multipart/form-data; boundary=zzz" }, body: "garbage" }),
       400,
       /multipart/,
     ));
-  it("a target path that is not base64url", async () => expectProblem(await api(hookd.url, "/dispatch/!!!", { method: "POST", body: "x" }), 400, /base64url/));
+  it("a target path that is not base64url", async () => expectProblem(await api(suite.hookd.url, "/dispatch/!!!", { method: "POST", body: "x" }), 400, /base64url/));
   it("a body over HOOKD_MAX_BODY", async () => {
     const problem = await expectProblem(
-      await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, { method: "POST", body: "z".repeat(17 * 1024) }),
+      await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(suite.receiver.url)}`, { method: "POST", body: "z".repeat(17 * 1024) }),
       413,
       /limited to 16384 bytes/,
     );
@@ -62,23 +47,23 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
         else controller.close();
       },
     });
-    const response = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, { method: "POST", body, duplex: "half" } as RequestInit);
+    const response = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(suite.receiver.url)}`, { method: "POST", body, duplex: "half" } as RequestInit);
     await expectProblem(response, 413, /limited to 16384 bytes/);
   });
   it("API: a body over HOOKD_MAX_BODY once decoded", async () =>
     expectProblem(
-      await api(hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url, body: "q".repeat(20_000) }) }),
+      await api(suite.hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: suite.receiver.url, body: "q".repeat(20_000) }) }),
       413,
       /limited to 16384 bytes/,
     ));
   it("API: a body that is not JSON", async () =>
-    expectProblem(await api(hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: "[" }), 400, /JSON object/));
+    expectProblem(await api(suite.hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: "[" }), 400, /JSON object/));
   it("API: fields are named in the error", async () => {
     const problem = await expectProblem(
-      await api(hookd.url, "/api/v1/deliveries", {
+      await api(suite.hookd.url, "/api/v1/deliveries", {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ url: r.url, method: "TRACE", secret: "nope", headers: { "bad header": "x" }, surprise: 1 }),
+        body: JSON.stringify({ url: suite.receiver.url, method: "TRACE", secret: "nope", headers: { "bad header": "x" }, surprise: 1 }),
       }),
       400,
       /method/,
@@ -89,72 +74,72 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
   });
   it("API: body and body_base64 together", async () =>
     expectProblem(
-      await api(hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url, body: "a", body_base64: "YQ==" }) }),
+      await api(suite.hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: suite.receiver.url, body: "a", body_base64: "YQ==" }) }),
       400,
       /either body or body_base64/,
     ));
   it("API: a bad Idempotency-Key", async () =>
     expectProblem(
-      await api(hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": "x".repeat(300) }, body: JSON.stringify({ url: r.url }) }),
+      await api(suite.hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": "x".repeat(300) }, body: JSON.stringify({ url: suite.receiver.url }) }),
       400,
       /Idempotency-Key/,
     ));
   it("API: unknown delivery ids and routes", async () => {
-    await expectProblem(await api(hookd.url, "/api/v1/deliveries/dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV"), 404, /no delivery/);
-    await expectProblem(await api(hookd.url, "/api/v1/deliveries/whatever"), 404, /no delivery/);
-    await expectProblem(await api(hookd.url, "/api/v1/deliveries/dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV/retry", { method: "POST" }), 404, /no delivery/);
-    await expectProblem(await api(hookd.url, "/nope"), 404, /not a hookd route/);
+    await expectProblem(await api(suite.hookd.url, "/api/v1/deliveries/dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV"), 404, /no delivery/);
+    await expectProblem(await api(suite.hookd.url, "/api/v1/deliveries/whatever"), 404, /no delivery/);
+    await expectProblem(await api(suite.hookd.url, "/api/v1/deliveries/dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV/retry", { method: "POST" }), 404, /no delivery/);
+    await expectProblem(await api(suite.hookd.url, "/nope"), 404, /not a hookd route/);
   });
   it("API: bad list parameters", async () => {
-    await expectProblem(await api(hookd.url, "/api/v1/deliveries?state=lost"), 400, /state must be one of/);
-    await expectProblem(await api(hookd.url, "/api/v1/deliveries?limit=1000"), 400, /at most 100/);
-    await expectProblem(await api(hookd.url, "/api/v1/deliveries?cursor=abc"), 400, /cursor/);
+    await expectProblem(await api(suite.hookd.url, "/api/v1/deliveries?state=lost"), 400, /state must be one of/);
+    await expectProblem(await api(suite.hookd.url, "/api/v1/deliveries?limit=1000"), 400, /at most 100/);
+    await expectProblem(await api(suite.hookd.url, "/api/v1/deliveries?cursor=abc"), 400, /cursor/);
   });
   it("nothing from the rejected requests reached the receiver, and hookd still works", async () => {
-    expect(r.requests).toHaveLength(0);
-    const ok = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, { method: "POST", body: "fine" });
+    expect(suite.receiver.requests).toHaveLength(0);
+    const ok = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(suite.receiver.url)}`, { method: "POST", body: "fine" });
     expect(ok.status).toBe(202);
-    await r.waitFor(1);
+    await suite.receiver.waitFor(1);
   });
 });
 
 describe("auth (Hookbot-compatible tokens)", () => {
-  const dispatchPath = () => `/dispatch?_url=${encodeURIComponent(r.url)}`;
+  const dispatchPath = () => `/dispatch?_url=${encodeURIComponent(suite.receiver.url)}`;
 
   it("refuses a request without a token: 401 with WWW-Authenticate", async () => {
-    const response = await fetch(`${hookd.url}${dispatchPath()}`, { method: "POST", body: "x" });
+    const response = await fetch(`${suite.hookd.url}${dispatchPath()}`, { method: "POST", body: "x" });
     await expectProblem(response, 401, /Send the token/);
     expect(response.headers.get("www-authenticate")).toBe('Basic realm="hookd"');
   });
   it("refuses a wrong token", async () => {
-    const response = await fetch(`${hookd.url}/api/v1/deliveries`, { headers: { authorization: "Bearer 0000" } });
+    const response = await fetch(`${suite.hookd.url}/api/v1/deliveries`, { headers: { authorization: "Bearer 0000" } });
     await expectProblem(response, 401, /does not grant/);
   });
   it("accepts the token as Basic user name, Basic password or Bearer", async () => {
     const token = await tokenFor("/dispatch");
     for (const authorization of [`Basic ${btoa(`${token}:`)}`, `Basic ${btoa(`:${token}`)}`, `Bearer ${token}`]) {
-      const response = await fetch(`${hookd.url}${dispatchPath()}`, { method: "POST", body: "x", headers: { authorization } });
+      const response = await fetch(`${suite.hookd.url}${dispatchPath()}`, { method: "POST", body: "x", headers: { authorization } });
       expect(response.status, authorization).toBe(202);
     }
   });
   it("a token for a path grants only that path", async () => {
     const token = await tokenFor("/dispatch");
-    const other = await fetch(`${hookd.url}/api/v1/deliveries`, { headers: { authorization: `Bearer ${token}` } });
+    const other = await fetch(`${suite.hookd.url}/api/v1/deliveries`, { headers: { authorization: `Bearer ${token}` } });
     expect(other.status).toBe(401);
   });
   it("a token for a path ending in / grants everything below it", async () => {
     const token = await tokenFor("/api/v1/deliveries/");
-    const created = await api(hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url }) });
+    const created = await api(suite.hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: suite.receiver.url }) });
     const { id } = await created.json();
-    const below = await fetch(`${hookd.url}/api/v1/deliveries/${id}`, { headers: { authorization: `Bearer ${token}` } });
+    const below = await fetch(`${suite.hookd.url}/api/v1/deliveries/${id}`, { headers: { authorization: `Bearer ${token}` } });
     expect(below.status).toBe(200);
-    const beside = await fetch(`${hookd.url}/api/v1/machines/delivery`, { headers: { authorization: `Bearer ${token}` } });
+    const beside = await fetch(`${suite.hookd.url}/api/v1/machines/delivery`, { headers: { authorization: `Bearer ${token}` } });
     expect(beside.status).toBe(401);
   });
   it("the admin token grants everything, and /healthz needs no token", async () => {
     const admin = await adminToken();
-    expect((await fetch(`${hookd.url}/api/v1/machines/delivery`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);
-    const health = await fetch(`${hookd.url}/healthz`);
+    expect((await fetch(`${suite.hookd.url}/api/v1/machines/delivery`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);
+    const health = await fetch(`${suite.hookd.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: "ok", nats: "connected" });
   });

@@ -1,29 +1,14 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestNats, type TestNats } from "./support/nats-server.ts";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { TEST_KEY, api, startTestHookd, tokenFor, waitForState, type TestHookd } from "./support/hookd.ts";
+import { describe, expect, it } from "vitest";
+import { hookdSuite } from "./support/suite.ts";
+import { TEST_KEY, api, tokenFor, waitForState } from "./support/hookd.ts";
 
 const run = promisify(execFile);
 const hookdCli = (args: string[], env: Record<string, string> = {}) =>
   run(process.execPath, ["bin/hookd.mjs", ...args], { env: { ...process.env, HOOKD_KEY: TEST_KEY, ...env } });
 
-let nats: TestNats;
-let hookd: TestHookd;
-let r: Receiver;
-
-beforeAll(async () => {
-  nats = await startTestNats();
-  hookd = await startTestHookd(nats.url);
-  r = await startReceiver((_request, index) => (index === 0 ? { status: 503, headers: { "retry-after": "0" } } : { status: 200 }));
-});
-
-afterAll(async () => {
-  await r?.stop();
-  await hookd?.stop();
-  await nats?.stop();
-});
+const suite = hookdSuite({ respond: (_request, index) => (index === 0 ? { status: 503, headers: { "retry-after": "0" } } : { status: 200 }) });
 
 describe("hookd CLI", () => {
   it("make-tokens prints URLs that carry each path's token", async () => {
@@ -39,12 +24,12 @@ describe("hookd CLI", () => {
   });
 
   it("inspect prints the delivery's journal as a timeline", async () => {
-    const response = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url + "/cli")}`, { method: "POST", body: "x" });
+    const response = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(suite.receiver.url + "/cli")}`, { method: "POST", body: "x" });
     const { id } = await response.json();
-    await waitForState(hookd.url, id, "delivered");
-    const { stdout } = await hookdCli(["inspect", id, "--url", hookd.url]);
+    await waitForState(suite.hookd.url, id, "delivered");
+    const { stdout } = await hookdCli(["inspect", id, "--url", suite.hookd.url]);
     const lines = stdout.trim().split("\n");
-    expect(lines[0]).toBe(`${id}  POST ${r.url}/cli`);
+    expect(lines[0]).toBe(`${id}  POST ${suite.receiver.url}/cli`);
     expect(lines[1]).toMatch(/^state: delivered\s+attempts: 2\/4/);
     const events = lines.slice(3).map((line) => line.split(/\s+/).slice(2, 5).join(" "));
     expect(events).toEqual([
@@ -58,7 +43,7 @@ describe("hookd CLI", () => {
   });
 
   it("inspect reports hookd's problem for an unknown id", async () => {
-    await expect(hookdCli(["inspect", "dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV", "--url", hookd.url])).rejects.toMatchObject({
+    await expect(hookdCli(["inspect", "dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV", "--url", suite.hookd.url])).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringMatching(/hookd answered 404: There is no delivery/),
     });

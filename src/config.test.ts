@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { ackWaitFor, ConfigError, loadConfig } from "./config.ts";
+
+describe("configuration", () => {
+  it("has working defaults", () => {
+    const config = loadConfig({});
+    expect(config.HOOKD_PORT).toBe(8080);
+    expect(config.HOOKD_HOST).toBe("127.0.0.1");
+    expect(config.HOOKD_DATA_DIR).toBe("./data");
+    expect(config.NATS_URL).toBeUndefined();
+    expect(config.HOOKD_TIMEOUT).toBe(15_000);
+    expect(config.HOOKD_RETRY_SCHEDULE).toEqual([5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000]);
+    expect(config.HOOKD_MAX_BODY).toBe(1_048_576);
+    expect(config.HOOKD_ALLOWED_NETWORKS).toEqual([]);
+    expect(ackWaitFor(config)).toBe(25_000);
+  });
+  it("reads values and treats empty strings as unset", () => {
+    const config = loadConfig({ HOOKD_PORT: "9000", HOOKD_TIMEOUT: "2.5s", HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8, ::1/128", NATS_URL: "", HOOKD_MAX_BODY: "256KiB" });
+    expect(config.HOOKD_PORT).toBe(9000);
+    expect(config.HOOKD_TIMEOUT).toBe(2_500);
+    expect(config.HOOKD_ALLOWED_NETWORKS).toEqual(["127.0.0.0/8", "::1/128"]);
+    expect(config.NATS_URL).toBeUndefined();
+    expect(config.HOOKD_MAX_BODY).toBe(262_144);
+  });
+  it("names every wrong variable and says what it accepts", () => {
+    let error: unknown;
+    try {
+      loadConfig({ HOOKD_PORT: "http", HOOKD_TIMEOUT: "soon", HOOKD_ALLOWED_NETWORKS: "10.0.0.1", HOOKD_SIGNING_SECRET: "secret", HOOKD_KEY: "short", HOOKD_RETRY_SCHEDULE: "," });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/HOOKD_PORT: "http" must be a whole number from 0 to 65535/);
+    expect(message).toMatch(/HOOKD_TIMEOUT: "soon" is not a duration/);
+    expect(message).toMatch(/HOOKD_ALLOWED_NETWORKS: "10.0.0.1" is not a CIDR/);
+    expect(message).toMatch(/HOOKD_SIGNING_SECRET: must be a Standard Webhooks secret/);
+    expect(message).toMatch(/HOOKD_KEY: HOOKD_KEY must be at least 16 characters/);
+    expect(message).toMatch(/HOOKD_RETRY_SCHEDULE: needs at least one delay/);
+  });
+});
