@@ -1,8 +1,8 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import autocannon from "autocannon";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
@@ -38,8 +38,12 @@ async function startReceiver(status: number): Promise<{ url: string; child: Chil
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
-async function stats(receiverUrl: string): Promise<{ count: number; distinct: number; arrivals: Record<string, number> }> {
+async function stats(receiverUrl: string): Promise<{ count: number; distinct: number }> {
   return (await fetch(`${receiverUrl}/__stats`)).json() as never;
+}
+
+async function arrivalsOf(receiverUrl: string): Promise<Record<string, number>> {
+  return ((await (await fetch(`${receiverUrl}/__stats?arrivals`)).json()) as { arrivals: Record<string, number> }).arrivals;
 }
 
 async function startHookd(natsUrl: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
@@ -66,6 +70,29 @@ async function stop(child: ChildProcess): Promise<void> {
     child.once("exit", () => resolve());
     child.kill("SIGTERM");
   });
+}
+
+/**
+ * 64 connections of POSTs for SECONDS. wrk (C, Debian's "wrk" package) leaves more of this small
+ * machine to hookd than autocannon (Node), so it is used when installed.
+ */
+async function loadTest(url: string, headers: Record<string, string>, body: string): Promise<{ tool: string; ok: number; failed: number; p99Ms: number }> {
+  const wrk = spawnSync("wrk", ["--version"], { encoding: "utf8" });
+  if (!wrk.error) {
+    const dir = await mkdtemp(join(tmpdir(), "hookd-wrk-"));
+    const script = join(dir, "post.lua");
+    const lua = [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(body)}`, ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)];
+    await writeFile(script, lua.join("\n"));
+    const run = spawnSync("wrk", ["-t", "1", "-c", "64", "-d", `${SECONDS}s`, "--latency", "-s", script, url], { encoding: "utf8" });
+    await rm(dir, { recursive: true, force: true });
+    const requests = Number(/(\d+) requests in/.exec(run.stdout)?.[1] ?? 0);
+    const failed = Number(/Non-2xx or 3xx responses: (\d+)/.exec(run.stdout)?.[1] ?? 0);
+    const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(run.stdout);
+    const p99Ms = p99 ? Number(p99[1]) * (p99[2] === "us" ? 0.001 : p99[2] === "s" ? 1000 : 1) : NaN;
+    return { tool: "wrk", ok: requests - failed, failed, p99Ms };
+  }
+  const result = await autocannon({ url, method: "POST", connections: 64, duration: SECONDS, headers, body });
+  return { tool: "autocannon", ok: result["2xx"], failed: result.non2xx, p99Ms: result.latency.p99 };
 }
 
 async function rssMb(pid: number): Promise<number> {
@@ -135,30 +162,24 @@ async function main() {
     children.push(ingest.child);
     const dispatchToken = await tokens.tokenFor("/dispatch");
     const target = encodeURIComponent(`${receiver.url}/hook`);
-    const result = await autocannon({
-      url: `${ingest.url}/dispatch?_url=${target}`,
-      method: "POST",
-      connections: 64,
-      duration: SECONDS,
-      headers: { authorization: `Bearer ${dispatchToken}`, "content-type": "text/plain" },
-      body: "n=ingest",
-    });
-    const accepted = result["2xx"];
+    const load = await loadTest(`${ingest.url}/dispatch?_url=${target}`, { authorization: `Bearer ${dispatchToken}`, "content-type": "text/plain" }, "n=ingest");
+    const accepted = load.ok;
     const ingestRate = accepted / SECONDS;
-    report("ingest: dispatches accepted over HTTP (64 connections, workers off)", `${fmt(ingestRate)}/s (${(ingestRate / publishCeiling).toFixed(2)} of the JetStream ceiling); p99 ${result.latency.p99} ms; non-2xx ${result.non2xx}`);
+    report(
+      `ingest: dispatches accepted over HTTP (64 connections, workers off, ${load.tool})`,
+      `${fmt(ingestRate)}/s (${(ingestRate / publishCeiling).toFixed(2)} of the JetStream ceiling); p99 ${load.p99Ms} ms; non-2xx ${load.failed}`,
+    );
     await stop(ingest.child);
 
     // Delivery: start a worker instance on the backlog just accepted and time the drain, first to last arrival.
     const workers = await startHookd(nats.url, { HOOKD_CONCURRENCY: "256" });
     children.push(workers.child);
-    let drained: Awaited<ReturnType<typeof stats>>;
     for (;;) {
-      drained = await stats(receiver.url);
-      if (drained.count >= accepted) break;
+      if ((await stats(receiver.url)).count >= accepted) break;
       await sleep(100);
     }
     // Every ingest body is "n=ingest", so the receiver's first arrival is the drain's start.
-    const drainStart = drained.arrivals["ingest"]!;
+    const drainStart = (await arrivalsOf(receiver.url))["ingest"]!;
     const drainSeconds = (performance.timeOrigin + performance.now() - drainStart) / 1000;
     const deliveryRate = accepted / drainSeconds;
     report("delivery: backlog drained to the receiver (one instance, concurrency 256)", `${fmt(deliveryRate)}/s for ${fmt(accepted)} deliveries (${(deliveryRate / httpCeiling.perSecond).toFixed(2)} of the HTTP ceiling)`);
@@ -190,11 +211,10 @@ async function main() {
     }
     await Promise.all(inflight);
     await agent.close();
-    let arrivals: Record<string, number> = {};
     for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
-      arrivals = (await stats(receiver.url)).arrivals;
-      if (ids.every((id) => arrivals[id] !== undefined)) break;
+      if ((await stats(receiver.url)).distinct >= ids.length) break;
     }
+    const arrivals = await arrivalsOf(receiver.url);
     const latencies = ids
       .map((id) => (arrivals[id] ?? NaN) - ulidTime(id.slice(DELIVERY_ID_PREFIX.length)))
       .filter((ms) => !Number.isNaN(ms))

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { decodeSegment, encodeSegment, parseTopic, topicFilter, topicMatches, topicOfSubject, topicSubject, TopicNameError } from "./topic-name.ts";
+
+describe("topic names", () => {
+  it("encodes segments into NATS-safe tokens, reversibly", () => {
+    for (const segment of ["github.com", "a b", "x*y>z", "under_score", "ümlaut", "emoji🙂", "plain-name", "%2F"]) {
+      const token = encodeSegment(segment);
+      expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(decodeSegment(token)).toBe(segment);
+    }
+    expect(encodeSegment("github.com")).toBe("github_2Ecom");
+  });
+  it("maps topics to subjects and back", () => {
+    expect(topicSubject("github.com/org/repo")).toBe("hookd.topic.s.github_2Ecom.org.repo");
+    expect(topicOfSubject("hookd.topic.s.github_2Ecom.org.repo")).toEqual({ topic: "github.com/org/repo", namespace: "safe" });
+    expect(topicSubject("foo", "unsafe")).toBe("hookd.topic.u.foo");
+    expect(topicOfSubject("hookd.topic.u.foo")).toEqual({ topic: "foo", namespace: "unsafe" });
+  });
+  it("a recursive pattern covers everything below it and not its siblings", () => {
+    const below = parseTopic("foo/", { allowRecursive: true });
+    expect(below).toEqual({ topic: "foo", recursive: true });
+    expect(topicFilter(below)).toBe("hookd.topic.s.foo.>");
+    expect(topicMatches(below, "foo/bar")).toBe(true);
+    expect(topicMatches(below, "foo/bar/baz")).toBe(true);
+    expect(topicMatches(below, "foobar")).toBe(false);
+    expect(topicMatches(below, "foo")).toBe(false);
+    expect(topicFilter(parseTopic("foo"))).toBe("hookd.topic.s.foo");
+  });
+  it("refuses bad topics with a reason", () => {
+    const reason = (text: string, allowRecursive = false) => {
+      try {
+        parseTopic(text, { allowRecursive });
+        return "accepted";
+      } catch (error) {
+        expect(error).toBeInstanceOf(TopicNameError);
+        return (error as Error).message;
+      }
+    };
+    expect(reason("")).toMatch(/empty/);
+    expect(reason("a//b")).toMatch(/empty segment/);
+    expect(reason("/a")).toMatch(/start with/);
+    expect(reason("a/")).toMatch(/can't end in/);
+    expect(reason("a/", true)).toBe("accepted");
+    expect(reason("a\nb")).toMatch(/control character/);
+    expect(reason("x".repeat(300))).toMatch(/longer than/);
+  });
+});
