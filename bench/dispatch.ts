@@ -95,7 +95,8 @@ async function loadTest(url: string, headers: Record<string, string>, body: stri
   return { tool: "autocannon", ok: result["2xx"], failed: result.non2xx, p99Ms: result.latency.p99 };
 }
 
-const WARMUP_SECONDS = 2;
+// The first seconds after a start are slow (JIT, lazily compiled modules, connection pools filling): measured, not counted.
+const WARMUP_SECONDS = 5;
 
 async function measureLatency(hookdUrl: string, receiverUrl: string, target: string, token: string, rate: number): Promise<number[]> {
   const total = rate * (WARMUP_SECONDS + SECONDS);

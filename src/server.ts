@@ -11,6 +11,7 @@ import { openNats } from "./nats/connection.ts";
 import { DeliveryStore } from "./nats/delivery-store.ts";
 import { startNatsServer, type NatsServerHandle } from "./nats/embedded-server.ts";
 import { ensureStreams } from "./nats/streams.ts";
+import { TopicLog } from "./nats/topic-log.ts";
 import { runWorkQueue, type WorkQueueRunner } from "./nats/work-queue.ts";
 import { DeliveryCommands } from "./runtime/delivery-commands.ts";
 import { DeliveryWorker } from "./runtime/delivery-worker.ts";
@@ -61,6 +62,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
     const js = jetstream(link.nc);
     await ensureStreams(jsm, {
       journalMaxAgeMs: config.HOOKD_JOURNAL_MAX_AGE,
+      topicMaxAgeMs: config.HOOKD_TOPIC_MAX_AGE,
       idempotencyWindowMs: config.HOOKD_IDEMPOTENCY_WINDOW,
       ackWaitMs: ackWaitFor(config),
       maxAckPending: config.HOOKD_MAX_BACKLOG,
@@ -99,6 +101,8 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       maxBodyBytes,
       log,
       metrics,
+      topics: new TopicLog(js, jsm),
+      clock: Date.now,
     });
 
     return {

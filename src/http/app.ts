@@ -10,6 +10,8 @@ import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
 import { openApiDocument } from "./openapi.ts";
+import { mountPublishRoutes } from "./publish.ts";
+import type { TopicLog } from "../nats/topic-log.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 
 export type AppDeps = {
@@ -22,6 +24,8 @@ export type AppDeps = {
   maxBodyBytes: number;
   log: Logger;
   metrics: HookdMetrics;
+  topics: TopicLog;
+  clock: () => number;
 };
 
 export function createApp(deps: AppDeps): Hono {
@@ -42,6 +46,7 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   mountDispatchRoutes(app, deps);
+  mountPublishRoutes(app, deps);
   mountDeliveryRoutes(app, deps);
 
   app.notFound((c) =>

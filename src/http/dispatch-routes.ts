@@ -4,6 +4,7 @@ import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { badRequest } from "./problem.ts";
 import { readBody } from "./read-body.ts";
+import { acceptPublish, parseTopicOr400, type PublishDeps } from "./publish.ts";
 
 /**
  * Hookah's dispatcher: POST /dispatch delivers the request to `_url` (query or body; form,
@@ -13,7 +14,7 @@ import { readBody } from "./read-body.ts";
 const HOOKAH_FIELDS = ["_url", "_topic"];
 const decoder = new TextDecoder();
 
-type Forward = { target: string | null; body: Uint8Array; contentType: string | null };
+type Forward = { target: string | null; topic: string | null; body: Uint8Array; contentType: string | null };
 
 function isJson(contentType: string): boolean {
   return /^application\/([\w.+-]+\+)?json\b/i.test(contentType);
@@ -21,13 +22,15 @@ function isJson(contentType: string): boolean {
 
 async function readForward(c: Context, maxBytes: number): Promise<Forward> {
   const queryTarget = c.req.query("_url") ?? null;
+  const queryTopic = c.req.query("_topic") ?? null;
   const contentType = c.req.header("content-type") ?? "";
   const raw = await readBody(c, maxBytes);
   if (/^application\/x-www-form-urlencoded\b/i.test(contentType)) {
     const form = new URLSearchParams(decoder.decode(raw));
     const target = queryTarget ?? form.get("_url");
+    const topic = queryTopic ?? form.get("_topic");
     for (const field of HOOKAH_FIELDS) form.delete(field);
-    return { target, body: new TextEncoder().encode(form.toString()), contentType };
+    return { target, topic, body: new TextEncoder().encode(form.toString()), contentType };
   }
   if (/^multipart\/form-data\b/i.test(contentType)) {
     let form: FormData;
@@ -36,27 +39,35 @@ async function readForward(c: Context, maxBytes: number): Promise<Forward> {
     } catch {
       throw badRequest("The multipart body could not be parsed; check its boundary and parts.");
     }
-    const field = form.get("_url");
-    const target = queryTarget ?? (typeof field === "string" ? field : null);
+    const field = (name: string) => {
+      const value = form.get(name);
+      return typeof value === "string" ? value : null;
+    };
+    const target = queryTarget ?? field("_url");
+    const topic = queryTopic ?? field("_topic");
     for (const name of HOOKAH_FIELDS) form.delete(name);
     // Re-encoding gives a fresh boundary, so the forwarded content type must come from the re-encoded body.
     const encoded = new Response(form);
-    return { target, body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get("content-type") };
+    return { target, topic, body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get("content-type") };
   }
-  if (isJson(contentType) && queryTarget === null) {
+  if (isJson(contentType) && queryTarget === null && queryTopic === null) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(decoder.decode(raw));
     } catch (error) {
       throw badRequest(`The JSON body is invalid: ${(error as Error).message}`);
     }
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed) && "_url" in parsed) {
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed) && ("_url" in parsed || "_topic" in parsed)) {
       const { _url, _topic, ...rest } = parsed as Record<string, unknown>;
-      void _topic;
-      return { target: typeof _url === "string" ? _url : null, body: new TextEncoder().encode(JSON.stringify(rest)), contentType };
+      return {
+        target: typeof _url === "string" ? _url : null,
+        topic: typeof _topic === "string" ? _topic : null,
+        body: new TextEncoder().encode(JSON.stringify(rest)),
+        contentType,
+      };
     }
   }
-  return { target: queryTarget, body: raw, contentType: contentType || null };
+  return { target: queryTarget, topic: queryTopic, body: raw, contentType: contentType || null };
 }
 
 function decodeTargetSegment(segment: string): string {
@@ -67,9 +78,14 @@ function decodeTargetSegment(segment: string): string {
   }
 }
 
-export function mountDispatchRoutes(app: Hono, deps: IngestDeps & { policy: NetworkPolicy; maxBodyBytes: number }): void {
+export function mountDispatchRoutes(app: Hono, deps: IngestDeps & PublishDeps & { policy: NetworkPolicy }): void {
   app.post("/dispatch", async (c) => {
     const forward = await readForward(c, deps.maxBodyBytes);
+    // Hookah: _topic without _url publishes to the topic instead of delivering to one URL.
+    if (forward.target === null && forward.topic !== null) {
+      const topic = parseTopicOr400(forward.topic, "_topic");
+      return acceptPublish(c, deps, { topic, namespace: "safe", body: forward.body, contentType: forward.contentType ?? undefined });
+    }
     return acceptDelivery(c, deps, {
       target: forward.target,
       targetField: "_url",

@@ -6,7 +6,10 @@ import { badRequest, unprocessable } from "./problem.ts";
  * is in an allowed network. Names are checked again, after DNS, on every attempt.
  */
 export function validateTarget(raw: string | undefined | null, field: string, policy: NetworkPolicy): URL {
-  if (!raw) throw badRequest(`"${field}" is required: the absolute http(s) URL to deliver to.`, { field });
+  if (!raw) {
+    const hint = field === "_url" ? " (or _topic, to publish to a topic)" : "";
+    throw badRequest(`"${field}" is required: the absolute http(s) URL to deliver to${hint}.`, { field });
+  }
   let url: URL;
   try {
     url = new URL(raw);

@@ -8,6 +8,7 @@ import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamM
 export const JOURNAL_STREAM = "HOOKD_JOURNAL";
 export const WORK_STREAM = "HOOKD_WORK";
 export const WORK_CONSUMER = "hookd-workers";
+export const TOPIC_STREAM = "HOOKD_TOPICS";
 
 export const subjects = {
   deliveryTransitions: (id: string) => `hookd.journal.delivery.${id}`,
@@ -20,6 +21,7 @@ export const subjects = {
 
 export type StreamSettings = {
   journalMaxAgeMs: number;
+  topicMaxAgeMs: number;
   idempotencyWindowMs: number;
   ackWaitMs: number;
   maxAckPending: number;
@@ -46,6 +48,16 @@ export async function ensureStreams(jsm: JetStreamManager, settings: StreamSetti
     max_age: ns(settings.journalMaxAgeMs),
     // The duplicate window is the Idempotency-Key window; only keyed creates carry a msgID, so it costs memory only for those.
     duplicate_window: ns(Math.min(settings.idempotencyWindowMs, settings.journalMaxAgeMs)),
+    allow_direct: true,
+  });
+  // The topic log: every published event once, payload as the message body and metadata as headers.
+  await ensureStream(jsm, {
+    name: TOPIC_STREAM,
+    subjects: ["hookd.topic.>"],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: ns(settings.topicMaxAgeMs),
+    duplicate_window: ns(Math.min(settings.idempotencyWindowMs, settings.topicMaxAgeMs)),
     allow_direct: true,
   });
   await ensureStream(jsm, {

@@ -1,0 +1,74 @@
+import type { Context, Hono } from "hono";
+import { ulid } from "../domain/ids.ts";
+import { parseTopic, TopicNameError, type TopicNamespace } from "../domain/topic-name.ts";
+import { NatsUnavailableError } from "../nats/journal.ts";
+import type { TopicLog } from "../nats/topic-log.ts";
+import { idempotencyKeyOf } from "./ingest.ts";
+import { badRequest } from "./problem.ts";
+import { readBody } from "./read-body.ts";
+
+/** Publishing to topics: POST /pub/<topic> (Hookbot) and the shared path /dispatch takes for `_topic` (Hookah). */
+
+export type PublishDeps = {
+  topics: TopicLog;
+  isNatsConnected: () => boolean;
+  maxBodyBytes: number;
+  clock: () => number;
+};
+
+const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+
+export function parseTopicOr400(text: string, field: string): string {
+  try {
+    return parseTopic(text).topic;
+  } catch (error) {
+    if (!(error instanceof TopicNameError)) throw error;
+    throw badRequest(`"${field}" is not a valid topic: ${error.message}. Topics are "/"-separated paths such as github.com/org/repo.`, { field });
+  }
+}
+
+function eventTypeOf(c: Context): string | undefined {
+  const type = c.req.header("hookd-event-type") ?? c.req.query("type");
+  if (type === undefined || type === "") return undefined;
+  if (!EVENT_TYPE.test(type)) {
+    throw badRequest("The event type (Hookd-Event-Type header or ?type=) must be 1 to 128 characters of letters, digits and . _ : / -, such as contact.create.", {
+      field: "type",
+    });
+  }
+  return type;
+}
+
+export async function acceptPublish(
+  c: Context,
+  deps: PublishDeps,
+  event: { topic: string; namespace: TopicNamespace; body: Uint8Array; contentType: string | undefined },
+): Promise<Response> {
+  const type = eventTypeOf(c);
+  const idempotencyKey = idempotencyKeyOf(c);
+  if (!deps.isNatsConnected()) throw new NatsUnavailableError(new Error("not connected"));
+  const result = await deps.topics.publish({
+    id: "evt_" + ulid(deps.clock(), crypto.getRandomValues(new Uint8Array(10))),
+    topic: event.topic,
+    namespace: event.namespace,
+    body: event.body,
+    contentType: event.contentType,
+    type,
+    idempotencyKey,
+    publishedAt: new Date(deps.clock()).toISOString(),
+  });
+  return c.json({ id: result.id, seq: result.seq, topic: event.topic }, 202, result.duplicate ? { "idempotent-replayed": "true" } : {});
+}
+
+export function mountPublishRoutes(app: Hono, deps: PublishDeps): void {
+  app.post("/pub/*", async (c) => {
+    const raw = new URL(c.req.url).pathname.slice("/pub/".length);
+    let text: string;
+    try {
+      text = raw.split("/").map(decodeURIComponent).join("/");
+    } catch {
+      throw badRequest("The topic in the path is not valid percent-encoding.", { field: "topic" });
+    }
+    const topic = parseTopicOr400(text, "topic");
+    return acceptPublish(c, deps, { topic, namespace: "safe", body: await readBody(c, deps.maxBodyBytes), contentType: c.req.header("content-type") });
+  });
+}

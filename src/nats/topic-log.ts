@@ -1,0 +1,87 @@
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
+import { topicOfSubject, topicSubject, type TopicNamespace } from "../domain/topic-name.ts";
+import { NatsUnavailableError } from "./journal.ts";
+import { TOPIC_STREAM } from "./streams.ts";
+
+/**
+ * The topic log: each published event is one message on its topic's subject, the body stored as
+ * sent and the metadata in headers. Its stream sequence is the event's position (the id SSE
+ * listeners resume from), and an Idempotency-Key is the message id JetStream dedupes on.
+ */
+
+export const EVENT_ID_HEADER = "Hookd-Event-Id";
+export const EVENT_TYPE_HEADER = "Hookd-Event-Type";
+export const CONTENT_TYPE_HEADER = "Content-Type";
+const PUBLISHED_AT_HEADER = "Hookd-Published-At";
+
+export type PublishedEvent = {
+  id: string;
+  seq: number;
+  topic: string;
+  namespace: TopicNamespace;
+  type: string | null;
+  contentType: string | null;
+  publishedAt: string;
+  body: Uint8Array;
+};
+
+export type Publish = {
+  id: string;
+  topic: string;
+  namespace: TopicNamespace;
+  body: Uint8Array;
+  contentType?: string | undefined;
+  type?: string | undefined;
+  idempotencyKey?: string | undefined;
+  publishedAt: string;
+};
+
+function toEvent(message: StoredMsg): PublishedEvent {
+  const { topic, namespace } = topicOfSubject(message.subject);
+  const header = (name: string) => message.header?.get(name) || null;
+  return {
+    id: header(EVENT_ID_HEADER) ?? `seq-${message.seq}`,
+    seq: message.seq,
+    topic,
+    namespace,
+    type: header(EVENT_TYPE_HEADER),
+    contentType: header(CONTENT_TYPE_HEADER),
+    publishedAt: header(PUBLISHED_AT_HEADER) ?? message.time.toISOString(),
+    body: message.data,
+  };
+}
+
+export class TopicLog {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+  ) {}
+
+  /** Stores the event; a repeated Idempotency-Key answers with the first event instead. */
+  async publish(event: Publish): Promise<{ id: string; seq: number; duplicate: boolean }> {
+    const hdrs = natsHeaders();
+    hdrs.set(EVENT_ID_HEADER, event.id);
+    hdrs.set(PUBLISHED_AT_HEADER, event.publishedAt);
+    if (event.contentType) hdrs.set(CONTENT_TYPE_HEADER, event.contentType);
+    if (event.type) hdrs.set(EVENT_TYPE_HEADER, event.type);
+    let ack;
+    try {
+      ack = await this.js.publish(topicSubject(event.topic, event.namespace), event.body, {
+        headers: hdrs,
+        msgID: event.idempotencyKey === undefined ? undefined : `idempotency:${event.namespace}:${event.topic}:${event.idempotencyKey}`,
+        timeout: 5_000,
+      });
+    } catch (error) {
+      throw new NatsUnavailableError(error);
+    }
+    if (!ack.duplicate) return { id: event.id, seq: ack.seq, duplicate: false };
+    const original = await this.read(ack.seq);
+    return { id: original?.id ?? event.id, seq: ack.seq, duplicate: true };
+  }
+
+  async read(seq: number): Promise<PublishedEvent | null> {
+    const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq });
+    return message ? toEvent(message) : null;
+  }
+}
