@@ -65,7 +65,8 @@ async function startHookd(natsUrl: string, env: Record<string, string>): Promise
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  // A child killed by a signal has no exit code, only a signal code; either means it is gone.
+  if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {
     child.once("exit", () => resolve());
     child.kill("SIGTERM");
