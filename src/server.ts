@@ -10,7 +10,11 @@ import type { Logger } from "./log.ts";
 import { openNats } from "./nats/connection.ts";
 import { DeliveryStore } from "./nats/delivery-store.ts";
 import { startNatsServer, type NatsServerHandle } from "./nats/embedded-server.ts";
-import { ensureStreams } from "./nats/streams.ts";
+import { ensureStreams, FANOUT_CONSUMER, TOPIC_STREAM } from "./nats/streams.ts";
+import { SubscriptionStore } from "./nats/subscription-store.ts";
+import { SubscriptionCommands } from "./runtime/subscription-commands.ts";
+import { SubscriptionDirectory } from "./runtime/subscription-directory.ts";
+import { FanOut } from "./runtime/fan-out.ts";
 import { TopicLog } from "./nats/topic-log.ts";
 import { runWorkQueue, type WorkQueueRunner } from "./nats/work-queue.ts";
 import { DeliveryCommands } from "./runtime/delivery-commands.ts";
@@ -79,9 +83,33 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
     const metrics = options.metrics ?? new HookdMetrics();
     const attempter = createHttpAttempter({ timeoutMs: config.HOOKD_TIMEOUT, policy });
 
+    const topics = new TopicLog(js, jsm);
+    const subscriptionStore = new SubscriptionStore(js, jsm);
+    const directory = new SubscriptionDirectory();
+    const subscriptions = new SubscriptionCommands({
+      store: subscriptionStore,
+      clock: Date.now,
+      failureThreshold: config.HOOKD_FAILURE_THRESHOLD,
+      onChange: (id, subscription, seq) => directory.apply(id, subscription, seq),
+    });
+    await directory.start(subscriptionStore, log);
+
     let workQueue: WorkQueueRunner | null = null;
+    let fanOut: WorkQueueRunner | null = null;
     if (config.HOOKD_WORKERS === "on") {
-      const worker = new DeliveryWorker({ store, attempter, clock: Date.now, random: Math.random, log, leaseMs: ackWaitFor(config), workerId: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`, metrics });
+      const worker = new DeliveryWorker({
+        store,
+        attempter,
+        clock: Date.now,
+        random: Math.random,
+        log,
+        leaseMs: ackWaitFor(config),
+        workerId: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
+        metrics,
+        topics,
+      });
+      const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log });
+      fanOut = await runWorkQueue({ js, concurrency: 16, handle: (message) => fanOutHandler.handle(message), log, stream: TOPIC_STREAM, consumer: FANOUT_CONSUMER });
       workQueue = await runWorkQueue({
         js,
         concurrency: config.HOOKD_CONCURRENCY,
@@ -101,8 +129,10 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       maxBodyBytes,
       log,
       metrics,
-      topics: new TopicLog(js, jsm),
+      topics,
       clock: Date.now,
+      subscriptions,
+      directory,
     });
 
     return {
@@ -110,7 +140,9 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       natsUrl,
       generatedAdminToken: generated ? await tokens.tokenFor("/") : null,
       async stop() {
+        await fanOut?.stop();
         await workQueue?.stop();
+        directory.stop();
         await attempter.close();
         await link.close();
         await embedded?.stop();

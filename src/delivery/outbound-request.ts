@@ -1,6 +1,7 @@
 import { fromBase64 } from "../domain/bytes.ts";
 import type { DeliveryRequest } from "../domain/delivery-events.ts";
 import { signStandardWebhook } from "../domain/sign-standard-webhooks.ts";
+import { signWebSub } from "../domain/sign-websub.ts";
 import type { OutboundRequest } from "./http-attempt.ts";
 
 // Hop-by-hop and framing headers belong to the connection hookd makes, not to the caller; webhook-* are hookd's signature.
@@ -8,19 +9,26 @@ const RESERVED = /^(host|content-length|connection|keep-alive|transfer-encoding|
 
 export const USER_AGENT = "hookd/0.1";
 
-/** The request for one attempt: the stored request, plus Standard Webhooks headers when there are secrets. */
+/** The request for one attempt: the stored request, signed in the delivery's dialect when there are secrets. */
 export async function buildOutboundRequest(input: {
   deliveryId: string;
   request: DeliveryRequest;
+  /** The body when it is stored elsewhere (fan-out: the topic log); else the request's own. */
+  body?: Uint8Array;
   secrets: readonly string[];
+  dialect?: "standard-webhooks" | "websub" | "plain" | undefined;
   now: number;
 }): Promise<OutboundRequest> {
-  const body = fromBase64(input.request.body);
+  const body = input.body ?? fromBase64(input.request.body);
   const headers: Record<string, string> = { "user-agent": USER_AGENT };
   for (const [name, value] of Object.entries(input.request.headers)) {
     if (!RESERVED.test(name)) headers[name.toLowerCase()] = value;
   }
-  if (input.secrets.length > 0) {
+  const dialect = input.dialect ?? "standard-webhooks";
+  if (dialect === "websub" && input.secrets[0] !== undefined) {
+    headers["x-hub-signature"] = await signWebSub(input.secrets[0], body);
+  }
+  if (dialect === "standard-webhooks" && input.secrets.length > 0) {
     // webhook-id stays the same on every retry, so receivers can drop duplicates of an at-least-once delivery.
     const timestampSeconds = Math.floor(input.now / 1000);
     headers["webhook-id"] = input.deliveryId;

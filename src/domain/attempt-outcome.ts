@@ -13,10 +13,11 @@ export function classifyStatus(status: number): OutcomeClass {
 }
 
 /** Error codes the delivery I/O layer reports; only some of them can heal by themselves. */
-export type AttemptErrorCode = "forbidden-target" | "invalid-target" | "timeout" | "network";
+export type AttemptErrorCode = "forbidden-target" | "invalid-target" | "timeout" | "network" | "payload-expired";
 
 export function classifyError(code: AttemptErrorCode): OutcomeClass {
   if (code === "forbidden-target") return { kind: "permanent", reason: "target resolves to a forbidden network" };
   if (code === "invalid-target") return { kind: "permanent", reason: "target URL cannot be requested" };
+  if (code === "payload-expired") return { kind: "permanent", reason: "the event is no longer in the topic log (HOOKD_TOPIC_MAX_AGE)" };
   return { kind: "retry", honourRetryAfter: false };
 }

@@ -27,8 +27,13 @@ export const DeliveryCreatedSchema = z.object({
     schedule: z.array(z.number().int().nonnegative()),
     /** Standard Webhooks secrets; never shown by the API. */
     secrets: z.array(z.string()),
-    source: z.enum(["dispatch", "api"]),
+    source: z.enum(["dispatch", "api", "fan-out"]),
     idempotencyKey: z.string().optional(),
+    /** For fan-out: the body is the topic log's event at this sequence, stored once for every subscriber. */
+    bodyRef: z.object({ topicSeq: z.number().int().positive(), eventId: z.string() }).optional(),
+    subscriptionId: z.string().optional(),
+    /** How the request is signed: Standard Webhooks (default), WebSub's X-Hub-Signature, or not at all. */
+    dialect: z.enum(["standard-webhooks", "websub", "plain"]).optional(),
   }),
 });
 export type DeliveryCreated = z.infer<typeof DeliveryCreatedSchema>;

@@ -34,3 +34,30 @@ export const SubscriptionTransitionSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("delivery.recovered"), at, data: z.object({ deliveryId: z.string() }) }),
 ]);
 export type SubscriptionTransition = z.infer<typeof SubscriptionTransitionSchema>;
+
+/** A subscription's settings: what the REST API, WebSub and the config file set, and fan-out reads. */
+export const SubscriptionConfigSchema = z.object({
+  topic: z.string(),
+  recursive: z.boolean(),
+  url: z.string(),
+  /** Signing secrets, newest first; an old one keeps signing until its expiry during a rotation. */
+  secrets: z.array(z.object({ secret: z.string(), expiresAt: z.number().nullable() })),
+  eventTypes: z.array(z.string()).nullable(),
+  owner: z.string().nullable(),
+  description: z.string().nullable(),
+  headers: z.record(z.string(), z.string()),
+  dialect: z.enum(["standard-webhooks", "websub", "plain"]),
+  retrySchedule: z.array(z.number().int().nonnegative()).nullable(),
+  metadata: z.record(z.string(), z.string()),
+  source: z.enum(["api", "websub", "config"]),
+});
+export type SubscriptionConfig = z.infer<typeof SubscriptionConfigSchema>;
+export type Dialect = SubscriptionConfig["dialect"];
+
+/** Journal entries that change settings, not the lifecycle; the machine never sees them. */
+export const SubscriptionUpdatedSchema = z.object({
+  type: z.literal("subscription.updated"),
+  at: z.string(),
+  data: z.object({ changed: z.array(z.string()) }),
+});
+export type SubscriptionUpdated = z.infer<typeof SubscriptionUpdatedSchema>;

@@ -12,6 +12,9 @@ import { mountDispatchRoutes } from "./dispatch-routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { mountPublishRoutes } from "./publish.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
+import { SubscriptionNotFoundError, SubscriptionRefusedError, type SubscriptionCommands } from "../runtime/subscription-commands.ts";
+import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
+import { mountSubscriptionRoutes } from "./subscription-routes.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 
 export type AppDeps = {
@@ -26,6 +29,8 @@ export type AppDeps = {
   metrics: HookdMetrics;
   topics: TopicLog;
   clock: () => number;
+  subscriptions: SubscriptionCommands;
+  directory: SubscriptionDirectory;
 };
 
 export function createApp(deps: AppDeps): Hono {
@@ -47,6 +52,7 @@ export function createApp(deps: AppDeps): Hono {
 
   mountDispatchRoutes(app, deps);
   mountPublishRoutes(app, deps);
+  mountSubscriptionRoutes(app, deps);
   mountDeliveryRoutes(app, deps);
 
   app.notFound((c) =>
@@ -57,6 +63,12 @@ export function createApp(deps: AppDeps): Hono {
     if (error instanceof ProblemError) return problemResponse(c, error.problem);
     if (error instanceof DeliveryNotFoundError) {
       return problemResponse(c, { status: 404, kind: "delivery-not-found", title: "No such delivery", detail: `There is no delivery with id "${error.id}".` });
+    }
+    if (error instanceof SubscriptionNotFoundError) {
+      return problemResponse(c, { status: 404, kind: "subscription-not-found", title: "No such subscription", detail: `There is no subscription with id "${error.id}".` });
+    }
+    if (error instanceof SubscriptionRefusedError) {
+      return problemResponse(c, { status: 409, kind: "transition-refused", title: "Not possible in the subscription's current state", detail: error.message, extra: { state: error.state } });
     }
     if (error instanceof TransitionRefusedError) {
       return problemResponse(c, { status: 409, kind: "transition-refused", title: "Not possible in the delivery's current state", detail: error.message, extra: { state: error.state } });

@@ -10,11 +10,10 @@ import { DeliveryNotFoundError } from "../runtime/delivery-commands.ts";
 import { loadDeliveryView } from "../runtime/delivery-view.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { badRequest } from "./problem.ts";
+import { HeaderMapSchema, parseOr400 } from "./validation.ts";
 import { readBody, tooLarge } from "./read-body.ts";
 
 /** The native JSON API for deliveries and the machine definition. */
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export const CreateDeliveryBodySchema = z
   .object({
@@ -25,12 +24,7 @@ export const CreateDeliveryBodySchema = z
       .pipe(z.enum(["POST", "PUT", "PATCH", "DELETE", "GET"], { error: "method must be one of POST, PUT, PATCH, DELETE, GET" }))
       .default("POST")
       .describe("POST (default), PUT, PATCH, DELETE or GET, any case"),
-    headers: z
-      .record(
-        z.string().regex(HEADER_NAME, "header names must be HTTP tokens"),
-        z.string().refine((value) => !/[\r\n\0]/.test(value), "header values must not contain CR, LF or NUL"),
-      )
-      .default({}),
+    headers: HeaderMapSchema.default({}),
     body: z.unknown().optional(),
     body_base64: z.string().optional(),
     content_type: z.string().optional(),
@@ -59,13 +53,6 @@ function encodeBody(body: CreateDeliveryBody): { body: string; contentType: stri
   if (body.body === undefined) return { body: "", contentType: body.content_type };
   if (typeof body.body === "string") return { body: toBase64(utf8(body.body)), contentType: body.content_type ?? "text/plain; charset=utf-8" };
   return { body: toBase64(utf8(JSON.stringify(body.body))), contentType: body.content_type ?? "application/json" };
-}
-
-function parseOr400<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({ field: issue.path.join(".") || null, message: issue.message }));
-  throw badRequest(issues.map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message)).join("; "), { errors: issues });
 }
 
 export function mountDeliveryRoutes(app: Hono, deps: IngestDeps & { store: DeliveryStore; maxBodyBytes: number }): void {

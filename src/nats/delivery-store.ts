@@ -7,7 +7,7 @@ import {
   type DeliveryCreated,
   type DeliveryTransition,
 } from "../domain/delivery-events.ts";
-import { Journal, NatsUnavailableError, type JournalEntry } from "./journal.ts";
+import { Journal, JournalConflictError, NatsUnavailableError, type JournalEntry } from "./journal.ts";
 import { JOURNAL_STREAM, subjects } from "./streams.ts";
 
 /** Where a delivery's journal lives in JetStream, and how its events are encoded there. */
@@ -46,13 +46,19 @@ export class DeliveryStore {
    * idempotency key, JetStream's msgID dedupe answers with the sequence of the first create,
    * whose delivery is returned instead.
    */
-  async create(created: DeliveryCreated): Promise<{ id: string; duplicate: boolean }> {
+  async create(created: DeliveryCreated, options: { exclusive?: boolean } = {}): Promise<{ id: string; duplicate: boolean }> {
     const key = created.data.idempotencyKey;
-    const result = await this.journal.append(
-      subjects.deliveryCreated(created.data.id),
-      encoder.encode(JSON.stringify(created)),
-      key === undefined ? {} : { msgID: `idempotency:${key}` },
-    );
+    let result;
+    try {
+      result = await this.journal.append(subjects.deliveryCreated(created.data.id), encoder.encode(JSON.stringify(created)), {
+        ...(key === undefined ? {} : { msgID: `idempotency:${key}` }),
+        // Derived ids (fan-out) must be created once: a second create of the same id is a replay of the first.
+        ...(options.exclusive ? { expectedSeq: 0 } : {}),
+      });
+    } catch (error) {
+      if (options.exclusive && error instanceof JournalConflictError) return { id: created.data.id, duplicate: true };
+      throw error;
+    }
     if (!result.duplicate) return { id: created.data.id, duplicate: false };
     const original = await this.journal.readAt(result.seq);
     if (!original) throw new NatsUnavailableError(new Error(`deduplicated create at sequence ${result.seq} is gone`));

@@ -9,6 +9,7 @@ export const JOURNAL_STREAM = "HOOKD_JOURNAL";
 export const WORK_STREAM = "HOOKD_WORK";
 export const WORK_CONSUMER = "hookd-workers";
 export const TOPIC_STREAM = "HOOKD_TOPICS";
+export const FANOUT_CONSUMER = "hookd-fanout";
 
 export const subjects = {
   deliveryTransitions: (id: string) => `hookd.journal.delivery.${id}`,
@@ -67,6 +68,20 @@ export async function ensureStreams(jsm: JetStreamManager, settings: StreamSetti
     storage: StorageType.File,
     sources: [{ name: JOURNAL_STREAM, filter_subject: subjects.allDeliveryCreated }],
   });
+  // Fan-out reads each published event once across all instances; deliveries it creates carry the retries.
+  try {
+    await jsm.consumers.info(TOPIC_STREAM, FANOUT_CONSUMER);
+  } catch (error) {
+    if (!/consumer not found/i.test(String(error)) && (error as { name?: string }).name !== "ConsumerNotFoundError") throw error;
+    await jsm.consumers.add(TOPIC_STREAM, {
+      durable_name: FANOUT_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: "hookd.topic.s.>",
+      ack_wait: ns(60_000),
+      max_deliver: -1,
+    });
+  }
   const consumer = {
     durable_name: WORK_CONSUMER,
     ack_policy: AckPolicy.Explicit,

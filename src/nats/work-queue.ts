@@ -3,8 +3,9 @@ import type { Logger } from "../log.ts";
 import { WORK_CONSUMER, WORK_STREAM } from "./streams.ts";
 
 /**
- * Pulls from the shared durable consumer and runs at most `concurrency` handlers at once. Every
- * hookd instance runs one of these against the same consumer, so the work spreads across them.
+ * Pulls from a shared durable consumer (the delivery work queue by default) and runs at most
+ * `concurrency` handlers at once. Every hookd instance runs one against the same consumer, so the
+ * work spreads across them.
  */
 export type WorkQueueRunner = { stop(): Promise<void> };
 
@@ -15,8 +16,10 @@ export async function runWorkQueue(options: {
   log: Logger;
   /** Told how many handlers run, each time the number changes. */
   onLoad?: (active: number) => void;
+  stream?: string;
+  consumer?: string;
 }): Promise<WorkQueueRunner> {
-  const consumer = await options.js.consumers.get(WORK_STREAM, WORK_CONSUMER);
+  const consumer = await options.js.consumers.get(options.stream ?? WORK_STREAM, options.consumer ?? WORK_CONSUMER);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: options.concurrency });
   const active = new Set<Promise<void>>();
 

@@ -38,7 +38,14 @@ export const DeliveryViewSchema = z.object({
   failure_reason: z.enum(["exhausted", "permanent"]).nullable(),
   signed: z.boolean(),
   idempotency_key: z.string().nullable(),
-  request: z.object({ method: z.string(), url: z.string(), headers: HeaderMapSchema, body_bytes: z.number().int() }),
+  request: z.object({
+    method: z.string(),
+    url: z.string(),
+    headers: HeaderMapSchema,
+    body_bytes: z.number().int().describe("size of the body stored with the delivery (0 when it refers to a topic-log event)"),
+    body_ref: z.object({ topic_seq: z.number().int(), event_id: z.string() }).nullable().describe("for fan-out: the topic-log event whose body is sent"),
+  }),
+  subscription_id: z.string().nullable(),
   attempts: z.array(AttemptViewSchema),
   history: z
     .array(z.object({ seq: z.number().int().describe("JetStream sequence"), type: z.string(), at: z.string(), state: z.string(), data: z.unknown() }))
@@ -48,13 +55,20 @@ export const DeliveryViewSchema = z.object({
 export type DeliveryView = z.infer<typeof DeliveryViewSchema>;
 
 function describeCreated(created: DeliveryCreated) {
-  const { request, schedule, secrets, source, idempotencyKey } = created.data;
+  const { request, schedule, secrets, source, idempotencyKey, subscriptionId } = created.data;
   return {
     source,
-    request: { method: request.method, url: request.url, headers: request.headers, body_bytes: fromBase64(request.body).length },
+    request: {
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      body_bytes: fromBase64(request.body).length,
+      body_ref: created.data.bodyRef ? { topic_seq: created.data.bodyRef.topicSeq, event_id: created.data.bodyRef.eventId } : null,
+    },
     schedule_ms: schedule,
     signed: secrets.length > 0,
     ...(idempotencyKey ? { idempotency_key: idempotencyKey } : {}),
+    ...(subscriptionId ? { subscription_id: subscriptionId } : {}),
   };
 }
 
@@ -111,6 +125,7 @@ export function buildDeliveryView(created: StoredCreated, transitions: StoredTra
     failure_reason: context.failureReason,
     signed: data.secrets.length > 0,
     idempotency_key: data.idempotencyKey ?? null,
+    subscription_id: data.subscriptionId ?? null,
     request: describeCreated(created.event).request,
     attempts: [...attempts.values()].sort((a, b) => a.attempt - b.attempt),
     history: [

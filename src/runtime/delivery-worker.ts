@@ -10,11 +10,12 @@ import {
 import { classifyError, classifyStatus } from "../domain/attempt-outcome.ts";
 import { DeliveryCreatedSchema, type AttemptRecord, type DeliveryCreated, type DeliveryTransition } from "../domain/delivery-events.ts";
 import { nextRetryAt, parseRetryAfter } from "../domain/retry-policy.ts";
-import type { HttpAttempter } from "../delivery/http-attempt.ts";
+import type { AttemptResult, HttpAttempter } from "../delivery/http-attempt.ts";
 import { buildOutboundRequest } from "../delivery/outbound-request.ts";
 import type { DeliveryStore, Head } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
 import type { Logger } from "../log.ts";
+import type { TopicLog } from "../nats/topic-log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 
 /**
@@ -34,6 +35,8 @@ export type WorkerDeps = {
   /** Names this instance in the attempts it makes. */
   workerId: string;
   metrics?: HookdMetrics;
+  /** Where fan-out deliveries find their body. */
+  topics?: TopicLog;
 };
 
 const MAX_CONFLICT_ROUNDS = 5;
@@ -133,8 +136,17 @@ export class DeliveryWorker {
     if (!inFlight) throw new Error(`delivery ${id} refused attempt ${attempt} in state ${stateOf(snapshot)}`);
     const startedSeq = await this.deps.store.appendTransition(id, started, persistDelivery(inFlight), expectedSeq);
 
-    const outbound = await buildOutboundRequest({ deliveryId: id, request: created.data.request, secrets: created.data.secrets, now: this.deps.clock() });
-    const result = await this.deps.attempter.send(outbound);
+    const payload = await this.payloadOf(created);
+    const outbound = await buildOutboundRequest({
+      deliveryId: id,
+      request: created.data.request,
+      body: payload ?? undefined,
+      secrets: created.data.secrets,
+      dialect: created.data.dialect,
+      now: this.deps.clock(),
+    });
+    const result: AttemptResult =
+      payload === null ? { latencyMs: 0, errorCode: "payload-expired", error: "the event is no longer in the topic log" } : await this.deps.attempter.send(outbound);
     this.deps.metrics?.attemptSeconds.observe(result.latencyMs / 1000);
     const record: AttemptRecord = {
       attempt,
@@ -180,6 +192,14 @@ export class DeliveryWorker {
       }
     }
     message.nak(1_000);
+  }
+
+  /** The body to send: the delivery's own (undefined), the topic log's event, or null when that event has expired. */
+  private async payloadOf(created: DeliveryCreated): Promise<Uint8Array | null | undefined> {
+    const ref = created.data.bodyRef;
+    if (!ref) return undefined;
+    if (!this.deps.topics) throw new Error("fan-out delivery without access to the topic log");
+    return (await this.deps.topics.read(ref.topicSeq))?.body ?? null;
   }
 
   private settle(message: JsMsg, snapshot: DeliverySnapshot): void {

@@ -1,0 +1,208 @@
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import { subscriptionMachine } from "../../actors/subscription.machine.ts";
+import { describeMachine } from "../../actors/machine-graph.ts";
+import { toBase64 } from "../domain/bytes.ts";
+import { parseDurationList } from "../domain/duration.ts";
+import { encodeSecret, isValidSecret } from "../domain/sign-standard-webhooks.ts";
+import type { SubscriptionConfig } from "../domain/subscription-events.ts";
+import { parseTopic, TopicNameError } from "../domain/topic-name.ts";
+import type { NetworkPolicy } from "../delivery/network-policy.ts";
+import type { StoredSubscription } from "../nats/subscription-store.ts";
+import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
+import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
+import { HeaderMapSchema, parseOr400 } from "./validation.ts";
+import { badRequest } from "./problem.ts";
+import { readBody } from "./read-body.ts";
+import { validateTarget } from "./target-url.ts";
+
+/** REST Hooks: subscriptions under /api/v1/subscriptions, as Zapier's REST Hooks describe them. */
+
+const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+
+const RetryScheduleSchema = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      const schedule = parseDurationList(text);
+      if (schedule.length === 0 || schedule.length > 50) throw new Error("needs 1 to 50 delays");
+      return schedule;
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `retry_schedule ${(error as Error).message}` });
+      return z.NEVER;
+    }
+  })
+  .describe('comma-separated waits between attempts, e.g. "5s,30s,2m"');
+
+const settings = {
+  url: z.string({ error: "url is required: the callback URL to deliver to" }),
+  event_types: z.array(z.string().regex(EVENT_TYPE, "event types look like contact.create")).min(1).max(100).nullable(),
+  owner: z.string().min(1).max(200).nullable(),
+  description: z.string().max(1000).nullable(),
+  headers: HeaderMapSchema,
+  dialect: z.enum(["standard-webhooks", "websub", "plain"], { error: "dialect must be standard-webhooks, websub or plain" }),
+  retry_schedule: RetryScheduleSchema.nullable(),
+  metadata: z.record(z.string().max(100), z.string().max(1000)),
+};
+
+export const CreateSubscriptionBodySchema = z
+  .object({
+    topic: z.string({ error: 'topic is required: a topic such as "orders", or "orders/" for everything below it' }),
+    secret: z.string().optional(),
+    ...settings,
+    event_types: settings.event_types.optional(),
+    owner: settings.owner.optional(),
+    description: settings.description.optional(),
+    headers: settings.headers.default({}),
+    dialect: settings.dialect.default("standard-webhooks"),
+    retry_schedule: settings.retry_schedule.optional(),
+    metadata: settings.metadata.default({}),
+  })
+  .strict();
+
+export const UpdateSubscriptionBodySchema = z.object(settings).partial().strict();
+
+export const ListSubscriptionsQuerySchema = z.object({
+  topic: z.string().optional(),
+  owner: z.string().optional(),
+  state: z.enum(["pending-verification", "active", "paused", "disabled", "expired"]).optional(),
+  limit: z.coerce.number().int().min(1).max(100, "limit is at most 100").default(50),
+  cursor: z.string().optional(),
+});
+
+export function subscriptionView(id: string, subscription: StoredSubscription) {
+  const { config, state, context } = subscription;
+  return {
+    id,
+    topic: config.recursive ? `${config.topic}/` : config.topic,
+    url: config.url,
+    state,
+    status_message: context.statusMessage,
+    event_types: config.eventTypes,
+    owner: config.owner,
+    description: config.description,
+    headers: config.headers,
+    dialect: config.dialect,
+    retry_schedule_ms: config.retrySchedule,
+    metadata: config.metadata,
+    consecutive_failures: context.consecutiveFailures,
+    lease_expires_at: context.expiresAt === null ? null : new Date(context.expiresAt).toISOString(),
+    created_at: subscription.createdAt,
+    updated_at: subscription.updatedAt,
+  };
+}
+
+function secretFor(dialect: SubscriptionConfig["dialect"], given: string | undefined): string | null {
+  if (dialect === "plain") {
+    if (given !== undefined) throw badRequest("a plain subscription is not signed: leave out secret, or choose another dialect", { field: "secret" });
+    return null;
+  }
+  if (given === undefined) {
+    const key = crypto.getRandomValues(new Uint8Array(24));
+    return dialect === "standard-webhooks" ? encodeSecret(key) : toBase64(key);
+  }
+  if (dialect === "standard-webhooks" && !isValidSecret(given)) {
+    throw badRequest("secret must be a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 bytes (or leave it out to get one)", { field: "secret" });
+  }
+  if (dialect === "websub" && (given.length === 0 || new TextEncoder().encode(given).length >= 200)) {
+    throw badRequest("a WebSub secret must be 1 to 199 bytes", { field: "secret" });
+  }
+  return given;
+}
+
+export type SubscriptionRouteDeps = {
+  subscriptions: SubscriptionCommands;
+  directory: SubscriptionDirectory;
+  policy: NetworkPolicy;
+};
+
+async function jsonBody(c: Context, maxBytes: number): Promise<unknown> {
+  const raw = await readBody(c, maxBytes);
+  try {
+    return JSON.parse(new TextDecoder().decode(raw));
+  } catch {
+    throw badRequest("The body must be a JSON object.");
+  }
+}
+
+export function mountSubscriptionRoutes(app: Hono, deps: SubscriptionRouteDeps): void {
+  app.post("/api/v1/subscriptions", async (c) => {
+    const body = parseOr400(CreateSubscriptionBodySchema, await jsonBody(c, 64 * 1024));
+    let pattern;
+    try {
+      pattern = parseTopic(body.topic, { allowRecursive: true });
+    } catch (error) {
+      if (!(error instanceof TopicNameError)) throw error;
+      throw badRequest(`topic: ${error.message}`, { field: "topic" });
+    }
+    const url = validateTarget(body.url, "url", deps.policy).toString();
+    const secret = secretFor(body.dialect, body.secret);
+    const created = await deps.subscriptions.create({
+      topic: pattern.topic,
+      recursive: pattern.recursive,
+      url,
+      secrets: secret === null ? [] : [{ secret, expiresAt: null }],
+      eventTypes: body.event_types ?? null,
+      owner: body.owner ?? null,
+      description: body.description ?? null,
+      headers: Object.fromEntries(Object.entries(body.headers).map(([name, value]) => [name.toLowerCase(), value])),
+      dialect: body.dialect,
+      retrySchedule: body.retry_schedule ?? null,
+      metadata: body.metadata,
+      source: "api",
+    });
+    // The secret is shown this once; later reads never include it.
+    return c.json({ ...subscriptionView(created.id, created), secret }, 201, { location: `/api/v1/subscriptions/${created.id}` });
+  });
+
+  app.get("/api/v1/subscriptions", (c) => {
+    const query = parseOr400(ListSubscriptionsQuerySchema, c.req.query());
+    const page = deps.directory.list({ topic: query.topic, owner: query.owner, state: query.state, before: query.cursor, limit: query.limit + 1 });
+    const data = page.slice(0, query.limit).map((target) => subscriptionView(target.id, target.subscription));
+    return c.json({ data, next_cursor: page.length > query.limit ? data.at(-1)!.id : null });
+  });
+
+  app.get("/api/v1/subscriptions/:id", async (c) => {
+    const id = c.req.param("id");
+    return c.json(subscriptionView(id, await deps.subscriptions.get(id)));
+  });
+
+  app.patch("/api/v1/subscriptions/:id", async (c) => {
+    const id = c.req.param("id");
+    const body = parseOr400(UpdateSubscriptionBodySchema, await jsonBody(c, 64 * 1024));
+    const url = body.url === undefined ? undefined : validateTarget(body.url, "url", deps.policy).toString();
+    const updated = await deps.subscriptions.update(id, (config) => {
+      const next: SubscriptionConfig = {
+        ...config,
+        ...(url !== undefined ? { url } : {}),
+        ...(body.event_types !== undefined ? { eventTypes: body.event_types } : {}),
+        ...(body.owner !== undefined ? { owner: body.owner } : {}),
+        ...(body.description !== undefined ? { description: body.description } : {}),
+        ...(body.headers !== undefined ? { headers: Object.fromEntries(Object.entries(body.headers).map(([n, v]) => [n.toLowerCase(), v])) } : {}),
+        ...(body.dialect !== undefined ? { dialect: body.dialect } : {}),
+        ...(body.retry_schedule !== undefined ? { retrySchedule: body.retry_schedule } : {}),
+        ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
+      };
+      return { config: next, changed: Object.keys(body) };
+    });
+    return c.json(subscriptionView(id, updated));
+  });
+
+  app.delete("/api/v1/subscriptions/:id", async (c) => {
+    await deps.subscriptions.unsubscribe(c.req.param("id"));
+    return c.body(null, 204);
+  });
+
+  app.post("/api/v1/subscriptions/:id/activate", async (c) => {
+    const id = c.req.param("id");
+    return c.json(subscriptionView(id, await deps.subscriptions.activate(id)));
+  });
+
+  app.post("/api/v1/subscriptions/:id/deactivate", async (c) => {
+    const id = c.req.param("id");
+    return c.json(subscriptionView(id, await deps.subscriptions.deactivate(id)));
+  });
+
+  const graph = describeMachine(subscriptionMachine);
+  app.get("/api/v1/machines/subscription", (c) => c.json(graph));
+}

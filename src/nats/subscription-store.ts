@@ -1,0 +1,92 @@
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import type { PersistedSubscription } from "../../actors/subscription.fold.ts";
+import {
+  SubscriptionConfigSchema,
+  type SubscriptionConfig,
+  type SubscriptionCreated,
+  type SubscriptionTransition,
+  type SubscriptionUpdated,
+} from "../domain/subscription-events.ts";
+import type { Logger } from "../log.ts";
+import { Journal } from "./journal.ts";
+import { JOURNAL_STREAM } from "./streams.ts";
+
+/**
+ * Subscriptions live in their journals: one subject each, every entry carrying the event and the
+ * whole subscription it led to (state, machine context, settings). The last entry of a subject is
+ * therefore the current subscription, which is what KV does too; every instance follows them with
+ * an ordered consumer (last per subject, then live) to keep its fan-out index.
+ */
+
+export type SubscriptionEvent = SubscriptionCreated | SubscriptionTransition | SubscriptionUpdated;
+export type StoredSubscription = PersistedSubscription & { config: SubscriptionConfig; createdAt: string; updatedAt: string };
+export type SubscriptionHead = { seq: number; subscription: StoredSubscription };
+export type SubscriptionEntry = { seq: number; event: SubscriptionEvent; subscription: StoredSubscription };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+export const subscriptionSubject = (id: string) => `hookd.journal.subscription.${id}`;
+const ALL_SUBSCRIPTIONS = "hookd.journal.subscription.*";
+
+function parse(data: Uint8Array): { event: SubscriptionEvent; after: StoredSubscription } {
+  const raw = JSON.parse(decoder.decode(data)) as { event: SubscriptionEvent; after: StoredSubscription };
+  SubscriptionConfigSchema.parse(raw.after.config);
+  return raw;
+}
+
+export class SubscriptionStore {
+  readonly journal: Journal;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    jsm: JetStreamManager,
+  ) {
+    this.journal = new Journal(js, jsm, JOURNAL_STREAM);
+  }
+
+  async append(id: string, event: SubscriptionEvent, after: StoredSubscription, expectedSeq: number): Promise<number> {
+    const result = await this.journal.append(subscriptionSubject(id), encoder.encode(JSON.stringify({ event, after })), {
+      expectedSeq,
+      headers: { "Hookd-State": after.state },
+    });
+    return result.seq;
+  }
+
+  async readHead(id: string): Promise<SubscriptionHead | null> {
+    const entry = await this.journal.readLast(subscriptionSubject(id));
+    return entry ? { seq: entry.seq, subscription: parse(entry.data).after } : null;
+  }
+
+  async readHistory(id: string): Promise<SubscriptionEntry[]> {
+    return (await this.journal.readAll(subscriptionSubject(id))).map((entry) => {
+      const { event, after } = parse(entry.data);
+      return { seq: entry.seq, event, subscription: after };
+    });
+  }
+
+  /**
+   * Calls `onChange` with every subscription's current version, then with every change as it
+   * happens. Resolves once the current versions have all been seen.
+   */
+  async follow(onChange: (id: string, subscription: StoredSubscription, seq: number) => void, log: Logger): Promise<{ stop(): void }> {
+    const consumer = await this.js.consumers.get(JOURNAL_STREAM, { filter_subjects: ALL_SUBSCRIPTIONS, deliver_policy: DeliverPolicy.LastPerSubject });
+    const messages = await consumer.consume();
+    let caughtUp!: () => void;
+    const ready = new Promise<void>((resolve) => (caughtUp = resolve));
+    const info = await consumer.info(true).catch(() => null);
+    if (!info || info.num_pending === 0) caughtUp();
+    void (async () => {
+      for await (const message of messages) {
+        try {
+          const id = message.subject.slice("hookd.journal.subscription.".length);
+          onChange(id, parse(message.data).after, message.seq);
+        } catch (error) {
+          log.error({ err: error, subject: message.subject }, "unreadable subscription journal entry");
+        }
+        if (message.info.pending === 0) caughtUp();
+      }
+    })();
+    await ready;
+    return { stop: () => messages.stop() };
+  }
+}

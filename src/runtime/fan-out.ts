@@ -1,0 +1,77 @@
+import type { JsMsg } from "@nats-io/jetstream";
+import { toBase64 } from "../domain/bytes.ts";
+import type { DeliveryCreated } from "../domain/delivery-events.ts";
+import { DELIVERY_ID_PREFIX, ulid } from "../domain/ids.ts";
+import type { SubscriptionIndex } from "../domain/subscription-index.ts";
+import { topicOfSubject } from "../domain/topic-name.ts";
+import type { Logger } from "../log.ts";
+import type { DeliveryStore } from "../nats/delivery-store.ts";
+import { CONTENT_TYPE_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER } from "../nats/topic-log.ts";
+import { secretsAt, type FanOutTarget } from "./subscription-directory.ts";
+
+/**
+ * Turns one published event into one delivery per matching active subscription. A delivery's id
+ * is derived from (event, subscription) and created exclusively, so an event fanned out again
+ * after a crash creates no second delivery; the body stays in the topic log, referenced by sequence.
+ */
+
+export type FanOutDeps = {
+  index: SubscriptionIndex<FanOutTarget>;
+  deliveries: DeliveryStore;
+  defaultSchedule: readonly number[];
+  log: Logger;
+  /** Creates in flight at once for one event (an event may have thousands of subscribers). */
+  parallelism?: number;
+};
+
+/** A delivery id derived from the event and the subscription: the event's time, then 80 bits of their hash. */
+export async function fanOutDeliveryId(eventId: string, subscriptionId: string, publishedAtMs: number): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${eventId}\n${subscriptionId}`)));
+  return DELIVERY_ID_PREFIX + ulid(publishedAtMs, digest.subarray(0, 10));
+}
+
+export class FanOut {
+  constructor(private readonly deps: FanOutDeps) {}
+
+  async handle(message: JsMsg): Promise<void> {
+    const { topic } = topicOfSubject(message.subject);
+    const header = (name: string) => message.headers?.get(name) || null;
+    const eventId = header(EVENT_ID_HEADER) ?? `seq-${message.seq}`;
+    const type = header(EVENT_TYPE_HEADER);
+    const contentType = header(CONTENT_TYPE_HEADER);
+    const publishedAt = Math.floor(message.info.timestampNanos / 1e6);
+    const targets = this.deps.index.match(topic, type);
+    const parallelism = this.deps.parallelism ?? 64;
+    let next = 0;
+    let created = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(parallelism, targets.length) }, async () => {
+        while (next < targets.length) {
+          const target = targets[next++]!;
+          const id = await fanOutDeliveryId(eventId, target.id, publishedAt);
+          const headers: Record<string, string> = { ...target.headers, "hookd-topic": topic, "hookd-event-id": eventId };
+          if (type) headers["hookd-event-type"] = type;
+          if (contentType) headers["content-type"] = contentType;
+          const event: DeliveryCreated = {
+            type: "delivery.created",
+            at: new Date(publishedAt).toISOString(),
+            data: {
+              id,
+              request: { url: target.url, method: "POST", headers, body: toBase64(new Uint8Array(0)) },
+              schedule: [...(target.retrySchedule ?? this.deps.defaultSchedule)],
+              // Secrets as they stood when the event was published, so fanning out again gives the same delivery.
+              secrets: secretsAt(target.secrets, publishedAt),
+              source: "fan-out",
+              bodyRef: { topicSeq: message.seq, eventId },
+              subscriptionId: target.id,
+              dialect: target.dialect,
+            },
+          };
+          if (!(await this.deps.deliveries.create(event, { exclusive: true })).duplicate) created++;
+        }
+      }),
+    );
+    this.deps.log.debug({ eventId, topic, matched: targets.length, created }, "fanned out");
+    message.ack();
+  }
+}

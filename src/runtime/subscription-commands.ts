@@ -1,0 +1,109 @@
+import { subscriptionFold } from "../../actors/subscription.fold.ts";
+import type { SubscriptionState } from "../../actors/subscription.machine.ts";
+import { ulid } from "../domain/ids.ts";
+import type { SubscriptionConfig, SubscriptionTransition } from "../domain/subscription-events.ts";
+import { JournalConflictError } from "../nats/journal.ts";
+import type { StoredSubscription, SubscriptionStore } from "../nats/subscription-store.ts";
+
+/** What a user can ask of subscriptions: load → decide with the machine → append at the expected sequence. */
+
+export class SubscriptionNotFoundError extends Error {
+  constructor(readonly id: string) {
+    super(`no subscription ${id}`);
+  }
+}
+
+export class SubscriptionRefusedError extends Error {
+  constructor(
+    readonly command: string,
+    readonly state: SubscriptionState,
+  ) {
+    super(`a subscription in state "${state}" cannot be ${command}`);
+  }
+}
+
+export const SUBSCRIPTION_ID = /^sub_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export class SubscriptionCommands {
+  constructor(
+    private readonly deps: {
+      store: SubscriptionStore;
+      clock: () => number;
+      failureThreshold: number;
+      /** Told of every change this instance makes, once it is in the journal. */
+      onChange?: (id: string, subscription: StoredSubscription, seq: number) => void;
+    },
+  ) {}
+
+  private now(): string {
+    return new Date(this.deps.clock()).toISOString();
+  }
+
+  async create(config: SubscriptionConfig, options: { needsVerification?: boolean; expiresAt?: number | null } = {}): Promise<StoredSubscription & { id: string }> {
+    const id = "sub_" + ulid(this.deps.clock(), crypto.getRandomValues(new Uint8Array(10)));
+    const input = { id, needsVerification: options.needsVerification ?? false, expiresAt: options.expiresAt ?? null, failureThreshold: this.deps.failureThreshold };
+    const snapshot = subscriptionFold.initial(input);
+    const at = this.now();
+    const subscription: StoredSubscription = { ...subscriptionFold.persist(snapshot), config, createdAt: at, updatedAt: at };
+    const seq = await this.deps.store.append(id, { type: "subscription.created", at, data: input }, subscription, 0);
+    this.deps.onChange?.(id, subscription, seq);
+    return { id, ...subscription };
+  }
+
+  async get(id: string): Promise<StoredSubscription> {
+    const head = SUBSCRIPTION_ID.test(id) ? await this.deps.store.readHead(id) : null;
+    if (!head) throw new SubscriptionNotFoundError(id);
+    return head.subscription;
+  }
+
+  /** Changes settings; refused once the subscription is unsubscribed. */
+  async update(id: string, change: (config: SubscriptionConfig) => { config: SubscriptionConfig; changed: string[] }): Promise<StoredSubscription> {
+    return this.decide(id, "updated", (current) => {
+      if (current.state === "unsubscribed") throw new SubscriptionRefusedError("updated", current.state);
+      const { config, changed } = change(current.config);
+      const at = this.now();
+      return { event: { type: "subscription.updated", at, data: { changed } }, after: { ...current, config, updatedAt: at } };
+    });
+  }
+
+  activate(id: string) {
+    return this.transition(id, "activated", { type: "subscription.resumed", at: this.now(), data: {} });
+  }
+
+  deactivate(id: string, reason = "deactivated by its owner") {
+    return this.transition(id, "deactivated", { type: "subscription.paused", at: this.now(), data: { reason } });
+  }
+
+  unsubscribe(id: string, reason = "deleted by its owner") {
+    return this.transition(id, "unsubscribed", { type: "subscription.unsubscribed", at: this.now(), data: { reason } });
+  }
+
+  /** A lifecycle event, decided by the machine. */
+  transition(id: string, command: string, event: SubscriptionTransition): Promise<StoredSubscription> {
+    return this.decide(id, command, (current) => {
+      const next = subscriptionFold.apply(subscriptionFold.restore(current), event);
+      if (!next) throw new SubscriptionRefusedError(command, current.state);
+      return { event, after: { ...current, ...subscriptionFold.persist(next), updatedAt: event.at } };
+    });
+  }
+
+  private async decide(
+    id: string,
+    command: string,
+    decide: (current: StoredSubscription) => { event: Parameters<SubscriptionStore["append"]>[1]; after: StoredSubscription },
+  ): Promise<StoredSubscription> {
+    for (let round = 0; round < 5; round++) {
+      const head = SUBSCRIPTION_ID.test(id) ? await this.deps.store.readHead(id) : null;
+      if (!head) throw new SubscriptionNotFoundError(id);
+      const { event, after } = decide(head.subscription);
+      try {
+        const seq = await this.deps.store.append(id, event, after, head.seq);
+        this.deps.onChange?.(id, after, seq);
+        return after;
+      } catch (error) {
+        if (!(error instanceof JournalConflictError)) throw error;
+      }
+    }
+    throw new Error(`subscription ${id} kept changing while being ${command}; try again`);
+  }
+}

@@ -1,0 +1,81 @@
+import type { SubscriptionConfig } from "../domain/subscription-events.ts";
+import { SubscriptionIndex, type IndexedSubscription } from "../domain/subscription-index.ts";
+import type { Logger } from "../log.ts";
+import type { StoredSubscription, SubscriptionStore } from "../nats/subscription-store.ts";
+
+/**
+ * This instance's view of every subscription, kept current from the subscription journals: the
+ * fan-out index, and the list the API pages through.
+ */
+
+export type FanOutTarget = IndexedSubscription & {
+  url: string;
+  headers: Record<string, string>;
+  secrets: SubscriptionConfig["secrets"];
+  dialect: SubscriptionConfig["dialect"];
+  retrySchedule: number[] | null;
+  subscription: StoredSubscription;
+};
+
+function toTarget(id: string, subscription: StoredSubscription): FanOutTarget {
+  const config = subscription.config;
+  return {
+    id,
+    topic: config.topic,
+    recursive: config.recursive,
+    eventTypes: config.eventTypes,
+    active: subscription.state === "active",
+    url: config.url,
+    headers: config.headers,
+    secrets: config.secrets,
+    dialect: config.dialect,
+    retrySchedule: config.retrySchedule,
+    subscription,
+  };
+}
+
+export class SubscriptionDirectory {
+  readonly index = new SubscriptionIndex<FanOutTarget>();
+  /** The journal sequence each subscription's indexed version came from, so an older copy never replaces a newer one. */
+  readonly #seqs = new Map<string, number>();
+  #follower: { stop(): void } | null = null;
+
+  /** Resolves once every existing subscription is indexed. */
+  async start(store: SubscriptionStore, log: Logger): Promise<void> {
+    this.#follower = await store.follow((id, subscription, seq) => this.apply(id, subscription, seq), log);
+  }
+
+  /**
+   * Takes a subscription's version at journal sequence `seq`. Commands call this as soon as their
+   * append is acknowledged, so this instance fans out with a change at once; the follower brings
+   * the same change to every other instance.
+   */
+  apply(id: string, subscription: StoredSubscription, seq: number): void {
+    if ((this.#seqs.get(id) ?? 0) >= seq) return;
+    this.#seqs.set(id, seq);
+    if (subscription.state === "unsubscribed") this.index.remove(id);
+    else this.index.put(toTarget(id, subscription));
+  }
+
+  stop(): void {
+    this.#follower?.stop();
+  }
+
+  list(filter: { topic?: string | undefined; owner?: string | undefined; state?: string | undefined; before?: string | undefined; limit: number }): FanOutTarget[] {
+    const found: FanOutTarget[] = [];
+    for (const target of this.index.all()) {
+      const { config, state } = target.subscription;
+      if (filter.topic !== undefined && (config.recursive ? `${config.topic}/` : config.topic) !== filter.topic) continue;
+      if (filter.owner !== undefined && config.owner !== filter.owner) continue;
+      if (filter.state !== undefined && state !== filter.state) continue;
+      if (filter.before !== undefined && target.id >= filter.before) continue;
+      found.push(target);
+    }
+    return found.sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, filter.limit);
+  }
+}
+
+/** The secrets that sign at `at`: during a rotation, the new one and the old one until its grace period ends. */
+export function secretsAt(secrets: SubscriptionConfig["secrets"], at: number): string[] {
+  return secrets.filter((entry) => entry.expiresAt === null || entry.expiresAt > at).map((entry) => entry.secret);
+}

@@ -1,0 +1,189 @@
+import { Webhook } from "standardwebhooks";
+import { createHmac } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { fanOutDeliveryId } from "../src/runtime/fan-out.ts";
+import { startReceiver, type Receiver } from "./support/receiver.ts";
+import { api, eventually } from "./support/hookd.ts";
+import { hookdSuite } from "./support/suite.ts";
+
+const suite = hookdSuite();
+const receivers: Receiver[] = [];
+afterAll(async () => {
+  for (const r of receivers) await r.stop();
+});
+
+async function receiver() {
+  const r = await startReceiver();
+  receivers.push(r);
+  return r;
+}
+
+async function subscribe(body: Record<string, unknown>) {
+  const response = await api(suite.hookd.url, "/api/v1/subscriptions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { response, json: (await response.json()) as Record<string, any> };
+}
+
+async function publish(topic: string, body: string, headers: Record<string, string> = {}) {
+  const response = await api(suite.hookd.url, `/pub/${topic}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  expect(response.status).toBe(202);
+  return (await response.json()) as { id: string; seq: number };
+}
+
+const quiet = (ms = 400) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("subscriptions and fan-out", () => {
+  it("one event reaches three subscriptions as three signed deliveries", async () => {
+    const subscribers = await Promise.all([receiver(), receiver(), receiver()]);
+    const secrets: string[] = [];
+    for (const r of subscribers) {
+      const { response, json } = await subscribe({ topic: "shop/orders", url: `${r.url}/hook`, owner: "shop-team" });
+      expect(response.status).toBe(201);
+      expect(response.headers.get("location")).toBe(`/api/v1/subscriptions/${json.id}`);
+      expect(json.state).toBe("active");
+      expect(json.secret).toMatch(/^whsec_/);
+      secrets.push(json.secret);
+    }
+    const event = await publish("shop/orders", '{"order":1}', { "hookd-event-type": "order.created" });
+    for (const [i, r] of subscribers.entries()) {
+      const [request] = await r.waitFor(1);
+      expect(request!.headers["hookd-topic"]).toBe("shop/orders");
+      expect(request!.headers["hookd-event-id"]).toBe(event.id);
+      expect(request!.headers["hookd-event-type"]).toBe("order.created");
+      expect(new Webhook(secrets[i]!).verify(request!.body.toString(), request!.headers as Record<string, string>)).toEqual({ order: 1 });
+    }
+    expect(new Set(subscribers.map((r) => r.requests[0]!.headers["webhook-id"])).size).toBe(3);
+    // Later reads never show the secret.
+    const { id } = (await (await api(suite.hookd.url, "/api/v1/subscriptions?owner=shop-team")).json()).data[0];
+    const read = await (await api(suite.hookd.url, `/api/v1/subscriptions/${id}`)).json();
+    expect(read.secret).toBeUndefined();
+    expect(JSON.stringify(read)).not.toContain("whsec_");
+  });
+
+  it("a recursive subscription gets events from topics below it, not from siblings", async () => {
+    const r = await receiver();
+    await subscribe({ topic: "foo/", url: r.url, dialect: "plain" });
+    await publish("foo/bar", '"below"');
+    await publish("foo/bar/baz", '"deeper"');
+    await publish("foobar", '"sibling"');
+    await publish("foo", '"itself"');
+    await r.waitFor(2);
+    await quiet();
+    expect(r.requests.map((request) => request.body.toString()).sort()).toEqual(['"below"', '"deeper"']);
+    expect(r.requests[0]!.headers["webhook-signature"]).toBeUndefined();
+  });
+
+  it("a subscription with event_types only gets those", async () => {
+    const r = await receiver();
+    await subscribe({ topic: "crm", url: r.url, event_types: ["contact.create"], dialect: "plain" });
+    await publish("crm", '"a"', { "hookd-event-type": "contact.delete" });
+    await publish("crm", '"b"', { "hookd-event-type": "contact.create" });
+    await publish("crm", '"c"');
+    await r.waitFor(1);
+    await quiet();
+    expect(r.requests.map((request) => request.body.toString())).toEqual(['"b"']);
+  });
+
+  it("deactivate stops deliveries and activate resumes them", async () => {
+    const r = await receiver();
+    const { json } = await subscribe({ topic: "toggle", url: r.url, dialect: "plain" });
+    const off = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/deactivate`, { method: "POST" });
+    expect((await off.json()).state).toBe("paused");
+    await publish("toggle", '"while paused"');
+    await quiet();
+    expect(r.requests).toHaveLength(0);
+    const on = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/activate`, { method: "POST" });
+    expect((await on.json()).state).toBe("active");
+    await publish("toggle", '"after"');
+    await r.waitFor(1);
+    expect(r.requests.map((request) => request.body.toString())).toEqual(['"after"']);
+  });
+
+  it("the websub dialect signs with X-Hub-Signature over the body", async () => {
+    const r = await receiver();
+    await subscribe({ topic: "feed", url: r.url, dialect: "websub", secret: "hub-secret" });
+    await publish("feed", '{"entry":1}');
+    const [request] = await r.waitFor(1);
+    const expected = "sha256=" + createHmac("sha256", "hub-secret").update(request!.body).digest("hex");
+    expect(request!.headers["x-hub-signature"]).toBe(expected);
+  });
+
+  it("update moves deliveries to the new URL; delete unsubscribes for good", async () => {
+    const first = await receiver();
+    const second = await receiver();
+    const { json } = await subscribe({ topic: "moving", url: first.url, dialect: "plain" });
+    const patched = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: second.url, description: "moved" }) });
+    expect(patched.status).toBe(200);
+    expect((await patched.json()).description).toBe("moved");
+    await publish("moving", '"x"');
+    await second.waitFor(1);
+    expect(first.requests).toHaveLength(0);
+
+    expect((await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`, { method: "DELETE" })).status).toBe(204);
+    expect((await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`)).json()).state).toBe("unsubscribed");
+    await publish("moving", '"y"');
+    await quiet();
+    expect(second.requests).toHaveLength(1);
+    const again = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/activate`, { method: "POST" });
+    expect(again.status).toBe(409);
+    const listed = (await (await api(suite.hookd.url, "/api/v1/subscriptions?topic=moving")).json()).data;
+    expect(listed).toEqual([]);
+  });
+
+  it("lists with filters and a cursor", async () => {
+    const r = await receiver();
+    for (let i = 0; i < 3; i++) await subscribe({ topic: "listed", url: r.url, owner: "lister", dialect: "plain" });
+    const first = await (await api(suite.hookd.url, "/api/v1/subscriptions?owner=lister&limit=2")).json();
+    expect(first.data).toHaveLength(2);
+    const second = await (await api(suite.hookd.url, `/api/v1/subscriptions?owner=lister&limit=2&cursor=${first.next_cursor}`)).json();
+    expect(second.data).toHaveLength(1);
+    expect(second.next_cursor).toBeNull();
+    expect((await (await api(suite.hookd.url, "/api/v1/subscriptions?topic=listed&state=paused")).json()).data).toEqual([]);
+  });
+
+  it("bad requests name the field; unknown ids are 404", async () => {
+    const r = await receiver();
+    const cases: [Record<string, unknown>, number, RegExp][] = [
+      [{ url: r.url }, 400, /topic is required/],
+      [{ topic: "a//b", url: r.url }, 400, /topic: .*empty segment/],
+      [{ topic: "ok", url: "ftp://x" }, 400, /http or https/],
+      [{ topic: "ok", url: "http://10.0.0.1/" }, 422, /HOOKD_ALLOWED_NETWORKS/],
+      [{ topic: "ok", url: r.url, secret: "nope" }, 400, /Standard Webhooks secret/],
+      [{ topic: "ok", url: r.url, dialect: "plain", secret: "x" }, 400, /not signed/],
+      [{ topic: "ok", url: r.url, event_types: ["bad type"] }, 400, /event_types/],
+      [{ topic: "ok", url: r.url, retry_schedule: "soon" }, 400, /retry_schedule/],
+      [{ topic: "ok", url: r.url, rate_limit: 5 }, 400, /rate_limit/],
+    ];
+    for (const [body, status, detail] of cases) {
+      const { response, json } = await subscribe(body);
+      expect(response.status, JSON.stringify(body)).toBe(status);
+      expect(json.detail, JSON.stringify(body)).toMatch(detail);
+    }
+    expect((await api(suite.hookd.url, "/api/v1/subscriptions/sub_01ARZ3NDEKTSV4RRFFQ69G5FAV")).status).toBe(404);
+    expect((await api(suite.hookd.url, "/api/v1/subscriptions/nope/activate", { method: "POST" })).status).toBe(404);
+  });
+
+  it("derives a fan-out delivery's id from (event, subscription), so a second fan-out makes no new delivery", async () => {
+    const a = await fanOutDeliveryId("evt_1", "sub_1", 1_700_000_000_000);
+    expect(await fanOutDeliveryId("evt_1", "sub_1", 1_700_000_000_000)).toBe(a);
+    expect(await fanOutDeliveryId("evt_1", "sub_2", 1_700_000_000_000)).not.toBe(a);
+    expect(a).toMatch(/^dlv_[0-9A-Z]{26}$/);
+  });
+
+  it("stores the payload once: the delivery refers to the topic log and is inspectable", async () => {
+    const r = await receiver();
+    const { json } = await subscribe({ topic: "inspect-me", url: r.url, dialect: "plain" });
+    expect(json.id).toMatch(/^sub_/);
+    const event = await publish("inspect-me", '{"big":"payload"}');
+    const [request] = await r.waitFor(1);
+    expect(request!.headers["hookd-event-id"]).toBe(event.id);
+    const list = await eventually(async () => {
+      const page = await (await api(suite.hookd.url, "/api/v1/deliveries?state=delivered&limit=100")).json();
+      return page.data.find((d: { target: string }) => d.target === r.url + "/") ?? undefined;
+    });
+    const view = await (await api(suite.hookd.url, `/api/v1/deliveries/${list.id}`)).json();
+    expect(view.history[0].data.source).toBe("fan-out");
+    expect(view.request.body_ref).toEqual({ topic_seq: event.seq, event_id: event.id });
+    expect(view.subscription_id).toBe(json.id);
+    expect(request!.body.toString()).toBe('{"big":"payload"}');
+  });
+});
