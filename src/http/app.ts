@@ -5,14 +5,15 @@ import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
-import { DeliveryNotFoundError, TransitionRefusedError, type DeliveryCommands } from "../runtime/delivery-commands.ts";
+import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
+import { ActorNotFoundError, TransitionRefusedError } from "../runtime/errors.ts";
 import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { mountPublishRoutes } from "./publish.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
-import { SubscriptionNotFoundError, SubscriptionRefusedError, type SubscriptionCommands } from "../runtime/subscription-commands.ts";
+import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
 import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
 import { mountSubscriptionRoutes } from "./subscription-routes.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
@@ -61,17 +62,17 @@ export function createApp(deps: AppDeps): Hono {
 
   app.onError((error, c) => {
     if (error instanceof ProblemError) return problemResponse(c, error.problem);
-    if (error instanceof DeliveryNotFoundError) {
-      return problemResponse(c, { status: 404, kind: "delivery-not-found", title: "No such delivery", detail: `There is no delivery with id "${error.id}".` });
-    }
-    if (error instanceof SubscriptionNotFoundError) {
-      return problemResponse(c, { status: 404, kind: "subscription-not-found", title: "No such subscription", detail: `There is no subscription with id "${error.id}".` });
-    }
-    if (error instanceof SubscriptionRefusedError) {
-      return problemResponse(c, { status: 409, kind: "transition-refused", title: "Not possible in the subscription's current state", detail: error.message, extra: { state: error.state } });
+    if (error instanceof ActorNotFoundError) {
+      return problemResponse(c, { status: 404, kind: `${error.kind}-not-found`, title: `No such ${error.kind}`, detail: error.message });
     }
     if (error instanceof TransitionRefusedError) {
-      return problemResponse(c, { status: 409, kind: "transition-refused", title: "Not possible in the delivery's current state", detail: error.message, extra: { state: error.state } });
+      return problemResponse(c, {
+        status: 409,
+        kind: "transition-refused",
+        title: `Not possible in the ${error.kind}'s current state`,
+        detail: error.message,
+        extra: { state: error.state },
+      });
     }
     if (error instanceof NatsUnavailableError) {
       deps.metrics.refusedUnavailable.inc();

@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
 
 /**
  * The JetStream layout. A delivery's journal is two subjects: `<id>.created` holds the accepted
@@ -69,33 +69,45 @@ export async function ensureStreams(jsm: JetStreamManager, settings: StreamSetti
     sources: [{ name: JOURNAL_STREAM, filter_subject: subjects.allDeliveryCreated }],
   });
   // Fan-out reads each published event once across all instances; deliveries it creates carry the retries.
-  try {
-    await jsm.consumers.info(TOPIC_STREAM, FANOUT_CONSUMER);
-  } catch (error) {
-    if (!/consumer not found/i.test(String(error)) && (error as { name?: string }).name !== "ConsumerNotFoundError") throw error;
-    await jsm.consumers.add(TOPIC_STREAM, {
-      durable_name: FANOUT_CONSUMER,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: "hookd.topic.s.>",
-      ack_wait: ns(60_000),
-      max_deliver: -1,
-    });
-  }
-  const consumer = {
-    durable_name: WORK_CONSUMER,
+  await ensureConsumer(jsm, TOPIC_STREAM, {
+    durable_name: FANOUT_CONSUMER,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: ns(settings.ackWaitMs),
-    // Retries are naks with a delay, and a nak'd message stays pending: this bounds how many deliveries can wait in backoff.
-    max_ack_pending: settings.maxAckPending,
+    filter_subject: "hookd.topic.s.>",
+    ack_wait: ns(60_000),
     max_deliver: -1,
-  };
+  });
+  await ensureConsumer(
+    jsm,
+    WORK_STREAM,
+    {
+      durable_name: WORK_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: ns(settings.ackWaitMs),
+      // Retries are naks with a delay, and a nak'd message stays pending: this bounds how many deliveries can wait in backoff.
+      max_ack_pending: settings.maxAckPending,
+      max_deliver: -1,
+    },
+    ["ack_wait", "max_ack_pending"],
+  );
+}
+
+/** Creates a durable consumer, or brings the settings named in `updatable` up to date on an existing one. */
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+  updatable: (keyof ConsumerConfig)[] = [],
+): Promise<void> {
   try {
-    await jsm.consumers.info(WORK_STREAM, WORK_CONSUMER);
-    await jsm.consumers.update(WORK_STREAM, WORK_CONSUMER, { ack_wait: consumer.ack_wait, max_ack_pending: consumer.max_ack_pending });
+    await jsm.consumers.info(stream, config.durable_name);
   } catch (error) {
     if (!/consumer not found/i.test(String(error)) && (error as { name?: string }).name !== "ConsumerNotFoundError") throw error;
-    await jsm.consumers.add(WORK_STREAM, consumer);
+    await jsm.consumers.add(stream, config);
+    return;
+  }
+  if (updatable.length > 0) {
+    await jsm.consumers.update(stream, config.durable_name, Object.fromEntries(updatable.map((key) => [key, config[key]])));
   }
 }

@@ -4,21 +4,14 @@ import { DELIVERY_ID_PREFIX, ulid } from "../domain/ids.ts";
 import type { DeliveryCreated, DeliveryRequest, DeliveryTransition } from "../domain/delivery-events.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
+import { ActorNotFoundError, TransitionRefusedError } from "./errors.ts";
 
 /** What a user can ask of deliveries: create one, retry it by hand, cancel it. */
 
-export class DeliveryNotFoundError extends Error {
-  constructor(readonly id: string) {
-    super(`no delivery ${id}`);
-  }
-}
-
-export class TransitionRefusedError extends Error {
-  constructor(
-    readonly command: string,
-    readonly state: DeliveryState,
-  ) {
-    super(`a delivery in state "${state}" cannot be ${command}`);
+/** Kept as names for what the delivery API throws. */
+export class DeliveryNotFoundError extends ActorNotFoundError {
+  constructor(id: string) {
+    super("delivery", id);
   }
 }
 
@@ -92,7 +85,7 @@ export class DeliveryCommands {
       const event = await decide(stateOf(snapshot), head?.seq ?? 0);
       if (!event) return stateOf(snapshot);
       const next = applyDeliveryEvent(snapshot, event);
-      if (!next) throw new TransitionRefusedError(command, stateOf(snapshot));
+      if (!next) throw new TransitionRefusedError("delivery", command, stateOf(snapshot));
       try {
         const seq = await this.deps.store.appendTransition(id, event, persistDelivery(next), head?.seq ?? 0);
         await afterAppend?.(seq);

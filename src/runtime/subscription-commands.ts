@@ -1,24 +1,15 @@
 import { subscriptionFold } from "../../actors/subscription.fold.ts";
-import type { SubscriptionState } from "../../actors/subscription.machine.ts";
 import { ulid } from "../domain/ids.ts";
 import type { SubscriptionConfig, SubscriptionTransition } from "../domain/subscription-events.ts";
 import { JournalConflictError } from "../nats/journal.ts";
+import { ActorNotFoundError, TransitionRefusedError } from "./errors.ts";
 import type { StoredSubscription, SubscriptionStore } from "../nats/subscription-store.ts";
 
 /** What a user can ask of subscriptions: load → decide with the machine → append at the expected sequence. */
 
-export class SubscriptionNotFoundError extends Error {
-  constructor(readonly id: string) {
-    super(`no subscription ${id}`);
-  }
-}
-
-export class SubscriptionRefusedError extends Error {
-  constructor(
-    readonly command: string,
-    readonly state: SubscriptionState,
-  ) {
-    super(`a subscription in state "${state}" cannot be ${command}`);
+export class SubscriptionNotFoundError extends ActorNotFoundError {
+  constructor(id: string) {
+    super("subscription", id);
   }
 }
 
@@ -59,7 +50,7 @@ export class SubscriptionCommands {
   /** Changes settings; refused once the subscription is unsubscribed. */
   async update(id: string, change: (config: SubscriptionConfig) => { config: SubscriptionConfig; changed: string[] }): Promise<StoredSubscription> {
     return this.decide(id, "updated", (current) => {
-      if (current.state === "unsubscribed") throw new SubscriptionRefusedError("updated", current.state);
+      if (current.state === "unsubscribed") throw new TransitionRefusedError("subscription", "updated", current.state);
       const { config, changed } = change(current.config);
       const at = this.now();
       return { event: { type: "subscription.updated", at, data: { changed } }, after: { ...current, config, updatedAt: at } };
@@ -82,7 +73,7 @@ export class SubscriptionCommands {
   transition(id: string, command: string, event: SubscriptionTransition): Promise<StoredSubscription> {
     return this.decide(id, command, (current) => {
       const next = subscriptionFold.apply(subscriptionFold.restore(current), event);
-      if (!next) throw new SubscriptionRefusedError(command, current.state);
+      if (!next) throw new TransitionRefusedError("subscription", command, current.state);
       return { event, after: { ...current, ...subscriptionFold.persist(next), updatedAt: event.at } };
     });
   }
