@@ -15,6 +15,8 @@ import { SubscriptionStore } from "./nats/subscription-store.ts";
 import { SubscriptionCommands } from "./runtime/subscription-commands.ts";
 import { SubscriptionDirectory } from "./runtime/subscription-directory.ts";
 import { FanOut } from "./runtime/fan-out.ts";
+import { SubscriptionHealth } from "./runtime/subscription-health.ts";
+import { systemEventPublisher } from "./runtime/system-events.ts";
 import { TopicLog } from "./nats/topic-log.ts";
 import { runWorkQueue, type WorkQueueRunner } from "./nats/work-queue.ts";
 import { DeliveryCommands } from "./runtime/delivery-commands.ts";
@@ -86,12 +88,19 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
     const topics = new TopicLog(js, jsm);
     const subscriptionStore = new SubscriptionStore(js, jsm);
     const directory = new SubscriptionDirectory();
+    const announce = systemEventPublisher(topics, Date.now, log);
     const subscriptions = new SubscriptionCommands({
       store: subscriptionStore,
       clock: Date.now,
       failureThreshold: config.HOOKD_FAILURE_THRESHOLD,
-      onChange: (id, subscription, seq) => directory.apply(id, subscription, seq),
+      onChange: (id, subscription, seq) => {
+        const before = directory.index.get(id)?.subscription.state ?? null;
+        directory.apply(id, subscription, seq);
+        // The instance that made a change announces it, so each change is announced once.
+        void announce(id, before, subscription);
+      },
     });
+    const health = new SubscriptionHealth({ subscriptions, directory, clock: Date.now, log });
     await directory.start(subscriptionStore, log);
 
     let workQueue: WorkQueueRunner | null = null;
@@ -107,6 +116,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
         workerId: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
         metrics,
         topics,
+        onFanOutFinished: (outcome) => health.deliveryFinished(outcome),
       });
       const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log });
       fanOut = await runWorkQueue({ js, concurrency: 16, handle: (message) => fanOutHandler.handle(message), log, stream: TOPIC_STREAM, consumer: FANOUT_CONSUMER });

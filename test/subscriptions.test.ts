@@ -6,14 +6,14 @@ import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { api, eventually } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 
-const suite = hookdSuite();
+const suite = hookdSuite({ env: { HOOKD_FAILURE_THRESHOLD: "2" } });
 const receivers: Receiver[] = [];
 afterAll(async () => {
   for (const r of receivers) await r.stop();
 });
 
-async function receiver() {
-  const r = await startReceiver();
+async function receiver(respond?: Parameters<typeof startReceiver>[0]) {
+  const r = await startReceiver(respond);
   receivers.push(r);
   return r;
 }
@@ -160,6 +160,45 @@ describe("subscriptions and fan-out", () => {
     }
     expect((await api(suite.hookd.url, "/api/v1/subscriptions/sub_01ARZ3NDEKTSV4RRFFQ69G5FAV")).status).toBe(404);
     expect((await api(suite.hookd.url, "/api/v1/subscriptions/nope/activate", { method: "POST" })).status).toBe(404);
+  });
+
+  it("a 410 disables the subscription at once, and the owner hears of it on the system topic", async () => {
+    const watcher = await receiver();
+    await subscribe({ topic: "hookd/system/subscriptions", url: watcher.url, dialect: "plain", event_types: ["subscription.disabled"] });
+    const gone = await receiver(() => ({ status: 410 }));
+    const { json } = await subscribe({ topic: "gone-endpoint", url: gone.url, dialect: "plain" });
+    await publish("gone-endpoint", '"first"');
+    const [notice] = await watcher.waitFor(1);
+    const body = JSON.parse(notice!.body.toString());
+    expect(body).toMatchObject({ subscription_id: json.id, previous_state: "active", state: "disabled", topic: "gone-endpoint" });
+    expect(body.status_message).toMatch(/410 Gone/);
+    expect(notice!.headers["hookd-event-type"]).toBe("subscription.disabled");
+    const read = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`)).json();
+    expect(read.state).toBe("disabled");
+    await publish("gone-endpoint", '"second"');
+    await quiet();
+    expect(gone.requests).toHaveLength(1);
+  });
+
+  it("N consecutive failed deliveries disable it; re-activating resets the count", async () => {
+    let healthy = false;
+    const flaky = await receiver(() => ({ status: healthy ? 200 : 500 }));
+    const { json } = await subscribe({ topic: "flaky-endpoint", url: flaky.url, dialect: "plain", retry_schedule: "50ms" });
+    await publish("flaky-endpoint", '"1"');
+    await eventually(async () => (await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`)).json()).consecutive_failures === 1, 10_000, "one failed delivery");
+    await publish("flaky-endpoint", '"2"');
+    const disabled = await eventually(async () => {
+      const read = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`)).json();
+      return read.state === "disabled" ? read : undefined;
+    }, 10_000, "the subscription to be disabled");
+    expect(disabled.status_message).toBe("disabled after 2 consecutive failed deliveries");
+    expect(flaky.requests).toHaveLength(4);
+
+    healthy = true;
+    const active = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/activate`, { method: "POST" })).json();
+    expect(active).toMatchObject({ state: "active", consecutive_failures: 0, status_message: null });
+    await publish("flaky-endpoint", '"3"');
+    await flaky.waitFor(5);
   });
 
   it("derives a fan-out delivery's id from (event, subscription), so a second fan-out makes no new delivery", async () => {

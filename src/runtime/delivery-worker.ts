@@ -37,6 +37,8 @@ export type WorkerDeps = {
   metrics?: HookdMetrics;
   /** Where fan-out deliveries find their body. */
   topics?: TopicLog;
+  /** Told when a fan-out delivery reaches delivered or failed, for its subscription's failure policy. */
+  onFanOutFinished?: (outcome: { subscriptionId: string; deliveryId: string; state: "delivered" | "failed"; gone: boolean }) => Promise<void>;
 };
 
 const MAX_CONFLICT_ROUNDS = 5;
@@ -180,7 +182,14 @@ export class DeliveryWorker {
       try {
         await this.deps.store.appendTransition(id, outcome, persistDelivery(after), base.seq);
         const state = stateOf(after);
-        if (state === "delivered" || state === "failed") this.deps.metrics?.finished.inc({ state });
+        if (state === "delivered" || state === "failed") {
+          this.deps.metrics?.finished.inc({ state });
+          const subscriptionId = created.data.subscriptionId;
+          if (subscriptionId && this.deps.onFanOutFinished) {
+            const gone = result.response?.status === 410;
+            await this.deps.onFanOutFinished({ subscriptionId, deliveryId: id, state, gone });
+          }
+        }
         this.settle(message, after);
         return;
       } catch (error) {
