@@ -93,11 +93,10 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       store: subscriptionStore,
       clock: Date.now,
       failureThreshold: config.HOOKD_FAILURE_THRESHOLD,
-      onChange: (id, subscription, seq) => {
-        const before = directory.index.get(id)?.subscription.state ?? null;
+      onChange: (id, subscription, seq, previousState) => {
         directory.apply(id, subscription, seq);
         // The instance that made a change announces it, so each change is announced once.
-        void announce(id, before, subscription);
+        void announce(id, previousState, subscription);
       },
     });
     const health = new SubscriptionHealth({ subscriptions, directory, clock: Date.now, log });

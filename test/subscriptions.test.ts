@@ -201,6 +201,34 @@ describe("subscriptions and fan-out", () => {
     await flaky.waitFor(5);
   });
 
+  it("secret rotation: during the grace period deliveries verify with either secret, after it only with the new one", async () => {
+    const r = await receiver();
+    const { json } = await subscribe({ topic: "rotating", url: r.url });
+    const oldSecret = json.secret as string;
+    const rotated = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/rotate-secret`, { method: "POST" })).json();
+    const newSecret = rotated.secret as string;
+    expect(newSecret).toMatch(/^whsec_/);
+    expect(newSecret).not.toBe(oldSecret);
+    await publish("rotating", '{"n":1}');
+    const [during] = await r.waitFor(1);
+    const headers = during!.headers as Record<string, string>;
+    expect(headers["webhook-signature"]!.split(" ")).toHaveLength(2);
+    expect(new Webhook(oldSecret).verify(during!.body.toString(), headers)).toEqual({ n: 1 });
+    expect(new Webhook(newSecret).verify(during!.body.toString(), headers)).toEqual({ n: 1 });
+
+    // A rotation with no grace period retires the previous secrets at once.
+    const again = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/rotate-secret`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ grace_period: "0s" }) })).json();
+    await publish("rotating", '{"n":2}');
+    const after = (await r.waitFor(2))[1]!;
+    const afterHeaders = after.headers as Record<string, string>;
+    expect(new Webhook(again.secret).verify(after.body.toString(), afterHeaders)).toEqual({ n: 2 });
+    expect(() => new Webhook(newSecret).verify(after.body.toString(), afterHeaders)).toThrow();
+    expect(() => new Webhook(oldSecret).verify(after.body.toString(), afterHeaders)).toThrow();
+
+    const plain = await subscribe({ topic: "rotating", url: r.url, dialect: "plain" });
+    expect((await api(suite.hookd.url, `/api/v1/subscriptions/${plain.json.id}/rotate-secret`, { method: "POST" })).status).toBe(400);
+  });
+
   it("derives a fan-out delivery's id from (event, subscription), so a second fan-out makes no new delivery", async () => {
     const a = await fanOutDeliveryId("evt_1", "sub_1", 1_700_000_000_000);
     expect(await fanOutDeliveryId("evt_1", "sub_1", 1_700_000_000_000)).toBe(a);

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { subscriptionMachine } from "../../actors/subscription.machine.ts";
 import { describeMachine } from "../../actors/machine-graph.ts";
 import { toBase64 } from "../domain/bytes.ts";
-import { parseDurationList } from "../domain/duration.ts";
+import { parseDuration, parseDurationList } from "../domain/duration.ts";
 import { encodeSecret, isValidSecret } from "../domain/sign-standard-webhooks.ts";
 import type { SubscriptionConfig } from "../domain/subscription-events.ts";
 import { parseTopic, TopicNameError } from "../domain/topic-name.ts";
@@ -57,6 +57,25 @@ export const CreateSubscriptionBodySchema = z
     dialect: settings.dialect.default("standard-webhooks"),
     retry_schedule: settings.retry_schedule.optional(),
     metadata: settings.metadata.default({}),
+  })
+  .strict();
+
+export const RotateSecretBodySchema = z
+  .object({
+    secret: z.string().optional(),
+    grace_period: z
+      .string()
+      .default("24h")
+      .transform((text, ctx) => {
+        try {
+          const ms = parseDuration(text);
+          if (ms > 30 * 86_400_000) throw new Error("is at most 30d");
+          return ms;
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: `grace_period ${(error as Error).message}` });
+          return z.NEVER;
+        }
+      }),
   })
   .strict();
 
@@ -116,8 +135,10 @@ export type SubscriptionRouteDeps = {
   policy: NetworkPolicy;
 };
 
-async function jsonBody(c: Context, maxBytes: number): Promise<unknown> {
+/** The request's JSON body; an empty body reads as `empty` when one is given (for bodies whose fields all have defaults). */
+async function jsonBody(c: Context, maxBytes: number, empty?: unknown): Promise<unknown> {
   const raw = await readBody(c, maxBytes);
+  if (raw.length === 0 && empty !== undefined) return empty;
   try {
     return JSON.parse(new TextDecoder().decode(raw));
   } catch {
@@ -201,6 +222,23 @@ export function mountSubscriptionRoutes(app: Hono, deps: SubscriptionRouteDeps):
   app.post("/api/v1/subscriptions/:id/deactivate", async (c) => {
     const id = c.req.param("id");
     return c.json(subscriptionView(id, await deps.subscriptions.deactivate(id)));
+  });
+
+  app.post("/api/v1/subscriptions/:id/rotate-secret", async (c) => {
+    const id = c.req.param("id");
+    const body = parseOr400(RotateSecretBodySchema, await jsonBody(c, 64 * 1024, {}));
+    let secret: string | null = null;
+    const graceUntil = Date.now() + body.grace_period;
+    const updated = await deps.subscriptions.update(id, (config) => {
+      if (config.dialect === "plain") throw badRequest("a plain subscription is not signed, so it has no secret to rotate", { field: "dialect" });
+      secret = secretFor(config.dialect, body.secret);
+      // The old secrets keep signing beside the new one until the grace period ends; long-expired ones are dropped.
+      const kept = config.secrets
+        .filter((entry) => entry.expiresAt === null || entry.expiresAt > Date.now())
+        .map((entry) => ({ secret: entry.secret, expiresAt: entry.expiresAt === null ? graceUntil : Math.min(entry.expiresAt, graceUntil) }));
+      return { config: { ...config, secrets: [{ secret: secret!, expiresAt: null }, ...kept] }, changed: ["secret"] };
+    });
+    return c.json({ ...subscriptionView(id, updated), secret, previous_secrets_expire_at: new Date(graceUntil).toISOString() });
   });
 
   const graph = describeMachine(subscriptionMachine);

@@ -21,8 +21,8 @@ export class SubscriptionCommands {
       store: SubscriptionStore;
       clock: () => number;
       failureThreshold: number;
-      /** Told of every change this instance makes, once it is in the journal. */
-      onChange?: (id: string, subscription: StoredSubscription, seq: number) => void;
+      /** Told of every change this instance makes, once it is in the journal, with the state it left (null for a new one). */
+      onChange?: (id: string, subscription: StoredSubscription, seq: number, previousState: string | null) => void;
     },
   ) {}
 
@@ -37,7 +37,7 @@ export class SubscriptionCommands {
     const at = this.now();
     const subscription: StoredSubscription = { ...subscriptionFold.persist(snapshot), config, createdAt: at, updatedAt: at };
     const seq = await this.deps.store.append(id, { type: "subscription.created", at, data: input }, subscription, 0);
-    this.deps.onChange?.(id, subscription, seq);
+    this.deps.onChange?.(id, subscription, seq, null);
     return { id, ...subscription };
   }
 
@@ -89,7 +89,7 @@ export class SubscriptionCommands {
       const { event, after } = decide(head.subscription);
       try {
         const seq = await this.deps.store.append(id, event, after, head.seq);
-        this.deps.onChange?.(id, after, seq);
+        this.deps.onChange?.(id, after, seq, head.subscription.state);
         return after;
       } catch (error) {
         if (!(error instanceof JournalConflictError)) throw error;
