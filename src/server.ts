@@ -15,6 +15,7 @@ import { SubscriptionStore } from "./nats/subscription-store.ts";
 import { SubscriptionCommands } from "./runtime/subscription-commands.ts";
 import { SubscriptionDirectory } from "./runtime/subscription-directory.ts";
 import { FanOut } from "./runtime/fan-out.ts";
+import { replaySubscription } from "./runtime/replay.ts";
 import { SubscriptionHealth } from "./runtime/subscription-health.ts";
 import { systemEventPublisher } from "./runtime/system-events.ts";
 import { TopicLog } from "./nats/topic-log.ts";
@@ -102,6 +103,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
     const health = new SubscriptionHealth({ subscriptions, directory, clock: Date.now, log });
     await directory.start(subscriptionStore, log);
 
+    const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log });
     let workQueue: WorkQueueRunner | null = null;
     let fanOut: WorkQueueRunner | null = null;
     if (config.HOOKD_WORKERS === "on") {
@@ -117,7 +119,6 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
         topics,
         onFanOutFinished: (outcome) => health.deliveryFinished(outcome),
       });
-      const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log });
       fanOut = await runWorkQueue({ js, concurrency: 16, handle: (message) => fanOutHandler.handle(message), log, stream: TOPIC_STREAM, consumer: FANOUT_CONSUMER });
       workQueue = await runWorkQueue({
         js,
@@ -142,6 +143,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       clock: Date.now,
       subscriptions,
       directory,
+      replay: (input) => replaySubscription({ js, fanOut: fanOutHandler }, input),
     });
 
     return {

@@ -229,6 +229,35 @@ describe("subscriptions and fan-out", () => {
     expect((await api(suite.hookd.url, `/api/v1/subscriptions/${plain.json.id}/rotate-secret`, { method: "POST" })).status).toBe(400);
   });
 
+  it("replay since a time redelivers exactly the events in the window", async () => {
+    const r = await receiver();
+    const { json } = await subscribe({ topic: "history/", url: r.url, dialect: "plain" });
+    await publish("history/a", '"before"');
+    await quiet(50);
+    const since = new Date().toISOString();
+    await quiet(50);
+    await publish("history/a", '"in-1"');
+    await publish("history/b", '"in-2"');
+    await publish("elsewhere", '"not mine"');
+    await quiet(50);
+    const until = new Date().toISOString();
+    await quiet(50);
+    await publish("history/a", '"after"');
+    await r.waitFor(4);
+    const replay = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/replay`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ since, until }) });
+    expect(replay.status).toBe(202);
+    expect(await replay.json()).toMatchObject({ events: 2, deliveries: 2, truncated: false });
+    await r.waitFor(6);
+    await quiet();
+    const bodies = r.requests.map((request) => request.body.toString());
+    expect(bodies.slice(4).sort()).toEqual(['"in-1"', '"in-2"']);
+    expect(bodies).toHaveLength(6);
+
+    const bad = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/replay`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ since: "yesterday" }) });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).detail).toMatch(/since must be an ISO 8601 time/);
+  });
+
   it("derives a fan-out delivery's id from (event, subscription), so a second fan-out makes no new delivery", async () => {
     const a = await fanOutDeliveryId("evt_1", "sub_1", 1_700_000_000_000);
     expect(await fanOutDeliveryId("evt_1", "sub_1", 1_700_000_000_000)).toBe(a);

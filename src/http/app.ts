@@ -15,7 +15,7 @@ import { mountPublishRoutes } from "./publish.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
 import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
-import { mountSubscriptionRoutes } from "./subscription-routes.ts";
+import { mountSubscriptionRoutes, type SubscriptionRouteDeps } from "./subscription-routes.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 
 export type AppDeps = {
@@ -32,6 +32,7 @@ export type AppDeps = {
   clock: () => number;
   subscriptions: SubscriptionCommands;
   directory: SubscriptionDirectory;
+  replay: SubscriptionRouteDeps["replay"];
 };
 
 export function createApp(deps: AppDeps): Hono {

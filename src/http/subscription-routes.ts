@@ -11,6 +11,8 @@ import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { StoredSubscription } from "../nats/subscription-store.ts";
 import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
 import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
+import { TransitionRefusedError } from "../runtime/errors.ts";
+import { ulid } from "../domain/ids.ts";
 import { HeaderMapSchema, parseOr400 } from "./validation.ts";
 import { badRequest } from "./problem.ts";
 import { readBody } from "./read-body.ts";
@@ -133,7 +135,24 @@ export type SubscriptionRouteDeps = {
   subscriptions: SubscriptionCommands;
   directory: SubscriptionDirectory;
   policy: NetworkPolicy;
+  replay: (input: { subscriptionId: string; subscription: StoredSubscription; replayId: string; since: Date; until: Date }) => Promise<{
+    events: number;
+    deliveries: number;
+    truncated: boolean;
+  }>;
 };
+
+const Timestamp = (field: string) =>
+  z.string().transform((text, ctx) => {
+    const ms = Date.parse(text);
+    if (Number.isNaN(ms)) {
+      ctx.addIssue({ code: "custom", message: `${field} must be an ISO 8601 time such as 2026-11-23T10:00:00Z` });
+      return z.NEVER;
+    }
+    return new Date(ms);
+  });
+
+export const ReplayBodySchema = z.object({ since: Timestamp("since"), until: Timestamp("until").optional() }).strict();
 
 /** The request's JSON body; an empty body reads as `empty` when one is given (for bodies whose fields all have defaults). */
 async function jsonBody(c: Context, maxBytes: number, empty?: unknown): Promise<unknown> {
@@ -239,6 +258,20 @@ export function mountSubscriptionRoutes(app: Hono, deps: SubscriptionRouteDeps):
       return { config: { ...config, secrets: [{ secret: secret!, expiresAt: null }, ...kept] }, changed: ["secret"] };
     });
     return c.json({ ...subscriptionView(id, updated), secret, previous_secrets_expire_at: new Date(graceUntil).toISOString() });
+  });
+
+  app.post("/api/v1/subscriptions/:id/replay", async (c) => {
+    const id = c.req.param("id");
+    const body = parseOr400(ReplayBodySchema, await jsonBody(c, 64 * 1024));
+    const until = body.until ?? new Date();
+    if (until.getTime() < body.since.getTime()) throw badRequest("until must not be before since", { field: "until" });
+    const subscription = await deps.subscriptions.get(id);
+    if (subscription.state !== "active") {
+      throw new TransitionRefusedError("subscription", "replayed (activate it first)", subscription.state);
+    }
+    const replayId = "rpl_" + ulid(Date.now(), crypto.getRandomValues(new Uint8Array(10)));
+    const result = await deps.replay({ subscriptionId: id, subscription, replayId, since: body.since, until });
+    return c.json({ replay_id: replayId, since: body.since.toISOString(), until: until.toISOString(), ...result }, 202);
   });
 
   const graph = describeMachine(subscriptionMachine);

@@ -35,12 +35,26 @@ export class FanOut {
 
   async handle(message: JsMsg): Promise<void> {
     const { topic } = topicOfSubject(message.subject);
+    const type = message.headers?.get(EVENT_TYPE_HEADER) || null;
+    const targets = this.deps.index.match(topic, type);
+    const created = await this.create(message, targets);
+    this.deps.log.debug({ seq: message.seq, topic, matched: targets.length, created }, "fanned out");
+    message.ack();
+  }
+
+  /** Creates deliveries of a stored event to the given subscriptions (a replay), whatever their state. */
+  async deliverTo(message: JsMsg, subscriptionIds: readonly string[], replayId: string): Promise<number> {
+    const targets = subscriptionIds.map((id) => this.deps.index.get(id)).filter((target): target is FanOutTarget => target !== undefined);
+    return this.create(message, targets, replayId);
+  }
+
+  private async create(message: JsMsg, targets: readonly FanOutTarget[], replayId?: string): Promise<number> {
+    const { topic } = topicOfSubject(message.subject);
     const header = (name: string) => message.headers?.get(name) || null;
     const eventId = header(EVENT_ID_HEADER) ?? `seq-${message.seq}`;
     const type = header(EVENT_TYPE_HEADER);
     const contentType = header(CONTENT_TYPE_HEADER);
     const publishedAt = Math.floor(message.info.timestampNanos / 1e6);
-    const targets = this.deps.index.match(topic, type);
     const parallelism = this.deps.parallelism ?? 64;
     let next = 0;
     let created = 0;
@@ -48,7 +62,7 @@ export class FanOut {
       Array.from({ length: Math.min(parallelism, targets.length) }, async () => {
         while (next < targets.length) {
           const target = targets[next++]!;
-          const id = await fanOutDeliveryId(eventId, target.id, publishedAt);
+          const id = await fanOutDeliveryId(replayId ? `${eventId}\n${replayId}` : eventId, target.id, publishedAt);
           const headers: Record<string, string> = { ...target.headers, "hookd-topic": topic, "hookd-event-id": eventId };
           if (type) headers["hookd-event-type"] = type;
           if (contentType) headers["content-type"] = contentType;
@@ -60,7 +74,7 @@ export class FanOut {
               request: { url: target.url, method: "POST", headers, body: toBase64(new Uint8Array(0)) },
               schedule: [...(target.retrySchedule ?? this.deps.defaultSchedule)],
               // Secrets as they stood when the event was published, so fanning out again gives the same delivery.
-              secrets: secretsAt(target.secrets, publishedAt),
+              secrets: secretsAt(target.secrets, replayId ? Date.now() : publishedAt),
               source: "fan-out",
               bodyRef: { topicSeq: message.seq, eventId },
               subscriptionId: target.id,
@@ -71,7 +85,6 @@ export class FanOut {
         }
       }),
     );
-    this.deps.log.debug({ eventId, topic, matched: targets.length, created }, "fanned out");
-    message.ack();
+    return created;
   }
 }
