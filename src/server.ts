@@ -16,6 +16,7 @@ import { SubscriptionCommands } from "./runtime/subscription-commands.ts";
 import { SubscriptionDirectory } from "./runtime/subscription-directory.ts";
 import { FanOut } from "./runtime/fan-out.ts";
 import { replaySubscription } from "./runtime/replay.ts";
+import { AttemptLog } from "./nats/attempt-log.ts";
 import { SubscriptionHealth } from "./runtime/subscription-health.ts";
 import { systemEventPublisher } from "./runtime/system-events.ts";
 import { TopicLog } from "./nats/topic-log.ts";
@@ -101,6 +102,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       },
     });
     const health = new SubscriptionHealth({ subscriptions, directory, clock: Date.now, log });
+    const attemptLog = new AttemptLog(js, jsm);
     await directory.start(subscriptionStore, log);
 
     const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log });
@@ -118,6 +120,9 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
         metrics,
         topics,
         onFanOutFinished: (outcome) => health.deliveryFinished(outcome),
+        // The delivery's journal has the attempt either way; a lost summary only shortens this list.
+        onFanOutAttempt: (subscriptionId, attempt) =>
+          void attemptLog.record(subscriptionId, attempt).catch((error: unknown) => log.warn({ err: error, subscriptionId }, "could not record the attempt summary")),
       });
       fanOut = await runWorkQueue({ js, concurrency: 16, handle: (message) => fanOutHandler.handle(message), log, stream: TOPIC_STREAM, consumer: FANOUT_CONSUMER });
       workQueue = await runWorkQueue({
@@ -144,6 +149,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       subscriptions,
       directory,
       replay: (input) => replaySubscription({ js, fanOut: fanOutHandler }, input),
+      attempts: attemptLog,
     });
 
     return {

@@ -258,6 +258,26 @@ describe("subscriptions and fan-out", () => {
     expect((await bad.json()).detail).toMatch(/since must be an ISO 8601 time/);
   });
 
+  it("lists a subscription's recent attempts, newest first, with request and response", async () => {
+    const r = await receiver((_request, index) => (index === 0 ? { status: 503, body: "busy" } : { status: 200, body: "thanks" }));
+    const { json } = await subscribe({ topic: "attempted", url: r.url, retry_schedule: "50ms" });
+    await publish("attempted", '{"x":1}');
+    await r.waitFor(2);
+    const attempts = await eventually(async () => {
+      const page = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts`)).json();
+      return page.data.length === 2 ? page.data : undefined;
+    }, 10_000, "two recorded attempts");
+    expect(attempts.map((a: { outcome: string; attempt: number }) => [a.attempt, a.outcome])).toEqual([
+      [2, "succeeded"],
+      [1, "failed"],
+    ]);
+    expect(attempts[0].response.body).toBe("thanks");
+    expect(attempts[1].response).toMatchObject({ status: 503, body: "busy" });
+    expect(attempts[0].request.headers["webhook-signature"]).toMatch(/^v1,/);
+    expect(attempts[0].delivery_id).toBe(attempts[1].delivery_id);
+    expect((await api(suite.hookd.url, "/api/v1/subscriptions/sub_01ARZ3NDEKTSV4RRFFQ69G5FAV/attempts")).status).toBe(404);
+  });
+
   it("derives a fan-out delivery's id from (event, subscription), so a second fan-out makes no new delivery", async () => {
     const a = await fanOutDeliveryId("evt_1", "sub_1", 1_700_000_000_000);
     expect(await fanOutDeliveryId("evt_1", "sub_1", 1_700_000_000_000)).toBe(a);

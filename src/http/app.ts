@@ -33,6 +33,7 @@ export type AppDeps = {
   subscriptions: SubscriptionCommands;
   directory: SubscriptionDirectory;
   replay: SubscriptionRouteDeps["replay"];
+  attempts: SubscriptionRouteDeps["attempts"];
 };
 
 export function createApp(deps: AppDeps): Hono {

@@ -9,6 +9,7 @@ import type { SubscriptionConfig } from "../domain/subscription-events.ts";
 import { parseTopic, TopicNameError } from "../domain/topic-name.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { StoredSubscription } from "../nats/subscription-store.ts";
+import type { AttemptLog } from "../nats/attempt-log.ts";
 import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
 import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
 import { TransitionRefusedError } from "../runtime/errors.ts";
@@ -140,6 +141,7 @@ export type SubscriptionRouteDeps = {
     deliveries: number;
     truncated: boolean;
   }>;
+  attempts: AttemptLog;
 };
 
 const Timestamp = (field: string) =>
@@ -272,6 +274,13 @@ export function mountSubscriptionRoutes(app: Hono, deps: SubscriptionRouteDeps):
     const replayId = "rpl_" + ulid(Date.now(), crypto.getRandomValues(new Uint8Array(10)));
     const result = await deps.replay({ subscriptionId: id, subscription, replayId, since: body.since, until });
     return c.json({ replay_id: replayId, since: body.since.toISOString(), until: until.toISOString(), ...result }, 202);
+  });
+
+  app.get("/api/v1/subscriptions/:id/attempts", async (c) => {
+    const id = c.req.param("id");
+    const { limit } = parseOr400(z.object({ limit: z.coerce.number().int().min(1).max(100, "limit is at most 100").default(50) }), c.req.query());
+    await deps.subscriptions.get(id);
+    return c.json({ data: await deps.attempts.recent(id, limit) });
   });
 
   const graph = describeMachine(subscriptionMachine);

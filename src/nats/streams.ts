@@ -10,6 +10,9 @@ export const WORK_STREAM = "HOOKD_WORK";
 export const WORK_CONSUMER = "hookd-workers";
 export const TOPIC_STREAM = "HOOKD_TOPICS";
 export const FANOUT_CONSUMER = "hookd-fanout";
+export const ATTEMPTS_STREAM = "HOOKD_ATTEMPTS";
+/** Resolved attempts kept per subscription for GET …/attempts (the delivery journals keep them all). */
+export const ATTEMPTS_KEPT = 100;
 
 export const subjects = {
   deliveryTransitions: (id: string) => `hookd.journal.delivery.${id}`,
@@ -59,6 +62,15 @@ export async function ensureStreams(jsm: JetStreamManager, settings: StreamSetti
     storage: StorageType.File,
     max_age: ns(settings.topicMaxAgeMs),
     duplicate_window: ns(Math.min(settings.idempotencyWindowMs, settings.topicMaxAgeMs)),
+    allow_direct: true,
+  });
+  await ensureStream(jsm, {
+    name: ATTEMPTS_STREAM,
+    subjects: ["hookd.attempts.>"],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_msgs_per_subject: ATTEMPTS_KEPT,
+    max_age: ns(settings.journalMaxAgeMs),
     allow_direct: true,
   });
   await ensureStream(jsm, {

@@ -16,6 +16,7 @@ import type { DeliveryStore, Head } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
 import type { Logger } from "../log.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
+import type { SubscriptionAttempt } from "../nats/attempt-log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 
 /**
@@ -37,6 +38,8 @@ export type WorkerDeps = {
   metrics?: HookdMetrics;
   /** Where fan-out deliveries find their body. */
   topics?: TopicLog;
+  /** Told of every resolved attempt of a fan-out delivery, for the subscription's attempt list. */
+  onFanOutAttempt?: (subscriptionId: string, attempt: SubscriptionAttempt) => void;
   /** Told when a fan-out delivery reaches delivered or failed, for its subscription's failure policy. */
   onFanOutFinished?: (outcome: { subscriptionId: string; deliveryId: string; state: "delivered" | "failed"; gone: boolean }) => Promise<void>;
 };
@@ -181,6 +184,20 @@ export class DeliveryWorker {
       }
       try {
         await this.deps.store.appendTransition(id, outcome, persistDelivery(after), base.seq);
+        if (created.data.subscriptionId && (outcome.type === "attempt.succeeded" || outcome.type === "attempt.failed")) {
+          this.deps.onFanOutAttempt?.(created.data.subscriptionId, {
+            delivery_id: id,
+            attempt,
+            at: outcome.at,
+            outcome: outcome.type === "attempt.succeeded" ? "succeeded" : "failed",
+            latency_ms: outcome.data.latencyMs,
+            request: outcome.data.request,
+            response: outcome.data.response
+              ? { status: outcome.data.response.status, headers: outcome.data.response.headers, body: outcome.data.response.body, body_truncated: outcome.data.response.bodyTruncated }
+              : null,
+            error: outcome.data.error ?? null,
+          });
+        }
         const state = stateOf(after);
         if (state === "delivered" || state === "failed") {
           this.deps.metrics?.finished.inc({ state });

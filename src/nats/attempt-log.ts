@@ -1,0 +1,42 @@
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { AttemptRecord } from "../domain/delivery-events.ts";
+import { Journal } from "./journal.ts";
+import { ATTEMPTS_STREAM } from "./streams.ts";
+
+/**
+ * Each subscription's recent resolved attempts, newest first, for GET /api/v1/subscriptions/<id>/attempts.
+ * The stream keeps the last ATTEMPTS_KEPT per subscription; every attempt also stays in its delivery's journal.
+ */
+
+export type SubscriptionAttempt = {
+  delivery_id: string;
+  attempt: number;
+  at: string;
+  outcome: "succeeded" | "failed";
+  latency_ms: number;
+  request: AttemptRecord["request"];
+  response: { status: number; headers: Record<string, string>; body: string; body_truncated: boolean } | null;
+  error: string | null;
+};
+
+const subject = (subscriptionId: string) => `hookd.attempts.${subscriptionId}`;
+
+export class AttemptLog {
+  readonly #journal: Journal;
+
+  constructor(js: JetStreamClient, jsm: JetStreamManager) {
+    this.#journal = new Journal(js, jsm, ATTEMPTS_STREAM);
+  }
+
+  async record(subscriptionId: string, attempt: SubscriptionAttempt): Promise<void> {
+    await this.#journal.append(subject(subscriptionId), new TextEncoder().encode(JSON.stringify(attempt)));
+  }
+
+  async recent(subscriptionId: string, limit: number): Promise<SubscriptionAttempt[]> {
+    const entries = await this.#journal.readAll(subject(subscriptionId));
+    return entries
+      .map((entry) => JSON.parse(new TextDecoder().decode(entry.data)) as SubscriptionAttempt)
+      .reverse()
+      .slice(0, limit);
+  }
+}
