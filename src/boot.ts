@@ -2,6 +2,7 @@ import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import type { HookdMetrics } from "./metrics.ts";
 import { NatsServerMissingError } from "./nats/embedded-server.ts";
+import { StaticConfigError } from "./domain/static-config.ts";
 import { startHookd, type Hookd } from "./server.ts";
 
 /** What both entry points do before and after they serve: config, start, the lines an operator reads. */
@@ -23,6 +24,10 @@ export async function boot(
   try {
     return { config, log, hookd: await startHookd(config, log, options) };
   } catch (error) {
+    if (error instanceof StaticConfigError) {
+      console.error(error.message);
+      return exit(2);
+    }
     log.fatal({ err: error }, error instanceof NatsServerMissingError ? error.message : "hookd could not start");
     return exit(1);
   }

@@ -64,6 +64,7 @@ export const ConfigSchema = z.object({
   HOOKD_JOURNAL_MAX_AGE: duration("30d"),
   HOOKD_TOPIC_MAX_AGE: duration("7d"),
   HOOKD_FAILURE_THRESHOLD: integer(50, 1, 100_000),
+  HOOKD_CONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
   HOOKD_MAX_BACKLOG: integer(1_000_000, 1_000, 100_000_000),
   HOOKD_INSTANCE_ID: z.preprocess(emptyAsUndefined, z.string().max(100).optional()),
   HOOKD_WORKERS: z.enum(["on", "off"]).default("on"),

@@ -18,6 +18,9 @@ import { FanOut } from "./runtime/fan-out.ts";
 import { replaySubscription } from "./runtime/replay.ts";
 import { AttemptLog } from "./nats/attempt-log.ts";
 import { SubscriptionHealth } from "./runtime/subscription-health.ts";
+import { syncStaticSubscriptions } from "./runtime/static-subscriptions.ts";
+import { parseStaticConfig } from "./domain/static-config.ts";
+import { readFile } from "node:fs/promises";
 import { systemEventPublisher } from "./runtime/system-events.ts";
 import { TopicLog } from "./nats/topic-log.ts";
 import { runWorkQueue, type WorkQueueRunner } from "./nats/work-queue.ts";
@@ -102,8 +105,14 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       },
     });
     const health = new SubscriptionHealth({ subscriptions, directory, clock: Date.now, log });
-    const attemptLog = new AttemptLog(js, jsm);
+    // Every existing subscription is indexed before the config file is applied and before fan-out starts.
     await directory.start(subscriptionStore, log);
+    if (config.HOOKD_CONFIG) {
+      const file = parseStaticConfig(await readFile(config.HOOKD_CONFIG, "utf8"), config.HOOKD_CONFIG);
+      const counts = await syncStaticSubscriptions(file, { subscriptions, directory, log });
+      log.info({ file: config.HOOKD_CONFIG, subscriptions: file.subscriptions.length, ...counts }, "applied the config file");
+    }
+    const attemptLog = new AttemptLog(js, jsm);
 
     const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log });
     let workQueue: WorkQueueRunner | null = null;

@@ -39,7 +39,7 @@ export class SubscriptionStore {
 
   constructor(
     private readonly js: JetStreamClient,
-    jsm: JetStreamManager,
+    private readonly jsm: JetStreamManager,
   ) {
     this.journal = new Journal(js, jsm, JOURNAL_STREAM);
   }
@@ -69,12 +69,16 @@ export class SubscriptionStore {
    * happens. Resolves once the current versions have all been seen.
    */
   async follow(onChange: (id: string, subscription: StoredSubscription, seq: number) => void, log: Logger): Promise<{ stop(): void }> {
+    // How many subscriptions exist now: the consumer's own pending count is not a reliable "caught up"
+    // signal for last-per-subject delivery on nats-server 2.9, so count the subjects and wait for that many.
+    const info = await this.jsm.streams.info(JOURNAL_STREAM, { subjects_filter: ALL_SUBSCRIPTIONS });
+    const expected = Object.keys(info.state.subjects ?? {}).length;
+    const seen = new Set<string>();
     const consumer = await this.js.consumers.get(JOURNAL_STREAM, { filter_subjects: ALL_SUBSCRIPTIONS, deliver_policy: DeliverPolicy.LastPerSubject });
     const messages = await consumer.consume();
     let caughtUp!: () => void;
     const ready = new Promise<void>((resolve) => (caughtUp = resolve));
-    const info = await consumer.info(true).catch(() => null);
-    if (!info || info.num_pending === 0) caughtUp();
+    if (expected === 0) caughtUp();
     void (async () => {
       for await (const message of messages) {
         try {
@@ -83,7 +87,8 @@ export class SubscriptionStore {
         } catch (error) {
           log.error({ err: error, subject: message.subject }, "unreadable subscription journal entry");
         }
-        if (message.info.pending === 0) caughtUp();
+        seen.add(message.subject);
+        if (seen.size >= expected) caughtUp();
       }
     })();
     await ready;

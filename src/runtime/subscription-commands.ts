@@ -30,8 +30,12 @@ export class SubscriptionCommands {
     return new Date(this.deps.clock()).toISOString();
   }
 
-  async create(config: SubscriptionConfig, options: { needsVerification?: boolean; expiresAt?: number | null } = {}): Promise<StoredSubscription & { id: string }> {
-    const id = "sub_" + ulid(this.deps.clock(), crypto.getRandomValues(new Uint8Array(10)));
+  /** Creates a subscription; with a given id (static ones) a second create fails with JournalConflictError. */
+  async create(
+    config: SubscriptionConfig,
+    options: { id?: string; needsVerification?: boolean; expiresAt?: number | null } = {},
+  ): Promise<StoredSubscription & { id: string }> {
+    const id = options.id ?? "sub_" + ulid(this.deps.clock(), crypto.getRandomValues(new Uint8Array(10)));
     const input = { id, needsVerification: options.needsVerification ?? false, expiresAt: options.expiresAt ?? null, failureThreshold: this.deps.failureThreshold };
     const snapshot = subscriptionFold.initial(input);
     const at = this.now();
@@ -42,9 +46,14 @@ export class SubscriptionCommands {
   }
 
   async get(id: string): Promise<StoredSubscription> {
+    const found = await this.find(id);
+    if (!found) throw new SubscriptionNotFoundError(id);
+    return found;
+  }
+
+  async find(id: string): Promise<StoredSubscription | null> {
     const head = SUBSCRIPTION_ID.test(id) ? await this.deps.store.readHead(id) : null;
-    if (!head) throw new SubscriptionNotFoundError(id);
-    return head.subscription;
+    return head?.subscription ?? null;
   }
 
   /** Changes settings; refused once the subscription is unsubscribed. */
