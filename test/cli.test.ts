@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { hookdSuite } from "./support/suite.ts";
@@ -40,6 +43,35 @@ describe("hookd CLI", () => {
       "attempt.succeeded → delivered",
     ]);
     expect(stdout).toMatch(/attempt 1: HTTP 503 in [\d.]+ms; next attempt at /);
+  });
+
+  it("subscriptions create, list and delete; publish from a file reaches the subscriber", async () => {
+    const created = await hookdCli(["subscriptions", "create", "cli/topic", `${suite.receiver.url}/sub`, "--dialect", "plain", "--url", suite.hookd.url]);
+    const id = created.stdout.split(/\s+/)[0]!;
+    expect(id).toMatch(/^sub_/);
+    expect(created.stdout).toMatch(/active\s+cli\/topic\s+→/);
+    const listed = await hookdCli(["subscriptions", "list", "--topic", "cli/topic", "--url", suite.hookd.url]);
+    expect(listed.stdout).toContain(id);
+
+    const dir = await mkdtemp(join(tmpdir(), "hookd-cli-"));
+    const file = join(dir, "event.json");
+    await writeFile(file, '{"from":"cli"}');
+    const before = suite.receiver.requests.length;
+    const published = await hookdCli(["publish", "cli/topic", file, "--type", "cli.test", "--url", suite.hookd.url]);
+    expect(published.stdout).toMatch(/^evt_[0-9A-Z]{26} seq \d+\n$/);
+    const request = (await suite.receiver.waitFor(before + 1))[before]!;
+    expect(request.body.toString()).toBe('{"from":"cli"}');
+    expect(request.headers["content-type"]).toBe("application/json");
+    expect(request.headers["hookd-event-type"]).toBe("cli.test");
+    await rm(dir, { recursive: true, force: true });
+
+    const deleted = await hookdCli(["subscriptions", "delete", id, "--url", suite.hookd.url]);
+    expect(deleted.stdout).toBe(`${id} unsubscribed\n`);
+    expect((await hookdCli(["subscriptions", "list", "--topic", "cli/topic", "--url", suite.hookd.url])).stdout).not.toContain(id);
+    await expect(hookdCli(["subscriptions", "create", "a//b", "http://127.0.0.1:1/", "--url", suite.hookd.url])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/hookd answered 400: topic: the topic has an empty segment/),
+    });
   });
 
   it("inspect reports hookd's problem for an unknown id", async () => {

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { PathTokens } from "../domain/path-tokens.ts";
 import { loadOrCreateKey } from "../server-key.ts";
@@ -11,11 +12,17 @@ commands:
   serve                       start hookd (same as npm start)
   inspect <delivery-id>       print a delivery's journal as a timeline
   make-tokens <path>...       print URLs carrying the token for each path (a path ending in / covers everything below)
+  publish <topic> [file]      publish a file (or standard input) to a topic; prints the event id and sequence
+  subscriptions list [--topic T]
+  subscriptions create <topic> <url> [--dialect D] [--secret S] [--event-type T]...
+  subscriptions delete <id>
 
 options:
   --url URL      hookd's base URL (default: HOOKD_URL, HOOKD_PUBLIC_URL, or http://127.0.0.1:$HOOKD_PORT)
   --token TOKEN  token to use (default: HOOKD_TOKEN, else the admin token from HOOKD_KEY or the data folder's key)
   --json         inspect: print the raw JSON instead of the timeline
+  --type T       publish: the event type (e.g. contact.create)
+  --content-type publish: the body's content type (default application/octet-stream, or application/json for .json files)
 `;
 
 function baseUrl(flag: string | undefined): string {
@@ -28,11 +35,48 @@ async function keyTokens(): Promise<PathTokens> {
   return new PathTokens(key);
 }
 
+type Flags = { url?: string | undefined; token?: string | undefined };
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** One API call with the CLI's token; a refusal prints hookd's problem detail. */
+async function call(flags: Flags, method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string> } = {}) {
+  const token = flags.token ?? process.env.HOOKD_TOKEN ?? (await (await keyTokens()).tokenFor("/"));
+  const response = await fetch(`${baseUrl(flags.url)}${path}`, { method, body: init.body, headers: { authorization: `Bearer ${token}`, ...init.headers } });
+  const text = await response.text();
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: reported below as is
+  }
+  if (!response.ok) {
+    process.stderr.write(`hookd answered ${response.status}: ${json?.detail ?? text}\n`);
+    return { ok: false as const, code: 1, json };
+  }
+  return { ok: true as const, code: 0, json };
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { url: { type: "string" }, token: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    options: {
+      url: { type: "string" },
+      token: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      type: { type: "string" },
+      "content-type": { type: "string" },
+      topic: { type: "string" },
+      dialect: { type: "string" },
+      secret: { type: "string" },
+      "event-type": { type: "string", multiple: true },
+    },
   });
   const [command, ...rest] = positionals;
   if (values.help || !command) {
@@ -67,21 +111,58 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write("inspect needs a delivery id, e.g. hookd inspect dlv_01J...\n");
         return 2;
       }
-      const token = values.token ?? process.env.HOOKD_TOKEN ?? (await (await keyTokens()).tokenFor("/"));
-      const response = await fetch(`${baseUrl(values.url)}/api/v1/deliveries/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${token}` } });
-      const body = await response.text();
-      if (!response.ok) {
-        let detail = body;
-        try {
-          detail = (JSON.parse(body) as { detail?: string }).detail ?? body;
-        } catch {
-          // not problem+json: print as is
-        }
-        process.stderr.write(`hookd answered ${response.status}: ${detail}\n`);
-        return 1;
-      }
-      process.stdout.write(values.json ? `${body}\n` : `${formatTimeline(JSON.parse(body))}\n`);
+      const result = await call(values, "GET", `/api/v1/deliveries/${encodeURIComponent(id)}`);
+      if (!result.ok) return result.code;
+      process.stdout.write(values.json ? `${JSON.stringify(result.json)}\n` : `${formatTimeline(result.json)}\n`);
       return 0;
+    }
+    case "publish": {
+      const [topic, file] = rest;
+      if (!topic) {
+        process.stderr.write("publish needs a topic, e.g. hookd publish orders/created event.json\n");
+        return 2;
+      }
+      const body = new Uint8Array(file ? await readFile(file) : await readStdin());
+      const contentType = values["content-type"] ?? (file?.endsWith(".json") ? "application/json" : "application/octet-stream");
+      const query = values.type ? `?type=${encodeURIComponent(values.type)}` : "";
+      const path = `/pub/${topic.split("/").map(encodeURIComponent).join("/")}${query}`;
+      const result = await call(values, "POST", path, { body, headers: { "content-type": contentType } });
+      if (!result.ok) return result.code;
+      process.stdout.write(`${result.json.id} seq ${result.json.seq}\n`);
+      return 0;
+    }
+    case "subscriptions": {
+      const [action, ...args] = rest;
+      if (action === "list") {
+        const query = values.topic ? `?topic=${encodeURIComponent(values.topic)}&limit=100` : "?limit=100";
+        const result = await call(values, "GET", `/api/v1/subscriptions${query}`);
+        if (!result.ok) return result.code;
+        if (values.json) process.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);
+        else for (const s of result.json.data) process.stdout.write(`${s.id}  ${s.state.padEnd(12)} ${s.topic}  →  ${s.url}${s.status_message ? `  (${s.status_message})` : ""}\n`);
+        return 0;
+      }
+      if (action === "create" && args.length === 2) {
+        const body = {
+          topic: args[0],
+          url: args[1],
+          ...(values.dialect ? { dialect: values.dialect } : {}),
+          ...(values.secret ? { secret: values.secret } : {}),
+          ...(values["event-type"] ? { event_types: values["event-type"] } : {}),
+        };
+        const result = await call(values, "POST", "/api/v1/subscriptions", { body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+        if (!result.ok) return result.code;
+        process.stdout.write(`${result.json.id}  ${result.json.state}  ${result.json.topic}  →  ${result.json.url}\n`);
+        if (result.json.secret) process.stdout.write(`secret (shown once): ${result.json.secret}\n`);
+        return 0;
+      }
+      if (action === "delete" && args.length === 1) {
+        const result = await call(values, "DELETE", `/api/v1/subscriptions/${encodeURIComponent(args[0]!)}`);
+        if (!result.ok) return result.code;
+        process.stdout.write(`${args[0]} unsubscribed\n`);
+        return 0;
+      }
+      process.stderr.write("usage: hookd subscriptions list [--topic T] | create <topic> <url> [--dialect D] [--secret S] [--event-type T]... | delete <id>\n");
+      return 2;
     }
     default:
       process.stderr.write(`unknown command "${command}"\n${USAGE}`);
