@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, request } from "undici";
+import { PathTokens } from "../src/domain/path-tokens.ts";
+import { startNatsServer } from "../src/nats/embedded-server.ts";
+
+/**
+ * bench/fanout: one event to 1,000 and to 10,000 subscriptions on a local receiver (time until all
+ * delivered, deliveries per second), and the publish rate to topics with 0, 1 and 10 subscriptions.
+ * Prints figures; asserts nothing. BENCH_SECONDS (default 5) sets the publish phases.
+ */
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const KEY = "bench-key-0123456789abcdef";
+const tokens = new PathTokens(KEY);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+async function spawnNode(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, ["--import", "tsx", script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  let output = "";
+  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`${script} exited (${code}): ${output}`)));
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = ready.exec(output);
+      if (found) resolve(found);
+    });
+  });
+  return { child, match };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+async function main() {
+  const natsDir = await mkdtemp(join(tmpdir(), "hookd-fanout-nats-"));
+  const dataDir = await mkdtemp(join(tmpdir(), "hookd-fanout-data-"));
+  const nats = await startNatsServer({ dir: natsDir });
+  const children: ChildProcess[] = [];
+  const admin = `Bearer ${await tokens.tokenFor("/")}`;
+  const agent = new Agent({ connections: 32 });
+  try {
+    const receiver = await spawnNode("bench/receiver.ts", {}, /^(\d+)\n/);
+    children.push(receiver.child);
+    const receiverUrl = `http://127.0.0.1:${receiver.match[1]}`;
+    const hookd = await spawnNode(
+      "src/main.node.ts",
+      { NATS_URL: nats.url, HOOKD_KEY: KEY, HOOKD_DATA_DIR: dataDir, HOOKD_PORT: "0", HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8", HOOKD_LOG_LEVEL: "info" },
+      /"url":"(http:\/\/[^"]+)"/,
+    );
+    children.push(hookd.child);
+    const base = hookd.match[1]!;
+    const post = async (path: string, body: string, contentType = "application/json") => {
+      const response = await request(`${base}${path}`, { method: "POST", body, headers: { authorization: admin, "content-type": contentType }, dispatcher: agent });
+      const text = await response.body.text();
+      if (response.statusCode >= 300) throw new Error(`${path}: ${response.statusCode} ${text}`);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    const subscribe = async (topic: string, count: number) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < count) {
+            next++;
+            await post("/api/v1/subscriptions", JSON.stringify({ topic, url: `${receiverUrl}/fan`, dialect: "plain" }));
+          }
+        }),
+      );
+    };
+    const count = async () => ((await (await fetch(`${receiverUrl}/__stats`)).json()) as { count: number }).count;
+
+    console.log("hookd bench/fanout\n");
+    let subscribed = 0;
+    for (const target of [1_000, 10_000]) {
+      await subscribe("fan/out", target - subscribed);
+      subscribed = target;
+      await fetch(`${receiverUrl}/__reset`, { method: "POST" });
+      const started = performance.now();
+      await post("/pub/fan/out", '{"fan":"out"}');
+      while ((await count()) < target) await sleep(50);
+      const seconds = (performance.now() - started) / 1000;
+      console.log(`  one event → ${fmt(target)} subscriptions: all delivered in ${seconds.toFixed(2)} s (${fmt(target / seconds)} deliveries/s)`);
+    }
+
+    for (const [topic, subscribers] of [["pub/zero", 0], ["pub/one", 1], ["pub/ten", 10]] as const) {
+      await subscribe(topic, subscribers);
+      let published = 0;
+      const deadline = performance.now() + SECONDS * 1000;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          while (performance.now() < deadline) {
+            await post(`/pub/${topic}`, '{"n":1}');
+            published++;
+          }
+        }),
+      );
+      const rate = published / ((performance.now() - started) / 1000);
+      console.log(`  publish to a topic with ${subscribers} subscription(s): ${fmt(rate)} events/s accepted (32 in flight, ${fmt(rate * subscribers)} deliveries/s created)`);
+    }
+    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${hookd.child.pid}/status`, "utf8"))![1]) / 1024;
+    console.log(`  hookd RSS with ${fmt(subscribed + 11)} subscriptions indexed: ${rss.toFixed(0)} MB`);
+  } finally {
+    await agent.close();
+    for (const child of children) await stop(child);
+    await nats.stop();
+    await rm(natsDir, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
+process.exit(0);
