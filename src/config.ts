@@ -60,7 +60,8 @@ export const ConfigSchema = z.object({
     emptyAsUndefined,
     z.string().refine(isValidSecret, "must be a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 bytes").optional(),
   ),
-  HOOKD_IDEMPOTENCY_WINDOW: duration("24h"),
+  // At least the work stream's 2-minute duplicate window: a reused key must never be deduplicated away on its way to the queue.
+  HOOKD_IDEMPOTENCY_WINDOW: duration("24h").refine((ms) => ms >= 120_000, "must be at least 2m"),
   HOOKD_JOURNAL_MAX_AGE: duration("30d"),
   HOOKD_TOPIC_MAX_AGE: duration("7d"),
   HOOKD_FAILURE_THRESHOLD: integer(50, 1, 100_000),

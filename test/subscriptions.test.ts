@@ -2,6 +2,9 @@ import { Webhook } from "standardwebhooks";
 import { createHmac } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { fanOutDeliveryId } from "../src/runtime/fan-out.ts";
+import { JOURNAL_STREAM, SUBSCRIPTION_STREAM } from "../src/nats/streams.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { api, eventually } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
@@ -276,6 +279,17 @@ describe("subscriptions and fan-out", () => {
     expect(attempts[0].request.headers["webhook-signature"]).toMatch(/^v1,/);
     expect(attempts[0].delivery_id).toBe(attempts[1].delivery_id);
     expect((await api(suite.hookd.url, "/api/v1/subscriptions/sub_01ARZ3NDEKTSV4RRFFQ69G5FAV/attempts")).status).toBe(404);
+  });
+
+  it("keeps subscriptions with no age limit, unlike delivery journals", async () => {
+    const nc = await connect({ servers: suite.nats.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.streams.info(SUBSCRIPTION_STREAM)).config.max_age).toBe(0);
+      expect((await jsm.streams.info(JOURNAL_STREAM)).config.max_age).toBeGreaterThan(0);
+    } finally {
+      await nc.close();
+    }
   });
 
   it("derives a fan-out delivery's id from (event, subscription), so a second fan-out makes no new delivery", async () => {

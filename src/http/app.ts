@@ -4,7 +4,7 @@ import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
-import { NatsUnavailableError } from "../nats/journal.ts";
+import { NatsUnavailableError, PayloadTooLargeError } from "../nats/journal.ts";
 import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import { ActorNotFoundError, TransitionRefusedError } from "../runtime/errors.ts";
 import { requireToken } from "./auth.ts";
@@ -74,6 +74,14 @@ export function createApp(deps: AppDeps): Hono {
         title: `Not possible in the ${error.kind}'s current state`,
         detail: error.message,
         extra: { state: error.state },
+      });
+    }
+    if (error instanceof PayloadTooLargeError) {
+      return problemResponse(c, {
+        status: 413,
+        kind: "body-too-large",
+        title: "The body is too large",
+        detail: "Stored with hookd's metadata, the request is larger than the NATS server accepts (max_payload). Send a smaller body.",
       });
     }
     if (error instanceof NatsUnavailableError) {

@@ -20,6 +20,9 @@ export class NatsUnavailableError extends Error {
   }
 }
 
+/** The message is bigger than the NATS server's max_payload: the request was too large, not NATS unavailable. */
+export class PayloadTooLargeError extends Error {}
+
 export type JournalEntry = { seq: number; subject: string; time: Date; headers: Record<string, string>; data: Uint8Array };
 
 export type AppendOptions = {
@@ -39,6 +42,10 @@ function toEntry(message: StoredMsg): JournalEntry {
 }
 
 const WRONG_LAST_SEQUENCE = 10071;
+
+function unavailable(error: unknown): never {
+  throw new NatsUnavailableError(error);
+}
 
 export class Journal {
   constructor(
@@ -66,17 +73,18 @@ export class Journal {
       if (code === WRONG_LAST_SEQUENCE || /wrong last sequence/i.test(String(error))) {
         throw new JournalConflictError(subject, options.expectedSeq ?? -1);
       }
+      if (/maximum payload/i.test(String(error))) throw new PayloadTooLargeError(String(error));
       throw new NatsUnavailableError(error);
     }
   }
 
   async readLast(subject: string): Promise<JournalEntry | null> {
-    const message = await this.jsm.direct.getMessage(this.stream, { last_by_subj: subject });
+    const message = await this.jsm.direct.getMessage(this.stream, { last_by_subj: subject }).catch(unavailable);
     return message ? toEntry(message) : null;
   }
 
   async readAt(seq: number): Promise<JournalEntry | null> {
-    const message = await this.jsm.direct.getMessage(this.stream, { seq });
+    const message = await this.jsm.direct.getMessage(this.stream, { seq }).catch(unavailable);
     return message ? toEntry(message) : null;
   }
 
@@ -85,7 +93,7 @@ export class Journal {
     const entries: JournalEntry[] = [];
     let seq = 0;
     for (;;) {
-      const message = await this.jsm.direct.getMessage(this.stream, { seq: seq + 1, next_by_subj: subject });
+      const message = await this.jsm.direct.getMessage(this.stream, { seq: seq + 1, next_by_subj: subject }).catch(unavailable);
       if (!message) return entries;
       entries.push(toEntry(message));
       seq = message.seq;

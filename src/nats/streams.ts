@@ -9,6 +9,8 @@ export const JOURNAL_STREAM = "HOOKD_JOURNAL";
 export const WORK_STREAM = "HOOKD_WORK";
 export const WORK_CONSUMER = "hookd-workers";
 export const TOPIC_STREAM = "HOOKD_TOPICS";
+/** Subscriptions' journals: no age limit, since an untouched subscription must not expire with its history. */
+export const SUBSCRIPTION_STREAM = "HOOKD_SUBSCRIPTIONS";
 export const FANOUT_CONSUMER = "hookd-fanout";
 export const ATTEMPTS_STREAM = "HOOKD_ATTEMPTS";
 /** Resolved attempts kept per subscription for GET …/attempts (the delivery journals keep them all). */
@@ -52,6 +54,13 @@ export async function ensureStreams(jsm: JetStreamManager, settings: StreamSetti
     max_age: ns(settings.journalMaxAgeMs),
     // The duplicate window is the Idempotency-Key window; only keyed creates carry a msgID, so it costs memory only for those.
     duplicate_window: ns(Math.min(settings.idempotencyWindowMs, settings.journalMaxAgeMs)),
+    allow_direct: true,
+  });
+  await ensureStream(jsm, {
+    name: SUBSCRIPTION_STREAM,
+    subjects: ["hookd.subscriptions.>"],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
     allow_direct: true,
   });
   // The topic log: every published event once, payload as the message body and metadata as headers.

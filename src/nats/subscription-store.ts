@@ -9,7 +9,7 @@ import {
 } from "../domain/subscription-events.ts";
 import type { Logger } from "../log.ts";
 import { Journal } from "./journal.ts";
-import { JOURNAL_STREAM } from "./streams.ts";
+import { SUBSCRIPTION_STREAM } from "./streams.ts";
 
 /**
  * Subscriptions live in their journals: one subject each, every entry carrying the event and the
@@ -25,8 +25,10 @@ export type SubscriptionEntry = { seq: number; event: SubscriptionEvent; subscri
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-export const subscriptionSubject = (id: string) => `hookd.journal.subscription.${id}`;
-const ALL_SUBSCRIPTIONS = "hookd.journal.subscription.*";
+export const subscriptionSubject = (id: string) => `hookd.subscriptions.${id}`;
+const ALL_SUBSCRIPTIONS = "hookd.subscriptions.*";
+/** How long start-up waits for the existing subscriptions before going on with what it has. */
+const CATCH_UP_LIMIT_MS = 30_000;
 
 function parse(data: Uint8Array): { event: SubscriptionEvent; after: StoredSubscription } {
   const raw = JSON.parse(decoder.decode(data)) as { event: SubscriptionEvent; after: StoredSubscription };
@@ -41,7 +43,7 @@ export class SubscriptionStore {
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
   ) {
-    this.journal = new Journal(js, jsm, JOURNAL_STREAM);
+    this.journal = new Journal(js, jsm, SUBSCRIPTION_STREAM);
   }
 
   async append(id: string, event: SubscriptionEvent, after: StoredSubscription, expectedSeq: number): Promise<number> {
@@ -71,18 +73,24 @@ export class SubscriptionStore {
   async follow(onChange: (id: string, subscription: StoredSubscription, seq: number) => void, log: Logger): Promise<{ stop(): void }> {
     // How many subscriptions exist now: the consumer's own pending count is not a reliable "caught up"
     // signal for last-per-subject delivery on nats-server 2.9, so count the subjects and wait for that many.
-    const info = await this.jsm.streams.info(JOURNAL_STREAM, { subjects_filter: ALL_SUBSCRIPTIONS });
+    const info = await this.jsm.streams.info(SUBSCRIPTION_STREAM, { subjects_filter: ALL_SUBSCRIPTIONS });
     const expected = Object.keys(info.state.subjects ?? {}).length;
     const seen = new Set<string>();
-    const consumer = await this.js.consumers.get(JOURNAL_STREAM, { filter_subjects: ALL_SUBSCRIPTIONS, deliver_policy: DeliverPolicy.LastPerSubject });
+    const consumer = await this.js.consumers.get(SUBSCRIPTION_STREAM, { filter_subjects: ALL_SUBSCRIPTIONS, deliver_policy: DeliverPolicy.LastPerSubject });
     const messages = await consumer.consume();
     let caughtUp!: () => void;
     const ready = new Promise<void>((resolve) => (caughtUp = resolve));
     if (expected === 0) caughtUp();
+    // A subject purged by hand between the count and the read would otherwise hold start-up forever.
+    const limit = setTimeout(() => {
+      log.warn({ expected, seen: seen.size }, "not every subscription was read at start; going on with those that were");
+      caughtUp();
+    }, CATCH_UP_LIMIT_MS);
+    void ready.then(() => clearTimeout(limit));
     void (async () => {
       for await (const message of messages) {
         try {
-          const id = message.subject.slice("hookd.journal.subscription.".length);
+          const id = message.subject.slice("hookd.subscriptions.".length);
           onChange(id, parse(message.data).after, message.seq);
         } catch (error) {
           log.error({ err: error, subject: message.subject }, "unreadable subscription journal entry");
@@ -90,7 +98,10 @@ export class SubscriptionStore {
         seen.add(message.subject);
         if (seen.size >= expected) caughtUp();
       }
-    })();
+    })().catch((error: unknown) => {
+      // The ordered consumer recovers from reconnects by itself; reaching here means it gave up.
+      log.error({ err: error }, "stopped following subscription changes; restart hookd to resume");
+    });
     await ready;
     return { stop: () => messages.stop() };
   }

@@ -1,7 +1,7 @@
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { topicOfSubject, topicSubject, type TopicNamespace } from "../domain/topic-name.ts";
-import { NatsUnavailableError } from "./journal.ts";
+import { NatsUnavailableError, PayloadTooLargeError } from "./journal.ts";
 import { TOPIC_STREAM } from "./streams.ts";
 
 /**
@@ -73,6 +73,7 @@ export class TopicLog {
         timeout: 5_000,
       });
     } catch (error) {
+      if (/maximum payload/i.test(String(error))) throw new PayloadTooLargeError(String(error));
       throw new NatsUnavailableError(error);
     }
     if (!ack.duplicate) return { id: event.id, seq: ack.seq, duplicate: false };
@@ -81,7 +82,9 @@ export class TopicLog {
   }
 
   async read(seq: number): Promise<PublishedEvent | null> {
-    const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq });
+    const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq }).catch((error: unknown) => {
+      throw new NatsUnavailableError(error);
+    });
     return message ? toEvent(message) : null;
   }
 }

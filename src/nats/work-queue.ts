@@ -29,7 +29,11 @@ export async function runWorkQueue(options: {
         .handle(message)
         .catch((error: unknown) => {
           options.log.error({ err: error, subject: message.subject }, "work item failed; it will be redelivered");
-          message.nak(1_000);
+          try {
+            message.nak(1_000);
+          } catch {
+            // The connection is gone: the ack wait redelivers the message anyway.
+          }
         })
         .finally(() => {
           active.delete(task);

@@ -13,7 +13,7 @@ import { nextRetryAt, parseRetryAfter } from "../domain/retry-policy.ts";
 import type { AttemptResult, HttpAttempter } from "../delivery/http-attempt.ts";
 import { buildOutboundRequest } from "../delivery/outbound-request.ts";
 import type { DeliveryStore, Head } from "../nats/delivery-store.ts";
-import { JournalConflictError } from "../nats/journal.ts";
+import { JournalConflictError, NatsUnavailableError } from "../nats/journal.ts";
 import type { Logger } from "../log.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import type { SubscriptionAttempt } from "../nats/attempt-log.ts";
@@ -70,9 +70,16 @@ export class DeliveryWorker {
       return;
     }
     const sourcedCreate = message.subject.endsWith(".created");
-    const created = sourcedCreate
-      ? DeliveryCreatedSchema.parse(JSON.parse(new TextDecoder().decode(message.data)))
-      : (await this.deps.store.readCreated(id))?.event;
+    let created: DeliveryCreated | undefined;
+    try {
+      created = sourcedCreate ? DeliveryCreatedSchema.parse(JSON.parse(new TextDecoder().decode(message.data))) : (await this.deps.store.readCreated(id))?.event;
+    } catch (error) {
+      if (error instanceof NatsUnavailableError) throw error;
+      // An unreadable journal entry will not become readable: stop redelivering it.
+      this.deps.log.error({ err: error, id }, "unreadable delivery; dropping its work item");
+      message.term();
+      return;
+    }
     if (!created) {
       this.deps.log.warn({ id }, "work for a delivery whose journal is gone (expired?); dropping it");
       message.term();
@@ -120,6 +127,9 @@ export class DeliveryWorker {
             const next = applyDeliveryEvent(snapshot, abandoned)!;
             const seq = await this.deps.store.appendTransition(id, abandoned, persistDelivery(next), head?.seq ?? 0);
             head = { seq, after: persistDelivery(next) };
+            if (stateOf(next) === "failed" && created.data.subscriptionId) {
+              await this.deps.onFanOutFinished?.({ subscriptionId: created.data.subscriptionId, deliveryId: id, state: "failed", gone: false });
+            }
             continue;
           }
         }
@@ -136,11 +146,7 @@ export class DeliveryWorker {
   private async attempt(message: JsMsg, created: DeliveryCreated, snapshot: DeliverySnapshot, expectedSeq: number): Promise<void> {
     const id = created.data.id;
     const attempt = snapshot.context.attempts + 1;
-    const started: DeliveryTransition = { type: "attempt.started", at: iso(this.deps.clock()), data: { attempt, worker: this.deps.workerId } };
-    const inFlight = applyDeliveryEvent(snapshot, started);
-    if (!inFlight) throw new Error(`delivery ${id} refused attempt ${attempt} in state ${stateOf(snapshot)}`);
-    const startedSeq = await this.deps.store.appendTransition(id, started, persistDelivery(inFlight), expectedSeq);
-
+    // Everything that can fail on NATS happens before the attempt is recorded as started, so a read error costs no attempt.
     const payload = await this.payloadOf(created);
     const outbound = await buildOutboundRequest({
       deliveryId: id,
@@ -150,8 +156,19 @@ export class DeliveryWorker {
       dialect: created.data.dialect,
       now: this.deps.clock(),
     });
-    const result: AttemptResult =
-      payload === null ? { latencyMs: 0, errorCode: "payload-expired", error: "the event is no longer in the topic log" } : await this.deps.attempter.send(outbound);
+    const started: DeliveryTransition = { type: "attempt.started", at: iso(this.deps.clock()), data: { attempt, worker: this.deps.workerId } };
+    const inFlight = applyDeliveryEvent(snapshot, started);
+    if (!inFlight) throw new Error(`delivery ${id} refused attempt ${attempt} in state ${stateOf(snapshot)}`);
+    const startedSeq = await this.deps.store.appendTransition(id, started, persistDelivery(inFlight), expectedSeq);
+
+    // Tell NATS this message is still being worked on, so a slow attempt is never handed to a second worker.
+    const heartbeat = setInterval(() => message.working(), Math.max(this.deps.leaseMs / 3, 1_000));
+    let result: AttemptResult;
+    try {
+      result = payload === null ? { latencyMs: 0, errorCode: "payload-expired", error: "the event is no longer in the topic log" } : await this.deps.attempter.send(outbound);
+    } finally {
+      clearInterval(heartbeat);
+    }
     this.deps.metrics?.attemptSeconds.observe(result.latencyMs / 1000);
     const record: AttemptRecord = {
       attempt,
@@ -178,8 +195,9 @@ export class DeliveryWorker {
     for (let round = 0; round < MAX_CONFLICT_ROUNDS; round++) {
       const after = applyDeliveryEvent(base.snapshot, outcome);
       if (!after) {
+        // Someone else moved the delivery on; hand the message back so the newest state decides what it needs.
         this.deps.log.warn({ id, attempt, state: stateOf(base.snapshot) }, "outcome no longer applies; leaving the delivery as it is");
-        message.ack();
+        message.nak(1_000);
         return;
       }
       try {

@@ -34,7 +34,14 @@ export class FanOut {
   constructor(private readonly deps: FanOutDeps) {}
 
   async handle(message: JsMsg): Promise<void> {
-    const { topic } = topicOfSubject(message.subject);
+    let topic: string;
+    try {
+      topic = topicOfSubject(message.subject).topic;
+    } catch (error) {
+      this.deps.log.error({ err: error, subject: message.subject }, "not a topic subject; skipping it");
+      message.term();
+      return;
+    }
     const type = message.headers?.get(EVENT_TYPE_HEADER) || null;
     const targets = this.deps.index.match(topic, type);
     const created = await this.create(message, targets);
