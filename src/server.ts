@@ -17,6 +17,7 @@ import { SubscriptionDirectory } from "./runtime/subscription-directory.ts";
 import { FanOut } from "./runtime/fan-out.ts";
 import { replaySubscription } from "./runtime/replay.ts";
 import { AttemptLog } from "./nats/attempt-log.ts";
+import { ensureRateStream, RateLimiter } from "./nats/rate-limiter.ts";
 import { SubscriptionHealth } from "./runtime/subscription-health.ts";
 import { syncStaticSubscriptions } from "./runtime/static-subscriptions.ts";
 import { parseStaticConfig } from "./domain/static-config.ts";
@@ -79,6 +80,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       maxAckPending: config.HOOKD_MAX_BACKLOG,
     });
 
+    await ensureRateStream(jsm);
     const store = new DeliveryStore(js, jsm);
     const commands = new DeliveryCommands({
       store,
@@ -129,6 +131,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
         metrics,
         topics,
         onFanOutFinished: (outcome) => health.deliveryFinished(outcome),
+        rateLimiter: new RateLimiter(js, jsm),
         // The delivery's journal has the attempt either way; a lost summary only shortens this list.
         onFanOutAttempt: (subscriptionId, attempt) =>
           void attemptLog.record(subscriptionId, attempt).catch((error: unknown) => log.warn({ err: error, subscriptionId }, "could not record the attempt summary")),

@@ -6,7 +6,7 @@ import { JOURNAL_STREAM, SUBSCRIPTION_STREAM } from "../src/nats/streams.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { api, eventually } from "./support/hookd.ts";
+import { api, eventually, startTestHookd } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 const suite = hookdSuite({ env: { HOOKD_FAILURE_THRESHOLD: "2" } });
@@ -154,7 +154,7 @@ describe("subscriptions and fan-out", () => {
       [{ topic: "ok", url: r.url, dialect: "plain", secret: "x" }, 400, /not signed/],
       [{ topic: "ok", url: r.url, event_types: ["bad type"] }, 400, /event_types/],
       [{ topic: "ok", url: r.url, retry_schedule: "soon" }, 400, /retry_schedule/],
-      [{ topic: "ok", url: r.url, rate_limit: 5 }, 400, /rate_limit/],
+      [{ topic: "ok", url: r.url, rate_limit: 0 }, 400, /rate_limit must be above 0/],
     ];
     for (const [body, status, detail] of cases) {
       const { response, json } = await subscribe(body);
@@ -280,6 +280,25 @@ describe("subscriptions and fan-out", () => {
     expect(attempts[0].delivery_id).toBe(attempts[1].delivery_id);
     expect((await api(suite.hookd.url, "/api/v1/subscriptions/sub_01ARZ3NDEKTSV4RRFFQ69G5FAV/attempts")).status).toBe(404);
   });
+
+  it("a rate limit holds across instances: 5 per second spreads 10 events over about 2 seconds", async () => {
+    const second = await startTestHookd(suite.nats.url, { HOOKD_INSTANCE_ID: "second" });
+    try {
+      const r = await receiver();
+      const { json } = await subscribe({ topic: "limited", url: r.url, dialect: "plain", rate_limit: 5 });
+      expect(json.rate_limit).toBe(5);
+      for (let i = 0; i < 10; i++) await publish("limited", String(i));
+      const requests = await r.waitFor(10, 20_000);
+      const times = requests.map((request) => request.at).sort((a, b) => a - b);
+      // GCRA at 5/s: the tenth slot is 1.8 s after the first.
+      expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1_600);
+      for (let i = 5; i < times.length; i++) expect(times[i]! - times[i - 5]!, `window ending at ${i}`).toBeGreaterThanOrEqual(800);
+      const attempts = (await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts`)).json()).data;
+      expect(attempts.every((a: { attempt: number }) => a.attempt === 1)).toBe(true);
+    } finally {
+      await second.stop();
+    }
+  }, 30_000);
 
   it("keeps subscriptions with no age limit, unlike delivery journals", async () => {
     const nc = await connect({ servers: suite.nats.url });

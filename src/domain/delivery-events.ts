@@ -32,6 +32,8 @@ export const DeliveryCreatedSchema = z.object({
     /** For fan-out: the body is the topic log's event at this sequence, stored once for every subscriber. */
     bodyRef: z.object({ topicSeq: z.number().int().positive(), eventId: z.string() }).optional(),
     subscriptionId: z.string().optional(),
+    /** At most this many attempts per second under this key (the subscription), across all instances. */
+    rateLimit: z.object({ key: z.string(), perSecond: z.number().positive() }).optional(),
     /** How the request is signed: Standard Webhooks (default), WebSub's X-Hub-Signature, or not at all. */
     dialect: z.enum(["standard-webhooks", "websub", "plain"]).optional(),
   }),

@@ -38,6 +38,7 @@ export const StaticSubscriptionSchema = z
         }
       })
       .optional(),
+    rate_limit: z.number().positive().max(10_000).optional(),
     owner: z.string().optional(),
     description: z.string().optional(),
     metadata: z.record(z.string(), z.string()).default({}),

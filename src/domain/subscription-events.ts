@@ -48,6 +48,8 @@ export const SubscriptionConfigSchema = z.object({
   headers: z.record(z.string(), z.string()),
   dialect: z.enum(["standard-webhooks", "websub", "plain"]),
   retrySchedule: z.array(z.number().int().nonnegative()).nullable(),
+  /** Deliveries per second at most, across all instances; null for no limit. */
+  rateLimit: z.number().positive().nullable().default(null),
   metadata: z.record(z.string(), z.string()),
   source: z.enum(["api", "websub", "config"]),
 });

@@ -45,6 +45,7 @@ const settings = {
   headers: HeaderMapSchema,
   dialect: z.enum(["standard-webhooks", "websub", "plain"], { error: "dialect must be standard-webhooks, websub or plain" }),
   retry_schedule: RetryScheduleSchema.nullable(),
+  rate_limit: z.number({ error: "rate_limit is deliveries per second, a number" }).positive("rate_limit must be above 0").max(10_000, "rate_limit is at most 10000").nullable(),
   metadata: z.record(z.string().max(100), z.string().max(1000)),
 };
 
@@ -59,6 +60,7 @@ export const CreateSubscriptionBodySchema = z
     headers: settings.headers.default({}),
     dialect: settings.dialect.default("standard-webhooks"),
     retry_schedule: settings.retry_schedule.optional(),
+    rate_limit: settings.rate_limit.optional(),
     metadata: settings.metadata.default({}),
   })
   .strict();
@@ -106,6 +108,7 @@ export function subscriptionView(id: string, subscription: StoredSubscription) {
     headers: config.headers,
     dialect: config.dialect,
     retry_schedule_ms: config.retrySchedule,
+    rate_limit: config.rateLimit ?? null,
     metadata: config.metadata,
     consecutive_failures: context.consecutiveFailures,
     lease_expires_at: context.expiresAt === null ? null : new Date(context.expiresAt).toISOString(),
@@ -190,6 +193,7 @@ export function mountSubscriptionRoutes(app: Hono, deps: SubscriptionRouteDeps):
       headers: Object.fromEntries(Object.entries(body.headers).map(([name, value]) => [name.toLowerCase(), value])),
       dialect: body.dialect,
       retrySchedule: body.retry_schedule ?? null,
+      rateLimit: body.rate_limit ?? null,
       metadata: body.metadata,
       source: "api",
     });
@@ -223,6 +227,7 @@ export function mountSubscriptionRoutes(app: Hono, deps: SubscriptionRouteDeps):
         ...(body.headers !== undefined ? { headers: Object.fromEntries(Object.entries(body.headers).map(([n, v]) => [n.toLowerCase(), v])) } : {}),
         ...(body.dialect !== undefined ? { dialect: body.dialect } : {}),
         ...(body.retry_schedule !== undefined ? { retrySchedule: body.retry_schedule } : {}),
+        ...(body.rate_limit !== undefined ? { rateLimit: body.rate_limit } : {}),
         ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
       };
       return { config: next, changed: Object.keys(body) };

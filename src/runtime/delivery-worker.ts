@@ -17,6 +17,7 @@ import { JournalConflictError, NatsUnavailableError } from "../nats/journal.ts";
 import type { Logger } from "../log.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import type { SubscriptionAttempt } from "../nats/attempt-log.ts";
+import type { RateLimiter } from "../nats/rate-limiter.ts";
 import type { HookdMetrics } from "../metrics.ts";
 
 /**
@@ -38,6 +39,8 @@ export type WorkerDeps = {
   metrics?: HookdMetrics;
   /** Where fan-out deliveries find their body. */
   topics?: TopicLog;
+  /** Shared rate limits (per subscription); without one, limits are not enforced. */
+  rateLimiter?: RateLimiter;
   /** Told of every resolved attempt of a fan-out delivery, for the subscription's attempt list. */
   onFanOutAttempt?: (subscriptionId: string, attempt: SubscriptionAttempt) => void;
   /** Told when a fan-out delivery reaches delivered or failed, for its subscription's failure policy. */
@@ -145,6 +148,15 @@ export class DeliveryWorker {
 
   private async attempt(message: JsMsg, created: DeliveryCreated, snapshot: DeliverySnapshot, expectedSeq: number): Promise<void> {
     const id = created.data.id;
+    const limit = created.data.rateLimit;
+    if (limit && this.deps.rateLimiter) {
+      const wait = await this.deps.rateLimiter.reserve(limit.key, limit.perSecond, this.deps.clock());
+      if (wait > 0) {
+        // Over the subscription's rate: no attempt is used, NATS hands the message back when a slot may be free.
+        message.nak(wait + Math.floor(this.deps.random() * (1000 / limit.perSecond)));
+        return;
+      }
+    }
     const attempt = snapshot.context.attempts + 1;
     // Everything that can fail on NATS happens before the attempt is recorded as started, so a read error costs no attempt.
     const payload = await this.payloadOf(created);

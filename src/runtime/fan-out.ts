@@ -86,6 +86,7 @@ export class FanOut {
               bodyRef: { topicSeq: message.seq, eventId },
               subscriptionId: target.id,
               dialect: target.dialect,
+              ...(target.rateLimit ? { rateLimit: { key: target.id, perSecond: target.rateLimit } } : {}),
             },
           };
           if (!(await this.deps.deliveries.create(event, { exclusive: true })).duplicate) created++;

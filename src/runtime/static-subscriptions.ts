@@ -34,6 +34,7 @@ function desiredConfig(entry: StaticSubscription): SubscriptionConfig {
     headers: Object.fromEntries(Object.entries(entry.headers).map(([name, value]) => [name.toLowerCase(), value])),
     dialect: entry.dialect,
     retrySchedule: entry.retry_schedule ?? null,
+    rateLimit: entry.rate_limit ?? null,
     metadata: { ...entry.metadata, config_name: entry.name },
     source: "config",
   };

@@ -14,6 +14,7 @@ export type FanOutTarget = IndexedSubscription & {
   secrets: SubscriptionConfig["secrets"];
   dialect: SubscriptionConfig["dialect"];
   retrySchedule: number[] | null;
+  rateLimit: number | null;
   subscription: StoredSubscription;
 };
 
@@ -30,6 +31,7 @@ function toTarget(id: string, subscription: StoredSubscription): FanOutTarget {
     secrets: config.secrets,
     dialect: config.dialect,
     retrySchedule: config.retrySchedule,
+    rateLimit: config.rateLimit ?? null,
     subscription,
   };
 }
