@@ -18,6 +18,7 @@ import { FanOut } from "./runtime/fan-out.ts";
 import { replaySubscription } from "./runtime/replay.ts";
 import { AttemptLog } from "./nats/attempt-log.ts";
 import { ensureRateStream, RateLimiter } from "./nats/rate-limiter.ts";
+import { WebSubHub } from "./runtime/websub-hub.ts";
 import { SubscriptionHealth } from "./runtime/subscription-health.ts";
 import { syncStaticSubscriptions } from "./runtime/static-subscriptions.ts";
 import { parseStaticConfig } from "./domain/static-config.ts";
@@ -115,6 +116,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       log.info({ file: config.HOOKD_CONFIG, subscriptions: file.subscriptions.length, ...counts }, "applied the config file");
     }
     const attemptLog = new AttemptLog(js, jsm);
+    const hub = new WebSubHub({ subscriptions, directory, http: attempter, topics, js, clock: Date.now, log, maxBodyBytes });
 
     const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log });
     let workQueue: WorkQueueRunner | null = null;
@@ -132,6 +134,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
         topics,
         onFanOutFinished: (outcome) => health.deliveryFinished(outcome),
         rateLimiter: new RateLimiter(js, jsm),
+        onLease: (message) => hub.handleLease(message),
         // The delivery's journal has the attempt either way; a lost summary only shortens this list.
         onFanOutAttempt: (subscriptionId, attempt) =>
           void attemptLog.record(subscriptionId, attempt).catch((error: unknown) => log.warn({ err: error, subscriptionId }, "could not record the attempt summary")),
@@ -162,6 +165,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       directory,
       replay: (input) => replaySubscription({ js, fanOut: fanOutHandler }, input),
       attempts: attemptLog,
+      hub,
     });
 
     return {

@@ -19,7 +19,14 @@ export type AttemptResult = {
   errorCode?: AttemptErrorCode;
 };
 
-export type HttpAttempter = { send(request: OutboundRequest): Promise<AttemptResult>; close(): Promise<void> };
+export type FetchedContent = { status: number; headers: Record<string, string>; body: Uint8Array };
+
+export type HttpAttempter = {
+  send(request: OutboundRequest): Promise<AttemptResult>;
+  /** GETs a resource whole (up to maxBytes), through the same guard and limits: WebSub's content fetch. */
+  get(url: string, maxBytes: number): Promise<FetchedContent>;
+  close(): Promise<void>;
+};
 
 export const RESPONSE_BODY_LIMIT = 64 * 1024;
 
@@ -127,6 +134,30 @@ export function createHttpAttempter(options: { timeoutMs: number; policy: Networ
         const { code, message } = describeError(error);
         return { latencyMs: latency(), error: message, errorCode: code };
       }
+    },
+    async get(target, maxBytes) {
+      const url = new URL(target);
+      if (NetworkPolicy.isIpLiteral(url.hostname) && options.policy.isForbidden(url.hostname)) {
+        throw new ForbiddenTargetError(`${url.hostname} is in a network that HOOKD_ALLOWED_NETWORKS does not allow`);
+      }
+      const response = await request(url, { method: "GET", headers: { "user-agent": "hookd/0.1" }, dispatcher: agent, signal: AbortSignal.timeout(options.timeoutMs) });
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for await (const chunk of response.body) {
+        size += (chunk as Uint8Array).length;
+        if (size > maxBytes) {
+          response.body.destroy();
+          throw new Error(`the content is larger than ${maxBytes} bytes`);
+        }
+        chunks.push(chunk as Uint8Array);
+      }
+      const body = new Uint8Array(size);
+      let offset = 0;
+      for (const chunk of chunks) {
+        body.set(chunk, offset);
+        offset += chunk.length;
+      }
+      return { status: response.statusCode, headers: flattenHeaders(response.headers), body };
     },
     close: () => agent.close(),
   };

@@ -16,6 +16,8 @@ import type { TopicLog } from "../nats/topic-log.ts";
 import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
 import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
 import { mountSubscriptionRoutes, type SubscriptionRouteDeps } from "./subscription-routes.ts";
+import { mountHubRoutes } from "./hub-routes.ts";
+import type { WebSubHub } from "../runtime/websub-hub.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 
 export type AppDeps = {
@@ -34,6 +36,7 @@ export type AppDeps = {
   directory: SubscriptionDirectory;
   replay: SubscriptionRouteDeps["replay"];
   attempts: SubscriptionRouteDeps["attempts"];
+  hub: WebSubHub;
 };
 
 export function createApp(deps: AppDeps): Hono {
@@ -56,6 +59,7 @@ export function createApp(deps: AppDeps): Hono {
   mountDispatchRoutes(app, deps);
   mountPublishRoutes(app, deps);
   mountSubscriptionRoutes(app, deps);
+  mountHubRoutes(app, deps);
   mountDeliveryRoutes(app, deps);
 
   app.notFound((c) =>

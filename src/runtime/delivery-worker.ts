@@ -39,6 +39,8 @@ export type WorkerDeps = {
   metrics?: HookdMetrics;
   /** Where fan-out deliveries find their body. */
   topics?: TopicLog;
+  /** Handles WebSub lease items, which share the work queue with deliveries. */
+  onLease?: (message: JsMsg) => Promise<void>;
   /** Shared rate limits (per subscription); without one, limits are not enforced. */
   rateLimiter?: RateLimiter;
   /** Told of every resolved attempt of a fan-out delivery, for the subscription's attempt list. */
@@ -66,6 +68,7 @@ export class DeliveryWorker {
   constructor(private readonly deps: WorkerDeps) {}
 
   async handle(message: JsMsg): Promise<void> {
+    if (message.subject.startsWith("hookd.work.lease.") && this.deps.onLease) return this.deps.onLease(message);
     const id = deliveryIdOf(message.subject);
     if (!id) {
       this.deps.log.warn({ subject: message.subject }, "dropping a work message hookd does not understand");
