@@ -118,7 +118,8 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
     const attemptLog = new AttemptLog(js, jsm);
     const hub = new WebSubHub({ subscriptions, directory, http: attempter, topics, js, clock: Date.now, log, maxBodyBytes });
 
-    const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log });
+    const publicBase = config.HOOKD_PUBLIC_URL?.replace(/\/+$/, "") ?? (config.HOOKD_PORT !== 0 ? `http://${config.HOOKD_HOST}:${config.HOOKD_PORT}` : undefined);
+    const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log, publicBase });
     let workQueue: WorkQueueRunner | null = null;
     let fanOut: WorkQueueRunner | null = null;
     if (config.HOOKD_WORKERS === "on") {
@@ -135,6 +136,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
         onFanOutFinished: (outcome) => health.deliveryFinished(outcome),
         rateLimiter: new RateLimiter(js, jsm),
         onLease: (message) => hub.handleLease(message),
+        perOriginLimit: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY / 4)),
         // The delivery's journal has the attempt either way; a lost summary only shortens this list.
         onFanOutAttempt: (subscriptionId, attempt) =>
           void attemptLog.record(subscriptionId, attempt).catch((error: unknown) => log.warn({ err: error, subscriptionId }, "could not record the attempt summary")),

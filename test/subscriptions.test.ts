@@ -9,7 +9,7 @@ import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { api, eventually, startTestHookd } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 
-const suite = hookdSuite({ env: { HOOKD_FAILURE_THRESHOLD: "2" } });
+const suite = hookdSuite({ env: { HOOKD_FAILURE_THRESHOLD: "2", HOOKD_PUBLIC_URL: "https://hooks.example.org" } });
 const receivers: Receiver[] = [];
 afterAll(async () => {
   for (const r of receivers) await r.stop();
@@ -108,6 +108,7 @@ describe("subscriptions and fan-out", () => {
     const [request] = await r.waitFor(1);
     const expected = "sha256=" + createHmac("sha256", "hub-secret").update(request!.body).digest("hex");
     expect(request!.headers["x-hub-signature"]).toBe(expected);
+    expect(request!.headers.link).toBe('<https://hooks.example.org/hub>; rel="hub", <https://hooks.example.org/sub/feed>; rel="self"');
   });
 
   it("update moves deliveries to the new URL; delete unsubscribes for good", async () => {
@@ -335,4 +336,35 @@ describe("subscriptions and fan-out", () => {
     expect(view.subscription_id).toBe(json.id);
     expect(request!.body.toString()).toBe('{"big":"payload"}');
   });
+});
+
+describe("isolation", () => {
+  const small = hookdSuite({ env: { HOOKD_CONCURRENCY: "4", HOOKD_TIMEOUT: "5s" } });
+  const held: Receiver[] = [];
+  afterAll(async () => {
+    for (const r of held) await r.stop();
+  });
+
+  it("a subscriber that answers slowly does not hold up another subscriber's deliveries", async () => {
+    const slow = await startReceiver(() => ({ status: 200, delayMs: 3_000 }));
+    const fast = await startReceiver();
+    held.push(slow, fast);
+    for (const r of [slow, fast]) {
+      const response = await api(small.hookd.url, "/api/v1/subscriptions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ topic: "shared", url: r.url, dialect: "plain" }),
+      });
+      expect(response.status).toBe(201);
+    }
+    const started = Date.now();
+    for (let i = 0; i < 8; i++) {
+      const response = await api(small.hookd.url, "/pub/shared", { method: "POST", body: String(i) });
+      expect(response.status).toBe(202);
+    }
+    // With 4 slots, the slow endpoint may hold one (a quarter); the fast one gets all 8 long before a slow answer returns.
+    await fast.waitFor(8, 2_500);
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(slow.requests.length).toBeLessThanOrEqual(2);
+  }, 30_000);
 });

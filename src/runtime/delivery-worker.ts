@@ -39,6 +39,11 @@ export type WorkerDeps = {
   metrics?: HookdMetrics;
   /** Where fan-out deliveries find their body. */
   topics?: TopicLog;
+  /**
+   * Attempts in flight at once to one origin (scheme://host:port). A slow receiver can then hold
+   * only this many of the instance's slots, never all of them: others' deliveries keep flowing.
+   */
+  perOriginLimit?: number;
   /** Handles WebSub lease items, which share the work queue with deliveries. */
   onLease?: (message: JsMsg) => Promise<void>;
   /** Shared rate limits (per subscription); without one, limits are not enforced. */
@@ -56,6 +61,14 @@ function failureEvent(record: AttemptRecord, now: number, decision: { permanent:
   return { type: "attempt.failed", at: iso(now), data: { ...record, permanent: decision.permanent, retryAt: iso(decision.retryAt) } };
 }
 
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
 export function deliveryIdOf(subject: string): string | null {
   const parts = subject.split(".");
   if (parts[0] !== "hookd") return null;
@@ -65,6 +78,8 @@ export function deliveryIdOf(subject: string): string | null {
 }
 
 export class DeliveryWorker {
+  readonly #inFlightByOrigin = new Map<string, number>();
+
   constructor(private readonly deps: WorkerDeps) {}
 
   async handle(message: JsMsg): Promise<void> {
@@ -150,6 +165,24 @@ export class DeliveryWorker {
   }
 
   private async attempt(message: JsMsg, created: DeliveryCreated, snapshot: DeliverySnapshot, expectedSeq: number): Promise<void> {
+    const origin = originOf(created.data.request.url);
+    const inFlight = this.#inFlightByOrigin.get(origin) ?? 0;
+    if (this.deps.perOriginLimit !== undefined && inFlight >= this.deps.perOriginLimit) {
+      // This origin already holds its share of the slots: come back shortly, without using an attempt.
+      message.nak(250 + Math.floor(this.deps.random() * 500));
+      return;
+    }
+    this.#inFlightByOrigin.set(origin, inFlight + 1);
+    try {
+      await this.attemptWithinShare(message, created, snapshot, expectedSeq);
+    } finally {
+      const left = (this.#inFlightByOrigin.get(origin) ?? 1) - 1;
+      if (left <= 0) this.#inFlightByOrigin.delete(origin);
+      else this.#inFlightByOrigin.set(origin, left);
+    }
+  }
+
+  private async attemptWithinShare(message: JsMsg, created: DeliveryCreated, snapshot: DeliverySnapshot, expectedSeq: number): Promise<void> {
     const id = created.data.id;
     const limit = created.data.rateLimit;
     if (limit && this.deps.rateLimiter) {

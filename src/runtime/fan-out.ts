@@ -22,6 +22,8 @@ export type FanOutDeps = {
   log: Logger;
   /** Creates in flight at once for one event (an event may have thousands of subscribers). */
   parallelism?: number;
+  /** hookd's public base URL, for the websub dialect's Link headers (hub and topic "self" URLs). */
+  publicBase?: string;
 };
 
 /** A delivery id derived from the event and the subscription: the event's time, then 80 bits of their hash. */
@@ -73,6 +75,11 @@ export class FanOut {
           const headers: Record<string, string> = { ...target.headers, "hookd-topic": topic, "hookd-event-id": eventId };
           if (type) headers["hookd-event-type"] = type;
           if (contentType) headers["content-type"] = contentType;
+          // WebSub hub subscriptions carry their own Link (with the publisher's topic URL); others point at this hub.
+          if (target.dialect === "websub" && !headers.link && this.deps.publicBase) {
+            const self = `${this.deps.publicBase}/sub/${topic.split("/").map(encodeURIComponent).join("/")}`;
+            headers.link = `<${this.deps.publicBase}/hub>; rel="hub", <${self}>; rel="self"`;
+          }
           const event: DeliveryCreated = {
             type: "delivery.created",
             at: new Date(publishedAt).toISOString(),
