@@ -5,6 +5,10 @@ import { join } from "node:path";
 import { Agent, request } from "undici";
 import { PathTokens } from "../src/domain/path-tokens.ts";
 import { startNatsServer } from "../src/nats/embedded-server.ts";
+import { SubscriptionStore } from "../src/nats/subscription-store.ts";
+import { SubscriptionCommands } from "../src/runtime/subscription-commands.ts";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 
 /**
  * bench/fanout: one event to 1,000 and to 10,000 subscriptions on a local receiver (time until all
@@ -90,6 +94,61 @@ async function main() {
       console.log(`  one event → ${fmt(target)} subscriptions: all delivered in ${seconds.toFixed(2)} s (${fmt(target / seconds)} deliveries/s)`);
     }
 
+    // 100,000 subscriptions on other topics must not slow fan-out to one topic's subscribers.
+    // They are written through hookd's own subscription commands from this process (the API would take minutes).
+    await subscribe("hot/topic", 10);
+    const oneTopicLatency = async (rounds: number) => {
+      const times: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        await fetch(`${receiverUrl}/__reset`, { method: "POST" });
+        const started = performance.now();
+        await post("/pub/hot/topic", `{"round":${i}}`);
+        while ((await count()) < 10) await sleep(2);
+        times.push(performance.now() - started);
+      }
+      times.sort((a, b) => a - b);
+      return times[Math.floor(times.length / 2)]!;
+    };
+    const before = await oneTopicLatency(20);
+    const nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    const commands = new SubscriptionCommands({ store: new SubscriptionStore(jetstream(nc), jsm), clock: Date.now, failureThreshold: 50 });
+    const crowd = 100_000;
+    let made = 0;
+    const crowdStart = performance.now();
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (made < crowd) {
+          const i = made++;
+          await commands.create({
+            topic: `crowd/${i}`,
+            recursive: false,
+            url: `${receiverUrl}/never`,
+            secrets: [],
+            eventTypes: null,
+            owner: null,
+            description: null,
+            headers: {},
+            dialect: "plain",
+            retrySchedule: null,
+            rateLimit: null,
+            metadata: {},
+            source: "api",
+          });
+        }
+      }),
+    );
+    console.log(`  wrote ${fmt(crowd)} subscriptions on other topics in ${((performance.now() - crowdStart) / 1000).toFixed(1)} s`);
+    // Give every instance's follower time to index them all.
+    for (let listed = 0; listed < crowd; ) {
+      listed = ((await (await fetch(`${base}/api/v1/subscriptions?topic=crowd/${crowd - 1}`, { headers: { authorization: admin } })).json()) as { data: unknown[] }).data.length
+        ? crowd
+        : 0;
+      if (!listed) await sleep(200);
+    }
+    const after = await oneTopicLatency(20);
+    console.log(`  publish → delivered to one topic's 10 subscribers (median of 20): ${before.toFixed(1)} ms before, ${after.toFixed(1)} ms with ${fmt(crowd)} more subscriptions on other topics`);
+    await nc.close();
     for (const [topic, subscribers] of [["pub/zero", 0], ["pub/one", 1], ["pub/ten", 10]] as const) {
       await subscribe(topic, subscribers);
       let published = 0;
@@ -107,7 +166,7 @@ async function main() {
       console.log(`  publish to a topic with ${subscribers} subscription(s): ${fmt(rate)} events/s accepted (32 in flight, ${fmt(rate * subscribers)} deliveries/s created)`);
     }
     const rss = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${hookd.child.pid}/status`, "utf8"))![1]) / 1024;
-    console.log(`  hookd RSS with ${fmt(subscribed + 11)} subscriptions indexed: ${rss.toFixed(0)} MB`);
+    console.log(`  hookd RSS with ${fmt(subscribed + 21 + 100_000)} subscriptions indexed: ${rss.toFixed(0)} MB`);
   } finally {
     await agent.close();
     for (const child of children) await stop(child);
