@@ -184,7 +184,9 @@ describe("subscriptions and fan-out", () => {
     expect(gone.requests).toHaveLength(1);
   });
 
-  it("N consecutive failed deliveries disable it; re-activating resets the count", async () => {
+  it("N consecutive failed deliveries disable it and the owner is told; re-activating resets the count", async () => {
+    const watcher = await receiver();
+    await subscribe({ topic: "hookd/system/subscriptions", url: watcher.url, dialect: "plain", event_types: ["subscription.disabled"] });
     let healthy = false;
     const flaky = await receiver(() => ({ status: healthy ? 200 : 500 }));
     const { json } = await subscribe({ topic: "flaky-endpoint", url: flaky.url, dialect: "plain", retry_schedule: "50ms" });
@@ -197,6 +199,11 @@ describe("subscriptions and fan-out", () => {
     }, 10_000, "the subscription to be disabled");
     expect(disabled.status_message).toBe("disabled after 2 consecutive failed deliveries");
     expect(flaky.requests).toHaveLength(4);
+    const notice = await eventually(async () => {
+      const found = watcher.requests.map((request) => JSON.parse(request.body.toString())).find((body) => body.subscription_id === json.id);
+      return found ?? undefined;
+    }, 10_000, "the operational event");
+    expect(notice).toMatchObject({ state: "disabled", previous_state: "active", status_message: "disabled after 2 consecutive failed deliveries" });
 
     healthy = true;
     const active = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/activate`, { method: "POST" })).json();
