@@ -1,3 +1,5 @@
+import { parseDurationList } from "./duration.ts";
+
 /**
  * When to try a failed delivery again. Pure: the clock reading and the random draw for jitter are
  * arguments, so the runtime can record the resulting time in the journal and replays stay exact.
@@ -19,6 +21,13 @@ export type RetryDecisionInput = {
   /** Delay the receiver asked for with Retry-After, if any. */
   retryAfterMs?: number | undefined;
 };
+
+/** A per-subscription schedule ("5s,30s,2m"): 1 to 50 delays. */
+export function parseRetrySchedule(text: string): number[] {
+  const schedule = parseDurationList(text);
+  if (schedule.length === 0 || schedule.length > 50) throw new Error("needs 1 to 50 delays");
+  return schedule;
+}
 
 export function maxAttemptsFor(schedule: readonly number[]): number {
   return schedule.length + 1;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parse as parseYaml } from "yaml";
-import { parseDurationList } from "./duration.ts";
+import { EVENT_TYPE_PATTERN } from "./event-type.ts";
+import { parseRetrySchedule } from "./retry-policy.ts";
 import { isValidSecret } from "./sign-standard-webhooks.ts";
 import { parseTopic, TopicNameError } from "./topic-name.ts";
 
@@ -8,8 +9,6 @@ import { parseTopic, TopicNameError } from "./topic-name.ts";
  * The config file (HOOKD_CONFIG, JSON or YAML): subscriptions an operator declares instead of
  * creating them over the API. Each has a name, its identity across restarts and instances.
  */
-
-const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 
 export const StaticSubscriptionSchema = z
   .object({
@@ -25,13 +24,13 @@ export const StaticSubscriptionSchema = z
     url: z.url({ protocol: /^https?$/, error: "url must be an absolute http(s) URL" }),
     secret: z.string().optional(),
     dialect: z.enum(["standard-webhooks", "websub", "plain"]).default("standard-webhooks"),
-    event_types: z.array(z.string().regex(EVENT_TYPE)).min(1).optional(),
+    event_types: z.array(z.string().regex(EVENT_TYPE_PATTERN)).min(1).optional(),
     headers: z.record(z.string(), z.string()).default({}),
     retry_schedule: z
       .string()
       .transform((text, ctx) => {
         try {
-          return parseDurationList(text);
+          return parseRetrySchedule(text);
         } catch (error) {
           ctx.addIssue({ code: "custom", message: (error as Error).message });
           return z.NEVER;

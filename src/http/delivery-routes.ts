@@ -3,6 +3,7 @@ import { z } from "zod";
 import { DELIVERY_STATES, deliveryMachine } from "../../actors/delivery.machine.ts";
 import { describeMachine } from "../../actors/machine-graph.ts";
 import { fromBase64, toBase64, utf8 } from "../domain/bytes.ts";
+import { lowercaseHeaderNames } from "../domain/header-names.ts";
 import { isDeliveryId } from "../domain/ids.ts";
 import { isValidSecret } from "../domain/sign-standard-webhooks.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
@@ -68,7 +69,7 @@ export function mountDeliveryRoutes(app: Hono, deps: IngestDeps & { store: Deliv
     const body = parseOr400(CreateDeliveryBodySchema, json);
     const encoded = encodeBody(body);
     if ((encoded.body.length * 3) / 4 > deps.maxBodyBytes) throw tooLarge(deps.maxBodyBytes);
-    const headers = Object.fromEntries(Object.entries(body.headers).map(([name, value]) => [name.toLowerCase(), value]));
+    const headers = lowercaseHeaderNames(body.headers);
     if (encoded.contentType) headers["content-type"] = encoded.contentType;
     return acceptDelivery(c, deps, {
       target: body.url,

@@ -1,4 +1,5 @@
 import type { Context, Hono } from "hono";
+import { EVENT_TYPE_PATTERN } from "../domain/event-type.ts";
 import { ulid } from "../domain/ids.ts";
 import { parseTopic, TopicNameError, type TopicNamespace } from "../domain/topic-name.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
@@ -16,8 +17,6 @@ export type PublishDeps = {
   clock: () => number;
 };
 
-const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
-
 export function parseTopicOr400(text: string, field: string): string {
   try {
     return parseTopic(text).topic;
@@ -30,7 +29,7 @@ export function parseTopicOr400(text: string, field: string): string {
 function eventTypeOf(c: Context): string | undefined {
   const type = c.req.header("hookd-event-type") ?? c.req.query("type");
   if (type === undefined || type === "") return undefined;
-  if (!EVENT_TYPE.test(type)) {
+  if (!EVENT_TYPE_PATTERN.test(type)) {
     throw badRequest("The event type (Hookd-Event-Type header or ?type=) must be 1 to 128 characters of letters, digits and . _ : / -, such as contact.create.", {
       field: "type",
     });

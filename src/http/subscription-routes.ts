@@ -3,7 +3,10 @@ import { z } from "zod";
 import { subscriptionMachine } from "../../actors/subscription.machine.ts";
 import { describeMachine } from "../../actors/machine-graph.ts";
 import { toBase64 } from "../domain/bytes.ts";
-import { parseDuration, parseDurationList } from "../domain/duration.ts";
+import { parseDuration } from "../domain/duration.ts";
+import { EVENT_TYPE_PATTERN } from "../domain/event-type.ts";
+import { lowercaseHeaderNames } from "../domain/header-names.ts";
+import { parseRetrySchedule } from "../domain/retry-policy.ts";
 import { encodeSecret, isValidSecret } from "../domain/sign-standard-webhooks.ts";
 import type { SubscriptionConfig } from "../domain/subscription-events.ts";
 import { parseTopic, TopicNameError } from "../domain/topic-name.ts";
@@ -21,15 +24,12 @@ import { validateTarget } from "./target-url.ts";
 
 /** REST Hooks: subscriptions under /api/v1/subscriptions, as Zapier's REST Hooks describe them. */
 
-const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 
 const RetryScheduleSchema = z
   .string()
   .transform((text, ctx) => {
     try {
-      const schedule = parseDurationList(text);
-      if (schedule.length === 0 || schedule.length > 50) throw new Error("needs 1 to 50 delays");
-      return schedule;
+      return parseRetrySchedule(text);
     } catch (error) {
       ctx.addIssue({ code: "custom", message: `retry_schedule ${(error as Error).message}` });
       return z.NEVER;
@@ -39,7 +39,7 @@ const RetryScheduleSchema = z
 
 const settings = {
   url: z.string({ error: "url is required: the callback URL to deliver to" }),
-  event_types: z.array(z.string().regex(EVENT_TYPE, "event types look like contact.create")).min(1).max(100).nullable(),
+  event_types: z.array(z.string().regex(EVENT_TYPE_PATTERN, "event types look like contact.create")).min(1).max(100).nullable(),
   owner: z.string().min(1).max(200).nullable(),
   description: z.string().max(1000).nullable(),
   headers: HeaderMapSchema,
@@ -190,7 +190,7 @@ export function mountSubscriptionRoutes(app: Hono, deps: SubscriptionRouteDeps):
       eventTypes: body.event_types ?? null,
       owner: body.owner ?? null,
       description: body.description ?? null,
-      headers: Object.fromEntries(Object.entries(body.headers).map(([name, value]) => [name.toLowerCase(), value])),
+      headers: lowercaseHeaderNames(body.headers),
       dialect: body.dialect,
       retrySchedule: body.retry_schedule ?? null,
       rateLimit: body.rate_limit ?? null,
@@ -224,7 +224,7 @@ export function mountSubscriptionRoutes(app: Hono, deps: SubscriptionRouteDeps):
         ...(body.event_types !== undefined ? { eventTypes: body.event_types } : {}),
         ...(body.owner !== undefined ? { owner: body.owner } : {}),
         ...(body.description !== undefined ? { description: body.description } : {}),
-        ...(body.headers !== undefined ? { headers: Object.fromEntries(Object.entries(body.headers).map(([n, v]) => [n.toLowerCase(), v])) } : {}),
+        ...(body.headers !== undefined ? { headers: lowercaseHeaderNames(body.headers) } : {}),
         ...(body.dialect !== undefined ? { dialect: body.dialect } : {}),
         ...(body.retry_schedule !== undefined ? { retrySchedule: body.retry_schedule } : {}),
         ...(body.rate_limit !== undefined ? { rateLimit: body.rate_limit } : {}),

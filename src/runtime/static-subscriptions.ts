@@ -1,3 +1,4 @@
+import { lowercaseHeaderNames } from "../domain/header-names.ts";
 import { ulid } from "../domain/ids.ts";
 import type { StaticConfig, StaticSubscription } from "../domain/static-config.ts";
 import type { SubscriptionConfig } from "../domain/subscription-events.ts";
@@ -31,7 +32,7 @@ function desiredConfig(entry: StaticSubscription): SubscriptionConfig {
     eventTypes: entry.event_types ?? null,
     owner: entry.owner ?? null,
     description: entry.description ?? null,
-    headers: Object.fromEntries(Object.entries(entry.headers).map(([name, value]) => [name.toLowerCase(), value])),
+    headers: lowercaseHeaderNames(entry.headers),
     dialect: entry.dialect,
     retrySchedule: entry.retry_schedule ?? null,
     rateLimit: entry.rate_limit ?? null,
