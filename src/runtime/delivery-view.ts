@@ -109,6 +109,8 @@ export function buildDeliveryView(created: StoredCreated, transitions: StoredTra
       }
     }
   }
+  // Decodes the stored body once, for both the request summary and the first history entry.
+  const summary = describeCreated(created.event);
   const last = transitions.at(-1);
   const replayed = persistDelivery(snapshot);
   const mismatch = rejected.length > 0 || (last !== undefined && JSON.stringify(last.after) !== JSON.stringify(replayed));
@@ -126,10 +128,10 @@ export function buildDeliveryView(created: StoredCreated, transitions: StoredTra
     signed: data.secrets.length > 0,
     idempotency_key: data.idempotencyKey ?? null,
     subscription_id: data.subscriptionId ?? null,
-    request: describeCreated(created.event).request,
+    request: summary.request,
     attempts: [...attempts.values()].sort((a, b) => a.attempt - b.attempt),
     history: [
-      { seq: created.seq, type: created.event.type, at: created.event.at, state: "pending", data: describeCreated(created.event) },
+      { seq: created.seq, type: created.event.type, at: created.event.at, state: "pending", data: summary },
       ...transitions.map((t) => ({ seq: t.seq, type: t.event.type, at: t.event.at, state: t.after.state, data: t.event.data })),
     ],
     ...(mismatch ? { replay_mismatch: true } : {}),
