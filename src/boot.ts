@@ -1,16 +1,15 @@
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
-import type { HookdMetrics } from "./metrics.ts";
 import { NatsServerMissingError } from "./nats/embedded-server.ts";
 import { StaticConfigError } from "./domain/static-config.ts";
-import { startHookd, type Hookd } from "./server.ts";
+import { startHookd, type Hookd, type StartOptions } from "./server.ts";
 
 /** What both entry points do before and after they serve: config, start, the lines an operator reads. */
 
 export async function boot(
   env: Record<string, string | undefined>,
   exit: (code: number) => never,
-  options: { metrics?: HookdMetrics } = {},
+  options: StartOptions = {},
 ): Promise<{ config: Config; log: Logger; hookd: Hookd }> {
   let config: Config;
   try {

@@ -69,6 +69,10 @@ export const ConfigSchema = z.object({
   HOOKD_MAX_BACKLOG: integer(1_000_000, 1_000, 100_000_000),
   HOOKD_INSTANCE_ID: z.preprocess(emptyAsUndefined, z.string().max(100).optional()),
   HOOKD_WORKERS: z.enum(["on", "off"]).default("on"),
+  HOOKD_STREAM_HEARTBEAT: duration("15s").refine((ms) => ms >= 100 && ms <= 3_600_000, "must be between 100ms and 1h"),
+  // Per listener: what hookd holds for a listener that reads slower than the topic is written.
+  HOOKD_STREAM_BUFFER: parsed("1MiB", parseByteSize).refine((bytes) => bytes >= 1024, "must be at least 1KiB"),
+  HOOKD_STREAM_MAX_PER_TOKEN: integer(100, 1, 1_000_000),
   HOOKD_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 

@@ -1,8 +1,9 @@
+import { upgradeWebSocket } from "hono/deno";
 import { announce, boot } from "./boot.ts";
 
 /** Deno entry point: serve the app with Deno.serve and stop cleanly on SIGINT/SIGTERM. */
 
-const started = await boot(Deno.env.toObject(), (code) => Deno.exit(code));
+const started = await boot(Deno.env.toObject(), (code) => Deno.exit(code), { upgradeWebSocket });
 const { config, log, hookd } = started;
 
 const server = Deno.serve(

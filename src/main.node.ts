@@ -1,17 +1,17 @@
-import { serve } from "@hono/node-server";
 import { collectDefaultMetrics } from "prom-client";
 import { announce, boot } from "./boot.ts";
 import { HookdMetrics } from "./metrics.ts";
+import { nodeDropConnection, nodeUpgradeWebSocket, serveOnNode } from "./serve-node.ts";
 
 /** Node entry point: serve the app with @hono/node-server and stop cleanly on SIGINT/SIGTERM. */
 
 // Process metrics (CPU, memory, event loop lag) come from Node's own APIs, so only this entry point collects them.
 const metrics = new HookdMetrics();
 collectDefaultMetrics({ register: metrics.registry });
-const started = await boot(process.env, (code) => process.exit(code), { metrics });
+const started = await boot(process.env, (code) => process.exit(code), { metrics, upgradeWebSocket: nodeUpgradeWebSocket, dropConnection: nodeDropConnection });
 const { config, log, hookd } = started;
 
-const server = serve({ fetch: hookd.app.fetch, port: config.HOOKD_PORT, hostname: config.HOOKD_HOST }, (info) =>
+const server = serveOnNode(hookd.app, { port: config.HOOKD_PORT, hostname: config.HOOKD_HOST }, (info) =>
   announce(started, { host: info.address, port: info.port }, `node ${process.version}`),
 );
 

@@ -48,4 +48,20 @@ export class HookdMetrics {
     help: "1 while the NATS connection is up",
     registers: [this.registry],
   });
+  readonly streamsOpen = new Gauge({
+    name: "hookd_streams_open",
+    help: "Topic streams (SSE, WebSocket, /stream) this instance serves right now",
+    registers: [this.registry],
+  });
+  readonly streamFeeds = new Gauge({
+    name: "hookd_stream_feeds",
+    help: "Live feeds (one NATS consumer each, shared by the listeners of one topic filter) this instance holds",
+    registers: [this.registry],
+  });
+  readonly streamsEnded = new Counter({
+    name: "hookd_streams_ended_total",
+    help: "Topic streams hookd ended itself, by reason (slow-consumer, shutting-down, interrupted)",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
 }

@@ -21,6 +21,7 @@ import { ensureRateStream, RateLimiter } from "./nats/rate-limiter.ts";
 import { WebSubHub } from "./runtime/websub-hub.ts";
 import { SubscriptionHealth } from "./runtime/subscription-health.ts";
 import { syncStaticSubscriptions } from "./runtime/static-subscriptions.ts";
+import { startTopicRouters, type TopicRouters } from "./runtime/topic-routers.ts";
 import { parseStaticConfig } from "./domain/static-config.ts";
 import { readFile } from "node:fs/promises";
 import { systemEventPublisher } from "./runtime/system-events.ts";
@@ -30,7 +31,11 @@ import { DeliveryCommands } from "./runtime/delivery-commands.ts";
 import { DeliveryWorker } from "./runtime/delivery-worker.ts";
 import { loadOrCreateKey } from "./server-key.ts";
 import { HookdMetrics } from "./metrics.ts";
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
+import type { UpgradeWebSocket } from "hono/ws";
+import { TopicFeeds } from "./nats/topic-feeds.ts";
+import { TopicReplay } from "./nats/topic-replay.ts";
+import { TopicStreams } from "./runtime/topic-streams.ts";
 
 /** Wires hookd together; runtime-neutral, so the Node and Deno entry points only add serving and signals. */
 
@@ -50,7 +55,15 @@ export function fitBodyLimit(configured: number, maxPayload: number): number {
   return Math.max(0, Math.min(configured, Math.floor(((maxPayload - JOURNAL_OVERHEAD) * 3) / 4)));
 }
 
-export async function startHookd(config: Config, log: Logger, options: { metrics?: HookdMetrics } = {}): Promise<Hookd> {
+export type StartOptions = {
+  metrics?: HookdMetrics;
+  /** The runtime's WebSocket upgrade, from the entry point (Node and Deno each have their own). */
+  upgradeWebSocket?: UpgradeWebSocket;
+  /** Drops a request's connection at once (the runtime's own means), for stream listeners that stopped reading. */
+  dropConnection?: (c: Context) => void;
+};
+
+export async function startHookd(config: Config, log: Logger, options: StartOptions = {}): Promise<Hookd> {
   const { key, generated } = await loadOrCreateKey(config.HOOKD_DATA_DIR, config.HOOKD_KEY);
   const tokens = new PathTokens(key);
 
@@ -110,10 +123,10 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
     const health = new SubscriptionHealth({ subscriptions, directory, clock: Date.now, log });
     // Every existing subscription is indexed before the config file is applied and before fan-out starts.
     await directory.start(subscriptionStore, log);
-    if (config.HOOKD_CONFIG) {
-      const file = parseStaticConfig(await readFile(config.HOOKD_CONFIG, "utf8"), config.HOOKD_CONFIG);
-      const counts = await syncStaticSubscriptions(file, { subscriptions, directory, log });
-      log.info({ file: config.HOOKD_CONFIG, subscriptions: file.subscriptions.length, ...counts }, "applied the config file");
+    const configFile = config.HOOKD_CONFIG ? parseStaticConfig(await readFile(config.HOOKD_CONFIG, "utf8"), config.HOOKD_CONFIG) : null;
+    if (configFile) {
+      const counts = await syncStaticSubscriptions(configFile, { subscriptions, directory, log });
+      log.info({ file: config.HOOKD_CONFIG, subscriptions: configFile.subscriptions.length, routers: configFile.routers.length, ...counts }, "applied the config file");
     }
     const attemptLog = new AttemptLog(js, jsm);
     const hub = new WebSubHub({ subscriptions, directory, http: attempter, topics, js, clock: Date.now, log, maxBodyBytes });
@@ -122,6 +135,7 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
     const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log, publicBase });
     let workQueue: WorkQueueRunner | null = null;
     let fanOut: WorkQueueRunner | null = null;
+    let routers: TopicRouters | null = null;
     if (config.HOOKD_WORKERS === "on") {
       const worker = new DeliveryWorker({
         store,
@@ -142,6 +156,8 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
           void attemptLog.record(subscriptionId, attempt).catch((error: unknown) => log.warn({ err: error, subscriptionId }, "could not record the attempt summary")),
       });
       fanOut = await runWorkQueue({ js, concurrency: 16, handle: (message) => fanOutHandler.handle(message), log, stream: TOPIC_STREAM, consumer: FANOUT_CONSUMER });
+      // Routers consume and republish like fan-out does, so an ingest-only instance runs none.
+      routers = await startTopicRouters({ js, jsm, routers: configFile?.routers ?? [], deps: { topics, log, clock: Date.now }, inactiveMs: config.HOOKD_TOPIC_MAX_AGE });
       workQueue = await runWorkQueue({
         js,
         concurrency: config.HOOKD_CONCURRENCY,
@@ -150,6 +166,17 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
         onLoad: (active) => metrics.working.set(active),
       });
     }
+
+    const feeds = new TopicFeeds(js, jsm, log);
+    const streams = new TopicStreams({
+      feeds,
+      replay: new TopicReplay(js, jsm),
+      log,
+      bufferBytes: config.HOOKD_STREAM_BUFFER,
+      heartbeatMs: config.HOOKD_STREAM_HEARTBEAT,
+      maxPerToken: config.HOOKD_STREAM_MAX_PER_TOKEN,
+      onEnded: (reason) => metrics.streamsEnded.inc({ reason }),
+    });
 
     const app = createApp({
       commands,
@@ -168,6 +195,11 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       replay: (input) => replaySubscription({ js, fanOut: fanOutHandler }, input),
       attempts: attemptLog,
       hub,
+      githubSecrets: configFile?.github.secrets ?? [],
+      streams,
+      streamBufferBytes: config.HOOKD_STREAM_BUFFER,
+      upgradeWebSocket: options.upgradeWebSocket,
+      dropConnection: options.dropConnection,
     });
 
     return {
@@ -175,6 +207,10 @@ export async function startHookd(config: Config, log: Logger, options: { metrics
       natsUrl,
       generatedAdminToken: generated ? await tokens.tokenFor("/") : null,
       async stop() {
+        // Listeners are told to resume elsewhere before the NATS link goes.
+        streams.closeAll();
+        await feeds.stop();
+        await routers?.stop();
         await fanOut?.stop();
         await workQueue?.stop();
         directory.stop();

@@ -1,13 +1,15 @@
 import { z } from "zod";
 import { parse as parseYaml } from "yaml";
 import { EVENT_TYPE_PATTERN } from "./event-type.ts";
+import { GITHUB_ROUTED_TOPIC_PREFIX } from "./github-router.ts";
 import { parseRetrySchedule } from "./retry-policy.ts";
 import { isValidSecret } from "./sign-standard-webhooks.ts";
 import { parseTopic, TopicNameError } from "./topic-name.ts";
 
 /**
  * The config file (HOOKD_CONFIG, JSON or YAML): subscriptions an operator declares instead of
- * creating them over the API. Each has a name, its identity across restarts and instances.
+ * creating them over the API, routers, and the GitHub secrets that guard publish routes. Each
+ * subscription and router has a name, its identity across restarts and instances.
  */
 
 export const StaticSubscriptionSchema = z
@@ -52,15 +54,65 @@ export const StaticSubscriptionSchema = z
   });
 export type StaticSubscription = z.infer<typeof StaticSubscriptionSchema>;
 
+const UNSAFE_PREFIX = "/unsafe/";
+
+/** A topic as the file names it: a trailing "/" covers every topic below; "/unsafe/…" is Hookbot's unsafe namespace (its own name for it). */
+export const ConfigTopicSchema = z.string().transform((text, ctx) => {
+  const unsafe = text.startsWith(UNSAFE_PREFIX);
+  try {
+    const pattern = parseTopic(unsafe ? text.slice(UNSAFE_PREFIX.length) : text, { allowRecursive: true });
+    return { namespace: unsafe ? ("unsafe" as const) : ("safe" as const), topic: pattern.topic, recursive: pattern.recursive };
+  } catch (error) {
+    if (!(error instanceof TopicNameError)) throw error;
+    ctx.addIssue({ code: "custom", message: error.message });
+    return z.NEVER;
+  }
+});
+export type ConfigTopic = z.infer<typeof ConfigTopicSchema>;
+
+/** A router republishes the messages of one topic (or every topic below it) onto others, by its type's rule. */
+export const RouterSchema = z
+  .object({
+    // The name becomes a NATS consumer name, which can't hold ".".
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "name: letters, digits, _ - (at most 64, no dots)"),
+    type: z.enum(["github"], { error: 'type must be "github" (the router for GitHub webhooks)' }),
+    from: ConfigTopicSchema,
+  })
+  .strict()
+  .superRefine((router, ctx) => {
+    const { namespace, topic, recursive } = router.from;
+    const below = GITHUB_ROUTED_TOPIC_PREFIX;
+    // Its own output isn't an envelope, so reading it would do nothing but waste work on every push.
+    if (namespace === "safe" && (topic.startsWith(below) || (recursive && below.startsWith(topic + "/")))) {
+      ctx.addIssue({ code: "custom", path: ["from"], message: `a github router writes to ${below}…; pick a "from" that doesn't cover those topics` });
+    }
+  });
+export type RouterConfig = z.infer<typeof RouterSchema>;
+
+/** A GitHub webhook secret: publishing to the topics it covers needs a valid X-Hub-Signature(-256). */
+export const GitHubSecretSchema = z
+  .object({
+    topic: ConfigTopicSchema,
+    secret: z.string().min(1, "secret is empty: use the webhook's secret as set in GitHub"),
+  })
+  .strict();
+export type GitHubSecret = z.infer<typeof GitHubSecretSchema>;
+
 export const StaticConfigSchema = z
-  .object({ subscriptions: z.array(StaticSubscriptionSchema).default([]) })
+  .object({
+    subscriptions: z.array(StaticSubscriptionSchema).default([]),
+    routers: z.array(RouterSchema).default([]),
+    github: z.object({ secrets: z.array(GitHubSecretSchema).default([]) }).strict().default({ secrets: [] }),
+  })
   .strict()
   .superRefine((config, ctx) => {
-    const seen = new Set<string>();
-    config.subscriptions.forEach((entry, index) => {
-      if (seen.has(entry.name)) ctx.addIssue({ code: "custom", path: ["subscriptions", index, "name"], message: `"${entry.name}" is used twice` });
-      seen.add(entry.name);
-    });
+    for (const list of ["subscriptions", "routers"] as const) {
+      const seen = new Set<string>();
+      config[list].forEach((entry, index) => {
+        if (seen.has(entry.name)) ctx.addIssue({ code: "custom", path: [list, index, "name"], message: `"${entry.name}" is used twice` });
+        seen.add(entry.name);
+      });
+    }
   });
 export type StaticConfig = z.infer<typeof StaticConfigSchema>;
 

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { PathTokens } from "../domain/path-tokens.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { Logger } from "../log.ts";
@@ -18,7 +18,11 @@ import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts
 import { mountSubscriptionRoutes, type SubscriptionRouteDeps } from "./subscription-routes.ts";
 import { mountHubRoutes } from "./hub-routes.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
+import type { GitHubSecretRule } from "../domain/github-signature.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
+import { mountStreamRoutes, requireUnsafeConsent } from "./stream-routes.ts";
+import type { TopicStreams } from "../runtime/topic-streams.ts";
+import type { UpgradeWebSocket } from "hono/ws";
 
 export type AppDeps = {
   commands: DeliveryCommands;
@@ -37,6 +41,13 @@ export type AppDeps = {
   replay: SubscriptionRouteDeps["replay"];
   attempts: SubscriptionRouteDeps["attempts"];
   hub: WebSubHub;
+  /** The config file's github.secrets: publishing to a topic they cover needs GitHub's signature. */
+  githubSecrets?: readonly GitHubSecretRule[];
+  streams: TopicStreams;
+  streamBufferBytes: number;
+  /** The runtime's WebSocket upgrade (Node and Deno each have their own); without it /sub/ serves no WebSockets. */
+  upgradeWebSocket?: UpgradeWebSocket | undefined;
+  dropConnection?: ((c: Context) => void) | undefined;
 };
 
 export function createApp(deps: AppDeps): Hono {
@@ -50,14 +61,19 @@ export function createApp(deps: AppDeps): Hono {
   const openApi = openApiDocument();
   app.get("/api/v1/openapi.json", (c) => c.json(openApi));
 
+  // The consent header is checked before the token, so a client missing it is told exactly what to send.
+  app.use("/unsafe/sub/*", requireUnsafeConsent);
   app.use("*", requireToken(deps.tokens));
   app.get("/metrics", async (c) => {
     deps.metrics.natsConnected.set(deps.isNatsConnected() ? 1 : 0);
+    deps.metrics.streamsOpen.set(deps.streams.count);
+    deps.metrics.streamFeeds.set(deps.streams.feedCount);
     return c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType });
   });
 
   mountDispatchRoutes(app, deps);
   mountPublishRoutes(app, deps);
+  mountStreamRoutes(app, { streams: deps.streams, clock: deps.clock, bufferBytes: deps.streamBufferBytes, upgradeWebSocket: deps.upgradeWebSocket, dropConnection: deps.dropConnection });
   mountSubscriptionRoutes(app, deps);
   mountHubRoutes(app, deps);
   mountDeliveryRoutes(app, deps);

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { PathTokens } from "../domain/path-tokens.ts";
 import { problemResponse } from "./problem.ts";
 
@@ -7,7 +7,32 @@ import { problemResponse } from "./problem.ts";
  * "/"-ending ancestor of it) sent as the Basic user name, the Basic password, or a Bearer token.
  */
 
-const OPEN_PATHS = new Set(["/healthz", "/api/v1/openapi.json"]);
+const OPEN_PATHS = new Set(["/healthz", "/api/v1/openapi.json", "/status"]);
+
+/**
+ * The path whose token a request needs, or null for open routes. Reading a topic needs the token
+ * for /sub/<topic> whatever the transport, so one token serves SSE, WebSocket and /stream alike.
+ * Hookbot's /unsafe/pub/ takes anything without a token (its topics live apart from the safe ones).
+ */
+export function authScope(url: URL): string | null {
+  const path = url.pathname;
+  if (OPEN_PATHS.has(path) || path.startsWith("/unsafe/pub/")) return null;
+  if (path.startsWith("/sse/")) return "/sub/" + path.slice("/sse/".length);
+  if (path === "/stream") {
+    const topic = url.searchParams.get("topic");
+    // As the client would write it in a /sub/ path: "?", "#" and "%" escaped, the rest as URL paths encode it.
+    if (topic) return new URL("/sub/" + topic.replace(/[?#%]/g, encodeURIComponent), "http://hookd").pathname;
+  }
+  return path;
+}
+
+/**
+ * The token a request carries: Authorization (Basic or Bearer), or on a GET `?token=`, since a
+ * browser's EventSource and WebSocket cannot set headers.
+ */
+export function requestToken(c: Context): string | null {
+  return tokenFromAuthorization(c.req.header("authorization")) ?? (c.req.method === "GET" ? (c.req.query("token") ?? null) : null);
+}
 
 export function tokenFromAuthorization(header: string | undefined): string | null {
   if (!header) return null;
@@ -30,9 +55,9 @@ export function tokenFromAuthorization(header: string | undefined): string | nul
 
 export function requireToken(tokens: PathTokens): MiddlewareHandler {
   return async (c, next) => {
-    const path = new URL(c.req.url).pathname;
-    if (OPEN_PATHS.has(path)) return next();
-    const token = tokenFromAuthorization(c.req.header("authorization"));
+    const path = authScope(new URL(c.req.url));
+    if (path === null) return next();
+    const token = requestToken(c);
     if (token && (await tokens.grants(path, token))) return next();
     return problemResponse(c, {
       status: 401,

@@ -4,6 +4,7 @@ import { ulid } from "../domain/ids.ts";
 import { parseTopic, TopicNameError, type TopicNamespace } from "../domain/topic-name.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
+import { applyGitHubPublishRules, type GitHubPublishDeps } from "./github-publish.ts";
 import { idempotencyKeyOf } from "./ingest.ts";
 import { badRequest } from "./problem.ts";
 import { readBody } from "./read-body.ts";
@@ -15,7 +16,7 @@ export type PublishDeps = {
   isNatsConnected: () => boolean;
   maxBodyBytes: number;
   clock: () => number;
-};
+} & GitHubPublishDeps;
 
 export function parseTopicOr400(text: string, field: string): string {
   try {
@@ -44,14 +45,15 @@ export async function acceptPublish(
 ): Promise<Response> {
   const type = eventTypeOf(c);
   const idempotencyKey = idempotencyKeyOf(c);
+  const stored = await applyGitHubPublishRules(c, deps, event);
   if (!deps.isNatsConnected()) throw new NatsUnavailableError(new Error("not connected"));
   const result = await deps.topics.publish({
     id: "evt_" + ulid(deps.clock(), crypto.getRandomValues(new Uint8Array(10))),
     topic: event.topic,
     namespace: event.namespace,
-    body: event.body,
-    contentType: event.contentType,
-    type,
+    body: stored.body,
+    contentType: stored.contentType,
+    type: type ?? stored.defaultType,
     idempotencyKey,
     publishedAt: new Date(deps.clock()).toISOString(),
   });
@@ -59,15 +61,18 @@ export async function acceptPublish(
 }
 
 export function mountPublishRoutes(app: Hono, deps: PublishDeps): void {
-  app.post("/pub/*", async (c) => {
-    const raw = new URL(c.req.url).pathname.slice("/pub/".length);
-    let text: string;
-    try {
-      text = raw.split("/").map(decodeURIComponent).join("/");
-    } catch {
-      throw badRequest("The topic in the path is not valid percent-encoding.", { field: "topic" });
-    }
-    const topic = parseTopicOr400(text, "topic");
-    return acceptPublish(c, deps, { topic, namespace: "safe", body: await readBody(c, deps.maxBodyBytes), contentType: c.req.header("content-type") });
-  });
+  // Hookbot's /unsafe/pub/ needs no token, so its topics live in their own namespace and never reach safe listeners or subscriptions.
+  for (const [prefix, namespace] of [["/pub/", "safe"], ["/unsafe/pub/", "unsafe"]] as const) {
+    app.post(`${prefix}*`, async (c) => {
+      const raw = new URL(c.req.url).pathname.slice(prefix.length);
+      let text: string;
+      try {
+        text = raw.split("/").map(decodeURIComponent).join("/");
+      } catch {
+        throw badRequest("The topic in the path is not valid percent-encoding.", { field: "topic" });
+      }
+      const topic = parseTopicOr400(text, "topic");
+      return acceptPublish(c, deps, { topic, namespace, body: await readBody(c, deps.maxBodyBytes), contentType: c.req.header("content-type") });
+    });
+  }
 }

@@ -1,5 +1,6 @@
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
+import type { MsgHdrs } from "@nats-io/transport-node";
 import { topicOfSubject, topicSubject, type TopicNamespace } from "../domain/topic-name.ts";
 import { NatsUnavailableError, PayloadTooLargeError } from "./journal.ts";
 import { TOPIC_STREAM } from "./streams.ts";
@@ -37,9 +38,11 @@ export type Publish = {
   publishedAt: string;
 };
 
-function toEvent(message: StoredMsg): PublishedEvent {
+/** A stored message (direct get) or a consumed one (JsMsg) as an event. */
+export function eventOfMessage(message: StoredMsg | JsMsg): PublishedEvent {
   const { topic, namespace } = topicOfSubject(message.subject);
-  const header = (name: string) => message.header?.get(name) || null;
+  const headers: MsgHdrs | undefined = "header" in message ? message.header : message.headers;
+  const header = (name: string) => headers?.get(name) || null;
   return {
     id: header(EVENT_ID_HEADER) ?? `seq-${message.seq}`,
     seq: message.seq,
@@ -85,6 +88,6 @@ export class TopicLog {
     const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq }).catch((error: unknown) => {
       throw new NatsUnavailableError(error);
     });
-    return message ? toEvent(message) : null;
+    return message ? eventOfMessage(message) : null;
   }
 }

@@ -1,0 +1,132 @@
+import type { WSContext } from "hono/ws";
+import { utf8 } from "../domain/bytes.ts";
+import type { StreamEnd } from "../domain/stream-frames.ts";
+import type { PublishedEvent } from "../nats/topic-log.ts";
+import type { StreamSink } from "../runtime/topic-listener.ts";
+
+/**
+ * The transports' ends of a topic stream: a byte stream (SSE, /stream's JSON lines) or a
+ * WebSocket. Both count what is queued for the client so the listener can bound it.
+ */
+
+// Every listener of a feed gets the same event object, so each encoding is made once per event.
+const frames = new WeakMap<PublishedEvent, Map<string, Uint8Array | string>>();
+
+export function cachedFrame<T extends Uint8Array | string>(event: PublishedEvent, key: string, make: () => T): T {
+  let byKey = frames.get(event);
+  if (!byKey) frames.set(event, (byKey = new Map()));
+  let frame = byKey.get(key) as T | undefined;
+  if (frame === undefined) byKey.set(key, (frame = make()));
+  return frame;
+}
+
+/** Polls `buffered` until it is at most `bytes`; false when `timeoutMs` passes first. */
+async function waitUntilDrained(buffered: () => number, isClosed: () => boolean, bytes: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (buffered() > bytes) {
+    if (isClosed() || Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
+/** How long a stream that hookd ends may take to hand over its last frame before the connection is dropped. */
+const END_GRACE_MS = 5_000;
+
+export type ByteStreamSink = { sink: StreamSink; body: ReadableStream<Uint8Array>; onCancel(callback: () => void): void };
+
+export function byteStreamSink(options: {
+  head: string;
+  encode: (event: PublishedEvent) => Uint8Array;
+  endFrame: (end: StreamEnd) => string;
+  heartbeat: string;
+  limitBytes: number;
+  /** Drops the client's connection (the runtime's own means); without it the stream is errored, which frees the queue. */
+  dropConnection?: (() => void) | undefined;
+}): ByteStreamSink {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let closed = false;
+  let cancelled: () => void = () => undefined;
+  // The queue is counted in bytes; desiredSize falls below the high-water mark as bytes wait unread.
+  const highWaterMark = options.limitBytes;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+        c.enqueue(utf8(options.head));
+      },
+      cancel() {
+        closed = true;
+        cancelled();
+      },
+    },
+    { highWaterMark, size: (chunk) => chunk.byteLength },
+  );
+  const buffered = () => (closed ? 0 : Math.max(0, highWaterMark - (controller.desiredSize ?? highWaterMark)));
+  const enqueue = (chunk: Uint8Array) => {
+    if (closed) return;
+    try {
+      controller.enqueue(chunk);
+    } catch {
+      closed = true;
+    }
+  };
+  const heartbeat = utf8(options.heartbeat);
+  const sink: StreamSink = {
+    send: (event) => enqueue(options.encode(event)),
+    buffered,
+    drained: (bytes, timeoutMs) => waitUntilDrained(buffered, () => closed, bytes, timeoutMs),
+    heartbeat: () => enqueue(heartbeat),
+    end(end) {
+      enqueue(utf8(options.endFrame(end)));
+      void waitUntilDrained(buffered, () => closed, 0, END_GRACE_MS).then((drained) => {
+        if (closed) return;
+        closed = true;
+        // A client that stopped reading would hold the connection (and its queue) forever: drop it instead.
+        if (drained) controller.close();
+        else if (options.dropConnection) options.dropConnection();
+        else controller.error(new Error(`stream ended (${end.reason}) and the client did not read its last frame`));
+      });
+    },
+  };
+  return { sink, body, onCancel: (callback) => (cancelled = callback) };
+}
+
+/**
+ * A WebSocket, attached once the upgrade completes. Nothing is sent before that: the listener only
+ * sends after `catchUp`, which the route calls from onOpen.
+ */
+export type WebSocketSink = { sink: StreamSink; attach(ws: WSContext): void };
+
+export function webSocketSink(options: {
+  encode: (event: PublishedEvent) => Uint8Array | string;
+  closeWith: (end: StreamEnd) => { code: number; reason: string };
+}): WebSocketSink {
+  let socket: WSContext | null = null;
+  let closed = false;
+  // Both Node's ws and Deno's WebSocket count the bytes queued on the socket.
+  const buffered = () => (socket && !closed ? ((socket.raw as { bufferedAmount?: number } | undefined)?.bufferedAmount ?? 0) : 0);
+  const sink: StreamSink = {
+    send(event) {
+      if (!socket || closed || socket.readyState !== 1) return;
+      const frame = options.encode(event);
+      socket.send(typeof frame === "string" ? frame : (frame as Uint8Array<ArrayBuffer>));
+    },
+    buffered,
+    drained: (bytes, timeoutMs) => waitUntilDrained(buffered, () => closed, bytes, timeoutMs),
+    // Hookbot's frames are the bodies alone; an extra frame would be read as a message, so WebSockets get no heartbeat.
+    heartbeat: () => undefined,
+    end(end) {
+      if (!socket || closed) return;
+      closed = true;
+      const { code, reason } = options.closeWith(end);
+      socket.close(code, reason);
+    },
+  };
+  return {
+    sink,
+    attach(ws) {
+      socket = ws;
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type PushConsumer } from "@nats-io/jetstream";
+import type { Logger } from "../log.ts";
+import { eventOfMessage, type PublishedEvent } from "./topic-log.ts";
+import { TOPIC_STREAM } from "./streams.ts";
+
+/**
+ * Live topic feeds: one ordered push consumer per subject filter per instance, shared by every
+ * listener of that filter here, so a thousand listeners on one topic cost NATS one consumer. A feed
+ * starts with its first listener and its consumer is deleted as soon as its last listener leaves.
+ */
+
+export type FeedListener = { deliver(event: PublishedEvent): void };
+
+export type FeedAttachment = {
+  /**
+   * Every message of the filter up to this sequence was published before the listener attached;
+   * every one after it reaches the listener live. A listener resuming from an older sequence
+   * replays up to here from the log.
+   */
+  coveredUpTo: number;
+  detach(): void;
+};
+
+type Feed = {
+  listeners: Set<FeedListener>;
+  /** Attached listeners plus attaches still waiting for the feed to start. */
+  refs: number;
+  delivered: number;
+  ready: Promise<void>;
+  consumer?: PushConsumer;
+  messages?: ConsumerMessages;
+  closed: boolean;
+};
+
+export class TopicFeeds {
+  readonly #feeds = new Map<string, Feed>();
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly log: Logger,
+  ) {}
+
+  /** How many feeds (NATS consumers) this instance holds; for tests and metrics. */
+  get size(): number {
+    return this.#feeds.size;
+  }
+
+  async attach(filter: string, listener: FeedListener): Promise<FeedAttachment> {
+    let feed = this.#feeds.get(filter);
+    if (!feed) {
+      feed = { listeners: new Set(), refs: 0, delivered: 0, ready: Promise.resolve(), closed: false };
+      feed.ready = this.#start(filter, feed);
+      this.#feeds.set(filter, feed);
+    }
+    feed.refs++;
+    try {
+      await feed.ready;
+    } catch (error) {
+      this.#release(filter, feed);
+      throw error;
+    }
+    // No await between reading `delivered` and joining: the next message the feed hands out is the listener's first live one.
+    feed.listeners.add(listener);
+    const attachedFeed = feed;
+    let attached = true;
+    return {
+      coveredUpTo: feed.delivered,
+      detach: () => {
+        if (!attached) return;
+        attached = false;
+        attachedFeed.listeners.delete(listener);
+        this.#release(filter, attachedFeed);
+      },
+    };
+  }
+
+  async #start(filter: string, feed: Feed): Promise<void> {
+    const info = await this.jsm.streams.info(TOPIC_STREAM);
+    feed.delivered = info.state.last_seq;
+    const consumer = await this.js.consumers.getPushConsumer(TOPIC_STREAM, {
+      filter_subjects: filter,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: info.state.last_seq + 1,
+    });
+    feed.consumer = consumer;
+    feed.messages = await consumer.consume({
+      callback: (message) => {
+        let event: PublishedEvent;
+        try {
+          event = eventOfMessage(message);
+        } catch (error) {
+          this.log.warn({ err: error, subject: message.subject }, "skipping a topic message that cannot be read");
+          return;
+        }
+        feed.delivered = event.seq;
+        for (const listener of feed.listeners) listener.deliver(event);
+      },
+    });
+    if (feed.closed) await this.#stopConsumer(feed);
+  }
+
+  #release(filter: string, feed: Feed): void {
+    feed.refs--;
+    if (feed.refs > 0) return;
+    feed.closed = true;
+    if (this.#feeds.get(filter) === feed) this.#feeds.delete(filter);
+    void feed.ready.then(() => this.#stopConsumer(feed)).catch(() => undefined);
+  }
+
+  async #stopConsumer(feed: Feed): Promise<void> {
+    const { messages, consumer } = feed;
+    feed.messages = undefined;
+    feed.consumer = undefined;
+    messages?.stop();
+    // An ordered consumer is ephemeral but would linger on the server until its inactivity limit; delete it now.
+    await consumer?.delete().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    const feeds = [...this.#feeds.values()];
+    this.#feeds.clear();
+    await Promise.allSettled(feeds.map(async (feed) => {
+      feed.closed = true;
+      await feed.ready.catch(() => undefined);
+      await this.#stopConsumer(feed);
+    }));
+  }
+}

@@ -1,0 +1,63 @@
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { firstSeqAtOrAfter } from "../domain/stream-start.ts";
+import { NatsUnavailableError } from "./journal.ts";
+import { eventOfMessage, type PublishedEvent } from "./topic-log.ts";
+import { TOPIC_STREAM } from "./streams.ts";
+
+/**
+ * Reading a stretch of the topic log for one listener: the messages of a filter after one
+ * sequence up to another, at the listener's pace, through its own ordered pull consumer (deleted
+ * when done).
+ */
+export class TopicReplay {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+  ) {}
+
+  /** The sequence just before the first message stored at or after `at`. */
+  async seqBefore(at: number): Promise<number> {
+    const { state } = await this.jsm.streams.info(TOPIC_STREAM).catch((error: unknown) => {
+      throw new NatsUnavailableError(error);
+    });
+    if (state.messages === 0) return state.last_seq;
+    const first = await firstSeqAtOrAfter(at, state.first_seq, state.last_seq, async (seq) => {
+      const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq }).catch(() => null);
+      return message ? message.time.getTime() : null;
+    });
+    return first - 1;
+  }
+
+  /**
+   * Hands `onEvent` each message of `filter` with `after < seq`, stopping once it has passed
+   * `upTo` (later ones may come too; the caller drops what it has already sent). `onEvent` may
+   * wait, which holds the replay; an aborted signal ends it.
+   */
+  async run(filter: string, after: number, upTo: number, onEvent: (event: PublishedEvent) => Promise<void> | void, signal: AbortSignal): Promise<void> {
+    if (after >= upTo) return;
+    // Direct get finds the first message of the filter, so an empty stretch costs no consumer.
+    const first = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq: after + 1, next_by_subj: filter }).catch((error: unknown) => {
+      throw new NatsUnavailableError(error);
+    });
+    if (!first || first.seq > upTo || signal.aborted) return;
+    const consumer = await this.js.consumers.get(TOPIC_STREAM, {
+      filter_subjects: filter,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: first.seq,
+    });
+    const messages = await consumer.consume({ max_messages: 128 });
+    const stop = () => messages.stop();
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      for await (const message of messages) {
+        if (signal.aborted) break;
+        await onEvent(eventOfMessage(message));
+        if (message.seq >= upTo || message.info.pending === 0) break;
+      }
+    } finally {
+      signal.removeEventListener("abort", stop);
+      messages.stop();
+      await consumer.delete().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import { routeGitHubPush, type RouterDecision, type RouterInput } from "../domain/github-router.ts";
+import { ulid } from "../domain/ids.ts";
+import type { RouterConfig } from "../domain/static-config.ts";
+import { topicFilter, topicOfSubject, TopicNameError } from "../domain/topic-name.ts";
+import type { Logger } from "../log.ts";
+import { ensureRouterConsumer } from "../nats/router-consumers.ts";
+import { TOPIC_STREAM } from "../nats/streams.ts";
+import type { TopicLog } from "../nats/topic-log.ts";
+import { runWorkQueue, type WorkQueueRunner } from "../nats/work-queue.ts";
+
+/**
+ * Runs the routers from the config file: each reads its topic through its own durable consumer and
+ * republishes what its rule makes of each message. A republished message's idempotency key is
+ * (router, source sequence, output index), so a message redelivered after a crash, or handled
+ * again by another instance, publishes nothing new.
+ */
+
+export type RouterRule = (input: RouterInput) => RouterDecision;
+
+const RULES: Record<RouterConfig["type"], RouterRule> = { github: routeGitHubPush };
+
+export type TopicRouterDeps = { topics: TopicLog; log: Logger; clock: () => number };
+
+export function routedIdempotencyKey(routerName: string, sourceSeq: number, index: number): string {
+  return `router:${routerName}:${sourceSeq}:${index}`;
+}
+
+/** The routed event's id, derived like its idempotency key so every attempt names the same event. */
+async function routedEventId(key: string, sourceTimeMs: number): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
+  return "evt_" + ulid(sourceTimeMs, digest.subarray(0, 10));
+}
+
+export class TopicRouter {
+  private readonly rule: RouterRule;
+
+  constructor(
+    private readonly config: RouterConfig,
+    private readonly deps: TopicRouterDeps,
+  ) {
+    this.rule = RULES[config.type];
+  }
+
+  async handle(message: JsMsg): Promise<void> {
+    let topic: string;
+    try {
+      topic = topicOfSubject(message.subject).topic;
+    } catch (error) {
+      if (!(error instanceof TopicNameError)) throw error;
+      // Handing it back would stall the router: it keeps one message in flight.
+      this.deps.log.error({ err: error, router: this.config.name, subject: message.subject }, "not a topic subject; skipping it");
+      message.term();
+      return;
+    }
+    const decision = this.rule({ topic, body: message.data });
+    if (decision.ignored) this.deps.log.debug({ router: this.config.name, seq: message.seq, topic, reason: decision.ignored }, "router ignored a message");
+    const sourceTimeMs = Math.floor(message.info.timestampNanos / 1e6);
+    for (const [index, out] of decision.messages.entries()) {
+      const key = routedIdempotencyKey(this.config.name, message.seq, index);
+      const result = await this.deps.topics.publish({
+        id: await routedEventId(key, sourceTimeMs),
+        topic: out.topic,
+        namespace: "safe",
+        body: out.body,
+        contentType: out.contentType,
+        type: out.type,
+        idempotencyKey: key,
+        publishedAt: new Date(this.deps.clock()).toISOString(),
+      });
+      this.deps.log.info({ router: this.config.name, from: topic, seq: message.seq, to: out.topic, routed_seq: result.seq, duplicate: result.duplicate }, "routed");
+    }
+    message.ack();
+  }
+}
+
+export type TopicRouters = { stop(): Promise<void> };
+
+export async function startTopicRouters(options: {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  routers: readonly RouterConfig[];
+  deps: TopicRouterDeps;
+  /** How long a router's consumer outlives its last reader: the topic log's max age. */
+  inactiveMs: number;
+}): Promise<TopicRouters> {
+  const runners: WorkQueueRunner[] = [];
+  try {
+    for (const config of options.routers) {
+      const consumer = await ensureRouterConsumer(options.jsm, {
+        routerName: config.name,
+        filterSubject: topicFilter(config.from, config.from.namespace),
+        inactiveMs: options.inactiveMs,
+      });
+      const router = new TopicRouter(config, options.deps);
+      runners.push(await runWorkQueue({ js: options.js, concurrency: 1, handle: (message) => router.handle(message), log: options.deps.log, stream: TOPIC_STREAM, consumer }));
+    }
+  } catch (error) {
+    await Promise.allSettled(runners.map((runner) => runner.stop()));
+    throw error;
+  }
+  return {
+    async stop() {
+      await Promise.allSettled(runners.map((runner) => runner.stop()));
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { StreamEnd } from "../domain/stream-frames.ts";
+import type { StreamStart } from "../domain/stream-start.ts";
+import type { Logger } from "../log.ts";
+import type { TopicFeeds } from "../nats/topic-feeds.ts";
+import type { TopicReplay } from "../nats/topic-replay.ts";
+import { TopicListener, type StreamSink } from "./topic-listener.ts";
+
+/**
+ * Every topic stream this instance serves: it opens listeners, counts them per token (a token may
+ * hold a bounded number at once), sends heartbeats, and ends them all when hookd stops.
+ */
+
+export class TooManyStreamsError extends Error {
+  constructor(readonly limit: number) {
+    super(`This token already holds ${limit} open streams on this instance (HOOKD_STREAM_MAX_PER_TOKEN).`);
+  }
+}
+
+export type TopicStreamsOptions = {
+  feeds: TopicFeeds;
+  replay: TopicReplay;
+  log: Logger;
+  bufferBytes: number;
+  heartbeatMs: number;
+  maxPerToken: number;
+  stallMs?: number;
+  /** Told each time hookd ends a stream itself, with the reason. */
+  onEnded?: (reason: StreamEnd["reason"]) => void;
+};
+
+export class TopicStreams {
+  readonly #listeners = new Set<TopicListener>();
+  readonly #perToken = new Map<string, number>();
+  readonly #heartbeat: ReturnType<typeof setInterval>;
+
+  constructor(private readonly options: TopicStreamsOptions) {
+    this.#heartbeat = setInterval(() => {
+      for (const listener of this.#listeners) listener.heartbeat();
+    }, options.heartbeatMs);
+    // Heartbeats alone must not keep a stopping process alive.
+    (this.#heartbeat as { unref?: () => void }).unref?.();
+  }
+
+  get count(): number {
+    return this.#listeners.size;
+  }
+
+  get feedCount(): number {
+    return this.options.feeds.size;
+  }
+
+  /**
+   * Opens a listener on `filter` for the holder of `token` and joins the live feed; throws
+   * TooManyStreamsError, or NATS errors before anything was sent. Call `catchUp()` once the
+   * transport is ready to send.
+   */
+  async open(spec: { filter: string; start: StreamStart; token: string }, sink: StreamSink): Promise<TopicListener> {
+    const held = this.#perToken.get(spec.token) ?? 0;
+    if (held >= this.options.maxPerToken) throw new TooManyStreamsError(this.options.maxPerToken);
+    this.#perToken.set(spec.token, held + 1);
+    const listener: TopicListener = new TopicListener(
+      this.options,
+      { filter: spec.filter, start: spec.start, bufferBytes: this.options.bufferBytes, stallMs: this.options.stallMs ?? 30_000 },
+      sink,
+      (end) => {
+        if (end) this.options.onEnded?.(end.reason);
+        this.#listeners.delete(listener);
+        const left = (this.#perToken.get(spec.token) ?? 1) - 1;
+        if (left <= 0) this.#perToken.delete(spec.token);
+        else this.#perToken.set(spec.token, left);
+      },
+    );
+    this.#listeners.add(listener);
+    try {
+      await listener.attach();
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
+    return listener;
+  }
+
+  /** Ends every stream with a reason, so listeners reconnect (here after a restart, or elsewhere). */
+  closeAll(): void {
+    clearInterval(this.#heartbeat);
+    for (const listener of [...this.#listeners]) listener.close({ reason: "shutting-down", lastSeq: listener.lastSeq });
+  }
+}
