@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { PathTokens } from "../domain/path-tokens.ts";
 import { loadOrCreateKey } from "../server-key.ts";
+import { tail } from "./tail.ts";
 import { formatTimeline } from "./timeline.ts";
 
 /** hookd's command line: serve, inspect a delivery, make tokens. */
@@ -13,6 +14,7 @@ commands:
   inspect <delivery-id>       print a delivery's journal as a timeline
   make-tokens <path>...       print URLs carrying the token for each path (a path ending in / covers everything below)
   publish <topic> [file]      publish a file (or standard input) to a topic; prints the event id and sequence
+  tail <topic> [--since X]    print a topic's messages as they arrive (<seq> <topic> <type> <body>, or --json); a topic ending in / reads every topic below it
   subscriptions list [--topic T]
   subscriptions create <topic> <url> [--dialect D] [--secret S] [--event-type T]...
   subscriptions delete <id>
@@ -20,7 +22,8 @@ commands:
 options:
   --url URL      hookd's base URL (default: HOOKD_URL, HOOKD_PUBLIC_URL, or http://127.0.0.1:$HOOKD_PORT)
   --token TOKEN  token to use (default: HOOKD_TOKEN, else the admin token from HOOKD_KEY or the data folder's key)
-  --json         inspect: print the raw JSON instead of the timeline
+  --json         inspect: print the raw JSON instead of the timeline; tail: print each message's JSON envelope
+  --since X      tail: start after sequence X, at an ISO 8601 time, or "now" (the default)
   --type T       publish: the event type (e.g. contact.create)
   --content-type publish: the body's content type (default application/octet-stream, or application/json for .json files)
 `;
@@ -43,9 +46,13 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+async function tokenOf(flags: Flags): Promise<string> {
+  return flags.token ?? process.env.HOOKD_TOKEN ?? (await (await keyTokens()).tokenFor("/"));
+}
+
 /** One API call with the CLI's token; a refusal prints hookd's problem detail. */
 async function call(flags: Flags, method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string> } = {}) {
-  const token = flags.token ?? process.env.HOOKD_TOKEN ?? (await (await keyTokens()).tokenFor("/"));
+  const token = await tokenOf(flags);
   const response = await fetch(`${baseUrl(flags.url)}${path}`, { method, body: init.body, headers: { authorization: `Bearer ${token}`, ...init.headers } });
   const text = await response.text();
   let json: any = null;
@@ -72,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
       type: { type: "string" },
       "content-type": { type: "string" },
+      since: { type: "string" },
       topic: { type: "string" },
       dialect: { type: "string" },
       secret: { type: "string" },
@@ -130,6 +138,14 @@ async function main(argv: string[]): Promise<number> {
       if (!result.ok) return result.code;
       process.stdout.write(`${result.json.id} seq ${result.json.seq}\n`);
       return 0;
+    }
+    case "tail": {
+      const topic = rest[0];
+      if (!topic) {
+        process.stderr.write("tail needs a topic, e.g. hookd tail shop/orders --since 0\n");
+        return 2;
+      }
+      return tail({ baseUrl: baseUrl(values.url), topic, token: await tokenOf(values), since: values.since, json: values.json ?? false });
     }
     case "subscriptions": {
       const [action, ...args] = rest;

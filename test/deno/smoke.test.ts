@@ -1,4 +1,5 @@
 import { Webhook } from "standardwebhooks";
+import { listen, publish } from "../../src/client/index.ts";
 import { encodeSecret } from "../../src/domain/sign-standard-webhooks.ts";
 import { PathTokens } from "../../src/domain/path-tokens.ts";
 import { startTestNats } from "../support/nats-server.ts";
@@ -89,6 +90,22 @@ Deno.test("hookd on Deno delivers a signed webhook and guards private targets", 
       return json.state === "delivered" ? json : undefined;
     }, "the delivery to be journaled as delivered");
     assert(view.history.length === 3, `history has ${view.history.length} entries`);
+
+    // The client library under Deno: what publish() sends, listen() hands over, and aborting ends it cleanly.
+    const heard: string[] = [];
+    const stopListening = new AbortController();
+    const listening = listen(`${allowLoopback.url}/sub/deno/client`, {
+      token: admin,
+      since: 0,
+      signal: stopListening.signal,
+      onMessage: (message) => {
+        heard.push(`${message.topic} ${message.text()}`);
+        stopListening.abort();
+      },
+    });
+    await publish(allowLoopback.url, "deno/client", "from deno", { token: admin });
+    await listening;
+    assert(heard.join() === "deno/client from deno", `the client heard ${JSON.stringify(heard)}`);
 
     const refused = await fetch(`${strict.url}/api/v1/deliveries`, {
       method: "POST",

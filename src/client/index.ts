@@ -1,0 +1,12 @@
+/**
+ * hookd's client: read a topic stream without missing a message across reconnects and restarts,
+ * publish to topics, dispatch webhooks. Web standards only (fetch, streams, AbortSignal), so the
+ * same code runs in Node 20+, Deno and browsers.
+ */
+
+export { listen, type ListenOptions } from "./listen.ts";
+export { publish, type PublishOptions, type Published } from "./publish.ts";
+export { dispatch, type DispatchOptions, type DispatchRequest } from "./dispatch.ts";
+export { HookdError, StreamEndedError, type Problem } from "./hookd-error.ts";
+export type { TopicMessage } from "./topic-message.ts";
+export type { BackoffOptions } from "./backoff.ts";
