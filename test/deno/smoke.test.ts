@@ -107,6 +107,24 @@ Deno.test("hookd on Deno delivers a signed webhook and guards private targets", 
     await listening;
     assert(heard.join() === "deno/client from deno", `the client heard ${JSON.stringify(heard)}`);
 
+    // WebSockets are served by Deno's own upgrade: Hookbot's binary frames, topic NUL body when recursive.
+    const socket = new WebSocket(`${allowLoopback.url.replace("http", "ws")}/sub/deno/?token=${admin}`);
+    socket.binaryType = "arraybuffer";
+    const frame = new Promise<Uint8Array>((resolve, reject) => {
+      socket.onmessage = (event) => resolve(new Uint8Array(event.data as ArrayBuffer));
+      socket.onerror = () => reject(new Error("WebSocket error"));
+    });
+    await new Promise((resolve, reject) => {
+      socket.onopen = resolve;
+      socket.onclose = (event) => reject(new Error(`WebSocket closed before opening: ${event.code}`));
+    });
+    await publish(allowLoopback.url, "deno/ws", "over a socket", { token: admin });
+    const text = new TextDecoder().decode(await frame);
+    assert(text === "deno/ws\u0000over a socket", `the WebSocket got ${JSON.stringify(text)}`);
+    const closed = new Promise((resolve) => (socket.onclose = resolve));
+    socket.close();
+    await closed;
+
     const refused = await fetch(`${strict.url}/api/v1/deliveries`, {
       method: "POST",
       headers: { ...auth, "content-type": "application/json" },
