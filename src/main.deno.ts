@@ -20,7 +20,9 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, "stopping");
-  await server.shutdown();
+  // Deno's shutdown waits for open requests, and a topic stream never ends by itself.
+  await hookd.closeStreams();
+  await Promise.race([server.shutdown(), new Promise((resolve) => setTimeout(resolve, 10_000))]);
   await hookd.stop();
   Deno.exit(0);
 }

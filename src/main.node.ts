@@ -21,6 +21,8 @@ async function shutdown(signal: string) {
   stopping = true;
   log.info({ signal }, "stopping");
   server.close();
+  // Streams get their last frame while the NATS link is still up.
+  await hookd.closeStreams();
   await hookd.stop();
   process.exit(0);
 }

@@ -44,6 +44,8 @@ export type Hookd = {
   natsUrl: string;
   /** The token for "/", when hookd made the key itself (so the operator has a way in). */
   generatedAdminToken: string | null;
+  /** Ends every topic stream with a "shutting-down" frame; call before closing the HTTP server, which waits for open requests. */
+  closeStreams(): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -170,7 +172,8 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     const feeds = new TopicFeeds(js, jsm, log);
     const streams = new TopicStreams({
       feeds,
-      replay: new TopicReplay(js, jsm),
+      // A pull by bytes must fit the largest topic message (a GitHub envelope is the body in base64), or it would stall.
+      replay: new TopicReplay(js, jsm, Math.max(config.HOOKD_STREAM_BUFFER, Math.min(link.nc.info?.max_payload ?? Infinity, Math.ceil((maxBodyBytes * 4) / 3) + 64 * 1024))),
       log,
       bufferBytes: config.HOOKD_STREAM_BUFFER,
       heartbeatMs: config.HOOKD_STREAM_HEARTBEAT,
@@ -206,9 +209,10 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       app,
       natsUrl,
       generatedAdminToken: generated ? await tokens.tokenFor("/") : null,
+      closeStreams: () => streams.closeAll(),
       async stop() {
         // Listeners are told to resume elsewhere before the NATS link goes.
-        streams.closeAll();
+        await streams.closeAll();
         await feeds.stop();
         await routers?.stop();
         await fanOut?.stop();

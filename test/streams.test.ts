@@ -3,13 +3,14 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOPIC_STREAM } from "../src/nats/streams.ts";
+import { topicSubject } from "../src/domain/topic-name.ts";
 import { adminToken, api, eventually, tokenFor } from "./support/hookd.ts";
 import { openSse, openWs, upgradeStatus } from "./support/stream-clients.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 /** Streams out over SSE, WebSocket and /stream, with real clients (the eventsource and ws packages, fetch). */
 
-const suite = hookdSuite({ env: { HOOKD_STREAM_BUFFER: "16KiB", HOOKD_MAX_BODY: "256KiB", HOOKD_STREAM_MAX_PER_TOKEN: "40" } });
+const suite = hookdSuite({ env: { HOOKD_STREAM_BUFFER: "16KiB", HOOKD_MAX_BODY: "256KiB", HOOKD_STREAM_MAX_PER_TOKEN: "40", HOOKD_STREAM_HEARTBEAT: "400ms" } });
 let nc: NatsConnection;
 let admin: string;
 
@@ -39,11 +40,11 @@ async function metric(name: string): Promise<number> {
 const cutOffCount = () => metric('hookd_streams_ended_total{reason="slow-consumer"}');
 const openStreams = () => metric("hookd_streams_open");
 
-/** Ephemeral consumers on the topic log: the live feeds and replays that streams hold. */
-async function streamConsumers(): Promise<number> {
+/** Ephemeral consumers on the topic log reading this topic: the live feeds and replays that its streams hold. */
+async function streamConsumers(topic: string): Promise<number> {
   const jsm = await jetstreamManager(nc);
   const consumers = await jsm.consumers.list(TOPIC_STREAM).next();
-  return consumers.filter((consumer) => !consumer.config.durable_name).length;
+  return consumers.filter((consumer) => !consumer.config.durable_name && consumer.config.filter_subject === topicSubject(topic)).length;
 }
 
 describe("Server-Sent Events", () => {
@@ -148,21 +149,67 @@ describe("Server-Sent Events", () => {
 
   it("releases the NATS consumers as soon as the last listener disconnects", async () => {
     const topic = freshTopic("release");
-    const before = await streamConsumers();
+    expect(await streamConsumers(topic)).toBe(0);
     const a = openSse(`${suite.hookd.url}/sse/${topic}`, admin);
     const b = openSse(`${suite.hookd.url}/sse/${topic}`, admin);
     await Promise.all([a.opened, b.opened]);
     // Two listeners of one topic share one live feed.
-    expect(await streamConsumers()).toBe(before + 1);
+    expect(await streamConsumers(topic)).toBe(1);
     a.close();
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(await streamConsumers()).toBe(before + 1);
+    expect(await streamConsumers(topic)).toBe(1);
     b.close();
-    await eventually(async () => (await streamConsumers()) === before, 1_000, "the feed's consumer to be deleted");
+    await eventually(async () => (await streamConsumers(topic)) === 0, 1_000, "the feed's consumer to be deleted");
+  });
+});
+
+describe("SSE starting points", () => {
+  it("tell a new listener where it starts (an id with no data), so even a listener that got nothing yet resumes without a gap", async () => {
+    const topic = freshTopic("position");
+    const last = await publish(topic, "before");
+    const response = await fetch(`${suite.hookd.url}/sse/${topic}`, { headers: { authorization: `Bearer ${admin}` } });
+    const reader = response.body!.getReader();
+    let text = "";
+    while (!/\nid: \d+\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(Number(/\nid: (\d+)\n\n/.exec(text)![1])).toBeGreaterThanOrEqual(last.seq);
+  });
+
+  it("a Last-Event-ID beyond the end of the log (a reset store) starts now instead of dropping what comes", async () => {
+    const topic = freshTopic("reset");
+    const client = openSse(`${suite.hookd.url}/sse/${topic}`, admin, { lastEventId: "999999999" });
+    await client.opened;
+    await publish(topic, "after the reset");
+    expect((await client.waitFor(1)).map((event) => event.data)).toEqual(["after the reset"]);
+    client.close();
+  });
+
+  it("HEAD answers with the headers and opens no stream", async () => {
+    const topic = freshTopic("head");
+    const before = await openStreams();
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${suite.hookd.url}/sse/${topic}`, { method: "HEAD", headers: { authorization: `Bearer ${admin}` } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    }
+    expect(await openStreams()).toBe(before);
   });
 });
 
 describe("WebSocket (Hookbot)", () => {
+  it("pings idle sockets and drops a peer that stops answering, freeing its slot", async () => {
+    const topic = freshTopic("ping");
+    const headers = { authorization: `Bearer ${admin}` };
+    const healthy = await openWs(`${suite.hookd.url}/sub/${topic}`, headers);
+    const asleep = await openWs(`${suite.hookd.url}/sub/${topic}`, headers, { autoPong: false });
+    const gone = await Promise.race([asleep.closed.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 5_000))]);
+    expect(gone).toBe(true);
+    expect(healthy.socket.readyState).toBe(1);
+    await publish(topic, "still here");
+    expect((await healthy.waitFor(1))[0]!.data.toString()).toBe("still here");
+    healthy.close();
+  });
+
   it("sends each message as a binary frame holding the body", async () => {
     const topic = freshTopic("ws");
     const client = await openWs(`${suite.hookd.url}/sub/${topic}`, { authorization: `Bearer ${admin}` });
@@ -250,6 +297,40 @@ describe("Hookbot paths and rules", () => {
     expect(safeSse.events).toHaveLength(1);
     unsafeWs.close();
     safeSse.close();
+  });
+
+  it("counts a token's streams whatever the case of its letters, and takes a token sent as the Basic password", async () => {
+    const topic = freshTopic("case");
+    const token = await tokenFor(`/sub/${topic}`);
+    const open: Response[] = [];
+    for (let i = 0; i < 40; i++) {
+      const variant = i % 2 === 0 ? token : token.toUpperCase();
+      const response = await fetch(`${suite.hookd.url}/sse/${topic}`, { headers: { authorization: `Bearer ${variant}` } });
+      expect(response.status).toBe(200);
+      open.push(response);
+    }
+    const refused = await fetch(`${suite.hookd.url}/sse/${topic}`, { headers: { authorization: `Bearer ${token.toUpperCase()}` } });
+    expect(refused.status).toBe(429);
+    await refused.body?.cancel();
+    for (const response of open) await response.body!.cancel();
+    const basic = await fetch(`${suite.hookd.url}/sse/${topic}`, { headers: { authorization: `Basic ${btoa(`listener:${token}`)}` } });
+    expect(basic.status).toBe(200);
+    await basic.body!.cancel();
+  });
+
+  it("/stream takes the /sub/ token of exactly the topic asked for: no dot segments, and escaped characters match", async () => {
+    const escaped = await fetch(`${suite.hookd.url}/stream?topic=${encodeURIComponent("streams/a b?c")}`, {
+      headers: { authorization: `Bearer ${await tokenFor("/sub/streams/a%20b%3Fc")}` },
+    });
+    expect(escaped.status).toBe(200);
+    await escaped.body!.cancel();
+    const dotted = await fetch(`${suite.hookd.url}/stream?topic=${encodeURIComponent("secret/../public/x")}`, {
+      headers: { authorization: `Bearer ${await tokenFor("/sub/public/x")}` },
+    });
+    expect(dotted.status).toBe(401);
+    const dottedAdmin = await fetch(`${suite.hookd.url}/stream?topic=${encodeURIComponent("secret/../public/x")}`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(dottedAdmin.status).toBe(400);
+    expect((await dottedAdmin.json()).detail).toMatch(/"\." or "\.\." segment/);
   });
 
   it("a token for /sub/<topic> reads it over /sse/ and /stream too, and the prefix rule holds", async () => {
@@ -346,6 +427,7 @@ describe("slow consumers", () => {
     });
     await eventually(async () => received.length > 0 || undefined, 5_000, "the stream head");
     const cutOffBefore = await cutOffCount();
+    const openBefore = await openStreams();
 
     const body = "x".repeat(100 * 1024);
     const started = Date.now();
@@ -358,7 +440,7 @@ describe("slow consumers", () => {
     fast.close();
     // hookd let the stalled listener go instead of holding 15 MB for it, and dropped its connection.
     await eventually(async () => (await cutOffCount()) === cutOffBefore + 1 || undefined, 15_000, "the stalled listener to be cut off");
-    await eventually(async () => (await openStreams()) === 0 || undefined, 15_000, "its stream to be gone");
+    await eventually(async () => (await openStreams()) === openBefore - 2 || undefined, 15_000, "its stream to be gone");
     ended = true;
     stalled.resume();
     await finished;

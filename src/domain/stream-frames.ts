@@ -74,9 +74,17 @@ export function sseFrame(message: StreamMessage, format: StreamFormat): string {
   return `id: ${message.seq}\nevent: ${name}\n${dataLines(text)}\n`;
 }
 
-/** The last SSE event of a stream that hookd ends; it has no id, so a reconnect resumes after the last message. */
+/** The last SSE event of a stream that hookd ends; its id is the last message's, so a reconnect resumes right after it. */
 export function sseEndFrame(end: StreamEnd): string {
-  return `event: hookd.disconnect\n${dataLines(JSON.stringify(endBody(end)))}\n`;
+  return `id: ${end.lastSeq}\nevent: hookd.disconnect\n${dataLines(JSON.stringify(endBody(end)))}\n`;
+}
+
+/**
+ * An id with no data: EventSource takes it as its last event id without dispatching anything, so a
+ * listener that has not had a message yet still resumes from where its stream started.
+ */
+export function ssePosition(seq: number): string {
+  return `id: ${seq}\n\n`;
 }
 
 export const SSE_HEARTBEAT = ": heartbeat\n\n";

@@ -28,6 +28,8 @@ export function parseTopic(text: string, options: { allowRecursive?: boolean } =
   const body = recursive ? text.slice(0, -1) : text;
   if (body.startsWith("/")) throw new TopicNameError(`the topic can't start with "/"`);
   if (body.split("/").some((segment) => segment === "")) throw new TopicNameError(`the topic has an empty segment ("//")`);
+  // URLs resolve these, so /sub/a/../b and the topic a/../b would name different things.
+  if (body.split("/").some((segment) => segment === "." || segment === "..")) throw new TopicNameError(`the topic has a "." or ".." segment`);
   return { topic: body, recursive };
 }
 

@@ -20,10 +20,24 @@ export function authScope(url: URL): string | null {
   if (path.startsWith("/sse/")) return "/sub/" + path.slice("/sse/".length);
   if (path === "/stream") {
     const topic = url.searchParams.get("topic");
-    // As the client would write it in a /sub/ path: "?", "#" and "%" escaped, the rest as URL paths encode it.
-    if (topic) return new URL("/sub/" + topic.replace(/[?#%]/g, encodeURIComponent), "http://hookd").pathname;
+    if (topic) return "/sub/" + topic.split("/").map(encodePathSegment).join("/");
   }
   return path;
+}
+
+const encoder = new TextEncoder();
+// What a URL path percent-encodes (controls, space, " # < > ? ` { } and non-ASCII), plus "%" and "\",
+// since the topic is already decoded; and no "."/".." resolution, unlike new URL().
+const PATH_ESCAPED = /[\u0000-\u0020"#<>?`{}%\\\u007f-\uffff]/;
+
+/** A topic segment as a client writes it in a /sub/ path, so one token serves /sub/ and /stream alike. */
+export function encodePathSegment(segment: string): string {
+  let out = "";
+  for (const char of segment) {
+    if (!PATH_ESCAPED.test(char)) out += char;
+    else for (const byte of encoder.encode(char)) out += "%" + byte.toString(16).toUpperCase().padStart(2, "0");
+  }
+  return out;
 }
 
 /**
@@ -33,6 +47,8 @@ export function authScope(url: URL): string | null {
 export function requestToken(c: Context): string | null {
   return tokenFromAuthorization(c.req.header("authorization")) ?? (c.req.method === "GET" ? (c.req.query("token") ?? null) : null);
 }
+
+const TOKEN_SHAPE = /^[0-9a-f]{40}$/i;
 
 export function tokenFromAuthorization(header: string | undefined): string | null {
   if (!header) return null;
@@ -45,6 +61,8 @@ export function tokenFromAuthorization(header: string | undefined): string | nul
       const colon = decoded.indexOf(":");
       const user = colon < 0 ? decoded : decoded.slice(0, colon);
       const password = colon < 0 ? "" : decoded.slice(colon + 1);
+      // Hookbot puts the token in the user name; some clients insist on a user, so a token-shaped password wins over any other user.
+      if (TOKEN_SHAPE.test(password) && !TOKEN_SHAPE.test(user)) return password;
       return user || password || null;
     } catch {
       return null;

@@ -7,6 +7,7 @@ import {
   SSE_HEARTBEAT,
   sseEndFrame,
   sseFrame,
+  ssePosition,
   webSocketCloseReason,
   webSocketFrame,
   WS_CLOSE,
@@ -103,9 +104,20 @@ async function byteStream(
   deps: StreamRouteDeps,
   c: Context,
   target: Target,
-  kind: { contentType: string; head: string; encode: (event: PublishedEvent) => Uint8Array; endFrame: typeof sseEndFrame; heartbeat: string },
+  kind: {
+    contentType: string;
+    head: string;
+    encode: (event: PublishedEvent) => Uint8Array;
+    endFrame: typeof sseEndFrame;
+    heartbeat: string;
+    /** Written once the start is known (SSE: the starting id). */
+    position?: (seq: number) => string;
+  },
 ): Promise<Response> {
   const start = startOf(c, deps.clock());
+  const headers = { "content-type": kind.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" };
+  // HEAD gets the GET's headers; a stream opened for it would never be read or cancelled.
+  if (c.req.method === "HEAD") return new Response(null, { status: 200, headers });
   const stream = byteStreamSink({
     head: kind.head,
     encode: kind.encode,
@@ -116,11 +128,9 @@ async function byteStream(
   });
   const listener = await openListener(deps, c, target, start, stream.sink);
   stream.onCancel(() => listener.close());
+  if (kind.position) stream.write(kind.position(listener.lastSeq));
   void listener.catchUp();
-  return new Response(stream.body, {
-    status: 200,
-    headers: { "content-type": kind.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" },
-  });
+  return new Response(stream.body, { status: 200, headers });
 }
 
 function sse(deps: StreamRouteDeps, c: Context, target: Target): Promise<Response> {
@@ -132,6 +142,7 @@ function sse(deps: StreamRouteDeps, c: Context, target: Target): Promise<Respons
     encode: (event) => cachedFrame(event, `sse:${format}`, () => utf8(sseFrame(event, format))),
     endFrame: sseEndFrame,
     heartbeat: SSE_HEARTBEAT,
+    position: ssePosition,
   });
 }
 
@@ -152,6 +163,7 @@ async function webSocket(deps: StreamRouteDeps, c: Context, target: Target): Pro
     throw new ProblemError({ status: 501, kind: "websocket-unsupported", title: "WebSockets are not served here", detail: "This runtime adapter serves no WebSockets; use SSE (Accept: text/event-stream) instead." });
   }
   const start = startOf(c, deps.clock());
+  if (c.req.method === "HEAD") throw badRequest("A WebSocket upgrade must be a GET.");
   const json = c.req.query("format") === "json";
   if (!json) formatOf(c, target.pattern);
   const recursive = target.pattern.recursive;
@@ -162,20 +174,31 @@ async function webSocket(deps: StreamRouteDeps, c: Context, target: Target): Pro
   // Opened before the upgrade, so a refusal (429, 503) is still an HTTP answer.
   const listener: TopicListener = await openListener(deps, c, target, start, socket.sink);
   const abandoned = setTimeout(() => listener.close(), UPGRADE_TIMEOUT_MS);
-  return upgrade(c, {
-    onOpen(_event, ws) {
-      clearTimeout(abandoned);
-      socket.attach(ws);
-      void listener.catchUp();
-    },
-    onClose() {
-      clearTimeout(abandoned);
-      listener.close();
-    },
-    onError() {
-      listener.close();
-    },
-  });
+  let response: Response | undefined;
+  try {
+    response = await upgrade(c, {
+      onOpen(_event, ws) {
+        clearTimeout(abandoned);
+        socket.attach(ws);
+        // Given up on while the upgrade was slow: nothing will be sent, so don't leave the socket open and silent.
+        if (listener.closed) ws.close(WS_CLOSE.interrupted, "stream closed before the upgrade completed; reconnect");
+        else void listener.catchUp();
+      },
+      onClose() {
+        clearTimeout(abandoned);
+        listener.close();
+      },
+      onError() {
+        listener.close();
+      },
+    });
+  } catch {
+    // Deno's upgrade refuses what Node's takes (e.g. "Upgrade: WebSocket" in another case).
+  }
+  if (response) return response;
+  clearTimeout(abandoned);
+  listener.close();
+  throw badRequest('The WebSocket upgrade failed; send "Connection: Upgrade" and "Upgrade: websocket" with a WebSocket key and version 13.');
 }
 
 // The raw (still percent-encoded) path: Hono's c.req.path may already be decoded.

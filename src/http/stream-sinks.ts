@@ -33,7 +33,13 @@ async function waitUntilDrained(buffered: () => number, isClosed: () => boolean,
 /** How long a stream that hookd ends may take to hand over its last frame before the connection is dropped. */
 const END_GRACE_MS = 5_000;
 
-export type ByteStreamSink = { sink: StreamSink; body: ReadableStream<Uint8Array>; onCancel(callback: () => void): void };
+export type ByteStreamSink = {
+  sink: StreamSink;
+  body: ReadableStream<Uint8Array>;
+  onCancel(callback: () => void): void;
+  /** Writes bytes that are not a message (e.g. SSE's starting id). */
+  write(text: string): void;
+};
 
 export function byteStreamSink(options: {
   head: string;
@@ -89,7 +95,7 @@ export function byteStreamSink(options: {
       });
     },
   };
-  return { sink, body, onCancel: (callback) => (cancelled = callback) };
+  return { sink, body, onCancel: (callback) => (cancelled = callback), write: (text) => enqueue(utf8(text)) };
 }
 
 /**
@@ -98,14 +104,26 @@ export function byteStreamSink(options: {
  */
 export type WebSocketSink = { sink: StreamSink; attach(ws: WSContext): void };
 
+/** What hookd needs of the runtime's socket beyond WSContext: ws (Node) has ping/pong and terminate; Deno pings by itself. */
+type RawSocket = {
+  bufferedAmount?: number;
+  ping?: () => void;
+  terminate?: () => void;
+  on?: (event: "pong", listener: () => void) => void;
+};
+
 export function webSocketSink(options: {
   encode: (event: PublishedEvent) => Uint8Array | string;
   closeWith: (end: StreamEnd) => { code: number; reason: string };
 }): WebSocketSink {
   let socket: WSContext | null = null;
   let closed = false;
+  let pendingEnd: StreamEnd | null = null;
+  let answeredPing = true;
+  const raw = () => socket?.raw as RawSocket | undefined;
+  const isClosed = () => closed || (socket !== null && socket.readyState > 1);
   // Both Node's ws and Deno's WebSocket count the bytes queued on the socket.
-  const buffered = () => (socket && !closed ? ((socket.raw as { bufferedAmount?: number } | undefined)?.bufferedAmount ?? 0) : 0);
+  const buffered = () => (socket && !closed ? (raw()?.bufferedAmount ?? 0) : 0);
   const sink: StreamSink = {
     send(event) {
       if (!socket || closed || socket.readyState !== 1) return;
@@ -113,11 +131,25 @@ export function webSocketSink(options: {
       socket.send(typeof frame === "string" ? frame : (frame as Uint8Array<ArrayBuffer>));
     },
     buffered,
-    drained: (bytes, timeoutMs) => waitUntilDrained(buffered, () => closed, bytes, timeoutMs),
-    // Hookbot's frames are the bodies alone; an extra frame would be read as a message, so WebSockets get no heartbeat.
-    heartbeat: () => undefined,
+    drained: (bytes, timeoutMs) => waitUntilDrained(buffered, isClosed, bytes, timeoutMs),
+    // Hookbot's frames are the bodies alone, so the heartbeat is a ping (a control frame no client sees as a message).
+    // A peer that has not answered the previous ping is gone (a laptop gone to sleep): drop it, freeing its slot.
+    heartbeat() {
+      const socketRaw = raw();
+      if (!socketRaw?.ping || isClosed()) return;
+      if (!answeredPing) {
+        socketRaw.terminate?.();
+        return;
+      }
+      answeredPing = false;
+      socketRaw.ping();
+    },
     end(end) {
-      if (!socket || closed) return;
+      if (closed) return;
+      if (!socket) {
+        pendingEnd = end;
+        return;
+      }
       closed = true;
       const { code, reason } = options.closeWith(end);
       socket.close(code, reason);
@@ -127,6 +159,8 @@ export function webSocketSink(options: {
     sink,
     attach(ws) {
       socket = ws;
+      raw()?.on?.("pong", () => (answeredPing = true));
+      if (pendingEnd) sink.end(pendingEnd);
     },
   };
 }

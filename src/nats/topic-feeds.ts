@@ -1,5 +1,6 @@
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type PushConsumer } from "@nats-io/jetstream";
 import type { Logger } from "../log.ts";
+import { NatsUnavailableError } from "./journal.ts";
 import { eventOfMessage, type PublishedEvent } from "./topic-log.ts";
 import { TOPIC_STREAM } from "./streams.ts";
 
@@ -9,7 +10,11 @@ import { TOPIC_STREAM } from "./streams.ts";
  * starts with its first listener and its consumer is deleted as soon as its last listener leaves.
  */
 
-export type FeedListener = { deliver(event: PublishedEvent): void };
+export type FeedListener = {
+  deliver(event: PublishedEvent): void;
+  /** The feed stopped for good (its consumer gave up, e.g. after a long NATS outage); the listener must end. */
+  lost(): void;
+};
 
 export type FeedAttachment = {
   /**
@@ -76,6 +81,14 @@ export class TopicFeeds {
   }
 
   async #start(filter: string, feed: Feed): Promise<void> {
+    try {
+      await this.#open(filter, feed);
+    } catch (error) {
+      throw error instanceof NatsUnavailableError ? error : new NatsUnavailableError(error);
+    }
+  }
+
+  async #open(filter: string, feed: Feed): Promise<void> {
     const info = await this.jsm.streams.info(TOPIC_STREAM);
     feed.delivered = info.state.last_seq;
     const consumer = await this.js.consumers.getPushConsumer(TOPIC_STREAM, {
@@ -84,7 +97,7 @@ export class TopicFeeds {
       opt_start_seq: info.state.last_seq + 1,
     });
     feed.consumer = consumer;
-    feed.messages = await consumer.consume({
+    const messages = await consumer.consume({
       callback: (message) => {
         let event: PublishedEvent;
         try {
@@ -94,8 +107,25 @@ export class TopicFeeds {
           return;
         }
         feed.delivered = event.seq;
-        for (const listener of feed.listeners) listener.deliver(event);
+        // nats.js stops a consumer whose callback throws; one listener's bug must not end everyone's feed.
+        for (const listener of feed.listeners) {
+          try {
+            listener.deliver(event);
+          } catch (error) {
+            this.log.error({ err: error, filter }, "a stream listener failed on a message");
+          }
+        }
       },
+    });
+    feed.messages = messages;
+    void messages.closed().then((error) => {
+      if (feed.closed) return;
+      // The ordered consumer gave up (it does after many failed re-creates): end its listeners so they resume elsewhere or later.
+      this.log.warn({ err: error, filter }, "a live topic feed stopped; ending its streams");
+      feed.closed = true;
+      if (this.#feeds.get(filter) === feed) this.#feeds.delete(filter);
+      for (const listener of [...feed.listeners]) listener.lost();
+      void consumer.delete().catch(() => undefined);
     });
     if (feed.closed) await this.#stopConsumer(feed);
   }

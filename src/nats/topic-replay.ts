@@ -13,7 +13,17 @@ export class TopicReplay {
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
+    /** The most a replay pulls ahead of its listener: at least one message, at most about the listener's buffer. */
+    private readonly prefetchBytes: number,
   ) {}
+
+  /** The log's last sequence. */
+  async lastSeq(): Promise<number> {
+    const { state } = await this.jsm.streams.info(TOPIC_STREAM).catch((error: unknown) => {
+      throw new NatsUnavailableError(error);
+    });
+    return state.last_seq;
+  }
 
   /** The sequence just before the first message stored at or after `at`. */
   async seqBefore(at: number): Promise<number> {
@@ -22,7 +32,10 @@ export class TopicReplay {
     });
     if (state.messages === 0) return state.last_seq;
     const first = await firstSeqAtOrAfter(at, state.first_seq, state.last_seq, async (seq) => {
-      const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq }).catch(() => null);
+      // null is "no such message" (aged out); an error is NATS trouble, and guessing would skip real messages.
+      const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq }).catch((error: unknown) => {
+        throw new NatsUnavailableError(error);
+      });
       return message ? message.time.getTime() : null;
     });
     return first - 1;
@@ -40,12 +53,13 @@ export class TopicReplay {
       throw new NatsUnavailableError(error);
     });
     if (!first || first.seq > upTo || signal.aborted) return;
-    const consumer = await this.js.consumers.get(TOPIC_STREAM, {
-      filter_subjects: filter,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: first.seq,
-    });
-    const messages = await consumer.consume({ max_messages: 128 });
+    const consumer = await this.js.consumers
+      .get(TOPIC_STREAM, { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: first.seq })
+      .catch((error: unknown) => {
+        throw new NatsUnavailableError(error);
+      });
+    // Pulled by bytes, not by count: a count of large messages waiting on a slow listener would be unbounded memory.
+    const messages = await consumer.consume({ max_bytes: this.prefetchBytes });
     const stop = () => messages.stop();
     signal.addEventListener("abort", stop, { once: true });
     try {

@@ -62,6 +62,11 @@ export class TopicListener {
     return this.sink.buffered() === 0;
   }
 
+  /** Resolves once the client has taken everything sent (or `timeoutMs` passed). */
+  async flushed(timeoutMs: number): Promise<void> {
+    await this.sink.drained(0, timeoutMs);
+  }
+
   heartbeat(): void {
     if (!this.#closed && this.sink.buffered() === 0) this.sink.heartbeat();
   }
@@ -73,13 +78,19 @@ export class TopicListener {
   async attach(): Promise<void> {
     const { start, filter } = this.spec;
     const after = start.kind === "after-seq" ? start.seq : start.kind === "at-time" ? await this.deps.replay.seqBefore(start.at) : null;
-    const attachment = await this.deps.feeds.attach(filter, { deliver: (event) => this.#onLive(event) });
+    const attachment = await this.deps.feeds.attach(filter, {
+      deliver: (event) => this.#onLive(event),
+      lost: () => this.close({ reason: "interrupted", lastSeq: this.#lastSent }),
+    });
     if (this.#closed) {
       attachment.detach();
       return;
     }
     this.#attachment = attachment;
     this.#lastSent = after ?? attachment.coveredUpTo;
+    // An id past the end of the log means the log was reset (a new NATS store): its sequences start
+    // over, so waiting for them to pass the old id would drop everything new. Start from now instead.
+    if (after !== null && after > attachment.coveredUpTo && after > (await this.deps.replay.lastSeq())) this.#lastSent = attachment.coveredUpTo;
   }
 
   /** Replays what the listener missed, then goes live. Resolves when it is live (or closed). */

@@ -55,9 +55,11 @@ export class TopicStreams {
    * transport is ready to send.
    */
   async open(spec: { filter: string; start: StreamStart; token: string }, sink: StreamSink): Promise<TopicListener> {
-    const held = this.#perToken.get(spec.token) ?? 0;
+    // Tokens are hex and checked case-insensitively, so they are counted that way too.
+    const token = spec.token.toLowerCase();
+    const held = this.#perToken.get(token) ?? 0;
     if (held >= this.options.maxPerToken) throw new TooManyStreamsError(this.options.maxPerToken);
-    this.#perToken.set(spec.token, held + 1);
+    this.#perToken.set(token, held + 1);
     const listener: TopicListener = new TopicListener(
       this.options,
       { filter: spec.filter, start: spec.start, bufferBytes: this.options.bufferBytes, stallMs: this.options.stallMs ?? 30_000 },
@@ -65,9 +67,9 @@ export class TopicStreams {
       (end) => {
         if (end) this.options.onEnded?.(end.reason);
         this.#listeners.delete(listener);
-        const left = (this.#perToken.get(spec.token) ?? 1) - 1;
-        if (left <= 0) this.#perToken.delete(spec.token);
-        else this.#perToken.set(spec.token, left);
+        const left = (this.#perToken.get(token) ?? 1) - 1;
+        if (left <= 0) this.#perToken.delete(token);
+        else this.#perToken.set(token, left);
       },
     );
     this.#listeners.add(listener);
@@ -80,9 +82,14 @@ export class TopicStreams {
     return listener;
   }
 
-  /** Ends every stream with a reason, so listeners reconnect (here after a restart, or elsewhere). */
-  closeAll(): void {
+  /**
+   * Ends every stream with a reason, so listeners reconnect (here after a restart, or elsewhere), and
+   * waits up to `flushMs` for them to take that last frame.
+   */
+  async closeAll(flushMs = 2_000): Promise<void> {
     clearInterval(this.#heartbeat);
-    for (const listener of [...this.#listeners]) listener.close({ reason: "shutting-down", lastSeq: listener.lastSeq });
+    const listeners = [...this.#listeners];
+    for (const listener of listeners) listener.close({ reason: "shutting-down", lastSeq: listener.lastSeq });
+    await Promise.all(listeners.map((listener) => listener.flushed(flushMs)));
   }
 }

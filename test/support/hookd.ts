@@ -42,6 +42,8 @@ export async function startTestHookd(natsUrl: string, env: Record<string, string
     url: `http://127.0.0.1:${port}`,
     hookd,
     async stop() {
+      // Open topic streams would keep server.close() waiting.
+      await hookd.closeStreams();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await hookd.stop();
       await rm(dataDir, { recursive: true, force: true });

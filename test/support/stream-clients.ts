@@ -59,9 +59,9 @@ export type WsClient = {
   close(): void;
 };
 
-export async function openWs(url: string, headers: Record<string, string>): Promise<WsClient> {
+export async function openWs(url: string, headers: Record<string, string>, options: { autoPong?: boolean } = {}): Promise<WsClient> {
   const frames: { data: Buffer; binary: boolean }[] = [];
-  const socket = new WebSocket(url.replace(/^http/, "ws"), { headers });
+  const socket = new WebSocket(url.replace(/^http/, "ws"), { headers, autoPong: options.autoPong ?? true });
   socket.on("message", (data, binary) => frames.push({ data: Buffer.from(data as Buffer), binary }));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on("close", (code, reason) => resolve({ code, reason: reason.toString() })));
   await new Promise<void>((resolve, reject) => {
