@@ -85,6 +85,8 @@ describe("publishing to topics", () => {
       ["/pub/%E0%A4%A", /percent-encoding/],
       ["/dispatch?_topic=%2Fabs", /"_topic" is not a valid topic/],
       ["/pub/ok?type=bad%20type", /event type/],
+      ["/pub/ok?type=hookd.disconnect", /reserved for hookd's own stream events/],
+      ["/pub/a/..%2Fb", /"\." or "\.\." segment/],
     ];
     for (const [path, detail] of cases) {
       const { response, json } = await publish(path, { body: "x" });

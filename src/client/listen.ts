@@ -127,8 +127,8 @@ export async function listen(url: string | URL, options: ListenOptions): Promise
         const batch = events;
         events = [];
         for (const event of batch) {
-          // The end frame has no id; a message whose type happens to be hookd.disconnect has one.
-          if (event.event === "hookd.disconnect" && event.id === undefined) {
+          // Publishers cannot use "hookd." types, so this event name is always hookd's own end frame.
+          if (event.event === "hookd.disconnect") {
             const end = endOf(event.data);
             if (end.lastId !== null && !("after" in position && position.after >= end.lastId)) position = { after: end.lastId };
             return { kind: "ended", error: end };

@@ -35,6 +35,10 @@ function eventTypeOf(c: Context): string | undefined {
       field: "type",
     });
   }
+  // Streams name hookd's own control events (hookd.disconnect) this way; a publisher's event must never look like one.
+  if (type.toLowerCase().startsWith("hookd.")) {
+    throw badRequest(`Event types starting with "hookd." are reserved for hookd's own stream events; name yours differently (got "${type}").`, { field: "type" });
+  }
   return type;
 }
 
