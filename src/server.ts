@@ -34,6 +34,7 @@ import { HookdMetrics } from "./metrics.ts";
 import type { Context, Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import { TopicFeeds } from "./nats/topic-feeds.ts";
+import { JetStreamPublisher } from "./nats/jetstream-publisher.ts";
 import { TopicReplay } from "./nats/topic-replay.ts";
 import { TopicStreams } from "./runtime/topic-streams.ts";
 
@@ -97,7 +98,8 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     });
 
     await ensureRateStream(jsm);
-    const store = new DeliveryStore(js, jsm);
+    const publisher = new JetStreamPublisher(link.nc);
+    const store = new DeliveryStore(js, jsm, publisher);
     const commands = new DeliveryCommands({
       store,
       clock: Date.now,
@@ -108,7 +110,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     const metrics = options.metrics ?? new HookdMetrics();
     const attempter = createHttpAttempter({ timeoutMs: config.HOOKD_TIMEOUT, policy });
 
-    const topics = new TopicLog(js, jsm);
+    const topics = new TopicLog(js, jsm, publisher);
     const subscriptionStore = new SubscriptionStore(js, jsm);
     const directory = new SubscriptionDirectory();
     const announce = systemEventPublisher(topics, Date.now, log);
@@ -219,6 +221,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
         await workQueue?.stop();
         directory.stop();
         await attempter.close();
+        publisher.close();
         await link.close();
         await embedded?.stop();
       },

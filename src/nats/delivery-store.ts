@@ -9,6 +9,7 @@ import {
 } from "../domain/delivery-events.ts";
 import { Journal, JournalConflictError, NatsUnavailableError, type JournalEntry } from "./journal.ts";
 import { JOURNAL_STREAM, subjects } from "./streams.ts";
+import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 
 /** Where a delivery's journal lives in JetStream, and how its events are encoded there. */
 
@@ -36,8 +37,9 @@ export class DeliveryStore {
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
+    publisher?: JetStreamPublisher,
   ) {
-    this.journal = new Journal(js, jsm, JOURNAL_STREAM);
+    this.journal = new Journal(js, jsm, JOURNAL_STREAM, publisher);
   }
 
   /**

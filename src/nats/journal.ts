@@ -1,5 +1,6 @@
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
+import { JetStreamPublishError, type JetStreamPublisher } from "./jetstream-publisher.ts";
 
 /**
  * An event store on one JetStream stream: read a subject, append to a subject at an expected
@@ -43,6 +44,12 @@ function toEntry(message: StoredMsg): JournalEntry {
 
 const WRONG_LAST_SEQUENCE = 10071;
 
+/** A failed publish is a body too large for NATS (the client's max_payload check, or the server's), or NATS being unavailable. */
+export function publishFailure(error: unknown): Error {
+  if (/max_payload|maximum payload/i.test(String(error))) return new PayloadTooLargeError(String(error));
+  return new NatsUnavailableError(error);
+}
+
 function unavailable(error: unknown): never {
   throw new NatsUnavailableError(error);
 }
@@ -52,9 +59,25 @@ export class Journal {
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     readonly stream: string,
+    /** The pipelined publisher for hot journals; others use js.publish. */
+    private readonly publisher?: JetStreamPublisher,
   ) {}
 
   async append(subject: string, data: Uint8Array | string, options: AppendOptions = {}): Promise<AppendResult> {
+    if (this.publisher) {
+      try {
+        const ack = await this.publisher.publish(subject, data, {
+          headers: options.headers,
+          msgID: options.msgID,
+          expectedLastSubjectSequence: options.expectedSeq,
+          timeoutMs: options.timeoutMs,
+        });
+        return { seq: ack.seq, duplicate: ack.duplicate };
+      } catch (error) {
+        if (error instanceof JetStreamPublishError && error.errCode === WRONG_LAST_SEQUENCE) throw new JournalConflictError(subject, options.expectedSeq ?? -1);
+        throw publishFailure(error);
+      }
+    }
     let hdrs;
     if (options.headers) {
       hdrs = natsHeaders();
@@ -73,8 +96,7 @@ export class Journal {
       if (code === WRONG_LAST_SEQUENCE || /wrong last sequence/i.test(String(error))) {
         throw new JournalConflictError(subject, options.expectedSeq ?? -1);
       }
-      if (/maximum payload/i.test(String(error))) throw new PayloadTooLargeError(String(error));
-      throw new NatsUnavailableError(error);
+      throw publishFailure(error);
     }
   }
 

@@ -2,7 +2,8 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { topicOfSubject, topicSubject, type TopicNamespace } from "../domain/topic-name.ts";
-import { NatsUnavailableError, PayloadTooLargeError } from "./journal.ts";
+import { NatsUnavailableError, publishFailure } from "./journal.ts";
+import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 import { TOPIC_STREAM } from "./streams.ts";
 
 /**
@@ -55,29 +56,34 @@ export function eventOfMessage(message: StoredMsg | JsMsg): PublishedEvent {
   };
 }
 
+function toNatsHeaders(record: Record<string, string>) {
+  const hdrs = natsHeaders();
+  for (const [key, value] of Object.entries(record)) hdrs.set(key, value);
+  return hdrs;
+}
+
 export class TopicLog {
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
+    /** Publishing is ingest's hot path: the pipelined publisher when there is one. */
+    private readonly publisher?: JetStreamPublisher,
   ) {}
 
   /** Stores the event; a repeated Idempotency-Key answers with the first event instead. */
   async publish(event: Publish): Promise<{ id: string; seq: number; duplicate: boolean }> {
-    const hdrs = natsHeaders();
-    hdrs.set(EVENT_ID_HEADER, event.id);
-    hdrs.set(PUBLISHED_AT_HEADER, event.publishedAt);
-    if (event.contentType) hdrs.set(CONTENT_TYPE_HEADER, event.contentType);
-    if (event.type) hdrs.set(EVENT_TYPE_HEADER, event.type);
+    const headers: Record<string, string> = { [EVENT_ID_HEADER]: event.id, [PUBLISHED_AT_HEADER]: event.publishedAt };
+    if (event.contentType) headers[CONTENT_TYPE_HEADER] = event.contentType;
+    if (event.type) headers[EVENT_TYPE_HEADER] = event.type;
+    const subject = topicSubject(event.topic, event.namespace);
+    const msgID = event.idempotencyKey === undefined ? undefined : `idempotency:${event.namespace}:${event.topic}:${event.idempotencyKey}`;
     let ack;
     try {
-      ack = await this.js.publish(topicSubject(event.topic, event.namespace), event.body, {
-        headers: hdrs,
-        msgID: event.idempotencyKey === undefined ? undefined : `idempotency:${event.namespace}:${event.topic}:${event.idempotencyKey}`,
-        timeout: 5_000,
-      });
+      ack = this.publisher
+        ? await this.publisher.publish(subject, event.body, { headers, msgID, timeoutMs: 5_000 })
+        : await this.js.publish(subject, event.body, { headers: toNatsHeaders(headers), msgID, timeout: 5_000 });
     } catch (error) {
-      if (/maximum payload/i.test(String(error))) throw new PayloadTooLargeError(String(error));
-      throw new NatsUnavailableError(error);
+      throw publishFailure(error);
     }
     if (!ack.duplicate) return { id: event.id, seq: ack.seq, duplicate: false };
     const original = await this.read(ack.seq);

@@ -19,6 +19,7 @@ import type { TopicLog } from "../nats/topic-log.ts";
 import type { SubscriptionAttempt } from "../nats/attempt-log.ts";
 import type { RateLimiter } from "../nats/rate-limiter.ts";
 import type { HookdMetrics } from "../metrics.ts";
+import { OriginGate } from "./origin-gate.ts";
 
 /**
  * Turns one work-queue message into the next step of its delivery: load → decide with the machine
@@ -55,6 +56,8 @@ export type WorkerDeps = {
 };
 
 const MAX_CONFLICT_ROUNDS = 5;
+/** How long an attempt waits for its origin's slot before handing its work back to NATS. */
+const ORIGIN_WAIT_MS = 250;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function failureEvent(record: AttemptRecord, now: number, decision: { permanent: boolean; retryAt: number }): DeliveryTransition {
@@ -78,9 +81,12 @@ export function deliveryIdOf(subject: string): string | null {
 }
 
 export class DeliveryWorker {
-  readonly #inFlightByOrigin = new Map<string, number>();
+  readonly #gate: OriginGate | null;
 
-  constructor(private readonly deps: WorkerDeps) {}
+  constructor(private readonly deps: WorkerDeps) {
+    // Waits are short (a slot frees within milliseconds behind a fast receiver); a slow receiver's waiters give up quickly and go back to NATS.
+    this.#gate = deps.perOriginLimit === undefined ? null : new OriginGate(deps.perOriginLimit, deps.perOriginLimit * 3, ORIGIN_WAIT_MS);
+  }
 
   async handle(message: JsMsg): Promise<void> {
     if (message.subject.startsWith("hookd.work.lease.") && this.deps.onLease) return this.deps.onLease(message);
@@ -165,20 +171,24 @@ export class DeliveryWorker {
   }
 
   private async attempt(message: JsMsg, created: DeliveryCreated, snapshot: DeliverySnapshot, expectedSeq: number): Promise<void> {
-    const origin = originOf(created.data.request.url);
-    const inFlight = this.#inFlightByOrigin.get(origin) ?? 0;
-    if (this.deps.perOriginLimit !== undefined && inFlight >= this.deps.perOriginLimit) {
-      // This origin already holds its share of the slots: come back shortly, without using an attempt.
+    if (!this.#gate) return this.attemptWithinShare(message, created, snapshot, expectedSeq);
+    // A wait for a slot may outlast the ack wait behind a slow origin: keep the message ours meanwhile.
+    const heartbeat = setInterval(() => message.working(), Math.max(this.deps.leaseMs / 3, 1_000));
+    let release: (() => void) | null;
+    try {
+      release = await this.#gate.enter(originOf(created.data.request.url));
+    } finally {
+      clearInterval(heartbeat);
+    }
+    if (!release) {
+      // This origin holds its share of the slots and of the queue: come back shortly, without using an attempt.
       message.nak(250 + Math.floor(this.deps.random() * 500));
       return;
     }
-    this.#inFlightByOrigin.set(origin, inFlight + 1);
     try {
       await this.attemptWithinShare(message, created, snapshot, expectedSeq);
     } finally {
-      const left = (this.#inFlightByOrigin.get(origin) ?? 1) - 1;
-      if (left <= 0) this.#inFlightByOrigin.delete(origin);
-      else this.#inFlightByOrigin.set(origin, left);
+      release();
     }
   }
 
