@@ -10,7 +10,7 @@ import type { Logger } from "./log.ts";
 import { openNats } from "./nats/connection.ts";
 import { DeliveryStore } from "./nats/delivery-store.ts";
 import { startNatsServer, type NatsServerHandle } from "./nats/embedded-server.ts";
-import { ensureStreams, FANOUT_CONSUMER, TOPIC_STREAM } from "./nats/streams.ts";
+import { ensureStreams, EXPANDER_CONSUMER, FANOUT_CONSUMER, INGEST_STREAM, TOPIC_STREAM } from "./nats/streams.ts";
 import { SubscriptionStore } from "./nats/subscription-store.ts";
 import { SubscriptionCommands } from "./runtime/subscription-commands.ts";
 import { SubscriptionDirectory } from "./runtime/subscription-directory.ts";
@@ -34,7 +34,10 @@ import { HookdMetrics } from "./metrics.ts";
 import type { Context, Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import { TopicFeeds } from "./nats/topic-feeds.ts";
+import { randomBytes } from "./domain/random-pool.ts";
 import { JetStreamPublisher } from "./nats/jetstream-publisher.ts";
+import { IngestBatcher } from "./nats/ingest-batcher.ts";
+import { IngestExpander } from "./runtime/ingest-expander.ts";
 import { TopicReplay } from "./nats/topic-replay.ts";
 import { TopicStreams } from "./runtime/topic-streams.ts";
 
@@ -102,8 +105,14 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     const store = new DeliveryStore(js, jsm, publisher);
     const commands = new DeliveryCommands({
       store,
+      batcher: new IngestBatcher({
+        publisher,
+        clock: Date.now,
+        randomBytes,
+        maxBatchBytes: (link.nc.info?.max_payload ?? 1024 * 1024) - 4 * 1024,
+      }),
       clock: Date.now,
-      randomBytes: (length) => crypto.getRandomValues(new Uint8Array(length)),
+      randomBytes,
       schedule: config.HOOKD_RETRY_SCHEDULE,
     });
     const policy = new NetworkPolicy(config.HOOKD_ALLOWED_NETWORKS);
@@ -139,6 +148,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log, publicBase });
     let workQueue: WorkQueueRunner | null = null;
     let fanOut: WorkQueueRunner | null = null;
+    let expander: WorkQueueRunner | null = null;
     let routers: TopicRouters | null = null;
     if (config.HOOKD_WORKERS === "on") {
       const worker = new DeliveryWorker({
@@ -160,6 +170,8 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
           void attemptLog.record(subscriptionId, attempt).catch((error: unknown) => log.warn({ err: error, subscriptionId }, "could not record the attempt summary")),
       });
       fanOut = await runWorkQueue({ js, concurrency: 16, handle: (message) => fanOutHandler.handle(message), log, stream: TOPIC_STREAM, consumer: FANOUT_CONSUMER });
+      const spreader = new IngestExpander({ store, log });
+      expander = await runWorkQueue({ js, concurrency: 8, handle: (message) => spreader.handle(message), log, stream: INGEST_STREAM, consumer: EXPANDER_CONSUMER });
       // Routers consume and republish like fan-out does, so an ingest-only instance runs none.
       routers = await startTopicRouters({ js, jsm, routers: configFile?.routers ?? [], deps: { topics, log, clock: Date.now }, inactiveMs: config.HOOKD_TOPIC_MAX_AGE });
       workQueue = await runWorkQueue({
@@ -217,6 +229,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
         await streams.closeAll();
         await feeds.stop();
         await routers?.stop();
+        await expander?.stop();
         await fanOut?.stop();
         await workQueue?.stop();
         directory.stop();

@@ -25,4 +25,12 @@ describe("network policy (SSRF guard)", () => {
     expect(NetworkPolicy.isIpLiteral("[::1]")).toBe(true);
     expect(NetworkPolicy.isIpLiteral("example.com")).toBe(false);
   });
+  it("judges a URL's literal host the same on every call, and leaves names to the DNS-time check", () => {
+    for (let round = 0; round < 2; round++) {
+      expect(strict.isForbiddenLiteral("127.0.0.1")).toBe(true);
+      expect(strict.isForbiddenLiteral("[::1]")).toBe(true);
+      expect(strict.isForbiddenLiteral("93.184.216.34")).toBe(false);
+      expect(strict.isForbiddenLiteral("localhost")).toBe(false);
+    }
+  });
 });

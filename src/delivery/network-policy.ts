@@ -7,6 +7,9 @@ import ipaddr from "ipaddr.js";
  */
 export class NetworkPolicy {
   readonly #allowed: [ipaddr.IPv4 | ipaddr.IPv6, number][];
+  // Ingest checks the same few literal hosts over and over; parsing an address is most of the check's cost.
+  readonly #literals = new Map<string, boolean>();
+  static readonly LITERAL_CACHE_LIMIT = 10_000;
 
   constructor(allowedCidrs: readonly string[]) {
     this.#allowed = allowedCidrs.map((cidr) => ipaddr.parseCIDR(cidr));
@@ -23,6 +26,17 @@ export class NetworkPolicy {
 
   static isIpLiteral(host: string): boolean {
     return ipaddr.isValid(stripBrackets(host));
+  }
+
+  /** For a host as a URL names it: true when it is an IP literal in a forbidden range (names are checked after DNS). */
+  isForbiddenLiteral(host: string): boolean {
+    let forbidden = this.#literals.get(host);
+    if (forbidden === undefined) {
+      forbidden = NetworkPolicy.isIpLiteral(host) && this.isForbidden(host);
+      if (this.#literals.size >= NetworkPolicy.LITERAL_CACHE_LIMIT) this.#literals.clear();
+      this.#literals.set(host, forbidden);
+    }
+    return forbidden;
   }
 
   isForbidden(address: string): boolean {

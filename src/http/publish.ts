@@ -1,6 +1,7 @@
 import type { Context, Hono } from "hono";
 import { EVENT_TYPE_PATTERN } from "../domain/event-type.ts";
 import { ulid } from "../domain/ids.ts";
+import { randomBytes } from "../domain/random-pool.ts";
 import { parseTopic, TopicNameError, type TopicNamespace } from "../domain/topic-name.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
@@ -52,7 +53,7 @@ export async function acceptPublish(
   const stored = await applyGitHubPublishRules(c, deps, event);
   if (!deps.isNatsConnected()) throw new NatsUnavailableError(new Error("not connected"));
   const result = await deps.topics.publish({
-    id: "evt_" + ulid(deps.clock(), crypto.getRandomValues(new Uint8Array(10))),
+    id: "evt_" + ulid(deps.clock(), randomBytes(10)),
     topic: event.topic,
     namespace: event.namespace,
     body: stored.body,

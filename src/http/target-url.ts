@@ -1,4 +1,4 @@
-import { NetworkPolicy } from "../delivery/network-policy.ts";
+import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import { badRequest, unprocessable } from "./problem.ts";
 
 /**
@@ -22,7 +22,7 @@ export function validateTarget(raw: string | undefined | null, field: string, po
   if (url.username || url.password) {
     throw badRequest(`"${field}" must not carry credentials in the URL; send them as a header instead.`, { field });
   }
-  if (NetworkPolicy.isIpLiteral(url.hostname) && policy.isForbidden(url.hostname)) {
+  if (policy.isForbiddenLiteral(url.hostname)) {
     throw unprocessable(
       "forbidden-target",
       `${url.hostname} is a private, loopback, link-local or otherwise non-public address. Deliver to a public address, or allow the network with HOOKD_ALLOWED_NETWORKS.`,

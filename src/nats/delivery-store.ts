@@ -8,7 +8,8 @@ import {
   type DeliveryTransition,
 } from "../domain/delivery-events.ts";
 import { Journal, JournalConflictError, NatsUnavailableError, type JournalEntry } from "./journal.ts";
-import { JOURNAL_STREAM, subjects } from "./streams.ts";
+import { INGEST_STREAM, JOURNAL_STREAM, subjects } from "./streams.ts";
+import { batchKeyOf } from "../domain/batch-ids.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 
 /** Where a delivery's journal lives in JetStream, and how its events are encoded there. */
@@ -24,6 +25,13 @@ export type ListedDelivery = { id: string; state: DeliveryState; seq: number; up
 
 function parseCreated(entry: JournalEntry): StoredCreated {
   return { seq: entry.seq, event: DeliveryCreatedSchema.parse(JSON.parse(decoder.decode(entry.data))) };
+}
+
+/** The created events of an ingest batch, in batch order. */
+export function parseBatch(data: Uint8Array): DeliveryCreated[] {
+  const raw = JSON.parse(decoder.decode(data)) as { deliveries?: unknown };
+  if (!Array.isArray(raw.deliveries)) throw new Error("not an ingest batch");
+  return raw.deliveries.map((event) => DeliveryCreatedSchema.parse(event));
 }
 
 function parseTransition(entry: JournalEntry): StoredTransition {
@@ -69,7 +77,22 @@ export class DeliveryStore {
 
   async readCreated(id: string): Promise<StoredCreated | null> {
     const entry = await this.journal.readLast(subjects.deliveryCreated(id));
-    return entry ? parseCreated(entry) : null;
+    if (entry) return parseCreated(entry);
+    // Accepted in a batch that no worker has spread into the journal yet: read it from the batch.
+    const key = batchKeyOf(id);
+    if (!key) return null;
+    const batch = await this.jsm.direct.getMessage(INGEST_STREAM, { last_by_subj: subjects.ingestBatch(key) }).catch((error: unknown) => {
+      throw new NatsUnavailableError(error);
+    });
+    if (!batch) return null;
+    const created = parseBatch(batch.data).find((event) => event.data.id === id);
+    // Not yet in the journal, so no sequence there; 0 says "before anything".
+    return created ? { seq: 0, event: created } : null;
+  }
+
+  /** Writes a batched delivery's created event into the journal, once: a second write (a batch spread again) is a no-op. */
+  async spreadCreated(created: DeliveryCreated): Promise<void> {
+    await this.create(created, { exclusive: true });
   }
 
   async readHead(id: string): Promise<Head | null> {

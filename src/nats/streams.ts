@@ -13,6 +13,9 @@ export const TOPIC_STREAM = "HOOKD_TOPICS";
 export const SUBSCRIPTION_STREAM = "HOOKD_SUBSCRIPTIONS";
 export const FANOUT_CONSUMER = "hookd-fanout";
 export const ATTEMPTS_STREAM = "HOOKD_ATTEMPTS";
+/** Accepted dispatches, many to a message (group commit); workers spread each batch into the journal. */
+export const INGEST_STREAM = "HOOKD_INGEST";
+export const EXPANDER_CONSUMER = "hookd-expander";
 /** Resolved attempts kept per subscription for GET …/attempts (the delivery journals keep them all). */
 export const ATTEMPTS_KEPT = 100;
 
@@ -23,6 +26,7 @@ export const subjects = {
   allDeliveryJournals: "hookd.journal.delivery.>",
   allDeliveryCreated: "hookd.journal.delivery.*.created",
   deliveryWork: (id: string) => `hookd.work.delivery.${id}`,
+  ingestBatch: (key: string) => `hookd.ingest.${key}`,
 };
 
 export type StreamSettings = {
@@ -81,6 +85,21 @@ export async function ensureStreams(jsm: JetStreamManager, settings: StreamSetti
     max_msgs_per_subject: ATTEMPTS_KEPT,
     max_age: ns(settings.journalMaxAgeMs),
     allow_direct: true,
+  });
+  await ensureStream(jsm, {
+    name: INGEST_STREAM,
+    subjects: ["hookd.ingest.>"],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    // A delivery is read from its batch until the batch is spread into the journal (GET right after the 202).
+    allow_direct: true,
+  });
+  await ensureConsumer(jsm, INGEST_STREAM, {
+    durable_name: EXPANDER_CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: ns(30_000),
+    max_deliver: -1,
   });
   await ensureStream(jsm, {
     name: WORK_STREAM,

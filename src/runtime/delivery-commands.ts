@@ -5,6 +5,7 @@ import type { DeliveryCreated, DeliveryRequest, DeliveryTransition } from "../do
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
 import { ActorNotFoundError, TransitionRefusedError } from "./errors.ts";
+import type { IngestBatcher } from "../nats/ingest-batcher.ts";
 
 /** What a user can ask of deliveries: create one, retry it by hand, cancel it. */
 
@@ -24,6 +25,8 @@ export type CreateDelivery = {
 
 export type CommandDeps = {
   store: DeliveryStore;
+  /** Group commit for unkeyed creates; without it every create is its own journal message. */
+  batcher?: IngestBatcher;
   clock: () => number;
   randomBytes: (length: number) => Uint8Array;
   schedule: readonly number[];
@@ -39,10 +42,9 @@ export class DeliveryCommands {
   }
 
   async create(command: CreateDelivery): Promise<{ id: string; duplicate: boolean }> {
-    const id = this.newId();
-    const created: DeliveryCreated = {
+    const build = (id: string, at: number): DeliveryCreated => ({
       type: "delivery.created",
-      at: iso(this.deps.clock()),
+      at: iso(at),
       data: {
         id,
         request: command.request,
@@ -51,8 +53,13 @@ export class DeliveryCommands {
         source: command.source,
         ...(command.idempotencyKey !== undefined ? { idempotencyKey: command.idempotencyKey } : {}),
       },
-    };
-    return this.deps.store.create(created);
+    });
+    // A keyed create is deduplicated by JetStream per message, so it keeps a message of its own.
+    if (this.deps.batcher && command.idempotencyKey === undefined) {
+      const id = await this.deps.batcher.add(build);
+      if (id !== null) return { id, duplicate: false };
+    }
+    return this.deps.store.create(build(this.newId(), this.deps.clock()));
   }
 
   /** Manual retry of a failed or cancelled delivery; on a pending one it puts the delivery back on the queue. */
