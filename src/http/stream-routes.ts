@@ -105,6 +105,7 @@ async function byteStream(
   c: Context,
   target: Target,
   kind: {
+    format: string;
     contentType: string;
     head: string;
     encode: (event: PublishedEvent) => Uint8Array;
@@ -119,6 +120,7 @@ async function byteStream(
   // HEAD gets the GET's headers; a stream opened for it would never be read or cancelled.
   if (c.req.method === "HEAD") return new Response(null, { status: 200, headers });
   const stream = byteStreamSink({
+    format: kind.format,
     head: kind.head,
     encode: kind.encode,
     endFrame: kind.endFrame,
@@ -136,6 +138,7 @@ async function byteStream(
 function sse(deps: StreamRouteDeps, c: Context, target: Target): Promise<Response> {
   const format = formatOf(c, target.pattern);
   return byteStream(deps, c, target, {
+    format: `sse:${format}`,
     contentType: "text/event-stream; charset=utf-8",
     // A short retry: a listener that hookd cut off comes back quickly and resumes.
     head: "retry: 1000\n: hookd topic stream\n\n",
@@ -148,6 +151,7 @@ function sse(deps: StreamRouteDeps, c: Context, target: Target): Promise<Respons
 
 function jsonLines(deps: StreamRouteDeps, c: Context, target: Target): Promise<Response> {
   return byteStream(deps, c, target, {
+    format: "jsonl",
     contentType: "application/x-ndjson; charset=utf-8",
     head: "",
     encode: (event) => cachedFrame(event, "jsonl", () => utf8(jsonLine(event))),

@@ -9,8 +9,28 @@ import type { StreamSink } from "../runtime/topic-listener.ts";
  * WebSocket. Both count what is queued for the client so the listener can bound it.
  */
 
-// Every listener of a feed gets the same event object, so each encoding is made once per event.
+// Every listener of a feed gets the same event objects (and the same batch array), so each encoding is made once.
 const frames = new WeakMap<PublishedEvent, Map<string, Uint8Array | string>>();
+const batches = new WeakMap<readonly PublishedEvent[], Map<string, Uint8Array>>();
+
+/** The frames of several messages as one chunk, made once per batch and transport. */
+function batchChunk(events: readonly PublishedEvent[], key: string, encode: (event: PublishedEvent) => Uint8Array): Uint8Array {
+  if (events.length === 1) return encode(events[0]!);
+  let byKey = batches.get(events);
+  if (!byKey) batches.set(events, (byKey = new Map()));
+  let chunk = byKey.get(key);
+  if (!chunk) {
+    const parts = events.map(encode);
+    chunk = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      chunk.set(part, offset);
+      offset += part.length;
+    }
+    byKey.set(key, chunk);
+  }
+  return chunk;
+}
 
 export function cachedFrame<T extends Uint8Array | string>(event: PublishedEvent, key: string, make: () => T): T {
   let byKey = frames.get(event);
@@ -42,6 +62,8 @@ export type ByteStreamSink = {
 };
 
 export function byteStreamSink(options: {
+  /** Names the encoding, so listeners with the same one share a batch's chunk. */
+  format: string;
   head: string;
   encode: (event: PublishedEvent) => Uint8Array;
   endFrame: (end: StreamEnd) => string;
@@ -79,7 +101,7 @@ export function byteStreamSink(options: {
   };
   const heartbeat = utf8(options.heartbeat);
   const sink: StreamSink = {
-    send: (event) => enqueue(options.encode(event)),
+    send: (events) => enqueue(batchChunk(events, options.format, options.encode)),
     buffered,
     drained: (bytes, timeoutMs) => waitUntilDrained(buffered, () => closed, bytes, timeoutMs),
     heartbeat: () => enqueue(heartbeat),
@@ -125,10 +147,12 @@ export function webSocketSink(options: {
   // Both Node's ws and Deno's WebSocket count the bytes queued on the socket.
   const buffered = () => (socket && !closed ? (raw()?.bufferedAmount ?? 0) : 0);
   const sink: StreamSink = {
-    send(event) {
+    send(events) {
       if (!socket || closed || socket.readyState !== 1) return;
-      const frame = options.encode(event);
-      socket.send(typeof frame === "string" ? frame : (frame as Uint8Array<ArrayBuffer>));
+      for (const event of events) {
+        const frame = options.encode(event);
+        socket.send(typeof frame === "string" ? frame : (frame as Uint8Array<ArrayBuffer>));
+      }
     },
     buffered,
     drained: (bytes, timeoutMs) => waitUntilDrained(buffered, isClosed, bytes, timeoutMs),

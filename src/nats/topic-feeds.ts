@@ -11,7 +11,8 @@ import { TOPIC_STREAM } from "./streams.ts";
  */
 
 export type FeedListener = {
-  deliver(event: PublishedEvent): void;
+  /** The messages that arrived in one turn of the event loop, in order: one write per listener instead of one per message. */
+  deliver(events: readonly PublishedEvent[]): void;
   /** The feed stopped for good (its consumer gave up, e.g. after a long NATS outage); the listener must end. */
   lost(): void;
 };
@@ -28,6 +29,8 @@ export type FeedAttachment = {
 
 type Feed = {
   listeners: Set<FeedListener>;
+  /** Messages of this turn, handed to the listeners together when it ends. */
+  batch: PublishedEvent[];
   /** Attached listeners plus attaches still waiting for the feed to start. */
   refs: number;
   delivered: number;
@@ -36,6 +39,10 @@ type Feed = {
   messages?: ConsumerMessages;
   closed: boolean;
 };
+
+// After this turn's I/O callbacks (Node and Deno both have setImmediate).
+const endOfTurn: (callback: () => void) => void =
+  (globalThis as { setImmediate?: (callback: () => void) => void }).setImmediate ?? ((callback) => setTimeout(callback, 0));
 
 export class TopicFeeds {
   readonly #feeds = new Map<string, Feed>();
@@ -54,7 +61,7 @@ export class TopicFeeds {
   async attach(filter: string, listener: FeedListener): Promise<FeedAttachment> {
     let feed = this.#feeds.get(filter);
     if (!feed) {
-      feed = { listeners: new Set(), refs: 0, delivered: 0, ready: Promise.resolve(), closed: false };
+      feed = { listeners: new Set(), batch: [], refs: 0, delivered: 0, ready: Promise.resolve(), closed: false };
       feed.ready = this.#start(filter, feed);
       this.#feeds.set(filter, feed);
     }
@@ -106,15 +113,10 @@ export class TopicFeeds {
           this.log.warn({ err: error, subject: message.subject }, "skipping a topic message that cannot be read");
           return;
         }
+        // Counted as covered now: a listener attaching later this turn gets it from the batch, not from a replay.
         feed.delivered = event.seq;
-        // nats.js stops a consumer whose callback throws; one listener's bug must not end everyone's feed.
-        for (const listener of feed.listeners) {
-          try {
-            listener.deliver(event);
-          } catch (error) {
-            this.log.error({ err: error, filter }, "a stream listener failed on a message");
-          }
-        }
+        if (feed.batch.length === 0) endOfTurn(() => this.#handOut(filter, feed));
+        feed.batch.push(event);
       },
     });
     feed.messages = messages;
@@ -128,6 +130,19 @@ export class TopicFeeds {
       void consumer.delete().catch(() => undefined);
     });
     if (feed.closed) await this.#stopConsumer(feed);
+  }
+
+  #handOut(filter: string, feed: Feed): void {
+    const events = feed.batch;
+    feed.batch = [];
+    // nats.js stops a consumer whose callback throws; one listener's bug must not end everyone's feed.
+    for (const listener of feed.listeners) {
+      try {
+        listener.deliver(events);
+      } catch (error) {
+        this.log.error({ err: error, filter }, "a stream listener failed on a message");
+      }
+    }
   }
 
   #release(filter: string, feed: Feed): void {

@@ -13,7 +13,8 @@ import type { TopicReplay } from "../nats/topic-replay.ts";
 
 /** The transport's end of a stream; it encodes and buffers. */
 export type StreamSink = {
-  send(event: PublishedEvent): void;
+  /** Messages in order; a transport may write them as one chunk. */
+  send(events: readonly PublishedEvent[]): void;
   /** Bytes sent here that the network has not taken yet. */
   buffered(): number;
   /** True once buffered() is at most `bytes`; false if that did not happen within `timeoutMs`. */
@@ -79,7 +80,7 @@ export class TopicListener {
     const { start, filter } = this.spec;
     const after = start.kind === "after-seq" ? start.seq : start.kind === "at-time" ? await this.deps.replay.seqBefore(start.at) : null;
     const attachment = await this.deps.feeds.attach(filter, {
-      deliver: (event) => this.#onLive(event),
+      deliver: (events) => this.#onLive(events),
       lost: () => this.close({ reason: "interrupted", lastSeq: this.#lastSent }),
     });
     if (this.#closed) {
@@ -111,7 +112,7 @@ export class TopicListener {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#live = true;
-    for (const event of pending) this.#onLive(event);
+    if (pending.length > 0) this.#onLive(pending);
   }
 
   async #replayOne(event: PublishedEvent): Promise<void> {
@@ -122,30 +123,33 @@ export class TopicListener {
       if (!drained) this.close({ reason: "slow-consumer", lastSeq: this.#lastSent });
       if (this.#closed) return;
     }
-    this.#send(event);
+    this.sink.send([event]);
+    this.#lastSent = event.seq;
   }
 
-  #onLive(event: PublishedEvent): void {
+  #onLive(events: readonly PublishedEvent[]): void {
     if (this.#closed) return;
     if (!this.#live) {
       // Held while the replay runs; bounded like the sink, since a long replay must not grow memory.
-      this.#pending.push(event);
-      this.#pendingBytes += event.body.length;
+      for (const event of events) {
+        this.#pending.push(event);
+        this.#pendingBytes += event.body.length;
+      }
       if (this.#pendingBytes > this.spec.bufferBytes) this.close({ reason: "slow-consumer", lastSeq: this.#lastSent });
       return;
     }
-    if (event.seq <= this.#lastSent) return;
+    // Usually all are new, and the very array every listener got is passed on, so its encoding is shared.
+    const fresh = events[0]!.seq > this.#lastSent ? events : events.filter((event) => event.seq > this.#lastSent);
+    if (fresh.length === 0) return;
+    let size = 0;
+    for (const event of fresh) size += event.body.length;
     const buffered = this.sink.buffered();
-    if (buffered > 0 && buffered + event.body.length > this.spec.bufferBytes) {
+    if (buffered > 0 && buffered + size > this.spec.bufferBytes) {
       this.close({ reason: "slow-consumer", lastSeq: this.#lastSent });
       return;
     }
-    this.#send(event);
-  }
-
-  #send(event: PublishedEvent): void {
-    this.sink.send(event);
-    this.#lastSent = event.seq;
+    this.sink.send(fresh);
+    this.#lastSent = fresh[fresh.length - 1]!.seq;
   }
 
   /** Ends the listener: with `end`, hookd tells it why; without, the client went away. */
