@@ -1,6 +1,8 @@
 import { serve, upgradeWebSocket, type ServerType } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import type { NativeStream } from "./http/stream-sinks.ts";
 import type { Context, Hono } from "hono";
-import type { ServerResponse } from "node:http";
+import { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
 
@@ -8,10 +10,23 @@ import { WebSocketServer } from "ws";
 
 export const nodeUpgradeWebSocket = upgradeWebSocket;
 
-/** Destroys the socket under a request; erroring a response stream instead leaves it waiting for a drain that never comes. */
-export function nodeDropConnection(c: Context): void {
-  (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing?.destroy();
+/** A topic stream written straight to Node's response (no web stream between), or null off plain HTTP/1 Node serving. */
+export function nodeOpenNativeStream(c: Context, headers: Record<string, string>): NativeStream | null {
+  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+  if (!(outgoing instanceof ServerResponse)) return null;
+  outgoing.writeHead(200, headers);
+  outgoing.flushHeaders();
+  return {
+    write: (chunk) => void outgoing.write(chunk),
+    buffered: () => outgoing.writableLength,
+    end: () => outgoing.end(),
+    drop: () => outgoing.destroy(),
+    isClosed: () => outgoing.destroyed || outgoing.writableEnded,
+    onClose: (callback) => void outgoing.once("close", callback),
+    response: RESPONSE_ALREADY_SENT,
+  };
 }
+
 
 export function serveOnNode(app: Hono, options: { port: number; hostname: string }, onListen?: (info: AddressInfo) => void): ServerType {
   return serve(

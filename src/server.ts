@@ -33,6 +33,7 @@ import { loadOrCreateKey } from "./server-key.ts";
 import { HookdMetrics } from "./metrics.ts";
 import type { Context, Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
+import type { NativeStream } from "./http/stream-sinks.ts";
 import { TopicFeeds } from "./nats/topic-feeds.ts";
 import { randomBytes } from "./domain/random-pool.ts";
 import { JetStreamPublisher } from "./nats/jetstream-publisher.ts";
@@ -65,8 +66,8 @@ export type StartOptions = {
   metrics?: HookdMetrics;
   /** The runtime's WebSocket upgrade, from the entry point (Node and Deno each have their own). */
   upgradeWebSocket?: UpgradeWebSocket;
-  /** Drops a request's connection at once (the runtime's own means), for stream listeners that stopped reading. */
-  dropConnection?: (c: Context) => void;
+  /** Starts a topic stream's response that the runtime writes directly (Node), skipping a web stream per listener. */
+  openNativeStream?: (c: Context, headers: Record<string, string>) => NativeStream | null;
 };
 
 export async function startHookd(config: Config, log: Logger, options: StartOptions = {}): Promise<Hookd> {
@@ -216,7 +217,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       streams,
       streamBufferBytes: config.HOOKD_STREAM_BUFFER,
       upgradeWebSocket: options.upgradeWebSocket,
-      dropConnection: options.dropConnection,
+      openNativeStream: options.openNativeStream,
     });
 
     return {

@@ -20,7 +20,7 @@ import { mountHubRoutes } from "./hub-routes.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
 import type { GitHubSecretRule } from "../domain/github-signature.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
-import { mountStreamRoutes, requireUnsafeConsent } from "./stream-routes.ts";
+import { mountStreamRoutes, requireUnsafeConsent, type StreamRouteDeps } from "./stream-routes.ts";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
 import type { UpgradeWebSocket } from "hono/ws";
 
@@ -47,7 +47,7 @@ export type AppDeps = {
   streamBufferBytes: number;
   /** The runtime's WebSocket upgrade (Node and Deno each have their own); without it /sub/ serves no WebSockets. */
   upgradeWebSocket?: UpgradeWebSocket | undefined;
-  dropConnection?: ((c: Context) => void) | undefined;
+  openNativeStream?: StreamRouteDeps["openNativeStream"];
 };
 
 export function createApp(deps: AppDeps): Hono {
@@ -73,7 +73,7 @@ export function createApp(deps: AppDeps): Hono {
 
   mountDispatchRoutes(app, deps);
   mountPublishRoutes(app, deps);
-  mountStreamRoutes(app, { streams: deps.streams, clock: deps.clock, bufferBytes: deps.streamBufferBytes, upgradeWebSocket: deps.upgradeWebSocket, dropConnection: deps.dropConnection });
+  mountStreamRoutes(app, { streams: deps.streams, clock: deps.clock, bufferBytes: deps.streamBufferBytes, upgradeWebSocket: deps.upgradeWebSocket, openNativeStream: deps.openNativeStream });
   mountSubscriptionRoutes(app, deps);
   mountHubRoutes(app, deps);
   mountDeliveryRoutes(app, deps);

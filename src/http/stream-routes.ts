@@ -20,7 +20,7 @@ import { TooManyStreamsError, type TopicStreams } from "../runtime/topic-streams
 import type { TopicListener } from "../runtime/topic-listener.ts";
 import { requestToken } from "./auth.ts";
 import { badRequest, ProblemError } from "./problem.ts";
-import { byteStreamSink, cachedFrame, webSocketSink } from "./stream-sinks.ts";
+import { byteStreamSink, cachedFrame, lateSink, nativeStreamSink, webSocketSink, type NativeStream } from "./stream-sinks.ts";
 
 /**
  * Streams out: a listener that cannot open a port reads a topic over SSE (GET /sub/<topic> with
@@ -34,8 +34,8 @@ export type StreamRouteDeps = {
   clock: () => number;
   bufferBytes: number;
   upgradeWebSocket?: UpgradeWebSocket | undefined;
-  /** Drops a request's connection at once (Node: destroys the socket); used on a listener that stopped reading. */
-  dropConnection?: ((c: Context) => void) | undefined;
+  /** Starts a response the runtime writes directly (Node), or null to use a web stream. */
+  openNativeStream?: ((c: Context, headers: Record<string, string>) => NativeStream | null) | undefined;
 };
 
 type Target = { pattern: TopicPattern; namespace: TopicNamespace };
@@ -119,18 +119,28 @@ async function byteStream(
   const headers = { "content-type": kind.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" };
   // HEAD gets the GET's headers; a stream opened for it would never be read or cancelled.
   if (c.req.method === "HEAD") return new Response(null, { status: 200, headers });
+  const late = lateSink();
+  const listener = await openListener(deps, c, target, start, late.sink);
+  const opening = kind.head + (kind.position ? kind.position(listener.lastSeq) : "");
+  const native = deps.openNativeStream?.(c, headers);
+  if (native) {
+    late.bind(nativeStreamSink(native, kind));
+    native.onClose(() => listener.close());
+    if (native.isClosed()) listener.close();
+    native.write(utf8(opening));
+    void listener.catchUp();
+    return native.response;
+  }
   const stream = byteStreamSink({
     format: kind.format,
-    head: kind.head,
+    head: opening,
     encode: kind.encode,
     endFrame: kind.endFrame,
     heartbeat: kind.heartbeat,
     limitBytes: deps.bufferBytes,
-    dropConnection: deps.dropConnection && (() => deps.dropConnection?.(c)),
   });
-  const listener = await openListener(deps, c, target, start, stream.sink);
+  late.bind(stream.sink);
   stream.onCancel(() => listener.close());
-  if (kind.position) stream.write(kind.position(listener.lastSeq));
   void listener.catchUp();
   return new Response(stream.body, { status: 200, headers });
 }

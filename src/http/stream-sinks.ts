@@ -57,8 +57,6 @@ export type ByteStreamSink = {
   sink: StreamSink;
   body: ReadableStream<Uint8Array>;
   onCancel(callback: () => void): void;
-  /** Writes bytes that are not a message (e.g. SSE's starting id). */
-  write(text: string): void;
 };
 
 export function byteStreamSink(options: {
@@ -69,8 +67,6 @@ export function byteStreamSink(options: {
   endFrame: (end: StreamEnd) => string;
   heartbeat: string;
   limitBytes: number;
-  /** Drops the client's connection (the runtime's own means); without it the stream is errored, which frees the queue. */
-  dropConnection?: (() => void) | undefined;
 }): ByteStreamSink {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let closed = false;
@@ -112,12 +108,12 @@ export function byteStreamSink(options: {
         closed = true;
         // A client that stopped reading would hold the connection (and its queue) forever: drop it instead.
         if (drained) controller.close();
-        else if (options.dropConnection) options.dropConnection();
+        // Frees the queue; the runtime closes the connection when it next reads the stream.
         else controller.error(new Error(`stream ended (${end.reason}) and the client did not read its last frame`));
       });
     },
   };
-  return { sink, body, onCancel: (callback) => (cancelled = callback), write: (text) => enqueue(utf8(text)) };
+  return { sink, body, onCancel: (callback) => (cancelled = callback) };
 }
 
 /**
@@ -185,6 +181,76 @@ export function webSocketSink(options: {
       socket = ws;
       raw()?.on?.("pong", () => (answeredPing = true));
       if (pendingEnd) sink.end(pendingEnd);
+    },
+  };
+}
+
+/**
+ * A response body the runtime writes directly (Node: the ServerResponse), skipping a web
+ * ReadableStream per listener: with thousands of listeners, reading each chunk back out of a web
+ * stream was a sixth of the CPU.
+ */
+export type NativeStream = {
+  write(chunk: Uint8Array): void;
+  /** Bytes written and not yet taken by the socket. */
+  buffered(): number;
+  end(): void;
+  /** Drops the connection at once. */
+  drop(): void;
+  isClosed(): boolean;
+  onClose(callback: () => void): void;
+  /** What the route returns, telling the adapter the response is already under way. */
+  response: Response;
+};
+
+export function nativeStreamSink(
+  native: NativeStream,
+  options: { format: string; encode: (event: PublishedEvent) => Uint8Array; endFrame: (end: StreamEnd) => string; heartbeat: string },
+): StreamSink {
+  let ended = false;
+  const heartbeat = utf8(options.heartbeat);
+  const write = (chunk: Uint8Array) => {
+    if (!ended && !native.isClosed()) native.write(chunk);
+  };
+  return {
+    send: (events) => write(batchChunk(events, options.format, options.encode)),
+    buffered: () => (native.isClosed() ? 0 : native.buffered()),
+    drained: (bytes, timeoutMs) => waitUntilDrained(native.buffered, native.isClosed, bytes, timeoutMs),
+    heartbeat: () => write(heartbeat),
+    end(end) {
+      write(utf8(options.endFrame(end)));
+      ended = true;
+      void waitUntilDrained(native.buffered, native.isClosed, 0, END_GRACE_MS).then((drained) => {
+        if (native.isClosed()) return;
+        // A client that stopped reading would hold the connection forever: drop it instead.
+        if (drained) native.end();
+        else native.drop();
+      });
+    },
+  };
+}
+
+/**
+ * A sink whose transport is chosen once the listener has been opened (so a refusal can still be an
+ * HTTP error): until then nothing is sent, since a listener only sends after catchUp.
+ */
+export function lateSink(): { sink: StreamSink; bind(inner: StreamSink): void } {
+  let inner: StreamSink | null = null;
+  let pendingEnd: StreamEnd | null = null;
+  return {
+    sink: {
+      send: (events) => inner?.send(events),
+      buffered: () => inner?.buffered() ?? 0,
+      drained: (bytes, timeoutMs) => (inner ? inner.drained(bytes, timeoutMs) : Promise.resolve(true)),
+      heartbeat: () => inner?.heartbeat(),
+      end(end) {
+        if (inner) inner.end(end);
+        else pendingEnd = end;
+      },
+    },
+    bind(target) {
+      inner = target;
+      if (pendingEnd) target.end(pendingEnd);
     },
   };
 }

@@ -8,7 +8,7 @@ import { loadConfig } from "../../src/config.ts";
 import { PathTokens } from "../../src/domain/path-tokens.ts";
 import { createLogger } from "../../src/log.ts";
 import { startHookd, type Hookd } from "../../src/server.ts";
-import { nodeDropConnection, nodeUpgradeWebSocket, serveOnNode } from "../../src/serve-node.ts";
+import { nodeOpenNativeStream, nodeUpgradeWebSocket, serveOnNode } from "../../src/serve-node.ts";
 
 /** hookd for tests, in this process or as a child process, always against the suite's real nats-server. */
 
@@ -33,7 +33,7 @@ export type TestHookd = { url: string; hookd: Hookd; stop(): Promise<void> };
 export async function startTestHookd(natsUrl: string, env: Record<string, string> = {}): Promise<TestHookd> {
   const dataDir = await mkdtemp(join(tmpdir(), "hookd-data-"));
   const config = loadConfig({ ...BASE_ENV, HOOKD_DATA_DIR: dataDir, NATS_URL: natsUrl, ...env });
-  const hookd = await startHookd(config, createLogger(config.HOOKD_LOG_LEVEL), { upgradeWebSocket: nodeUpgradeWebSocket, dropConnection: nodeDropConnection });
+  const hookd = await startHookd(config, createLogger(config.HOOKD_LOG_LEVEL), { upgradeWebSocket: nodeUpgradeWebSocket, openNativeStream: nodeOpenNativeStream });
   const server: ServerType = await new Promise((resolve) => {
     const s = serveOnNode(hookd.app, { port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
