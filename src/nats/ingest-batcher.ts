@@ -3,6 +3,7 @@ import type { DeliveryCreated } from "../domain/delivery-events.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 import { publishFailure } from "./journal.ts";
 import { subjects } from "./streams.ts";
+import { endOfTurn } from "./end-of-turn.ts";
 
 /**
  * Group commit for ingest: the dispatches accepted in one turn of the event loop are stored as one
@@ -20,9 +21,6 @@ type OpenBatch = {
   waiters: { resolve: () => void; reject: (error: Error) => void }[];
 };
 
-// After this turn's I/O callbacks, so every request that arrived in it joins the batch (Node and Deno both have setImmediate).
-const endOfTurn: (callback: () => void) => void =
-  (globalThis as { setImmediate?: (callback: () => void) => void }).setImmediate ?? ((callback) => setTimeout(callback, 0));
 
 const WRAPPER_BYTES = 64;
 

@@ -1,4 +1,5 @@
 import { createInbox, headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { endOfTurn } from "./end-of-turn.ts";
 
 /**
  * JetStream publishes on the hot paths (accepting a dispatch, every journal append), pipelined on
@@ -41,9 +42,6 @@ export class JetStreamNoAckError extends Error {}
 type Pending = { resolve: (ack: PublishAck) => void; reject: (error: Error) => void; deadline: number };
 type Queued = { subject: string; data: Uint8Array | string; reply: string; headers: MsgHdrs | undefined; token: string };
 
-// After the I/O callbacks of this turn (Node and Deno both have it); a timer otherwise.
-const endOfTurn: (callback: () => void) => void =
-  (globalThis as { setImmediate?: (callback: () => void) => void }).setImmediate ?? ((callback) => setTimeout(callback, 0));
 
 const decoder = new TextDecoder();
 const SWEEP_MS = 250;

@@ -3,6 +3,7 @@ import type { Logger } from "../log.ts";
 import { NatsUnavailableError } from "./journal.ts";
 import { eventOfMessage, type PublishedEvent } from "./topic-log.ts";
 import { TOPIC_STREAM } from "./streams.ts";
+import { endOfTurn } from "./end-of-turn.ts";
 
 /**
  * Live topic feeds: one ordered push consumer per subject filter per instance, shared by every
@@ -40,9 +41,6 @@ type Feed = {
   closed: boolean;
 };
 
-// After this turn's I/O callbacks (Node and Deno both have setImmediate).
-const endOfTurn: (callback: () => void) => void =
-  (globalThis as { setImmediate?: (callback: () => void) => void }).setImmediate ?? ((callback) => setTimeout(callback, 0));
 
 export class TopicFeeds {
   readonly #feeds = new Map<string, Feed>();
