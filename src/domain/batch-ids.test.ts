@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { batchDeliveryId, batchKeyOf, MAX_BATCH_ITEMS } from "./batch-ids.ts";
+import { batchDeliveryId, batchIndexOf, batchKeyOf, MAX_BATCH_ITEMS } from "./batch-ids.ts";
 import { isDeliveryId, ulidTime } from "./ids.ts";
 
 describe("batch delivery ids", () => {
@@ -14,6 +14,11 @@ describe("batch delivery ids", () => {
     expect(new Set(ids.map(batchKeyOf)).size).toBe(1);
     // In batch order, they sort in batch order.
     expect([...ids].sort()).toEqual(ids);
+  });
+
+  it("name their place in the batch", () => {
+    for (const index of [0, 1, 255, 256, MAX_BATCH_ITEMS - 1]) expect(batchIndexOf(batchDeliveryId(at, random, index))).toBe(index);
+    expect(batchIndexOf("nope")).toBeNull();
   });
 
   it("differ in key between batches", () => {

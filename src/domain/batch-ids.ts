@@ -20,6 +20,16 @@ export function batchDeliveryId(time: number, batchRandom: Uint8Array, index: nu
   return DELIVERY_ID_PREFIX + ulid(time, random);
 }
 
+const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** The place in its batch a batched delivery id names (its last 16 bits). */
+export function batchIndexOf(deliveryId: string): number | null {
+  if (!isDeliveryId(deliveryId)) return null;
+  let bits = 0;
+  for (const char of deliveryId.slice(-4)) bits = bits * 32 + ALPHABET.indexOf(char);
+  return bits & 0xffff;
+}
+
 /** The key of the batch a delivery id may belong to (any delivery id has one; only batched ones are found by it). */
 export function batchKeyOf(deliveryId: string): string | null {
   return isDeliveryId(deliveryId) ? deliveryId.slice(DELIVERY_ID_PREFIX.length, DELIVERY_ID_PREFIX.length + BATCH_KEY_LENGTH) : null;

@@ -124,10 +124,11 @@ async function byteStream(
   const opening = kind.head + (kind.position ? kind.position(listener.lastSeq) : "");
   const native = deps.openNativeStream?.(c, headers);
   if (native) {
+    // The opening goes first: binding may write an end frame at once (the listener was ended while it attached).
+    native.write(utf8(opening));
     late.bind(nativeStreamSink(native, kind));
     native.onClose(() => listener.close());
     if (native.isClosed()) listener.close();
-    native.write(utf8(opening));
     void listener.catchUp();
     return native.response;
   }

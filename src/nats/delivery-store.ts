@@ -9,7 +9,7 @@ import {
 } from "../domain/delivery-events.ts";
 import { Journal, JournalConflictError, NatsUnavailableError, type JournalEntry } from "./journal.ts";
 import { INGEST_STREAM, JOURNAL_STREAM, subjects } from "./streams.ts";
-import { batchKeyOf } from "../domain/batch-ids.ts";
+import { batchIndexOf, batchKeyOf } from "../domain/batch-ids.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 
 /** Where a delivery's journal lives in JetStream, and how its events are encoded there. */
@@ -27,11 +27,11 @@ function parseCreated(entry: JournalEntry): StoredCreated {
   return { seq: entry.seq, event: DeliveryCreatedSchema.parse(JSON.parse(decoder.decode(entry.data))) };
 }
 
-/** The created events of an ingest batch, in batch order. */
-export function parseBatch(data: Uint8Array): DeliveryCreated[] {
+/** The items of an ingest batch, in batch order, unchecked: each is checked where it is used. */
+export function batchItems(data: Uint8Array): unknown[] {
   const raw = JSON.parse(decoder.decode(data)) as { deliveries?: unknown };
   if (!Array.isArray(raw.deliveries)) throw new Error("not an ingest batch");
-  return raw.deliveries.map((event) => DeliveryCreatedSchema.parse(event));
+  return raw.deliveries;
 }
 
 function parseTransition(entry: JournalEntry): StoredTransition {
@@ -84,15 +84,30 @@ export class DeliveryStore {
     const batch = await this.jsm.direct.getMessage(INGEST_STREAM, { last_by_subj: subjects.ingestBatch(key) }).catch((error: unknown) => {
       throw new NatsUnavailableError(error);
     });
-    if (!batch) return null;
-    const created = parseBatch(batch.data).find((event) => event.data.id === id);
-    // Not yet in the journal, so no sequence there; 0 says "before anything".
-    return created ? { seq: 0, event: created } : null;
+    if (batch) {
+      // The id says where it sits in the batch: read and check that one item, not the whole batch.
+      const item = batchItems(batch.data)[batchIndexOf(id) ?? -1];
+      const created = DeliveryCreatedSchema.safeParse(item);
+      // Not yet in the journal, so no sequence there; 0 says "before anything".
+      if (created.success && created.data.data.id === id) return { seq: 0, event: created.data };
+    }
+    // A worker may have spread the batch (and removed it) between the two reads: the journal has it now.
+    const spread = await this.journal.readLast(subjects.deliveryCreated(id));
+    return spread ? parseCreated(spread) : null;
   }
 
   /** Writes a batched delivery's created event into the journal, once: a second write (a batch spread again) is a no-op. */
   async spreadCreated(created: DeliveryCreated): Promise<void> {
     await this.create(created, { exclusive: true });
+  }
+
+  /** The same for an already encoded created event (a batch refused as too large, stored item by item). */
+  async storeCreatedOnce(id: string, created: Uint8Array): Promise<void> {
+    try {
+      await this.journal.append(subjects.deliveryCreated(id), created, { expectedSeq: 0 });
+    } catch (error) {
+      if (!(error instanceof JournalConflictError)) throw error;
+    }
   }
 
   async readHead(id: string): Promise<Head | null> {

@@ -1,7 +1,7 @@
 import { batchDeliveryId, batchKeyOf, MAX_BATCH_ITEMS } from "../domain/batch-ids.ts";
 import type { DeliveryCreated } from "../domain/delivery-events.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
-import { publishFailure } from "./journal.ts";
+import { PayloadTooLargeError, publishFailure } from "./journal.ts";
 import { subjects } from "./streams.ts";
 import { endOfTurn } from "./end-of-turn.ts";
 
@@ -16,13 +16,32 @@ type OpenBatch = {
   key: string;
   time: number;
   random: Uint8Array;
-  items: string[];
+  /** Each delivery's created event, as UTF-8 JSON: the bytes NATS will count. */
+  items: Uint8Array[];
+  ids: string[];
   bytes: number;
   waiters: { resolve: () => void; reject: (error: Error) => void }[];
 };
 
-
 const WRAPPER_BYTES = 64;
+const encoder = new TextEncoder();
+const OPEN = encoder.encode('{"deliveries":[');
+const CLOSE = encoder.encode("]}");
+
+function joinBatch(items: readonly Uint8Array[]): Uint8Array {
+  let size = OPEN.length + CLOSE.length + Math.max(0, items.length - 1);
+  for (const item of items) size += item.length;
+  const out = new Uint8Array(size);
+  out.set(OPEN, 0);
+  let offset = OPEN.length;
+  items.forEach((item, index) => {
+    if (index > 0) out[offset++] = 0x2c;
+    out.set(item, offset);
+    offset += item.length;
+  });
+  out.set(CLOSE, offset);
+  return out;
+}
 
 export class IngestBatcher {
   #open: OpenBatch | null = null;
@@ -32,8 +51,13 @@ export class IngestBatcher {
       publisher: JetStreamPublisher;
       clock: () => number;
       randomBytes: (length: number) => Uint8Array;
-      /** The largest message NATS takes, less room for the wrapper. */
-      maxBatchBytes: number;
+      /** The largest message NATS takes now (it can change on a reconnect), in bytes. */
+      maxPayload: () => number;
+      /**
+       * Stores one created event on its own (in the journal, exclusively): the way out when a
+       * batch is refused as too large, so only an event too large by itself is refused.
+       */
+      storeOne: (id: string, created: Uint8Array) => Promise<void>;
     },
   ) {}
 
@@ -43,18 +67,20 @@ export class IngestBatcher {
    * (the caller stores it on its own).
    */
   async add(build: (id: string, at: number) => DeliveryCreated): Promise<string | null> {
+    const limit = this.deps.maxPayload() - WRAPPER_BYTES;
     let batch = this.#openBatch();
     let id = batchDeliveryId(batch.time, batch.random, batch.items.length);
-    let json = JSON.stringify(build(id, batch.time));
-    if (json.length + WRAPPER_BYTES > this.deps.maxBatchBytes) return null;
-    if (batch.bytes + json.length + 1 > this.deps.maxBatchBytes) {
+    let item = encoder.encode(JSON.stringify(build(id, batch.time)));
+    if (item.length > limit / 2) return null;
+    if (batch.bytes + item.length + 1 > limit) {
       this.#flush(batch);
       batch = this.#openBatch();
       id = batchDeliveryId(batch.time, batch.random, 0);
-      json = JSON.stringify(build(id, batch.time));
+      item = encoder.encode(JSON.stringify(build(id, batch.time)));
     }
-    batch.items.push(json);
-    batch.bytes += json.length + 1;
+    batch.items.push(item);
+    batch.ids.push(id);
+    batch.bytes += item.length + 1;
     const stored = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.items.length >= MAX_BATCH_ITEMS) this.#flush(batch);
     await stored;
@@ -65,7 +91,7 @@ export class IngestBatcher {
     if (this.#open) return this.#open;
     const random = this.deps.randomBytes(8);
     const time = this.deps.clock();
-    const batch: OpenBatch = { key: "", time, random, items: [], bytes: WRAPPER_BYTES, waiters: [] };
+    const batch: OpenBatch = { key: "", time, random, items: [], ids: [], bytes: WRAPPER_BYTES, waiters: [] };
     batch.key = batchKeyOf(batchDeliveryId(time, random, 0))!;
     this.#open = batch;
     endOfTurn(() => this.#flush(batch));
@@ -75,16 +101,24 @@ export class IngestBatcher {
   #flush(batch: OpenBatch): void {
     if (this.#open === batch) this.#open = null;
     if (batch.items.length === 0) return;
-    const { items, waiters } = batch;
+    const { items, ids, waiters } = batch;
     batch.items = [];
+    batch.ids = [];
     batch.waiters = [];
-    this.deps.publisher.publish(subjects.ingestBatch(batch.key), `{"deliveries":[${items.join(",")}]}`, { headers: { "Hookd-Batch-Size": String(items.length) } }).then(
+    this.deps.publisher.publish(subjects.ingestBatch(batch.key), joinBatch(items), { headers: { "Hookd-Batch-Size": String(items.length) } }).then(
       () => {
         for (const waiter of waiters) waiter.resolve();
       },
       (error: unknown) => {
         const failure = publishFailure(error);
-        for (const waiter of waiters) waiter.reject(failure);
+        if (!(failure instanceof PayloadTooLargeError) || items.length === 1) {
+          for (const waiter of waiters) waiter.reject(failure);
+          return;
+        }
+        // NATS's limit shrank under the batch (a reconnect to a server with a smaller max_payload): store each on its own.
+        items.forEach((item, index) => {
+          this.deps.storeOne(ids[index]!, item).then(waiters[index]!.resolve, (itemError: unknown) => waiters[index]!.reject(publishFailure(itemError)));
+        });
       },
     );
   }

@@ -39,6 +39,7 @@ export class JetStreamPublishError extends Error {
 /** No answer in time, or no stream listens on the subject (a 503 without a body). */
 export class JetStreamNoAckError extends Error {}
 
+// Deadlines are on the monotonic clock: a wall clock stepped back would hold a lost publish for as long.
 type Pending = { resolve: (ack: PublishAck) => void; reject: (error: Error) => void; deadline: number };
 type Queued = { subject: string; data: Uint8Array | string; reply: string; headers: MsgHdrs | undefined; token: string };
 
@@ -51,6 +52,7 @@ export class JetStreamPublisher {
   readonly #prefix: string;
   #next = 0;
   #queue: Queued[] = [];
+  #closed = false;
   readonly #sweep: ReturnType<typeof setInterval>;
 
   constructor(private readonly nc: NatsConnection) {
@@ -77,7 +79,7 @@ export class JetStreamPublisher {
         else pending.resolve({ stream: reply.stream ?? "", seq: reply.seq ?? 0, duplicate: reply.duplicate === true });
       },
     });
-    this.#sweep = setInterval(() => this.#expire(Date.now()), SWEEP_MS);
+    this.#sweep = setInterval(() => this.#expire(performance.now()), SWEEP_MS);
     (this.#sweep as { unref?: () => void }).unref?.();
   }
 
@@ -89,9 +91,10 @@ export class JetStreamPublisher {
       if (options.msgID !== undefined) hdrs.set("Nats-Msg-Id", options.msgID);
       if (options.expectedLastSubjectSequence !== undefined) hdrs.set("Nats-Expected-Last-Subject-Sequence", String(options.expectedLastSubjectSequence));
     }
+    if (this.#closed) return Promise.reject(new JetStreamNoAckError("the publisher is closed"));
     const token = (this.#next++).toString(36);
     return new Promise<PublishAck>((resolve, reject) => {
-      this.#pending.set(token, { resolve, reject, deadline: Date.now() + (options.timeoutMs ?? 5_000) });
+      this.#pending.set(token, { resolve, reject, deadline: performance.now() + (options.timeoutMs ?? 5_000) });
       if (this.#queue.length === 0) endOfTurn(() => this.#flush());
       this.#queue.push({ subject, data, reply: `${this.#prefix}.${token}`, headers: hdrs, token });
     });
@@ -121,6 +124,8 @@ export class JetStreamPublisher {
   }
 
   close(): void {
+    this.#closed = true;
+    this.#queue = [];
     clearInterval(this.#sweep);
     this.#expire(Infinity);
   }

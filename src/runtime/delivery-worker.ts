@@ -84,8 +84,9 @@ export class DeliveryWorker {
   readonly #gate: OriginGate | null;
 
   constructor(private readonly deps: WorkerDeps) {
-    // Waits are short (a slot frees within milliseconds behind a fast receiver); a slow receiver's waiters give up quickly and go back to NATS.
-    this.#gate = deps.perOriginLimit === undefined ? null : new OriginGate(deps.perOriginLimit, deps.perOriginLimit * 3, ORIGIN_WAIT_MS);
+    // Only a fast origin's attempts wait (a slot frees within milliseconds); at most as many wait as may run, so an origin holds at most half the instance.
+    this.#gate =
+      deps.perOriginLimit === undefined ? null : new OriginGate({ limit: deps.perOriginLimit, maxWaiting: deps.perOriginLimit, maxWaitMs: ORIGIN_WAIT_MS, now: () => performance.now() });
   }
 
   async handle(message: JsMsg): Promise<void> {
@@ -172,14 +173,7 @@ export class DeliveryWorker {
 
   private async attempt(message: JsMsg, created: DeliveryCreated, snapshot: DeliverySnapshot, expectedSeq: number): Promise<void> {
     if (!this.#gate) return this.attemptWithinShare(message, created, snapshot, expectedSeq);
-    // A wait for a slot may outlast the ack wait behind a slow origin: keep the message ours meanwhile.
-    const heartbeat = setInterval(() => message.working(), Math.max(this.deps.leaseMs / 3, 1_000));
-    let release: (() => void) | null;
-    try {
-      release = await this.#gate.enter(originOf(created.data.request.url));
-    } finally {
-      clearInterval(heartbeat);
-    }
+    const release = await this.#gate.enter(originOf(created.data.request.url));
     if (!release) {
       // This origin holds its share of the slots and of the queue: come back shortly, without using an attempt.
       message.nak(250 + Math.floor(this.deps.random() * 500));

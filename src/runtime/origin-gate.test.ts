@@ -1,37 +1,56 @@
 import { describe, expect, it } from "vitest";
 import { OriginGate } from "./origin-gate.ts";
 
+const gate = (limit: number, maxWaiting: number, maxWaitMs: number) => new OriginGate({ limit, maxWaiting, maxWaitMs, now: () => performance.now() });
+
 describe("OriginGate", () => {
-  it("lets `limit` attempts in per origin, queues more in order, and refuses past the queue", async () => {
-    const gate = new OriginGate(2, 2, 10_000);
-    const a = await gate.enter("https://a");
-    const b = await gate.enter("https://a");
+  it("lets `limit` attempts in per origin, and sends the rest back while the origin's speed is unknown", async () => {
+    const g = gate(2, 10, 10_000);
+    const a = await g.enter("https://a");
+    const b = await g.enter("https://a");
     expect([typeof a, typeof b]).toEqual(["function", "function"]);
-    const order: string[] = [];
-    const third = gate.enter("https://a").then((release) => (order.push("third"), release));
-    const fourth = gate.enter("https://a").then((release) => (order.push("fourth"), release));
-    expect(await gate.enter("https://a")).toBeNull();
+    expect(await g.enter("https://a")).toBeNull();
     // Other origins are not held up by a busy one.
-    expect(await gate.enter("https://b")).not.toBeNull();
-    a!();
-    a!(); // releasing twice frees one slot only
-    const thirdRelease = await third;
-    expect(order).toEqual(["third"]);
-    b!();
-    await fourth;
-    expect(order).toEqual(["third", "fourth"]);
-    thirdRelease!();
+    expect(await g.enter("https://b")).not.toBeNull();
   });
 
-  it("gives up on a wait that outlasts maxWaitMs, and the origin frees once everything is released", async () => {
-    const gate = new OriginGate(1, 10, 50);
-    const release = (await gate.enter("o"))!;
-    const started = Date.now();
-    expect(await gate.enter("o")).toBeNull();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
-    release();
-    const again = await gate.enter("o");
-    expect(again).not.toBeNull();
-    again!();
+  it("queues attempts to a fast origin in order, up to maxWaiting", async () => {
+    const g = gate(1, 2, 10_000);
+    (await g.enter("fast"))!(); // one quick attempt makes the origin known as fast
+    const first = (await g.enter("fast"))!;
+    const order: string[] = [];
+    const second = g.enter("fast").then((release) => (order.push("second"), release));
+    const third = g.enter("fast").then((release) => (order.push("third"), release));
+    expect(await g.enter("fast")).toBeNull();
+    first();
+    first(); // releasing twice frees one slot only
+    (await second)!();
+    (await third)!();
+    expect(order).toEqual(["second", "third"]);
+  });
+
+  it("gives up on a wait that outlasts maxWaitMs", async () => {
+    const g = gate(1, 10, 50);
+    (await g.enter("o"))!();
+    const held = (await g.enter("o"))!;
+    const started = performance.now();
+    expect(await g.enter("o")).toBeNull();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    held();
+  });
+
+  it("sends attempts to an origin that answers slowly straight back", async () => {
+    let clock = 0;
+    const g = new OriginGate({ limit: 2, maxWaiting: 10, maxWaitMs: 250, now: () => clock });
+    const a = (await g.enter("o"))!;
+    const b = (await g.enter("o"))!;
+    clock += 5_000;
+    a(); // o takes 5 s per attempt
+    const c = (await g.enter("o"))!;
+    const started = performance.now();
+    expect(await g.enter("o")).toBeNull();
+    expect(performance.now() - started).toBeLessThan(20);
+    b();
+    c();
   });
 });

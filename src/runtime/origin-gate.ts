@@ -1,31 +1,45 @@
 /**
  * Attempt slots per origin (scheme://host:port). An origin may hold `limit` attempts at once, so a
- * slow receiver never takes every slot of an instance. Past the limit an attempt may wait here a
- * short while for a slot: behind a fast receiver one frees within milliseconds, and a local wait is
- * far cheaper than handing the work back to NATS and reading it again. Behind a slow receiver the
- * wait runs out and the caller hands the work back, so waiters never pile up for long.
+ * slow receiver never takes every slot of an instance. Past the limit, an attempt to an origin that
+ * answers fast waits here a short while for a slot: one frees within milliseconds, and a local wait
+ * is far cheaper than handing the work back to NATS and reading it again. An attempt to a slow
+ * origin (or one not yet timed) does not wait: it goes back to NATS at once, so a slow receiver's
+ * backlog never fills the instance with waiters and others' deliveries keep flowing.
  */
 type Waiter = { resolve: (release: (() => void) | null) => void; timer: ReturnType<typeof setTimeout> };
+
+/** How much the latest attempt moves an origin's typical duration. */
+const WEIGHT = 0.2;
+/** Timings are kept for this many origins at most (a scan of many receivers must not grow memory). */
+const MAX_TIMED_ORIGINS = 10_000;
 
 export class OriginGate {
   readonly #inFlight = new Map<string, number>();
   readonly #waiting = new Map<string, Waiter[]>();
+  /** A moving average of each origin's attempt time (ms); an origin waits only when it is fast. */
+  readonly #typicalMs = new Map<string, number>();
 
   constructor(
-    private readonly limit: number,
-    private readonly maxWaiting: number,
-    private readonly maxWaitMs: number,
+    private readonly options: {
+      limit: number;
+      maxWaiting: number;
+      maxWaitMs: number;
+      now: () => number;
+    },
   ) {}
 
-  /** A release function once a slot is held, or null when none came free in time (or the queue is full). */
+  /** A release function once a slot is held, or null when the caller should hand the work back. */
   enter(origin: string): Promise<(() => void) | null> {
     const held = this.#inFlight.get(origin) ?? 0;
-    if (held < this.limit) {
+    if (held < this.options.limit) {
       this.#inFlight.set(origin, held + 1);
       return Promise.resolve(this.#releaser(origin));
     }
+    // Waiting pays only if a slot frees well within the wait: several attempts finish per maxWaitMs.
+    const typical = this.#typicalMs.get(origin);
+    if (typical === undefined || typical * 4 > this.options.maxWaitMs) return Promise.resolve(null);
     const queue = this.#waiting.get(origin) ?? [];
-    if (queue.length >= this.maxWaiting) return Promise.resolve(null);
+    if (queue.length >= this.options.maxWaiting) return Promise.resolve(null);
     this.#waiting.set(origin, queue);
     return new Promise((resolve) => {
       const waiter: Waiter = {
@@ -35,17 +49,22 @@ export class OriginGate {
           if (index >= 0) queue.splice(index, 1);
           if (queue.length === 0 && this.#waiting.get(origin) === queue) this.#waiting.delete(origin);
           resolve(null);
-        }, this.maxWaitMs),
+        }, this.options.maxWaitMs),
       };
       queue.push(waiter);
     });
   }
 
   #releaser(origin: string): () => void {
+    const started = this.options.now();
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      const took = this.options.now() - started;
+      const typical = this.#typicalMs.get(origin);
+      if (typical === undefined && this.#typicalMs.size >= MAX_TIMED_ORIGINS) this.#typicalMs.clear();
+      this.#typicalMs.set(origin, typical === undefined ? took : typical + WEIGHT * (took - typical));
       const queue = this.#waiting.get(origin);
       const next = queue?.shift();
       if (next) {
