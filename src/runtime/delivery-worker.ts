@@ -84,9 +84,9 @@ export class DeliveryWorker {
   readonly #gate: OriginGate | null;
 
   constructor(private readonly deps: WorkerDeps) {
-    // Only a fast origin's attempts wait (a slot frees within milliseconds); at most as many wait as may run, so an origin holds at most half the instance.
+    // Only a fast origin's attempts wait (a slot frees within milliseconds, so waiters keep moving); a slow origin's go back to NATS at once.
     this.#gate =
-      deps.perOriginLimit === undefined ? null : new OriginGate({ limit: deps.perOriginLimit, maxWaiting: deps.perOriginLimit, maxWaitMs: ORIGIN_WAIT_MS, now: () => performance.now() });
+      deps.perOriginLimit === undefined ? null : new OriginGate({ limit: deps.perOriginLimit, maxWaiting: deps.perOriginLimit * 3, maxWaitMs: ORIGIN_WAIT_MS, now: () => performance.now() });
   }
 
   async handle(message: JsMsg): Promise<void> {

@@ -53,4 +53,16 @@ describe("OriginGate", () => {
     b();
     c();
   });
+
+  it("stops queuing behind an origin that was fast but has stopped finishing attempts", async () => {
+    let clock = 0;
+    const g = new OriginGate({ limit: 1, maxWaiting: 10, maxWaitMs: 250, now: () => clock });
+    (await g.enter("o"))!(); // fast: 0 ms
+    const stuck = (await g.enter("o"))!;
+    clock += 100; // nothing finished for 100 ms: more than a quarter of the wait
+    const started = performance.now();
+    expect(await g.enter("o")).toBeNull();
+    expect(performance.now() - started).toBeLessThan(20);
+    stuck();
+  });
 });

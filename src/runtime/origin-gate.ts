@@ -18,6 +18,8 @@ export class OriginGate {
   readonly #waiting = new Map<string, Waiter[]>();
   /** A moving average of each origin's attempt time (ms); an origin waits only when it is fast. */
   readonly #typicalMs = new Map<string, number>();
+  /** When each origin last finished an attempt: a fast origin that stopped finishing has turned slow. */
+  readonly #lastDoneAt = new Map<string, number>();
 
   constructor(
     private readonly options: {
@@ -35,9 +37,11 @@ export class OriginGate {
       this.#inFlight.set(origin, held + 1);
       return Promise.resolve(this.#releaser(origin));
     }
-    // Waiting pays only if a slot frees well within the wait: several attempts finish per maxWaitMs.
+    // Waiting pays only if a slot frees well within the wait: attempts typically take a quarter of it
+    // at most, and one finished lately (an origin that was fast and just stalled gets no waiters).
     const typical = this.#typicalMs.get(origin);
-    if (typical === undefined || typical * 4 > this.options.maxWaitMs) return Promise.resolve(null);
+    const quarter = this.options.maxWaitMs / 4;
+    if (typical === undefined || typical > quarter || this.options.now() - (this.#lastDoneAt.get(origin) ?? -Infinity) > quarter) return Promise.resolve(null);
     const queue = this.#waiting.get(origin) ?? [];
     if (queue.length >= this.options.maxWaiting) return Promise.resolve(null);
     this.#waiting.set(origin, queue);
@@ -61,10 +65,15 @@ export class OriginGate {
     return () => {
       if (released) return;
       released = true;
-      const took = this.options.now() - started;
+      const done = this.options.now();
+      const took = done - started;
       const typical = this.#typicalMs.get(origin);
-      if (typical === undefined && this.#typicalMs.size >= MAX_TIMED_ORIGINS) this.#typicalMs.clear();
+      if (typical === undefined && this.#typicalMs.size >= MAX_TIMED_ORIGINS) {
+        this.#typicalMs.clear();
+        this.#lastDoneAt.clear();
+      }
       this.#typicalMs.set(origin, typical === undefined ? took : typical + WEIGHT * (took - typical));
+      this.#lastDoneAt.set(origin, done);
       const queue = this.#waiting.get(origin);
       const next = queue?.shift();
       if (next) {
