@@ -1,0 +1,67 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeliveryCreated } from "../src/domain/delivery-events.ts";
+import { randomBytes } from "../src/domain/random-pool.ts";
+import { DeliveryStore } from "../src/nats/delivery-store.ts";
+import { startNatsServer, type NatsServerHandle } from "../src/nats/embedded-server.ts";
+import { IngestBatcher } from "../src/nats/ingest-batcher.ts";
+import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
+import { ensureStreams, INGEST_STREAM } from "../src/nats/streams.ts";
+
+/** The batcher against a real nats-server whose max_payload is small: batches are sized in the bytes NATS counts. */
+
+const MAX_PAYLOAD = 64 * 1024;
+let dir: string;
+let server: NatsServerHandle;
+let nc: NatsConnection;
+let store: DeliveryStore;
+let batcher: IngestBatcher;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "hookd-batcher-"));
+  server = await startNatsServer({ dir, maxPayloadBytes: MAX_PAYLOAD });
+  nc = await connect({ servers: server.url });
+  const jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm, { journalMaxAgeMs: 3_600_000, topicMaxAgeMs: 3_600_000, idempotencyWindowMs: 120_000, ackWaitMs: 30_000, maxAckPending: 1_000 });
+  const publisher = new JetStreamPublisher(nc);
+  store = new DeliveryStore(jetstream(nc), jsm, publisher);
+  batcher = new IngestBatcher({
+    publisher,
+    clock: Date.now,
+    randomBytes,
+    maxPayload: () => nc.info?.max_payload ?? MAX_PAYLOAD,
+    storeOne: (id, created) => store.storeCreatedOnce(id, created),
+  });
+});
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const created = (header: string) => (id: string, at: number): DeliveryCreated => ({
+  type: "delivery.created",
+  at: new Date(at).toISOString(),
+  data: { id, request: { url: "http://127.0.0.1:9/x", method: "POST", headers: { "x-note": header }, body: "" }, schedule: [1000], secrets: [], source: "api" },
+});
+
+describe("ingest batches", () => {
+  it("count UTF-8 bytes: requests whose text is short but whose bytes are not are split into batches NATS takes", async () => {
+    // 8,000 characters each, but 24,000 bytes: five fit one message by characters, not by bytes.
+    const header = "漢".repeat(8_000);
+    const ids = await Promise.all(Array.from({ length: 5 }, () => batcher.add(created(header))));
+    expect(ids.every((id) => typeof id === "string")).toBe(true);
+    expect(new Set(ids).size).toBe(5);
+    const { state } = await (await jetstreamManager(nc)).streams.info(INGEST_STREAM);
+    expect(state.messages).toBeGreaterThanOrEqual(3);
+    for (const id of ids) expect((await store.readCreated(id!))?.event.data.request.headers["x-note"]).toBe(header);
+  });
+
+  it("hand back an event too large to share a message, for the caller to store on its own", async () => {
+    expect(await batcher.add(created("漢".repeat(12_000)))).toBeNull();
+  });
+});
