@@ -22,6 +22,7 @@ import { WebSubHub } from "./runtime/websub-hub.ts";
 import { SubscriptionHealth } from "./runtime/subscription-health.ts";
 import { syncStaticSubscriptions } from "./runtime/static-subscriptions.ts";
 import { startTopicRouters, type TopicRouters } from "./runtime/topic-routers.ts";
+import { unguardedRouters } from "./domain/router-guard.ts";
 import { parseStaticConfig } from "./domain/static-config.ts";
 import { readFile } from "node:fs/promises";
 import { systemEventPublisher } from "./runtime/system-events.ts";
@@ -174,6 +175,12 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       fanOut = await runWorkQueue({ js, concurrency: 16, handle: (message) => fanOutHandler.handle(message), log, stream: TOPIC_STREAM, consumer: FANOUT_CONSUMER });
       const spreader = new IngestExpander({ store, log });
       expander = await runWorkQueue({ js, concurrency: 8, handle: (message) => spreader.handle(message), log, stream: INGEST_STREAM, consumer: EXPANDER_CONSUMER });
+      for (const router of unguardedRouters(configFile?.routers ?? [], configFile?.github.secrets ?? [])) {
+        log.warn(
+          { router: router.name, from: `${router.from.namespace === "unsafe" ? "/unsafe/" : ""}${router.from.topic}${router.from.recursive ? "/" : ""}` },
+          "no GitHub secret guards this router's topic, so whoever may publish there can make it announce pushes; add one under github.secrets in the config file",
+        );
+      }
       // Routers consume and republish like fan-out does, so an ingest-only instance runs none.
       routers = await startTopicRouters({ js, jsm, routers: configFile?.routers ?? [], deps: { topics, log, clock: Date.now }, inactiveMs: config.HOOKD_TOPIC_MAX_AGE });
       workQueue = await runWorkQueue({
