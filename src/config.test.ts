@@ -25,7 +25,16 @@ describe("configuration", () => {
   it("names every wrong variable and says what it accepts", () => {
     let error: unknown;
     try {
-      loadConfig({ HOOKD_PORT: "http", HOOKD_TIMEOUT: "soon", HOOKD_ALLOWED_NETWORKS: "10.0.0.1", HOOKD_SIGNING_SECRET: "secret", HOOKD_KEY: "short", HOOKD_RETRY_SCHEDULE: "," });
+      loadConfig({
+        HOOKD_PORT: "http",
+        HOOKD_TIMEOUT: "soon",
+        HOOKD_ALLOWED_NETWORKS: "10.0.0.1",
+        HOOKD_SIGNING_SECRET: "secret",
+        HOOKD_KEY: "short",
+        HOOKD_RETRY_SCHEDULE: ",",
+        HOOKD_CORS_ORIGINS: "https://ok.example.com, app.example.com/path",
+        HOOKD_STREAM_BUFFER: "10",
+      });
     } catch (caught) {
       error = caught;
     }
@@ -37,5 +46,8 @@ describe("configuration", () => {
     expect(message).toMatch(/HOOKD_SIGNING_SECRET: must be a Standard Webhooks secret/);
     expect(message).toMatch(/HOOKD_KEY: HOOKD_KEY must be at least 16 characters/);
     expect(message).toMatch(/HOOKD_RETRY_SCHEDULE: needs at least one delay/);
+    expect(message).toMatch(/HOOKD_CORS_ORIGINS: "app.example.com\/path" is not an origin/);
+    expect(message).not.toMatch(/ok\.example\.com/);
+    expect(message).toMatch(/HOOKD_STREAM_BUFFER: must be at least 1KiB/);
   });
 });

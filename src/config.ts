@@ -73,6 +73,17 @@ export const ConfigSchema = z.object({
   // Per listener: what hookd holds for a listener that reads slower than the topic is written.
   HOOKD_STREAM_BUFFER: parsed("1MiB", parseByteSize).refine((bytes) => bytes >= 1024, "must be at least 1KiB"),
   HOOKD_STREAM_MAX_PER_TOKEN: integer(100, 1, 1_000_000),
+  // Origins whose pages may call hookd from a browser (the client library's listen, publish, dispatch); "*" for any.
+  HOOKD_CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      const origins = text.split(",").map((part) => part.trim()).filter(Boolean);
+      for (const origin of origins) {
+        if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) ctx.addIssue({ code: "custom", message: `"${origin}" is not an origin such as https://app.example.com (scheme and host, no path), or *` });
+      }
+      return origins;
+    }),
   HOOKD_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 

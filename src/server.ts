@@ -226,6 +226,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       streamBufferBytes: config.HOOKD_STREAM_BUFFER,
       upgradeWebSocket: options.upgradeWebSocket,
       openNativeStream: options.openNativeStream,
+      corsOrigins: config.HOOKD_CORS_ORIGINS,
     });
 
     return {

@@ -456,3 +456,37 @@ describe("slow consumers", () => {
     expect(resumed.events.map((event) => event.data.split(" ")[0])).toEqual(Array.from({ length: 150 }, (_, i) => String(i)));
   });
 });
+
+describe("browsers (HOOKD_CORS_ORIGINS)", () => {
+  it("answers a preflight without a token and lets an allowed page read a stream and publish; other origins get no CORS headers", async () => {
+    const { startTestHookd } = await import("./support/hookd.ts");
+    const withCors = await startTestHookd(suite.nats.url, { HOOKD_CORS_ORIGINS: "https://app.example.com" });
+    try {
+      const preflight = await fetch(`${withCors.url}/sse/streams/cors`, {
+        method: "OPTIONS",
+        headers: { origin: "https://app.example.com", "access-control-request-method": "GET", "access-control-request-headers": "authorization,last-event-id" },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+      expect(preflight.headers.get("access-control-allow-headers")).toContain("last-event-id");
+
+      const stream = await fetch(`${withCors.url}/sse/streams/cors`, { headers: { origin: "https://app.example.com", authorization: `Bearer ${admin}` } });
+      expect(stream.status).toBe(200);
+      expect(stream.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+      await stream.body!.cancel();
+
+      const published = await fetch(`${withCors.url}/pub/streams/cors`, { method: "POST", body: "x", headers: { origin: "https://app.example.com", authorization: `Bearer ${admin}` } });
+      expect(published.status).toBe(202);
+      expect(published.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+
+      const other = await fetch(`${withCors.url}/sse/streams/cors`, { headers: { origin: "https://evil.example.com", authorization: `Bearer ${admin}` } });
+      expect(other.headers.get("access-control-allow-origin")).toBeNull();
+      await other.body!.cancel();
+    } finally {
+      await withCors.stop();
+    }
+    // Without the setting, no CORS headers at all.
+    const plain = await fetch(`${suite.hookd.url}/pub/streams/cors`, { method: "POST", body: "x", headers: { origin: "https://app.example.com", authorization: `Bearer ${admin}` } });
+    expect(plain.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});

@@ -20,7 +20,8 @@ import { mountHubRoutes } from "./hub-routes.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
 import type { GitHubSecretRule } from "../domain/github-signature.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
-import { mountStreamRoutes, requireUnsafeConsent, type StreamRouteDeps } from "./stream-routes.ts";
+import { mountStreamRoutes, requireUnsafeConsent, UNSAFE_HEADER, type StreamRouteDeps } from "./stream-routes.ts";
+import { cors } from "hono/cors";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
 import type { UpgradeWebSocket } from "hono/ws";
 
@@ -48,6 +49,8 @@ export type AppDeps = {
   /** The runtime's WebSocket upgrade (Node and Deno each have their own); without it /sub/ serves no WebSockets. */
   upgradeWebSocket?: UpgradeWebSocket | undefined;
   openNativeStream?: StreamRouteDeps["openNativeStream"];
+  /** Origins allowed to call hookd from a browser; empty sends no CORS headers. */
+  corsOrigins?: readonly string[];
 };
 
 export function createApp(deps: AppDeps): Hono {
@@ -61,6 +64,18 @@ export function createApp(deps: AppDeps): Hono {
   const openApi = openApiDocument();
   app.get("/api/v1/openapi.json", (c) => c.json(openApi));
 
+  // Before auth: a browser's preflight carries no token, and must be answered for the real request to follow.
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    app.use(
+      "*",
+      cors({
+        origin: deps.corsOrigins.includes("*") ? "*" : [...deps.corsOrigins],
+        allowHeaders: ["authorization", "content-type", "last-event-id", "idempotency-key", "hookd-event-type", UNSAFE_HEADER.toLowerCase()],
+        exposeHeaders: ["location", "retry-after", "idempotent-replayed"],
+        maxAge: 600,
+      }),
+    );
+  }
   // The consent header is checked before the token, so a client missing it is told exactly what to send.
   app.use("/unsafe/sub/*", requireUnsafeConsent);
   app.use("*", requireToken(deps.tokens));
