@@ -21,7 +21,7 @@ import type { WebSubHub } from "../runtime/websub-hub.ts";
 import type { GitHubSecretRule } from "../domain/github-signature.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 import { mountStreamRoutes, requireUnsafeConsent, UNSAFE_HEADER, type StreamRouteDeps } from "./stream-routes.ts";
-import { cors } from "hono/cors";
+import { cors as corsMiddleware } from "hono/cors";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
 import type { UpgradeWebSocket } from "hono/ws";
 
@@ -65,11 +65,12 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/api/v1/openapi.json", (c) => c.json(openApi));
 
   // Before auth: a browser's preflight carries no token, and must be answered for the real request to follow.
-  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+  const cors = deps.corsOrigins !== undefined && deps.corsOrigins.length > 0;
+  if (cors) {
     app.use(
       "*",
-      cors({
-        origin: deps.corsOrigins.includes("*") ? "*" : [...deps.corsOrigins],
+      corsMiddleware({
+        origin: deps.corsOrigins!.includes("*") ? "*" : [...deps.corsOrigins!],
         allowHeaders: ["authorization", "content-type", "last-event-id", "idempotency-key", "hookd-event-type", UNSAFE_HEADER.toLowerCase()],
         exposeHeaders: ["location", "retry-after", "idempotent-replayed"],
         maxAge: 600,
@@ -88,7 +89,14 @@ export function createApp(deps: AppDeps): Hono {
 
   mountDispatchRoutes(app, deps);
   mountPublishRoutes(app, deps);
-  mountStreamRoutes(app, { streams: deps.streams, clock: deps.clock, bufferBytes: deps.streamBufferBytes, upgradeWebSocket: deps.upgradeWebSocket, openNativeStream: deps.openNativeStream });
+  mountStreamRoutes(app, {
+    streams: deps.streams,
+    clock: deps.clock,
+    bufferBytes: deps.streamBufferBytes,
+    upgradeWebSocket: deps.upgradeWebSocket,
+    // The CORS middleware puts its headers on Hono's response, which a directly written stream bypasses: web streams then.
+    openNativeStream: cors ? undefined : deps.openNativeStream,
+  });
   mountSubscriptionRoutes(app, deps);
   mountHubRoutes(app, deps);
   mountDeliveryRoutes(app, deps);

@@ -122,8 +122,7 @@ async function byteStream(
   const late = lateSink();
   const listener = await openListener(deps, c, target, start, late.sink);
   const opening = kind.head + (kind.position ? kind.position(listener.lastSeq) : "");
-  // Headers middleware put on the context (CORS) go out too: this response bypasses Hono's merging.
-  const native = deps.openNativeStream?.(c, { ...Object.fromEntries(c.res.headers), ...headers });
+  const native = deps.openNativeStream?.(c, headers);
   if (native) {
     // The opening goes first: binding may write an end frame at once (the listener was ended while it attached).
     native.write(utf8(opening));
