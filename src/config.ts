@@ -28,6 +28,20 @@ const integer = (fallback: number, min: number, max: number) =>
     return value;
   });
 
+/** A comma-separated list (empty by default); `problem` names what is wrong with an item, or null when it is fine. Every bad item is reported. */
+const commaList = (problem: (item: string) => string | null) =>
+  z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      const items = text.split(",").map((part) => part.trim()).filter(Boolean);
+      for (const item of items) {
+        const message = problem(item);
+        if (message !== null) ctx.addIssue({ code: "custom", message });
+      }
+      return items;
+    });
+
 const emptyAsUndefined = (value: unknown) => (value === "" ? undefined : value);
 
 export const ConfigSchema = z.object({
@@ -44,16 +58,7 @@ export const ConfigSchema = z.object({
     if (schedule.length === 0) throw new Error("needs at least one delay");
     return schedule;
   }),
-  HOOKD_ALLOWED_NETWORKS: z
-    .string()
-    .default("")
-    .transform((text, ctx) => {
-      const cidrs = text.split(",").map((part) => part.trim()).filter(Boolean);
-      for (const cidr of cidrs) {
-        if (!NetworkPolicy.validateCidr(cidr)) ctx.addIssue({ code: "custom", message: `"${cidr}" is not a CIDR such as 127.0.0.0/8 or ::1/128` });
-      }
-      return cidrs;
-    }),
+  HOOKD_ALLOWED_NETWORKS: commaList((cidr) => (NetworkPolicy.validateCidr(cidr) ? null : `"${cidr}" is not a CIDR such as 127.0.0.0/8 or ::1/128`)),
   HOOKD_MAX_BODY: parsed("1MiB", parseByteSize),
   HOOKD_CONCURRENCY: integer(256, 1, 10_000),
   HOOKD_SIGNING_SECRET: z.preprocess(
@@ -74,16 +79,9 @@ export const ConfigSchema = z.object({
   HOOKD_STREAM_BUFFER: parsed("1MiB", parseByteSize).refine((bytes) => bytes >= 1024, "must be at least 1KiB"),
   HOOKD_STREAM_MAX_PER_TOKEN: integer(100, 1, 1_000_000),
   // Origins whose pages may call hookd from a browser (the client library's listen, publish, dispatch); "*" for any.
-  HOOKD_CORS_ORIGINS: z
-    .string()
-    .default("")
-    .transform((text, ctx) => {
-      const origins = text.split(",").map((part) => part.trim()).filter(Boolean);
-      for (const origin of origins) {
-        if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) ctx.addIssue({ code: "custom", message: `"${origin}" is not an origin such as https://app.example.com (scheme and host, no path), or *` });
-      }
-      return origins;
-    }),
+  HOOKD_CORS_ORIGINS: commaList((origin) =>
+    origin === "*" || /^https?:\/\/[^/\s]+$/.test(origin) ? null : `"${origin}" is not an origin such as https://app.example.com (scheme and host, no path), or *`,
+  ),
   HOOKD_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
