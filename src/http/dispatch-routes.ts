@@ -4,7 +4,8 @@ import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { badRequest } from "./problem.ts";
 import { readBody } from "./read-body.ts";
-import { acceptPublish, parseTopicOr400, type PublishDeps } from "./publish.ts";
+import { acceptPublish, type PublishDeps } from "./publish.ts";
+import { topicOr400 } from "./topic-params.ts";
 
 /**
  * Hookah's dispatcher: POST /dispatch delivers the request to `_url` (query or body; form,
@@ -85,7 +86,7 @@ export function mountDispatchRoutes(app: Hono, deps: IngestDeps & PublishDeps & 
     const forward = await readForward(c, deps.maxBodyBytes);
     // Hookah: _topic without _url publishes to the topic instead of delivering to one URL.
     if (forward.target === null && forward.topic !== null) {
-      const topic = parseTopicOr400(forward.topic, "_topic");
+      const { topic } = topicOr400(forward.topic, "_topic");
       return acceptPublish(c, deps, { topic, namespace: "safe", body: forward.body, contentType: forward.contentType ?? undefined });
     }
     return acceptDelivery(c, deps, {

@@ -2,13 +2,14 @@ import type { Context, Hono } from "hono";
 import { EVENT_TYPE_PATTERN } from "../domain/event-type.ts";
 import { ulid } from "../domain/ids.ts";
 import { randomBytes } from "../domain/random-pool.ts";
-import { parseTopic, TopicNameError, type TopicNamespace } from "../domain/topic-name.ts";
+import type { TopicNamespace } from "../domain/topic-name.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import { applyGitHubPublishRules, type GitHubPublishDeps } from "./github-publish.ts";
 import { idempotencyKeyOf } from "./ingest.ts";
 import { badRequest } from "./problem.ts";
 import { readBody } from "./read-body.ts";
+import { topicInPath } from "./topic-params.ts";
 
 /** Publishing to topics: POST /pub/<topic> (Hookbot) and the shared path /dispatch takes for `_topic` (Hookah). */
 
@@ -18,15 +19,6 @@ export type PublishDeps = {
   maxBodyBytes: number;
   clock: () => number;
 } & GitHubPublishDeps;
-
-export function parseTopicOr400(text: string, field: string): string {
-  try {
-    return parseTopic(text).topic;
-  } catch (error) {
-    if (!(error instanceof TopicNameError)) throw error;
-    throw badRequest(`"${field}" is not a valid topic: ${error.message}. Topics are "/"-separated paths such as github.com/org/repo.`, { field });
-  }
-}
 
 function eventTypeOf(c: Context): string | undefined {
   const type = c.req.header("hookd-event-type") ?? c.req.query("type");
@@ -69,14 +61,7 @@ export function mountPublishRoutes(app: Hono, deps: PublishDeps): void {
   // Hookbot's /unsafe/pub/ needs no token, so its topics live in their own namespace and never reach safe listeners or subscriptions.
   for (const [prefix, namespace] of [["/pub/", "safe"], ["/unsafe/pub/", "unsafe"]] as const) {
     app.post(`${prefix}*`, async (c) => {
-      const raw = new URL(c.req.url).pathname.slice(prefix.length);
-      let text: string;
-      try {
-        text = raw.split("/").map(decodeURIComponent).join("/");
-      } catch {
-        throw badRequest("The topic in the path is not valid percent-encoding.", { field: "topic" });
-      }
-      const topic = parseTopicOr400(text, "topic");
+      const { topic } = topicInPath(c, prefix);
       return acceptPublish(c, deps, { topic, namespace, body: await readBody(c, deps.maxBodyBytes), contentType: c.req.header("content-type") });
     });
   }

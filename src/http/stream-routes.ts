@@ -14,13 +14,14 @@ import {
   type StreamFormat,
 } from "../domain/stream-frames.ts";
 import { parseStreamStart, StreamStartError, type StreamStart } from "../domain/stream-start.ts";
-import { parseTopic, TopicNameError, topicFilter, type TopicNamespace, type TopicPattern } from "../domain/topic-name.ts";
+import { topicFilter, type TopicNamespace, type TopicPattern } from "../domain/topic-name.ts";
 import type { PublishedEvent } from "../nats/topic-log.ts";
 import { TooManyStreamsError, type TopicStreams } from "../runtime/topic-streams.ts";
 import type { TopicListener } from "../runtime/topic-listener.ts";
 import { requestToken } from "./auth.ts";
 import { badRequest, ProblemError } from "./problem.ts";
-import { byteStreamSink, cachedFrame, lateSink, nativeStreamSink, webSocketSink, type NativeStream } from "./stream-sinks.ts";
+import { topicInPath, topicOr400 } from "./topic-params.ts";
+import { byteSink, cachedFrame, lateSink, webSocketSink, webStreamTransport, type NativeStream } from "./stream-sinks.ts";
 
 /**
  * Streams out: a listener that cannot open a port reads a topic over SSE (GET /sub/<topic> with
@@ -42,27 +43,6 @@ type Target = { pattern: TopicPattern; namespace: TopicNamespace };
 
 /** How long a WebSocket upgrade may take before the listener opened for it is given up. */
 const UPGRADE_TIMEOUT_MS = 10_000;
-
-function topicFromPath(raw: string): TopicPattern {
-  let text: string;
-  try {
-    text = raw.split("/").map(decodeURIComponent).join("/");
-  } catch {
-    throw badRequest("The topic in the path is not valid percent-encoding.", { field: "topic" });
-  }
-  return patternOr400(text, "topic");
-}
-
-function patternOr400(text: string, field: string): TopicPattern {
-  try {
-    return parseTopic(text, { allowRecursive: true });
-  } catch (error) {
-    if (!(error instanceof TopicNameError)) throw error;
-    throw badRequest(`"${field}" is not a valid topic: ${error.message}. Topics are "/"-separated paths; end one in "/" to read every topic below it.`, {
-      field,
-    });
-  }
-}
 
 function startOf(c: Context, now: number): StreamStart {
   try {
@@ -105,6 +85,7 @@ async function byteStream(
   c: Context,
   target: Target,
   kind: {
+    /** Names the encoding: frames and batches are encoded once per event and per format, for every listener. */
     format: string;
     contentType: string;
     head: string;
@@ -122,28 +103,16 @@ async function byteStream(
   const late = lateSink();
   const listener = await openListener(deps, c, target, start, late.sink);
   const opening = kind.head + (kind.position ? kind.position(listener.lastSeq) : "");
-  const native = deps.openNativeStream?.(c, headers);
-  if (native) {
-    // The opening goes first: binding may write an end frame at once (the listener was ended while it attached).
-    native.write(utf8(opening));
-    late.bind(nativeStreamSink(native, kind));
-    native.onClose(() => listener.close());
-    if (native.isClosed()) listener.close();
-    void listener.catchUp();
-    return native.response;
-  }
-  const stream = byteStreamSink({
-    format: kind.format,
-    head: opening,
-    encode: kind.encode,
-    endFrame: kind.endFrame,
-    heartbeat: kind.heartbeat,
-    limitBytes: deps.bufferBytes,
-  });
-  late.bind(stream.sink);
-  stream.onCancel(() => listener.close());
+  const native = deps.openNativeStream?.(c, headers) ?? null;
+  const web = native ? null : webStreamTransport(deps.bufferBytes);
+  const transport = native ?? web!.transport;
+  // The opening goes first: binding may write an end frame at once (the listener was ended while it attached).
+  transport.write(utf8(opening));
+  late.bind(byteSink(transport, kind));
+  transport.onClose(() => listener.close());
+  if (transport.isClosed()) listener.close();
   void listener.catchUp();
-  return new Response(stream.body, { status: 200, headers });
+  return native ? native.response : new Response(web!.body, { status: 200, headers });
 }
 
 function sse(deps: StreamRouteDeps, c: Context, target: Target): Promise<Response> {
@@ -153,7 +122,7 @@ function sse(deps: StreamRouteDeps, c: Context, target: Target): Promise<Respons
     contentType: "text/event-stream; charset=utf-8",
     // A short retry: a listener that hookd cut off comes back quickly and resumes.
     head: "retry: 1000\n: hookd topic stream\n\n",
-    encode: (event) => cachedFrame(event, `sse:${format}`, () => utf8(sseFrame(event, format))),
+    encode: (event) => utf8(sseFrame(event, format)),
     endFrame: sseEndFrame,
     heartbeat: SSE_HEARTBEAT,
     position: ssePosition,
@@ -165,7 +134,7 @@ function jsonLines(deps: StreamRouteDeps, c: Context, target: Target): Promise<R
     format: "jsonl",
     contentType: "application/x-ndjson; charset=utf-8",
     head: "",
-    encode: (event) => cachedFrame(event, "jsonl", () => utf8(jsonLine(event))),
+    encode: (event) => utf8(jsonLine(event)),
     endFrame: jsonEndLine,
     // An empty line: readers of JSON lines skip it, and it keeps proxies from closing an idle stream.
     heartbeat: "\n",
@@ -182,19 +151,18 @@ async function webSocket(deps: StreamRouteDeps, c: Context, target: Target): Pro
   const json = c.req.query("format") === "json";
   if (!json) formatOf(c, target.pattern);
   const recursive = target.pattern.recursive;
-  const socket = webSocketSink({
-    encode: (event) => (json ? cachedFrame(event, "ws:json", () => jsonLine(event).slice(0, -1)) : cachedFrame(event, `ws:${recursive}`, () => webSocketFrame(event, recursive))),
-    closeWith: (end) => ({ code: WS_CLOSE[end.reason], reason: webSocketCloseReason(end) }),
-  });
-  // Opened before the upgrade, so a refusal (429, 503) is still an HTTP answer.
-  const listener: TopicListener = await openListener(deps, c, target, start, socket.sink);
+  const encode = (event: PublishedEvent) =>
+    json ? cachedFrame(event, "ws:json", () => jsonLine(event).slice(0, -1)) : cachedFrame(event, `ws:${recursive}`, () => webSocketFrame(event, recursive));
+  // Opened before the upgrade, so a refusal (429, 503) is still an HTTP answer; the socket is bound when it opens.
+  const late = lateSink();
+  const listener: TopicListener = await openListener(deps, c, target, start, late.sink);
   const abandoned = setTimeout(() => listener.close(), UPGRADE_TIMEOUT_MS);
   let response: Response | undefined;
   try {
     response = await upgrade(c, {
       onOpen(_event, ws) {
         clearTimeout(abandoned);
-        socket.attach(ws);
+        late.bind(webSocketSink(ws, { encode, closeWith: (end) => ({ code: WS_CLOSE[end.reason], reason: webSocketCloseReason(end) }) }));
         // Given up on while the upgrade was slow: nothing will be sent, so don't leave the socket open and silent.
         if (listener.closed) ws.close(WS_CLOSE.interrupted, "stream closed before the upgrade completed; reconnect");
         else void listener.catchUp();
@@ -215,9 +183,6 @@ async function webSocket(deps: StreamRouteDeps, c: Context, target: Target): Pro
   listener.close();
   throw badRequest('The WebSocket upgrade failed; send "Connection: Upgrade" and "Upgrade: websocket" with a WebSocket key and version 13.');
 }
-
-// The raw (still percent-encoded) path: Hono's c.req.path may already be decoded.
-const pathAfter = (c: Context, prefix: string) => new URL(c.req.url).pathname.slice(prefix.length);
 
 function isUpgrade(c: Context): boolean {
   return c.req.header("upgrade")?.toLowerCase() === "websocket";
@@ -245,13 +210,13 @@ export const UNSAFE_HEADER_VALUE = "I understand the security implications";
 export function mountStreamRoutes(app: Hono, deps: StreamRouteDeps): void {
   app.get("/status", (c) => c.text("OK"));
 
-  app.get("/sub/*", (c) => subscribe(deps, c, { pattern: topicFromPath(pathAfter(c, "/sub/")), namespace: "safe" }));
-  app.get("/sse/*", (c) => sse(deps, c, { pattern: topicFromPath(pathAfter(c, "/sse/")), namespace: "safe" }));
-  app.get("/unsafe/sub/*", (c) => subscribe(deps, c, { pattern: topicFromPath(pathAfter(c, "/unsafe/sub/")), namespace: "unsafe" }));
+  app.get("/sub/*", (c) => subscribe(deps, c, { pattern: topicInPath(c, "/sub/", { recursive: true }), namespace: "safe" }));
+  app.get("/sse/*", (c) => sse(deps, c, { pattern: topicInPath(c, "/sse/", { recursive: true }), namespace: "safe" }));
+  app.get("/unsafe/sub/*", (c) => subscribe(deps, c, { pattern: topicInPath(c, "/unsafe/sub/", { recursive: true }), namespace: "unsafe" }));
   app.get("/stream", (c) => {
     const topic = c.req.query("topic");
     if (!topic) throw badRequest("topic is required: GET /stream?topic=<topic> (end it in / for every topic below it).", { field: "topic" });
-    return jsonLines(deps, c, { pattern: patternOr400(topic, "topic"), namespace: "safe" });
+    return jsonLines(deps, c, { pattern: topicOr400(topic, "topic", { recursive: true }), namespace: "safe" });
   });
 }
 

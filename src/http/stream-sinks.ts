@@ -13,14 +13,15 @@ import type { StreamSink } from "../runtime/topic-listener.ts";
 const frames = new WeakMap<PublishedEvent, Map<string, Uint8Array | string>>();
 const batches = new WeakMap<readonly PublishedEvent[], Map<string, Uint8Array>>();
 
-/** The frames of several messages as one chunk, made once per batch and transport. */
+/** The frames of several messages as one chunk (each frame cached per event), made once per batch and encoding. */
 function batchChunk(events: readonly PublishedEvent[], key: string, encode: (event: PublishedEvent) => Uint8Array): Uint8Array {
-  if (events.length === 1) return encode(events[0]!);
+  const frame = (event: PublishedEvent) => cachedFrame(event, key, () => encode(event));
+  if (events.length === 1) return frame(events[0]!);
   let byKey = batches.get(events);
   if (!byKey) batches.set(events, (byKey = new Map()));
   let chunk = byKey.get(key);
   if (!chunk) {
-    const parts = events.map(encode);
+    const parts = events.map(frame);
     chunk = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
     let offset = 0;
     for (const part of parts) {
@@ -53,74 +54,98 @@ async function waitUntilDrained(buffered: () => number, isClosed: () => boolean,
 /** How long a stream that hookd ends may take to hand over its last frame before the connection is dropped. */
 const END_GRACE_MS = 5_000;
 
-export type ByteStreamSink = {
-  sink: StreamSink;
-  body: ReadableStream<Uint8Array>;
-  onCancel(callback: () => void): void;
+/** Where a byte stream's chunks go: a web ReadableStream, or the runtime's response itself. */
+export type ByteTransport = {
+  write(chunk: Uint8Array): void;
+  /** Bytes written and not yet taken by the client. */
+  buffered(): number;
+  end(): void;
+  /** Gives up on the client at once. */
+  drop(): void;
+  isClosed(): boolean;
+  onClose(callback: () => void): void;
 };
 
-export function byteStreamSink(options: {
-  /** Names the encoding, so listeners with the same one share a batch's chunk. */
-  format: string;
-  head: string;
-  encode: (event: PublishedEvent) => Uint8Array;
-  endFrame: (end: StreamEnd) => string;
-  heartbeat: string;
-  limitBytes: number;
-}): ByteStreamSink {
+/**
+ * A response body the runtime writes directly (Node: the ServerResponse), skipping a web
+ * ReadableStream per listener: with thousands of listeners, reading each chunk back out of a web
+ * stream was a sixth of the CPU.
+ */
+export type NativeStream = ByteTransport & {
+  /** What the route returns, telling the adapter the response is already under way. */
+  response: Response;
+};
+
+/** A ReadableStream as a transport, for runtimes without a native one (Deno) or when middleware must see the response. */
+export function webStreamTransport(limitBytes: number): { transport: ByteTransport; body: ReadableStream<Uint8Array> } {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let closed = false;
   let cancelled: () => void = () => undefined;
   // The queue is counted in bytes; desiredSize falls below the high-water mark as bytes wait unread.
-  const highWaterMark = options.limitBytes;
   const body = new ReadableStream<Uint8Array>(
     {
       start(c) {
         controller = c;
-        c.enqueue(utf8(options.head));
       },
       cancel() {
         closed = true;
         cancelled();
       },
     },
-    { highWaterMark, size: (chunk) => chunk.byteLength },
+    { highWaterMark: limitBytes, size: (chunk) => chunk.byteLength },
   );
-  const buffered = () => (closed ? 0 : Math.max(0, highWaterMark - (controller.desiredSize ?? highWaterMark)));
-  const enqueue = (chunk: Uint8Array) => {
-    if (closed) return;
-    try {
-      controller.enqueue(chunk);
-    } catch {
-      closed = true;
-    }
-  };
-  const heartbeat = utf8(options.heartbeat);
-  const sink: StreamSink = {
-    send: (events) => enqueue(batchChunk(events, options.format, options.encode)),
-    buffered,
-    drained: (bytes, timeoutMs) => waitUntilDrained(buffered, () => closed, bytes, timeoutMs),
-    heartbeat: () => enqueue(heartbeat),
-    end(end) {
-      enqueue(utf8(options.endFrame(end)));
-      void waitUntilDrained(buffered, () => closed, 0, END_GRACE_MS).then((drained) => {
-        if (closed) return;
+  const transport: ByteTransport = {
+    write(chunk) {
+      if (closed) return;
+      try {
+        controller.enqueue(chunk);
+      } catch {
         closed = true;
+      }
+    },
+    buffered: () => (closed ? 0 : Math.max(0, limitBytes - (controller.desiredSize ?? limitBytes))),
+    end() {
+      closed = true;
+      controller.close();
+    },
+    drop() {
+      closed = true;
+      // Frees the queue; the runtime closes the connection when it next reads the stream.
+      controller.error(new Error("the client stopped reading"));
+    },
+    isClosed: () => closed,
+    onClose: (callback) => (cancelled = callback),
+  };
+  return { transport, body };
+}
+
+/** A byte stream (SSE, /stream's JSON lines) over a transport: encoded frames, heartbeats, and an end that never waits forever. */
+export function byteSink(
+  transport: ByteTransport,
+  options: { format: string; encode: (event: PublishedEvent) => Uint8Array; endFrame: (end: StreamEnd) => string; heartbeat: string },
+): StreamSink {
+  let ended = false;
+  const heartbeat = utf8(options.heartbeat);
+  const write = (chunk: Uint8Array) => {
+    if (!ended && !transport.isClosed()) transport.write(chunk);
+  };
+  return {
+    send: (events) => write(batchChunk(events, options.format, options.encode)),
+    buffered: () => (transport.isClosed() ? 0 : transport.buffered()),
+    drained: (bytes, timeoutMs) => waitUntilDrained(transport.buffered, transport.isClosed, bytes, timeoutMs),
+    heartbeat: () => write(heartbeat),
+    end(end) {
+      write(utf8(options.endFrame(end)));
+      ended = true;
+      void waitUntilDrained(transport.buffered, transport.isClosed, 0, END_GRACE_MS).then((drained) => {
+        if (transport.isClosed()) return;
         // A client that stopped reading would hold the connection (and its queue) forever: drop it instead.
-        if (drained) controller.close();
-        // Frees the queue; the runtime closes the connection when it next reads the stream.
-        else controller.error(new Error(`stream ended (${end.reason}) and the client did not read its last frame`));
+        if (drained) transport.end();
+        else transport.drop();
       });
     },
   };
-  return { sink, body, onCancel: (callback) => (cancelled = callback) };
 }
-
-/**
- * A WebSocket, attached once the upgrade completes. Nothing is sent before that: the listener only
- * sends after `catchUp`, which the route calls from onOpen.
- */
-export type WebSocketSink = { sink: StreamSink; attach(ws: WSContext): void };
 
 /** What hookd needs of the runtime's socket beyond WSContext: ws (Node) has ping/pong and terminate; Deno pings by itself. */
 type RawSocket = {
@@ -130,24 +155,24 @@ type RawSocket = {
   on?: (event: "pong", listener: () => void) => void;
 };
 
-export function webSocketSink(options: {
-  encode: (event: PublishedEvent) => Uint8Array | string;
-  closeWith: (end: StreamEnd) => { code: number; reason: string };
-}): WebSocketSink {
-  let socket: WSContext | null = null;
+/** An open WebSocket as a sink (bound once the upgrade completes, through lateSink). */
+export function webSocketSink(
+  ws: WSContext,
+  options: { encode: (event: PublishedEvent) => Uint8Array | string; closeWith: (end: StreamEnd) => { code: number; reason: string } },
+): StreamSink {
   let closed = false;
-  let pendingEnd: StreamEnd | null = null;
   let answeredPing = true;
-  const raw = () => socket?.raw as RawSocket | undefined;
-  const isClosed = () => closed || (socket !== null && socket.readyState > 1);
+  const raw = ws.raw as RawSocket | undefined;
+  raw?.on?.("pong", () => (answeredPing = true));
+  const isClosed = () => closed || ws.readyState > 1;
   // Both Node's ws and Deno's WebSocket count the bytes queued on the socket.
-  const buffered = () => (socket && !closed ? (raw()?.bufferedAmount ?? 0) : 0);
-  const sink: StreamSink = {
+  const buffered = () => (isClosed() ? 0 : (raw?.bufferedAmount ?? 0));
+  return {
     send(events) {
-      if (!socket || closed || socket.readyState !== 1) return;
+      if (isClosed() || ws.readyState !== 1) return;
       for (const event of events) {
         const frame = options.encode(event);
-        socket.send(typeof frame === "string" ? frame : (frame as Uint8Array<ArrayBuffer>));
+        ws.send(typeof frame === "string" ? frame : (frame as Uint8Array<ArrayBuffer>));
       }
     },
     buffered,
@@ -155,84 +180,27 @@ export function webSocketSink(options: {
     // Hookbot's frames are the bodies alone, so the heartbeat is a ping (a control frame no client sees as a message).
     // A peer that has not answered the previous ping is gone (a laptop gone to sleep): drop it, freeing its slot.
     heartbeat() {
-      const socketRaw = raw();
-      if (!socketRaw?.ping || isClosed()) return;
+      if (!raw?.ping || isClosed()) return;
       if (!answeredPing) {
-        socketRaw.terminate?.();
+        raw.terminate?.();
         return;
       }
       answeredPing = false;
-      socketRaw.ping();
+      raw.ping();
     },
     end(end) {
       if (closed) return;
-      if (!socket) {
-        pendingEnd = end;
-        return;
-      }
       closed = true;
       const { code, reason } = options.closeWith(end);
-      socket.close(code, reason);
-    },
-  };
-  return {
-    sink,
-    attach(ws) {
-      socket = ws;
-      raw()?.on?.("pong", () => (answeredPing = true));
-      if (pendingEnd) sink.end(pendingEnd);
-    },
-  };
-}
-
-/**
- * A response body the runtime writes directly (Node: the ServerResponse), skipping a web
- * ReadableStream per listener: with thousands of listeners, reading each chunk back out of a web
- * stream was a sixth of the CPU.
- */
-export type NativeStream = {
-  write(chunk: Uint8Array): void;
-  /** Bytes written and not yet taken by the socket. */
-  buffered(): number;
-  end(): void;
-  /** Drops the connection at once. */
-  drop(): void;
-  isClosed(): boolean;
-  onClose(callback: () => void): void;
-  /** What the route returns, telling the adapter the response is already under way. */
-  response: Response;
-};
-
-export function nativeStreamSink(
-  native: NativeStream,
-  options: { format: string; encode: (event: PublishedEvent) => Uint8Array; endFrame: (end: StreamEnd) => string; heartbeat: string },
-): StreamSink {
-  let ended = false;
-  const heartbeat = utf8(options.heartbeat);
-  const write = (chunk: Uint8Array) => {
-    if (!ended && !native.isClosed()) native.write(chunk);
-  };
-  return {
-    send: (events) => write(batchChunk(events, options.format, options.encode)),
-    buffered: () => (native.isClosed() ? 0 : native.buffered()),
-    drained: (bytes, timeoutMs) => waitUntilDrained(native.buffered, native.isClosed, bytes, timeoutMs),
-    heartbeat: () => write(heartbeat),
-    end(end) {
-      write(utf8(options.endFrame(end)));
-      ended = true;
-      void waitUntilDrained(native.buffered, native.isClosed, 0, END_GRACE_MS).then((drained) => {
-        if (native.isClosed()) return;
-        // A client that stopped reading would hold the connection forever: drop it instead.
-        if (drained) native.end();
-        else native.drop();
-      });
+      ws.close(code, reason);
     },
   };
 }
 
 /**
  * A sink whose transport is chosen once the listener has been opened (so a refusal can still be an
- * HTTP error): until then nothing is sent, since a listener only sends after catchUp.
+ * HTTP error) or once a WebSocket upgrade completes: until then nothing is sent, since a listener
+ * only sends after catchUp, and an end is held and applied on binding.
  */
 export function lateSink(): { sink: StreamSink; bind(inner: StreamSink): void } {
   let inner: StreamSink | null = null;
