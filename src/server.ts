@@ -23,7 +23,7 @@ import { SubscriptionHealth } from "./runtime/subscription-health.ts";
 import { syncStaticSubscriptions } from "./runtime/static-subscriptions.ts";
 import { startTopicRouters, type TopicRouters } from "./runtime/topic-routers.ts";
 import { unguardedRouters } from "./domain/router-guard.ts";
-import { parseStaticConfig } from "./domain/static-config.ts";
+import { formatConfigTopic, parseStaticConfig } from "./domain/static-config.ts";
 import { readFile } from "node:fs/promises";
 import { systemEventPublisher } from "./runtime/system-events.ts";
 import { TopicLog } from "./nats/topic-log.ts";
@@ -177,7 +177,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       expander = await runWorkQueue({ js, concurrency: 8, handle: (message) => spreader.handle(message), log, stream: INGEST_STREAM, consumer: EXPANDER_CONSUMER });
       for (const router of unguardedRouters(configFile?.routers ?? [], configFile?.github.secrets ?? [])) {
         log.warn(
-          { router: router.name, from: `${router.from.namespace === "unsafe" ? "/unsafe/" : ""}${router.from.topic}${router.from.recursive ? "/" : ""}` },
+          { router: router.name, from: formatConfigTopic(router.from) },
           "no GitHub secret guards this router's topic, so whoever may publish there can make it announce pushes; add one under github.secrets in the config file",
         );
       }
@@ -223,7 +223,6 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       hub,
       githubSecrets: configFile?.github.secrets ?? [],
       streams,
-      streamBufferBytes: config.HOOKD_STREAM_BUFFER,
       upgradeWebSocket: options.upgradeWebSocket,
       openNativeStream: options.openNativeStream,
       corsOrigins: config.HOOKD_CORS_ORIGINS,

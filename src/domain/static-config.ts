@@ -4,7 +4,7 @@ import { EVENT_TYPE_PATTERN } from "./event-type.ts";
 import { GITHUB_ROUTED_TOPIC_PREFIX } from "./github-router.ts";
 import { parseRetrySchedule } from "./retry-policy.ts";
 import { isValidSecret } from "./sign-standard-webhooks.ts";
-import { parseTopic, TopicNameError } from "./topic-name.ts";
+import { parseTopic, patternText, TopicNameError } from "./topic-name.ts";
 
 /**
  * The config file (HOOKD_CONFIG, JSON or YAML): subscriptions an operator declares instead of
@@ -69,6 +69,11 @@ export const ConfigTopicSchema = z.string().transform((text, ctx) => {
   }
 });
 export type ConfigTopic = z.infer<typeof ConfigTopicSchema>;
+
+/** A config topic as written in the file: the inverse of ConfigTopicSchema. */
+export function formatConfigTopic(topic: ConfigTopic): string {
+  return `${topic.namespace === "unsafe" ? UNSAFE_PREFIX : ""}${patternText(topic)}`;
+}
 
 /** A router republishes the messages of one topic (or every topic below it) onto others, by its type's rule. */
 export const RouterSchema = z

@@ -62,6 +62,11 @@ export function decodeSegment(token: string): string {
 
 const PREFIX = "hookd.topic";
 
+/** A pattern as users write it: the topic, with a trailing "/" when it takes every topic below. */
+export function patternText(pattern: TopicPattern): string {
+  return pattern.recursive ? `${pattern.topic}/` : pattern.topic;
+}
+
 /** The subject a topic's events are stored on. */
 export function topicSubject(topic: string, namespace: TopicNamespace = "safe"): string {
   return `${PREFIX}.${NAMESPACE_TOKEN[namespace]}.${topic.split("/").map(encodeSegment).join(".")}`;

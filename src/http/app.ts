@@ -45,7 +45,6 @@ export type AppDeps = {
   /** The config file's github.secrets: publishing to a topic they cover needs GitHub's signature. */
   githubSecrets?: readonly GitHubSecretRule[];
   streams: TopicStreams;
-  streamBufferBytes: number;
   /** The runtime's WebSocket upgrade (Node and Deno each have their own); without it /sub/ serves no WebSockets. */
   upgradeWebSocket?: UpgradeWebSocket | undefined;
   openNativeStream?: StreamRouteDeps["openNativeStream"];
@@ -92,7 +91,6 @@ export function createApp(deps: AppDeps): Hono {
   mountStreamRoutes(app, {
     streams: deps.streams,
     clock: deps.clock,
-    bufferBytes: deps.streamBufferBytes,
     upgradeWebSocket: deps.upgradeWebSocket,
     // The CORS middleware puts its headers on Hono's response, which a directly written stream bypasses: web streams then.
     openNativeStream: cors ? undefined : deps.openNativeStream,

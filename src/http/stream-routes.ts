@@ -33,7 +33,6 @@ import { byteSink, cachedFrame, lateSink, webSocketSink, webStreamTransport, typ
 export type StreamRouteDeps = {
   streams: TopicStreams;
   clock: () => number;
-  bufferBytes: number;
   upgradeWebSocket?: UpgradeWebSocket | undefined;
   /** Starts a response the runtime writes directly (Node), or null to use a web stream. */
   openNativeStream?: ((c: Context, headers: Record<string, string>) => NativeStream | null) | undefined;
@@ -104,7 +103,7 @@ async function byteStream(
   const listener = await openListener(deps, c, target, start, late.sink);
   const opening = kind.head + (kind.position ? kind.position(listener.lastSeq) : "");
   const native = deps.openNativeStream?.(c, headers) ?? null;
-  const web = native ? null : webStreamTransport(deps.bufferBytes);
+  const web = native ? null : webStreamTransport(deps.streams.bufferBytes);
   const transport = native ?? web!.transport;
   // The opening goes first: binding may write an end frame at once (the listener was ended while it attached).
   transport.write(utf8(opening));

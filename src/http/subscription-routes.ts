@@ -9,7 +9,7 @@ import { lowercaseHeaderNames } from "../domain/header-names.ts";
 import { parseRetrySchedule } from "../domain/retry-policy.ts";
 import { encodeSecret, isValidSecret } from "../domain/sign-standard-webhooks.ts";
 import type { SubscriptionConfig } from "../domain/subscription-events.ts";
-import { parseTopic, TopicNameError } from "../domain/topic-name.ts";
+import { parseTopic, patternText, TopicNameError } from "../domain/topic-name.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { StoredSubscription } from "../nats/subscription-store.ts";
 import type { AttemptLog } from "../nats/attempt-log.ts";
@@ -98,7 +98,7 @@ export function subscriptionView(id: string, subscription: StoredSubscription) {
   const { config, state, context } = subscription;
   return {
     id,
-    topic: config.recursive ? `${config.topic}/` : config.topic,
+    topic: patternText(config),
     url: config.url,
     state,
     status_message: context.statusMessage,

@@ -2,6 +2,7 @@ import type { SubscriptionConfig } from "../domain/subscription-events.ts";
 import { SubscriptionIndex, type IndexedSubscription } from "../domain/subscription-index.ts";
 import type { Logger } from "../log.ts";
 import type { StoredSubscription, SubscriptionStore } from "../nats/subscription-store.ts";
+import { patternText } from "../domain/topic-name.ts";
 
 /**
  * This instance's view of every subscription, kept current from the subscription journals: the
@@ -67,7 +68,7 @@ export class SubscriptionDirectory {
     const found: FanOutTarget[] = [];
     for (const target of this.index.all()) {
       const { config, state } = target.subscription;
-      if (filter.topic !== undefined && (config.recursive ? `${config.topic}/` : config.topic) !== filter.topic) continue;
+      if (filter.topic !== undefined && patternText(config) !== filter.topic) continue;
       if (filter.owner !== undefined && config.owner !== filter.owner) continue;
       if (filter.state !== undefined && state !== filter.state) continue;
       if (filter.before !== undefined && target.id >= filter.before) continue;

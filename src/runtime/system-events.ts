@@ -2,6 +2,7 @@ import type { StoredSubscription } from "../nats/subscription-store.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import type { Logger } from "../log.ts";
 import { ulid } from "../domain/ids.ts";
+import { patternText } from "../domain/topic-name.ts";
 
 /**
  * Operational events about subscriptions, published on the system topic like any other event, so
@@ -14,7 +15,7 @@ export function systemEventPublisher(topics: TopicLog, clock: () => number, log:
     if (before === after.state) return;
     const body = {
       subscription_id: id,
-      topic: after.config.recursive ? `${after.config.topic}/` : after.config.topic,
+      topic: patternText(after.config),
       url: after.config.url,
       owner: after.config.owner,
       previous_state: before,

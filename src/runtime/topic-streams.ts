@@ -45,6 +45,11 @@ export class TopicStreams {
     return this.#listeners.size;
   }
 
+  /** The most a stream may hold unread for its listener (HOOKD_STREAM_BUFFER). */
+  get bufferBytes(): number {
+    return this.options.bufferBytes;
+  }
+
   get feedCount(): number {
     return this.options.feeds.size;
   }
