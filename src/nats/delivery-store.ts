@@ -7,7 +7,7 @@ import {
   type DeliveryCreated,
   type DeliveryTransition,
 } from "../domain/delivery-events.ts";
-import { Journal, JournalConflictError, NatsUnavailableError, type JournalEntry } from "./journal.ts";
+import { Journal, JournalConflictError, NatsUnavailableError, unavailable, type JournalEntry } from "./journal.ts";
 import { INGEST_STREAM, JOURNAL_STREAM, subjects } from "./streams.ts";
 import { batchIndexOf, batchKeyOf } from "../domain/batch-ids.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
@@ -81,9 +81,7 @@ export class DeliveryStore {
     // Accepted in a batch that no worker has spread into the journal yet: read it from the batch.
     const key = batchKeyOf(id);
     if (!key) return null;
-    const batch = await this.jsm.direct.getMessage(INGEST_STREAM, { last_by_subj: subjects.ingestBatch(key) }).catch((error: unknown) => {
-      throw new NatsUnavailableError(error);
-    });
+    const batch = await this.jsm.direct.getMessage(INGEST_STREAM, { last_by_subj: subjects.ingestBatch(key) }).catch(unavailable);
     if (batch) {
       // The id says where it sits in the batch: read and check that one item, not the whole batch.
       const item = batchItems(batch.data)[batchIndexOf(id) ?? -1];

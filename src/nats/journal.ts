@@ -50,7 +50,8 @@ export function publishFailure(error: unknown): Error {
   return new NatsUnavailableError(error);
 }
 
-function unavailable(error: unknown): never {
+/** For `.catch()` on a NATS read: any failure there means NATS is unavailable (a 503), never a missing entry. */
+export function unavailable(error: unknown): never {
   throw new NatsUnavailableError(error);
 }
 

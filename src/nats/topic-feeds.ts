@@ -127,7 +127,6 @@ export class TopicFeeds {
       for (const listener of [...feed.listeners]) listener.lost();
       void consumer.delete().catch(() => undefined);
     });
-    if (feed.closed) await this.#stopConsumer(feed);
   }
 
   #handOut(filter: string, feed: Feed): void {

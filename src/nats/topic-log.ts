@@ -2,7 +2,7 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { topicOfSubject, topicSubject, type TopicNamespace } from "../domain/topic-name.ts";
-import { NatsUnavailableError, publishFailure } from "./journal.ts";
+import { publishFailure, unavailable } from "./journal.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 import { TOPIC_STREAM } from "./streams.ts";
 
@@ -91,9 +91,7 @@ export class TopicLog {
   }
 
   async read(seq: number): Promise<PublishedEvent | null> {
-    const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq }).catch((error: unknown) => {
-      throw new NatsUnavailableError(error);
-    });
+    const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq }).catch(unavailable);
     return message ? eventOfMessage(message) : null;
   }
 }

@@ -1,6 +1,6 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { firstSeqAtOrAfter } from "../domain/stream-start.ts";
-import { NatsUnavailableError } from "./journal.ts";
+import { unavailable } from "./journal.ts";
 import { eventOfMessage, type PublishedEvent } from "./topic-log.ts";
 import { TOPIC_STREAM } from "./streams.ts";
 
@@ -19,23 +19,17 @@ export class TopicReplay {
 
   /** The log's last sequence. */
   async lastSeq(): Promise<number> {
-    const { state } = await this.jsm.streams.info(TOPIC_STREAM).catch((error: unknown) => {
-      throw new NatsUnavailableError(error);
-    });
+    const { state } = await this.jsm.streams.info(TOPIC_STREAM).catch(unavailable);
     return state.last_seq;
   }
 
   /** The sequence just before the first message stored at or after `at`. */
   async seqBefore(at: number): Promise<number> {
-    const { state } = await this.jsm.streams.info(TOPIC_STREAM).catch((error: unknown) => {
-      throw new NatsUnavailableError(error);
-    });
+    const { state } = await this.jsm.streams.info(TOPIC_STREAM).catch(unavailable);
     if (state.messages === 0) return state.last_seq;
     const first = await firstSeqAtOrAfter(at, state.first_seq, state.last_seq, async (seq) => {
       // null is "no such message" (aged out); an error is NATS trouble, and guessing would skip real messages.
-      const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq }).catch((error: unknown) => {
-        throw new NatsUnavailableError(error);
-      });
+      const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq }).catch(unavailable);
       return message ? message.time.getTime() : null;
     });
     return first - 1;
@@ -49,15 +43,11 @@ export class TopicReplay {
   async run(filter: string, after: number, upTo: number, onEvent: (event: PublishedEvent) => Promise<void> | void, signal: AbortSignal): Promise<void> {
     if (after >= upTo) return;
     // Direct get finds the first message of the filter, so an empty stretch costs no consumer.
-    const first = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq: after + 1, next_by_subj: filter }).catch((error: unknown) => {
-      throw new NatsUnavailableError(error);
-    });
+    const first = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq: after + 1, next_by_subj: filter }).catch(unavailable);
     if (!first || first.seq > upTo || signal.aborted) return;
     const consumer = await this.js.consumers
       .get(TOPIC_STREAM, { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: first.seq })
-      .catch((error: unknown) => {
-        throw new NatsUnavailableError(error);
-      });
+      .catch(unavailable);
     // Pulled by bytes, not by count: a count of large messages waiting on a slow listener would be unbounded memory.
     const messages = await consumer.consume({ max_bytes: this.prefetchBytes });
     const stop = () => messages.stop();
