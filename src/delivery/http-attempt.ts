@@ -1,7 +1,8 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
 import { Agent, request } from "undici";
 import type { AttemptErrorCode } from "../domain/attempt-outcome.ts";
-import { NetworkPolicy } from "./network-policy.ts";
+import type { NetworkPolicy } from "./network-policy.ts";
+import { concatBytes } from "../domain/bytes.ts";
 
 /**
  * One outbound HTTP attempt: bounded in time, no redirects followed, the response kept up to a
@@ -88,7 +89,7 @@ export function createHttpAttempter(options: { timeoutMs: number; policy: Networ
       try {
         const url = new URL(outbound.url);
         // Literal IPs never reach the DNS lookup hook, so they are checked here.
-        if (NetworkPolicy.isIpLiteral(url.hostname) && options.policy.isForbidden(url.hostname)) {
+        if (options.policy.isForbiddenLiteral(url.hostname)) {
           throw new ForbiddenTargetError(`${url.hostname} is in a network that HOOKD_ALLOWED_NETWORKS does not allow`);
         }
         const hasBody = outbound.body.length > 0 && outbound.method !== "GET" && outbound.method !== "HEAD";
@@ -115,12 +116,7 @@ export function createHttpAttempter(options: { timeoutMs: number; policy: Networ
           size += bytes.length;
         }
         if (truncated) response.body.destroy();
-        const body = new Uint8Array(size);
-        let offset = 0;
-        for (const chunk of chunks) {
-          body.set(chunk, offset);
-          offset += chunk.length;
-        }
+        const body = concatBytes(chunks);
         return {
           response: {
             status: response.statusCode,
@@ -137,7 +133,7 @@ export function createHttpAttempter(options: { timeoutMs: number; policy: Networ
     },
     async get(target, maxBytes) {
       const url = new URL(target);
-      if (NetworkPolicy.isIpLiteral(url.hostname) && options.policy.isForbidden(url.hostname)) {
+      if (options.policy.isForbiddenLiteral(url.hostname)) {
         throw new ForbiddenTargetError(`${url.hostname} is in a network that HOOKD_ALLOWED_NETWORKS does not allow`);
       }
       const response = await request(url, { method: "GET", headers: { "user-agent": "hookd/0.1" }, dispatcher: agent, signal: AbortSignal.timeout(options.timeoutMs) });
@@ -151,12 +147,7 @@ export function createHttpAttempter(options: { timeoutMs: number; policy: Networ
         }
         chunks.push(chunk as Uint8Array);
       }
-      const body = new Uint8Array(size);
-      let offset = 0;
-      for (const chunk of chunks) {
-        body.set(chunk, offset);
-        offset += chunk.length;
-      }
+      const body = concatBytes(chunks);
       return { status: response.statusCode, headers: flattenHeaders(response.headers), body };
     },
     close: () => agent.close(),

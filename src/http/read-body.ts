@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { ProblemError } from "./problem.ts";
+import { concatBytes } from "../domain/bytes.ts";
 
 /**
  * Reads a request body up to `maxBytes`, answering 413 past it. A declared Content-Length is checked
@@ -38,11 +39,5 @@ export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array
     }
     chunks.push(value);
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return body;
+  return concatBytes(chunks);
 }

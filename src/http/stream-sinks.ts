@@ -1,5 +1,5 @@
 import type { WSContext } from "hono/ws";
-import { utf8 } from "../domain/bytes.ts";
+import { concatBytes, utf8 } from "../domain/bytes.ts";
 import type { StreamEnd } from "../domain/stream-frames.ts";
 import type { PublishedEvent } from "../nats/topic-log.ts";
 import type { StreamSink } from "../runtime/topic-listener.ts";
@@ -21,13 +21,7 @@ function batchChunk(events: readonly PublishedEvent[], key: string, encode: (eve
   if (!byKey) batches.set(events, (byKey = new Map()));
   let chunk = byKey.get(key);
   if (!chunk) {
-    const parts = events.map(frame);
-    chunk = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-      chunk.set(part, offset);
-      offset += part.length;
-    }
+    chunk = concatBytes(events.map(frame));
     byKey.set(key, chunk);
   }
   return chunk;

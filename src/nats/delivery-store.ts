@@ -96,7 +96,7 @@ export class DeliveryStore {
 
   /** Writes a batched delivery's created event into the journal, once: a second write (a batch spread again) is a no-op. */
   async spreadCreated(created: DeliveryCreated): Promise<void> {
-    await this.create(created, { exclusive: true });
+    await this.storeCreatedOnce(created.data.id, encoder.encode(JSON.stringify(created)));
   }
 
   /** The same for an already encoded created event (a batch refused as too large, stored item by item). */

@@ -4,6 +4,7 @@ import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 import { PayloadTooLargeError, publishFailure } from "./journal.ts";
 import { subjects } from "./streams.ts";
 import { endOfTurn } from "./end-of-turn.ts";
+import { concatBytes } from "../domain/bytes.ts";
 
 /**
  * Group commit for ingest: the dispatches accepted in one turn of the event loop are stored as one
@@ -28,19 +29,11 @@ const encoder = new TextEncoder();
 const OPEN = encoder.encode('{"deliveries":[');
 const CLOSE = encoder.encode("]}");
 
+const COMMA = encoder.encode(",");
+
+/** `{"deliveries":[item,item,…]}` from already encoded items. */
 function joinBatch(items: readonly Uint8Array[]): Uint8Array {
-  let size = OPEN.length + CLOSE.length + Math.max(0, items.length - 1);
-  for (const item of items) size += item.length;
-  const out = new Uint8Array(size);
-  out.set(OPEN, 0);
-  let offset = OPEN.length;
-  items.forEach((item, index) => {
-    if (index > 0) out[offset++] = 0x2c;
-    out.set(item, offset);
-    offset += item.length;
-  });
-  out.set(CLOSE, offset);
-  return out;
+  return concatBytes([OPEN, ...items.flatMap((item, index) => (index === 0 ? [item] : [COMMA, item])), CLOSE]);
 }
 
 export class IngestBatcher {
