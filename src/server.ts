@@ -122,8 +122,8 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     const metrics = options.metrics ?? new HookdMetrics();
     const attempter = createHttpAttempter({ timeoutMs: config.HOOKD_TIMEOUT, policy });
 
-    const topics = new TopicLog(js, jsm, publisher);
-    const subscriptionStore = new SubscriptionStore(js, jsm);
+    const topics = new TopicLog(jsm, publisher);
+    const subscriptionStore = new SubscriptionStore(js, jsm, publisher);
     const directory = new SubscriptionDirectory();
     const announce = systemEventPublisher(topics, Date.now, log);
     const subscriptions = new SubscriptionCommands({
@@ -144,7 +144,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       const counts = await syncStaticSubscriptions(configFile, { subscriptions, directory, log });
       log.info({ file: config.HOOKD_CONFIG, subscriptions: configFile.subscriptions.length, routers: configFile.routers.length, ...counts }, "applied the config file");
     }
-    const attemptLog = new AttemptLog(js, jsm);
+    const attemptLog = new AttemptLog(jsm, publisher);
     const hub = new WebSubHub({ subscriptions, directory, http: attempter, topics, js, clock: Date.now, log, maxBodyBytes });
 
     const publicBase = config.HOOKD_PUBLIC_URL?.replace(/\/+$/, "") ?? (config.HOOKD_PORT !== 0 ? `http://${config.HOOKD_HOST}:${config.HOOKD_PORT}` : undefined);
@@ -165,7 +165,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
         metrics,
         topics,
         onFanOutFinished: (outcome) => health.deliveryFinished(outcome),
-        rateLimiter: new RateLimiter(js, jsm),
+        rateLimiter: new RateLimiter(jsm, publisher),
         onLease: (message) => hub.handleLease(message),
         perOriginLimit: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY / 4)),
         // The delivery's journal has the attempt either way; a lost summary only shortens this list.

@@ -1,7 +1,8 @@
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
 import type { AttemptRecord } from "../domain/delivery-events.ts";
 import { Journal } from "./journal.ts";
 import { ATTEMPTS_STREAM } from "./streams.ts";
+import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 
 /**
  * Each subscription's recent resolved attempts, newest first, for GET /api/v1/subscriptions/<id>/attempts.
@@ -24,8 +25,8 @@ const subject = (subscriptionId: string) => `hookd.attempts.${subscriptionId}`;
 export class AttemptLog {
   readonly #journal: Journal;
 
-  constructor(js: JetStreamClient, jsm: JetStreamManager) {
-    this.#journal = new Journal(js, jsm, ATTEMPTS_STREAM);
+  constructor(jsm: JetStreamManager, publisher: JetStreamPublisher) {
+    this.#journal = new Journal(jsm, ATTEMPTS_STREAM, publisher);
   }
 
   async record(subscriptionId: string, attempt: SubscriptionAttempt): Promise<void> {

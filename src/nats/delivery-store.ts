@@ -45,9 +45,9 @@ export class DeliveryStore {
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-    publisher?: JetStreamPublisher,
+    private readonly publisher: JetStreamPublisher,
   ) {
-    this.journal = new Journal(js, jsm, JOURNAL_STREAM, publisher);
+    this.journal = new Journal(jsm, JOURNAL_STREAM, publisher);
   }
 
   /**

@@ -1,5 +1,4 @@
-import { headers as natsHeaders } from "@nats-io/transport-node";
-import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
+import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { JetStreamPublishError, type JetStreamPublisher } from "./jetstream-publisher.ts";
 
 /**
@@ -57,46 +56,22 @@ export function unavailable(error: unknown): never {
 
 export class Journal {
   constructor(
-    private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     readonly stream: string,
-    /** The pipelined publisher for hot journals; others use js.publish. */
-    private readonly publisher?: JetStreamPublisher,
+    private readonly publisher: JetStreamPublisher,
   ) {}
 
   async append(subject: string, data: Uint8Array | string, options: AppendOptions = {}): Promise<AppendResult> {
-    if (this.publisher) {
-      try {
-        const ack = await this.publisher.publish(subject, data, {
-          headers: options.headers,
-          msgID: options.msgID,
-          expectedLastSubjectSequence: options.expectedSeq,
-          timeoutMs: options.timeoutMs,
-        });
-        return { seq: ack.seq, duplicate: ack.duplicate };
-      } catch (error) {
-        if (error instanceof JetStreamPublishError && error.errCode === WRONG_LAST_SEQUENCE) throw new JournalConflictError(subject, options.expectedSeq ?? -1);
-        throw publishFailure(error);
-      }
-    }
-    let hdrs;
-    if (options.headers) {
-      hdrs = natsHeaders();
-      for (const [key, value] of Object.entries(options.headers)) hdrs.set(key, value);
-    }
     try {
-      const ack = await this.js.publish(subject, data, {
-        expect: options.expectedSeq === undefined ? undefined : { lastSubjectSequence: options.expectedSeq },
+      const ack = await this.publisher.publish(subject, data, {
+        headers: options.headers,
         msgID: options.msgID,
-        headers: hdrs,
-        timeout: options.timeoutMs ?? 5_000,
+        expectedLastSubjectSequence: options.expectedSeq,
+        timeoutMs: options.timeoutMs,
       });
       return { seq: ack.seq, duplicate: ack.duplicate };
     } catch (error) {
-      const code = (error as { code?: number; api_error?: { err_code?: number } }).api_error?.err_code ?? (error as { code?: number }).code;
-      if (code === WRONG_LAST_SEQUENCE || /wrong last sequence/i.test(String(error))) {
-        throw new JournalConflictError(subject, options.expectedSeq ?? -1);
-      }
+      if (error instanceof JetStreamPublishError && error.errCode === WRONG_LAST_SEQUENCE) throw new JournalConflictError(subject, options.expectedSeq ?? -1);
       throw publishFailure(error);
     }
   }

@@ -1,5 +1,6 @@
-import { RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { Journal, JournalConflictError } from "./journal.ts";
+import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 
 /**
  * Rate limits shared by every instance: GCRA (virtual scheduling) with each key's "next free slot"
@@ -30,8 +31,8 @@ export async function ensureRateStream(jsm: JetStreamManager): Promise<void> {
 export class RateLimiter {
   readonly #journal: Journal;
 
-  constructor(js: JetStreamClient, jsm: JetStreamManager) {
-    this.#journal = new Journal(js, jsm, RATE_STREAM);
+  constructor(jsm: JetStreamManager, publisher: JetStreamPublisher) {
+    this.#journal = new Journal(jsm, RATE_STREAM, publisher);
   }
 
   /** Takes a slot for `key` at `perSecond`: 0 when the caller may go now, else the milliseconds to wait. */

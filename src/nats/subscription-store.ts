@@ -10,6 +10,7 @@ import {
 import type { Logger } from "../log.ts";
 import { Journal } from "./journal.ts";
 import { SUBSCRIPTION_STREAM } from "./streams.ts";
+import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 
 /**
  * Subscriptions live in their journals: one subject each, every entry carrying the event and the
@@ -42,8 +43,9 @@ export class SubscriptionStore {
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
+    publisher: JetStreamPublisher,
   ) {
-    this.journal = new Journal(js, jsm, SUBSCRIPTION_STREAM);
+    this.journal = new Journal(jsm, SUBSCRIPTION_STREAM, publisher);
   }
 
   async append(id: string, event: SubscriptionEvent, after: StoredSubscription, expectedSeq: number): Promise<number> {

@@ -1,5 +1,4 @@
-import { headers as natsHeaders } from "@nats-io/transport-node";
-import type { JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
+import type { JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { topicOfSubject, topicSubject, type TopicNamespace } from "../domain/topic-name.ts";
 import { publishFailure, unavailable } from "./journal.ts";
@@ -56,18 +55,10 @@ export function eventOfMessage(message: StoredMsg | JsMsg): PublishedEvent {
   };
 }
 
-function toNatsHeaders(record: Record<string, string>) {
-  const hdrs = natsHeaders();
-  for (const [key, value] of Object.entries(record)) hdrs.set(key, value);
-  return hdrs;
-}
-
 export class TopicLog {
   constructor(
-    private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-    /** Publishing is ingest's hot path: the pipelined publisher when there is one. */
-    private readonly publisher?: JetStreamPublisher,
+    private readonly publisher: JetStreamPublisher,
   ) {}
 
   /** Stores the event; a repeated Idempotency-Key answers with the first event instead. */
@@ -79,9 +70,7 @@ export class TopicLog {
     const msgID = event.idempotencyKey === undefined ? undefined : `idempotency:${event.namespace}:${event.topic}:${event.idempotencyKey}`;
     let ack;
     try {
-      ack = this.publisher
-        ? await this.publisher.publish(subject, event.body, { headers, msgID, timeoutMs: 5_000 })
-        : await this.js.publish(subject, event.body, { headers: toNatsHeaders(headers), msgID, timeout: 5_000 });
+      ack = await this.publisher.publish(subject, event.body, { headers, msgID, timeoutMs: 5_000 });
     } catch (error) {
       throw publishFailure(error);
     }
