@@ -1,4 +1,4 @@
-import { DELIVERY_ID_PREFIX, isDeliveryId, ulid } from "./ids.ts";
+import { ALPHABET, DELIVERY_ID_PREFIX, isDeliveryId, ulid } from "./ids.ts";
 
 /**
  * Ids of deliveries accepted together in one ingest batch: a ULID whose time and first 64 random
@@ -19,8 +19,6 @@ export function batchDeliveryId(time: number, batchRandom: Uint8Array, index: nu
   random[9] = index & 0xff;
   return DELIVERY_ID_PREFIX + ulid(time, random);
 }
-
-const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /** The place in its batch a batched delivery id names (its last 16 bits). */
 export function batchIndexOf(deliveryId: string): number | null {

@@ -1,5 +1,5 @@
 // Crockford base32, as ULID uses: sortable by creation time, no ambiguous letters, and valid in a NATS token.
-const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+export const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /** A ULID (48-bit millisecond time + 80 random bits). The caller supplies the clock and the entropy. */
 export function ulid(now: number, random: Uint8Array): string {
