@@ -1,3 +1,5 @@
+import { parseRetryAfter as parseServerRetryAfter } from "../domain/retry-policy.ts";
+
 /**
  * How long a listener waits before it reconnects. Full jitter (a random wait below an exponential
  * ceiling) spreads out the clients that one restart of hookd cut off at the same moment, so they
@@ -23,11 +25,7 @@ export function backoffDelay(attempt: number, options: BackoffOptions, random: (
   return Math.floor(random() * ceiling);
 }
 
-/** Retry-After in milliseconds (delay-seconds or an HTTP date), or null when absent or unreadable. */
+/** Retry-After in milliseconds (delay-seconds or an HTTP date), or null when absent or unreadable: the workers' parser, in the client's terms. */
 export function parseRetryAfter(value: string | null, now: number): number | null {
-  if (value === null) return null;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isFinite(at) ? Math.max(0, at - now) : null;
+  return parseServerRetryAfter(value, now) ?? null;
 }
