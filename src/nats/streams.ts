@@ -134,7 +134,7 @@ export async function ensureStreams(jsm: JetStreamManager, settings: StreamSetti
 }
 
 /** Creates a durable consumer, or brings the settings named in `updatable` up to date on an existing one. */
-async function ensureConsumer(
+export async function ensureConsumer(
   jsm: JetStreamManager,
   stream: string,
   config: Partial<ConsumerConfig> & { durable_name: string },
@@ -144,7 +144,12 @@ async function ensureConsumer(
     await jsm.consumers.info(stream, config.durable_name);
   } catch (error) {
     if (!/consumer not found/i.test(String(error)) && (error as { name?: string }).name !== "ConsumerNotFoundError") throw error;
-    await jsm.consumers.add(stream, config);
+    try {
+      await jsm.consumers.add(stream, config);
+    } catch (addError) {
+      // Another instance starting at the same moment made it first, with the same settings.
+      if (!/already (exists|in use)/i.test(String(addError))) throw addError;
+    }
     return;
   }
   if (updatable.length > 0) {
