@@ -31,7 +31,7 @@ const encoder = new TextEncoder();
 const PATH_ESCAPED = /[\u0000-\u0020"#<>?`{}%\\\u007f-\uffff]/;
 
 /** A topic segment as a client writes it in a /sub/ path, so one token serves /sub/ and /stream alike. */
-export function encodePathSegment(segment: string): string {
+function encodePathSegment(segment: string): string {
   let out = "";
   for (const char of segment) {
     if (!PATH_ESCAPED.test(char)) out += char;

@@ -59,10 +59,6 @@ export class TopicListener {
     return this.#closed;
   }
 
-  get idle(): boolean {
-    return this.sink.buffered() === 0;
-  }
-
   /** Resolves once the client has taken everything sent (or `timeoutMs` passed). */
   async flushed(timeoutMs: number): Promise<void> {
     await this.sink.drained(0, timeoutMs);
