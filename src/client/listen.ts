@@ -97,17 +97,108 @@ function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number,
   return reader.read().finally(() => clearTimeout(timer));
 }
 
-export async function listen(url: string | URL, options: ListenOptions): Promise<void> {
-  const { signal } = options;
-  const backoff = checkBackoff(options.backoff);
-  const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-  const target = endpoint(url, options.token);
-  let position: Position = { since: options.since !== undefined ? sinceText(options.since) : (target.url.searchParams.get("since") ?? "now") };
-  target.url.searchParams.delete("since");
-  // The envelope carries the topic, type, content type and time, and survives binary bodies.
-  target.url.searchParams.set("format", "json");
+export function listen(url: string | URL, options: ListenOptions): Promise<void> {
+  return new Listener(url, options).run();
+}
 
-  const read = async (body: ReadableStream<Uint8Array>, connection: AbortController): Promise<Outcome> => {
+/** One listen call's state: the endpoint, where to resume, and the caller's options. */
+class Listener {
+  readonly #target: ReturnType<typeof endpoint>;
+  readonly #backoff: ReturnType<typeof checkBackoff>;
+  readonly #idleMs: number;
+  #position: Position;
+
+  constructor(url: string | URL, private readonly options: ListenOptions) {
+    this.#backoff = checkBackoff(options.backoff);
+    this.#idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#target = endpoint(url, options.token);
+    const since = this.#target.url.searchParams.get("since") ?? "now";
+    this.#position = { since: options.since !== undefined ? sinceText(options.since) : since };
+    this.#target.url.searchParams.delete("since");
+    // The envelope carries the topic, type, content type and time, and survives binary bodies.
+    this.#target.url.searchParams.set("format", "json");
+  }
+
+  get #signal() {
+    return this.options.signal;
+  }
+
+  async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.#signal?.aborted) {
+      const outcome = await this.connect();
+      if (outcome.kind === "aborted") return;
+      let delayMs: number;
+      if (outcome.kind === "ended") {
+        // hookd is fine and asked us to come back; a little jitter keeps a whole crowd from arriving at once.
+        attempt = 0;
+        delayMs = backoffDelay(0, this.#backoff);
+        this.options.onError?.(outcome.error, { attempt: 0, delayMs });
+      } else {
+        if (outcome.delivered > 0) attempt = 0;
+        delayMs = Math.max(backoffDelay(attempt, this.#backoff), outcome.retryAfterMs ?? 0);
+        attempt += 1;
+        this.options.onError?.(outcome.error, { attempt, delayMs });
+      }
+      await sleep(delayMs, this.#signal);
+    }
+  }
+
+  private async connect(): Promise<Outcome> {
+    const connection = new AbortController();
+    const stop = () => connection.abort(this.#signal?.reason);
+    this.#signal?.addEventListener("abort", stop, { once: true });
+    try {
+      const opened = await this.open(connection);
+      if ("kind" in opened) return opened;
+      const position = this.#position;
+      if ("since" in position && position.since === "now") this.#position = { since: openedAt(opened) };
+      const resumed = this.#position;
+      this.options.onOpen?.({ lastSeq: "after" in resumed ? resumed.after : null });
+      return await this.read(opened.body!, connection);
+    } catch (error) {
+      if (this.#signal?.aborted) return { kind: "aborted" };
+      throw error;
+    } finally {
+      this.#signal?.removeEventListener("abort", stop);
+      connection.abort();
+    }
+  }
+
+  /** Opens the event stream from the current position; an outcome instead when it could not be opened. */
+  private async open(connection: AbortController): Promise<Response | Outcome> {
+    const url = new URL(this.#target.url);
+    const headers = new Headers(this.#target.headers);
+    headers.set("accept", "text/event-stream");
+    const position = this.#position;
+    if ("after" in position) headers.set("last-event-id", String(position.after));
+    else url.searchParams.set("since", position.since);
+    let response: Response;
+    try {
+      response = await fetch(url, { headers, signal: connection.signal });
+    } catch (error) {
+      if (this.#signal?.aborted) return { kind: "aborted" };
+      return { kind: "lost", delivered: 0, error, retryAfterMs: null };
+    }
+    if (!response.ok) {
+      const error = await errorFromResponse(response);
+      if (retryableStatus(response.status)) return { kind: "lost", delivered: 0, error, retryAfterMs: error.retryAfterMs };
+      throw error;
+    }
+    const contentType = response.headers.get("content-type") ?? "";
+    if (!response.body || !contentType.toLowerCase().startsWith("text/event-stream")) {
+      await response.body?.cancel();
+      throw new HookdError(
+        response.status,
+        null,
+        `${url.origin}${url.pathname} answered with ${contentType || "no content type"}, not an event stream; ` +
+          "listen needs a hookd /sub/<topic> or /sse/<topic> URL",
+      );
+    }
+    return response;
+  }
+
+  private async read(body: ReadableStream<Uint8Array>, connection: AbortController): Promise<Outcome> {
     const reader = body.getReader();
     const decoder = new TextDecoder();
     let events: EventSourceMessage[] = [];
@@ -117,90 +208,45 @@ export async function listen(url: string | URL, options: ListenOptions): Promise
       for (;;) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
         try {
-          chunk = await readWithin(reader, idleMs, connection);
+          chunk = await readWithin(reader, this.#idleMs, connection);
         } catch (error) {
-          if (signal?.aborted) return { kind: "aborted" };
-          return { kind: "lost", delivered, error: connection.signal.aborted ? connection.signal.reason : error, retryAfterMs: null };
+          if (this.#signal?.aborted) return { kind: "aborted" };
+          const cause = connection.signal.aborted ? connection.signal.reason : error;
+          return { kind: "lost", delivered, error: cause, retryAfterMs: null };
         }
-        if (chunk.done) return { kind: "lost", delivered, error: new Error("hookd closed the stream without saying why"), retryAfterMs: null };
+        if (chunk.done) {
+          return { kind: "lost", delivered, error: new Error("hookd closed the stream without saying why"), retryAfterMs: null };
+        }
         parser.feed(decoder.decode(chunk.value, { stream: true }));
         const batch = events;
         events = [];
         for (const event of batch) {
-          // Publishers cannot use "hookd." types, so this event name is always hookd's own end frame.
-          if (event.event === "hookd.disconnect") {
-            const end = endOf(event.data);
-            if (end.lastId !== null && !("after" in position && position.after >= end.lastId)) position = { after: end.lastId };
-            return { kind: "ended", error: end };
-          }
-          const envelope = parseEnvelope(event.data);
-          if ("after" in position && envelope.seq <= position.after) continue;
-          await options.onMessage(messageOf(envelope));
-          position = { after: envelope.seq };
+          const handed = await this.hand(event);
+          if (handed === "skipped") continue;
+          if (handed === "aborted") return { kind: "aborted" };
+          if (handed instanceof StreamEndedError) return { kind: "ended", error: handed };
           delivered += 1;
-          if (signal?.aborted) return { kind: "aborted" };
         }
       }
     } finally {
       reader.cancel().catch(() => {});
     }
-  };
+  }
 
-  const connect = async (): Promise<Outcome> => {
-    const connection = new AbortController();
-    const stop = () => connection.abort(signal?.reason);
-    signal?.addEventListener("abort", stop, { once: true });
-    try {
-      const url = new URL(target.url);
-      const headers = new Headers(target.headers);
-      headers.set("accept", "text/event-stream");
-      if ("after" in position) headers.set("last-event-id", String(position.after));
-      else url.searchParams.set("since", position.since);
-      let response: Response;
-      try {
-        response = await fetch(url, { headers, signal: connection.signal });
-      } catch (error) {
-        if (signal?.aborted) return { kind: "aborted" };
-        return { kind: "lost", delivered: 0, error, retryAfterMs: null };
-      }
-      if (!response.ok) {
-        const error = await errorFromResponse(response);
-        if (retryableStatus(response.status)) return { kind: "lost", delivered: 0, error, retryAfterMs: error.retryAfterMs };
-        throw error;
-      }
-      const contentType = response.headers.get("content-type") ?? "";
-      if (!response.body || !contentType.toLowerCase().startsWith("text/event-stream")) {
-        await response.body?.cancel();
-        throw new HookdError(response.status, null, `${url.origin}${url.pathname} answered with ${contentType || "no content type"}, not an event stream; listen needs a hookd /sub/<topic> or /sse/<topic> URL`);
-      }
-      if ("since" in position && position.since === "now") position = { since: openedAt(response) };
-      options.onOpen?.({ lastSeq: "after" in position ? position.after : null });
-      return await read(response.body, connection);
-    } catch (error) {
-      if (signal?.aborted) return { kind: "aborted" };
-      throw error;
-    } finally {
-      signal?.removeEventListener("abort", stop);
-      connection.abort();
+  /** Hands one event to the caller ("delivered"), skips a repeat ("skipped"), or says why reading stops. */
+  private async hand(event: EventSourceMessage): Promise<"delivered" | "skipped" | "aborted" | StreamEndedError> {
+    // Publishers cannot use "hookd." types, so this event name is always hookd's own end frame.
+    if (event.event === "hookd.disconnect") {
+      const end = endOf(event.data);
+      const position = this.#position;
+      if (end.lastId !== null && !("after" in position && position.after >= end.lastId)) this.#position = { after: end.lastId };
+      return end;
     }
-  };
-
-  let attempt = 0;
-  while (!signal?.aborted) {
-    const outcome = await connect();
-    if (outcome.kind === "aborted") return;
-    let delayMs: number;
-    if (outcome.kind === "ended") {
-      // hookd is fine and asked us to come back; a little jitter keeps a whole crowd from arriving at once.
-      attempt = 0;
-      delayMs = backoffDelay(0, backoff);
-      options.onError?.(outcome.error, { attempt: 0, delayMs });
-    } else {
-      if (outcome.delivered > 0) attempt = 0;
-      delayMs = Math.max(backoffDelay(attempt, backoff), outcome.retryAfterMs ?? 0);
-      attempt += 1;
-      options.onError?.(outcome.error, { attempt, delayMs });
-    }
-    await sleep(delayMs, signal);
+    const envelope = parseEnvelope(event.data);
+    const position = this.#position;
+    if ("after" in position && envelope.seq <= position.after) return "skipped";
+    await this.options.onMessage(messageOf(envelope));
+    this.#position = { after: envelope.seq };
+    return this.#signal?.aborted ? "aborted" : "delivered";
   }
 }

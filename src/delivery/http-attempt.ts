@@ -1,5 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
-import { Agent, request } from "undici";
+import { Agent, request, type Dispatcher } from "undici";
 import type { AttemptErrorCode } from "../domain/attempt-outcome.ts";
 import type { NetworkPolicy } from "./network-policy.ts";
 import { concatBytes } from "../domain/bytes.ts";
@@ -73,6 +73,24 @@ function describeError(error: unknown): { code: AttemptErrorCode; message: strin
   return { code: "network", message: `${code ? `${code}: ` : ""}${top.cause?.message ?? top.message}` };
 }
 
+/** Reads at most `limit` bytes of a response body; whatever is past the limit is not read (the body is destroyed). */
+async function readCapped(body: Dispatcher.ResponseData["body"], limit: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const bytes = chunk as Uint8Array;
+    const room = limit - size;
+    if (bytes.length > room) {
+      chunks.push(bytes.subarray(0, room));
+      body.destroy();
+      return { bytes: concatBytes(chunks), truncated: true };
+    }
+    chunks.push(bytes);
+    size += bytes.length;
+  }
+  return { bytes: concatBytes(chunks), truncated: false };
+}
+
 export function createHttpAttempter(options: { timeoutMs: number; policy: NetworkPolicy; connectionsPerOrigin?: number }): HttpAttempter {
   const agent = new Agent({
     connect: { lookup: guardedLookup(options.policy), timeout: options.timeoutMs },
@@ -81,17 +99,21 @@ export function createHttpAttempter(options: { timeoutMs: number; policy: Networ
     keepAliveTimeout: 4_000,
     connections: options.connectionsPerOrigin ?? 128,
   });
+  // Literal IPs never reach the DNS lookup hook, so they are checked here.
+  const checkedUrl = (target: string) => {
+    const url = new URL(target);
+    if (options.policy.isForbiddenLiteral(url.hostname)) {
+      throw new ForbiddenTargetError(`${url.hostname} is in a network that HOOKD_ALLOWED_NETWORKS does not allow`);
+    }
+    return url;
+  };
 
   return {
     async send(outbound) {
       const started = performance.now();
       const latency = () => Math.round((performance.now() - started) * 10) / 10;
       try {
-        const url = new URL(outbound.url);
-        // Literal IPs never reach the DNS lookup hook, so they are checked here.
-        if (options.policy.isForbiddenLiteral(url.hostname)) {
-          throw new ForbiddenTargetError(`${url.hostname} is in a network that HOOKD_ALLOWED_NETWORKS does not allow`);
-        }
+        const url = checkedUrl(outbound.url);
         const hasBody = outbound.body.length > 0 && outbound.method !== "GET" && outbound.method !== "HEAD";
         const response = await request(url, {
           method: outbound.method as "POST",
@@ -100,28 +122,12 @@ export function createHttpAttempter(options: { timeoutMs: number; policy: Networ
           dispatcher: agent,
           signal: AbortSignal.timeout(options.timeoutMs),
         });
-        const chunks: Uint8Array[] = [];
-        let size = 0;
-        let truncated = false;
-        for await (const chunk of response.body) {
-          const bytes = chunk as Uint8Array;
-          const room = RESPONSE_BODY_LIMIT - size;
-          if (bytes.length > room) {
-            chunks.push(bytes.subarray(0, room));
-            size += room;
-            truncated = true;
-            break;
-          }
-          chunks.push(bytes);
-          size += bytes.length;
-        }
-        if (truncated) response.body.destroy();
-        const body = concatBytes(chunks);
+        const { bytes, truncated } = await readCapped(response.body, RESPONSE_BODY_LIMIT);
         return {
           response: {
             status: response.statusCode,
             headers: flattenHeaders(response.headers),
-            body: new TextDecoder().decode(body),
+            body: new TextDecoder().decode(bytes),
             bodyTruncated: truncated,
           },
           latencyMs: latency(),
@@ -132,23 +138,16 @@ export function createHttpAttempter(options: { timeoutMs: number; policy: Networ
       }
     },
     async get(target, maxBytes) {
-      const url = new URL(target);
-      if (options.policy.isForbiddenLiteral(url.hostname)) {
-        throw new ForbiddenTargetError(`${url.hostname} is in a network that HOOKD_ALLOWED_NETWORKS does not allow`);
-      }
-      const response = await request(url, { method: "GET", headers: { "user-agent": "hookd/0.1" }, dispatcher: agent, signal: AbortSignal.timeout(options.timeoutMs) });
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      for await (const chunk of response.body) {
-        size += (chunk as Uint8Array).length;
-        if (size > maxBytes) {
-          response.body.destroy();
-          throw new Error(`the content is larger than ${maxBytes} bytes`);
-        }
-        chunks.push(chunk as Uint8Array);
-      }
-      const body = concatBytes(chunks);
-      return { status: response.statusCode, headers: flattenHeaders(response.headers), body };
+      const response = await request(checkedUrl(target), {
+        method: "GET",
+        headers: { "user-agent": "hookd/0.1" },
+        dispatcher: agent,
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      // One byte past the limit tells "too large" from "exactly the limit".
+      const { bytes, truncated } = await readCapped(response.body, maxBytes + 1);
+      if (truncated || bytes.length > maxBytes) throw new Error(`the content is larger than ${maxBytes} bytes`);
+      return { status: response.statusCode, headers: flattenHeaders(response.headers), body: bytes };
     },
     close: () => agent.close(),
   };

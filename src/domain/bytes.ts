@@ -59,3 +59,13 @@ export function constantTimeEqual(a: string, b: string): boolean {
   for (let i = 0; i < length; i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
   return diff === 0;
 }
+
+/** How long `bytes` bytes are once base64-encoded (with padding). */
+export function base64Length(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4;
+}
+
+/** The most bytes that base64 text of `length` characters can hold. */
+export function base64Capacity(length: number): number {
+  return Math.floor((length * 3) / 4);
+}

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { persistDelivery, replayDelivery, stateOf } from "../../actors/delivery.fold.ts";
 import { fromBase64 } from "../domain/bytes.ts";
-import type { DeliveryCreated } from "../domain/delivery-events.ts";
+import type { DeliveryCreated, DeliveryTransition } from "../domain/delivery-events.ts";
 import type { DeliveryStore, StoredCreated, StoredTransition } from "../nats/delivery-store.ts";
 
 /** A delivery as the API shows it: the state rebuilt by replaying its journal, its attempts, its history. */
@@ -72,43 +72,56 @@ function describeCreated(created: DeliveryCreated) {
   };
 }
 
+/** Each attempt as its started event opened it and its outcome closed it, in attempt order. */
+function attemptViews(transitions: StoredTransition[]): AttemptView[] {
+  const attempts = new Map<number, AttemptView>();
+  for (const { event } of transitions) {
+    if (event.type === "attempt.started") {
+      attempts.set(event.data.attempt, startedAttempt(event.data.attempt, event.data.worker ?? null, event.at));
+    } else if (event.type === "attempt.succeeded" || event.type === "attempt.failed") {
+      const view = attempts.get(event.data.attempt);
+      if (view) finishAttempt(view, event);
+    }
+  }
+  return [...attempts.values()].sort((a, b) => a.attempt - b.attempt);
+}
+
+function startedAttempt(attempt: number, worker: string | null, at: string): AttemptView {
+  return {
+    attempt,
+    worker,
+    started_at: at,
+    finished_at: null,
+    outcome: "in-flight",
+    latency_ms: null,
+    request: null,
+    response: null,
+    error: null,
+    permanent: false,
+    retry_at: null,
+  };
+}
+
+function finishAttempt(view: AttemptView, event: Extract<DeliveryTransition, { type: "attempt.succeeded" | "attempt.failed" }>): void {
+  const { data } = event;
+  view.finished_at = event.at;
+  view.outcome = event.type === "attempt.succeeded" ? "succeeded" : "failed";
+  view.latency_ms = data.latencyMs;
+  view.request = data.request;
+  view.response = data.response
+    ? { status: data.response.status, headers: data.response.headers, body: data.response.body, body_truncated: data.response.bodyTruncated }
+    : null;
+  view.error = data.error ?? null;
+  if (event.type === "attempt.failed") {
+    view.permanent = event.data.permanent;
+    view.retry_at = event.data.permanent ? null : event.data.retryAt;
+  }
+}
+
 export function buildDeliveryView(created: StoredCreated, transitions: StoredTransition[]): DeliveryView {
   const data = created.event.data;
   const { snapshot, rejected } = replayDelivery({ id: data.id, maxAttempts: data.schedule.length + 1 }, transitions.map((t) => t.event));
   const context = snapshot.context;
-  const attempts = new Map<number, AttemptView>();
-  for (const { event } of transitions) {
-    if (event.type === "attempt.started") {
-      attempts.set(event.data.attempt, {
-        attempt: event.data.attempt,
-        worker: event.data.worker ?? null,
-        started_at: event.at,
-        finished_at: null,
-        outcome: "in-flight",
-        latency_ms: null,
-        request: null,
-        response: null,
-        error: null,
-        permanent: false,
-        retry_at: null,
-      });
-    } else if (event.type === "attempt.succeeded" || event.type === "attempt.failed") {
-      const view = attempts.get(event.data.attempt);
-      if (!view) continue;
-      view.finished_at = event.at;
-      view.outcome = event.type === "attempt.succeeded" ? "succeeded" : "failed";
-      view.latency_ms = event.data.latencyMs;
-      view.request = event.data.request;
-      view.response = event.data.response
-        ? { status: event.data.response.status, headers: event.data.response.headers, body: event.data.response.body, body_truncated: event.data.response.bodyTruncated }
-        : null;
-      view.error = event.data.error ?? null;
-      if (event.type === "attempt.failed") {
-        view.permanent = event.data.permanent;
-        view.retry_at = event.data.permanent ? null : event.data.retryAt;
-      }
-    }
-  }
   // Decodes the stored body once, for both the request summary and the first history entry.
   const summary = describeCreated(created.event);
   const last = transitions.at(-1);
@@ -129,7 +142,7 @@ export function buildDeliveryView(created: StoredCreated, transitions: StoredTra
     idempotency_key: data.idempotencyKey ?? null,
     subscription_id: data.subscriptionId ?? null,
     request: summary.request,
-    attempts: [...attempts.values()].sort((a, b) => a.attempt - b.attempt),
+    attempts: attemptViews(transitions),
     history: [
       { seq: created.seq, type: created.event.type, at: created.event.at, state: "pending", data: summary },
       ...transitions.map((t) => ({ seq: t.seq, type: t.event.type, at: t.event.at, state: t.after.state, data: t.event.data })),

@@ -1,0 +1,113 @@
+import { hostname } from "node:os";
+import { ackWaitFor, type Config } from "../config.ts";
+import { unguardedRouters } from "../domain/router-guard.ts";
+import { formatConfigTopic, type StaticConfig } from "../domain/static-config.ts";
+import type { Logger } from "../log.ts";
+import type { HookdMetrics } from "../metrics.ts";
+import { RateLimiter } from "../nats/rate-limiter.ts";
+import { EXPANDER_CONSUMER, FANOUT_CONSUMER, INGEST_STREAM, TOPIC_STREAM } from "../nats/streams.ts";
+import { runWorkQueue } from "../nats/work-queue.ts";
+import { DeliveryWorker } from "../runtime/delivery-worker.ts";
+import { IngestExpander } from "../runtime/ingest-expander.ts";
+import { startTopicRouters } from "../runtime/topic-routers.ts";
+import type { Closers } from "./closers.ts";
+import type { Deliveries } from "./deliveries.ts";
+import type { Storage } from "./storage.ts";
+import type { Subscriptions } from "./subscriptions.ts";
+
+/**
+ * Start-up's consumers: the delivery workers, fan-out, the ingest expander and the config file's
+ * routers. Only instances with HOOKD_WORKERS=on run them; the others only accept and serve.
+ */
+
+/** Fan-out handlers at once: each writes up to thousands of deliveries, so a few keep NATS busy. */
+const FANOUT_CONCURRENCY = 16;
+/** Ingest batches spread at once: each is one message holding many deliveries. */
+const EXPANDER_CONCURRENCY = 8;
+/** One origin's share of the attempt slots: a slow receiver never holds more than this of an instance. */
+const ORIGIN_SHARE = 1 / 4;
+
+export type ConsumerParts = {
+  storage: Storage;
+  deliveries: Deliveries;
+  subscriptions: Subscriptions;
+  configFile: StaticConfig | null;
+  metrics: HookdMetrics;
+};
+
+export async function startConsumers(config: Config, parts: ConsumerParts, log: Logger, closers: Closers): Promise<void> {
+  const { storage, deliveries, subscriptions } = parts;
+  const fanOut = await runWorkQueue({
+    js: storage.js,
+    concurrency: FANOUT_CONCURRENCY,
+    handle: (message) => subscriptions.fanOut.handle(message),
+    log,
+    stream: TOPIC_STREAM,
+    consumer: FANOUT_CONSUMER,
+  });
+  closers.push("fan-out consumer", () => fanOut.stop());
+  const expander = new IngestExpander({ store: deliveries.deliveryStore, log });
+  const expanding = await runWorkQueue({
+    js: storage.js,
+    concurrency: EXPANDER_CONCURRENCY,
+    handle: (message) => expander.handle(message),
+    log,
+    stream: INGEST_STREAM,
+    consumer: EXPANDER_CONSUMER,
+  });
+  closers.push("ingest expander consumer", () => expanding.stop());
+  await startRouters(config, parts, log, closers);
+  const worker = createWorker(config, parts, log);
+  const working = await runWorkQueue({
+    js: storage.js,
+    concurrency: config.HOOKD_CONCURRENCY,
+    handle: (message) => worker.handle(message),
+    log,
+    onLoad: (active) => parts.metrics.working.set(active),
+  });
+  closers.push("delivery workers", () => working.stop());
+}
+
+/** Routers consume and republish like fan-out does, so an ingest-only instance runs none. */
+async function startRouters(config: Config, parts: ConsumerParts, log: Logger, closers: Closers): Promise<void> {
+  const routers = parts.configFile?.routers ?? [];
+  for (const router of unguardedRouters(routers, parts.configFile?.github.secrets ?? [])) {
+    log.warn(
+      { router: router.name, from: formatConfigTopic(router.from) },
+      "no GitHub secret guards this router's topic, so whoever may publish there can make it announce pushes; " +
+        "add one under github.secrets in the config file",
+    );
+  }
+  const running = await startTopicRouters({
+    js: parts.storage.js,
+    jsm: parts.storage.jsm,
+    routers,
+    deps: { topics: parts.subscriptions.topics, log, clock: Date.now },
+    inactiveMs: config.HOOKD_TOPIC_MAX_AGE,
+  });
+  closers.push("topic routers", () => running.stop());
+}
+
+function createWorker(config: Config, parts: ConsumerParts, log: Logger): DeliveryWorker {
+  const { storage, deliveries, subscriptions, metrics } = parts;
+  return new DeliveryWorker({
+    store: deliveries.deliveryStore,
+    attempter: deliveries.attempter,
+    clock: Date.now,
+    random: Math.random,
+    log,
+    leaseMs: ackWaitFor(config),
+    workerId: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
+    metrics,
+    topics: subscriptions.topics,
+    onFanOutFinished: (outcome) => subscriptions.health.deliveryFinished(outcome),
+    rateLimiter: new RateLimiter(storage.jsm, storage.publisher),
+    onLease: (message) => subscriptions.hub.handleLease(message),
+    perOriginLimit: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY * ORIGIN_SHARE)),
+    // The delivery's journal has the attempt either way; a lost summary only shortens this list.
+    onFanOutAttempt: (subscriptionId, attempt) =>
+      void subscriptions.attemptLog
+        .record(subscriptionId, attempt)
+        .catch((error: unknown) => log.warn({ err: error, subscriptionId }, "could not record the attempt summary")),
+  });
+}

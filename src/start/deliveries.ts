@@ -1,0 +1,39 @@
+import type { Config } from "../config.ts";
+import { createHttpAttempter, type HttpAttempter } from "../delivery/http-attempt.ts";
+import { NetworkPolicy } from "../delivery/network-policy.ts";
+import { randomBytes } from "../domain/random-pool.ts";
+import { DeliveryStore } from "../nats/delivery-store.ts";
+import { IngestBatcher } from "../nats/ingest-batcher.ts";
+import { DeliveryCommands } from "../runtime/delivery-commands.ts";
+import type { Closers } from "./closers.ts";
+import type { Storage } from "./storage.ts";
+
+/** Start-up's delivery part: the journal store, the commands users give, and the outbound HTTP client. */
+
+export type Deliveries = {
+  deliveryStore: DeliveryStore;
+  deliveryCommands: DeliveryCommands;
+  policy: NetworkPolicy;
+  attempter: HttpAttempter;
+};
+
+export function buildDeliveries(config: Config, storage: Storage, closers: Closers): Deliveries {
+  const deliveryStore = new DeliveryStore(storage.js, storage.jsm, storage.publisher);
+  const deliveryCommands = new DeliveryCommands({
+    store: deliveryStore,
+    batcher: new IngestBatcher({
+      publisher: storage.publisher,
+      clock: Date.now,
+      randomBytes,
+      maxPayload: storage.maxPayload,
+      storeOne: (id, created) => deliveryStore.storeCreatedOnce(id, created),
+    }),
+    clock: Date.now,
+    randomBytes,
+    schedule: config.HOOKD_RETRY_SCHEDULE,
+  });
+  const policy = new NetworkPolicy(config.HOOKD_ALLOWED_NETWORKS);
+  const attempter = createHttpAttempter({ timeoutMs: config.HOOKD_TIMEOUT, policy });
+  closers.push("outbound http client", () => attempter.close());
+  return { deliveryStore, deliveryCommands, policy, attempter };
+}

@@ -1,0 +1,85 @@
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { ackWaitFor, type Config } from "../config.ts";
+import { base64Capacity } from "../domain/bytes.ts";
+import { PathTokens } from "../domain/path-tokens.ts";
+import type { Logger } from "../log.ts";
+import { openNats, type NatsLink } from "../nats/connection.ts";
+import { startNatsServer } from "../nats/embedded-server.ts";
+import { JetStreamPublisher } from "../nats/jetstream-publisher.ts";
+import { ensureRateStream } from "../nats/rate-limiter.ts";
+import { ensureStreams } from "../nats/streams.ts";
+import { loadOrCreateKey } from "../server-key.ts";
+import type { Closers } from "./closers.ts";
+
+/** Start-up's first part: the server key, the NATS link (and the embedded server behind it), the streams. */
+
+/** NATS's own default max_payload, assumed when the server has not said (it always does once connected). */
+export const NATS_DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** The embedded server's max_payload: room for HOOKD_MAX_BODY's default in base64 inside a journal event. */
+const EMBEDDED_MAX_PAYLOAD = 8 * 1024 * 1024;
+/** A body is stored base64 inside a JSON event; this is room for its headers and the envelope. */
+export const JOURNAL_OVERHEAD = 64 * 1024;
+
+export type Storage = {
+  tokens: PathTokens;
+  /** The token for "/", when hookd made the key itself (so the operator has a way in). */
+  generatedAdminToken: string | null;
+  natsUrl: string;
+  link: NatsLink;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  publisher: JetStreamPublisher;
+  /** The largest body hookd accepts: HOOKD_MAX_BODY, or less when NATS's max_payload cannot hold it. */
+  maxBodyBytes: number;
+  maxPayload(): number;
+};
+
+/** The largest body whose journal event still fits in one NATS message. */
+export function fitBodyLimit(configured: number, maxPayload: number): number {
+  return Math.max(0, Math.min(configured, base64Capacity(maxPayload - JOURNAL_OVERHEAD)));
+}
+
+export async function openStorage(config: Config, log: Logger, closers: Closers): Promise<Storage> {
+  const { key, generated } = await loadOrCreateKey(config.HOOKD_DATA_DIR, config.HOOKD_KEY);
+  const tokens = new PathTokens(key);
+  const natsUrl = config.NATS_URL ?? (await startEmbeddedNats(config, log, closers));
+  const link = await openNats(natsUrl, `hookd@${hostname()}`);
+  closers.push("nats connection", () => link.close());
+  const maxPayload = () => link.nc.info?.max_payload ?? NATS_DEFAULT_MAX_PAYLOAD;
+  const maxBodyBytes = effectiveBodyLimit(config, maxPayload(), log);
+  const jsm = await jetstreamManager(link.nc);
+  await ensureStreams(jsm, {
+    journalMaxAgeMs: config.HOOKD_JOURNAL_MAX_AGE,
+    topicMaxAgeMs: config.HOOKD_TOPIC_MAX_AGE,
+    idempotencyWindowMs: config.HOOKD_IDEMPOTENCY_WINDOW,
+    ackWaitMs: ackWaitFor(config),
+    maxAckPending: config.HOOKD_MAX_BACKLOG,
+  });
+  await ensureRateStream(jsm);
+  const publisher = new JetStreamPublisher(link.nc);
+  closers.push("jetstream publisher", () => publisher.close());
+  const generatedAdminToken = generated ? await tokens.tokenFor("/") : null;
+  return { tokens, generatedAdminToken, natsUrl, link, js: jetstream(link.nc), jsm, publisher, maxBodyBytes, maxPayload };
+}
+
+async function startEmbeddedNats(config: Config, log: Logger, closers: Closers): Promise<string> {
+  const dir = join(config.HOOKD_DATA_DIR, "nats");
+  const embedded = await startNatsServer({ dir, bin: config.HOOKD_NATS_SERVER_BIN, maxPayloadBytes: EMBEDDED_MAX_PAYLOAD });
+  closers.push("embedded nats-server", () => embedded.stop());
+  log.info({ nats: embedded.url, store: dir }, "started embedded nats-server");
+  return embedded.url;
+}
+
+function effectiveBodyLimit(config: Config, maxPayload: number, log: Logger): number {
+  const maxBodyBytes = fitBodyLimit(config.HOOKD_MAX_BODY, maxPayload);
+  if (maxBodyBytes < config.HOOKD_MAX_BODY) {
+    log.warn(
+      { configured: config.HOOKD_MAX_BODY, effective: maxBodyBytes, nats_max_payload: maxPayload },
+      "NATS max_payload is too small for HOOKD_MAX_BODY; accepting smaller bodies " +
+        "(raise max_payload in nats-server's config to lift this)",
+    );
+  }
+  return maxBodyBytes;
+}

@@ -1,0 +1,63 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+
+/**
+ * The shape the codebase keeps (issue 8): no function in src/ or actors/ runs past about 60 lines
+ * unless a comment right above it says why it is long. The length lives in files, not functions.
+ */
+
+const MAX_FUNCTION_LINES = 60;
+const ROOT = join(import.meta.dirname, "..");
+
+async function sourceFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(join(ROOT, dir), { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts"))
+    .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)));
+}
+
+type LongFunction = { where: string; lines: number };
+
+function longFunctionsIn(file: string, text: string): LongFunction[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const found: LongFunction[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isFunctionLike(node) && "body" in node && node.body) {
+      const first = source.getLineAndCharacterOfPosition(node.getStart()).line;
+      const last = source.getLineAndCharacterOfPosition(node.getEnd()).line;
+      const lines = last - first + 1;
+      if (lines > MAX_FUNCTION_LINES && !explainsLength(text, commentHolder(node))) {
+        found.push({ where: `${file}:${first + 1}`, lines });
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+/** The node whose leading comments describe a function: the declaration that holds an arrow function, if any. */
+function commentHolder(node: ts.Node): ts.Node {
+  let holder = node;
+  while (holder.parent && (ts.isVariableDeclaration(holder.parent) || ts.isVariableDeclarationList(holder.parent) ||
+    ts.isVariableStatement(holder.parent) || ts.isPropertyAssignment(holder.parent) || ts.isExportAssignment(holder.parent))) {
+    holder = holder.parent;
+  }
+  return holder;
+}
+
+function explainsLength(text: string, node: ts.Node): boolean {
+  const comments = ts.getLeadingCommentRanges(text, node.getFullStart()) ?? [];
+  return comments.some((range) => /\blong\b/i.test(text.slice(range.pos, range.end)));
+}
+
+describe("code shape", () => {
+  it(`keeps every function in src/ and actors/ within ${MAX_FUNCTION_LINES} lines, or says why it is longer`, async () => {
+    const files = [...(await sourceFiles("src")), ...(await sourceFiles("actors"))];
+    const long: LongFunction[] = [];
+    for (const file of files) long.push(...longFunctionsIn(file, await readFile(join(ROOT, file), "utf8")));
+    expect(long).toEqual([]);
+  });
+});

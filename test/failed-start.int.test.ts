@@ -1,0 +1,146 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config.ts";
+import { createLogger } from "../src/log.ts";
+import { startNatsServer } from "../src/nats/embedded-server.ts";
+import { startHookd } from "../src/server.ts";
+import { TEST_KEY } from "./support/hookd.ts";
+
+/**
+ * A start that fails halfway leaves nothing running: no NATS connection (the server's own
+ * monitoring counts them), no consumer pulling, no embedded nats-server child. The failures are
+ * real ones an operator can meet: a stream whose subjects another stream already holds, and a
+ * router whose durable consumer name is taken by a push consumer.
+ */
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+type MonitoredNats = { url: string; monitor: string; stop(): Promise<void> };
+
+/** A nats-server with its HTTP monitoring on, so the test reads the connection count as an operator would. */
+async function startMonitoredNats(): Promise<MonitoredNats> {
+  const dir = await mkdtemp(join(tmpdir(), "hookd-nats-monitored-"));
+  const [port, monitorPort] = [await freePort(), await freePort()];
+  const child: ChildProcess = spawn(
+    "/usr/sbin/nats-server",
+    ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", dir],
+    { stdio: "ignore" },
+  );
+  const monitor = `http://127.0.0.1:${monitorPort}`;
+  for (let tries = 0; ; tries++) {
+    const ready = await fetch(`${monitor}/healthz?js-enabled-only=true`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (tries > 100) throw new Error("nats-server did not start");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    monitor,
+    async stop() {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const connections = async (monitor: string) =>
+  ((await (await fetch(`${monitor}/connz`)).json()) as { num_connections: number }).num_connections;
+
+async function configFor(dataDir: string, env: Record<string, string>) {
+  return loadConfig({ HOOKD_KEY: TEST_KEY, HOOKD_DATA_DIR: dataDir, HOOKD_LOG_LEVEL: "silent", HOOKD_PORT: "0", ...env });
+}
+
+/** Processes whose command line names this folder: the embedded nats-server and its watchdog. */
+async function processesUsing(folder: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir("/proc")).filter((name) => /^\d+$/.test(name))) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes(folder)) found.push(`${pid}: ${cmdline.replaceAll("\0", " ")}`);
+  }
+  return found;
+}
+
+describe("a start that fails after NATS opened", () => {
+  let nats: MonitoredNats;
+  let dataDir: string;
+  beforeAll(async () => {
+    nats = await startMonitoredNats();
+    dataDir = await mkdtemp(join(tmpdir(), "hookd-data-"));
+  });
+  afterAll(async () => {
+    await nats?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("closes its connection when a stream cannot be created", async () => {
+    const nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "SQUATTER", subjects: ["hookd.rates.>"] });
+    const config = await configFor(dataDir, { NATS_URL: nats.url });
+
+    await expect(startHookd(config, createLogger("silent"))).rejects.toThrow(/overlap/i);
+
+    expect(await connections(nats.monitor)).toBe(1); // only this test's own
+    await jsm.streams.delete("SQUATTER");
+    await nc.close();
+  });
+
+  it("stops the consumers it already started when a later one fails", async () => {
+    // A hookd that started once made the streams; the router's durable name is then taken by a push consumer.
+    const config = await configFor(dataDir, { NATS_URL: nats.url });
+    const first = await startHookd(config, createLogger("silent"));
+    await first.stop();
+    const nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.add("HOOKD_TOPICS", {
+      durable_name: "hookd-router-deploys",
+      deliver_subject: "elsewhere.deploys",
+      filter_subject: "hookd.topic.s.elsewhere",
+    });
+    const file = join(dataDir, "hookd.yaml");
+    await writeFile(file, "routers:\n  - {name: deploys, type: github, from: hooks/}\n");
+    const withRouter = await configFor(dataDir, { NATS_URL: nats.url, HOOKD_CONFIG: file });
+
+    await expect(startHookd(withRouter, createLogger("silent"))).rejects.toThrow(/not a pull consumer/);
+
+    expect(await connections(nats.monitor)).toBe(1);
+    const fanOut = await jsm.consumers.info("HOOKD_TOPICS", "hookd-fanout");
+    expect(fanOut.num_waiting).toBe(0);
+    await nc.close();
+  });
+});
+
+describe("a start that fails with the embedded nats-server", () => {
+  it("stops the nats-server it started", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "hookd-data-"));
+    try {
+      // A store that already holds a stream on hookd's subjects, as an operator's leftover would.
+      const seeded = await startNatsServer({ dir: join(dataDir, "nats") });
+      const nc = await connect({ servers: seeded.url });
+      await (await jetstreamManager(nc)).streams.add({ name: "SQUATTER", subjects: ["hookd.rates.>"] });
+      await nc.close();
+      await seeded.stop();
+      const config = await configFor(dataDir, {});
+
+      await expect(startHookd(config, createLogger("silent"))).rejects.toThrow(/overlap/i);
+
+      expect(await processesUsing(dataDir)).toEqual([]);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
