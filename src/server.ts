@@ -164,12 +164,12 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
         workerId: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
         metrics,
         topics,
-        onFanOutFinished: (outcome) => health.deliveryFinished(outcome),
+        onSubscriptionDeliveryFinished: (outcome) => health.deliveryFinished(outcome),
         rateLimiter: new RateLimiter(jsm, publisher),
         onLease: (message) => hub.handleLease(message),
         perOriginLimit: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY / 4)),
         // The delivery's journal has the attempt either way; a lost summary only shortens this list.
-        onFanOutAttempt: (subscriptionId, attempt) =>
+        onSubscriptionAttempt: (subscriptionId, attempt) =>
           void attemptLog.record(subscriptionId, attempt).catch((error: unknown) => log.warn({ err: error, subscriptionId }, "could not record the attempt summary")),
       });
       fanOut = await runWorkQueue({ js, concurrency: 16, handle: (message) => fanOutHandler.handle(message), log, stream: TOPIC_STREAM, consumer: FANOUT_CONSUMER });
