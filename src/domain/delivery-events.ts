@@ -106,3 +106,5 @@ export type DeliveryTransition = z.infer<typeof DeliveryTransitionSchema>;
 export type AttemptStarted = z.infer<typeof AttemptStartedSchema>;
 export type AttemptSucceeded = z.infer<typeof AttemptSucceededSchema>;
 export type AttemptFailed = z.infer<typeof AttemptFailedSchema>;
+/** How an attempt ended: the event a worker appends once the receiver answered, or didn't. */
+export type AttemptResolved = AttemptSucceeded | AttemptFailed;

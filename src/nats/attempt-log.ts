@@ -1,5 +1,5 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import type { AttemptRecord } from "../domain/delivery-events.ts";
+import type { AttemptRecord, AttemptResolved } from "../domain/delivery-events.ts";
 import { Journal } from "./journal.ts";
 import { ATTEMPTS_STREAM } from "./streams.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
@@ -29,7 +29,8 @@ export class AttemptLog {
     this.#journal = new Journal(jsm, ATTEMPTS_STREAM, publisher);
   }
 
-  async record(subscriptionId: string, attempt: SubscriptionAttempt): Promise<void> {
+  async record(subscriptionId: string, resolved: ResolvedAttempt): Promise<void> {
+    const attempt = summarizeAttempt(resolved.deliveryId, resolved.outcome);
     await this.#journal.append(subject(subscriptionId), new TextEncoder().encode(JSON.stringify(attempt)));
   }
 
@@ -40,4 +41,30 @@ export class AttemptLog {
       .reverse()
       .slice(0, limit);
   }
+}
+
+/** A resolved attempt of one of a subscription's deliveries, as the delivery worker reports it. */
+export type ResolvedAttempt = { deliveryId: string; outcome: AttemptResolved };
+
+/** The API's snake_case view of an attempt; the delivery's journal keeps the whole event. */
+export function summarizeAttempt(deliveryId: string, outcome: AttemptResolved): SubscriptionAttempt {
+  const { data } = outcome;
+  const response = data.response;
+  return {
+    delivery_id: deliveryId,
+    attempt: data.attempt,
+    at: outcome.at,
+    outcome: outcome.type === "attempt.succeeded" ? "succeeded" : "failed",
+    latency_ms: data.latencyMs,
+    request: data.request,
+    response: response
+      ? {
+        status: response.status,
+        headers: response.headers,
+        body: response.body,
+        body_truncated: response.bodyTruncated,
+      }
+      : null,
+    error: data.error ?? null,
+  };
 }

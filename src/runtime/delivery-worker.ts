@@ -1,4 +1,5 @@
 import type { JsMsg } from "@nats-io/jetstream";
+import { attemptInterrupted, attemptResolved, attemptStarted } from "../../actors/delivery.attempt-events.ts";
 import {
   applyDeliveryEvent,
   initialDelivery,
@@ -7,16 +8,20 @@ import {
   stateOf,
   type DeliverySnapshot,
 } from "../../actors/delivery.fold.ts";
-import { classifyError, classifyStatus } from "../domain/attempt-outcome.ts";
-import { DeliveryCreatedSchema, type AttemptRecord, type DeliveryCreated, type DeliveryTransition } from "../domain/delivery-events.ts";
-import { nextRetryAt, parseRetryAfter } from "../domain/retry-policy.ts";
-import type { AttemptResult, HttpAttempter } from "../delivery/http-attempt.ts";
+import { nextStep } from "../../actors/delivery.next-step.ts";
+import {
+  DeliveryCreatedSchema,
+  type AttemptResolved,
+  type DeliveryCreated,
+  type DeliveryTransition,
+} from "../domain/delivery-events.ts";
+import type { AttemptResult, HttpAttempter, OutboundRequest } from "../delivery/http-attempt.ts";
 import { buildOutboundRequest } from "../delivery/outbound-request.ts";
 import type { DeliveryStore, Head } from "../nats/delivery-store.ts";
 import { JournalConflictError, NatsUnavailableError } from "../nats/journal.ts";
 import type { Logger } from "../log.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
-import type { SubscriptionAttempt } from "../nats/attempt-log.ts";
+import type { ResolvedAttempt } from "../nats/attempt-log.ts";
 import type { RateLimiter } from "../nats/rate-limiter.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { OriginGate } from "./origin-gate.ts";
@@ -49,19 +54,40 @@ export type WorkerDeps = {
   onLease?: (message: JsMsg) => Promise<void>;
   /** Shared rate limits (per subscription); without one, limits are not enforced. */
   rateLimiter?: RateLimiter;
-  /** Told of every resolved attempt of a fan-out delivery, for the subscription's attempt list. */
-  onFanOutAttempt?: (subscriptionId: string, attempt: SubscriptionAttempt) => void;
-  /** Told when a fan-out delivery reaches delivered or failed, for its subscription's failure policy. */
-  onFanOutFinished?: (outcome: { subscriptionId: string; deliveryId: string; state: "delivered" | "failed"; gone: boolean }) => Promise<void>;
+  /** Told of every resolved attempt of a subscription's delivery, for the subscription's attempt list. */
+  onSubscriptionAttempt?: (subscriptionId: string, attempt: ResolvedAttempt) => void;
+  /** Told when a subscription's delivery reaches delivered or failed, for the subscription's failure policy. */
+  onSubscriptionDeliveryFinished?: (outcome: SubscriptionDeliveryFinished) => Promise<void>;
 };
+
+export type SubscriptionDeliveryFinished = {
+  subscriptionId: string;
+  deliveryId: string;
+  state: "delivered" | "failed";
+  /** The receiver answered 410 Gone: the subscription should stop at once. */
+  gone: boolean;
+};
+
+/** A delivery's state as of a journal sequence: the sequence the next append expects. */
+type Base = { seq: number; snapshot: DeliverySnapshot };
+/** The body to send: the delivery's own (undefined), the topic log's event, or null when that event has expired. */
+type Payload = Uint8Array | null | undefined;
+/** Runs on the newest state; returns the state to decide on next, or null once the message is settled. */
+type Round = (base: Base) => Promise<Base | null>;
 
 const MAX_CONFLICT_ROUNDS = 5;
 /** How long an attempt waits for its origin's slot before handing its work back to NATS. */
 const ORIGIN_WAIT_MS = 250;
-const iso = (ms: number) => new Date(ms).toISOString();
 
-function failureEvent(record: AttemptRecord, now: number, decision: { permanent: boolean; retryAt: number }): DeliveryTransition {
-  return { type: "attempt.failed", at: iso(now), data: { ...record, permanent: decision.permanent, retryAt: iso(decision.retryAt) } };
+function baseOf(created: DeliveryCreated, head: Head | null): Base {
+  if (head) return { seq: head.seq, snapshot: restoreDelivery(head.after) };
+  return { seq: 0, snapshot: initialDelivery({ id: created.data.id, maxAttempts: created.data.schedule.length + 1 }) };
+}
+
+/** The attempts counter's label: a failure either may heal by retrying or never will. */
+function outcomeLabel(outcome: AttemptResolved): "succeeded" | "permanent" | "retry" {
+  if (outcome.type === "attempt.succeeded") return "succeeded";
+  return outcome.data.permanent ? "permanent" : "retry";
 }
 
 function originOf(url: string): string {
@@ -98,81 +124,100 @@ export class DeliveryWorker {
       return;
     }
     const sourcedCreate = message.subject.endsWith(".created");
+    const created = await this.createdFor(message, id, sourcedCreate);
+    if (!created) return;
+    // A create seen for the first time has no transitions yet: skip the read and let the expected sequence 0 prove it.
+    const head = sourcedCreate && message.info.deliveryCount === 1 ? null : await this.deps.store.readHead(id);
+    if (await this.appendWithRetry(created, baseOf(created, head), (base) => this.step(message, created, base))) return;
+    this.deps.log.warn({ id }, "delivery kept changing under this worker; trying again shortly");
+    message.nak(1_000);
+  }
+
+  /** The delivery's created event, or null when there is none to act on (the message is then terminated). */
+  private async createdFor(message: JsMsg, id: string, sourcedCreate: boolean): Promise<DeliveryCreated | null> {
     let created: DeliveryCreated | undefined;
     try {
-      created = sourcedCreate ? DeliveryCreatedSchema.parse(JSON.parse(new TextDecoder().decode(message.data))) : (await this.deps.store.readCreated(id))?.event;
+      created = sourcedCreate
+        ? DeliveryCreatedSchema.parse(JSON.parse(new TextDecoder().decode(message.data)))
+        : (await this.deps.store.readCreated(id))?.event;
     } catch (error) {
       if (error instanceof NatsUnavailableError) throw error;
       // An unreadable journal entry will not become readable: stop redelivering it.
       this.deps.log.error({ err: error, id }, "unreadable delivery; dropping its work item");
       message.term();
-      return;
+      return null;
     }
     if (!created) {
       this.deps.log.warn({ id }, "work for a delivery whose journal is gone (expired?); dropping it");
       message.term();
-      return;
+      return null;
     }
-    // A create seen for the first time has no transitions yet: skip the read and let the expected sequence 0 prove it.
-    let head: Head | null = sourcedCreate && message.info.deliveryCount === 1 ? null : await this.deps.store.readHead(id);
+    return created;
+  }
 
-    for (let round = 0; round < MAX_CONFLICT_ROUNDS; round++) {
-      const snapshot = head ? restoreDelivery(head.after) : initialDelivery({ id, maxAttempts: created.data.schedule.length + 1 });
-      const context = snapshot.context;
-      const now = this.deps.clock();
+  /**
+   * The conflict loop, written once. `round` decides on the delivery's newest state and appends at its
+   * sequence (through `append`). A JournalConflictError means another writer appended first: read the
+   * head again and run the round anew. False when the delivery kept changing for MAX_CONFLICT_ROUNDS rounds.
+   */
+  private async appendWithRetry(created: DeliveryCreated, start: Base, round: Round): Promise<boolean> {
+    let base = start;
+    for (let i = 0; i < MAX_CONFLICT_ROUNDS; i++) {
       try {
-        switch (stateOf(snapshot)) {
-          case "delivered":
-          case "failed":
-          case "cancelled":
-            message.ack();
-            return;
-          case "backoff":
-            if (context.retryAt !== null && now < context.retryAt) {
-              // NATS redelivered early (or a duplicate work item): hand it back for the time that remains.
-              message.nak(context.retryAt - now);
-              return;
-            }
-            await this.attempt(message, created, snapshot, head?.seq ?? 0);
-            return;
-          case "pending":
-            await this.attempt(message, created, snapshot, head?.seq ?? 0);
-            return;
-          case "in-flight": {
-            const age = now - (context.inFlightSince ?? 0);
-            if (age < this.deps.leaseMs) {
-              message.nak(this.deps.leaseMs - age);
-              return;
-            }
-            // The worker that started this attempt stopped before recording its outcome; the receiver may or may not have it.
-            const abandoned = failureEvent({
-              attempt: context.attempts,
-              request: { method: created.data.request.method, url: created.data.request.url, headers: {} },
-              latencyMs: 0,
-              error: "attempt interrupted: the worker stopped before the outcome was recorded",
-            }, now, { permanent: false, retryAt: now });
-            this.deps.metrics?.attempts.inc({ outcome: "interrupted" });
-            const next = applyDeliveryEvent(snapshot, abandoned)!;
-            const seq = await this.deps.store.appendTransition(id, abandoned, persistDelivery(next), head?.seq ?? 0);
-            head = { seq, after: persistDelivery(next) };
-            if (stateOf(next) === "failed" && created.data.subscriptionId) {
-              await this.deps.onFanOutFinished?.({ subscriptionId: created.data.subscriptionId, deliveryId: id, state: "failed", gone: false });
-            }
-            continue;
-          }
-        }
+        const next = await round(base);
+        if (!next) return true;
+        base = next;
       } catch (error) {
         if (!(error instanceof JournalConflictError)) throw error;
         this.deps.metrics?.conflicts.inc();
-        head = await this.deps.store.readHead(id);
+        base = baseOf(created, await this.deps.store.readHead(created.data.id));
       }
     }
-    this.deps.log.warn({ id }, "delivery kept changing under this worker; trying again shortly");
-    message.nak(1_000);
+    return false;
   }
 
-  private async attempt(message: JsMsg, created: DeliveryCreated, snapshot: DeliverySnapshot, expectedSeq: number): Promise<void> {
-    if (!this.#gate) return this.attemptWithinShare(message, created, snapshot, expectedSeq);
+  /** Appends `event` at `base`'s sequence: the new state, or null when the machine refuses the event there. */
+  private async append(id: string, base: Base, event: DeliveryTransition): Promise<Base | null> {
+    const after = applyDeliveryEvent(base.snapshot, event);
+    if (!after) return null;
+    const seq = await this.deps.store.appendTransition(id, event, persistDelivery(after), base.seq);
+    return { seq, snapshot: after };
+  }
+
+  /** One round of handle: does what the delivery's newest state asks for now. */
+  private async step(message: JsMsg, created: DeliveryCreated, base: Base): Promise<Base | null> {
+    const now = this.deps.clock();
+    const next = nextStep(base.snapshot, now, this.deps.leaseMs);
+    switch (next.kind) {
+      case "ack":
+        message.ack();
+        return null;
+      case "nak":
+        // NATS redelivered early, a duplicate work item, or another worker's attempt: come back when it may be due.
+        message.nak(next.delayMs);
+        return null;
+      case "attempt":
+        await this.attempt(message, created, base);
+        return null;
+      case "record-interrupted":
+        return this.recordInterrupted(created, base, now);
+    }
+  }
+
+  /** The worker that started the attempt on the wire stopped before recording its outcome: record one for it. */
+  private async recordInterrupted(created: DeliveryCreated, base: Base, now: number): Promise<Base> {
+    const interrupted = attemptInterrupted(base.snapshot, created.data.request, now);
+    this.deps.metrics?.attempts.inc({ outcome: "interrupted" });
+    const next = await this.append(created.data.id, base, interrupted);
+    if (!next) {
+      throw new Error(`delivery ${created.data.id} refused an interrupted attempt in state ${stateOf(base.snapshot)}`);
+    }
+    if (stateOf(next.snapshot) === "failed") await this.reportFinished(created, "failed", false);
+    return next;
+  }
+
+  private async attempt(message: JsMsg, created: DeliveryCreated, base: Base): Promise<void> {
+    if (!this.#gate) return this.attemptWithinShare(message, created, base);
     const release = await this.#gate.enter(originOf(created.data.request.url));
     if (!release) {
       // This origin holds its share of the slots and of the queue: come back shortly, without using an attempt.
@@ -180,122 +225,131 @@ export class DeliveryWorker {
       return;
     }
     try {
-      await this.attemptWithinShare(message, created, snapshot, expectedSeq);
+      await this.attemptWithinShare(message, created, base);
     } finally {
       release();
     }
   }
 
-  private async attemptWithinShare(message: JsMsg, created: DeliveryCreated, snapshot: DeliverySnapshot, expectedSeq: number): Promise<void> {
-    const id = created.data.id;
-    const limit = created.data.rateLimit;
-    if (limit && this.deps.rateLimiter) {
-      const wait = await this.deps.rateLimiter.reserve(limit.key, limit.perSecond, this.deps.clock());
-      if (wait > 0) {
-        // Over the subscription's rate: no attempt is used, NATS hands the message back when a slot may be free.
-        message.nak(wait + Math.floor(this.deps.random() * (1000 / limit.perSecond)));
-        return;
-      }
-    }
-    const attempt = snapshot.context.attempts + 1;
-    // Everything that can fail on NATS happens before the attempt is recorded as started, so a read error costs no attempt.
+  /** One attempt: started is recorded (a conflict there goes back to handle's round), sent, then its outcome. */
+  private async attemptWithinShare(message: JsMsg, created: DeliveryCreated, base: Base): Promise<void> {
+    if (await this.deferredByRateLimit(message, created)) return;
+    // Everything that can fail on NATS happens before the attempt is recorded as started,
+    // so a read error costs no attempt.
     const payload = await this.payloadOf(created);
-    const outbound = await buildOutboundRequest({
-      deliveryId: id,
+    const outbound = await this.outboundRequest(created, payload);
+    const inFlight = await this.recordStarted(created, base);
+    const outcome = this.resolve(created, inFlight, outbound, await this.send(message, outbound, payload));
+    // Someone may have appended meanwhile (a cancel), so the outcome is applied on the newest state.
+    const record: Round = (latest) => this.recordOutcome(message, created, latest, outcome);
+    if (!(await this.appendWithRetry(created, inFlight, record))) message.nak(1_000);
+  }
+
+  /** True when the subscription is over its rate and the message went back to NATS. */
+  private async deferredByRateLimit(message: JsMsg, created: DeliveryCreated): Promise<boolean> {
+    const limit = created.data.rateLimit;
+    if (!limit || !this.deps.rateLimiter) return false;
+    const wait = await this.deps.rateLimiter.reserve(limit.key, limit.perSecond, this.deps.clock());
+    if (wait <= 0) return false;
+    // No attempt is used: NATS hands the message back when a slot may be free.
+    message.nak(wait + Math.floor(this.deps.random() * (1000 / limit.perSecond)));
+    return true;
+  }
+
+  private async payloadOf(created: DeliveryCreated): Promise<Payload> {
+    const ref = created.data.bodyRef;
+    if (!ref) return undefined;
+    if (!this.deps.topics) throw new Error("fan-out delivery without access to the topic log");
+    return (await this.deps.topics.read(ref.topicSeq))?.body ?? null;
+  }
+
+  private outboundRequest(created: DeliveryCreated, payload: Payload): Promise<OutboundRequest> {
+    return buildOutboundRequest({
+      deliveryId: created.data.id,
       request: created.data.request,
       body: payload ?? undefined,
       secrets: created.data.secrets,
       dialect: created.data.dialect,
       now: this.deps.clock(),
     });
-    const started: DeliveryTransition = { type: "attempt.started", at: iso(this.deps.clock()), data: { attempt, worker: this.deps.workerId } };
-    const inFlight = applyDeliveryEvent(snapshot, started);
-    if (!inFlight) throw new Error(`delivery ${id} refused attempt ${attempt} in state ${stateOf(snapshot)}`);
-    const startedSeq = await this.deps.store.appendTransition(id, started, persistDelivery(inFlight), expectedSeq);
+  }
 
-    // Tell NATS this message is still being worked on, so a slow attempt is never handed to a second worker.
+  private async recordStarted(created: DeliveryCreated, base: Base): Promise<Base> {
+    const started = attemptStarted(base.snapshot, this.deps.workerId, this.deps.clock());
+    const inFlight = await this.append(created.data.id, base, started);
+    if (!inFlight) {
+      const state = stateOf(base.snapshot);
+      throw new Error(`delivery ${created.data.id} refused attempt ${started.data.attempt} in state ${state}`);
+    }
+    return inFlight;
+  }
+
+  /** Sends the request, telling NATS meanwhile that the message is still being worked on. */
+  private async send(message: JsMsg, outbound: OutboundRequest, payload: Payload): Promise<AttemptResult> {
+    if (payload === null) {
+      return { latencyMs: 0, errorCode: "payload-expired", error: "the event is no longer in the topic log" };
+    }
+    // Without the heartbeat, NATS would hand a slow attempt's message to a second worker after the ack wait.
     const heartbeat = setInterval(() => message.working(), Math.max(this.deps.leaseMs / 3, 1_000));
-    let result: AttemptResult;
     try {
-      result = payload === null ? { latencyMs: 0, errorCode: "payload-expired", error: "the event is no longer in the topic log" } : await this.deps.attempter.send(outbound);
+      return await this.deps.attempter.send(outbound);
     } finally {
       clearInterval(heartbeat);
     }
-    this.deps.metrics?.attemptSeconds.observe(result.latencyMs / 1000);
-    const record: AttemptRecord = {
-      attempt,
-      request: { method: outbound.method, url: outbound.url, headers: outbound.headers },
-      latencyMs: result.latencyMs,
-      ...(result.response ? { response: result.response } : {}),
-      ...(result.error ? { error: result.error } : {}),
-    };
-    const now = this.deps.clock();
-    const verdict = result.response ? classifyStatus(result.response.status) : classifyError(result.errorCode ?? "network");
-    this.deps.metrics?.attempts.inc({ outcome: verdict.kind === "success" ? "succeeded" : verdict.kind });
-    let outcome: DeliveryTransition;
-    if (verdict.kind === "success") {
-      outcome = { type: "attempt.succeeded", at: iso(now), data: record };
-    } else {
-      const retryAfterMs = verdict.kind === "retry" && verdict.honourRetryAfter ? parseRetryAfter(result.response?.headers["retry-after"], now) : undefined;
-      const retryAt = nextRetryAt({ schedule: created.data.schedule, attemptsInRound: inFlight.context.roundAttempts, now, random: this.deps.random(), retryAfterMs });
-      const error = record.error ?? (verdict.kind === "permanent" ? verdict.reason : `receiver answered ${result.response?.status}`);
-      outcome = failureEvent({ ...record, error }, now, { permanent: verdict.kind === "permanent", retryAt });
-    }
-
-    // Record the outcome; someone may have appended meanwhile (a cancel), so re-apply on the newest state.
-    let base: { seq: number; snapshot: DeliverySnapshot } = { seq: startedSeq, snapshot: inFlight };
-    for (let round = 0; round < MAX_CONFLICT_ROUNDS; round++) {
-      const after = applyDeliveryEvent(base.snapshot, outcome);
-      if (!after) {
-        // Someone else moved the delivery on; hand the message back so the newest state decides what it needs.
-        this.deps.log.warn({ id, attempt, state: stateOf(base.snapshot) }, "outcome no longer applies; leaving the delivery as it is");
-        message.nak(1_000);
-        return;
-      }
-      try {
-        await this.deps.store.appendTransition(id, outcome, persistDelivery(after), base.seq);
-        if (created.data.subscriptionId && (outcome.type === "attempt.succeeded" || outcome.type === "attempt.failed")) {
-          this.deps.onFanOutAttempt?.(created.data.subscriptionId, {
-            delivery_id: id,
-            attempt,
-            at: outcome.at,
-            outcome: outcome.type === "attempt.succeeded" ? "succeeded" : "failed",
-            latency_ms: outcome.data.latencyMs,
-            request: outcome.data.request,
-            response: outcome.data.response
-              ? { status: outcome.data.response.status, headers: outcome.data.response.headers, body: outcome.data.response.body, body_truncated: outcome.data.response.bodyTruncated }
-              : null,
-            error: outcome.data.error ?? null,
-          });
-        }
-        const state = stateOf(after);
-        if (state === "delivered" || state === "failed") {
-          this.deps.metrics?.finished.inc({ state });
-          const subscriptionId = created.data.subscriptionId;
-          if (subscriptionId && this.deps.onFanOutFinished) {
-            const gone = result.response?.status === 410;
-            await this.deps.onFanOutFinished({ subscriptionId, deliveryId: id, state, gone });
-          }
-        }
-        this.settle(message, after);
-        return;
-      } catch (error) {
-        if (!(error instanceof JournalConflictError)) throw error;
-        this.deps.metrics?.conflicts.inc();
-        const head = await this.deps.store.readHead(id);
-        if (!head) throw error;
-        base = { seq: head.seq, snapshot: restoreDelivery(head.after) };
-      }
-    }
-    message.nak(1_000);
   }
 
-  /** The body to send: the delivery's own (undefined), the topic log's event, or null when that event has expired. */
-  private async payloadOf(created: DeliveryCreated): Promise<Uint8Array | null | undefined> {
-    const ref = created.data.bodyRef;
-    if (!ref) return undefined;
-    if (!this.deps.topics) throw new Error("fan-out delivery without access to the topic log");
-    return (await this.deps.topics.read(ref.topicSeq))?.body ?? null;
+  /** Which event the attempt's result is; the clock and the random draw are read here, once. */
+  private resolve(
+    created: DeliveryCreated,
+    inFlight: Base,
+    outbound: OutboundRequest,
+    result: AttemptResult,
+  ): AttemptResolved {
+    this.deps.metrics?.attemptSeconds.observe(result.latencyMs / 1000);
+    const outcome = attemptResolved({
+      inFlight: inFlight.snapshot,
+      request: outbound,
+      report: result,
+      schedule: created.data.schedule,
+      now: this.deps.clock(),
+      random: this.deps.random(),
+    });
+    this.deps.metrics?.attempts.inc({ outcome: outcomeLabel(outcome) });
+    return outcome;
+  }
+
+  /** One round of recording an outcome, then telling the subscription and settling the message. */
+  private async recordOutcome(
+    message: JsMsg,
+    created: DeliveryCreated,
+    base: Base,
+    outcome: AttemptResolved,
+  ): Promise<null> {
+    const id = created.data.id;
+    const after = await this.append(id, base, outcome);
+    if (!after) {
+      // Someone else moved the delivery on; hand the message back so the newest state decides what it needs.
+      const state = stateOf(base.snapshot);
+      const attempt = outcome.data.attempt;
+      this.deps.log.warn({ id, attempt, state }, "outcome no longer applies; leaving the delivery as it is");
+      message.nak(1_000);
+      return null;
+    }
+    const subscriptionId = created.data.subscriptionId;
+    if (subscriptionId) this.deps.onSubscriptionAttempt?.(subscriptionId, { deliveryId: id, outcome });
+    const state = stateOf(after.snapshot);
+    if (state === "delivered" || state === "failed") {
+      this.deps.metrics?.finished.inc({ state });
+      await this.reportFinished(created, state, outcome.data.response?.status === 410);
+    }
+    this.settle(message, after.snapshot);
+    return null;
+  }
+
+  private async reportFinished(created: DeliveryCreated, state: "delivered" | "failed", gone: boolean): Promise<void> {
+    const subscriptionId = created.data.subscriptionId;
+    if (!subscriptionId) return;
+    await this.deps.onSubscriptionDeliveryFinished?.({ subscriptionId, deliveryId: created.data.id, state, gone });
   }
 
   private settle(message: JsMsg, snapshot: DeliverySnapshot): void {

@@ -100,12 +100,12 @@ function createWorker(config: Config, parts: ConsumerParts, log: Logger): Delive
     workerId: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
     metrics,
     topics: subscriptions.topics,
-    onFanOutFinished: (outcome) => subscriptions.health.deliveryFinished(outcome),
+    onSubscriptionDeliveryFinished: (outcome) => subscriptions.health.deliveryFinished(outcome),
     rateLimiter: new RateLimiter(storage.jsm, storage.publisher),
     onLease: (message) => subscriptions.hub.handleLease(message),
     perOriginLimit: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY * ORIGIN_SHARE)),
     // The delivery's journal has the attempt either way; a lost summary only shortens this list.
-    onFanOutAttempt: (subscriptionId, attempt) =>
+    onSubscriptionAttempt: (subscriptionId, attempt) =>
       void subscriptions.attemptLog
         .record(subscriptionId, attempt)
         .catch((error: unknown) => log.warn({ err: error, subscriptionId }, "could not record the attempt summary")),
