@@ -68,122 +68,132 @@ async function call(flags: Flags, method: string, path: string, init: { body?: B
   return { ok: true as const, code: 0, json };
 }
 
+const OPTIONS = {
+  url: { type: "string" },
+  token: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  type: { type: "string" },
+  "content-type": { type: "string" },
+  since: { type: "string" },
+  topic: { type: "string" },
+  dialect: { type: "string" },
+  secret: { type: "string" },
+  "event-type": { type: "string", multiple: true },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+/** A command's exit code; -1 keeps the process running (serve). */
+type Command = (args: string[], values: Values) => Promise<number>;
+
+function usageError(message: string): number {
+  process.stderr.write(`${message}\n`);
+  return 2;
+}
+
+const COMMANDS: Record<string, Command> = {
+  async serve() {
+    await import("../main.node.ts");
+    return -1;
+  },
+  async "make-tokens"(paths, values) {
+    if (paths.length === 0) return usageError("make-tokens needs at least one path, e.g. hookd make-tokens /dispatch /api/v1/deliveries/");
+    const bad = paths.find((path) => !path.startsWith("/"));
+    if (bad !== undefined) return usageError(`"${bad}" is not a path: paths start with /`);
+    const tokens = await keyTokens();
+    const base = new URL(baseUrl(values.url));
+    for (const path of paths) {
+      const url = new URL(path, base);
+      url.username = await tokens.tokenFor(path);
+      process.stdout.write(`${url.toString()}\n`);
+    }
+    return 0;
+  },
+  async inspect([id], values) {
+    if (!id) return usageError("inspect needs a delivery id, e.g. hookd inspect dlv_01J...");
+    const result = await call(values, "GET", `/api/v1/deliveries/${encodeURIComponent(id)}`);
+    if (!result.ok) return result.code;
+    process.stdout.write(values.json ? `${JSON.stringify(result.json)}\n` : `${formatTimeline(result.json)}\n`);
+    return 0;
+  },
+  async publish([topic, file], values) {
+    if (!topic) return usageError("publish needs a topic, e.g. hookd publish orders/created event.json");
+    const body = new Uint8Array(file ? await readFile(file) : await readStdin());
+    const contentType = values["content-type"] ?? (file?.endsWith(".json") ? "application/json" : "application/octet-stream");
+    const query = values.type ? `?type=${encodeURIComponent(values.type)}` : "";
+    const path = `/pub/${topic.split("/").map(encodeURIComponent).join("/")}${query}`;
+    const result = await call(values, "POST", path, { body, headers: { "content-type": contentType } });
+    if (!result.ok) return result.code;
+    process.stdout.write(`${result.json.id} seq ${result.json.seq}\n`);
+    return 0;
+  },
+  async tail([topic], values) {
+    if (!topic) return usageError("tail needs a topic, e.g. hookd tail shop/orders --since 0");
+    const token = await tokenOf(values);
+    return tail({ baseUrl: baseUrl(values.url), topic, token, since: values.since, json: values.json ?? false });
+  },
+  async subscriptions([action, ...args], values) {
+    if (action === "list") return listSubscriptions(values);
+    if (action === "create" && args.length === 2) return createSubscription(args[0]!, args[1]!, values);
+    if (action === "delete" && args.length === 1) return deleteSubscription(args[0]!, values);
+    return usageError(
+      "usage: hookd subscriptions list [--topic T] | " +
+        "create <topic> <url> [--dialect D] [--secret S] [--event-type T]... | delete <id>",
+    );
+  },
+};
+
+async function listSubscriptions(values: Values): Promise<number> {
+  const query = values.topic ? `?topic=${encodeURIComponent(values.topic)}&limit=100` : "?limit=100";
+  const result = await call(values, "GET", `/api/v1/subscriptions${query}`);
+  if (!result.ok) return result.code;
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);
+    return 0;
+  }
+  for (const s of result.json.data) {
+    const status = s.status_message ? `  (${s.status_message})` : "";
+    process.stdout.write(`${s.id}  ${s.state.padEnd(12)} ${s.topic}  →  ${s.url}${status}\n`);
+  }
+  return 0;
+}
+
+async function createSubscription(topic: string, url: string, values: Values): Promise<number> {
+  const body = {
+    topic,
+    url,
+    ...(values.dialect ? { dialect: values.dialect } : {}),
+    ...(values.secret ? { secret: values.secret } : {}),
+    ...(values["event-type"] ? { event_types: values["event-type"] } : {}),
+  };
+  const headers = { "content-type": "application/json" };
+  const result = await call(values, "POST", "/api/v1/subscriptions", { body: JSON.stringify(body), headers });
+  if (!result.ok) return result.code;
+  process.stdout.write(`${result.json.id}  ${result.json.state}  ${result.json.topic}  →  ${result.json.url}\n`);
+  if (result.json.secret) process.stdout.write(`secret (shown once): ${result.json.secret}\n`);
+  return 0;
+}
+
+async function deleteSubscription(id: string, values: Values): Promise<number> {
+  const result = await call(values, "DELETE", `/api/v1/subscriptions/${encodeURIComponent(id)}`);
+  if (!result.ok) return result.code;
+  process.stdout.write(`${id} unsubscribed\n`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      url: { type: "string" },
-      token: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-      type: { type: "string" },
-      "content-type": { type: "string" },
-      since: { type: "string" },
-      topic: { type: "string" },
-      dialect: { type: "string" },
-      secret: { type: "string" },
-      "event-type": { type: "string", multiple: true },
-    },
-  });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   const [command, ...rest] = positionals;
   if (values.help || !command) {
     process.stdout.write(USAGE);
     return command || values.help ? 0 : 2;
   }
-  switch (command) {
-    case "serve":
-      await import("../main.node.ts");
-      return -1;
-    case "make-tokens": {
-      if (rest.length === 0) {
-        process.stderr.write("make-tokens needs at least one path, e.g. hookd make-tokens /dispatch /api/v1/deliveries/\n");
-        return 2;
-      }
-      const tokens = await keyTokens();
-      const base = new URL(baseUrl(values.url));
-      for (const path of rest) {
-        if (!path.startsWith("/")) {
-          process.stderr.write(`"${path}" is not a path: paths start with /\n`);
-          return 2;
-        }
-        const url = new URL(path, base);
-        url.username = await tokens.tokenFor(path);
-        process.stdout.write(`${url.toString()}\n`);
-      }
-      return 0;
-    }
-    case "inspect": {
-      const id = rest[0];
-      if (!id) {
-        process.stderr.write("inspect needs a delivery id, e.g. hookd inspect dlv_01J...\n");
-        return 2;
-      }
-      const result = await call(values, "GET", `/api/v1/deliveries/${encodeURIComponent(id)}`);
-      if (!result.ok) return result.code;
-      process.stdout.write(values.json ? `${JSON.stringify(result.json)}\n` : `${formatTimeline(result.json)}\n`);
-      return 0;
-    }
-    case "publish": {
-      const [topic, file] = rest;
-      if (!topic) {
-        process.stderr.write("publish needs a topic, e.g. hookd publish orders/created event.json\n");
-        return 2;
-      }
-      const body = new Uint8Array(file ? await readFile(file) : await readStdin());
-      const contentType = values["content-type"] ?? (file?.endsWith(".json") ? "application/json" : "application/octet-stream");
-      const query = values.type ? `?type=${encodeURIComponent(values.type)}` : "";
-      const path = `/pub/${topic.split("/").map(encodeURIComponent).join("/")}${query}`;
-      const result = await call(values, "POST", path, { body, headers: { "content-type": contentType } });
-      if (!result.ok) return result.code;
-      process.stdout.write(`${result.json.id} seq ${result.json.seq}\n`);
-      return 0;
-    }
-    case "tail": {
-      const topic = rest[0];
-      if (!topic) {
-        process.stderr.write("tail needs a topic, e.g. hookd tail shop/orders --since 0\n");
-        return 2;
-      }
-      return tail({ baseUrl: baseUrl(values.url), topic, token: await tokenOf(values), since: values.since, json: values.json ?? false });
-    }
-    case "subscriptions": {
-      const [action, ...args] = rest;
-      if (action === "list") {
-        const query = values.topic ? `?topic=${encodeURIComponent(values.topic)}&limit=100` : "?limit=100";
-        const result = await call(values, "GET", `/api/v1/subscriptions${query}`);
-        if (!result.ok) return result.code;
-        if (values.json) process.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);
-        else for (const s of result.json.data) process.stdout.write(`${s.id}  ${s.state.padEnd(12)} ${s.topic}  →  ${s.url}${s.status_message ? `  (${s.status_message})` : ""}\n`);
-        return 0;
-      }
-      if (action === "create" && args.length === 2) {
-        const body = {
-          topic: args[0],
-          url: args[1],
-          ...(values.dialect ? { dialect: values.dialect } : {}),
-          ...(values.secret ? { secret: values.secret } : {}),
-          ...(values["event-type"] ? { event_types: values["event-type"] } : {}),
-        };
-        const result = await call(values, "POST", "/api/v1/subscriptions", { body: JSON.stringify(body), headers: { "content-type": "application/json" } });
-        if (!result.ok) return result.code;
-        process.stdout.write(`${result.json.id}  ${result.json.state}  ${result.json.topic}  →  ${result.json.url}\n`);
-        if (result.json.secret) process.stdout.write(`secret (shown once): ${result.json.secret}\n`);
-        return 0;
-      }
-      if (action === "delete" && args.length === 1) {
-        const result = await call(values, "DELETE", `/api/v1/subscriptions/${encodeURIComponent(args[0]!)}`);
-        if (!result.ok) return result.code;
-        process.stdout.write(`${args[0]} unsubscribed\n`);
-        return 0;
-      }
-      process.stderr.write("usage: hookd subscriptions list [--topic T] | create <topic> <url> [--dialect D] [--secret S] [--event-type T]... | delete <id>\n");
-      return 2;
-    }
-    default:
-      process.stderr.write(`unknown command "${command}"\n${USAGE}`);
-      return 2;
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!run) {
+    process.stderr.write(`unknown command "${command}"\n${USAGE}`);
+    return 2;
   }
+  return run(rest, values);
 }
 
 const code = await main(process.argv.slice(2)).catch((error: unknown) => {
