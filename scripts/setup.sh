@@ -20,7 +20,8 @@ if [ ! -d node_modules ] || [ "$(cat node_modules/.hookd-lock-sum 2>/dev/null)" 
   # other platforms' optional packages (deno's per-OS binaries) from the lock, and npm ci then refuses it.
   echo "setup: installing npm dependencies" >&2
   npm install --no-audit --no-fund >&2
-  echo "$lock_sum" > node_modules/.hookd-lock-sum
+  # The sum of the lock as npm left it, so the next start does not install again.
+  sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.hookd-lock-sum
 fi
 
 nats_bin=${HOOKD_NATS_SERVER_BIN:-nats-server}
