@@ -10,14 +10,15 @@ import type { Logger } from "./log.ts";
 import { openNats } from "./nats/connection.ts";
 import { DeliveryStore } from "./nats/delivery-store.ts";
 import { startNatsServer, type NatsServerHandle } from "./nats/embedded-server.ts";
-import { ensureStreams, EXPANDER_CONSUMER, FANOUT_CONSUMER, INGEST_STREAM, TOPIC_STREAM } from "./nats/streams.ts";
+import { ensureStreams } from "./nats/ensure-streams.ts";
+import { createLayout } from "./nats/layout.ts";
 import { SubscriptionStore } from "./nats/subscription-store.ts";
 import { SubscriptionCommands } from "./runtime/subscription-commands.ts";
 import { SubscriptionDirectory } from "./runtime/subscription-directory.ts";
 import { FanOut } from "./runtime/fan-out.ts";
 import { replaySubscription } from "./runtime/replay.ts";
 import { AttemptLog } from "./nats/attempt-log.ts";
-import { ensureRateStream, RateLimiter } from "./nats/rate-limiter.ts";
+import { RateLimiter } from "./nats/rate-limiter.ts";
 import { WebSubHub } from "./runtime/websub-hub.ts";
 import { SubscriptionHealth } from "./runtime/subscription-health.ts";
 import { syncStaticSubscriptions } from "./runtime/static-subscriptions.ts";
@@ -94,7 +95,9 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     }
     const jsm = await jetstreamManager(link.nc);
     const js = jetstream(link.nc);
-    await ensureStreams(jsm, {
+    // Every stream, consumer and subject name comes from here.
+    const layout = createLayout();
+    await ensureStreams(jsm, layout, {
       journalMaxAgeMs: config.HOOKD_JOURNAL_MAX_AGE,
       topicMaxAgeMs: config.HOOKD_TOPIC_MAX_AGE,
       idempotencyWindowMs: config.HOOKD_IDEMPOTENCY_WINDOW,
@@ -102,13 +105,13 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       maxAckPending: config.HOOKD_MAX_BACKLOG,
     });
 
-    await ensureRateStream(jsm);
     const publisher = new JetStreamPublisher(link.nc);
-    const store = new DeliveryStore(js, jsm, publisher);
+    const store = new DeliveryStore(js, jsm, publisher, layout);
     const commands = new DeliveryCommands({
       store,
       batcher: new IngestBatcher({
         publisher,
+        layout,
         clock: Date.now,
         randomBytes,
         maxPayload: () => link.nc.info?.max_payload ?? 1024 * 1024,
@@ -122,8 +125,8 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     const metrics = options.metrics ?? new HookdMetrics();
     const attempter = createHttpAttempter({ timeoutMs: config.HOOKD_TIMEOUT, policy });
 
-    const topics = new TopicLog(jsm, publisher);
-    const subscriptionStore = new SubscriptionStore(js, jsm, publisher);
+    const topics = new TopicLog(jsm, publisher, layout);
+    const subscriptionStore = new SubscriptionStore(js, jsm, publisher, layout);
     const directory = new SubscriptionDirectory();
     const announce = systemEventPublisher(topics, Date.now, log);
     const subscriptions = new SubscriptionCommands({
@@ -144,11 +147,11 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       const counts = await syncStaticSubscriptions(configFile, { subscriptions, directory, log });
       log.info({ file: config.HOOKD_CONFIG, subscriptions: configFile.subscriptions.length, routers: configFile.routers.length, ...counts }, "applied the config file");
     }
-    const attemptLog = new AttemptLog(jsm, publisher);
-    const hub = new WebSubHub({ subscriptions, directory, http: attempter, topics, js, clock: Date.now, log, maxBodyBytes });
+    const attemptLog = new AttemptLog(jsm, publisher, layout);
+    const hub = new WebSubHub({ subscriptions, directory, http: attempter, topics, js, layout, clock: Date.now, log, maxBodyBytes });
 
     const publicBase = config.HOOKD_PUBLIC_URL?.replace(/\/+$/, "") ?? (config.HOOKD_PORT !== 0 ? `http://${config.HOOKD_HOST}:${config.HOOKD_PORT}` : undefined);
-    const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log, publicBase });
+    const fanOutHandler = new FanOut({ index: directory.index, deliveries: store, layout, defaultSchedule: config.HOOKD_RETRY_SCHEDULE, log, publicBase });
     let workQueue: WorkQueueRunner | null = null;
     let fanOut: WorkQueueRunner | null = null;
     let expander: WorkQueueRunner | null = null;
@@ -156,6 +159,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     if (config.HOOKD_WORKERS === "on") {
       const worker = new DeliveryWorker({
         store,
+        layout,
         attempter,
         clock: Date.now,
         random: Math.random,
@@ -165,16 +169,30 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
         metrics,
         topics,
         onFanOutFinished: (outcome) => health.deliveryFinished(outcome),
-        rateLimiter: new RateLimiter(jsm, publisher),
+        rateLimiter: new RateLimiter(jsm, publisher, layout),
         onLease: (message) => hub.handleLease(message),
         perOriginLimit: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY / 4)),
         // The delivery's journal has the attempt either way; a lost summary only shortens this list.
         onFanOutAttempt: (subscriptionId, attempt) =>
           void attemptLog.record(subscriptionId, attempt).catch((error: unknown) => log.warn({ err: error, subscriptionId }, "could not record the attempt summary")),
       });
-      fanOut = await runWorkQueue({ js, concurrency: 16, handle: (message) => fanOutHandler.handle(message), log, stream: TOPIC_STREAM, consumer: FANOUT_CONSUMER });
-      const spreader = new IngestExpander({ store, log });
-      expander = await runWorkQueue({ js, concurrency: 8, handle: (message) => spreader.handle(message), log, stream: INGEST_STREAM, consumer: EXPANDER_CONSUMER });
+      fanOut = await runWorkQueue({
+        js,
+        concurrency: 16,
+        handle: (message) => fanOutHandler.handle(message),
+        log,
+        stream: layout.streams.topics,
+        consumer: layout.consumers.fanOut,
+      });
+      const expanderHandler = new IngestExpander({ store, log });
+      expander = await runWorkQueue({
+        js,
+        concurrency: 8,
+        handle: (message) => expanderHandler.handle(message),
+        log,
+        stream: layout.streams.ingest,
+        consumer: layout.consumers.expander,
+      });
       for (const router of unguardedRouters(configFile?.routers ?? [], configFile?.github.secrets ?? [])) {
         log.warn(
           { router: router.name, from: formatConfigTopic(router.from) },
@@ -182,9 +200,11 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
         );
       }
       // Routers consume and republish like fan-out does, so an ingest-only instance runs none.
-      routers = await startTopicRouters({ js, jsm, routers: configFile?.routers ?? [], deps: { topics, log, clock: Date.now }, inactiveMs: config.HOOKD_TOPIC_MAX_AGE });
+      routers = await startTopicRouters({ js, jsm, routers: configFile?.routers ?? [], deps: { topics, log, clock: Date.now, layout }, inactiveMs: config.HOOKD_TOPIC_MAX_AGE });
       workQueue = await runWorkQueue({
         js,
+        stream: layout.streams.work,
+        consumer: layout.consumers.workers,
         concurrency: config.HOOKD_CONCURRENCY,
         handle: (message) => worker.handle(message),
         log,
@@ -192,11 +212,12 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       });
     }
 
-    const feeds = new TopicFeeds(js, jsm, log);
+    const feeds = new TopicFeeds(js, jsm, log, layout);
     const streams = new TopicStreams({
       feeds,
+      layout,
       // A pull by bytes must fit the largest topic message (a GitHub envelope is the body in base64), or it would stall.
-      replay: new TopicReplay(js, jsm, Math.max(config.HOOKD_STREAM_BUFFER, Math.min(link.nc.info?.max_payload ?? Infinity, Math.ceil((maxBodyBytes * 4) / 3) + 64 * 1024))),
+      replay: new TopicReplay(js, jsm, Math.max(config.HOOKD_STREAM_BUFFER, Math.min(link.nc.info?.max_payload ?? Infinity, Math.ceil((maxBodyBytes * 4) / 3) + 64 * 1024)), layout),
       log,
       bufferBytes: config.HOOKD_STREAM_BUFFER,
       heartbeatMs: config.HOOKD_STREAM_HEARTBEAT,
@@ -218,7 +239,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       clock: Date.now,
       subscriptions,
       directory,
-      replay: (input) => replaySubscription({ js, fanOut: fanOutHandler }, input),
+      replay: (input) => replaySubscription({ js, fanOut: fanOutHandler, layout }, input),
       attempts: attemptLog,
       hub,
       githubSecrets: configFile?.github.secrets ?? [],
