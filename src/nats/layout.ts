@@ -132,6 +132,20 @@ export function createLayout(options: { namespace?: string } = {}): JetStreamLay
   if (!NAMESPACE_PATTERN.test(namespace)) {
     throw new Error(`the JetStream namespace must be lower-case letters, digits and "-" (got "${namespace}")`);
   }
+  const names = namesIn(namespace);
+  return {
+    ...names,
+    parseSubject: (subject) => parseSubject(names, subject),
+    topicOf: (subject) => topicOf(names, subject),
+    streamConfigs: (settings) => streamConfigs(names, settings),
+    durableConsumers: (settings) => durableConsumers(names, settings),
+    routerConsumer: (router) => routerConsumer(names, router),
+  };
+}
+
+type Names = Pick<JetStreamLayout, "namespace" | "streams" | "consumers" | "subjects">;
+
+function namesIn(namespace: string): Names {
   // Every subject's first token.
   const p = namespace;
   const stream = (kind: string) => `${namespace.toUpperCase()}_${kind}`;
@@ -168,53 +182,57 @@ export function createLayout(options: { namespace?: string } = {}): JetStreamLay
     topicFilter: (pattern, topicNamespace = "safe") =>
       pattern.recursive ? `${topic(pattern.topic, topicNamespace)}.>` : topic(pattern.topic, topicNamespace),
   };
+  return { namespace, streams, consumers, subjects };
+}
 
-  const topicOf = (subject: string) => {
-    const tokens = subject.split(".");
-    if (tokens.length < 4 || tokens[0] !== p || tokens[1] !== "topic") {
-      throw new TopicNameError(`"${subject}" is not a topic subject`);
-    }
-    const topicNamespace = tokens[2] === "u" ? "unsafe" : tokens[2] === "s" ? "safe" : null;
-    if (!topicNamespace) throw new TopicNameError(`"${subject}" has no topic namespace`);
-    return { topic: topicOfTokens(tokens.slice(3)), namespace: topicNamespace } as const;
-  };
+function topicOf({ namespace }: Names, subject: string): { topic: string; namespace: TopicNamespace } {
+  const tokens = subject.split(".");
+  if (tokens.length < 4 || tokens[0] !== namespace || tokens[1] !== "topic") {
+    throw new TopicNameError(`"${subject}" is not a topic subject`);
+  }
+  const topicNamespace = tokens[2] === "u" ? "unsafe" : tokens[2] === "s" ? "safe" : null;
+  if (!topicNamespace) throw new TopicNameError(`"${subject}" has no topic namespace`);
+  return { topic: topicOfTokens(tokens.slice(3)), namespace: topicNamespace };
+}
 
-  const parseSubject = (subject: string): ParsedSubject | null => {
-    const [head, area, ...rest] = subject.split(".");
-    if (head !== p || rest.some((token) => token === "")) return null;
-    // Every id and key is one token; only the journal's created subject and topics have more.
-    const [first, second, third] = rest;
-    const one = rest.length === 1 ? first : undefined;
-    switch (area) {
-      case "journal":
-        if (first !== "delivery" || second === undefined) return null;
-        if (rest.length === 2) return { kind: "delivery-transitions", id: second };
-        return rest.length === 3 && third === "created" ? { kind: "delivery-created", id: second } : null;
-      case "work":
-        if (rest.length !== 2 || second === undefined) return null;
-        if (first === "delivery") return { kind: "delivery-work", id: second };
-        return first === "lease" ? { kind: "lease", subscriptionId: second } : null;
-      case "ingest":
-        return one === undefined ? null : { kind: "ingest-batch", key: one };
-      case "subscriptions":
-        return one === undefined ? null : { kind: "subscription", id: one };
-      case "attempts":
-        return one === undefined ? null : { kind: "attempts", subscriptionId: one };
-      case "rates":
-        return one === undefined ? null : { kind: "rate", key: one };
-      case "topic":
-        try {
-          return { kind: "topic", ...topicOf(subject) };
-        } catch (error) {
-          if (error instanceof TopicNameError) return null;
-          throw error;
-        }
-      default:
-        return null;
-    }
-  };
+function parseSubject(names: Names, subject: string): ParsedSubject | null {
+  const [head, area, ...rest] = subject.split(".");
+  if (head !== names.namespace || rest.some((token) => token === "")) return null;
+  // Every id and key is one token; only the journal's created subject and topics have more.
+  const [first, second, third] = rest;
+  const one = rest.length === 1 ? first : undefined;
+  switch (area) {
+    case "journal":
+      if (first !== "delivery" || second === undefined) return null;
+      if (rest.length === 2) return { kind: "delivery-transitions", id: second };
+      return rest.length === 3 && third === "created" ? { kind: "delivery-created", id: second } : null;
+    case "work":
+      if (rest.length !== 2 || second === undefined) return null;
+      if (first === "delivery") return { kind: "delivery-work", id: second };
+      return first === "lease" ? { kind: "lease", subscriptionId: second } : null;
+    case "ingest":
+      return one === undefined ? null : { kind: "ingest-batch", key: one };
+    case "subscriptions":
+      return one === undefined ? null : { kind: "subscription", id: one };
+    case "attempts":
+      return one === undefined ? null : { kind: "attempts", subscriptionId: one };
+    case "rates":
+      return one === undefined ? null : { kind: "rate", key: one };
+    case "topic":
+      try {
+        return { kind: "topic", ...topicOf(names, subject) };
+      } catch (error) {
+        if (error instanceof TopicNameError) return null;
+        throw error;
+      }
+    default:
+      return null;
+  }
+}
 
-  const streamConfigs = (settings: StreamSettings): StreamSpec[] => [
+// One literal per stream, so the function is as long as the list of streams.
+function streamConfigs({ namespace: p, streams, subjects }: Names, settings: StreamSettings): StreamSpec[] {
+  return [
     {
       name: streams.journal,
       subjects: [`${p}.journal.>`],
@@ -280,8 +298,11 @@ export function createLayout(options: { namespace?: string } = {}): JetStreamLay
       allow_direct: true,
     },
   ];
+}
 
-  const durableConsumers = (settings: StreamSettings): DurableConsumerSpec[] => [
+function durableConsumers(names: Names, settings: StreamSettings): DurableConsumerSpec[] {
+  const { namespace: p, streams, consumers } = names;
+  return [
     {
       stream: streams.ingest,
       config: {
@@ -321,11 +342,18 @@ export function createLayout(options: { namespace?: string } = {}): JetStreamLay
       updatable: ["ack_wait", "max_ack_pending"],
     },
   ];
+}
 
-  // Each router reads the topic log through its own durable consumer, named from the router: its position
-  // survives restarts, and every instance pulls from the same consumer, so the instances share the work and
-  // route each message once.
-  const routerConsumer: JetStreamLayout["routerConsumer"] = (options) => ({
+/**
+ * Each router reads the topic log through its own durable consumer, named from the router: its position
+ * survives restarts, and every instance pulls from the same consumer, so the instances share the work and
+ * route each message once.
+ */
+function routerConsumer(
+  { streams, consumers, subjects }: Names,
+  options: Parameters<JetStreamLayout["routerConsumer"]>[0],
+): DurableConsumerSpec {
+  return {
     stream: streams.topics,
     config: {
       durable_name: consumers.router(options.routerName),
@@ -344,17 +372,5 @@ export function createLayout(options: { namespace?: string } = {}): JetStreamLay
     },
     // Changing "from" keeps the position: messages after it on the new topic are routed, none twice.
     updatable: ["filter_subject", "inactive_threshold"],
-  });
-
-  return {
-    namespace,
-    streams,
-    consumers,
-    subjects,
-    parseSubject,
-    topicOf,
-    streamConfigs,
-    durableConsumers,
-    routerConsumer,
   };
 }
