@@ -9,7 +9,7 @@ import { Agent, request } from "undici";
 import { DELIVERY_ID_PREFIX, ulidTime } from "../src/domain/ids.ts";
 import { PathTokens } from "../src/domain/path-tokens.ts";
 import { startNatsServer } from "../src/nats/embedded-server.ts";
-import { WORK_CONSUMER, WORK_STREAM } from "../src/nats/streams.ts";
+import { createLayout } from "../src/nats/layout.ts";
 
 /**
  * bench/dispatch: hookd's ingest and delivery figures beside the raw ceilings of this machine.
@@ -262,7 +262,8 @@ async function main() {
       await sleep(250);
     }
     await sleep(2_000);
-    const info = await jsm.consumers.info(WORK_STREAM, WORK_CONSUMER);
+    const { streams, consumers } = createLayout();
+    const info = await jsm.consumers.info(streams.work, consumers.workers);
     const rss = await rssMb(parked.child.pid!);
     report(`RSS with ${fmt(BACKOFF_COUNT)} deliveries in backoff`, `${rss.toFixed(0)} MB (at start ${rssBefore.toFixed(0)} MB); NATS holds ${fmt(info.num_ack_pending)} messages nak'd with a delay`);
     await nc.close();

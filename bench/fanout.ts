@@ -7,6 +7,7 @@ import { PathTokens } from "../src/domain/path-tokens.ts";
 import { startNatsServer } from "../src/nats/embedded-server.ts";
 import { SubscriptionStore } from "../src/nats/subscription-store.ts";
 import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
+import { createLayout } from "../src/nats/layout.ts";
 import { SubscriptionCommands } from "../src/runtime/subscription-commands.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
@@ -113,7 +114,7 @@ async function main() {
     const before = await oneTopicLatency(20);
     const nc = await connect({ servers: nats.url });
     const jsm = await jetstreamManager(nc);
-    const commands = new SubscriptionCommands({ store: new SubscriptionStore(jetstream(nc), jsm, new JetStreamPublisher(nc)), clock: Date.now, failureThreshold: 50 });
+    const commands = new SubscriptionCommands({ store: new SubscriptionStore(jetstream(nc), jsm, new JetStreamPublisher(nc), createLayout()), clock: Date.now, failureThreshold: 50 });
     const crowd = 100_000;
     let made = 0;
     const crowdStart = performance.now();

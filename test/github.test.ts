@@ -6,14 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStaticConfig, StaticConfigError } from "../src/domain/static-config.ts";
-import { topicSubject } from "../src/domain/topic-name.ts";
-import { routerConsumerName } from "../src/nats/router-consumers.ts";
-import { TOPIC_STREAM } from "../src/nats/streams.ts";
+import { createLayout } from "../src/nats/layout.ts";
 import { api, eventually, startTestHookd, type TestHookd } from "./support/hookd.ts";
 import { startTestNats, type TestNats } from "./support/nats-server.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 
 const SECRET = "It's a Secret to Everybody";
+const layout = createLayout();
 const UNSAFE_SECRET = "unsafe-side-secret";
 // github-org reads one org-wide topic; hookbot-style is Hookbot's own setup: GitHub posts to /unsafe/pub/github.com/… without a token.
 const CONFIG = `github:
@@ -136,7 +135,7 @@ describe("GitHub webhooks and the GitHub router", () => {
   });
 
   async function stored(seq: number) {
-    const message = await jsm.direct.getMessage(TOPIC_STREAM, { seq });
+    const message = await jsm.direct.getMessage(layout.streams.topics, { seq });
     if (!message) throw new Error(`no message at ${seq}`);
     return { subject: message.subject, body: Buffer.from(message.data).toString(), header: (name: string) => message.header?.get(name) ?? "" };
   }
@@ -147,7 +146,7 @@ describe("GitHub webhooks and the GitHub router", () => {
     const { response, json } = await deliverFromGitHub(hookd!.url, "hooks/plain", { event: "ping", delivery: "72d3162e-cc78-11e3-81ab-4c9367dc0958", body, secret: "unchecked" });
     expect(response.status).toBe(202);
     const message = await stored(json.seq);
-    expect(message.subject).toBe(topicSubject("hooks/plain"));
+    expect(message.subject).toBe(layout.subjects.topic("hooks/plain"));
     expect(message.body).toBe(
       `{"Delivery":"72d3162e-cc78-11e3-81ab-4c9367dc0958","Event":"ping","Payload":"${Buffer.from(body).toString("base64")}","Signature":"${sign("sha1", "unchecked", body)}"}`,
     );
@@ -199,8 +198,8 @@ describe("GitHub webhooks and the GitHub router", () => {
     expect(refused[1]!.json.title).toBe("The GitHub signature is missing");
 
     // Only the two good ones reached the log.
-    const info = await jsm.streams.info(TOPIC_STREAM, { subjects_filter: topicSubject(topic) });
-    expect(info.state.subjects?.[topicSubject(topic)]).toBe(2);
+    const info = await jsm.streams.info(layout.streams.topics, { subjects_filter: layout.subjects.topic(topic) });
+    expect(info.state.subjects?.[layout.subjects.topic(topic)]).toBe(2);
   });
 
   it("the router republishes a push to github.com/repo/<owner>/<repo>/branch/<branch> as Hookbot's JSON, and ignores other events", async () => {
@@ -218,14 +217,14 @@ describe("GitHub webhooks and the GitHub router", () => {
   });
 
   it("a router from the config file survives restarts: it routes what came while it was down, and nothing twice", async () => {
-    const routerConsumer = routerConsumerName("github-org");
-    const filter = topicSubject("github.com/acme/all");
+    const routerConsumer = layout.consumers.router("github-org");
+    const filter = layout.subjects.topic("github.com/acme/all");
     const routedSubjects = async () => {
-      const info = await jsm.streams.info(TOPIC_STREAM, { subjects_filter: "hookd.topic.s.github_2Ecom.repo.>" });
+      const info = await jsm.streams.info(layout.streams.topics, { subjects_filter: "hookd.topic.s.github_2Ecom.repo.>" });
       return Object.values(info.state.subjects ?? {}).reduce((sum, count) => sum + count, 0);
     };
     const caughtUp = async () => {
-      const info = await jsm.consumers.info(TOPIC_STREAM, routerConsumer);
+      const info = await jsm.consumers.info(layout.streams.topics, routerConsumer);
       return info.num_pending === 0 && info.num_ack_pending === 0;
     };
     await eventually(caughtUp, 20_000, "the router to catch up");
@@ -241,7 +240,7 @@ describe("GitHub webhooks and the GitHub router", () => {
     } finally {
       await ingest.stop();
     }
-    expect((await jsm.consumers.info(TOPIC_STREAM, routerConsumer)).num_pending).toBe(1);
+    expect((await jsm.consumers.info(layout.streams.topics, routerConsumer)).num_pending).toBe(1);
 
     hookd = await startTestHookd(nats.url, { HOOKD_CONFIG: file });
     await eventually(async () => (routed().length >= 2 ? true : undefined), 20_000, "the push made while hookd was down");
@@ -253,10 +252,10 @@ describe("GitHub webhooks and the GitHub router", () => {
     // (router, source sequence, output index) make the republishes duplicates, so nothing new is stored.
     await hookd.stop();
     hookd = null;
-    const { config } = await jsm.consumers.info(TOPIC_STREAM, routerConsumer);
-    await jsm.consumers.delete(TOPIC_STREAM, routerConsumer);
-    await jsm.consumers.add(TOPIC_STREAM, { ...config, deliver_policy: DeliverPolicy.All, ack_policy: AckPolicy.Explicit, filter_subject: filter });
-    expect((await jsm.consumers.info(TOPIC_STREAM, routerConsumer)).num_pending).toBe(3);
+    const { config } = await jsm.consumers.info(layout.streams.topics, routerConsumer);
+    await jsm.consumers.delete(layout.streams.topics, routerConsumer);
+    await jsm.consumers.add(layout.streams.topics, { ...config, deliver_policy: DeliverPolicy.All, ack_policy: AckPolicy.Explicit, filter_subject: filter });
+    expect((await jsm.consumers.info(layout.streams.topics, routerConsumer)).num_pending).toBe(3);
     hookd = await startTestHookd(nats.url, { HOOKD_CONFIG: file });
     await eventually(caughtUp, 20_000, "the router to go through the topic again");
     expect(await routedSubjects()).toBe(2);

@@ -1,12 +1,14 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { INGEST_STREAM, JOURNAL_STREAM, subjects } from "../src/nats/streams.ts";
+import { createLayout } from "../src/nats/layout.ts";
 import { api, deliveryOf, eventually, startTestHookd, type TestHookd } from "./support/hookd.ts";
 import { startTestNats, type TestNats } from "./support/nats-server.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 
-/** Group commit: dispatches accepted together share one JetStream message until a worker spreads them into the journal. */
+/** Group commit: dispatches accepted together share one JetStream message until a worker expands them into the journal. */
+
+const { streams, subjects } = createLayout();
 
 let nats: TestNats;
 let ingestOnly: TestHookd;
@@ -37,12 +39,12 @@ describe("group commit at ingest", () => {
     const jsm = await jetstreamManager(nc);
     const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => dispatch(ingestOnly.url, `n=${i}`)));
     expect(new Set(ids).size).toBe(200);
-    const { state } = await jsm.streams.info(INGEST_STREAM);
+    const { state } = await jsm.streams.info(streams.ingest);
     // Fewer messages than dispatches: requests that arrived together were committed together.
     expect(state.messages).toBeGreaterThan(0);
     expect(state.messages).toBeLessThan(200);
 
-    // No worker has spread them yet, and each is already there to inspect.
+    // No worker has expanded them yet, and each is already there to inspect.
     const view = await deliveryOf(ingestOnly.url, ids[17]!);
     expect(view.state).toBe("pending");
     expect(JSON.stringify(view.target)).toContain(`${receiver.url}/batched`);
@@ -52,29 +54,29 @@ describe("group commit at ingest", () => {
       await receiver.waitFor(200);
       const bodies = receiver.requests.map((request) => request.body.toString()).sort();
       expect(bodies).toEqual(Array.from({ length: 200 }, (_, i) => `n=${i}`).sort());
-      await eventually(async () => (await jsm.streams.info(INGEST_STREAM)).state.messages === 0 || undefined, 10_000, "the batches to be spread and removed");
+      await eventually(async () => (await jsm.streams.info(streams.ingest)).state.messages === 0 || undefined, 10_000, "the batches to be expanded and removed");
       expect((await deliveryOf(worker.url, ids[17]!)).state).toBe("delivered");
     } finally {
       await worker.stop();
     }
   });
 
-  it("a batch spread twice (a worker died after writing it) delivers nothing twice", async () => {
+  it("a batch expanded twice (a worker died after writing it) delivers nothing twice", async () => {
     const jsm = await jetstreamManager(nc);
     const id = await dispatch(ingestOnly.url, "once");
     const key = id.slice("dlv_".length, "dlv_".length + 22);
-    const stored = await jsm.direct.getMessage(INGEST_STREAM, { last_by_subj: subjects.ingestBatch(key) });
+    const stored = await jsm.direct.getMessage(streams.ingest, { last_by_subj: subjects.ingestBatch(key) });
     expect(stored).not.toBeNull();
     // The same batch again, as a redelivery after a crash would hand it over.
     await nc.request(subjects.ingestBatch(key), stored!.data);
     const worker = await startTestHookd(nats.url);
     try {
       await eventually(async () => receiver.requests.some((request) => request.body.toString() === "once") || undefined, 10_000, "the delivery");
-      await eventually(async () => (await jsm.streams.info(INGEST_STREAM)).state.messages === 0 || undefined, 10_000, "both copies to be spread");
+      await eventually(async () => (await jsm.streams.info(streams.ingest)).state.messages === 0 || undefined, 10_000, "both copies to be expanded");
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(receiver.requests.filter((request) => request.body.toString() === "once")).toHaveLength(1);
       expect((await deliveryOf(worker.url, id)).history).toHaveLength(3);
-      const journal = await jsm.streams.info(JOURNAL_STREAM, { subjects_filter: subjects.deliveryCreated(id) });
+      const journal = await jsm.streams.info(streams.journal, { subjects_filter: subjects.deliveryCreated(id) });
       expect(journal.state.subjects).toEqual({ [subjects.deliveryCreated(id)]: 1 });
     } finally {
       await worker.stop();

@@ -10,11 +10,13 @@ import { DeliveryStore } from "../src/nats/delivery-store.ts";
 import { startNatsServer, type NatsServerHandle } from "../src/nats/embedded-server.ts";
 import { IngestBatcher } from "../src/nats/ingest-batcher.ts";
 import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
-import { ensureStreams, INGEST_STREAM } from "../src/nats/streams.ts";
+import { ensureStreams } from "../src/nats/ensure-streams.ts";
+import { createLayout } from "../src/nats/layout.ts";
 
 /** The batcher against a real nats-server whose max_payload is small: batches are sized in the bytes NATS counts. */
 
 const MAX_PAYLOAD = 64 * 1024;
+const layout = createLayout();
 let dir: string;
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -26,11 +28,12 @@ beforeAll(async () => {
   server = await startNatsServer({ dir, maxPayloadBytes: MAX_PAYLOAD });
   nc = await connect({ servers: server.url });
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, { journalMaxAgeMs: 3_600_000, topicMaxAgeMs: 3_600_000, idempotencyWindowMs: 120_000, ackWaitMs: 30_000, maxAckPending: 1_000 });
+  await ensureStreams(jsm, layout, { journalMaxAgeMs: 3_600_000, topicMaxAgeMs: 3_600_000, idempotencyWindowMs: 120_000, ackWaitMs: 30_000, maxAckPending: 1_000 });
   const publisher = new JetStreamPublisher(nc);
-  store = new DeliveryStore(jetstream(nc), jsm, publisher);
+  store = new DeliveryStore(jetstream(nc), jsm, publisher, layout);
   batcher = new IngestBatcher({
     publisher,
+    layout,
     clock: Date.now,
     randomBytes,
     maxPayload: () => nc.info?.max_payload ?? MAX_PAYLOAD,
@@ -56,7 +59,7 @@ describe("ingest batches", () => {
     const ids = await Promise.all(Array.from({ length: 5 }, () => batcher.add(created(header))));
     expect(ids.every((id) => typeof id === "string")).toBe(true);
     expect(new Set(ids).size).toBe(5);
-    const { state } = await (await jetstreamManager(nc)).streams.info(INGEST_STREAM);
+    const { state } = await (await jetstreamManager(nc)).streams.info(layout.streams.ingest);
     expect(state.messages).toBeGreaterThanOrEqual(3);
     for (const id of ids) expect((await store.readCreated(id!))?.event.data.request.headers["x-note"]).toBe(header);
   });

@@ -1,7 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TOPIC_STREAM } from "../src/nats/streams.ts";
+import { createLayout } from "../src/nats/layout.ts";
 import { api, tokenFor } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 
@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 async function stored(seq: number) {
-  const message = await (await jetstreamManager(nc)).direct.getMessage(TOPIC_STREAM, { seq });
+  const message = await (await jetstreamManager(nc)).direct.getMessage(createLayout().streams.topics, { seq });
   if (!message) throw new Error(`no message at ${seq}`);
   return { subject: message.subject, body: Buffer.from(message.data), header: (name: string) => message.header?.get(name) ?? "" };
 }

@@ -1,7 +1,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { subjects } from "../src/nats/streams.ts";
+import { createLayout } from "../src/nats/layout.ts";
 import { startTestNats, type TestNats } from "./support/nats-server.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { api, deliveryOf, spawnHookd, startTestHookd, waitForState } from "./support/hookd.ts";
@@ -31,7 +31,7 @@ describe("redelivery", () => {
       const { id } = await created.json();
       const backoff = await waitForState(hookd.url, id, "backoff");
       // What NATS does after a restart or a duplicate enqueue: the work arrives again before the retry is due.
-      await jetstream(nc).publish(subjects.deliveryWork(id), JSON.stringify({ id }));
+      await jetstream(nc).publish(createLayout().subjects.deliveryWork(id), JSON.stringify({ id }));
       await new Promise((resolve) => setTimeout(resolve, 700));
       expect(r.requests).toHaveLength(1);
       expect((await deliveryOf(hookd.url, id)).state).toBe("backoff");

@@ -2,8 +2,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TOPIC_STREAM } from "../src/nats/streams.ts";
-import { topicSubject } from "../src/domain/topic-name.ts";
+import { createLayout } from "../src/nats/layout.ts";
 import { adminToken, api, eventually, tokenFor } from "./support/hookd.ts";
 import { openSse, openWs, upgradeStatus } from "./support/stream-clients.ts";
 import { hookdSuite } from "./support/suite.ts";
@@ -40,12 +39,14 @@ async function metric(name: string): Promise<number> {
 const cutOffCount = () => metric('hookd_streams_ended_total{reason="slow-consumer"}');
 const openStreams = () => metric("hookd_streams_open");
 
+const layout = createLayout();
+
 /** Ephemeral consumers on the topic log reading this topic: the live feeds and replays that its streams hold. */
 async function streamConsumers(topic: string): Promise<number> {
   const jsm = await jetstreamManager(nc);
-  const consumers = await jsm.consumers.list(TOPIC_STREAM).next();
+  const consumers = await jsm.consumers.list(layout.streams.topics).next();
   // A consumer deleted while the list is read comes back as null.
-  return consumers.filter((consumer) => consumer && !consumer.config.durable_name && consumer.config.filter_subject === topicSubject(topic)).length;
+  return consumers.filter((consumer) => consumer && !consumer.config.durable_name && consumer.config.filter_subject === layout.subjects.topic(topic)).length;
 }
 
 describe("Server-Sent Events", () => {

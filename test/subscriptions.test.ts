@@ -2,7 +2,7 @@ import { Webhook } from "standardwebhooks";
 import { createHmac } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { fanOutDeliveryId } from "../src/runtime/fan-out.ts";
-import { JOURNAL_STREAM, SUBSCRIPTION_STREAM } from "../src/nats/streams.ts";
+import { createLayout } from "../src/nats/layout.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
@@ -312,8 +312,8 @@ describe("subscriptions and fan-out", () => {
     const nc = await connect({ servers: suite.nats.url });
     try {
       const jsm = await jetstreamManager(nc);
-      expect((await jsm.streams.info(SUBSCRIPTION_STREAM)).config.max_age).toBe(0);
-      expect((await jsm.streams.info(JOURNAL_STREAM)).config.max_age).toBeGreaterThan(0);
+      expect((await jsm.streams.info(createLayout().streams.subscriptions)).config.max_age).toBe(0);
+      expect((await jsm.streams.info(createLayout().streams.journal)).config.max_age).toBeGreaterThan(0);
     } finally {
       await nc.close();
     }

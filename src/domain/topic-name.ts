@@ -12,7 +12,6 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Where a topic lives: Hookbot's /unsafe/ topics get their own namespace so they never mix with safe ones. */
 export type TopicNamespace = "safe" | "unsafe";
-const NAMESPACE_TOKEN: Record<TopicNamespace, string> = { safe: "s", unsafe: "u" };
 
 export type TopicPattern = { topic: string; recursive: boolean };
 
@@ -60,30 +59,19 @@ export function decodeSegment(token: string): string {
   return decoder.decode(new Uint8Array(bytes));
 }
 
-const PREFIX = "hookd.topic";
-
 /** A pattern as users write it: the topic, with a trailing "/" when it takes every topic below. */
 export function patternText(pattern: TopicPattern): string {
   return pattern.recursive ? `${pattern.topic}/` : pattern.topic;
 }
 
-/** The subject a topic's events are stored on. */
-export function topicSubject(topic: string, namespace: TopicNamespace = "safe"): string {
-  return `${PREFIX}.${NAMESPACE_TOKEN[namespace]}.${topic.split("/").map(encodeSegment).join(".")}`;
+/** A topic as NATS subject tokens, one encoded segment each (where they go in a subject is the JetStream layout's). */
+export function topicTokens(topic: string): string[] {
+  return topic.split("/").map(encodeSegment);
 }
 
-/** The subject filter for a subscription: the topic itself, or everything below it when recursive. */
-export function topicFilter(pattern: TopicPattern, namespace: TopicNamespace = "safe"): string {
-  return pattern.recursive ? `${topicSubject(pattern.topic, namespace)}.>` : topicSubject(pattern.topic, namespace);
-}
-
-/** The topic (and namespace) a stored subject belongs to. */
-export function topicOfSubject(subject: string): { topic: string; namespace: TopicNamespace } {
-  const tokens = subject.split(".");
-  if (tokens.length < 4 || `${tokens[0]}.${tokens[1]}` !== PREFIX) throw new TopicNameError(`"${subject}" is not a topic subject`);
-  const namespace = tokens[2] === "u" ? "unsafe" : tokens[2] === "s" ? "safe" : null;
-  if (!namespace) throw new TopicNameError(`"${subject}" has no topic namespace`);
-  return { topic: tokens.slice(3).map(decodeSegment).join("/"), namespace };
+/** The topic that `topicTokens` made these tokens from. */
+export function topicOfTokens(tokens: readonly string[]): string {
+  return tokens.map(decodeSegment).join("/");
 }
 
 /** Whether a topic falls under a pattern: the same topic, or below it for a recursive pattern. */

@@ -14,7 +14,7 @@ import {
   type StreamFormat,
 } from "../domain/stream-frames.ts";
 import { parseStreamStart, StreamStartError, type StreamStart } from "../domain/stream-start.ts";
-import { topicFilter, type TopicNamespace, type TopicPattern } from "../domain/topic-name.ts";
+import type { TopicNamespace, TopicPattern } from "../domain/topic-name.ts";
 import type { PublishedEvent } from "../nats/topic-log.ts";
 import { TooManyStreamsError, type TopicStreams } from "../runtime/topic-streams.ts";
 import type { TopicListener } from "../runtime/topic-listener.ts";
@@ -72,7 +72,7 @@ function tooMany(error: TooManyStreamsError): ProblemError {
 
 async function openListener(deps: StreamRouteDeps, c: Context, target: Target, start: StreamStart, sink: Parameters<TopicStreams["open"]>[1]) {
   try {
-    return await deps.streams.open({ filter: topicFilter(target.pattern, target.namespace), start, token: requestToken(c) ?? "" }, sink);
+    return await deps.streams.open({ ...target, start, token: requestToken(c) ?? "" }, sink);
   } catch (error) {
     if (error instanceof TooManyStreamsError) throw tooMany(error);
     throw error;

@@ -1,12 +1,13 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { AttemptRecord, AttemptResolved } from "../domain/delivery-events.ts";
 import { Journal } from "./journal.ts";
-import { ATTEMPTS_STREAM } from "./streams.ts";
+import type { JetStreamLayout } from "./layout.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 
 /**
  * Each subscription's recent resolved attempts, newest first, for GET /api/v1/subscriptions/<id>/attempts.
- * The stream keeps the last ATTEMPTS_KEPT per subscription; every attempt also stays in its delivery's journal.
+ * The stream keeps the last ATTEMPTS_KEPT (layout.ts) per subscription; every attempt also stays in
+ * its delivery's journal.
  */
 
 export type SubscriptionAttempt = {
@@ -20,22 +21,22 @@ export type SubscriptionAttempt = {
   error: string | null;
 };
 
-const subject = (subscriptionId: string) => `hookd.attempts.${subscriptionId}`;
-
 export class AttemptLog {
   readonly #journal: Journal;
+  readonly #subject: (subscriptionId: string) => string;
 
-  constructor(jsm: JetStreamManager, publisher: JetStreamPublisher) {
-    this.#journal = new Journal(jsm, ATTEMPTS_STREAM, publisher);
+  constructor(jsm: JetStreamManager, publisher: JetStreamPublisher, layout: JetStreamLayout) {
+    this.#journal = new Journal(jsm, layout.streams.attempts, publisher);
+    this.#subject = layout.subjects.attempts;
   }
 
   async record(subscriptionId: string, resolved: ResolvedAttempt): Promise<void> {
     const attempt = summarizeAttempt(resolved.deliveryId, resolved.outcome);
-    await this.#journal.append(subject(subscriptionId), new TextEncoder().encode(JSON.stringify(attempt)));
+    await this.#journal.append(this.#subject(subscriptionId), new TextEncoder().encode(JSON.stringify(attempt)));
   }
 
   async recent(subscriptionId: string, limit: number): Promise<SubscriptionAttempt[]> {
-    const entries = await this.#journal.readAll(subject(subscriptionId));
+    const entries = await this.#journal.readAll(this.#subject(subscriptionId));
     return entries
       .map((entry) => JSON.parse(new TextDecoder().decode(entry.data)) as SubscriptionAttempt)
       .reverse()

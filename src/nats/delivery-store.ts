@@ -8,7 +8,7 @@ import {
   type DeliveryTransition,
 } from "../domain/delivery-events.ts";
 import { Journal, JournalConflictError, NatsUnavailableError, unavailable, type JournalEntry } from "./journal.ts";
-import { INGEST_STREAM, JOURNAL_STREAM, subjects } from "./streams.ts";
+import type { JetStreamLayout } from "./layout.ts";
 import { batchIndexOf, batchKeyOf } from "../domain/batch-ids.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 
@@ -41,13 +41,16 @@ function parseTransition(entry: JournalEntry): StoredTransition {
 
 export class DeliveryStore {
   readonly journal: Journal;
+  readonly #subjects: JetStreamLayout["subjects"];
 
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly publisher: JetStreamPublisher,
+    private readonly layout: JetStreamLayout,
   ) {
-    this.journal = new Journal(jsm, JOURNAL_STREAM, publisher);
+    this.journal = new Journal(jsm, layout.streams.journal, publisher);
+    this.#subjects = layout.subjects;
   }
 
   /**
@@ -60,7 +63,8 @@ export class DeliveryStore {
     const key = created.data.idempotencyKey;
     let result;
     try {
-      result = await this.journal.append(subjects.deliveryCreated(created.data.id), encoder.encode(JSON.stringify(created)), {
+      const subject = this.#subjects.deliveryCreated(created.data.id);
+      result = await this.journal.append(subject, encoder.encode(JSON.stringify(created)), {
         ...(key === undefined ? {} : { msgID: `idempotency:${key}` }),
         // Derived ids (fan-out) must be created once: a second create of the same id is a replay of the first.
         ...(options.exclusive ? { expectedSeq: 0 } : {}),
@@ -76,12 +80,14 @@ export class DeliveryStore {
   }
 
   async readCreated(id: string): Promise<StoredCreated | null> {
-    const entry = await this.journal.readLast(subjects.deliveryCreated(id));
+    const entry = await this.journal.readLast(this.#subjects.deliveryCreated(id));
     if (entry) return parseCreated(entry);
-    // Accepted in a batch that no worker has spread into the journal yet: read it from the batch.
+    // Accepted in a batch that no worker has expanded into the journal yet: read it from the batch.
     const key = batchKeyOf(id);
     if (!key) return null;
-    const batch = await this.jsm.direct.getMessage(INGEST_STREAM, { last_by_subj: subjects.ingestBatch(key) }).catch(unavailable);
+    const batch = await this.jsm.direct
+      .getMessage(this.layout.streams.ingest, { last_by_subj: this.#subjects.ingestBatch(key) })
+      .catch(unavailable);
     if (batch) {
       // The id says where it sits in the batch: read and check that one item, not the whole batch.
       const item = batchItems(batch.data)[batchIndexOf(id) ?? -1];
@@ -89,37 +95,38 @@ export class DeliveryStore {
       // Not yet in the journal, so no sequence there; 0 says "before anything".
       if (created.success && created.data.data.id === id) return { seq: 0, event: created.data };
     }
-    // A worker may have spread the batch (and removed it) between the two reads: the journal has it now.
-    const spread = await this.journal.readLast(subjects.deliveryCreated(id));
-    return spread ? parseCreated(spread) : null;
+    // A worker may have expanded the batch (and removed it) between the two reads: the journal has it now.
+    const expanded = await this.journal.readLast(this.#subjects.deliveryCreated(id));
+    return expanded ? parseCreated(expanded) : null;
   }
 
-  /** Writes a batched delivery's created event into the journal, once: a second write (a batch spread again) is a no-op. */
-  async spreadCreated(created: DeliveryCreated): Promise<void> {
+  /** Writes a batched delivery's created event into the journal, once: expanding a batch again writes nothing. */
+  async expandCreated(created: DeliveryCreated): Promise<void> {
     await this.storeCreatedOnce(created.data.id, encoder.encode(JSON.stringify(created)));
   }
 
   /** The same for an already encoded created event (a batch refused as too large, stored item by item). */
   async storeCreatedOnce(id: string, created: Uint8Array): Promise<void> {
     try {
-      await this.journal.append(subjects.deliveryCreated(id), created, { expectedSeq: 0 });
+      await this.journal.append(this.#subjects.deliveryCreated(id), created, { expectedSeq: 0 });
     } catch (error) {
       if (!(error instanceof JournalConflictError)) throw error;
     }
   }
 
   async readHead(id: string): Promise<Head | null> {
-    const entry = await this.journal.readLast(subjects.deliveryTransitions(id));
+    const entry = await this.journal.readLast(this.#subjects.deliveryTransitions(id));
     return entry ? { seq: entry.seq, after: parseTransition(entry).after } : null;
   }
 
   async readTransitions(id: string): Promise<StoredTransition[]> {
-    return (await this.journal.readAll(subjects.deliveryTransitions(id))).map(parseTransition);
+    return (await this.journal.readAll(this.#subjects.deliveryTransitions(id))).map(parseTransition);
   }
 
   /** Appends a transition decided on the subject's state at `expectedSeq` (0: no transition yet). */
   async appendTransition(id: string, event: DeliveryTransition, after: PersistedDelivery, expectedSeq: number): Promise<number> {
-    const result = await this.journal.append(subjects.deliveryTransitions(id), encoder.encode(JSON.stringify({ event, after })), {
+    const subject = this.#subjects.deliveryTransitions(id);
+    const result = await this.journal.append(subject, encoder.encode(JSON.stringify({ event, after })), {
       expectedSeq,
       headers: { [STATE_HEADER]: after.state },
     });
@@ -129,7 +136,8 @@ export class DeliveryStore {
   /** Puts a delivery back on the work queue (manual retry); the msgID makes a repeated request a no-op. */
   async enqueueWork(id: string, dedupeId: string): Promise<void> {
     try {
-      await this.js.publish(subjects.deliveryWork(id), encoder.encode(JSON.stringify({ id })), { msgID: dedupeId, timeout: 5_000 });
+      const work = encoder.encode(JSON.stringify({ id }));
+      await this.js.publish(this.#subjects.deliveryWork(id), work, { msgID: dedupeId, timeout: 5_000 });
     } catch (error) {
       throw new NatsUnavailableError(error);
     }
@@ -140,7 +148,8 @@ export class DeliveryStore {
    * only). Cost grows with the deliveries in the journal; see the README's notes on listing.
    */
   async list(options: { state?: DeliveryState; before?: string; limit: number }): Promise<ListedDelivery[]> {
-    const info = await this.jsm.consumers.add(JOURNAL_STREAM, {
+    const { streams, subjects } = this.layout;
+    const info = await this.jsm.consumers.add(streams.journal, {
       ack_policy: AckPolicy.None,
       deliver_policy: DeliverPolicy.LastPerSubject,
       filter_subject: subjects.allDeliveryJournals,
@@ -151,17 +160,17 @@ export class DeliveryStore {
     const latest = new Map<string, ListedDelivery>();
     try {
       let remaining = info.num_pending;
-      const consumer = await this.js.consumers.get(JOURNAL_STREAM, info.name);
+      const consumer = await this.js.consumers.get(streams.journal, info.name);
       while (remaining > 0) {
         const batch = await consumer.fetch({ max_messages: Math.min(remaining, 5_000), expires: 5_000 });
         let got = 0;
         for await (const message of batch) {
           got++;
-          const parts = message.subject.split(".");
-          const id = parts[3]!;
-          const isCreated = parts.length === 5;
+          const parsed = this.layout.parseSubject(message.subject);
+          if (parsed?.kind !== "delivery-created" && parsed?.kind !== "delivery-transitions") continue;
+          const id = parsed.id;
           const existing = latest.get(id);
-          if (isCreated) {
+          if (parsed.kind === "delivery-created") {
             if (!existing) latest.set(id, { id, state: "pending", seq: message.seq, updatedAt: new Date(message.info.timestampNanos / 1e6) });
           } else {
             const state = (message.headers?.get(STATE_HEADER) ?? "pending") as DeliveryState;
@@ -172,7 +181,7 @@ export class DeliveryStore {
         remaining -= got;
       }
     } finally {
-      await this.jsm.consumers.delete(JOURNAL_STREAM, info.name).catch(() => undefined);
+      await this.jsm.consumers.delete(streams.journal, info.name).catch(() => undefined);
     }
     return [...latest.values()]
       .filter((item) => (options.state ? item.state === options.state : true))

@@ -2,7 +2,7 @@ import { batchDeliveryId, batchKeyOf, MAX_BATCH_ITEMS } from "../domain/batch-id
 import type { DeliveryCreated } from "../domain/delivery-events.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 import { PayloadTooLargeError, publishFailure } from "./journal.ts";
-import { subjects } from "./streams.ts";
+import type { JetStreamLayout } from "./layout.ts";
 import { endOfTurn } from "./end-of-turn.ts";
 import { concatBytes } from "../domain/bytes.ts";
 
@@ -10,7 +10,7 @@ import { concatBytes } from "../domain/bytes.ts";
  * Group commit for ingest: the dispatches accepted in one turn of the event loop are stored as one
  * JetStream message, and each request's 202 waits for that message's acknowledgement. Durability
  * is the same as one message each; NATS stores, acknowledges and replicates once per batch
- * instead of once per request. Workers later spread each batch into the per-delivery journal.
+ * instead of once per request. Workers later expand each batch into the per-delivery journal.
  */
 
 type OpenBatch = {
@@ -42,6 +42,7 @@ export class IngestBatcher {
   constructor(
     private readonly deps: {
       publisher: JetStreamPublisher;
+      layout: JetStreamLayout;
       clock: () => number;
       randomBytes: (length: number) => Uint8Array;
       /** The largest message NATS takes now (it can change on a reconnect), in bytes. */
@@ -98,7 +99,8 @@ export class IngestBatcher {
     batch.items = [];
     batch.ids = [];
     batch.waiters = [];
-    this.deps.publisher.publish(subjects.ingestBatch(batch.key), joinBatch(items), { headers: { "Hookd-Batch-Size": String(items.length) } }).then(
+    const headers = { "Hookd-Batch-Size": String(items.length) };
+    this.deps.publisher.publish(this.deps.layout.subjects.ingestBatch(batch.key), joinBatch(items), { headers }).then(
       () => {
         for (const waiter of waiters) waiter.resolve();
       },

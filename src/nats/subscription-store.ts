@@ -9,7 +9,7 @@ import {
 } from "../domain/subscription-events.ts";
 import type { Logger } from "../log.ts";
 import { Journal } from "./journal.ts";
-import { SUBSCRIPTION_STREAM } from "./streams.ts";
+import type { JetStreamLayout } from "./layout.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 
 /**
@@ -26,8 +26,6 @@ export type SubscriptionEntry = { seq: number; event: SubscriptionEvent; subscri
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-export const subscriptionSubject = (id: string) => `hookd.subscriptions.${id}`;
-const ALL_SUBSCRIPTIONS = "hookd.subscriptions.*";
 /** How long start-up waits for the existing subscriptions before going on with what it has. */
 const CATCH_UP_LIMIT_MS = 30_000;
 
@@ -44,12 +42,14 @@ export class SubscriptionStore {
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     publisher: JetStreamPublisher,
+    private readonly layout: JetStreamLayout,
   ) {
-    this.journal = new Journal(jsm, SUBSCRIPTION_STREAM, publisher);
+    this.journal = new Journal(jsm, layout.streams.subscriptions, publisher);
   }
 
   async append(id: string, event: SubscriptionEvent, after: StoredSubscription, expectedSeq: number): Promise<number> {
-    const result = await this.journal.append(subscriptionSubject(id), encoder.encode(JSON.stringify({ event, after })), {
+    const subject = this.layout.subjects.subscription(id);
+    const result = await this.journal.append(subject, encoder.encode(JSON.stringify({ event, after })), {
       expectedSeq,
       headers: { "Hookd-State": after.state },
     });
@@ -57,12 +57,12 @@ export class SubscriptionStore {
   }
 
   async readHead(id: string): Promise<SubscriptionHead | null> {
-    const entry = await this.journal.readLast(subscriptionSubject(id));
+    const entry = await this.journal.readLast(this.layout.subjects.subscription(id));
     return entry ? { seq: entry.seq, subscription: parse(entry.data).after } : null;
   }
 
   async readHistory(id: string): Promise<SubscriptionEntry[]> {
-    return (await this.journal.readAll(subscriptionSubject(id))).map((entry) => {
+    return (await this.journal.readAll(this.layout.subjects.subscription(id))).map((entry) => {
       const { event, after } = parse(entry.data);
       return { seq: entry.seq, event, subscription: after };
     });
@@ -75,10 +75,14 @@ export class SubscriptionStore {
   async follow(onChange: (id: string, subscription: StoredSubscription, seq: number) => void, log: Logger): Promise<{ stop(): void }> {
     // How many subscriptions exist now: the consumer's own pending count is not a reliable "caught up"
     // signal for last-per-subject delivery on nats-server 2.9, so count the subjects and wait for that many.
-    const info = await this.jsm.streams.info(SUBSCRIPTION_STREAM, { subjects_filter: ALL_SUBSCRIPTIONS });
+    const { streams, subjects } = this.layout;
+    const info = await this.jsm.streams.info(streams.subscriptions, { subjects_filter: subjects.allSubscriptions });
     const expected = Object.keys(info.state.subjects ?? {}).length;
     const seen = new Set<string>();
-    const consumer = await this.js.consumers.get(SUBSCRIPTION_STREAM, { filter_subjects: ALL_SUBSCRIPTIONS, deliver_policy: DeliverPolicy.LastPerSubject });
+    const consumer = await this.js.consumers.get(streams.subscriptions, {
+      filter_subjects: subjects.allSubscriptions,
+      deliver_policy: DeliverPolicy.LastPerSubject,
+    });
     const messages = await consumer.consume();
     let caughtUp!: () => void;
     const ready = new Promise<void>((resolve) => (caughtUp = resolve));
@@ -92,8 +96,9 @@ export class SubscriptionStore {
     void (async () => {
       for await (const message of messages) {
         try {
-          const id = message.subject.slice("hookd.subscriptions.".length);
-          onChange(id, parse(message.data).after, message.seq);
+          const parsed = this.layout.parseSubject(message.subject);
+          if (parsed?.kind !== "subscription") throw new Error("not a subscription subject");
+          onChange(parsed.id, parse(message.data).after, message.seq);
         } catch (error) {
           log.error({ err: error, subject: message.subject }, "unreadable subscription journal entry");
         }

@@ -2,7 +2,7 @@ import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStr
 import type { Logger } from "../log.ts";
 import { NatsUnavailableError } from "./journal.ts";
 import { eventOfMessage, type PublishedEvent } from "./topic-log.ts";
-import { TOPIC_STREAM } from "./streams.ts";
+import type { JetStreamLayout } from "./layout.ts";
 import { endOfTurn } from "./end-of-turn.ts";
 
 /**
@@ -49,6 +49,7 @@ export class TopicFeeds {
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly log: Logger,
+    private readonly layout: JetStreamLayout,
   ) {}
 
   /** How many feeds (NATS consumers) this instance holds; for tests and metrics. */
@@ -94,9 +95,9 @@ export class TopicFeeds {
   }
 
   async #open(filter: string, feed: Feed): Promise<void> {
-    const info = await this.jsm.streams.info(TOPIC_STREAM);
+    const info = await this.jsm.streams.info(this.layout.streams.topics);
     feed.delivered = info.state.last_seq;
-    const consumer = await this.js.consumers.getPushConsumer(TOPIC_STREAM, {
+    const consumer = await this.js.consumers.getPushConsumer(this.layout.streams.topics, {
       filter_subjects: filter,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: info.state.last_seq + 1,
@@ -106,7 +107,7 @@ export class TopicFeeds {
       callback: (message) => {
         let event: PublishedEvent;
         try {
-          event = eventOfMessage(message);
+          event = eventOfMessage(message, this.layout);
         } catch (error) {
           this.log.warn({ err: error, subject: message.subject }, "skipping a topic message that cannot be read");
           return;

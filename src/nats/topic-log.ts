@@ -1,9 +1,9 @@
 import type { JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
-import { topicOfSubject, topicSubject, type TopicNamespace } from "../domain/topic-name.ts";
+import type { TopicNamespace } from "../domain/topic-name.ts";
 import { publishFailure, unavailable } from "./journal.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
-import { TOPIC_STREAM } from "./streams.ts";
+import type { JetStreamLayout } from "./layout.ts";
 
 /**
  * The topic log: each published event is one message on its topic's subject, the body stored as
@@ -39,8 +39,8 @@ export type Publish = {
 };
 
 /** A stored message (direct get) or a consumed one (JsMsg) as an event. */
-export function eventOfMessage(message: StoredMsg | JsMsg): PublishedEvent {
-  const { topic, namespace } = topicOfSubject(message.subject);
+export function eventOfMessage(message: StoredMsg | JsMsg, layout: JetStreamLayout): PublishedEvent {
+  const { topic, namespace } = layout.topicOf(message.subject);
   const headers: MsgHdrs | undefined = "header" in message ? message.header : message.headers;
   const header = (name: string) => headers?.get(name) || null;
   return {
@@ -59,6 +59,7 @@ export class TopicLog {
   constructor(
     private readonly jsm: JetStreamManager,
     private readonly publisher: JetStreamPublisher,
+    private readonly layout: JetStreamLayout,
   ) {}
 
   /** Stores the event; a repeated Idempotency-Key answers with the first event instead. */
@@ -66,7 +67,7 @@ export class TopicLog {
     const headers: Record<string, string> = { [EVENT_ID_HEADER]: event.id, [PUBLISHED_AT_HEADER]: event.publishedAt };
     if (event.contentType) headers[CONTENT_TYPE_HEADER] = event.contentType;
     if (event.type) headers[EVENT_TYPE_HEADER] = event.type;
-    const subject = topicSubject(event.topic, event.namespace);
+    const subject = this.layout.subjects.topic(event.topic, event.namespace);
     const msgID = event.idempotencyKey === undefined ? undefined : `idempotency:${event.namespace}:${event.topic}:${event.idempotencyKey}`;
     let ack;
     try {
@@ -80,7 +81,7 @@ export class TopicLog {
   }
 
   async read(seq: number): Promise<PublishedEvent | null> {
-    const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq }).catch(unavailable);
-    return message ? eventOfMessage(message) : null;
+    const message = await this.jsm.direct.getMessage(this.layout.streams.topics, { seq }).catch(unavailable);
+    return message ? eventOfMessage(message, this.layout) : null;
   }
 }

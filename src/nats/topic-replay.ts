@@ -2,7 +2,7 @@ import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nat
 import { firstSeqAtOrAfter } from "../domain/stream-start.ts";
 import { unavailable } from "./journal.ts";
 import { eventOfMessage, type PublishedEvent } from "./topic-log.ts";
-import { TOPIC_STREAM } from "./streams.ts";
+import type { JetStreamLayout } from "./layout.ts";
 
 /**
  * Reading a stretch of the topic log for one listener: the messages of a filter after one
@@ -15,21 +15,22 @@ export class TopicReplay {
     private readonly jsm: JetStreamManager,
     /** The most a replay pulls ahead of its listener: at least one message, at most about the listener's buffer. */
     private readonly prefetchBytes: number,
+    private readonly layout: JetStreamLayout,
   ) {}
 
   /** The log's last sequence. */
   async lastSeq(): Promise<number> {
-    const { state } = await this.jsm.streams.info(TOPIC_STREAM).catch(unavailable);
+    const { state } = await this.jsm.streams.info(this.layout.streams.topics).catch(unavailable);
     return state.last_seq;
   }
 
   /** The sequence just before the first message stored at or after `at`. */
   async seqBefore(at: number): Promise<number> {
-    const { state } = await this.jsm.streams.info(TOPIC_STREAM).catch(unavailable);
+    const { state } = await this.jsm.streams.info(this.layout.streams.topics).catch(unavailable);
     if (state.messages === 0) return state.last_seq;
     const first = await firstSeqAtOrAfter(at, state.first_seq, state.last_seq, async (seq) => {
       // null is "no such message" (aged out); an error is NATS trouble, and guessing would skip real messages.
-      const message = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq }).catch(unavailable);
+      const message = await this.jsm.direct.getMessage(this.layout.streams.topics, { seq }).catch(unavailable);
       return message ? message.time.getTime() : null;
     });
     return first - 1;
@@ -43,10 +44,11 @@ export class TopicReplay {
   async run(filter: string, after: number, upTo: number, onEvent: (event: PublishedEvent) => Promise<void> | void, signal: AbortSignal): Promise<void> {
     if (after >= upTo) return;
     // Direct get finds the first message of the filter, so an empty stretch costs no consumer.
-    const first = await this.jsm.direct.getMessage(TOPIC_STREAM, { seq: after + 1, next_by_subj: filter }).catch(unavailable);
+    const stream = this.layout.streams.topics;
+    const first = await this.jsm.direct.getMessage(stream, { seq: after + 1, next_by_subj: filter }).catch(unavailable);
     if (!first || first.seq > upTo || signal.aborted) return;
     const consumer = await this.js.consumers
-      .get(TOPIC_STREAM, { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: first.seq })
+      .get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: first.seq })
       .catch(unavailable);
     // Pulled by bytes, not by count: a count of large messages waiting on a slow listener would be unbounded memory.
     const messages = await consumer.consume({ max_bytes: this.prefetchBytes });
@@ -55,7 +57,7 @@ export class TopicReplay {
     try {
       for await (const message of messages) {
         if (signal.aborted) break;
-        await onEvent(eventOfMessage(message));
+        await onEvent(eventOfMessage(message, this.layout));
         if (message.seq >= upTo || message.info.pending === 0) break;
       }
     } finally {

@@ -1,9 +1,8 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../log.ts";
-import { WORK_CONSUMER, WORK_STREAM } from "./streams.ts";
 
 /**
- * Pulls from a shared durable consumer (the delivery work queue by default) and runs at most
+ * Pulls from a shared durable consumer (the delivery work queue, fan-out, a router…) and runs at most
  * `concurrency` handlers at once. Every hookd instance runs one against the same consumer, so the
  * work spreads across them.
  */
@@ -16,10 +15,10 @@ export async function runWorkQueue(options: {
   log: Logger;
   /** Told how many handlers run, each time the number changes. */
   onLoad?: (active: number) => void;
-  stream?: string;
-  consumer?: string;
+  stream: string;
+  consumer: string;
 }): Promise<WorkQueueRunner> {
-  const consumer = await options.js.consumers.get(options.stream ?? WORK_STREAM, options.consumer ?? WORK_CONSUMER);
+  const consumer = await options.js.consumers.get(options.stream, options.consumer);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: options.concurrency });
   const active = new Set<Promise<void>>();
 

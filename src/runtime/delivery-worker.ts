@@ -19,6 +19,7 @@ import type { AttemptResult, HttpAttempter, OutboundRequest } from "../delivery/
 import { buildOutboundRequest } from "../delivery/outbound-request.ts";
 import type { DeliveryStore, Head } from "../nats/delivery-store.ts";
 import { JournalConflictError, NatsUnavailableError } from "../nats/journal.ts";
+import type { JetStreamLayout } from "../nats/layout.ts";
 import type { Logger } from "../log.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import type { ResolvedAttempt } from "../nats/attempt-log.ts";
@@ -34,6 +35,8 @@ import { OriginGate } from "./origin-gate.ts";
 
 export type WorkerDeps = {
   store: DeliveryStore;
+  /** Says what a work-queue message is: a delivery's work (or its sourced create) or a lease. */
+  layout: JetStreamLayout;
   attempter: HttpAttempter;
   clock: () => number;
   random: () => number;
@@ -98,14 +101,6 @@ function originOf(url: string): string {
   }
 }
 
-export function deliveryIdOf(subject: string): string | null {
-  const parts = subject.split(".");
-  if (parts[0] !== "hookd") return null;
-  if (parts[1] === "journal" && parts[2] === "delivery" && parts.length === 5 && parts[4] === "created") return parts[3]!;
-  if (parts[1] === "work" && parts[2] === "delivery" && parts.length === 4) return parts[3]!;
-  return null;
-}
-
 export class DeliveryWorker {
   readonly #gate: OriginGate | null;
 
@@ -116,14 +111,15 @@ export class DeliveryWorker {
   }
 
   async handle(message: JsMsg): Promise<void> {
-    if (message.subject.startsWith("hookd.work.lease.") && this.deps.onLease) return this.deps.onLease(message);
-    const id = deliveryIdOf(message.subject);
+    const item = this.deps.layout.parseSubject(message.subject);
+    if (item?.kind === "lease" && this.deps.onLease) return this.deps.onLease(message);
+    const id = item?.kind === "delivery-created" || item?.kind === "delivery-work" ? item.id : null;
     if (!id) {
       this.deps.log.warn({ subject: message.subject }, "dropping a work message hookd does not understand");
       message.term();
       return;
     }
-    const sourcedCreate = message.subject.endsWith(".created");
+    const sourcedCreate = item?.kind === "delivery-created";
     const created = await this.createdFor(message, id, sourcedCreate);
     if (!created) return;
     // A create seen for the first time has no transitions yet: skip the read and let the expected sequence 0 prove it.

@@ -3,9 +3,9 @@ import { toBase64 } from "../domain/bytes.ts";
 import type { DeliveryCreated } from "../domain/delivery-events.ts";
 import { DELIVERY_ID_PREFIX, ulid } from "../domain/ids.ts";
 import type { SubscriptionIndex } from "../domain/subscription-index.ts";
-import { topicOfSubject } from "../domain/topic-name.ts";
 import type { Logger } from "../log.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
+import type { JetStreamLayout } from "../nats/layout.ts";
 import { CONTENT_TYPE_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER } from "../nats/topic-log.ts";
 import { secretsAt, type FanOutTarget } from "./subscription-directory.ts";
 
@@ -18,6 +18,7 @@ import { secretsAt, type FanOutTarget } from "./subscription-directory.ts";
 export type FanOutDeps = {
   index: SubscriptionIndex<FanOutTarget>;
   deliveries: DeliveryStore;
+  layout: JetStreamLayout;
   defaultSchedule: readonly number[];
   log: Logger;
   /** Creates in flight at once for one event (an event may have thousands of subscribers). */
@@ -38,7 +39,7 @@ export class FanOut {
   async handle(message: JsMsg): Promise<void> {
     let topic: string;
     try {
-      topic = topicOfSubject(message.subject).topic;
+      topic = this.deps.layout.topicOf(message.subject).topic;
     } catch (error) {
       this.deps.log.error({ err: error, subject: message.subject }, "not a topic subject; skipping it");
       message.term();
@@ -58,7 +59,7 @@ export class FanOut {
   }
 
   private async create(message: JsMsg, targets: readonly FanOutTarget[], replayId?: string): Promise<number> {
-    const { topic } = topicOfSubject(message.subject);
+    const { topic } = this.deps.layout.topicOf(message.subject);
     const header = (name: string) => message.headers?.get(name) || null;
     const eventId = header(EVENT_ID_HEADER) ?? `seq-${message.seq}`;
     const type = header(EVENT_TYPE_HEADER);

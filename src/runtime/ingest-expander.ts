@@ -5,8 +5,8 @@ import { batchItems, type DeliveryStore } from "../nats/delivery-store.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
 
 /**
- * Spreads an ingest batch into the journal: each delivery's created event goes to its own subject
- * (exclusively, so a batch spread twice after a crash writes nothing twice), from where the work
+ * Expands an ingest batch into the journal: each delivery's created event goes to its own subject
+ * (exclusively, so a batch expanded twice after a crash writes nothing twice), from where the work
  * queue picks it up as for any delivery. The batch is acknowledged, and so removed, only after
  * every one of its deliveries is in the journal. Every delivery in it was answered 202, so a batch
  * is never dropped: an item this version cannot read (written by a newer instance during an
@@ -34,12 +34,16 @@ export class IngestExpander {
       if (created.success) readable.push(created.data);
       else unreadable++;
     }
-    const results = await Promise.allSettled(readable.map((created) => this.deps.store.spreadCreated(created)));
+    const results = await Promise.allSettled(readable.map((created) => this.deps.store.expandCreated(created)));
     const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
     if (failed) throw failed.reason instanceof NatsUnavailableError ? failed.reason : new NatsUnavailableError(failed.reason);
     if (unreadable > 0) {
-      // The readable ones are in the journal (spreading them again is a no-op); the rest wait for an instance that understands them.
-      this.deps.log.error({ subject: message.subject, unreadable, spread: readable.length }, "ingest batch items this instance cannot read; the batch stays queued");
+      // The readable ones are in the journal (expanding them again is a no-op); the rest wait for an instance
+      // that understands them.
+      this.deps.log.error(
+        { subject: message.subject, unreadable, expanded: readable.length },
+        "ingest batch items this instance cannot read; the batch stays queued",
+      );
       message.nak(UNREADABLE_RETRY_MS);
       return;
     }

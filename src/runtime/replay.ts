@@ -1,7 +1,6 @@
 import { DeliverPolicy, type JetStreamClient } from "@nats-io/jetstream";
-import { topicFilter } from "../domain/topic-name.ts";
 import type { StoredSubscription } from "../nats/subscription-store.ts";
-import { TOPIC_STREAM } from "../nats/streams.ts";
+import type { JetStreamLayout } from "../nats/layout.ts";
 import { EVENT_TYPE_HEADER } from "../nats/topic-log.ts";
 import type { FanOut } from "./fan-out.ts";
 
@@ -14,7 +13,9 @@ import type { FanOut } from "./fan-out.ts";
 
 export const MAX_REPLAY_EVENTS = 100_000;
 
-export async function replaySubscription(deps: { js: JetStreamClient; fanOut: FanOut }, input: {
+export type ReplayDeps = { js: JetStreamClient; fanOut: FanOut; layout: JetStreamLayout };
+
+export async function replaySubscription(deps: ReplayDeps, input: {
   subscriptionId: string;
   subscription: StoredSubscription;
   replayId: string;
@@ -22,8 +23,8 @@ export async function replaySubscription(deps: { js: JetStreamClient; fanOut: Fa
   until: Date;
 }): Promise<{ events: number; deliveries: number; truncated: boolean }> {
   const { config } = input.subscription;
-  const consumer = await deps.js.consumers.get(TOPIC_STREAM, {
-    filter_subjects: topicFilter({ topic: config.topic, recursive: config.recursive }),
+  const consumer = await deps.js.consumers.get(deps.layout.streams.topics, {
+    filter_subjects: deps.layout.subjects.topicFilter({ topic: config.topic, recursive: config.recursive }),
     deliver_policy: DeliverPolicy.StartTime,
     opt_start_time: input.since.toISOString(),
   });

@@ -2,10 +2,10 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstrea
 import { routeGitHubPush, type RouterDecision, type RouterInput } from "../domain/github-router.ts";
 import { ulid } from "../domain/ids.ts";
 import type { RouterConfig } from "../domain/static-config.ts";
-import { topicFilter, topicOfSubject, TopicNameError } from "../domain/topic-name.ts";
+import { TopicNameError } from "../domain/topic-name.ts";
 import type { Logger } from "../log.ts";
-import { ensureRouterConsumer } from "../nats/router-consumers.ts";
-import { TOPIC_STREAM } from "../nats/streams.ts";
+import { ensureRouterConsumer } from "../nats/ensure-streams.ts";
+import type { JetStreamLayout } from "../nats/layout.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import { runWorkQueue, type WorkQueueRunner } from "../nats/work-queue.ts";
 
@@ -20,7 +20,7 @@ export type RouterRule = (input: RouterInput) => RouterDecision;
 
 const RULES: Record<RouterConfig["type"], RouterRule> = { github: routeGitHubPush };
 
-export type TopicRouterDeps = { topics: TopicLog; log: Logger; clock: () => number };
+export type TopicRouterDeps = { topics: TopicLog; log: Logger; clock: () => number; layout: JetStreamLayout };
 
 export function routedIdempotencyKey(routerName: string, sourceSeq: number, index: number): string {
   return `router:${routerName}:${sourceSeq}:${index}`;
@@ -45,7 +45,7 @@ export class TopicRouter {
   async handle(message: JsMsg): Promise<void> {
     let topic: string;
     try {
-      topic = topicOfSubject(message.subject).topic;
+      topic = this.deps.layout.topicOf(message.subject).topic;
     } catch (error) {
       if (!(error instanceof TopicNameError)) throw error;
       // Handing it back would stall the router: it keeps one message in flight.
@@ -85,15 +85,18 @@ export async function startTopicRouters(options: {
   inactiveMs: number;
 }): Promise<TopicRouters> {
   const runners: WorkQueueRunner[] = [];
+  const { layout, log } = options.deps;
   try {
     for (const config of options.routers) {
-      const consumer = await ensureRouterConsumer(options.jsm, {
+      const consumer = await ensureRouterConsumer(options.jsm, layout, {
         routerName: config.name,
-        filterSubject: topicFilter(config.from, config.from.namespace),
+        from: config.from,
         inactiveMs: options.inactiveMs,
       });
       const router = new TopicRouter(config, options.deps);
-      runners.push(await runWorkQueue({ js: options.js, concurrency: 1, handle: (message) => router.handle(message), log: options.deps.log, stream: TOPIC_STREAM, consumer }));
+      const handle = (message: JsMsg) => router.handle(message);
+      const stream = layout.streams.topics;
+      runners.push(await runWorkQueue({ js: options.js, concurrency: 1, handle, log, stream, consumer }));
     }
   } catch (error) {
     await Promise.allSettled(runners.map((runner) => runner.stop()));

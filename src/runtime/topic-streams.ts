@@ -1,6 +1,8 @@
 import type { StreamEnd } from "../domain/stream-frames.ts";
 import type { StreamStart } from "../domain/stream-start.ts";
+import type { TopicNamespace, TopicPattern } from "../domain/topic-name.ts";
 import type { Logger } from "../log.ts";
+import type { JetStreamLayout } from "../nats/layout.ts";
 import type { TopicFeeds } from "../nats/topic-feeds.ts";
 import type { TopicReplay } from "../nats/topic-replay.ts";
 import { TopicListener, type StreamSink } from "./topic-listener.ts";
@@ -19,6 +21,7 @@ export class TooManyStreamsError extends Error {
 export type TopicStreamsOptions = {
   feeds: TopicFeeds;
   replay: TopicReplay;
+  layout: JetStreamLayout;
   log: Logger;
   bufferBytes: number;
   heartbeatMs: number;
@@ -55,19 +58,23 @@ export class TopicStreams {
   }
 
   /**
-   * Opens a listener on `filter` for the holder of `token` and joins the live feed; throws
+   * Opens a listener on a topic pattern for the holder of `token` and joins the live feed; throws
    * TooManyStreamsError, or NATS errors before anything was sent. Call `catchUp()` once the
    * transport is ready to send.
    */
-  async open(spec: { filter: string; start: StreamStart; token: string }, sink: StreamSink): Promise<TopicListener> {
+  async open(
+    spec: { pattern: TopicPattern; namespace: TopicNamespace; start: StreamStart; token: string },
+    sink: StreamSink,
+  ): Promise<TopicListener> {
     // Tokens are hex and checked case-insensitively, so they are counted that way too.
     const token = spec.token.toLowerCase();
     const held = this.#perToken.get(token) ?? 0;
     if (held >= this.options.maxPerToken) throw new TooManyStreamsError(this.options.maxPerToken);
     this.#perToken.set(token, held + 1);
+    const filter = this.options.layout.subjects.topicFilter(spec.pattern, spec.namespace);
     const listener: TopicListener = new TopicListener(
       this.options,
-      { filter: spec.filter, start: spec.start, bufferBytes: this.options.bufferBytes, stallMs: this.options.stallMs ?? 30_000 },
+      { filter, start: spec.start, bufferBytes: this.options.bufferBytes, stallMs: this.options.stallMs ?? 30_000 },
       sink,
       (end) => {
         if (end) this.options.onEnded?.(end.reason);

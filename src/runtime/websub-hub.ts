@@ -5,6 +5,7 @@ import type { SubscriptionConfig } from "../domain/subscription-events.ts";
 import { hookdTopicFor, verificationUrl } from "../domain/websub.ts";
 import type { HttpAttempter } from "../delivery/http-attempt.ts";
 import type { Logger } from "../log.ts";
+import type { JetStreamLayout } from "../nats/layout.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import { TransitionRefusedError } from "./errors.ts";
 import type { SubscriptionCommands } from "./subscription-commands.ts";
@@ -16,14 +17,13 @@ import type { FanOutTarget, SubscriptionDirectory } from "./subscription-directo
  * NATS hands back when the lease runs out, so no process holds a timer for it.
  */
 
-export const leaseSubject = (subscriptionId: string) => `hookd.work.lease.${subscriptionId}`;
-
 export type HubDeps = {
   subscriptions: SubscriptionCommands;
   directory: SubscriptionDirectory;
   http: HttpAttempter;
   topics: TopicLog;
   js: JetStreamClient;
+  layout: JetStreamLayout;
   clock: () => number;
   log: Logger;
   maxBodyBytes: number;
@@ -86,7 +86,8 @@ export class WebSubHub {
       id = (await this.deps.subscriptions.create(config, { needsVerification: true, expiresAt })).id;
       await this.deps.subscriptions.transition(id, "verified", { type: "verification.succeeded", at, data: { expiresAt } });
     }
-    await this.deps.js.publish(leaseSubject(id), JSON.stringify({ expiresAt }), { msgID: `lease:${id}:${expiresAt}` });
+    const lease = this.deps.layout.subjects.lease(id);
+    await this.deps.js.publish(lease, JSON.stringify({ expiresAt }), { msgID: `lease:${id}:${expiresAt}` });
     return verified;
   }
 
@@ -119,7 +120,13 @@ export class WebSubHub {
 
   /** A lease work item: expire the subscription once its lease has run out, else wait for it. */
   async handleLease(message: JsMsg): Promise<void> {
-    const id = message.subject.slice("hookd.work.lease.".length);
+    const lease = this.deps.layout.parseSubject(message.subject);
+    // The worker hands over only lease items; anything else names no lease to end.
+    if (lease?.kind !== "lease") {
+      message.ack();
+      return;
+    }
+    const id = lease.subscriptionId;
     const subscription = await this.deps.subscriptions.find(id);
     const expiresAt = subscription?.context.expiresAt ?? null;
     if (!subscription || expiresAt === null || subscription.state === "expired" || subscription.state === "unsubscribed") {

@@ -5,7 +5,6 @@ import { formatConfigTopic, type StaticConfig } from "../domain/static-config.ts
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { RateLimiter } from "../nats/rate-limiter.ts";
-import { EXPANDER_CONSUMER, FANOUT_CONSUMER, INGEST_STREAM, TOPIC_STREAM } from "../nats/streams.ts";
 import { runWorkQueue } from "../nats/work-queue.ts";
 import { DeliveryWorker } from "../runtime/delivery-worker.ts";
 import { IngestExpander } from "../runtime/ingest-expander.ts";
@@ -42,8 +41,8 @@ export async function startConsumers(config: Config, parts: ConsumerParts, log: 
     concurrency: FANOUT_CONCURRENCY,
     handle: (message) => subscriptions.fanOut.handle(message),
     log,
-    stream: TOPIC_STREAM,
-    consumer: FANOUT_CONSUMER,
+    stream: storage.layout.streams.topics,
+    consumer: storage.layout.consumers.fanOut,
   });
   closers.push("fan-out consumer", () => fanOut.stop());
   const expander = new IngestExpander({ store: deliveries.deliveryStore, log });
@@ -52,14 +51,16 @@ export async function startConsumers(config: Config, parts: ConsumerParts, log: 
     concurrency: EXPANDER_CONCURRENCY,
     handle: (message) => expander.handle(message),
     log,
-    stream: INGEST_STREAM,
-    consumer: EXPANDER_CONSUMER,
+    stream: storage.layout.streams.ingest,
+    consumer: storage.layout.consumers.expander,
   });
   closers.push("ingest expander consumer", () => expanding.stop());
   await startRouters(config, parts, log, closers);
   const worker = createWorker(config, parts, log);
   const working = await runWorkQueue({
     js: storage.js,
+    stream: storage.layout.streams.work,
+    consumer: storage.layout.consumers.workers,
     concurrency: config.HOOKD_CONCURRENCY,
     handle: (message) => worker.handle(message),
     log,
@@ -82,7 +83,7 @@ async function startRouters(config: Config, parts: ConsumerParts, log: Logger, c
     js: parts.storage.js,
     jsm: parts.storage.jsm,
     routers,
-    deps: { topics: parts.subscriptions.topics, log, clock: Date.now },
+    deps: { topics: parts.subscriptions.topics, log, clock: Date.now, layout: parts.storage.layout },
     inactiveMs: config.HOOKD_TOPIC_MAX_AGE,
   });
   closers.push("topic routers", () => running.stop());
@@ -92,6 +93,7 @@ function createWorker(config: Config, parts: ConsumerParts, log: Logger): Delive
   const { storage, deliveries, subscriptions, metrics } = parts;
   return new DeliveryWorker({
     store: deliveries.deliveryStore,
+    layout: storage.layout,
     attempter: deliveries.attempter,
     clock: Date.now,
     random: Math.random,
@@ -101,7 +103,7 @@ function createWorker(config: Config, parts: ConsumerParts, log: Logger): Delive
     metrics,
     topics: subscriptions.topics,
     onSubscriptionDeliveryFinished: (outcome) => subscriptions.health.deliveryFinished(outcome),
-    rateLimiter: new RateLimiter(storage.jsm, storage.publisher),
+    rateLimiter: new RateLimiter(storage.jsm, storage.publisher, storage.layout),
     onLease: (message) => subscriptions.hub.handleLease(message),
     perOriginLimit: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY * ORIGIN_SHARE)),
     // The delivery's journal has the attempt either way; a lost summary only shortens this list.

@@ -18,11 +18,12 @@ export type Deliveries = {
 };
 
 export function buildDeliveries(config: Config, storage: Storage, closers: Closers): Deliveries {
-  const deliveryStore = new DeliveryStore(storage.js, storage.jsm, storage.publisher);
+  const deliveryStore = new DeliveryStore(storage.js, storage.jsm, storage.publisher, storage.layout);
   const deliveryCommands = new DeliveryCommands({
     store: deliveryStore,
     batcher: new IngestBatcher({
       publisher: storage.publisher,
+      layout: storage.layout,
       clock: Date.now,
       randomBytes,
       maxPayload: storage.maxPayload,

@@ -38,7 +38,7 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     clock: Date.now,
     subscriptions: subscriptions.subscriptionCommands,
     directory: subscriptions.directory,
-    replay: (input) => replaySubscription({ js: storage.js, fanOut: subscriptions.fanOut }, input),
+    replay: (input) => replaySubscription({ js: storage.js, fanOut: subscriptions.fanOut, layout: storage.layout }, input),
     attempts: subscriptions.attemptLog,
     hub: subscriptions.hub,
     githubSecrets: parts.configFile?.github.secrets ?? [],

@@ -8,8 +8,8 @@ import type { Logger } from "../log.ts";
 import { openNats, type NatsLink } from "../nats/connection.ts";
 import { startNatsServer } from "../nats/embedded-server.ts";
 import { JetStreamPublisher } from "../nats/jetstream-publisher.ts";
-import { ensureRateStream } from "../nats/rate-limiter.ts";
-import { ensureStreams } from "../nats/streams.ts";
+import { ensureStreams } from "../nats/ensure-streams.ts";
+import { createLayout, type JetStreamLayout } from "../nats/layout.ts";
 import { loadOrCreateKey } from "../server-key.ts";
 import type { Closers } from "./closers.ts";
 
@@ -30,6 +30,7 @@ export type Storage = {
   link: NatsLink;
   js: JetStreamClient;
   jsm: JetStreamManager;
+  layout: JetStreamLayout;
   publisher: JetStreamPublisher;
   /** The largest body hookd accepts: HOOKD_MAX_BODY, or less when NATS's max_payload cannot hold it. */
   maxBodyBytes: number;
@@ -50,18 +51,20 @@ export async function openStorage(config: Config, log: Logger, closers: Closers)
   const maxPayload = () => link.nc.info?.max_payload ?? NATS_DEFAULT_MAX_PAYLOAD;
   const maxBodyBytes = effectiveBodyLimit(config, maxPayload(), log);
   const jsm = await jetstreamManager(link.nc);
-  await ensureStreams(jsm, {
+  // Every stream, consumer and subject name comes from here.
+  const layout = createLayout();
+  await ensureStreams(jsm, layout, {
     journalMaxAgeMs: config.HOOKD_JOURNAL_MAX_AGE,
     topicMaxAgeMs: config.HOOKD_TOPIC_MAX_AGE,
     idempotencyWindowMs: config.HOOKD_IDEMPOTENCY_WINDOW,
     ackWaitMs: ackWaitFor(config),
     maxAckPending: config.HOOKD_MAX_BACKLOG,
   });
-  await ensureRateStream(jsm);
   const publisher = new JetStreamPublisher(link.nc);
   closers.push("jetstream publisher", () => publisher.close());
   const generatedAdminToken = generated ? await tokens.tokenFor("/") : null;
-  return { tokens, generatedAdminToken, natsUrl, link, js: jetstream(link.nc), jsm, publisher, maxBodyBytes, maxPayload };
+  const js = jetstream(link.nc);
+  return { tokens, generatedAdminToken, natsUrl, link, js, jsm, layout, publisher, maxBodyBytes, maxPayload };
 }
 
 async function startEmbeddedNats(config: Config, log: Logger, closers: Closers): Promise<string> {

@@ -38,8 +38,8 @@ export async function buildSubscriptions(
   closers: Closers,
 ): Promise<Subscriptions> {
   const { storage, deliveries, configFile } = parts;
-  const topics = new TopicLog(storage.jsm, storage.publisher);
-  const subscriptionStore = new SubscriptionStore(storage.js, storage.jsm, storage.publisher);
+  const topics = new TopicLog(storage.jsm, storage.publisher, storage.layout);
+  const subscriptionStore = new SubscriptionStore(storage.js, storage.jsm, storage.publisher, storage.layout);
   const directory = new SubscriptionDirectory();
   const announce = systemEventPublisher(topics, Date.now, log);
   const subscriptionCommands = new SubscriptionCommands({
@@ -63,6 +63,7 @@ export async function buildSubscriptions(
     http: deliveries.attempter,
     topics,
     js: storage.js,
+    layout: storage.layout,
     clock: Date.now,
     log,
     maxBodyBytes: storage.maxBodyBytes,
@@ -70,11 +71,12 @@ export async function buildSubscriptions(
   const fanOut = new FanOut({
     index: directory.index,
     deliveries: deliveries.deliveryStore,
+    layout: storage.layout,
     defaultSchedule: config.HOOKD_RETRY_SCHEDULE,
     log,
     publicBase: publicBaseUrl(config),
   });
-  const attemptLog = new AttemptLog(storage.jsm, storage.publisher);
+  const attemptLog = new AttemptLog(storage.jsm, storage.publisher, storage.layout);
   return { topics, subscriptionStore, subscriptionCommands, directory, health, attemptLog, hub, fanOut };
 }
 

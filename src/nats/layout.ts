@@ -1,0 +1,376 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import {
+  topicOfTokens,
+  topicTokens,
+  TopicNameError,
+  type TopicNamespace,
+  type TopicPattern,
+} from "../domain/topic-name.ts";
+
+/**
+ * The JetStream layout: every stream hookd keeps, its configuration, every durable consumer, and
+ * every subject, built and parsed. Nothing else spells a NATS name, so a deployment's namespace
+ * (and, later, its replica count) is decided here once. With the default namespace "hookd":
+ *
+ * | stream                | subjects                                                | holds                         |
+ * |-----------------------|---------------------------------------------------------|-------------------------------|
+ * | `HOOKD_JOURNAL`       | `hookd.journal.delivery.<id>.created`, `…delivery.<id>` | a delivery's request, history |
+ * | `HOOKD_WORK`          | `hookd.work.delivery.<id>`, `hookd.work.lease.<sub id>` | work items, sourced creates   |
+ * | `HOOKD_TOPICS`        | `hookd.topic.<s or u>.<encoded topic tokens>`           | the topic log                 |
+ * | `HOOKD_SUBSCRIPTIONS` | `hookd.subscriptions.<id>`                              | subscriptions' journals       |
+ * | `HOOKD_ATTEMPTS`      | `hookd.attempts.<subscription id>`                      | recent attempts, per sub      |
+ * | `HOOKD_INGEST`        | `hookd.ingest.<batch key>`                              | accepted dispatches, batched  |
+ * | `HOOKD_RATES`         | `hookd.rates.<key>`                                     | rate limits' next free slots  |
+ *
+ * Durable consumers: `hookd-workers` (work), `hookd-fanout` (safe topics), `hookd-expander` (ingest)
+ * and `hookd-router-<router name>` (topics). A delivery's journal is two subjects: `<id>.created`
+ * holds the accepted request (one message, written by ingest) and `<id>` holds its transitions. The
+ * work stream *sources* the created subjects server-side, so accepting a dispatch is a single publish.
+ */
+
+export const DEFAULT_NAMESPACE = "hookd";
+/** Resolved attempts kept per subscription for GET …/attempts (the delivery journals keep them all). */
+export const ATTEMPTS_KEPT = 100;
+
+export type StreamSettings = {
+  journalMaxAgeMs: number;
+  topicMaxAgeMs: number;
+  idempotencyWindowMs: number;
+  ackWaitMs: number;
+  maxAckPending: number;
+};
+
+export type StreamSpec = Partial<StreamConfig> & { name: string };
+
+export type DurableConsumerSpec = {
+  stream: string;
+  config: Partial<ConsumerConfig> & { durable_name: string };
+  /** Settings brought up to date on a consumer that already exists; the others keep their first values. */
+  updatable: (keyof ConsumerConfig)[];
+};
+
+/** What a subject names, as its builder took it. */
+export type ParsedSubject =
+  | { kind: "delivery-created"; id: string }
+  | { kind: "delivery-transitions"; id: string }
+  | { kind: "delivery-work"; id: string }
+  | { kind: "lease"; subscriptionId: string }
+  | { kind: "ingest-batch"; key: string }
+  | { kind: "subscription"; id: string }
+  | { kind: "attempts"; subscriptionId: string }
+  | { kind: "rate"; key: string }
+  | { kind: "topic"; topic: string; namespace: TopicNamespace };
+
+export type JetStreamLayout = {
+  /** Starts every subject (`hookd.…`) and consumer name (`hookd-…`) and, upper-cased, every stream (`HOOKD_…`). */
+  readonly namespace: string;
+  readonly streams: {
+    readonly journal: string;
+    readonly work: string;
+    readonly topics: string;
+    readonly subscriptions: string;
+    readonly attempts: string;
+    readonly ingest: string;
+    readonly rates: string;
+  };
+  readonly consumers: {
+    readonly workers: string;
+    readonly fanOut: string;
+    readonly expander: string;
+    router(routerName: string): string;
+  };
+  readonly subjects: {
+    deliveryCreated(id: string): string;
+    deliveryTransitions(id: string): string;
+    /** Both subjects of every delivery's journal. */
+    readonly allDeliveryJournals: string;
+    readonly allDeliveryCreated: string;
+    deliveryWork(id: string): string;
+    lease(subscriptionId: string): string;
+    ingestBatch(key: string): string;
+    subscription(id: string): string;
+    readonly allSubscriptions: string;
+    attempts(subscriptionId: string): string;
+    rate(key: string): string;
+    /** The subject a topic's events are stored on. */
+    topic(topic: string, namespace?: TopicNamespace): string;
+    /** The filter for a subscription: the topic itself, or everything below it when recursive. */
+    topicFilter(pattern: TopicPattern, namespace?: TopicNamespace): string;
+  };
+  /** What a subject of this layout names; null for anything else (another namespace, a malformed subject). */
+  parseSubject(subject: string): ParsedSubject | null;
+  /** The topic a topic-log subject belongs to; throws TopicNameError, saying why, for any other subject. */
+  topicOf(subject: string): { topic: string; namespace: TopicNamespace };
+  /** Every stream, in an order that creates a stream before another one sources it. */
+  streamConfigs(settings: StreamSettings): StreamSpec[];
+  /** The durable consumers every instance shares. */
+  durableConsumers(settings: StreamSettings): DurableConsumerSpec[];
+  /** A config-file router's durable consumer on the topic log. */
+  routerConsumer(options: {
+    routerName: string;
+    from: TopicPattern & { namespace: TopicNamespace };
+    inactiveMs: number;
+    ackWaitMs?: number;
+  }): DurableConsumerSpec;
+};
+
+/** Lower case only, so that two namespaces never share stream names once upper-cased; no "." (a subject token). */
+const NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+/** Hookbot's /unsafe/ topics sit under their own token, so no filter on safe topics can ever match one. */
+const TOPIC_NAMESPACE_TOKEN: Record<TopicNamespace, string> = { safe: "s", unsafe: "u" };
+const nanos = (ms: number) => ms * 1_000_000;
+
+export function createLayout(options: { namespace?: string } = {}): JetStreamLayout {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  if (!NAMESPACE_PATTERN.test(namespace)) {
+    throw new Error(`the JetStream namespace must be lower-case letters, digits and "-" (got "${namespace}")`);
+  }
+  const names = namesIn(namespace);
+  return {
+    ...names,
+    parseSubject: (subject) => parseSubject(names, subject),
+    topicOf: (subject) => topicOf(names, subject),
+    streamConfigs: (settings) => streamConfigs(names, settings),
+    durableConsumers: (settings) => durableConsumers(names, settings),
+    routerConsumer: (router) => routerConsumer(names, router),
+  };
+}
+
+type Names = Pick<JetStreamLayout, "namespace" | "streams" | "consumers" | "subjects">;
+
+function namesIn(namespace: string): Names {
+  // Every subject's first token.
+  const p = namespace;
+  const stream = (kind: string) => `${namespace.toUpperCase()}_${kind}`;
+  const streams = {
+    journal: stream("JOURNAL"),
+    work: stream("WORK"),
+    topics: stream("TOPICS"),
+    subscriptions: stream("SUBSCRIPTIONS"),
+    attempts: stream("ATTEMPTS"),
+    ingest: stream("INGEST"),
+    rates: stream("RATES"),
+  };
+  const consumers = {
+    workers: `${p}-workers`,
+    fanOut: `${p}-fanout`,
+    expander: `${p}-expander`,
+    router: (routerName: string) => `${p}-router-${routerName}`,
+  };
+  const topic = (name: string, topicNamespace: TopicNamespace = "safe") =>
+    [p, "topic", TOPIC_NAMESPACE_TOKEN[topicNamespace], ...topicTokens(name)].join(".");
+  const subjects: JetStreamLayout["subjects"] = {
+    deliveryCreated: (id) => `${p}.journal.delivery.${id}.created`,
+    deliveryTransitions: (id) => `${p}.journal.delivery.${id}`,
+    allDeliveryJournals: `${p}.journal.delivery.>`,
+    allDeliveryCreated: `${p}.journal.delivery.*.created`,
+    deliveryWork: (id) => `${p}.work.delivery.${id}`,
+    lease: (subscriptionId) => `${p}.work.lease.${subscriptionId}`,
+    ingestBatch: (key) => `${p}.ingest.${key}`,
+    subscription: (id) => `${p}.subscriptions.${id}`,
+    allSubscriptions: `${p}.subscriptions.*`,
+    attempts: (subscriptionId) => `${p}.attempts.${subscriptionId}`,
+    rate: (key) => `${p}.rates.${key}`,
+    topic,
+    topicFilter: (pattern, topicNamespace = "safe") =>
+      pattern.recursive ? `${topic(pattern.topic, topicNamespace)}.>` : topic(pattern.topic, topicNamespace),
+  };
+  return { namespace, streams, consumers, subjects };
+}
+
+function topicOf({ namespace }: Names, subject: string): { topic: string; namespace: TopicNamespace } {
+  const tokens = subject.split(".");
+  if (tokens.length < 4 || tokens[0] !== namespace || tokens[1] !== "topic") {
+    throw new TopicNameError(`"${subject}" is not a topic subject`);
+  }
+  const topicNamespace = tokens[2] === "u" ? "unsafe" : tokens[2] === "s" ? "safe" : null;
+  if (!topicNamespace) throw new TopicNameError(`"${subject}" has no topic namespace`);
+  return { topic: topicOfTokens(tokens.slice(3)), namespace: topicNamespace };
+}
+
+function parseSubject(names: Names, subject: string): ParsedSubject | null {
+  const [head, area, ...rest] = subject.split(".");
+  if (head !== names.namespace || rest.some((token) => token === "")) return null;
+  // Every id and key is one token; only the journal's created subject and topics have more.
+  const [first, second, third] = rest;
+  const one = rest.length === 1 ? first : undefined;
+  switch (area) {
+    case "journal":
+      if (first !== "delivery" || second === undefined) return null;
+      if (rest.length === 2) return { kind: "delivery-transitions", id: second };
+      return rest.length === 3 && third === "created" ? { kind: "delivery-created", id: second } : null;
+    case "work":
+      if (rest.length !== 2 || second === undefined) return null;
+      if (first === "delivery") return { kind: "delivery-work", id: second };
+      return first === "lease" ? { kind: "lease", subscriptionId: second } : null;
+    case "ingest":
+      return one === undefined ? null : { kind: "ingest-batch", key: one };
+    case "subscriptions":
+      return one === undefined ? null : { kind: "subscription", id: one };
+    case "attempts":
+      return one === undefined ? null : { kind: "attempts", subscriptionId: one };
+    case "rates":
+      return one === undefined ? null : { kind: "rate", key: one };
+    case "topic":
+      try {
+        return { kind: "topic", ...topicOf(names, subject) };
+      } catch (error) {
+        if (error instanceof TopicNameError) return null;
+        throw error;
+      }
+    default:
+      return null;
+  }
+}
+
+// One literal per stream, so the function is as long as the list of streams.
+function streamConfigs({ namespace: p, streams, subjects }: Names, settings: StreamSettings): StreamSpec[] {
+  return [
+    {
+      name: streams.journal,
+      subjects: [`${p}.journal.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_age: nanos(settings.journalMaxAgeMs),
+      // The duplicate window is the Idempotency-Key window; only keyed creates carry a msgID, so it costs memory
+      // only for those.
+      duplicate_window: nanos(Math.min(settings.idempotencyWindowMs, settings.journalMaxAgeMs)),
+      allow_direct: true,
+    },
+    {
+      // No age limit: an untouched subscription must not expire with its history.
+      name: streams.subscriptions,
+      subjects: [`${p}.subscriptions.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      allow_direct: true,
+    },
+    {
+      // The topic log: every published event once, payload as the message body and metadata as headers.
+      name: streams.topics,
+      subjects: [`${p}.topic.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_age: nanos(settings.topicMaxAgeMs),
+      duplicate_window: nanos(Math.min(settings.idempotencyWindowMs, settings.topicMaxAgeMs)),
+      allow_direct: true,
+    },
+    {
+      name: streams.attempts,
+      subjects: [`${p}.attempts.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_msgs_per_subject: ATTEMPTS_KEPT,
+      max_age: nanos(settings.journalMaxAgeMs),
+      allow_direct: true,
+    },
+    {
+      // Accepted dispatches, many to a message (group commit); the expander writes each batch into the journal.
+      name: streams.ingest,
+      subjects: [`${p}.ingest.>`],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      // A delivery is read from its batch until the batch is expanded into the journal (GET right after the 202).
+      allow_direct: true,
+    },
+    {
+      name: streams.work,
+      subjects: [`${p}.work.>`],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      sources: [{ name: streams.journal, filter_subject: subjects.allDeliveryCreated }],
+    },
+    {
+      name: streams.rates,
+      subjects: [`${p}.rates.>`],
+      retention: RetentionPolicy.Limits,
+      // Slots only matter for a moment; losing them on a server restart just lets one burst through.
+      storage: StorageType.Memory,
+      max_msgs_per_subject: 1,
+      max_age: nanos(3_600_000),
+      allow_direct: true,
+    },
+  ];
+}
+
+function durableConsumers(names: Names, settings: StreamSettings): DurableConsumerSpec[] {
+  const { namespace: p, streams, consumers } = names;
+  return [
+    {
+      stream: streams.ingest,
+      config: {
+        durable_name: consumers.expander,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(30_000),
+        max_deliver: -1,
+      },
+      updatable: [],
+    },
+    {
+      // Fan-out reads each published event once across all instances; deliveries it creates carry the retries.
+      stream: streams.topics,
+      config: {
+        durable_name: consumers.fanOut,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: `${p}.topic.${TOPIC_NAMESPACE_TOKEN.safe}.>`,
+        ack_wait: nanos(60_000),
+        max_deliver: -1,
+      },
+      updatable: [],
+    },
+    {
+      stream: streams.work,
+      config: {
+        durable_name: consumers.workers,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(settings.ackWaitMs),
+        // Retries are naks with a delay, and a nak'd message stays pending: this bounds how many deliveries can
+        // wait in backoff.
+        max_ack_pending: settings.maxAckPending,
+        max_deliver: -1,
+      },
+      updatable: ["ack_wait", "max_ack_pending"],
+    },
+  ];
+}
+
+/**
+ * Each router reads the topic log through its own durable consumer, named from the router: its position
+ * survives restarts, and every instance pulls from the same consumer, so the instances share the work and
+ * route each message once.
+ */
+function routerConsumer(
+  { streams, consumers, subjects }: Names,
+  options: Parameters<JetStreamLayout["routerConsumer"]>[0],
+): DurableConsumerSpec {
+  return {
+    stream: streams.topics,
+    config: {
+      durable_name: consumers.router(options.routerName),
+      ack_policy: AckPolicy.Explicit,
+      // A new router announces what is published from now on, not the log's past week of pushes.
+      deliver_policy: DeliverPolicy.New,
+      filter_subject: subjects.topicFilter(options.from, options.from.namespace),
+      // One message in flight across all instances keeps the routed messages in their published order
+      // (a deploy bot must not see push B and then the older push A as the branch's latest).
+      max_ack_pending: 1,
+      ack_wait: nanos(options.ackWaitMs ?? 30_000),
+      max_deliver: -1,
+      // A router removed from the config leaves no reader; NATS drops its consumer once everything it
+      // could still read has aged out of the topic log, so no instance has to decide that it is gone.
+      inactive_threshold: nanos(options.inactiveMs),
+    },
+    // Changing "from" keeps the position: messages after it on the new topic are routed, none twice.
+    updatable: ["filter_subject", "inactive_threshold"],
+  };
+}
