@@ -205,8 +205,8 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     });
 
     const app = createApp({
-      commands,
-      store,
+      deliveries: commands,
+      deliveryStore: store,
       tokens,
       policy,
       isNatsConnected: link.isConnected,
@@ -217,9 +217,9 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       topics,
       clock: Date.now,
       subscriptions,
-      directory,
-      replay: (input) => replaySubscription({ js, fanOut: fanOutHandler }, input),
-      attempts: attemptLog,
+      subscriptionDirectory: directory,
+      replaySubscription: (input) => replaySubscription({ js, fanOut: fanOutHandler }, input),
+      subscriptionAttempts: attemptLog,
       hub,
       githubSecrets: configFile?.github.secrets ?? [],
       streams,
