@@ -2,6 +2,7 @@ import { fromBase64 } from "../domain/bytes.ts";
 import type { DeliveryRequest } from "../domain/delivery-events.ts";
 import { signStandardWebhook } from "../domain/sign-standard-webhooks.ts";
 import { signWebSub } from "../domain/sign-websub.ts";
+import { DEFAULT_DIALECT, type Dialect } from "../domain/signing-dialect.ts";
 import type { OutboundRequest } from "./http-attempt.ts";
 
 // Hop-by-hop and framing headers belong to the connection hookd makes, not to the caller; webhook-* are hookd's signature.
@@ -16,7 +17,7 @@ export async function buildOutboundRequest(input: {
   /** The body when it is stored elsewhere (fan-out: the topic log); else the request's own. */
   body?: Uint8Array;
   secrets: readonly string[];
-  dialect?: "standard-webhooks" | "websub" | "plain" | undefined;
+  dialect?: Dialect | undefined;
   now: number;
 }): Promise<OutboundRequest> {
   const body = input.body ?? fromBase64(input.request.body);
@@ -24,7 +25,7 @@ export async function buildOutboundRequest(input: {
   for (const [name, value] of Object.entries(input.request.headers)) {
     if (!RESERVED.test(name)) headers[name.toLowerCase()] = value;
   }
-  const dialect = input.dialect ?? "standard-webhooks";
+  const dialect = input.dialect ?? DEFAULT_DIALECT;
   if (dialect === "websub" && input.secrets[0] !== undefined) {
     headers["x-hub-signature"] = await signWebSub(input.secrets[0], body);
   }

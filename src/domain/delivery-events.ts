@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DIALECTS } from "./signing-dialect.ts";
 
 /**
  * The events a delivery's journal holds. Each one is a fact with its data (time, attempt number,
@@ -35,7 +36,7 @@ export const DeliveryCreatedSchema = z.object({
     /** At most this many attempts per second under this key (the subscription), across all instances. */
     rateLimit: z.object({ key: z.string(), perSecond: z.number().positive() }).optional(),
     /** How the request is signed: Standard Webhooks (default), WebSub's X-Hub-Signature, or not at all. */
-    dialect: z.enum(["standard-webhooks", "websub", "plain"]).optional(),
+    dialect: z.enum(DIALECTS).optional(),
   }),
 });
 export type DeliveryCreated = z.infer<typeof DeliveryCreatedSchema>;

@@ -1,4 +1,14 @@
+import { z } from "zod";
+
 /** HTTP header names are case-insensitive; hookd stores them lowercased so a later one can't shadow an earlier one. */
 export function lowercaseHeaderNames(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Headers a caller asks hookd to send: names are HTTP tokens and values one line, or no request could carry them. */
+export const HeaderMapSchema = z.record(
+  z.string().regex(HEADER_NAME, "header names must be HTTP tokens"),
+  z.string().refine((value) => !/[\r\n\0]/.test(value), "header values must not contain CR, LF or NUL"),
+);

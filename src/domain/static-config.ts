@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { parse as parseYaml } from "yaml";
-import { EVENT_TYPE_PATTERN } from "./event-type.ts";
 import { GITHUB_ROUTED_TOPIC_PREFIX } from "./github-router.ts";
-import { parseRetrySchedule } from "./retry-policy.ts";
-import { isValidSecret } from "./sign-standard-webhooks.ts";
+import { secretProblem } from "./subscription-secret.ts";
+import { newSubscriptionFields, SubscriptionSettingsSchema } from "./subscription-settings.ts";
 import { parseTopic, patternText, TopicNameError } from "./topic-name.ts";
 
 /**
@@ -23,34 +22,15 @@ export const StaticSubscriptionSchema = z
         else throw error;
       }
     }),
+    ...newSubscriptionFields(SubscriptionSettingsSchema.shape),
+    // The API checks its URLs against the network policy (http/target-url.ts); the file is read before there is one.
     url: z.url({ protocol: /^https?$/, error: "url must be an absolute http(s) URL" }),
     secret: z.string().optional(),
-    dialect: z.enum(["standard-webhooks", "websub", "plain"]).default("standard-webhooks"),
-    event_types: z.array(z.string().regex(EVENT_TYPE_PATTERN)).min(1).optional(),
-    headers: z.record(z.string(), z.string()).default({}),
-    retry_schedule: z
-      .string()
-      .transform((text, ctx) => {
-        try {
-          return parseRetrySchedule(text);
-        } catch (error) {
-          ctx.addIssue({ code: "custom", message: (error as Error).message });
-          return z.NEVER;
-        }
-      })
-      .optional(),
-    rate_limit: z.number().positive().max(10_000).optional(),
-    owner: z.string().optional(),
-    description: z.string().optional(),
-    metadata: z.record(z.string(), z.string()).default({}),
   })
   .strict()
   .superRefine((entry, ctx) => {
-    if (entry.dialect === "plain" && entry.secret !== undefined) ctx.addIssue({ code: "custom", path: ["secret"], message: "a plain subscription is not signed" });
-    if (entry.dialect === "standard-webhooks" && (entry.secret === undefined || !isValidSecret(entry.secret))) {
-      ctx.addIssue({ code: "custom", path: ["secret"], message: "needs a Standard Webhooks secret (whsec_…): the receiver must know it" });
-    }
-    if (entry.dialect === "websub" && !entry.secret) ctx.addIssue({ code: "custom", path: ["secret"], message: "needs the subscriber's secret" });
+    const problem = secretProblem(entry.dialect, entry.secret, "config");
+    if (problem !== null) ctx.addIssue({ code: "custom", path: ["secret"], message: problem });
   });
 export type StaticSubscription = z.infer<typeof StaticSubscriptionSchema>;
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DIALECTS } from "./signing-dialect.ts";
 
 /**
  * The events a subscription's journal holds. Lifecycle facts only, each with its time; delivery
@@ -46,7 +47,7 @@ export const SubscriptionConfigSchema = z.object({
   owner: z.string().nullable(),
   description: z.string().nullable(),
   headers: z.record(z.string(), z.string()),
-  dialect: z.enum(["standard-webhooks", "websub", "plain"]),
+  dialect: z.enum(DIALECTS),
   retrySchedule: z.array(z.number().int().nonnegative()).nullable(),
   /** Deliveries per second at most, across all instances; null for no limit. */
   rateLimit: z.number().positive().nullable().default(null),
@@ -54,7 +55,6 @@ export const SubscriptionConfigSchema = z.object({
   source: z.enum(["api", "websub", "config"]),
 });
 export type SubscriptionConfig = z.infer<typeof SubscriptionConfigSchema>;
-export type Dialect = SubscriptionConfig["dialect"];
 
 /** Journal entries that change settings, not the lifecycle; the machine never sees them. */
 export const SubscriptionUpdatedSchema = z.object({

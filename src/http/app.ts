@@ -10,12 +10,13 @@ import { ActorNotFoundError, TransitionRefusedError } from "../runtime/errors.ts
 import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
+import { MACHINES_PATH, machineRoutes } from "./machine-routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { mountPublishRoutes } from "./publish.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
 import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
-import { mountSubscriptionRoutes, type SubscriptionRouteDeps } from "./subscription-routes.ts";
+import { SUBSCRIPTIONS_PATH, subscriptionRoutes, type SubscriptionRouteDeps } from "./subscription-routes.ts";
 import { mountHubRoutes } from "./hub-routes.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
 import type { GitHubSecretRule } from "../domain/github-signature.ts";
@@ -25,9 +26,10 @@ import { cors as corsMiddleware } from "hono/cors";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
 import type { UpgradeWebSocket } from "hono/ws";
 
+/** What the routes work with, each named for its kind of actor: deliveries, deliveryStore, subscriptions, subscriptionDirectory… */
 export type AppDeps = {
-  commands: DeliveryCommands;
-  store: DeliveryStore;
+  deliveries: DeliveryCommands;
+  deliveryStore: DeliveryStore;
   tokens: PathTokens;
   policy: NetworkPolicy;
   isNatsConnected: () => boolean;
@@ -38,9 +40,9 @@ export type AppDeps = {
   topics: TopicLog;
   clock: () => number;
   subscriptions: SubscriptionCommands;
-  directory: SubscriptionDirectory;
-  replay: SubscriptionRouteDeps["replay"];
-  attempts: SubscriptionRouteDeps["attempts"];
+  subscriptionDirectory: SubscriptionDirectory;
+  replaySubscription: SubscriptionRouteDeps["replaySubscription"];
+  subscriptionAttempts: SubscriptionRouteDeps["subscriptionAttempts"];
   hub: WebSubHub;
   /** The config file's github.secrets: publishing to a topic they cover needs GitHub's signature. */
   githubSecrets?: readonly GitHubSecretRule[];
@@ -95,9 +97,10 @@ export function createApp(deps: AppDeps): Hono {
     // The CORS middleware puts its headers on Hono's response, which a directly written stream bypasses: web streams then.
     openNativeStream: cors ? undefined : deps.openNativeStream,
   });
-  mountSubscriptionRoutes(app, deps);
+  app.route(SUBSCRIPTIONS_PATH, subscriptionRoutes(deps));
   mountHubRoutes(app, deps);
   mountDeliveryRoutes(app, deps);
+  app.route(MACHINES_PATH, machineRoutes());
 
   app.notFound((c) =>
     problemResponse(c, { status: 404, kind: "not-found", title: "No such route", detail: `${c.req.method} ${new URL(c.req.url).pathname} is not a hookd route.` }),

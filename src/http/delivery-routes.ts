@@ -1,20 +1,20 @@
 import type { Hono } from "hono";
 import { z } from "zod";
-import { DELIVERY_STATES, deliveryMachine } from "../../actors/delivery.machine.ts";
-import { describeMachine } from "../../actors/machine-graph.ts";
+import { DELIVERY_STATES } from "../../actors/delivery.machine.ts";
 import { fromBase64, toBase64, utf8 } from "../domain/bytes.ts";
-import { lowercaseHeaderNames } from "../domain/header-names.ts";
+import { HeaderMapSchema, lowercaseHeaderNames } from "../domain/header-names.ts";
 import { isDeliveryId } from "../domain/ids.ts";
 import { isValidSecret } from "../domain/sign-standard-webhooks.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { DeliveryNotFoundError } from "../runtime/delivery-commands.ts";
 import { loadDeliveryView } from "../runtime/delivery-view.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
+import { readJsonBody } from "./json-body.ts";
 import { badRequest } from "./problem.ts";
-import { HeaderMapSchema, parseOr400 } from "./validation.ts";
-import { readBody, tooLarge } from "./read-body.ts";
+import { parseOr400 } from "./validation.ts";
+import { tooLarge } from "./read-body.ts";
 
-/** The native JSON API for deliveries and the machine definition. */
+/** The native JSON API for deliveries. */
 
 export const CreateDeliveryBodySchema = z
   .object({
@@ -56,17 +56,13 @@ function encodeBody(body: CreateDeliveryBody): { body: string; contentType: stri
   return { body: toBase64(utf8(JSON.stringify(body.body))), contentType: body.content_type ?? "application/json" };
 }
 
-export function mountDeliveryRoutes(app: Hono, deps: IngestDeps & { store: DeliveryStore; maxBodyBytes: number }): void {
+export function mountDeliveryRoutes(app: Hono, deps: IngestDeps & { deliveryStore: DeliveryStore; maxBodyBytes: number }): void {
   app.post("/api/v1/deliveries", async (c) => {
-    // base64 and JSON escaping make the request bigger than the body it carries; allow for that.
-    const raw = await readBody(c, Math.ceil((deps.maxBodyBytes * 4) / 3) + 64 * 1024);
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder().decode(raw));
-    } catch {
-      throw badRequest("The body must be a JSON object such as {\"url\": \"https://example.com/hook\", \"body\": {...}}.");
-    }
-    const body = parseOr400(CreateDeliveryBodySchema, json);
+    const body = await readJsonBody(c, CreateDeliveryBodySchema, {
+      // base64 and JSON escaping make the request bigger than the body it carries; allow for that.
+      maxBytes: Math.ceil((deps.maxBodyBytes * 4) / 3) + 64 * 1024,
+      notJson: 'The body must be a JSON object such as {"url": "https://example.com/hook", "body": {...}}.',
+    });
     const encoded = encodeBody(body);
     if ((encoded.body.length * 3) / 4 > deps.maxBodyBytes) throw tooLarge(deps.maxBodyBytes);
     const headers = lowercaseHeaderNames(body.headers);
@@ -84,11 +80,11 @@ export function mountDeliveryRoutes(app: Hono, deps: IngestDeps & { store: Deliv
 
   app.get("/api/v1/deliveries", async (c) => {
     const query = parseOr400(ListDeliveriesQuerySchema, c.req.query());
-    const items = await deps.store.list({ state: query.state as never, before: query.cursor, limit: query.limit + 1 });
+    const items = await deps.deliveryStore.list({ state: query.state as never, before: query.cursor, limit: query.limit + 1 });
     const page = items.slice(0, query.limit);
     const data = await Promise.all(
       page.map(async (item) => {
-        const created = await deps.store.readCreated(item.id);
+        const created = await deps.deliveryStore.readCreated(item.id);
         return { id: item.id, state: item.state, target: created?.event.data.request.url ?? null, updated_at: item.updatedAt.toISOString() };
       }),
     );
@@ -97,7 +93,7 @@ export function mountDeliveryRoutes(app: Hono, deps: IngestDeps & { store: Deliv
 
   app.get("/api/v1/deliveries/:id", async (c) => {
     const id = c.req.param("id");
-    const view = isDeliveryId(id) ? await loadDeliveryView(deps.store, id) : null;
+    const view = isDeliveryId(id) ? await loadDeliveryView(deps.deliveryStore, id) : null;
     if (!view) throw new DeliveryNotFoundError(id);
     return c.json(view);
   });
@@ -105,17 +101,14 @@ export function mountDeliveryRoutes(app: Hono, deps: IngestDeps & { store: Deliv
   app.post("/api/v1/deliveries/:id/retry", async (c) => {
     const id = c.req.param("id");
     if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
-    const state = await deps.commands.retry(id);
+    const state = await deps.deliveries.retry(id);
     return c.json({ id, state }, 202, { location: `/api/v1/deliveries/${id}` });
   });
 
   app.post("/api/v1/deliveries/:id/cancel", async (c) => {
     const id = c.req.param("id");
     if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
-    const state = await deps.commands.cancel(id);
+    const state = await deps.deliveries.cancel(id);
     return c.json({ id, state }, 200);
   });
-
-  const graph = describeMachine(deliveryMachine);
-  app.get("/api/v1/machines/delivery", (c) => c.json(graph));
 }

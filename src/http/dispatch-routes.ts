@@ -2,6 +2,7 @@ import type { Context, Hono } from "hono";
 import { fromBase64Url, toBase64 } from "../domain/bytes.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
+import { parseJson } from "./json-body.ts";
 import { badRequest } from "./problem.ts";
 import { readBody } from "./read-body.ts";
 import { acceptPublish, type PublishDeps } from "./publish.ts";
@@ -54,12 +55,7 @@ async function readForward(c: Context, maxBytes: number): Promise<Forward> {
     return { target, topic, body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get("content-type") };
   }
   if (isJson(contentType) && queryTarget === null && queryTopic === null) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(decoder.decode(raw));
-    } catch (error) {
-      throw badRequest(`The JSON body is invalid: ${(error as Error).message}`);
-    }
+    const parsed = parseJson(raw, (error) => `The JSON body is invalid: ${error.message}`);
     if (parsed && typeof parsed === "object" && !Array.isArray(parsed) && ("_url" in parsed || "_topic" in parsed)) {
       const { _url, _topic, ...rest } = parsed as Record<string, unknown>;
       return {

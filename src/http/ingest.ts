@@ -9,7 +9,7 @@ import type { HookdMetrics } from "../metrics.ts";
 /** The one path every accepted delivery takes: validate, store durably, answer 202 with where to look. */
 
 export type IngestDeps = {
-  commands: DeliveryCommands;
+  deliveries: DeliveryCommands;
   policy: NetworkPolicy;
   isNatsConnected: () => boolean;
   /** Secret used when the request brings none; empty means unsigned. */
@@ -41,7 +41,7 @@ export async function acceptDelivery(c: Context, deps: IngestDeps, ingest: Inges
   const idempotencyKey = idempotencyKeyOf(c);
   // Fail fast while NATS is away, rather than holding the client until the publish times out.
   if (!deps.isNatsConnected()) throw new NatsUnavailableError(new Error("not connected"));
-  const { id, duplicate } = await deps.commands.create({
+  const { id, duplicate } = await deps.deliveries.create({
     request: { url: url.toString(), method: ingest.method, headers: ingest.headers, body: ingest.body },
     secrets: ingest.secrets.length > 0 ? ingest.secrets : deps.defaultSecrets,
     source: ingest.source,

@@ -1,7 +1,7 @@
-import { lowercaseHeaderNames } from "../domain/header-names.ts";
 import { ulid } from "../domain/ids.ts";
 import type { StaticConfig, StaticSubscription } from "../domain/static-config.ts";
 import type { SubscriptionConfig } from "../domain/subscription-events.ts";
+import { subscriptionConfigOf } from "../domain/subscription-settings.ts";
 import { parseTopic } from "../domain/topic-name.ts";
 import type { Logger } from "../log.ts";
 import { JournalConflictError } from "../nats/journal.ts";
@@ -23,22 +23,10 @@ export async function staticSubscriptionId(name: string): Promise<string> {
 }
 
 function desiredConfig(entry: StaticSubscription): SubscriptionConfig {
-  const pattern = parseTopic(entry.topic, { allowRecursive: true });
-  return {
-    topic: pattern.topic,
-    recursive: pattern.recursive,
-    url: entry.url,
-    secrets: entry.secret ? [{ secret: entry.secret, expiresAt: null }] : [],
-    eventTypes: entry.event_types ?? null,
-    owner: entry.owner ?? null,
-    description: entry.description ?? null,
-    headers: lowercaseHeaderNames(entry.headers),
-    dialect: entry.dialect,
-    retrySchedule: entry.retry_schedule ?? null,
-    rateLimit: entry.rate_limit ?? null,
-    metadata: { ...entry.metadata, config_name: entry.name },
-    source: "config",
-  };
+  const { topic, recursive } = parseTopic(entry.topic, { allowRecursive: true });
+  const secrets = entry.secret ? [{ secret: entry.secret, expiresAt: null }] : [];
+  const settings = { ...entry, metadata: { ...entry.metadata, config_name: entry.name } };
+  return subscriptionConfigOf({ topic, recursive, url: entry.url, secrets, source: "config" }, settings);
 }
 
 export async function syncStaticSubscriptions(

@@ -25,8 +25,8 @@ export type HttpParts = {
 export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, options: StartOptions): Hono {
   const { storage, deliveries, subscriptions } = parts;
   return createApp({
-    commands: deliveries.deliveryCommands,
-    store: deliveries.deliveryStore,
+    deliveries: deliveries.deliveryCommands,
+    deliveryStore: deliveries.deliveryStore,
     tokens: storage.tokens,
     policy: deliveries.policy,
     isNatsConnected: storage.link.isConnected,
@@ -37,9 +37,9 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     topics: subscriptions.topics,
     clock: Date.now,
     subscriptions: subscriptions.subscriptionCommands,
-    directory: subscriptions.directory,
-    replay: (input) => replaySubscription({ js: storage.js, fanOut: subscriptions.fanOut, layout: storage.layout }, input),
-    attempts: subscriptions.attemptLog,
+    subscriptionDirectory: subscriptions.directory,
+    replaySubscription: (input) => replaySubscription({ js: storage.js, fanOut: subscriptions.fanOut, layout: storage.layout }, input),
+    subscriptionAttempts: subscriptions.attemptLog,
     hub: subscriptions.hub,
     githubSecrets: parts.configFile?.github.secrets ?? [],
     streams: parts.streams,
