@@ -91,7 +91,9 @@ async function readCapped(body: Dispatcher.ResponseData["body"], limit: number):
   return { bytes: concatBytes(chunks), truncated: false };
 }
 
-export function createHttpAttempter(options: { timeoutMs: number; policy: NetworkPolicy; connectionsPerOrigin?: number }): HttpAttempter {
+type AttempterOptions = { timeoutMs: number; policy: NetworkPolicy; connectionsPerOrigin?: number };
+
+export function createHttpAttempter(options: AttempterOptions): HttpAttempter {
   const agent = new Agent({
     connect: { lookup: guardedLookup(options.policy), timeout: options.timeoutMs },
     headersTimeout: options.timeoutMs,
@@ -99,46 +101,10 @@ export function createHttpAttempter(options: { timeoutMs: number; policy: Networ
     keepAliveTimeout: 4_000,
     connections: options.connectionsPerOrigin ?? 128,
   });
-  // Literal IPs never reach the DNS lookup hook, so they are checked here.
-  const checkedUrl = (target: string) => {
-    const url = new URL(target);
-    if (options.policy.isForbiddenLiteral(url.hostname)) {
-      throw new ForbiddenTargetError(`${url.hostname} is in a network that HOOKD_ALLOWED_NETWORKS does not allow`);
-    }
-    return url;
-  };
-
   return {
-    async send(outbound) {
-      const started = performance.now();
-      const latency = () => Math.round((performance.now() - started) * 10) / 10;
-      try {
-        const url = checkedUrl(outbound.url);
-        const hasBody = outbound.body.length > 0 && outbound.method !== "GET" && outbound.method !== "HEAD";
-        const response = await request(url, {
-          method: outbound.method as "POST",
-          headers: outbound.headers,
-          body: hasBody ? outbound.body : undefined,
-          dispatcher: agent,
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
-        const { bytes, truncated } = await readCapped(response.body, RESPONSE_BODY_LIMIT);
-        return {
-          response: {
-            status: response.statusCode,
-            headers: flattenHeaders(response.headers),
-            body: new TextDecoder().decode(bytes),
-            bodyTruncated: truncated,
-          },
-          latencyMs: latency(),
-        };
-      } catch (error) {
-        const { code, message } = describeError(error);
-        return { latencyMs: latency(), error: message, errorCode: code };
-      }
-    },
+    send: (outbound) => send(agent, options, outbound),
     async get(target, maxBytes) {
-      const response = await request(checkedUrl(target), {
+      const response = await request(checkedUrl(options.policy, target), {
         method: "GET",
         headers: { "user-agent": "hookd/0.1" },
         dispatcher: agent,
@@ -151,4 +117,42 @@ export function createHttpAttempter(options: { timeoutMs: number; policy: Networ
     },
     close: () => agent.close(),
   };
+}
+
+/** Literal IPs never reach the DNS lookup hook, so they are checked here. */
+function checkedUrl(policy: NetworkPolicy, target: string): URL {
+  const url = new URL(target);
+  if (policy.isForbiddenLiteral(url.hostname)) {
+    throw new ForbiddenTargetError(`${url.hostname} is in a network that HOOKD_ALLOWED_NETWORKS does not allow`);
+  }
+  return url;
+}
+
+async function send(agent: Agent, options: AttempterOptions, outbound: OutboundRequest): Promise<AttemptResult> {
+  const started = performance.now();
+  const latency = () => Math.round((performance.now() - started) * 10) / 10;
+  try {
+    const url = checkedUrl(options.policy, outbound.url);
+    const hasBody = outbound.body.length > 0 && outbound.method !== "GET" && outbound.method !== "HEAD";
+    const response = await request(url, {
+      method: outbound.method as "POST",
+      headers: outbound.headers,
+      body: hasBody ? outbound.body : undefined,
+      dispatcher: agent,
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    const { bytes, truncated } = await readCapped(response.body, RESPONSE_BODY_LIMIT);
+    return {
+      response: {
+        status: response.statusCode,
+        headers: flattenHeaders(response.headers),
+        body: new TextDecoder().decode(bytes),
+        bodyTruncated: truncated,
+      },
+      latencyMs: latency(),
+    };
+  } catch (error) {
+    const { code, message } = describeError(error);
+    return { latencyMs: latency(), error: message, errorCode: code };
+  }
 }

@@ -1,12 +1,10 @@
-import { Hono, type Context } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import type { PathTokens } from "../domain/path-tokens.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
-import { NatsUnavailableError, PayloadTooLargeError } from "../nats/journal.ts";
 import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
-import { ActorNotFoundError, TransitionRefusedError } from "../runtime/errors.ts";
 import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
@@ -20,7 +18,8 @@ import { SUBSCRIPTIONS_PATH, subscriptionRoutes, type SubscriptionRouteDeps } fr
 import { mountHubRoutes } from "./hub-routes.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
 import type { GitHubSecretRule } from "../domain/github-signature.ts";
-import { ProblemError, problemResponse } from "./problem.ts";
+import { problemResponse } from "./problem.ts";
+import { problemForError } from "./error-problems.ts";
 import { mountStreamRoutes, requireUnsafeConsent, UNSAFE_HEADER, type StreamRouteDeps } from "./stream-routes.ts";
 import { cors as corsMiddleware } from "hono/cors";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
@@ -54,6 +53,15 @@ export type AppDeps = {
   corsOrigins?: readonly string[];
 };
 
+function corsFor(origins: readonly string[]): MiddlewareHandler {
+  return corsMiddleware({
+    origin: origins.includes("*") ? "*" : [...origins],
+    allowHeaders: ["authorization", "content-type", "last-event-id", "idempotency-key", "hookd-event-type", UNSAFE_HEADER.toLowerCase()],
+    exposeHeaders: ["location", "retry-after", "idempotent-replayed"],
+    maxAge: 600,
+  });
+}
+
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
 
@@ -67,17 +75,7 @@ export function createApp(deps: AppDeps): Hono {
 
   // Before auth: a browser's preflight carries no token, and must be answered for the real request to follow.
   const cors = deps.corsOrigins !== undefined && deps.corsOrigins.length > 0;
-  if (cors) {
-    app.use(
-      "*",
-      corsMiddleware({
-        origin: deps.corsOrigins!.includes("*") ? "*" : [...deps.corsOrigins!],
-        allowHeaders: ["authorization", "content-type", "last-event-id", "idempotency-key", "hookd-event-type", UNSAFE_HEADER.toLowerCase()],
-        exposeHeaders: ["location", "retry-after", "idempotent-replayed"],
-        maxAge: 600,
-      }),
-    );
-  }
+  if (cors) app.use("*", corsFor(deps.corsOrigins!));
   // The consent header is checked before the token, so a client missing it is told exactly what to send.
   app.use("/unsafe/sub/*", requireUnsafeConsent);
   app.use("*", requireToken(deps.tokens));
@@ -106,42 +104,7 @@ export function createApp(deps: AppDeps): Hono {
     problemResponse(c, { status: 404, kind: "not-found", title: "No such route", detail: `${c.req.method} ${new URL(c.req.url).pathname} is not a hookd route.` }),
   );
 
-  app.onError((error, c) => {
-    if (error instanceof ProblemError) return problemResponse(c, error.problem);
-    if (error instanceof ActorNotFoundError) {
-      return problemResponse(c, { status: 404, kind: `${error.kind}-not-found`, title: `No such ${error.kind}`, detail: error.message });
-    }
-    if (error instanceof TransitionRefusedError) {
-      return problemResponse(c, {
-        status: 409,
-        kind: "transition-refused",
-        title: `Not possible in the ${error.kind}'s current state`,
-        detail: error.message,
-        extra: { state: error.state },
-      });
-    }
-    if (error instanceof PayloadTooLargeError) {
-      return problemResponse(c, {
-        status: 413,
-        kind: "body-too-large",
-        title: "The body is too large",
-        detail: "Stored with hookd's metadata, the request is larger than the NATS server accepts (max_payload). Send a smaller body.",
-      });
-    }
-    if (error instanceof NatsUnavailableError) {
-      deps.metrics.refusedUnavailable.inc();
-      deps.log.warn({ err: error }, "refusing a request while NATS is unavailable");
-      return problemResponse(c, {
-        status: 503,
-        kind: "storage-unavailable",
-        title: "hookd cannot store the request right now",
-        detail: "NATS JetStream is unavailable, so nothing was accepted. Send the request again later (same Idempotency-Key, if you used one).",
-        headers: { "retry-after": "5" },
-      });
-    }
-    deps.log.error({ err: error, path: c.req.path }, "unhandled error");
-    return problemResponse(c, { status: 500, kind: "internal", title: "Internal error", detail: "hookd failed to handle this request; the error is in its log." });
-  });
+  app.onError((error, c) => problemForError(c, error, deps));
 
   return app;
 }

@@ -43,6 +43,7 @@ function queryParameters(type: z.ZodObject) {
   return Object.entries(json.properties ?? {}).map(([name, property]) => ({ name, in: "query", required: json.required?.includes(name) ?? false, schema: property }));
 }
 
+/** Long because it is the document itself, one object literal; each operation is a few lines of it. */
 export function openApiDocument(): Record<string, unknown> {
   return {
     openapi: "3.1.0",

@@ -1,0 +1,54 @@
+import type { Context } from "hono";
+import type { Logger } from "../log.ts";
+import type { HookdMetrics } from "../metrics.ts";
+import { NatsUnavailableError, PayloadTooLargeError } from "../nats/journal.ts";
+import { ActorNotFoundError, TransitionRefusedError } from "../runtime/errors.ts";
+import { ProblemError, problemResponse } from "./problem.ts";
+
+/** The one place that turns what the layers below throw into problem+json: every route's errors end here. */
+
+export function problemForError(c: Context, error: Error, deps: { log: Logger; metrics: HookdMetrics }): Response {
+  if (error instanceof ProblemError) return problemResponse(c, error.problem);
+  if (error instanceof ActorNotFoundError) {
+    return problemResponse(c, { status: 404, kind: `${error.kind}-not-found`, title: `No such ${error.kind}`, detail: error.message });
+  }
+  if (error instanceof TransitionRefusedError) {
+    return problemResponse(c, {
+      status: 409,
+      kind: "transition-refused",
+      title: `Not possible in the ${error.kind}'s current state`,
+      detail: error.message,
+      extra: { state: error.state },
+    });
+  }
+  if (error instanceof PayloadTooLargeError) {
+    return problemResponse(c, {
+      status: 413,
+      kind: "body-too-large",
+      title: "The body is too large",
+      detail: "Stored with hookd's metadata, the request is larger than the NATS server accepts (max_payload). " +
+        "Send a smaller body.",
+    });
+  }
+  if (error instanceof NatsUnavailableError) return unavailable(c, error, deps);
+  deps.log.error({ err: error, path: c.req.path }, "unhandled error");
+  return problemResponse(c, {
+    status: 500,
+    kind: "internal",
+    title: "Internal error",
+    detail: "hookd failed to handle this request; the error is in its log.",
+  });
+}
+
+function unavailable(c: Context, error: Error, deps: { log: Logger; metrics: HookdMetrics }): Response {
+  deps.metrics.refusedUnavailable.inc();
+  deps.log.warn({ err: error }, "refusing a request while NATS is unavailable");
+  return problemResponse(c, {
+    status: 503,
+    kind: "storage-unavailable",
+    title: "hookd cannot store the request right now",
+    detail: "NATS JetStream is unavailable, so nothing was accepted. " +
+      "Send the request again later (same Idempotency-Key, if you used one).",
+    headers: { "retry-after": "5" },
+  });
+}
