@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AttemptFailed, DeliveryTransition } from "../src/domain/delivery-events.ts";
 import { attemptInterrupted, attemptResolved, attemptStarted, INTERRUPTED_ERROR, type AttemptReport } from "./delivery.attempt-events.ts";
-import { applyDeliveryEvent, replayDelivery, stateOf, type DeliverySnapshot } from "./delivery.fold.ts";
+import { applyDeliveryEvent, foldDelivery, stateOf, type DeliverySnapshot } from "./delivery.fold.ts";
 import { nextStep } from "./delivery.next-step.ts";
 
 const SCHEDULE = [5_000, 30_000];
@@ -25,7 +25,7 @@ function given(attemptsStarted: number, maxAttempts = SCHEDULE.length + 1) {
       events.push({ type: "attempt.failed", at: t(start + 100), data: { ...outcomeRecord(attempt), permanent: false, retryAt } });
     }
   }
-  const { snapshot: inFlight, rejected } = replayDelivery({ id: "dlv_test", maxAttempts }, events);
+  const { snapshot: inFlight, rejected } = foldDelivery({ id: "dlv_test", maxAttempts }, events);
   expect(rejected).toEqual([]);
   expect(stateOf(inFlight)).toBe("in-flight");
   return {
@@ -44,7 +44,7 @@ function outcomeRecord(attempt: number) {
 
 describe("attempt.started", () => {
   it("numbers the next attempt and names the worker", () => {
-    const { snapshot } = replayDelivery({ id: "dlv_test", maxAttempts: 3 }, []);
+    const { snapshot } = foldDelivery({ id: "dlv_test", maxAttempts: 3 }, []);
     expect(JSON.stringify(attemptStarted(snapshot, "host:1", NOW))).toBe(
       '{"type":"attempt.started","at":"2026-01-01T00:01:00.000Z","data":{"attempt":1,"worker":"host:1"}}',
     );

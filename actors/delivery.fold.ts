@@ -8,7 +8,7 @@ import { foldFor, type Persisted } from "./fold.ts";
 const fold = foldFor<typeof deliveryMachine, DeliveryState>(deliveryMachine);
 
 export type DeliverySnapshot = SnapshotFrom<typeof deliveryMachine>;
-/** What the journal stores beside each event: the state it led to, so a worker can resume without a replay. */
+/** What the journal stores beside each event: the state it led to, so a worker can resume without folding the whole journal. */
 export type PersistedDelivery = Persisted<DeliveryState, DeliveryContext>;
 
 /**
@@ -27,8 +27,8 @@ export const applyDeliveryEvent = (snapshot: DeliverySnapshot, event: DeliveryTr
 export const persistDelivery = fold.persist;
 export const restoreDelivery = fold.restore;
 
-export type ReplayResult = { snapshot: DeliverySnapshot; rejected: DeliveryTransition[] };
+export type FoldResult = { snapshot: DeliverySnapshot; rejected: DeliveryTransition[] };
 
-export function replayDelivery(input: DeliveryInput, events: readonly DeliveryTransition[]): ReplayResult {
-  return fold.replay(initialDelivery(input), events);
+export function foldDelivery(input: DeliveryInput, events: readonly DeliveryTransition[]): FoldResult {
+  return fold.run(initialDelivery(input), events);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
-import { applyDeliveryEvent, initialDelivery, initialDeliveryByTransition, persistDelivery, replayDelivery, restoreDelivery, stateOf } from "./delivery.fold.ts";
+import { applyDeliveryEvent, initialDelivery, initialDeliveryByTransition, persistDelivery, foldDelivery, restoreDelivery, stateOf } from "./delivery.fold.ts";
 
 const t = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
 const record = (attempt: number, status?: number) => ({
@@ -21,7 +21,7 @@ const cancelRequested = (second: number): DeliveryTransition => ({ type: "delive
 
 /** given these past events (with an attempt budget), when this event, then this state, or a refusal. */
 function given(events: DeliveryTransition[], maxAttempts = 3) {
-  const { snapshot, rejected } = replayDelivery({ id: "dlv_test", maxAttempts }, events);
+  const { snapshot, rejected } = foldDelivery({ id: "dlv_test", maxAttempts }, events);
   expect(rejected).toEqual([]);
   return {
     when(event: DeliveryTransition) {
@@ -104,7 +104,7 @@ describe("delivery machine", () => {
 
   it("a persisted snapshot restores to the same state as a full replay", () => {
     const events = [started(1, 0), failed(1, 1, 6, { status: 503 }), started(2, 6)];
-    const { snapshot } = replayDelivery({ id: "d", maxAttempts: 5 }, events);
+    const { snapshot } = foldDelivery({ id: "d", maxAttempts: 5 }, events);
     const restored = restoreDelivery(JSON.parse(JSON.stringify(persistDelivery(snapshot))));
     expect(stateOf(restored)).toBe("in-flight");
     expect(restored.context).toEqual(snapshot.context);

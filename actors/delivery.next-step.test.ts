@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
 import { attemptStarted } from "./delivery.attempt-events.ts";
-import { applyDeliveryEvent, replayDelivery } from "./delivery.fold.ts";
+import { applyDeliveryEvent, foldDelivery } from "./delivery.fold.ts";
 import { nextStep, type NextStep } from "./delivery.next-step.ts";
 
 const LEASE_MS = 30_000;
@@ -29,7 +29,7 @@ const retryRequested = (second: number): DeliveryTransition => ({ type: "deliver
 
 /** given these past events, when the worker looks at the second `second` (with a lease), then this step. */
 function given(events: DeliveryTransition[], maxAttempts = 3) {
-  const { snapshot, rejected } = replayDelivery({ id: "dlv_test", maxAttempts }, events);
+  const { snapshot, rejected } = foldDelivery({ id: "dlv_test", maxAttempts }, events);
   expect(rejected).toEqual([]);
   return {
     snapshot,

@@ -2,7 +2,7 @@ import { initialTransition, transition, type AnyStateMachine, type ContextFrom, 
 
 /**
  * Steps a machine purely (XState's initialTransition/transition): no actor, no clock, nothing runs.
- * Workers and journal replay share these functions, so they can't disagree.
+ * Workers and the journal readers (inspection, the API) share these functions, so they can't disagree.
  */
 
 export type Persisted<TState extends string, TContext> = { state: TState; context: TContext };
@@ -27,7 +27,7 @@ export function foldFor<TMachine extends AnyStateMachine, TState extends string>
     persist: (snapshot: Snapshot): Persisted<TState, Context> => ({ state: view(snapshot).value, context: view(snapshot).context }),
     restore: (persisted: Persisted<TState, Context>): Snapshot => machine.resolveState({ value: persisted.state, context: persisted.context }) as Snapshot,
     /** Folds a journal from the start; events the machine refuses are reported, not silently applied. */
-    replay(start: Snapshot, events: readonly Event[]): { snapshot: Snapshot; rejected: Event[] } {
+    run(start: Snapshot, events: readonly Event[]): { snapshot: Snapshot; rejected: Event[] } {
       let snapshot = start;
       const rejected: Event[] = [];
       for (const event of events) {

@@ -14,7 +14,7 @@ const unsubscribed = (second: number): SubscriptionTransition => ({ type: "subsc
 /** given a subscription (REST: active at once; WebSub: waiting for verification) and its past events. */
 function given(events: SubscriptionTransition[], options: { websub?: boolean; threshold?: number } = {}) {
   const start = subscriptionFold.initial({ id: "sub_1", needsVerification: options.websub ?? false, expiresAt: null, failureThreshold: options.threshold ?? 3 });
-  const { snapshot, rejected } = subscriptionFold.replay(start, events);
+  const { snapshot, rejected } = subscriptionFold.run(start, events);
   expect(rejected).toEqual([]);
   return {
     snapshot,

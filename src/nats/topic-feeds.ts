@@ -22,7 +22,7 @@ export type FeedAttachment = {
   /**
    * Every message of the filter up to this sequence was published before the listener attached;
    * every one after it reaches the listener live. A listener resuming from an older sequence
-   * replays up to here from the log.
+   * catches up to here from the log.
    */
   coveredUpTo: number;
   detach(): void;
@@ -112,7 +112,7 @@ export class TopicFeeds {
           this.log.warn({ err: error, subject: message.subject }, "skipping a topic message that cannot be read");
           return;
         }
-        // Counted as covered now: a listener attaching later this turn gets it from the batch, not from a replay.
+        // Counted as covered now: a listener attaching later this turn gets it from the batch, not from a catch-up.
         feed.delivered = event.seq;
         if (feed.batch.length === 0) endOfTurn(() => this.#handOut(filter, feed));
         feed.batch.push(event);

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { persistDelivery, replayDelivery, stateOf } from "../../actors/delivery.fold.ts";
+import { persistDelivery, foldDelivery, stateOf } from "../../actors/delivery.fold.ts";
 import { fromBase64 } from "../domain/bytes.ts";
 import type { DeliveryCreated, DeliveryTransition } from "../domain/delivery-events.ts";
 import type { DeliveryStore, StoredCreated, StoredTransition } from "../nats/delivery-store.ts";
 
-/** A delivery as the API shows it: the state rebuilt by replaying its journal, its attempts, its history. */
+/** A delivery as the API shows it: the state rebuilt by folding its journal, its attempts, its history. */
 
 const HeaderMapSchema = z.record(z.string(), z.string());
 
@@ -120,13 +120,13 @@ function finishAttempt(view: AttemptView, event: Extract<DeliveryTransition, { t
 
 export function buildDeliveryView(created: StoredCreated, transitions: StoredTransition[]): DeliveryView {
   const data = created.event.data;
-  const { snapshot, rejected } = replayDelivery({ id: data.id, maxAttempts: data.schedule.length + 1 }, transitions.map((t) => t.event));
+  const { snapshot, rejected } = foldDelivery({ id: data.id, maxAttempts: data.schedule.length + 1 }, transitions.map((t) => t.event));
   const context = snapshot.context;
   // Decodes the stored body once, for both the request summary and the first history entry.
   const summary = describeCreated(created.event);
   const last = transitions.at(-1);
-  const replayed = persistDelivery(snapshot);
-  const mismatch = rejected.length > 0 || (last !== undefined && JSON.stringify(last.after) !== JSON.stringify(replayed));
+  const folded = persistDelivery(snapshot);
+  const mismatch = rejected.length > 0 || (last !== undefined && JSON.stringify(last.after) !== JSON.stringify(folded));
   return {
     id: data.id,
     state: stateOf(snapshot),

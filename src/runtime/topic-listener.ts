@@ -3,10 +3,10 @@ import type { StreamStart } from "../domain/stream-start.ts";
 import type { Logger } from "../log.ts";
 import type { FeedAttachment, TopicFeeds } from "../nats/topic-feeds.ts";
 import type { PublishedEvent } from "../nats/topic-log.ts";
-import type { TopicReplay } from "../nats/topic-replay.ts";
+import type { TopicCatchUp } from "../nats/topic-catch-up.ts";
 
 /**
- * One listener of a topic stream (SSE, WebSocket or /stream): it replays the log from where the
+ * One listener of a topic stream (SSE, WebSocket or /stream): it catches up on the log from where the
  * listener resumes, then splices onto the shared live feed without a gap or a duplicate, and keeps
  * its buffer bounded: a listener that cannot keep up is cut off, told its last id, and resumes.
  */
@@ -28,7 +28,7 @@ export type ListenerSpec = {
   filter: string;
   start: StreamStart;
   bufferBytes: number;
-  /** How long a replay waits for a full buffer to drain before cutting the listener off. */
+  /** How long a catch-up waits for a full buffer to drain before cutting the listener off. */
   stallMs: number;
 };
 
@@ -43,7 +43,7 @@ export class TopicListener {
   readonly #onClose: (end: StreamEnd | undefined) => void;
 
   constructor(
-    private readonly deps: { feeds: TopicFeeds; replay: TopicReplay; log: Logger },
+    private readonly deps: { feeds: TopicFeeds; catchUp: TopicCatchUp; log: Logger },
     private readonly spec: ListenerSpec,
     private readonly sink: StreamSink,
     onClose: (end: StreamEnd | undefined) => void,
@@ -74,7 +74,7 @@ export class TopicListener {
    */
   async attach(): Promise<void> {
     const { start, filter } = this.spec;
-    const after = start.kind === "after-seq" ? start.seq : start.kind === "at-time" ? await this.deps.replay.seqBefore(start.at) : null;
+    const after = start.kind === "after-seq" ? start.seq : start.kind === "at-time" ? await this.deps.catchUp.seqBefore(start.at) : null;
     const attachment = await this.deps.feeds.attach(filter, {
       deliver: (events) => this.#onLive(events),
       lost: () => this.close({ reason: "interrupted", lastSeq: this.#lastSent }),
@@ -87,19 +87,19 @@ export class TopicListener {
     this.#lastSent = after ?? attachment.coveredUpTo;
     // An id past the end of the log means the log was reset (a new NATS store): its sequences start
     // over, so waiting for them to pass the old id would drop everything new. Start from now instead.
-    if (after !== null && after > attachment.coveredUpTo && after > (await this.deps.replay.lastSeq())) this.#lastSent = attachment.coveredUpTo;
+    if (after !== null && after > attachment.coveredUpTo && after > (await this.deps.catchUp.lastSeq())) this.#lastSent = attachment.coveredUpTo;
   }
 
-  /** Replays what the listener missed, then goes live. Resolves when it is live (or closed). */
+  /** Catches the listener up on what it missed, then goes live. Resolves when it is live (or closed). */
   async catchUp(): Promise<void> {
     const upTo = this.#attachment?.coveredUpTo ?? 0;
     try {
       if (this.#lastSent < upTo) {
-        await this.deps.replay.run(this.spec.filter, this.#lastSent, upTo, (event) => this.#replayOne(event), this.#abort.signal);
+        await this.deps.catchUp.run(this.spec.filter, this.#lastSent, upTo, (event) => this.#catchUpOne(event), this.#abort.signal);
       }
     } catch (error) {
       if (this.#closed) return;
-      this.deps.log.warn({ err: error, filter: this.spec.filter }, "a stream's replay failed; ending it so the listener resumes");
+      this.deps.log.warn({ err: error, filter: this.spec.filter }, "a stream's catch-up failed; ending it so the listener resumes");
       this.close({ reason: "interrupted", lastSeq: this.#lastSent });
       return;
     }
@@ -111,10 +111,10 @@ export class TopicListener {
     if (pending.length > 0) this.#onLive(pending);
   }
 
-  async #replayOne(event: PublishedEvent): Promise<void> {
+  async #catchUpOne(event: PublishedEvent): Promise<void> {
     if (this.#closed || event.seq <= this.#lastSent) return;
     if (this.sink.buffered() > this.spec.bufferBytes / 2) {
-      // Replay goes at the listener's pace; only one that stops reading altogether is cut off.
+      // Catch-up goes at the listener's pace; only one that stops reading altogether is cut off.
       const drained = await this.sink.drained(this.spec.bufferBytes / 2, this.spec.stallMs);
       if (!drained) this.close({ reason: "slow-consumer", lastSeq: this.#lastSent });
       if (this.#closed) return;
@@ -126,7 +126,7 @@ export class TopicListener {
   #onLive(events: readonly PublishedEvent[]): void {
     if (this.#closed) return;
     if (!this.#live) {
-      // Held while the replay runs; bounded like the sink, since a long replay must not grow memory.
+      // Held while the catch-up runs; bounded like the sink, since a long catch-up must not grow memory.
       for (const event of events) {
         this.#pending.push(event);
         this.#pendingBytes += event.body.length;

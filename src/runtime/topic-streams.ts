@@ -4,7 +4,7 @@ import type { TopicNamespace, TopicPattern } from "../domain/topic-name.ts";
 import type { Logger } from "../log.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import type { TopicFeeds } from "../nats/topic-feeds.ts";
-import type { TopicReplay } from "../nats/topic-replay.ts";
+import type { TopicCatchUp } from "../nats/topic-catch-up.ts";
 import { TopicListener, type StreamSink } from "./topic-listener.ts";
 
 /**
@@ -20,7 +20,7 @@ export class TooManyStreamsError extends Error {
 
 export type TopicStreamsOptions = {
   feeds: TopicFeeds;
-  replay: TopicReplay;
+  catchUp: TopicCatchUp;
   layout: JetStreamLayout;
   log: Logger;
   bufferBytes: number;

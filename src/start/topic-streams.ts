@@ -3,7 +3,7 @@ import { base64Length } from "../domain/bytes.ts";
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { TopicFeeds } from "../nats/topic-feeds.ts";
-import { TopicReplay } from "../nats/topic-replay.ts";
+import { TopicCatchUp } from "../nats/topic-catch-up.ts";
 import { TopicStreams } from "../runtime/topic-streams.ts";
 import type { Closers } from "./closers.ts";
 import { JOURNAL_OVERHEAD, type Storage } from "./storage.ts";
@@ -16,7 +16,7 @@ export function buildTopicStreams(config: Config, storage: Storage, metrics: Hoo
   const streams = new TopicStreams({
     feeds,
     layout: storage.layout,
-    replay: new TopicReplay(storage.js, storage.jsm, replayPullBytes(config, storage), storage.layout),
+    catchUp: new TopicCatchUp(storage.js, storage.jsm, catchUpPullBytes(config, storage), storage.layout),
     log,
     bufferBytes: config.HOOKD_STREAM_BUFFER,
     heartbeatMs: config.HOOKD_STREAM_HEARTBEAT,
@@ -29,7 +29,7 @@ export function buildTopicStreams(config: Config, storage: Storage, metrics: Hoo
 }
 
 /** A pull by bytes must fit the largest topic message (a GitHub envelope is the body in base64), or it would stall. */
-function replayPullBytes(config: Config, storage: Storage): number {
+function catchUpPullBytes(config: Config, storage: Storage): number {
   const largestMessage = Math.min(storage.maxPayload(), base64Length(storage.maxBodyBytes) + JOURNAL_OVERHEAD);
   return Math.max(config.HOOKD_STREAM_BUFFER, largestMessage);
 }

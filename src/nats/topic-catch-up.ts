@@ -9,11 +9,11 @@ import type { JetStreamLayout } from "./layout.ts";
  * sequence up to another, at the listener's pace, through its own ordered pull consumer (deleted
  * when done).
  */
-export class TopicReplay {
+export class TopicCatchUp {
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-    /** The most a replay pulls ahead of its listener: at least one message, at most about the listener's buffer. */
+    /** The most a catch-up pulls ahead of its listener: at least one message, at most about the listener's buffer. */
     private readonly prefetchBytes: number,
     private readonly layout: JetStreamLayout,
   ) {}
@@ -39,7 +39,7 @@ export class TopicReplay {
   /**
    * Hands `onEvent` each message of `filter` with `after < seq`, stopping once it has passed
    * `upTo` (later ones may come too; the caller drops what it has already sent). `onEvent` may
-   * wait, which holds the replay; an aborted signal ends it.
+   * wait, which holds the catch-up; an aborted signal ends it.
    */
   async run(filter: string, after: number, upTo: number, onEvent: (event: PublishedEvent) => Promise<void> | void, signal: AbortSignal): Promise<void> {
     if (after >= upTo) return;
