@@ -1,7 +1,7 @@
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
-import { startTestNats, type TestNats } from "./support/nats-server.ts";
+import { startTestNats, type TestNats } from "./support/processes.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { api, deliveryOf, startTestHookd, waitForState, type TestHookd } from "./support/hookd.ts";
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestNats, type TestNats } from "./support/nats-server.ts";
+import { startTestNats, type TestNats } from "./support/processes.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { api, deliveryOf, eventually, spawnHookd, startTestHookd, waitForState } from "./support/hookd.ts";
 

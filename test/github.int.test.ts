@@ -10,7 +10,7 @@ import { topicSubject } from "../src/domain/topic-name.ts";
 import { routerConsumerName } from "../src/nats/router-consumers.ts";
 import { TOPIC_STREAM } from "../src/nats/streams.ts";
 import { api, eventually, startTestHookd, type TestHookd } from "./support/hookd.ts";
-import { startTestNats, type TestNats } from "./support/nats-server.ts";
+import { startTestNats, type TestNats } from "./support/processes.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 
 const SECRET = "It's a Secret to Everybody";

@@ -2,7 +2,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subjects } from "../src/nats/streams.ts";
-import { startTestNats, type TestNats } from "./support/nats-server.ts";
+import { startTestNats, type TestNats } from "./support/processes.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { api, deliveryOf, spawnHookd, startTestHookd, waitForState } from "./support/hookd.ts";
 

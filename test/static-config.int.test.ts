@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
 import { parseStaticConfig, StaticConfigError } from "../src/domain/static-config.ts";
 import { staticSubscriptionId } from "../src/runtime/static-subscriptions.ts";
-import { startTestNats, type TestNats } from "./support/nats-server.ts";
+import { startTestNats, type TestNats } from "./support/processes.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { api, startTestHookd } from "./support/hookd.ts";
 

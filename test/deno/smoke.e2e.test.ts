@@ -2,7 +2,7 @@ import { Webhook } from "standardwebhooks";
 import { listen, publish } from "../../src/client/index.ts";
 import { encodeSecret } from "../../src/domain/sign-standard-webhooks.ts";
 import { PathTokens } from "../../src/domain/path-tokens.ts";
-import { startTestNats } from "../support/nats-server.ts";
+import { startTestNats } from "../support/processes.ts";
 
 /**
  * Deno smoke suite: the real server (src/main.deno.ts under Deno.serve) against a real nats-server,

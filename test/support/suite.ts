@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from "vitest";
 import { startTestHookd, type TestHookd } from "./hookd.ts";
-import { startTestNats, type TestNats } from "./nats-server.ts";
+import { startTestNats, type TestNats } from "./processes.ts";
 import { startReceiver, type Receiver, type Responder } from "./receiver.ts";
 
 /**
