@@ -1,14 +1,14 @@
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
-import { startTestNats, type TestNats } from "./support/processes.ts";
+import { startNats, type NatsProcess } from "./support/processes.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { api, deliveryOf, startTestHookd, waitForState, type TestHookd } from "./support/hookd.ts";
 
 const defaultSecret = encodeSecret(new Uint8Array(32).fill(3));
 const ownSecret = encodeSecret(new Uint8Array(24).fill(5));
 
-let nats: TestNats;
+let nats: NatsProcess;
 let hookd: TestHookd;
 const receivers: Receiver[] = [];
 
@@ -28,7 +28,7 @@ async function create(body: Record<string, unknown>, headers: Record<string, str
 }
 
 beforeAll(async () => {
-  nats = await startTestNats();
+  nats = await startNats();
   hookd = await startTestHookd(nats.url, { HOOKD_SIGNING_SECRET: defaultSecret, HOOKD_MAX_BODY: "64KiB" });
 });
 

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestNats, type TestNats } from "./support/processes.ts";
+import { startNats, type NatsProcess } from "./support/processes.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { api, deliveryOf, eventually, spawnHookd, startTestHookd, waitForState } from "./support/hookd.ts";
+import { api, deliveryOf, eventually, spawnTestHookd, startTestHookd, waitForState } from "./support/hookd.ts";
 
-let nats: TestNats;
+let nats: NatsProcess;
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
-  nats = await startTestNats();
+  nats = await startNats();
 });
 
 afterAll(async () => {
@@ -25,7 +25,7 @@ describe("durability", () => {
     const r = await startReceiver(() => ({ status: 200, delayMs: 20 }));
     receivers.push(r);
     const env = { NATS_URL: nats.url, HOOKD_CONCURRENCY: "4", HOOKD_INSTANCE_ID: "first" };
-    const first = await spawnHookd(env);
+    const first = await spawnTestHookd(env);
     const ids: string[] = [];
     const target = encodeURIComponent(`${r.url}/durable`);
     for (let batch = 0; batch < 10; batch++) {
@@ -41,7 +41,7 @@ describe("durability", () => {
     const beforeRestart = distinctBodies(r).size;
     expect(beforeRestart).toBeLessThan(500);
 
-    const second = await spawnHookd({ ...env, HOOKD_CONCURRENCY: "64", HOOKD_INSTANCE_ID: "second" });
+    const second = await spawnTestHookd({ ...env, HOOKD_CONCURRENCY: "64", HOOKD_INSTANCE_ID: "second" });
     try {
       await eventually(async () => distinctBodies(r).size === 500, 60_000, "all 500 deliveries to arrive");
       for (let i = 0; i < 500; i++) expect(distinctBodies(r).has(`n=${i}`)).toBe(true);

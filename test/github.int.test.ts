@@ -10,7 +10,7 @@ import { topicSubject } from "../src/domain/topic-name.ts";
 import { routerConsumerName } from "../src/nats/router-consumers.ts";
 import { TOPIC_STREAM } from "../src/nats/streams.ts";
 import { api, eventually, startTestHookd, type TestHookd } from "./support/hookd.ts";
-import { startTestNats, type TestNats } from "./support/processes.ts";
+import { startNats, type NatsProcess } from "./support/processes.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 
 const SECRET = "It's a Secret to Everybody";
@@ -102,7 +102,7 @@ describe("config file: routers and GitHub secrets", () => {
 });
 
 describe("GitHub webhooks and the GitHub router", () => {
-  let nats: TestNats;
+  let nats: NatsProcess;
   let nc: NatsConnection;
   let jsm: JetStreamManager;
   let dir: string;
@@ -112,7 +112,7 @@ describe("GitHub webhooks and the GitHub router", () => {
   const routed = () => receiver.requests.filter((request) => request.path === "/routed");
 
   beforeAll(async () => {
-    nats = await startTestNats();
+    nats = await startNats();
     nc = await connect({ servers: nats.url });
     jsm = await jetstreamManager(nc);
     dir = await mkdtemp(join(tmpdir(), "hookd-github-"));

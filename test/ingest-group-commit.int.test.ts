@@ -3,18 +3,18 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INGEST_STREAM, JOURNAL_STREAM, subjects } from "../src/nats/streams.ts";
 import { api, deliveryOf, eventually, startTestHookd, type TestHookd } from "./support/hookd.ts";
-import { startTestNats, type TestNats } from "./support/processes.ts";
+import { startNats, type NatsProcess } from "./support/processes.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 
 /** Group commit: dispatches accepted together share one JetStream message until a worker spreads them into the journal. */
 
-let nats: TestNats;
+let nats: NatsProcess;
 let ingestOnly: TestHookd;
 let receiver: Receiver;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  nats = await startTestNats();
+  nats = await startNats();
   ingestOnly = await startTestHookd(nats.url, { HOOKD_WORKERS: "off" });
   receiver = await startReceiver();
   nc = await connect({ servers: nats.url });

@@ -2,16 +2,16 @@ import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subjects } from "../src/nats/streams.ts";
-import { startTestNats, type TestNats } from "./support/processes.ts";
+import { startNats, type NatsProcess } from "./support/processes.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { api, deliveryOf, spawnHookd, startTestHookd, waitForState } from "./support/hookd.ts";
+import { api, deliveryOf, spawnTestHookd, startTestHookd, waitForState } from "./support/hookd.ts";
 
-let nats: TestNats;
+let nats: NatsProcess;
 let nc: NatsConnection;
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
-  nats = await startTestNats();
+  nats = await startNats();
   nc = await connect({ servers: nats.url });
 });
 
@@ -49,13 +49,13 @@ describe("redelivery", () => {
     const r = await startReceiver(() => (hang ? { status: 200, delayMs: 60_000 } : { status: 200 }));
     receivers.push(r);
     const env = { NATS_URL: nats.url, HOOKD_TIMEOUT: "1s" };
-    const first = await spawnHookd(env);
+    const first = await spawnTestHookd(env);
     const created = await api(first.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url, body: "x" }) });
     const { id } = await created.json();
     await r.waitFor(1);
     await first.kill("SIGKILL");
     hang = false;
-    const second = await spawnHookd(env);
+    const second = await spawnTestHookd(env);
     try {
       const view = await waitForState(second.url, id, "delivered", 30_000);
       expect(view.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["failed", "succeeded"]);

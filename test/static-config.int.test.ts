@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
 import { parseStaticConfig, StaticConfigError } from "../src/domain/static-config.ts";
 import { staticSubscriptionId } from "../src/runtime/static-subscriptions.ts";
-import { startTestNats, type TestNats } from "./support/processes.ts";
+import { startNats, type NatsProcess } from "./support/processes.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { api, startTestHookd } from "./support/hookd.ts";
 
@@ -35,11 +35,11 @@ describe("config file parsing", () => {
 });
 
 describe("static subscriptions from HOOKD_CONFIG", () => {
-  let nats: TestNats;
+  let nats: NatsProcess;
   let dir: string;
   const receivers: Receiver[] = [];
   beforeAll(async () => {
-    nats = await startTestNats();
+    nats = await startNats();
     dir = await mkdtemp(join(tmpdir(), "hookd-config-"));
   });
   afterAll(async () => {
