@@ -22,7 +22,8 @@ function unleveled(dir: string): string[] {
 
 const misnamed = ["actors", "src", "test"].flatMap(unleveled);
 if (misnamed.length) {
-  throw new Error(`name each test file by what it starts (.unit, .int or .e2e before .test.ts): ${misnamed.join(", ")}`);
+  const names = misnamed.join(", ");
+  throw new Error(`name each test file by what it starts (.unit, .int or .e2e before .test.ts): ${names}`);
 }
 
 export default defineConfig({

@@ -100,7 +100,10 @@ export async function stopProcess(child: ChildProcess, graceMs = 10_000): Promis
   clearTimeout(timer);
 }
 
-/** Starts `command` and resolves with what `ready` found on its stdout; rejects (and kills it) if it exits or takes too long. */
+/**
+ * Starts `command` and resolves with what `ready` found on its stdout; rejects (killing the child) if it
+ * exits first or takes longer than `startTimeoutMs`.
+ */
 export async function spawnReady<T>(options: SpawnOptions<T>): Promise<Child & { ready: T }> {
   const [program, ...args] = options.command;
   const child = spawn(program!, args, {
