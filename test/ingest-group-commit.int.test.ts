@@ -1,41 +1,26 @@
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { INGEST_STREAM, JOURNAL_STREAM, subjects } from "../src/nats/streams.ts";
-import { api, deliveryOf, eventually, startTestHookd, type TestHookd } from "./support/hookd.ts";
-import { startNats, type NatsProcess } from "./support/processes.ts";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
+import { api, deliveryOf, eventually, startTestHookd } from "./support/hookd.ts";
+import { hookdSuite } from "./support/suite.ts";
 
-/** Group commit: dispatches accepted together share one JetStream message until a worker spreads them into the journal. */
+/**
+ * Group commit: dispatches accepted together share one JetStream message until a worker spreads them
+ * into the journal. The suite's hookd only ingests (workers off); each test starts a worker when it is time.
+ */
 
-let nats: NatsProcess;
-let ingestOnly: TestHookd;
-let receiver: Receiver;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  nats = await startNats();
-  ingestOnly = await startTestHookd(nats.url, { HOOKD_WORKERS: "off" });
-  receiver = await startReceiver();
-  nc = await connect({ servers: nats.url });
-});
-afterAll(async () => {
-  await nc?.close();
-  await receiver?.stop();
-  await ingestOnly?.stop();
-  await nats?.stop();
-});
+const suite = hookdSuite({ env: { HOOKD_WORKERS: "off" }, connect: true });
 
 async function dispatch(base: string, body: string): Promise<string> {
-  const response = await api(base, `/dispatch?_url=${encodeURIComponent(receiver.url + "/batched")}`, { method: "POST", body, headers: { "content-type": "text/plain" } });
+  const response = await api(base, `/dispatch?_url=${encodeURIComponent(suite.receiver.url + "/batched")}`, { method: "POST", body, headers: { "content-type": "text/plain" } });
   expect(response.status).toBe(202);
   return ((await response.json()) as { id: string }).id;
 }
 
 describe("group commit at ingest", () => {
   it("stores concurrent dispatches together, each readable at once, and delivers each exactly as sent once a worker runs", async () => {
-    const jsm = await jetstreamManager(nc);
-    const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => dispatch(ingestOnly.url, `n=${i}`)));
+    const jsm = await jetstreamManager(suite.nc);
+    const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => dispatch(suite.hookd.url, `n=${i}`)));
     expect(new Set(ids).size).toBe(200);
     const { state } = await jsm.streams.info(INGEST_STREAM);
     // Fewer messages than dispatches: requests that arrived together were committed together.
@@ -43,14 +28,14 @@ describe("group commit at ingest", () => {
     expect(state.messages).toBeLessThan(200);
 
     // No worker has spread them yet, and each is already there to inspect.
-    const view = await deliveryOf(ingestOnly.url, ids[17]!);
+    const view = await deliveryOf(suite.hookd.url, ids[17]!);
     expect(view.state).toBe("pending");
-    expect(JSON.stringify(view.target)).toContain(`${receiver.url}/batched`);
+    expect(JSON.stringify(view.target)).toContain(`${suite.receiver.url}/batched`);
 
-    const worker = await startTestHookd(nats.url);
+    const worker = await startTestHookd(suite.nats.url);
     try {
-      await receiver.waitFor(200);
-      const bodies = receiver.requests.map((request) => request.body.toString()).sort();
+      await suite.receiver.waitFor(200);
+      const bodies = suite.receiver.requests.map((request) => request.body.toString()).sort();
       expect(bodies).toEqual(Array.from({ length: 200 }, (_, i) => `n=${i}`).sort());
       await eventually(async () => (await jsm.streams.info(INGEST_STREAM)).state.messages === 0 || undefined, 10_000, "the batches to be spread and removed");
       expect((await deliveryOf(worker.url, ids[17]!)).state).toBe("delivered");
@@ -60,19 +45,19 @@ describe("group commit at ingest", () => {
   });
 
   it("a batch spread twice (a worker died after writing it) delivers nothing twice", async () => {
-    const jsm = await jetstreamManager(nc);
-    const id = await dispatch(ingestOnly.url, "once");
+    const jsm = await jetstreamManager(suite.nc);
+    const id = await dispatch(suite.hookd.url, "once");
     const key = id.slice("dlv_".length, "dlv_".length + 22);
     const stored = await jsm.direct.getMessage(INGEST_STREAM, { last_by_subj: subjects.ingestBatch(key) });
     expect(stored).not.toBeNull();
     // The same batch again, as a redelivery after a crash would hand it over.
-    await nc.request(subjects.ingestBatch(key), stored!.data);
-    const worker = await startTestHookd(nats.url);
+    await suite.nc.request(subjects.ingestBatch(key), stored!.data);
+    const worker = await startTestHookd(suite.nats.url);
     try {
-      await eventually(async () => receiver.requests.some((request) => request.body.toString() === "once") || undefined, 10_000, "the delivery");
+      await eventually(async () => suite.receiver.requests.some((request) => request.body.toString() === "once") || undefined, 10_000, "the delivery");
       await eventually(async () => (await jsm.streams.info(INGEST_STREAM)).state.messages === 0 || undefined, 10_000, "both copies to be spread");
       await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(receiver.requests.filter((request) => request.body.toString() === "once")).toHaveLength(1);
+      expect(suite.receiver.requests.filter((request) => request.body.toString() === "once")).toHaveLength(1);
       expect((await deliveryOf(worker.url, id)).history).toHaveLength(3);
       const journal = await jsm.streams.info(JOURNAL_STREAM, { subjects_filter: subjects.deliveryCreated(id) });
       expect(journal.state.subjects).toEqual({ [subjects.deliveryCreated(id)]: 1 });

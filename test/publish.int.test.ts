@@ -1,22 +1,13 @@
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TOPIC_STREAM } from "../src/nats/streams.ts";
 import { api, tokenFor } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 
-const suite = hookdSuite({ env: { HOOKD_MAX_BODY: "16KiB" } });
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  nc = await connect({ servers: suite.nats.url });
-});
-afterAll(async () => {
-  await nc?.close();
-});
+const suite = hookdSuite({ env: { HOOKD_MAX_BODY: "16KiB" }, connect: true });
 
 async function stored(seq: number) {
-  const message = await (await jetstreamManager(nc)).direct.getMessage(TOPIC_STREAM, { seq });
+  const message = await (await jetstreamManager(suite.nc)).direct.getMessage(TOPIC_STREAM, { seq });
   if (!message) throw new Error(`no message at ${seq}`);
   return { subject: message.subject, body: Buffer.from(message.data), header: (name: string) => message.header?.get(name) ?? "" };
 }

@@ -1,7 +1,6 @@
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { request } from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { TOPIC_STREAM } from "../src/nats/streams.ts";
 import { topicSubject } from "../src/domain/topic-name.ts";
 import { adminToken, api, eventually, tokenFor } from "./support/hookd.ts";
@@ -10,16 +9,14 @@ import { hookdSuite } from "./support/suite.ts";
 
 /** Streams out over SSE, WebSocket and /stream, with real clients (the eventsource and ws packages, fetch). */
 
-const suite = hookdSuite({ env: { HOOKD_STREAM_BUFFER: "16KiB", HOOKD_MAX_BODY: "256KiB", HOOKD_STREAM_MAX_PER_TOKEN: "40", HOOKD_STREAM_HEARTBEAT: "400ms" } });
-let nc: NatsConnection;
+const suite = hookdSuite({
+  env: { HOOKD_STREAM_BUFFER: "16KiB", HOOKD_MAX_BODY: "256KiB", HOOKD_STREAM_MAX_PER_TOKEN: "40", HOOKD_STREAM_HEARTBEAT: "400ms" },
+  connect: true,
+});
 let admin: string;
 
 beforeAll(async () => {
-  nc = await connect({ servers: suite.nats.url });
   admin = await adminToken();
-});
-afterAll(async () => {
-  await nc?.close();
 });
 
 let topicCount = 0;
@@ -42,7 +39,7 @@ const openStreams = () => metric("hookd_streams_open");
 
 /** Ephemeral consumers on the topic log reading this topic: the live feeds and replays that its streams hold. */
 async function streamConsumers(topic: string): Promise<number> {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(suite.nc);
   const consumers = await jsm.consumers.list(TOPIC_STREAM).next();
   // A consumer deleted while the list is read comes back as null.
   return consumers.filter((consumer) => consumer && !consumer.config.durable_name && consumer.config.filter_subject === topicSubject(topic)).length;
