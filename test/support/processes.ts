@@ -126,6 +126,11 @@ export async function spawnReady<T>(options: SpawnOptions<T>): Promise<Child & {
       clearTimeout(timer);
       reject(new Error(`${options.what} exited (${code ?? signal}) before it was ready:\n${output}`));
     });
+    // A program that cannot be started (ENOENT) fires only "error"; unheard, it would end this process.
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     let partial = "";
     let found = false;
     child.stdout!.on("data", (chunk: Buffer) => {
