@@ -12,12 +12,15 @@ import { defineConfig } from "vitest/config";
 
 const LEVELED = /\.(unit|int|e2e)\.test\.ts$/;
 
-/** Test files whose name carries no level. The include patterns take every *.test.ts, so such a file would run
- * unlabelled; refusing it here keeps the convention true instead of hoping for it. */
+/**
+ * Test files whose name carries no level. The include patterns take every *.test.ts, so such a file would
+ * run unlabelled; refusing it here keeps the convention true instead of hoping for it.
+ */
 function unleveled(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith(".test.ts") && !LEVELED.test(entry.name))
-    .map((entry) => join(entry.parentPath, entry.name));
+  // Paths as strings: Dirent.parentPath is missing before Node 20.12, and hookd supports every Node 20.
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((path) => path.endsWith(".test.ts") && !LEVELED.test(path))
+    .map((path) => join(dir, path));
 }
 
 const misnamed = ["actors", "src", "test"].flatMap(unleveled);
