@@ -1,15 +1,18 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import autocannon from "autocannon";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { DELIVERY_ID_PREFIX, ulidTime } from "../src/domain/ids.ts";
-import { PathTokens } from "../src/domain/path-tokens.ts";
-import { startNatsServer } from "../src/nats/embedded-server.ts";
+import { startNats, type Child } from "../test/support/processes.ts";
+import { fmt, percentile, sleep } from "./support/figures.ts";
+import { benchTokens as tokens, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
 import { createLayout } from "../src/nats/layout.ts";
+
+const layout = createLayout();
 
 /**
  * bench/dispatch: hookd's ingest and delivery figures beside the raw ceilings of this machine.
@@ -18,25 +21,11 @@ import { createLayout } from "../src/nats/layout.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const BACKOFF_COUNT = Number(process.env.BENCH_BACKOFF ?? 100_000);
-const KEY = "bench-key-0123456789abcdef";
-const tokens = new PathTokens(KEY);
 const results: [string, string][] = [];
 const report = (name: string, value: string) => {
   results.push([name, value]);
   console.log(`  ${name}: ${value}`);
 };
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-}
-
-async function startReceiver(status: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/receiver.ts"], { env: { ...process.env, RECEIVER_STATUS: String(status) }, stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise<string>((resolve) => child.stdout!.once("data", (chunk: Buffer) => resolve(chunk.toString().trim())));
-  return { url: `http://127.0.0.1:${port}`, child };
-}
 
 async function stats(receiverUrl: string): Promise<{ count: number; distinct: number }> {
   return (await fetch(`${receiverUrl}/__stats`)).json() as never;
@@ -44,33 +33,6 @@ async function stats(receiverUrl: string): Promise<{ count: number; distinct: nu
 
 async function arrivalsOf(receiverUrl: string): Promise<Record<string, number>> {
   return ((await (await fetch(`${receiverUrl}/__stats?arrivals`)).json()) as { arrivals: Record<string, number> }).arrivals;
-}
-
-async function startHookd(natsUrl: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const dataDir = await mkdtemp(join(tmpdir(), "hookd-bench-"));
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.node.ts"], {
-    env: { ...process.env, NATS_URL: natsUrl, HOOKD_KEY: KEY, HOOKD_DATA_DIR: dataDir, HOOKD_PORT: "0", HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8", HOOKD_LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let output = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`hookd exited (${code}): ${output}`)));
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-  });
-  return { url, child };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  // A child killed by a signal has no exit code, only a signal code; either means it is gone.
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
 }
 
 /**
@@ -131,11 +93,6 @@ async function measureLatency(hookdUrl: string, receiverUrl: string, target: str
     .sort((a, b) => a - b);
 }
 
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
-
 /** Closed-loop POSTs at a fixed concurrency for a while; answers requests completed per second. */
 async function postLoop(url: string, concurrency: number, seconds: number, body: (i: number) => string, headers: Record<string, string> = {}) {
   const agent = new Agent({ connections: concurrency, pipelining: 1 });
@@ -159,9 +116,8 @@ async function postLoop(url: string, concurrency: number, seconds: number, body:
 }
 
 async function main() {
-  const natsDir = await mkdtemp(join(tmpdir(), "hookd-bench-nats-"));
-  const nats = await startNatsServer({ dir: natsDir });
-  const children: ChildProcess[] = [];
+  const nats = await startNats();
+  const children: Child[] = [];
   console.log(`hookd bench/dispatch: ${SECONDS}s phases, ${fmt(BACKOFF_COUNT)} deliveries for the backoff memory check\n`);
   try {
     // Ceiling 1: plain JetStream publishes from one Node process, with many in flight.
@@ -187,7 +143,7 @@ async function main() {
 
     // Ceiling 2: plain HTTP POSTs from Node to the same receiver hookd will deliver to.
     const receiver = await startReceiver(200);
-    children.push(receiver.child);
+    children.push(receiver);
     const httpCeiling = await postLoop(`${receiver.url}/ceiling`, 64, SECONDS, (i) => `c=${i}`);
     report("HTTP POST ceiling (Node → receiver, 64 in flight)", `${fmt(httpCeiling.perSecond)}/s`);
     await fetch(`${receiver.url}/__reset`, { method: "POST" });
@@ -195,7 +151,7 @@ async function main() {
     // Ingest: hookd with workers off, so the figure is accepting alone; autocannon in this process, 64 connections.
     console.log("\nhookd");
     const ingest = await startHookd(nats.url, { HOOKD_WORKERS: "off" });
-    children.push(ingest.child);
+    children.push(ingest);
     const dispatchToken = await tokens.tokenFor("/dispatch");
     const target = encodeURIComponent(`${receiver.url}/hook`);
     const load = await loadTest(`${ingest.url}/dispatch?_url=${target}`, { authorization: `Bearer ${dispatchToken}`, "content-type": "text/plain" }, "n=ingest");
@@ -205,11 +161,11 @@ async function main() {
       `ingest: dispatches accepted over HTTP (64 connections, workers off, ${load.tool})`,
       `${fmt(ingestRate)}/s (${(ingestRate / publishCeiling).toFixed(2)} of the JetStream ceiling); p99 ${load.p99Ms} ms; non-2xx ${load.failed}`,
     );
-    await stop(ingest.child);
+    await ingest.stop();
 
     // Delivery: start a worker instance on the backlog just accepted and time the drain, first to last arrival.
     const workers = await startHookd(nats.url, { HOOKD_CONCURRENCY: "256" });
-    children.push(workers.child);
+    children.push(workers);
     for (;;) {
       if ((await stats(receiver.url)).count >= accepted) break;
       await sleep(100);
@@ -224,9 +180,9 @@ async function main() {
     // Latency: open loop against a signing instance. The accept time is hookd's own: a delivery id
     // is a ULID whose time part is when hookd accepted it; the webhook-id names it on arrival. The
     // first WARMUP_SECONDS of each rate warm the JIT and the connection pools and are not counted.
-    await stop(workers.child);
+    await workers.stop();
     const signing = await startHookd(nats.url, { HOOKD_CONCURRENCY: "256", HOOKD_SIGNING_SECRET: "whsec_" + Buffer.alloc(32, 7).toString("base64") });
-    children.push(signing.child);
+    children.push(signing);
     for (const rate of [200, 1_000]) {
       const latencies = await measureLatency(signing.url, receiver.url, target, dispatchToken, rate);
       report(
@@ -234,16 +190,16 @@ async function main() {
         `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms (${fmt(latencies.length)} measured)`,
       );
     }
-    await stop(signing.child);
-    await stop(receiver.child);
+    await signing.stop();
+    await receiver.stop();
 
     // Memory: BACKOFF_COUNT deliveries to a receiver that fails them all, retried in an hour, so they wait in backoff.
     const failing = await startReceiver(500);
-    children.push(failing.child);
+    children.push(failing);
     const parked = await startHookd(nats.url, { HOOKD_RETRY_SCHEDULE: "1h", HOOKD_CONCURRENCY: "256" });
-    children.push(parked.child);
+    children.push(parked);
     const failingTarget = encodeURIComponent(`${failing.url}/fail`);
-    const rssBefore = await rssMb(parked.child.pid!);
+    const rssBefore = (await memoryOf(parked.child.pid!)).rssMb;
     const parkAgent = new Agent({ connections: 64 });
     let next = 0;
     await Promise.all(
@@ -262,15 +218,13 @@ async function main() {
       await sleep(250);
     }
     await sleep(2_000);
-    const { streams, consumers } = createLayout();
-    const info = await jsm.consumers.info(streams.work, consumers.workers);
-    const rss = await rssMb(parked.child.pid!);
+    const info = await jsm.consumers.info(layout.streams.work, layout.consumers.workers);
+    const rss = (await memoryOf(parked.child.pid!)).rssMb;
     report(`RSS with ${fmt(BACKOFF_COUNT)} deliveries in backoff`, `${rss.toFixed(0)} MB (at start ${rssBefore.toFixed(0)} MB); NATS holds ${fmt(info.num_ack_pending)} messages nak'd with a delay`);
     await nc.close();
   } finally {
-    for (const child of children) await stop(child);
+    for (const child of children) await child.stop();
     await nats.stop();
-    await rm(natsDir, { recursive: true, force: true });
   }
   console.log("\nsummary");
   for (const [name, value] of results) console.log(`| ${name} | ${value} |`);

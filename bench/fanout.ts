@@ -1,16 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Agent, request } from "undici";
-import { PathTokens } from "../src/domain/path-tokens.ts";
-import { startNatsServer } from "../src/nats/embedded-server.ts";
 import { SubscriptionStore } from "../src/nats/subscription-store.ts";
 import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { SubscriptionCommands } from "../src/runtime/subscription-commands.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { startNats, type Child } from "../test/support/processes.ts";
+import { fmt, percentile, sleep } from "./support/figures.ts";
+import { benchTokens as tokens, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
 
 /**
  * bench/fanout: one event to 1,000 and to 10,000 subscriptions on a local receiver (time until all
@@ -19,51 +16,18 @@ import { connect } from "@nats-io/transport-node";
  */
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const KEY = "bench-key-0123456789abcdef";
-const tokens = new PathTokens(KEY);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-
-async function spawnNode(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, ["--import", "tsx", script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
-  let output = "";
-  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`${script} exited (${code}): ${output}`)));
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const found = ready.exec(output);
-      if (found) resolve(found);
-    });
-  });
-  return { child, match };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
-}
-
 async function main() {
-  const natsDir = await mkdtemp(join(tmpdir(), "hookd-fanout-nats-"));
-  const dataDir = await mkdtemp(join(tmpdir(), "hookd-fanout-data-"));
-  const nats = await startNatsServer({ dir: natsDir });
-  const children: ChildProcess[] = [];
+  const nats = await startNats();
+  const children: Child[] = [];
   const admin = `Bearer ${await tokens.tokenFor("/")}`;
   const agent = new Agent({ connections: 32 });
   try {
-    const receiver = await spawnNode("bench/receiver.ts", {}, /^(\d+)\n/);
-    children.push(receiver.child);
-    const receiverUrl = `http://127.0.0.1:${receiver.match[1]}`;
-    const hookd = await spawnNode(
-      "src/main.node.ts",
-      { NATS_URL: nats.url, HOOKD_KEY: KEY, HOOKD_DATA_DIR: dataDir, HOOKD_PORT: "0", HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8", HOOKD_LOG_LEVEL: "info" },
-      /"url":"(http:\/\/[^"]+)"/,
-    );
-    children.push(hookd.child);
-    const base = hookd.match[1]!;
+    const receiver = await startReceiver();
+    children.push(receiver);
+    const receiverUrl = receiver.url;
+    const hookd = await startHookd(nats.url);
+    children.push(hookd);
+    const base = hookd.url;
     const post = async (path: string, body: string, contentType = "application/json") => {
       const response = await request(`${base}${path}`, { method: "POST", body, headers: { authorization: admin, "content-type": contentType }, dispatcher: agent });
       const text = await response.body.text();
@@ -109,7 +73,7 @@ async function main() {
         times.push(performance.now() - started);
       }
       times.sort((a, b) => a - b);
-      return times[Math.floor(times.length / 2)]!;
+      return percentile(times, 0.5);
     };
     const before = await oneTopicLatency(20);
     const nc = await connect({ servers: nats.url });
@@ -167,14 +131,12 @@ async function main() {
       const rate = published / ((performance.now() - started) / 1000);
       console.log(`  publish to a topic with ${subscribers} subscription(s): ${fmt(rate)} events/s accepted (32 in flight, ${fmt(rate * subscribers)} deliveries/s created)`);
     }
-    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${hookd.child.pid}/status`, "utf8"))![1]) / 1024;
+    const rss = (await memoryOf(hookd.child.pid!)).rssMb;
     console.log(`  hookd RSS with ${fmt(subscribed + 21 + 100_000)} subscriptions indexed: ${rss.toFixed(0)} MB`);
   } finally {
     await agent.close();
-    for (const child of children) await stop(child);
+    for (const child of children) await child.stop();
     await nats.stop();
-    await rm(natsDir, { recursive: true, force: true });
-    await rm(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,5 @@
 import { readdir, readFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
@@ -12,10 +12,9 @@ const MAX_FUNCTION_LINES = 60;
 const ROOT = join(import.meta.dirname, "..");
 
 async function sourceFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(join(ROOT, dir), { withFileTypes: true, recursive: true });
-  return entries
-    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts"))
-    .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)));
+  // Paths as strings: Dirent.parentPath is missing before Node 20.12, and hookd supports every Node 20.
+  const paths = await readdir(join(ROOT, dir), { recursive: true, encoding: "utf8" });
+  return paths.filter((path) => path.endsWith(".ts") && !path.endsWith(".test.ts")).map((path) => join(dir, path));
 }
 
 type LongFunction = { where: string; lines: number };

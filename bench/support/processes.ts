@@ -1,64 +1,36 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { PathTokens } from "../../src/domain/path-tokens.ts";
+import { spawnHookd, spawnReady, type Child } from "../../test/support/processes.ts";
 
 /**
- * Shared helpers for benchmarks that run hookd as a separate process (the approach of
- * bench/dispatch.ts and bench/fanout.ts): spawn it, read its figures from /proc, stop it.
+ * The processes a bench runs beside itself, so hookd does not share a core with the load generator:
+ * hookd with the bench settings and the bench's webhook receiver (both started through the helper the
+ * tests use, test/support/processes.ts), and what /proc says about them (memory, CPU time).
  */
 
-export type HookdProcess = {
-  url: string;
-  child: ChildProcess;
-  dataDir: string;
-  /** hookd's log lines at warn level or above (pino levels 40+), as they came. */
-  problems: string[];
-};
+export const BENCH_KEY = "bench-key-0123456789abcdef";
+export const benchTokens = new PathTokens(BENCH_KEY);
 
-/** Starts `src/main.node.ts` against `natsUrl` (with `nodeArgs` for node, e.g. --cpu-prof); resolves once it logs the URL it listens on. */
-export async function startHookd(natsUrl: string, key: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<HookdProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), "hookd-bench-"));
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.node.ts"], {
-    env: { ...process.env, NATS_URL: natsUrl, HOOKD_KEY: key, HOOKD_DATA_DIR: dataDir, HOOKD_PORT: "0", HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8", HOOKD_LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
+/** hookd (src/main.node.ts, `nodeArgs` for node such as --cpu-prof) against `natsUrl`; resolves once it listens. */
+export function startHookd(natsUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []) {
+  return spawnHookd({
+    env: { NATS_URL: natsUrl, HOOKD_KEY: BENCH_KEY, HOOKD_PORT: "0", HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8", ...env },
+    nodeArgs,
+    // A bench's console is where hookd's crash would be seen.
+    stderr: "inherit",
   });
-  const problems: string[] = [];
-  let output = "";
-  let partial = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once("exit", (code, signal) => {
-      void rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
-      reject(new Error(`hookd exited (${code ?? signal}): ${output}`));
-    });
-    child.stdout!.on("data", (chunk: Buffer) => {
-      const text = chunk.toString();
-      if (output.length < 100_000) output += text;
-      const lines = (partial + text).split("\n");
-      partial = lines.pop()!;
-      for (const line of lines) {
-        const level = Number(/"level":(\d+)/.exec(line)?.[1] ?? 0);
-        if (level >= 40 && problems.length < 1_000) problems.push(line);
-        const match = /"url":"(http:\/\/[^"]+)"/.exec(line);
-        if (match) resolve(match[1]!);
-      }
-    });
-  });
-  return { url, child, dataDir, problems };
 }
 
-/** SIGTERM, then SIGKILL if the child has not exited after `graceMs`. */
-export async function stop(child: ChildProcess, graceMs = 10_000): Promise<void> {
-  // A child killed by a signal has no exit code, only a signal code; either means it is gone.
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
+/** bench/receiver.ts answering every delivery with `status`; resolves once it prints its port. */
+export async function startReceiver(status = 200): Promise<Child & { url: string }> {
+  const { ready: port, ...receiver } = await spawnReady({
+    what: "bench/receiver.ts",
+    command: [process.execPath, "--import", "tsx", "bench/receiver.ts"],
+    env: { RECEIVER_STATUS: String(status) },
+    stderr: "inherit",
+    ready: (line) => (/^\d+$/.test(line) ? line : undefined),
   });
+  return { ...receiver, url: `http://127.0.0.1:${port}` };
 }
 
 /** VmRSS and VmHWM (peak RSS) of a process, in MiB. */
@@ -74,6 +46,13 @@ export async function cpuMsOf(pid: number): Promise<number> {
   // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15, in clock ticks (100/s on Linux).
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return fields.length > 13 ? (Number(fields[11]) + Number(fields[12])) * 10 : NaN;
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+export async function machineTicks(): Promise<{ busy: number; total: number }> {
+  const fields = (await readFile("/proc/stat", "utf8")).split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3]! - (fields[4] ?? 0), total };
 }
 
 /** The soft limit on open files of this process (children inherit it). */

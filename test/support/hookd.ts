@@ -1,5 +1,4 @@
 import type { ServerType } from "@hono/node-server";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,6 +8,7 @@ import { PathTokens } from "../../src/domain/path-tokens.ts";
 import { createLogger } from "../../src/log.ts";
 import { startHookd, type Hookd } from "../../src/server.ts";
 import { nodeOpenNativeStream, nodeUpgradeWebSocket, serveOnNode } from "../../src/serve-node.ts";
+import { spawnHookd, type HookdProcess } from "./processes.ts";
 
 /** hookd for tests, in this process or as a child process, always against the suite's real nats-server. */
 
@@ -38,52 +38,27 @@ export async function startTestHookd(natsUrl: string, env: Record<string, string
     const s = serveOnNode(hookd.app, { port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
   const port = (server.address() as AddressInfo).port;
+  let stopped: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
     hookd,
-    async stop() {
-      // Open topic streams would keep server.close() waiting.
-      await hookd.closeStreams();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await hookd.stop();
-      await rm(dataDir, { recursive: true, force: true });
+    // Once, however often it is called: a suite stops the hookd a test may already have stopped.
+    stop() {
+      stopped ??= (async () => {
+        // Open topic streams would keep server.close() waiting.
+        await hookd.closeStreams();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await hookd.stop();
+        await rm(dataDir, { recursive: true, force: true });
+      })();
+      return stopped;
     },
   };
 }
 
-export type HookdProcess = { url: string; child: ChildProcess; output: () => string; kill(signal?: NodeJS.Signals): Promise<void> };
-
-/** hookd as its own process (npm start's command), for tests that kill it. */
-export async function spawnHookd(env: Record<string, string>): Promise<HookdProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.node.ts"], {
-    env: { ...process.env, ...BASE_ENV, HOOKD_LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hookd did not start:\n${output}`)), 30_000);
-    child.once("exit", (code) => reject(new Error(`hookd exited with ${code}:\n${output}`)));
-    child.stdout!.on("data", () => {
-      const match = /"url":"(http:\/\/[^"]+)"[^\n]*hookd is listening/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-  });
-  return {
-    url,
-    child,
-    output: () => output,
-    kill: (signal = "SIGKILL") =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill(signal);
-      }),
-  };
+/** hookd as its own process (npm start's command) with the test settings, for tests that kill it. */
+export function spawnTestHookd(env: Record<string, string>): Promise<HookdProcess> {
+  return spawnHookd({ env: { ...BASE_ENV, HOOKD_LOG_LEVEL: "info", ...env } });
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time is up. */

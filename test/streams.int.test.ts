@@ -1,24 +1,23 @@
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { request } from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLayout } from "../src/nats/layout.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import { adminToken, api, eventually, tokenFor } from "./support/hookd.ts";
 import { openSse, openWs, upgradeStatus } from "./support/stream-clients.ts";
 import { hookdSuite } from "./support/suite.ts";
+import { createLayout } from "../src/nats/layout.ts";
+
+const layout = createLayout();
 
 /** Streams out over SSE, WebSocket and /stream, with real clients (the eventsource and ws packages, fetch). */
 
-const suite = hookdSuite({ env: { HOOKD_STREAM_BUFFER: "16KiB", HOOKD_MAX_BODY: "256KiB", HOOKD_STREAM_MAX_PER_TOKEN: "40", HOOKD_STREAM_HEARTBEAT: "400ms" } });
-let nc: NatsConnection;
+const suite = hookdSuite({
+  env: { HOOKD_STREAM_BUFFER: "16KiB", HOOKD_MAX_BODY: "256KiB", HOOKD_STREAM_MAX_PER_TOKEN: "40", HOOKD_STREAM_HEARTBEAT: "400ms" },
+  connect: true,
+});
 let admin: string;
 
 beforeAll(async () => {
-  nc = await connect({ servers: suite.nats.url });
   admin = await adminToken();
-});
-afterAll(async () => {
-  await nc?.close();
 });
 
 let topicCount = 0;
@@ -39,11 +38,9 @@ async function metric(name: string): Promise<number> {
 const cutOffCount = () => metric('hookd_streams_ended_total{reason="slow-consumer"}');
 const openStreams = () => metric("hookd_streams_open");
 
-const layout = createLayout();
-
 /** Ephemeral consumers on the topic log reading this topic: the live feeds and replays that its streams hold. */
 async function streamConsumers(topic: string): Promise<number> {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(suite.nc);
   const consumers = await jsm.consumers.list(layout.streams.topics).next();
   // A consumer deleted while the list is read comes back as null.
   return consumers.filter((consumer) => consumer && !consumer.config.durable_name && consumer.config.filter_subject === layout.subjects.topic(topic)).length;

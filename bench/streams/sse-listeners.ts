@@ -3,10 +3,11 @@ import { request, type ClientRequest, type IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 
 /**
- * A child process of bench/streams.ts holding a share of the SSE listeners: real HTTP clients
- * (node:http, no keep-alive agent, one socket each), parsed with eventsource-parser. It is driven
- * over the IPC channel and keeps only counters and a latency histogram, so the parent can merge
- * millions of (listener, message) pairs cheaply. It exits when the parent goes away.
+ * A child process of bench/streams.ts (forked by listener-child.ts) holding a share of the SSE
+ * listeners: real HTTP clients (node:http, no keep-alive agent, one socket each), parsed with
+ * eventsource-parser. It is driven over the IPC channel and keeps only counters and a latency
+ * histogram, so the parent can merge millions of (listener, message) pairs cheaply. It exits when
+ * the parent goes away.
  *
  * Messages are `<phase>|<n>|<send time ms>` (the publisher's performance.timeOrigin + now).
  */

@@ -1,42 +1,25 @@
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
-import { startTestNats, type TestNats } from "./support/nats-server.ts";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { api, deliveryOf, startTestHookd, waitForState, type TestHookd } from "./support/hookd.ts";
+import { api, deliveryOf, startTestHookd, waitForState } from "./support/hookd.ts";
+import type { Responder } from "./support/receiver.ts";
+import { hookdSuite } from "./support/suite.ts";
 
 const defaultSecret = encodeSecret(new Uint8Array(32).fill(3));
 const ownSecret = encodeSecret(new Uint8Array(24).fill(5));
 
-let nats: TestNats;
-let hookd: TestHookd;
-const receivers: Receiver[] = [];
-
-async function receiver(respond?: Parameters<typeof startReceiver>[0]) {
-  const r = await startReceiver(respond);
-  receivers.push(r);
-  return r;
-}
+// Every test brings receivers that answer its own way.
+const suite = hookdSuite({ env: { HOOKD_SIGNING_SECRET: defaultSecret, HOOKD_MAX_BODY: "64KiB" }, receiver: false });
+const receiver = (respond?: Responder) => suite.startReceiver(respond);
 
 async function create(body: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const response = await api(hookd.url, "/api/v1/deliveries", {
+  const response = await api(suite.hookd.url, "/api/v1/deliveries", {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
   return { response, json: (await response.json()) as Record<string, any> };
 }
-
-beforeAll(async () => {
-  nats = await startTestNats();
-  hookd = await startTestHookd(nats.url, { HOOKD_SIGNING_SECRET: defaultSecret, HOOKD_MAX_BODY: "64KiB" });
-});
-
-afterAll(async () => {
-  for (const r of receivers) await r.stop();
-  await hookd?.stop();
-  await nats?.stop();
-});
 
 describe("delivery", () => {
   it("delivers a signed webhook that verifies with the standardwebhooks package", async () => {
@@ -51,7 +34,7 @@ describe("delivery", () => {
     const verified = new Webhook(ownSecret).verify(request!.body.toString(), request!.headers as Record<string, string>);
     expect(verified).toEqual({ event: "user.created", id: 7 });
     expect(() => new Webhook(defaultSecret).verify(request!.body.toString(), request!.headers as Record<string, string>)).toThrow();
-    const view = await waitForState(hookd.url, json.id, "delivered");
+    const view = await waitForState(suite.hookd.url, json.id, "delivered");
     expect(view.attempts).toHaveLength(1);
     expect(view.attempts[0].response.status).toBe(200);
     expect(view.attempts[0].request.headers["webhook-signature"]).toMatch(/^v1,/);
@@ -60,7 +43,7 @@ describe("delivery", () => {
 
   it("signs with the server's default secret when the request brings none", async () => {
     const r = await receiver();
-    const response = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url + "/h")}`, { method: "POST", body: '{"hello":1}', headers: { "content-type": "application/json" } });
+    const response = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(r.url + "/h")}`, { method: "POST", body: '{"hello":1}', headers: { "content-type": "application/json" } });
     expect(response.status).toBe(202);
     const [request] = await r.waitFor(1);
     expect(new Webhook(defaultSecret).verify(request!.body.toString(), request!.headers as Record<string, string>)).toEqual({ hello: 1 });
@@ -69,7 +52,7 @@ describe("delivery", () => {
   it("fails twice, then succeeds: the journal shows every transition and webhook-id stays the same", async () => {
     const r = await receiver((_request, index) => (index < 2 ? { status: 500, body: `boom ${index}` } : { status: 204 }));
     const { json } = await create({ url: r.url, body: "x" });
-    const view = await waitForState(hookd.url, json.id, "delivered");
+    const view = await waitForState(suite.hookd.url, json.id, "delivered");
     expect(view.history.map((entry: { state: string }) => entry.state)).toEqual(["pending", "in-flight", "backoff", "in-flight", "backoff", "in-flight", "delivered"]);
     expect(view.history.map((entry: { type: string }) => entry.type)).toEqual([
       "delivery.created",
@@ -96,21 +79,21 @@ describe("delivery", () => {
     let healthy = false;
     const r = await receiver(() => (healthy ? { status: 200 } : { status: 502 }));
     const { json } = await create({ url: r.url, body: "retry me" });
-    const failed = await waitForState(hookd.url, json.id, "failed");
+    const failed = await waitForState(suite.hookd.url, json.id, "failed");
     expect(failed.failure_reason).toBe("exhausted");
     expect(failed.attempts_made).toBe(4);
     expect(r.requests).toHaveLength(4);
 
     healthy = true;
-    const retry = await api(hookd.url, `/api/v1/deliveries/${json.id}/retry`, { method: "POST" });
+    const retry = await api(suite.hookd.url, `/api/v1/deliveries/${json.id}/retry`, { method: "POST" });
     expect(retry.status).toBe(202);
     expect((await retry.json()).state).toBe("pending");
-    const delivered = await waitForState(hookd.url, json.id, "delivered");
+    const delivered = await waitForState(suite.hookd.url, json.id, "delivered");
     expect(delivered.attempts_made).toBe(5);
     expect(delivered.history.map((e: { type: string }) => e.type)).toContain("delivery.retry-requested");
     expect(r.requests).toHaveLength(5);
 
-    const again = await api(hookd.url, `/api/v1/deliveries/${json.id}/retry`, { method: "POST" });
+    const again = await api(suite.hookd.url, `/api/v1/deliveries/${json.id}/retry`, { method: "POST" });
     expect(again.status).toBe(409);
     expect(again.headers.get("content-type")).toBe("application/problem+json");
   });
@@ -118,7 +101,7 @@ describe("delivery", () => {
   it("410 Gone fails the delivery at once, without further attempts", async () => {
     const r = await receiver(() => ({ status: 410 }));
     const { json } = await create({ url: r.url, body: "gone" });
-    const view = await waitForState(hookd.url, json.id, "failed");
+    const view = await waitForState(suite.hookd.url, json.id, "failed");
     expect(view.failure_reason).toBe("permanent");
     expect(view.attempts).toHaveLength(1);
     expect(view.attempts[0].permanent).toBe(true);
@@ -129,7 +112,7 @@ describe("delivery", () => {
   it("429 with Retry-After waits as long as the receiver asked", async () => {
     const r = await receiver((_request, index) => (index === 0 ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 }));
     const { json } = await create({ url: r.url, body: "slow down" });
-    const view = await waitForState(hookd.url, json.id, "delivered", 10_000);
+    const view = await waitForState(suite.hookd.url, json.id, "delivered", 10_000);
     const first = view.attempts[0];
     expect(Date.parse(first.retry_at) - Date.parse(first.finished_at)).toBeGreaterThanOrEqual(990);
     expect(r.requests[1]!.at - r.requests[0]!.at).toBeGreaterThanOrEqual(950);
@@ -144,7 +127,7 @@ describe("delivery", () => {
     expect(second.response.status).toBe(202);
     expect(second.json.id).toBe(first.json.id);
     expect(second.response.headers.get("idempotent-replayed")).toBe("true");
-    await waitForState(hookd.url, first.json.id, "delivered");
+    await waitForState(suite.hookd.url, first.json.id, "delivered");
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(r.requests).toHaveLength(1);
     const third = await create({ url: r.url, body: "other" }, { "idempotency-key": `${key}-b` });
@@ -152,18 +135,18 @@ describe("delivery", () => {
   });
 
   it("a delivery in backoff can be cancelled, and then gets no more attempts", async () => {
-    const slow = await startTestHookd(nats.url, { HOOKD_RETRY_SCHEDULE: "1s", HOOKD_WORKERS: "off" });
+    const slow = await startTestHookd(suite.nats.url, { HOOKD_RETRY_SCHEDULE: "1s", HOOKD_WORKERS: "off" });
     try {
       const r = await receiver(() => ({ status: 500 }));
       const response = await api(slow.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url, body: "c" }) });
       const { id } = await response.json();
-      await waitForState(hookd.url, id, "backoff");
-      const cancel = await api(hookd.url, `/api/v1/deliveries/${id}/cancel`, { method: "POST" });
+      await waitForState(suite.hookd.url, id, "backoff");
+      const cancel = await api(suite.hookd.url, `/api/v1/deliveries/${id}/cancel`, { method: "POST" });
       expect(cancel.status).toBe(200);
       expect((await cancel.json()).state).toBe("cancelled");
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(r.requests).toHaveLength(1);
-      expect((await deliveryOf(hookd.url, id)).state).toBe("cancelled");
+      expect((await deliveryOf(suite.hookd.url, id)).state).toBe("cancelled");
     } finally {
       await slow.stop();
     }
@@ -172,7 +155,7 @@ describe("delivery", () => {
   it("an attempt that hangs times out and is retried", async () => {
     const r = await receiver((_request, index) => (index === 0 ? { status: 200, delayMs: 3_000 } : { status: 200 }));
     const { json } = await create({ url: r.url, body: "hang" });
-    const view = await waitForState(hookd.url, json.id, "delivered", 15_000);
+    const view = await waitForState(suite.hookd.url, json.id, "delivered", 15_000);
     expect(view.attempts[0].outcome).toBe("failed");
     expect(view.attempts[0].error).toMatch(/timed out/);
   });
@@ -180,7 +163,7 @@ describe("delivery", () => {
   it("keeps at most 64 KiB of a response body", async () => {
     const r = await receiver(() => ({ status: 200, body: "y".repeat(100_000) }));
     const { json } = await create({ url: r.url, body: "big answer" });
-    const view = await waitForState(hookd.url, json.id, "delivered");
+    const view = await waitForState(suite.hookd.url, json.id, "delivered");
     expect(view.attempts[0].response.body).toHaveLength(64 * 1024);
     expect(view.attempts[0].response.body_truncated).toBe(true);
   });
@@ -190,7 +173,7 @@ describe("delivery", () => {
     const r = await receiver(() => ({ status: 302, headers: { location: target.url } }));
     const { json } = await create({ url: r.url, body: "moved" });
     await new Promise((resolve) => setTimeout(resolve, 800));
-    const view = await deliveryOf(hookd.url, json.id);
+    const view = await deliveryOf(suite.hookd.url, json.id);
     expect(view.attempts[0].response.status).toBe(302);
     expect(target.requests).toHaveLength(0);
   });
@@ -210,12 +193,12 @@ describe("delivery", () => {
     const r = await receiver(() => ({ status: 410 }));
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await create({ url: r.url, body: String(i) })).json.id);
-    for (const id of ids) await waitForState(hookd.url, id, "failed");
-    const first = await (await api(hookd.url, "/api/v1/deliveries?state=failed&limit=2")).json();
+    for (const id of ids) await waitForState(suite.hookd.url, id, "failed");
+    const first = await (await api(suite.hookd.url, "/api/v1/deliveries?state=failed&limit=2")).json();
     expect(first.data).toHaveLength(2);
     expect(first.data.every((item: { state: string }) => item.state === "failed")).toBe(true);
     expect(first.next_cursor).toBeTruthy();
-    const second = await (await api(hookd.url, `/api/v1/deliveries?state=failed&limit=2&cursor=${first.next_cursor}`)).json();
+    const second = await (await api(suite.hookd.url, `/api/v1/deliveries?state=failed&limit=2&cursor=${first.next_cursor}`)).json();
     const listed = [...first.data, ...second.data].map((item: { id: string }) => item.id);
     for (const id of ids) expect(listed).toContain(id);
     expect(new Set(listed).size).toBe(listed.length);
@@ -223,7 +206,7 @@ describe("delivery", () => {
   });
 
   it("exposes Prometheus metrics for what happened", async () => {
-    const response = await api(hookd.url, "/metrics");
+    const response = await api(suite.hookd.url, "/metrics");
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await response.text();
@@ -235,11 +218,11 @@ describe("delivery", () => {
     expect(value(/^hookd_deliveries_finished_total\{state="failed"\} (\d+)/m)).toBeGreaterThan(0);
     expect(value(/^hookd_attempt_duration_seconds_count (\d+)/m)).toBeGreaterThan(10);
     expect(value(/^hookd_nats_connected (\d+)/m)).toBe(1);
-    expect((await fetch(`${hookd.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${suite.hookd.url}/metrics`)).status).toBe(401);
   });
 
   it("serves an OpenAPI document generated from the request schemas, without a token", async () => {
-    const response = await fetch(`${hookd.url}/api/v1/openapi.json`);
+    const response = await fetch(`${suite.hookd.url}/api/v1/openapi.json`);
     expect(response.status).toBe(200);
     const doc = await response.json();
     expect(doc.openapi).toBe("3.1.0");
@@ -252,7 +235,7 @@ describe("delivery", () => {
   });
 
   it("describes the delivery machine for a visualiser", async () => {
-    const graph = await (await api(hookd.url, "/api/v1/machines/delivery")).json();
+    const graph = await (await api(suite.hookd.url, "/api/v1/machines/delivery")).json();
     expect(graph.initial).toBe("pending");
     expect(graph.states.map((s: { name: string }) => s.name)).toEqual(["pending", "in-flight", "backoff", "delivered", "failed", "cancelled"]);
     expect(graph.transitions).toContainEqual(expect.objectContaining({ from: "backoff", event: "attempt.started", to: "in-flight", guard: "isNextAttemptAndDue" }));

@@ -1,37 +1,24 @@
 import { jetstream } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { api, deliveryOf, spawnTestHookd, startTestHookd, waitForState } from "./support/hookd.ts";
+import { hookdSuite } from "./support/suite.ts";
 import { createLayout } from "../src/nats/layout.ts";
-import { startTestNats, type TestNats } from "./support/nats-server.ts";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { api, deliveryOf, spawnHookd, startTestHookd, waitForState } from "./support/hookd.ts";
 
-let nats: TestNats;
-let nc: NatsConnection;
-const receivers: Receiver[] = [];
+const layout = createLayout();
 
-beforeAll(async () => {
-  nats = await startTestNats();
-  nc = await connect({ servers: nats.url });
-});
-
-afterAll(async () => {
-  for (const r of receivers) await r.stop();
-  await nc?.close();
-  await nats?.stop();
-});
+// Each test starts its own hookd: one with a slow retry schedule, or child processes it kills.
+const suite = hookdSuite({ hookd: "none", receiver: false, connect: true });
 
 describe("redelivery", () => {
   it("a duplicate work item for a delivery in backoff is handed back, not attempted early", async () => {
-    const r = await startReceiver((_request, index) => (index === 0 ? { status: 500 } : { status: 200 }));
-    receivers.push(r);
-    const hookd = await startTestHookd(nats.url, { HOOKD_RETRY_SCHEDULE: "2s" });
+    const r = await suite.startReceiver((_request, index) => (index === 0 ? { status: 500 } : { status: 200 }));
+    const hookd = await startTestHookd(suite.nats.url, { HOOKD_RETRY_SCHEDULE: "2s" });
     try {
       const created = await api(hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url, body: "x" }) });
       const { id } = await created.json();
       const backoff = await waitForState(hookd.url, id, "backoff");
       // What NATS does after a restart or a duplicate enqueue: the work arrives again before the retry is due.
-      await jetstream(nc).publish(createLayout().subjects.deliveryWork(id), JSON.stringify({ id }));
+      await jetstream(suite.nc).publish(layout.subjects.deliveryWork(id), JSON.stringify({ id }));
       await new Promise((resolve) => setTimeout(resolve, 700));
       expect(r.requests).toHaveLength(1);
       expect((await deliveryOf(hookd.url, id)).state).toBe("backoff");
@@ -46,16 +33,15 @@ describe("redelivery", () => {
 
   it("an attempt cut off by SIGKILL is recorded as interrupted and made again after the ack wait", async () => {
     let hang = true;
-    const r = await startReceiver(() => (hang ? { status: 200, delayMs: 60_000 } : { status: 200 }));
-    receivers.push(r);
-    const env = { NATS_URL: nats.url, HOOKD_TIMEOUT: "1s" };
-    const first = await spawnHookd(env);
+    const r = await suite.startReceiver(() => (hang ? { status: 200, delayMs: 60_000 } : { status: 200 }));
+    const env = { NATS_URL: suite.nats.url, HOOKD_TIMEOUT: "1s" };
+    const first = await spawnTestHookd(env);
     const created = await api(first.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url, body: "x" }) });
     const { id } = await created.json();
     await r.waitFor(1);
     await first.kill("SIGKILL");
     hang = false;
-    const second = await spawnHookd(env);
+    const second = await spawnTestHookd(env);
     try {
       const view = await waitForState(second.url, id, "delivered", 30_000);
       expect(view.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["failed", "succeeded"]);

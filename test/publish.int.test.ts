@@ -1,22 +1,15 @@
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLayout } from "../src/nats/layout.ts";
+import { describe, expect, it } from "vitest";
 import { api, tokenFor } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
+import { createLayout } from "../src/nats/layout.ts";
 
-const suite = hookdSuite({ env: { HOOKD_MAX_BODY: "16KiB" } });
-let nc: NatsConnection;
+const layout = createLayout();
 
-beforeAll(async () => {
-  nc = await connect({ servers: suite.nats.url });
-});
-afterAll(async () => {
-  await nc?.close();
-});
+const suite = hookdSuite({ env: { HOOKD_MAX_BODY: "16KiB" }, connect: true });
 
 async function stored(seq: number) {
-  const message = await (await jetstreamManager(nc)).direct.getMessage(createLayout().streams.topics, { seq });
+  const message = await (await jetstreamManager(suite.nc)).direct.getMessage(layout.streams.topics, { seq });
   if (!message) throw new Error(`no message at ${seq}`);
   return { subject: message.subject, body: Buffer.from(message.data), header: (name: string) => message.header?.get(name) ?? "" };
 }

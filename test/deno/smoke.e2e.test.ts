@@ -2,7 +2,7 @@ import { Webhook } from "standardwebhooks";
 import { listen, publish } from "../../src/client/index.ts";
 import { encodeSecret } from "../../src/domain/sign-standard-webhooks.ts";
 import { PathTokens } from "../../src/domain/path-tokens.ts";
-import { startTestNats } from "../support/nats-server.ts";
+import { spawnHookd, startNats } from "../support/processes.ts";
 
 /**
  * Deno smoke suite: the real server (src/main.deno.ts under Deno.serve) against a real nats-server,
@@ -24,39 +24,19 @@ async function waitUntil<T>(check: () => Promise<T | undefined>, what: string, t
   }
 }
 
-async function startDenoHookd(env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--node-modules-dir=manual", "src/main.deno.ts"],
+/** hookd under Deno, through the same process helper the Node suites and the benches use. */
+function startDenoHookd(env: Record<string, string>) {
+  return spawnHookd({
+    command: [Deno.execPath(), "run", "-A", "--node-modules-dir=manual", "src/main.deno.ts"],
     env: { HOOKD_PORT: "0", HOOKD_HOST: "127.0.0.1", HOOKD_LOG_LEVEL: "info", HOOKD_RETRY_SCHEDULE: "100ms", ...env },
-    stdout: "piped",
     stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let output = "";
-  let url: string | undefined;
-  while (!url) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`hookd exited before listening:\n${output}`);
-    output += value;
-    url = /"url":"(http:\/\/[^"]+)"[^\n]*hookd is listening/.exec(output)?.[1];
-  }
-  // Keep draining stdout so the child never blocks on a full pipe.
-  void (async () => {
-    while (!(await reader.read()).done);
-  })();
-  return {
-    url,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+  });
 }
 
 Deno.test("hookd on Deno delivers a signed webhook and guards private targets", async () => {
   // Separate NATS servers: instances sharing one also share the work queue, and the permissive one would pick up the strict one's delivery.
-  const nats = await startTestNats();
-  const strictNats = await startTestNats();
+  const nats = await startNats();
+  const strictNats = await startNats();
   const received: { path: string; headers: Headers; body: string }[] = [];
   const receiver = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (request) => {
     received.push({ path: new URL(request.url).pathname, headers: request.headers, body: await request.text() });

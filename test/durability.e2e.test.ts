@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestNats, type TestNats } from "./support/nats-server.ts";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { api, deliveryOf, eventually, spawnHookd, startTestHookd, waitForState } from "./support/hookd.ts";
+import { describe, expect, it } from "vitest";
+import type { Receiver } from "./support/receiver.ts";
+import { api, deliveryOf, eventually, spawnTestHookd, startTestHookd, waitForState } from "./support/hookd.ts";
+import { hookdSuite } from "./support/suite.ts";
 
-let nats: TestNats;
-const receivers: Receiver[] = [];
-
-beforeAll(async () => {
-  nats = await startTestNats();
-});
-
-afterAll(async () => {
-  for (const r of receivers) await r.stop();
-  await nats?.stop();
-});
+// Each test starts its own hookd instances (child processes it kills, or two at once) and receivers.
+const suite = hookdSuite({ hookd: "none", receiver: false });
 
 /** Bodies are "n=<i>"; the set of distinct bodies the receiver saw tells which deliveries arrived. */
 function distinctBodies(r: Receiver): Set<string> {
@@ -22,10 +13,9 @@ function distinctBodies(r: Receiver): Set<string> {
 
 describe("durability", () => {
   it("SIGKILL with 500 deliveries pending loses none: after a restart all 500 arrive", async () => {
-    const r = await startReceiver(() => ({ status: 200, delayMs: 20 }));
-    receivers.push(r);
-    const env = { NATS_URL: nats.url, HOOKD_CONCURRENCY: "4", HOOKD_INSTANCE_ID: "first" };
-    const first = await spawnHookd(env);
+    const r = await suite.startReceiver(() => ({ status: 200, delayMs: 20 }));
+    const env = { NATS_URL: suite.nats.url, HOOKD_CONCURRENCY: "4", HOOKD_INSTANCE_ID: "first" };
+    const first = await spawnTestHookd(env);
     const ids: string[] = [];
     const target = encodeURIComponent(`${r.url}/durable`);
     for (let batch = 0; batch < 10; batch++) {
@@ -41,7 +31,7 @@ describe("durability", () => {
     const beforeRestart = distinctBodies(r).size;
     expect(beforeRestart).toBeLessThan(500);
 
-    const second = await spawnHookd({ ...env, HOOKD_CONCURRENCY: "64", HOOKD_INSTANCE_ID: "second" });
+    const second = await spawnTestHookd({ ...env, HOOKD_CONCURRENCY: "64", HOOKD_INSTANCE_ID: "second" });
     try {
       await eventually(async () => distinctBodies(r).size === 500, 60_000, "all 500 deliveries to arrive");
       for (let i = 0; i < 500; i++) expect(distinctBodies(r).has(`n=${i}`)).toBe(true);
@@ -53,10 +43,9 @@ describe("durability", () => {
   }, 120_000);
 
   it("two instances on one NATS share the work, and every delivery arrives at least once", async () => {
-    const r = await startReceiver(() => ({ status: 200, delayMs: 5 }));
-    receivers.push(r);
-    const a = await startTestHookd(nats.url, { HOOKD_INSTANCE_ID: "instance-a", HOOKD_CONCURRENCY: "8" });
-    const b = await startTestHookd(nats.url, { HOOKD_INSTANCE_ID: "instance-b", HOOKD_CONCURRENCY: "8" });
+    const r = await suite.startReceiver(() => ({ status: 200, delayMs: 5 }));
+    const a = await startTestHookd(suite.nats.url, { HOOKD_INSTANCE_ID: "instance-a", HOOKD_CONCURRENCY: "8" });
+    const b = await startTestHookd(suite.nats.url, { HOOKD_INSTANCE_ID: "instance-b", HOOKD_CONCURRENCY: "8" });
     try {
       const ids: string[] = [];
       for (let i = 0; i < 200; i++) {
@@ -79,18 +68,17 @@ describe("durability", () => {
   }, 60_000);
 
   it("answers 503 with Retry-After while NATS is down, accepts nothing, and recovers", async () => {
-    const r = await startReceiver();
-    receivers.push(r);
-    const hookd = await startTestHookd(nats.url);
+    const r = await suite.startReceiver();
+    const hookd = await startTestHookd(suite.nats.url);
     try {
-      await nats.pause();
+      await suite.nats.pause();
       await eventually(async () => (await fetch(`${hookd.url}/healthz`)).status === 503, 10_000, "health to report NATS down");
       const refused = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, { method: "POST", body: "while down" });
       expect(refused.status).toBe(503);
       expect(refused.headers.get("retry-after")).toBe("5");
       expect((await refused.json()).type).toBe("urn:hookd:problem:storage-unavailable");
 
-      await nats.restart();
+      await suite.nats.restart();
       const accepted = await eventually(async () => {
         const response = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, { method: "POST", body: "after" });
         return response.status === 202 ? response : undefined;

@@ -1,32 +1,28 @@
+import { ensureStreams } from "../src/nats/ensure-streams.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { DeliveryCreated } from "../src/domain/delivery-events.ts";
 import { randomBytes } from "../src/domain/random-pool.ts";
 import { DeliveryStore } from "../src/nats/delivery-store.ts";
-import { startNatsServer, type NatsServerHandle } from "../src/nats/embedded-server.ts";
 import { IngestBatcher } from "../src/nats/ingest-batcher.ts";
 import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
-import { ensureStreams } from "../src/nats/ensure-streams.ts";
+import { hookdSuite } from "./support/suite.ts";
 import { createLayout } from "../src/nats/layout.ts";
 
-/** The batcher against a real nats-server whose max_payload is small: batches are sized in the bytes NATS counts. */
+const layout = createLayout();
+
+/**
+ * The ingest batcher against a real nats-server whose max_payload is small: batches are sized in the
+ * bytes NATS counts. No hookd: the batcher is driven directly, on the suite's connection.
+ */
 
 const MAX_PAYLOAD = 64 * 1024;
-const layout = createLayout();
-let dir: string;
-let server: NatsServerHandle;
-let nc: NatsConnection;
+const suite = hookdSuite({ hookd: "none", receiver: false, connect: true, nats: { maxPayloadBytes: MAX_PAYLOAD } });
 let store: DeliveryStore;
 let batcher: IngestBatcher;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "hookd-batcher-"));
-  server = await startNatsServer({ dir, maxPayloadBytes: MAX_PAYLOAD });
-  nc = await connect({ servers: server.url });
+  const nc = suite.nc;
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, layout, { journalMaxAgeMs: 3_600_000, topicMaxAgeMs: 3_600_000, idempotencyWindowMs: 120_000, ackWaitMs: 30_000, maxAckPending: 1_000 });
   const publisher = new JetStreamPublisher(nc);
@@ -39,11 +35,6 @@ beforeAll(async () => {
     maxPayload: () => nc.info?.max_payload ?? MAX_PAYLOAD,
     storeOne: (id, created) => store.storeCreatedOnce(id, created),
   });
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const created = (header: string) => (id: string, at: number): DeliveryCreated => ({
@@ -59,7 +50,7 @@ describe("ingest batches", () => {
     const ids = await Promise.all(Array.from({ length: 5 }, () => batcher.add(created(header))));
     expect(ids.every((id) => typeof id === "string")).toBe(true);
     expect(new Set(ids).size).toBe(5);
-    const { state } = await (await jetstreamManager(nc)).streams.info(layout.streams.ingest);
+    const { state } = await (await jetstreamManager(suite.nc)).streams.info(layout.streams.ingest);
     expect(state.messages).toBeGreaterThanOrEqual(3);
     for (const id of ids) expect((await store.readCreated(id!))?.event.data.request.headers["x-note"]).toBe(header);
   });

@@ -4,7 +4,8 @@ import { createServer, type AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dispatch, HookdError, listen, publish, StreamEndedError, type ListenOptions, type TopicMessage } from "../src/client/index.ts";
-import { adminToken, eventually, spawnHookd, startTestHookd, tokenFor, type HookdProcess, type TestHookd } from "./support/hookd.ts";
+import { adminToken, eventually, spawnTestHookd, startTestHookd, tokenFor, type TestHookd } from "./support/hookd.ts";
+import type { HookdProcess } from "./support/processes.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 const run = promisify(execFile);
@@ -159,7 +160,7 @@ describe("client library", () => {
     let first: HookdProcess | undefined;
     let second: HookdProcess | undefined;
     let other: TestHookd | undefined;
-    first = await spawnHookd(env);
+    first = await spawnTestHookd(env);
     const l = collect(`${first.url}/sub/${topic}`, { token: await tokenFor(`/sub/${topic}`), backoff: { initialMs: 50, maxMs: 400 } });
     try {
       await l.opened;
@@ -172,7 +173,7 @@ describe("client library", () => {
       for (let i = 6; i <= 10; i++) await publish(other.url, topic, String(i), publishing);
       await eventually(async () => l.errors.length >= 2, 10_000, "failed reconnects");
 
-      second = await spawnHookd(env);
+      second = await spawnTestHookd(env);
       expect(second.url).toBe(first.url);
       for (let i = 11; i <= 15; i++) await publish(second.url, topic, String(i), publishing);
       await eventually(async () => l.messages.length >= 15, 20_000, "1..15");

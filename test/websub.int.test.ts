@@ -1,27 +1,20 @@
 import { createHmac } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { hookdTopicFor } from "../src/domain/websub.ts";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { api, eventually } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 // The suite's receiver serves the topic's content, as a WebSub publisher's feed would.
 const FEED = '<?xml version="1.0"?><feed><entry>hello</entry></feed>';
 const suite = hookdSuite({ respond: () => ({ status: 200, headers: { "content-type": "application/atom+xml; charset=utf-8" }, body: FEED }) });
-const receivers: Receiver[] = [];
-afterAll(async () => {
-  for (const r of receivers) await r.stop();
-});
 
 /** A WebSub subscriber: echoes the challenge on GET (or a wrong one), records content POSTs. */
 async function subscriber(echo: "challenge" | "wrong" = "challenge") {
-  const r = await startReceiver((request) => {
+  return suite.startReceiver((request) => {
     if (request.method !== "GET") return { status: 200 };
     const challenge = new URL(request.path, "http://x").searchParams.get("hub.challenge") ?? "";
     return { status: 200, body: echo === "challenge" ? challenge : `${challenge}-not` };
   });
-  receivers.push(r);
-  return r;
 }
 
 const hub = (params: Record<string, string>) =>

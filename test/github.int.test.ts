@@ -1,18 +1,14 @@
 import { AckPolicy, DeliverPolicy, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { createHmac } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parseStaticConfig, StaticConfigError } from "../src/domain/static-config.ts";
+import { api, eventually, startTestHookd } from "./support/hookd.ts";
+import { hookdSuite } from "./support/suite.ts";
 import { createLayout } from "../src/nats/layout.ts";
-import { api, eventually, startTestHookd, type TestHookd } from "./support/hookd.ts";
-import { startTestNats, type TestNats } from "./support/nats-server.ts";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
+
+const layout = createLayout();
 
 const SECRET = "It's a Secret to Everybody";
-const layout = createLayout();
 const UNSAFE_SECRET = "unsafe-side-secret";
 // github-org reads one org-wide topic; hookbot-style is Hookbot's own setup: GitHub posts to /unsafe/pub/github.com/… without a token.
 const CONFIG = `github:
@@ -101,37 +97,18 @@ describe("config file: routers and GitHub secrets", () => {
 });
 
 describe("GitHub webhooks and the GitHub router", () => {
-  let nats: TestNats;
-  let nc: NatsConnection;
+  const suite = hookdSuite({ config: CONFIG, connect: true });
   let jsm: JetStreamManager;
-  let dir: string;
-  let file: string;
-  let hookd: TestHookd | null = null;
-  let receiver: Receiver;
-  const routed = () => receiver.requests.filter((request) => request.path === "/routed");
+  const routed = () => suite.receiver.requests.filter((request) => request.path === "/routed");
 
   beforeAll(async () => {
-    nats = await startTestNats();
-    nc = await connect({ servers: nats.url });
-    jsm = await jetstreamManager(nc);
-    dir = await mkdtemp(join(tmpdir(), "hookd-github-"));
-    file = join(dir, "hookd.yaml");
-    await writeFile(file, CONFIG);
-    receiver = await startReceiver();
-    hookd = await startTestHookd(nats.url, { HOOKD_CONFIG: file });
-    const subscribe = await api(hookd.url, "/api/v1/subscriptions", {
+    jsm = await jetstreamManager(suite.nc);
+    const subscribe = await api(suite.hookd.url, "/api/v1/subscriptions", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ topic: "github.com/repo/", url: `${receiver.url}/routed`, dialect: "plain" }),
+      body: JSON.stringify({ topic: "github.com/repo/", url: `${suite.receiver.url}/routed`, dialect: "plain" }),
     });
     expect(subscribe.status).toBe(201);
-  });
-  afterAll(async () => {
-    await hookd?.stop();
-    await receiver?.stop();
-    await nc?.close();
-    await nats?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   async function stored(seq: number) {
@@ -143,7 +120,7 @@ describe("GitHub webhooks and the GitHub router", () => {
   it("?extra-metadata=github stores Hookbot's envelope, byte for byte, as application/json", async () => {
     const body = '{"zen":"Keep it logically awesome.","hook_id":42,"html":"<b>&</b>"}';
     // No secret covers hooks/plain, so the (made-up) signature is stored as sent, unverified.
-    const { response, json } = await deliverFromGitHub(hookd!.url, "hooks/plain", { event: "ping", delivery: "72d3162e-cc78-11e3-81ab-4c9367dc0958", body, secret: "unchecked" });
+    const { response, json } = await deliverFromGitHub(suite.hookd.url, "hooks/plain", { event: "ping", delivery: "72d3162e-cc78-11e3-81ab-4c9367dc0958", body, secret: "unchecked" });
     expect(response.status).toBe(202);
     const message = await stored(json.seq);
     expect(message.subject).toBe(layout.subjects.topic("hooks/plain"));
@@ -153,7 +130,7 @@ describe("GitHub webhooks and the GitHub router", () => {
     expect(message.header("Content-Type")).toBe("application/json");
     expect(message.header("Hookd-Event-Type")).toBe("ping");
     // Missing headers are empty strings, as Go's Header.Get gives them.
-    const bare = await api(hookd!.url, "/pub/hooks/plain?extra-metadata=github&type=custom.type", { method: "POST", body: "x" });
+    const bare = await api(suite.hookd.url, "/pub/hooks/plain?extra-metadata=github&type=custom.type", { method: "POST", body: "x" });
     const bareMessage = await stored(((await bare.json()) as { seq: number }).seq);
     expect(bareMessage.body).toBe('{"Delivery":"","Event":"","Payload":"eA==","Signature":""}');
     expect(bareMessage.header("Hookd-Event-Type")).toBe("custom.type");
@@ -161,7 +138,7 @@ describe("GitHub webhooks and the GitHub router", () => {
 
   it("any other ?extra-metadata= gets a 400 naming the accepted value", async () => {
     for (const query of ["extra-metadata=gitlab", "extra-metadata="]) {
-      const response = await api(hookd!.url, `/pub/hooks/plain?${query}`, { method: "POST", body: "x" });
+      const response = await api(suite.hookd.url, `/pub/hooks/plain?${query}`, { method: "POST", body: "x" });
       expect(response.status).toBe(400);
       expect(response.headers.get("content-type")).toBe("application/problem+json");
       const problem = (await response.json()) as Record<string, any>;
@@ -174,20 +151,20 @@ describe("GitHub webhooks and the GitHub router", () => {
     const body = pushPayload("1111111111111111111111111111111111111111", "refs/heads/side");
     const topic = "github.com/acme/widget";
 
-    expect((await deliverFromGitHub(hookd!.url, topic, { event: "push", delivery: "good-256", body })).response.status).toBe(202);
-    expect((await deliverFromGitHub(hookd!.url, topic, { event: "push", delivery: "good-sha1", body, signatures: "sha1" })).response.status).toBe(202);
+    expect((await deliverFromGitHub(suite.hookd.url, topic, { event: "push", delivery: "good-256", body })).response.status).toBe(202);
+    expect((await deliverFromGitHub(suite.hookd.url, topic, { event: "push", delivery: "good-sha1", body, signatures: "sha1" })).response.status).toBe(202);
 
     const refused = [
-      await deliverFromGitHub(hookd!.url, topic, { event: "push", delivery: "wrong-secret", body, secret: "guess" }),
-      await deliverFromGitHub(hookd!.url, topic, { event: "push", delivery: "unsigned", body, signatures: "none" }),
+      await deliverFromGitHub(suite.hookd.url, topic, { event: "push", delivery: "wrong-secret", body, secret: "guess" }),
+      await deliverFromGitHub(suite.hookd.url, topic, { event: "push", delivery: "unsigned", body, signatures: "none" }),
       // A right SHA-1 signature does not rescue a wrong SHA-256 one.
       await (async () => {
         const headers = { "x-hub-signature-256": sign("sha256", "guess", body), "x-hub-signature": sign("sha1", SECRET, body), "x-github-event": "push" };
-        const response = await api(hookd!.url, `/pub/${topic}?extra-metadata=github`, { method: "POST", headers, body });
+        const response = await api(suite.hookd.url, `/pub/${topic}?extra-metadata=github`, { method: "POST", headers, body });
         return { response, json: (await response.json()) as Record<string, any> };
       })(),
       // The secret guards the topic, not only envelopes: a forged raw body is refused too.
-      await deliverFromGitHub(hookd!.url, topic, { event: "push", delivery: "raw", body, signatures: "none", query: "" }),
+      await deliverFromGitHub(suite.hookd.url, topic, { event: "push", delivery: "raw", body, signatures: "none", query: "" }),
     ];
     for (const { response, json } of refused) {
       expect(response.status).toBe(403);
@@ -204,8 +181,8 @@ describe("GitHub webhooks and the GitHub router", () => {
 
   it("the router republishes a push to github.com/repo/<owner>/<repo>/branch/<branch> as Hookbot's JSON, and ignores other events", async () => {
     const sha = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c";
-    expect((await deliverFromGitHub(hookd!.url, "github.com/acme/all", { event: "issues", delivery: "i-1", body: pushPayload("ffff") })).response.status).toBe(202);
-    expect((await deliverFromGitHub(hookd!.url, "github.com/acme/all", { event: "push", delivery: "p-1", body: pushPayload(sha) })).response.status).toBe(202);
+    expect((await deliverFromGitHub(suite.hookd.url, "github.com/acme/all", { event: "issues", delivery: "i-1", body: pushPayload("ffff") })).response.status).toBe(202);
+    expect((await deliverFromGitHub(suite.hookd.url, "github.com/acme/all", { event: "push", delivery: "p-1", body: pushPayload(sha) })).response.status).toBe(202);
     // The router keeps one message in flight, so once the push is routed the issues event has been passed over.
     const [request] = await eventually(async () => (routed().length >= 1 ? routed() : undefined), 20_000, "the routed push");
     expect(request!.body.toString()).toBe(`{"Branch":"main","Repo":"acme/widget","SHA":"${sha}","Type":"push","Who":"octocat"}`);
@@ -230,10 +207,9 @@ describe("GitHub webhooks and the GitHub router", () => {
     await eventually(caughtUp, 20_000, "the router to catch up");
     expect(await routedSubjects()).toBe(1);
 
-    await hookd!.stop();
-    hookd = null;
+    await suite.hookd.stop();
     // While the router's instance is down, an ingest-only instance (no routers, no fan-out) takes a push.
-    const ingest = await startTestHookd(nats.url, { HOOKD_CONFIG: file, HOOKD_WORKERS: "off" });
+    const ingest = await startTestHookd(suite.nats.url, { HOOKD_CONFIG: suite.configFile, HOOKD_WORKERS: "off" });
     const whileDown = "2222222222222222222222222222222222222222";
     try {
       expect((await deliverFromGitHub(ingest.url, "github.com/acme/all", { event: "push", delivery: "p-2", body: pushPayload(whileDown, "refs/heads/dev") })).response.status).toBe(202);
@@ -242,7 +218,7 @@ describe("GitHub webhooks and the GitHub router", () => {
     }
     expect((await jsm.consumers.info(layout.streams.topics, routerConsumer)).num_pending).toBe(1);
 
-    hookd = await startTestHookd(nats.url, { HOOKD_CONFIG: file });
+    suite.hookd = await startTestHookd(suite.nats.url, { HOOKD_CONFIG: suite.configFile });
     await eventually(async () => (routed().length >= 2 ? true : undefined), 20_000, "the push made while hookd was down");
     await eventually(caughtUp, 20_000, "the router to catch up");
     expect(JSON.parse(routed()[1]!.body.toString())).toMatchObject({ Branch: "dev", SHA: whileDown });
@@ -250,13 +226,12 @@ describe("GitHub webhooks and the GitHub router", () => {
 
     // As if every ack had been lost: the consumer hands the whole topic back. The idempotency keys
     // (router, source sequence, output index) make the republishes duplicates, so nothing new is stored.
-    await hookd.stop();
-    hookd = null;
+    await suite.hookd.stop();
     const { config } = await jsm.consumers.info(layout.streams.topics, routerConsumer);
     await jsm.consumers.delete(layout.streams.topics, routerConsumer);
     await jsm.consumers.add(layout.streams.topics, { ...config, deliver_policy: DeliverPolicy.All, ack_policy: AckPolicy.Explicit, filter_subject: filter });
     expect((await jsm.consumers.info(layout.streams.topics, routerConsumer)).num_pending).toBe(3);
-    hookd = await startTestHookd(nats.url, { HOOKD_CONFIG: file });
+    suite.hookd = await startTestHookd(suite.nats.url, { HOOKD_CONFIG: suite.configFile });
     await eventually(caughtUp, 20_000, "the router to go through the topic again");
     expect(await routedSubjects()).toBe(2);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -267,7 +242,7 @@ describe("GitHub webhooks and the GitHub router", () => {
     const sha = "3333333333333333333333333333333333333333";
     const body = pushPayload(sha, "refs/tags/v1.0.0");
     const post = (headers: Record<string, string>) =>
-      fetch(`${hookd!.url}/unsafe/pub/github.com/acme?extra-metadata=github`, {
+      fetch(`${suite.hookd.url}/unsafe/pub/github.com/acme?extra-metadata=github`, {
         method: "POST",
         headers: { "content-type": "application/json", "x-github-event": "push", "x-github-delivery": "u-1", ...headers },
         body,

@@ -1,25 +1,17 @@
 import { Webhook } from "standardwebhooks";
 import { createHmac } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fanOutDeliveryId } from "../src/runtime/fan-out.ts";
-import { createLayout } from "../src/nats/layout.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
+import type { Responder } from "./support/receiver.ts";
 import { api, eventually, startTestHookd } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
+import { createLayout } from "../src/nats/layout.ts";
 
-const suite = hookdSuite({ env: { HOOKD_FAILURE_THRESHOLD: "2", HOOKD_PUBLIC_URL: "https://hooks.example.org" } });
-const receivers: Receiver[] = [];
-afterAll(async () => {
-  for (const r of receivers) await r.stop();
-});
+const layout = createLayout();
 
-async function receiver(respond?: Parameters<typeof startReceiver>[0]) {
-  const r = await startReceiver(respond);
-  receivers.push(r);
-  return r;
-}
+const suite = hookdSuite({ env: { HOOKD_FAILURE_THRESHOLD: "2", HOOKD_PUBLIC_URL: "https://hooks.example.org" }, connect: true });
+const receiver = (respond?: Responder) => suite.startReceiver(respond);
 
 async function subscribe(body: Record<string, unknown>) {
   const response = await api(suite.hookd.url, "/api/v1/subscriptions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -309,14 +301,9 @@ describe("subscriptions and fan-out", () => {
   }, 30_000);
 
   it("keeps subscriptions with no age limit, unlike delivery journals", async () => {
-    const nc = await connect({ servers: suite.nats.url });
-    try {
-      const jsm = await jetstreamManager(nc);
-      expect((await jsm.streams.info(createLayout().streams.subscriptions)).config.max_age).toBe(0);
-      expect((await jsm.streams.info(createLayout().streams.journal)).config.max_age).toBeGreaterThan(0);
-    } finally {
-      await nc.close();
-    }
+    const jsm = await jetstreamManager(suite.nc);
+    expect((await jsm.streams.info(layout.streams.subscriptions)).config.max_age).toBe(0);
+    expect((await jsm.streams.info(layout.streams.journal)).config.max_age).toBeGreaterThan(0);
   });
 
   it("derives a fan-out delivery's id from (event, subscription), so a second fan-out makes no new delivery", async () => {
@@ -347,15 +334,10 @@ describe("subscriptions and fan-out", () => {
 
 describe("isolation", () => {
   const small = hookdSuite({ env: { HOOKD_CONCURRENCY: "4", HOOKD_TIMEOUT: "5s" } });
-  const held: Receiver[] = [];
-  afterAll(async () => {
-    for (const r of held) await r.stop();
-  });
 
   it("a subscriber that answers slowly does not hold up another subscriber's deliveries", async () => {
-    const slow = await startReceiver(() => ({ status: 200, delayMs: 3_000 }));
-    const fast = await startReceiver();
-    held.push(slow, fast);
+    const slow = await small.startReceiver(() => ({ status: 200, delayMs: 3_000 }));
+    const fast = await small.startReceiver();
     for (const r of [slow, fast]) {
       const response = await api(small.hookd.url, "/api/v1/subscriptions", {
         method: "POST",

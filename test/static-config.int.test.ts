@@ -1,14 +1,12 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
 import { parseStaticConfig, StaticConfigError } from "../src/domain/static-config.ts";
 import { staticSubscriptionId } from "../src/runtime/static-subscriptions.ts";
-import { startTestNats, type TestNats } from "./support/nats-server.ts";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
 import { api, startTestHookd } from "./support/hookd.ts";
+import { hookdSuite } from "./support/suite.ts";
 
 const secret = encodeSecret(new Uint8Array(32).fill(4));
 
@@ -35,23 +33,13 @@ describe("config file parsing", () => {
 });
 
 describe("static subscriptions from HOOKD_CONFIG", () => {
-  let nats: TestNats;
-  let dir: string;
-  const receivers: Receiver[] = [];
-  beforeAll(async () => {
-    nats = await startTestNats();
-    dir = await mkdtemp(join(tmpdir(), "hookd-config-"));
-  });
-  afterAll(async () => {
-    for (const r of receivers) await r.stop();
-    await nats?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  // The test starts hookd three times, each time on a changed config file.
+  const suite = hookdSuite({ hookd: "none", receiver: false });
 
   async function runWith(yaml: string) {
-    const file = join(dir, "hookd.yaml");
+    const file = join(suite.dir, "hookd.yaml");
     await writeFile(file, yaml);
-    return startTestHookd(nats.url, { HOOKD_CONFIG: file });
+    return startTestHookd(suite.nats.url, { HOOKD_CONFIG: file });
   }
 
   async function publish(url: string, topic: string, body: string) {
@@ -60,8 +48,7 @@ describe("static subscriptions from HOOKD_CONFIG", () => {
   }
 
   it("creates them at start, updates changed ones, deactivates removed ones and resumes re-added ones", async () => {
-    const [plain, signed, moved] = await Promise.all([startReceiver(), startReceiver(), startReceiver()]);
-    receivers.push(plain, signed, moved);
+    const [plain, signed, moved] = await Promise.all([suite.startReceiver(), suite.startReceiver(), suite.startReceiver()]);
     const both = (signedUrl: string) => `subscriptions:
   - name: plain-one
     topic: static/a
