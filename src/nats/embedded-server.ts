@@ -70,34 +70,60 @@ async function resolveBinary(bin: string): Promise<string> {
   return bin;
 }
 
+const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
+const DEFAULT_START_TIMEOUT_MS = 15_000;
+/** How long a server has to stop on SIGTERM (JetStream flushes its store) before it is killed. */
+const STOP_GRACE_MS = 10_000;
+
 export async function startNatsServer(options: NatsServerOptions): Promise<NatsServerHandle> {
   const bin = await resolveBinary(options.bin ?? "nats-server");
-  const storeDir = join(options.dir, "jetstream");
   const pidFile = join(options.dir, "nats-server.pid");
-  const configFile = join(options.dir, "nats-server.conf");
-  await mkdir(storeDir, { recursive: true });
   await stopLeftover(pidFile);
-  await writeFile(
-    configFile,
-    [
-      `listen: 127.0.0.1:${options.port ?? -1}`,
-      `pid_file: ${JSON.stringify(pidFile)}`,
-      `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
-      `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
-      "",
-    ].join("\n"),
-  );
-
+  const configFile = await writeServerConfig(options, pidFile);
   const child = spawn(bin, ["-c", configFile], { stdio: ["ignore", "ignore", "pipe"] });
   const log = createWriteStream(join(options.dir, "nats-server.log"), { flags: "a" });
   child.stderr!.pipe(log);
+  const url = await readyUrl(child, bin, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+  const watchdog = startWatchdog(child.pid!);
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    pid: child.pid!,
+    stop() {
+      stopped ??= (async () => {
+        await stopChild(child);
+        watchdog.kill("SIGKILL");
+        log.end();
+        await rm(pidFile, { force: true });
+      })();
+      return stopped;
+    },
+  };
+}
 
-  const url = await new Promise<string>((resolve, reject) => {
+async function writeServerConfig(options: NatsServerOptions, pidFile: string): Promise<string> {
+  const storeDir = join(options.dir, "jetstream");
+  const configFile = join(options.dir, "nats-server.conf");
+  await mkdir(storeDir, { recursive: true });
+  const lines = [
+    `listen: 127.0.0.1:${options.port ?? -1}`,
+    `pid_file: ${JSON.stringify(pidFile)}`,
+    `max_payload: ${options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD}`,
+    `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+    "",
+  ];
+  await writeFile(configFile, lines.join("\n"));
+  return configFile;
+}
+
+/** The server's client URL, once it says it listens and is ready; its own words when it fails first. */
+function readyUrl(child: ChildProcess, bin: string, timeoutMs: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let seen = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`nats-server did not start within ${options.startTimeoutMs ?? 15_000}ms:\n${seen.slice(-2000)}`));
-    }, options.startTimeoutMs ?? 15_000);
+      reject(new Error(`nats-server did not start within ${timeoutMs}ms:\n${seen.slice(-2000)}`));
+    }, timeoutMs);
     child.once("error", (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(error.code === "ENOENT" ? new NatsServerMissingError(bin) : error);
@@ -117,26 +143,14 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
       }
     });
   });
+}
 
-  const watchdog = startWatchdog(child.pid!);
-  let stopped: Promise<void> | undefined;
-  return {
-    url,
-    pid: child.pid!,
-    stop() {
-      stopped ??= (async () => {
-        const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve())));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        await exited;
-        clearTimeout(timer);
-        watchdog.kill("SIGKILL");
-        log.end();
-        await rm(pidFile, { force: true });
-      })();
-      return stopped;
-    },
-  };
+async function stopChild(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve())));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
 }
 
 function startWatchdog(pid: number): ChildProcess {
