@@ -1,4 +1,4 @@
-import { classifyError, classifyStatus, type AttemptErrorCode } from "../src/domain/attempt-outcome.ts";
+import { type AttemptErrorCode, classifyError, classifyStatus } from "../src/domain/attempt-outcome.ts";
 import type { AttemptFailed, AttemptRecord, AttemptResolved, AttemptStarted } from "../src/domain/delivery-events.ts";
 import { nextRetryAt, parseRetryAfter } from "../src/domain/retry-policy.ts";
 import type { DeliverySnapshot } from "./delivery.fold.ts";
@@ -61,8 +61,8 @@ export function attemptResolved(input: AttemptResolution): AttemptResolved {
   const retryAfterMs = honoursRetryAfter ? parseRetryAfter(report.response?.headers["retry-after"], now) : undefined;
   const attemptsInRound = input.inFlight.context.roundAttempts;
   const retryAt = nextRetryAt({ schedule: input.schedule, attemptsInRound, now, random: input.random, retryAfterMs });
-  const error = record.error
-    ?? (verdict.kind === "permanent" ? verdict.reason : `receiver answered ${report.response?.status}`);
+  const error = record.error ??
+    (verdict.kind === "permanent" ? verdict.reason : `receiver answered ${report.response?.status}`);
   return failed({ ...record, error }, now, verdict.kind === "permanent", retryAt);
 }
 

@@ -1,14 +1,25 @@
 import { describe, expect, it } from "vitest";
 import type { AttemptFailed, DeliveryTransition } from "../src/domain/delivery-events.ts";
-import { attemptInterrupted, attemptResolved, attemptStarted, INTERRUPTED_ERROR, type AttemptReport } from "./delivery.attempt-events.ts";
-import { applyDeliveryEvent, foldDelivery, stateOf, type DeliverySnapshot } from "./delivery.fold.ts";
+import {
+  attemptInterrupted,
+  type AttemptReport,
+  attemptResolved,
+  attemptStarted,
+  INTERRUPTED_ERROR,
+} from "./delivery.attempt-events.ts";
+import { applyDeliveryEvent, type DeliverySnapshot, foldDelivery, stateOf } from "./delivery.fold.ts";
 import { nextStep } from "./delivery.next-step.ts";
 
 const SCHEDULE = [5_000, 30_000];
 const NOW = Date.UTC(2026, 0, 1, 0, 1, 0);
 const t = (ms: number) => new Date(ms).toISOString();
 // The outbound request as the delivery layer builds it: url first, and a body the journal must not keep.
-const outbound = { url: "https://example.com/hook", method: "POST", headers: { "webhook-id": "dlv_test" }, body: new Uint8Array([1]) };
+const outbound = {
+  url: "https://example.com/hook",
+  method: "POST",
+  headers: { "webhook-id": "dlv_test" },
+  body: new Uint8Array([1]),
+};
 const answer = (status: number, headers: Record<string, string> = {}): AttemptReport => ({
   latencyMs: 12.5,
   response: { status, headers, body: "ok", bodyTruncated: false },
@@ -22,7 +33,11 @@ function given(attemptsStarted: number, maxAttempts = SCHEDULE.length + 1) {
     events.push({ type: "attempt.started", at: t(start), data: { attempt } });
     if (attempt < attemptsStarted) {
       const retryAt = t(start + 500);
-      events.push({ type: "attempt.failed", at: t(start + 100), data: { ...outcomeRecord(attempt), permanent: false, retryAt } });
+      events.push({
+        type: "attempt.failed",
+        at: t(start + 100),
+        data: { ...outcomeRecord(attempt), permanent: false, retryAt },
+      });
     }
   }
   const { snapshot: inFlight, rejected } = foldDelivery({ id: "dlv_test", maxAttempts }, events);
@@ -33,7 +48,11 @@ function given(attemptsStarted: number, maxAttempts = SCHEDULE.length + 1) {
     when(report: AttemptReport, random = 0.5) {
       const event = attemptResolved({ inFlight, request: outbound, report, schedule: SCHEDULE, now: NOW, random });
       const after = applyDeliveryEvent(inFlight, event);
-      return { event, failed: event as AttemptFailed, thenState: (state: string) => expect(after && stateOf(after)).toBe(state) };
+      return {
+        event,
+        failed: event as AttemptFailed,
+        thenState: (state: string) => expect(after && stateOf(after)).toBe(state),
+      };
     },
   };
 }
@@ -51,7 +70,10 @@ describe("attempt.started", () => {
   });
   it("after a failure, is the attempt after it", () => {
     const { inFlight } = given(1);
-    const backoff = applyDeliveryEvent(inFlight, given(1).when({ latencyMs: 1, error: "reset", errorCode: "network" }).event)!;
+    const backoff = applyDeliveryEvent(
+      inFlight,
+      given(1).when({ latencyMs: 1, error: "reset", errorCode: "network" }).event,
+    )!;
     expect(attemptStarted(backoff, "w", NOW + 10_000).data.attempt).toBe(2);
   });
 });
@@ -83,7 +105,8 @@ describe("which event an attempt's result is", () => {
   });
   it("a later attempt in the round waits the schedule's later delay", () =>
     expect(given(2).when(answer(502)).failed.data.retryAt).toBe(t(NOW + 30_000)));
-  it("the last attempt of the round fails the delivery (exhausted)", () => given(3).when(answer(500)).thenState("failed"));
+  it("the last attempt of the round fails the delivery (exhausted)", () =>
+    given(3).when(answer(500)).thenState("failed"));
 
   describe("Retry-After", () => {
     it("503 honours delay-seconds, without jitter", () =>
@@ -113,9 +136,15 @@ describe("which event an attempt's result is", () => {
       result.thenState("failed");
     });
     it("an invalid target", () =>
-      expect(given(1).when({ latencyMs: 0, error: "bad url", errorCode: "invalid-target" }).failed.data.permanent).toBe(true));
+      expect(given(1).when({ latencyMs: 0, error: "bad url", errorCode: "invalid-target" }).failed.data.permanent).toBe(
+        true,
+      ));
     it("an event gone from the topic log", () => {
-      const result = given(1).when({ latencyMs: 0, error: "the event is no longer in the topic log", errorCode: "payload-expired" });
+      const result = given(1).when({
+        latencyMs: 0,
+        error: "the event is no longer in the topic log",
+        errorCode: "payload-expired",
+      });
       expect(result.failed.data.permanent).toBe(true);
       result.thenState("failed");
     });
@@ -124,12 +153,23 @@ describe("which event an attempt's result is", () => {
   describe("transport errors that may heal are retried", () => {
     it("a timeout", () => {
       const result = given(1).when({ latencyMs: 10_000, error: "timed out: headers", errorCode: "timeout" });
-      expect(result.failed.data).toMatchObject({ permanent: false, error: "timed out: headers", retryAt: t(NOW + 5_000) });
+      expect(result.failed.data).toMatchObject({
+        permanent: false,
+        error: "timed out: headers",
+        retryAt: t(NOW + 5_000),
+      });
       result.thenState("backoff");
     });
     it("a network error, with no code counted as one", () => {
       const result = given(1).when({ latencyMs: 2, error: "ECONNRESET: socket hang up" });
-      expect(Object.keys(result.failed.data)).toEqual(["attempt", "request", "latencyMs", "error", "permanent", "retryAt"]);
+      expect(Object.keys(result.failed.data)).toEqual([
+        "attempt",
+        "request",
+        "latencyMs",
+        "error",
+        "permanent",
+        "retryAt",
+      ]);
       result.thenState("backoff");
     });
   });

@@ -1,6 +1,12 @@
 import { type SnapshotFrom } from "xstate";
 import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
-import { deliveryMachine, initialDeliveryContext, type DeliveryContext, type DeliveryInput, type DeliveryState } from "./delivery.machine.ts";
+import {
+  type DeliveryContext,
+  type DeliveryInput,
+  deliveryMachine,
+  type DeliveryState,
+  initialDeliveryContext,
+} from "./delivery.machine.ts";
 import { foldFor, type Persisted } from "./fold.ts";
 
 /** The delivery machine stepped purely; see fold.ts. Deliveries are the hot path, so the start snapshot is built cheaply. */
@@ -23,7 +29,8 @@ export function initialDelivery(input: DeliveryInput): DeliverySnapshot {
 export const initialDeliveryByTransition = (input: DeliveryInput): DeliverySnapshot => fold.initial(input);
 export const stateOf = fold.stateOf;
 /** The next snapshot, or null when the machine refuses the event in its current state. */
-export const applyDeliveryEvent = (snapshot: DeliverySnapshot, event: DeliveryTransition): DeliverySnapshot | null => fold.apply(snapshot, event);
+export const applyDeliveryEvent = (snapshot: DeliverySnapshot, event: DeliveryTransition): DeliverySnapshot | null =>
+  fold.apply(snapshot, event);
 export const persistDelivery = fold.persist;
 export const restoreDelivery = fold.restore;
 

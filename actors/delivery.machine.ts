@@ -35,7 +35,14 @@ export type DeliveryContext = {
 };
 
 export type DeliveryState = "pending" | "in-flight" | "backoff" | "delivered" | "failed" | "cancelled";
-export const DELIVERY_STATES: readonly DeliveryState[] = ["pending", "in-flight", "backoff", "delivered", "failed", "cancelled"];
+export const DELIVERY_STATES: readonly DeliveryState[] = [
+  "pending",
+  "in-flight",
+  "backoff",
+  "delivered",
+  "failed",
+  "cancelled",
+];
 
 const at = (event: { at: string }) => Date.parse(event.at);
 
@@ -65,15 +72,19 @@ export const deliveryMachine = setup({
     input: {} as DeliveryInput,
   },
   guards: {
-    isNextAttempt: ({ context, event }) => event.type === "attempt.started" && event.data.attempt === context.attempts + 1,
+    isNextAttempt: ({ context, event }) =>
+      event.type === "attempt.started" && event.data.attempt === context.attempts + 1,
     isNextAttemptAndDue: ({ context, event }) =>
-      event.type === "attempt.started" && event.data.attempt === context.attempts + 1 && at(event) >= (context.retryAt ?? 0),
+      event.type === "attempt.started" && event.data.attempt === context.attempts + 1 &&
+      at(event) >= (context.retryAt ?? 0),
     isCurrentAttempt: ({ context, event }) =>
-      (event.type === "attempt.succeeded" || event.type === "attempt.failed") && event.data.attempt === context.attempts,
+      (event.type === "attempt.succeeded" || event.type === "attempt.failed") &&
+      event.data.attempt === context.attempts,
     isPermanentFailure: ({ context, event }) =>
       event.type === "attempt.failed" && event.data.attempt === context.attempts && event.data.permanent,
     hasAttemptsLeft: ({ context, event }) =>
-      event.type === "attempt.failed" && event.data.attempt === context.attempts && context.roundAttempts < context.maxAttempts,
+      event.type === "attempt.failed" && event.data.attempt === context.attempts &&
+      context.roundAttempts < context.maxAttempts,
   },
   actions: {
     startAttempt: assign(({ context, event }) => ({
@@ -88,8 +99,16 @@ export const deliveryMachine = setup({
       inFlightSince: null,
       retryAt: event.type === "attempt.failed" ? Date.parse(event.data.retryAt) : null,
     })),
-    giveUpPermanently: assign(({ event }) => ({ ...outcomeOf(event), inFlightSince: null, failureReason: "permanent" as const })),
-    giveUpExhausted: assign(({ event }) => ({ ...outcomeOf(event), inFlightSince: null, failureReason: "exhausted" as const })),
+    giveUpPermanently: assign(({ event }) => ({
+      ...outcomeOf(event),
+      inFlightSince: null,
+      failureReason: "permanent" as const,
+    })),
+    giveUpExhausted: assign(({ event }) => ({
+      ...outcomeOf(event),
+      inFlightSince: null,
+      failureReason: "exhausted" as const,
+    })),
     // An attempt that was already on the wire when the delivery was cancelled still gets its outcome recorded.
     recordLateOutcome: assign(({ event }) => ({ ...outcomeOf(event), inFlightSince: null })),
     startNewRound: assign({ roundAttempts: 0, retryAt: null, failureReason: null }),

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
-import { applyDeliveryEvent, initialDelivery, initialDeliveryByTransition, persistDelivery, foldDelivery, restoreDelivery, stateOf } from "./delivery.fold.ts";
+import {
+  applyDeliveryEvent,
+  foldDelivery,
+  initialDelivery,
+  initialDeliveryByTransition,
+  persistDelivery,
+  restoreDelivery,
+  stateOf,
+} from "./delivery.fold.ts";
 
 const t = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
 const record = (attempt: number, status?: number) => ({
@@ -9,15 +17,36 @@ const record = (attempt: number, status?: number) => ({
   latencyMs: 12,
   ...(status ? { response: { status, headers: {}, body: "", bodyTruncated: false } } : { error: "connection refused" }),
 });
-const started = (attempt: number, second: number): DeliveryTransition => ({ type: "attempt.started", at: t(second), data: { attempt } });
-const succeeded = (attempt: number, second: number): DeliveryTransition => ({ type: "attempt.succeeded", at: t(second), data: record(attempt, 200) });
-const failed = (attempt: number, second: number, retryAtSecond: number, opts: { status?: number; permanent?: boolean } = {}): DeliveryTransition => ({
+const started = (attempt: number, second: number): DeliveryTransition => ({
+  type: "attempt.started",
+  at: t(second),
+  data: { attempt },
+});
+const succeeded = (attempt: number, second: number): DeliveryTransition => ({
+  type: "attempt.succeeded",
+  at: t(second),
+  data: record(attempt, 200),
+});
+const failed = (
+  attempt: number,
+  second: number,
+  retryAtSecond: number,
+  opts: { status?: number; permanent?: boolean } = {},
+): DeliveryTransition => ({
   type: "attempt.failed",
   at: t(second),
   data: { ...record(attempt, opts.status), permanent: opts.permanent ?? false, retryAt: t(retryAtSecond) },
 });
-const retryRequested = (second: number): DeliveryTransition => ({ type: "delivery.retry-requested", at: t(second), data: {} });
-const cancelRequested = (second: number): DeliveryTransition => ({ type: "delivery.cancel-requested", at: t(second), data: {} });
+const retryRequested = (second: number): DeliveryTransition => ({
+  type: "delivery.retry-requested",
+  at: t(second),
+  data: {},
+});
+const cancelRequested = (second: number): DeliveryTransition => ({
+  type: "delivery.cancel-requested",
+  at: t(second),
+  data: {},
+});
 
 /** given these past events (with an attempt budget), when this event, then this state, or a refusal. */
 function given(events: DeliveryTransition[], maxAttempts = 3) {
@@ -62,14 +91,24 @@ describe("delivery machine", () => {
   });
   it("backoff refuses an attempt before the retry time (early redelivery)", () =>
     given([started(1, 0), failed(1, 1, 6)]).when(started(2, 5)).thenRefused());
-  it("backoff → in-flight once the retry time has come", () => given([started(1, 0), failed(1, 1, 6)]).when(started(2, 6)).then("in-flight"));
+  it("backoff → in-flight once the retry time has come", () =>
+    given([started(1, 0), failed(1, 1, 6)]).when(started(2, 6)).then("in-flight"));
   it("in-flight → failed on a permanent failure, attempts left or not", () =>
     given([started(1, 0)]).when(failed(1, 1, 6, { status: 410, permanent: true })).then("failed"));
   it("in-flight → failed when the attempts are exhausted", () =>
-    given([started(1, 0), failed(1, 1, 2), started(2, 2), failed(2, 3, 4), started(3, 4)]).when(failed(3, 5, 9)).then("failed"));
+    given([started(1, 0), failed(1, 1, 2), started(2, 2), failed(2, 3, 4), started(3, 4)]).when(failed(3, 5, 9)).then(
+      "failed",
+    ));
 
   it("records why it gave up", () => {
-    const exhausted = given([started(1, 0), failed(1, 1, 2), started(2, 2), failed(2, 3, 4), started(3, 4), failed(3, 5, 9)]);
+    const exhausted = given([
+      started(1, 0),
+      failed(1, 1, 2),
+      started(2, 2),
+      failed(2, 3, 4),
+      started(3, 4),
+      failed(3, 5, 9),
+    ]);
     expect(exhausted.snapshot.context.failureReason).toBe("exhausted");
     const permanent = given([started(1, 0), failed(1, 1, 2, { status: 410, permanent: true })]);
     expect(permanent.snapshot.context.failureReason).toBe("permanent");
@@ -98,7 +137,8 @@ describe("delivery machine", () => {
     next.then("cancelled");
     expect(next.next?.context.lastStatus).toBe(200);
   });
-  it("a cancelled delivery can be retried by hand", () => given([cancelRequested(0)]).when(retryRequested(1)).then("pending"));
+  it("a cancelled delivery can be retried by hand", () =>
+    given([cancelRequested(0)]).when(retryRequested(1)).then("pending"));
   it("failed refuses a new attempt without a manual retry", () =>
     given([started(1, 0), failed(1, 1, 2, { permanent: true })]).when(started(2, 3)).thenRefused());
 

@@ -1,4 +1,4 @@
-import { stateOf, type DeliverySnapshot } from "./delivery.fold.ts";
+import { type DeliverySnapshot, stateOf } from "./delivery.fold.ts";
 
 /**
  * What a worker does with a delivery's work message, given the delivery's newest state and the time.

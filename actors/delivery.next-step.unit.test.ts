@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
 import { attemptStarted } from "./delivery.attempt-events.ts";
 import { applyDeliveryEvent, foldDelivery } from "./delivery.fold.ts";
-import { nextStep, type NextStep } from "./delivery.next-step.ts";
+import { type NextStep, nextStep } from "./delivery.next-step.ts";
 
 const LEASE_MS = 30_000;
 const ms = (second: number) => Date.UTC(2026, 0, 1, 0, 0, second);
@@ -13,7 +13,11 @@ const record = (attempt: number) => ({
   latencyMs: 12,
   response: { status: 500, headers: {}, body: "", bodyTruncated: false },
 });
-const started = (attempt: number, second: number): DeliveryTransition => ({ type: "attempt.started", at: t(second), data: { attempt } });
+const started = (attempt: number, second: number): DeliveryTransition => ({
+  type: "attempt.started",
+  at: t(second),
+  data: { attempt },
+});
 const succeeded = (attempt: number, second: number): DeliveryTransition => ({
   type: "attempt.succeeded",
   at: t(second),
@@ -24,8 +28,16 @@ const failed = (attempt: number, second: number, retryAtSecond: number, permanen
   at: t(second),
   data: { ...record(attempt), permanent, retryAt: t(retryAtSecond) },
 });
-const cancelRequested = (second: number): DeliveryTransition => ({ type: "delivery.cancel-requested", at: t(second), data: {} });
-const retryRequested = (second: number): DeliveryTransition => ({ type: "delivery.retry-requested", at: t(second), data: {} });
+const cancelRequested = (second: number): DeliveryTransition => ({
+  type: "delivery.cancel-requested",
+  at: t(second),
+  data: {},
+});
+const retryRequested = (second: number): DeliveryTransition => ({
+  type: "delivery.retry-requested",
+  at: t(second),
+  data: {},
+});
 
 /** given these past events, when the worker looks at the second `second` (with a lease), then this step. */
 function given(events: DeliveryTransition[], maxAttempts = 3) {
@@ -50,7 +62,8 @@ describe("the next step for a delivery's work message", () => {
     it("before the retry time (NATS redelivered early): nak for the time that remains", () =>
       given(backoff).whenItIs(4).then({ kind: "nak", delayMs: 2_000, until: "retry-due" }));
     it("at the retry time: attempt", () => given(backoff).whenItIs(6).then({ kind: "attempt" }));
-    it("after the retry time (a late redelivery): attempt", () => given(backoff).whenItIs(60).then({ kind: "attempt" }));
+    it("after the retry time (a late redelivery): attempt", () =>
+      given(backoff).whenItIs(60).then({ kind: "attempt" }));
   });
 
   describe("in-flight", () => {
@@ -62,7 +75,11 @@ describe("the next step for a delivery's work message", () => {
     it("the lease is the caller's: a shorter one expires sooner", () =>
       given(inFlight).whenItIs(15, 5_000).then({ kind: "record-interrupted" }));
     it("a retried attempt's lease runs from its own start", () =>
-      given([started(1, 0), failed(1, 1, 2), started(2, 20)]).whenItIs(40).then({ kind: "nak", delayMs: 10_000, until: "lease-expired" }));
+      given([started(1, 0), failed(1, 1, 2), started(2, 20)]).whenItIs(40).then({
+        kind: "nak",
+        delayMs: 10_000,
+        until: "lease-expired",
+      }));
   });
 
   describe("finished: ack, whatever the time", () => {

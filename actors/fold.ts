@@ -1,4 +1,12 @@
-import { initialTransition, transition, type AnyStateMachine, type ContextFrom, type EventFromLogic, type InputFrom, type SnapshotFrom } from "xstate";
+import {
+  type AnyStateMachine,
+  type ContextFrom,
+  type EventFromLogic,
+  initialTransition,
+  type InputFrom,
+  type SnapshotFrom,
+  transition,
+} from "xstate";
 
 /**
  * Steps a machine purely (XState's initialTransition/transition): no actor, no clock, nothing runs.
@@ -24,8 +32,12 @@ export function foldFor<TMachine extends AnyStateMachine, TState extends string>
     initial: (input: InputFrom<TMachine>): Snapshot => initialTransition(machine, input)[0] as Snapshot,
     apply,
     stateOf: (snapshot: Snapshot): TState => view(snapshot).value,
-    persist: (snapshot: Snapshot): Persisted<TState, Context> => ({ state: view(snapshot).value, context: view(snapshot).context }),
-    restore: (persisted: Persisted<TState, Context>): Snapshot => machine.resolveState({ value: persisted.state, context: persisted.context }) as Snapshot,
+    persist: (snapshot: Snapshot): Persisted<TState, Context> => ({
+      state: view(snapshot).value,
+      context: view(snapshot).context,
+    }),
+    restore: (persisted: Persisted<TState, Context>): Snapshot =>
+      machine.resolveState({ value: persisted.state, context: persisted.context }) as Snapshot,
     /** Folds a journal from the start; events the machine refuses are reported, not silently applied. */
     run(start: Snapshot, events: readonly Event[]): { snapshot: Snapshot; rejected: Event[] } {
       let snapshot = start;

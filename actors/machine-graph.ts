@@ -24,9 +24,17 @@ export function describeMachine(machine: AnyStateMachine): MachineGraph {
           from: nameOf(node),
           event,
           to: definition.target?.length ? nameOf(definition.target[0]!) : null,
-          guard: typeof guard === "string" ? guard : guard && typeof guard === "object" && "type" in guard ? String(guard.type) : null,
+          guard: typeof guard === "string"
+            ? guard
+            : guard && typeof guard === "object" && "type" in guard
+            ? String(guard.type)
+            : null,
           actions: (definition.actions as unknown[]).map((action) =>
-            typeof action === "string" ? action : action && typeof action === "object" && "type" in action ? String(action.type) : "inline",
+            typeof action === "string"
+              ? action
+              : action && typeof action === "object" && "type" in action
+              ? String(action.type)
+              : "inline"
           ),
         });
       }

@@ -14,7 +14,12 @@ import type { SubscriptionTransition } from "../src/domain/subscription-events.t
  * times arrive as event data, and replaying the journal rebuilds the state.
  */
 
-export type SubscriptionInput = { id: string; needsVerification: boolean; expiresAt: number | null; failureThreshold: number };
+export type SubscriptionInput = {
+  id: string;
+  needsVerification: boolean;
+  expiresAt: number | null;
+  failureThreshold: number;
+};
 
 export type SubscriptionContext = {
   id: string;
@@ -36,25 +41,37 @@ export const subscriptionMachine = setup({
   guards: {
     verifiedAtCreation: ({ context }) => context.statusMessage === null,
     isGone: ({ event }) => event.type === "delivery.failed" && event.data.gone,
-    reachesThreshold: ({ context, event }) => event.type === "delivery.failed" && context.consecutiveFailures + 1 >= context.failureThreshold,
+    reachesThreshold: ({ context, event }) =>
+      event.type === "delivery.failed" && context.consecutiveFailures + 1 >= context.failureThreshold,
   },
   actions: {
-    setLease: assign({ expiresAt: ({ context, event }) => ("expiresAt" in event.data ? (event.data.expiresAt as number | null) : context.expiresAt) }),
+    setLease: assign({
+      expiresAt: (
+        { context, event },
+      ) => ("expiresAt" in event.data ? (event.data.expiresAt as number | null) : context.expiresAt),
+    }),
     markVerified: assign({ statusMessage: null }),
     countFailure: assign({ consecutiveFailures: ({ context }) => context.consecutiveFailures + 1 }),
     resetFailures: assign({ consecutiveFailures: 0 }),
     disableGone: assign({
       consecutiveFailures: ({ context }) => context.consecutiveFailures + 1,
-      statusMessage: ({ event }) => `disabled: the endpoint answered 410 Gone to delivery ${"deliveryId" in event.data ? event.data.deliveryId : "?"}`,
+      statusMessage: ({ event }) =>
+        `disabled: the endpoint answered 410 Gone to delivery ${
+          "deliveryId" in event.data ? event.data.deliveryId : "?"
+        }`,
     }),
     disableFailing: assign({
       consecutiveFailures: ({ context }) => context.consecutiveFailures + 1,
       statusMessage: ({ context }) => `disabled after ${context.consecutiveFailures + 1} consecutive failed deliveries`,
     }),
-    pause: assign({ statusMessage: ({ event }) => ("reason" in event.data ? `paused: ${event.data.reason}` : "paused") }),
+    pause: assign({
+      statusMessage: ({ event }) => ("reason" in event.data ? `paused: ${event.data.reason}` : "paused"),
+    }),
     resume: assign({ consecutiveFailures: 0, statusMessage: null }),
     expire: assign({ statusMessage: "expired: the lease ended" }),
-    unsubscribe: assign({ statusMessage: ({ event }) => ("reason" in event.data ? `unsubscribed: ${event.data.reason}` : "unsubscribed") }),
+    unsubscribe: assign({
+      statusMessage: ({ event }) => ("reason" in event.data ? `unsubscribed: ${event.data.reason}` : "unsubscribed"),
+    }),
   },
 }).createMachine({
   id: "subscription",

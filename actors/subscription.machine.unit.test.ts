@@ -3,17 +3,42 @@ import type { SubscriptionTransition } from "../src/domain/subscription-events.t
 import { subscriptionFold } from "./subscription.fold.ts";
 
 const t = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
-const failed = (second: number, gone = false): SubscriptionTransition => ({ type: "delivery.failed", at: t(second), data: { deliveryId: `dlv_${second}`, gone } });
-const recovered = (second: number): SubscriptionTransition => ({ type: "delivery.recovered", at: t(second), data: { deliveryId: `dlv_${second}` } });
-const verified = (second: number, expiresAt: number | null = 1_000): SubscriptionTransition => ({ type: "verification.succeeded", at: t(second), data: { expiresAt } });
-const paused = (second: number): SubscriptionTransition => ({ type: "subscription.paused", at: t(second), data: { reason: "deactivated by owner" } });
+const failed = (second: number, gone = false): SubscriptionTransition => ({
+  type: "delivery.failed",
+  at: t(second),
+  data: { deliveryId: `dlv_${second}`, gone },
+});
+const recovered = (second: number): SubscriptionTransition => ({
+  type: "delivery.recovered",
+  at: t(second),
+  data: { deliveryId: `dlv_${second}` },
+});
+const verified = (second: number, expiresAt: number | null = 1_000): SubscriptionTransition => ({
+  type: "verification.succeeded",
+  at: t(second),
+  data: { expiresAt },
+});
+const paused = (second: number): SubscriptionTransition => ({
+  type: "subscription.paused",
+  at: t(second),
+  data: { reason: "deactivated by owner" },
+});
 const resumed = (second: number): SubscriptionTransition => ({ type: "subscription.resumed", at: t(second), data: {} });
 const expired = (second: number): SubscriptionTransition => ({ type: "lease.expired", at: t(second), data: {} });
-const unsubscribed = (second: number): SubscriptionTransition => ({ type: "subscription.unsubscribed", at: t(second), data: { reason: "deleted" } });
+const unsubscribed = (second: number): SubscriptionTransition => ({
+  type: "subscription.unsubscribed",
+  at: t(second),
+  data: { reason: "deleted" },
+});
 
 /** given a subscription (REST: active at once; WebSub: waiting for verification) and its past events. */
 function given(events: SubscriptionTransition[], options: { websub?: boolean; threshold?: number } = {}) {
-  const start = subscriptionFold.initial({ id: "sub_1", needsVerification: options.websub ?? false, expiresAt: null, failureThreshold: options.threshold ?? 3 });
+  const start = subscriptionFold.initial({
+    id: "sub_1",
+    needsVerification: options.websub ?? false,
+    expiresAt: null,
+    failureThreshold: options.threshold ?? 3,
+  });
   const { snapshot, rejected } = subscriptionFold.run(start, events);
   expect(rejected).toEqual([]);
   return {
@@ -32,7 +57,8 @@ function given(events: SubscriptionTransition[], options: { websub?: boolean; th
 }
 
 describe("subscription machine", () => {
-  it("a REST subscription is active at once", () => expect(subscriptionFold.stateOf(given([]).snapshot)).toBe("active"));
+  it("a REST subscription is active at once", () =>
+    expect(subscriptionFold.stateOf(given([]).snapshot)).toBe("active"));
   it("a WebSub subscription waits for verification of intent", () => {
     const { snapshot } = given([], { websub: true });
     expect(subscriptionFold.stateOf(snapshot)).toBe("pending-verification");
@@ -44,7 +70,8 @@ describe("subscription machine", () => {
     expect(next.context.statusMessage).toBeNull();
   });
   it("verification failed on a new subscription → unsubscribed", () =>
-    given([], { websub: true }).when({ type: "verification.failed", at: t(1), data: { reason: "wrong challenge" } }).then("unsubscribed"));
+    given([], { websub: true }).when({ type: "verification.failed", at: t(1), data: { reason: "wrong challenge" } })
+      .then("unsubscribed"));
   it("an active subscription refuses a failed verification (a failed re-subscribe changes nothing)", () =>
     given([]).when({ type: "verification.failed", at: t(1), data: { reason: "x" } }).thenRefused());
   it("a renewal moves the lease", () => {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { DELIVERY_ID_PREFIX, ulidTime } from "../src/domain/ids.ts";
-import { startNats, type Child } from "../test/support/processes.ts";
+import { type Child, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
 import { benchTokens as tokens, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
 import { createLayout } from "../src/nats/layout.ts";
@@ -32,21 +32,32 @@ async function stats(receiverUrl: string): Promise<{ count: number; distinct: nu
 }
 
 async function arrivalsOf(receiverUrl: string): Promise<Record<string, number>> {
-  return ((await (await fetch(`${receiverUrl}/__stats?arrivals`)).json()) as { arrivals: Record<string, number> }).arrivals;
+  return ((await (await fetch(`${receiverUrl}/__stats?arrivals`)).json()) as { arrivals: Record<string, number> })
+    .arrivals;
 }
 
 /**
  * 64 connections of POSTs for SECONDS. wrk (C, Debian's "wrk" package) leaves more of this small
  * machine to hookd than autocannon (Node), so it is used when installed.
  */
-async function loadTest(url: string, headers: Record<string, string>, body: string): Promise<{ tool: string; ok: number; failed: number; p99Ms: number }> {
+async function loadTest(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ tool: string; ok: number; failed: number; p99Ms: number }> {
   const wrk = spawnSync("wrk", ["--version"], { encoding: "utf8" });
   if (!wrk.error) {
     const dir = await mkdtemp(join(tmpdir(), "hookd-wrk-"));
     const script = join(dir, "post.lua");
-    const lua = [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(body)}`, ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)];
+    const lua = [
+      `wrk.method = "POST"`,
+      `wrk.body = ${JSON.stringify(body)}`,
+      ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
+    ];
     await writeFile(script, lua.join("\n"));
-    const run = spawnSync("wrk", ["-t", "1", "-c", "64", "-d", `${SECONDS}s`, "--latency", "-s", script, url], { encoding: "utf8" });
+    const run = spawnSync("wrk", ["-t", "1", "-c", "64", "-d", `${SECONDS}s`, "--latency", "-s", script, url], {
+      encoding: "utf8",
+    });
     await rm(dir, { recursive: true, force: true });
     const requests = Number(/(\d+) requests in/.exec(run.stdout)?.[1] ?? 0);
     const failed = Number(/Non-2xx or 3xx responses: (\d+)/.exec(run.stdout)?.[1] ?? 0);
@@ -61,7 +72,13 @@ async function loadTest(url: string, headers: Record<string, string>, body: stri
 // The first seconds after a start are slow (JIT, lazily compiled modules, connection pools filling): measured, not counted.
 const WARMUP_SECONDS = 5;
 
-async function measureLatency(hookdUrl: string, receiverUrl: string, target: string, token: string, rate: number): Promise<number[]> {
+async function measureLatency(
+  hookdUrl: string,
+  receiverUrl: string,
+  target: string,
+  token: string,
+  rate: number,
+): Promise<number[]> {
   const total = rate * (WARMUP_SECONDS + SECONDS);
   const warmup = rate * WARMUP_SECONDS;
   await fetch(`${receiverUrl}/__reset`, { method: "POST" });
@@ -73,7 +90,12 @@ async function measureLatency(hookdUrl: string, receiverUrl: string, target: str
     const wait = loadStart + (i * 1000) / rate - performance.now();
     if (wait > 1) await sleep(wait);
     inflight.push(
-      request(`${hookdUrl}/dispatch?_url=${target}`, { method: "POST", body: `n=r${rate}_${i}`, headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" }, dispatcher: agent }).then(
+      request(`${hookdUrl}/dispatch?_url=${target}`, {
+        method: "POST",
+        body: `n=r${rate}_${i}`,
+        headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
+        dispatcher: agent,
+      }).then(
         async (response) => {
           const json = (await response.body.json()) as { id?: string };
           if (response.statusCode === 202 && json.id && i >= warmup) ids.push(json.id);
@@ -94,7 +116,13 @@ async function measureLatency(hookdUrl: string, receiverUrl: string, target: str
 }
 
 /** Closed-loop POSTs at a fixed concurrency for a while; answers requests completed per second. */
-async function postLoop(url: string, concurrency: number, seconds: number, body: (i: number) => string, headers: Record<string, string> = {}) {
+async function postLoop(
+  url: string,
+  concurrency: number,
+  seconds: number,
+  body: (i: number) => string,
+  headers: Record<string, string> = {},
+) {
   const agent = new Agent({ connections: concurrency, pipelining: 1 });
   const deadline = performance.now() + seconds * 1000;
   let done = 0;
@@ -104,7 +132,12 @@ async function postLoop(url: string, concurrency: number, seconds: number, body:
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
         const i = done++;
-        const response = await request(url, { method: "POST", body: body(i), headers: { "content-type": "text/plain", ...headers }, dispatcher: agent });
+        const response = await request(url, {
+          method: "POST",
+          body: body(i),
+          headers: { "content-type": "text/plain", ...headers },
+          dispatcher: agent,
+        });
         await response.body.dump();
         if (response.statusCode < 300) ok++;
       }
@@ -118,14 +151,22 @@ async function postLoop(url: string, concurrency: number, seconds: number, body:
 async function main() {
   const nats = await startNats();
   const children: Child[] = [];
-  console.log(`hookd bench/dispatch: ${SECONDS}s phases, ${fmt(BACKOFF_COUNT)} deliveries for the backoff memory check\n`);
+  console.log(
+    `hookd bench/dispatch: ${SECONDS}s phases, ${fmt(BACKOFF_COUNT)} deliveries for the backoff memory check\n`,
+  );
   try {
     // Ceiling 1: plain JetStream publishes from one Node process, with many in flight.
     const nc = await connect({ servers: nats.url });
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: "BENCH_CEILING", subjects: ["bench.>"] });
     const js = jetstream(nc);
-    const payload = new TextEncoder().encode(JSON.stringify({ type: "delivery.created", at: new Date().toISOString(), data: { url: "http://127.0.0.1:1/x", body: "bj0x" } }));
+    const payload = new TextEncoder().encode(
+      JSON.stringify({
+        type: "delivery.created",
+        at: new Date().toISOString(),
+        data: { url: "http://127.0.0.1:1/x", body: "bj0x" },
+      }),
+    );
     let published = 0;
     const publishDeadline = performance.now() + SECONDS * 1000;
     const publishStart = performance.now();
@@ -154,12 +195,17 @@ async function main() {
     children.push(ingest);
     const dispatchToken = await tokens.tokenFor("/dispatch");
     const target = encodeURIComponent(`${receiver.url}/hook`);
-    const load = await loadTest(`${ingest.url}/dispatch?_url=${target}`, { authorization: `Bearer ${dispatchToken}`, "content-type": "text/plain" }, "n=ingest");
+    const load = await loadTest(`${ingest.url}/dispatch?_url=${target}`, {
+      authorization: `Bearer ${dispatchToken}`,
+      "content-type": "text/plain",
+    }, "n=ingest");
     const accepted = load.ok;
     const ingestRate = accepted / SECONDS;
     report(
       `ingest: dispatches accepted over HTTP (64 connections, workers off, ${load.tool})`,
-      `${fmt(ingestRate)}/s (${(ingestRate / publishCeiling).toFixed(2)} of the JetStream ceiling); p99 ${load.p99Ms} ms; non-2xx ${load.failed}`,
+      `${fmt(ingestRate)}/s (${
+        (ingestRate / publishCeiling).toFixed(2)
+      } of the JetStream ceiling); p99 ${load.p99Ms} ms; non-2xx ${load.failed}`,
     );
     await ingest.stop();
 
@@ -174,20 +220,30 @@ async function main() {
     const drainStart = (await arrivalsOf(receiver.url))["ingest"]!;
     const drainSeconds = (performance.timeOrigin + performance.now() - drainStart) / 1000;
     const deliveryRate = accepted / drainSeconds;
-    report("delivery: backlog drained to the receiver (one instance, concurrency 256)", `${fmt(deliveryRate)}/s for ${fmt(accepted)} deliveries (${(deliveryRate / httpCeiling.perSecond).toFixed(2)} of the HTTP ceiling)`);
+    report(
+      "delivery: backlog drained to the receiver (one instance, concurrency 256)",
+      `${fmt(deliveryRate)}/s for ${fmt(accepted)} deliveries (${
+        (deliveryRate / httpCeiling.perSecond).toFixed(2)
+      } of the HTTP ceiling)`,
+    );
     await fetch(`${receiver.url}/__reset`, { method: "POST" });
 
     // Latency: open loop against a signing instance. The accept time is hookd's own: a delivery id
     // is a ULID whose time part is when hookd accepted it; the webhook-id names it on arrival. The
     // first WARMUP_SECONDS of each rate warm the JIT and the connection pools and are not counted.
     await workers.stop();
-    const signing = await startHookd(nats.url, { HOOKD_CONCURRENCY: "256", HOOKD_SIGNING_SECRET: "whsec_" + Buffer.alloc(32, 7).toString("base64") });
+    const signing = await startHookd(nats.url, {
+      HOOKD_CONCURRENCY: "256",
+      HOOKD_SIGNING_SECRET: "whsec_" + Buffer.alloc(32, 7).toString("base64"),
+    });
     children.push(signing);
     for (const rate of [200, 1_000]) {
       const latencies = await measureLatency(signing.url, receiver.url, target, dispatchToken, rate);
       report(
         `accept → delivered at ${fmt(rate)}/s offered for ${SECONDS}s after ${WARMUP_SECONDS}s warm-up (signed)`,
-        `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms (${fmt(latencies.length)} measured)`,
+        `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, max ${
+          latencies.at(-1)?.toFixed(1)
+        } ms (${fmt(latencies.length)} measured)`,
       );
     }
     await signing.stop();
@@ -206,7 +262,12 @@ async function main() {
       Array.from({ length: 64 }, async () => {
         while (next < BACKOFF_COUNT) {
           const i = next++;
-          const response = await request(`${parked.url}/dispatch?_url=${failingTarget}`, { method: "POST", body: `n=b${i}`, headers: { authorization: `Bearer ${dispatchToken}` }, dispatcher: parkAgent });
+          const response = await request(`${parked.url}/dispatch?_url=${failingTarget}`, {
+            method: "POST",
+            body: `n=b${i}`,
+            headers: { authorization: `Bearer ${dispatchToken}` },
+            dispatcher: parkAgent,
+          });
           await response.body.dump();
         }
       }),
@@ -220,7 +281,12 @@ async function main() {
     await sleep(2_000);
     const info = await jsm.consumers.info(layout.streams.work, layout.consumers.workers);
     const rss = (await memoryOf(parked.child.pid!)).rssMb;
-    report(`RSS with ${fmt(BACKOFF_COUNT)} deliveries in backoff`, `${rss.toFixed(0)} MB (at start ${rssBefore.toFixed(0)} MB); NATS holds ${fmt(info.num_ack_pending)} messages nak'd with a delay`);
+    report(
+      `RSS with ${fmt(BACKOFF_COUNT)} deliveries in backoff`,
+      `${rss.toFixed(0)} MB (at start ${rssBefore.toFixed(0)} MB); NATS holds ${
+        fmt(info.num_ack_pending)
+      } messages nak'd with a delay`,
+    );
     await nc.close();
   } finally {
     for (const child of children) await child.stop();

@@ -5,7 +5,7 @@ import { createLayout } from "../src/nats/layout.ts";
 import { SubscriptionCommands } from "../src/runtime/subscription-commands.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { startNats, type Child } from "../test/support/processes.ts";
+import { type Child, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
 import { benchTokens as tokens, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
 
@@ -29,7 +29,12 @@ async function main() {
     children.push(hookd);
     const base = hookd.url;
     const post = async (path: string, body: string, contentType = "application/json") => {
-      const response = await request(`${base}${path}`, { method: "POST", body, headers: { authorization: admin, "content-type": contentType }, dispatcher: agent });
+      const response = await request(`${base}${path}`, {
+        method: "POST",
+        body,
+        headers: { authorization: admin, "content-type": contentType },
+        dispatcher: agent,
+      });
       const text = await response.body.text();
       if (response.statusCode >= 300) throw new Error(`${path}: ${response.statusCode} ${text}`);
       return JSON.parse(text) as Record<string, unknown>;
@@ -57,7 +62,11 @@ async function main() {
       await post("/pub/fan/out", '{"fan":"out"}');
       while ((await count()) < target) await sleep(50);
       const seconds = (performance.now() - started) / 1000;
-      console.log(`  one event → ${fmt(target)} subscriptions: all delivered in ${seconds.toFixed(2)} s (${fmt(target / seconds)} deliveries/s)`);
+      console.log(
+        `  one event → ${fmt(target)} subscriptions: all delivered in ${seconds.toFixed(2)} s (${
+          fmt(target / seconds)
+        } deliveries/s)`,
+      );
     }
 
     // 100,000 subscriptions on other topics must not slow fan-out to one topic's subscribers.
@@ -78,7 +87,11 @@ async function main() {
     const before = await oneTopicLatency(20);
     const nc = await connect({ servers: nats.url });
     const jsm = await jetstreamManager(nc);
-    const commands = new SubscriptionCommands({ store: new SubscriptionStore(jetstream(nc), jsm, new JetStreamPublisher(nc), createLayout()), clock: Date.now, failureThreshold: 50 });
+    const commands = new SubscriptionCommands({
+      store: new SubscriptionStore(jetstream(nc), jsm, new JetStreamPublisher(nc), createLayout()),
+      clock: Date.now,
+      failureThreshold: 50,
+    });
     const crowd = 100_000;
     let made = 0;
     const crowdStart = performance.now();
@@ -104,16 +117,26 @@ async function main() {
         }
       }),
     );
-    console.log(`  wrote ${fmt(crowd)} subscriptions on other topics in ${((performance.now() - crowdStart) / 1000).toFixed(1)} s`);
+    console.log(
+      `  wrote ${fmt(crowd)} subscriptions on other topics in ${
+        ((performance.now() - crowdStart) / 1000).toFixed(1)
+      } s`,
+    );
     // Give every instance's follower time to index them all.
-    for (let listed = 0; listed < crowd; ) {
-      listed = ((await (await fetch(`${base}/api/v1/subscriptions?topic=crowd/${crowd - 1}`, { headers: { authorization: admin } })).json()) as { data: unknown[] }).data.length
+    for (let listed = 0; listed < crowd;) {
+      listed = ((await (await fetch(`${base}/api/v1/subscriptions?topic=crowd/${crowd - 1}`, {
+          headers: { authorization: admin },
+        })).json()) as { data: unknown[] }).data.length
         ? crowd
         : 0;
       if (!listed) await sleep(200);
     }
     const after = await oneTopicLatency(20);
-    console.log(`  publish → delivered to one topic's 10 subscribers (median of 20): ${before.toFixed(1)} ms before, ${after.toFixed(1)} ms with ${fmt(crowd)} more subscriptions on other topics`);
+    console.log(
+      `  publish → delivered to one topic's 10 subscribers (median of 20): ${before.toFixed(1)} ms before, ${
+        after.toFixed(1)
+      } ms with ${fmt(crowd)} more subscriptions on other topics`,
+    );
     await nc.close();
     for (const [topic, subscribers] of [["pub/zero", 0], ["pub/one", 1], ["pub/ten", 10]] as const) {
       await subscribe(topic, subscribers);
@@ -129,7 +152,11 @@ async function main() {
         }),
       );
       const rate = published / ((performance.now() - started) / 1000);
-      console.log(`  publish to a topic with ${subscribers} subscription(s): ${fmt(rate)} events/s accepted (32 in flight, ${fmt(rate * subscribers)} deliveries/s created)`);
+      console.log(
+        `  publish to a topic with ${subscribers} subscription(s): ${fmt(rate)} events/s accepted (32 in flight, ${
+          fmt(rate * subscribers)
+        } deliveries/s created)`,
+      );
     }
     const rss = (await memoryOf(hookd.child.pid!)).rssMb;
     console.log(`  hookd RSS with ${fmt(subscribed + 21 + 100_000)} subscriptions indexed: ${rss.toFixed(0)} MB`);

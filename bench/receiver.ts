@@ -16,7 +16,13 @@ const server = createServer((req, res) => {
   if (req.method === "GET" && req.url?.startsWith("/__stats")) {
     res.writeHead(200, { "content-type": "application/json" });
     const withArrivals = req.url.includes("arrivals");
-    res.end(JSON.stringify({ count, distinct: arrivals.size, ...(withArrivals ? { arrivals: Object.fromEntries(arrivals) } : {}) }));
+    res.end(
+      JSON.stringify({
+        count,
+        distinct: arrivals.size,
+        ...(withArrivals ? { arrivals: Object.fromEntries(arrivals) } : {}),
+      }),
+    );
     return;
   }
   if (req.url === "/__reset") {

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { startNats } from "../test/support/processes.ts";
 import { fmt } from "./support/figures.ts";
 import { benchTokens, openFilesLimit } from "./support/processes.ts";
-import { measure, type CountResult } from "./streams/measure.ts";
+import { type CountResult, measure } from "./streams/measure.ts";
 import { printTable } from "./streams/report.ts";
 import { cleanup, running } from "./streams/running.ts";
 import {
@@ -13,14 +13,14 @@ import {
   MAX_INFLIGHT,
   RATE,
   SECONDS,
+  startedAt,
   STEP_DRAIN_MS,
   STEP_FRAMES,
   STEP_P99_MS,
   STEP_SECONDS,
-  startedAt,
+  timeLeft,
   TIMEOUT_S,
   TOPIC,
-  timeLeft,
   WARMUP_SECONDS,
 } from "./streams/settings.ts";
 
@@ -59,21 +59,37 @@ async function main(): Promise<number> {
   const limit = await openFilesLimit();
   if (limit < needed) {
     console.error(
-      `bench/streams: the open-files limit (ulimit -n) is ${limit}, but ${fmt(Math.max(...COUNTS))} listeners need at least ${fmt(needed)} ` +
+      `bench/streams: the open-files limit (ulimit -n) is ${limit}, but ${
+        fmt(Math.max(...COUNTS))
+      } listeners need at least ${fmt(needed)} ` +
         `(hookd holds one socket per listener). Raise it first, e.g. "ulimit -n 20000" in this shell, or run with fewer: BENCH_LISTENERS=1000.`,
     );
     return 2;
   }
-  const [low, high] = (await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8")).trim().split(/\s+/).map(Number);
+  const [low, high] = (await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8")).trim().split(/\s+/).map(
+    Number,
+  );
   if (high! - low! + 1 < Math.max(...COUNTS) + 1_000) {
-    console.error(`bench/streams: the local port range (${low}–${high}) is too small for ${fmt(Math.max(...COUNTS))} connections from 127.0.0.1.`);
+    console.error(
+      `bench/streams: the local port range (${low}–${high}) is too small for ${
+        fmt(Math.max(...COUNTS))
+      } connections from 127.0.0.1.`,
+    );
     return 2;
   }
   console.log(
-    `hookd bench/streams: listeners ${COUNTS.map((c) => fmt(c)).join(" then ")} on one topic (${TOPIC}) over ${CLIENTS} listener processes; ` +
-      `latency at ${RATE} msg/s for ${SECONDS} s (after ${WARMUP_SECONDS} s warm-up); rate steps of ${STEP_SECONDS} s at total frames/s ${STEP_FRAMES.map((f) => fmt(f)).join(", ")} ` +
-      `(a step passes if every listener has every message within ${STEP_DRAIN_MS / 1000} s of the last ack, none is cut off and p99 < ${fmt(STEP_P99_MS)} ms); ` +
-      `publisher open loop, ≤ ${MAX_INFLIGHT} in flight; hookd env ${JSON.stringify(HOOKD_ENV)}; ulimit -n ${limit}; time limit ${TIMEOUT_S} s\n`,
+    `hookd bench/streams: listeners ${
+      COUNTS.map((c) => fmt(c)).join(" then ")
+    } on one topic (${TOPIC}) over ${CLIENTS} listener processes; ` +
+      `latency at ${RATE} msg/s for ${SECONDS} s (after ${WARMUP_SECONDS} s warm-up); rate steps of ${STEP_SECONDS} s at total frames/s ${
+        STEP_FRAMES.map((f) => fmt(f)).join(", ")
+      } ` +
+      `(a step passes if every listener has every message within ${
+        STEP_DRAIN_MS / 1000
+      } s of the last ack, none is cut off and p99 < ${fmt(STEP_P99_MS)} ms); ` +
+      `publisher open loop, ≤ ${MAX_INFLIGHT} in flight; hookd env ${
+        JSON.stringify(HOOKD_ENV)
+      }; ulimit -n ${limit}; time limit ${TIMEOUT_S} s\n`,
   );
 
   running.nats = await startNats();
@@ -93,7 +109,11 @@ async function main(): Promise<number> {
   for (const result of results) {
     if (result.hookdExited) console.log(`\n${fmt(result.listeners)} listeners: ${result.hookdExited}`);
     if (result.hookdProblems.length) {
-      console.log(`\nhookd's warnings and errors with ${fmt(result.listeners)} listeners (${result.hookdProblems.length}, first 5):`);
+      console.log(
+        `\nhookd's warnings and errors with ${
+          fmt(result.listeners)
+        } listeners (${result.hookdProblems.length}, first 5):`,
+      );
       for (const line of result.hookdProblems.slice(0, 5)) console.log(`  ${line.slice(0, 400)}`);
     }
   }

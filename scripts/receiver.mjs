@@ -3,7 +3,9 @@
 // Usage: node scripts/receiver.mjs [host:]port    (the host defaults to 127.0.0.1)
 import { createServer } from "node:http";
 
-const [host, port] = (process.argv[2] ?? "9000").includes(":") ? process.argv[2].split(":") : ["127.0.0.1", process.argv[2] ?? "9000"];
+const [host, port] = (process.argv[2] ?? "9000").includes(":")
+  ? process.argv[2].split(":")
+  : ["127.0.0.1", process.argv[2] ?? "9000"];
 
 createServer((request, response) => {
   const chunks = [];

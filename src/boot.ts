@@ -1,8 +1,8 @@
-import { ConfigError, loadConfig, type Config } from "./config.ts";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { NatsServerMissingError } from "./nats/embedded-server.ts";
 import { StaticConfigError } from "./domain/static-config.ts";
-import { startHookd, type Hookd, type StartOptions } from "./server.ts";
+import { type Hookd, startHookd, type StartOptions } from "./server.ts";
 
 /** What both entry points do before and after they serve: config, start, the lines an operator reads. */
 
@@ -32,11 +32,21 @@ export async function boot(
   }
 }
 
-export function announce(started: { config: Config; log: Logger; hookd: Hookd }, address: { host: string; port: number }, runtime: string): void {
+export function announce(
+  started: { config: Config; log: Logger; hookd: Hookd },
+  address: { host: string; port: number },
+  runtime: string,
+): void {
   const { config, log, hookd } = started;
   const host = address.host.includes(":") ? `[${address.host}]` : address.host;
-  log.info({ url: config.HOOKD_PUBLIC_URL ?? `http://${host}:${address.port}`, nats: hookd.natsUrl, runtime }, "hookd is listening");
+  log.info(
+    { url: config.HOOKD_PUBLIC_URL ?? `http://${host}:${address.port}`, nats: hookd.natsUrl, runtime },
+    "hookd is listening",
+  );
   if (hookd.generatedAdminToken) {
-    log.info({ admin_token: hookd.generatedAdminToken, key_file: `${config.HOOKD_DATA_DIR}/hookd.key` }, "admin token (grants every path); set HOOKD_KEY to use your own key");
+    log.info(
+      { admin_token: hookd.generatedAdminToken, key_file: `${config.HOOKD_DATA_DIR}/hookd.key` },
+      "admin token (grants every path); set HOOKD_KEY to use your own key",
+    );
   }
 }

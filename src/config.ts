@@ -24,7 +24,9 @@ const duration = (fallback: string) => parsed(fallback, parseDuration);
 const integer = (fallback: number, min: number, max: number) =>
   parsed(String(fallback), (text) => {
     const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`"${text}" must be a whole number from ${min} to ${max}`);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`"${text}" must be a whole number from ${min} to ${max}`);
+    }
     return value;
   });
 
@@ -58,12 +60,15 @@ export const ConfigSchema = z.object({
     if (schedule.length === 0) throw new Error("needs at least one delay");
     return schedule;
   }),
-  HOOKD_ALLOWED_NETWORKS: commaList((cidr) => (NetworkPolicy.validateCidr(cidr) ? null : `"${cidr}" is not a CIDR such as 127.0.0.0/8 or ::1/128`)),
+  HOOKD_ALLOWED_NETWORKS: commaList((
+    cidr,
+  ) => (NetworkPolicy.validateCidr(cidr) ? null : `"${cidr}" is not a CIDR such as 127.0.0.0/8 or ::1/128`)),
   HOOKD_MAX_BODY: parsed("1MiB", parseByteSize),
   HOOKD_CONCURRENCY: integer(256, 1, 10_000),
   HOOKD_SIGNING_SECRET: z.preprocess(
     emptyAsUndefined,
-    z.string().refine(isValidSecret, "must be a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 bytes").optional(),
+    z.string().refine(isValidSecret, "must be a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 bytes")
+      .optional(),
   ),
   // At least the work stream's 2-minute duplicate window: a reused key must never be deduplicated away on its way to the queue.
   HOOKD_IDEMPOTENCY_WINDOW: duration("24h").refine((ms) => ms >= 120_000, "must be at least 2m"),
@@ -80,7 +85,9 @@ export const ConfigSchema = z.object({
   HOOKD_STREAM_MAX_PER_TOKEN: integer(100, 1, 1_000_000),
   // Origins whose pages may call hookd from a browser (the client library's listen, publish, dispatch); "*" for any.
   HOOKD_CORS_ORIGINS: commaList((origin) =>
-    origin === "*" || /^https?:\/\/[^/\s]+$/.test(origin) ? null : `"${origin}" is not an origin such as https://app.example.com (scheme and host, no path), or *`,
+    origin === "*" || /^https?:\/\/[^/\s]+$/.test(origin)
+      ? null
+      : `"${origin}" is not an origin such as https://app.example.com (scheme and host, no path), or *`
   ),
   HOOKD_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

@@ -9,13 +9,30 @@ describe("configuration", () => {
     expect(config.HOOKD_DATA_DIR).toBe("./data");
     expect(config.NATS_URL).toBeUndefined();
     expect(config.HOOKD_TIMEOUT).toBe(15_000);
-    expect(config.HOOKD_RETRY_SCHEDULE).toEqual([5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000]);
+    expect(config.HOOKD_RETRY_SCHEDULE).toEqual([
+      5_000,
+      30_000,
+      120_000,
+      600_000,
+      1_800_000,
+      3_600_000,
+      10_800_000,
+      21_600_000,
+      43_200_000,
+      86_400_000,
+    ]);
     expect(config.HOOKD_MAX_BODY).toBe(1_048_576);
     expect(config.HOOKD_ALLOWED_NETWORKS).toEqual([]);
     expect(ackWaitFor(config)).toBe(25_000);
   });
   it("reads values and treats empty strings as unset", () => {
-    const config = loadConfig({ HOOKD_PORT: "9000", HOOKD_TIMEOUT: "2.5s", HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8, ::1/128", NATS_URL: "", HOOKD_MAX_BODY: "256KiB" });
+    const config = loadConfig({
+      HOOKD_PORT: "9000",
+      HOOKD_TIMEOUT: "2.5s",
+      HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8, ::1/128",
+      NATS_URL: "",
+      HOOKD_MAX_BODY: "256KiB",
+    });
     expect(config.HOOKD_PORT).toBe(9000);
     expect(config.HOOKD_TIMEOUT).toBe(2_500);
     expect(config.HOOKD_ALLOWED_NETWORKS).toEqual(["127.0.0.0/8", "::1/128"]);

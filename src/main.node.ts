@@ -8,11 +8,17 @@ import { nodeOpenNativeStream, nodeUpgradeWebSocket, serveOnNode } from "./serve
 // Process metrics (CPU, memory, event loop lag) come from Node's own APIs, so only this entry point collects them.
 const metrics = new HookdMetrics();
 collectDefaultMetrics({ register: metrics.registry });
-const started = await boot(process.env, (code) => process.exit(code), { metrics, upgradeWebSocket: nodeUpgradeWebSocket, openNativeStream: nodeOpenNativeStream });
+const started = await boot(process.env, (code) => process.exit(code), {
+  metrics,
+  upgradeWebSocket: nodeUpgradeWebSocket,
+  openNativeStream: nodeOpenNativeStream,
+});
 const { config, log, hookd } = started;
 
-const server = serveOnNode(hookd.app, { port: config.HOOKD_PORT, hostname: config.HOOKD_HOST }, (info) =>
-  announce(started, { host: info.address, port: info.port }, `node ${process.version}`),
+const server = serveOnNode(
+  hookd.app,
+  { port: config.HOOKD_PORT, hostname: config.HOOKD_HOST },
+  (info) => announce(started, { host: info.address, port: info.port }, `node ${process.version}`),
 );
 
 let stopping = false;

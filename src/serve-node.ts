@@ -1,4 +1,4 @@
-import { serve, upgradeWebSocket, type ServerType } from "@hono/node-server";
+import { serve, type ServerType, upgradeWebSocket } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { NativeStream } from "./http/stream-sinks.ts";
 import type { Context, Hono } from "hono";
@@ -27,8 +27,11 @@ export function nodeOpenNativeStream(c: Context, headers: Record<string, string>
   };
 }
 
-
-export function serveOnNode(app: Hono, options: { port: number; hostname: string }, onListen?: (info: AddressInfo) => void): ServerType {
+export function serveOnNode(
+  app: Hono,
+  options: { port: number; hostname: string },
+  onListen?: (info: AddressInfo) => void,
+): ServerType {
   return serve(
     {
       fetch: app.fetch,

@@ -3,7 +3,10 @@ import { join } from "node:path";
 import { toHex } from "./domain/bytes.ts";
 
 /** The token key: HOOKD_KEY, or one hookd made earlier and keeps in its data folder. */
-export async function loadOrCreateKey(dataDir: string, configured: string | undefined): Promise<{ key: string; generated: boolean }> {
+export async function loadOrCreateKey(
+  dataDir: string,
+  configured: string | undefined,
+): Promise<{ key: string; generated: boolean }> {
   if (configured) return { key: configured, generated: false };
   const file = join(dataDir, "hookd.key");
   const existing = (await readFile(file, "utf8").catch(() => "")).trim();

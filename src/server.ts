@@ -53,7 +53,12 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       await startConsumers(config, { storage, deliveries, subscriptions, configFile, metrics }, log, closers);
     }
     const streams = buildTopicStreams(config, storage, metrics, log, closers);
-    const app = buildHttpApp(config, { storage, deliveries, subscriptions, streams, configFile, metrics }, log, options);
+    const app = buildHttpApp(
+      config,
+      { storage, deliveries, subscriptions, streams, configFile, metrics },
+      log,
+      options,
+    );
     return {
       app,
       natsUrl: storage.natsUrl,

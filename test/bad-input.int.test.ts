@@ -16,23 +16,48 @@ async function expectProblem(response: Response, status: number, detail: RegExp)
 }
 
 describe("bad input gets a clear 4xx and loses nothing", () => {
-  it("missing _url", async () => expectProblem(await api(suite.hookd.url, "/dispatch", { method: "POST", body: "x" }), 400, /"_url" is required/));
+  it("missing _url", async () =>
+    expectProblem(await api(suite.hookd.url, "/dispatch", { method: "POST", body: "x" }), 400, /"_url" is required/));
   it("_url that is not a URL", async () =>
-    expectProblem(await api(suite.hookd.url, "/dispatch?_url=not%20a%20url", { method: "POST", body: "x" }), 400, /not a URL/));
+    expectProblem(
+      await api(suite.hookd.url, "/dispatch?_url=not%20a%20url", { method: "POST", body: "x" }),
+      400,
+      /not a URL/,
+    ));
   it("_url with another scheme", async () =>
-    expectProblem(await api(suite.hookd.url, "/dispatch?_url=ftp://example.com/x", { method: "POST", body: "x" }), 400, /http or https/));
+    expectProblem(
+      await api(suite.hookd.url, "/dispatch?_url=ftp://example.com/x", { method: "POST", body: "x" }),
+      400,
+      /http or https/,
+    ));
   it("malformed JSON", async () =>
-    expectProblem(await api(suite.hookd.url, "/dispatch", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" }), 400, /JSON body is invalid/));
+    expectProblem(
+      await api(suite.hookd.url, "/dispatch", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{nope",
+      }),
+      400,
+      /JSON body is invalid/,
+    ));
   it("malformed multipart", async () =>
     expectProblem(
-      await api(suite.hookd.url, "/dispatch", { method: "POST", headers: { "content-type": "multipart/form-data; boundary=zzz" }, body: "garbage" }),
+      await api(suite.hookd.url, "/dispatch", {
+        method: "POST",
+        headers: { "content-type": "multipart/form-data; boundary=zzz" },
+        body: "garbage",
+      }),
       400,
       /multipart/,
     ));
-  it("a target path that is not base64url", async () => expectProblem(await api(suite.hookd.url, "/dispatch/!!!", { method: "POST", body: "x" }), 400, /base64url/));
+  it("a target path that is not base64url", async () =>
+    expectProblem(await api(suite.hookd.url, "/dispatch/!!!", { method: "POST", body: "x" }), 400, /base64url/));
   it("a body over HOOKD_MAX_BODY", async () => {
     const problem = await expectProblem(
-      await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(suite.receiver.url)}`, { method: "POST", body: "z".repeat(17 * 1024) }),
+      await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(suite.receiver.url)}`, {
+        method: "POST",
+        body: "z".repeat(17 * 1024),
+      }),
       413,
       /limited to 16384 bytes/,
     );
@@ -47,23 +72,45 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
         else controller.close();
       },
     });
-    const response = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(suite.receiver.url)}`, { method: "POST", body, duplex: "half" } as RequestInit);
+    const response = await api(
+      suite.hookd.url,
+      `/dispatch?_url=${encodeURIComponent(suite.receiver.url)}`,
+      { method: "POST", body, duplex: "half" } as RequestInit,
+    );
     await expectProblem(response, 413, /limited to 16384 bytes/);
   });
   it("API: a body over HOOKD_MAX_BODY once decoded", async () =>
     expectProblem(
-      await api(suite.hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: suite.receiver.url, body: "q".repeat(20_000) }) }),
+      await api(suite.hookd.url, "/api/v1/deliveries", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ url: suite.receiver.url, body: "q".repeat(20_000) }),
+      }),
       413,
       /limited to 16384 bytes/,
     ));
   it("API: a body that is not JSON", async () =>
-    expectProblem(await api(suite.hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: "[" }), 400, /JSON object/));
+    expectProblem(
+      await api(suite.hookd.url, "/api/v1/deliveries", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "[",
+      }),
+      400,
+      /JSON object/,
+    ));
   it("API: fields are named in the error", async () => {
     const problem = await expectProblem(
       await api(suite.hookd.url, "/api/v1/deliveries", {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ url: suite.receiver.url, method: "TRACE", secret: "nope", headers: { "bad header": "x" }, surprise: 1 }),
+        body: JSON.stringify({
+          url: suite.receiver.url,
+          method: "TRACE",
+          secret: "nope",
+          headers: { "bad header": "x" },
+          surprise: 1,
+        }),
       }),
       400,
       /method/,
@@ -74,20 +121,36 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
   });
   it("API: body and body_base64 together", async () =>
     expectProblem(
-      await api(suite.hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: suite.receiver.url, body: "a", body_base64: "YQ==" }) }),
+      await api(suite.hookd.url, "/api/v1/deliveries", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ url: suite.receiver.url, body: "a", body_base64: "YQ==" }),
+      }),
       400,
       /either body or body_base64/,
     ));
   it("API: a bad Idempotency-Key", async () =>
     expectProblem(
-      await api(suite.hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": "x".repeat(300) }, body: JSON.stringify({ url: suite.receiver.url }) }),
+      await api(suite.hookd.url, "/api/v1/deliveries", {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": "x".repeat(300) },
+        body: JSON.stringify({ url: suite.receiver.url }),
+      }),
       400,
       /Idempotency-Key/,
     ));
   it("API: unknown delivery ids and routes", async () => {
-    await expectProblem(await api(suite.hookd.url, "/api/v1/deliveries/dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV"), 404, /no delivery/);
+    await expectProblem(
+      await api(suite.hookd.url, "/api/v1/deliveries/dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+      404,
+      /no delivery/,
+    );
     await expectProblem(await api(suite.hookd.url, "/api/v1/deliveries/whatever"), 404, /no delivery/);
-    await expectProblem(await api(suite.hookd.url, "/api/v1/deliveries/dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV/retry", { method: "POST" }), 404, /no delivery/);
+    await expectProblem(
+      await api(suite.hookd.url, "/api/v1/deliveries/dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV/retry", { method: "POST" }),
+      404,
+      /no delivery/,
+    );
     await expectProblem(await api(suite.hookd.url, "/nope"), 404, /not a hookd route/);
   });
   it("API: bad list parameters", async () => {
@@ -97,7 +160,10 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
   });
   it("nothing from the rejected requests reached the receiver, and hookd still works", async () => {
     expect(suite.receiver.requests).toHaveLength(0);
-    const ok = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(suite.receiver.url)}`, { method: "POST", body: "fine" });
+    const ok = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(suite.receiver.url)}`, {
+      method: "POST",
+      body: "fine",
+    });
     expect(ok.status).toBe(202);
     await suite.receiver.waitFor(1);
   });
@@ -118,27 +184,44 @@ describe("auth (Hookbot-compatible tokens)", () => {
   it("accepts the token as Basic user name, Basic password or Bearer", async () => {
     const token = await tokenFor("/dispatch");
     for (const authorization of [`Basic ${btoa(`${token}:`)}`, `Basic ${btoa(`:${token}`)}`, `Bearer ${token}`]) {
-      const response = await fetch(`${suite.hookd.url}${dispatchPath()}`, { method: "POST", body: "x", headers: { authorization } });
+      const response = await fetch(`${suite.hookd.url}${dispatchPath()}`, {
+        method: "POST",
+        body: "x",
+        headers: { authorization },
+      });
       expect(response.status, authorization).toBe(202);
     }
   });
   it("a token for a path grants only that path", async () => {
     const token = await tokenFor("/dispatch");
-    const other = await fetch(`${suite.hookd.url}/api/v1/deliveries`, { headers: { authorization: `Bearer ${token}` } });
+    const other = await fetch(`${suite.hookd.url}/api/v1/deliveries`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(other.status).toBe(401);
   });
   it("a token for a path ending in / grants everything below it", async () => {
     const token = await tokenFor("/api/v1/deliveries/");
-    const created = await api(suite.hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: suite.receiver.url }) });
+    const created = await api(suite.hookd.url, "/api/v1/deliveries", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url: suite.receiver.url }),
+    });
     const { id } = await created.json();
-    const below = await fetch(`${suite.hookd.url}/api/v1/deliveries/${id}`, { headers: { authorization: `Bearer ${token}` } });
+    const below = await fetch(`${suite.hookd.url}/api/v1/deliveries/${id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(below.status).toBe(200);
-    const beside = await fetch(`${suite.hookd.url}/api/v1/machines/delivery`, { headers: { authorization: `Bearer ${token}` } });
+    const beside = await fetch(`${suite.hookd.url}/api/v1/machines/delivery`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(beside.status).toBe(401);
   });
   it("the admin token grants everything, and /healthz needs no token", async () => {
     const admin = await adminToken();
-    expect((await fetch(`${suite.hookd.url}/api/v1/machines/delivery`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${suite.hookd.url}/api/v1/machines/delivery`, { headers: { authorization: `Bearer ${admin}` } }))
+        .status,
+    ).toBe(200);
     const health = await fetch(`${suite.hookd.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: "ok", nats: "connected" });

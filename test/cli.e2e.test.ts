@@ -5,13 +5,15 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { hookdSuite } from "./support/suite.ts";
-import { TEST_KEY, api, tokenFor, waitForState } from "./support/hookd.ts";
+import { api, TEST_KEY, tokenFor, waitForState } from "./support/hookd.ts";
 
 const run = promisify(execFile);
 const hookdCli = (args: string[], env: Record<string, string> = {}) =>
   run(process.execPath, ["bin/hookd.mjs", ...args], { env: { ...process.env, HOOKD_KEY: TEST_KEY, ...env } });
 
-const suite = hookdSuite({ respond: (_request, index) => (index === 0 ? { status: 503, headers: { "retry-after": "0" } } : { status: 200 }) });
+const suite = hookdSuite({
+  respond: (_request, index) => (index === 0 ? { status: 503, headers: { "retry-after": "0" } } : { status: 200 }),
+});
 
 describe("hookd CLI", () => {
   it("make-tokens prints URLs that carry each path's token", async () => {
@@ -23,11 +25,17 @@ describe("hookd CLI", () => {
   });
 
   it("make-tokens refuses something that is not a path", async () => {
-    await expect(hookdCli(["make-tokens", "dispatch"])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/paths start with \//) });
+    await expect(hookdCli(["make-tokens", "dispatch"])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/paths start with \//),
+    });
   });
 
   it("inspect prints the delivery's journal as a timeline", async () => {
-    const response = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(suite.receiver.url + "/cli")}`, { method: "POST", body: "x" });
+    const response = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(suite.receiver.url + "/cli")}`, {
+      method: "POST",
+      body: "x",
+    });
     const { id } = await response.json();
     await waitForState(suite.hookd.url, id, "delivered");
     const { stdout } = await hookdCli(["inspect", id, "--url", suite.hookd.url]);
@@ -46,7 +54,16 @@ describe("hookd CLI", () => {
   });
 
   it("subscriptions create, list and delete; publish from a file reaches the subscriber", async () => {
-    const created = await hookdCli(["subscriptions", "create", "cli/topic", `${suite.receiver.url}/sub`, "--dialect", "plain", "--url", suite.hookd.url]);
+    const created = await hookdCli([
+      "subscriptions",
+      "create",
+      "cli/topic",
+      `${suite.receiver.url}/sub`,
+      "--dialect",
+      "plain",
+      "--url",
+      suite.hookd.url,
+    ]);
     const id = created.stdout.split(/\s+/)[0]!;
     expect(id).toMatch(/^sub_/);
     expect(created.stdout).toMatch(/active\s+cli\/topic\s+→/);
@@ -67,17 +84,20 @@ describe("hookd CLI", () => {
 
     const deleted = await hookdCli(["subscriptions", "delete", id, "--url", suite.hookd.url]);
     expect(deleted.stdout).toBe(`${id} unsubscribed\n`);
-    expect((await hookdCli(["subscriptions", "list", "--topic", "cli/topic", "--url", suite.hookd.url])).stdout).not.toContain(id);
-    await expect(hookdCli(["subscriptions", "create", "a//b", "http://127.0.0.1:1/", "--url", suite.hookd.url])).rejects.toMatchObject({
-      code: 1,
-      stderr: expect.stringMatching(/hookd answered 400: topic: the topic has an empty segment/),
-    });
+    expect((await hookdCli(["subscriptions", "list", "--topic", "cli/topic", "--url", suite.hookd.url])).stdout).not
+      .toContain(id);
+    await expect(hookdCli(["subscriptions", "create", "a//b", "http://127.0.0.1:1/", "--url", suite.hookd.url])).rejects
+      .toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(/hookd answered 400: topic: the topic has an empty segment/),
+      });
   });
 
   it("inspect reports hookd's problem for an unknown id", async () => {
-    await expect(hookdCli(["inspect", "dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV", "--url", suite.hookd.url])).rejects.toMatchObject({
-      code: 1,
-      stderr: expect.stringMatching(/hookd answered 404: There is no delivery/),
-    });
+    await expect(hookdCli(["inspect", "dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV", "--url", suite.hookd.url])).rejects
+      .toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(/hookd answered 404: There is no delivery/),
+      });
   });
 });

@@ -1,10 +1,18 @@
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dispatch, HookdError, listen, publish, StreamEndedError, type ListenOptions, type TopicMessage } from "../src/client/index.ts";
-import { adminToken, eventually, spawnTestHookd, startTestHookd, tokenFor, type TestHookd } from "./support/hookd.ts";
+import {
+  dispatch,
+  HookdError,
+  listen,
+  type ListenOptions,
+  publish,
+  StreamEndedError,
+  type TopicMessage,
+} from "../src/client/index.ts";
+import { adminToken, eventually, spawnTestHookd, startTestHookd, type TestHookd, tokenFor } from "./support/hookd.ts";
 import type { HookdProcess } from "./support/processes.ts";
 import { hookdSuite } from "./support/suite.ts";
 
@@ -57,9 +65,16 @@ describe("client library", () => {
     try {
       await l.opened;
       const sent = [
-        await publish(suite.hookd.url, "client/live", '{"order":1}', { ...publishing, type: "order.created", contentType: "application/json" }),
+        await publish(suite.hookd.url, "client/live", '{"order":1}', {
+          ...publishing,
+          type: "order.created",
+          contentType: "application/json",
+        }),
         await publish(suite.hookd.url, "client/live", "two\nlines\r\nhere", publishing),
-        await publish(suite.hookd.url, "client/live", new Uint8Array([0xff, 0x00, 0x01]), { ...publishing, type: "blob" }),
+        await publish(suite.hookd.url, "client/live", new Uint8Array([0xff, 0x00, 0x01]), {
+          ...publishing,
+          type: "blob",
+        }),
       ];
       await eventually(async () => l.messages.length >= 3, 10_000, "three messages");
       await settle();
@@ -73,7 +88,11 @@ describe("client library", () => {
       expect(text!.text()).toBe("two\nlines\r\nhere");
       expect(binary!.type).toBe("blob");
       expect([...binary!.body]).toEqual([0xff, 0x00, 0x01]);
-      expect(JSON.parse(JSON.stringify(binary))).toMatchObject({ seq: sent[2]!.seq, body_base64: "/wAB", content_type: "application/octet-stream" });
+      expect(JSON.parse(JSON.stringify(binary))).toMatchObject({
+        seq: sent[2]!.seq,
+        body_base64: "/wAB",
+        content_type: "application/octet-stream",
+      });
       expect(l.errors).toEqual([]);
     } finally {
       await l.stop();
@@ -85,12 +104,22 @@ describe("client library", () => {
     const a1 = await publish(suite.hookd.url, "client/replay/a", "a1", publishing);
     await publish(suite.hookd.url, "client/replay/b", "b1", publishing);
     await publish(suite.hookd.url, "client/replay/a", "a2", publishing);
-    const all = collect(`${suite.hookd.url}/sub/client/replay/`, { token: await tokenFor("/sub/client/replay/"), since: 0 });
-    const after = collect(`${suite.hookd.url}/sse/client/replay/a`, { token: await tokenFor("/sub/client/replay/a"), since: a1.seq });
+    const all = collect(`${suite.hookd.url}/sub/client/replay/`, {
+      token: await tokenFor("/sub/client/replay/"),
+      since: 0,
+    });
+    const after = collect(`${suite.hookd.url}/sse/client/replay/a`, {
+      token: await tokenFor("/sub/client/replay/a"),
+      since: a1.seq,
+    });
     try {
       await eventually(async () => all.messages.length >= 3 && after.messages.length >= 1, 10_000, "the replays");
       await settle();
-      expect(all.messages.map((m) => `${m.topic} ${m.text()}`)).toEqual(["client/replay/a a1", "client/replay/b b1", "client/replay/a a2"]);
+      expect(all.messages.map((m) => `${m.topic} ${m.text()}`)).toEqual([
+        "client/replay/a a1",
+        "client/replay/b b1",
+        "client/replay/a a2",
+      ]);
       expect(after.bodies()).toEqual(["a2"]);
     } finally {
       await all.stop();
@@ -107,16 +136,21 @@ describe("client library", () => {
       status: 401,
       detail: expect.stringMatching(/does not grant \/sub\/client\/refused/),
     });
-    await expect(listen(url, { ...common, token: await tokenFor("/sub/client/"), since: "yesterday" })).rejects.toMatchObject({
-      status: 400,
-      message: expect.stringMatching(/^hookd answered 400: since must be "now", a sequence number/),
-    });
+    await expect(listen(url, { ...common, token: await tokenFor("/sub/client/"), since: "yesterday" })).rejects
+      .toMatchObject({
+        status: 400,
+        message: expect.stringMatching(/^hookd answered 400: since must be "now", a sequence number/),
+      });
     await expect(listen(`${suite.hookd.url}/healthz`, common)).rejects.toThrow(/not an event stream/);
     expect(errors).toEqual([]);
   });
 
   it("a silent connection is dropped after idleTimeoutMs and resumed, and nothing published meanwhile is missed", async () => {
-    const l = collect(`${suite.hookd.url}/sub/client/idle`, { token: await tokenFor("/sub/client/idle"), idleTimeoutMs: 300, backoff: { initialMs: 20, maxMs: 100 } });
+    const l = collect(`${suite.hookd.url}/sub/client/idle`, {
+      token: await tokenFor("/sub/client/idle"),
+      idleTimeoutMs: 300,
+      backoff: { initialMs: 20, maxMs: 100 },
+    });
     try {
       await l.opened;
       await eventually(async () => l.errors.length >= 2, 10_000, "two idle timeouts");
@@ -134,15 +168,29 @@ describe("client library", () => {
     const token = await adminToken();
     const refused = await publish(suite.hookd.url, "a//b", "x", { token }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(HookdError);
-    expect(refused).toMatchObject({ status: 400, problem: { type: expect.stringMatching(/^urn:hookd:problem:/), detail: expect.stringMatching(/empty segment/) } });
-    await expect(dispatch(suite.hookd.url, { url: "http://127.0.0.1:1/x" }, { token: "0".repeat(40) })).rejects.toMatchObject({ status: 401 });
+    expect(refused).toMatchObject({
+      status: 400,
+      problem: { type: expect.stringMatching(/^urn:hookd:problem:/), detail: expect.stringMatching(/empty segment/) },
+    });
+    await expect(dispatch(suite.hookd.url, { url: "http://127.0.0.1:1/x" }, { token: "0".repeat(40) })).rejects
+      .toMatchObject({ status: 401 });
 
     const once = await publish(suite.hookd.url, "client/idempotent", "x", { token, idempotencyKey: "client-key-1" });
-    expect(await publish(suite.hookd.url, "client/idempotent", "x", { token, idempotencyKey: "client-key-1" })).toEqual(once);
+    expect(await publish(suite.hookd.url, "client/idempotent", "x", { token, idempotencyKey: "client-key-1" })).toEqual(
+      once,
+    );
 
     const before = suite.receiver.requests.length;
-    const json = await dispatch(suite.hookd.url, { url: `${suite.receiver.url}/client/json`, body: { hello: "client" }, headers: { "X-Tenant": "acme" } }, { token });
-    const bytes = await dispatch(suite.hookd.url, { url: `${suite.receiver.url}/client/bytes`, body: new Uint8Array([1, 2, 255]), contentType: "application/x-blob" }, { token });
+    const json = await dispatch(suite.hookd.url, {
+      url: `${suite.receiver.url}/client/json`,
+      body: { hello: "client" },
+      headers: { "X-Tenant": "acme" },
+    }, { token });
+    const bytes = await dispatch(suite.hookd.url, {
+      url: `${suite.receiver.url}/client/bytes`,
+      body: new Uint8Array([1, 2, 255]),
+      contentType: "application/x-blob",
+    }, { token });
     expect(json.id).toMatch(/^dlv_/);
     expect(bytes.id).toMatch(/^dlv_/);
     const received = (await suite.receiver.waitFor(before + 2)).slice(before);
@@ -161,7 +209,10 @@ describe("client library", () => {
     let second: HookdProcess | undefined;
     let other: TestHookd | undefined;
     first = await spawnTestHookd(env);
-    const l = collect(`${first.url}/sub/${topic}`, { token: await tokenFor(`/sub/${topic}`), backoff: { initialMs: 50, maxMs: 400 } });
+    const l = collect(`${first.url}/sub/${topic}`, {
+      token: await tokenFor(`/sub/${topic}`),
+      backoff: { initialMs: 50, maxMs: 400 },
+    });
     try {
       await l.opened;
       for (let i = 1; i <= 5; i++) await publish(first.url, topic, String(i), publishing);
@@ -185,7 +236,11 @@ describe("client library", () => {
 
       // A stopping hookd says so, with the last id, and the client takes it as a reason to come back.
       await second.kill("SIGTERM");
-      const ended = await eventually(async () => l.errors.find((e): e is StreamEndedError => e instanceof StreamEndedError), 10_000, "hookd.disconnect");
+      const ended = await eventually(
+        async () => l.errors.find((e): e is StreamEndedError => e instanceof StreamEndedError),
+        10_000,
+        "hookd.disconnect",
+      );
       expect(ended).toMatchObject({ reason: "shutting-down", lastId: seqs[14] });
     } finally {
       await l.stop();
@@ -202,7 +257,11 @@ describe("packaging and CLI", () => {
   });
 
   it("plain Node (no tsx) imports hookd/client from the bundle, and it works", async () => {
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", "import('hookd/client').then(m => console.log(typeof m.listen))"]);
+    const { stdout } = await run(process.execPath, [
+      "--input-type=module",
+      "-e",
+      "import('hookd/client').then(m => console.log(typeof m.listen))",
+    ]);
     expect(stdout).toBe("function\n");
 
     const script = `
@@ -211,10 +270,21 @@ describe("packaging and CLI", () => {
       await publish(URL_, "client/plain", "from plain node", { token: PUB });
       const stop = new AbortController();
       await listen(URL_ + "/sub/client/plain", { token: SUB, since: 0, signal: stop.signal, onMessage: (m) => { console.log(m.topic, m.text()); stop.abort(); } });`;
-    const env = { ...process.env, URL_: suite.hookd.url, PUB: await tokenFor("/pub/client/plain"), SUB: await tokenFor("/sub/client/plain") };
-    const resolved = await run(process.execPath, ["--input-type=module", "-e", "console.log(import.meta.resolve('hookd/client'))"]);
+    const env = {
+      ...process.env,
+      URL_: suite.hookd.url,
+      PUB: await tokenFor("/pub/client/plain"),
+      SUB: await tokenFor("/sub/client/plain"),
+    };
+    const resolved = await run(process.execPath, [
+      "--input-type=module",
+      "-e",
+      "console.log(import.meta.resolve('hookd/client'))",
+    ]);
     expect(resolved.stdout.trim()).toMatch(/\/dist\/client\.js$/);
-    expect((await run(process.execPath, ["--input-type=module", "-e", script], { env, timeout: 20_000 })).stdout).toBe("client/plain from plain node\n");
+    expect((await run(process.execPath, ["--input-type=module", "-e", script], { env, timeout: 20_000 })).stdout).toBe(
+      "client/plain from plain node\n",
+    );
   });
 
   it("hookd tail prints messages as they arrive, one line each (or the envelope with --json), and stops on SIGINT", async () => {
@@ -222,7 +292,19 @@ describe("packaging and CLI", () => {
     const token = await adminToken();
     await publish(url, "client/tail/a", '{"n":1}', { token, type: "t.one", contentType: "application/json" });
     const tails = [["client/tail/a"], ["client/tail/", "--json"]].map((args) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "src/cli/hookd.ts", "tail", ...args, "--since", "0", "--url", url, "--token", token], {
+      const child = spawn(process.execPath, [
+        "--import",
+        "tsx",
+        "src/cli/hookd.ts",
+        "tail",
+        ...args,
+        "--since",
+        "0",
+        "--url",
+        url,
+        "--token",
+        token,
+      ], {
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stdout = "";
@@ -234,7 +316,11 @@ describe("packaging and CLI", () => {
     });
     const [plain, json] = tails as [(typeof tails)[number], (typeof tails)[number]];
     try {
-      await eventually(async () => plain.lines().length >= 1 && json.lines().length >= 1, 20_000, "the replayed message");
+      await eventually(
+        async () => plain.lines().length >= 1 && json.lines().length >= 1,
+        20_000,
+        "the replayed message",
+      );
       const live = await publish(url, "client/tail/a", "line one\nline two", { token });
       await eventually(async () => plain.lines().length >= 2 && json.lines().length >= 2, 10_000, "the live message");
       expect(plain.lines()[0]).toMatch(/^\d+ client\/tail\/a t\.one \{"n":1\}$/);

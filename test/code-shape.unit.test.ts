@@ -40,8 +40,11 @@ function longFunctionsIn(file: string, text: string): LongFunction[] {
 /** The node whose leading comments describe a function: the declaration that holds an arrow function, if any. */
 function commentHolder(node: ts.Node): ts.Node {
   let holder = node;
-  while (holder.parent && (ts.isVariableDeclaration(holder.parent) || ts.isVariableDeclarationList(holder.parent) ||
-    ts.isVariableStatement(holder.parent) || ts.isPropertyAssignment(holder.parent) || ts.isExportAssignment(holder.parent))) {
+  while (
+    holder.parent && (ts.isVariableDeclaration(holder.parent) || ts.isVariableDeclarationList(holder.parent) ||
+      ts.isVariableStatement(holder.parent) || ts.isPropertyAssignment(holder.parent) ||
+      ts.isExportAssignment(holder.parent))
+  ) {
     holder = holder.parent;
   }
   return holder;

@@ -24,16 +24,26 @@ async function create(body: Record<string, unknown>, headers: Record<string, str
 describe("delivery", () => {
   it("delivers a signed webhook that verifies with the standardwebhooks package", async () => {
     const r = await receiver();
-    const { response, json } = await create({ url: `${r.url}/hook`, body: { event: "user.created", id: 7 }, secret: ownSecret, headers: { "X-Custom": "yes" } });
+    const { response, json } = await create({
+      url: `${r.url}/hook`,
+      body: { event: "user.created", id: 7 },
+      secret: ownSecret,
+      headers: { "X-Custom": "yes" },
+    });
     expect(response.status).toBe(202);
     expect(response.headers.get("location")).toBe(`/api/v1/deliveries/${json.id}`);
     const [request] = await r.waitFor(1);
     expect(request!.headers["content-type"]).toBe("application/json");
     expect(request!.headers["x-custom"]).toBe("yes");
     expect(request!.headers["webhook-id"]).toBe(json.id);
-    const verified = new Webhook(ownSecret).verify(request!.body.toString(), request!.headers as Record<string, string>);
+    const verified = new Webhook(ownSecret).verify(
+      request!.body.toString(),
+      request!.headers as Record<string, string>,
+    );
     expect(verified).toEqual({ event: "user.created", id: 7 });
-    expect(() => new Webhook(defaultSecret).verify(request!.body.toString(), request!.headers as Record<string, string>)).toThrow();
+    expect(() =>
+      new Webhook(defaultSecret).verify(request!.body.toString(), request!.headers as Record<string, string>)
+    ).toThrow();
     const view = await waitForState(suite.hookd.url, json.id, "delivered");
     expect(view.attempts).toHaveLength(1);
     expect(view.attempts[0].response.status).toBe(200);
@@ -43,17 +53,33 @@ describe("delivery", () => {
 
   it("signs with the server's default secret when the request brings none", async () => {
     const r = await receiver();
-    const response = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(r.url + "/h")}`, { method: "POST", body: '{"hello":1}', headers: { "content-type": "application/json" } });
+    const response = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(r.url + "/h")}`, {
+      method: "POST",
+      body: '{"hello":1}',
+      headers: { "content-type": "application/json" },
+    });
     expect(response.status).toBe(202);
     const [request] = await r.waitFor(1);
-    expect(new Webhook(defaultSecret).verify(request!.body.toString(), request!.headers as Record<string, string>)).toEqual({ hello: 1 });
+    expect(new Webhook(defaultSecret).verify(request!.body.toString(), request!.headers as Record<string, string>))
+      .toEqual({ hello: 1 });
   });
 
   it("fails twice, then succeeds: the journal shows every transition and webhook-id stays the same", async () => {
-    const r = await receiver((_request, index) => (index < 2 ? { status: 500, body: `boom ${index}` } : { status: 204 }));
+    const r = await receiver((
+      _request,
+      index,
+    ) => (index < 2 ? { status: 500, body: `boom ${index}` } : { status: 204 }));
     const { json } = await create({ url: r.url, body: "x" });
     const view = await waitForState(suite.hookd.url, json.id, "delivered");
-    expect(view.history.map((entry: { state: string }) => entry.state)).toEqual(["pending", "in-flight", "backoff", "in-flight", "backoff", "in-flight", "delivered"]);
+    expect(view.history.map((entry: { state: string }) => entry.state)).toEqual([
+      "pending",
+      "in-flight",
+      "backoff",
+      "in-flight",
+      "backoff",
+      "in-flight",
+      "delivered",
+    ]);
     expect(view.history.map((entry: { type: string }) => entry.type)).toEqual([
       "delivery.created",
       "attempt.started",
@@ -110,7 +136,10 @@ describe("delivery", () => {
   });
 
   it("429 with Retry-After waits as long as the receiver asked", async () => {
-    const r = await receiver((_request, index) => (index === 0 ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 }));
+    const r = await receiver((
+      _request,
+      index,
+    ) => (index === 0 ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 }));
     const { json } = await create({ url: r.url, body: "slow down" });
     const view = await waitForState(suite.hookd.url, json.id, "delivered", 10_000);
     const first = view.attempts[0];
@@ -138,7 +167,11 @@ describe("delivery", () => {
     const slow = await startTestHookd(suite.nats.url, { HOOKD_RETRY_SCHEDULE: "1s", HOOKD_WORKERS: "off" });
     try {
       const r = await receiver(() => ({ status: 500 }));
-      const response = await api(slow.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url, body: "c" }) });
+      const response = await api(slow.url, "/api/v1/deliveries", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ url: r.url, body: "c" }),
+      });
       const { id } = await response.json();
       await waitForState(suite.hookd.url, id, "backoff");
       const cancel = await api(suite.hookd.url, `/api/v1/deliveries/${id}/cancel`, { method: "POST" });
@@ -198,7 +231,8 @@ describe("delivery", () => {
     expect(first.data).toHaveLength(2);
     expect(first.data.every((item: { state: string }) => item.state === "failed")).toBe(true);
     expect(first.next_cursor).toBeTruthy();
-    const second = await (await api(suite.hookd.url, `/api/v1/deliveries?state=failed&limit=2&cursor=${first.next_cursor}`)).json();
+    const second =
+      await (await api(suite.hookd.url, `/api/v1/deliveries?state=failed&limit=2&cursor=${first.next_cursor}`)).json();
     const listed = [...first.data, ...second.data].map((item: { id: string }) => item.id);
     for (const id of ids) expect(listed).toContain(id);
     expect(new Set(listed).size).toBe(listed.length);
@@ -228,16 +262,42 @@ describe("delivery", () => {
     expect(doc.openapi).toBe("3.1.0");
     const create = doc.paths["/api/v1/deliveries"].post.requestBody.content["application/json"].schema;
     expect(create.required).toEqual(["url"]);
-    expect(Object.keys(create.properties)).toEqual(["url", "method", "headers", "body", "body_base64", "content_type", "secret"]);
+    expect(Object.keys(create.properties)).toEqual([
+      "url",
+      "method",
+      "headers",
+      "body",
+      "body_base64",
+      "content_type",
+      "secret",
+    ]);
     const view = doc.paths["/api/v1/deliveries/{id}"].get.responses["200"].content["application/json"].schema;
     expect(view.properties.state.enum).toContain("backoff");
-    expect(doc.paths["/api/v1/deliveries"].get.parameters.map((p: { name: string }) => p.name)).toEqual(["state", "limit", "cursor"]);
+    expect(doc.paths["/api/v1/deliveries"].get.parameters.map((p: { name: string }) => p.name)).toEqual([
+      "state",
+      "limit",
+      "cursor",
+    ]);
   });
 
   it("describes the delivery machine for a visualiser", async () => {
     const graph = await (await api(suite.hookd.url, "/api/v1/machines/delivery")).json();
     expect(graph.initial).toBe("pending");
-    expect(graph.states.map((s: { name: string }) => s.name)).toEqual(["pending", "in-flight", "backoff", "delivered", "failed", "cancelled"]);
-    expect(graph.transitions).toContainEqual(expect.objectContaining({ from: "backoff", event: "attempt.started", to: "in-flight", guard: "isNextAttemptAndDue" }));
+    expect(graph.states.map((s: { name: string }) => s.name)).toEqual([
+      "pending",
+      "in-flight",
+      "backoff",
+      "delivered",
+      "failed",
+      "cancelled",
+    ]);
+    expect(graph.transitions).toContainEqual(
+      expect.objectContaining({
+        from: "backoff",
+        event: "attempt.started",
+        to: "in-flight",
+        guard: "isNextAttemptAndDue",
+      }),
+    );
   });
 });

@@ -43,7 +43,9 @@ describe("Hookah-compatible /dispatch", () => {
     form.set("file", new Blob([new Uint8Array([1, 2, 3])], { type: "application/octet-stream" }), "data.bin");
     const { request } = await dispatch("/dispatch", { body: form });
     expect(request.path).toBe("/multi");
-    const parsed = await new Response(new Uint8Array(request.body), { headers: { "content-type": String(request.headers["content-type"]) } }).formData();
+    const parsed = await new Response(new Uint8Array(request.body), {
+      headers: { "content-type": String(request.headers["content-type"]) },
+    }).formData();
     expect(parsed.get("_url")).toBeNull();
     expect(parsed.get("name")).toBe("hookd");
     const file = parsed.get("file") as File;
@@ -62,14 +64,20 @@ describe("Hookah-compatible /dispatch", () => {
 
   it("forwards a raw body byte for byte when _url is in the query", async () => {
     const raw = Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0x0a]);
-    const { request } = await dispatch(`/dispatch?_url=${encodeURIComponent(suite.receiver.url + "/raw")}`, { headers: { "content-type": "application/x-custom" }, body: raw });
+    const { request } = await dispatch(`/dispatch?_url=${encodeURIComponent(suite.receiver.url + "/raw")}`, {
+      headers: { "content-type": "application/x-custom" },
+      body: raw,
+    });
     expect(request.headers["content-type"]).toBe("application/x-custom");
     expect(Buffer.compare(request.body, raw)).toBe(0);
   });
 
   it("POST /dispatch/<base64url(target)> forwards the raw body and content type", async () => {
     const target = Buffer.from(`${suite.receiver.url}/b64?x=1`).toString("base64url");
-    const { id, request } = await dispatch(`/dispatch/${target}`, { headers: { "content-type": "text/csv" }, body: "a,b\n1,2\n" });
+    const { id, request } = await dispatch(`/dispatch/${target}`, {
+      headers: { "content-type": "text/csv" },
+      body: "a,b\n1,2\n",
+    });
     expect(request.path).toBe("/b64?x=1");
     expect(request.headers["content-type"]).toBe("text/csv");
     expect(request.body.toString()).toBe("a,b\n1,2\n");

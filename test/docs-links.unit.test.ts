@@ -33,7 +33,9 @@ describe("documentation links", () => {
 
   it("the docs index links every page in docs/", () => {
     const linked = new Set(links(read("docs/README.md")).map((target) => target.split("#")[0]));
-    const missing = docs.map((file) => file.slice("docs/".length)).filter((name) => name !== "README.md" && !linked.has(name));
+    const missing = docs.map((file) => file.slice("docs/".length)).filter((name) =>
+      name !== "README.md" && !linked.has(name)
+    );
     expect(missing).toEqual([]);
   });
 

@@ -20,7 +20,10 @@ describe("durability", () => {
     const target = encodeURIComponent(`${r.url}/durable`);
     for (let batch = 0; batch < 10; batch++) {
       const responses = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => api(first.url, `/dispatch?_url=${target}`, { method: "POST", body: `n=${batch * 50 + i}` })),
+        Array.from(
+          { length: 50 },
+          (_, i) => api(first.url, `/dispatch?_url=${target}`, { method: "POST", body: `n=${batch * 50 + i}` }),
+        ),
       );
       for (const response of responses) {
         expect(response.status).toBe(202);
@@ -35,7 +38,9 @@ describe("durability", () => {
     try {
       await eventually(async () => distinctBodies(r).size === 500, 60_000, "all 500 deliveries to arrive");
       for (let i = 0; i < 500; i++) expect(distinctBodies(r).has(`n=${i}`)).toBe(true);
-      const sample = await Promise.all(ids.filter((_, i) => i % 25 === 0).map((id) => waitForState(second.url, id, "delivered", 30_000)));
+      const sample = await Promise.all(
+        ids.filter((_, i) => i % 25 === 0).map((id) => waitForState(second.url, id, "delivered", 30_000)),
+      );
       expect(sample.every((view) => view.state === "delivered")).toBe(true);
     } finally {
       await second.kill("SIGTERM");
@@ -50,7 +55,10 @@ describe("durability", () => {
       const ids: string[] = [];
       for (let i = 0; i < 200; i++) {
         const via = i % 2 === 0 ? a : b;
-        const response = await api(via.url, `/dispatch?_url=${encodeURIComponent(`${r.url}/shared`)}`, { method: "POST", body: `n=${i}` });
+        const response = await api(via.url, `/dispatch?_url=${encodeURIComponent(`${r.url}/shared`)}`, {
+          method: "POST",
+          body: `n=${i}`,
+        });
         expect(response.status).toBe(202);
         ids.push((await response.json()).id);
       }
@@ -72,17 +80,31 @@ describe("durability", () => {
     const hookd = await startTestHookd(suite.nats.url);
     try {
       await suite.nats.pause();
-      await eventually(async () => (await fetch(`${hookd.url}/healthz`)).status === 503, 10_000, "health to report NATS down");
-      const refused = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, { method: "POST", body: "while down" });
+      await eventually(
+        async () => (await fetch(`${hookd.url}/healthz`)).status === 503,
+        10_000,
+        "health to report NATS down",
+      );
+      const refused = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, {
+        method: "POST",
+        body: "while down",
+      });
       expect(refused.status).toBe(503);
       expect(refused.headers.get("retry-after")).toBe("5");
       expect((await refused.json()).type).toBe("urn:hookd:problem:storage-unavailable");
 
       await suite.nats.restart();
-      const accepted = await eventually(async () => {
-        const response = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, { method: "POST", body: "after" });
-        return response.status === 202 ? response : undefined;
-      }, 20_000, "hookd to accept again");
+      const accepted = await eventually(
+        async () => {
+          const response = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, {
+            method: "POST",
+            body: "after",
+          });
+          return response.status === 202 ? response : undefined;
+        },
+        20_000,
+        "hookd to accept again",
+      );
       const { id } = await accepted.json();
       await waitForState(hookd.url, id, "delivered");
       expect(r.requests.map((request) => request.body.toString())).toEqual(["after"]);

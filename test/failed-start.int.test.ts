@@ -1,6 +1,6 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -39,7 +39,7 @@ async function startMonitoredNats(): Promise<MonitoredNats> {
     { stdio: "ignore" },
   );
   const monitor = `http://127.0.0.1:${monitorPort}`;
-  for (let tries = 0; ; tries++) {
+  for (let tries = 0;; tries++) {
     const ready = await fetch(`${monitor}/healthz?js-enabled-only=true`).then((r) => r.ok, () => false);
     if (ready) break;
     if (tries > 100) throw new Error("nats-server did not start");
@@ -61,7 +61,13 @@ const connections = async (monitor: string) =>
   ((await (await fetch(`${monitor}/connz`)).json()) as { num_connections: number }).num_connections;
 
 async function configFor(dataDir: string, env: Record<string, string>) {
-  return loadConfig({ HOOKD_KEY: TEST_KEY, HOOKD_DATA_DIR: dataDir, HOOKD_LOG_LEVEL: "silent", HOOKD_PORT: "0", ...env });
+  return loadConfig({
+    HOOKD_KEY: TEST_KEY,
+    HOOKD_DATA_DIR: dataDir,
+    HOOKD_LOG_LEVEL: "silent",
+    HOOKD_PORT: "0",
+    ...env,
+  });
 }
 
 /** Processes whose command line names this folder: the embedded nats-server and its watchdog. */

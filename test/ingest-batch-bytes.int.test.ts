@@ -24,7 +24,13 @@ let batcher: IngestBatcher;
 beforeAll(async () => {
   const nc = suite.nc;
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, layout, { journalMaxAgeMs: 3_600_000, topicMaxAgeMs: 3_600_000, idempotencyWindowMs: 120_000, ackWaitMs: 30_000, maxAckPending: 1_000 });
+  await ensureStreams(jsm, layout, {
+    journalMaxAgeMs: 3_600_000,
+    topicMaxAgeMs: 3_600_000,
+    idempotencyWindowMs: 120_000,
+    ackWaitMs: 30_000,
+    maxAckPending: 1_000,
+  });
   const publisher = new JetStreamPublisher(nc);
   store = new DeliveryStore(jetstream(nc), jsm, publisher, layout);
   batcher = new IngestBatcher({
@@ -40,7 +46,13 @@ beforeAll(async () => {
 const created = (header: string) => (id: string, at: number): DeliveryCreated => ({
   type: "delivery.created",
   at: new Date(at).toISOString(),
-  data: { id, request: { url: "http://127.0.0.1:9/x", method: "POST", headers: { "x-note": header }, body: "" }, schedule: [1000], secrets: [], source: "api" },
+  data: {
+    id,
+    request: { url: "http://127.0.0.1:9/x", method: "POST", headers: { "x-note": header }, body: "" },
+    schedule: [1000],
+    secrets: [],
+    source: "api",
+  },
 });
 
 describe("ingest batches", () => {

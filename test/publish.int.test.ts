@@ -11,7 +11,11 @@ const suite = hookdSuite({ env: { HOOKD_MAX_BODY: "16KiB" }, connect: true });
 async function stored(seq: number) {
   const message = await (await jetstreamManager(suite.nc)).direct.getMessage(layout.streams.topics, { seq });
   if (!message) throw new Error(`no message at ${seq}`);
-  return { subject: message.subject, body: Buffer.from(message.data), header: (name: string) => message.header?.get(name) ?? "" };
+  return {
+    subject: message.subject,
+    body: Buffer.from(message.data),
+    header: (name: string) => message.header?.get(name) ?? "",
+  };
 }
 
 async function publish(path: string, init: RequestInit = {}) {
@@ -39,7 +43,10 @@ describe("publishing to topics", () => {
 
   it("keeps binary bodies byte for byte and takes the type from ?type=", async () => {
     const bytes = Buffer.from([0, 255, 10, 13, 0]);
-    const { json } = await publish("/pub/bin?type=blob.created", { headers: { "content-type": "application/octet-stream" }, body: bytes });
+    const { json } = await publish("/pub/bin?type=blob.created", {
+      headers: { "content-type": "application/octet-stream" },
+      body: bytes,
+    });
     const message = await stored(json.seq);
     expect(Buffer.compare(message.body, bytes)).toBe(0);
     expect(message.header("Hookd-Event-Type")).toBe("blob.created");
@@ -56,16 +63,25 @@ describe("publishing to topics", () => {
   });
 
   it("POST /dispatch with _topic publishes (query, form field, or JSON field) and strips the field", async () => {
-    const query = await publish("/dispatch?_topic=hookah/q", { headers: { "content-type": "text/plain" }, body: "plain" });
+    const query = await publish("/dispatch?_topic=hookah/q", {
+      headers: { "content-type": "text/plain" },
+      body: "plain",
+    });
     expect(query.response.status).toBe(202);
     expect((await stored(query.json.seq)).subject).toBe("hookd.topic.s.hookah.q");
 
-    const form = await publish("/dispatch", { headers: { "content-type": "application/x-www-form-urlencoded" }, body: "_topic=hookah%2Fform&a=1" });
+    const form = await publish("/dispatch", {
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "_topic=hookah%2Fform&a=1",
+    });
     const formMessage = await stored(form.json.seq);
     expect(formMessage.subject).toBe("hookd.topic.s.hookah.form");
     expect(formMessage.body.toString()).toBe("a=1");
 
-    const json = await publish("/dispatch", { headers: { "content-type": "application/json" }, body: JSON.stringify({ _topic: "hookah/json", n: 1 }) });
+    const json = await publish("/dispatch", {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ _topic: "hookah/json", n: 1 }),
+    });
     const jsonMessage = await stored(json.json.seq);
     expect(jsonMessage.subject).toBe("hookd.topic.s.hookah.json");
     expect(JSON.parse(jsonMessage.body.toString())).toEqual({ n: 1 });
@@ -99,8 +115,10 @@ describe("publishing to topics", () => {
   it("a token for /pub/<prefix>/ grants the topics below it and nothing else", async () => {
     const token = await tokenFor("/pub/github.com/");
     const headers = { authorization: `Bearer ${token}` };
-    expect((await fetch(`${suite.hookd.url}/pub/github.com/org/repo`, { method: "POST", headers, body: "x" })).status).toBe(202);
-    expect((await fetch(`${suite.hookd.url}/pub/gitlab.com/org/repo`, { method: "POST", headers, body: "x" })).status).toBe(401);
+    expect((await fetch(`${suite.hookd.url}/pub/github.com/org/repo`, { method: "POST", headers, body: "x" })).status)
+      .toBe(202);
+    expect((await fetch(`${suite.hookd.url}/pub/gitlab.com/org/repo`, { method: "POST", headers, body: "x" })).status)
+      .toBe(401);
     expect((await fetch(`${suite.hookd.url}/pub/github.com/org/repo`, { method: "POST", body: "x" })).status).toBe(401);
   });
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -42,7 +42,12 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Runs a shell script in a process group of its own, so everything it starts can be stopped together. */
 function shell(script: string, env: NodeJS.ProcessEnv): Started {
-  const child = spawn("bash", ["-e", "-o", "pipefail", "-c", script], { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("bash", ["-e", "-o", "pipefail", "-c", script], {
+    cwd: root,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -76,7 +81,9 @@ async function waitForListening(handle: Started): Promise<string> {
   for (;;) {
     const match = /"url":"(http:\/\/[^"]+)"[^\n]*hookd is listening/.exec(handle.output());
     if (match) return match[1]!;
-    if (handle.child.exitCode !== null) throw new Error(`hookd exited with ${handle.child.exitCode}:\n${handle.output()}`);
+    if (handle.child.exitCode !== null) {
+      throw new Error(`hookd exited with ${handle.child.exitCode}:\n${handle.output()}`);
+    }
     if (Date.now() > deadline) throw new Error(`hookd did not start:\n${handle.output()}`);
     await new Promise((done) => setTimeout(done, 100));
   }

@@ -14,7 +14,11 @@ describe("redelivery", () => {
     const r = await suite.startReceiver((_request, index) => (index === 0 ? { status: 500 } : { status: 200 }));
     const hookd = await startTestHookd(suite.nats.url, { HOOKD_RETRY_SCHEDULE: "2s" });
     try {
-      const created = await api(hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url, body: "x" }) });
+      const created = await api(hookd.url, "/api/v1/deliveries", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ url: r.url, body: "x" }),
+      });
       const { id } = await created.json();
       const backoff = await waitForState(hookd.url, id, "backoff");
       // What NATS does after a restart or a duplicate enqueue: the work arrives again before the retry is due.
@@ -36,7 +40,11 @@ describe("redelivery", () => {
     const r = await suite.startReceiver(() => (hang ? { status: 200, delayMs: 60_000 } : { status: 200 }));
     const env = { NATS_URL: suite.nats.url, HOOKD_TIMEOUT: "1s" };
     const first = await spawnTestHookd(env);
-    const created = await api(first.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: r.url, body: "x" }) });
+    const created = await api(first.url, "/api/v1/deliveries", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url: r.url, body: "x" }),
+    });
     const { id } = await created.json();
     await r.waitFor(1);
     await first.kill("SIGKILL");
@@ -47,7 +55,9 @@ describe("redelivery", () => {
       expect(view.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["failed", "succeeded"]);
       expect(view.attempts[0].error).toMatch(/attempt interrupted/);
       // The second attempt waited out the first one's lease (HOOKD_TIMEOUT + 10s).
-      expect(Date.parse(view.attempts[1].started_at) - Date.parse(view.attempts[0].started_at)).toBeGreaterThanOrEqual(10_500);
+      expect(Date.parse(view.attempts[1].started_at) - Date.parse(view.attempts[0].started_at)).toBeGreaterThanOrEqual(
+        10_500,
+      );
       expect(r.requests.length).toBeGreaterThanOrEqual(2);
     } finally {
       await second.kill("SIGTERM");

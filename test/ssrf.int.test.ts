@@ -6,18 +6,36 @@ import { api, waitForState } from "./support/hookd.ts";
 const suite = hookdSuite({ env: { HOOKD_ALLOWED_NETWORKS: "" } });
 
 const post = (url: string) =>
-  api(suite.hookd.url, "/api/v1/deliveries", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url, body: "x" }) });
+  api(suite.hookd.url, "/api/v1/deliveries", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ url, body: "x" }),
+  });
 
 describe("SSRF guard", () => {
   it("refuses literal private, loopback, link-local and unspecified targets at ingest with 422", async () => {
-    for (const host of ["127.0.0.1", "10.0.0.8", "192.168.1.10", "169.254.169.254", "0.0.0.0", "[::1]", "[::ffff:127.0.0.1]"]) {
+    for (
+      const host of [
+        "127.0.0.1",
+        "10.0.0.8",
+        "192.168.1.10",
+        "169.254.169.254",
+        "0.0.0.0",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+      ]
+    ) {
       const response = await post(`http://${host}:${suite.receiver.port}/x`);
       expect(response.status, host).toBe(422);
       const problem = await response.json();
       expect(problem.type).toBe("urn:hookd:problem:forbidden-target");
       expect(problem.detail).toMatch(/HOOKD_ALLOWED_NETWORKS/);
     }
-    const hookah = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(`http://127.0.0.1:${suite.receiver.port}/`)}`, { method: "POST", body: "x" });
+    const hookah = await api(
+      suite.hookd.url,
+      `/dispatch?_url=${encodeURIComponent(`http://127.0.0.1:${suite.receiver.port}/`)}`,
+      { method: "POST", body: "x" },
+    );
     expect(hookah.status).toBe(422);
   });
 
@@ -28,7 +46,9 @@ describe("SSRF guard", () => {
     const view = await waitForState(suite.hookd.url, id, "failed");
     expect(view.failure_reason).toBe("permanent");
     expect(view.attempts).toHaveLength(1);
-    expect(view.attempts[0].error).toMatch(/resolves to (127\.0\.0\.1|::1), which HOOKD_ALLOWED_NETWORKS does not allow/);
+    expect(view.attempts[0].error).toMatch(
+      /resolves to (127\.0\.0\.1|::1), which HOOKD_ALLOWED_NETWORKS does not allow/,
+    );
     expect(suite.receiver.requests).toHaveLength(0);
   });
 });

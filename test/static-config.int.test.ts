@@ -22,11 +22,19 @@ describe("config file parsing", () => {
       }
     };
     expect(attempt("subscriptions: [\n")).toMatch(/hookd.yaml is not valid YAML or JSON/);
-    expect(attempt("subscriptions:\n  - name: a\n    topic: x\n    url: https://example.com/h\n")).toMatch(/subscriptions.0.secret: needs a Standard Webhooks secret/);
-    expect(attempt("subscriptions:\n  - name: a\n    topic: a//b\n    url: https://example.com/h\n    dialect: plain\n")).toMatch(/subscriptions.0.topic: the topic has an empty segment/);
-    expect(attempt('{"subscriptions":[{"name":"a","topic":"x","url":"ftp://x","dialect":"plain"}]}')).toMatch(/subscriptions.0.url/);
+    expect(attempt("subscriptions:\n  - name: a\n    topic: x\n    url: https://example.com/h\n")).toMatch(
+      /subscriptions.0.secret: needs a Standard Webhooks secret/,
+    );
     expect(
-      attempt("subscriptions:\n  - {name: a, topic: x, url: 'https://e.com/', dialect: plain}\n  - {name: a, topic: y, url: 'https://e.com/', dialect: plain}\n"),
+      attempt("subscriptions:\n  - name: a\n    topic: a//b\n    url: https://example.com/h\n    dialect: plain\n"),
+    ).toMatch(/subscriptions.0.topic: the topic has an empty segment/);
+    expect(attempt('{"subscriptions":[{"name":"a","topic":"x","url":"ftp://x","dialect":"plain"}]}')).toMatch(
+      /subscriptions.0.url/,
+    );
+    expect(
+      attempt(
+        "subscriptions:\n  - {name: a, topic: x, url: 'https://e.com/', dialect: plain}\n  - {name: a, topic: y, url: 'https://e.com/', dialect: plain}\n",
+      ),
     ).toMatch(/"a" is used twice/);
     expect(attempt("")).toBe("ok");
   });
@@ -43,13 +51,22 @@ describe("static subscriptions from HOOKD_CONFIG", () => {
   }
 
   async function publish(url: string, topic: string, body: string) {
-    const response = await api(url, `/pub/${topic}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const response = await api(url, `/pub/${topic}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     expect(response.status).toBe(202);
   }
 
   it("creates them at start, updates changed ones, deactivates removed ones and resumes re-added ones", async () => {
-    const [plain, signed, moved] = await Promise.all([suite.startReceiver(), suite.startReceiver(), suite.startReceiver()]);
-    const both = (signedUrl: string) => `subscriptions:
+    const [plain, signed, moved] = await Promise.all([
+      suite.startReceiver(),
+      suite.startReceiver(),
+      suite.startReceiver(),
+    ]);
+    const both = (signedUrl: string) =>
+      `subscriptions:
   - name: plain-one
     topic: static/a
     url: ${plain.url}/a
@@ -65,20 +82,28 @@ describe("static subscriptions from HOOKD_CONFIG", () => {
       await publish(hookd.url, "static/a?type=thing.happened", '{"n":1}');
       await plain.waitFor(1);
       const [request] = await signed.waitFor(1);
-      expect(new Webhook(secret).verify(request!.body.toString(), request!.headers as Record<string, string>)).toEqual({ n: 1 });
+      expect(new Webhook(secret).verify(request!.body.toString(), request!.headers as Record<string, string>)).toEqual({
+        n: 1,
+      });
       const listed = await (await api(hookd.url, "/api/v1/subscriptions?limit=10")).json();
-      expect(listed.data.map((s: { metadata: { config_name: string } }) => s.metadata.config_name).sort()).toEqual(["plain-one", "signed-one"]);
+      expect(listed.data.map((s: { metadata: { config_name: string } }) => s.metadata.config_name).sort()).toEqual([
+        "plain-one",
+        "signed-one",
+      ]);
     } finally {
       await hookd.stop();
     }
 
     // The plain one leaves the file; the signed one moves to another URL.
-    hookd = await runWith(both(`${moved.url}/b`).split("  - name: signed-one")[0]!.replace(/  - name: plain-one[\s\S]*/, "") + `  - name: signed-one
+    hookd = await runWith(
+      both(`${moved.url}/b`).split("  - name: signed-one")[0]!.replace(/  - name: plain-one[\s\S]*/, "") +
+        `  - name: signed-one
     topic: static/
     url: ${moved.url}/b
     secret: ${secret}
     event_types: [thing.happened]
-`);
+`,
+    );
     const plainId = await staticSubscriptionId("plain-one");
     try {
       const removed = await (await api(hookd.url, `/api/v1/subscriptions/${plainId}`)).json();

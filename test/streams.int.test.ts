@@ -11,7 +11,12 @@ const layout = createLayout();
 /** Streams out over SSE, WebSocket and /stream, with real clients (the eventsource and ws packages, fetch). */
 
 const suite = hookdSuite({
-  env: { HOOKD_STREAM_BUFFER: "16KiB", HOOKD_MAX_BODY: "256KiB", HOOKD_STREAM_MAX_PER_TOKEN: "40", HOOKD_STREAM_HEARTBEAT: "400ms" },
+  env: {
+    HOOKD_STREAM_BUFFER: "16KiB",
+    HOOKD_MAX_BODY: "256KiB",
+    HOOKD_STREAM_MAX_PER_TOKEN: "40",
+    HOOKD_STREAM_HEARTBEAT: "400ms",
+  },
   connect: true,
 });
 let admin: string;
@@ -24,7 +29,11 @@ let topicCount = 0;
 /** A fresh topic per test, so tests don't see each other's messages. */
 const freshTopic = (name: string) => `streams/${name}-${++topicCount}`;
 
-async function publish(topic: string, body: string | Uint8Array, headers: Record<string, string> = {}): Promise<{ seq: number; id: string }> {
+async function publish(
+  topic: string,
+  body: string | Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<{ seq: number; id: string }> {
   const response = await api(suite.hookd.url, `/pub/${topic}`, { method: "POST", body: body as BodyInit, headers });
   if (response.status !== 202) throw new Error(`publish: ${response.status} ${await response.text()}`);
   return (await response.json()) as { seq: number; id: string };
@@ -43,7 +52,9 @@ async function streamConsumers(topic: string): Promise<number> {
   const jsm = await jetstreamManager(suite.nc);
   const consumers = await jsm.consumers.list(layout.streams.topics).next();
   // A consumer deleted while the list is read comes back as null.
-  return consumers.filter((consumer) => consumer && !consumer.config.durable_name && consumer.config.filter_subject === layout.subjects.topic(topic)).length;
+  return consumers.filter((consumer) =>
+    consumer && !consumer.config.durable_name && consumer.config.filter_subject === layout.subjects.topic(topic)
+  ).length;
 }
 
 describe("Server-Sent Events", () => {
@@ -52,7 +63,9 @@ describe("Server-Sent Events", () => {
     const client = openSse(`${suite.hookd.url}/sub/${topic}`, admin, { names: ["order.created"] });
     await client.opened;
     const sent = [];
-    for (let i = 1; i <= 10; i++) sent.push(await publish(topic, `message ${i}`, i === 3 ? { "hookd-event-type": "order.created" } : {}));
+    for (let i = 1; i <= 10; i++) {
+      sent.push(await publish(topic, `message ${i}`, i === 3 ? { "hookd-event-type": "order.created" } : {}));
+    }
     const events = await client.waitFor(10);
     client.close();
     expect(events.map((event) => event.data)).toEqual(sent.map((_, i) => `message ${i + 1}`));
@@ -187,7 +200,10 @@ describe("SSE starting points", () => {
     const topic = freshTopic("head");
     const before = await openStreams();
     for (let i = 0; i < 3; i++) {
-      const response = await fetch(`${suite.hookd.url}/sse/${topic}`, { method: "HEAD", headers: { authorization: `Bearer ${admin}` } });
+      const response = await fetch(`${suite.hookd.url}/sse/${topic}`, {
+        method: "HEAD",
+        headers: { authorization: `Bearer ${admin}` },
+      });
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
     }
@@ -201,7 +217,10 @@ describe("WebSocket (Hookbot)", () => {
     const headers = { authorization: `Bearer ${admin}` };
     const healthy = await openWs(`${suite.hookd.url}/sub/${topic}`, headers);
     const asleep = await openWs(`${suite.hookd.url}/sub/${topic}`, headers, { autoPong: false });
-    const gone = await Promise.race([asleep.closed.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 5_000))]);
+    const gone = await Promise.race([
+      asleep.closed.then(() => true),
+      new Promise((resolve) => setTimeout(() => resolve(false), 5_000)),
+    ]);
     expect(gone).toBe(true);
     expect(healthy.socket.readyState).toBe(1);
     await publish(topic, "still here");
@@ -225,18 +244,29 @@ describe("WebSocket (Hookbot)", () => {
     const base = freshTopic("wsrec");
     const before = await publish(`${base}/one`, "first");
     await publish(`${base}/two`, "second");
-    const client = await openWs(`${suite.hookd.url}/sub/${base}/?since=${before.seq - 1}`, { authorization: `Bearer ${await tokenFor(`/sub/${base}/`)}` });
+    const client = await openWs(`${suite.hookd.url}/sub/${base}/?since=${before.seq - 1}`, {
+      authorization: `Bearer ${await tokenFor(`/sub/${base}/`)}`,
+    });
     await publish(`${base}/three/deep`, "third");
     const frames = await client.waitFor(3);
     client.close();
-    expect(frames.map((frame) => frame.data.toString("latin1"))).toEqual([`${base}/one\u0000first`, `${base}/two\u0000second`, `${base}/three/deep\u0000third`]);
+    expect(frames.map((frame) => frame.data.toString("latin1"))).toEqual([
+      `${base}/one\u0000first`,
+      `${base}/two\u0000second`,
+      `${base}/three/deep\u0000third`,
+    ]);
   });
 
   it("refuses an upgrade without a valid token with 401, and with a bad since with 400", async () => {
     const topic = freshTopic("wsauth");
     expect(await upgradeStatus(`${suite.hookd.url}/sub/${topic}`, {})).toBe(401);
-    expect(await upgradeStatus(`${suite.hookd.url}/sub/${topic}`, { authorization: `Bearer ${await tokenFor("/sub/other")}` })).toBe(401);
-    expect(await upgradeStatus(`${suite.hookd.url}/sub/${topic}?since=yesterday`, { authorization: `Bearer ${admin}` })).toBe(400);
+    expect(
+      await upgradeStatus(`${suite.hookd.url}/sub/${topic}`, {
+        authorization: `Bearer ${await tokenFor("/sub/other")}`,
+      }),
+    ).toBe(401);
+    expect(await upgradeStatus(`${suite.hookd.url}/sub/${topic}?since=yesterday`, { authorization: `Bearer ${admin}` }))
+      .toBe(400);
   });
 });
 
@@ -244,9 +274,12 @@ describe("Hookah's /stream", () => {
   it("streams one JSON line per message, with the same resume options", async () => {
     const topic = freshTopic("jsonl");
     const first = await publish(topic, "one", { "hookd-event-type": "thing.happened" });
-    const response = await fetch(`${suite.hookd.url}/stream?topic=${encodeURIComponent(topic)}&since=${first.seq - 1}`, {
-      headers: { authorization: `Bearer ${await tokenFor(`/sub/${topic}`)}` },
-    });
+    const response = await fetch(
+      `${suite.hookd.url}/stream?topic=${encodeURIComponent(topic)}&since=${first.seq - 1}`,
+      {
+        headers: { authorization: `Bearer ${await tokenFor(`/sub/${topic}`)}` },
+      },
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^application\/x-ndjson/);
     await publish(topic, "two\nlines");
@@ -274,14 +307,21 @@ describe("Hookbot paths and rules", () => {
     const topic = freshTopic("unsafe");
     const consent = { "x-hookbot-unsafe-is-ok": "I understand the security implications" };
 
-    const noHeader = await fetch(`${suite.hookd.url}/unsafe/sub/${topic}`, { headers: { accept: "text/event-stream", authorization: `Bearer ${admin}` } });
+    const noHeader = await fetch(`${suite.hookd.url}/unsafe/sub/${topic}`, {
+      headers: { accept: "text/event-stream", authorization: `Bearer ${admin}` },
+    });
     expect(noHeader.status).toBe(400);
     expect((await noHeader.json()).detail).toContain("X-Hookbot-Unsafe-Is-Ok: I understand the security implications");
-    const noToken = await fetch(`${suite.hookd.url}/unsafe/sub/${topic}`, { headers: { accept: "text/event-stream", ...consent } });
+    const noToken = await fetch(`${suite.hookd.url}/unsafe/sub/${topic}`, {
+      headers: { accept: "text/event-stream", ...consent },
+    });
     expect(noToken.status).toBe(401);
     expect(await upgradeStatus(`${suite.hookd.url}/unsafe/sub/${topic}`, { ...consent })).toBe(401);
 
-    const unsafeWs = await openWs(`${suite.hookd.url}/unsafe/sub/${topic}`, { ...consent, authorization: `Bearer ${await tokenFor(`/unsafe/sub/${topic}`)}` });
+    const unsafeWs = await openWs(`${suite.hookd.url}/unsafe/sub/${topic}`, {
+      ...consent,
+      authorization: `Bearer ${await tokenFor(`/unsafe/sub/${topic}`)}`,
+    });
     const safeSse = openSse(`${suite.hookd.url}/sse/${topic}`, admin);
     await safeSse.opened;
 
@@ -304,15 +344,21 @@ describe("Hookbot paths and rules", () => {
     const open: Response[] = [];
     for (let i = 0; i < 40; i++) {
       const variant = i % 2 === 0 ? token : token.toUpperCase();
-      const response = await fetch(`${suite.hookd.url}/sse/${topic}`, { headers: { authorization: `Bearer ${variant}` } });
+      const response = await fetch(`${suite.hookd.url}/sse/${topic}`, {
+        headers: { authorization: `Bearer ${variant}` },
+      });
       expect(response.status).toBe(200);
       open.push(response);
     }
-    const refused = await fetch(`${suite.hookd.url}/sse/${topic}`, { headers: { authorization: `Bearer ${token.toUpperCase()}` } });
+    const refused = await fetch(`${suite.hookd.url}/sse/${topic}`, {
+      headers: { authorization: `Bearer ${token.toUpperCase()}` },
+    });
     expect(refused.status).toBe(429);
     await refused.body?.cancel();
     for (const response of open) await response.body!.cancel();
-    const basic = await fetch(`${suite.hookd.url}/sse/${topic}`, { headers: { authorization: `Basic ${btoa(`listener:${token}`)}` } });
+    const basic = await fetch(`${suite.hookd.url}/sse/${topic}`, {
+      headers: { authorization: `Basic ${btoa(`listener:${token}`)}` },
+    });
     expect(basic.status).toBe(200);
     await basic.body!.cancel();
   });
@@ -327,7 +373,9 @@ describe("Hookbot paths and rules", () => {
       headers: { authorization: `Bearer ${await tokenFor("/sub/public/x")}` },
     });
     expect(dotted.status).toBe(401);
-    const dottedAdmin = await fetch(`${suite.hookd.url}/stream?topic=${encodeURIComponent("secret/../public/x")}`, { headers: { authorization: `Bearer ${admin}` } });
+    const dottedAdmin = await fetch(`${suite.hookd.url}/stream?topic=${encodeURIComponent("secret/../public/x")}`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
     expect(dottedAdmin.status).toBe(400);
     expect((await dottedAdmin.json()).detail).toMatch(/"\." or "\.\." segment/);
   });
@@ -343,7 +391,9 @@ describe("Hookbot paths and rules", () => {
         await response.body!.cancel();
       }
     }
-    const other = await fetch(`${suite.hookd.url}/sse/${topic}`, { headers: { authorization: `Bearer ${await tokenFor(`/sub/${topic}x`)}` } });
+    const other = await fetch(`${suite.hookd.url}/sse/${topic}`, {
+      headers: { authorization: `Bearer ${await tokenFor(`/sub/${topic}x`)}` },
+    });
     expect(other.status).toBe(401);
     expect(other.headers.get("www-authenticate")).toBe('Basic realm="hookd"');
     const viaQuery = await fetch(`${suite.hookd.url}/sse/${topic}?token=${exact}`);
@@ -365,7 +415,9 @@ describe("bad input", () => {
       [`/sub/${topic}`, {}, 406, /Accept: text\/event-stream/],
     ];
     for (const [path, headers, status, detail] of cases) {
-      const response = await fetch(`${suite.hookd.url}${path}`, { headers: { authorization: `Bearer ${admin}`, ...headers } });
+      const response = await fetch(`${suite.hookd.url}${path}`, {
+        headers: { authorization: `Bearer ${admin}`, ...headers },
+      });
       expect(response.status, path).toBe(status);
       expect(response.headers.get("content-type")).toBe("application/problem+json");
       expect((await response.json()).detail, path).toMatch(detail);
@@ -377,7 +429,9 @@ describe("bad input", () => {
     const token = await tokenFor(`/sub/${topic}`);
     const open: Response[] = [];
     for (let i = 0; i < 40; i++) {
-      const response = await fetch(`${suite.hookd.url}/sse/${topic}`, { headers: { authorization: `Bearer ${token}` } });
+      const response = await fetch(`${suite.hookd.url}/sse/${topic}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(response.status).toBe(200);
       open.push(response);
     }
@@ -386,17 +440,25 @@ describe("bad input", () => {
     expect(refused.headers.get("retry-after")).toBe("5");
     expect((await refused.json()).detail).toMatch(/already holds 40 open streams/);
     // Another token is counted on its own.
-    const otherToken = await fetch(`${suite.hookd.url}/sse/${topic}`, { headers: { authorization: `Bearer ${admin}` } });
+    const otherToken = await fetch(`${suite.hookd.url}/sse/${topic}`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
     expect(otherToken.status).toBe(200);
     await otherToken.body!.cancel();
 
     await open.pop()!.body!.cancel();
-    const again = await eventually(async () => {
-      const response = await fetch(`${suite.hookd.url}/sse/${topic}`, { headers: { authorization: `Bearer ${token}` } });
-      if (response.status === 200) return response;
-      await response.body?.cancel();
-      return undefined;
-    }, 5_000, "a free slot");
+    const again = await eventually(
+      async () => {
+        const response = await fetch(`${suite.hookd.url}/sse/${topic}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        if (response.status === 200) return response;
+        await response.body?.cancel();
+        return undefined;
+      },
+      5_000,
+      "a free slot",
+    );
     await again.body!.cancel();
     for (const response of open) await response.body!.cancel();
   });
@@ -412,7 +474,11 @@ describe("slow consumers", () => {
     let received = "";
     let ended = false;
     const stalled = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => {
-      const req = request(`${suite.hookd.url}/sse/${topic}`, { headers: { authorization: `Bearer ${admin}` } }, resolve);
+      const req = request(
+        `${suite.hookd.url}/sse/${topic}`,
+        { headers: { authorization: `Bearer ${admin}` } },
+        resolve,
+      );
       req.on("error", reject);
       req.end();
     });
@@ -435,12 +501,22 @@ describe("slow consumers", () => {
     const publishMs = Date.now() - started;
 
     await fast.waitFor(150, 30_000);
-    expect(fast.events.map((event) => event.data.split(" ")[0])).toEqual(Array.from({ length: 150 }, (_, i) => String(i)));
+    expect(fast.events.map((event) => event.data.split(" ")[0])).toEqual(
+      Array.from({ length: 150 }, (_, i) => String(i)),
+    );
     expect(publishMs).toBeLessThan(30_000);
     fast.close();
     // hookd let the stalled listener go instead of holding 15 MB for it, and dropped its connection.
-    await eventually(async () => (await cutOffCount()) === cutOffBefore + 1 || undefined, 15_000, "the stalled listener to be cut off");
-    await eventually(async () => (await openStreams()) === openBefore - 2 || undefined, 15_000, "its stream to be gone");
+    await eventually(
+      async () => (await cutOffCount()) === cutOffBefore + 1 || undefined,
+      15_000,
+      "the stalled listener to be cut off",
+    );
+    await eventually(
+      async () => (await openStreams()) === openBefore - 2 || undefined,
+      15_000,
+      "its stream to be gone",
+    );
     ended = true;
     stalled.resume();
     await finished;
@@ -451,7 +527,9 @@ describe("slow consumers", () => {
     const resumed = openSse(`${suite.hookd.url}/sse/${topic}?since=0`, admin);
     await resumed.waitFor(150, 30_000);
     resumed.close();
-    expect(resumed.events.map((event) => event.data.split(" ")[0])).toEqual(Array.from({ length: 150 }, (_, i) => String(i)));
+    expect(resumed.events.map((event) => event.data.split(" ")[0])).toEqual(
+      Array.from({ length: 150 }, (_, i) => String(i)),
+    );
   });
 });
 
@@ -462,29 +540,45 @@ describe("browsers (HOOKD_CORS_ORIGINS)", () => {
     try {
       const preflight = await fetch(`${withCors.url}/sse/streams/cors`, {
         method: "OPTIONS",
-        headers: { origin: "https://app.example.com", "access-control-request-method": "GET", "access-control-request-headers": "authorization,last-event-id" },
+        headers: {
+          origin: "https://app.example.com",
+          "access-control-request-method": "GET",
+          "access-control-request-headers": "authorization,last-event-id",
+        },
       });
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
       expect(preflight.headers.get("access-control-allow-headers")).toContain("last-event-id");
 
-      const stream = await fetch(`${withCors.url}/sse/streams/cors`, { headers: { origin: "https://app.example.com", authorization: `Bearer ${admin}` } });
+      const stream = await fetch(`${withCors.url}/sse/streams/cors`, {
+        headers: { origin: "https://app.example.com", authorization: `Bearer ${admin}` },
+      });
       expect(stream.status).toBe(200);
       expect(stream.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
       await stream.body!.cancel();
 
-      const published = await fetch(`${withCors.url}/pub/streams/cors`, { method: "POST", body: "x", headers: { origin: "https://app.example.com", authorization: `Bearer ${admin}` } });
+      const published = await fetch(`${withCors.url}/pub/streams/cors`, {
+        method: "POST",
+        body: "x",
+        headers: { origin: "https://app.example.com", authorization: `Bearer ${admin}` },
+      });
       expect(published.status).toBe(202);
       expect(published.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
 
-      const other = await fetch(`${withCors.url}/sse/streams/cors`, { headers: { origin: "https://evil.example.com", authorization: `Bearer ${admin}` } });
+      const other = await fetch(`${withCors.url}/sse/streams/cors`, {
+        headers: { origin: "https://evil.example.com", authorization: `Bearer ${admin}` },
+      });
       expect(other.headers.get("access-control-allow-origin")).toBeNull();
       await other.body!.cancel();
     } finally {
       await withCors.stop();
     }
     // Without the setting, no CORS headers at all.
-    const plain = await fetch(`${suite.hookd.url}/pub/streams/cors`, { method: "POST", body: "x", headers: { origin: "https://app.example.com", authorization: `Bearer ${admin}` } });
+    const plain = await fetch(`${suite.hookd.url}/pub/streams/cors`, {
+      method: "POST",
+      body: "x",
+      headers: { origin: "https://app.example.com", authorization: `Bearer ${admin}` },
+    });
     expect(plain.headers.get("access-control-allow-origin")).toBeNull();
   });
 });

@@ -10,16 +10,27 @@ import { createLayout } from "../src/nats/layout.ts";
 
 const layout = createLayout();
 
-const suite = hookdSuite({ env: { HOOKD_FAILURE_THRESHOLD: "2", HOOKD_PUBLIC_URL: "https://hooks.example.org" }, connect: true });
+const suite = hookdSuite({
+  env: { HOOKD_FAILURE_THRESHOLD: "2", HOOKD_PUBLIC_URL: "https://hooks.example.org" },
+  connect: true,
+});
 const receiver = (respond?: Responder) => suite.startReceiver(respond);
 
 async function subscribe(body: Record<string, unknown>) {
-  const response = await api(suite.hookd.url, "/api/v1/subscriptions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const response = await api(suite.hookd.url, "/api/v1/subscriptions", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   return { response, json: (await response.json()) as Record<string, any> };
 }
 
 async function publish(topic: string, body: string, headers: Record<string, string> = {}) {
-  const response = await api(suite.hookd.url, `/pub/${topic}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  const response = await api(suite.hookd.url, `/pub/${topic}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+  });
   expect(response.status).toBe(202);
   return (await response.json()) as { id: string; seq: number };
 }
@@ -44,7 +55,8 @@ describe("subscriptions and fan-out", () => {
       expect(request!.headers["hookd-topic"]).toBe("shop/orders");
       expect(request!.headers["hookd-event-id"]).toBe(event.id);
       expect(request!.headers["hookd-event-type"]).toBe("order.created");
-      expect(new Webhook(secrets[i]!).verify(request!.body.toString(), request!.headers as Record<string, string>)).toEqual({ order: 1 });
+      expect(new Webhook(secrets[i]!).verify(request!.body.toString(), request!.headers as Record<string, string>))
+        .toEqual({ order: 1 });
     }
     expect(new Set(subscribers.map((r) => r.requests[0]!.headers["webhook-id"])).size).toBe(3);
     // Later reads never show the secret.
@@ -100,14 +112,20 @@ describe("subscriptions and fan-out", () => {
     const [request] = await r.waitFor(1);
     const expected = "sha256=" + createHmac("sha256", "hub-secret").update(request!.body).digest("hex");
     expect(request!.headers["x-hub-signature"]).toBe(expected);
-    expect(request!.headers.link).toBe('<https://hooks.example.org/hub>; rel="hub", <https://hooks.example.org/sub/feed>; rel="self"');
+    expect(request!.headers.link).toBe(
+      '<https://hooks.example.org/hub>; rel="hub", <https://hooks.example.org/sub/feed>; rel="self"',
+    );
   });
 
   it("update moves deliveries to the new URL; delete unsubscribes for good", async () => {
     const first = await receiver();
     const second = await receiver();
     const { json } = await subscribe({ topic: "moving", url: first.url, dialect: "plain" });
-    const patched = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: second.url, description: "moved" }) });
+    const patched = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url: second.url, description: "moved" }),
+    });
     expect(patched.status).toBe(200);
     expect((await patched.json()).description).toBe("moved");
     await publish("moving", '"x"');
@@ -130,10 +148,14 @@ describe("subscriptions and fan-out", () => {
     for (let i = 0; i < 3; i++) await subscribe({ topic: "listed", url: r.url, owner: "lister", dialect: "plain" });
     const first = await (await api(suite.hookd.url, "/api/v1/subscriptions?owner=lister&limit=2")).json();
     expect(first.data).toHaveLength(2);
-    const second = await (await api(suite.hookd.url, `/api/v1/subscriptions?owner=lister&limit=2&cursor=${first.next_cursor}`)).json();
+    const second =
+      await (await api(suite.hookd.url, `/api/v1/subscriptions?owner=lister&limit=2&cursor=${first.next_cursor}`))
+        .json();
     expect(second.data).toHaveLength(1);
     expect(second.next_cursor).toBeNull();
-    expect((await (await api(suite.hookd.url, "/api/v1/subscriptions?topic=listed&state=paused")).json()).data).toEqual([]);
+    expect((await (await api(suite.hookd.url, "/api/v1/subscriptions?topic=listed&state=paused")).json()).data).toEqual(
+      [],
+    );
   });
 
   it("bad requests name the field; unknown ids are 404", async () => {
@@ -160,13 +182,23 @@ describe("subscriptions and fan-out", () => {
 
   it("a 410 disables the subscription at once, and the owner hears of it on the system topic", async () => {
     const watcher = await receiver();
-    await subscribe({ topic: "hookd/system/subscriptions", url: watcher.url, dialect: "plain", event_types: ["subscription.disabled"] });
+    await subscribe({
+      topic: "hookd/system/subscriptions",
+      url: watcher.url,
+      dialect: "plain",
+      event_types: ["subscription.disabled"],
+    });
     const gone = await receiver(() => ({ status: 410 }));
     const { json } = await subscribe({ topic: "gone-endpoint", url: gone.url, dialect: "plain" });
     await publish("gone-endpoint", '"first"');
     const [notice] = await watcher.waitFor(1);
     const body = JSON.parse(notice!.body.toString());
-    expect(body).toMatchObject({ subscription_id: json.id, previous_state: "active", state: "disabled", topic: "gone-endpoint" });
+    expect(body).toMatchObject({
+      subscription_id: json.id,
+      previous_state: "active",
+      state: "disabled",
+      topic: "gone-endpoint",
+    });
     expect(body.status_message).toMatch(/410 Gone/);
     expect(notice!.headers["hookd-event-type"]).toBe("subscription.disabled");
     const read = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`)).json();
@@ -178,27 +210,57 @@ describe("subscriptions and fan-out", () => {
 
   it("N consecutive failed deliveries disable it and the owner is told; re-activating resets the count", async () => {
     const watcher = await receiver();
-    await subscribe({ topic: "hookd/system/subscriptions", url: watcher.url, dialect: "plain", event_types: ["subscription.disabled"] });
+    await subscribe({
+      topic: "hookd/system/subscriptions",
+      url: watcher.url,
+      dialect: "plain",
+      event_types: ["subscription.disabled"],
+    });
     let healthy = false;
     const flaky = await receiver(() => ({ status: healthy ? 200 : 500 }));
-    const { json } = await subscribe({ topic: "flaky-endpoint", url: flaky.url, dialect: "plain", retry_schedule: "50ms" });
+    const { json } = await subscribe({
+      topic: "flaky-endpoint",
+      url: flaky.url,
+      dialect: "plain",
+      retry_schedule: "50ms",
+    });
     await publish("flaky-endpoint", '"1"');
-    await eventually(async () => (await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`)).json()).consecutive_failures === 1, 10_000, "one failed delivery");
+    await eventually(
+      async () =>
+        (await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`)).json()).consecutive_failures === 1,
+      10_000,
+      "one failed delivery",
+    );
     await publish("flaky-endpoint", '"2"');
-    const disabled = await eventually(async () => {
-      const read = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`)).json();
-      return read.state === "disabled" ? read : undefined;
-    }, 10_000, "the subscription to be disabled");
+    const disabled = await eventually(
+      async () => {
+        const read = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`)).json();
+        return read.state === "disabled" ? read : undefined;
+      },
+      10_000,
+      "the subscription to be disabled",
+    );
     expect(disabled.status_message).toBe("disabled after 2 consecutive failed deliveries");
     expect(flaky.requests).toHaveLength(4);
-    const notice = await eventually(async () => {
-      const found = watcher.requests.map((request) => JSON.parse(request.body.toString())).find((body) => body.subscription_id === json.id);
-      return found ?? undefined;
-    }, 10_000, "the operational event");
-    expect(notice).toMatchObject({ state: "disabled", previous_state: "active", status_message: "disabled after 2 consecutive failed deliveries" });
+    const notice = await eventually(
+      async () => {
+        const found = watcher.requests.map((request) => JSON.parse(request.body.toString())).find((body) =>
+          body.subscription_id === json.id
+        );
+        return found ?? undefined;
+      },
+      10_000,
+      "the operational event",
+    );
+    expect(notice).toMatchObject({
+      state: "disabled",
+      previous_state: "active",
+      status_message: "disabled after 2 consecutive failed deliveries",
+    });
 
     healthy = true;
-    const active = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/activate`, { method: "POST" })).json();
+    const active = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/activate`, { method: "POST" }))
+      .json();
     expect(active).toMatchObject({ state: "active", consecutive_failures: 0, status_message: null });
     await publish("flaky-endpoint", '"3"');
     await flaky.waitFor(5);
@@ -208,7 +270,8 @@ describe("subscriptions and fan-out", () => {
     const r = await receiver();
     const { json } = await subscribe({ topic: "rotating", url: r.url });
     const oldSecret = json.secret as string;
-    const rotated = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/rotate-secret`, { method: "POST" })).json();
+    const rotated =
+      await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/rotate-secret`, { method: "POST" })).json();
     const newSecret = rotated.secret as string;
     expect(newSecret).toMatch(/^whsec_/);
     expect(newSecret).not.toBe(oldSecret);
@@ -220,7 +283,11 @@ describe("subscriptions and fan-out", () => {
     expect(new Webhook(newSecret).verify(during!.body.toString(), headers)).toEqual({ n: 1 });
 
     // A rotation with no grace period retires the previous secrets at once.
-    const again = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/rotate-secret`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ grace_period: "0s" }) })).json();
+    const again = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/rotate-secret`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ grace_period: "0s" }),
+    })).json();
     await publish("rotating", '{"n":2}');
     const after = (await r.waitFor(2))[1]!;
     const afterHeaders = after.headers as Record<string, string>;
@@ -229,7 +296,9 @@ describe("subscriptions and fan-out", () => {
     expect(() => new Webhook(oldSecret).verify(after.body.toString(), afterHeaders)).toThrow();
 
     const plain = await subscribe({ topic: "rotating", url: r.url, dialect: "plain" });
-    expect((await api(suite.hookd.url, `/api/v1/subscriptions/${plain.json.id}/rotate-secret`, { method: "POST" })).status).toBe(400);
+    expect(
+      (await api(suite.hookd.url, `/api/v1/subscriptions/${plain.json.id}/rotate-secret`, { method: "POST" })).status,
+    ).toBe(400);
   });
 
   it("replay since a time redelivers exactly the events in the window", async () => {
@@ -247,7 +316,11 @@ describe("subscriptions and fan-out", () => {
     await quiet(50);
     await publish("history/a", '"after"');
     await r.waitFor(4);
-    const replay = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/replay`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ since, until }) });
+    const replay = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/replay`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ since, until }),
+    });
     expect(replay.status).toBe(202);
     expect(await replay.json()).toMatchObject({ events: 2, deliveries: 2, truncated: false });
     await r.waitFor(6);
@@ -256,20 +329,31 @@ describe("subscriptions and fan-out", () => {
     expect(bodies.slice(4).sort()).toEqual(['"in-1"', '"in-2"']);
     expect(bodies).toHaveLength(6);
 
-    const bad = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/replay`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ since: "yesterday" }) });
+    const bad = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/replay`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ since: "yesterday" }),
+    });
     expect(bad.status).toBe(400);
     expect((await bad.json()).detail).toMatch(/since must be an ISO 8601 time/);
   });
 
   it("lists a subscription's recent attempts, newest first, with request and response", async () => {
-    const r = await receiver((_request, index) => (index === 0 ? { status: 503, body: "busy" } : { status: 200, body: "thanks" }));
+    const r = await receiver((
+      _request,
+      index,
+    ) => (index === 0 ? { status: 503, body: "busy" } : { status: 200, body: "thanks" }));
     const { json } = await subscribe({ topic: "attempted", url: r.url, retry_schedule: "50ms" });
     await publish("attempted", '{"x":1}');
     await r.waitFor(2);
-    const attempts = await eventually(async () => {
-      const page = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts`)).json();
-      return page.data.length === 2 ? page.data : undefined;
-    }, 10_000, "two recorded attempts");
+    const attempts = await eventually(
+      async () => {
+        const page = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts`)).json();
+        return page.data.length === 2 ? page.data : undefined;
+      },
+      10_000,
+      "two recorded attempts",
+    );
     expect(attempts.map((a: { outcome: string; attempt: number }) => [a.attempt, a.outcome])).toEqual([
       [2, "succeeded"],
       [1, "failed"],
@@ -278,7 +362,9 @@ describe("subscriptions and fan-out", () => {
     expect(attempts[1].response).toMatchObject({ status: 503, body: "busy" });
     expect(attempts[0].request.headers["webhook-signature"]).toMatch(/^v1,/);
     expect(attempts[0].delivery_id).toBe(attempts[1].delivery_id);
-    expect((await api(suite.hookd.url, "/api/v1/subscriptions/sub_01ARZ3NDEKTSV4RRFFQ69G5FAV/attempts")).status).toBe(404);
+    expect((await api(suite.hookd.url, "/api/v1/subscriptions/sub_01ARZ3NDEKTSV4RRFFQ69G5FAV/attempts")).status).toBe(
+      404,
+    );
   });
 
   it("a rate limit holds across instances: 5 per second spreads 10 events over about 2 seconds", async () => {
@@ -292,7 +378,9 @@ describe("subscriptions and fan-out", () => {
       const times = requests.map((request) => request.at).sort((a, b) => a - b);
       // GCRA at 5/s: the tenth slot is 1.8 s after the first.
       expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1_600);
-      for (let i = 5; i < times.length; i++) expect(times[i]! - times[i - 5]!, `window ending at ${i}`).toBeGreaterThanOrEqual(800);
+      for (let i = 5; i < times.length; i++) {
+        expect(times[i]! - times[i - 5]!, `window ending at ${i}`).toBeGreaterThanOrEqual(800);
+      }
       const attempts = (await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts`)).json()).data;
       expect(attempts.every((a: { attempt: number }) => a.attempt === 1)).toBe(true);
     } finally {

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { stopProcess } from "../../test/support/processes.ts";
 import { now } from "./settings.ts";
 import type { FromListeners, ToListeners } from "./sse-listeners.ts";
@@ -18,7 +18,9 @@ export class ListenerChild {
     });
     this.child.on("message", (message: FromListeners) => this.#waiting.shift()?.resolve(message));
     this.child.on("exit", (code, signal) => {
-      for (const waiter of this.#waiting.splice(0)) waiter.reject(new Error(`a listener process exited (${code ?? signal})`));
+      for (const waiter of this.#waiting.splice(0)) {
+        waiter.reject(new Error(`a listener process exited (${code ?? signal})`));
+      }
     });
   }
 
@@ -28,7 +30,10 @@ export class ListenerChild {
 
   ask<T extends FromListeners>(message: ToListeners, timeoutMs = 60_000): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`a listener process did not answer "${message.type}" within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`a listener process did not answer "${message.type}" within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.#waiting.push({
         resolve: (answer) => {
           clearTimeout(timer);

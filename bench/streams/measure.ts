@@ -1,7 +1,7 @@
 import { fmt, sleep } from "../support/figures.ts";
 import { cpuMsOf, memoryOf, startHookd } from "../support/processes.ts";
 import { ListenerChild } from "./listener-child.ts";
-import { passes, runPhase, type PhaseResult, type PhaseTarget } from "./phase.ts";
+import { passes, type PhaseResult, type PhaseTarget, runPhase } from "./phase.ts";
 import { logPhase } from "./report.ts";
 import { running } from "./running.ts";
 import {
@@ -16,8 +16,8 @@ import {
   STEP_DRAIN_MS,
   STEP_FRAMES,
   STEP_SECONDS,
-  TOPIC,
   timeLeft,
+  TOPIC,
   WARMUP_FRAMES,
   WARMUP_SECONDS,
 } from "./settings.ts";
@@ -54,7 +54,11 @@ export async function measure(listeners: number, authorization: string): Promise
   const base = hookdProcess.url;
   const pid = hookdProcess.child.pid!;
   // One publish first: the topic's first message creates what publishing needs, outside the figures.
-  await fetch(`${base}/pub/${TOPIC}`, { method: "POST", body: "0|0|0", headers: { authorization, "content-type": "text/plain" } });
+  await fetch(`${base}/pub/${TOPIC}`, {
+    method: "POST",
+    body: "0|0|0",
+    headers: { authorization, "content-type": "text/plain" },
+  });
   await sleep(500);
   const empty = (await memoryOf(pid)).rssMb;
 
@@ -65,15 +69,27 @@ export async function measure(listeners: number, authorization: string): Promise
   const idleCpu = ((await cpuMsOf(pid)) - idleCpuStart) / 20;
   const idle = (await memoryOf(pid)).rssMb;
   log(
-    `hookd RSS: ${fmt(empty)} MiB with no listener, ${fmt(idle)} MiB with ${fmt(connect.ok)} idle listeners (${fmt(((idle - empty) * 1024) / Math.max(1, connect.ok), 1)} KiB each); ` +
+    `hookd RSS: ${fmt(empty)} MiB with no listener, ${fmt(idle)} MiB with ${fmt(connect.ok)} idle listeners (${
+      fmt(((idle - empty) * 1024) / Math.max(1, connect.ok), 1)
+    } KiB each); ` +
       `hookd CPU while they idle ${fmt(idleCpu)}%`,
   );
 
   for (const client of clients) await client.syncClock();
-  log(`listener clocks minus the publisher's: ${clients.map((c) => `${c.offsetMs.toFixed(3)} ms (±${(c.rttMs / 2).toFixed(3)})`).join(", ")}; corrected for`);
+  log(
+    `listener clocks minus the publisher's: ${
+      clients.map((c) => `${c.offsetMs.toFixed(3)} ms (±${(c.rttMs / 2).toFixed(3)})`).join(", ")
+    }; corrected for`,
+  );
 
   const target = { base, authorization, hookdPid: pid, natsPid: running.nats!.pid, clients };
-  const warm = await runPhase(target, listeners, Math.max(1, Math.min(RATE, Math.round(WARMUP_FRAMES / listeners))), WARMUP_SECONDS, 10_000);
+  const warm = await runPhase(
+    target,
+    listeners,
+    Math.max(1, Math.min(RATE, Math.round(WARMUP_FRAMES / listeners))),
+    WARMUP_SECONDS,
+    10_000,
+  );
   logPhase(`warm-up (${WARMUP_SECONDS} s, not counted)`, warm);
   let latency: PhaseResult | null = null;
   if (timeLeft() > SECONDS * 1000 + 10_000) {
@@ -117,7 +133,13 @@ async function connectListeners(base: string, authorization: string, listeners: 
   const shares = clients.map((_, i) => Math.floor(listeners / CLIENTS) + (i < listeners % CLIENTS ? 1 : 0));
   const opened = await Promise.all(
     clients.map((client, i) =>
-      client.ask<Extract<FromListeners, { type: "opened" }>>({ type: "open", url: `${base}/sse/${TOPIC}`, authorization, count: shares[i]!, concurrency: CONNECT_CONCURRENCY }, 90_000),
+      client.ask<Extract<FromListeners, { type: "opened" }>>({
+        type: "open",
+        url: `${base}/sse/${TOPIC}`,
+        authorization,
+        count: shares[i]!,
+        concurrency: CONNECT_CONCURRENCY,
+      }, 90_000)
     ),
   );
   const connect = {
@@ -126,7 +148,11 @@ async function connectListeners(base: string, authorization: string, listeners: 
     seconds: (performance.now() - connectStart) / 1000,
     errors: opened.flatMap((o) => o.errors).slice(0, 5),
   };
-  log(`connected ${fmt(connect.ok)}/${fmt(listeners)} SSE listeners over ${CLIENTS} processes in ${fmt(connect.seconds, 1)} s${connect.failed ? `; ${connect.failed} failed: ${connect.errors.join("; ")}` : ""}`);
+  log(
+    `connected ${fmt(connect.ok)}/${fmt(listeners)} SSE listeners over ${CLIENTS} processes in ${
+      fmt(connect.seconds, 1)
+    } s${connect.failed ? `; ${connect.failed} failed: ${connect.errors.join("; ")}` : ""}`,
+  );
   return { clients, connect };
 }
 

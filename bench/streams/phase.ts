@@ -3,7 +3,7 @@ import { cpuMsOf, machineTicks } from "../support/processes.ts";
 import type { ListenerChild } from "./listener-child.ts";
 import { publish, type PublishResult } from "./publisher.ts";
 import { STEP_P99_MS, timeLeft } from "./settings.ts";
-import { msOfBucket, type FromListeners, type ListenerReport } from "./sse-listeners.ts";
+import { type FromListeners, type ListenerReport, msOfBucket } from "./sse-listeners.ts";
 
 /**
  * One phase of bench/streams: tell the listener processes a phase begins, publish at a rate for a
@@ -34,7 +34,15 @@ export type PhaseResult = {
   closedUnexpectedly: number;
   deliveredFramesPerSecond: number;
   /** Percent of one core; `others` is what processes this benchmark did not start used (the machine is shared). */
-  cpu: { hookd: number; nats: number; publisher: number; machine: number; others: number; clients: number[]; clientElu: number[] };
+  cpu: {
+    hookd: number;
+    nats: number;
+    publisher: number;
+    machine: number;
+    others: number;
+    clients: number[];
+    clientElu: number[];
+  };
   /** hookd's own event-loop delay over the phase (prom-client's default metrics), ms. */
   hookdLag: { p99: number; max: number };
 };
@@ -64,7 +72,14 @@ let nextPhase = 1;
 async function progress(clients: ListenerChild[], published: number) {
   type Progress = Extract<FromListeners, { type: "progress" }>;
   const answers = await Promise.all(clients.map((client) => client.ask<Progress>({ type: "progress", published })));
-  return answers.reduce((sum, a) => ({ complete: sum.complete + a.complete, alive: sum.alive + a.alive, received: sum.received + a.received }), { complete: 0, alive: 0, received: 0 });
+  return answers.reduce(
+    (sum, a) => ({
+      complete: sum.complete + a.complete,
+      alive: sum.alive + a.alive,
+      received: sum.received + a.received,
+    }),
+    { complete: 0, alive: 0, received: 0 },
+  );
 }
 
 async function cpuReading(target: PhaseTarget, publisherSince?: NodeJS.CpuUsage): Promise<CpuReading> {
@@ -94,7 +109,9 @@ export async function runPhase(
   const wallSeconds = (performance.now() - wallStart) / 1000;
   const cpuAfter = await cpuReading(target, cpuBefore.publisher);
   const hookdLag = await hookdEventLoopLag(base, authorization);
-  const reports = await Promise.all(clients.map((client) => client.ask<ListenerReport>({ type: "report", published: published.accepted })));
+  const reports = await Promise.all(
+    clients.map((client) => client.ask<ListenerReport>({ type: "report", published: published.accepted })),
+  );
   return {
     rate,
     listeners,
@@ -152,7 +169,11 @@ function merge(reports: ListenerReport[], listeners: number, accepted: number) {
   };
   const sum = (pick: (r: ListenerReport) => number) => reports.reduce((total, r) => total + pick(r), 0);
   const cutReasons: Record<string, number> = {};
-  for (const report of reports) for (const [reason, count] of Object.entries(report.cutReasons)) cutReasons[reason] = (cutReasons[reason] ?? 0) + count;
+  for (const report of reports) {
+    for (const [reason, count] of Object.entries(report.cutReasons)) {
+      cutReasons[reason] = (cutReasons[reason] ?? 0) + count;
+    }
+  }
   const first = Math.min(...reports.map((r) => r.firstArrival || Infinity));
   const last = Math.max(...reports.map((r) => r.lastArrival));
   return {
@@ -187,7 +208,8 @@ function cpuShares(
     nats: (cpuAfter.nats - cpuBefore.nats) / 10 / wallSeconds,
     publisher: (cpuAfter.publisher.user + cpuAfter.publisher.system) / 1000 / 10 / wallSeconds,
     // Of both cores: 200% is everything.
-    machine: ((cpuAfter.machine.busy - cpuBefore.machine.busy) / Math.max(1, cpuAfter.machine.total - cpuBefore.machine.total)) * 200,
+    machine: ((cpuAfter.machine.busy - cpuBefore.machine.busy) /
+      Math.max(1, cpuAfter.machine.total - cpuBefore.machine.total)) * 200,
     others: 0,
     clients: reports.map((r) => r.cpuMs / 10 / wallSeconds),
     clientElu: reports.map((r) => r.eventLoopUtilization),
@@ -196,4 +218,6 @@ function cpuShares(
   return cpu;
 }
 
-export const passes = (r: PhaseResult) => r.allDelivered && r.missed === 0 && r.cutOff === 0 && r.closedUnexpectedly === 0 && r.p99 < STEP_P99_MS && r.publish.failed === 0 && r.publish.achievedRate >= r.rate * 0.95;
+export const passes = (r: PhaseResult) =>
+  r.allDelivered && r.missed === 0 && r.cutOff === 0 && r.closedUnexpectedly === 0 && r.p99 < STEP_P99_MS &&
+  r.publish.failed === 0 && r.publish.achievedRate >= r.rate * 0.95;

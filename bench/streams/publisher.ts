@@ -1,6 +1,6 @@
 import { Agent, request } from "undici";
 import { percentile, sleep } from "../support/figures.ts";
-import { MAX_INFLIGHT, now, PUBLISH_OVERRUN, TOPIC, timeLeft } from "./settings.ts";
+import { MAX_INFLIGHT, now, PUBLISH_OVERRUN, timeLeft, TOPIC } from "./settings.ts";
 
 /** bench/streams' publisher: POST /pub to the bench's topic on a schedule, each body stamped with its send time. */
 
@@ -21,7 +21,13 @@ export type PublishResult = {
 };
 
 /** Open loop at `rate`/s for `seconds`, at most MAX_INFLIGHT unanswered; each body carries its send time. */
-export async function publish(base: string, authorization: string, phase: number, rate: number, seconds: number): Promise<PublishResult> {
+export async function publish(
+  base: string,
+  authorization: string,
+  phase: number,
+  rate: number,
+  seconds: number,
+): Promise<PublishResult> {
   const total = Math.max(1, Math.round(rate * seconds));
   const agent = new Agent({ connections: MAX_INFLIGHT, pipelining: 1, headersTimeout: 60_000, bodyTimeout: 60_000 });
   let attempted = 0;
@@ -56,7 +62,12 @@ export async function publish(base: string, authorization: string, phase: number
     inflight++;
     const sentAt = performance.now();
     sends.push(
-      request(url, { method: "POST", body: `${phase}|${i}|${now()}`, headers: { authorization, "content-type": "text/plain" }, dispatcher: agent })
+      request(url, {
+        method: "POST",
+        body: `${phase}|${i}|${now()}`,
+        headers: { authorization, "content-type": "text/plain" },
+        dispatcher: agent,
+      })
         .then(async (response) => {
           const text = await response.body.text();
           acks.push(performance.now() - sentAt);
@@ -78,5 +89,16 @@ export async function publish(base: string, authorization: string, phase: number
   acks.sort((a, b) => a - b);
   const ackP50 = percentile(acks, 0.5);
   const ackP99 = percentile(acks, 0.99);
-  return { attempted, accepted, failed, errors, seconds: elapsed, achievedRate: attempted / elapsed, inflightBound, cutShort, ackP50, ackP99 };
+  return {
+    attempted,
+    accepted,
+    failed,
+    errors,
+    seconds: elapsed,
+    achievedRate: attempted / elapsed,
+    inflightBound,
+    cutShort,
+    ackP50,
+    ackP99,
+  };
 }

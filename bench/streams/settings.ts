@@ -30,4 +30,5 @@ export const startedAt = performance.now();
 const deadline = startedAt + TIMEOUT_S * 1000;
 export const timeLeft = () => deadline - performance.now();
 export const now = () => performance.timeOrigin + performance.now();
-export const log = (line: string) => console.log(`[${((performance.now() - startedAt) / 1000).toFixed(1).padStart(5)}s] ${line}`);
+export const log = (line: string) =>
+  console.log(`[${((performance.now() - startedAt) / 1000).toFixed(1).padStart(5)}s] ${line}`);

@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { request, type ClientRequest, type IncomingMessage } from "node:http";
+import { type ClientRequest, type IncomingMessage, request } from "node:http";
 import { performance } from "node:perf_hooks";
 
 /**
@@ -130,7 +130,12 @@ if (process.send) {
 
   const openOne = (url: URL, authorization: string): Promise<string | null> =>
     new Promise((resolve) => {
-      const listener: Listener = { request: undefined as never, alive: false, distinct: 0, seen: new Uint8Array(maxMessages) };
+      const listener: Listener = {
+        request: undefined as never,
+        alive: false,
+        distinct: 0,
+        seen: new Uint8Array(maxMessages),
+      };
       const parser = createParser({ onEvent: (event) => onMessage(listener, event) });
       const gone = () => {
         if (!listener.alive) return;
@@ -138,7 +143,14 @@ if (process.send) {
         if (!closing) closedUnexpectedly++;
       };
       const req = request(
-        { host: url.hostname, port: url.port, path: url.pathname + url.search, method: "GET", agent: false, headers: { authorization, accept: "text/event-stream" } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          method: "GET",
+          agent: false,
+          headers: { authorization, accept: "text/event-stream" },
+        },
         (response) => {
           listener.response = response;
           if (response.statusCode !== 200) {
@@ -203,7 +215,13 @@ if (process.send) {
           listener.distinct = 0;
         }
         histogram = new Uint32Array(BUCKETS);
-        received = duplicates = late = negative = firstArrival = lastArrival = 0;
+        received =
+          duplicates =
+          late =
+          negative =
+          firstArrival =
+          lastArrival =
+            0;
         cutOff = closedUnexpectedly = 0;
         for (const reason of Object.keys(cutReasons)) delete cutReasons[reason];
         cpuAtPhase = process.cpuUsage();

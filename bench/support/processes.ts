@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { PathTokens } from "../../src/domain/path-tokens.ts";
-import { spawnHookd, spawnReady, type Child } from "../../test/support/processes.ts";
+import { type Child, spawnHookd, spawnReady } from "../../test/support/processes.ts";
 
 /**
  * The processes a bench runs beside itself, so hookd does not share a core with the load generator:

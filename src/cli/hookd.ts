@@ -30,7 +30,10 @@ options:
 
 function baseUrl(flag: string | undefined): string {
   const env = process.env;
-  return (flag ?? env.HOOKD_URL ?? env.HOOKD_PUBLIC_URL ?? `http://127.0.0.1:${env.HOOKD_PORT ?? "8080"}`).replace(/\/+$/, "");
+  return (flag ?? env.HOOKD_URL ?? env.HOOKD_PUBLIC_URL ?? `http://127.0.0.1:${env.HOOKD_PORT ?? "8080"}`).replace(
+    /\/+$/,
+    "",
+  );
 }
 
 async function keyTokens(): Promise<PathTokens> {
@@ -51,9 +54,18 @@ async function tokenOf(flags: Flags): Promise<string> {
 }
 
 /** One API call with the CLI's token; a refusal prints hookd's problem detail. */
-async function call(flags: Flags, method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string> } = {}) {
+async function call(
+  flags: Flags,
+  method: string,
+  path: string,
+  init: { body?: BodyInit; headers?: Record<string, string> } = {},
+) {
   const token = await tokenOf(flags);
-  const response = await fetch(`${baseUrl(flags.url)}${path}`, { method, body: init.body, headers: { authorization: `Bearer ${token}`, ...init.headers } });
+  const response = await fetch(`${baseUrl(flags.url)}${path}`, {
+    method,
+    body: init.body,
+    headers: { authorization: `Bearer ${token}`, ...init.headers },
+  });
   const text = await response.text();
   let json: any = null;
   try {
@@ -97,7 +109,9 @@ const COMMANDS: Record<string, Command> = {
     return -1;
   },
   async "make-tokens"(paths, values) {
-    if (paths.length === 0) return usageError("make-tokens needs at least one path, e.g. hookd make-tokens /dispatch /api/v1/deliveries/");
+    if (paths.length === 0) {
+      return usageError("make-tokens needs at least one path, e.g. hookd make-tokens /dispatch /api/v1/deliveries/");
+    }
     const bad = paths.find((path) => !path.startsWith("/"));
     if (bad !== undefined) return usageError(`"${bad}" is not a path: paths start with /`);
     const tokens = await keyTokens();
@@ -119,7 +133,8 @@ const COMMANDS: Record<string, Command> = {
   async publish([topic, file], values) {
     if (!topic) return usageError("publish needs a topic, e.g. hookd publish orders/created event.json");
     const body = new Uint8Array(file ? await readFile(file) : await readStdin());
-    const contentType = values["content-type"] ?? (file?.endsWith(".json") ? "application/json" : "application/octet-stream");
+    const contentType = values["content-type"] ??
+      (file?.endsWith(".json") ? "application/json" : "application/octet-stream");
     const query = values.type ? `?type=${encodeURIComponent(values.type)}` : "";
     const path = `/pub/${topic.split("/").map(encodeURIComponent).join("/")}${query}`;
     const result = await call(values, "POST", path, { body, headers: { "content-type": contentType } });

@@ -43,15 +43,19 @@ function describe(entry: HistoryEntry): string {
 export function formatTimeline(view: View): string {
   const lines = [
     `${view.id}  ${view.method} ${view.target}`,
-    `state: ${view.state}   attempts: ${view.attempts_made}/${view.max_attempts}${view.failure_reason ? `   gave up: ${view.failure_reason}` : ""}${
-      view.next_attempt_at ? `   next attempt: ${view.next_attempt_at}` : ""
-    }`,
+    `state: ${view.state}   attempts: ${view.attempts_made}/${view.max_attempts}${
+      view.failure_reason ? `   gave up: ${view.failure_reason}` : ""
+    }${view.next_attempt_at ? `   next attempt: ${view.next_attempt_at}` : ""}`,
     "",
   ];
   const typeWidth = Math.max(...view.history.map((entry) => entry.type.length));
   const stateWidth = Math.max(...view.history.map((entry) => entry.state.length));
   for (const entry of view.history) {
-    lines.push(`${entry.at}  #${String(entry.seq).padEnd(6)} ${entry.type.padEnd(typeWidth)}  → ${entry.state.padEnd(stateWidth)}  ${describe(entry)}`.trimEnd());
+    lines.push(
+      `${entry.at}  #${String(entry.seq).padEnd(6)} ${entry.type.padEnd(typeWidth)}  → ${
+        entry.state.padEnd(stateWidth)
+      }  ${describe(entry)}`.trimEnd(),
+    );
   }
   return lines.join("\n");
 }

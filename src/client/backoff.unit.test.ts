@@ -6,7 +6,15 @@ describe("backoff", () => {
 
   it("doubles the ceiling per attempt up to maxMs", () => {
     const top = () => 0.999_999;
-    expect([0, 1, 2, 3, 4, 10, 2_000].map((attempt) => backoffDelay(attempt, options, top))).toEqual([99, 199, 399, 799, 999, 999, 999]);
+    expect([0, 1, 2, 3, 4, 10, 2_000].map((attempt) => backoffDelay(attempt, options, top))).toEqual([
+      99,
+      199,
+      399,
+      799,
+      999,
+      999,
+      999,
+    ]);
   });
 
   it("draws the whole range below the ceiling (full jitter)", () => {

@@ -24,7 +24,11 @@ export type DispatchOptions = {
   signal?: AbortSignal | undefined;
 };
 
-export async function dispatch(baseUrl: string | URL, request: DispatchRequest, options: DispatchOptions = {}): Promise<{ id: string }> {
+export async function dispatch(
+  baseUrl: string | URL,
+  request: DispatchRequest,
+  options: DispatchOptions = {},
+): Promise<{ id: string }> {
   const base = endpoint(baseUrl, options.token);
   const headers = base.headers;
   headers.set("content-type", "application/json");
@@ -35,7 +39,12 @@ export async function dispatch(baseUrl: string | URL, request: DispatchRequest, 
     ...(body instanceof Uint8Array ? { body_base64: toBase64(body) } : body !== undefined ? { body } : {}),
     ...(contentType !== undefined ? { content_type: contentType } : {}),
   };
-  const response = await fetch(below(base.url, "/api/v1/deliveries"), { method: "POST", headers, body: JSON.stringify(payload), signal: options.signal });
+  const response = await fetch(below(base.url, "/api/v1/deliveries"), {
+    method: "POST",
+    headers,
+    body: JSON.stringify(payload),
+    signal: options.signal,
+  });
   if (!response.ok) throw await errorFromResponse(response);
   const { id } = (await response.json()) as { id: string };
   return { id };

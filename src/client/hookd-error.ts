@@ -45,5 +45,10 @@ export async function errorFromResponse(response: Response): Promise<HookdError>
     // Not problem+json (a proxy's page, say): the text itself goes into the message.
   }
   const detail = problem?.detail ?? problem?.title ?? (text.slice(0, 300) || response.statusText);
-  return new HookdError(response.status, problem, `hookd answered ${response.status}: ${detail}`, parseRetryAfter(response.headers.get("retry-after"), Date.now()));
+  return new HookdError(
+    response.status,
+    problem,
+    `hookd answered ${response.status}: ${detail}`,
+    parseRetryAfter(response.headers.get("retry-after"), Date.now()),
+  );
 }

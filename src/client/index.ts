@@ -5,8 +5,8 @@
  */
 
 export { listen, type ListenOptions } from "./listen.ts";
-export { publish, type PublishOptions, type Published } from "./publish.ts";
+export { publish, type Published, type PublishOptions } from "./publish.ts";
 export { dispatch, type DispatchOptions, type DispatchRequest } from "./dispatch.ts";
-export { HookdError, StreamEndedError, type Problem } from "./hookd-error.ts";
+export { HookdError, type Problem, StreamEndedError } from "./hookd-error.ts";
 export type { TopicMessage } from "./topic-message.ts";
 export type { BackoffOptions } from "./backoff.ts";

@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { backoffDelay, checkBackoff, type BackoffOptions } from "./backoff.ts";
+import { backoffDelay, type BackoffOptions, checkBackoff } from "./backoff.ts";
 import { endpoint } from "./endpoint.ts";
 import { errorFromResponse, HookdError, StreamEndedError } from "./hookd-error.ts";
 import { messageOf, parseEnvelope, type TopicMessage } from "./topic-message.ts";
@@ -46,7 +46,9 @@ class IdleTimeoutError extends Error {
 function sinceText(since: number | string | Date): string {
   if (since instanceof Date) return since.toISOString();
   if (typeof since === "number") {
-    if (!Number.isSafeInteger(since) || since < 0) throw new RangeError(`since must be a sequence number (an integer >= 0), got ${since}`);
+    if (!Number.isSafeInteger(since) || since < 0) {
+      throw new RangeError(`since must be a sequence number (an integer >= 0), got ${since}`);
+    }
     return String(since);
   }
   return since;
@@ -75,7 +77,11 @@ function endOf(data: string): StreamEndedError {
     // an end without a readable body is still an end
   }
   const lastId = typeof value.last_id === "string" && /^\d+$/.test(value.last_id) ? Number(value.last_id) : null;
-  return new StreamEndedError(String(value.reason ?? "unknown"), lastId, typeof value.detail === "string" ? value.detail : undefined);
+  return new StreamEndedError(
+    String(value.reason ?? "unknown"),
+    lastId,
+    typeof value.detail === "string" ? value.detail : undefined,
+  );
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -93,7 +99,10 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number, connection: AbortController) {
   if (ms <= 0) return reader.read();
-  const timer = setTimeout(() => connection.abort(new IdleTimeoutError(`no data from hookd for ${ms} ms (not even a heartbeat)`)), ms);
+  const timer = setTimeout(
+    () => connection.abort(new IdleTimeoutError(`no data from hookd for ${ms} ms (not even a heartbeat)`)),
+    ms,
+  );
   return reader.read().finally(() => clearTimeout(timer));
 }
 
@@ -182,7 +191,9 @@ class Listener {
     }
     if (!response.ok) {
       const error = await errorFromResponse(response);
-      if (retryableStatus(response.status)) return { kind: "lost", delivered: 0, error, retryAfterMs: error.retryAfterMs };
+      if (retryableStatus(response.status)) {
+        return { kind: "lost", delivered: 0, error, retryAfterMs: error.retryAfterMs };
+      }
       throw error;
     }
     const contentType = response.headers.get("content-type") ?? "";
@@ -215,7 +226,12 @@ class Listener {
           return { kind: "lost", delivered, error: cause, retryAfterMs: null };
         }
         if (chunk.done) {
-          return { kind: "lost", delivered, error: new Error("hookd closed the stream without saying why"), retryAfterMs: null };
+          return {
+            kind: "lost",
+            delivered,
+            error: new Error("hookd closed the stream without saying why"),
+            retryAfterMs: null,
+          };
         }
         parser.feed(decoder.decode(chunk.value, { stream: true }));
         const batch = events;
@@ -239,7 +255,9 @@ class Listener {
     if (event.event === "hookd.disconnect") {
       const end = endOf(event.data);
       const position = this.#position;
-      if (end.lastId !== null && !("after" in position && position.after >= end.lastId)) this.#position = { after: end.lastId };
+      if (end.lastId !== null && !("after" in position && position.after >= end.lastId)) {
+        this.#position = { after: end.lastId };
+      }
       return end;
     }
     const envelope = parseEnvelope(event.data);

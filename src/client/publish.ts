@@ -17,10 +17,18 @@ export type PublishOptions = {
 
 export type Published = { id: string; seq: number; topic: string };
 
-export async function publish(baseUrl: string | URL, topic: string, body: string | Uint8Array, options: PublishOptions = {}): Promise<Published> {
+export async function publish(
+  baseUrl: string | URL,
+  topic: string,
+  body: string | Uint8Array,
+  options: PublishOptions = {},
+): Promise<Published> {
   const base = endpoint(baseUrl, options.token);
   const headers = base.headers;
-  headers.set("content-type", options.contentType ?? (typeof body === "string" ? "text/plain; charset=utf-8" : "application/octet-stream"));
+  headers.set(
+    "content-type",
+    options.contentType ?? (typeof body === "string" ? "text/plain; charset=utf-8" : "application/octet-stream"),
+  );
   if (options.type !== undefined) headers.set("hookd-event-type", options.type);
   if (options.idempotencyKey !== undefined) headers.set("idempotency-key", options.idempotencyKey);
   const response = await fetch(below(base.url, `/pub/${topicPath(topic)}`), {

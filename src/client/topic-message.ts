@@ -43,7 +43,11 @@ export function parseEnvelope(data: string): StreamEnvelope {
     // reported below, with the data
   }
   if (!isEnvelope(value)) {
-    throw new TypeError(`The stream sent an event that is not a hookd message envelope (${JSON.stringify(data.slice(0, 80))}); is the URL a hookd /sub/ or /sse/ stream?`);
+    throw new TypeError(
+      `The stream sent an event that is not a hookd message envelope (${
+        JSON.stringify(data.slice(0, 80))
+      }); is the URL a hookd /sub/ or /sse/ stream?`,
+    );
   }
   return value;
 }

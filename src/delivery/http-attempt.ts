@@ -1,5 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
-import { Agent, request, type Dispatcher } from "undici";
+import { Agent, type Dispatcher, request } from "undici";
 import type { AttemptErrorCode } from "../domain/attempt-outcome.ts";
 import type { NetworkPolicy } from "./network-policy.ts";
 import { concatBytes } from "../domain/bytes.ts";
@@ -44,7 +44,14 @@ function guardedLookup(policy: NetworkPolicy) {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, []);
       const forbidden = addresses.find((entry) => policy.isForbidden(entry.address));
-      if (forbidden) return callback(new ForbiddenTargetError(`${hostname} resolves to ${forbidden.address}, which HOOKD_ALLOWED_NETWORKS does not allow`), []);
+      if (forbidden) {
+        return callback(
+          new ForbiddenTargetError(
+            `${hostname} resolves to ${forbidden.address}, which HOOKD_ALLOWED_NETWORKS does not allow`,
+          ),
+          [],
+        );
+      }
       if (options.all) return callback(null, addresses);
       const first = addresses[0]!;
       callback(null, first.address, first.family);
@@ -61,12 +68,20 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
 }
 
 function describeError(error: unknown): { code: AttemptErrorCode; message: string } {
-  for (let current = error as (Error & { code?: string; cause?: unknown }) | undefined; current; current = current.cause as typeof current) {
-    if (current instanceof ForbiddenTargetError || current.code === "HOOKD_FORBIDDEN_TARGET") return { code: "forbidden-target", message: current.message };
+  for (
+    let current = error as (Error & { code?: string; cause?: unknown }) | undefined;
+    current;
+    current = current.cause as typeof current
+  ) {
+    if (current instanceof ForbiddenTargetError || current.code === "HOOKD_FORBIDDEN_TARGET") {
+      return { code: "forbidden-target", message: current.message };
+    }
     if (current.name === "TimeoutError" || current.name === "AbortError" || /TIMEOUT/.test(current.code ?? "")) {
       return { code: "timeout", message: `timed out: ${current.message}` };
     }
-    if (current.code === "UND_ERR_INVALID_ARG" || current.code === "ERR_INVALID_URL") return { code: "invalid-target", message: current.message };
+    if (current.code === "UND_ERR_INVALID_ARG" || current.code === "ERR_INVALID_URL") {
+      return { code: "invalid-target", message: current.message };
+    }
   }
   const top = error as Error & { code?: string; cause?: Error & { code?: string } };
   const code = top.cause?.code ?? top.code;
@@ -74,7 +89,10 @@ function describeError(error: unknown): { code: AttemptErrorCode; message: strin
 }
 
 /** Reads at most `limit` bytes of a response body; whatever is past the limit is not read (the body is destroyed). */
-async function readCapped(body: Dispatcher.ResponseData["body"], limit: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+async function readCapped(
+  body: Dispatcher.ResponseData["body"],
+  limit: number,
+): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body) {

@@ -4,12 +4,32 @@ import { NetworkPolicy } from "./network-policy.ts";
 describe("network policy (SSRF guard)", () => {
   const strict = new NetworkPolicy([]);
   it("refuses private, loopback, link-local, unspecified and mapped addresses", () => {
-    for (const address of ["10.1.2.3", "172.16.0.1", "192.168.1.1", "127.0.0.1", "169.254.169.254", "0.0.0.0", "::1", "::", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "[::1]", "100.64.0.1", "224.0.0.1", "not-an-ip"]) {
+    for (
+      const address of [
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "127.0.0.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "[::1]",
+        "100.64.0.1",
+        "224.0.0.1",
+        "not-an-ip",
+      ]
+    ) {
       expect(strict.isForbidden(address), address).toBe(true);
     }
   });
   it("allows public unicast", () => {
-    for (const address of ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"]) expect(strict.isForbidden(address), address).toBe(false);
+    for (const address of ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"]) {
+      expect(strict.isForbidden(address), address).toBe(false);
+    }
   });
   it("allows exactly the configured networks", () => {
     const loopback = new NetworkPolicy(["127.0.0.0/8", "::1/128"]);

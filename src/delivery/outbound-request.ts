@@ -6,7 +6,8 @@ import { DEFAULT_DIALECT, type Dialect } from "../domain/signing-dialect.ts";
 import type { OutboundRequest } from "./http-attempt.ts";
 
 // Hop-by-hop and framing headers belong to the connection hookd makes, not to the caller; webhook-* are hookd's signature.
-const RESERVED = /^(host|content-length|connection|keep-alive|transfer-encoding|te|trailer|upgrade|proxy-.*|webhook-(id|timestamp|signature))$/i;
+const RESERVED =
+  /^(host|content-length|connection|keep-alive|transfer-encoding|te|trailer|upgrade|proxy-.*|webhook-(id|timestamp|signature))$/i;
 
 export const USER_AGENT = "hookd/0.1";
 
@@ -34,7 +35,12 @@ export async function buildOutboundRequest(input: {
     const timestampSeconds = Math.floor(input.now / 1000);
     headers["webhook-id"] = input.deliveryId;
     headers["webhook-timestamp"] = String(timestampSeconds);
-    headers["webhook-signature"] = await signStandardWebhook({ secrets: input.secrets, id: input.deliveryId, timestampSeconds, body });
+    headers["webhook-signature"] = await signStandardWebhook({
+      secrets: input.secrets,
+      id: input.deliveryId,
+      timestampSeconds,
+      body,
+    });
   }
   return { url: input.request.url, method: input.request.method, headers, body };
 }

@@ -18,6 +18,8 @@ export type AttemptErrorCode = "forbidden-target" | "invalid-target" | "timeout"
 export function classifyError(code: AttemptErrorCode): OutcomeClass {
   if (code === "forbidden-target") return { kind: "permanent", reason: "target resolves to a forbidden network" };
   if (code === "invalid-target") return { kind: "permanent", reason: "target URL cannot be requested" };
-  if (code === "payload-expired") return { kind: "permanent", reason: "the event is no longer in the topic log (HOOKD_TOPIC_MAX_AGE)" };
+  if (code === "payload-expired") {
+    return { kind: "permanent", reason: "the event is no longer in the topic log (HOOKD_TOPIC_MAX_AGE)" };
+  }
   return { kind: "retry", honourRetryAfter: false };
 }

@@ -12,7 +12,9 @@ const BATCH_KEY_LENGTH = 22;
 
 export function batchDeliveryId(time: number, batchRandom: Uint8Array, index: number): string {
   if (batchRandom.length < 8) throw new Error("a batch needs 8 random bytes");
-  if (!Number.isInteger(index) || index < 0 || index >= MAX_BATCH_ITEMS) throw new Error(`batch index ${index} out of range`);
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_BATCH_ITEMS) {
+    throw new Error(`batch index ${index} out of range`);
+  }
   const random = new Uint8Array(10);
   random.set(batchRandom.subarray(0, 8));
   random[8] = index >> 8;
@@ -30,5 +32,7 @@ export function batchIndexOf(deliveryId: string): number | null {
 
 /** The key of the batch a delivery id may belong to (any delivery id has one; only batched ones are found by it). */
 export function batchKeyOf(deliveryId: string): string | null {
-  return isDeliveryId(deliveryId) ? deliveryId.slice(DELIVERY_ID_PREFIX.length, DELIVERY_ID_PREFIX.length + BATCH_KEY_LENGTH) : null;
+  return isDeliveryId(deliveryId)
+    ? deliveryId.slice(DELIVERY_ID_PREFIX.length, DELIVERY_ID_PREFIX.length + BATCH_KEY_LENGTH)
+    : null;
 }

@@ -17,7 +17,9 @@ describe("batch delivery ids", () => {
   });
 
   it("name their place in the batch", () => {
-    for (const index of [0, 1, 255, 256, MAX_BATCH_ITEMS - 1]) expect(batchIndexOf(batchDeliveryId(at, random, index))).toBe(index);
+    for (const index of [0, 1, 255, 256, MAX_BATCH_ITEMS - 1]) {
+      expect(batchIndexOf(batchDeliveryId(at, random, index))).toBe(index);
+    }
     expect(batchIndexOf("nope")).toBeNull();
   });
 

@@ -49,7 +49,9 @@ export function decodeGitHubEnvelope(body: Uint8Array): GitHubWebhook {
   }
   const webhook: GitHubWebhook = { delivery: "", event: "", signature: "", payload: null };
   if (parsed === null) return webhook;
-  if (typeof parsed !== "object" || Array.isArray(parsed)) throw new GitHubEnvelopeError("the body is not a JSON object");
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new GitHubEnvelopeError("the body is not a JSON object");
+  }
   for (const [key, value] of Object.entries(parsed)) {
     const field = key.toLowerCase();
     if (field !== "delivery" && field !== "event" && field !== "signature" && field !== "payload") continue;

@@ -14,16 +14,25 @@ describe("Hookbot's ?extra-metadata=github envelope", () => {
       payload: utf8(body),
     });
     expect(text(envelope)).toBe(
-      `{"Delivery":"72d3162e-cc78-11e3-81ab-4c9367dc0958","Event":"ping","Payload":"${Buffer.from(body).toString("base64")}","Signature":"sha1=7d38cdd689735b008b3c702edd92eea23791c5f6"}`,
+      `{"Delivery":"72d3162e-cc78-11e3-81ab-4c9367dc0958","Event":"ping","Payload":"${
+        Buffer.from(body).toString("base64")
+      }","Signature":"sha1=7d38cdd689735b008b3c702edd92eea23791c5f6"}`,
     );
-    expect(text(encodeGitHubEnvelope({ delivery: "", event: "", signature: "", payload: utf8("hi") }))).toBe('{"Delivery":"","Event":"","Payload":"aGk=","Signature":""}');
+    expect(text(encodeGitHubEnvelope({ delivery: "", event: "", signature: "", payload: utf8("hi") }))).toBe(
+      '{"Delivery":"","Event":"","Payload":"aGk=","Signature":""}',
+    );
   });
   it("keeps every byte of a binary or empty body, and escapes header values as Go does", () => {
     const binary = new Uint8Array([0, 255, 254, 10, 13, 60]);
     const envelope = encodeGitHubEnvelope({ delivery: "d", event: "a<b>&c", signature: "", payload: binary });
-    expect(text(envelope)).toBe(`{"Delivery":"d","Event":"a\\u003cb\\u003e\\u0026c","Payload":"${Buffer.from(binary).toString("base64")}","Signature":""}`);
+    expect(text(envelope)).toBe(
+      `{"Delivery":"d","Event":"a\\u003cb\\u003e\\u0026c","Payload":"${
+        Buffer.from(binary).toString("base64")
+      }","Signature":""}`,
+    );
     expect(decodeGitHubEnvelope(envelope).payload).toEqual(binary);
-    expect(text(encodeGitHubEnvelope({ delivery: "", event: "", signature: "", payload: new Uint8Array(0) }))).toContain('"Payload":""');
+    expect(text(encodeGitHubEnvelope({ delivery: "", event: "", signature: "", payload: new Uint8Array(0) })))
+      .toContain('"Payload":""');
   });
   it("reads back the way Hookbot's router does", () => {
     const webhook = { delivery: "x", event: "push", signature: "sha1=00", payload: utf8('{"ref":"refs/heads/main"}') };

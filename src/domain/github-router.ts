@@ -45,7 +45,11 @@ function goFields(value: unknown, name: string): [string, unknown][] | null {
 }
 
 /** A *struct of string fields: null gives nil (every field undefined), an object fills the named fields. */
-function readStruct<K extends string>(value: unknown, name: string, zero: Record<K, string>): Partial<Record<K, string>> {
+function readStruct<K extends string>(
+  value: unknown,
+  name: string,
+  zero: Record<K, string>,
+): Partial<Record<K, string>> {
   const fields = goFields(value, name);
   if (fields === null) return {};
   const struct = { ...zero };
@@ -79,7 +83,9 @@ export function routeGitHubPush(input: RouterInput): RouterDecision {
   let push: PushFields;
   try {
     const webhook = decodeGitHubEnvelope(input.body);
-    if (webhook.payload === null) return { messages: [], ignored: "the envelope has no Payload (was it published with ?extra-metadata=github?)" };
+    if (webhook.payload === null) {
+      return { messages: [], ignored: "the envelope has no Payload (was it published with ?extra-metadata=github?)" };
+    }
     push = readPush(webhook.payload, webhook.event);
   } catch (error) {
     if (error instanceof GitHubEnvelopeError || error instanceof GoUnmarshalError) {
@@ -87,7 +93,9 @@ export function routeGitHubPush(input: RouterInput): RouterDecision {
     }
     throw error;
   }
-  if (!push.fullName) return { messages: [], ignored: `no repository.full_name in the ${push.type || "untyped"} event` };
+  if (!push.fullName) {
+    return { messages: [], ignored: `no repository.full_name in the ${push.type || "untyped"} event` };
+  }
   if (push.type !== "push") return { messages: [], ignored: `a ${push.type || "untyped"} event, not a push` };
 
   const branch = push.ref.startsWith("refs/heads/") ? push.ref.slice("refs/heads/".length) : push.ref;
@@ -96,9 +104,17 @@ export function routeGitHubPush(input: RouterInput): RouterDecision {
     parseTopic(topic);
   } catch (error) {
     // Hookbot would publish to any string; a hookd topic must be a valid path (no empty branch, no "//").
-    if (error instanceof TopicNameError) return { messages: [], ignored: `"${topic}" is not a valid topic: ${error.message}` };
+    if (error instanceof TopicNameError) {
+      return { messages: [], ignored: `"${topic}" is not a valid topic: ${error.message}` };
+    }
     throw error;
   }
-  const body = goJsonObject({ Type: push.type, Repo: push.fullName, Branch: branch, SHA: push.after, Who: push.pusherName ?? "<unknown>" });
+  const body = goJsonObject({
+    Type: push.type,
+    Repo: push.fullName,
+    Branch: branch,
+    SHA: push.after,
+    Who: push.pusherName ?? "<unknown>",
+  });
   return { messages: [{ topic, body: new TextEncoder().encode(body), contentType: "application/json", type: "push" }] };
 }

@@ -9,7 +9,10 @@ const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 /** A message as `POST /pub/github.com/acme/all?extra-metadata=github` stores it. */
 function envelope(event: string, payload: unknown): { topic: string; body: Uint8Array } {
-  return { topic: "github.com/acme/all", body: encodeGitHubEnvelope({ delivery: "d-1", event, signature: "", payload: utf8(JSON.stringify(payload)) }) };
+  return {
+    topic: "github.com/acme/all",
+    body: encodeGitHubEnvelope({ delivery: "d-1", event, signature: "", payload: utf8(JSON.stringify(payload)) }),
+  };
 }
 
 const push = (overrides: Record<string, unknown> = {}) => ({
@@ -42,7 +45,8 @@ describe("the GitHub router (Hookbot's rule)", () => {
     expect(JSON.parse(text(out!.body))).toMatchObject({ Branch: "refs/tags/v1.2.0", Type: "push" });
   });
   it("announces a deleted branch like any push, with forty zeros as its SHA", () => {
-    const [out] = routeGitHubPush(envelope("push", push({ deleted: true, after: ZEROS, ref: "refs/heads/old" }))).messages;
+    const [out] =
+      routeGitHubPush(envelope("push", push({ deleted: true, after: ZEROS, ref: "refs/heads/old" }))).messages;
     expect(out!.topic).toBe("github.com/repo/acme/widget/branch/old");
     expect(JSON.parse(text(out!.body)).SHA).toBe(ZEROS);
   });
@@ -60,7 +64,7 @@ describe("the GitHub router (Hookbot's rule)", () => {
       expect(decision.ignored).toContain("not a push");
     }
   });
-  it("takes Type from a top-level \"type\" in the payload, as Hookbot's untagged Event.Type field does", () => {
+  it('takes Type from a top-level "type" in the payload, as Hookbot\'s untagged Event.Type field does', () => {
     expect(routeGitHubPush(envelope("push", push({ type: "other" }))).messages).toEqual([]);
   });
   it("ignores a push with no repository.full_name", () => {
@@ -68,9 +72,14 @@ describe("the GitHub router (Hookbot's rule)", () => {
     expect(routeGitHubPush(envelope("push", push({ repository: { name: "widget" } }))).messages).toEqual([]);
   });
   it("ignores what isn't an envelope: a raw webhook body, a non-JSON payload, wrongly typed fields", () => {
-    expect(routeGitHubPush({ topic: "github.com/acme/all", body: utf8(JSON.stringify(push())) }).ignored).toContain("no Payload");
+    expect(routeGitHubPush({ topic: "github.com/acme/all", body: utf8(JSON.stringify(push())) }).ignored).toContain(
+      "no Payload",
+    );
     expect(routeGitHubPush({ topic: "t", body: utf8("plain text") }).ignored).toContain("not a GitHub envelope");
-    const notJson = { topic: "t", body: encodeGitHubEnvelope({ delivery: "", event: "push", signature: "", payload: utf8("x") }) };
+    const notJson = {
+      topic: "t",
+      body: encodeGitHubEnvelope({ delivery: "", event: "push", signature: "", payload: utf8("x") }),
+    };
     expect(routeGitHubPush(notJson).messages).toEqual([]);
     expect(routeGitHubPush(envelope("push", push({ ref: 5 }))).messages).toEqual([]);
     expect(routeGitHubPush(envelope("push", push({ pusher: "octocat" }))).messages).toEqual([]);

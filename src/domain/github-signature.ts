@@ -32,8 +32,8 @@ export async function verifyGitHubSignature(
   const choice = headers.sha256
     ? ({ header: "X-Hub-Signature-256", prefix: "sha256=", hash: "SHA-256", value: headers.sha256 } as const)
     : headers.sha1
-      ? ({ header: "X-Hub-Signature", prefix: "sha1=", hash: "SHA-1", value: headers.sha1 } as const)
-      : null;
+    ? ({ header: "X-Hub-Signature", prefix: "sha1=", hash: "SHA-1", value: headers.sha1 } as const)
+    : null;
   if (choice === null) return { valid: false, header: null, reason: "missing" };
   const received = choice.value.trim().toLowerCase();
   let valid = false;
@@ -52,8 +52,14 @@ export type GitHubSecretRule = { topic: TopicPattern & { namespace: TopicNamespa
  * beats any prefix, a longer prefix beats a shorter one). Several rules with that same pattern all
  * apply, which is how a secret is rotated. Empty means the topic is not guarded.
  */
-export function githubSecretsFor(rules: readonly GitHubSecretRule[], namespace: TopicNamespace, topic: string): string[] {
-  const specificity = (rule: GitHubSecretRule) => (rule.topic.recursive ? rule.topic.topic.length : Number.POSITIVE_INFINITY);
+export function githubSecretsFor(
+  rules: readonly GitHubSecretRule[],
+  namespace: TopicNamespace,
+  topic: string,
+): string[] {
+  const specificity = (
+    rule: GitHubSecretRule,
+  ) => (rule.topic.recursive ? rule.topic.topic.length : Number.POSITIVE_INFINITY);
   const covering = rules.filter((rule) => rule.topic.namespace === namespace && topicMatches(rule.topic, topic));
   if (covering.length === 0) return [];
   const best = Math.max(...covering.map(specificity));

@@ -1,9 +1,10 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { utf8 } from "./bytes.ts";
-import { githubSecretsFor, verifyGitHubSignature, type GitHubSecretRule } from "./github-signature.ts";
+import { type GitHubSecretRule, githubSecretsFor, verifyGitHubSignature } from "./github-signature.ts";
 
-const sign = (hash: "sha256" | "sha1", secret: string, body: string) => `${hash}=${createHmac(hash, secret).update(body).digest("hex")}`;
+const sign = (hash: "sha256" | "sha1", secret: string, body: string) =>
+  `${hash}=${createHmac(hash, secret).update(body).digest("hex")}`;
 
 describe("GitHub webhook signatures", () => {
   const body = '{"ref":"refs/heads/main"}';
@@ -17,31 +18,71 @@ describe("GitHub webhook signatures", () => {
     expect(check).toEqual({ valid: true, header: "X-Hub-Signature-256" });
   });
   it("checks X-Hub-Signature-256 when present, else X-Hub-Signature", async () => {
-    expect(await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: sign("sha256", "s3cret", body), sha1: undefined })).toEqual({ valid: true, header: "X-Hub-Signature-256" });
-    expect(await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: undefined, sha1: sign("sha1", "s3cret", body) })).toEqual({ valid: true, header: "X-Hub-Signature" });
-    expect(await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: sign("sha256", "s3cret", body).toUpperCase().replace("SHA256", "sha256"), sha1: undefined })).toMatchObject({ valid: true });
+    expect(
+      await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: sign("sha256", "s3cret", body), sha1: undefined }),
+    ).toEqual({ valid: true, header: "X-Hub-Signature-256" });
+    expect(
+      await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: undefined, sha1: sign("sha1", "s3cret", body) }),
+    ).toEqual({ valid: true, header: "X-Hub-Signature" });
+    expect(
+      await verifyGitHubSignature(["s3cret"], utf8(body), {
+        sha256: sign("sha256", "s3cret", body).toUpperCase().replace("SHA256", "sha256"),
+        sha1: undefined,
+      }),
+    ).toMatchObject({ valid: true });
   });
   it("a wrong SHA-256 signature is not rescued by a right SHA-1 one", async () => {
-    const check = await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: sign("sha256", "other", body), sha1: sign("sha1", "s3cret", body) });
+    const check = await verifyGitHubSignature(["s3cret"], utf8(body), {
+      sha256: sign("sha256", "other", body),
+      sha1: sign("sha1", "s3cret", body),
+    });
     expect(check).toEqual({ valid: false, header: "X-Hub-Signature-256", reason: "mismatch" });
   });
   it("refuses a missing, malformed or wrong signature, or a changed body", async () => {
-    expect(await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: undefined, sha1: undefined })).toEqual({ valid: false, header: null, reason: "missing" });
-    expect(await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: "", sha1: "" })).toMatchObject({ valid: false, reason: "missing" });
-    expect(await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: "garbage", sha1: undefined })).toMatchObject({ valid: false, reason: "mismatch" });
-    expect(await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: undefined, sha1: sign("sha256", "s3cret", body) })).toMatchObject({ valid: false });
-    expect(await verifyGitHubSignature(["s3cret"], utf8(body + " "), { sha256: sign("sha256", "s3cret", body), sha1: undefined })).toMatchObject({ valid: false });
-    expect(await verifyGitHubSignature([], utf8(body), { sha256: sign("sha256", "s3cret", body), sha1: undefined })).toMatchObject({ valid: false });
+    expect(await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: undefined, sha1: undefined })).toEqual({
+      valid: false,
+      header: null,
+      reason: "missing",
+    });
+    expect(await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: "", sha1: "" })).toMatchObject({
+      valid: false,
+      reason: "missing",
+    });
+    expect(await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: "garbage", sha1: undefined })).toMatchObject({
+      valid: false,
+      reason: "mismatch",
+    });
+    expect(
+      await verifyGitHubSignature(["s3cret"], utf8(body), { sha256: undefined, sha1: sign("sha256", "s3cret", body) }),
+    ).toMatchObject({ valid: false });
+    expect(
+      await verifyGitHubSignature(["s3cret"], utf8(body + " "), {
+        sha256: sign("sha256", "s3cret", body),
+        sha1: undefined,
+      }),
+    ).toMatchObject({ valid: false });
+    expect(await verifyGitHubSignature([], utf8(body), { sha256: sign("sha256", "s3cret", body), sha1: undefined }))
+      .toMatchObject({ valid: false });
   });
   it("any of several secrets will do (a rotation)", async () => {
     for (const secret of ["old", "new"]) {
-      expect(await verifyGitHubSignature(["old", "new"], utf8(body), { sha256: sign("sha256", secret, body), sha1: undefined })).toMatchObject({ valid: true });
+      expect(
+        await verifyGitHubSignature(["old", "new"], utf8(body), {
+          sha256: sign("sha256", secret, body),
+          sha1: undefined,
+        }),
+      ).toMatchObject({ valid: true });
     }
   });
 });
 
 describe("which secrets guard a topic", () => {
-  const rule = (topic: string, recursive: boolean, secret: string, namespace: "safe" | "unsafe" = "safe"): GitHubSecretRule => ({ topic: { topic, recursive, namespace }, secret });
+  const rule = (
+    topic: string,
+    recursive: boolean,
+    secret: string,
+    namespace: "safe" | "unsafe" = "safe",
+  ): GitHubSecretRule => ({ topic: { topic, recursive, namespace }, secret });
   const rules = [
     rule("github.com", true, "everything"),
     rule("github.com/acme", true, "acme"),

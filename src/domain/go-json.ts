@@ -17,7 +17,10 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** One JSON string as Go writes it. JSON.stringify already matches Go 1.22 for quotes, backslashes and control characters. */
 export function goJsonString(text: string): string {
-  return JSON.stringify(text.replace(LONE_SURROGATE, "\uFFFD")).replace(/[<>&\u2028\u2029]/g, (char) => GO_ESCAPES[char]!);
+  return JSON.stringify(text.replace(LONE_SURROGATE, "\uFFFD")).replace(
+    /[<>&\u2028\u2029]/g,
+    (char) => GO_ESCAPES[char]!,
+  );
 }
 
 /** A map[string]string as Go marshals it: keys in byte order (for these ASCII keys, code-unit order). */

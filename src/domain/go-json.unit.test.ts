@@ -3,7 +3,9 @@ import { goJsonObject, goJsonString } from "./go-json.ts";
 
 describe("Go-compatible JSON", () => {
   it("sorts keys and escapes what Go's json.Marshal escapes", () => {
-    expect(goJsonObject({ Who: "<unknown>", Branch: "a&b" })).toBe('{"Branch":"a\\u0026b","Who":"\\u003cunknown\\u003e"}');
+    expect(goJsonObject({ Who: "<unknown>", Branch: "a&b" })).toBe(
+      '{"Branch":"a\\u0026b","Who":"\\u003cunknown\\u003e"}',
+    );
     expect(goJsonString("line\u2028para\u2029")).toBe('"line\\u2028para\\u2029"');
   });
   it("writes control characters the way Go 1.22 does", () => {

@@ -30,7 +30,8 @@ describe("retry policy", () => {
     expect(nextRetryAt({ schedule, attemptsInRound: 9, now: 0, random: 0.5 })).toBe(120_000));
   it("honours Retry-After exactly, bounded", () => {
     expect(nextRetryAt({ schedule, attemptsInRound: 1, now: 100, random: 0.9, retryAfterMs: 7_000 })).toBe(7_100);
-    expect(nextRetryAt({ schedule, attemptsInRound: 1, now: 0, random: 0, retryAfterMs: 10 * MAX_RETRY_AFTER_MS })).toBe(MAX_RETRY_AFTER_MS);
+    expect(nextRetryAt({ schedule, attemptsInRound: 1, now: 0, random: 0, retryAfterMs: 10 * MAX_RETRY_AFTER_MS }))
+      .toBe(MAX_RETRY_AFTER_MS);
   });
   it("reads Retry-After as seconds or as an HTTP date", () => {
     const now = Date.parse("2026-01-01T00:00:00Z");

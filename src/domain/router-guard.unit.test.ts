@@ -16,6 +16,9 @@ describe("unguardedRouters", () => {
       }),
       "hookd.json",
     );
-    expect(unguardedRouters(config.routers, config.github.secrets).map((router) => router.name)).toEqual(["open", "open-unsafe"]);
+    expect(unguardedRouters(config.routers, config.github.secrets).map((router) => router.name)).toEqual([
+      "open",
+      "open-unsafe",
+    ]);
   });
 });

@@ -40,7 +40,9 @@ export async function signStandardWebhook(input: {
   content.set(input.body, prefix.length);
   const signatures = await Promise.all(
     input.secrets.map(async (secret) => {
-      const key = await crypto.subtle.importKey("raw", decodeSecret(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      const key = await crypto.subtle.importKey("raw", decodeSecret(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+        "sign",
+      ]);
       return `v1,${toBase64(await crypto.subtle.sign("HMAC", key, content))}`;
     }),
   );

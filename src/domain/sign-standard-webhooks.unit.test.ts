@@ -10,16 +10,34 @@ describe("Standard Webhooks signing", () => {
   const timestampSeconds = Math.floor(Date.now() / 1000);
 
   it("verifies with the reference library", async () => {
-    const signature = await signStandardWebhook({ secrets: [secretA], id: "msg_1", timestampSeconds, body: utf8(body) });
-    const headers = { "webhook-id": "msg_1", "webhook-timestamp": String(timestampSeconds), "webhook-signature": signature };
+    const signature = await signStandardWebhook({
+      secrets: [secretA],
+      id: "msg_1",
+      timestampSeconds,
+      body: utf8(body),
+    });
+    const headers = {
+      "webhook-id": "msg_1",
+      "webhook-timestamp": String(timestampSeconds),
+      "webhook-signature": signature,
+    };
     expect(new Webhook(secretA).verify(body, headers)).toEqual({ hello: "world" });
     expect(() => new Webhook(secretB).verify(body, headers)).toThrow();
     expect(() => new Webhook(secretA).verify(body + " ", headers)).toThrow();
   });
   it("signs with every secret during a rotation, each verifiable alone", async () => {
-    const signature = await signStandardWebhook({ secrets: [secretA, secretB], id: "msg_2", timestampSeconds, body: utf8(body) });
+    const signature = await signStandardWebhook({
+      secrets: [secretA, secretB],
+      id: "msg_2",
+      timestampSeconds,
+      body: utf8(body),
+    });
     expect(signature.split(" ")).toHaveLength(2);
-    const headers = { "webhook-id": "msg_2", "webhook-timestamp": String(timestampSeconds), "webhook-signature": signature };
+    const headers = {
+      "webhook-id": "msg_2",
+      "webhook-timestamp": String(timestampSeconds),
+      "webhook-signature": signature,
+    };
     expect(new Webhook(secretA).verify(body, headers)).toEqual({ hello: "world" });
     expect(new Webhook(secretB).verify(body, headers)).toEqual({ hello: "world" });
   });

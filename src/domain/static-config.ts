@@ -41,7 +41,11 @@ export const ConfigTopicSchema = z.string().transform((text, ctx) => {
   const unsafe = text.startsWith(UNSAFE_PREFIX);
   try {
     const pattern = parseTopic(unsafe ? text.slice(UNSAFE_PREFIX.length) : text, { allowRecursive: true });
-    return { namespace: unsafe ? ("unsafe" as const) : ("safe" as const), topic: pattern.topic, recursive: pattern.recursive };
+    return {
+      namespace: unsafe ? ("unsafe" as const) : ("safe" as const),
+      topic: pattern.topic,
+      recursive: pattern.recursive,
+    };
   } catch (error) {
     if (!(error instanceof TopicNameError)) throw error;
     ctx.addIssue({ code: "custom", message: error.message });
@@ -69,7 +73,11 @@ export const RouterSchema = z
     const below = GITHUB_ROUTED_TOPIC_PREFIX;
     // Its own output isn't an envelope, so reading it would do nothing but waste work on every push.
     if (namespace === "safe" && (topic.startsWith(below) || (recursive && below.startsWith(topic + "/")))) {
-      ctx.addIssue({ code: "custom", path: ["from"], message: `a github router writes to ${below}…; pick a "from" that doesn't cover those topics` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["from"],
+        message: `a github router writes to ${below}…; pick a "from" that doesn't cover those topics`,
+      });
     }
   });
 export type RouterConfig = z.infer<typeof RouterSchema>;
@@ -94,7 +102,9 @@ export const StaticConfigSchema = z
     for (const list of ["subscriptions", "routers"] as const) {
       const seen = new Set<string>();
       config[list].forEach((entry, index) => {
-        if (seen.has(entry.name)) ctx.addIssue({ code: "custom", path: [list, index, "name"], message: `"${entry.name}" is used twice` });
+        if (seen.has(entry.name)) {
+          ctx.addIssue({ code: "custom", path: [list, index, "name"], message: `"${entry.name}" is used twice` });
+        }
         seen.add(entry.name);
       });
     }

@@ -68,9 +68,13 @@ function dataLines(text: string): string {
 
 export function sseFrame(message: StreamMessage, format: StreamFormat): string {
   const name = message.type ?? "message";
-  if (format === "json") return `id: ${message.seq}\nevent: ${name}\n${dataLines(JSON.stringify(envelopeOf(message)))}\n`;
+  if (format === "json") {
+    return `id: ${message.seq}\nevent: ${name}\n${dataLines(JSON.stringify(envelopeOf(message)))}\n`;
+  }
   const text = bodyText(message.body);
-  if (text === null) return `id: ${message.seq}\nevent: ${name}${BASE64_EVENT_SUFFIX}\ndata: ${toBase64(message.body)}\n\n`;
+  if (text === null) {
+    return `id: ${message.seq}\nevent: ${name}${BASE64_EVENT_SUFFIX}\ndata: ${toBase64(message.body)}\n\n`;
+  }
   return `id: ${message.seq}\nevent: ${name}\n${dataLines(text)}\n`;
 }
 

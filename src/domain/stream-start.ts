@@ -21,10 +21,17 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(
  * Reads `Last-Event-ID` (which wins, since a reconnecting EventSource sends it) or `?since=`:
  * `now`, a sequence number, or an ISO 8601 time. A time in the future means now.
  */
-export function parseStreamStart(input: { lastEventId?: string | undefined; since?: string | undefined }, now: number): StreamStart {
+export function parseStreamStart(
+  input: { lastEventId?: string | undefined; since?: string | undefined },
+  now: number,
+): StreamStart {
   const lastEventId = input.lastEventId?.trim();
   if (lastEventId !== undefined && lastEventId !== "") {
-    if (!SEQUENCE.test(lastEventId)) throw new StreamStartError(`Last-Event-ID must be a sequence number from an earlier message (got "${lastEventId}")`);
+    if (!SEQUENCE.test(lastEventId)) {
+      throw new StreamStartError(
+        `Last-Event-ID must be a sequence number from an earlier message (got "${lastEventId}")`,
+      );
+    }
     return { kind: "after-seq", seq: Number(lastEventId) };
   }
   const since = input.since?.trim();
@@ -45,7 +52,12 @@ export function parseStreamStart(input: { lastEventId?: string | undefined; sinc
  * sequence that is gone; the log only loses messages from its front, so such a sequence counts as
  * earlier than `at`. Returns `last + 1` when every message is older.
  */
-export async function firstSeqAtOrAfter(at: number, first: number, last: number, timeOf: (seq: number) => Promise<number | null>): Promise<number> {
+export async function firstSeqAtOrAfter(
+  at: number,
+  first: number,
+  last: number,
+  timeOf: (seq: number) => Promise<number | null>,
+): Promise<number> {
   let low = first;
   let high = last + 1;
   while (low < high) {

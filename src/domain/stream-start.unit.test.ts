@@ -16,9 +16,18 @@ describe("parseStreamStart", () => {
   });
 
   it("replays from an ISO time; a future time means now", () => {
-    expect(parseStreamStart({ since: "2026-11-23T11:00:00Z" }, NOW)).toEqual({ kind: "at-time", at: Date.parse("2026-11-23T11:00:00Z") });
-    expect(parseStreamStart({ since: "2026-11-23T11:00:00.250+01:00" }, NOW)).toEqual({ kind: "at-time", at: Date.parse("2026-11-23T10:00:00.250Z") });
-    expect(parseStreamStart({ since: "2026-11-22" }, NOW)).toEqual({ kind: "at-time", at: Date.parse("2026-11-22T00:00:00Z") });
+    expect(parseStreamStart({ since: "2026-11-23T11:00:00Z" }, NOW)).toEqual({
+      kind: "at-time",
+      at: Date.parse("2026-11-23T11:00:00Z"),
+    });
+    expect(parseStreamStart({ since: "2026-11-23T11:00:00.250+01:00" }, NOW)).toEqual({
+      kind: "at-time",
+      at: Date.parse("2026-11-23T10:00:00.250Z"),
+    });
+    expect(parseStreamStart({ since: "2026-11-22" }, NOW)).toEqual({
+      kind: "at-time",
+      at: Date.parse("2026-11-22T00:00:00Z"),
+    });
     expect(parseStreamStart({ since: "2026-11-24T00:00:00Z" }, NOW)).toEqual({ kind: "now" });
   });
 

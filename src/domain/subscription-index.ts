@@ -36,7 +36,7 @@ export class SubscriptionIndex<T extends IndexedSubscription> {
     this.#byId.set(subscription.id, subscription);
     const table = subscription.recursive ? this.#recursive : this.#exact;
     let bucket = table.get(subscription.topic);
-    if (!bucket) table.set(subscription.topic, (bucket = new Map()));
+    if (!bucket) table.set(subscription.topic, bucket = new Map());
     bucket.set(subscription.id, subscription);
   }
 

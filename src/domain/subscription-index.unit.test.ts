@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SubscriptionIndex, type IndexedSubscription } from "./subscription-index.ts";
+import { type IndexedSubscription, SubscriptionIndex } from "./subscription-index.ts";
 
 const sub = (id: string, topic: string, extra: Partial<IndexedSubscription> = {}): IndexedSubscription => ({
   id,

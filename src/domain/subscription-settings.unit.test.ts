@@ -5,8 +5,8 @@ import { type SubscriptionConfig, SubscriptionConfigSchema } from "./subscriptio
 import {
   ApiSubscriptionSettingsSchema,
   newSubscriptionFields,
-  SubscriptionSettingsSchema,
   subscriptionConfigOf,
+  SubscriptionSettingsSchema,
   withSettings,
 } from "./subscription-settings.ts";
 

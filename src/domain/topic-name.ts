@@ -20,15 +20,23 @@ export class TopicNameError extends Error {}
 /** Checks a topic and says what is wrong with it; `allowRecursive` admits a trailing "/" (subscriptions). */
 export function parseTopic(text: string, options: { allowRecursive?: boolean } = {}): TopicPattern {
   if (text.length === 0) throw new TopicNameError("the topic is empty");
-  if (text.length > MAX_TOPIC_LENGTH) throw new TopicNameError(`the topic is longer than ${MAX_TOPIC_LENGTH} characters`);
+  if (text.length > MAX_TOPIC_LENGTH) {
+    throw new TopicNameError(`the topic is longer than ${MAX_TOPIC_LENGTH} characters`);
+  }
   if (/[\u0000-\u001f\u007f]/.test(text)) throw new TopicNameError("the topic contains a control character");
   const recursive = text.endsWith("/");
-  if (recursive && !options.allowRecursive) throw new TopicNameError(`a topic to publish to can't end in "/" (that names every topic below it)`);
+  if (recursive && !options.allowRecursive) {
+    throw new TopicNameError(`a topic to publish to can't end in "/" (that names every topic below it)`);
+  }
   const body = recursive ? text.slice(0, -1) : text;
   if (body.startsWith("/")) throw new TopicNameError(`the topic can't start with "/"`);
-  if (body.split("/").some((segment) => segment === "")) throw new TopicNameError(`the topic has an empty segment ("//")`);
+  if (body.split("/").some((segment) => segment === "")) {
+    throw new TopicNameError(`the topic has an empty segment ("//")`);
+  }
   // URLs resolve these, so /sub/a/../b and the topic a/../b would name different things.
-  if (body.split("/").some((segment) => segment === "." || segment === "..")) throw new TopicNameError(`the topic has a "." or ".." segment`);
+  if (body.split("/").some((segment) => segment === "." || segment === "..")) {
+    throw new TopicNameError(`the topic has a "." or ".." segment`);
+  }
   return { topic: body, recursive };
 }
 

@@ -4,9 +4,9 @@ import {
   encodeSegment,
   parseTopic,
   topicMatches,
+  TopicNameError,
   topicOfTokens,
   topicTokens,
-  TopicNameError,
 } from "./topic-name.ts";
 
 // Where the tokens go in a NATS subject is the JetStream layout's business: src/nats/layout.unit.test.ts.

@@ -21,8 +21,15 @@ export function boundLease(requested: number | undefined): number {
 }
 
 /** The callback URL with the verification parameters appended to any query it already has (§5.3). */
-export function verificationUrl(callback: string, params: { mode: string; topic: string; challenge: string; leaseSeconds?: number }): string {
-  const query = new URLSearchParams({ "hub.mode": params.mode, "hub.topic": params.topic, "hub.challenge": params.challenge });
+export function verificationUrl(
+  callback: string,
+  params: { mode: string; topic: string; challenge: string; leaseSeconds?: number },
+): string {
+  const query = new URLSearchParams({
+    "hub.mode": params.mode,
+    "hub.topic": params.topic,
+    "hub.challenge": params.challenge,
+  });
   if (params.leaseSeconds !== undefined) query.set("hub.lease_seconds", String(params.leaseSeconds));
   const url = new URL(callback);
   return `${url.origin}${url.pathname}${url.search ? `${url.search}&` : "?"}${query.toString()}${url.hash}`;

@@ -9,10 +9,19 @@ describe("WebSub rules", () => {
     expect(a).not.toBe(hookdTopicFor("https://example.com/feed?x=2"));
   });
   it("appends verification parameters to an existing query with &", () => {
-    expect(verificationUrl("https://sub.example/cb?id=7", { mode: "subscribe", topic: "https://t/", challenge: "abc", leaseSeconds: 60 })).toBe(
+    expect(
+      verificationUrl("https://sub.example/cb?id=7", {
+        mode: "subscribe",
+        topic: "https://t/",
+        challenge: "abc",
+        leaseSeconds: 60,
+      }),
+    ).toBe(
       "https://sub.example/cb?id=7&hub.mode=subscribe&hub.topic=https%3A%2F%2Ft%2F&hub.challenge=abc&hub.lease_seconds=60",
     );
-    expect(verificationUrl("https://sub.example/cb", { mode: "unsubscribe", topic: "t", challenge: "c" })).toBe("https://sub.example/cb?hub.mode=unsubscribe&hub.topic=t&hub.challenge=c");
+    expect(verificationUrl("https://sub.example/cb", { mode: "unsubscribe", topic: "t", challenge: "c" })).toBe(
+      "https://sub.example/cb?hub.mode=unsubscribe&hub.topic=t&hub.challenge=c",
+    );
   });
   it("bounds leases", () => {
     expect(boundLease(undefined)).toBe(DEFAULT_LEASE_SECONDS);

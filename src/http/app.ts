@@ -8,19 +8,19 @@ import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
-import { MACHINES_PATH, machineRoutes } from "./machine-routes.ts";
+import { machineRoutes, MACHINES_PATH } from "./machine-routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { mountPublishRoutes } from "./publish.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
 import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
-import { SUBSCRIPTIONS_PATH, subscriptionRoutes, type SubscriptionRouteDeps } from "./subscription-routes.ts";
+import { type SubscriptionRouteDeps, subscriptionRoutes, SUBSCRIPTIONS_PATH } from "./subscription-routes.ts";
 import { mountHubRoutes } from "./hub-routes.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
 import type { GitHubSecretRule } from "../domain/github-signature.ts";
 import { problemResponse } from "./problem.ts";
 import { problemForError } from "./error-problems.ts";
-import { mountStreamRoutes, requireUnsafeConsent, UNSAFE_HEADER, type StreamRouteDeps } from "./stream-routes.ts";
+import { mountStreamRoutes, requireUnsafeConsent, type StreamRouteDeps, UNSAFE_HEADER } from "./stream-routes.ts";
 import { cors as corsMiddleware } from "hono/cors";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
 import type { UpgradeWebSocket } from "hono/ws";
@@ -56,7 +56,14 @@ export type AppDeps = {
 function corsFor(origins: readonly string[]): MiddlewareHandler {
   return corsMiddleware({
     origin: origins.includes("*") ? "*" : [...origins],
-    allowHeaders: ["authorization", "content-type", "last-event-id", "idempotency-key", "hookd-event-type", UNSAFE_HEADER.toLowerCase()],
+    allowHeaders: [
+      "authorization",
+      "content-type",
+      "last-event-id",
+      "idempotency-key",
+      "hookd-event-type",
+      UNSAFE_HEADER.toLowerCase(),
+    ],
     exposeHeaders: ["location", "retry-after", "idempotent-replayed"],
     maxAge: 600,
   });
@@ -67,7 +74,10 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get("/healthz", (c) => {
     const connected = deps.isNatsConnected();
-    return c.json({ status: connected ? "ok" : "degraded", nats: connected ? "connected" : "disconnected" }, connected ? 200 : 503);
+    return c.json(
+      { status: connected ? "ok" : "degraded", nats: connected ? "connected" : "disconnected" },
+      connected ? 200 : 503,
+    );
   });
 
   const openApi = openApiDocument();
@@ -101,7 +111,12 @@ export function createApp(deps: AppDeps): Hono {
   app.route(MACHINES_PATH, machineRoutes());
 
   app.notFound((c) =>
-    problemResponse(c, { status: 404, kind: "not-found", title: "No such route", detail: `${c.req.method} ${new URL(c.req.url).pathname} is not a hookd route.` }),
+    problemResponse(c, {
+      status: 404,
+      kind: "not-found",
+      title: "No such route",
+      detail: `${c.req.method} ${new URL(c.req.url).pathname} is not a hookd route.`,
+    })
   );
 
   app.onError((error, c) => problemForError(c, error, deps));

@@ -45,7 +45,8 @@ function encodePathSegment(segment: string): string {
  * browser's EventSource and WebSocket cannot set headers.
  */
 export function requestToken(c: Context): string | null {
-  return tokenFromAuthorization(c.req.header("authorization")) ?? (c.req.method === "GET" ? (c.req.query("token") ?? null) : null);
+  return tokenFromAuthorization(c.req.header("authorization")) ??
+    (c.req.method === "GET" ? (c.req.query("token") ?? null) : null);
 }
 
 const TOKEN_SHAPE = /^[0-9a-f]{40}$/i;

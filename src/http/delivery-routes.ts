@@ -22,21 +22,33 @@ export const CreateDeliveryBodySchema = z
     method: z
       .string()
       .transform((method) => method.toUpperCase())
-      .pipe(z.enum(["POST", "PUT", "PATCH", "DELETE", "GET"], { error: "method must be one of POST, PUT, PATCH, DELETE, GET" }))
+      .pipe(
+        z.enum(["POST", "PUT", "PATCH", "DELETE", "GET"], {
+          error: "method must be one of POST, PUT, PATCH, DELETE, GET",
+        }),
+      )
       .default("POST")
       .describe("POST (default), PUT, PATCH, DELETE or GET, any case"),
     headers: HeaderMapSchema.default({}),
     body: z.unknown().optional(),
     body_base64: z.string().optional(),
     content_type: z.string().optional(),
-    secret: z.string().refine(isValidSecret, "secret must be a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 bytes").optional(),
+    secret: z.string().refine(
+      isValidSecret,
+      "secret must be a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 bytes",
+    ).optional(),
   })
   .strict()
-  .refine((value) => !(value.body !== undefined && value.body_base64 !== undefined), { message: "send either body or body_base64, not both", path: ["body"] });
+  .refine((value) => !(value.body !== undefined && value.body_base64 !== undefined), {
+    message: "send either body or body_base64, not both",
+    path: ["body"],
+  });
 export type CreateDeliveryBody = z.infer<typeof CreateDeliveryBodySchema>;
 
 export const ListDeliveriesQuerySchema = z.object({
-  state: z.enum(DELIVERY_STATES as [string, ...string[]], { error: `state must be one of ${DELIVERY_STATES.join(", ")}` }).optional(),
+  state: z.enum(DELIVERY_STATES as [string, ...string[]], {
+    error: `state must be one of ${DELIVERY_STATES.join(", ")}`,
+  }).optional(),
   limit: z.coerce.number({ error: "limit must be a number" }).int().min(1).max(100, "limit is at most 100").default(50),
   cursor: z.string().refine(isDeliveryId, "cursor must be a next_cursor value from a previous page").optional(),
 });
@@ -52,11 +64,16 @@ function encodeBody(body: CreateDeliveryBody): { body: string; contentType: stri
     return { body: toBase64(bytes), contentType: body.content_type ?? "application/octet-stream" };
   }
   if (body.body === undefined) return { body: "", contentType: body.content_type };
-  if (typeof body.body === "string") return { body: toBase64(utf8(body.body)), contentType: body.content_type ?? "text/plain; charset=utf-8" };
+  if (typeof body.body === "string") {
+    return { body: toBase64(utf8(body.body)), contentType: body.content_type ?? "text/plain; charset=utf-8" };
+  }
   return { body: toBase64(utf8(JSON.stringify(body.body))), contentType: body.content_type ?? "application/json" };
 }
 
-export function mountDeliveryRoutes(app: Hono, deps: IngestDeps & { deliveryStore: DeliveryStore; maxBodyBytes: number }): void {
+export function mountDeliveryRoutes(
+  app: Hono,
+  deps: IngestDeps & { deliveryStore: DeliveryStore; maxBodyBytes: number },
+): void {
   app.post("/api/v1/deliveries", async (c) => {
     const body = await readJsonBody(c, CreateDeliveryBodySchema, {
       // base64 and JSON escaping make the request bigger than the body it carries; allow for that.
@@ -80,12 +97,21 @@ export function mountDeliveryRoutes(app: Hono, deps: IngestDeps & { deliveryStor
 
   app.get("/api/v1/deliveries", async (c) => {
     const query = parseOr400(ListDeliveriesQuerySchema, c.req.query());
-    const items = await deps.deliveryStore.list({ state: query.state as never, before: query.cursor, limit: query.limit + 1 });
+    const items = await deps.deliveryStore.list({
+      state: query.state as never,
+      before: query.cursor,
+      limit: query.limit + 1,
+    });
     const page = items.slice(0, query.limit);
     const data = await Promise.all(
       page.map(async (item) => {
         const created = await deps.deliveryStore.readCreated(item.id);
-        return { id: item.id, state: item.state, target: created?.event.data.request.url ?? null, updated_at: item.updatedAt.toISOString() };
+        return {
+          id: item.id,
+          state: item.state,
+          target: created?.event.data.request.url ?? null,
+          updated_at: item.updatedAt.toISOString(),
+        };
       }),
     );
     return c.json({ data, next_cursor: items.length > query.limit ? page.at(-1)!.id : null });

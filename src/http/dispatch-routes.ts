@@ -52,7 +52,12 @@ async function readForward(c: Context, maxBytes: number): Promise<Forward> {
     for (const name of HOOKAH_FIELDS) form.delete(name);
     // Re-encoding gives a fresh boundary, so the forwarded content type must come from the re-encoded body.
     const encoded = new Response(form);
-    return { target, topic, body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get("content-type") };
+    return {
+      target,
+      topic,
+      body: new Uint8Array(await encoded.arrayBuffer()),
+      contentType: encoded.headers.get("content-type"),
+    };
   }
   if (isJson(contentType) && queryTarget === null && queryTopic === null) {
     const parsed = parseJson(raw, (error) => `The JSON body is invalid: ${error.message}`);
@@ -83,7 +88,12 @@ export function mountDispatchRoutes(app: Hono, deps: IngestDeps & PublishDeps & 
     // Hookah: _topic without _url publishes to the topic instead of delivering to one URL.
     if (forward.target === null && forward.topic !== null) {
       const { topic } = topicOr400(forward.topic, "_topic");
-      return acceptPublish(c, deps, { topic, namespace: "safe", body: forward.body, contentType: forward.contentType ?? undefined });
+      return acceptPublish(c, deps, {
+        topic,
+        namespace: "safe",
+        body: forward.body,
+        contentType: forward.contentType ?? undefined,
+      });
     }
     return acceptDelivery(c, deps, {
       target: forward.target,

@@ -10,7 +10,12 @@ import { ProblemError, problemResponse } from "./problem.ts";
 export function problemForError(c: Context, error: Error, deps: { log: Logger; metrics: HookdMetrics }): Response {
   if (error instanceof ProblemError) return problemResponse(c, error.problem);
   if (error instanceof ActorNotFoundError) {
-    return problemResponse(c, { status: 404, kind: `${error.kind}-not-found`, title: `No such ${error.kind}`, detail: error.message });
+    return problemResponse(c, {
+      status: 404,
+      kind: `${error.kind}-not-found`,
+      title: `No such ${error.kind}`,
+      detail: error.message,
+    });
   }
   if (error instanceof TransitionRefusedError) {
     return problemResponse(c, {

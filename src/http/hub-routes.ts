@@ -21,7 +21,9 @@ function topicUrl(raw: string | null, field: string): string {
   } catch {
     throw badRequest(`${field} must be an absolute http(s) URL`, { field });
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw badRequest(`${field} must be an absolute http(s) URL`, { field });
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw badRequest(`${field} must be an absolute http(s) URL`, { field });
+  }
   return raw;
 }
 
@@ -29,7 +31,9 @@ export function mountHubRoutes(app: Hono, deps: { hub: WebSubHub; policy: Networ
   app.post("/hub", async (c) => {
     const type = c.req.header("content-type") ?? "";
     if (!/^application\/x-www-form-urlencoded\b/i.test(type)) {
-      throw badRequest("WebSub requests are forms: send Content-Type: application/x-www-form-urlencoded with hub.mode and its parameters.");
+      throw badRequest(
+        "WebSub requests are forms: send Content-Type: application/x-www-form-urlencoded with hub.mode and its parameters.",
+      );
     }
     const form = new URLSearchParams(new TextDecoder().decode(await readBody(c, 64 * 1024)));
     const mode = form.get("hub.mode");
@@ -43,7 +47,11 @@ export function mountHubRoutes(app: Hono, deps: { hub: WebSubHub; policy: Networ
         const published = await deps.hub.publish(topic);
         return c.json(published, 202);
       } catch (error) {
-        throw unprocessable("topic-fetch-failed", `hookd could not fetch the topic to distribute it: ${(error as Error).message}`, { field: "hub.url" });
+        throw unprocessable(
+          "topic-fetch-failed",
+          `hookd could not fetch the topic to distribute it: ${(error as Error).message}`,
+          { field: "hub.url" },
+        );
       }
     }
     if (mode !== "subscribe" && mode !== "unsubscribe") {
@@ -52,24 +60,43 @@ export function mountHubRoutes(app: Hono, deps: { hub: WebSubHub; policy: Networ
     const callback = validateTarget(form.get("hub.callback"), "hub.callback", deps.policy).toString();
     const topic = topicUrl(form.get("hub.topic"), "hub.topic");
     const leaseText = form.get("hub.lease_seconds");
-    if (leaseText !== null && !/^\d+$/.test(leaseText)) throw badRequest("hub.lease_seconds must be a whole number of seconds", { field: "hub.lease_seconds" });
+    if (leaseText !== null && !/^\d+$/.test(leaseText)) {
+      throw badRequest("hub.lease_seconds must be a whole number of seconds", { field: "hub.lease_seconds" });
+    }
     const secret = form.get("hub.secret") ?? undefined;
     if (secret !== undefined && (secret.length === 0 || new TextEncoder().encode(secret).length > MAX_SECRET_BYTES)) {
       throw badRequest(`hub.secret must be 1 to ${MAX_SECRET_BYTES} bytes`, { field: "hub.secret" });
     }
 
-    const work =
-      mode === "subscribe"
-        ? () => deps.hub.subscribe({ callback, topic, leaseSeconds: boundLease(leaseText === null ? undefined : Number(leaseText)), secret, hubUrl })
-        : () => deps.hub.unsubscribe({ callback, topic });
+    const work = mode === "subscribe"
+      ? () =>
+        deps.hub.subscribe({
+          callback,
+          topic,
+          leaseSeconds: boundLease(leaseText === null ? undefined : Number(leaseText)),
+          secret,
+          hubUrl,
+        })
+      : () => deps.hub.unsubscribe({ callback, topic });
     if (form.get("hub.verify") === "sync") {
       const result = await work();
       if (result.ok) return c.body(null, 204);
-      return c.json({ type: "urn:hookd:problem:verification-failed", title: "Verification of intent failed", status: 409, detail: result.reason }, 409, {
-        "content-type": "application/problem+json",
-      });
+      return c.json(
+        {
+          type: "urn:hookd:problem:verification-failed",
+          title: "Verification of intent failed",
+          status: 409,
+          detail: result.reason,
+        },
+        409,
+        {
+          "content-type": "application/problem+json",
+        },
+      );
     }
-    void work().catch((error: unknown) => deps.log.warn({ err: error, callback, topic, mode }, "WebSub request failed after it was accepted"));
+    void work().catch((error: unknown) =>
+      deps.log.warn({ err: error, callback, topic, mode }, "WebSub request failed after it was accepted")
+    );
     return c.body(null, 202);
   });
 }

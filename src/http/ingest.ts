@@ -32,7 +32,9 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 export function idempotencyKeyOf(c: Context): string | undefined {
   const key = c.req.header("idempotency-key");
   if (key === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(key)) throw badRequest("Idempotency-Key must be 1 to 255 visible ASCII characters.", { field: "Idempotency-Key" });
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw badRequest("Idempotency-Key must be 1 to 255 visible ASCII characters.", { field: "Idempotency-Key" });
+  }
   return key;
 }
 

@@ -24,13 +24,19 @@ function eventTypeOf(c: Context): string | undefined {
   const type = c.req.header("hookd-event-type") ?? c.req.query("type");
   if (type === undefined || type === "") return undefined;
   if (!EVENT_TYPE_PATTERN.test(type)) {
-    throw badRequest("The event type (Hookd-Event-Type header or ?type=) must be 1 to 128 characters of letters, digits and . _ : / -, such as contact.create.", {
-      field: "type",
-    });
+    throw badRequest(
+      "The event type (Hookd-Event-Type header or ?type=) must be 1 to 128 characters of letters, digits and . _ : / -, such as contact.create.",
+      {
+        field: "type",
+      },
+    );
   }
   // Streams name hookd's own control events (hookd.disconnect) this way; a publisher's event must never look like one.
   if (type.toLowerCase().startsWith("hookd.")) {
-    throw badRequest(`Event types starting with "hookd." are reserved for hookd's own stream events; name yours differently (got "${type}").`, { field: "type" });
+    throw badRequest(
+      `Event types starting with "hookd." are reserved for hookd's own stream events; name yours differently (got "${type}").`,
+      { field: "type" },
+    );
   }
   return type;
 }
@@ -54,7 +60,11 @@ export async function acceptPublish(
     idempotencyKey,
     publishedAt: new Date(deps.clock()).toISOString(),
   });
-  return c.json({ id: result.id, seq: result.seq, topic: event.topic }, 202, result.duplicate ? { "idempotent-replayed": "true" } : {});
+  return c.json(
+    { id: result.id, seq: result.seq, topic: event.topic },
+    202,
+    result.duplicate ? { "idempotent-replayed": "true" } : {},
+  );
 }
 
 export function mountPublishRoutes(app: Hono, deps: PublishDeps): void {
@@ -62,7 +72,12 @@ export function mountPublishRoutes(app: Hono, deps: PublishDeps): void {
   for (const [prefix, namespace] of [["/pub/", "safe"], ["/unsafe/pub/", "unsafe"]] as const) {
     app.post(`${prefix}*`, async (c) => {
       const { topic } = topicInPath(c, prefix);
-      return acceptPublish(c, deps, { topic, namespace, body: await readBody(c, deps.maxBodyBytes), contentType: c.req.header("content-type") });
+      return acceptPublish(c, deps, {
+        topic,
+        namespace,
+        body: await readBody(c, deps.maxBodyBytes),
+        contentType: c.req.header("content-type"),
+      });
     });
   }
 }

@@ -8,12 +8,12 @@ import {
   sseEndFrame,
   sseFrame,
   ssePosition,
+  type StreamFormat,
   webSocketCloseReason,
   webSocketFrame,
   WS_CLOSE,
-  type StreamFormat,
 } from "../domain/stream-frames.ts";
-import { parseStreamStart, StreamStartError, type StreamStart } from "../domain/stream-start.ts";
+import { parseStreamStart, type StreamStart, StreamStartError } from "../domain/stream-start.ts";
 import type { TopicNamespace, TopicPattern } from "../domain/topic-name.ts";
 import type { PublishedEvent } from "../nats/topic-log.ts";
 import { TooManyStreamsError, type TopicStreams } from "../runtime/topic-streams.ts";
@@ -21,7 +21,14 @@ import type { TopicListener } from "../runtime/topic-listener.ts";
 import { requestToken } from "./auth.ts";
 import { badRequest, ProblemError } from "./problem.ts";
 import { topicInPath, topicOr400 } from "./topic-params.ts";
-import { byteSink, cachedFrame, lateSink, webSocketSink, webStreamTransport, type NativeStream } from "./stream-sinks.ts";
+import {
+  byteSink,
+  cachedFrame,
+  lateSink,
+  type NativeStream,
+  webSocketSink,
+  webStreamTransport,
+} from "./stream-sinks.ts";
 
 /**
  * Streams out: a listener that cannot open a port reads a topic over SSE (GET /sub/<topic> with
@@ -56,7 +63,10 @@ function formatOf(c: Context, pattern: TopicPattern): StreamFormat {
   const format = c.req.query("format");
   if (format === undefined || format === "") return pattern.recursive ? "json" : "raw";
   if (format === "raw" || format === "json") return format;
-  throw badRequest(`format must be "raw" (the body as the data) or "json" (an envelope with seq, topic, type and body); got "${format}".`, { field: "format" });
+  throw badRequest(
+    `format must be "raw" (the body as the data) or "json" (an envelope with seq, topic, type and body); got "${format}".`,
+    { field: "format" },
+  );
 }
 
 function tooMany(error: TooManyStreamsError): ProblemError {
@@ -70,7 +80,13 @@ function tooMany(error: TooManyStreamsError): ProblemError {
   });
 }
 
-async function openListener(deps: StreamRouteDeps, c: Context, target: Target, start: StreamStart, sink: Parameters<TopicStreams["open"]>[1]) {
+async function openListener(
+  deps: StreamRouteDeps,
+  c: Context,
+  target: Target,
+  start: StreamStart,
+  sink: Parameters<TopicStreams["open"]>[1],
+) {
   try {
     return await deps.streams.open({ ...target, start, token: requestToken(c) ?? "" }, sink);
   } catch (error) {
@@ -143,7 +159,12 @@ function jsonLines(deps: StreamRouteDeps, c: Context, target: Target): Promise<R
 async function webSocket(deps: StreamRouteDeps, c: Context, target: Target): Promise<Response> {
   const upgrade = deps.upgradeWebSocket;
   if (!upgrade) {
-    throw new ProblemError({ status: 501, kind: "websocket-unsupported", title: "WebSockets are not served here", detail: "This runtime adapter serves no WebSockets; use SSE (Accept: text/event-stream) instead." });
+    throw new ProblemError({
+      status: 501,
+      kind: "websocket-unsupported",
+      title: "WebSockets are not served here",
+      detail: "This runtime adapter serves no WebSockets; use SSE (Accept: text/event-stream) instead.",
+    });
   }
   const start = startOf(c, deps.clock());
   if (c.req.method === "HEAD") throw badRequest("A WebSocket upgrade must be a GET.");
@@ -151,7 +172,9 @@ async function webSocket(deps: StreamRouteDeps, c: Context, target: Target): Pro
   if (!json) formatOf(c, target.pattern);
   const recursive = target.pattern.recursive;
   const encode = (event: PublishedEvent) =>
-    json ? cachedFrame(event, "ws:json", () => jsonLine(event).slice(0, -1)) : cachedFrame(event, `ws:${recursive}`, () => webSocketFrame(event, recursive));
+    json
+      ? cachedFrame(event, "ws:json", () => jsonLine(event).slice(0, -1))
+      : cachedFrame(event, `ws:${recursive}`, () => webSocketFrame(event, recursive));
   // Opened before the upgrade, so a refusal (429, 503) is still an HTTP answer; the socket is bound when it opens.
   const late = lateSink();
   const listener: TopicListener = await openListener(deps, c, target, start, late.sink);
@@ -161,7 +184,12 @@ async function webSocket(deps: StreamRouteDeps, c: Context, target: Target): Pro
     response = await upgrade(c, {
       onOpen(_event, ws) {
         clearTimeout(abandoned);
-        late.bind(webSocketSink(ws, { encode, closeWith: (end) => ({ code: WS_CLOSE[end.reason], reason: webSocketCloseReason(end) }) }));
+        late.bind(
+          webSocketSink(ws, {
+            encode,
+            closeWith: (end) => ({ code: WS_CLOSE[end.reason], reason: webSocketCloseReason(end) }),
+          }),
+        );
         // Given up on while the upgrade was slow: nothing will be sent, so don't leave the socket open and silent.
         if (listener.closed) ws.close(WS_CLOSE.interrupted, "stream closed before the upgrade completed; reconnect");
         else void listener.catchUp();
@@ -180,7 +208,9 @@ async function webSocket(deps: StreamRouteDeps, c: Context, target: Target): Pro
   if (response) return response;
   clearTimeout(abandoned);
   listener.close();
-  throw badRequest('The WebSocket upgrade failed; send "Connection: Upgrade" and "Upgrade: websocket" with a WebSocket key and version 13.');
+  throw badRequest(
+    'The WebSocket upgrade failed; send "Connection: Upgrade" and "Upgrade: websocket" with a WebSocket key and version 13.',
+  );
 }
 
 function isUpgrade(c: Context): boolean {
@@ -199,7 +229,8 @@ function subscribe(deps: StreamRouteDeps, c: Context, target: Target): Promise<R
     status: 406,
     kind: "stream-kind-unknown",
     title: "Say how to stream this topic",
-    detail: "GET /sub/<topic> streams as a WebSocket (an Upgrade request), as Server-Sent Events (Accept: text/event-stream) or as JSON lines (Accept: application/x-ndjson). GET /sse/<topic> and GET /stream?topic= need no Accept header.",
+    detail:
+      "GET /sub/<topic> streams as a WebSocket (an Upgrade request), as Server-Sent Events (Accept: text/event-stream) or as JSON lines (Accept: application/x-ndjson). GET /sse/<topic> and GET /stream?topic= need no Accept header.",
   });
 }
 
@@ -209,12 +240,22 @@ export const UNSAFE_HEADER_VALUE = "I understand the security implications";
 export function mountStreamRoutes(app: Hono, deps: StreamRouteDeps): void {
   app.get("/status", (c) => c.text("OK"));
 
-  app.get("/sub/*", (c) => subscribe(deps, c, { pattern: topicInPath(c, "/sub/", { recursive: true }), namespace: "safe" }));
+  app.get(
+    "/sub/*",
+    (c) => subscribe(deps, c, { pattern: topicInPath(c, "/sub/", { recursive: true }), namespace: "safe" }),
+  );
   app.get("/sse/*", (c) => sse(deps, c, { pattern: topicInPath(c, "/sse/", { recursive: true }), namespace: "safe" }));
-  app.get("/unsafe/sub/*", (c) => subscribe(deps, c, { pattern: topicInPath(c, "/unsafe/sub/", { recursive: true }), namespace: "unsafe" }));
+  app.get(
+    "/unsafe/sub/*",
+    (c) => subscribe(deps, c, { pattern: topicInPath(c, "/unsafe/sub/", { recursive: true }), namespace: "unsafe" }),
+  );
   app.get("/stream", (c) => {
     const topic = c.req.query("topic");
-    if (!topic) throw badRequest("topic is required: GET /stream?topic=<topic> (end it in / for every topic below it).", { field: "topic" });
+    if (!topic) {
+      throw badRequest("topic is required: GET /stream?topic=<topic> (end it in / for every topic below it).", {
+        field: "topic",
+      });
+    }
     return jsonLines(deps, c, { pattern: topicOr400(topic, "topic", { recursive: true }), namespace: "safe" });
   });
 }

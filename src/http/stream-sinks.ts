@@ -14,11 +14,15 @@ const frames = new WeakMap<PublishedEvent, Map<string, Uint8Array | string>>();
 const batches = new WeakMap<readonly PublishedEvent[], Map<string, Uint8Array>>();
 
 /** The frames of several messages as one chunk (each frame cached per event), made once per batch and encoding. */
-function batchChunk(events: readonly PublishedEvent[], key: string, encode: (event: PublishedEvent) => Uint8Array): Uint8Array {
+function batchChunk(
+  events: readonly PublishedEvent[],
+  key: string,
+  encode: (event: PublishedEvent) => Uint8Array,
+): Uint8Array {
   const frame = (event: PublishedEvent) => cachedFrame(event, key, () => encode(event));
   if (events.length === 1) return frame(events[0]!);
   let byKey = batches.get(events);
-  if (!byKey) batches.set(events, (byKey = new Map()));
+  if (!byKey) batches.set(events, byKey = new Map());
   let chunk = byKey.get(key);
   if (!chunk) {
     chunk = concatBytes(events.map(frame));
@@ -29,14 +33,19 @@ function batchChunk(events: readonly PublishedEvent[], key: string, encode: (eve
 
 export function cachedFrame<T extends Uint8Array | string>(event: PublishedEvent, key: string, make: () => T): T {
   let byKey = frames.get(event);
-  if (!byKey) frames.set(event, (byKey = new Map()));
+  if (!byKey) frames.set(event, byKey = new Map());
   let frame = byKey.get(key) as T | undefined;
-  if (frame === undefined) byKey.set(key, (frame = make()));
+  if (frame === undefined) byKey.set(key, frame = make());
   return frame;
 }
 
 /** Polls `buffered` until it is at most `bytes`; false when `timeoutMs` passes first. */
-async function waitUntilDrained(buffered: () => number, isClosed: () => boolean, bytes: number, timeoutMs: number): Promise<boolean> {
+async function waitUntilDrained(
+  buffered: () => number,
+  isClosed: () => boolean,
+  bytes: number,
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (buffered() > bytes) {
     if (isClosed() || Date.now() >= deadline) return false;
@@ -116,7 +125,12 @@ export function webStreamTransport(limitBytes: number): { transport: ByteTranspo
 /** A byte stream (SSE, /stream's JSON lines) over a transport: encoded frames, heartbeats, and an end that never waits forever. */
 export function byteSink(
   transport: ByteTransport,
-  options: { format: string; encode: (event: PublishedEvent) => Uint8Array; endFrame: (end: StreamEnd) => string; heartbeat: string },
+  options: {
+    format: string;
+    encode: (event: PublishedEvent) => Uint8Array;
+    endFrame: (end: StreamEnd) => string;
+    heartbeat: string;
+  },
 ): StreamSink {
   let ended = false;
   const heartbeat = utf8(options.heartbeat);
@@ -152,7 +166,10 @@ type RawSocket = {
 /** An open WebSocket as a sink (bound once the upgrade completes, through lateSink). */
 export function webSocketSink(
   ws: WSContext,
-  options: { encode: (event: PublishedEvent) => Uint8Array | string; closeWith: (end: StreamEnd) => { code: number; reason: string } },
+  options: {
+    encode: (event: PublishedEvent) => Uint8Array | string;
+    closeWith: (end: StreamEnd) => { code: number; reason: string };
+  },
 ): StreamSink {
   let closed = false;
   let answeredPing = true;

@@ -14,7 +14,10 @@ export function validateTarget(raw: string | undefined | null, field: string, po
   try {
     url = new URL(raw);
   } catch {
-    throw badRequest(`"${field}" is not a URL: "${raw.slice(0, 200)}". Send an absolute URL such as https://example.com/hook.`, { field });
+    throw badRequest(
+      `"${field}" is not a URL: "${raw.slice(0, 200)}". Send an absolute URL such as https://example.com/hook.`,
+      { field },
+    );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw badRequest(`"${field}" must use http or https, not ${url.protocol.slice(0, -1)}.`, { field });

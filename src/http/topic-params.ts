@@ -12,7 +12,9 @@ export function topicOr400(text: string, field: string, options: { recursive?: b
     return parseTopic(text, { allowRecursive: options.recursive });
   } catch (error) {
     if (!(error instanceof TopicNameError)) throw error;
-    const hint = options.recursive ? `Topics are "/"-separated paths; end one in "/" to read every topic below it.` : `Topics are "/"-separated paths such as github.com/org/repo.`;
+    const hint = options.recursive
+      ? `Topics are "/"-separated paths; end one in "/" to read every topic below it.`
+      : `Topics are "/"-separated paths such as github.com/org/repo.`;
     throw badRequest(`"${field}" is not a valid topic: ${error.message}. ${hint}`, { field });
   }
 }

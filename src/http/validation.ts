@@ -7,5 +7,8 @@ export function parseOr400<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({ field: issue.path.join(".") || null, message: issue.message }));
-  throw badRequest(issues.map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message)).join("; "), { errors: issues });
+  throw badRequest(
+    issues.map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message)).join("; "),
+    { errors: issues },
+  );
 }

@@ -29,7 +29,14 @@ describe("an attempt's summary for the subscription's attempt list", () => {
     const outcome: AttemptResolved = {
       type: "attempt.failed",
       at: "2026-01-01T00:00:02.000Z",
-      data: { attempt: 1, request, latencyMs: 3, error: "ECONNREFUSED", permanent: false, retryAt: "2026-01-01T00:00:07.000Z" },
+      data: {
+        attempt: 1,
+        request,
+        latencyMs: 3,
+        error: "ECONNREFUSED",
+        permanent: false,
+        retryAt: "2026-01-01T00:00:07.000Z",
+      },
     };
     expect(summarizeAttempt("dlv_1", outcome)).toEqual({
       delivery_id: "dlv_1",

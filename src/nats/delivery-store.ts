@@ -2,12 +2,12 @@ import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager }
 import type { PersistedDelivery } from "../../actors/delivery.fold.ts";
 import type { DeliveryState } from "../../actors/delivery.machine.ts";
 import {
-  DeliveryCreatedSchema,
-  DeliveryTransitionSchema,
   type DeliveryCreated,
+  DeliveryCreatedSchema,
   type DeliveryTransition,
+  DeliveryTransitionSchema,
 } from "../domain/delivery-events.ts";
-import { Journal, JournalConflictError, NatsUnavailableError, unavailable, type JournalEntry } from "./journal.ts";
+import { Journal, JournalConflictError, type JournalEntry, NatsUnavailableError, unavailable } from "./journal.ts";
 import type { JetStreamLayout } from "./layout.ts";
 import { batchIndexOf, batchKeyOf } from "../domain/batch-ids.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
@@ -59,7 +59,10 @@ export class DeliveryStore {
    * idempotency key, JetStream's msgID dedupe answers with the sequence of the first create,
    * whose delivery is returned instead.
    */
-  async create(created: DeliveryCreated, options: { exclusive?: boolean } = {}): Promise<{ id: string; duplicate: boolean }> {
+  async create(
+    created: DeliveryCreated,
+    options: { exclusive?: boolean } = {},
+  ): Promise<{ id: string; duplicate: boolean }> {
     const key = created.data.idempotencyKey;
     let result;
     try {
@@ -124,7 +127,12 @@ export class DeliveryStore {
   }
 
   /** Appends a transition decided on the subject's state at `expectedSeq` (0: no transition yet). */
-  async appendTransition(id: string, event: DeliveryTransition, after: PersistedDelivery, expectedSeq: number): Promise<number> {
+  async appendTransition(
+    id: string,
+    event: DeliveryTransition,
+    after: PersistedDelivery,
+    expectedSeq: number,
+  ): Promise<number> {
     const subject = this.#subjects.deliveryTransitions(id);
     const result = await this.journal.append(subject, encoder.encode(JSON.stringify({ event, after })), {
       expectedSeq,
@@ -171,7 +179,14 @@ export class DeliveryStore {
           const id = parsed.id;
           const existing = latest.get(id);
           if (parsed.kind === "delivery-created") {
-            if (!existing) latest.set(id, { id, state: "pending", seq: message.seq, updatedAt: new Date(message.info.timestampNanos / 1e6) });
+            if (!existing) {
+              latest.set(id, {
+                id,
+                state: "pending",
+                seq: message.seq,
+                updatedAt: new Date(message.info.timestampNanos / 1e6),
+              });
+            }
           } else {
             const state = (message.headers?.get(STATE_HEADER) ?? "pending") as DeliveryState;
             latest.set(id, { id, state, seq: message.seq, updatedAt: new Date(message.info.timestampNanos / 1e6) });

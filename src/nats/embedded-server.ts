@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { constants, createWriteStream } from "node:fs";
 import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
@@ -146,7 +146,9 @@ function readyUrl(child: ChildProcess, bin: string, timeoutMs: number): Promise<
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
-  const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve())));
+  const exited = new Promise<void>((
+    resolve,
+  ) => (child.exitCode !== null ? resolve() : child.once("exit", () => resolve())));
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
   await exited;
@@ -154,7 +156,10 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 function startWatchdog(pid: number): ChildProcess {
-  const watchdog = spawn("sh", ["-c", `read _ignored; kill -TERM ${pid} 2>/dev/null`], { stdio: ["pipe", "ignore", "ignore"], detached: true });
+  const watchdog = spawn("sh", ["-c", `read _ignored; kill -TERM ${pid} 2>/dev/null`], {
+    stdio: ["pipe", "ignore", "ignore"],
+    detached: true,
+  });
   // The watchdog must not keep this process alive; it only waits for our end of the pipe to close.
   watchdog.unref();
   (watchdog.stdin as unknown as { unref?: () => void }).unref?.();

@@ -4,4 +4,5 @@
  * have setImmediate; elsewhere a zero timer stands in, which adds up to a millisecond.
  */
 export const endOfTurn: (callback: () => void) => void =
-  (globalThis as { setImmediate?: (callback: () => void) => void }).setImmediate ?? ((callback) => setTimeout(callback, 0));
+  (globalThis as { setImmediate?: (callback: () => void) => void }).setImmediate ??
+    ((callback) => setTimeout(callback, 0));

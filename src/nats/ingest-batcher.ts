@@ -112,7 +112,10 @@ export class IngestBatcher {
         }
         // NATS's limit shrank under the batch (a reconnect to a server with a smaller max_payload): store each on its own.
         items.forEach((item, index) => {
-          this.deps.storeOne(ids[index]!, item).then(waiters[index]!.resolve, (itemError: unknown) => waiters[index]!.reject(publishFailure(itemError)));
+          this.deps.storeOne(ids[index]!, item).then(
+            waiters[index]!.resolve,
+            (itemError: unknown) => waiters[index]!.reject(publishFailure(itemError)),
+          );
         });
       },
     );

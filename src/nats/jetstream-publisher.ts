@@ -41,8 +41,13 @@ export class JetStreamNoAckError extends Error {}
 
 // Deadlines are on the monotonic clock: a wall clock stepped back would hold a lost publish for as long.
 type Pending = { resolve: (ack: PublishAck) => void; reject: (error: Error) => void; deadline: number };
-type Queued = { subject: string; data: Uint8Array | string; reply: string; headers: MsgHdrs | undefined; token: string };
-
+type Queued = {
+  subject: string;
+  data: Uint8Array | string;
+  reply: string;
+  headers: MsgHdrs | undefined;
+  token: string;
+};
 
 const decoder = new TextDecoder();
 const SWEEP_MS = 250;
@@ -65,18 +70,38 @@ export class JetStreamPublisher {
         if (!pending) return;
         this.#pending.delete(token);
         if (message.data.length === 0) {
-          pending.reject(new JetStreamNoAckError(`no JetStream answer (status ${message.headers?.code ?? "none"}): is a stream bound to the subject?`));
+          pending.reject(
+            new JetStreamNoAckError(
+              `no JetStream answer (status ${message.headers?.code ?? "none"}): is a stream bound to the subject?`,
+            ),
+          );
           return;
         }
-        let reply: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; err_code?: number; description?: string } };
+        let reply: {
+          stream?: string;
+          seq?: number;
+          duplicate?: boolean;
+          error?: { code?: number; err_code?: number; description?: string };
+        };
         try {
           reply = JSON.parse(decoder.decode(message.data));
         } catch {
           pending.reject(new JetStreamNoAckError("an unreadable JetStream acknowledgement"));
           return;
         }
-        if (reply.error) pending.reject(new JetStreamPublishError(reply.error.err_code ?? 0, reply.error.code ?? 0, reply.error.description ?? "publish refused"));
-        else pending.resolve({ stream: reply.stream ?? "", seq: reply.seq ?? 0, duplicate: reply.duplicate === true });
+        if (reply.error) {
+          pending.reject(
+            new JetStreamPublishError(
+              reply.error.err_code ?? 0,
+              reply.error.code ?? 0,
+              reply.error.description ?? "publish refused",
+            ),
+          );
+        } else {pending.resolve({
+            stream: reply.stream ?? "",
+            seq: reply.seq ?? 0,
+            duplicate: reply.duplicate === true,
+          });}
       },
     });
     this.#sweep = setInterval(() => this.#expire(performance.now()), SWEEP_MS);
@@ -89,7 +114,9 @@ export class JetStreamPublisher {
       hdrs = natsHeaders();
       for (const [key, value] of Object.entries(options.headers ?? {})) hdrs.set(key, value);
       if (options.msgID !== undefined) hdrs.set("Nats-Msg-Id", options.msgID);
-      if (options.expectedLastSubjectSequence !== undefined) hdrs.set("Nats-Expected-Last-Subject-Sequence", String(options.expectedLastSubjectSequence));
+      if (options.expectedLastSubjectSequence !== undefined) {
+        hdrs.set("Nats-Expected-Last-Subject-Sequence", String(options.expectedLastSubjectSequence));
+      }
     }
     if (this.#closed) return Promise.reject(new JetStreamNoAckError("the publisher is closed"));
     const token = (this.#next++).toString(36);
@@ -106,7 +133,10 @@ export class JetStreamPublisher {
     // One turn's publishes, handed over together: the client writes what it is given in one microtask as one socket write.
     for (const item of queue) {
       try {
-        this.nc.publish(item.subject, item.data, { reply: item.reply, ...(item.headers ? { headers: item.headers } : {}) });
+        this.nc.publish(item.subject, item.data, {
+          reply: item.reply,
+          ...(item.headers ? { headers: item.headers } : {}),
+        });
       } catch (error) {
         const pending = this.#pending.get(item.token);
         this.#pending.delete(item.token);

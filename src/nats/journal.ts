@@ -1,5 +1,5 @@
 import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
-import { JetStreamPublishError, type JetStreamPublisher } from "./jetstream-publisher.ts";
+import { type JetStreamPublisher, JetStreamPublishError } from "./jetstream-publisher.ts";
 
 /**
  * An event store on one JetStream stream: read a subject, append to a subject at an expected
@@ -23,7 +23,13 @@ export class NatsUnavailableError extends Error {
 /** The message is bigger than the NATS server's max_payload: the request was too large, not NATS unavailable. */
 export class PayloadTooLargeError extends Error {}
 
-export type JournalEntry = { seq: number; subject: string; time: Date; headers: Record<string, string>; data: Uint8Array };
+export type JournalEntry = {
+  seq: number;
+  subject: string;
+  time: Date;
+  headers: Record<string, string>;
+  data: Uint8Array;
+};
 
 export type AppendOptions = {
   /** The subject's last sequence this write was decided on; 0 means "the subject must be empty". */
@@ -71,7 +77,9 @@ export class Journal {
       });
       return { seq: ack.seq, duplicate: ack.duplicate };
     } catch (error) {
-      if (error instanceof JetStreamPublishError && error.errCode === WRONG_LAST_SEQUENCE) throw new JournalConflictError(subject, options.expectedSeq ?? -1);
+      if (error instanceof JetStreamPublishError && error.errCode === WRONG_LAST_SEQUENCE) {
+        throw new JournalConflictError(subject, options.expectedSeq ?? -1);
+      }
       throw publishFailure(error);
     }
   }
@@ -91,7 +99,9 @@ export class Journal {
     const entries: JournalEntry[] = [];
     let seq = 0;
     for (;;) {
-      const message = await this.jsm.direct.getMessage(this.stream, { seq: seq + 1, next_by_subj: subject }).catch(unavailable);
+      const message = await this.jsm.direct.getMessage(this.stream, { seq: seq + 1, next_by_subj: subject }).catch(
+        unavailable,
+      );
       if (!message) return entries;
       entries.push(toEntry(message));
       seq = message.seq;

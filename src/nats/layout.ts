@@ -1,17 +1,17 @@
 import {
   AckPolicy,
+  type ConsumerConfig,
   DeliverPolicy,
   RetentionPolicy,
   StorageType,
-  type ConsumerConfig,
   type StreamConfig,
 } from "@nats-io/jetstream";
 import {
-  topicOfTokens,
-  topicTokens,
   TopicNameError,
   type TopicNamespace,
+  topicOfTokens,
   type TopicPattern,
+  topicTokens,
 } from "../domain/topic-name.ts";
 
 /**

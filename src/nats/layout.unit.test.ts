@@ -119,20 +119,22 @@ describe("the JetStream layout", () => {
 
   it("parses nothing it did not build", () => {
     const layout = createLayout();
-    for (const subject of [
-      "other.work.delivery.d1",
-      "hookd.work.delivery",
-      "hookd.work.delivery.d1.extra",
-      "hookd.work.other.d1",
-      "hookd.journal.delivery.d1.updated",
-      "hookd.journal.subscription.s1",
-      "hookd.subscriptions.s1.extra",
-      "hookd.ingest..k1",
-      "hookd.topic.x.foo",
-      "hookd.topic.s.bad_token",
-      "hookd.unknown.x",
-      "hookd",
-    ]) {
+    for (
+      const subject of [
+        "other.work.delivery.d1",
+        "hookd.work.delivery",
+        "hookd.work.delivery.d1.extra",
+        "hookd.work.other.d1",
+        "hookd.journal.delivery.d1.updated",
+        "hookd.journal.subscription.s1",
+        "hookd.subscriptions.s1.extra",
+        "hookd.ingest..k1",
+        "hookd.topic.x.foo",
+        "hookd.topic.s.bad_token",
+        "hookd.unknown.x",
+        "hookd",
+      ]
+    ) {
       expect(layout.parseSubject(subject), subject).toBeNull();
     }
   });

@@ -1,8 +1,8 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import type { PersistedSubscription } from "../../actors/subscription.fold.ts";
 import {
-  SubscriptionConfigSchema,
   type SubscriptionConfig,
+  SubscriptionConfigSchema,
   type SubscriptionCreated,
   type SubscriptionTransition,
   type SubscriptionUpdated,
@@ -20,7 +20,11 @@ import type { JetStreamPublisher } from "./jetstream-publisher.ts";
  */
 
 export type SubscriptionEvent = SubscriptionCreated | SubscriptionTransition | SubscriptionUpdated;
-export type StoredSubscription = PersistedSubscription & { config: SubscriptionConfig; createdAt: string; updatedAt: string };
+export type StoredSubscription = PersistedSubscription & {
+  config: SubscriptionConfig;
+  createdAt: string;
+  updatedAt: string;
+};
 export type SubscriptionHead = { seq: number; subscription: StoredSubscription };
 export type SubscriptionEntry = { seq: number; event: SubscriptionEvent; subscription: StoredSubscription };
 
@@ -72,7 +76,10 @@ export class SubscriptionStore {
    * Calls `onChange` with every subscription's current version, then with every change as it
    * happens. Resolves once the current versions have all been seen.
    */
-  async follow(onChange: (id: string, subscription: StoredSubscription, seq: number) => void, log: Logger): Promise<{ stop(): void }> {
+  async follow(
+    onChange: (id: string, subscription: StoredSubscription, seq: number) => void,
+    log: Logger,
+  ): Promise<{ stop(): void }> {
     // How many subscriptions exist now: the consumer's own pending count is not a reliable "caught up"
     // signal for last-per-subject delivery on nats-server 2.9, so count the subjects and wait for that many.
     const { streams, subjects } = this.layout;
@@ -89,7 +96,10 @@ export class SubscriptionStore {
     if (expected === 0) caughtUp();
     // A subject purged by hand between the count and the read would otherwise hold start-up forever.
     const limit = setTimeout(() => {
-      log.warn({ expected, seen: seen.size }, "not every subscription was read at start; going on with those that were");
+      log.warn(
+        { expected, seen: seen.size },
+        "not every subscription was read at start; going on with those that were",
+      );
       caughtUp();
     }, CATCH_UP_LIMIT_MS);
     void ready.then(() => clearTimeout(limit));

@@ -41,7 +41,13 @@ export class TopicCatchUp {
    * `upTo` (later ones may come too; the caller drops what it has already sent). `onEvent` may
    * wait, which holds the catch-up; an aborted signal ends it.
    */
-  async run(filter: string, after: number, upTo: number, onEvent: (event: PublishedEvent) => Promise<void> | void, signal: AbortSignal): Promise<void> {
+  async run(
+    filter: string,
+    after: number,
+    upTo: number,
+    onEvent: (event: PublishedEvent) => Promise<void> | void,
+    signal: AbortSignal,
+  ): Promise<void> {
     if (after >= upTo) return;
     // Direct get finds the first message of the filter, so an empty stretch costs no consumer.
     const stream = this.layout.streams.topics;

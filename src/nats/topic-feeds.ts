@@ -1,4 +1,10 @@
-import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type PushConsumer } from "@nats-io/jetstream";
+import {
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type PushConsumer,
+} from "@nats-io/jetstream";
 import type { Logger } from "../log.ts";
 import { NatsUnavailableError } from "./journal.ts";
 import { eventOfMessage, type PublishedEvent } from "./topic-log.ts";
@@ -40,7 +46,6 @@ type Feed = {
   messages?: ConsumerMessages;
   closed: boolean;
 };
-
 
 export class TopicFeeds {
   readonly #feeds = new Map<string, Feed>();

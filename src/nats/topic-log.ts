@@ -68,7 +68,9 @@ export class TopicLog {
     if (event.contentType) headers[CONTENT_TYPE_HEADER] = event.contentType;
     if (event.type) headers[EVENT_TYPE_HEADER] = event.type;
     const subject = this.layout.subjects.topic(event.topic, event.namespace);
-    const msgID = event.idempotencyKey === undefined ? undefined : `idempotency:${event.namespace}:${event.topic}:${event.idempotencyKey}`;
+    const msgID = event.idempotencyKey === undefined
+      ? undefined
+      : `idempotency:${event.namespace}:${event.topic}:${event.idempotencyKey}`;
     let ack;
     try {
       ack = await this.publisher.publish(subject, event.body, { headers, msgID, timeoutMs: 5_000 });

@@ -1,4 +1,10 @@
-import { applyDeliveryEvent, initialDelivery, persistDelivery, restoreDelivery, stateOf } from "../../actors/delivery.fold.ts";
+import {
+  applyDeliveryEvent,
+  initialDelivery,
+  persistDelivery,
+  restoreDelivery,
+  stateOf,
+} from "../../actors/delivery.fold.ts";
 import type { DeliveryState } from "../../actors/delivery.machine.ts";
 import { DELIVERY_ID_PREFIX, ulid } from "../domain/ids.ts";
 import type { DeliveryCreated, DeliveryRequest, DeliveryTransition } from "../domain/delivery-events.ts";
@@ -74,7 +80,11 @@ export class DeliveryCommands {
   }
 
   async cancel(id: string): Promise<DeliveryState> {
-    return this.decide(id, "cancelled", async () => ({ type: "delivery.cancel-requested", at: iso(this.deps.clock()), data: {} }));
+    return this.decide(
+      id,
+      "cancelled",
+      async () => ({ type: "delivery.cancel-requested", at: iso(this.deps.clock()), data: {} }),
+    );
   }
 
   /** Load → decide → append at the expected sequence → retry on conflict. */
@@ -88,7 +98,9 @@ export class DeliveryCommands {
     if (!created) throw new DeliveryNotFoundError(id);
     for (let round = 0; round < 5; round++) {
       const head = await this.deps.store.readHead(id);
-      const snapshot = head ? restoreDelivery(head.after) : initialDelivery({ id, maxAttempts: created.event.data.schedule.length + 1 });
+      const snapshot = head
+        ? restoreDelivery(head.after)
+        : initialDelivery({ id, maxAttempts: created.event.data.schedule.length + 1 });
       const event = await decide(stateOf(snapshot), head?.seq ?? 0);
       if (!event) return stateOf(snapshot);
       const next = applyDeliveryEvent(snapshot, event);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { persistDelivery, foldDelivery, stateOf } from "../../actors/delivery.fold.ts";
+import { foldDelivery, persistDelivery, stateOf } from "../../actors/delivery.fold.ts";
 import { fromBase64 } from "../domain/bytes.ts";
 import type { DeliveryCreated, DeliveryTransition } from "../domain/delivery-events.ts";
 import type { DeliveryStore, StoredCreated, StoredTransition } from "../nats/delivery-store.ts";
@@ -15,9 +15,16 @@ export const AttemptViewSchema = z.object({
   finished_at: z.string().nullable(),
   outcome: z.enum(["in-flight", "succeeded", "failed"]),
   latency_ms: z.number().nullable(),
-  request: z.object({ method: z.string(), url: z.string(), headers: HeaderMapSchema }).nullable().describe("what was sent, signature headers included"),
+  request: z.object({ method: z.string(), url: z.string(), headers: HeaderMapSchema }).nullable().describe(
+    "what was sent, signature headers included",
+  ),
   response: z
-    .object({ status: z.number().int(), headers: HeaderMapSchema, body: z.string().describe("the first 64 KiB, as UTF-8"), body_truncated: z.boolean() })
+    .object({
+      status: z.number().int(),
+      headers: HeaderMapSchema,
+      body: z.string().describe("the first 64 KiB, as UTF-8"),
+      body_truncated: z.boolean(),
+    })
     .nullable(),
   error: z.string().nullable(),
   permanent: z.boolean(),
@@ -42,15 +49,29 @@ export const DeliveryViewSchema = z.object({
     method: z.string(),
     url: z.string(),
     headers: HeaderMapSchema,
-    body_bytes: z.number().int().describe("size of the body stored with the delivery (0 when it refers to a topic-log event)"),
-    body_ref: z.object({ topic_seq: z.number().int(), event_id: z.string() }).nullable().describe("for fan-out: the topic-log event whose body is sent"),
+    body_bytes: z.number().int().describe(
+      "size of the body stored with the delivery (0 when it refers to a topic-log event)",
+    ),
+    body_ref: z.object({ topic_seq: z.number().int(), event_id: z.string() }).nullable().describe(
+      "for fan-out: the topic-log event whose body is sent",
+    ),
   }),
   subscription_id: z.string().nullable(),
   attempts: z.array(AttemptViewSchema),
   history: z
-    .array(z.object({ seq: z.number().int().describe("JetStream sequence"), type: z.string(), at: z.string(), state: z.string(), data: z.unknown() }))
+    .array(
+      z.object({
+        seq: z.number().int().describe("JetStream sequence"),
+        type: z.string(),
+        at: z.string(),
+        state: z.string(),
+        data: z.unknown(),
+      }),
+    )
     .describe("the journal, oldest first: every event with the state it led to"),
-  replay_mismatch: z.boolean().optional().describe("present (true) only if replaying the journal disagrees with the stored snapshot"),
+  replay_mismatch: z.boolean().optional().describe(
+    "present (true) only if replaying the journal disagrees with the stored snapshot",
+  ),
 });
 export type DeliveryView = z.infer<typeof DeliveryViewSchema>;
 
@@ -63,7 +84,9 @@ function describeCreated(created: DeliveryCreated) {
       url: request.url,
       headers: request.headers,
       body_bytes: fromBase64(request.body).length,
-      body_ref: created.data.bodyRef ? { topic_seq: created.data.bodyRef.topicSeq, event_id: created.data.bodyRef.eventId } : null,
+      body_ref: created.data.bodyRef
+        ? { topic_seq: created.data.bodyRef.topicSeq, event_id: created.data.bodyRef.eventId }
+        : null,
     },
     schedule_ms: schedule,
     signed: secrets.length > 0,
@@ -102,14 +125,22 @@ function startedAttempt(attempt: number, worker: string | null, at: string): Att
   };
 }
 
-function finishAttempt(view: AttemptView, event: Extract<DeliveryTransition, { type: "attempt.succeeded" | "attempt.failed" }>): void {
+function finishAttempt(
+  view: AttemptView,
+  event: Extract<DeliveryTransition, { type: "attempt.succeeded" | "attempt.failed" }>,
+): void {
   const { data } = event;
   view.finished_at = event.at;
   view.outcome = event.type === "attempt.succeeded" ? "succeeded" : "failed";
   view.latency_ms = data.latencyMs;
   view.request = data.request;
   view.response = data.response
-    ? { status: data.response.status, headers: data.response.headers, body: data.response.body, body_truncated: data.response.bodyTruncated }
+    ? {
+      status: data.response.status,
+      headers: data.response.headers,
+      body: data.response.body,
+      body_truncated: data.response.bodyTruncated,
+    }
     : null;
   view.error = data.error ?? null;
   if (event.type === "attempt.failed") {
@@ -120,7 +151,10 @@ function finishAttempt(view: AttemptView, event: Extract<DeliveryTransition, { t
 
 export function buildDeliveryView(created: StoredCreated, transitions: StoredTransition[]): DeliveryView {
   const data = created.event.data;
-  const { snapshot, rejected } = foldDelivery({ id: data.id, maxAttempts: data.schedule.length + 1 }, transitions.map((t) => t.event));
+  const { snapshot, rejected } = foldDelivery(
+    { id: data.id, maxAttempts: data.schedule.length + 1 },
+    transitions.map((t) => t.event),
+  );
   const context = snapshot.context;
   // Decodes the stored body once, for both the request summary and the first history entry.
   const summary = describeCreated(created.event);
@@ -136,7 +170,9 @@ export function buildDeliveryView(created: StoredCreated, transitions: StoredTra
     updated_at: last?.event.at ?? created.event.at,
     attempts_made: context.attempts,
     max_attempts: context.maxAttempts,
-    next_attempt_at: stateOf(snapshot) === "backoff" && context.retryAt !== null ? new Date(context.retryAt).toISOString() : null,
+    next_attempt_at: stateOf(snapshot) === "backoff" && context.retryAt !== null
+      ? new Date(context.retryAt).toISOString()
+      : null,
     failure_reason: context.failureReason,
     signed: data.secrets.length > 0,
     idempotency_key: data.idempotencyKey ?? null,
@@ -145,7 +181,13 @@ export function buildDeliveryView(created: StoredCreated, transitions: StoredTra
     attempts: attemptViews(transitions),
     history: [
       { seq: created.seq, type: created.event.type, at: created.event.at, state: "pending", data: summary },
-      ...transitions.map((t) => ({ seq: t.seq, type: t.event.type, at: t.event.at, state: t.after.state, data: t.event.data })),
+      ...transitions.map((t) => ({
+        seq: t.seq,
+        type: t.event.type,
+        at: t.event.at,
+        state: t.after.state,
+        data: t.event.data,
+      })),
     ],
     ...(mismatch ? { replay_mismatch: true } : {}),
   };

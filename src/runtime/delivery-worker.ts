@@ -2,17 +2,17 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { attemptInterrupted, attemptResolved, attemptStarted } from "../../actors/delivery.attempt-events.ts";
 import {
   applyDeliveryEvent,
+  type DeliverySnapshot,
   initialDelivery,
   persistDelivery,
   restoreDelivery,
   stateOf,
-  type DeliverySnapshot,
 } from "../../actors/delivery.fold.ts";
 import { nextStep } from "../../actors/delivery.next-step.ts";
 import {
-  DeliveryCreatedSchema,
   type AttemptResolved,
   type DeliveryCreated,
+  DeliveryCreatedSchema,
   type DeliveryTransition,
 } from "../domain/delivery-events.ts";
 import type { AttemptResult, HttpAttempter, OutboundRequest } from "../delivery/http-attempt.ts";
@@ -106,8 +106,12 @@ export class DeliveryWorker {
 
   constructor(private readonly deps: WorkerDeps) {
     // Only a fast origin's attempts wait (a slot frees within milliseconds, so waiters keep moving); a slow origin's go back to NATS at once.
-    this.#gate =
-      deps.perOriginLimit === undefined ? null : new OriginGate({ limit: deps.perOriginLimit, maxWaiting: deps.perOriginLimit * 3, maxWaitMs: ORIGIN_WAIT_MS, now: () => performance.now() });
+    this.#gate = deps.perOriginLimit === undefined ? null : new OriginGate({
+      limit: deps.perOriginLimit,
+      maxWaiting: deps.perOriginLimit * 3,
+      maxWaitMs: ORIGIN_WAIT_MS,
+      now: () => performance.now(),
+    });
   }
 
   async handle(message: JsMsg): Promise<void> {

@@ -7,7 +7,7 @@ import type { Logger } from "../log.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import { CONTENT_TYPE_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER } from "../nats/topic-log.ts";
-import { secretsAt, type FanOutTarget } from "./subscription-directory.ts";
+import { type FanOutTarget, secretsAt } from "./subscription-directory.ts";
 
 /**
  * Turns one published event into one delivery per matching active subscription. A delivery's id
@@ -28,8 +28,14 @@ export type FanOutDeps = {
 };
 
 /** A delivery id derived from the event and the subscription: the event's time, then 80 bits of their hash. */
-export async function fanOutDeliveryId(eventId: string, subscriptionId: string, publishedAtMs: number): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${eventId}\n${subscriptionId}`)));
+export async function fanOutDeliveryId(
+  eventId: string,
+  subscriptionId: string,
+  publishedAtMs: number,
+): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${eventId}\n${subscriptionId}`)),
+  );
   return DELIVERY_ID_PREFIX + ulid(publishedAtMs, digest.subarray(0, 10));
 }
 
@@ -54,7 +60,9 @@ export class FanOut {
 
   /** Creates deliveries of a stored event to the given subscriptions (a replay), whatever their state. */
   async deliverTo(message: JsMsg, subscriptionIds: readonly string[], replayId: string): Promise<number> {
-    const targets = subscriptionIds.map((id) => this.deps.index.get(id)).filter((target): target is FanOutTarget => target !== undefined);
+    const targets = subscriptionIds.map((id) => this.deps.index.get(id)).filter((target): target is FanOutTarget =>
+      target !== undefined
+    );
     return this.create(message, targets, replayId);
   }
 
@@ -73,7 +81,11 @@ export class FanOut {
         while (next < targets.length) {
           const target = targets[next++]!;
           const id = await fanOutDeliveryId(replayId ? `${eventId}\n${replayId}` : eventId, target.id, publishedAt);
-          const headers: Record<string, string> = { ...target.headers, "hookd-topic": topic, "hookd-event-id": eventId };
+          const headers: Record<string, string> = {
+            ...target.headers,
+            "hookd-topic": topic,
+            "hookd-event-id": eventId,
+          };
           if (type) headers["hookd-event-type"] = type;
           if (contentType) headers["content-type"] = contentType;
           // WebSub hub subscriptions carry their own Link (with the publisher's topic URL); others point at this hub.

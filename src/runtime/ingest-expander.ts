@@ -1,5 +1,5 @@
 import type { JsMsg } from "@nats-io/jetstream";
-import { DeliveryCreatedSchema, type DeliveryCreated } from "../domain/delivery-events.ts";
+import { type DeliveryCreated, DeliveryCreatedSchema } from "../domain/delivery-events.ts";
 import type { Logger } from "../log.ts";
 import { batchItems, type DeliveryStore } from "../nats/delivery-store.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
@@ -23,7 +23,10 @@ export class IngestExpander {
     try {
       items = batchItems(message.data);
     } catch (error) {
-      this.deps.log.error({ err: error, subject: message.subject }, "an ingest batch this instance cannot read; it stays queued for one that can");
+      this.deps.log.error(
+        { err: error, subject: message.subject },
+        "an ingest batch this instance cannot read; it stays queued for one that can",
+      );
       message.nak(UNREADABLE_RETRY_MS);
       return;
     }
@@ -36,7 +39,9 @@ export class IngestExpander {
     }
     const results = await Promise.allSettled(readable.map((created) => this.deps.store.expandCreated(created)));
     const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
-    if (failed) throw failed.reason instanceof NatsUnavailableError ? failed.reason : new NatsUnavailableError(failed.reason);
+    if (failed) {
+      throw failed.reason instanceof NatsUnavailableError ? failed.reason : new NatsUnavailableError(failed.reason);
+    }
     if (unreadable > 0) {
       // The readable ones are in the journal (expanding them again is a no-op); the rest wait for an instance
       // that understands them.

@@ -41,7 +41,10 @@ export class OriginGate {
     // at most, and one finished lately (an origin that was fast and just stalled gets no waiters).
     const typical = this.#typicalMs.get(origin);
     const quarter = this.options.maxWaitMs / 4;
-    if (typical === undefined || typical > quarter || this.options.now() - (this.#lastDoneAt.get(origin) ?? -Infinity) > quarter) return Promise.resolve(null);
+    if (
+      typical === undefined || typical > quarter ||
+      this.options.now() - (this.#lastDoneAt.get(origin) ?? -Infinity) > quarter
+    ) return Promise.resolve(null);
     const queue = this.#waiting.get(origin) ?? [];
     if (queue.length >= this.options.maxWaiting) return Promise.resolve(null);
     this.#waiting.set(origin, queue);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { OriginGate } from "./origin-gate.ts";
 
-const gate = (limit: number, maxWaiting: number, maxWaitMs: number) => new OriginGate({ limit, maxWaiting, maxWaitMs, now: () => performance.now() });
+const gate = (limit: number, maxWaiting: number, maxWaitMs: number) =>
+  new OriginGate({ limit, maxWaiting, maxWaitMs, now: () => performance.now() });
 
 describe("OriginGate", () => {
   it("lets `limit` attempts in per origin, and sends the rest back while the origin's speed is unknown", async () => {

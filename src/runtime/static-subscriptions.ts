@@ -53,7 +53,10 @@ export async function syncStaticSubscriptions(
     }
     if (!existing) continue;
     if (existing.state === "unsubscribed") {
-      deps.log.warn({ name: entry.name, id }, "a subscription from the config file was deleted through the API; rename it in the file to create it again");
+      deps.log.warn(
+        { name: entry.name, id },
+        "a subscription from the config file was deleted through the API; rename it in the file to create it again",
+      );
       continue;
     }
     if (JSON.stringify(existing.config) !== JSON.stringify(desired)) {

@@ -36,10 +36,20 @@ export class SubscriptionCommands {
     options: { id?: string; needsVerification?: boolean; expiresAt?: number | null } = {},
   ): Promise<StoredSubscription & { id: string }> {
     const id = options.id ?? "sub_" + ulid(this.deps.clock(), crypto.getRandomValues(new Uint8Array(10)));
-    const input = { id, needsVerification: options.needsVerification ?? false, expiresAt: options.expiresAt ?? null, failureThreshold: this.deps.failureThreshold };
+    const input = {
+      id,
+      needsVerification: options.needsVerification ?? false,
+      expiresAt: options.expiresAt ?? null,
+      failureThreshold: this.deps.failureThreshold,
+    };
     const snapshot = subscriptionFold.initial(input);
     const at = this.now();
-    const subscription: StoredSubscription = { ...subscriptionFold.persist(snapshot), config, createdAt: at, updatedAt: at };
+    const subscription: StoredSubscription = {
+      ...subscriptionFold.persist(snapshot),
+      config,
+      createdAt: at,
+      updatedAt: at,
+    };
     const seq = await this.deps.store.append(id, { type: "subscription.created", at, data: input }, subscription, 0);
     this.deps.onChange?.(id, subscription, seq, null);
     return { id, ...subscription };
@@ -57,12 +67,18 @@ export class SubscriptionCommands {
   }
 
   /** Changes settings; refused once the subscription is unsubscribed. */
-  async update(id: string, change: (config: SubscriptionConfig) => { config: SubscriptionConfig; changed: string[] }): Promise<StoredSubscription> {
+  async update(
+    id: string,
+    change: (config: SubscriptionConfig) => { config: SubscriptionConfig; changed: string[] },
+  ): Promise<StoredSubscription> {
     return this.decide(id, "updated", (current) => {
       if (current.state === "unsubscribed") throw new TransitionRefusedError("subscription", "updated", current.state);
       const { config, changed } = change(current.config);
       const at = this.now();
-      return { event: { type: "subscription.updated", at, data: { changed } }, after: { ...current, config, updatedAt: at } };
+      return {
+        event: { type: "subscription.updated", at, data: { changed } },
+        after: { ...current, config, updatedAt: at },
+      };
     });
   }
 
@@ -90,7 +106,9 @@ export class SubscriptionCommands {
   private async decide(
     id: string,
     command: string,
-    decide: (current: StoredSubscription) => { event: Parameters<SubscriptionStore["append"]>[1]; after: StoredSubscription },
+    decide: (
+      current: StoredSubscription,
+    ) => { event: Parameters<SubscriptionStore["append"]>[1]; after: StoredSubscription },
   ): Promise<StoredSubscription> {
     for (let round = 0; round < 5; round++) {
       const head = SUBSCRIPTION_ID.test(id) ? await this.deps.store.readHead(id) : null;

@@ -1,5 +1,5 @@
 import type { SubscriptionConfig } from "../domain/subscription-events.ts";
-import { SubscriptionIndex, type IndexedSubscription } from "../domain/subscription-index.ts";
+import { type IndexedSubscription, SubscriptionIndex } from "../domain/subscription-index.ts";
 import type { Logger } from "../log.ts";
 import type { StoredSubscription, SubscriptionStore } from "../nats/subscription-store.ts";
 import { patternText } from "../domain/topic-name.ts";
@@ -64,7 +64,15 @@ export class SubscriptionDirectory {
     this.#follower?.stop();
   }
 
-  list(filter: { topic?: string | undefined; owner?: string | undefined; state?: string | undefined; before?: string | undefined; limit: number }): FanOutTarget[] {
+  list(
+    filter: {
+      topic?: string | undefined;
+      owner?: string | undefined;
+      state?: string | undefined;
+      before?: string | undefined;
+      limit: number;
+    },
+  ): FanOutTarget[] {
     const found: FanOutTarget[] = [];
     for (const target of this.index.all()) {
       const { config, state } = target.subscription;

@@ -10,10 +10,17 @@ import type { SubscriptionDirectory } from "./subscription-directory.ts";
  */
 export class SubscriptionHealth {
   constructor(
-    private readonly deps: { subscriptions: SubscriptionCommands; directory: SubscriptionDirectory; clock: () => number; log: Logger },
+    private readonly deps: {
+      subscriptions: SubscriptionCommands;
+      directory: SubscriptionDirectory;
+      clock: () => number;
+      log: Logger;
+    },
   ) {}
 
-  async deliveryFinished(outcome: { subscriptionId: string; deliveryId: string; state: "delivered" | "failed"; gone: boolean }): Promise<void> {
+  async deliveryFinished(
+    outcome: { subscriptionId: string; deliveryId: string; state: "delivered" | "failed"; gone: boolean },
+  ): Promise<void> {
     const at = new Date(this.deps.clock()).toISOString();
     try {
       if (outcome.state === "failed") {
@@ -22,7 +29,9 @@ export class SubscriptionHealth {
           at,
           data: { deliveryId: outcome.deliveryId, gone: outcome.gone },
         });
-      } else if ((this.deps.directory.index.get(outcome.subscriptionId)?.subscription.context.consecutiveFailures ?? 0) > 0) {
+      } else if (
+        (this.deps.directory.index.get(outcome.subscriptionId)?.subscription.context.consecutiveFailures ?? 0) > 0
+      ) {
         await this.deps.subscriptions.transition(outcome.subscriptionId, "told of a recovery", {
           type: "delivery.recovered",
           at,

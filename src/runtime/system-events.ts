@@ -34,7 +34,10 @@ export function systemEventPublisher(topics: TopicLog, clock: () => number, log:
         publishedAt: new Date(clock()).toISOString(),
       });
     } catch (error) {
-      log.warn({ err: error, subscription: id }, "could not publish the subscription's state change on the system topic");
+      log.warn(
+        { err: error, subscription: id },
+        "could not publish the subscription's state change on the system topic",
+      );
     }
   };
 }

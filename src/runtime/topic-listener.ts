@@ -74,7 +74,11 @@ export class TopicListener {
    */
   async attach(): Promise<void> {
     const { start, filter } = this.spec;
-    const after = start.kind === "after-seq" ? start.seq : start.kind === "at-time" ? await this.deps.catchUp.seqBefore(start.at) : null;
+    const after = start.kind === "after-seq"
+      ? start.seq
+      : start.kind === "at-time"
+      ? await this.deps.catchUp.seqBefore(start.at)
+      : null;
     const attachment = await this.deps.feeds.attach(filter, {
       deliver: (events) => this.#onLive(events),
       lost: () => this.close({ reason: "interrupted", lastSeq: this.#lastSent }),
@@ -87,7 +91,9 @@ export class TopicListener {
     this.#lastSent = after ?? attachment.coveredUpTo;
     // An id past the end of the log means the log was reset (a new NATS store): its sequences start
     // over, so waiting for them to pass the old id would drop everything new. Start from now instead.
-    if (after !== null && after > attachment.coveredUpTo && after > (await this.deps.catchUp.lastSeq())) this.#lastSent = attachment.coveredUpTo;
+    if (after !== null && after > attachment.coveredUpTo && after > (await this.deps.catchUp.lastSeq())) {
+      this.#lastSent = attachment.coveredUpTo;
+    }
   }
 
   /** Catches the listener up on what it missed, then goes live. Resolves when it is live (or closed). */
@@ -95,11 +101,20 @@ export class TopicListener {
     const upTo = this.#attachment?.coveredUpTo ?? 0;
     try {
       if (this.#lastSent < upTo) {
-        await this.deps.catchUp.run(this.spec.filter, this.#lastSent, upTo, (event) => this.#catchUpOne(event), this.#abort.signal);
+        await this.deps.catchUp.run(
+          this.spec.filter,
+          this.#lastSent,
+          upTo,
+          (event) => this.#catchUpOne(event),
+          this.#abort.signal,
+        );
       }
     } catch (error) {
       if (this.#closed) return;
-      this.deps.log.warn({ err: error, filter: this.spec.filter }, "a stream's catch-up failed; ending it so the listener resumes");
+      this.deps.log.warn(
+        { err: error, filter: this.spec.filter },
+        "a stream's catch-up failed; ending it so the listener resumes",
+      );
       this.close({ reason: "interrupted", lastSeq: this.#lastSent });
       return;
     }

@@ -49,12 +49,20 @@ export class TopicRouter {
     } catch (error) {
       if (!(error instanceof TopicNameError)) throw error;
       // Handing it back would stall the router: it keeps one message in flight.
-      this.deps.log.error({ err: error, router: this.config.name, subject: message.subject }, "not a topic subject; skipping it");
+      this.deps.log.error(
+        { err: error, router: this.config.name, subject: message.subject },
+        "not a topic subject; skipping it",
+      );
       message.term();
       return;
     }
     const decision = this.rule({ topic, body: message.data });
-    if (decision.ignored) this.deps.log.debug({ router: this.config.name, seq: message.seq, topic, reason: decision.ignored }, "router ignored a message");
+    if (decision.ignored) {
+      this.deps.log.debug(
+        { router: this.config.name, seq: message.seq, topic, reason: decision.ignored },
+        "router ignored a message",
+      );
+    }
     const sourceTimeMs = Math.floor(message.info.timestampNanos / 1e6);
     for (const [index, out] of decision.messages.entries()) {
       const key = routedIdempotencyKey(this.config.name, message.seq, index);
@@ -68,7 +76,14 @@ export class TopicRouter {
         idempotencyKey: key,
         publishedAt: new Date(this.deps.clock()).toISOString(),
       });
-      this.deps.log.info({ router: this.config.name, from: topic, seq: message.seq, to: out.topic, routed_seq: result.seq, duplicate: result.duplicate }, "routed");
+      this.deps.log.info({
+        router: this.config.name,
+        from: topic,
+        seq: message.seq,
+        to: out.topic,
+        routed_seq: result.seq,
+        duplicate: result.duplicate,
+      }, "routed");
     }
     message.ack();
   }

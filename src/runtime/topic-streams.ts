@@ -5,7 +5,7 @@ import type { Logger } from "../log.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import type { TopicFeeds } from "../nats/topic-feeds.ts";
 import type { TopicCatchUp } from "../nats/topic-catch-up.ts";
-import { TopicListener, type StreamSink } from "./topic-listener.ts";
+import { type StreamSink, TopicListener } from "./topic-listener.ts";
 
 /**
  * Every topic stream this instance serves: it opens listeners, counts them per token (a token may

@@ -35,27 +35,51 @@ export class WebSubHub {
   find(topic: string, callback: string): FanOutTarget | undefined {
     for (const target of this.deps.directory.index.all()) {
       const { config } = target.subscription;
-      if (config.source === "websub" && config.metadata.websub_topic === topic && config.url === callback) return target;
+      if (config.source === "websub" && config.metadata.websub_topic === topic && config.url === callback) {
+        return target;
+      }
     }
     return undefined;
   }
 
   /** Verification of intent (§5.3): success is a 2xx whose body is exactly the challenge. */
-  async verify(mode: "subscribe" | "unsubscribe", callback: string, topic: string, leaseSeconds?: number): Promise<{ ok: boolean; reason: string }> {
+  async verify(
+    mode: "subscribe" | "unsubscribe",
+    callback: string,
+    topic: string,
+    leaseSeconds?: number,
+  ): Promise<{ ok: boolean; reason: string }> {
     const challenge = toHex(crypto.getRandomValues(new Uint8Array(16)));
-    const url = verificationUrl(callback, { mode, topic, challenge, ...(leaseSeconds !== undefined ? { leaseSeconds } : {}) });
-    const result = await this.deps.http.send({ url, method: "GET", headers: { "user-agent": "hookd/0.1 (WebSub hub)" }, body: new Uint8Array(0) });
+    const url = verificationUrl(callback, {
+      mode,
+      topic,
+      challenge,
+      ...(leaseSeconds !== undefined ? { leaseSeconds } : {}),
+    });
+    const result = await this.deps.http.send({
+      url,
+      method: "GET",
+      headers: { "user-agent": "hookd/0.1 (WebSub hub)" },
+      body: new Uint8Array(0),
+    });
     if (!result.response) return { ok: false, reason: result.error ?? "no answer" };
-    if (result.response.status < 200 || result.response.status >= 300) return { ok: false, reason: `callback answered ${result.response.status}` };
+    if (result.response.status < 200 || result.response.status >= 300) {
+      return { ok: false, reason: `callback answered ${result.response.status}` };
+    }
     if (result.response.body !== challenge) return { ok: false, reason: "callback did not echo the challenge" };
     return { ok: true, reason: "verified" };
   }
 
-  async subscribe(input: { callback: string; topic: string; leaseSeconds: number; secret: string | undefined; hubUrl: string }): Promise<{ ok: boolean; reason: string }> {
+  async subscribe(
+    input: { callback: string; topic: string; leaseSeconds: number; secret: string | undefined; hubUrl: string },
+  ): Promise<{ ok: boolean; reason: string }> {
     const verified = await this.verify("subscribe", input.callback, input.topic, input.leaseSeconds);
     // A failed verification leaves the previous state as it was (§5.3.1).
     if (!verified.ok) {
-      this.deps.log.info({ callback: input.callback, topic: input.topic, reason: verified.reason }, "WebSub subscription not verified");
+      this.deps.log.info(
+        { callback: input.callback, topic: input.topic, reason: verified.reason },
+        "WebSub subscription not verified",
+      );
       return verified;
     }
     const expiresAt = this.deps.clock() + input.leaseSeconds * 1000;
@@ -84,7 +108,11 @@ export class WebSubHub {
       await this.deps.subscriptions.transition(id, "renewed", { type: renewal, at, data: { expiresAt } });
     } else {
       id = (await this.deps.subscriptions.create(config, { needsVerification: true, expiresAt })).id;
-      await this.deps.subscriptions.transition(id, "verified", { type: "verification.succeeded", at, data: { expiresAt } });
+      await this.deps.subscriptions.transition(id, "verified", {
+        type: "verification.succeeded",
+        at,
+        data: { expiresAt },
+      });
     }
     const lease = this.deps.layout.subjects.lease(id);
     await this.deps.js.publish(lease, JSON.stringify({ expiresAt }), { msgID: `lease:${id}:${expiresAt}` });
@@ -95,9 +123,11 @@ export class WebSubHub {
     const verified = await this.verify("unsubscribe", input.callback, input.topic);
     const existing = this.find(input.topic, input.callback);
     if (verified.ok && existing) {
-      await this.deps.subscriptions.unsubscribe(existing.id, "unsubscribed through the WebSub hub").catch((error: unknown) => {
-        if (!(error instanceof TransitionRefusedError)) throw error;
-      });
+      await this.deps.subscriptions.unsubscribe(existing.id, "unsubscribed through the WebSub hub").catch(
+        (error: unknown) => {
+          if (!(error instanceof TransitionRefusedError)) throw error;
+        },
+      );
     }
     return verified;
   }
@@ -129,7 +159,9 @@ export class WebSubHub {
     const id = lease.subscriptionId;
     const subscription = await this.deps.subscriptions.find(id);
     const expiresAt = subscription?.context.expiresAt ?? null;
-    if (!subscription || expiresAt === null || subscription.state === "expired" || subscription.state === "unsubscribed") {
+    if (
+      !subscription || expiresAt === null || subscription.state === "expired" || subscription.state === "unsubscribed"
+    ) {
       message.ack();
       return;
     }

@@ -34,7 +34,12 @@ export type ConsumerParts = {
   metrics: HookdMetrics;
 };
 
-export async function startConsumers(config: Config, parts: ConsumerParts, log: Logger, closers: Closers): Promise<void> {
+export async function startConsumers(
+  config: Config,
+  parts: ConsumerParts,
+  log: Logger,
+  closers: Closers,
+): Promise<void> {
   const { storage, deliveries, subscriptions } = parts;
   const fanOut = await runWorkQueue({
     js: storage.js,

@@ -38,7 +38,8 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     clock: Date.now,
     subscriptions: subscriptions.subscriptionCommands,
     subscriptionDirectory: subscriptions.directory,
-    replaySubscription: (input) => replaySubscription({ js: storage.js, fanOut: subscriptions.fanOut, layout: storage.layout }, input),
+    replaySubscription: (input) =>
+      replaySubscription({ js: storage.js, fanOut: subscriptions.fanOut, layout: storage.layout }, input),
     subscriptionAttempts: subscriptions.attemptLog,
     hub: subscriptions.hub,
     githubSecrets: parts.configFile?.github.secrets ?? [],

@@ -1,11 +1,11 @@
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ackWaitFor, type Config } from "../config.ts";
 import { base64Capacity } from "../domain/bytes.ts";
 import { PathTokens } from "../domain/path-tokens.ts";
 import type { Logger } from "../log.ts";
-import { openNats, type NatsLink } from "../nats/connection.ts";
+import { type NatsLink, openNats } from "../nats/connection.ts";
 import { startNatsServer } from "../nats/embedded-server.ts";
 import { JetStreamPublisher } from "../nats/jetstream-publisher.ts";
 import { ensureStreams } from "../nats/ensure-streams.ts";
@@ -69,7 +69,11 @@ export async function openStorage(config: Config, log: Logger, closers: Closers)
 
 async function startEmbeddedNats(config: Config, log: Logger, closers: Closers): Promise<string> {
   const dir = join(config.HOOKD_DATA_DIR, "nats");
-  const embedded = await startNatsServer({ dir, bin: config.HOOKD_NATS_SERVER_BIN, maxPayloadBytes: EMBEDDED_MAX_PAYLOAD });
+  const embedded = await startNatsServer({
+    dir,
+    bin: config.HOOKD_NATS_SERVER_BIN,
+    maxPayloadBytes: EMBEDDED_MAX_PAYLOAD,
+  });
   closers.push("embedded nats-server", () => embedded.stop());
   log.info({ nats: embedded.url, store: dir }, "started embedded nats-server");
   return embedded.url;

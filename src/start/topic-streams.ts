@@ -10,7 +10,13 @@ import { JOURNAL_OVERHEAD, type Storage } from "./storage.ts";
 
 /** Start-up's streams-out part: the shared live feeds and the listeners' topic streams (SSE, WebSocket, /stream). */
 
-export function buildTopicStreams(config: Config, storage: Storage, metrics: HookdMetrics, log: Logger, closers: Closers): TopicStreams {
+export function buildTopicStreams(
+  config: Config,
+  storage: Storage,
+  metrics: HookdMetrics,
+  log: Logger,
+  closers: Closers,
+): TopicStreams {
   const feeds = new TopicFeeds(storage.js, storage.jsm, log, storage.layout);
   closers.push("topic feeds", () => feeds.stop());
   const streams = new TopicStreams({

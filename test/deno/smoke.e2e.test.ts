@@ -47,7 +47,12 @@ Deno.test("hookd on Deno delivers a signed webhook and guards private targets", 
   const secret = encodeSecret(new Uint8Array(32).fill(1));
   const admin = await new PathTokens(key).tokenFor("/");
   const auth = { authorization: `Bearer ${admin}` };
-  const allowLoopback = await startDenoHookd({ NATS_URL: nats.url, HOOKD_KEY: key, HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8", HOOKD_SIGNING_SECRET: secret });
+  const allowLoopback = await startDenoHookd({
+    NATS_URL: nats.url,
+    HOOKD_KEY: key,
+    HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8",
+    HOOKD_SIGNING_SECRET: secret,
+  });
   const strict = await startDenoHookd({ NATS_URL: strictNats.url, HOOKD_KEY: key, HOOKD_ALLOWED_NETWORKS: "" });
   try {
     const health = await fetch(`${allowLoopback.url}/healthz`);
@@ -61,7 +66,10 @@ Deno.test("hookd on Deno delivers a signed webhook and guards private targets", 
     });
     assert(accepted.status === 202, `dispatch answered ${accepted.status}`);
     const { id } = await accepted.json();
-    const delivery = await waitUntil(async () => received.find((r) => r.headers.get("webhook-id") === id), "the webhook");
+    const delivery = await waitUntil(
+      async () => received.find((r) => r.headers.get("webhook-id") === id),
+      "the webhook",
+    );
     const payload = new Webhook(secret).verify(delivery.body, Object.fromEntries(delivery.headers));
     assert(JSON.stringify(payload) === JSON.stringify({ runtime: "deno" }), "signed payload verifies");
     const view = await waitUntil(async () => {

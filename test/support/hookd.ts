@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { PathTokens } from "../../src/domain/path-tokens.ts";
 import { createLogger } from "../../src/log.ts";
-import { startHookd, type Hookd } from "../../src/server.ts";
+import { type Hookd, startHookd } from "../../src/server.ts";
 import { nodeOpenNativeStream, nodeUpgradeWebSocket, serveOnNode } from "../../src/serve-node.ts";
-import { spawnHookd, type HookdProcess } from "./processes.ts";
+import { type HookdProcess, spawnHookd } from "./processes.ts";
 
 /** hookd for tests, in this process or as a child process, always against the suite's real nats-server. */
 
@@ -33,7 +33,10 @@ export type TestHookd = { url: string; hookd: Hookd; stop(): Promise<void> };
 export async function startTestHookd(natsUrl: string, env: Record<string, string> = {}): Promise<TestHookd> {
   const dataDir = await mkdtemp(join(tmpdir(), "hookd-data-"));
   const config = loadConfig({ ...BASE_ENV, HOOKD_DATA_DIR: dataDir, NATS_URL: natsUrl, ...env });
-  const hookd = await startHookd(config, createLogger(config.HOOKD_LOG_LEVEL), { upgradeWebSocket: nodeUpgradeWebSocket, openNativeStream: nodeOpenNativeStream });
+  const hookd = await startHookd(config, createLogger(config.HOOKD_LOG_LEVEL), {
+    upgradeWebSocket: nodeUpgradeWebSocket,
+    openNativeStream: nodeOpenNativeStream,
+  });
   const server: ServerType = await new Promise((resolve) => {
     const s = serveOnNode(hookd.app, { port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
@@ -62,7 +65,11 @@ export function spawnTestHookd(env: Record<string, string>): Promise<HookdProces
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time is up. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = "condition"): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -72,7 +79,9 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -90,9 +99,18 @@ export async function deliveryOf(base: string, id: string): Promise<Record<strin
   return (await response.json()) as Record<string, any>;
 }
 
-export async function waitForState(base: string, id: string, state: string, timeoutMs = 20_000): Promise<Record<string, any>> {
-  return eventually(async () => {
-    const view = await deliveryOf(base, id);
-    return view.state === state ? view : undefined;
-  }, timeoutMs, `${id} to be ${state}`);
+export async function waitForState(
+  base: string,
+  id: string,
+  state: string,
+  timeoutMs = 20_000,
+): Promise<Record<string, any>> {
+  return eventually(
+    async () => {
+      const view = await deliveryOf(base, id);
+      return view.state === state ? view : undefined;
+    },
+    timeoutMs,
+    `${id} to be ${state}`,
+  );
 }

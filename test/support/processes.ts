@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startNatsServer, type NatsServerHandle } from "../../src/nats/embedded-server.ts";
+import { type NatsServerHandle, startNatsServer } from "../../src/nats/embedded-server.ts";
 
 /**
  * Every child process the tests and the benches start, in one place: a nats-server with a throw-away

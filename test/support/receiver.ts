@@ -27,7 +27,9 @@ export async function startReceiver(respond: Responder = () => ({ status: 200, b
     async waitFor(count, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (requests.length < count) {
-        if (Date.now() > deadline) throw new Error(`receiver got ${requests.length} requests, expected ${count} within ${timeoutMs}ms`);
+        if (Date.now() > deadline) {
+          throw new Error(`receiver got ${requests.length} requests, expected ${count} within ${timeoutMs}ms`);
+        }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       return requests;
@@ -42,7 +44,13 @@ export async function startReceiver(respond: Responder = () => ({ status: 200, b
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", async () => {
-      const received: Received = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks), at: Date.now() };
+      const received: Received = {
+        method: req.method ?? "",
+        path: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        at: Date.now(),
+      };
       const index = requests.push(received) - 1;
       const answer = await receiver.respond(received, index);
       open.add(res);

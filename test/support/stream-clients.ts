@@ -22,29 +22,47 @@ async function until(check: () => boolean, timeoutMs: number, what: () => string
 }
 
 /** An EventSource that sends the token (and a Last-Event-ID, when given) and records every event by name. */
-export function openSse(url: string, token: string, options: { lastEventId?: string; names?: string[] } = {}): SseClient {
+export function openSse(
+  url: string,
+  token: string,
+  options: { lastEventId?: string; names?: string[] } = {},
+): SseClient {
   const events: SseEvent[] = [];
   const source = new EventSource(url, {
     fetch: (input, init) => {
-      const headers: Record<string, string> = { ...(init?.headers as Record<string, string>), authorization: `Bearer ${token}` };
+      const headers: Record<string, string> = {
+        ...(init?.headers as Record<string, string>),
+        authorization: `Bearer ${token}`,
+      };
       // Only the first connection uses the given id; the EventSource sends its own on reconnects.
-      if (options.lastEventId && !headers["Last-Event-ID"] && !headers["last-event-id"]) headers["last-event-id"] = options.lastEventId;
+      if (options.lastEventId && !headers["Last-Event-ID"] && !headers["last-event-id"]) {
+        headers["last-event-id"] = options.lastEventId;
+      }
       return fetch(input, { ...init, headers });
     },
   });
-  const record = (event: MessageEvent) => events.push({ id: event.lastEventId, type: event.type, data: String(event.data) });
+  const record = (event: MessageEvent) =>
+    events.push({ id: event.lastEventId, type: event.type, data: String(event.data) });
   source.addEventListener("message", record);
   for (const name of options.names ?? []) source.addEventListener(name, record);
   const opened = new Promise<void>((resolve, reject) => {
     source.addEventListener("open", () => resolve(), { once: true });
-    source.addEventListener("error", (error) => reject(new Error(`SSE error before open: ${(error as { message?: string }).message}`)), { once: true });
+    source.addEventListener(
+      "error",
+      (error) => reject(new Error(`SSE error before open: ${(error as { message?: string }).message}`)),
+      { once: true },
+    );
   });
   return {
     events,
     source,
     opened,
     async waitFor(count, timeoutMs = 10_000) {
-      await until(() => events.length >= count, timeoutMs, () => `${events.length} of ${count} SSE events: ${JSON.stringify(events)}`);
+      await until(
+        () => events.length >= count,
+        timeoutMs,
+        () => `${events.length} of ${count} SSE events: ${JSON.stringify(events)}`,
+      );
       return events;
     },
     close: () => source.close(),
@@ -59,14 +77,23 @@ export type WsClient = {
   close(): void;
 };
 
-export async function openWs(url: string, headers: Record<string, string>, options: { autoPong?: boolean } = {}): Promise<WsClient> {
+export async function openWs(
+  url: string,
+  headers: Record<string, string>,
+  options: { autoPong?: boolean } = {},
+): Promise<WsClient> {
   const frames: { data: Buffer; binary: boolean }[] = [];
   const socket = new WebSocket(url.replace(/^http/, "ws"), { headers, autoPong: options.autoPong ?? true });
   socket.on("message", (data, binary) => frames.push({ data: Buffer.from(data as Buffer), binary }));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.on("close", (code, reason) => resolve({ code, reason: reason.toString() }))
+  );
   await new Promise<void>((resolve, reject) => {
     socket.once("open", () => resolve());
-    socket.once("unexpected-response", (_request, response) => reject(new Error(`upgrade refused: ${response.statusCode}`)));
+    socket.once(
+      "unexpected-response",
+      (_request, response) => reject(new Error(`upgrade refused: ${response.statusCode}`)),
+    );
     socket.once("error", reject);
   });
   return {

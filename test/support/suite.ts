@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { startTestHookd, type TestHookd } from "./hookd.ts";
-import { startNats, type NatsProcess } from "./processes.ts";
-import { startReceiver, type Receiver, type Responder } from "./receiver.ts";
+import { type NatsProcess, startNats } from "./processes.ts";
+import { type Receiver, type Responder, startReceiver } from "./receiver.ts";
 
 /**
  * The set-up every integration suite shares: its own nats-server, one hookd in this process, one
