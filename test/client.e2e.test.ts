@@ -2,7 +2,7 @@ import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   dispatch,
   HookdError,
@@ -205,10 +205,9 @@ describe("client library", () => {
     const env = { NATS_URL: suite.nats.url, HOOKD_PORT: String(await freePort()) };
     const topic = "client/restart";
     const publishing = { token: await tokenFor("/pub/client/restart") };
-    let first: HookdProcess | undefined;
     let second: HookdProcess | undefined;
     let other: TestHookd | undefined;
-    first = await spawnTestHookd(env);
+    const first: HookdProcess = await spawnTestHookd(env);
     const l = collect(`${first.url}/sub/${topic}`, {
       token: await tokenFor(`/sub/${topic}`),
       backoff: { initialMs: 50, maxMs: 400 },

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- tests read hookd's JSON answers field by field
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- tests read hookd's JSON answers field by field
 import { AckPolicy, DeliverPolicy, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { createHmac } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- tests read hookd's JSON answers field by field
 import { jetstreamManager } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
 import { api, tokenFor } from "./support/hookd.ts";

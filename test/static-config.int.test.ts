@@ -96,7 +96,7 @@ describe("static subscriptions from HOOKD_CONFIG", () => {
 
     // The plain one leaves the file; the signed one moves to another URL.
     hookd = await runWith(
-      both(`${moved.url}/b`).split("  - name: signed-one")[0]!.replace(/  - name: plain-one[\s\S]*/, "") +
+      both(`${moved.url}/b`).split("  - name: signed-one")[0]!.replace(/ {2}- name: plain-one[\s\S]*/, "") +
         `  - name: signed-one
     topic: static/
     url: ${moved.url}/b

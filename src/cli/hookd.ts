@@ -67,6 +67,7 @@ async function call(
     headers: { authorization: `Bearer ${token}`, ...init.headers },
   });
   const text = await response.text();
+  // deno-lint-ignore no-explicit-any -- whatever JSON hookd answered; each command reads the fields it prints
   let json: any = null;
   try {
     json = text ? JSON.parse(text) : null;

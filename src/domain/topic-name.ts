@@ -23,6 +23,7 @@ export function parseTopic(text: string, options: { allowRecursive?: boolean } =
   if (text.length > MAX_TOPIC_LENGTH) {
     throw new TopicNameError(`the topic is longer than ${MAX_TOPIC_LENGTH} characters`);
   }
+  // deno-lint-ignore no-control-regex -- finding control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(text)) throw new TopicNameError("the topic contains a control character");
   const recursive = text.endsWith("/");
   if (recursive && !options.allowRecursive) {

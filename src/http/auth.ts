@@ -28,6 +28,7 @@ export function authScope(url: URL): string | null {
 const encoder = new TextEncoder();
 // What a URL path percent-encodes (controls, space, " # < > ? ` { } and non-ASCII), plus "%" and "\",
 // since the topic is already decoded; and no "."/".." resolution, unlike new URL().
+// deno-lint-ignore no-control-regex -- control characters are exactly what a path must escape
 const PATH_ESCAPED = /[\u0000-\u0020"#<>?`{}%\\\u007f-\uffff]/;
 
 /** A topic segment as a client writes it in a /sub/ path, so one token serves /sub/ and /stream alike. */

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- tests read hookd's JSON answers field by field
 import type { ServerType } from "@hono/node-server";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
