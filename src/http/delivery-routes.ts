@@ -1,7 +1,7 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { DELIVERY_STATES } from "../../actors/delivery.machine.ts";
-import { fromBase64, toBase64, utf8 } from "../domain/bytes.ts";
+import { base64Length, fromBase64, toBase64, utf8 } from "../domain/bytes.ts";
 import { HeaderMapSchema, lowercaseHeaderNames } from "../domain/header-names.ts";
 import { isDeliveryId } from "../domain/ids.ts";
 import { isValidSecret } from "../domain/sign-standard-webhooks.ts";
@@ -70,52 +70,14 @@ function encodeBody(body: CreateDeliveryBody): { body: string; contentType: stri
   return { body: toBase64(utf8(JSON.stringify(body.body))), contentType: body.content_type ?? "application/json" };
 }
 
-export function mountDeliveryRoutes(
-  app: Hono,
-  deps: IngestDeps & { deliveryStore: DeliveryStore; maxBodyBytes: number },
-): void {
-  app.post("/api/v1/deliveries", async (c) => {
-    const body = await readJsonBody(c, CreateDeliveryBodySchema, {
-      // base64 and JSON escaping make the request bigger than the body it carries; allow for that.
-      maxBytes: Math.ceil((deps.maxBodyBytes * 4) / 3) + 64 * 1024,
-      notJson: 'The body must be a JSON object such as {"url": "https://example.com/hook", "body": {...}}.',
-    });
-    const encoded = encodeBody(body);
-    if ((encoded.body.length * 3) / 4 > deps.maxBodyBytes) throw tooLarge(deps.maxBodyBytes);
-    const headers = lowercaseHeaderNames(body.headers);
-    if (encoded.contentType) headers["content-type"] = encoded.contentType;
-    return acceptDelivery(c, deps, {
-      target: body.url,
-      targetField: "url",
-      method: body.method,
-      headers,
-      body: encoded.body,
-      secrets: body.secret ? [body.secret] : [],
-      source: "api",
-    });
-  });
+/** Room for the JSON around a base64 body (its field names, headers, URL) in a create request. */
+const JSON_ROOM = 64 * 1024;
 
-  app.get("/api/v1/deliveries", async (c) => {
-    const query = parseOr400(ListDeliveriesQuerySchema, c.req.query());
-    const items = await deps.deliveryStore.list({
-      state: query.state as never,
-      before: query.cursor,
-      limit: query.limit + 1,
-    });
-    const page = items.slice(0, query.limit);
-    const data = await Promise.all(
-      page.map(async (item) => {
-        const created = await deps.deliveryStore.readCreated(item.id);
-        return {
-          id: item.id,
-          state: item.state,
-          target: created?.event.data.request.url ?? null,
-          updated_at: item.updatedAt.toISOString(),
-        };
-      }),
-    );
-    return c.json({ data, next_cursor: items.length > query.limit ? page.at(-1)!.id : null });
-  });
+type DeliveryRouteDeps = IngestDeps & { deliveryStore: DeliveryStore; maxBodyBytes: number };
+
+export function mountDeliveryRoutes(app: Hono, deps: DeliveryRouteDeps): void {
+  app.post("/api/v1/deliveries", (c) => createDelivery(c, deps));
+  app.get("/api/v1/deliveries", (c) => listDeliveries(c, deps));
 
   app.get("/api/v1/deliveries/:id", async (c) => {
     const id = c.req.param("id");
@@ -137,4 +99,47 @@ export function mountDeliveryRoutes(
     const state = await deps.deliveries.cancel(id);
     return c.json({ id, state }, 200);
   });
+}
+
+async function createDelivery(c: Context, deps: DeliveryRouteDeps): Promise<Response> {
+  const body = await readJsonBody(c, CreateDeliveryBodySchema, {
+    // base64 and JSON escaping make the request bigger than the body it carries; allow for that.
+    maxBytes: base64Length(deps.maxBodyBytes) + JSON_ROOM,
+    notJson: 'The body must be a JSON object such as {"url": "https://example.com/hook", "body": {...}}.',
+  });
+  const encoded = encodeBody(body);
+  if ((encoded.body.length * 3) / 4 > deps.maxBodyBytes) throw tooLarge(deps.maxBodyBytes);
+  const headers = lowercaseHeaderNames(body.headers);
+  if (encoded.contentType) headers["content-type"] = encoded.contentType;
+  return acceptDelivery(c, deps, {
+    target: body.url,
+    targetField: "url",
+    method: body.method,
+    headers,
+    body: encoded.body,
+    secrets: body.secret ? [body.secret] : [],
+    source: "api",
+  });
+}
+
+async function listDeliveries(c: Context, deps: DeliveryRouteDeps): Promise<Response> {
+  const query = parseOr400(ListDeliveriesQuerySchema, c.req.query());
+  const items = await deps.deliveryStore.list({
+    state: query.state as never,
+    before: query.cursor,
+    limit: query.limit + 1,
+  });
+  const page = items.slice(0, query.limit);
+  const data = await Promise.all(
+    page.map(async (item) => {
+      const created = await deps.deliveryStore.readCreated(item.id);
+      return {
+        id: item.id,
+        state: item.state,
+        target: created?.event.data.request.url ?? null,
+        updated_at: item.updatedAt.toISOString(),
+      };
+    }),
+  );
+  return c.json({ data, next_cursor: items.length > query.limit ? page.at(-1)!.id : null });
 }

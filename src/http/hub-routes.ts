@@ -1,4 +1,4 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { boundLease, MAX_SECRET_BYTES } from "../domain/websub.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { Logger } from "../log.ts";
@@ -27,7 +27,10 @@ function topicUrl(raw: string | null, field: string): string {
   return raw;
 }
 
-export function mountHubRoutes(app: Hono, deps: { hub: WebSubHub; policy: NetworkPolicy; log: Logger }): void {
+type HubDeps = { hub: WebSubHub; policy: NetworkPolicy; log: Logger };
+const HUB_FORM_LIMIT = 64 * 1024;
+
+export function mountHubRoutes(app: Hono, deps: HubDeps): void {
   app.post("/hub", async (c) => {
     const type = c.req.header("content-type") ?? "";
     if (!/^application\/x-www-form-urlencoded\b/i.test(type)) {
@@ -35,68 +38,70 @@ export function mountHubRoutes(app: Hono, deps: { hub: WebSubHub; policy: Networ
         "WebSub requests are forms: send Content-Type: application/x-www-form-urlencoded with hub.mode and its parameters.",
       );
     }
-    const form = new URLSearchParams(new TextDecoder().decode(await readBody(c, 64 * 1024)));
+    const form = new URLSearchParams(new TextDecoder().decode(await readBody(c, HUB_FORM_LIMIT)));
     const mode = form.get("hub.mode");
-    const hubUrl = new URL("/hub", c.req.url).toString();
-
-    if (mode === "publish") {
-      const target = form.get("hub.url") ?? form.get("hub.topic");
-      const topic = topicUrl(target, form.has("hub.url") ? "hub.url" : "hub.topic");
-      validateTarget(topic, "hub.url", deps.policy);
-      try {
-        const published = await deps.hub.publish(topic);
-        return c.json(published, 202);
-      } catch (error) {
-        throw unprocessable(
-          "topic-fetch-failed",
-          `hookd could not fetch the topic to distribute it: ${(error as Error).message}`,
-          { field: "hub.url" },
-        );
-      }
-    }
+    if (mode === "publish") return publish(c, form, deps);
     if (mode !== "subscribe" && mode !== "unsubscribe") {
       throw badRequest('hub.mode must be "subscribe", "unsubscribe" or "publish"', { field: "hub.mode" });
     }
-    const callback = validateTarget(form.get("hub.callback"), "hub.callback", deps.policy).toString();
-    const topic = topicUrl(form.get("hub.topic"), "hub.topic");
-    const leaseText = form.get("hub.lease_seconds");
-    if (leaseText !== null && !/^\d+$/.test(leaseText)) {
-      throw badRequest("hub.lease_seconds must be a whole number of seconds", { field: "hub.lease_seconds" });
-    }
-    const secret = form.get("hub.secret") ?? undefined;
-    if (secret !== undefined && (secret.length === 0 || new TextEncoder().encode(secret).length > MAX_SECRET_BYTES)) {
-      throw badRequest(`hub.secret must be 1 to ${MAX_SECRET_BYTES} bytes`, { field: "hub.secret" });
-    }
-
-    const work = mode === "subscribe"
-      ? () =>
-        deps.hub.subscribe({
-          callback,
-          topic,
-          leaseSeconds: boundLease(leaseText === null ? undefined : Number(leaseText)),
-          secret,
-          hubUrl,
-        })
-      : () => deps.hub.unsubscribe({ callback, topic });
-    if (form.get("hub.verify") === "sync") {
-      const result = await work();
-      if (result.ok) return c.body(null, 204);
-      return c.json(
-        {
-          type: "urn:hookd:problem:verification-failed",
-          title: "Verification of intent failed",
-          status: 409,
-          detail: result.reason,
-        },
-        409,
-        {
-          "content-type": "application/problem+json",
-        },
-      );
-    }
-    void work().catch((error: unknown) =>
-      deps.log.warn({ err: error, callback, topic, mode }, "WebSub request failed after it was accepted")
-    );
-    return c.body(null, 202);
+    return subscription(c, mode, form, deps);
   });
+}
+
+async function publish(c: Context, form: URLSearchParams, deps: HubDeps): Promise<Response> {
+  const target = form.get("hub.url") ?? form.get("hub.topic");
+  const topic = topicUrl(target, form.has("hub.url") ? "hub.url" : "hub.topic");
+  validateTarget(topic, "hub.url", deps.policy);
+  try {
+    const published = await deps.hub.publish(topic);
+    return c.json(published, 202);
+  } catch (error) {
+    throw unprocessable(
+      "topic-fetch-failed",
+      `hookd could not fetch the topic to distribute it: ${(error as Error).message}`,
+      { field: "hub.url" },
+    );
+  }
+}
+
+/** Subscribe or unsubscribe: verified in the background (202), or first with Hookah's hub.verify=sync. */
+async function subscription(
+  c: Context,
+  mode: "subscribe" | "unsubscribe",
+  form: URLSearchParams,
+  deps: HubDeps,
+): Promise<Response> {
+  const callback = validateTarget(form.get("hub.callback"), "hub.callback", deps.policy).toString();
+  const topic = topicUrl(form.get("hub.topic"), "hub.topic");
+  const leaseText = form.get("hub.lease_seconds");
+  if (leaseText !== null && !/^\d+$/.test(leaseText)) {
+    throw badRequest("hub.lease_seconds must be a whole number of seconds", { field: "hub.lease_seconds" });
+  }
+  const secret = form.get("hub.secret") ?? undefined;
+  if (secret !== undefined && (secret.length === 0 || new TextEncoder().encode(secret).length > MAX_SECRET_BYTES)) {
+    throw badRequest(`hub.secret must be 1 to ${MAX_SECRET_BYTES} bytes`, { field: "hub.secret" });
+  }
+  const hubUrl = new URL("/hub", c.req.url).toString();
+  const leaseSeconds = boundLease(leaseText === null ? undefined : Number(leaseText));
+  const work = mode === "subscribe"
+    ? () => deps.hub.subscribe({ callback, topic, leaseSeconds, secret, hubUrl })
+    : () => deps.hub.unsubscribe({ callback, topic });
+  if (form.get("hub.verify") === "sync") {
+    const result = await work();
+    if (result.ok) return c.body(null, 204);
+    return c.json(
+      {
+        type: "urn:hookd:problem:verification-failed",
+        title: "Verification of intent failed",
+        status: 409,
+        detail: result.reason,
+      },
+      409,
+      { "content-type": "application/problem+json" },
+    );
+  }
+  void work().catch((error: unknown) =>
+    deps.log.warn({ err: error, callback, topic, mode }, "WebSub request failed after it was accepted")
+  );
+  return c.body(null, 202);
 }
