@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
+import { cancelRequested, failed, retryRequested, started, succeeded, t } from "./delivery.journal-fixtures.ts";
 import {
   applyDeliveryEvent,
   foldDelivery,
@@ -9,44 +10,6 @@ import {
   restoreDelivery,
   stateOf,
 } from "./delivery.fold.ts";
-
-const t = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
-const record = (attempt: number, status?: number) => ({
-  attempt,
-  request: { method: "POST", url: "https://example.com/hook", headers: {} },
-  latencyMs: 12,
-  ...(status ? { response: { status, headers: {}, body: "", bodyTruncated: false } } : { error: "connection refused" }),
-});
-const started = (attempt: number, second: number): DeliveryTransition => ({
-  type: "attempt.started",
-  at: t(second),
-  data: { attempt },
-});
-const succeeded = (attempt: number, second: number): DeliveryTransition => ({
-  type: "attempt.succeeded",
-  at: t(second),
-  data: record(attempt, 200),
-});
-const failed = (
-  attempt: number,
-  second: number,
-  retryAtSecond: number,
-  opts: { status?: number; permanent?: boolean } = {},
-): DeliveryTransition => ({
-  type: "attempt.failed",
-  at: t(second),
-  data: { ...record(attempt, opts.status), permanent: opts.permanent ?? false, retryAt: t(retryAtSecond) },
-});
-const retryRequested = (second: number): DeliveryTransition => ({
-  type: "delivery.retry-requested",
-  at: t(second),
-  data: {},
-});
-const cancelRequested = (second: number): DeliveryTransition => ({
-  type: "delivery.cancel-requested",
-  at: t(second),
-  data: {},
-});
 
 /** given these past events (with an attempt budget), when this event, then this state, or a refusal. */
 function given(events: DeliveryTransition[], maxAttempts = 3) {

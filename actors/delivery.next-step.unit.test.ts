@@ -1,44 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
+import { cancelRequested, failed, ms, retryRequested, started, succeeded } from "./delivery.journal-fixtures.ts";
 import { attemptStarted } from "./delivery.attempt-events.ts";
 import { applyDeliveryEvent, foldDelivery } from "./delivery.fold.ts";
 import { type NextStep, nextStep } from "./delivery.next-step.ts";
 
 const LEASE_MS = 30_000;
-const ms = (second: number) => Date.UTC(2026, 0, 1, 0, 0, second);
-const t = (second: number) => new Date(ms(second)).toISOString();
-const record = (attempt: number) => ({
-  attempt,
-  request: { method: "POST", url: "https://example.com/hook", headers: {} },
-  latencyMs: 12,
-  response: { status: 500, headers: {}, body: "", bodyTruncated: false },
-});
-const started = (attempt: number, second: number): DeliveryTransition => ({
-  type: "attempt.started",
-  at: t(second),
-  data: { attempt },
-});
-const succeeded = (attempt: number, second: number): DeliveryTransition => ({
-  type: "attempt.succeeded",
-  at: t(second),
-  data: { ...record(attempt), response: { status: 200, headers: {}, body: "", bodyTruncated: false } },
-});
-const failed = (attempt: number, second: number, retryAtSecond: number, permanent = false): DeliveryTransition => ({
-  type: "attempt.failed",
-  at: t(second),
-  data: { ...record(attempt), permanent, retryAt: t(retryAtSecond) },
-});
-const cancelRequested = (second: number): DeliveryTransition => ({
-  type: "delivery.cancel-requested",
-  at: t(second),
-  data: {},
-});
-const retryRequested = (second: number): DeliveryTransition => ({
-  type: "delivery.retry-requested",
-  at: t(second),
-  data: {},
-});
-
 /** given these past events, when the worker looks at the second `second` (with a lease), then this step. */
 function given(events: DeliveryTransition[], maxAttempts = 3) {
   const { snapshot, rejected } = foldDelivery({ id: "dlv_test", maxAttempts }, events);
@@ -55,7 +22,9 @@ function given(events: DeliveryTransition[], maxAttempts = 3) {
 describe("the next step for a delivery's work message", () => {
   it("pending: attempt", () => given([]).whenItIs(0).then({ kind: "attempt" }));
   it("pending again after a manual retry: attempt", () =>
-    given([started(1, 0), failed(1, 1, 2, true), retryRequested(3)]).whenItIs(4).then({ kind: "attempt" }));
+    given([started(1, 0), failed(1, 1, 2, { permanent: true }), retryRequested(3)]).whenItIs(4).then({
+      kind: "attempt",
+    }));
 
   describe("backoff", () => {
     const backoff = [started(1, 0), failed(1, 1, 6)];
@@ -84,7 +53,8 @@ describe("the next step for a delivery's work message", () => {
 
   describe("finished: ack, whatever the time", () => {
     it("delivered", () => given([started(1, 0), succeeded(1, 1)]).whenItIs(2).then({ kind: "ack" }));
-    it("failed for good", () => given([started(1, 0), failed(1, 1, 2, true)]).whenItIs(2).then({ kind: "ack" }));
+    it("failed for good", () =>
+      given([started(1, 0), failed(1, 1, 2, { permanent: true })]).whenItIs(2).then({ kind: "ack" }));
     it("failed with the attempts used up", () =>
       given([started(1, 0), failed(1, 1, 2)], 1).whenItIs(2).then({ kind: "ack" }));
     it("cancelled, even with an attempt on the wire", () =>
