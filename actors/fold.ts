@@ -9,6 +9,10 @@ import {
 } from "xstate";
 
 /**
+ * actors/ holds hookd's pure machines (a delivery's, a subscription's), the folds that workers step
+ * them with, and the worker's pure decisions beside them. Nothing in it does I/O or reads a clock:
+ * timestamps, outcomes and randomness arrive as event data, so folding a journal again gives the same state.
+ *
  * Steps a machine purely (XState's initialTransition/transition): no actor, no clock, nothing runs.
  * Workers and the journal readers (inspection, the API) share these functions, so they can't disagree.
  */

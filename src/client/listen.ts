@@ -3,6 +3,7 @@ import { backoffDelay, type BackoffOptions, checkBackoff } from "./backoff.ts";
 import { endpoint } from "./endpoint.ts";
 import { errorFromResponse, HookdError, StreamEndedError } from "./hookd-error.ts";
 import { messageOf, parseEnvelope, type TopicMessage } from "./topic-message.ts";
+import { END_EVENT } from "../domain/stream-frames.ts";
 
 /**
  * Reads a topic stream for as long as the caller wants it, across dropped connections and hookd
@@ -251,8 +252,7 @@ class Listener {
 
   /** Hands one event to the caller ("delivered"), skips a repeat ("skipped"), or says why reading stops. */
   private async hand(event: EventSourceMessage): Promise<"delivered" | "skipped" | "aborted" | StreamEndedError> {
-    // Publishers cannot use "hookd." types, so this event name is always hookd's own end frame.
-    if (event.event === "hookd.disconnect") {
+    if (event.event === END_EVENT) {
       const end = endOf(event.data);
       const position = this.#position;
       if (end.lastId !== null && !("after" in position && position.after >= end.lastId)) {

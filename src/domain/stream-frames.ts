@@ -1,5 +1,8 @@
 import { toBase64, utf8 } from "./bytes.ts";
 
+/** The SSE event name of hookd's own end frame; publishers cannot use "hookd." types, so it is never theirs. */
+export const END_EVENT = "hookd.disconnect";
+
 /**
  * How a topic message is written to a listener, one encoding per transport. The same message goes
  * to every listener of a feed, so each encoding is made once per message and shared.
@@ -80,7 +83,7 @@ export function sseFrame(message: StreamMessage, format: StreamFormat): string {
 
 /** The last SSE event of a stream that hookd ends; its id is the last message's, so a reconnect resumes right after it. */
 export function sseEndFrame(end: StreamEnd): string {
-  return `id: ${end.lastSeq}\nevent: hookd.disconnect\n${dataLines(JSON.stringify(endBody(end)))}\n`;
+  return `id: ${end.lastSeq}\nevent: ${END_EVENT}\n${dataLines(JSON.stringify(endBody(end)))}\n`;
 }
 
 /**
