@@ -6,7 +6,7 @@ import type { DeliverySnapshot } from "./delivery.fold.ts";
 /**
  * The journal events of one attempt, made from what happened: the receiver's answer or the error,
  * the clock reading and the random draw for jitter all come in as arguments. The worker appends
- * these events as they are, so replaying a journal never has to guess.
+ * these events as they are, so folding a journal never has to guess.
  */
 
 /** What the outbound HTTP attempt reported (the delivery layer's AttemptResult). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
-import { cancelRequested, failed, retryRequested, started, succeeded, t } from "./delivery.journal-fixtures.ts";
+import { cancelRequested, failed, retryRequested, started, succeeded, t } from "./testing/delivery-journal.ts";
 import {
   applyDeliveryEvent,
   foldDelivery,

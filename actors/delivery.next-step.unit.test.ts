@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
-import { cancelRequested, failed, ms, retryRequested, started, succeeded } from "./delivery.journal-fixtures.ts";
+import { cancelRequested, failed, ms, retryRequested, started, succeeded } from "./testing/delivery-journal.ts";
 import { attemptStarted } from "./delivery.attempt-events.ts";
 import { applyDeliveryEvent, foldDelivery } from "./delivery.fold.ts";
 import { type NextStep, nextStep } from "./delivery.next-step.ts";

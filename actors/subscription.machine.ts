@@ -11,7 +11,7 @@ import type { SubscriptionTransition } from "../src/domain/subscription-events.t
  *    unsubscribed ◀──subscription.unsubscribed── any   expired ◀──lease.expired── active | paused | disabled
  *
  * Resuming (from paused or disabled) resets the failure count. Pure, like the delivery machine:
- * times arrive as event data, and replaying the journal rebuilds the state.
+ * times arrive as event data, and folding the journal rebuilds the state.
  */
 
 export type SubscriptionInput = {

@@ -1,12 +1,11 @@
-import type { Context, Hono } from "hono";
-import type { UpgradeWebSocket } from "hono/ws";
+import type { Hono } from "hono";
 import { readFile } from "node:fs/promises";
 import type { Config } from "./config.ts";
 import { parseStaticConfig, type StaticConfig } from "./domain/static-config.ts";
-import type { NativeStream } from "./http/stream-sinks.ts";
 import type { Logger } from "./log.ts";
 import { HookdMetrics } from "./metrics.ts";
 import { Closers } from "./start/closers.ts";
+import type { StartOptions } from "./start/options.ts";
 import { startConsumers } from "./start/consumers.ts";
 import { buildDeliveries } from "./start/deliveries.ts";
 import { buildHttpApp } from "./start/http.ts";
@@ -21,6 +20,7 @@ import { buildTopicStreams } from "./start/topic-streams.ts";
  */
 
 export { fitBodyLimit } from "./start/storage.ts";
+export type { StartOptions } from "./start/options.ts";
 
 export type Hookd = {
   app: Hono;
@@ -32,14 +32,6 @@ export type Hookd = {
   stop(): Promise<void>;
 };
 
-export type StartOptions = {
-  metrics?: HookdMetrics;
-  /** The runtime's WebSocket upgrade, from the entry point (Node and Deno each have their own). */
-  upgradeWebSocket?: UpgradeWebSocket;
-  /** Starts a topic stream's response that the runtime writes directly (Node), skipping a web stream per listener. */
-  openNativeStream?: (c: Context, headers: Record<string, string>) => NativeStream | null;
-};
-
 export async function startHookd(config: Config, log: Logger, options: StartOptions = {}): Promise<Hookd> {
   // A broken config file stops hookd before it starts anything.
   const configFile = await readConfigFile(config);
@@ -47,15 +39,15 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
   const closers = new Closers();
   try {
     const storage = await openStorage(config, log, closers);
-    const deliveries = buildDeliveries(config, storage, closers);
-    const subscriptions = await buildSubscriptions(config, { storage, deliveries, configFile }, log, closers);
+    const deliveryPart = buildDeliveries(config, storage, closers);
+    const subscriptionPart = await buildSubscriptions(config, { storage, deliveryPart, configFile }, log, closers);
     if (config.HOOKD_WORKERS === "on") {
-      await startConsumers(config, { storage, deliveries, subscriptions, configFile, metrics }, log, closers);
+      await startConsumers(config, { storage, deliveryPart, subscriptionPart, configFile, metrics }, log, closers);
     }
-    const streams = buildTopicStreams(config, storage, metrics, log, closers);
+    const topicStreams = buildTopicStreams(config, storage, metrics, log, closers);
     const app = buildHttpApp(
       config,
-      { storage, deliveries, subscriptions, streams, configFile, metrics },
+      { storage, deliveryPart, subscriptionPart, topicStreams, configFile, metrics },
       log,
       options,
     );
@@ -63,7 +55,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       app,
       natsUrl: storage.natsUrl,
       generatedAdminToken: storage.generatedAdminToken,
-      closeStreams: () => streams.closeAll(),
+      closeStreams: () => topicStreams.closeAll(),
       stop: () => closers.unwind(log),
     };
   } catch (error) {

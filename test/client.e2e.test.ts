@@ -1,6 +1,5 @@
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -13,7 +12,7 @@ import {
   type TopicMessage,
 } from "../src/client/index.ts";
 import { adminToken, eventually, spawnTestHookd, startTestHookd, type TestHookd, tokenFor } from "./support/hookd.ts";
-import type { HookdProcess } from "./support/processes.ts";
+import { freePort, type HookdProcess } from "./support/processes.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 const run = promisify(execFile);
@@ -45,14 +44,6 @@ function collect(url: string, options: Omit<ListenOptions, "onMessage" | "onOpen
       await done;
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
@@ -143,6 +134,14 @@ describe("client library", () => {
       });
     await expect(listen(`${suite.hookd.url}/healthz`, common)).rejects.toThrow(/not an event stream/);
     expect(errors).toEqual([]);
+  });
+
+  it("a bad since or URL rejects the promise listen returns rather than throwing at the call", async () => {
+    const common = { onMessage: () => {} };
+    const negative = listen(`${suite.hookd.url}/sub/client/refused`, { ...common, since: -1 });
+    await expect(negative).rejects.toThrow(RangeError);
+    const notAUrl = listen("not a url", common);
+    await expect(notAUrl).rejects.toThrow(TypeError);
   });
 
   it("a silent connection is dropped after idleTimeoutMs and resumed, and nothing published meanwhile is missed", async () => {

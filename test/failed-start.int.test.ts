@@ -1,8 +1,6 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +9,7 @@ import { createLogger } from "../src/log.ts";
 import { startNatsServer } from "../src/nats/embedded-server.ts";
 import { startHookd } from "../src/server.ts";
 import { eventually, TEST_KEY } from "./support/hookd.ts";
+import { freePort, type NatsProcess, startNats } from "./support/processes.ts";
 
 /**
  * A start that fails halfway leaves nothing running: no NATS connection (the server's own
@@ -19,42 +18,11 @@ import { eventually, TEST_KEY } from "./support/hookd.ts";
  * router whose durable consumer name is taken by a push consumer.
  */
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-
-type MonitoredNats = { url: string; monitor: string; stop(): Promise<void> };
-
 /** A nats-server with its HTTP monitoring on, so the test reads the connection count as an operator would. */
-async function startMonitoredNats(): Promise<MonitoredNats> {
-  const dir = await mkdtemp(join(tmpdir(), "hookd-nats-monitored-"));
-  const [port, monitorPort] = [await freePort(), await freePort()];
-  const child: ChildProcess = spawn(
-    "/usr/sbin/nats-server",
-    ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", dir],
-    { stdio: "ignore" },
-  );
-  const monitor = `http://127.0.0.1:${monitorPort}`;
-  for (let tries = 0;; tries++) {
-    const ready = await fetch(`${monitor}/healthz?js-enabled-only=true`).then((r) => r.ok, () => false);
-    if (ready) break;
-    if (tries > 100) throw new Error("nats-server did not start");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    monitor,
-    async stop() {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+async function startMonitoredNats(): Promise<NatsProcess & { monitor: string }> {
+  const monitorPort = await freePort();
+  const nats = await startNats({ monitorPort });
+  return Object.assign(nats, { monitor: `http://127.0.0.1:${monitorPort}` });
 }
 
 const connections = async (monitor: string) =>
@@ -81,7 +49,7 @@ async function processesUsing(folder: string): Promise<string[]> {
 }
 
 describe("a start that fails after NATS opened", () => {
-  let nats: MonitoredNats;
+  let nats: NatsProcess & { monitor: string };
   let dataDir: string;
   beforeAll(async () => {
     nats = await startMonitoredNats();

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "./support/processes.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -21,17 +21,6 @@ const STARTUP_MS = 90_000;
 type Started = { child: ChildProcess; output: () => string; exited: Promise<void> };
 const started: Started[] = [];
 const folders: string[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 /** The caller's environment without anything that would point hookd elsewhere. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

@@ -107,8 +107,9 @@ function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number,
   return reader.read().finally(() => clearTimeout(timer));
 }
 
-export function listen(url: string | URL, options: ListenOptions): Promise<void> {
-  return new Listener(url, options).run();
+// async: a bad URL or option rejects the promise, as a lost connection does, instead of throwing at the call.
+export async function listen(url: string | URL, options: ListenOptions): Promise<void> {
+  return await new Listener(url, options).run();
 }
 
 /** One listen call's state: the endpoint, where to resume, and the caller's options. */

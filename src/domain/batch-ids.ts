@@ -4,7 +4,7 @@ import { ALPHABET, DELIVERY_ID_PREFIX, isDeliveryId, ulid } from "./ids.ts";
  * Ids of deliveries accepted together in one ingest batch: a ULID whose time and first 64 random
  * bits are the batch's and whose last 16 bits are the delivery's place in it. So every id still
  * sorts by time, and its first 22 ULID characters (time and 60 of the batch's bits) name the batch,
- * which is how a delivery is found before its batch has been spread into the journal.
+ * which is how a delivery is found before its batch has been expanded into the journal.
  */
 
 export const MAX_BATCH_ITEMS = 4096;

@@ -1,7 +1,7 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { DELIVERY_STATES } from "../../actors/delivery.machine.ts";
-import { base64Length, fromBase64, toBase64, utf8 } from "../domain/bytes.ts";
+import { base64Capacity, base64Length, fromBase64, toBase64, utf8 } from "../domain/bytes.ts";
 import { HeaderMapSchema, lowercaseHeaderNames } from "../domain/header-names.ts";
 import { isDeliveryId } from "../domain/ids.ts";
 import { isValidSecret } from "../domain/sign-standard-webhooks.ts";
@@ -108,7 +108,7 @@ async function createDelivery(c: Context, deps: DeliveryRouteDeps): Promise<Resp
     notJson: 'The body must be a JSON object such as {"url": "https://example.com/hook", "body": {...}}.',
   });
   const encoded = encodeBody(body);
-  if ((encoded.body.length * 3) / 4 > deps.maxBodyBytes) throw tooLarge(deps.maxBodyBytes);
+  if (base64Capacity(encoded.body.length) > deps.maxBodyBytes) throw tooLarge(deps.maxBodyBytes);
   const headers = lowercaseHeaderNames(body.headers);
   if (encoded.contentType) headers["content-type"] = encoded.contentType;
   return acceptDelivery(c, deps, {

@@ -68,7 +68,7 @@ function queryParameters(type: z.ZodObject) {
   }));
 }
 
-/** Long because it is the document itself, one object literal; each operation is a few lines of it. */
+// Long: it is the document itself, one object literal; each operation is a few lines of it.
 export function openApiDocument(): Record<string, unknown> {
   return {
     openapi: "3.1.0",
@@ -129,7 +129,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "A delivery, its attempts and its journal",
           parameters: [deliveryId],
           responses: {
-            "200": json("The delivery, rebuilt by replaying its journal", DeliveryViewSchema),
+            "200": json("The delivery, rebuilt by folding its journal", DeliveryViewSchema),
             "404": problem("No such delivery"),
           },
         },

@@ -18,6 +18,8 @@ export type NatsServerOptions = {
   startTimeoutMs?: number;
   /** A fixed port (to come back on the same address after a restart); by default the server picks one. */
   port?: number;
+  /** Serves nats-server's HTTP monitoring (/connz, /jsz, /healthz) on this loopback port; off by default. */
+  monitorPort?: number;
 };
 
 export type NatsServerHandle = { url: string; pid: number; stop(): Promise<void> };
@@ -70,7 +72,8 @@ async function resolveBinary(bin: string): Promise<string> {
   return bin;
 }
 
-const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
+/** Room for HOOKD_MAX_BODY's default (1 MiB) in base64 inside a journal event, with plenty to spare. */
+export const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
 const DEFAULT_START_TIMEOUT_MS = 15_000;
 /** How long a server has to stop on SIGTERM (JetStream flushes its store) before it is killed. */
 const STOP_GRACE_MS = 10_000;
@@ -110,6 +113,7 @@ async function writeServerConfig(options: NatsServerOptions, pidFile: string): P
     `pid_file: ${JSON.stringify(pidFile)}`,
     `max_payload: ${options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD}`,
     `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+    ...(options.monitorPort ? [`http: 127.0.0.1:${options.monitorPort}`] : []),
     "",
   ];
   await writeFile(configFile, lines.join("\n"));

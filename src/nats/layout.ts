@@ -230,7 +230,7 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
   }
 }
 
-// One literal per stream, so the function is as long as the list of streams.
+// Long: one literal per stream, so the function is as long as the list of streams.
 function streamConfigs({ namespace: p, streams, subjects }: Names, settings: StreamSettings): StreamSpec[] {
   return [
     {

@@ -70,7 +70,7 @@ export const DeliveryViewSchema = z.object({
     )
     .describe("the journal, oldest first: every event with the state it led to"),
   replay_mismatch: z.boolean().optional().describe(
-    "present (true) only if replaying the journal disagrees with the stored snapshot",
+    "present (true) only if folding the journal disagrees with the stored snapshot",
   ),
 });
 export type DeliveryView = z.infer<typeof DeliveryViewSchema>;

@@ -10,9 +10,9 @@ import { DeliveryWorker } from "../runtime/delivery-worker.ts";
 import { IngestExpander } from "../runtime/ingest-expander.ts";
 import { startTopicRouters } from "../runtime/topic-routers.ts";
 import type { Closers } from "./closers.ts";
-import type { Deliveries } from "./deliveries.ts";
+import type { DeliveryPart } from "./deliveries.ts";
 import type { Storage } from "./storage.ts";
-import type { Subscriptions } from "./subscriptions.ts";
+import type { SubscriptionPart } from "./subscriptions.ts";
 
 /**
  * Start-up's consumers: the delivery workers, fan-out, the ingest expander and the config file's
@@ -21,15 +21,15 @@ import type { Subscriptions } from "./subscriptions.ts";
 
 /** Fan-out handlers at once: each writes up to thousands of deliveries, so a few keep NATS busy. */
 const FANOUT_CONCURRENCY = 16;
-/** Ingest batches spread at once: each is one message holding many deliveries. */
+/** Ingest batches expanded at once: each is one message holding many deliveries. */
 const EXPANDER_CONCURRENCY = 8;
 /** One origin's share of the attempt slots: a slow receiver never holds more than this of an instance. */
 const ORIGIN_SHARE = 1 / 4;
 
 export type ConsumerParts = {
   storage: Storage;
-  deliveries: Deliveries;
-  subscriptions: Subscriptions;
+  deliveryPart: DeliveryPart;
+  subscriptionPart: SubscriptionPart;
   configFile: StaticConfig | null;
   metrics: HookdMetrics;
 };
@@ -40,17 +40,17 @@ export async function startConsumers(
   log: Logger,
   closers: Closers,
 ): Promise<void> {
-  const { storage, deliveries, subscriptions } = parts;
+  const { storage, deliveryPart, subscriptionPart } = parts;
   const fanOut = await runWorkQueue({
     js: storage.js,
     concurrency: FANOUT_CONCURRENCY,
-    handle: (message) => subscriptions.fanOut.handle(message),
+    handle: (message) => subscriptionPart.fanOut.handle(message),
     log,
     stream: storage.layout.streams.topics,
     consumer: storage.layout.consumers.fanOut,
   });
   closers.push("fan-out consumer", () => fanOut.stop());
-  const expander = new IngestExpander({ store: deliveries.deliveryStore, log });
+  const expander = new IngestExpander({ store: deliveryPart.deliveryStore, log });
   const expanding = await runWorkQueue({
     js: storage.js,
     concurrency: EXPANDER_CONCURRENCY,
@@ -88,32 +88,32 @@ async function startRouters(config: Config, parts: ConsumerParts, log: Logger, c
     js: parts.storage.js,
     jsm: parts.storage.jsm,
     routers,
-    deps: { topics: parts.subscriptions.topics, log, clock: Date.now, layout: parts.storage.layout },
+    deps: { topics: parts.subscriptionPart.topics, log, clock: Date.now, layout: parts.storage.layout },
     inactiveMs: config.HOOKD_TOPIC_MAX_AGE,
   });
   closers.push("topic routers", () => running.stop());
 }
 
 function createWorker(config: Config, parts: ConsumerParts, log: Logger): DeliveryWorker {
-  const { storage, deliveries, subscriptions, metrics } = parts;
+  const { storage, deliveryPart, subscriptionPart, metrics } = parts;
   return new DeliveryWorker({
-    store: deliveries.deliveryStore,
+    store: deliveryPart.deliveryStore,
     layout: storage.layout,
-    attempter: deliveries.attempter,
+    attempter: deliveryPart.attempter,
     clock: Date.now,
     random: Math.random,
     log,
     leaseMs: ackWaitFor(config),
     workerId: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
     metrics,
-    topics: subscriptions.topics,
-    onSubscriptionDeliveryFinished: (outcome) => subscriptions.health.deliveryFinished(outcome),
+    topics: subscriptionPart.topics,
+    onSubscriptionDeliveryFinished: (outcome) => subscriptionPart.health.deliveryFinished(outcome),
     rateLimiter: new RateLimiter(storage.jsm, storage.publisher, storage.layout),
-    onLease: (message) => subscriptions.hub.handleLease(message),
+    onLease: (message) => subscriptionPart.hub.handleLease(message),
     perOriginLimit: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY * ORIGIN_SHARE)),
     // The delivery's journal has the attempt either way; a lost summary only shortens this list.
     onSubscriptionAttempt: (subscriptionId, attempt) =>
-      void subscriptions.attemptLog
+      void subscriptionPart.attemptLog
         .record(subscriptionId, attempt)
         .catch((error: unknown) => log.warn({ err: error, subscriptionId }, "could not record the attempt summary")),
   });

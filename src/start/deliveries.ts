@@ -10,14 +10,14 @@ import type { Storage } from "./storage.ts";
 
 /** Start-up's delivery part: the journal store, the commands users give, and the outbound HTTP client. */
 
-export type Deliveries = {
+export type DeliveryPart = {
   deliveryStore: DeliveryStore;
   deliveryCommands: DeliveryCommands;
   policy: NetworkPolicy;
   attempter: HttpAttempter;
 };
 
-export function buildDeliveries(config: Config, storage: Storage, closers: Closers): Deliveries {
+export function buildDeliveries(config: Config, storage: Storage, closers: Closers): DeliveryPart {
   const deliveryStore = new DeliveryStore(storage.js, storage.jsm, storage.publisher, storage.layout);
   const deliveryCommands = new DeliveryCommands({
     store: deliveryStore,

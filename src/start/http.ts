@@ -6,44 +6,44 @@ import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { replaySubscription } from "../runtime/replay.ts";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
-import type { StartOptions } from "../server.ts";
-import type { Deliveries } from "./deliveries.ts";
+import type { StartOptions } from "./options.ts";
+import type { DeliveryPart } from "./deliveries.ts";
 import type { Storage } from "./storage.ts";
-import type { Subscriptions } from "./subscriptions.ts";
+import type { SubscriptionPart } from "./subscriptions.ts";
 
 /** Start-up's last part: the Hono app over everything built before it. Serving it is the entry point's job. */
 
 export type HttpParts = {
   storage: Storage;
-  deliveries: Deliveries;
-  subscriptions: Subscriptions;
-  streams: TopicStreams;
+  deliveryPart: DeliveryPart;
+  subscriptionPart: SubscriptionPart;
+  topicStreams: TopicStreams;
   configFile: StaticConfig | null;
   metrics: HookdMetrics;
 };
 
 export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, options: StartOptions): Hono {
-  const { storage, deliveries, subscriptions } = parts;
+  const { storage, deliveryPart, subscriptionPart } = parts;
   return createApp({
-    deliveries: deliveries.deliveryCommands,
-    deliveryStore: deliveries.deliveryStore,
+    deliveries: deliveryPart.deliveryCommands,
+    deliveryStore: deliveryPart.deliveryStore,
     tokens: storage.tokens,
-    policy: deliveries.policy,
+    policy: deliveryPart.policy,
     isNatsConnected: storage.link.isConnected,
     defaultSecrets: config.HOOKD_SIGNING_SECRET ? [config.HOOKD_SIGNING_SECRET] : [],
     maxBodyBytes: storage.maxBodyBytes,
     log,
     metrics: parts.metrics,
-    topics: subscriptions.topics,
+    topics: subscriptionPart.topics,
     clock: Date.now,
-    subscriptions: subscriptions.subscriptionCommands,
-    subscriptionDirectory: subscriptions.directory,
+    subscriptions: subscriptionPart.subscriptionCommands,
+    subscriptionDirectory: subscriptionPart.directory,
     replaySubscription: (input) =>
-      replaySubscription({ js: storage.js, fanOut: subscriptions.fanOut, layout: storage.layout }, input),
-    subscriptionAttempts: subscriptions.attemptLog,
-    hub: subscriptions.hub,
+      replaySubscription({ js: storage.js, fanOut: subscriptionPart.fanOut, layout: storage.layout }, input),
+    subscriptionAttempts: subscriptionPart.attemptLog,
+    hub: subscriptionPart.hub,
     githubSecrets: parts.configFile?.github.secrets ?? [],
-    streams: parts.streams,
+    streams: parts.topicStreams,
     upgradeWebSocket: options.upgradeWebSocket,
     openNativeStream: options.openNativeStream,
     corsOrigins: config.HOOKD_CORS_ORIGINS,

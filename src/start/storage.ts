@@ -17,10 +17,11 @@ import type { Closers } from "./closers.ts";
 
 /** NATS's own default max_payload, assumed when the server has not said (it always does once connected). */
 export const NATS_DEFAULT_MAX_PAYLOAD = 1024 * 1024;
-/** The embedded server's max_payload: room for HOOKD_MAX_BODY's default in base64 inside a journal event. */
-const EMBEDDED_MAX_PAYLOAD = 8 * 1024 * 1024;
-/** A body is stored base64 inside a JSON event; this is room for its headers and the envelope. */
-export const JOURNAL_OVERHEAD = 64 * 1024;
+/**
+ * Room in one NATS message for what surrounds a base64 body: a journal event's JSON and headers, or
+ * a topic message's GitHub envelope.
+ */
+export const ENVELOPE_ROOM = 64 * 1024;
 
 export type Storage = {
   tokens: PathTokens;
@@ -39,7 +40,7 @@ export type Storage = {
 
 /** The largest body whose journal event still fits in one NATS message. */
 export function fitBodyLimit(configured: number, maxPayload: number): number {
-  return Math.max(0, Math.min(configured, base64Capacity(maxPayload - JOURNAL_OVERHEAD)));
+  return Math.max(0, Math.min(configured, base64Capacity(maxPayload - ENVELOPE_ROOM)));
 }
 
 export async function openStorage(config: Config, log: Logger, closers: Closers): Promise<Storage> {
@@ -69,11 +70,8 @@ export async function openStorage(config: Config, log: Logger, closers: Closers)
 
 async function startEmbeddedNats(config: Config, log: Logger, closers: Closers): Promise<string> {
   const dir = join(config.HOOKD_DATA_DIR, "nats");
-  const embedded = await startNatsServer({
-    dir,
-    bin: config.HOOKD_NATS_SERVER_BIN,
-    maxPayloadBytes: EMBEDDED_MAX_PAYLOAD,
-  });
+  // Its max_payload is the launcher's default, which leaves room for HOOKD_MAX_BODY's default.
+  const embedded = await startNatsServer({ dir, bin: config.HOOKD_NATS_SERVER_BIN });
   closers.push("embedded nats-server", () => embedded.stop());
   log.info({ nats: embedded.url, store: dir }, "started embedded nats-server");
   return embedded.url;

@@ -12,7 +12,7 @@ import { SubscriptionHealth } from "../runtime/subscription-health.ts";
 import { systemEventPublisher } from "../runtime/system-events.ts";
 import { WebSubHub } from "../runtime/websub-hub.ts";
 import type { Closers } from "./closers.ts";
-import type { Deliveries } from "./deliveries.ts";
+import type { DeliveryPart } from "./deliveries.ts";
 import type { Storage } from "./storage.ts";
 
 /**
@@ -20,7 +20,7 @@ import type { Storage } from "./storage.ts";
  * failure policy, the config file's subscriptions, the WebSub hub and fan-out.
  */
 
-export type Subscriptions = {
+export type SubscriptionPart = {
   topics: TopicLog;
   subscriptionStore: SubscriptionStore;
   subscriptionCommands: SubscriptionCommands;
@@ -33,11 +33,11 @@ export type Subscriptions = {
 
 export async function buildSubscriptions(
   config: Config,
-  parts: { storage: Storage; deliveries: Deliveries; configFile: StaticConfig | null },
+  parts: { storage: Storage; deliveryPart: DeliveryPart; configFile: StaticConfig | null },
   log: Logger,
   closers: Closers,
-): Promise<Subscriptions> {
-  const { storage, deliveries, configFile } = parts;
+): Promise<SubscriptionPart> {
+  const { storage, deliveryPart, configFile } = parts;
   const topics = new TopicLog(storage.jsm, storage.publisher, storage.layout);
   const subscriptionStore = new SubscriptionStore(storage.js, storage.jsm, storage.publisher, storage.layout);
   const directory = new SubscriptionDirectory();
@@ -60,7 +60,7 @@ export async function buildSubscriptions(
   const hub = new WebSubHub({
     subscriptions: subscriptionCommands,
     directory,
-    http: deliveries.attempter,
+    http: deliveryPart.attempter,
     topics,
     js: storage.js,
     layout: storage.layout,
@@ -70,7 +70,7 @@ export async function buildSubscriptions(
   });
   const fanOut = new FanOut({
     index: directory.index,
-    deliveries: deliveries.deliveryStore,
+    deliveries: deliveryPart.deliveryStore,
     layout: storage.layout,
     defaultSchedule: config.HOOKD_RETRY_SCHEDULE,
     log,

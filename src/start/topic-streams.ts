@@ -6,7 +6,7 @@ import { TopicFeeds } from "../nats/topic-feeds.ts";
 import { TopicCatchUp } from "../nats/topic-catch-up.ts";
 import { TopicStreams } from "../runtime/topic-streams.ts";
 import type { Closers } from "./closers.ts";
-import { JOURNAL_OVERHEAD, type Storage } from "./storage.ts";
+import { ENVELOPE_ROOM, type Storage } from "./storage.ts";
 
 /** Start-up's streams-out part: the shared live feeds and the listeners' topic streams (SSE, WebSocket, /stream). */
 
@@ -36,6 +36,6 @@ export function buildTopicStreams(
 
 /** A pull by bytes must fit the largest topic message (a GitHub envelope is the body in base64), or it would stall. */
 function catchUpPullBytes(config: Config, storage: Storage): number {
-  const largestMessage = Math.min(storage.maxPayload(), base64Length(storage.maxBodyBytes) + JOURNAL_OVERHEAD);
+  const largestMessage = Math.min(storage.maxPayload(), base64Length(storage.maxBodyBytes) + ENVELOPE_ROOM);
   return Math.max(config.HOOKD_STREAM_BUFFER, largestMessage);
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { type NatsServerHandle, startNatsServer } from "../../src/nats/embedded-server.ts";
 
@@ -27,10 +28,21 @@ export type NatsProcess = {
   stop(): Promise<void>;
 };
 
-export async function startNats(options: { maxPayloadBytes?: number } = {}): Promise<NatsProcess> {
+/** A loopback port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export type NatsOptions = { maxPayloadBytes?: number; monitorPort?: number };
+
+export async function startNats(options: NatsOptions = {}): Promise<NatsProcess> {
   const dir = await mkdtemp(join(tmpdir(), "hookd-nats-"));
   // hookd's own launcher: the watchdog it adds stops the server even when this process is killed.
-  let server: NatsServerHandle = await startNatsServer({ dir, maxPayloadBytes: options.maxPayloadBytes });
+  let server: NatsServerHandle = await startNatsServer({ dir, ...options });
   const port = Number(new URL(server.url).port);
   return {
     url: server.url,
@@ -41,7 +53,7 @@ export async function startNats(options: { maxPayloadBytes?: number } = {}): Pro
     dir,
     pause: () => server.stop(),
     async restart() {
-      server = await startNatsServer({ dir, port, maxPayloadBytes: options.maxPayloadBytes });
+      server = await startNatsServer({ dir, port, ...options });
     },
     async stop() {
       await server.stop();

@@ -1,8 +1,8 @@
-import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
+import type { DeliveryTransition } from "../../src/domain/delivery-events.ts";
 
 /**
- * Journal events for the delivery machine's tests, written as the worker would write them, at
- * whole seconds of one fixed day so a test reads as a timeline.
+ * Test fixtures, not machine code: journal events for the delivery machine's tests, written as the
+ * worker would write them, at whole seconds of one fixed day so a test reads as a timeline.
  */
 
 export const ms = (second: number) => Date.UTC(2026, 0, 1, 0, 0, second);
