@@ -81,6 +81,17 @@ describe("signing by default", () => {
     expect((await deliveryOf(first.url, id)).signed).toBe(true);
   });
 
+  it("signs a POST /api/v1/deliveries that brings no secret with the same one", async () => {
+    const before = suite.receiver.requests.length;
+    const response = await api(first.url, "/api/v1/deliveries", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url: `${suite.receiver.url}/api`, body: { via: "api" } }),
+    });
+    expect(response.status).toBe(202);
+    expect(verify(secret, (await suite.receiver.waitFor(before + 1))[before]!)).toEqual({ via: "api" });
+  });
+
   it("gives every instance on the same NATS the same secret, whichever instance accepts the delivery", async () => {
     const secondDir = await dataDir();
     const second = await start({ HOOKD_DATA_DIR: secondDir });
