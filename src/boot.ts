@@ -3,6 +3,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { NatsServerMissingError } from "./nats/embedded-server.ts";
 import { StaticConfigError } from "./domain/static-config.ts";
 import { type Hookd, startHookd, type StartOptions } from "./server.ts";
+import { signingSecretPath } from "./signing-secret.ts";
 
 /** What both entry points do before and after they serve: config, start, the lines an operator reads. */
 
@@ -47,6 +48,13 @@ export function announce(
     log.info(
       { admin_token: hookd.generatedAdminToken, key_file: `${config.HOOKD_DATA_DIR}/hookd.key` },
       "admin token (grants every path); set HOOKD_KEY to use your own key",
+    );
+  }
+  if (hookd.generatedSigningSecret) {
+    log.info(
+      { signing_secret: hookd.generatedSigningSecret, secret_file: signingSecretPath(config.HOOKD_DATA_DIR) },
+      "signing secret for deliveries (the same on every instance on this NATS; hookd secret prints it); " +
+        "set HOOKD_SIGNING_SECRET to use your own, or to off to send them unsigned",
     );
   }
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { NetworkPolicy } from "./delivery/network-policy.ts";
 import { parseByteSize, parseDuration, parseDurationList } from "./domain/duration.ts";
 import { isValidSecret } from "./domain/sign-standard-webhooks.ts";
+import { SIGNING_OFF } from "./signing-secret.ts";
 
 /** hookd's configuration, from HOOKD_* environment variables (and NATS_URL), checked at start. */
 
@@ -65,10 +66,14 @@ export const ConfigSchema = z.object({
   ) => (NetworkPolicy.validateCidr(cidr) ? null : `"${cidr}" is not a CIDR such as 127.0.0.0/8 or ::1/128`)),
   HOOKD_MAX_BODY: parsed("1MiB", parseByteSize),
   HOOKD_CONCURRENCY: integer(256, 1, 10_000),
+  // Unset: the secret every instance on this NATS shares, made by the first one to start (src/start/signing-secret.ts).
   HOOKD_SIGNING_SECRET: z.preprocess(
     emptyAsUndefined,
-    z.string().refine(isValidSecret, "must be a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 bytes")
-      .optional(),
+    z.string().refine(
+      (value) => value === SIGNING_OFF || isValidSecret(value),
+      `must be a Standard Webhooks secret (whsec_ followed by base64 of 16 to 64 bytes), or "${SIGNING_OFF}" to send ` +
+        "deliveries unsigned; leave it unset to have hookd make one",
+    ).optional(),
   ),
   // At least the work stream's 2-minute duplicate window: a reused key must never be deduplicated away on its way to the queue.
   HOOKD_IDEMPOTENCY_WINDOW: duration("24h").refine((ms) => ms >= 120_000, "must be at least 2m"),

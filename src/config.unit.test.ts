@@ -67,4 +67,13 @@ describe("configuration", () => {
     expect(message).not.toMatch(/ok\.example\.com/);
     expect(message).toMatch(/HOOKD_STREAM_BUFFER: must be at least 1KiB/);
   });
+  it("signs with a generated secret unless HOOKD_SIGNING_SECRET names one, or is off", () => {
+    expect(loadConfig({}).HOOKD_SIGNING_SECRET).toBeUndefined();
+    expect(loadConfig({ HOOKD_SIGNING_SECRET: "off" }).HOOKD_SIGNING_SECRET).toBe("off");
+    const secret = "whsec_" + btoa("0123456789abcdef01234567");
+    expect(loadConfig({ HOOKD_SIGNING_SECRET: secret }).HOOKD_SIGNING_SECRET).toBe(secret);
+    expect(() => loadConfig({ HOOKD_SIGNING_SECRET: "false" })).toThrow(
+      /HOOKD_SIGNING_SECRET: must be a Standard Webhooks secret \(whsec_ followed by base64 of 16 to 64 bytes\), or "off" to send deliveries unsigned; leave it unset to have hookd make one/,
+    );
+  });
 });

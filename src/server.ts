@@ -27,6 +27,8 @@ export type Hookd = {
   natsUrl: string;
   /** The token for "/", when hookd made the key itself (so the operator has a way in). */
   generatedAdminToken: string | null;
+  /** The signing secret hookd made or took from NATS (not HOOKD_SIGNING_SECRET's), so start-up says how to read it. */
+  generatedSigningSecret: string | null;
   /** Ends every topic stream with a "shutting-down" frame; call before closing the HTTP server, which waits for open requests. */
   closeStreams(): Promise<void>;
   stop(): Promise<void>;
@@ -55,6 +57,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       app,
       natsUrl: storage.natsUrl,
       generatedAdminToken: storage.generatedAdminToken,
+      generatedSigningSecret: storage.signing.generated ? storage.signing.secret : null,
       closeStreams: () => topicStreams.closeAll(),
       stop: () => closers.unwind(log),
     };

@@ -1,11 +1,12 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { hookdSuite } from "./support/suite.ts";
 import { api, TEST_KEY, tokenFor, waitForState } from "./support/hookd.ts";
+import { spawnHookd } from "./support/processes.ts";
 
 const run = promisify(execFile);
 const hookdCli = (args: string[], env: Record<string, string> = {}) =>
@@ -16,6 +17,12 @@ const suite = hookdSuite({
 });
 
 describe("hookd CLI", () => {
+  it("says there are no subscriptions rather than printing nothing", async () => {
+    expect((await hookdCli(["subscriptions", "list", "--url", suite.hookd.url])).stdout).toBe("no subscriptions\n");
+    const forTopic = await hookdCli(["subscriptions", "list", "--topic", "no/one", "--url", suite.hookd.url]);
+    expect(forTopic.stdout).toBe("no subscriptions for topic no/one\n");
+  });
+
   it("make-tokens prints URLs that carry each path's token", async () => {
     const { stdout } = await hookdCli(["make-tokens", "/dispatch", "/pub/foo/", "--url", "https://hooks.example.org"]);
     expect(stdout.trim().split("\n")).toEqual([
@@ -99,5 +106,80 @@ describe("hookd CLI", () => {
         code: 1,
         stderr: expect.stringMatching(/hookd answered 404: There is no delivery/),
       });
+  });
+});
+
+const COMMAND_NAMES = ["serve", "inspect", "make-tokens", "secret", "publish", "tail", "subscriptions", "help"];
+
+describe("hookd CLI: help, version, and how it starts", () => {
+  it("--version prints package.json's version", async () => {
+    const { version } = JSON.parse(await readFile("package.json", "utf8")) as { version: string };
+    expect((await hookdCli(["--version"])).stdout).toBe(`hookd ${version}\n`);
+  });
+
+  it("help lists every command, and help <command> and <command> --help print its usage", async () => {
+    const { stdout } = await hookdCli(["help"]);
+    const listed = stdout.split("\n").filter((line) => /^ {2}[a-z]/.test(line)).map((line) =>
+      line.trim().split(" ")[0]
+    );
+    expect(listed.filter((name) => !name!.startsWith("-"))).toEqual(COMMAND_NAMES);
+    for (const name of COMMAND_NAMES) {
+      const viaHelp = (await hookdCli(["help", name])).stdout;
+      expect(viaHelp, name).toMatch(new RegExp(`^usage: hookd ${name}`));
+      // --help on a subcommand prints and does nothing else: `serve --help` starts no server.
+      expect((await hookdCli([name, "--help"])).stdout, name).toBe(viaHelp);
+    }
+    expect((await hookdCli(["subscriptions", "list", "-h"])).stdout).toMatch(/^usage: hookd subscriptions list/);
+  });
+
+  it("refuses an unknown command or option with exit 2 and says where help is", async () => {
+    await expect(hookdCli(["frobnicate"])).rejects.toMatchObject({
+      code: 2,
+      stderr: 'unknown command "frobnicate"; hookd help lists the commands\n',
+    });
+    await expect(hookdCli(["help", "frobnicate"])).rejects.toMatchObject({ code: 2 });
+    await expect(hookdCli(["inspect", "--frobnicate"])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/Unknown option '--frobnicate'[^]*hookd help <command>/),
+    });
+  });
+
+  it("serve still starts the server from the CLI's bundle (the sources through tsx)", async () => {
+    const server = await spawnHookd({
+      command: [process.execPath, "bin/hookd.mjs", "serve"],
+      env: { NATS_URL: suite.nats.url, HOOKD_KEY: TEST_KEY, HOOKD_PORT: "0", HOOKD_SIGNING_SECRET: "off" },
+    });
+    try {
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("bin/hookd.mjs runs the bundle while it is current, and the sources when it is missing or stale", async () => {
+    // A package of stand-ins: the real bin, a "bundle" and "sources" that only say which they are.
+    const pkg = await mkdtemp(join(tmpdir(), "hookd-bin-"));
+    try {
+      await mkdir(join(pkg, "dist/cli"), { recursive: true });
+      await mkdir(join(pkg, "src/cli"), { recursive: true });
+      await cp("bin", join(pkg, "bin"), { recursive: true });
+      await symlink(resolve("node_modules"), join(pkg, "node_modules"), "dir");
+      await writeFile(join(pkg, "package.json"), '{"type":"module"}');
+      await writeFile(join(pkg, "src/cli/hookd.ts"), 'const from: string = "sources";\nconsole.log(from);\n');
+      const whichRuns = async () => (await run(process.execPath, [join(pkg, "bin/hookd.mjs")])).stdout.trim();
+
+      expect(await whichRuns()).toBe("sources");
+      await writeFile(join(pkg, "dist/cli/hookd.js"), 'console.log("bundle");\n');
+      await writeFile(join(pkg, "dist/cli/meta.json"), JSON.stringify({ inputs: { "src/cli/hookd.ts": {} } }));
+      const past = new Date(Date.now() - 60_000);
+      await utimes(join(pkg, "src/cli/hookd.ts"), past, past);
+      expect(await whichRuns()).toBe("bundle");
+      // A source edited after the build: the bundle is stale.
+      const future = new Date(Date.now() + 60_000);
+      await utimes(join(pkg, "src/cli/hookd.ts"), future, future);
+      expect(await whichRuns()).toBe("sources");
+    } finally {
+      await rm(pkg, { recursive: true, force: true });
+    }
   });
 });

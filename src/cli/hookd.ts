@@ -1,91 +1,29 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { PathTokens } from "../domain/path-tokens.ts";
-import { loadOrCreateKey } from "../server-key.ts";
+import { readSigningSecretFile, SIGNING_OFF, signingSecretPath } from "../signing-secret.ts";
+import { baseUrl, call, keyTokens, tokenOf } from "./api.ts";
+import { type CommandHelp, commandHelp, overview } from "./help.ts";
+import { createSubscription, deleteSubscription, listSubscriptions } from "./subscriptions.ts";
 import { tail } from "./tail.ts";
 import { formatTimeline } from "./timeline.ts";
 
-/** hookd's command line: serve, inspect a delivery, make tokens. */
+/**
+ * hookd's command line. `npx hookd` runs its bundle (dist/cli/hookd.js, see bin/hookd.mjs), so nothing
+ * here may import the server at load time: `serve` loads it when asked.
+ */
 
-const USAGE = `usage: hookd <command> [options]
-
-commands:
-  serve                       start hookd (same as npm start)
-  inspect <delivery-id>       print a delivery's journal as a timeline
-  make-tokens <path>...       print URLs carrying the token for each path (a path ending in / covers everything below)
-  publish <topic> [file]      publish a file (or standard input) to a topic; prints the event id and sequence
-  tail <topic> [--since X]    print a topic's messages as they arrive (<seq> <topic> <type> <body>, or --json); a topic ending in / reads every topic below it
-  subscriptions list [--topic T]
-  subscriptions create <topic> <url> [--dialect D] [--secret S] [--event-type T]...
-  subscriptions delete <id>
-
-options:
-  --url URL      hookd's base URL (default: HOOKD_URL, HOOKD_PUBLIC_URL, or http://127.0.0.1:$HOOKD_PORT)
-  --token TOKEN  token to use (default: HOOKD_TOKEN, else the admin token from HOOKD_KEY or the data folder's key)
-  --json         inspect: print the raw JSON instead of the timeline; tail: print each message's JSON envelope
-  --since X      tail: start after sequence X, at an ISO 8601 time, or "now" (the default)
-  --type T       publish: the event type (e.g. contact.create)
-  --content-type publish: the body's content type (default application/octet-stream, or application/json for .json files)
-`;
-
-function baseUrl(flag: string | undefined): string {
-  const env = process.env;
-  return (flag ?? env.HOOKD_URL ?? env.HOOKD_PUBLIC_URL ?? `http://127.0.0.1:${env.HOOKD_PORT ?? "8080"}`).replace(
-    /\/+$/,
-    "",
-  );
-}
-
-async function keyTokens(): Promise<PathTokens> {
-  const { key } = await loadOrCreateKey(process.env.HOOKD_DATA_DIR ?? "./data", process.env.HOOKD_KEY || undefined);
-  return new PathTokens(key);
-}
-
-type Flags = { url?: string | undefined; token?: string | undefined };
-
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function tokenOf(flags: Flags): Promise<string> {
-  return flags.token ?? process.env.HOOKD_TOKEN ?? (await (await keyTokens()).tokenFor("/"));
-}
-
-/** One API call with the CLI's token; a refusal prints hookd's problem detail. */
-async function call(
-  flags: Flags,
-  method: string,
-  path: string,
-  init: { body?: BodyInit; headers?: Record<string, string> } = {},
-) {
-  const token = await tokenOf(flags);
-  const response = await fetch(`${baseUrl(flags.url)}${path}`, {
-    method,
-    body: init.body,
-    headers: { authorization: `Bearer ${token}`, ...init.headers },
-  });
-  const text = await response.text();
-  // deno-lint-ignore no-explicit-any -- whatever JSON hookd answered; each command reads the fields it prints
-  let json: any = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON: reported below as is
-  }
-  if (!response.ok) {
-    process.stderr.write(`hookd answered ${response.status}: ${json?.detail ?? text}\n`);
-    return { ok: false as const, code: 1, json };
-  }
-  return { ok: true as const, code: 0, json };
-}
+/**
+ * The package root. This file is src/cli/hookd.ts and its bundle dist/cli/hookd.js: both two folders
+ * down, so the same relative URL finds package.json and the server's sources from either.
+ */
+const ROOT = new URL("../../", import.meta.url);
 
 const OPTIONS = {
   url: { type: "string" },
   token: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
   type: { type: "string" },
   "content-type": { type: "string" },
   since: { type: "string" },
@@ -97,123 +35,209 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 /** A command's exit code; -1 keeps the process running (serve). */
-type Command = (args: string[], values: Values) => Promise<number>;
+type Command = CommandHelp & { run(args: string[], values: Values): Promise<number> };
 
 function usageError(message: string): number {
   process.stderr.write(`${message}\n`);
   return 2;
 }
 
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 const COMMANDS: Record<string, Command> = {
-  async serve() {
-    await import("../main.node.ts");
-    return -1;
+  serve: {
+    usage: ["serve"],
+    summary: "start hookd (what npm start runs after its setup step)",
+    details:
+      "Reads the same environment variables as npm start (docs/configuration.md) and runs until SIGINT or SIGTERM.",
+    async run() {
+      // The server runs from its TypeScript sources through tsx, as npm start runs it; the CLI's bundle leaves
+      // it out so that every other command starts fast.
+      if (!import.meta.url.endsWith(".ts")) (await import("tsx/esm/api")).register();
+      await import(new URL("src/main.node.ts", ROOT).href);
+      return -1;
+    },
   },
-  async "make-tokens"(paths, values) {
-    if (paths.length === 0) {
-      return usageError("make-tokens needs at least one path, e.g. hookd make-tokens /dispatch /api/v1/deliveries/");
-    }
-    const bad = paths.find((path) => !path.startsWith("/"));
-    if (bad !== undefined) return usageError(`"${bad}" is not a path: paths start with /`);
-    const tokens = await keyTokens();
-    const base = new URL(baseUrl(values.url));
-    for (const path of paths) {
-      const url = new URL(path, base);
-      url.username = await tokens.tokenFor(path);
-      process.stdout.write(`${url.toString()}\n`);
-    }
-    return 0;
+  inspect: {
+    usage: ["inspect <delivery-id> [--json]"],
+    summary: "print a delivery's journal as a timeline",
+    remote: true,
+    options: [["--json", "print the delivery as GET /api/v1/deliveries/<id> answers it, instead of the timeline"]],
+    async run([id], values) {
+      if (!id) return usageError("inspect needs a delivery id, e.g. hookd inspect dlv_01J...");
+      const result = await call(values, "GET", `/api/v1/deliveries/${encodeURIComponent(id)}`);
+      if (!result.ok) return result.code;
+      process.stdout.write(values.json ? `${JSON.stringify(result.json)}\n` : `${formatTimeline(result.json)}\n`);
+      return 0;
+    },
   },
-  async inspect([id], values) {
-    if (!id) return usageError("inspect needs a delivery id, e.g. hookd inspect dlv_01J...");
-    const result = await call(values, "GET", `/api/v1/deliveries/${encodeURIComponent(id)}`);
-    if (!result.ok) return result.code;
-    process.stdout.write(values.json ? `${JSON.stringify(result.json)}\n` : `${formatTimeline(result.json)}\n`);
-    return 0;
+  "make-tokens": {
+    usage: ["make-tokens <path>..."],
+    summary: "print URLs carrying each path's token",
+    details: "A token for a path ending in / covers everything below it; the token for / is the admin token. Uses " +
+      "HOOKD_KEY, or the key in the data folder (HOOKD_DATA_DIR, default ./data).",
+    options: [["--url URL", "the URLs' base (default: as hookd help says)"]],
+    async run(paths, values) {
+      if (paths.length === 0) {
+        return usageError("make-tokens needs at least one path, e.g. hookd make-tokens /dispatch /api/v1/deliveries/");
+      }
+      const bad = paths.find((path) => !path.startsWith("/"));
+      if (bad !== undefined) return usageError(`"${bad}" is not a path: paths start with /`);
+      const tokens = await keyTokens();
+      const base = new URL(baseUrl(values.url));
+      for (const path of paths) {
+        const url = new URL(path, base);
+        url.username = await tokens.tokenFor(path);
+        process.stdout.write(`${url.toString()}\n`);
+      }
+      return 0;
+    },
   },
-  async publish([topic, file], values) {
-    if (!topic) return usageError("publish needs a topic, e.g. hookd publish orders/created event.json");
-    const body = new Uint8Array(file ? await readFile(file) : await readStdin());
-    const contentType = values["content-type"] ??
-      (file?.endsWith(".json") ? "application/json" : "application/octet-stream");
-    const query = values.type ? `?type=${encodeURIComponent(values.type)}` : "";
-    const path = `/pub/${topic.split("/").map(encodeURIComponent).join("/")}${query}`;
-    const result = await call(values, "POST", path, { body, headers: { "content-type": contentType } });
-    if (!result.ok) return result.code;
-    process.stdout.write(`${result.json.id} seq ${result.json.seq}\n`);
-    return 0;
+  secret: {
+    usage: ["secret"],
+    summary: "print the secret deliveries are signed with, for receivers",
+    details: "A Standard Webhooks secret (whsec_…): HOOKD_SIGNING_SECRET when it is set; otherwise the one hookd " +
+      "made at its first start, which every instance on the same NATS shares, read from the data folder " +
+      "(HOOKD_DATA_DIR, default ./data).",
+    async run() {
+      const configured = process.env.HOOKD_SIGNING_SECRET;
+      if (configured === SIGNING_OFF) {
+        process.stderr.write(
+          "signing is off (HOOKD_SIGNING_SECRET=off): deliveries without a secret go out unsigned\n",
+        );
+        return 1;
+      }
+      const dataDir = process.env.HOOKD_DATA_DIR || "./data";
+      const secret = configured || (await readSigningSecretFile(dataDir));
+      if (!secret) {
+        process.stderr.write(
+          `no signing secret in ${signingSecretPath(dataDir)}: hookd makes it at its first start there ` +
+            "(run this where hookd runs, or set HOOKD_DATA_DIR to its data folder)\n",
+        );
+        return 1;
+      }
+      process.stdout.write(`${secret}\n`);
+      return 0;
+    },
   },
-  async tail([topic], values) {
-    if (!topic) return usageError("tail needs a topic, e.g. hookd tail shop/orders --since 0");
-    const token = await tokenOf(values);
-    return tail({ baseUrl: baseUrl(values.url), topic, token, since: values.since, json: values.json ?? false });
+  publish: {
+    usage: ["publish <topic> [file] [--type T] [--content-type C]"],
+    summary: "publish a file (or standard input) to a topic",
+    details: "Prints the event's id and sequence.",
+    remote: true,
+    options: [
+      ["--type T", "the event type (e.g. contact.create)"],
+      ["--content-type C", "the body's content type (default application/octet-stream, application/json for .json)"],
+    ],
+    async run([topic, file], values) {
+      if (!topic) return usageError("publish needs a topic, e.g. hookd publish orders/created event.json");
+      const body = new Uint8Array(file ? await readFile(file) : await readStdin());
+      const contentType = values["content-type"] ??
+        (file?.endsWith(".json") ? "application/json" : "application/octet-stream");
+      const query = values.type ? `?type=${encodeURIComponent(values.type)}` : "";
+      const path = `/pub/${topic.split("/").map(encodeURIComponent).join("/")}${query}`;
+      const result = await call(values, "POST", path, { body, headers: { "content-type": contentType } });
+      if (!result.ok) return result.code;
+      process.stdout.write(`${result.json.id} seq ${result.json.seq}\n`);
+      return 0;
+    },
   },
-  async subscriptions([action, ...args], values) {
-    if (action === "list") return listSubscriptions(values);
-    if (action === "create" && args.length === 2) return createSubscription(args[0]!, args[1]!, values);
-    if (action === "delete" && args.length === 1) return deleteSubscription(args[0]!, values);
-    return usageError(
-      "usage: hookd subscriptions list [--topic T] | " +
-        "create <topic> <url> [--dialect D] [--secret S] [--event-type T]... | delete <id>",
-    );
+  tail: {
+    usage: ["tail <topic> [--since X] [--json]"],
+    summary: "print a topic's messages as they arrive",
+    details: "Prints <seq> <topic> <type> <body> per message, resumes across reconnects, and stops on Ctrl-C. " +
+      "A topic ending in / reads every topic below it.",
+    remote: true,
+    options: [
+      ["--since X", 'start after sequence X, at an ISO 8601 time, or "now" (the default)'],
+      ["--json", "print each message's JSON envelope instead"],
+    ],
+    async run([topic], values) {
+      if (!topic) return usageError("tail needs a topic, e.g. hookd tail shop/orders --since 0");
+      const token = await tokenOf(values);
+      return tail({ baseUrl: baseUrl(values.url), topic, token, since: values.since, json: values.json ?? false });
+    },
+  },
+  subscriptions: {
+    usage: [
+      "subscriptions list [--topic T] [--json]",
+      "subscriptions create <topic> <url> [--dialect D] [--secret S] [--event-type T]...",
+      "subscriptions delete <id>",
+    ],
+    summary: "list, create or delete subscriptions",
+    synopsis: "subscriptions list|create|delete",
+    remote: true,
+    options: [
+      ["--topic T", "list: only the subscriptions to topic T"],
+      ["--json", "list: print hookd's JSON answer"],
+      ["--dialect D", "create: standard-webhooks (the default), websub or plain"],
+      ["--secret S", "create: the signing secret (default: hookd makes one and prints it once)"],
+      ["--event-type T", "create: deliver only events of type T (repeat for several)"],
+    ],
+    async run([action, ...args], values) {
+      if (action === "list" && args.length === 0) return listSubscriptions(values);
+      if (action === "create" && args.length === 2) return createSubscription(args[0]!, args[1]!, values);
+      if (action === "delete" && args.length === 1) return deleteSubscription(args[0]!, values);
+      process.stderr.write(commandHelp(COMMANDS.subscriptions!));
+      return 2;
+    },
+  },
+  help: {
+    usage: ["help [command]"],
+    summary: "print this overview, or a command's usage and options",
+    async run([name]) {
+      if (name === undefined) {
+        process.stdout.write(overview(COMMANDS));
+        return 0;
+      }
+      return printHelp(name);
+    },
   },
 };
 
-async function listSubscriptions(values: Values): Promise<number> {
-  const query = values.topic ? `?topic=${encodeURIComponent(values.topic)}&limit=100` : "?limit=100";
-  const result = await call(values, "GET", `/api/v1/subscriptions${query}`);
-  if (!result.ok) return result.code;
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);
-    return 0;
-  }
-  for (const s of result.json.data) {
-    const status = s.status_message ? `  (${s.status_message})` : "";
-    process.stdout.write(`${s.id}  ${s.state.padEnd(12)} ${s.topic}  →  ${s.url}${status}\n`);
-  }
+function printHelp(name: string): number {
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) return usageError(`unknown command "${name}"; hookd help lists the commands`);
+  process.stdout.write(commandHelp(command));
   return 0;
 }
 
-async function createSubscription(topic: string, url: string, values: Values): Promise<number> {
-  const body = {
-    topic,
-    url,
-    ...(values.dialect ? { dialect: values.dialect } : {}),
-    ...(values.secret ? { secret: values.secret } : {}),
-    ...(values["event-type"] ? { event_types: values["event-type"] } : {}),
-  };
-  const headers = { "content-type": "application/json" };
-  const result = await call(values, "POST", "/api/v1/subscriptions", { body: JSON.stringify(body), headers });
-  if (!result.ok) return result.code;
-  process.stdout.write(`${result.json.id}  ${result.json.state}  ${result.json.topic}  →  ${result.json.url}\n`);
-  if (result.json.secret) process.stdout.write(`secret (shown once): ${result.json.secret}\n`);
-  return 0;
-}
-
-async function deleteSubscription(id: string, values: Values): Promise<number> {
-  const result = await call(values, "DELETE", `/api/v1/subscriptions/${encodeURIComponent(id)}`);
-  if (!result.ok) return result.code;
-  process.stdout.write(`${id} unsubscribed\n`);
-  return 0;
+async function version(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL("package.json", ROOT), "utf8")) as { version: string };
+  return pkg.version;
 }
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
-  const [command, ...rest] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(USAGE);
-    return command || values.help ? 0 : 2;
+  const [name, ...rest] = positionals;
+  if (values.version) {
+    process.stdout.write(`hookd ${await version()}\n`);
+    return 0;
   }
-  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-  if (!run) {
-    process.stderr.write(`unknown command "${command}"\n${USAGE}`);
+  if (name === undefined && values.help) {
+    process.stdout.write(overview(COMMANDS));
+    return 0;
+  }
+  if (name === undefined) {
+    process.stderr.write(overview(COMMANDS));
     return 2;
   }
-  return run(rest, values);
+  if (values.help) return name === "help" ? printHelp(rest[0] ?? "help") : printHelp(name);
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) return usageError(`unknown command "${name}"; hookd help lists the commands`);
+  return command.run(rest, values);
 }
+
+/** parseArgs refuses an unknown option or a missing value with a TypeError carrying one of these codes. */
+const isArgumentError = (error: unknown) => /^ERR_PARSE_ARGS_/.test((error as { code?: string }).code ?? "");
 
 const code = await main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`hookd: ${(error as Error).message}\n`);
-  return 1;
+  if (isArgumentError(error)) process.stderr.write("hookd help <command> lists a command's options\n");
+  return isArgumentError(error) ? 2 : 1;
 });
 if (code >= 0) process.exit(code);

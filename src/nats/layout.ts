@@ -28,6 +28,7 @@ import {
  * | `HOOKD_ATTEMPTS`      | `hookd.attempts.<subscription id>`                      | recent attempts, per sub      |
  * | `HOOKD_INGEST`        | `hookd.ingest.<batch key>`                              | accepted dispatches, batched  |
  * | `HOOKD_RATES`         | `hookd.rates.<key>`                                     | rate limits' next free slots  |
+ * | `HOOKD_SETTINGS`      | `hookd.settings.<name>`                                 | values every instance shares  |
  *
  * Durable consumers: `hookd-workers` (work), `hookd-fanout` (safe topics), `hookd-expander` (ingest)
  * and `hookd-router-<router name>` (topics). A delivery's journal is two subjects: `<id>.created`
@@ -66,6 +67,7 @@ export type ParsedSubject =
   | { kind: "subscription"; id: string }
   | { kind: "attempts"; subscriptionId: string }
   | { kind: "rate"; key: string }
+  | { kind: "setting"; name: string }
   | { kind: "topic"; topic: string; namespace: TopicNamespace };
 
 export type JetStreamLayout = {
@@ -79,6 +81,7 @@ export type JetStreamLayout = {
     readonly attempts: string;
     readonly ingest: string;
     readonly rates: string;
+    readonly settings: string;
   };
   readonly consumers: {
     readonly workers: string;
@@ -99,6 +102,8 @@ export type JetStreamLayout = {
     readonly allSubscriptions: string;
     attempts(subscriptionId: string): string;
     rate(key: string): string;
+    /** A value every instance on this NATS shares, such as the generated signing secret. */
+    setting(name: string): string;
     /** The subject a topic's events are stored on. */
     topic(topic: string, namespace?: TopicNamespace): string;
     /** The filter for a subscription: the topic itself, or everything below it when recursive. */
@@ -157,6 +162,7 @@ function namesIn(namespace: string): Names {
     attempts: stream("ATTEMPTS"),
     ingest: stream("INGEST"),
     rates: stream("RATES"),
+    settings: stream("SETTINGS"),
   };
   const consumers = {
     workers: `${p}-workers`,
@@ -178,6 +184,7 @@ function namesIn(namespace: string): Names {
     allSubscriptions: `${p}.subscriptions.*`,
     attempts: (subscriptionId) => `${p}.attempts.${subscriptionId}`,
     rate: (key) => `${p}.rates.${key}`,
+    setting: (name) => `${p}.settings.${name}`,
     topic,
     topicFilter: (pattern, topicNamespace = "safe") =>
       pattern.recursive ? `${topic(pattern.topic, topicNamespace)}.>` : topic(pattern.topic, topicNamespace),
@@ -218,6 +225,8 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
       return one === undefined ? null : { kind: "attempts", subscriptionId: one };
     case "rates":
       return one === undefined ? null : { kind: "rate", key: one };
+    case "settings":
+      return one === undefined ? null : { kind: "setting", name: one };
     case "topic":
       try {
         return { kind: "topic", ...topicOf(names, subject) };
@@ -295,6 +304,15 @@ function streamConfigs({ namespace: p, streams, subjects }: Names, settings: Str
       storage: StorageType.Memory,
       max_msgs_per_subject: 1,
       max_age: nanos(3_600_000),
+      allow_direct: true,
+    },
+    {
+      // One message per setting, written once by the first instance to start; never aged out.
+      name: streams.settings,
+      subjects: [`${p}.settings.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_msgs_per_subject: 1,
       allow_direct: true,
     },
   ];

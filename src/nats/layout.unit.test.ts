@@ -44,6 +44,7 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
     [subjects.subscription(sub), { kind: "subscription", id: sub }],
     [subjects.attempts(sub), { kind: "attempts", subscriptionId: sub }],
     [subjects.rate(sub), { kind: "rate", key: sub }],
+    [subjects.setting("signing-secret"), { kind: "setting", name: "signing-secret" }],
     [subjects.topic("github.com/org/repo"), { kind: "topic", topic: "github.com/org/repo", namespace: "safe" }],
     [subjects.topic("a b/ümlaut/x*y>z", "unsafe"), { kind: "topic", topic: "a b/ümlaut/x*y>z", namespace: "unsafe" }],
   ];
@@ -61,6 +62,7 @@ describe("the JetStream layout", () => {
       attempts: "HOOKD_ATTEMPTS",
       ingest: "HOOKD_INGEST",
       rates: "HOOKD_RATES",
+      settings: "HOOKD_SETTINGS",
     });
     const { workers, fanOut, expander, router } = layout.consumers;
     expect([workers, fanOut, expander, router("github-org")]).toEqual([
@@ -84,6 +86,7 @@ describe("the JetStream layout", () => {
     expect(subjects.allSubscriptions).toBe("hookd.subscriptions.*");
     expect(subjects.attempts("s1")).toBe("hookd.attempts.s1");
     expect(subjects.rate("s1")).toBe("hookd.rates.s1");
+    expect(subjects.setting("signing-secret")).toBe("hookd.settings.signing-secret");
   });
 
   it("maps topics to subjects and back", () => {
@@ -150,6 +153,7 @@ describe("the JetStream layout", () => {
       subscription: layout.streams.subscriptions,
       attempts: layout.streams.attempts,
       rate: layout.streams.rates,
+      setting: layout.streams.settings,
       topic: layout.streams.topics,
     };
     const configs = layout.streamConfigs(settings);
@@ -162,7 +166,7 @@ describe("the JetStream layout", () => {
   it("configures the streams and shared consumers as before", () => {
     const layout = createLayout();
     const configs = Object.fromEntries(layout.streamConfigs(settings).map((config) => [config.name, config]));
-    expect(Object.keys(configs)).toHaveLength(7);
+    expect(Object.keys(configs)).toHaveLength(8);
     expect(configs.HOOKD_JOURNAL?.subjects).toEqual(["hookd.journal.>"]);
     expect(configs.HOOKD_WORK?.sources).toEqual([
       { name: "HOOKD_JOURNAL", filter_subject: "hookd.journal.delivery.*.created" },
@@ -176,6 +180,9 @@ describe("the JetStream layout", () => {
       storage: "memory",
       max_age: 3_600_000_000_000,
     });
+    // A shared setting (the generated signing secret) must outlive any age limit.
+    expect(configs.HOOKD_SETTINGS).toMatchObject({ subjects: ["hookd.settings.>"], max_msgs_per_subject: 1 });
+    expect(configs.HOOKD_SETTINGS?.max_age).toBeUndefined();
     // The journal exists before the work stream that sources it.
     const order = layout.streamConfigs(settings).map((config) => config.name);
     expect(order.indexOf("HOOKD_JOURNAL")).toBeLessThan(order.indexOf("HOOKD_WORK"));

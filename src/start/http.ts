@@ -30,7 +30,7 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     tokens: storage.tokens,
     policy: deliveryPart.policy,
     isNatsConnected: storage.link.isConnected,
-    defaultSecrets: config.HOOKD_SIGNING_SECRET ? [config.HOOKD_SIGNING_SECRET] : [],
+    defaultSecrets: storage.signing.secret ? [storage.signing.secret] : [],
     maxBodyBytes: storage.maxBodyBytes,
     log,
     metrics: parts.metrics,

@@ -12,8 +12,12 @@ import { ensureStreams } from "../nats/ensure-streams.ts";
 import { createLayout, type JetStreamLayout } from "../nats/layout.ts";
 import { loadOrCreateKey } from "../server-key.ts";
 import type { Closers } from "./closers.ts";
+import { chooseSigningSecret, type SigningSecret } from "./signing-secret.ts";
 
-/** Start-up's first part: the server key, the NATS link (and the embedded server behind it), the streams. */
+/**
+ * Start-up's first part: the server key, the NATS link (and the embedded server behind it), the streams,
+ * and the signing secret for deliveries that bring none.
+ */
 
 /** NATS's own default max_payload, assumed when the server has not said (it always does once connected). */
 export const NATS_DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -27,6 +31,7 @@ export type Storage = {
   tokens: PathTokens;
   /** The token for "/", when hookd made the key itself (so the operator has a way in). */
   generatedAdminToken: string | null;
+  signing: SigningSecret;
   natsUrl: string;
   link: NatsLink;
   js: JetStreamClient;
@@ -63,9 +68,10 @@ export async function openStorage(config: Config, log: Logger, closers: Closers)
   });
   const publisher = new JetStreamPublisher(link.nc);
   closers.push("jetstream publisher", () => publisher.close());
+  const signing = await chooseSigningSecret(config, { jsm, publisher, layout }, log);
   const generatedAdminToken = generated ? await tokens.tokenFor("/") : null;
   const js = jetstream(link.nc);
-  return { tokens, generatedAdminToken, natsUrl, link, js, jsm, layout, publisher, maxBodyBytes, maxPayload };
+  return { tokens, generatedAdminToken, signing, natsUrl, link, js, jsm, layout, publisher, maxBodyBytes, maxPayload };
 }
 
 async function startEmbeddedNats(config: Config, log: Logger, closers: Closers): Promise<string> {

@@ -1,0 +1,51 @@
+import { PathTokens } from "../domain/path-tokens.ts";
+import { loadOrCreateKey } from "../server-key.ts";
+
+/** What every command that talks to hookd shares: where hookd is, which token to send, one API call. */
+
+export type Flags = { url?: string | undefined; token?: string | undefined };
+
+export function baseUrl(flag: string | undefined): string {
+  const env = process.env;
+  return (flag ?? env.HOOKD_URL ?? env.HOOKD_PUBLIC_URL ?? `http://127.0.0.1:${env.HOOKD_PORT ?? "8080"}`).replace(
+    /\/+$/,
+    "",
+  );
+}
+
+export async function keyTokens(): Promise<PathTokens> {
+  const { key } = await loadOrCreateKey(process.env.HOOKD_DATA_DIR ?? "./data", process.env.HOOKD_KEY || undefined);
+  return new PathTokens(key);
+}
+
+export async function tokenOf(flags: Flags): Promise<string> {
+  return flags.token ?? process.env.HOOKD_TOKEN ?? (await (await keyTokens()).tokenFor("/"));
+}
+
+/** One API call with the CLI's token; a refusal prints hookd's problem detail. */
+export async function call(
+  flags: Flags,
+  method: string,
+  path: string,
+  init: { body?: BodyInit; headers?: Record<string, string> } = {},
+) {
+  const token = await tokenOf(flags);
+  const response = await fetch(`${baseUrl(flags.url)}${path}`, {
+    method,
+    body: init.body,
+    headers: { authorization: `Bearer ${token}`, ...init.headers },
+  });
+  const text = await response.text();
+  // deno-lint-ignore no-explicit-any -- whatever JSON hookd answered; each command reads the fields it prints
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: reported below as is
+  }
+  if (!response.ok) {
+    process.stderr.write(`hookd answered ${response.status}: ${json?.detail ?? text}\n`);
+    return { ok: false as const, code: 1, json };
+  }
+  return { ok: true as const, code: 0, json };
+}
