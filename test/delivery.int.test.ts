@@ -3,6 +3,7 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
 import { api, deliveryOf, startTestHookd, waitForState } from "./support/hookd.ts";
+import { nonSnakeKeys } from "./support/json-names.ts";
 import type { Responder } from "./support/receiver.ts";
 import { hookdSuite } from "./support/suite.ts";
 
@@ -95,6 +96,17 @@ describe("delivery", () => {
     expect(view.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["failed", "failed", "succeeded"]);
     expect(view.attempts[0].response.body).toBe("boom 0");
     expect(view.attempts[0].retry_at).not.toBeNull();
+    // The history shows each event's data in the API's names, the same as the attempts: snake_case throughout.
+    expect(view.history[2].data).toMatchObject({
+      attempt: 1,
+      latency_ms: expect.any(Number),
+      permanent: false,
+      retry_at: view.attempts[0].retry_at,
+      response: { status: 500, body: "boom 0", body_truncated: false },
+      error: expect.stringMatching(/500/),
+    });
+    expect(view.history[1].data).toEqual({ attempt: 1, worker: expect.any(String) });
+    expect(nonSnakeKeys(view)).toEqual([]);
     expect(view.replay_mismatch).toBeUndefined();
     expect(new Set(r.requests.map((request) => request.headers["webhook-id"]))).toEqual(new Set([json.id]));
     // The second attempt waited for its retry time (100ms ± 20% jitter).
