@@ -39,6 +39,7 @@ describe("one naming style: every JSON answer names its fields in snake_case", (
     answers.subscription = subscription.body;
     answers.subscriptions = (await json("/api/v1/subscriptions")).body;
     answers.published = (await post("/pub/names/orders", { order: 1 })).body;
+    answers.event = (await json(`/api/v1/events/${(answers.published as any).id}`)).body;
     answers.attempts = await eventually(async () => {
       const page = (await json(`/api/v1/subscriptions/${subscription.body.id}/attempts`)).body;
       return page.data.length >= 2 ? page : undefined;

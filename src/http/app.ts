@@ -8,6 +8,7 @@ import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
+import { mountEventRoutes } from "./event-routes.ts";
 import { machineRoutes, MACHINES_PATH } from "./machine-routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { mountPublishRoutes } from "./publish.ts";
@@ -108,6 +109,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route(SUBSCRIPTIONS_PATH, subscriptionRoutes(deps));
   mountHubRoutes(app, deps);
   mountDeliveryRoutes(app, deps);
+  mountEventRoutes(app, deps);
   app.route(MACHINES_PATH, machineRoutes());
 
   app.notFound((c) =>

@@ -6,8 +6,11 @@ import { HeaderMapSchema, lowercaseHeaderNames } from "../domain/header-names.ts
 import { isDeliveryId } from "../domain/ids.ts";
 import { isValidSecret } from "../domain/sign-standard-webhooks.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
+import type { TopicLog } from "../nats/topic-log.ts";
+import { loadDeliveryBody } from "../runtime/delivery-body.ts";
 import { DeliveryNotFoundError } from "../runtime/delivery-commands.ts";
-import { loadDeliveryView } from "../runtime/delivery-view.ts";
+import { DeliveryViewSchema, loadDeliveryView } from "../runtime/delivery-view.ts";
+import { deliveryLinks, DeliveryLinksSchema } from "./api-links.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { readJsonBody } from "./json-body.ts";
 import { badRequest } from "./problem.ts";
@@ -70,10 +73,13 @@ function encodeBody(body: CreateDeliveryBody): { body: string; contentType: stri
   return { body: toBase64(utf8(JSON.stringify(body.body))), contentType: body.content_type ?? "application/json" };
 }
 
+/** GET /api/v1/deliveries/<id>: the delivery as the runtime folds it, with links to its body, event and subscription. */
+export const DeliveryResponseSchema = DeliveryViewSchema.extend({ links: DeliveryLinksSchema });
+
 /** Room for the JSON around a base64 body (its field names, headers, URL) in a create request. */
 const JSON_ROOM = 64 * 1024;
 
-type DeliveryRouteDeps = IngestDeps & { deliveryStore: DeliveryStore; maxBodyBytes: number };
+type DeliveryRouteDeps = IngestDeps & { deliveryStore: DeliveryStore; maxBodyBytes: number; topics: TopicLog };
 
 export function mountDeliveryRoutes(app: Hono, deps: DeliveryRouteDeps): void {
   app.post("/api/v1/deliveries", (c) => createDelivery(c, deps));
@@ -83,8 +89,10 @@ export function mountDeliveryRoutes(app: Hono, deps: DeliveryRouteDeps): void {
     const id = c.req.param("id");
     const view = isDeliveryId(id) ? await loadDeliveryView(deps.deliveryStore, id) : null;
     if (!view) throw new DeliveryNotFoundError(id);
-    return c.json(view);
+    return c.json({ ...view, links: deliveryLinks(view) });
   });
+
+  app.get("/api/v1/deliveries/:id/body", (c) => deliveryBody(c, deps));
 
   app.post("/api/v1/deliveries/:id/retry", async (c) => {
     const id = c.req.param("id");
@@ -119,6 +127,21 @@ async function createDelivery(c: Context, deps: DeliveryRouteDeps): Promise<Resp
     body: encoded.body,
     secrets: body.secret ? [body.secret] : [],
     source: "api",
+  });
+}
+
+/**
+ * The body as sent, with its content type. It is the sender's content served from hookd's origin,
+ * so a browser is told not to sniff it and to run nothing in it (a text/html body stays inert).
+ */
+async function deliveryBody(c: Context, deps: DeliveryRouteDeps): Promise<Response> {
+  const id = c.req.param("id")!;
+  if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
+  const { body, contentType } = await loadDeliveryBody(deps, id);
+  return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+    "content-type": contentType,
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "sandbox",
   });
 }
 

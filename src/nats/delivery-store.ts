@@ -103,6 +103,12 @@ export class DeliveryStore {
     return expanded ? parseCreated(expanded) : null;
   }
 
+  /** A created event that is written straight to the journal (fan-out's): no ingest batch to look in. */
+  async readJournaledCreated(id: string): Promise<StoredCreated | null> {
+    const entry = await this.journal.readLast(this.#subjects.deliveryCreated(id));
+    return entry ? parseCreated(entry) : null;
+  }
+
   /** Writes a batched delivery's created event into the journal, once: expanding a batch again writes nothing. */
   async expandCreated(created: DeliveryCreated): Promise<void> {
     await this.storeCreatedOnce(created.data.id, encoder.encode(JSON.stringify(created)));

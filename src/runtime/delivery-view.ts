@@ -83,6 +83,7 @@ export const DeliveryViewSchema = z.object({
   idempotency_key: z.string().nullable(),
   request: DeliveryRequestViewSchema,
   subscription_id: z.string().nullable(),
+  event_id: z.string().nullable().describe("for fan-out: the published event whose body this delivery sends"),
   attempts: z.array(AttemptViewSchema),
   history: z
     .array(HistoryEntrySchema)
@@ -188,6 +189,7 @@ export function buildDeliveryView(created: StoredCreated, transitions: StoredTra
     signed: data.secrets.length > 0,
     idempotency_key: data.idempotencyKey ?? null,
     subscription_id: data.subscriptionId ?? null,
+    event_id: data.bodyRef?.eventId ?? null,
     request: summary.request,
     attempts: attemptViews(transitions),
     history: [
