@@ -1,10 +1,13 @@
 // deno-lint-ignore-file no-explicit-any -- tests read hookd's JSON answers field by field
 import { describe, expect, it } from "vitest";
-import { api, eventually, waitForState } from "./support/hookd.ts";
+import { adminToken, api, eventually, waitForState } from "./support/hookd.ts";
 import { nonSnakeKeys } from "./support/json-names.ts";
 import { hookdSuite } from "./support/suite.ts";
 
-/** The JSON API's contract as a client sees it across every resource: one naming style. */
+/**
+ * The JSON API's contract as a client sees it across every resource: one naming style, unknown
+ * query parameters refused, wrong methods answered 405.
+ */
 
 const suite = hookdSuite();
 
@@ -55,5 +58,88 @@ describe("one naming style: every JSON answer names its fields in snake_case", (
     expect((answers.delivery as any).history.map((entry: any) => entry.type)).toContain("attempt.failed");
     expect((answers.attempts as any).data.map((attempt: any) => attempt.outcome)).toContain("failed");
     expect(nonSnakeKeys(answers)).toEqual([]);
+  });
+});
+
+/**
+ * Every route of the suite's app, once, from Hono's own table (a route with a validator is two
+ * entries; middleware, registered for every method, is left out).
+ */
+function appRoutes(): { method: string; path: string }[] {
+  const routes = suite.hookd.hookd.app.routes.filter((route) => route.method !== "ALL");
+  const unique = new Map(routes.map(({ method, path }) => [`${method} ${path}`, { method, path }]));
+  return [...unique.values()];
+}
+
+/** A path that matches a route pattern: each parameter and wildcard filled in. */
+const concrete = (pattern: string) => pattern.replace(/:[A-Za-z]+/g, "x1").replace(/\*$/, "x/y");
+
+describe("unknown query parameters on the JSON API are a 400 that names them", () => {
+  it("GET /api/v1/subscriptions?subscription_id= is refused instead of listing everything", async () => {
+    const { status, body } = await json("/api/v1/subscriptions?subscription_id=sub_01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    expect(status).toBe(400);
+    expect(body.errors).toEqual([{ field: "subscription_id", message: expect.stringMatching(/unknown/) }]);
+    expect(body.detail).toBe(
+      '"subscription_id" is not a query parameter of GET /api/v1/subscriptions; it takes topic, owner, state, limit, cursor.',
+    );
+  });
+
+  it("on every /api/v1 route, walked from the app's route table", async () => {
+    const routes = appRoutes().filter((route) => route.path.startsWith("/api/v1/"));
+    expect(routes.length).toBeGreaterThanOrEqual(20);
+    for (const route of routes) {
+      const response = await api(suite.hookd.url, `${concrete(route.path)}?bogus_param=1&limit=5`, {
+        method: route.method,
+      });
+      const what = `${route.method} ${route.path}`;
+      expect(response.status, what).toBe(400);
+      const problem = await response.json();
+      expect(problem.errors.map((error: { field: string }) => error.field), what).toContain("bogus_param");
+    }
+  });
+
+  it("the parameters a route names still work, ?token= authenticates any GET, and Hookah's _url is untouched", async () => {
+    expect((await json("/api/v1/subscriptions?limit=5&topic=names/orders")).status).toBe(200);
+    const response = await fetch(`${suite.hookd.url}/api/v1/deliveries?limit=1&token=${await adminToken()}`);
+    expect(response.status).toBe(200);
+    const dispatched = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(suite.receiver.url)}&extra=1`, {
+      method: "POST",
+      body: "hookah keeps its own parameters",
+    });
+    expect(dispatched.status).toBe(202);
+  });
+});
+
+describe("a known route with a wrong method is 405 with Allow, on every route", () => {
+  it("walked from the app's route table", async () => {
+    const byPath = new Map<string, Set<string>>();
+    for (const route of appRoutes()) byPath.set(route.path, (byPath.get(route.path) ?? new Set()).add(route.method));
+    for (const [path, methods] of byPath) {
+      const wrong = ["DELETE", "PUT", "PATCH", "POST", "GET"].find((method) => !methods.has(method))!;
+      const response = await api(suite.hookd.url, concrete(path), {
+        method: wrong,
+        headers: { "x-hookbot-unsafe-is-ok": "I understand the security implications" },
+      });
+      const what = `${wrong} ${path}`;
+      expect(response.status, what).toBe(405);
+      expect(response.headers.get("content-type"), what).toBe("application/problem+json");
+      const allow = (response.headers.get("allow") ?? "").split(", ");
+      for (const method of methods) expect(allow, what).toContain(method);
+      expect(allow, what).not.toContain(wrong);
+      if (methods.has("GET")) expect(allow, what).toContain("HEAD");
+    }
+  });
+
+  it("names the methods in the problem too; a path that is no route stays a 404", async () => {
+    const response = await api(suite.hookd.url, "/api/v1/deliveries", { method: "DELETE" });
+    expect(response.headers.get("allow")).toBe("GET, HEAD, POST");
+    expect(await response.json()).toMatchObject({
+      type: "urn:hookd:problem:method-not-allowed",
+      status: 405,
+      allowed: ["GET", "HEAD", "POST"],
+      detail: "/api/v1/deliveries takes GET, HEAD, POST, not DELETE.",
+    });
+    expect((await api(suite.hookd.url, "/api/v1/nothing-here")).status).toBe(404);
+    expect((await api(suite.hookd.url, "/api/v1/deliveries/x1/nothing")).status).toBe(404);
   });
 });

@@ -19,7 +19,8 @@ import { type SubscriptionRouteDeps, subscriptionRoutes, SUBSCRIPTIONS_PATH } fr
 import { mountHubRoutes } from "./hub-routes.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
 import type { GitHubSecretRule } from "../domain/github-signature.ts";
-import { problemResponse } from "./problem.ts";
+import { notFoundOrNotAllowed } from "./method-not-allowed.ts";
+import { NoQuerySchema, query } from "./query.ts";
 import { problemForError } from "./error-problems.ts";
 import { mountStreamRoutes, requireUnsafeConsent, type StreamRouteDeps, UNSAFE_HEADER } from "./stream-routes.ts";
 import { cors as corsMiddleware } from "hono/cors";
@@ -82,7 +83,7 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   const openApi = openApiDocument();
-  app.get("/api/v1/openapi.json", (c) => c.json(openApi));
+  app.get("/api/v1/openapi.json", query(NoQuerySchema), (c) => c.json(openApi));
 
   // Before auth: a browser's preflight carries no token, and must be answered for the real request to follow.
   const cors = deps.corsOrigins !== undefined && deps.corsOrigins.length > 0;
@@ -112,14 +113,7 @@ export function createApp(deps: AppDeps): Hono {
   mountEventRoutes(app, deps);
   app.route(MACHINES_PATH, machineRoutes());
 
-  app.notFound((c) =>
-    problemResponse(c, {
-      status: 404,
-      kind: "not-found",
-      title: "No such route",
-      detail: `${c.req.method} ${new URL(c.req.url).pathname} is not a hookd route.`,
-    })
-  );
+  app.notFound(notFoundOrNotAllowed(app));
 
   app.onError((error, c) => problemForError(c, error, deps));
 

@@ -14,7 +14,7 @@ import { deliveryLinks, DeliveryLinksSchema } from "./api-links.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { readJsonBody } from "./json-body.ts";
 import { badRequest } from "./problem.ts";
-import { parseOr400 } from "./validation.ts";
+import { NoQuerySchema, query } from "./query.ts";
 import { tooLarge } from "./read-body.ts";
 
 /** The native JSON API for deliveries. */
@@ -82,26 +82,26 @@ const JSON_ROOM = 64 * 1024;
 type DeliveryRouteDeps = IngestDeps & { deliveryStore: DeliveryStore; maxBodyBytes: number; topics: TopicLog };
 
 export function mountDeliveryRoutes(app: Hono, deps: DeliveryRouteDeps): void {
-  app.post("/api/v1/deliveries", (c) => createDelivery(c, deps));
-  app.get("/api/v1/deliveries", (c) => listDeliveries(c, deps));
+  app.post("/api/v1/deliveries", query(NoQuerySchema), (c) => createDelivery(c, deps));
+  app.get("/api/v1/deliveries", query(ListDeliveriesQuerySchema), (c) => listDeliveries(c, c.req.valid("query"), deps));
 
-  app.get("/api/v1/deliveries/:id", async (c) => {
+  app.get("/api/v1/deliveries/:id", query(NoQuerySchema), async (c) => {
     const id = c.req.param("id");
     const view = isDeliveryId(id) ? await loadDeliveryView(deps.deliveryStore, id) : null;
     if (!view) throw new DeliveryNotFoundError(id);
     return c.json({ ...view, links: deliveryLinks(view) });
   });
 
-  app.get("/api/v1/deliveries/:id/body", (c) => deliveryBody(c, deps));
+  app.get("/api/v1/deliveries/:id/body", query(NoQuerySchema), (c) => deliveryBody(c, c.req.param("id"), deps));
 
-  app.post("/api/v1/deliveries/:id/retry", async (c) => {
+  app.post("/api/v1/deliveries/:id/retry", query(NoQuerySchema), async (c) => {
     const id = c.req.param("id");
     if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
     const state = await deps.deliveries.retry(id);
     return c.json({ id, state }, 202, { location: `/api/v1/deliveries/${id}` });
   });
 
-  app.post("/api/v1/deliveries/:id/cancel", async (c) => {
+  app.post("/api/v1/deliveries/:id/cancel", query(NoQuerySchema), async (c) => {
     const id = c.req.param("id");
     if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
     const state = await deps.deliveries.cancel(id);
@@ -134,8 +134,7 @@ async function createDelivery(c: Context, deps: DeliveryRouteDeps): Promise<Resp
  * The body as sent, with its content type. It is the sender's content served from hookd's origin,
  * so a browser is told not to sniff it and to run nothing in it (a text/html body stays inert).
  */
-async function deliveryBody(c: Context, deps: DeliveryRouteDeps): Promise<Response> {
-  const id = c.req.param("id")!;
+async function deliveryBody(c: Context, id: string, deps: DeliveryRouteDeps): Promise<Response> {
   if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
   const { body, contentType } = await loadDeliveryBody(deps, id);
   return c.body(body as Uint8Array<ArrayBuffer>, 200, {
@@ -145,8 +144,11 @@ async function deliveryBody(c: Context, deps: DeliveryRouteDeps): Promise<Respon
   });
 }
 
-async function listDeliveries(c: Context, deps: DeliveryRouteDeps): Promise<Response> {
-  const query = parseOr400(ListDeliveriesQuerySchema, c.req.query());
+async function listDeliveries(
+  c: Context,
+  query: z.output<typeof ListDeliveriesQuerySchema>,
+  deps: DeliveryRouteDeps,
+): Promise<Response> {
   const items = await deps.deliveryStore.list({
     state: query.state as never,
     before: query.cursor,

@@ -3,6 +3,7 @@ import { isEventId } from "../domain/ids.ts";
 import { ActorNotFoundError } from "../runtime/errors.ts";
 import { type EventViewDeps, EventViewSchema, loadEventView } from "../runtime/event-view.ts";
 import { deliveryPath, eventPath, SelfLinkSchema } from "./api-links.ts";
+import { NoQuerySchema, query } from "./query.ts";
 
 /**
  * GET /api/v1/events/<id>: a published event read back, with its payload and the deliveries it
@@ -16,7 +17,7 @@ export const EventResponseSchema = EventViewSchema.extend({
 });
 
 export function mountEventRoutes(app: Hono, deps: EventViewDeps): void {
-  app.get("/api/v1/events/:id", async (c) => {
+  app.get("/api/v1/events/:id", query(NoQuerySchema), async (c) => {
     const id = c.req.param("id");
     // Checked before it becomes part of a NATS subject.
     if (!isEventId(id)) throw new ActorNotFoundError("event", id);
