@@ -176,6 +176,63 @@ describe("delivery", () => {
     expect(third.json.id).not.toBe(first.json.id);
   });
 
+  it("the same Idempotency-Key with a different request is a 422 naming what differs, and delivers nothing more", async () => {
+    const r = await receiver();
+    const key = { "idempotency-key": `conflict-${Date.now()}` };
+    const request = { url: `${r.url}/a`, body: { n: 1 }, headers: { "X-Tenant": "acme" } };
+    const first = await create(request, key);
+    expect(first.response.status).toBe(202);
+    const refused = async (body: Record<string, unknown>) => {
+      const { response, json } = await create(body, key);
+      expect(response.status).toBe(422);
+      expect(response.headers.get("content-type")).toBe("application/problem+json");
+      expect(json.type).toBe("urn:hookd:problem:idempotency-key-reused");
+      expect(json.field).toBe("Idempotency-Key");
+      return json.conflicts;
+    };
+    expect(await refused({ ...request, body: { n: 2 } })).toEqual(["body"]);
+    expect(await refused({ ...request, url: `${r.url}/b`, body: "other" })).toEqual(["url", "headers", "body"]);
+    expect(await refused({ ...request, headers: { "X-Tenant": "other" } })).toEqual(["headers"]);
+    expect(await refused({ ...request, method: "PUT" })).toEqual(["method"]);
+    expect(await refused({ ...request, secret: ownSecret })).toEqual(["secret"]);
+    const dispatched = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(request.url)}`, {
+      method: "POST",
+      headers: { ...key, "content-type": "application/json" },
+      body: '{"n":1}',
+    });
+    expect((await dispatched.json()).conflicts).toEqual(["headers", "endpoint"]);
+
+    // The same request again answers the first delivery, and only that one is delivered.
+    const again = await create(request, key);
+    expect(again.response.status).toBe(202);
+    expect(again.json.id).toBe(first.json.id);
+    await waitForState(suite.hookd.url, first.json.id, "delivered");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(r.requests).toHaveLength(1);
+  });
+
+  it("a keyed request retried against an instance with another default secret is the same request", async () => {
+    const other = await startTestHookd(suite.nats.url, {
+      HOOKD_SIGNING_SECRET: encodeSecret(new Uint8Array(32).fill(9)),
+      HOOKD_WORKERS: "off",
+    });
+    try {
+      const r = await receiver();
+      const key = { "idempotency-key": `instances-${Date.now()}` };
+      const first = await create({ url: r.url, body: "once" }, key);
+      const retried = await api(other.url, "/api/v1/deliveries", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...key },
+        body: JSON.stringify({ url: r.url, body: "once" }),
+      });
+      expect(retried.status).toBe(202);
+      expect(retried.headers.get("idempotent-replayed")).toBe("true");
+      expect((await retried.json()).id).toBe(first.json.id);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it("a delivery in backoff can be cancelled, and then gets no more attempts", async () => {
     const slow = await startTestHookd(suite.nats.url, { HOOKD_RETRY_SCHEDULE: "1s", HOOKD_WORKERS: "off" });
     try {

@@ -1,5 +1,6 @@
 import type { JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
+import { IdempotencyKeyReusedError, publishConflicts } from "../domain/idempotency.ts";
 import type { TopicNamespace } from "../domain/topic-name.ts";
 import { EventIndex } from "./event-index.ts";
 import { publishFailure, unavailable } from "./journal.ts";
@@ -36,6 +37,12 @@ export type Publish = {
   contentType?: string | undefined;
   type?: string | undefined;
   idempotencyKey?: string | undefined;
+  /**
+   * A publish whose key was used for a different event: refused (the default, what a client is
+   * told), or answered with the first event, for a publisher whose keys name their source and
+   * whose first event stands (a router redoing a message).
+   */
+  onKeyReuse?: "refuse" | "first";
   publishedAt: string;
 };
 
@@ -72,7 +79,10 @@ export class TopicLog {
     this.#index = new EventIndex(jsm, publisher, layout);
   }
 
-  /** Stores the event; a repeated Idempotency-Key answers with the first event instead. */
+  /**
+   * Stores the event. A repeated Idempotency-Key on the topic answers with the first event
+   * instead when the body, content type and type are the same, and is refused when they are not.
+   */
   async publish(event: Publish): Promise<{ id: string; seq: number; duplicate: boolean }> {
     const headers: Record<string, string> = { [EVENT_ID_HEADER]: event.id, [PUBLISHED_AT_HEADER]: event.publishedAt };
     if (event.contentType) headers[CONTENT_TYPE_HEADER] = event.contentType;
@@ -92,8 +102,13 @@ export class TopicLog {
       return { id: event.id, seq: ack.seq, duplicate: false };
     }
     const original = await this.read(ack.seq);
-    // Records the first publish's event again, in case it stopped between storing the event and recording it.
-    if (original) await this.#index.record(original.id, ack.seq);
+    if (original) {
+      const again = { body: event.body, contentType: event.contentType || null, type: event.type || null };
+      const conflicts = event.onKeyReuse === "first" ? [] : publishConflicts(original, again);
+      if (conflicts.length > 0) throw new IdempotencyKeyReusedError(event.idempotencyKey!, "event", conflicts);
+      // Records the first publish's event again, in case it stopped between storing the event and recording it.
+      await this.#index.record(original.id, ack.seq);
+    }
     return { id: original?.id ?? event.id, seq: ack.seq, duplicate: true };
   }
 
