@@ -118,14 +118,17 @@ export const deliveryMachine = setup({
   id: "delivery",
   initial: "pending",
   context: ({ input }) => initialDeliveryContext(input),
+  // The descriptions travel with the definition: GET /api/v1/machines/delivery serves them in every format.
   states: {
     pending: {
+      description: "Accepted; waiting for a worker to start the next attempt.",
       on: {
         "attempt.started": { guard: "isNextAttempt", target: "in-flight", actions: "startAttempt" },
         "delivery.cancel-requested": { target: "cancelled" },
       },
     },
     "in-flight": {
+      description: "An attempt is on the wire; its outcome decides what follows.",
       on: {
         "attempt.succeeded": { guard: "isCurrentAttempt", target: "delivered", actions: "recordSuccess" },
         "attempt.failed": [
@@ -137,20 +140,37 @@ export const deliveryMachine = setup({
       },
     },
     backoff: {
+      description:
+        "Waiting until retryAt for the next attempt: a NATS message handed back with a delay, no timer or actor in hookd.",
       on: {
         "attempt.started": { guard: "isNextAttemptAndDue", target: "in-flight", actions: "startAttempt" },
         "delivery.cancel-requested": { target: "cancelled", actions: "stopRetrying" },
       },
     },
-    delivered: { type: "final" },
+    delivered: {
+      type: "final",
+      description: "The receiver answered 2xx. Final: nothing leaves this state.",
+    },
     failed: {
+      description: "Gave up: the attempts ran out, or one failed for good (410 Gone, a forbidden target). " +
+        "No attempt starts from here; only a manual retry leaves it, for a new round of attempts.",
       on: { "delivery.retry-requested": { target: "pending", actions: "startNewRound" } },
     },
     cancelled: {
+      description: "Cancelled by hand: no attempt starts from here. An attempt already on the wire still has its " +
+        "outcome recorded, and the delivery stays cancelled. Only a manual retry leaves it.",
       on: {
         "delivery.retry-requested": { target: "pending", actions: "startNewRound" },
-        "attempt.succeeded": { guard: "isCurrentAttempt", actions: "recordLateOutcome" },
-        "attempt.failed": { guard: "isCurrentAttempt", actions: "recordLateOutcome" },
+        "attempt.succeeded": {
+          guard: "isCurrentAttempt",
+          actions: "recordLateOutcome",
+          description: "the outcome of an attempt that was on the wire when it was cancelled; it stays cancelled",
+        },
+        "attempt.failed": {
+          guard: "isCurrentAttempt",
+          actions: "recordLateOutcome",
+          description: "the outcome of an attempt that was on the wire when it was cancelled; it stays cancelled",
+        },
       },
     },
   },

@@ -85,10 +85,16 @@ export const subscriptionMachine = setup({
     statusMessage: input.needsVerification ? "waiting for verification of intent" : null,
   }),
   on: {
-    "subscription.unsubscribed": { target: ".unsubscribed", actions: "unsubscribe" },
+    "subscription.unsubscribed": {
+      target: ".unsubscribed",
+      actions: "unsubscribe",
+      description: "deleted by hand or through the hub, whatever state it is in",
+    },
   },
   states: {
     "pending-verification": {
+      description:
+        "A WebSub subscription waiting for its verification of intent; one that needs none passes straight to active.",
       always: { guard: "verifiedAtCreation", target: "active" },
       on: {
         "verification.succeeded": { target: "active", actions: ["setLease", "markVerified"] },
@@ -96,6 +102,7 @@ export const subscriptionMachine = setup({
       },
     },
     active: {
+      description: "Receives deliveries. Failed ones are counted; a 410 Gone or the failure threshold disables it.",
       on: {
         "lease.renewed": { actions: "setLease" },
         "lease.expired": { target: "expired", actions: "expire" },
@@ -109,6 +116,7 @@ export const subscriptionMachine = setup({
       },
     },
     paused: {
+      description: "Deactivated by hand: receives nothing until it is activated.",
       on: {
         "subscription.resumed": { target: "active", actions: "resume" },
         "lease.renewed": { actions: "setLease" },
@@ -116,6 +124,8 @@ export const subscriptionMachine = setup({
       },
     },
     disabled: {
+      description:
+        "Stopped after a 410 Gone or too many consecutive failed deliveries: receives nothing until it is activated.",
       on: {
         "subscription.resumed": { target: "active", actions: "resume" },
         "subscription.paused": { target: "paused", actions: "pause" },
@@ -123,9 +133,13 @@ export const subscriptionMachine = setup({
       },
     },
     expired: {
+      description: "Its WebSub lease ran out: receives nothing until the subscriber verifies again.",
       // A WebSub re-subscribe after expiry verifies again and brings the subscription back.
       on: { "verification.succeeded": { target: "active", actions: ["setLease", "resume"] } },
     },
-    unsubscribed: { type: "final" },
+    unsubscribed: {
+      type: "final",
+      description: "Deleted, unsubscribed through the hub, or its verification failed. Final.",
+    },
   },
 });

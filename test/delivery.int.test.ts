@@ -3,6 +3,7 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
 import { api, deliveryOf, startTestHookd, waitForState } from "./support/hookd.ts";
+import { nonSnakeKeys } from "./support/json-names.ts";
 import type { Responder } from "./support/receiver.ts";
 import { hookdSuite } from "./support/suite.ts";
 
@@ -95,6 +96,17 @@ describe("delivery", () => {
     expect(view.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["failed", "failed", "succeeded"]);
     expect(view.attempts[0].response.body).toBe("boom 0");
     expect(view.attempts[0].retry_at).not.toBeNull();
+    // The history shows each event's data in the API's names, the same as the attempts: snake_case throughout.
+    expect(view.history[2].data).toMatchObject({
+      attempt: 1,
+      latency_ms: expect.any(Number),
+      permanent: false,
+      retry_at: view.attempts[0].retry_at,
+      response: { status: 500, body: "boom 0", body_truncated: false },
+      error: expect.stringMatching(/500/),
+    });
+    expect(view.history[1].data).toEqual({ attempt: 1, worker: expect.any(String) });
+    expect(nonSnakeKeys(view)).toEqual([]);
     expect(view.replay_mismatch).toBeUndefined();
     expect(new Set(r.requests.map((request) => request.headers["webhook-id"]))).toEqual(new Set([json.id]));
     // The second attempt waited for its retry time (100ms ± 20% jitter).
@@ -162,6 +174,63 @@ describe("delivery", () => {
     expect(r.requests).toHaveLength(1);
     const third = await create({ url: r.url, body: "other" }, { "idempotency-key": `${key}-b` });
     expect(third.json.id).not.toBe(first.json.id);
+  });
+
+  it("the same Idempotency-Key with a different request is a 422 naming what differs, and delivers nothing more", async () => {
+    const r = await receiver();
+    const key = { "idempotency-key": `conflict-${Date.now()}` };
+    const request = { url: `${r.url}/a`, body: { n: 1 }, headers: { "X-Tenant": "acme" } };
+    const first = await create(request, key);
+    expect(first.response.status).toBe(202);
+    const refused = async (body: Record<string, unknown>) => {
+      const { response, json } = await create(body, key);
+      expect(response.status).toBe(422);
+      expect(response.headers.get("content-type")).toBe("application/problem+json");
+      expect(json.type).toBe("urn:hookd:problem:idempotency-key-reused");
+      expect(json.field).toBe("Idempotency-Key");
+      return json.conflicts;
+    };
+    expect(await refused({ ...request, body: { n: 2 } })).toEqual(["body"]);
+    expect(await refused({ ...request, url: `${r.url}/b`, body: "other" })).toEqual(["url", "headers", "body"]);
+    expect(await refused({ ...request, headers: { "X-Tenant": "other" } })).toEqual(["headers"]);
+    expect(await refused({ ...request, method: "PUT" })).toEqual(["method"]);
+    expect(await refused({ ...request, secret: ownSecret })).toEqual(["secret"]);
+    const dispatched = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(request.url)}`, {
+      method: "POST",
+      headers: { ...key, "content-type": "application/json" },
+      body: '{"n":1}',
+    });
+    expect((await dispatched.json()).conflicts).toEqual(["headers", "endpoint"]);
+
+    // The same request again answers the first delivery, and only that one is delivered.
+    const again = await create(request, key);
+    expect(again.response.status).toBe(202);
+    expect(again.json.id).toBe(first.json.id);
+    await waitForState(suite.hookd.url, first.json.id, "delivered");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(r.requests).toHaveLength(1);
+  });
+
+  it("a keyed request retried against an instance with another default secret is the same request", async () => {
+    const other = await startTestHookd(suite.nats.url, {
+      HOOKD_SIGNING_SECRET: encodeSecret(new Uint8Array(32).fill(9)),
+      HOOKD_WORKERS: "off",
+    });
+    try {
+      const r = await receiver();
+      const key = { "idempotency-key": `instances-${Date.now()}` };
+      const first = await create({ url: r.url, body: "once" }, key);
+      const retried = await api(other.url, "/api/v1/deliveries", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...key },
+        body: JSON.stringify({ url: r.url, body: "once" }),
+      });
+      expect(retried.status).toBe(202);
+      expect(retried.headers.get("idempotent-replayed")).toBe("true");
+      expect((await retried.json()).id).toBe(first.json.id);
+    } finally {
+      await other.stop();
+    }
   });
 
   it("a delivery in backoff can be cancelled, and then gets no more attempts", async () => {

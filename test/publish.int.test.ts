@@ -63,6 +63,44 @@ describe("publishing to topics", () => {
     expect(other.json.seq).toBeGreaterThan(first.json.seq);
   });
 
+  it("the same Idempotency-Key with a different event is a 422 naming what differs, and stores nothing", async () => {
+    const key = { "idempotency-key": "publish-conflict-1" };
+    const first = await publish("/pub/conflicts", {
+      headers: { ...key, "content-type": "text/plain", "hookd-event-type": "note.added" },
+      body: "first",
+    });
+    expect(first.response.status).toBe(202);
+    const info = async () => (await jetstreamManager(suite.nc)).streams.info(layout.streams.topics);
+    const lastSeq = (await info()).state.last_seq;
+
+    const body = await publish("/pub/conflicts", {
+      headers: { ...key, "content-type": "text/plain", "hookd-event-type": "note.added" },
+      body: "second",
+    });
+    expect(body.response.status).toBe(422);
+    expect(body.response.headers.get("content-type")).toBe("application/problem+json");
+    expect(body.json).toMatchObject({
+      type: "urn:hookd:problem:idempotency-key-reused",
+      field: "Idempotency-Key",
+      conflicts: ["body"],
+      detail: expect.stringMatching(/publish-conflict-1.*different body/),
+    });
+    const typeAndContentType = await publish("/pub/conflicts", {
+      headers: { ...key, "content-type": "application/json", "hookd-event-type": "note.removed" },
+      body: "first",
+    });
+    expect(typeAndContentType.json.conflicts).toEqual(["content_type", "type"]);
+    expect((await info()).state.last_seq).toBe(lastSeq);
+
+    // The same event again still answers the first one.
+    const again = await publish("/pub/conflicts", {
+      headers: { ...key, "content-type": "text/plain", "hookd-event-type": "note.added" },
+      body: "first",
+    });
+    expect(again.response.status).toBe(202);
+    expect(again.json).toEqual(first.json);
+  });
+
   it("POST /dispatch with _topic publishes (query, form field, or JSON field) and strips the field", async () => {
     const query = await publish("/dispatch?_topic=hookah/q", {
       headers: { "content-type": "text/plain" },

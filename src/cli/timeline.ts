@@ -27,10 +27,10 @@ function describe(entry: HistoryEntry): string {
     case "attempt.failed": {
       const response = data.response as { status: number } | undefined;
       const outcome = response ? `HTTP ${response.status}` : String(data.error ?? "error");
-      let line = `attempt ${data.attempt}: ${outcome} in ${data.latencyMs}ms`;
+      let line = `attempt ${data.attempt}: ${outcome} in ${data.latency_ms}ms`;
       if (entry.type === "attempt.failed") {
         if (data.permanent) line += ` (permanent: ${data.error})`;
-        else if (entry.state === "backoff") line += `; next attempt at ${data.retryAt}`;
+        else if (entry.state === "backoff") line += `; next attempt at ${data.retry_at}`;
         else if (response) line += ` (${data.error})`;
       }
       return line;

@@ -30,6 +30,8 @@ export const DeliveryCreatedSchema = z.object({
     secrets: z.array(z.string()),
     source: z.enum(["dispatch", "api", "fan-out"]),
     idempotencyKey: z.string().optional(),
+    /** With a key: the digest of the request as sent (domain/idempotency.ts), so a reuse of the key with another request is told apart. */
+    requestDigest: z.string().optional(),
     /** For fan-out: the body is the topic log's event at this sequence, stored once for every subscriber. */
     bodyRef: z.object({ topicSeq: z.number().int().positive(), eventId: z.string() }).optional(),
     subscriptionId: z.string().optional(),

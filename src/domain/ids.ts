@@ -42,3 +42,13 @@ export const DELIVERY_ID_PATTERN = /^dlv_[0-9A-HJKMNP-TV-Z]{26}$/;
 export function isDeliveryId(text: string): boolean {
   return DELIVERY_ID_PATTERN.test(text);
 }
+
+/**
+ * A published event's id: evt_ + ULID, or seq-<n> for a topic-log message that came without one
+ * (stored by something other than hookd), which names it by its sequence.
+ */
+const EVENT_ID_PATTERN = /^(evt_[0-9A-HJKMNP-TV-Z]{26}|seq-[1-9][0-9]{0,15})$/;
+
+export function isEventId(text: string): boolean {
+  return EVENT_ID_PATTERN.test(text);
+}

@@ -53,17 +53,25 @@ export class SubscriptionIndex<T extends IndexedSubscription> {
   /** Active subscriptions that want an event of `type` (or untyped) on `topic`. */
   match(topic: string, type: string | null): T[] {
     const found: T[] = [];
-    const take = (bucket: Map<string, T> | undefined) => {
-      for (const subscription of bucket?.values() ?? []) {
-        if (!subscription.active) continue;
-        if (subscription.eventTypes && (type === null || !subscription.eventTypes.includes(type))) continue;
-        found.push(subscription);
-      }
-    };
-    take(this.#exact.get(topic));
-    for (let slash = topic.indexOf("/"); slash >= 0; slash = topic.indexOf("/", slash + 1)) {
-      take(this.#recursive.get(topic.slice(0, slash)));
-    }
+    this.#eachCovering(topic, (subscription) => {
+      if (!subscription.active) return;
+      if (subscription.eventTypes && (type === null || !subscription.eventTypes.includes(type))) return;
+      found.push(subscription);
+    });
     return found;
+  }
+
+  /** Every subscription whose topic covers `topic`, whatever its state and event types. */
+  covering(topic: string): T[] {
+    const found: T[] = [];
+    this.#eachCovering(topic, (subscription) => found.push(subscription));
+    return found;
+  }
+
+  #eachCovering(topic: string, visit: (subscription: T) => void): void {
+    for (const subscription of this.#exact.get(topic)?.values() ?? []) visit(subscription);
+    for (let slash = topic.indexOf("/"); slash >= 0; slash = topic.indexOf("/", slash + 1)) {
+      for (const subscription of this.#recursive.get(topic.slice(0, slash))?.values() ?? []) visit(subscription);
+    }
   }
 }

@@ -8,6 +8,7 @@ import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
+import { mountEventRoutes } from "./event-routes.ts";
 import { machineRoutes, MACHINES_PATH } from "./machine-routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { mountPublishRoutes } from "./publish.ts";
@@ -18,7 +19,8 @@ import { type SubscriptionRouteDeps, subscriptionRoutes, SUBSCRIPTIONS_PATH } fr
 import { mountHubRoutes } from "./hub-routes.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
 import type { GitHubSecretRule } from "../domain/github-signature.ts";
-import { problemResponse } from "./problem.ts";
+import { notFoundOrNotAllowed } from "./method-not-allowed.ts";
+import { NoQuerySchema, query } from "./query.ts";
 import { problemForError } from "./error-problems.ts";
 import { mountStreamRoutes, requireUnsafeConsent, type StreamRouteDeps, UNSAFE_HEADER } from "./stream-routes.ts";
 import { cors as corsMiddleware } from "hono/cors";
@@ -81,7 +83,7 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   const openApi = openApiDocument();
-  app.get("/api/v1/openapi.json", (c) => c.json(openApi));
+  app.get("/api/v1/openapi.json", query(NoQuerySchema), (c) => c.json(openApi));
 
   // Before auth: a browser's preflight carries no token, and must be answered for the real request to follow.
   const cors = deps.corsOrigins !== undefined && deps.corsOrigins.length > 0;
@@ -108,16 +110,10 @@ export function createApp(deps: AppDeps): Hono {
   app.route(SUBSCRIPTIONS_PATH, subscriptionRoutes(deps));
   mountHubRoutes(app, deps);
   mountDeliveryRoutes(app, deps);
+  mountEventRoutes(app, deps);
   app.route(MACHINES_PATH, machineRoutes());
 
-  app.notFound((c) =>
-    problemResponse(c, {
-      status: 404,
-      kind: "not-found",
-      title: "No such route",
-      detail: `${c.req.method} ${new URL(c.req.url).pathname} is not a hookd route.`,
-    })
-  );
+  app.notFound(notFoundOrNotAllowed(app));
 
   app.onError((error, c) => problemForError(c, error, deps));
 

@@ -6,12 +6,15 @@ import { HeaderMapSchema, lowercaseHeaderNames } from "../domain/header-names.ts
 import { isDeliveryId } from "../domain/ids.ts";
 import { isValidSecret } from "../domain/sign-standard-webhooks.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
+import type { TopicLog } from "../nats/topic-log.ts";
+import { loadDeliveryBody } from "../runtime/delivery-body.ts";
 import { DeliveryNotFoundError } from "../runtime/delivery-commands.ts";
-import { loadDeliveryView } from "../runtime/delivery-view.ts";
+import { DeliveryViewSchema, loadDeliveryView } from "../runtime/delivery-view.ts";
+import { deliveryLinks, DeliveryLinksSchema } from "./api-links.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { readJsonBody } from "./json-body.ts";
 import { badRequest } from "./problem.ts";
-import { parseOr400 } from "./validation.ts";
+import { NoQuerySchema, query } from "./query.ts";
 import { tooLarge } from "./read-body.ts";
 
 /** The native JSON API for deliveries. */
@@ -70,30 +73,35 @@ function encodeBody(body: CreateDeliveryBody): { body: string; contentType: stri
   return { body: toBase64(utf8(JSON.stringify(body.body))), contentType: body.content_type ?? "application/json" };
 }
 
+/** GET /api/v1/deliveries/<id>: the delivery as the runtime folds it, with links to its body, event and subscription. */
+export const DeliveryResponseSchema = DeliveryViewSchema.extend({ links: DeliveryLinksSchema });
+
 /** Room for the JSON around a base64 body (its field names, headers, URL) in a create request. */
 const JSON_ROOM = 64 * 1024;
 
-type DeliveryRouteDeps = IngestDeps & { deliveryStore: DeliveryStore; maxBodyBytes: number };
+type DeliveryRouteDeps = IngestDeps & { deliveryStore: DeliveryStore; maxBodyBytes: number; topics: TopicLog };
 
 export function mountDeliveryRoutes(app: Hono, deps: DeliveryRouteDeps): void {
-  app.post("/api/v1/deliveries", (c) => createDelivery(c, deps));
-  app.get("/api/v1/deliveries", (c) => listDeliveries(c, deps));
+  app.post("/api/v1/deliveries", query(NoQuerySchema), (c) => createDelivery(c, deps));
+  app.get("/api/v1/deliveries", query(ListDeliveriesQuerySchema), (c) => listDeliveries(c, c.req.valid("query"), deps));
 
-  app.get("/api/v1/deliveries/:id", async (c) => {
+  app.get("/api/v1/deliveries/:id", query(NoQuerySchema), async (c) => {
     const id = c.req.param("id");
     const view = isDeliveryId(id) ? await loadDeliveryView(deps.deliveryStore, id) : null;
     if (!view) throw new DeliveryNotFoundError(id);
-    return c.json(view);
+    return c.json({ ...view, links: deliveryLinks(view) });
   });
 
-  app.post("/api/v1/deliveries/:id/retry", async (c) => {
+  app.get("/api/v1/deliveries/:id/body", query(NoQuerySchema), (c) => deliveryBody(c, c.req.param("id"), deps));
+
+  app.post("/api/v1/deliveries/:id/retry", query(NoQuerySchema), async (c) => {
     const id = c.req.param("id");
     if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
     const state = await deps.deliveries.retry(id);
     return c.json({ id, state }, 202, { location: `/api/v1/deliveries/${id}` });
   });
 
-  app.post("/api/v1/deliveries/:id/cancel", async (c) => {
+  app.post("/api/v1/deliveries/:id/cancel", query(NoQuerySchema), async (c) => {
     const id = c.req.param("id");
     if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
     const state = await deps.deliveries.cancel(id);
@@ -122,8 +130,25 @@ async function createDelivery(c: Context, deps: DeliveryRouteDeps): Promise<Resp
   });
 }
 
-async function listDeliveries(c: Context, deps: DeliveryRouteDeps): Promise<Response> {
-  const query = parseOr400(ListDeliveriesQuerySchema, c.req.query());
+/**
+ * The body as sent, with its content type. It is the sender's content served from hookd's origin,
+ * so a browser is told not to sniff it and to run nothing in it (a text/html body stays inert).
+ */
+async function deliveryBody(c: Context, id: string, deps: DeliveryRouteDeps): Promise<Response> {
+  if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
+  const { body, contentType } = await loadDeliveryBody(deps, id);
+  return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+    "content-type": contentType,
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "sandbox",
+  });
+}
+
+async function listDeliveries(
+  c: Context,
+  query: z.output<typeof ListDeliveriesQuerySchema>,
+  deps: DeliveryRouteDeps,
+): Promise<Response> {
   const items = await deps.deliveryStore.list({
     state: query.state as never,
     before: query.cursor,

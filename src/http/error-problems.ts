@@ -1,8 +1,9 @@
 import type { Context } from "hono";
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
+import { IdempotencyKeyReusedError } from "../domain/idempotency.ts";
 import { NatsUnavailableError, PayloadTooLargeError } from "../nats/journal.ts";
-import { ActorNotFoundError, TransitionRefusedError } from "../runtime/errors.ts";
+import { ActorNotFoundError, EventExpiredError, TransitionRefusedError } from "../runtime/errors.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 
 /** The one place that turns what the layers below throw into problem+json: every route's errors end here. */
@@ -15,6 +16,26 @@ export function problemForError(c: Context, error: Error, deps: { log: Logger; m
       kind: `${error.kind}-not-found`,
       title: `No such ${error.kind}`,
       detail: error.message,
+    });
+  }
+  if (error instanceof EventExpiredError) {
+    return problemResponse(c, {
+      status: 410,
+      kind: "event-expired",
+      title: "The event has aged out of the topic log",
+      detail: `${error.message} Deliveries keep their journals (headers sent, attempts) for HOOKD_JOURNAL_MAX_AGE; ` +
+        "raise HOOKD_TOPIC_MAX_AGE to keep events longer.",
+      extra: { event_id: error.eventId, seq: error.seq },
+    });
+  }
+  if (error instanceof IdempotencyKeyReusedError) {
+    return problemResponse(c, {
+      status: 422,
+      kind: "idempotency-key-reused",
+      title: "The Idempotency-Key was used for a different request",
+      detail: `${error.message} Send that request unchanged to get its answer again, or use a new key for a new ` +
+        "request (keys are remembered for HOOKD_IDEMPOTENCY_WINDOW).",
+      extra: { field: "Idempotency-Key", conflicts: error.conflicts },
     });
   }
   if (error instanceof TransitionRefusedError) {

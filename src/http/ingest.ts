@@ -48,6 +48,7 @@ export async function acceptDelivery(c: Context, deps: IngestDeps, ingest: Inges
     secrets: ingest.secrets.length > 0 ? ingest.secrets : deps.defaultSecrets,
     source: ingest.source,
     idempotencyKey,
+    givenSecrets: ingest.secrets,
   });
   const headers: Record<string, string> = { location: `/api/v1/deliveries/${id}` };
   if (duplicate) headers["idempotent-replayed"] = "true";

@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import type { z } from "zod";
 import { ulid } from "../domain/ids.ts";
 import type { Dialect } from "../domain/signing-dialect.ts";
 import { generateSecret, rotatedSecrets, secretProblem } from "../domain/subscription-secret.ts";
@@ -22,7 +23,7 @@ import {
 } from "./subscription-schemas.ts";
 import { subscriptionView } from "./subscription-view.ts";
 import { validateTarget } from "./target-url.ts";
-import { parseOr400 } from "./validation.ts";
+import { NoQuerySchema, query } from "./query.ts";
 
 /**
  * REST Hooks: subscriptions under /api/v1/subscriptions, as Zapier's REST Hooks describe them. A
@@ -48,30 +49,31 @@ export type SubscriptionRouteDeps = {
 
 export function subscriptionRoutes(deps: SubscriptionRouteDeps): Hono {
   const routes = new Hono();
-  routes.post("/", (c) => create(c, deps));
-  routes.get("/", (c) => list(c, deps));
-  routes.get("/:id", async (c) => {
+  const none = query(NoQuerySchema);
+  routes.post("/", none, (c) => create(c, deps));
+  routes.get("/", query(ListSubscriptionsQuerySchema), (c) => list(c, c.req.valid("query"), deps));
+  routes.get("/:id", none, async (c) => {
     const id = c.req.param("id");
     return c.json(subscriptionView(id, await deps.subscriptions.get(id)));
   });
-  routes.patch("/:id", (c) => update(c, c.req.param("id"), deps));
-  routes.delete("/:id", async (c) => {
+  routes.patch("/:id", none, (c) => update(c, c.req.param("id"), deps));
+  routes.delete("/:id", none, async (c) => {
     await deps.subscriptions.unsubscribe(c.req.param("id"));
     return c.body(null, 204);
   });
-  routes.post("/:id/activate", async (c) => {
+  routes.post("/:id/activate", none, async (c) => {
     const id = c.req.param("id");
     return c.json(subscriptionView(id, await deps.subscriptions.activate(id)));
   });
-  routes.post("/:id/deactivate", async (c) => {
+  routes.post("/:id/deactivate", none, async (c) => {
     const id = c.req.param("id");
     return c.json(subscriptionView(id, await deps.subscriptions.deactivate(id)));
   });
-  routes.post("/:id/rotate-secret", (c) => rotateSecret(c, c.req.param("id"), deps));
-  routes.post("/:id/replay", (c) => replay(c, c.req.param("id"), deps));
-  routes.get("/:id/attempts", async (c) => {
+  routes.post("/:id/rotate-secret", none, (c) => rotateSecret(c, c.req.param("id"), deps));
+  routes.post("/:id/replay", none, (c) => replay(c, c.req.param("id"), deps));
+  routes.get("/:id/attempts", query(AttemptsQuerySchema), async (c) => {
     const id = c.req.param("id");
-    const { limit } = parseOr400(AttemptsQuerySchema, c.req.query());
+    const { limit } = c.req.valid("query");
     await deps.subscriptions.get(id);
     return c.json({ data: await deps.subscriptionAttempts.recent(id, limit) });
   });
@@ -109,8 +111,11 @@ async function create(c: Context, deps: SubscriptionRouteDeps): Promise<Response
   return c.json({ ...subscriptionView(created.id, created), secret }, 201, { location });
 }
 
-function list(c: Context, deps: SubscriptionRouteDeps): Response {
-  const query = parseOr400(ListSubscriptionsQuerySchema, c.req.query());
+function list(
+  c: Context,
+  query: z.output<typeof ListSubscriptionsQuerySchema>,
+  deps: SubscriptionRouteDeps,
+): Response {
   const { topic, owner, state, cursor } = query;
   const page = deps.subscriptionDirectory.list({ topic, owner, state, before: cursor, limit: query.limit + 1 });
   const data = page.slice(0, query.limit).map((target) => subscriptionView(target.id, target.subscription));

@@ -1,5 +1,6 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import type { AttemptRecord, AttemptResolved } from "../domain/delivery-events.ts";
+import type { AttemptResolved } from "../domain/delivery-events.ts";
+import { attemptRecordView, type AttemptSummary } from "../domain/delivery-event-views.ts";
 import { Journal } from "./journal.ts";
 import type { JetStreamLayout } from "./layout.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
@@ -10,16 +11,7 @@ import type { JetStreamPublisher } from "./jetstream-publisher.ts";
  * its delivery's journal.
  */
 
-export type SubscriptionAttempt = {
-  delivery_id: string;
-  attempt: number;
-  at: string;
-  outcome: "succeeded" | "failed";
-  latency_ms: number;
-  request: AttemptRecord["request"];
-  response: { status: number; headers: Record<string, string>; body: string; body_truncated: boolean } | null;
-  error: string | null;
-};
+export type SubscriptionAttempt = AttemptSummary;
 
 export class AttemptLog {
   readonly #journal: Journal;
@@ -47,25 +39,20 @@ export class AttemptLog {
 /** A resolved attempt of one of a subscription's deliveries, as the delivery worker reports it. */
 export type ResolvedAttempt = { deliveryId: string; outcome: AttemptResolved };
 
-/** The API's snake_case view of an attempt; the delivery's journal keeps the whole event. */
+/**
+ * The API's view of an attempt, in the same names a delivery's history uses (delivery-event-views.ts);
+ * the delivery's journal keeps the whole event. Stored as is, so its field order is part of the contract.
+ */
 export function summarizeAttempt(deliveryId: string, outcome: AttemptResolved): SubscriptionAttempt {
-  const { data } = outcome;
-  const response = data.response;
+  const view = attemptRecordView(outcome.data);
   return {
     delivery_id: deliveryId,
-    attempt: data.attempt,
+    attempt: view.attempt,
     at: outcome.at,
     outcome: outcome.type === "attempt.succeeded" ? "succeeded" : "failed",
-    latency_ms: data.latencyMs,
-    request: data.request,
-    response: response
-      ? {
-        status: response.status,
-        headers: response.headers,
-        body: response.body,
-        body_truncated: response.bodyTruncated,
-      }
-      : null,
-    error: data.error ?? null,
+    latency_ms: view.latency_ms,
+    request: view.request,
+    response: view.response,
+    error: view.error,
   };
 }

@@ -57,12 +57,12 @@ export class DeliveryStore {
    * Appends the accepted request. The subject is new (a fresh ULID), so no expected sequence is
    * needed, and an unkeyed create is a publish without headers: ingest's hot path. With an
    * idempotency key, JetStream's msgID dedupe answers with the sequence of the first create,
-   * whose delivery is returned instead.
+   * whose delivery is returned instead, with its created event for the caller to compare.
    */
   async create(
     created: DeliveryCreated,
     options: { exclusive?: boolean } = {},
-  ): Promise<{ id: string; duplicate: boolean }> {
+  ): Promise<{ id: string; duplicate: boolean; original?: DeliveryCreated }> {
     const key = created.data.idempotencyKey;
     let result;
     try {
@@ -79,7 +79,8 @@ export class DeliveryStore {
     if (!result.duplicate) return { id: created.data.id, duplicate: false };
     const original = await this.journal.readAt(result.seq);
     if (!original) throw new NatsUnavailableError(new Error(`deduplicated create at sequence ${result.seq} is gone`));
-    return { id: parseCreated(original).event.data.id, duplicate: true };
+    const first = parseCreated(original).event;
+    return { id: first.data.id, duplicate: true, original: first };
   }
 
   async readCreated(id: string): Promise<StoredCreated | null> {
@@ -101,6 +102,12 @@ export class DeliveryStore {
     // A worker may have expanded the batch (and removed it) between the two reads: the journal has it now.
     const expanded = await this.journal.readLast(this.#subjects.deliveryCreated(id));
     return expanded ? parseCreated(expanded) : null;
+  }
+
+  /** A created event that is written straight to the journal (fan-out's): no ingest batch to look in. */
+  async readJournaledCreated(id: string): Promise<StoredCreated | null> {
+    const entry = await this.journal.readLast(this.#subjects.deliveryCreated(id));
+    return entry ? parseCreated(entry) : null;
   }
 
   /** Writes a batched delivery's created event into the journal, once: expanding a batch again writes nothing. */

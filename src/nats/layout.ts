@@ -22,6 +22,7 @@ import {
  * | stream                | subjects                                                | holds                         |
  * |-----------------------|---------------------------------------------------------|-------------------------------|
  * | `HOOKD_JOURNAL`       | `hookd.journal.delivery.<id>.created`, `…delivery.<id>` | a delivery's request, history |
+ * |                       | `hookd.journal.event.<event id>`                        | where a published event sits  |
  * | `HOOKD_WORK`          | `hookd.work.delivery.<id>`, `hookd.work.lease.<sub id>` | work items, sourced creates   |
  * | `HOOKD_TOPICS`        | `hookd.topic.<s or u>.<encoded topic tokens>`           | the topic log                 |
  * | `HOOKD_SUBSCRIPTIONS` | `hookd.subscriptions.<id>`                              | subscriptions' journals       |
@@ -61,6 +62,7 @@ export type DurableConsumerSpec = {
 export type ParsedSubject =
   | { kind: "delivery-created"; id: string }
   | { kind: "delivery-transitions"; id: string }
+  | { kind: "published-event"; id: string }
   | { kind: "delivery-work"; id: string }
   | { kind: "lease"; subscriptionId: string }
   | { kind: "ingest-batch"; key: string }
@@ -95,6 +97,8 @@ export type JetStreamLayout = {
     /** Both subjects of every delivery's journal. */
     readonly allDeliveryJournals: string;
     readonly allDeliveryCreated: string;
+    /** A published event's record: its topic-log sequence, so the event can be found by id. */
+    publishedEvent(eventId: string): string;
     deliveryWork(id: string): string;
     lease(subscriptionId: string): string;
     ingestBatch(key: string): string;
@@ -177,6 +181,7 @@ function namesIn(namespace: string): Names {
     deliveryTransitions: (id) => `${p}.journal.delivery.${id}`,
     allDeliveryJournals: `${p}.journal.delivery.>`,
     allDeliveryCreated: `${p}.journal.delivery.*.created`,
+    publishedEvent: (eventId) => `${p}.journal.event.${eventId}`,
     deliveryWork: (id) => `${p}.work.delivery.${id}`,
     lease: (subscriptionId) => `${p}.work.lease.${subscriptionId}`,
     ingestBatch: (key) => `${p}.ingest.${key}`,
@@ -210,6 +215,9 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
   const one = rest.length === 1 ? first : undefined;
   switch (area) {
     case "journal":
+      if (first === "event") {
+        return rest.length === 2 && second !== undefined ? { kind: "published-event", id: second } : null;
+      }
       if (first !== "delivery" || second === undefined) return null;
       if (rest.length === 2) return { kind: "delivery-transitions", id: second };
       return rest.length === 3 && third === "created" ? { kind: "delivery-created", id: second } : null;

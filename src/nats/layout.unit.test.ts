@@ -39,6 +39,10 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
     [subjects.deliveryCreated(id), { kind: "delivery-created", id }],
     [subjects.deliveryTransitions(id), { kind: "delivery-transitions", id }],
     [subjects.deliveryWork(id), { kind: "delivery-work", id }],
+    [subjects.publishedEvent("evt_01J9Z3QK8Y2M4N6P8R0T2V4X6Z"), {
+      kind: "published-event",
+      id: "evt_01J9Z3QK8Y2M4N6P8R0T2V4X6Z",
+    }],
     [subjects.lease(sub), { kind: "lease", subscriptionId: sub }],
     [subjects.ingestBatch("01J9Z3QK8Y2M4N6P8R0T2V"), { kind: "ingest-batch", key: "01J9Z3QK8Y2M4N6P8R0T2V" }],
     [subjects.subscription(sub), { kind: "subscription", id: sub }],
@@ -130,6 +134,7 @@ describe("the JetStream layout", () => {
         "hookd.work.other.d1",
         "hookd.journal.delivery.d1.updated",
         "hookd.journal.subscription.s1",
+        "hookd.journal.event.e1.extra",
         "hookd.subscriptions.s1.extra",
         "hookd.ingest..k1",
         "hookd.topic.x.foo",
@@ -147,6 +152,7 @@ describe("the JetStream layout", () => {
     const owner: Record<ParsedSubject["kind"], string> = {
       "delivery-created": layout.streams.journal,
       "delivery-transitions": layout.streams.journal,
+      "published-event": layout.streams.journal,
       "delivery-work": layout.streams.work,
       lease: layout.streams.work,
       "ingest-batch": layout.streams.ingest,

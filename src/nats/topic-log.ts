@@ -1,6 +1,8 @@
 import type { JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
+import { IdempotencyKeyReusedError, publishConflicts } from "../domain/idempotency.ts";
 import type { TopicNamespace } from "../domain/topic-name.ts";
+import { EventIndex } from "./event-index.ts";
 import { publishFailure, unavailable } from "./journal.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 import type { JetStreamLayout } from "./layout.ts";
@@ -35,6 +37,12 @@ export type Publish = {
   contentType?: string | undefined;
   type?: string | undefined;
   idempotencyKey?: string | undefined;
+  /**
+   * A publish whose key was used for a different event: refused (the default, what a client is
+   * told), or answered with the first event, for a publisher whose keys name their source and
+   * whose first event stands (a router redoing a message).
+   */
+  onKeyReuse?: "refuse" | "first";
   publishedAt: string;
 };
 
@@ -55,14 +63,26 @@ export function eventOfMessage(message: StoredMsg | JsMsg, layout: JetStreamLayo
   };
 }
 
+/** What a lookup by event id finds: the event with the time the log stored it, or that it has aged out of the log. */
+export type FoundEvent = { found: PublishedEvent; storedAtMs: number } | { expired: { seq: number } } | null;
+
+const SEQ_ID = /^seq-(\d+)$/;
+
 export class TopicLog {
+  readonly #index: EventIndex;
+
   constructor(
     private readonly jsm: JetStreamManager,
     private readonly publisher: JetStreamPublisher,
     private readonly layout: JetStreamLayout,
-  ) {}
+  ) {
+    this.#index = new EventIndex(jsm, publisher, layout);
+  }
 
-  /** Stores the event; a repeated Idempotency-Key answers with the first event instead. */
+  /**
+   * Stores the event. A repeated Idempotency-Key on the topic answers with the first event
+   * instead when the body, content type and type are the same, and is refused when they are not.
+   */
   async publish(event: Publish): Promise<{ id: string; seq: number; duplicate: boolean }> {
     const headers: Record<string, string> = { [EVENT_ID_HEADER]: event.id, [PUBLISHED_AT_HEADER]: event.publishedAt };
     if (event.contentType) headers[CONTENT_TYPE_HEADER] = event.contentType;
@@ -77,9 +97,30 @@ export class TopicLog {
     } catch (error) {
       throw publishFailure(error);
     }
-    if (!ack.duplicate) return { id: event.id, seq: ack.seq, duplicate: false };
+    if (!ack.duplicate) {
+      await this.#index.record(event.id, ack.seq);
+      return { id: event.id, seq: ack.seq, duplicate: false };
+    }
     const original = await this.read(ack.seq);
+    if (original) {
+      const again = { body: event.body, contentType: event.contentType || null, type: event.type || null };
+      const conflicts = event.onKeyReuse === "first" ? [] : publishConflicts(original, again);
+      if (conflicts.length > 0) throw new IdempotencyKeyReusedError(event.idempotencyKey!, "event", conflicts);
+      // Records the first publish's event again, in case it stopped between storing the event and recording it.
+      await this.#index.record(original.id, ack.seq);
+    }
     return { id: original?.id ?? event.id, seq: ack.seq, duplicate: true };
+  }
+
+  /** The event with this id, by its record in the index (or its sequence, for an id of the form seq-<n>). */
+  async find(id: string): Promise<FoundEvent> {
+    const seq = SEQ_ID.test(id) ? Number(SEQ_ID.exec(id)![1]) : await this.#index.seqOf(id);
+    if (seq === null) return null;
+    const message = await this.jsm.direct.getMessage(this.layout.streams.topics, { seq }).catch(unavailable);
+    const event = message ? eventOfMessage(message, this.layout) : null;
+    if (event?.id === id) return { found: event, storedAtMs: message!.time.getTime() };
+    // A seq-<n> id whose message is gone (or has an id of its own) names nothing that can be known to have existed.
+    return SEQ_ID.test(id) ? null : { expired: { seq } };
   }
 
   async read(seq: number): Promise<PublishedEvent | null> {

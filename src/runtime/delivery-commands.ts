@@ -8,6 +8,7 @@ import {
 import type { DeliveryState } from "../../actors/delivery.machine.ts";
 import { DELIVERY_ID_PREFIX, ulid } from "../domain/ids.ts";
 import type { DeliveryCreated, DeliveryRequest, DeliveryTransition } from "../domain/delivery-events.ts";
+import { deliveryConflicts, deliveryRequestDigest, IdempotencyKeyReusedError } from "../domain/idempotency.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
 import { ActorNotFoundError, TransitionRefusedError } from "./errors.ts";
@@ -27,6 +28,12 @@ export type CreateDelivery = {
   secrets: string[];
   source: "dispatch" | "api";
   idempotencyKey?: string | undefined;
+  /**
+   * The secrets the request itself named (none when it left signing to the server's default), for
+   * the Idempotency-Key's fingerprint: a server secret changed between a request and its retry is
+   * no conflict. Defaults to `secrets`.
+   */
+  givenSecrets?: readonly string[];
 };
 
 export type CommandDeps = {
@@ -47,7 +54,17 @@ export class DeliveryCommands {
     return DELIVERY_ID_PREFIX + ulid(this.deps.clock(), this.deps.randomBytes(10));
   }
 
+  /**
+   * Stores a new delivery. With an Idempotency-Key, the same request again answers the first
+   * delivery (duplicate), and a different request with the key is refused (IdempotencyKeyReusedError).
+   */
   async create(command: CreateDelivery): Promise<{ id: string; duplicate: boolean }> {
+    const key = command.idempotencyKey;
+    const requestDigest = key === undefined ? undefined : await deliveryRequestDigest({
+      source: command.source,
+      request: command.request,
+      givenSecrets: command.givenSecrets ?? command.secrets,
+    });
     const build = (id: string, at: number): DeliveryCreated => ({
       type: "delivery.created",
       at: iso(at),
@@ -57,15 +74,19 @@ export class DeliveryCommands {
         schedule: [...this.deps.schedule],
         secrets: command.secrets,
         source: command.source,
-        ...(command.idempotencyKey !== undefined ? { idempotencyKey: command.idempotencyKey } : {}),
+        ...(key !== undefined ? { idempotencyKey: key, requestDigest } : {}),
       },
     });
     // A keyed create is deduplicated by JetStream per message, so it keeps a message of its own.
-    if (this.deps.batcher && command.idempotencyKey === undefined) {
+    if (this.deps.batcher && key === undefined) {
       const id = await this.deps.batcher.add(build);
       if (id !== null) return { id, duplicate: false };
     }
-    return this.deps.store.create(build(this.newId(), this.deps.clock()));
+    const created = build(this.newId(), this.deps.clock());
+    const { id, duplicate, original } = await this.deps.store.create(created);
+    const conflicts = original ? deliveryConflicts(original.data, created.data) : [];
+    if (conflicts.length > 0) throw new IdempotencyKeyReusedError(key!, "delivery", conflicts);
+    return { id, duplicate };
   }
 
   /** Manual retry of a failed or cancelled delivery; on a pending one it puts the delivery back on the queue. */

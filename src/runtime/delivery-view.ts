@@ -2,6 +2,15 @@ import { z } from "zod";
 import { foldDelivery, persistDelivery, stateOf } from "../../actors/delivery.fold.ts";
 import { fromBase64 } from "../domain/bytes.ts";
 import type { DeliveryCreated, DeliveryTransition } from "../domain/delivery-events.ts";
+import {
+  AttemptFailedViewSchema,
+  attemptRecordView,
+  AttemptRecordViewSchema,
+  AttemptRequestViewSchema,
+  AttemptResponseViewSchema,
+  AttemptStartedViewSchema,
+  transitionDataView,
+} from "../domain/delivery-event-views.ts";
 import type { DeliveryStore, StoredCreated, StoredTransition } from "../nats/delivery-store.ts";
 
 /** A delivery as the API shows it: the state rebuilt by folding its journal, its attempts, its history. */
@@ -15,22 +24,49 @@ export const AttemptViewSchema = z.object({
   finished_at: z.string().nullable(),
   outcome: z.enum(["in-flight", "succeeded", "failed"]),
   latency_ms: z.number().nullable(),
-  request: z.object({ method: z.string(), url: z.string(), headers: HeaderMapSchema }).nullable().describe(
-    "what was sent, signature headers included",
-  ),
-  response: z
-    .object({
-      status: z.number().int(),
-      headers: HeaderMapSchema,
-      body: z.string().describe("the first 64 KiB, as UTF-8"),
-      body_truncated: z.boolean(),
-    })
-    .nullable(),
+  request: AttemptRequestViewSchema.nullable(),
+  response: AttemptResponseViewSchema.nullable(),
   error: z.string().nullable(),
   permanent: z.boolean(),
   retry_at: z.string().nullable(),
 });
 export type AttemptView = z.infer<typeof AttemptViewSchema>;
+
+const DeliveryRequestViewSchema = z.object({
+  method: z.string(),
+  url: z.string(),
+  headers: HeaderMapSchema,
+  body_bytes: z.number().int().describe(
+    "size of the body stored with the delivery (0 when it refers to a topic-log event)",
+  ),
+  body_ref: z.object({ topic_seq: z.number().int(), event_id: z.string() }).nullable().describe(
+    "for fan-out: the topic-log event whose body is sent",
+  ),
+});
+
+/** The data of the first history entry (delivery.created): the accepted request, without its body or secrets. */
+const CreatedViewSchema = z.object({
+  source: z.enum(["dispatch", "api", "fan-out"]),
+  request: DeliveryRequestViewSchema,
+  schedule_ms: z.array(z.number().int()).describe("the waits between attempts, fixed when the delivery was accepted"),
+  signed: z.boolean(),
+  idempotency_key: z.string().optional(),
+  subscription_id: z.string().optional(),
+});
+
+const HistoryEntrySchema = z.object({
+  seq: z.number().int().describe("JetStream sequence"),
+  type: z.string(),
+  at: z.string(),
+  state: z.string(),
+  data: z.union([
+    CreatedViewSchema,
+    AttemptStartedViewSchema,
+    AttemptFailedViewSchema,
+    AttemptRecordViewSchema,
+    z.object({}),
+  ]).describe("the event's data, in the API's snake_case names (delivery-event-views.ts)"),
+});
 
 export const DeliveryViewSchema = z.object({
   id: z.string(),
@@ -45,29 +81,12 @@ export const DeliveryViewSchema = z.object({
   failure_reason: z.enum(["exhausted", "permanent"]).nullable(),
   signed: z.boolean(),
   idempotency_key: z.string().nullable(),
-  request: z.object({
-    method: z.string(),
-    url: z.string(),
-    headers: HeaderMapSchema,
-    body_bytes: z.number().int().describe(
-      "size of the body stored with the delivery (0 when it refers to a topic-log event)",
-    ),
-    body_ref: z.object({ topic_seq: z.number().int(), event_id: z.string() }).nullable().describe(
-      "for fan-out: the topic-log event whose body is sent",
-    ),
-  }),
+  request: DeliveryRequestViewSchema,
   subscription_id: z.string().nullable(),
+  event_id: z.string().nullable().describe("for fan-out: the published event whose body this delivery sends"),
   attempts: z.array(AttemptViewSchema),
   history: z
-    .array(
-      z.object({
-        seq: z.number().int().describe("JetStream sequence"),
-        type: z.string(),
-        at: z.string(),
-        state: z.string(),
-        data: z.unknown(),
-      }),
-    )
+    .array(HistoryEntrySchema)
     .describe("the journal, oldest first: every event with the state it led to"),
   replay_mismatch: z.boolean().optional().describe(
     "present (true) only if folding the journal disagrees with the stored snapshot",
@@ -75,7 +94,7 @@ export const DeliveryViewSchema = z.object({
 });
 export type DeliveryView = z.infer<typeof DeliveryViewSchema>;
 
-function describeCreated(created: DeliveryCreated) {
+function describeCreated(created: DeliveryCreated): z.infer<typeof CreatedViewSchema> {
   const { request, schedule, secrets, source, idempotencyKey, subscriptionId } = created.data;
   return {
     source,
@@ -129,20 +148,13 @@ function finishAttempt(
   view: AttemptView,
   event: Extract<DeliveryTransition, { type: "attempt.succeeded" | "attempt.failed" }>,
 ): void {
-  const { data } = event;
+  const record = attemptRecordView(event.data);
   view.finished_at = event.at;
   view.outcome = event.type === "attempt.succeeded" ? "succeeded" : "failed";
-  view.latency_ms = data.latencyMs;
-  view.request = data.request;
-  view.response = data.response
-    ? {
-      status: data.response.status,
-      headers: data.response.headers,
-      body: data.response.body,
-      body_truncated: data.response.bodyTruncated,
-    }
-    : null;
-  view.error = data.error ?? null;
+  view.latency_ms = record.latency_ms;
+  view.request = record.request;
+  view.response = record.response;
+  view.error = record.error;
   if (event.type === "attempt.failed") {
     view.permanent = event.data.permanent;
     view.retry_at = event.data.permanent ? null : event.data.retryAt;
@@ -177,6 +189,7 @@ export function buildDeliveryView(created: StoredCreated, transitions: StoredTra
     signed: data.secrets.length > 0,
     idempotency_key: data.idempotencyKey ?? null,
     subscription_id: data.subscriptionId ?? null,
+    event_id: data.bodyRef?.eventId ?? null,
     request: summary.request,
     attempts: attemptViews(transitions),
     history: [
@@ -186,7 +199,7 @@ export function buildDeliveryView(created: StoredCreated, transitions: StoredTra
         type: t.event.type,
         at: t.event.at,
         state: t.after.state,
-        data: t.event.data,
+        data: transitionDataView(t.event),
       })),
     ],
     ...(mismatch ? { replay_mismatch: true } : {}),

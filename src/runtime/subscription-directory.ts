@@ -41,6 +41,8 @@ export class SubscriptionDirectory {
   readonly index = new SubscriptionIndex<FanOutTarget>();
   /** The journal sequence each subscription's indexed version came from, so an older copy never replaces a newer one. */
   readonly #seqs = new Map<string, number>();
+  /** Unsubscribed subscriptions' topics (they leave the index), so their past deliveries can still be found. */
+  readonly #unsubscribed = new SubscriptionIndex<IndexedSubscription>();
   #follower: { stop(): void } | null = null;
 
   /** Resolves once every existing subscription is indexed. */
@@ -56,8 +58,24 @@ export class SubscriptionDirectory {
   apply(id: string, subscription: StoredSubscription, seq: number): void {
     if ((this.#seqs.get(id) ?? 0) >= seq) return;
     this.#seqs.set(id, seq);
-    if (subscription.state === "unsubscribed") this.index.remove(id);
-    else this.index.put(toTarget(id, subscription));
+    if (subscription.state === "unsubscribed") {
+      this.index.remove(id);
+      const { topic, recursive } = subscription.config;
+      this.#unsubscribed.put({ id, topic, recursive, eventTypes: null, active: false });
+    } else {
+      this.#unsubscribed.remove(id);
+      this.index.put(toTarget(id, subscription));
+    }
+  }
+
+  /**
+   * The ids of every subscription, unsubscribed ones too, whose topic covers `topic`: those an
+   * event on it may have been fanned out to.
+   */
+  idsCovering(topic: string): string[] {
+    return [...this.index.covering(topic), ...this.#unsubscribed.covering(topic)].map((subscription) =>
+      subscription.id
+    );
   }
 
   stop(): void {

@@ -74,6 +74,8 @@ export class TopicRouter {
         contentType: out.contentType,
         type: out.type,
         idempotencyKey: key,
+        // The key names the source message: if this hookd routes it differently from the one that did first, that one stands.
+        onKeyReuse: "first",
         publishedAt: new Date(this.deps.clock()).toISOString(),
       });
       this.deps.log.info({

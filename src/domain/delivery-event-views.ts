@@ -1,0 +1,93 @@
+import { z } from "zod";
+import type { AttemptRecord, DeliveryTransition } from "./delivery-events.ts";
+
+/**
+ * The public, snake_case shape of a delivery journal's events. The journal keeps each event as the
+ * machine reads it (camelCase data such as `latencyMs`, `retryAt`); every JSON answer that shows
+ * one (a delivery's history and attempts, a subscription's attempt list) maps it here, so the API
+ * names each field once and the journal's format can stay as it is.
+ */
+
+const HeaderMapSchema = z.record(z.string(), z.string());
+
+export const AttemptRequestViewSchema = z.object({ method: z.string(), url: z.string(), headers: HeaderMapSchema })
+  .describe("what was sent, signature headers included");
+
+export const AttemptResponseViewSchema = z.object({
+  status: z.number().int(),
+  headers: HeaderMapSchema,
+  body: z.string().describe("the first 64 KiB, as UTF-8"),
+  body_truncated: z.boolean(),
+});
+
+/** An attempt the receiver answered (or didn't): the data of attempt.succeeded and attempt.failed. */
+export const AttemptRecordViewSchema = z.object({
+  attempt: z.number().int(),
+  request: AttemptRequestViewSchema,
+  response: AttemptResponseViewSchema.nullable(),
+  latency_ms: z.number(),
+  error: z.string().nullable(),
+});
+export type AttemptRecordView = z.infer<typeof AttemptRecordViewSchema>;
+
+export const AttemptStartedViewSchema = z.object({
+  attempt: z.number().int(),
+  worker: z.string().nullable().describe("the hookd instance that made the attempt"),
+});
+
+export const AttemptFailedViewSchema = AttemptRecordViewSchema.extend({
+  permanent: z.boolean().describe("the failure cannot heal by retrying (410 Gone, a forbidden target)"),
+  retry_at: z.string().describe("when the next attempt falls due, if attempts remain"),
+});
+
+/** One resolved attempt in a subscription's attempt list (GET /api/v1/subscriptions/<id>/attempts). */
+export const AttemptSummarySchema = z.object({
+  delivery_id: z.string(),
+  attempt: z.number().int(),
+  at: z.string(),
+  outcome: z.enum(["succeeded", "failed"]),
+  latency_ms: z.number(),
+  request: AttemptRequestViewSchema,
+  response: AttemptResponseViewSchema.nullable(),
+  error: z.string().nullable(),
+});
+export type AttemptSummary = z.infer<typeof AttemptSummarySchema>;
+
+/** The data of a transition in a delivery's history, by event type. */
+export type TransitionDataView =
+  | z.infer<typeof AttemptStartedViewSchema>
+  | AttemptRecordView
+  | z.infer<typeof AttemptFailedViewSchema>
+  | Record<string, never>;
+
+export function attemptRecordView(data: AttemptRecord): AttemptRecordView {
+  const response = data.response;
+  return {
+    attempt: data.attempt,
+    request: data.request,
+    response: response
+      ? {
+        status: response.status,
+        headers: response.headers,
+        body: response.body,
+        body_truncated: response.bodyTruncated,
+      }
+      : null,
+    latency_ms: data.latencyMs,
+    error: data.error ?? null,
+  };
+}
+
+export function transitionDataView(event: DeliveryTransition): TransitionDataView {
+  switch (event.type) {
+    case "attempt.started":
+      return { attempt: event.data.attempt, worker: event.data.worker ?? null };
+    case "attempt.succeeded":
+      return attemptRecordView(event.data);
+    case "attempt.failed":
+      return { ...attemptRecordView(event.data), permanent: event.data.permanent, retry_at: event.data.retryAt };
+    case "delivery.retry-requested":
+    case "delivery.cancel-requested":
+      return {};
+  }
+}
