@@ -32,7 +32,8 @@ export async function lockDataFolder(dataDir: string): Promise<DataFolderLock> {
   await mkdir(dataDir, { recursive: true });
   const file = resolve(dataDir, LOCK_FILE);
   const me: Owner = { pid: process.pid, started: await startTime(process.pid) };
-  // A stale file is removed and the create tried again; losing that race to another start is a refusal.
+  // A stale file is removed and the create tried again; another start that gets there first wins. Two starts
+  // that both find the same stale file within the same moment could both remove it and so both go on.
   for (let tries = 0; tries < 3; tries++) {
     if (await createOnly(file, `${me.pid}\n${me.started ?? ""}\n`)) {
       held.add(file);
