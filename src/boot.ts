@@ -1,11 +1,15 @@
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { NatsServerMissingError } from "./nats/embedded-server.ts";
+import { DataFolderInUseError } from "./data-folder-lock.ts";
+import { NatsServerBusyError, NatsServerMissingError } from "./nats/embedded-server.ts";
 import { StaticConfigError } from "./domain/static-config.ts";
 import { type Hookd, startHookd, type StartOptions } from "./server.ts";
 import { signingSecretPath } from "./signing-secret.ts";
 
 /** What both entry points do before and after they serve: config, start, the lines an operator reads. */
+
+/** What stops a start for a reason the operator fixes: said on one line, in words, with no stack trace. */
+const REFUSALS = [NatsServerMissingError, NatsServerBusyError, DataFolderInUseError];
 
 export async function boot(
   env: Record<string, string | undefined>,
@@ -28,8 +32,39 @@ export async function boot(
       console.error(error.message);
       return exit(2);
     }
-    log.fatal({ err: error }, error instanceof NatsServerMissingError ? error.message : "hookd could not start");
+    if (REFUSALS.some((refusal) => error instanceof refusal)) {
+      console.error((error as Error).message);
+      return exit(1);
+    }
+    log.fatal({ err: error }, "hookd could not start");
     return exit(1);
+  }
+}
+
+/** The HTTP port could not be opened: stop everything start-up started, say why on one line, exit 1. */
+export async function failedToListen(
+  started: { config: Config; hookd: Hookd },
+  error: unknown,
+  exit: (code: number) => never,
+): Promise<never> {
+  await started.hookd.stop();
+  console.error(listenFailure(started.config, error));
+  return exit(1);
+}
+
+function listenFailure(config: Config, error: unknown): string {
+  const host = config.HOOKD_HOST.includes(":") ? `[${config.HOOKD_HOST}]` : config.HOOKD_HOST;
+  const where = `hookd cannot listen on ${host}:${config.HOOKD_PORT}`;
+  switch ((error as { code?: unknown } | null)?.code) {
+    case "EADDRINUSE":
+      return `${where}: the port is taken (HOOKD_PORT=${config.HOOKD_PORT}). Stop what listens there, ` +
+        `or set HOOKD_PORT to a free port (0 picks one).`;
+    case "EACCES":
+      return `${where}: this user may not listen on that port (HOOKD_PORT); use a port above 1023.`;
+    case "EADDRNOTAVAIL":
+      return `${where}: HOOKD_HOST=${config.HOOKD_HOST} is not an address of this machine.`;
+    default:
+      return `${where}: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
 

@@ -1,14 +1,16 @@
 import { collectDefaultMetrics } from "prom-client";
-import { announce, boot } from "./boot.ts";
+import { announce, boot, failedToListen } from "./boot.ts";
 import { HookdMetrics } from "./metrics.ts";
+import { stopWhenNpmExits } from "./npm-parent.ts";
 import { nodeOpenNativeStream, nodeUpgradeWebSocket, serveOnNode } from "./serve-node.ts";
 
 /** Node entry point: serve the app with @hono/node-server and stop cleanly on SIGINT/SIGTERM. */
 
+const exit = (code: number) => process.exit(code);
 // Process metrics (CPU, memory, event loop lag) come from Node's own APIs, so only this entry point collects them.
 const metrics = new HookdMetrics();
 collectDefaultMetrics({ register: metrics.registry });
-const started = await boot(process.env, (code) => process.exit(code), {
+const started = await boot(process.env, exit, {
   metrics,
   upgradeWebSocket: nodeUpgradeWebSocket,
   openNativeStream: nodeOpenNativeStream,
@@ -20,17 +22,24 @@ const server = serveOnNode(
   { port: config.HOOKD_PORT, hostname: config.HOOKD_HOST },
   (info) => announce(started, { host: info.address, port: info.port }, `node ${process.version}`),
 );
+// A port that is taken (or not ours to use) ends the start: everything started so far is stopped.
+server.once("error", (error) => void failedToListen(started, error, exit));
 
 let stopping = false;
-async function shutdown(signal: string) {
+async function shutdown(why: { signal: string } | { reason: string }) {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, "stopping");
+  log.info(why, "stopping");
   server.close();
   // Streams get their last frame while the NATS link is still up.
   await hookd.closeStreams();
   await hookd.stop();
-  process.exit(0);
+  exit(0);
 }
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown({ signal: "SIGINT" }));
+process.on("SIGTERM", () => void shutdown({ signal: "SIGTERM" }));
+stopWhenNpmExits(
+  process.env,
+  () => process.ppid,
+  () => void shutdown({ reason: "npm, which started hookd, has exited" }),
+);

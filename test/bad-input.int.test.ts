@@ -38,7 +38,7 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
         body: "{nope",
       }),
       400,
-      /JSON body is invalid/,
+      /labelled application\/json \(Content-Type\) but is not JSON/,
     ));
   it("malformed multipart", async () =>
     expectProblem(

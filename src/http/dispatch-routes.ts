@@ -1,8 +1,8 @@
 import type { Context, Hono } from "hono";
 import { fromBase64Url, toBase64 } from "../domain/bytes.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
+import { checkBodyAgainstType } from "./body-content-type.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
-import { parseJson } from "./json-body.ts";
 import { badRequest } from "./problem.ts";
 import { readBody } from "./read-body.ts";
 import { acceptPublish, type PublishDeps } from "./publish.ts";
@@ -18,10 +18,6 @@ const decoder = new TextDecoder();
 
 type Forward = { target: string | null; topic: string | null; body: Uint8Array; contentType: string | null };
 
-function isJson(contentType: string): boolean {
-  return /^application\/([\w.+-]+\+)?json\b/i.test(contentType);
-}
-
 async function readForward(c: Context, maxBytes: number): Promise<Forward> {
   // One pass over the query string for both fields: on ingest's hot path each lookup rescans it.
   const query = c.req.query();
@@ -29,10 +25,13 @@ async function readForward(c: Context, maxBytes: number): Promise<Forward> {
   const queryTopic = query._topic ?? null;
   const contentType = c.req.header("content-type") ?? "";
   const raw = await readBody(c, maxBytes);
+  const json = checkBodyAgainstType(c, raw, contentType);
   if (/^application\/x-www-form-urlencoded\b/i.test(contentType)) {
     const form = new URLSearchParams(decoder.decode(raw));
     const target = queryTarget ?? form.get("_url");
     const topic = queryTopic ?? form.get("_topic");
+    // Re-encoded only to drop Hookah's fields: a form without them is forwarded byte for byte.
+    if (!HOOKAH_FIELDS.some((field) => form.has(field))) return { target, topic, body: raw, contentType };
     for (const field of HOOKAH_FIELDS) form.delete(field);
     return { target, topic, body: new TextEncoder().encode(form.toString()), contentType };
   }
@@ -59,10 +58,9 @@ async function readForward(c: Context, maxBytes: number): Promise<Forward> {
       contentType: encoded.headers.get("content-type"),
     };
   }
-  if (isJson(contentType) && queryTarget === null && queryTopic === null) {
-    const parsed = parseJson(raw, (error) => `The JSON body is invalid: ${error.message}`);
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed) && ("_url" in parsed || "_topic" in parsed)) {
-      const { _url, _topic, ...rest } = parsed as Record<string, unknown>;
+  if (queryTarget === null && queryTopic === null) {
+    if (json && typeof json === "object" && !Array.isArray(json) && ("_url" in json || "_topic" in json)) {
+      const { _url, _topic, ...rest } = json as Record<string, unknown>;
       return {
         target: typeof _url === "string" ? _url : null,
         topic: typeof _topic === "string" ? _topic : null,
@@ -109,12 +107,14 @@ export function mountDispatchRoutes(app: Hono, deps: IngestDeps & PublishDeps & 
   app.post("/dispatch/:target", async (c) => {
     const target = decodeTargetSegment(c.req.param("target"));
     const contentType = c.req.header("content-type");
+    const body = await readBody(c, deps.maxBodyBytes);
+    checkBodyAgainstType(c, body, contentType);
     return acceptDelivery(c, deps, {
       target,
       targetField: "path",
       method: "POST",
       headers: contentType ? { "content-type": contentType } : {},
-      body: toBase64(await readBody(c, deps.maxBodyBytes)),
+      body: toBase64(body),
       secrets: [],
       source: "dispatch",
     });

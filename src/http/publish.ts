@@ -5,6 +5,7 @@ import { randomBytes } from "../domain/random-pool.ts";
 import type { TopicNamespace } from "../domain/topic-name.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
+import { checkBodyAgainstType } from "./body-content-type.ts";
 import { applyGitHubPublishRules, type GitHubPublishDeps } from "./github-publish.ts";
 import { idempotencyKeyOf } from "./ingest.ts";
 import { badRequest } from "./problem.ts";
@@ -72,12 +73,10 @@ export function mountPublishRoutes(app: Hono, deps: PublishDeps): void {
   for (const [prefix, namespace] of [["/pub/", "safe"], ["/unsafe/pub/", "unsafe"]] as const) {
     app.post(`${prefix}*`, async (c) => {
       const { topic } = topicInPath(c, prefix);
-      return acceptPublish(c, deps, {
-        topic,
-        namespace,
-        body: await readBody(c, deps.maxBodyBytes),
-        contentType: c.req.header("content-type"),
-      });
+      const body = await readBody(c, deps.maxBodyBytes);
+      const contentType = c.req.header("content-type");
+      checkBodyAgainstType(c, body, contentType);
+      return acceptPublish(c, deps, { topic, namespace, body, contentType });
     });
   }
 }

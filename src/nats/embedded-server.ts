@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { constants, createWriteStream } from "node:fs";
-import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { access, mkdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import { delimiter, join, resolve } from "node:path";
 
 /**
  * A nats-server child with JetStream, on loopback and a port the server picks itself. Used for
@@ -51,14 +51,44 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return !isAlive(pid);
 }
 
-/** A server left behind by an earlier run (its watchdog killed too) must let go of the store first. */
-async function stopLeftover(pidFile: string): Promise<void> {
+/** A leftover server that is still some live process's child: it is serving someone, so it is not stopped. */
+export class NatsServerBusyError extends Error {
+  constructor(readonly pid: number, readonly parent: number, dir: string) {
+    super(
+      `hookd cannot start its nats-server: the one of ${dir} (pid ${pid}) still runs, started by pid ${parent}. ` +
+        `Stop that process first.`,
+    );
+  }
+}
+
+/**
+ * A server left behind by an earlier run (its watchdog killed too) must let go of the store first.
+ * Only a server that runs this folder's config file, and that no live process holds as its child: a
+ * pid file can name a pid that a later process reuses, and a running hookd's server is never stopped
+ * here (hookd also locks its data folder before it gets here).
+ */
+async function stopLeftover(pidFile: string, configFile: string, dir: string): Promise<void> {
   const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
   if (!pid || !isAlive(pid)) return;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-  if (cmdline && !cmdline.includes("nats-server")) return;
+  const args = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => null))?.split("\0");
+  if (args) {
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => process.cwd());
+    const flag = args.indexOf("-c");
+    const given = flag >= 0 ? args[flag + 1] : undefined;
+    if (!given || resolve(cwd, given) !== resolve(configFile)) return;
+    const parent = await parentPid(pid);
+    if (parent !== null && parent !== 1) throw new NatsServerBusyError(pid, parent, dir);
+  }
   process.kill(pid, "SIGTERM");
   if (!(await waitForExit(pid, 10_000))) process.kill(pid, "SIGKILL");
+}
+
+/** The parent's pid (field 4 of /proc/<pid>/stat; the name in parentheses before it may hold spaces). */
+async function parentPid(pid: number): Promise<number | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+  if (stat === null) return null;
+  const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  return Number.isInteger(parent) ? parent : null;
 }
 
 /** Debian installs nats-server in /usr/sbin, which is not on an ordinary user's PATH. */
@@ -81,9 +111,10 @@ const STOP_GRACE_MS = 10_000;
 export async function startNatsServer(options: NatsServerOptions): Promise<NatsServerHandle> {
   const bin = await resolveBinary(options.bin ?? "nats-server");
   const pidFile = join(options.dir, "nats-server.pid");
-  await stopLeftover(pidFile);
+  await stopLeftover(pidFile, join(options.dir, "nats-server.conf"), options.dir);
   const configFile = await writeServerConfig(options, pidFile);
-  const child = spawn(bin, ["-c", configFile], { stdio: ["ignore", "ignore", "pipe"] });
+  // A process group of its own: Ctrl-C reaches hookd, which stops the server after its streams have ended.
+  const child = spawn(bin, ["-c", configFile], { stdio: ["ignore", "ignore", "pipe"], detached: true });
   const log = createWriteStream(join(options.dir, "nats-server.log"), { flags: "a" });
   child.stderr!.pipe(log);
   const url = await readyUrl(child, bin, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);

@@ -247,8 +247,8 @@ describe("the JetStream layout", () => {
 describe("JetStream names outside the layout", () => {
   const root = fileURLToPath(new URL("../..", import.meta.url));
   const exempt = new Set(["src/nats/layout.ts", "src/nats/layout.unit.test.ts"]);
-  // Quoted strings that start like a subject but name something else: hookd's SSE end event, key file, config file.
-  const NOT_SUBJECTS = /^(disconnect|key|json|yaml)\b/;
+  // Quoted strings that start like a subject but name something else: hookd's SSE end event, key file, lock file, config file.
+  const NOT_SUBJECTS = /^(disconnect|key|lock|json|yaml)\b/;
   const SUBJECT = /["'`]hookd\.([\w$>*{]+)/g;
   // Env vars share the HOOKD_ prefix, so stream names are matched by their suffixes.
   const STREAM = /["'`]HOOKD_(JOURNAL|WORK|TOPICS|SUBSCRIPTIONS|ATTEMPTS|INGEST|RATES)\b/g;

@@ -10,6 +10,7 @@ import { startNatsServer } from "../nats/embedded-server.ts";
 import { JetStreamPublisher } from "../nats/jetstream-publisher.ts";
 import { ensureStreams } from "../nats/ensure-streams.ts";
 import { createLayout, type JetStreamLayout } from "../nats/layout.ts";
+import { lockDataFolder } from "../data-folder-lock.ts";
 import { loadOrCreateKey } from "../server-key.ts";
 import type { Closers } from "./closers.ts";
 import { chooseSigningSecret, type SigningSecret } from "./signing-secret.ts";
@@ -75,6 +76,9 @@ export async function openStorage(config: Config, log: Logger, closers: Closers)
 }
 
 async function startEmbeddedNats(config: Config, log: Logger, closers: Closers): Promise<string> {
+  // The store is one process's: a second hookd in this folder is refused here, before it touches the store.
+  const lock = await lockDataFolder(config.HOOKD_DATA_DIR);
+  closers.push("data folder lock", () => lock.release());
   const dir = join(config.HOOKD_DATA_DIR, "nats");
   // Its max_payload is the launcher's default, which leaves room for HOOKD_MAX_BODY's default.
   const embedded = await startNatsServer({ dir, bin: config.HOOKD_NATS_SERVER_BIN });

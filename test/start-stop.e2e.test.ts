@@ -1,0 +1,111 @@
+import { connect } from "node:net";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type HookdProcess, spawnHookd } from "./support/processes.ts";
+import { killAll, untilNoneNaming } from "./support/leftovers.ts";
+
+/**
+ * Every documented way of starting hookd stops cleanly when the process it starts gets SIGTERM or
+ * SIGINT, as a supervisor or `kill <pid>` sends them: that process exits, hookd and its embedded
+ * nats-server are gone, and the port no longer answers. The shell npm runs a command under can keep
+ * a signal from reaching it (see .npmrc and scripts/start.sh), so these start the real commands, npm
+ * and npx included. Each starts in a session of its own (setsid), so Ctrl-C can be played by
+ * signalling its whole process group.
+ */
+
+const root = resolve(import.meta.dirname, "..");
+const DENO = join(root, "node_modules", ".bin", "deno");
+const EXIT_MS = 20_000;
+
+const STARTS: { how: string; command: string[] }[] = [
+  { how: "npm start", command: ["npm", "start"] },
+  { how: "npx hookd serve", command: ["npx", "hookd", "serve"] },
+  { how: "node --import tsx src/main.node.ts", command: [process.execPath, "--import", "tsx", "src/main.node.ts"] },
+  { how: "npx deno run -A src/main.deno.ts", command: ["npx", "deno", "run", "-A", "src/main.deno.ts"] },
+  { how: "deno run -A src/main.deno.ts", command: [DENO, "run", "-A", "src/main.deno.ts"] },
+];
+
+const started: HookdProcess[] = [];
+
+afterEach(async () => {
+  for (const hookd of started.splice(0)) {
+    killAll(await untilNoneNaming(hookd.dataDir, 0));
+    await hookd.kill("SIGKILL");
+  }
+});
+
+async function start(command: string[]): Promise<HookdProcess> {
+  const hookd = await spawnHookd({
+    command: ["setsid", ...command],
+    // The embedded nats-server, whatever the caller's environment says; and no npm of the caller's to follow.
+    env: { HOOKD_PORT: "0", HOOKD_HOST: "127.0.0.1", NATS_URL: "", npm_lifecycle_event: "" },
+  });
+  started.push(hookd);
+  return hookd;
+}
+
+function exited(hookd: HookdProcess): Promise<number | string | null> {
+  const { child } = hookd;
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode);
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`still running ${EXIT_MS} ms after the signal`)), EXIT_MS);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      done(code ?? signal);
+    });
+  });
+}
+
+function answers(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((done) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    socket.setTimeout(2_000, () => socket.destroy());
+    socket.once("connect", () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once("error", () => done(false));
+    socket.once("close", () => done(false));
+  });
+}
+
+/** After the signal: the started process exits, nothing of this hookd is left, and its port is closed. */
+async function expectStopped(hookd: HookdProcess): Promise<void> {
+  await exited(hookd);
+  const left = await untilNoneNaming(hookd.dataDir);
+  expect(left, `left running:\n${left.map((p) => `${p.pid} ${p.command}`).join("\n")}`).toEqual([]);
+  expect(await answers(hookd.url)).toBe(false);
+  expect(hookd.output()).toMatch(/"msg":"stopping"/);
+}
+
+describe.each(STARTS)("$how", ({ command }) => {
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "stops hookd and its nats-server on %s",
+    { timeout: 90_000 },
+    async (signal) => {
+      const hookd = await start(command);
+      const health = await fetch(`${hookd.url}/healthz`);
+      expect(await health.json()).toEqual({ status: "ok", nats: "connected" });
+
+      process.kill(hookd.child.pid!, signal);
+      await expectStopped(hookd);
+    },
+  );
+});
+
+it("npm start stops on Ctrl-C (SIGINT to its whole process group)", { timeout: 90_000 }, async () => {
+  const hookd = await start(["npm", "start"]);
+  process.kill(-hookd.child.pid!, "SIGINT");
+  await expectStopped(hookd);
+});
+
+it(
+  "npm start's hookd stops when npm itself is killed with SIGKILL, which it cannot pass on",
+  { timeout: 90_000 },
+  async () => {
+    const hookd = await start(["npm", "start"]);
+    process.kill(hookd.child.pid!, "SIGKILL");
+    await expectStopped(hookd);
+  },
+);
