@@ -129,6 +129,16 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
       400,
       /either body or body_base64/,
     ));
+  it("API: a content_type that would split the header", async () =>
+    expectProblem(
+      await api(suite.hookd.url, "/api/v1/deliveries", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ url: suite.receiver.url, body: "a", content_type: "text/html\r\nx-evil: 1" }),
+      }),
+      400,
+      /content_type.*CR, LF or NUL/,
+    ));
   it("API: a bad Idempotency-Key", async () =>
     expectProblem(
       await api(suite.hookd.url, "/api/v1/deliveries", {

@@ -95,7 +95,15 @@ describe("GET /api/v1/events/<id>", () => {
     expect(event.body_bytes).toBe(4);
 
     const unsafe = await fetch(`${suite.hookd.url}/unsafe/pub/events/open`, { method: "POST", body: "anyone" });
-    const { json: unsafeEvent } = await getJson(`/api/v1/events/${(await unsafe.json()).id}`);
+    const unsafePath = `/api/v1/events/${(await unsafe.json()).id}`;
+    // Reading an unsafe topic back takes the consent header, as /unsafe/sub/ does.
+    const { response: refused, json: problem } = await getJson(unsafePath);
+    expect(refused.status).toBe(400);
+    expect(problem.field).toBe("X-Hookbot-Unsafe-Is-Ok");
+    const consented = await api(suite.hookd.url, unsafePath, {
+      headers: { "X-Hookbot-Unsafe-Is-Ok": "I understand the security implications" },
+    });
+    const unsafeEvent = await consented.json();
     expect(unsafeEvent).toMatchObject({ topic: "events/open", unsafe: true, body: "anyone", deliveries: [] });
   });
 
@@ -126,6 +134,7 @@ describe("GET /api/v1/deliveries/<id>/body", () => {
     const body = await api(suite.hookd.url, `/api/v1/deliveries/${json.json.id}/body`);
     expect(body.headers.get("content-type")).toBe("application/json");
     expect(body.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(body.headers.get("content-security-policy")).toBe("sandbox");
     expect(await body.text()).toBe('{"hello":"wörld"}');
 
     const bytes = Buffer.from([0, 1, 2, 250, 255]);

@@ -95,11 +95,11 @@ function promises(script: string): RegExp[] {
   return result;
 }
 
-/** Sets a `NAME=value` line's value, and fails if the README no longer has that line. */
+/** Sets a `NAME=value` (or `export NAME=value`) line's value, and fails if the README no longer has that line. */
 function assign(script: string, name: string, value: string): string {
-  const line = new RegExp(`^${name}=\\S+`, "m");
+  const line = new RegExp(`^(export )?${name}=\\S+`, "m");
   expect(script, `the quick start sets ${name}=… on a line of its own`).toMatch(line);
-  return script.replace(line, `${name}=${value}`);
+  return script.replace(line, (found) => `${found.startsWith("export ") ? "export " : ""}${name}=${value}`);
 }
 
 afterEach(async () => {
@@ -123,9 +123,10 @@ describe("the README", () => {
     const url = await waitForListening(hookd);
 
     let script = examples.join("\n");
-    script = assign(script, "HOOKD", url);
+    script = assign(script, "HOOKD_URL", url);
     script = assign(script, "RECEIVER", `127.0.0.1:${await freePort()}`);
-    const user = shell(script, env);
+    // The user's shell knows only what the README tells it: not the port hookd was started on.
+    const user = shell(script, cleanEnv({ HOOKD_DATA_DIR: dataDir }));
     await user.exited;
     const output = user.output();
     expect(user.child.exitCode, `the quick start's commands failed:\n${output}\n--- hookd:\n${hookd.output()}`).toBe(0);

@@ -7,8 +7,14 @@ export function lowercaseHeaderNames(headers: Record<string, string>): Record<st
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** A header value as HTTP allows it: no CR, LF or NUL, which would split or end the header. */
+export const HeaderValueSchema = z.string().refine(
+  (value) => !/[\r\n\0]/.test(value),
+  "header values must not contain CR, LF or NUL",
+);
+
 /** Headers a caller asks hookd to send: names are HTTP tokens and values one line, or no request could carry them. */
 export const HeaderMapSchema = z.record(
   z.string().regex(HEADER_NAME, "header names must be HTTP tokens"),
-  z.string().refine((value) => !/[\r\n\0]/.test(value), "header values must not contain CR, LF or NUL"),
+  HeaderValueSchema,
 );

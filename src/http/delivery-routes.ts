@@ -2,7 +2,7 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { DELIVERY_STATES } from "../../actors/delivery.machine.ts";
 import { base64Capacity, base64Length, fromBase64, toBase64, utf8 } from "../domain/bytes.ts";
-import { HeaderMapSchema, lowercaseHeaderNames } from "../domain/header-names.ts";
+import { HeaderMapSchema, HeaderValueSchema, lowercaseHeaderNames } from "../domain/header-names.ts";
 import { isDeliveryId } from "../domain/ids.ts";
 import { isValidSecret } from "../domain/sign-standard-webhooks.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
@@ -35,7 +35,7 @@ export const CreateDeliveryBodySchema = z
     headers: HeaderMapSchema.default({}),
     body: z.unknown().optional(),
     body_base64: z.string().optional(),
-    content_type: z.string().optional(),
+    content_type: HeaderValueSchema.optional(),
     secret: z.string().refine(
       isValidSecret,
       "secret must be a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 bytes",
@@ -137,8 +137,10 @@ async function createDelivery(c: Context, deps: DeliveryRouteDeps): Promise<Resp
 async function deliveryBody(c: Context, id: string, deps: DeliveryRouteDeps): Promise<Response> {
   if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
   const { body, contentType } = await loadDeliveryBody(deps, id);
+  // Deliveries stored before content types were checked may hold one no header can carry.
+  const servable = HeaderValueSchema.safeParse(contentType).success ? contentType : "application/octet-stream";
   return c.body(body as Uint8Array<ArrayBuffer>, 200, {
-    "content-type": contentType,
+    "content-type": servable,
     "x-content-type-options": "nosniff",
     "content-security-policy": "sandbox",
   });

@@ -4,6 +4,7 @@ import { ActorNotFoundError } from "../runtime/errors.ts";
 import { type EventViewDeps, EventViewSchema, loadEventView } from "../runtime/event-view.ts";
 import { deliveryPath, eventPath, SelfLinkSchema } from "./api-links.ts";
 import { NoQuerySchema, query } from "./query.ts";
+import { requireUnsafeConsent } from "./stream-routes.ts";
 
 /**
  * GET /api/v1/events/<id>: a published event read back, with its payload and the deliveries it
@@ -22,6 +23,8 @@ export function mountEventRoutes(app: Hono, deps: EventViewDeps): void {
     // Checked before it becomes part of a NATS subject.
     if (!isEventId(id)) throw new ActorNotFoundError("event", id);
     const view = await loadEventView(deps, id);
+    // Anyone may publish to /unsafe/ topics, so reading one back takes the same consent as /unsafe/sub/.
+    if (view.unsafe) await requireUnsafeConsent(c, async () => {});
     return c.json({
       ...view,
       deliveries: view.deliveries.map((delivery) => ({ ...delivery, links: { self: deliveryPath(delivery.id) } })),

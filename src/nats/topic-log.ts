@@ -75,8 +75,23 @@ export class TopicLog {
     private readonly jsm: JetStreamManager,
     private readonly publisher: JetStreamPublisher,
     private readonly layout: JetStreamLayout,
+    /** Told when an event was stored but its by-id record was not; the publish still succeeds. */
+    private readonly onIndexFailure: (eventId: string, error: unknown) => void = () => {},
   ) {
     this.#index = new EventIndex(jsm, publisher, layout);
+  }
+
+  /**
+   * The event is stored once the topic log acknowledged it: a failed by-id record must not turn that
+   * into an error (a client would publish it again). It only leaves the event unfindable by id until
+   * the same Idempotency-Key is published again, which records it.
+   */
+  async #record(eventId: string, seq: number): Promise<void> {
+    try {
+      await this.#index.record(eventId, seq);
+    } catch (error) {
+      this.onIndexFailure(eventId, error);
+    }
   }
 
   /**
@@ -98,7 +113,7 @@ export class TopicLog {
       throw publishFailure(error);
     }
     if (!ack.duplicate) {
-      await this.#index.record(event.id, ack.seq);
+      await this.#record(event.id, ack.seq);
       return { id: event.id, seq: ack.seq, duplicate: false };
     }
     const original = await this.read(ack.seq);
@@ -107,7 +122,7 @@ export class TopicLog {
       const conflicts = event.onKeyReuse === "first" ? [] : publishConflicts(original, again);
       if (conflicts.length > 0) throw new IdempotencyKeyReusedError(event.idempotencyKey!, "event", conflicts);
       // Records the first publish's event again, in case it stopped between storing the event and recording it.
-      await this.#index.record(original.id, ack.seq);
+      await this.#record(original.id, ack.seq);
     }
     return { id: original?.id ?? event.id, seq: ack.seq, duplicate: true };
   }

@@ -38,7 +38,16 @@ export async function buildSubscriptions(
   closers: Closers,
 ): Promise<SubscriptionPart> {
   const { storage, deliveryPart, configFile } = parts;
-  const topics = new TopicLog(storage.jsm, storage.publisher, storage.layout);
+  const topics = new TopicLog(
+    storage.jsm,
+    storage.publisher,
+    storage.layout,
+    (eventId, error) =>
+      log.warn(
+        { err: error, eventId },
+        "stored an event but not its by-id record; GET /api/v1/events/<id> will not find it",
+      ),
+  );
   const subscriptionStore = new SubscriptionStore(storage.js, storage.jsm, storage.publisher, storage.layout);
   const directory = new SubscriptionDirectory();
   const announce = systemEventPublisher(topics, Date.now, log);
