@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -90,13 +90,24 @@ describe("the OpenAPI document", () => {
   it("generates TypeScript types that a strict project compiles and uses", { timeout: TOOL_TIMEOUT_MS }, async () => {
     await run(bin("openapi-typescript"), [documentFile, "-o", join(dir, "hookd-api.ts")], { timeout: TOOL_TIMEOUT_MS });
     await writeFile(join(dir, "usage.ts"), USES_THE_TYPES);
+    await writeFile(join(dir, "example.ts"), await docsExample());
     await writeFile(join(dir, "tsconfig.json"), JSON.stringify(TSCONFIG));
+    await writeFile(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+    await symlink(join(repo, "node_modules"), join(dir, "node_modules"), "dir");
     const compiled = await run(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", dir], {
       timeout: TOOL_TIMEOUT_MS,
     }).catch((error: { stdout: string }) => error);
     expect(compiled.stdout).toBe("");
   });
 });
+
+/** docs/api.md's client example, exactly as the page shows it. */
+async function docsExample(): Promise<string> {
+  const page = await readFile(join(repo, "docs/api.md"), "utf8");
+  const example = /```ts\n([\s\S]*?)```/.exec(page);
+  expect(example).not.toBeNull();
+  return example![1]!;
+}
 
 const USES_THE_TYPES = `
 import type { components, operations, paths } from "./hookd-api.js";
@@ -126,8 +137,8 @@ const TSCONFIG = {
     moduleResolution: "nodenext",
     target: "es2022",
     lib: ["es2023"],
-    types: [],
-    skipLibCheck: false,
+    types: ["node"],
+    skipLibCheck: true,
   },
-  files: ["usage.ts", "hookd-api.ts"],
+  files: ["usage.ts", "example.ts", "hookd-api.ts"],
 };

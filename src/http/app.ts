@@ -23,7 +23,6 @@ import { mountHubRoutes } from "./hub-routes.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
 import type { GitHubSecretRule } from "../domain/github-signature.ts";
 import { notFoundOrNotAllowed } from "./method-not-allowed.ts";
-import { NoQuerySchema, query } from "./query.ts";
 import { problemForError } from "./error-problems.ts";
 import { mountStreamRoutes, requireUnsafeConsent, type StreamRouteDeps, UNSAFE_HEADER } from "./stream-routes.ts";
 import { cors as corsMiddleware } from "hono/cors";

@@ -4,7 +4,7 @@ import { boundLease, MAX_SECRET_BYTES } from "../domain/websub.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { Logger } from "../log.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
-import { type ApiApp, AUTH_PROBLEMS, bodyRef, defineRoute, json, problems } from "./api-docs.ts";
+import { type ApiApp, AUTH_PROBLEMS, bodyRef, defineRoute, problems } from "./api-docs.ts";
 import { PublishedSchema } from "./publish-docs.ts";
 import { badRequest, unprocessable } from "./problem.ts";
 import { readBody } from "./read-body.ts";

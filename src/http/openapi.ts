@@ -1,5 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { type ApiApp, NO_TOKEN, REQUEST_BODY_COMPONENTS, SECURITY_SCHEMES, TOKEN_REQUIRED } from "./api-docs.ts";
+import {
+  type ApiApp,
+  NO_TOKEN,
+  problems,
+  REQUEST_BODY_COMPONENTS,
+  SECURITY_SCHEMES,
+  TOKEN_REQUIRED,
+} from "./api-docs.ts";
 import { NoQuerySchema, query } from "./query.ts";
 
 /**
@@ -24,6 +31,7 @@ export const openApiRoute = createRoute({
       description: "OpenAPI 3.1",
       content: { "application/json": { schema: z.object({ openapi: z.string() }).passthrough() } },
     },
+    ...problems({ 400: "A query parameter was given; it takes none" }),
   },
 });
 
