@@ -330,7 +330,9 @@ describe("delivery", () => {
     expect(response.status).toBe(200);
     const doc = await response.json();
     expect(doc.openapi).toBe("3.1.0");
-    const create = doc.paths["/api/v1/deliveries"].post.requestBody.content["application/json"].schema;
+    // Bodies are named components, referenced from the operations.
+    const component = (schema: { $ref: string }) => doc.components.schemas[schema.$ref.split("/").at(-1)!];
+    const create = component(doc.paths["/api/v1/deliveries"].post.requestBody.content["application/json"].schema);
     expect(create.required).toEqual(["url"]);
     expect(Object.keys(create.properties)).toEqual([
       "url",
@@ -341,7 +343,9 @@ describe("delivery", () => {
       "content_type",
       "secret",
     ]);
-    const view = doc.paths["/api/v1/deliveries/{id}"].get.responses["200"].content["application/json"].schema;
+    const view = component(
+      doc.paths["/api/v1/deliveries/{id}"].get.responses["200"].content["application/json"].schema,
+    );
     expect(view.properties.state.enum).toContain("backoff");
     expect(doc.paths["/api/v1/deliveries"].get.parameters.map((p: { name: string }) => p.name)).toEqual([
       "state",

@@ -1,4 +1,5 @@
-import { Hono, type MiddlewareHandler } from "hono";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Hono, MiddlewareHandler } from "hono";
 import type { PathTokens } from "../domain/path-tokens.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { Logger } from "../log.ts";
@@ -10,7 +11,9 @@ import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
 import { mountEventRoutes } from "./event-routes.ts";
 import { machineRoutes, MACHINES_PATH } from "./machine-routes.ts";
-import { openApiDocument } from "./openapi.ts";
+import { openApiDocument, openApiRoute } from "./openapi.ts";
+import { type ApiApp, AUTH_PROBLEMS, defineRoute, json, NO_TOKEN } from "./api-docs.ts";
+import { invalid } from "./validation.ts";
 import { mountPublishRoutes } from "./publish.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
@@ -20,7 +23,6 @@ import { mountHubRoutes } from "./hub-routes.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
 import type { GitHubSecretRule } from "../domain/github-signature.ts";
 import { notFoundOrNotAllowed } from "./method-not-allowed.ts";
-import { NoQuerySchema, query } from "./query.ts";
 import { problemForError } from "./error-problems.ts";
 import { mountStreamRoutes, requireUnsafeConsent, type StreamRouteDeps, UNSAFE_HEADER } from "./stream-routes.ts";
 import { cors as corsMiddleware } from "hono/cors";
@@ -71,19 +73,55 @@ function corsFor(origins: readonly string[]): MiddlewareHandler {
   });
 }
 
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+const HealthSchema = z.object({
+  status: z.enum(["ok", "degraded"]),
+  nats: z.enum(["connected", "disconnected"]),
+}).openapi("Health");
 
-  app.get("/healthz", (c) => {
-    const connected = deps.isNatsConnected();
-    return c.json(
-      { status: connected ? "ok" : "degraded", nats: connected ? "connected" : "disconnected" },
-      connected ? 200 : 503,
-    );
+const healthRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  operationId: "getHealth",
+  summary: "Liveness and NATS connectivity",
+  tags: ["meta"],
+  security: NO_TOKEN,
+  responses: { 200: json("Connected to NATS", HealthSchema), 503: json("NATS disconnected", HealthSchema) },
+});
+
+const metricsRoute = createRoute({
+  method: "get",
+  path: "/metrics",
+  operationId: "getMetrics",
+  summary: "Prometheus metrics",
+  tags: ["meta"],
+  responses: {
+    200: {
+      description: "Prometheus text exposition format",
+      content: { "text/plain; version=0.0.4": { schema: { type: "string" as const } } },
+    },
+    ...AUTH_PROBLEMS,
+  },
+});
+
+export function createApp(deps: AppDeps): Hono {
+  // A route's own validators (query, path) report through the same 400 as every other validation.
+  const app: ApiApp = new OpenAPIHono({
+    defaultHook: (result) => {
+      if (!result.success) throw invalid(result.error.issues);
+    },
   });
 
-  const openApi = openApiDocument();
-  app.get("/api/v1/openapi.json", query(NoQuerySchema), (c) => c.json(openApi));
+  app.openapi(healthRoute, (c) => {
+    const connected = deps.isNatsConnected();
+    const health = {
+      status: connected ? "ok" as const : "degraded" as const,
+      nats: connected ? "connected" as const : "disconnected" as const,
+    };
+    return connected ? c.json(health, 200) : c.json(health, 503);
+  });
+
+  let openApi: Record<string, unknown> | undefined;
+  defineRoute(app, openApiRoute, (c) => c.json(openApi ??= openApiDocument(app), 200));
 
   // Before auth: a browser's preflight carries no token, and must be answered for the real request to follow.
   const cors = deps.corsOrigins !== undefined && deps.corsOrigins.length > 0;
@@ -91,7 +129,7 @@ export function createApp(deps: AppDeps): Hono {
   // The consent header is checked before the token, so a client missing it is told exactly what to send.
   app.use("/unsafe/sub/*", requireUnsafeConsent);
   app.use("*", requireToken(deps.tokens));
-  app.get("/metrics", async (c) => {
+  defineRoute(app, metricsRoute, async (c) => {
     deps.metrics.natsConnected.set(deps.isNatsConnected() ? 1 : 0);
     deps.metrics.streamsOpen.set(deps.streams.count);
     deps.metrics.streamFeeds.set(deps.streams.feedCount);

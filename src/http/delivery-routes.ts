@@ -1,4 +1,5 @@
-import type { Context, Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
 import { DELIVERY_STATES } from "../../actors/delivery.machine.ts";
 import { base64Capacity, base64Length, fromBase64, toBase64, utf8 } from "../domain/bytes.ts";
@@ -11,6 +12,17 @@ import { loadDeliveryBody } from "../runtime/delivery-body.ts";
 import { DeliveryNotFoundError } from "../runtime/delivery-commands.ts";
 import { DeliveryViewSchema, loadDeliveryView } from "../runtime/delivery-view.ts";
 import { deliveryLinks, DeliveryLinksSchema } from "./api-links.ts";
+import {
+  type ApiApp,
+  AUTH_PROBLEMS,
+  bodyRef,
+  defineRoute,
+  IdempotencyKeyParameter,
+  IdParamsSchema,
+  json,
+  parameters,
+  problems,
+} from "./api-docs.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { readJsonBody } from "./json-body.ts";
 import { badRequest } from "./problem.ts";
@@ -74,34 +86,150 @@ function encodeBody(body: CreateDeliveryBody): { body: string; contentType: stri
 }
 
 /** GET /api/v1/deliveries/<id>: the delivery as the runtime folds it, with links to its body, event and subscription. */
-export const DeliveryResponseSchema = DeliveryViewSchema.extend({ links: DeliveryLinksSchema });
+export const DeliveryResponseSchema = DeliveryViewSchema.extend({ links: DeliveryLinksSchema }).openapi("Delivery");
+
+export const DeliveryAcceptedSchema = z.object({
+  id: z.string().describe("the delivery id (dlv_ + ULID); also the webhook-id of signed attempts"),
+}).openapi("DeliveryAccepted");
+
+export const DeliveryStateChangeSchema = z.object({ id: z.string(), state: z.string() }).openapi("DeliveryStateChange");
+
+export const DeliveryPageSchema = z.object({
+  data: z.array(z.object({ id: z.string(), state: z.string(), target: z.string().nullable(), updated_at: z.string() })),
+  next_cursor: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last"),
+}).openapi("DeliveryPage");
+
+/** What taking a request for delivery may answer: /dispatch shares it. */
+export const DELIVERY_ACCEPTED_RESPONSES = {
+  202: {
+    ...json("Stored durably; delivery follows", DeliveryAcceptedSchema),
+    headers: { Location: { description: "the delivery's URL", schema: { type: "string" as const } } },
+  },
+  ...problems({
+    400: "Malformed request",
+    413: "Body over HOOKD_MAX_BODY (see limit)",
+    422: "Target in a forbidden network, or the Idempotency-Key was used for a different request",
+    503: "NATS unavailable; nothing was accepted (see Retry-After)",
+  }),
+  ...AUTH_PROBLEMS,
+};
+
+const NOT_FOUND = problems({ 404: "No such delivery" });
+const REFUSED = problems({ 404: "No such delivery", 409: "Not possible in its state (see state)" });
+
+const createDeliveryRoute = createRoute({
+  method: "post",
+  path: "/api/v1/deliveries",
+  operationId: "createDelivery",
+  summary: "Create a delivery",
+  tags: ["deliveries"],
+  middleware: [query(NoQuerySchema)] as const,
+  parameters: parameters(IdempotencyKeyParameter),
+  request: {
+    body: {
+      required: true,
+      content: { "application/json": { schema: bodyRef("CreateDeliveryRequest", CreateDeliveryBodySchema) } },
+    },
+  },
+  responses: DELIVERY_ACCEPTED_RESPONSES,
+});
+
+const listDeliveriesRoute = createRoute({
+  method: "get",
+  path: "/api/v1/deliveries",
+  operationId: "listDeliveries",
+  summary: "List deliveries, newest first",
+  tags: ["deliveries"],
+  middleware: [query(ListDeliveriesQuerySchema)] as const,
+  request: { query: ListDeliveriesQuerySchema },
+  responses: {
+    200: json("A page of deliveries", DeliveryPageSchema),
+    ...problems({ 400: "Bad parameters" }),
+    ...AUTH_PROBLEMS,
+  },
+});
+
+const getDeliveryRoute = createRoute({
+  method: "get",
+  path: "/api/v1/deliveries/{id}",
+  operationId: "getDelivery",
+  summary: "A delivery, its attempts and its journal",
+  tags: ["deliveries"],
+  middleware: [query(NoQuerySchema)] as const,
+  request: { params: IdParamsSchema },
+  responses: {
+    200: json("The delivery, rebuilt by folding its journal", DeliveryResponseSchema),
+    ...NOT_FOUND,
+    ...AUTH_PROBLEMS,
+  },
+});
+
+const deliveryBodyRoute = createRoute({
+  method: "get",
+  path: "/api/v1/deliveries/{id}/body",
+  operationId: "getDeliveryBody",
+  summary: "The body the delivery sends, raw, with its content type",
+  tags: ["deliveries"],
+  middleware: [query(NoQuerySchema)] as const,
+  request: { params: IdParamsSchema },
+  responses: {
+    200: {
+      description: "The body as sent, in its own content type",
+      content: { "*/*": { schema: { type: "string", format: "binary" } } },
+    },
+    ...problems({ 404: "No such delivery", 410: "The event it delivers has aged out of the topic log" }),
+    ...AUTH_PROBLEMS,
+  },
+});
+
+const retryDeliveryRoute = createRoute({
+  method: "post",
+  path: "/api/v1/deliveries/{id}/retry",
+  operationId: "retryDelivery",
+  summary: "Retry a failed or cancelled delivery by hand",
+  tags: ["deliveries"],
+  middleware: [query(NoQuerySchema)] as const,
+  request: { params: IdParamsSchema },
+  responses: { 202: json("Back to pending", DeliveryStateChangeSchema), ...REFUSED, ...AUTH_PROBLEMS },
+});
+
+const cancelDeliveryRoute = createRoute({
+  method: "post",
+  path: "/api/v1/deliveries/{id}/cancel",
+  operationId: "cancelDelivery",
+  summary: "Cancel a pending, in-flight or backoff delivery",
+  tags: ["deliveries"],
+  middleware: [query(NoQuerySchema)] as const,
+  request: { params: IdParamsSchema },
+  responses: { 200: json("Cancelled", DeliveryStateChangeSchema), ...REFUSED, ...AUTH_PROBLEMS },
+});
 
 /** Room for the JSON around a base64 body (its field names, headers, URL) in a create request. */
 const JSON_ROOM = 64 * 1024;
 
 type DeliveryRouteDeps = IngestDeps & { deliveryStore: DeliveryStore; maxBodyBytes: number; topics: TopicLog };
 
-export function mountDeliveryRoutes(app: Hono, deps: DeliveryRouteDeps): void {
-  app.post("/api/v1/deliveries", query(NoQuerySchema), (c) => createDelivery(c, deps));
-  app.get("/api/v1/deliveries", query(ListDeliveriesQuerySchema), (c) => listDeliveries(c, c.req.valid("query"), deps));
+export function mountDeliveryRoutes(app: ApiApp, deps: DeliveryRouteDeps): void {
+  defineRoute(app, createDeliveryRoute, (c) => createDelivery(c, deps));
+  defineRoute(app, listDeliveriesRoute, (c) => listDeliveries(c, c.req.valid("query"), deps));
 
-  app.get("/api/v1/deliveries/:id", query(NoQuerySchema), async (c) => {
+  defineRoute(app, getDeliveryRoute, async (c) => {
     const id = c.req.param("id");
     const view = isDeliveryId(id) ? await loadDeliveryView(deps.deliveryStore, id) : null;
     if (!view) throw new DeliveryNotFoundError(id);
-    return c.json({ ...view, links: deliveryLinks(view) });
+    return c.json({ ...view, links: deliveryLinks(view) }, 200);
   });
 
-  app.get("/api/v1/deliveries/:id/body", query(NoQuerySchema), (c) => deliveryBody(c, c.req.param("id"), deps));
+  defineRoute(app, deliveryBodyRoute, (c) => deliveryBody(c, c.req.param("id"), deps));
 
-  app.post("/api/v1/deliveries/:id/retry", query(NoQuerySchema), async (c) => {
+  defineRoute(app, retryDeliveryRoute, async (c) => {
     const id = c.req.param("id");
     if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
     const state = await deps.deliveries.retry(id);
     return c.json({ id, state }, 202, { location: `/api/v1/deliveries/${id}` });
   });
 
-  app.post("/api/v1/deliveries/:id/cancel", query(NoQuerySchema), async (c) => {
+  defineRoute(app, cancelDeliveryRoute, async (c) => {
     const id = c.req.param("id");
     if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
     const state = await deps.deliveries.cancel(id);

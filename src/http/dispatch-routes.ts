@@ -1,6 +1,8 @@
-import type { Context, Hono } from "hono";
+import type { Context } from "hono";
 import { fromBase64Url, toBase64 } from "../domain/bytes.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
+import { type ApiApp, defineRoute } from "./api-docs.ts";
+import { dispatchRoute, dispatchToRoute } from "./dispatch-docs.ts";
 import { checkBodyAgainstType } from "./body-content-type.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { badRequest } from "./problem.ts";
@@ -80,8 +82,8 @@ function decodeTargetSegment(segment: string): string {
   }
 }
 
-export function mountDispatchRoutes(app: Hono, deps: IngestDeps & PublishDeps & { policy: NetworkPolicy }): void {
-  app.post("/dispatch", async (c) => {
+export function mountDispatchRoutes(app: ApiApp, deps: IngestDeps & PublishDeps & { policy: NetworkPolicy }): void {
+  defineRoute(app, dispatchRoute, async (c) => {
     const forward = await readForward(c, deps.maxBodyBytes);
     // Hookah: _topic without _url publishes to the topic instead of delivering to one URL.
     if (forward.target === null && forward.topic !== null) {
@@ -104,7 +106,7 @@ export function mountDispatchRoutes(app: Hono, deps: IngestDeps & PublishDeps & 
     });
   });
 
-  app.post("/dispatch/:target", async (c) => {
+  defineRoute(app, dispatchToRoute, async (c) => {
     const target = decodeTargetSegment(c.req.param("target"));
     const contentType = c.req.header("content-type");
     const body = await readBody(c, deps.maxBodyBytes);

@@ -1,8 +1,9 @@
-import type { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { isEventId } from "../domain/ids.ts";
 import { ActorNotFoundError } from "../runtime/errors.ts";
 import { type EventViewDeps, EventViewSchema, loadEventView } from "../runtime/event-view.ts";
 import { deliveryPath, eventPath, SelfLinkSchema } from "./api-links.ts";
+import { type ApiApp, AUTH_PROBLEMS, defineRoute, IdParamsSchema, json, problems } from "./api-docs.ts";
 import { NoQuerySchema, query } from "./query.ts";
 import { requireUnsafeConsent } from "./stream-routes.ts";
 
@@ -15,10 +16,25 @@ import { requireUnsafeConsent } from "./stream-routes.ts";
 export const EventResponseSchema = EventViewSchema.extend({
   deliveries: EventViewSchema.shape.deliveries.element.extend({ links: SelfLinkSchema }).array(),
   links: SelfLinkSchema,
+}).openapi("Event");
+
+const getEventRoute = createRoute({
+  method: "get",
+  path: "/api/v1/events/{id}",
+  operationId: "getEvent",
+  summary: "A published event: its topic, type, payload and the deliveries it created",
+  tags: ["events"],
+  middleware: [query(NoQuerySchema)] as const,
+  request: { params: IdParamsSchema },
+  responses: {
+    200: json("The event", EventResponseSchema),
+    ...problems({ 404: "No such event", 410: "The event has aged out of the topic log (see event_id, seq)" }),
+    ...AUTH_PROBLEMS,
+  },
 });
 
-export function mountEventRoutes(app: Hono, deps: EventViewDeps): void {
-  app.get("/api/v1/events/:id", query(NoQuerySchema), async (c) => {
+export function mountEventRoutes(app: ApiApp, deps: EventViewDeps): void {
+  defineRoute(app, getEventRoute, async (c) => {
     const id = c.req.param("id");
     // Checked before it becomes part of a NATS subject.
     if (!isEventId(id)) throw new ActorNotFoundError("event", id);

@@ -1,8 +1,11 @@
-import type { Context, Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { boundLease, MAX_SECRET_BYTES } from "../domain/websub.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { Logger } from "../log.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
+import { type ApiApp, AUTH_PROBLEMS, bodyRef, defineRoute, problems } from "./api-docs.ts";
+import { PublishedSchema } from "./publish-docs.ts";
 import { badRequest, unprocessable } from "./problem.ts";
 import { readBody } from "./read-body.ts";
 import { validateTarget } from "./target-url.ts";
@@ -30,8 +33,47 @@ function topicUrl(raw: string | null, field: string): string {
 type HubDeps = { hub: WebSubHub; policy: NetworkPolicy; log: Logger };
 const HUB_FORM_LIMIT = 64 * 1024;
 
-export function mountHubRoutes(app: Hono, deps: HubDeps): void {
-  app.post("/hub", async (c) => {
+/** The form as WebSub defines it; the route reads it field by field (unknown fields are ignored, as WebSub asks). */
+const HubFormSchema = z.object({
+  "hub.mode": z.enum(["subscribe", "unsubscribe", "publish"]),
+  "hub.callback": z.string().optional().describe("subscribe, unsubscribe: the subscriber's URL"),
+  "hub.topic": z.string().optional().describe("the topic's URL"),
+  "hub.url": z.string().optional().describe("publish: the topic's URL (or hub.topic)"),
+  "hub.lease_seconds": z.string().regex(/^\d+$/).optional(),
+  "hub.secret": z.string().optional().describe(`1 to ${MAX_SECRET_BYTES} bytes: content is signed with it`),
+  "hub.verify": z.enum(["sync", "async"]).optional().describe("sync (Hookah): verify before answering"),
+});
+
+const hubRoute = createRoute({
+  method: "post",
+  path: "/hub",
+  operationId: "websubHub",
+  summary: "The W3C WebSub hub: subscribe, unsubscribe, publish",
+  tags: ["websub"],
+  request: {
+    body: {
+      required: true,
+      content: { "application/x-www-form-urlencoded": { schema: bodyRef("WebSubHubRequest", HubFormSchema) } },
+    },
+  },
+  responses: {
+    202: {
+      description: "subscribe, unsubscribe: accepted, intent is verified next; publish: the event stored",
+      content: { "application/json": { schema: PublishedSchema } },
+    },
+    204: { description: "hub.verify=sync: verified and done" },
+    ...problems({
+      400: "Not a form, or an invalid field (see field)",
+      409: "hub.verify=sync: verification of intent failed",
+      413: "Form over 64 KiB",
+      422: "Callback in a forbidden network, or the topic could not be fetched",
+    }),
+    ...AUTH_PROBLEMS,
+  },
+});
+
+export function mountHubRoutes(app: ApiApp, deps: HubDeps): void {
+  defineRoute(app, hubRoute, async (c) => {
     const type = c.req.header("content-type") ?? "";
     if (!/^application\/x-www-form-urlencoded\b/i.test(type)) {
       throw badRequest(

@@ -1,4 +1,4 @@
-import type { Context, Hono } from "hono";
+import type { Context } from "hono";
 import { EVENT_TYPE_PATTERN } from "../domain/event-type.ts";
 import { ulid } from "../domain/ids.ts";
 import { randomBytes } from "../domain/random-pool.ts";
@@ -8,7 +8,9 @@ import type { TopicLog } from "../nats/topic-log.ts";
 import { checkBodyAgainstType } from "./body-content-type.ts";
 import { applyGitHubPublishRules, type GitHubPublishDeps } from "./github-publish.ts";
 import { idempotencyKeyOf } from "./ingest.ts";
+import type { ApiApp } from "./api-docs.ts";
 import { badRequest } from "./problem.ts";
+import { publishRoute } from "./publish-docs.ts";
 import { readBody } from "./read-body.ts";
 import { topicInPath } from "./topic-params.ts";
 
@@ -68,9 +70,10 @@ export async function acceptPublish(
   );
 }
 
-export function mountPublishRoutes(app: Hono, deps: PublishDeps): void {
+export function mountPublishRoutes(app: ApiApp, deps: PublishDeps): void {
   // Hookbot's /unsafe/pub/ needs no token, so its topics live in their own namespace and never reach safe listeners or subscriptions.
   for (const [prefix, namespace] of [["/pub/", "safe"], ["/unsafe/pub/", "unsafe"]] as const) {
+    app.openAPIRegistry.registerPath(publishRoute(prefix));
     app.post(`${prefix}*`, async (c) => {
       const { topic } = topicInPath(c, prefix);
       const body = await readBody(c, deps.maxBodyBytes);

@@ -1,4 +1,4 @@
-import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import { utf8 } from "../domain/bytes.ts";
 import {
@@ -18,8 +18,10 @@ import type { TopicNamespace, TopicPattern } from "../domain/topic-name.ts";
 import type { PublishedEvent } from "../nats/topic-log.ts";
 import { TooManyStreamsError, type TopicStreams } from "../runtime/topic-streams.ts";
 import type { TopicListener } from "../runtime/topic-listener.ts";
+import { type ApiApp, defineRoute } from "./api-docs.ts";
 import { requestToken } from "./auth.ts";
 import { badRequest, ProblemError } from "./problem.ts";
+import { sseRoute, statusRoute, streamRoute, subscribeRoute } from "./stream-docs.ts";
 import { topicInPath, topicOr400 } from "./topic-params.ts";
 import {
   byteSink,
@@ -237,9 +239,11 @@ function subscribe(deps: StreamRouteDeps, c: Context, target: Target): Promise<R
 export const UNSAFE_HEADER = "X-Hookbot-Unsafe-Is-Ok";
 export const UNSAFE_HEADER_VALUE = "I understand the security implications";
 
-export function mountStreamRoutes(app: Hono, deps: StreamRouteDeps): void {
-  app.get("/status", (c) => c.text("OK"));
+export function mountStreamRoutes(app: ApiApp, deps: StreamRouteDeps): void {
+  defineRoute(app, statusRoute, (c) => c.text("OK"));
 
+  for (const prefix of ["/sub/", "/unsafe/sub/"] as const) app.openAPIRegistry.registerPath(subscribeRoute(prefix));
+  app.openAPIRegistry.registerPath(sseRoute);
   app.get(
     "/sub/*",
     (c) => subscribe(deps, c, { pattern: topicInPath(c, "/sub/", { recursive: true }), namespace: "safe" }),
@@ -249,7 +253,7 @@ export function mountStreamRoutes(app: Hono, deps: StreamRouteDeps): void {
     "/unsafe/sub/*",
     (c) => subscribe(deps, c, { pattern: topicInPath(c, "/unsafe/sub/", { recursive: true }), namespace: "unsafe" }),
   );
-  app.get("/stream", (c) => {
+  defineRoute(app, streamRoute, (c) => {
     const topic = c.req.query("topic");
     if (!topic) {
       throw badRequest("topic is required: GET /stream?topic=<topic> (end it in / for every topic below it).", {

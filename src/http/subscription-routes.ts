@@ -1,5 +1,8 @@
-import { type Context, Hono } from "hono";
-import type { z } from "zod";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { BlankEnv, BlankSchema } from "hono/types";
+import { z } from "zod";
+import { AttemptSummarySchema } from "../domain/delivery-event-views.ts";
 import { ulid } from "../domain/ids.ts";
 import type { Dialect } from "../domain/signing-dialect.ts";
 import { generateSecret, rotatedSecrets, secretProblem } from "../domain/subscription-secret.ts";
@@ -21,7 +24,8 @@ import {
   RotateSecretBodySchema,
   UpdateSubscriptionBodySchema,
 } from "./subscription-schemas.ts";
-import { subscriptionView } from "./subscription-view.ts";
+import { subscriptionView, SubscriptionViewSchema } from "./subscription-view.ts";
+import { AUTH_PROBLEMS, bodyRef, defineRoute, IdParamsSchema, json, problems } from "./api-docs.ts";
 import { validateTarget } from "./target-url.ts";
 import { NoQuerySchema, query } from "./query.ts";
 
@@ -47,31 +51,204 @@ export type SubscriptionRouteDeps = {
   subscriptionAttempts: AttemptLog;
 };
 
-export function subscriptionRoutes(deps: SubscriptionRouteDeps): Hono {
-  const routes = new Hono();
-  const none = query(NoQuerySchema);
-  routes.post("/", none, (c) => create(c, deps));
-  routes.get("/", query(ListSubscriptionsQuerySchema), (c) => list(c, c.req.valid("query"), deps));
-  routes.get("/:id", none, async (c) => {
+const SubscriptionSchema = SubscriptionViewSchema.openapi("Subscription");
+const NewSecretSchema = z.string().nullable().describe("the signing secret, shown this once; null for plain");
+const CreatedSubscriptionSchema = SubscriptionViewSchema.extend({ secret: NewSecretSchema })
+  .openapi("CreatedSubscription");
+const RotatedSubscriptionSchema = SubscriptionViewSchema.extend({
+  secret: NewSecretSchema,
+  previous_secrets_expire_at: z.string().describe("until then, deliveries are signed with the old secrets too"),
+}).openapi("RotatedSubscription");
+const SubscriptionPageSchema = z.object({
+  data: z.array(SubscriptionSchema),
+  next_cursor: z.string().nullable(),
+}).openapi("SubscriptionPage");
+const ReplayStartedSchema = z.object({
+  replay_id: z.string(),
+  since: z.string(),
+  until: z.string(),
+  events: z.number().int(),
+  deliveries: z.number().int(),
+  truncated: z.boolean().describe("true when the window held more events than one replay takes"),
+}).openapi("ReplayStarted");
+const AttemptListSchema = z.object({ data: z.array(AttemptSummarySchema.openapi("AttemptSummary")) })
+  .openapi("AttemptList");
+
+/** The request bodies, each a component: the routes read them with readJsonBody (limits, problem details). */
+const REQUEST_BODIES: Record<string, z.ZodType> = {
+  CreateSubscriptionRequest: CreateSubscriptionBodySchema,
+  UpdateSubscriptionRequest: UpdateSubscriptionBodySchema,
+  RotateSecretRequest: RotateSecretBodySchema,
+  ReplayRequest: ReplayBodySchema,
+};
+const jsonBody = (component: string, required = true) => ({
+  body: { required, content: { "application/json": { schema: bodyRef(component, REQUEST_BODIES[component]!) } } },
+});
+
+const none = query(NoQuerySchema);
+const tags = ["subscriptions"];
+const byId = { params: IdParamsSchema };
+const NOT_FOUND = problems({ 404: "No such subscription" });
+const REFUSED = problems({ 404: "No such subscription", 409: "Not possible in its state (see state)" });
+const INVALID = problems({ 400: "Invalid field (see field or errors)", 404: "No such subscription" });
+
+const ROUTES = {
+  create: createRoute({
+    method: "post",
+    path: "/",
+    operationId: "createSubscription",
+    summary: "Subscribe a URL to a topic (REST Hooks)",
+    tags,
+    middleware: [none] as const,
+    request: jsonBody("CreateSubscriptionRequest"),
+    responses: {
+      201: {
+        ...json("Created; its secret is shown this once", CreatedSubscriptionSchema),
+        headers: { Location: { description: "the subscription's URL", schema: { type: "string" as const } } },
+      },
+      ...problems({ 400: "Invalid field (see field or errors)", 422: "Callback in a forbidden network" }),
+      ...AUTH_PROBLEMS,
+    },
+  }),
+  list: createRoute({
+    method: "get",
+    path: "/",
+    operationId: "listSubscriptions",
+    summary: "List subscriptions, newest first",
+    tags,
+    middleware: [query(ListSubscriptionsQuerySchema)] as const,
+    request: { query: ListSubscriptionsQuerySchema },
+    responses: {
+      200: json("A page", SubscriptionPageSchema),
+      ...problems({ 400: "Bad parameters" }),
+      ...AUTH_PROBLEMS,
+    },
+  }),
+  get: createRoute({
+    method: "get",
+    path: "/{id}",
+    operationId: "getSubscription",
+    summary: "A subscription (never its secrets)",
+    tags,
+    middleware: [none] as const,
+    request: byId,
+    responses: { 200: json("The subscription", SubscriptionSchema), ...NOT_FOUND, ...AUTH_PROBLEMS },
+  }),
+  update: createRoute({
+    method: "patch",
+    path: "/{id}",
+    operationId: "updateSubscription",
+    summary: "Change a subscription's settings; null clears one",
+    tags,
+    middleware: [none] as const,
+    request: { ...byId, ...jsonBody("UpdateSubscriptionRequest") },
+    responses: { 200: json("Updated", SubscriptionSchema), ...INVALID, ...AUTH_PROBLEMS },
+  }),
+  remove: createRoute({
+    method: "delete",
+    path: "/{id}",
+    operationId: "deleteSubscription",
+    summary: "Unsubscribe",
+    tags,
+    middleware: [none] as const,
+    request: byId,
+    responses: { 204: { description: "Unsubscribed" }, ...NOT_FOUND, ...AUTH_PROBLEMS },
+  }),
+  activate: createRoute({
+    method: "post",
+    path: "/{id}/activate",
+    operationId: "activateSubscription",
+    summary: "Resume a paused or disabled subscription",
+    tags,
+    middleware: [none] as const,
+    request: byId,
+    responses: { 200: json("Active", SubscriptionSchema), ...REFUSED, ...AUTH_PROBLEMS },
+  }),
+  deactivate: createRoute({
+    method: "post",
+    path: "/{id}/deactivate",
+    operationId: "deactivateSubscription",
+    summary: "Pause a subscription: its events wait until it is activated",
+    tags,
+    middleware: [none] as const,
+    request: byId,
+    responses: { 200: json("Paused", SubscriptionSchema), ...REFUSED, ...AUTH_PROBLEMS },
+  }),
+  rotateSecret: createRoute({
+    method: "post",
+    path: "/{id}/rotate-secret",
+    operationId: "rotateSubscriptionSecret",
+    summary: "Sign with a new secret; the old ones stay valid for grace_period",
+    tags,
+    middleware: [none] as const,
+    request: { ...byId, ...jsonBody("RotateSecretRequest", false) },
+    responses: {
+      200: json("Rotated; the new secret is shown this once", RotatedSubscriptionSchema),
+      ...INVALID,
+      ...AUTH_PROBLEMS,
+    },
+  }),
+  replay: createRoute({
+    method: "post",
+    path: "/{id}/replay",
+    operationId: "replaySubscription",
+    summary: "Deliver the subscription's events of a time window again",
+    tags,
+    middleware: [none] as const,
+    request: { ...byId, ...jsonBody("ReplayRequest") },
+    responses: {
+      202: json("Replaying", ReplayStartedSchema),
+      ...problems({
+        400: "Invalid field",
+        404: "No such subscription",
+        409: "Not active (see state)",
+        410: "Aged out",
+      }),
+      ...AUTH_PROBLEMS,
+    },
+  }),
+  attempts: createRoute({
+    method: "get",
+    path: "/{id}/attempts",
+    operationId: "listSubscriptionAttempts",
+    summary: "The subscription's recent resolved attempts, newest first",
+    tags,
+    middleware: [query(AttemptsQuerySchema)] as const,
+    request: { ...byId, query: AttemptsQuerySchema },
+    responses: {
+      200: json("Recent attempts", AttemptListSchema),
+      ...problems({ 400: "Bad parameters" }),
+      ...NOT_FOUND,
+      ...AUTH_PROBLEMS,
+    },
+  }),
+};
+
+// Long: one line per route, ten routes; the definitions above carry their documentation.
+export function subscriptionRoutes(deps: SubscriptionRouteDeps): OpenAPIHono<BlankEnv, BlankSchema> {
+  const routes = new OpenAPIHono<BlankEnv, BlankSchema>();
+  defineRoute(routes, ROUTES.create, (c) => create(c, deps));
+  defineRoute(routes, ROUTES.list, (c) => list(c, c.req.valid("query"), deps));
+  defineRoute(routes, ROUTES.get, async (c) => {
     const id = c.req.param("id");
     return c.json(subscriptionView(id, await deps.subscriptions.get(id)));
   });
-  routes.patch("/:id", none, (c) => update(c, c.req.param("id"), deps));
-  routes.delete("/:id", none, async (c) => {
+  defineRoute(routes, ROUTES.update, (c) => update(c, c.req.param("id"), deps));
+  defineRoute(routes, ROUTES.remove, async (c) => {
     await deps.subscriptions.unsubscribe(c.req.param("id"));
     return c.body(null, 204);
   });
-  routes.post("/:id/activate", none, async (c) => {
+  defineRoute(routes, ROUTES.activate, async (c) => {
     const id = c.req.param("id");
     return c.json(subscriptionView(id, await deps.subscriptions.activate(id)));
   });
-  routes.post("/:id/deactivate", none, async (c) => {
+  defineRoute(routes, ROUTES.deactivate, async (c) => {
     const id = c.req.param("id");
     return c.json(subscriptionView(id, await deps.subscriptions.deactivate(id)));
   });
-  routes.post("/:id/rotate-secret", none, (c) => rotateSecret(c, c.req.param("id"), deps));
-  routes.post("/:id/replay", none, (c) => replay(c, c.req.param("id"), deps));
-  routes.get("/:id/attempts", query(AttemptsQuerySchema), async (c) => {
+  defineRoute(routes, ROUTES.rotateSecret, (c) => rotateSecret(c, c.req.param("id"), deps));
+  defineRoute(routes, ROUTES.replay, (c) => replay(c, c.req.param("id"), deps));
+  defineRoute(routes, ROUTES.attempts, async (c) => {
     const id = c.req.param("id");
     const { limit } = c.req.valid("query");
     await deps.subscriptions.get(id);

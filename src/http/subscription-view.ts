@@ -1,9 +1,31 @@
+import { z } from "zod";
+import { DialectSchema } from "../domain/signing-dialect.ts";
 import { patternText } from "../domain/topic-name.ts";
 import type { StoredSubscription } from "../nats/subscription-store.ts";
 
 /** A subscription as the API shows it: its settings in the API's snake_case and its lifecycle, never its secrets. */
 
-export function subscriptionView(id: string, subscription: StoredSubscription) {
+export const SubscriptionViewSchema = z.object({
+  id: z.string(),
+  topic: z.string().describe('the topic, or "<prefix>/" for every topic below it'),
+  url: z.string(),
+  state: z.enum(["pending-verification", "active", "paused", "disabled", "expired", "unsubscribed"]),
+  status_message: z.string().nullable(),
+  event_types: z.array(z.string()).nullable(),
+  owner: z.string().nullable(),
+  description: z.string().nullable(),
+  headers: z.record(z.string(), z.string()),
+  dialect: DialectSchema,
+  retry_schedule_ms: z.array(z.number().int()).nullable(),
+  rate_limit: z.number().nullable().describe("deliveries per second; null for no limit"),
+  metadata: z.record(z.string(), z.string()),
+  consecutive_failures: z.number().int(),
+  lease_expires_at: z.string().nullable().describe("WebSub leases: when the subscription expires"),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export function subscriptionView(id: string, subscription: StoredSubscription): z.infer<typeof SubscriptionViewSchema> {
   const { config, state, context } = subscription;
   return {
     id,

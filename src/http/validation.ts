@@ -6,8 +6,13 @@ import { badRequest } from "./problem.ts";
 export function parseOr400<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({ field: issue.path.join(".") || null, message: issue.message }));
-  throw badRequest(
+  throw invalid(result.error.issues);
+}
+
+/** The 400 for a failed validation: one problem naming each field. */
+export function invalid(zodIssues: readonly z.core.$ZodIssue[]) {
+  const issues = zodIssues.map((issue) => ({ field: issue.path.join(".") || null, message: issue.message }));
+  return badRequest(
     issues.map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message)).join("; "),
     { errors: issues },
   );
