@@ -5,4 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The CLI and client bundles are rebuilt when a pull changed their sources but not the lock file (the
+# CLI would still run, from its sources, but slowly).
+if [ ! -f dist/cli/hookd.js ] || [ -n "$(find src -newer dist/cli/hookd.js -name '*.ts' -print -quit)" ]; then
+  echo "setup: building the CLI and client bundles" >&2
+  npm run --silent build >&2
+fi
 exec node --import tsx src/main.node.ts
