@@ -58,7 +58,8 @@ const hubRoute = createRoute({
   },
   responses: {
     202: {
-      description: "subscribe, unsubscribe: accepted, intent is verified next; publish: the event stored",
+      description: "subscribe, unsubscribe: accepted with no body, intent is verified next; " +
+        "publish: the event stored, with this body",
       content: { "application/json": { schema: PublishedSchema } },
     },
     204: { description: "hub.verify=sync: verified and done" },
