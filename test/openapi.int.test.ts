@@ -57,6 +57,24 @@ describe("the OpenAPI document", () => {
     expect([...new Set(routes)].filter((route) => !documented.has(route))).toEqual([]);
   });
 
+  it("offers the ?token= query scheme only on the stream operations", () => {
+    const withQueryToken: string[] = [];
+    for (
+      const [path, operations] of Object.entries(
+        document.paths as Record<string, Record<string, { security?: object[] }>>,
+      )
+    ) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const security: object[] = operation.security ?? document.security ?? [];
+        if (security.some((scheme) => "token" in scheme)) withQueryToken.push(`${method.toUpperCase()} ${path}`);
+      }
+    }
+    expect(withQueryToken.sort()).toEqual(
+      ["GET /sse/{topic}", "GET /stream", "GET /sub/{topic}", "GET /unsafe/sub/{topic}"],
+    );
+    expect(document.security).not.toContainEqual({ token: [] });
+  });
+
   it("names every operation, and its schemas are components", () => {
     const operations = Object.values(document.paths as Record<string, Record<string, { operationId?: string }>>)
       .flatMap((path) => Object.values(path));

@@ -84,12 +84,15 @@ export const SECURITY_SCHEMES = {
     type: "apiKey",
     in: "query",
     name: "token",
-    description: "The path's token on a GET, for browsers' EventSource and WebSocket, which cannot set headers",
+    description: "The path's token, on stream GETs only (/sub/, /sse/, /unsafe/sub/, /stream), for browsers' " +
+      "EventSource and WebSocket, which cannot set headers; anywhere else ?token= is a 400",
   },
 } as const;
 
-/** Any one scheme carries the token. */
-export const TOKEN_REQUIRED: Record<string, string[]>[] = [{ basic: [] }, { bearer: [] }, { token: [] }];
+/** Any one header scheme carries the token; a token in a URL ends up in access logs. */
+export const TOKEN_REQUIRED: Record<string, string[]>[] = [{ basic: [] }, { bearer: [] }];
+/** Stream routes also take `?token=` (auth.ts), where a browser cannot send a header. */
+export const STREAM_TOKEN: Record<string, string[]>[] = [...TOKEN_REQUIRED, { token: [] }];
 /** Routes open to anyone (auth.ts's OPEN_PATHS, Hookbot's /unsafe/pub/). */
 export const NO_TOKEN: [] = [];
 

@@ -42,12 +42,27 @@ function encodePathSegment(segment: string): string {
 }
 
 /**
- * The token a request carries: Authorization (Basic or Bearer), or on a GET `?token=`, since a
- * browser's EventSource and WebSocket cannot set headers.
+ * The token a request carries: Authorization (Basic or Bearer), or `?token=` on a stream GET, since
+ * a browser's EventSource and WebSocket cannot set headers there. Nowhere else: a token in a URL
+ * ends up in proxy and access logs, and every other route can be called with a header.
  */
-export function requestToken(c: Context): string | null {
+export function requestToken(c: Context, url = new URL(c.req.url)): string | null {
   return tokenFromAuthorization(c.req.header("authorization")) ??
-    (c.req.method === "GET" ? (c.req.query("token") ?? null) : null);
+    (takesQueryToken(c.req.method, url) ? url.searchParams.get(QUERY_TOKEN) : null);
+}
+
+/** The query parameter that carries a token on stream routes. */
+export const QUERY_TOKEN = "token";
+
+const STREAM_PREFIXES = ["/sub/", "/sse/", "/unsafe/sub/"];
+
+/** The routes a browser reads with EventSource or WebSocket: the only ones `?token=` authenticates. */
+export function isStreamPath(path: string): boolean {
+  return path === "/stream" || STREAM_PREFIXES.some((prefix) => path.startsWith(prefix));
+}
+
+function takesQueryToken(method: string, url: URL): boolean {
+  return method === "GET" && isStreamPath(url.pathname);
 }
 
 const TOKEN_SHAPE = /^[0-9a-f]{40}$/i;
@@ -75,9 +90,11 @@ export function tokenFromAuthorization(header: string | undefined): string | nul
 
 export function requireToken(tokens: PathTokens): MiddlewareHandler {
   return async (c, next) => {
-    const path = authScope(new URL(c.req.url));
+    const url = new URL(c.req.url);
+    const path = authScope(url);
     if (path === null) return next();
-    const token = requestToken(c);
+    if (url.searchParams.has(QUERY_TOKEN) && !isStreamPath(url.pathname)) return queryTokenRefused(c);
+    const token = requestToken(c, url);
     if (token && (await tokens.grants(path, token))) return next();
     return problemResponse(c, {
       status: 401,
@@ -89,4 +106,21 @@ export function requireToken(tokens: PathTokens): MiddlewareHandler {
       headers: { "www-authenticate": 'Basic realm="hookd"' },
     });
   };
+}
+
+/**
+ * `?token=` off the stream routes is refused rather than ignored, so a client learns to move it
+ * into a header instead of getting a puzzling 401 (or, with a header too, quietly leaking it on
+ * every call). The detail never repeats the token.
+ */
+function queryTokenRefused(c: Context): Response {
+  return problemResponse(c, {
+    status: 400,
+    kind: "bad-request",
+    title: "The request is malformed",
+    detail: `?${QUERY_TOKEN}= is only accepted on stream routes (/sub/, /sse/, /unsafe/sub/, /stream), where a ` +
+      `browser's EventSource or WebSocket cannot send a header; send it as "Authorization: Bearer TOKEN" ` +
+      `(or as the Basic user name) instead, and treat a token that went into a URL as logged.`,
+    extra: { field: QUERY_TOKEN },
+  });
 }

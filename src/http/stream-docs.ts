@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { AUTH_PROBLEMS, NO_TOKEN, type ParameterDoc, parameters, problems } from "./api-docs.ts";
+import { AUTH_PROBLEMS, NO_TOKEN, type ParameterDoc, parameters, problems, STREAM_TOKEN } from "./api-docs.ts";
 
 /**
  * The OpenAPI definitions of reading topics (stream-routes.ts): WebSocket, Server-Sent Events and
@@ -72,6 +72,7 @@ export function subscribeRoute(prefix: "/sub/" | "/unsafe/sub/") {
       unsafe ? "an /unsafe/ topic" : "a topic"
     } live: WebSocket, Server-Sent Events or JSON lines (Hookbot)`,
     tags: ["topics"],
+    security: STREAM_TOKEN,
     parameters: parameters(TOPIC, ...RESUME, ...(unsafe ? [consent] : [])),
     responses: {
       101: { description: "WebSocket (on Upgrade: websocket): one message per event" },
@@ -87,6 +88,7 @@ export const sseRoute = createRoute({
   operationId: "subscribeSse",
   summary: "Read a topic as Server-Sent Events, whatever the Accept header (needs the /sub/ token)",
   tags: ["topics"],
+  security: STREAM_TOKEN,
   parameters: parameters(TOPIC, ...RESUME),
   responses: {
     200: { description: "The topic's events", content: { "text/event-stream": STREAMS["text/event-stream"] } },
@@ -100,6 +102,7 @@ export const streamRoute = createRoute({
   operationId: "streamJsonLines",
   summary: "Read a topic as JSON lines (needs the /sub/ token for the topic)",
   tags: ["topics"],
+  security: STREAM_TOKEN,
   parameters: parameters(
     {
       name: "topic",

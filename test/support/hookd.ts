@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { PathTokens } from "../../src/domain/path-tokens.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger, type Logger } from "../../src/log.ts";
 import { type Hookd, startHookd } from "../../src/server.ts";
 import { nodeOpenNativeStream, nodeUpgradeWebSocket, serveOnNode } from "../../src/serve-node.ts";
 import { type HookdProcess, spawnHookd } from "./processes.ts";
@@ -31,10 +31,15 @@ const BASE_ENV = {
 
 export type TestHookd = { url: string; hookd: Hookd; stop(): Promise<void> };
 
-export async function startTestHookd(natsUrl: string, env: Record<string, string> = {}): Promise<TestHookd> {
+/** `log` replaces the silent logger, for a test that reads what hookd logs. */
+export async function startTestHookd(
+  natsUrl: string,
+  env: Record<string, string> = {},
+  log?: Logger,
+): Promise<TestHookd> {
   const dataDir = await mkdtemp(join(tmpdir(), "hookd-data-"));
   const config = loadConfig({ ...BASE_ENV, HOOKD_DATA_DIR: dataDir, NATS_URL: natsUrl, ...env });
-  const hookd = await startHookd(config, createLogger(config.HOOKD_LOG_LEVEL), {
+  const hookd = await startHookd(config, log ?? createLogger(config.HOOKD_LOG_LEVEL), {
     upgradeWebSocket: nodeUpgradeWebSocket,
     openNativeStream: nodeOpenNativeStream,
   });
