@@ -66,6 +66,8 @@ describe("network policy (SSRF guard)", () => {
         ["[fc00::1]", "unique local (fc00::/7)"],
       ]
     ) {
+      expect(strict.isForbiddenLiteral(host!), host).toBe(true);
+      expect(strict.isForbidden(host!), host).toBe(true);
       expect(strict.literalVerdict(host!), host).toEqual({ allowed: false, reason: expect.stringContaining(why!) });
     }
     expect(strict.literalVerdict("example.com")).toBeNull();
