@@ -43,11 +43,12 @@ function guardedLookup(policy: NetworkPolicy) {
   ) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, []);
-      const forbidden = addresses.find((entry) => policy.isForbidden(entry.address));
+      const verdicts = addresses.map((entry) => ({ address: entry.address, ...policy.verdict(entry.address) }));
+      const forbidden = verdicts.find((entry) => !entry.allowed);
       if (forbidden) {
         return callback(
           new ForbiddenTargetError(
-            `${hostname} resolves to ${forbidden.address}, which HOOKD_ALLOWED_NETWORKS does not allow`,
+            `${hostname} resolves to ${forbidden.address}, which HOOKD_ALLOWED_NETWORKS does not allow: ${forbidden.reason}`,
           ),
           [],
         );
@@ -140,8 +141,11 @@ export function createHttpAttempter(options: AttempterOptions): HttpAttempter {
 /** Literal IPs never reach the DNS lookup hook, so they are checked here. */
 function checkedUrl(policy: NetworkPolicy, target: string): URL {
   const url = new URL(target);
-  if (policy.isForbiddenLiteral(url.hostname)) {
-    throw new ForbiddenTargetError(`${url.hostname} is in a network that HOOKD_ALLOWED_NETWORKS does not allow`);
+  const verdict = policy.literalVerdict(url.hostname);
+  if (verdict && !verdict.allowed) {
+    throw new ForbiddenTargetError(
+      `${url.hostname} is in a network that HOOKD_ALLOWED_NETWORKS does not allow: ${verdict.reason}`,
+    );
   }
   return url;
 }

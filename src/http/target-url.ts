@@ -25,10 +25,11 @@ export function validateTarget(raw: string | undefined | null, field: string, po
   if (url.username || url.password) {
     throw badRequest(`"${field}" must not carry credentials in the URL; send them as a header instead.`, { field });
   }
-  if (policy.isForbiddenLiteral(url.hostname)) {
+  const verdict = policy.literalVerdict(url.hostname);
+  if (verdict && !verdict.allowed) {
     throw unprocessable(
       "forbidden-target",
-      `${url.hostname} is a private, loopback, link-local or otherwise non-public address. Deliver to a public address, or allow the network with HOOKD_ALLOWED_NETWORKS.`,
+      `${url.hostname} is ${verdict.reason}, not a public address. Deliver to a public address, or allow the network with HOOKD_ALLOWED_NETWORKS.`,
       { field },
     );
   }
