@@ -20,6 +20,7 @@ import { TooManyStreamsError, type TopicStreams } from "../runtime/topic-streams
 import type { TopicListener } from "../runtime/topic-listener.ts";
 import { type ApiApp, defineRoute } from "./api-docs.ts";
 import { requestToken } from "./auth.ts";
+import { watchConnection } from "./connection-watch.ts";
 import { badRequest, ProblemError } from "./problem.ts";
 import { sseRoute, statusRoute, streamRoute, subscribeRoute } from "./stream-docs.ts";
 import { topicInPath, topicOr400 } from "./topic-params.ts";
@@ -90,7 +91,8 @@ async function openListener(
   sink: Parameters<TopicStreams["open"]>[1],
 ) {
   try {
-    return await deps.streams.open({ ...target, start, token: requestToken(c) ?? "" }, sink);
+    // Tied to the connection, so a client that goes before the stream is under way frees its slot too.
+    return await deps.streams.open({ ...target, start, token: requestToken(c) ?? "" }, sink, watchConnection(c));
   } catch (error) {
     if (error instanceof TooManyStreamsError) throw tooMany(error);
     throw error;

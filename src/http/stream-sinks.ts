@@ -103,7 +103,9 @@ export function webStreamTransport(limitBytes: number): { transport: ByteTranspo
       try {
         controller.enqueue(chunk);
       } catch {
+        // The stream was errored or closed under us: the client is gone, so its slot is given back now.
         closed = true;
+        cancelled();
       }
     },
     buffered: () => (closed ? 0 : Math.max(0, limitBytes - (controller.desiredSize ?? limitBytes))),

@@ -35,6 +35,7 @@ export class TopicStreams {
   readonly #listeners = new Set<TopicListener>();
   readonly #perToken = new Map<string, number>();
   readonly #heartbeat: ReturnType<typeof setInterval>;
+  #closing = false;
 
   constructor(private readonly options: TopicStreamsOptions) {
     this.#heartbeat = setInterval(() => {
@@ -60,16 +61,22 @@ export class TopicStreams {
   /**
    * Opens a listener on a topic pattern for the holder of `token` and joins the live feed; throws
    * TooManyStreamsError, or NATS errors before anything was sent. Call `catchUp()` once the
-   * transport is ready to send.
+   * transport is ready to send. The slot is given back exactly once, whichever way the stream ends:
+   * the listener is closed when `connection` aborts (the client went, even before the stream
+   * started), and the connection is no longer watched once the listener is closed.
    */
   async open(
     spec: { pattern: TopicPattern; namespace: TopicNamespace; start: StreamStart; token: string },
     sink: StreamSink,
+    connection?: { signal: AbortSignal; dispose(): void },
   ): Promise<TopicListener> {
     // Tokens are hex and checked case-insensitively, so they are counted that way too.
     const token = spec.token.toLowerCase();
     const held = this.#perToken.get(token) ?? 0;
-    if (held >= this.options.maxPerToken) throw new TooManyStreamsError(this.options.maxPerToken);
+    if (held >= this.options.maxPerToken) {
+      connection?.dispose();
+      throw new TooManyStreamsError(this.options.maxPerToken);
+    }
     this.#perToken.set(token, held + 1);
     const filter = this.options.layout.subjects.topicFilter(spec.pattern, spec.namespace);
     const listener: TopicListener = new TopicListener(
@@ -77,6 +84,8 @@ export class TopicStreams {
       { filter, start: spec.start, bufferBytes: this.options.bufferBytes, stallMs: this.options.stallMs ?? 30_000 },
       sink,
       (end) => {
+        connection?.signal.removeEventListener("abort", release);
+        connection?.dispose();
         if (end) this.options.onEnded?.(end.reason);
         this.#listeners.delete(listener);
         const left = (this.#perToken.get(token) ?? 1) - 1;
@@ -84,13 +93,18 @@ export class TopicStreams {
         else this.#perToken.set(token, left);
       },
     );
+    const release = () => listener.close();
     this.#listeners.add(listener);
+    if (connection?.signal.aborted) release();
+    else connection?.signal.addEventListener("abort", release, { once: true });
     try {
       await listener.attach();
     } catch (error) {
       listener.close();
       throw error;
     }
+    // Opened while hookd was stopping: closeAll has already passed, so end it here.
+    if (this.#closing) listener.close({ reason: "shutting-down", lastSeq: listener.lastSeq });
     return listener;
   }
 
@@ -100,6 +114,7 @@ export class TopicStreams {
    */
   async closeAll(flushMs = 2_000): Promise<void> {
     clearInterval(this.#heartbeat);
+    this.#closing = true;
     const listeners = [...this.#listeners];
     for (const listener of listeners) listener.close({ reason: "shutting-down", lastSeq: listener.lastSeq });
     await Promise.all(listeners.map((listener) => listener.flushed(flushMs)));
