@@ -11,6 +11,7 @@ import { buildDeliveries } from "./start/deliveries.ts";
 import { buildHttpApp } from "./start/http.ts";
 import { openStorage } from "./start/storage.ts";
 import { buildSubscriptions } from "./start/subscriptions.ts";
+import { startTokens } from "./start/tokens.ts";
 import { buildTopicStreams } from "./start/topic-streams.ts";
 
 /**
@@ -41,6 +42,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
   const closers = new Closers();
   try {
     const storage = await openStorage(config, log, closers);
+    const tokens = await startTokens(config, storage, log, closers);
     const deliveryPart = buildDeliveries(config, storage, closers);
     const subscriptionPart = await buildSubscriptions(config, { storage, deliveryPart, configFile }, log, closers);
     if (config.HOOKD_WORKERS === "on") {
@@ -49,7 +51,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     const topicStreams = buildTopicStreams(config, storage, metrics, log, closers);
     const app = buildHttpApp(
       config,
-      { storage, deliveryPart, subscriptionPart, topicStreams, configFile, metrics },
+      { storage, tokens, deliveryPart, subscriptionPart, topicStreams, configFile, metrics },
       log,
       options,
     );

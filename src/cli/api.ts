@@ -13,9 +13,13 @@ export function baseUrl(flag: string | undefined): string {
   );
 }
 
-export async function keyTokens(): Promise<PathTokens> {
+export async function serverKey(): Promise<string> {
   const { key } = await loadOrCreateKey(process.env.HOOKD_DATA_DIR ?? "./data", process.env.HOOKD_KEY || undefined);
-  return new PathTokens(key);
+  return key;
+}
+
+export async function keyTokens(): Promise<PathTokens> {
+  return new PathTokens(await serverKey());
 }
 
 export async function tokenOf(flags: Flags): Promise<string> {

@@ -1,7 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { parseDuration } from "../domain/duration.ts";
+import { RevocableTokens } from "../domain/revocable-tokens.ts";
 import { readSigningSecretFile, SIGNING_OFF, signingSecretPath } from "../signing-secret.ts";
-import { baseUrl, call, keyTokens, tokenOf } from "./api.ts";
+import { baseUrl, call, keyTokens, serverKey, tokenOf } from "./api.ts";
 import { type CommandHelp, commandHelp, overview } from "./help.ts";
 import { createSubscription, deleteSubscription, listSubscriptions } from "./subscriptions.ts";
 import { tail } from "./tail.ts";
@@ -31,6 +33,8 @@ const OPTIONS = {
   dialect: { type: "string" },
   secret: { type: "string" },
   "event-type": { type: "string", multiple: true },
+  expires: { type: "string" },
+  revocable: { type: "boolean" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -40,6 +44,17 @@ type Command = CommandHelp & { run(args: string[], values: Values): Promise<numb
 function usageError(message: string): number {
   process.stderr.write(`${message}\n`);
   return 2;
+}
+
+/** Hookbot tokens by default; revocable ones with --expires or --revocable. */
+async function tokenMaker(values: Values): Promise<(path: string) => Promise<string>> {
+  if (values.expires === undefined && !values.revocable) {
+    const tokens = await keyTokens();
+    return (path) => tokens.tokenFor(path);
+  }
+  const expiresAt = values.expires === undefined ? null : Date.now() + parseDuration(values.expires);
+  const tokens = new RevocableTokens(await serverKey());
+  return (path) => tokens.issue(path, expiresAt);
 }
 
 async function readStdin(): Promise<Buffer> {
@@ -76,23 +91,49 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   "make-tokens": {
-    usage: ["make-tokens <path>..."],
+    usage: ["make-tokens [--expires D | --revocable] <path>..."],
     summary: "print URLs carrying each path's token",
     details: "A token for a path ending in / covers everything below it; the token for / is the admin token. Uses " +
-      "HOOKD_KEY, or the key in the data folder (HOOKD_DATA_DIR, default ./data).",
-    options: [["--url URL", "the URLs' base (default: as hookd help says)"]],
+      "HOOKD_KEY, or the key in the data folder (HOOKD_DATA_DIR, default ./data). Without options the tokens are " +
+      "Hookbot's, valid until the key changes; with --expires or --revocable they are hkd1.… tokens, which " +
+      "hookd revoke can revoke one by one.",
+    options: [
+      ["--url URL", "the URLs' base (default: as hookd help says)"],
+      ["--expires D", "revocable tokens that expire after D (e.g. 30m, 24h, 90d)"],
+      ["--revocable", "revocable tokens that never expire"],
+    ],
     async run(paths, values) {
       if (paths.length === 0) {
         return usageError("make-tokens needs at least one path, e.g. hookd make-tokens /dispatch /api/v1/deliveries/");
       }
       const bad = paths.find((path) => !path.startsWith("/"));
       if (bad !== undefined) return usageError(`"${bad}" is not a path: paths start with /`);
-      const tokens = await keyTokens();
+      const tokenFor = await tokenMaker(values);
       const base = new URL(baseUrl(values.url));
       for (const path of paths) {
         const url = new URL(path, base);
-        url.username = await tokens.tokenFor(path);
+        url.username = await tokenFor(path);
         process.stdout.write(`${url.toString()}\n`);
+      }
+      return 0;
+    },
+  },
+  revoke: {
+    usage: ["revoke <token or token id>..."],
+    summary: "revoke revocable tokens on every instance",
+    details: "Only hkd1.… tokens (make-tokens --expires or --revocable) can be revoked one by one; Hookbot's " +
+      "tokens stop working only when the key changes. Needs the admin token (--token, HOOKD_TOKEN, or the key).",
+    remote: true,
+    async run(given, values) {
+      if (given.length === 0) return usageError("revoke needs a token or token id, e.g. hookd revoke hkd1.…");
+      for (const token of given) {
+        const result = await call(values, "POST", "/api/v1/tokens/revoke", {
+          body: JSON.stringify({ token }),
+          headers: { "content-type": "application/json" },
+        });
+        if (!result.ok) return result.code;
+        const until = result.json.expires_at ? ` (it would have expired at ${result.json.expires_at})` : "";
+        process.stdout.write(`revoked ${result.json.id}${until}\n`);
       }
       return 0;
     },

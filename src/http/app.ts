@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Hono, MiddlewareHandler } from "hono";
-import type { PathTokens } from "../domain/path-tokens.ts";
+import type { TokenChecker } from "../domain/token-check.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
@@ -10,6 +10,7 @@ import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
 import { mountEventRoutes } from "./event-routes.ts";
+import { mountTokenRoutes, type TokenRouteDeps } from "./token-routes.ts";
 import { machineRoutes, MACHINES_PATH } from "./machine-routes.ts";
 import { openApiDocument, openApiRoute } from "./openapi.ts";
 import { type ApiApp, AUTH_PROBLEMS, defineRoute, json, NO_TOKEN } from "./api-docs.ts";
@@ -33,7 +34,9 @@ import type { UpgradeWebSocket } from "hono/ws";
 export type AppDeps = {
   deliveries: DeliveryCommands;
   deliveryStore: DeliveryStore;
-  tokens: PathTokens;
+  tokens: TokenChecker;
+  /** Revoking tokens: POST /api/v1/tokens/revoke. */
+  tokenRoutes: TokenRouteDeps;
   policy: NetworkPolicy;
   isNatsConnected: () => boolean;
   defaultSecrets: string[];
@@ -149,6 +152,7 @@ export function createApp(deps: AppDeps): Hono {
   mountHubRoutes(app, deps);
   mountDeliveryRoutes(app, deps);
   mountEventRoutes(app, deps);
+  mountTokenRoutes(app, deps.tokenRoutes);
   app.route(MACHINES_PATH, machineRoutes());
 
   app.notFound(notFoundOrNotAllowed(app));

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { PathTokens } from "../domain/path-tokens.ts";
+import type { TokenChecker, TokenVerdict } from "../domain/token-check.ts";
 import { problemResponse } from "./problem.ts";
 
 /**
@@ -65,7 +65,7 @@ function takesQueryToken(method: string, url: URL): boolean {
   return method === "GET" && isStreamPath(url.pathname);
 }
 
-const TOKEN_SHAPE = /^[0-9a-f]{40}$/i;
+const TOKEN_SHAPE = /^(?:[0-9a-f]{40}|hkd1\.[A-Za-z0-9_.-]+)$/i;
 
 export function tokenFromAuthorization(header: string | undefined): string | null {
   if (!header) return null;
@@ -88,24 +88,39 @@ export function tokenFromAuthorization(header: string | undefined): string | nul
   return null;
 }
 
-export function requireToken(tokens: PathTokens): MiddlewareHandler {
+export function requireToken(tokens: TokenChecker): MiddlewareHandler {
   return async (c, next) => {
     const url = new URL(c.req.url);
     const path = authScope(url);
     if (path === null) return next();
     if (url.searchParams.has(QUERY_TOKEN) && !isStreamPath(url.pathname)) return queryTokenRefused(c);
     const token = requestToken(c, url);
-    if (token && (await tokens.grants(path, token))) return next();
+    const verdict: TokenVerdict = token ? await tokens.check(path, token) : "denied";
+    if (verdict === "granted") return next();
     return problemResponse(c, {
       status: 401,
-      kind: "unauthorized",
-      title: "A token for this path is required",
-      detail: token
-        ? `The token does not grant ${path}. Use the token for this path or for a "/"-ending prefix of it (hookd make-tokens ${path}).`
-        : `Send the token for ${path} as the Basic user name (http://TOKEN@host${path}) or as "Authorization: Bearer TOKEN".`,
+      kind: verdict === "denied" ? "unauthorized" : `token-${verdict}`,
+      title: TITLES[verdict],
+      detail: refusalDetail(verdict, path, token !== null),
       headers: { "www-authenticate": 'Basic realm="hookd"' },
     });
   };
+}
+
+const TITLES: Record<TokenVerdict, string> = {
+  granted: "",
+  denied: "A token for this path is required",
+  expired: "The token has expired",
+  revoked: "The token has been revoked",
+};
+
+/** Expired and revoked say so, but never which path the token grants. */
+function refusalDetail(verdict: TokenVerdict, path: string, sent: boolean): string {
+  if (verdict === "expired") return "The token has passed its expiry. Ask for a new one (hookd make-tokens --expires).";
+  if (verdict === "revoked") return "The token was revoked (hookd revoke). Ask for a new one.";
+  return sent
+    ? `The token does not grant ${path}. Use the token for this path or for a "/"-ending prefix of it (hookd make-tokens ${path}).`
+    : `Send the token for ${path} as the Basic user name (http://TOKEN@host${path}) or as "Authorization: Bearer TOKEN".`;
 }
 
 /**

@@ -30,6 +30,7 @@ import {
  * | `HOOKD_INGEST`        | `hookd.ingest.<batch key>`                              | accepted dispatches, batched  |
  * | `HOOKD_RATES`         | `hookd.rates.<key>`                                     | rate limits' next free slots  |
  * | `HOOKD_SETTINGS`      | `hookd.settings.<name>`                                 | values every instance shares  |
+ * | `HOOKD_REVOCATIONS`   | `hookd.revoked.<token id>`                              | revoked token ids             |
  *
  * Durable consumers: `hookd-workers` (work), `hookd-fanout` (safe topics), `hookd-expander` (ingest)
  * and `hookd-router-<router name>` (topics). A delivery's journal is two subjects: `<id>.created`
@@ -70,6 +71,7 @@ export type ParsedSubject =
   | { kind: "attempts"; subscriptionId: string }
   | { kind: "rate"; key: string }
   | { kind: "setting"; name: string }
+  | { kind: "revocation"; tokenId: string }
   | { kind: "topic"; topic: string; namespace: TopicNamespace };
 
 export type JetStreamLayout = {
@@ -84,6 +86,7 @@ export type JetStreamLayout = {
     readonly ingest: string;
     readonly rates: string;
     readonly settings: string;
+    readonly revocations: string;
   };
   readonly consumers: {
     readonly workers: string;
@@ -108,6 +111,9 @@ export type JetStreamLayout = {
     rate(key: string): string;
     /** A value every instance on this NATS shares, such as the generated signing secret. */
     setting(name: string): string;
+    /** A revoked token's id (one message per id). */
+    revocation(tokenId: string): string;
+    readonly allRevocations: string;
     /** The subject a topic's events are stored on. */
     topic(topic: string, namespace?: TopicNamespace): string;
     /** The filter for a subscription: the topic itself, or everything below it when recursive. */
@@ -167,6 +173,7 @@ function namesIn(namespace: string): Names {
     ingest: stream("INGEST"),
     rates: stream("RATES"),
     settings: stream("SETTINGS"),
+    revocations: stream("REVOCATIONS"),
   };
   const consumers = {
     workers: `${p}-workers`,
@@ -190,6 +197,8 @@ function namesIn(namespace: string): Names {
     attempts: (subscriptionId) => `${p}.attempts.${subscriptionId}`,
     rate: (key) => `${p}.rates.${key}`,
     setting: (name) => `${p}.settings.${name}`,
+    revocation: (tokenId) => `${p}.revoked.${tokenId}`,
+    allRevocations: `${p}.revoked.*`,
     topic,
     topicFilter: (pattern, topicNamespace = "safe") =>
       pattern.recursive ? `${topic(pattern.topic, topicNamespace)}.>` : topic(pattern.topic, topicNamespace),
@@ -235,6 +244,8 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
       return one === undefined ? null : { kind: "rate", key: one };
     case "settings":
       return one === undefined ? null : { kind: "setting", name: one };
+    case "revoked":
+      return one === undefined ? null : { kind: "revocation", tokenId: one };
     case "topic":
       try {
         return { kind: "topic", ...topicOf(names, subject) };
@@ -318,6 +329,16 @@ function streamConfigs({ namespace: p, streams, subjects }: Names, settings: Str
       // One message per setting, written once by the first instance to start; never aged out.
       name: streams.settings,
       subjects: [`${p}.settings.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_msgs_per_subject: 1,
+      allow_direct: true,
+    },
+    {
+      // One message per revoked token id, read whole by every instance at start and followed live. No age
+      // limit: a token without an expiry stays revoked for good (the list grows by one small message per revocation).
+      name: streams.revocations,
+      subjects: [`${p}.revoked.>`],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_msgs_per_subject: 1,

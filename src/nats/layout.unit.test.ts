@@ -49,6 +49,7 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
     [subjects.attempts(sub), { kind: "attempts", subscriptionId: sub }],
     [subjects.rate(sub), { kind: "rate", key: sub }],
     [subjects.setting("signing-secret"), { kind: "setting", name: "signing-secret" }],
+    [subjects.revocation("Ab3_-xYz09kL"), { kind: "revocation", tokenId: "Ab3_-xYz09kL" }],
     [subjects.topic("github.com/org/repo"), { kind: "topic", topic: "github.com/org/repo", namespace: "safe" }],
     [subjects.topic("a b/ümlaut/x*y>z", "unsafe"), { kind: "topic", topic: "a b/ümlaut/x*y>z", namespace: "unsafe" }],
   ];
@@ -67,6 +68,7 @@ describe("the JetStream layout", () => {
       ingest: "HOOKD_INGEST",
       rates: "HOOKD_RATES",
       settings: "HOOKD_SETTINGS",
+      revocations: "HOOKD_REVOCATIONS",
     });
     const { workers, fanOut, expander, router } = layout.consumers;
     expect([workers, fanOut, expander, router("github-org")]).toEqual([
@@ -160,6 +162,7 @@ describe("the JetStream layout", () => {
       attempts: layout.streams.attempts,
       rate: layout.streams.rates,
       setting: layout.streams.settings,
+      revocation: layout.streams.revocations,
       topic: layout.streams.topics,
     };
     const configs = layout.streamConfigs(settings);
@@ -172,7 +175,7 @@ describe("the JetStream layout", () => {
   it("configures the streams and shared consumers as before", () => {
     const layout = createLayout();
     const configs = Object.fromEntries(layout.streamConfigs(settings).map((config) => [config.name, config]));
-    expect(Object.keys(configs)).toHaveLength(8);
+    expect(Object.keys(configs)).toHaveLength(9);
     expect(configs.HOOKD_JOURNAL?.subjects).toEqual(["hookd.journal.>"]);
     expect(configs.HOOKD_WORK?.sources).toEqual([
       { name: "HOOKD_JOURNAL", filter_subject: "hookd.journal.delivery.*.created" },
@@ -189,6 +192,9 @@ describe("the JetStream layout", () => {
     // A shared setting (the generated signing secret) must outlive any age limit.
     expect(configs.HOOKD_SETTINGS).toMatchObject({ subjects: ["hookd.settings.>"], max_msgs_per_subject: 1 });
     expect(configs.HOOKD_SETTINGS?.max_age).toBeUndefined();
+    // A token without an expiry stays revoked for good.
+    expect(configs.HOOKD_REVOCATIONS).toMatchObject({ subjects: ["hookd.revoked.>"], max_msgs_per_subject: 1 });
+    expect(configs.HOOKD_REVOCATIONS?.max_age).toBeUndefined();
     // The journal exists before the work stream that sources it.
     const order = layout.streamConfigs(settings).map((config) => config.name);
     expect(order.indexOf("HOOKD_JOURNAL")).toBeLessThan(order.indexOf("HOOKD_WORK"));

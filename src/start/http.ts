@@ -10,11 +10,13 @@ import type { StartOptions } from "./options.ts";
 import type { DeliveryPart } from "./deliveries.ts";
 import type { Storage } from "./storage.ts";
 import type { SubscriptionPart } from "./subscriptions.ts";
+import type { TokensPart } from "./tokens.ts";
 
 /** Start-up's last part: the Hono app over everything built before it. Serving it is the entry point's job. */
 
 export type HttpParts = {
   storage: Storage;
+  tokens: TokensPart;
   deliveryPart: DeliveryPart;
   subscriptionPart: SubscriptionPart;
   topicStreams: TopicStreams;
@@ -27,7 +29,8 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
   return createApp({
     deliveries: deliveryPart.deliveryCommands,
     deliveryStore: deliveryPart.deliveryStore,
-    tokens: storage.tokens,
+    tokens: parts.tokens.check,
+    tokenRoutes: { revocable: parts.tokens.check.revocable, revocations: parts.tokens.revocations, clock: Date.now },
     policy: deliveryPart.policy,
     isNatsConnected: storage.link.isConnected,
     defaultSecrets: storage.signing.secret ? [storage.signing.secret] : [],
