@@ -31,6 +31,22 @@ describe("hookd CLI", () => {
     ]);
   });
 
+  it("make-tokens --expires issues a token that works until hookd revoke revokes it", async () => {
+    const base = suite.hookd.url;
+    const { stdout } = await hookdCli(["make-tokens", "--expires", "1h", "/api/v1/deliveries/", "--url", base]);
+    const token = decodeURIComponent(new URL(stdout.trim()).username);
+    expect(token).toMatch(/^hkd1\./);
+    const list = () =>
+      fetch(`${base}/api/v1/deliveries/dlv_00000000000000000000000000`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect((await list()).status).toBe(404); // granted: the delivery just does not exist
+    await hookdCli(["revoke", token, "--url", base]);
+    const refused = await list();
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { type: string }).type).toBe("urn:hookd:problem:token-revoked");
+  });
+
   it("make-tokens refuses something that is not a path", async () => {
     await expect(hookdCli(["make-tokens", "dispatch"])).rejects.toMatchObject({
       code: 2,
@@ -109,7 +125,17 @@ describe("hookd CLI", () => {
   });
 });
 
-const COMMAND_NAMES = ["serve", "inspect", "make-tokens", "secret", "publish", "tail", "subscriptions", "help"];
+const COMMAND_NAMES = [
+  "serve",
+  "inspect",
+  "make-tokens",
+  "revoke",
+  "secret",
+  "publish",
+  "tail",
+  "subscriptions",
+  "help",
+];
 
 describe("hookd CLI: help, version, and how it starts", () => {
   it("--version prints package.json's version", async () => {
