@@ -48,7 +48,13 @@ export async function buildSubscriptions(
         "stored an event but not its by-id record; GET /api/v1/events/<id> will not find it",
       ),
   );
-  const subscriptionStore = new SubscriptionStore(storage.js, storage.jsm, storage.publisher, storage.layout);
+  const subscriptionStore = new SubscriptionStore(
+    storage.js,
+    storage.jsm,
+    storage.publisher,
+    storage.layout,
+    storage.secretBox,
+  );
   const directory = new SubscriptionDirectory();
   const announce = systemEventPublisher(topics, Date.now, log);
   const subscriptionCommands = new SubscriptionCommands({
