@@ -2,12 +2,13 @@ import { Agent, request } from "undici";
 import { SubscriptionStore } from "../src/nats/subscription-store.ts";
 import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
 import { createLayout } from "../src/nats/layout.ts";
+import { SecretBox } from "../src/domain/secret-box.ts";
 import { SubscriptionCommands } from "../src/runtime/subscription-commands.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { type Child, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
-import { benchTokens as tokens, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
+import { BENCH_KEY, benchTokens as tokens, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
 
 /**
  * bench/fanout: one event to 1,000 and to 10,000 subscriptions on a local receiver (time until all
@@ -88,7 +89,14 @@ async function main() {
     const nc = await connect({ servers: nats.url });
     const jsm = await jetstreamManager(nc);
     const commands = new SubscriptionCommands({
-      store: new SubscriptionStore(jetstream(nc), jsm, new JetStreamPublisher(nc), createLayout()),
+      store: new SubscriptionStore(
+        jetstream(nc),
+        jsm,
+        new JetStreamPublisher(nc),
+        createLayout(),
+        // The crowd has no secrets; the box is hookd's own all the same, so what it writes would open there.
+        await SecretBox.fromKeys(BENCH_KEY),
+      ),
       clock: Date.now,
       failureThreshold: 50,
     });

@@ -54,6 +54,16 @@ export const ConfigSchema = z.object({
   NATS_URL: z.preprocess(emptyAsUndefined, z.string().optional()),
   HOOKD_NATS_SERVER_BIN: z.string().default("nats-server"),
   HOOKD_KEY: z.preprocess(emptyAsUndefined, z.string().min(16, "HOOKD_KEY must be at least 16 characters").optional()),
+  // Seals subscription and delivery secrets in NATS; unset: a key derived from HOOKD_KEY (or the data folder's key).
+  HOOKD_SECRETS_KEY: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(16, "HOOKD_SECRETS_KEY must be at least 16 characters").optional(),
+  ),
+  // Keys secrets were sealed under before a rotation, comma-separated: they still open, new ones seal under the current key.
+  HOOKD_SECRETS_KEY_PREVIOUS: z.preprocess(
+    emptyAsUndefined,
+    z.string().optional().transform((text) => (text ?? "").split(",").map((key) => key.trim()).filter(Boolean)),
+  ),
   HOOKD_PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
   HOOKD_TIMEOUT: duration("15s").refine((ms) => ms >= 100 && ms <= 300_000, "must be between 100ms and 5m"),
   HOOKD_RETRY_SCHEDULE: parsed("5s,30s,2m,10m,30m,1h,3h,6h,12h,24h", (text) => {

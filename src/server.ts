@@ -4,6 +4,7 @@ import type { Config } from "./config.ts";
 import { parseStaticConfig, type StaticConfig } from "./domain/static-config.ts";
 import type { Logger } from "./log.ts";
 import { HookdMetrics } from "./metrics.ts";
+import { readSecretRef } from "./secret-refs.ts";
 import { Closers } from "./start/closers.ts";
 import type { StartOptions } from "./start/options.ts";
 import { startConsumers } from "./start/consumers.ts";
@@ -71,5 +72,5 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
 
 async function readConfigFile(config: Config): Promise<StaticConfig | null> {
   if (!config.HOOKD_CONFIG) return null;
-  return parseStaticConfig(await readFile(config.HOOKD_CONFIG, "utf8"), config.HOOKD_CONFIG);
+  return parseStaticConfig(await readFile(config.HOOKD_CONFIG, "utf8"), config.HOOKD_CONFIG, readSecretRef);
 }

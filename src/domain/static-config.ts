@@ -113,14 +113,69 @@ export type StaticConfig = z.infer<typeof StaticConfigSchema>;
 
 export class StaticConfigError extends Error {}
 
+/**
+ * A secret the file names instead of holding: `{ env: NAME }` or `{ file: /path }`, so the file can
+ * be committed or shared while the secrets live in the environment or a secrets mount.
+ */
+export const SecretRefSchema = z.union([
+  z.object({ env: z.string().min(1, "env names an environment variable") }).strict(),
+  z.object({ file: z.string().min(1, "file names a file holding the secret") }).strict(),
+]);
+export type SecretRef = z.infer<typeof SecretRefSchema>;
+/** The secret a reference names; throws an Error whose message says what is missing. */
+export type SecretResolver = (ref: SecretRef) => string;
+
+/** Where secrets may be written as references: each subscription's and each GitHub secret's `secret`. */
+function secretHolders(raw: unknown): Array<{ path: string; holder: Record<string, unknown> }> {
+  const holders: Array<{ path: string; holder: Record<string, unknown> }> = [];
+  const collect = (list: unknown, path: string) => {
+    if (!Array.isArray(list)) return;
+    list.forEach((entry, index) => {
+      if (entry && typeof entry === "object") holders.push({ path: `${path}.${index}`, holder: entry });
+    });
+  };
+  if (raw && typeof raw === "object") {
+    const file = raw as { subscriptions?: unknown; github?: { secrets?: unknown } };
+    collect(file.subscriptions, "subscriptions");
+    if (file.github && typeof file.github === "object") collect(file.github.secrets, "github.secrets");
+  }
+  return holders;
+}
+
+/** Replaces every secret reference in the raw file by the secret it names; returns the problems found. */
+function resolveSecretRefs(raw: unknown, resolve: SecretResolver): string[] {
+  const problems: string[] = [];
+  for (const { path, holder } of secretHolders(raw)) {
+    const value = holder.secret;
+    if (value === undefined || typeof value === "string") continue;
+    const ref = SecretRefSchema.safeParse(value);
+    if (!ref.success) {
+      problems.push(`  ${path}.secret: a secret is a string, { env: NAME } or { file: /path }`);
+      continue;
+    }
+    try {
+      holder.secret = resolve(ref.data);
+    } catch (error) {
+      problems.push(`  ${path}.secret: ${(error as Error).message}`);
+    }
+  }
+  return problems;
+}
+
+function noSecretRefs(): string {
+  throw new Error("secret references are not read here");
+}
+
 /** Parses the file's text (YAML is a superset of JSON, so one parser reads both) and says exactly what is wrong. */
-export function parseStaticConfig(text: string, file: string): StaticConfig {
+export function parseStaticConfig(text: string, file: string, resolve: SecretResolver = noSecretRefs): StaticConfig {
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (error) {
     throw new StaticConfigError(`${file} is not valid YAML or JSON: ${(error as Error).message}`);
   }
+  const problems = resolveSecretRefs(raw, resolve);
+  if (problems.length > 0) throw new StaticConfigError(`${file} is invalid:\n${problems.join("\n")}`);
   const result = StaticConfigSchema.safeParse(raw ?? {});
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => `  ${issue.path.join(".") || "(top level)"}: ${issue.message}`);

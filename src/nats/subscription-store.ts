@@ -7,6 +7,7 @@ import {
   type SubscriptionTransition,
   type SubscriptionUpdated,
 } from "../domain/subscription-events.ts";
+import type { SecretBox } from "../domain/secret-box.ts";
 import type { Logger } from "../log.ts";
 import { Journal } from "./journal.ts";
 import type { JetStreamLayout } from "./layout.ts";
@@ -16,7 +17,9 @@ import type { JetStreamPublisher } from "./jetstream-publisher.ts";
  * Subscriptions live in their journals: one subject each, every entry carrying the event and the
  * whole subscription it led to (state, machine context, settings). The last entry of a subject is
  * therefore the current subscription, which is what KV does too; every instance follows them with
- * an ordered consumer (last per subject, then live) to keep its fan-out index.
+ * an ordered consumer (last per subject, then live) to keep its fan-out index. Signing secrets are
+ * sealed in the journal (SecretBox, the subscription id as associated data) and plain in memory:
+ * every read here opens them, every append seals them, and nothing else touches the stream.
  */
 
 export type SubscriptionEvent = SubscriptionCreated | SubscriptionTransition | SubscriptionUpdated;
@@ -33,10 +36,15 @@ const decoder = new TextDecoder();
 /** How long start-up waits for the existing subscriptions before going on with what it has. */
 const CATCH_UP_LIMIT_MS = 30_000;
 
-function parse(data: Uint8Array): { event: SubscriptionEvent; after: StoredSubscription } {
-  const raw = JSON.parse(decoder.decode(data)) as { event: SubscriptionEvent; after: StoredSubscription };
-  SubscriptionConfigSchema.parse(raw.after.config);
-  return raw;
+/** The subscription with its secrets as `change` maps them (sealing on the way in, opening on the way out). */
+async function withSecrets(
+  subscription: StoredSubscription,
+  change: (secret: string) => Promise<string>,
+): Promise<StoredSubscription> {
+  const secrets = await Promise.all(
+    subscription.config.secrets.map(async (entry) => ({ ...entry, secret: await change(entry.secret) })),
+  );
+  return { ...subscription, config: { ...subscription.config, secrets } };
 }
 
 export class SubscriptionStore {
@@ -47,13 +55,15 @@ export class SubscriptionStore {
     private readonly jsm: JetStreamManager,
     publisher: JetStreamPublisher,
     private readonly layout: JetStreamLayout,
+    private readonly box: SecretBox,
   ) {
     this.journal = new Journal(jsm, layout.streams.subscriptions, publisher);
   }
 
   async append(id: string, event: SubscriptionEvent, after: StoredSubscription, expectedSeq: number): Promise<number> {
     const subject = this.layout.subjects.subscription(id);
-    const result = await this.journal.append(subject, encoder.encode(JSON.stringify({ event, after })), {
+    const sealed = await withSecrets(after, (secret) => this.box.seal(secret, id));
+    const result = await this.journal.append(subject, encoder.encode(JSON.stringify({ event, after: sealed })), {
       expectedSeq,
       headers: { "Hookd-State": after.state },
     });
@@ -62,14 +72,21 @@ export class SubscriptionStore {
 
   async readHead(id: string): Promise<SubscriptionHead | null> {
     const entry = await this.journal.readLast(this.layout.subjects.subscription(id));
-    return entry ? { seq: entry.seq, subscription: parse(entry.data).after } : null;
+    return entry ? { seq: entry.seq, subscription: (await this.parse(id, entry.data)).after } : null;
   }
 
   async readHistory(id: string): Promise<SubscriptionEntry[]> {
-    return (await this.journal.readAll(this.layout.subjects.subscription(id))).map((entry) => {
-      const { event, after } = parse(entry.data);
+    const entries = await this.journal.readAll(this.layout.subjects.subscription(id));
+    return await Promise.all(entries.map(async (entry) => {
+      const { event, after } = await this.parse(id, entry.data);
       return { seq: entry.seq, event, subscription: after };
-    });
+    }));
+  }
+
+  private async parse(id: string, data: Uint8Array): Promise<{ event: SubscriptionEvent; after: StoredSubscription }> {
+    const raw = JSON.parse(decoder.decode(data)) as { event: SubscriptionEvent; after: StoredSubscription };
+    SubscriptionConfigSchema.parse(raw.after.config);
+    return { event: raw.event, after: await withSecrets(raw.after, (text) => this.box.open(text, id)) };
   }
 
   /**
@@ -108,7 +125,7 @@ export class SubscriptionStore {
         try {
           const parsed = this.layout.parseSubject(message.subject);
           if (parsed?.kind !== "subscription") throw new Error("not a subscription subject");
-          onChange(parsed.id, parse(message.data).after, message.seq);
+          onChange(parsed.id, (await this.parse(parsed.id, message.data)).after, message.seq);
         } catch (error) {
           log.error({ err: error, subject: message.subject }, "unreadable subscription journal entry");
         }

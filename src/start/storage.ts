@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { ackWaitFor, type Config } from "../config.ts";
 import { base64Capacity } from "../domain/bytes.ts";
 import { PathTokens } from "../domain/path-tokens.ts";
+import { SecretBox } from "../domain/secret-box.ts";
 import type { Logger } from "../log.ts";
 import { type NatsLink, openNats } from "../nats/connection.ts";
 import { startNatsServer } from "../nats/embedded-server.ts";
@@ -33,6 +34,8 @@ export type Storage = {
   /** The token for "/", when hookd made the key itself (so the operator has a way in). */
   generatedAdminToken: string | null;
   signing: SigningSecret;
+  /** Seals the secrets hookd writes to NATS and opens those it reads back. */
+  secretBox: SecretBox;
   natsUrl: string;
   link: NatsLink;
   js: JetStreamClient;
@@ -52,6 +55,7 @@ export function fitBodyLimit(configured: number, maxPayload: number): number {
 export async function openStorage(config: Config, log: Logger, closers: Closers): Promise<Storage> {
   const { key, generated } = await loadOrCreateKey(config.HOOKD_DATA_DIR, config.HOOKD_KEY);
   const tokens = new PathTokens(key);
+  const secretBox = await openSecretBox(config, key);
   const natsUrl = config.NATS_URL ?? (await startEmbeddedNats(config, log, closers));
   const link = await openNats(natsUrl, `hookd@${hostname()}`);
   closers.push("nats connection", () => link.close());
@@ -72,7 +76,32 @@ export async function openStorage(config: Config, log: Logger, closers: Closers)
   const signing = await chooseSigningSecret(config, { jsm, publisher, layout }, log);
   const generatedAdminToken = generated ? await tokens.tokenFor("/") : null;
   const js = jetstream(link.nc);
-  return { tokens, generatedAdminToken, signing, natsUrl, link, js, jsm, layout, publisher, maxBodyBytes, maxPayload };
+  return {
+    tokens,
+    generatedAdminToken,
+    signing,
+    secretBox,
+    natsUrl,
+    link,
+    js,
+    jsm,
+    layout,
+    publisher,
+    maxBodyBytes,
+    maxPayload,
+  };
+}
+
+/**
+ * HOOKD_SECRETS_KEY seals, else the server key. With HOOKD_SECRETS_KEY set, the server key still
+ * opens, so moving from one to the other needs no step of its own.
+ */
+export function openSecretBox(
+  config: Pick<Config, "HOOKD_SECRETS_KEY" | "HOOKD_SECRETS_KEY_PREVIOUS">,
+  serverKey: string,
+) {
+  const previous = [...config.HOOKD_SECRETS_KEY_PREVIOUS, ...(config.HOOKD_SECRETS_KEY ? [serverKey] : [])];
+  return SecretBox.fromKeys(config.HOOKD_SECRETS_KEY ?? serverKey, previous);
 }
 
 async function startEmbeddedNats(config: Config, log: Logger, closers: Closers): Promise<string> {

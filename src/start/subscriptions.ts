@@ -48,7 +48,7 @@ export async function buildSubscriptions(
         "stored an event but not its by-id record; GET /api/v1/events/<id> will not find it",
       ),
   );
-  const subscriptionStore = new SubscriptionStore(storage.js, storage.jsm, storage.publisher, storage.layout);
+  const subscriptionStore = subscriptionStoreOf(storage);
   const directory = new SubscriptionDirectory();
   const announce = systemEventPublisher(topics, Date.now, log);
   const subscriptionCommands = new SubscriptionCommands({
@@ -110,4 +110,8 @@ async function applyConfigFile(
 function publicBaseUrl(config: Config): string | undefined {
   if (config.HOOKD_PUBLIC_URL) return config.HOOKD_PUBLIC_URL.replace(/\/+$/, "");
   return config.HOOKD_PORT !== 0 ? `http://${config.HOOKD_HOST}:${config.HOOKD_PORT}` : undefined;
+}
+
+function subscriptionStoreOf(storage: Storage): SubscriptionStore {
+  return new SubscriptionStore(storage.js, storage.jsm, storage.publisher, storage.layout, storage.secretBox);
 }

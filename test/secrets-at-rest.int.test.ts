@@ -1,0 +1,97 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
+import { api, startTestHookd } from "./support/hookd.ts";
+import { hookdSuite } from "./support/suite.ts";
+
+/**
+ * Secrets at rest (issue 10, item 4): subscriptions made over the API and from the config file (its
+ * secrets named by environment variable and by file) deliver signed, and then every message of
+ * every stream on the NATS server is read and searched for each secret, plain and base64.
+ */
+
+const fromEnv = encodeSecret(new Uint8Array(32).fill(11));
+const fromFile = encodeSecret(new Uint8Array(32).fill(12));
+const inline = encodeSecret(new Uint8Array(32).fill(13));
+const ENV_NAME = "HOOKD_TEST_SECRET_AT_REST";
+process.env[ENV_NAME] = fromEnv;
+const secretFile = join(mkdtempSync(join(tmpdir(), "hookd-secret-")), "secret");
+writeFileSync(secretFile, fromFile + "\n");
+
+/** Where each secret could show: as is, its key bytes in base64, and as base64 of the whole text. */
+function formsOf(secret: string): string[] {
+  const key = secret.slice("whsec_".length);
+  return [secret, key, key.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""), btoa(secret).slice(0, 40)];
+}
+
+describe("secrets at rest", () => {
+  // hookd starts in the test, once the receiver's URL is known for its config file.
+  const suite = hookdSuite({ connect: true, hookd: "none" });
+
+  // Long: one scenario from subscribing to the dump, so the dump holds everything it made.
+  it("deliveries verify with each secret, and no stream holds any of them", async () => {
+    const receiver = await suite.startReceiver();
+    const file = join(suite.dir, "hookd.yaml");
+    writeFileSync(
+      file,
+      `subscriptions:
+  - { name: by-env, topic: rest/env, url: "${receiver.url}/env", secret: { env: ${ENV_NAME} } }
+  - { name: by-file, topic: rest/file, url: "${receiver.url}/file", secret: { file: "${secretFile}" } }
+  - { name: inline, topic: rest/inline, url: "${receiver.url}/inline", secret: "${inline}" }
+`,
+    );
+    suite.hookd = await startTestHookd(suite.nats.url, { HOOKD_CONFIG: file });
+    const created = await api(suite.hookd.url, "/api/v1/subscriptions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ topic: "rest/api", url: `${receiver.url}/api` }),
+    });
+    expect(created.status).toBe(201);
+    const fromApi = ((await created.json()) as { secret: string }).secret;
+    const bySource = { env: fromEnv, file: fromFile, inline, api: fromApi };
+    for (const source of Object.keys(bySource)) {
+      const response = await api(suite.hookd.url, `/pub/rest/${source}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ source }),
+      });
+      expect(response.status).toBe(202);
+    }
+    const requests = await receiver.waitFor(4);
+    for (const [source, secret] of Object.entries(bySource)) {
+      const request = requests.find((r) => r.path.endsWith(`/${source}`))!;
+      expect(new Webhook(secret).verify(request.body.toString(), request.headers as Record<string, string>))
+        .toEqual({ source });
+    }
+
+    const hits = await dumpHits(Object.values(bySource).flatMap(formsOf));
+    // Not yet sealed: each delivery's created event copies its secrets (docs/security.md says so).
+    // When those are sealed too, this becomes expect(hits).toEqual([]).
+    const known = /^HOOKD_JOURNAL hookd\.journal\.delivery\.dlv_\w+\.created #\d+$/;
+    expect(hits.filter((hit) => !known.test(hit))).toEqual([]);
+    expect(hits.some((hit) => hit.startsWith("HOOKD_SUBSCRIPTIONS"))).toBe(false);
+  });
+
+  /** "<stream> <subject> #<seq>" of every message holding any of `needles`, in any stream on the server. */
+  async function dumpHits(needles: string[]): Promise<string[]> {
+    const jsm = await jetstreamManager(suite.nc);
+    const hits: string[] = [];
+    let read = 0;
+    for await (const name of jsm.streams.names()) {
+      const { state } = await jsm.streams.info(name);
+      for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+        const message = await jsm.streams.getMessage(name, { seq }).catch(() => null);
+        if (!message) continue; // deleted (a work queue's acked message)
+        read++;
+        const text = new TextDecoder().decode(message.data) + JSON.stringify(message.header ?? {});
+        if (needles.some((needle) => text.includes(needle))) hits.push(`${name} ${message.subject} #${seq}`);
+      }
+    }
+    expect(read).toBeGreaterThan(10);
+    return hits;
+  }
+});
