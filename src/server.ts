@@ -21,7 +21,6 @@ import { buildTopicStreams } from "./start/topic-streams.ts";
  * stack, which `stop()` and a start that fails halfway both unwind.
  */
 
-export { fitBodyLimit } from "./start/storage.ts";
 export type { StartOptions } from "./start/options.ts";
 
 export type Hookd = {
@@ -43,7 +42,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
   const closers = new Closers();
   try {
     const storage = await openStorage(config, log, closers);
-    const tokens = await startTokens(config, storage, log, closers);
+    const tokens = await startTokens(storage, log, closers);
     const deliveryPart = buildDeliveries(config, storage, closers);
     const subscriptionPart = await buildSubscriptions(config, { storage, deliveryPart, configFile }, log, closers);
     if (config.HOOKD_WORKERS === "on") {

@@ -30,7 +30,8 @@ export const NATS_DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 export const ENVELOPE_ROOM = 64 * 1024;
 
 export type Storage = {
-  tokens: PathTokens;
+  /** The server key: Hookbot tokens and hkd1 tokens are signed with it. */
+  key: string;
   /** The token for "/", when hookd made the key itself (so the operator has a way in). */
   generatedAdminToken: string | null;
   signing: SigningSecret;
@@ -54,7 +55,6 @@ export function fitBodyLimit(configured: number, maxPayload: number): number {
 
 export async function openStorage(config: Config, log: Logger, closers: Closers): Promise<Storage> {
   const { key, generated } = await loadOrCreateKey(config.HOOKD_DATA_DIR, config.HOOKD_KEY);
-  const tokens = new PathTokens(key);
   const secretBox = await openSecretBox(config, key);
   const natsUrl = config.NATS_URL ?? (await startEmbeddedNats(config, log, closers));
   const link = await openNats(natsUrl, `hookd@${hostname()}`);
@@ -74,10 +74,10 @@ export async function openStorage(config: Config, log: Logger, closers: Closers)
   const publisher = new JetStreamPublisher(link.nc);
   closers.push("jetstream publisher", () => publisher.close());
   const signing = await chooseSigningSecret(config, { jsm, publisher, layout }, log);
-  const generatedAdminToken = generated ? await tokens.tokenFor("/") : null;
+  const generatedAdminToken = generated ? await new PathTokens(key).tokenFor("/") : null;
   const js = jetstream(link.nc);
   return {
-    tokens,
+    key,
     generatedAdminToken,
     signing,
     secretBox,
