@@ -94,3 +94,8 @@ export class SecretBox {
 export function isSealed(text: string): boolean {
   return text.startsWith(SEALED_PREFIX);
 }
+
+/** The id of the key `text` is sealed under; null for a plain (legacy) secret. */
+export function sealedKeyId(text: string): string | null {
+  return isSealed(text) ? (text.slice(SEALED_PREFIX.length).split(":")[0] ?? "") : null;
+}

@@ -7,7 +7,7 @@ import {
   type SubscriptionTransition,
   type SubscriptionUpdated,
 } from "../domain/subscription-events.ts";
-import type { SecretBox } from "../domain/secret-box.ts";
+import { sealedKeyId, type SecretBox } from "../domain/secret-box.ts";
 import type { Logger } from "../log.ts";
 import { Journal } from "./journal.ts";
 import type { JetStreamLayout } from "./layout.ts";
@@ -29,7 +29,6 @@ export type StoredSubscription = PersistedSubscription & {
   updatedAt: string;
 };
 export type SubscriptionHead = { seq: number; subscription: StoredSubscription };
-export type SubscriptionEntry = { seq: number; event: SubscriptionEvent; subscription: StoredSubscription };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -75,12 +74,26 @@ export class SubscriptionStore {
     return entry ? { seq: entry.seq, subscription: (await this.parse(id, entry.data)).after } : null;
   }
 
-  async readHistory(id: string): Promise<SubscriptionEntry[]> {
-    const entries = await this.journal.readAll(this.layout.subjects.subscription(id));
-    return await Promise.all(entries.map(async (entry) => {
-      const { event, after } = await this.parse(id, entry.data);
-      return { seq: entry.seq, event, subscription: after };
-    }));
+  /** Every subscription's id, unsubscribed ones included. */
+  async ids(): Promise<string[]> {
+    const { streams, subjects } = this.layout;
+    const info = await this.jsm.streams.info(streams.subscriptions, { subjects_filter: subjects.allSubscriptions });
+    return Object.keys(info.state.subjects ?? {}).flatMap((subject) => {
+      const parsed = this.layout.parseSubject(subject);
+      return parsed?.kind === "subscription" ? [parsed.id] : [];
+    });
+  }
+
+  /**
+   * True when the subscription's current entry holds a secret that is plain or sealed under another
+   * key than the box's current one. Only current entries are ever opened (older ones keep whatever
+   * they were sealed under), so re-sealing the current entry is what lets an old key go.
+   */
+  async needsReseal(id: string): Promise<boolean> {
+    const entry = await this.journal.readLast(this.layout.subjects.subscription(id));
+    if (!entry) return false;
+    const raw = JSON.parse(decoder.decode(entry.data)) as { after: { config: { secrets: { secret: string }[] } } };
+    return raw.after.config.secrets.some(({ secret }) => sealedKeyId(secret) !== this.box.keyId);
   }
 
   private async parse(id: string, data: Uint8Array): Promise<{ event: SubscriptionEvent; after: StoredSubscription }> {

@@ -9,6 +9,7 @@ import type { DeliveryState } from "../../actors/delivery.machine.ts";
 import { DELIVERY_ID_PREFIX, ulid } from "../domain/ids.ts";
 import type { DeliveryCreated, DeliveryRequest, DeliveryTransition } from "../domain/delivery-events.ts";
 import { deliveryConflicts, deliveryRequestDigest, IdempotencyKeyReusedError } from "../domain/idempotency.ts";
+import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
 import { ActorNotFoundError, TransitionRefusedError } from "./errors.ts";
@@ -38,6 +39,8 @@ export type CreateDelivery = {
 
 export type CommandDeps = {
   store: DeliveryStore;
+  /** Seals the secrets before they go into the journal. */
+  secrets: DeliverySecrets;
   /** Group commit for unkeyed creates; without it every create is its own journal message. */
   batcher?: IngestBatcher;
   clock: () => number;
@@ -65,6 +68,7 @@ export class DeliveryCommands {
       request: command.request,
       givenSecrets: command.givenSecrets ?? command.secrets,
     });
+    const secrets = await this.deps.secrets.seal(command.secrets);
     const build = (id: string, at: number): DeliveryCreated => ({
       type: "delivery.created",
       at: iso(at),
@@ -72,7 +76,7 @@ export class DeliveryCommands {
         id,
         request: command.request,
         schedule: [...this.deps.schedule],
-        secrets: command.secrets,
+        secrets,
         source: command.source,
         ...(key !== undefined ? { idempotencyKey: key, requestDigest } : {}),
       },

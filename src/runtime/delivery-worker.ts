@@ -17,6 +17,8 @@ import {
 } from "../domain/delivery-events.ts";
 import type { AttemptResult, HttpAttempter, OutboundRequest } from "../delivery/http-attempt.ts";
 import { buildOutboundRequest } from "../delivery/outbound-request.ts";
+import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
+import { SecretBoxError } from "../domain/secret-box.ts";
 import type { DeliveryStore, Head } from "../nats/delivery-store.ts";
 import { JournalConflictError, NatsUnavailableError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
@@ -38,6 +40,8 @@ export type WorkerDeps = {
   /** Says what a work-queue message is: a delivery's work (or its sourced create) or a lease. */
   layout: JetStreamLayout;
   attempter: HttpAttempter;
+  /** Opens the sealed secrets of a delivery's created event. */
+  secrets: DeliverySecrets;
   clock: () => number;
   random: () => number;
   log: Logger;
@@ -79,6 +83,8 @@ type Payload = Uint8Array | null | undefined;
 type Round = (base: Base) => Promise<Base | null>;
 
 const MAX_CONFLICT_ROUNDS = 5;
+/** A delivery whose secrets this instance cannot open waits this long, without using an attempt. */
+const UNOPENED_SECRET_RETRY_MS = 30_000;
 /** How long an attempt waits for its origin's slot before handing its work back to NATS. */
 const ORIGIN_WAIT_MS = 250;
 
@@ -238,6 +244,10 @@ export class DeliveryWorker {
     // so a read error costs no attempt.
     const payload = await this.payloadOf(created);
     const outbound = await this.outboundRequest(created, payload);
+    if (!outbound) {
+      message.nak(UNOPENED_SECRET_RETRY_MS);
+      return;
+    }
     const inFlight = await this.recordStarted(created, base);
     const outcome = this.resolve(created, inFlight, outbound, await this.send(message, outbound, payload));
     // Someone may have appended meanwhile (a cancel), so the outcome is applied on the newest state.
@@ -263,12 +273,21 @@ export class DeliveryWorker {
     return (await this.deps.topics.read(ref.topicSeq))?.body ?? null;
   }
 
-  private outboundRequest(created: DeliveryCreated, payload: Payload): Promise<OutboundRequest> {
+  /** The request to send; null when this instance cannot open the delivery's secrets (another may, or this one once its key is set). */
+  private async outboundRequest(created: DeliveryCreated, payload: Payload): Promise<OutboundRequest | null> {
+    let secrets: string[];
+    try {
+      secrets = await this.deps.secrets.open(created.data.secrets);
+    } catch (error) {
+      if (!(error instanceof SecretBoxError)) throw error;
+      this.deps.log.error({ id: created.data.id, reason: error.message }, "cannot open this delivery's secrets");
+      return null;
+    }
     return buildOutboundRequest({
       deliveryId: created.data.id,
       request: created.data.request,
       body: payload ?? undefined,
-      secrets: created.data.secrets,
+      secrets,
       dialect: created.data.dialect,
       now: this.deps.clock(),
     });
