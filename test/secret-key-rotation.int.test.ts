@@ -1,5 +1,9 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { SecretBox } from "../src/domain/secret-box.ts";
+import { createLayout } from "../src/nats/layout.ts";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
 import { api, startTestHookd } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
@@ -24,8 +28,25 @@ function verifies(secret: string, request: { body: Buffer; headers: Record<strin
   }
 }
 
+const { streams } = createLayout();
+
+/** The streams (other than the delivery journal and the queues that carry its created events) with a message holding `needle`. */
+async function streamsHolding(nc: NatsConnection, needle: string): Promise<string[]> {
+  const jsm = await jetstreamManager(nc);
+  const holding = new Set<string>();
+  for await (const name of jsm.streams.names()) {
+    if ([streams.journal, streams.work, streams.ingest].includes(name)) continue;
+    const { state } = await jsm.streams.info(name);
+    for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+      const message = await jsm.streams.getMessage(name, { seq }).catch(() => null);
+      if (message && new TextDecoder().decode(message.data).includes(needle)) holding.add(name);
+    }
+  }
+  return [...holding];
+}
+
 describe("rotating the secrets key", () => {
-  const suite = hookdSuite({ hookd: "none" });
+  const suite = hookdSuite({ hookd: "none", connect: true });
 
   // Long: one rotation from the first key to the new one alone, each instance started on the last one's NATS state.
   it("re-seals subscriptions and the shared signing secret, after which the old key can go", async () => {
@@ -40,10 +61,14 @@ describe("rotating the secrets key", () => {
     const subscriptionSecret = ((await created.json()) as { secret: string }).secret;
     await first.stop();
 
-    // The new key alone cannot open what the old one sealed: start-up says which variable to set.
+    // The new key alone cannot open what the old one sealed (the shared signing secret; a subscription,
+    // also with a signing secret of the instance's own): start-up says which variable to set.
     await expect(startTestHookd(suite.nats.url, { HOOKD_SECRETS_KEY: NEW_KEY })).rejects.toThrow(
       /HOOKD_SECRETS_KEY_PREVIOUS/,
     );
+    const ownSecret = encodeSecret(new Uint8Array(32).fill(22));
+    await expect(startTestHookd(suite.nats.url, { HOOKD_SECRETS_KEY: NEW_KEY, HOOKD_SIGNING_SECRET: ownSecret }))
+      .rejects.toThrow(/HOOKD_SECRETS_KEY_PREVIOUS/);
 
     const rotating = await startTestHookd(suite.nats.url, {
       HOOKD_SECRETS_KEY: NEW_KEY,
@@ -53,14 +78,17 @@ describe("rotating the secrets key", () => {
     const report = await reseal();
     expect(report.status).toBe(200);
     expect(await report.json()).toMatchObject({
-      subscriptions: { checked: 1, resealed: 1 },
+      subscriptions: { checked: 1, resealed: 1, older_entries_dropped: 1, unopenable: [] },
       signing_secret: "resealed",
     });
     expect(await (await reseal()).json()).toMatchObject({
-      subscriptions: { checked: 1, resealed: 0 },
+      subscriptions: { checked: 1, resealed: 0, older_entries_dropped: 0 },
       signing_secret: "current",
     });
     await rotating.stop();
+    // Only deliveries made before the rotation still hold texts sealed under the old key.
+    const oldKeyId = (await SecretBox.fromKeys(OLD_KEY)).keyId;
+    expect(await streamsHolding(suite.nc, `enc:v1:${oldKeyId}:`)).toEqual([]);
 
     const after = await startTestHookd(suite.nats.url, { HOOKD_SECRETS_KEY: NEW_KEY });
     expect(after.hookd.generatedSigningSecret).toBe(sharedSecret);

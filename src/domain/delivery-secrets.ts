@@ -28,6 +28,9 @@ export class DeliverySecrets {
     return Promise.all(texts.map((text) => this.#memo(this.#opened, text, () => this.box.open(text, OWNER))));
   }
 
+  /** Keyed fingerprints of `text`, current key first (SecretBox.fingerprints). */
+  fingerprints = (text: string): Promise<string[]> => this.box.fingerprints(text);
+
   async #memo(memo: Map<string, string>, key: string, make: () => Promise<string>): Promise<string> {
     const known = memo.get(key);
     if (known !== undefined) return known;

@@ -121,13 +121,13 @@ export type StreamEnd = {
   lastSeq: number;
 };
 
-/** WebSocket close codes (the 4000–4999 range is the application's; 4001 and 4003 echo HTTP's 401 and 403). */
+/** WebSocket close codes (the 4000–4999 range is the application's; 4001 echoes the 401 a new request would get). */
 export const WS_CLOSE = {
   "slow-consumer": 4008,
   "shutting-down": 1001,
   interrupted: 1011,
   "token-revoked": 4001,
-  "token-expired": 4003,
+  "token-expired": 4001,
 } as const;
 
 const RESUME = "reconnect with Last-Event-ID (or since) set to last_id to resume without a gap.";

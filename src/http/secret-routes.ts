@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { ResealReport } from "../runtime/secret-reseal.ts";
-import { type ApiApp, AUTH_PROBLEMS, defineRoute, json } from "./api-docs.ts";
+import { type ApiApp, AUTH_PROBLEMS, defineRoute, json, problems } from "./api-docs.ts";
 import { NoQuerySchema, query } from "./query.ts";
 
 /**
@@ -14,9 +14,15 @@ const ResealReportSchema = z.object({
   subscriptions: z.object({
     checked: z.number().int(),
     resealed: z.number().int().describe("subscriptions whose secrets were plain or under another key"),
+    older_entries_dropped: z.number().int().describe(
+      "journal entries purged because a newer one holds the subscription: they held its secrets under old keys",
+    ),
+    unopenable: z.array(z.string()).describe(
+      "subscriptions sealed under a key this instance lacks: add it to HOOKD_SECRETS_KEY_PREVIOUS and run again",
+    ),
   }),
   signing_secret: z.enum(["resealed", "current", "none"]).describe(
-    "the signing secret hookd made and shares through NATS; none when HOOKD_SIGNING_SECRET is set or off",
+    "the signing secret hookd made and shares through NATS; none when no instance ever made one",
   ),
   previous_keys_needed_until: z.string().describe(
     "deliveries made before now keep their secrets sealed under the key of their day until their journal " +
@@ -33,6 +39,7 @@ const resealRoute = createRoute({
   middleware: [query(NoQuerySchema)] as const,
   responses: {
     200: json("Everything hookd will open again is sealed under the current key", ResealReportSchema),
+    ...problems({ 503: "The shared signing secret is sealed under a key this instance lacks, or NATS is away" }),
     ...AUTH_PROBLEMS,
   },
 });

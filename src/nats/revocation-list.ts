@@ -18,6 +18,7 @@ export class RevocationList {
   readonly #ids = new Set<string>();
   readonly #onRevoked: ((id: string) => void)[] = [];
   #stop: (() => void) | null = null;
+  #log: Logger | null = null;
 
   constructor(
     private readonly deps: {
@@ -40,7 +41,14 @@ export class RevocationList {
   #add(id: string): void {
     if (this.#ids.has(id)) return;
     this.#ids.add(id);
-    for (const callback of this.#onRevoked) callback(id);
+    for (const callback of this.#onRevoked) {
+      // One failing listener must not stop this instance from learning later revocations.
+      try {
+        callback(id);
+      } catch (error) {
+        this.#log?.error({ err: error, tokenId: id }, "could not act on a token revocation");
+      }
+    }
   }
 
   /** Records the revocation in NATS; this instance refuses the token at once, the others once NATS pushes it. */
@@ -52,6 +60,7 @@ export class RevocationList {
   /** Reads every revocation so far, then follows new ones; resolves once the ones so far are in. */
   // Long: the catch-up signal, its time limit and the live loop share one consumer's state.
   async follow(log: Logger): Promise<void> {
+    this.#log = log;
     const { streams, subjects } = this.deps.layout;
     const info = await this.deps.jsm.streams.info(streams.revocations);
     const lastSeq = info.state.messages === 0 ? 0 : info.state.last_seq;

@@ -7,7 +7,7 @@ import {
   type SubscriptionTransition,
   type SubscriptionUpdated,
 } from "../domain/subscription-events.ts";
-import { sealedKeyId, type SecretBox } from "../domain/secret-box.ts";
+import { sealedKeyId, type SecretBox, SecretBoxError } from "../domain/secret-box.ts";
 import type { Logger } from "../log.ts";
 import { Journal } from "./journal.ts";
 import type { JetStreamLayout } from "./layout.ts";
@@ -85,6 +85,15 @@ export class SubscriptionStore {
   }
 
   /**
+   * Purges every entry of the subscription's journal but the current one: after a re-seal, the older
+   * ones still hold its secrets under the old key (or plain, from before sealing). How many went.
+   */
+  async dropOlderEntries(id: string): Promise<number> {
+    const filter = this.layout.subjects.subscription(id);
+    return (await this.jsm.streams.purge(this.layout.streams.subscriptions, { filter, keep: 1 })).purged;
+  }
+
+  /**
    * True when the subscription's current entry holds a secret that is plain or sealed under another
    * key than the box's current one. Only current entries are ever opened (older ones keep whatever
    * they were sealed under), so re-sealing the current entry is what lets an old key go.
@@ -104,7 +113,8 @@ export class SubscriptionStore {
 
   /**
    * Calls `onChange` with every subscription's current version, then with every change as it
-   * happens. Resolves once the current versions have all been seen.
+   * happens. Resolves once the current versions have all been seen; throws SecretBoxError when one of
+   * them is sealed under a key this instance lacks.
    */
   async follow(
     onChange: (id: string, subscription: StoredSubscription, seq: number) => void,
@@ -113,8 +123,7 @@ export class SubscriptionStore {
     // How many subscriptions exist now: the consumer's own pending count is not a reliable "caught up"
     // signal for last-per-subject delivery on nats-server 2.9, so count the subjects and wait for that many.
     const { streams, subjects } = this.layout;
-    const info = await this.jsm.streams.info(streams.subscriptions, { subjects_filter: subjects.allSubscriptions });
-    const expected = Object.keys(info.state.subjects ?? {}).length;
+    const expected = (await this.ids()).length;
     const seen = new Set<string>();
     const consumer = await this.js.consumers.get(streams.subscriptions, {
       filter_subjects: subjects.allSubscriptions,
@@ -133,6 +142,9 @@ export class SubscriptionStore {
       caughtUp();
     }, CATCH_UP_LIMIT_MS);
     void ready.then(() => clearTimeout(limit));
+    // A subscription sealed under a key this instance lacks would silently miss its events: refuse to start.
+    let locked: SecretBoxError | null = null;
+    let started = false;
     void (async () => {
       for await (const message of messages) {
         try {
@@ -140,6 +152,8 @@ export class SubscriptionStore {
           if (parsed?.kind !== "subscription") throw new Error("not a subscription subject");
           onChange(parsed.id, (await this.parse(parsed.id, message.data)).after, message.seq);
         } catch (error) {
+          if (error instanceof SecretBoxError && !started) locked ??= error;
+          // Later (a change another instance made under a key this one lacks), the index keeps the version it had.
           log.error({ err: error, subject: message.subject }, "unreadable subscription journal entry");
         }
         seen.add(message.subject);
@@ -150,6 +164,11 @@ export class SubscriptionStore {
       log.error({ err: error }, "stopped following subscription changes; restart hookd to resume");
     });
     await ready;
+    started = true;
+    if (locked) {
+      messages.stop();
+      throw locked;
+    }
     return { stop: () => messages.stop() };
   }
 }

@@ -8,7 +8,7 @@ import {
 import type { DeliveryState } from "../../actors/delivery.machine.ts";
 import { DELIVERY_ID_PREFIX, ulid } from "../domain/ids.ts";
 import type { DeliveryCreated, DeliveryRequest, DeliveryTransition } from "../domain/delivery-events.ts";
-import { deliveryConflicts, deliveryRequestDigest, IdempotencyKeyReusedError } from "../domain/idempotency.ts";
+import { deliveryConflicts, deliveryRequestDigests, IdempotencyKeyReusedError } from "../domain/idempotency.ts";
 import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
@@ -63,11 +63,12 @@ export class DeliveryCommands {
    */
   async create(command: CreateDelivery): Promise<{ id: string; duplicate: boolean }> {
     const key = command.idempotencyKey;
-    const requestDigest = key === undefined ? undefined : await deliveryRequestDigest({
+    const digests = key === undefined ? [] : await deliveryRequestDigests({
       source: command.source,
       request: command.request,
       givenSecrets: command.givenSecrets ?? command.secrets,
-    });
+    }, this.deps.secrets.fingerprints);
+    const requestDigest = digests[0];
     const secrets = await this.deps.secrets.seal(command.secrets);
     const build = (id: string, at: number): DeliveryCreated => ({
       type: "delivery.created",
@@ -88,7 +89,7 @@ export class DeliveryCommands {
     }
     const created = build(this.newId(), this.deps.clock());
     const { id, duplicate, original } = await this.deps.store.create(created);
-    const conflicts = original ? deliveryConflicts(original.data, created.data) : [];
+    const conflicts = original ? deliveryConflicts(original.data, created.data, digests) : [];
     if (conflicts.length > 0) throw new IdempotencyKeyReusedError(key!, "delivery", conflicts);
     return { id, duplicate };
   }

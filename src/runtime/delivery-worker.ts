@@ -109,6 +109,7 @@ function originOf(url: string): string {
 
 export class DeliveryWorker {
   readonly #gate: OriginGate | null;
+  #quietUntil = 0;
 
   constructor(private readonly deps: WorkerDeps) {
     // Only a fast origin's attempts wait (a slot frees within milliseconds, so waiters keep moving); a slow origin's go back to NATS at once.
@@ -243,13 +244,17 @@ export class DeliveryWorker {
     // Everything that can fail on NATS happens before the attempt is recorded as started,
     // so a read error costs no attempt.
     const payload = await this.payloadOf(created);
-    const outbound = await this.outboundRequest(created, payload);
-    if (!outbound) {
+    const prepared = await this.outboundRequest(created, payload);
+    if (!prepared) {
       message.nak(UNOPENED_SECRET_RETRY_MS);
       return;
     }
+    const { outbound, unopenable } = prepared;
     const inFlight = await this.recordStarted(created, base);
-    const outcome = this.resolve(created, inFlight, outbound, await this.send(message, outbound, payload));
+    const result: AttemptResult = unopenable
+      ? { latencyMs: 0, errorCode: "secret-unopenable", error: unopenable }
+      : await this.send(message, outbound, payload);
+    const outcome = this.resolve(created, inFlight, outbound, result);
     // Someone may have appended meanwhile (a cancel), so the outcome is applied on the newest state.
     const record: Round = (latest) => this.recordOutcome(message, created, latest, outcome);
     if (!(await this.appendWithRetry(created, inFlight, record))) message.nak(1_000);
@@ -273,17 +278,28 @@ export class DeliveryWorker {
     return (await this.deps.topics.read(ref.topicSeq))?.body ?? null;
   }
 
-  /** The request to send; null when this instance cannot open the delivery's secrets (another may, or this one once its key is set). */
-  private async outboundRequest(created: DeliveryCreated, payload: Payload): Promise<OutboundRequest | null> {
-    let secrets: string[];
+  /**
+   * The request to send. Null when the secrets are sealed under a key this instance lacks: the work
+   * waits for an instance that has it (or for this one, once configured), using no attempt. A sealed
+   * text that no key will ever open (malformed, tampered) comes back as `unopenable`: a permanent failure.
+   */
+  private async outboundRequest(
+    created: DeliveryCreated,
+    payload: Payload,
+  ): Promise<{ outbound: OutboundRequest; unopenable?: string } | null> {
+    let secrets: string[] = [];
+    let unopenable: string | undefined;
     try {
       secrets = await this.deps.secrets.open(created.data.secrets);
     } catch (error) {
       if (!(error instanceof SecretBoxError)) throw error;
-      this.deps.log.error({ id: created.data.id, reason: error.message }, "cannot open this delivery's secrets");
-      return null;
+      if (error.unknownKey) {
+        this.#reportUnknownKey(created.data.id, error);
+        return null;
+      }
+      unopenable = error.message;
     }
-    return buildOutboundRequest({
+    const outbound = await buildOutboundRequest({
       deliveryId: created.data.id,
       request: created.data.request,
       body: payload ?? undefined,
@@ -291,6 +307,18 @@ export class DeliveryWorker {
       dialect: created.data.dialect,
       now: this.deps.clock(),
     });
+    return unopenable === undefined ? { outbound } : { outbound, unopenable };
+  }
+
+  /** Logged at most every UNOPENED_SECRET_RETRY_MS: a missing key can hold back many deliveries at once. */
+  #reportUnknownKey(id: string, error: SecretBoxError): void {
+    const now = this.deps.clock();
+    if (now < this.#quietUntil) return;
+    this.#quietUntil = now + UNOPENED_SECRET_RETRY_MS;
+    this.deps.log.error(
+      { id, reason: error.message },
+      "deliveries wait: their secrets are sealed under a key this instance lacks",
+    );
   }
 
   private async recordStarted(created: DeliveryCreated, base: Base): Promise<Base> {

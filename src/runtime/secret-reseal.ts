@@ -1,4 +1,4 @@
-import { sealedKeyId, type SecretBox } from "../domain/secret-box.ts";
+import { sealedKeyId, type SecretBox, SecretBoxError } from "../domain/secret-box.ts";
 import { type Journal, JournalConflictError } from "../nats/journal.ts";
 import type { SubscriptionStore } from "../nats/subscription-store.ts";
 import { type SubscriptionCommands, SubscriptionNotFoundError } from "./subscription-commands.ts";
@@ -6,14 +6,15 @@ import { type SubscriptionCommands, SubscriptionNotFoundError } from "./subscrip
 /**
  * After a key rotation (HOOKD_SECRETS_KEY new, the old one in HOOKD_SECRETS_KEY_PREVIOUS), seals
  * under the new key every secret hookd will open again: each subscription's current entry and the
- * shared signing secret. Deliveries are not re-sealed: a created event is never rewritten, so a
+ * shared signing secret. Each subscription's older journal entries are purged, since they hold its
+ * secrets under the old key (or plain, from before sealing): its current entry is all hookd reads. Deliveries are not re-sealed: a created event is never rewritten, so a
  * delivery made before the rotation opens with the key it was made under for as long as its journal
  * is kept (HOOKD_JOURNAL_MAX_AGE), which is what the report's date says.
  */
 
 export type ResealReport = {
   key_id: string;
-  subscriptions: { checked: number; resealed: number };
+  subscriptions: { checked: number; resealed: number; older_entries_dropped: number; unopenable: string[] };
   signing_secret: "resealed" | "current" | "none";
   /** Until then a delivery made before now may still need the previous keys (a retry, a manual retry). */
   previous_keys_needed_until: string;
@@ -23,35 +24,39 @@ export type ResealDeps = {
   box: SecretBox;
   store: SubscriptionStore;
   commands: SubscriptionCommands;
-  /** The shared signing secret's setting, when hookd made one. */
-  signingSetting: { journal: Journal; subject: string; owner: string } | null;
+  /** Where the shared signing secret is kept, when hookd made one (it may be there even when this instance has its own). */
+  signingSetting: { journal: Journal; subject: string; owner: string; dropOlderEntries(): Promise<number> };
   clock: () => number;
   journalMaxAgeMs: number;
 };
 
 export async function resealSecrets(deps: ResealDeps): Promise<ResealReport> {
   const ids = await deps.store.ids();
-  let resealed = 0;
+  const counts = { checked: ids.length, resealed: 0, older_entries_dropped: 0 };
+  const unopenable: string[] = [];
   for (const id of ids) {
-    if (!(await deps.store.needsReseal(id))) continue;
     try {
-      await deps.commands.reseal(id);
-      resealed++;
+      if (await deps.store.needsReseal(id)) {
+        await deps.commands.reseal(id);
+        counts.resealed++;
+      }
+      counts.older_entries_dropped += await deps.store.dropOlderEntries(id);
     } catch (error) {
+      // Under a key this instance lacks: the others still get their turn, and the report names it.
+      if (error instanceof SecretBoxError) unopenable.push(id);
       // Purged between the listing and the write: nothing left to seal.
-      if (!(error instanceof SubscriptionNotFoundError)) throw error;
+      else if (!(error instanceof SubscriptionNotFoundError)) throw error;
     }
   }
   return {
     key_id: deps.box.keyId,
-    subscriptions: { checked: ids.length, resealed },
+    subscriptions: { ...counts, unopenable },
     signing_secret: await resealSetting(deps),
     previous_keys_needed_until: new Date(deps.clock() + deps.journalMaxAgeMs).toISOString(),
   };
 }
 
 async function resealSetting(deps: ResealDeps): Promise<ResealReport["signing_secret"]> {
-  if (!deps.signingSetting) return "none";
   const { journal, subject, owner } = deps.signingSetting;
   const stored = await journal.readLast(subject);
   if (!stored) return "none";
@@ -60,6 +65,8 @@ async function resealSetting(deps: ResealDeps): Promise<ResealReport["signing_se
   const sealed = await deps.box.seal(await deps.box.open(text, owner), owner);
   try {
     await journal.append(subject, sealed, { expectedSeq: stored.seq });
+    // The entries before it hold the same secret under the old key.
+    await deps.signingSetting.dropOlderEntries();
     return "resealed";
   } catch (error) {
     // Another instance re-sealed it meanwhile: look again.

@@ -42,6 +42,7 @@ export class TopicStreams {
   readonly #perToken = new Map<string, number>();
   /** The open streams of each revocable token, by token id, so a revocation ends them. */
   readonly #byTokenId = new Map<string, Set<TopicListener>>();
+  #isRevoked: (id: string) => boolean = () => false;
   readonly #heartbeat: ReturnType<typeof setInterval>;
   #closing = false;
 
@@ -118,6 +119,12 @@ export class TopicStreams {
     return listener;
   }
 
+  /** Ends the streams of each token `revocations` revokes from now on, and refuses to keep one it already has. */
+  followRevocations(revocations: { has(id: string): boolean; onRevoked(callback: (id: string) => void): void }): void {
+    this.#isRevoked = (id) => revocations.has(id);
+    revocations.onRevoked((id) => this.endForToken(id));
+  }
+
   /** Ends every stream opened with the revocable token `id` (it was just revoked, here or on another instance). */
   endForToken(id: string): void {
     for (const listener of this.#byTokenId.get(id) ?? []) {
@@ -141,6 +148,10 @@ export class TopicStreams {
       }, Math.min(Math.max(0, expiresAt - clock()), MAX_TIMER_MS));
     };
     if (parsed.expiresAt !== null) arm(parsed.expiresAt);
+    // Revoked between the request's token check and here: the revocation's callback has already run.
+    if (this.#isRevoked(parsed.id)) {
+      queueMicrotask(() => listener.close({ reason: "token-revoked", lastSeq: listener.lastSeq }));
+    }
     return () => {
       clearTimeout(timer);
       held.delete(listener);

@@ -58,13 +58,14 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
 }
 
 function resealDeps(config: Config, storage: Storage, subscriptionPart: SubscriptionPart): ResealDeps {
-  const signingSetting = storage.signing.generated
-    ? {
-      journal: new Journal(storage.jsm, storage.layout.streams.settings, storage.publisher),
-      subject: storage.layout.subjects.setting(SIGNING_SECRET_SETTING),
-      owner: SIGNING_SECRET_SETTING,
-    }
-    : null;
+  const subject = storage.layout.subjects.setting(SIGNING_SECRET_SETTING);
+  const signingSetting = {
+    journal: new Journal(storage.jsm, storage.layout.streams.settings, storage.publisher),
+    subject,
+    owner: SIGNING_SECRET_SETTING,
+    dropOlderEntries: async () =>
+      (await storage.jsm.streams.purge(storage.layout.streams.settings, { filter: subject, keep: 1 })).purged,
+  };
   return {
     box: storage.secretBox,
     store: subscriptionPart.subscriptionStore,
