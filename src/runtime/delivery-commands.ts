@@ -132,7 +132,11 @@ export class DeliveryCommands {
       const next = applyDeliveryEvent(snapshot, event);
       if (!next) throw new TransitionRefusedError("delivery", command, stateOf(snapshot));
       try {
-        const seq = await this.deps.store.appendTransition(id, event, persistDelivery(next), head?.seq ?? 0);
+        const seq = await this.deps.store.appendTransitions(
+          id,
+          [{ event, after: persistDelivery(next) }],
+          head?.seq ?? 0,
+        );
         await afterAppend?.(seq);
         return stateOf(next);
       } catch (error) {
