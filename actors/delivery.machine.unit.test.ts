@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { transition } from "xstate";
+import { deliveryMachine } from "./delivery.machine.ts";
 import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
 import { cancelRequested, failed, retryRequested, started, succeeded, t } from "./testing/delivery-journal.ts";
 import {
@@ -112,5 +114,35 @@ describe("delivery machine", () => {
     expect(stateOf(restored)).toBe("in-flight");
     expect(restored.context).toEqual(snapshot.context);
     expect(stateOf(applyDeliveryEvent(restored, succeeded(2, 7))!)).toBe("delivered");
+  });
+
+  it("every step equals XState's own transition(), refusals included", () => {
+    const journals: DeliveryTransition[][] = [
+      [started(1, 0), succeeded(1, 1)],
+      [
+        started(1, 0),
+        failed(1, 1, 5),
+        started(2, 4),
+        started(2, 6),
+        failed(2, 7, 9),
+        started(3, 60),
+        failed(3, 61, 62),
+      ],
+      [started(1, 0), failed(1, 1, 1, { permanent: true }), retryRequested(2), started(2, 3), succeeded(2, 4)],
+      [cancelRequested(0), started(1, 1), retryRequested(2), started(1, 3), cancelRequested(4), succeeded(1, 5)],
+      [started(1, 0), cancelRequested(1), succeeded(1, 2), succeeded(2, 3), retryRequested(4), started(2, 5)],
+    ];
+    for (const journal of journals) {
+      let ours = initialDelivery({ id: "d", maxAttempts: 3 });
+      let theirs = initialDelivery({ id: "d", maxAttempts: 3 });
+      for (const event of journal) {
+        const next = applyDeliveryEvent(ours, event);
+        const [reference] = transition(deliveryMachine, theirs, event);
+        expect(next === null, `${event.type} refused alike`).toBe(reference === theirs);
+        ours = next ?? ours;
+        theirs = reference;
+        expect({ value: ours.value, context: ours.context }).toEqual({ value: theirs.value, context: theirs.context });
+      }
+    }
   });
 });

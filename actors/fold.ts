@@ -1,11 +1,12 @@
 import {
+  type AnyActorScope,
   type AnyStateMachine,
   type ContextFrom,
+  createActor,
   type EventFromLogic,
   initialTransition,
   type InputFrom,
   type SnapshotFrom,
-  transition,
 } from "xstate";
 
 /**
@@ -13,9 +14,31 @@ import {
  * them with, and the worker's pure decisions beside them. Nothing in it does I/O or reads a clock:
  * timestamps, outcomes and randomness arrive as event data, so folding a journal again gives the same state.
  *
- * Steps a machine purely (XState's initialTransition/transition): no actor, no clock, nothing runs.
+ * Steps a machine purely (the machine's own `transition`): no actor runs, no clock, nothing is executed.
  * Workers and the journal readers (inspection, the API) share these functions, so they can't disagree.
  */
+
+/**
+ * An actor scope that executes nothing, made once per machine. XState's `transition()` helper makes
+ * a fresh one per call, which creates an actor and a system each time: about 50 µs, twice per
+ * delivery. hookd's machines only `assign` (applied inside the transition, never handed to the
+ * executor) and spawn no children, so one inert scope serves every step; a test holds the results
+ * equal to `transition()`'s.
+ */
+function inertScopeFor(machine: AnyStateMachine): AnyActorScope {
+  const self = createActor(machine);
+  return {
+    self,
+    id: "",
+    sessionId: "",
+    logger: () => {},
+    defer: () => {},
+    emit: () => {},
+    system: self.system,
+    stopChild: () => {},
+    actionExecutor: () => {},
+  };
+}
 
 export type Persisted<TState extends string, TContext> = { state: TState; context: TContext };
 
@@ -25,10 +48,11 @@ export function foldFor<TMachine extends AnyStateMachine, TState extends string>
   type Context = ContextFrom<TMachine>;
   // Every machine snapshot has a value and a context; SnapshotFrom of a generic machine doesn't say so.
   const view = (snapshot: Snapshot) => snapshot as unknown as { value: TState; context: Context };
+  const scope = inertScopeFor(machine);
 
   const apply = (snapshot: Snapshot, event: Event): Snapshot | null => {
     // XState hands back the very same snapshot when no transition is enabled: cheaper than snapshot.can() first.
-    const next = transition(machine, snapshot, event)[0] as Snapshot;
+    const next = machine.transition(snapshot, event, scope) as Snapshot;
     return next === snapshot ? null : next;
   };
 
