@@ -1,4 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../log.ts";
+import type { ConnectPlan } from "./connect-options.ts";
+import { refusalOf } from "./connect-refusal.ts";
 
 /** A NATS connection that reconnects forever and knows whether it is connected right now. */
 export type NatsLink = {
@@ -7,16 +10,51 @@ export type NatsLink = {
   close(): Promise<void>;
 };
 
-export async function openNats(url: string, name: string): Promise<NatsLink> {
-  const nc = await connect({
-    servers: url,
-    name,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-    waitOnFirstConnect: true,
-    // Async traces build two Error objects (with stacks) for every request, i.e. every journal append: a tenth of a worker's CPU.
-    noAsyncTraces: true,
-  });
+/** How long to wait for a server that is not there yet, and where to say so. */
+export type FirstConnect = { timeoutMs: number; log: Logger; display: string };
+
+/** A pause between attempts at the first connection: short, as a server coming up is usually up in seconds. */
+const RETRY_MS = 1_000;
+
+/**
+ * Connects, waiting up to `first.timeoutMs` for a server that is down (one log line when it starts
+ * waiting). What waiting cannot fix (credentials refused, a certificate not trusted) ends the start at
+ * once with a NatsConnectError saying which variable to fix. nats.js's own waitOnFirstConnect would
+ * wait forever, so the first connection is retried here and reconnects after it are nats.js's.
+ */
+export async function openNats(plan: ConnectPlan, name: string, first: FirstConnect): Promise<NatsLink> {
+  const deadline = Date.now() + first.timeoutMs;
+  let waiting = false;
+  for (;;) {
+    try {
+      return linkOf(
+        await connect({
+          ...plan.options,
+          name,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 500,
+          // Bounds one attempt at a server that neither answers nor refuses.
+          timeout: Math.max(1_000, Math.min(10_000, deadline - Date.now())),
+          // Async traces build two Error objects (with stacks) for every request, i.e. every journal append: a tenth of a worker's CPU.
+          noAsyncTraces: true,
+        }),
+      );
+    } catch (error) {
+      const refusal = refusalOf(error, plan, first);
+      if (refusal.final || Date.now() + RETRY_MS > deadline) throw refusal.error;
+      if (!waiting) {
+        waiting = true;
+        first.log.warn(
+          { nats: first.display, reason: refusal.reason, timeout_ms: first.timeoutMs },
+          "waiting for NATS to be reachable (giving up after HOOKD_NATS_CONNECT_TIMEOUT)",
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
+}
+
+function linkOf(nc: NatsConnection): NatsLink {
   let connected = true;
   void (async () => {
     for await (const status of nc.status()) {
