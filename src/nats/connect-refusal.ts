@@ -99,3 +99,19 @@ export function jetStreamRefusal(error: unknown, at: string, domain: string | un
     : "enable JetStream on the server (jetstream { store_dir: … }) or for hookd's account, or point NATS_URL at one that has it";
   return new NatsConnectError(`NATS at ${at} has no JetStream${where} (${message}): ${fix}`);
 }
+
+/**
+ * A start that failed because hookd's NATS user may not use a subject it needs: the refusal naming the
+ * subject, or null for any other failure. nats.js may wrap the violation, so the causes are walked.
+ */
+export function permissionRefusal(error: unknown): NatsConnectError | null {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (!(cause instanceof errors.PermissionViolationError)) continue;
+    const what = cause.operation === "subscription" ? "subscribe to" : "publish to";
+    return new NatsConnectError(
+      `NATS does not let hookd's user ${what} "${cause.subject}": grant it every permission that ` +
+        "hookd nats-permissions prints (docs/nats.md)",
+    );
+  }
+  return null;
+}

@@ -37,7 +37,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export type NatsOptions = { maxPayloadBytes?: number; monitorPort?: number };
+export type NatsOptions = {
+  maxPayloadBytes?: number;
+  monitorPort?: number;
+  /** More nats-server configuration (users, TLS, an operator), appended to the harness's own. */
+  extraConfig?: string;
+};
 
 export async function startNats(options: NatsOptions = {}): Promise<NatsProcess> {
   const dir = await mkdtemp(join(tmpdir(), "hookd-nats-"));

@@ -1,0 +1,53 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { natsPermissions, permissionsBlock } from "../src/nats/permissions.ts";
+import { runBasicOperations } from "./support/basic-operations.ts";
+import { startTestHookd, type TestHookd } from "./support/hookd.ts";
+import { type NatsProcess, startNats } from "./support/processes.ts";
+import { type Receiver, startReceiver } from "./support/receiver.ts";
+
+/**
+ * Least privilege: hookd runs its basic operations as a NATS user granted exactly what `hookd
+ * nats-permissions` prints, and a user missing one of those permissions gets a clear error, not a hang.
+ */
+
+const granted = natsPermissions();
+/** The one permission the narrow user lacks: reading one of its streams, which hookd does at every start. */
+const WITHHELD = "$JS.API.STREAM.INFO.HOOKD_RATES";
+
+const user = (name: string, publish: string[]) =>
+  `{ user: ${name}, password: ${name}-pw,\n${permissionsBlock({ publish, subscribe: granted.subscribe }, "    ")} }`;
+
+describe("hookd as a NATS user with exactly the permissions it documents", () => {
+  let nats: NatsProcess;
+  let receiver: Receiver;
+  let hookd: TestHookd | undefined;
+  beforeAll(async () => {
+    nats = await startNats({
+      extraConfig: `authorization { users: [\n${user("hookd", granted.publish)}\n${
+        user("narrow", granted.publish.filter((subject) => subject !== WITHHELD))
+      }\n] }`,
+    });
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await hookd?.stop();
+    await receiver?.stop();
+    await nats?.stop();
+  });
+
+  it("dispatches, delivers, publishes, fans out and streams", async () => {
+    hookd = await startTestHookd(nats.url.replace("nats://", "nats://hookd:hookd-pw@"));
+    await runBasicOperations(hookd.url, receiver);
+    const log = await readFile(join(nats.dir, "nats-server.log"), "utf8");
+    expect(log).not.toMatch(/Violation/i);
+  });
+
+  it("refuses to start, naming the permission, for a user missing one", async () => {
+    const started = startTestHookd(nats.url.replace("nats://", "nats://narrow:narrow-pw@"));
+    await expect(started).rejects.toThrow(
+      /not let hookd.s user publish to "\$JS\.API\.STREAM\.INFO\.HOOKD_RATES".*hookd nats-permissions/,
+    );
+  });
+});
