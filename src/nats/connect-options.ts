@@ -8,6 +8,8 @@ import {
 } from "@nats-io/transport-node";
 import type { NodeConnectionOptions } from "@nats-io/transport-node";
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import type { NatsConnectSettings } from "./connect-settings.ts";
 import { parseNatsUrl } from "./nats-url.ts";
 
@@ -79,6 +81,24 @@ async function authenticator(settings: NatsConnectSettings, url: ReturnType<type
   return null;
 }
 
+/**
+ * nats.js hands Node no server name for a server given by IP address, so Node checks the certificate
+ * against "localhost". For such servers the certificate is checked against the addresses NATS_URL
+ * names instead (one of them must be in its IP SANs); host names are checked as usual.
+ */
+function identityCheck(servers: string[]) {
+  const hosts = servers.map((server) => new URL(server).hostname.replace(/^\[|\]$/g, ""));
+  const ips = hosts.filter((host) => isIP(host) !== 0);
+  if (ips.length === 0) return {};
+  return {
+    checkServerIdentity(name: string, cert: PeerCertificate): Error | undefined {
+      if (name !== "localhost" || hosts.includes("localhost")) return checkServerIdentity(name, cert);
+      const failures = ips.map((ip) => checkServerIdentity(ip, cert));
+      return failures.includes(undefined) ? undefined : failures[0];
+    },
+  };
+}
+
 export async function connectPlan(settings: NatsConnectSettings & { NATS_URL: string }): Promise<ConnectPlan> {
   const url = parseNatsUrl(settings.NATS_URL);
   const auth = await authenticator(settings, url);
@@ -92,7 +112,9 @@ export async function connectPlan(settings: NatsConnectSettings & { NATS_URL: st
     options: {
       servers: url.servers,
       ...(auth ? { authenticator: auth.auth } : {}),
-      ...(tls ? { tls: { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) } } : {}),
+      ...(tls
+        ? { tls: { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}), ...identityCheck(url.servers) } }
+        : {}),
     },
     authVariable: auth?.variable ?? null,
     tls,

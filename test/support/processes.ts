@@ -42,6 +42,8 @@ export type NatsOptions = {
   monitorPort?: number;
   /** More nats-server configuration (users, TLS, an operator), appended to the harness's own. */
   extraConfig?: string;
+  /** A fixed port, e.g. one a hookd is already waiting for; by default the server picks one. */
+  port?: number;
 };
 
 export async function startNats(options: NatsOptions = {}): Promise<NatsProcess> {
