@@ -33,6 +33,8 @@ export type ConnectPlan = {
   authVariable: string | null;
   /** Client TLS is configured (a tls:// server or a HOOKD_NATS_TLS_* file). */
   tls: boolean;
+  /** HOOKD_NATS_TLS_CERT and _KEY are set. */
+  clientCertificate: boolean;
 };
 
 async function readSetting(variable: string, path: string): Promise<string> {
@@ -118,5 +120,6 @@ export async function connectPlan(settings: NatsConnectSettings & { NATS_URL: st
     },
     authVariable: auth?.variable ?? null,
     tls,
+    clientCertificate: cert !== null,
   };
 }

@@ -1,7 +1,8 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log.ts";
 import type { ConnectPlan } from "./connect-options.ts";
-import { refusalOf } from "./connect-refusal.ts";
+import { NatsConnectError, refusalOf } from "./connect-refusal.ts";
+import { wantsClientCertificate } from "./server-info.ts";
 
 /** A NATS connection that reconnects forever and knows whether it is connected right now. */
 export type NatsLink = {
@@ -34,14 +35,16 @@ export async function openNats(plan: ConnectPlan, name: string, first: FirstConn
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,
           // Bounds one attempt at a server that neither answers nor refuses.
-          timeout: Math.max(1_000, Math.min(10_000, deadline - Date.now())),
+          timeout: Math.max(1_000, Math.min(5_000, deadline - Date.now())),
           // Async traces build two Error objects (with stacks) for every request, i.e. every journal append: a tenth of a worker's CPU.
           noAsyncTraces: true,
         }),
       );
     } catch (error) {
       const refusal = refusalOf(error, plan, first);
-      if (refusal.final || Date.now() + RETRY_MS > deadline) throw refusal.error;
+      if (refusal.final) throw refusal.error;
+      await refuseWithoutClientCertificate(plan, first.display);
+      if (Date.now() + RETRY_MS > deadline) throw refusal.error;
       if (!waiting) {
         waiting = true;
         first.log.warn(
@@ -52,6 +55,19 @@ export async function openNats(plan: ConnectPlan, name: string, first: FirstConn
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
   }
+}
+
+/**
+ * A server that requires a client certificate ends a TLS 1.3 handshake without one after it seems
+ * done, and nats.js sees only a timeout; the server's INFO line says it wants one, so ask it.
+ */
+async function refuseWithoutClientCertificate(plan: ConnectPlan, at: string): Promise<void> {
+  if (!plan.tls || plan.clientCertificate) return;
+  if (!(await wantsClientCertificate(plan.options.servers as string[]))) return;
+  throw new NatsConnectError(
+    `NATS at ${at} requires a client certificate (its tls { verify: true }): set HOOKD_NATS_TLS_CERT and ` +
+      "HOOKD_NATS_TLS_KEY to a certificate its CA signed, and the key",
+  );
 }
 
 function linkOf(nc: NatsConnection): NatsLink {

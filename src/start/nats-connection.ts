@@ -30,7 +30,7 @@ export async function natsConnection(
 ): Promise<NatsConnection> {
   const plan: ConnectPlan = embeddedUrl === null
     ? await connectPlan({ ...config, NATS_URL: config.NATS_URL! })
-    : { options: { servers: [embeddedUrl] }, authVariable: null, tls: false };
+    : { options: { servers: [embeddedUrl] }, authVariable: null, tls: false, clientCertificate: false };
   const natsUrl = embeddedUrl ?? displayNatsUrl(config.NATS_URL!);
   const link = await openNats(plan, `hookd@${hostname()}`, {
     timeoutMs: config.HOOKD_NATS_CONNECT_TIMEOUT,
