@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../src/log.ts";
 import { natsPermissions, permissionsBlock } from "../src/nats/permissions.ts";
 import { runBasicOperations } from "./support/basic-operations.ts";
-import { startTestHookd, type TestHookd } from "./support/hookd.ts";
+import { api, startTestHookd, type TestHookd } from "./support/hookd.ts";
 import { type NatsProcess, startNats } from "./support/processes.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
 
@@ -16,6 +18,9 @@ const granted = natsPermissions();
 /** The one permission the narrow user lacks: reading one of its streams, which hookd does at every start. */
 const WITHHELD = "$JS.API.STREAM.INFO.HOOKD_RATES";
 
+/** What the third user lacks: publishing to the topic log, which hookd does only when asked to publish. */
+const TOPIC_SUBJECTS = "hookd.topic.>";
+
 const user = (name: string, publish: string[]) =>
   `{ user: ${name}, password: ${name}-pw,\n${permissionsBlock({ publish, subscribe: granted.subscribe }, "    ")} }`;
 
@@ -27,7 +32,7 @@ describe("hookd as a NATS user with exactly the permissions it documents", () =>
     nats = await startNats({
       extraConfig: `authorization { users: [\n${user("hookd", granted.publish)}\n${
         user("narrow", granted.publish.filter((subject) => subject !== WITHHELD))
-      }\n] }`,
+      }\n${user("nopub", granted.publish.filter((subject) => subject !== TOPIC_SUBJECTS))}\n] }`,
     });
     receiver = await startReceiver();
   });
@@ -49,5 +54,23 @@ describe("hookd as a NATS user with exactly the permissions it documents", () =>
     await expect(started).rejects.toThrow(
       /not let hookd.s user publish to "\$JS\.API\.STREAM\.INFO\.HOOKD_RATES".*hookd nats-permissions/,
     );
+  });
+
+  it("answers a publish NATS refuses with 503, and logs the subject to grant", async () => {
+    // The streams exist (the first test made them), so this user starts; only publishing is refused.
+    const lines: string[] = [];
+    const log = createLogger("info", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const limited = await startTestHookd(nats.url.replace("nats://", "nats://nopub:nopub-pw@"), {}, log);
+    try {
+      const published = await api(limited.url, "/pub/ops/refused", { method: "POST", body: "x" });
+      expect(published.status).toBe(503);
+      const refusals = lines.map((line) => JSON.parse(line)).filter((entry) =>
+        entry.subject === "hookd.topic.s.ops.refused"
+      );
+      expect(refusals).toEqual([expect.objectContaining({ level: 50, operation: "publish" })]);
+      expect(refusals[0].msg).toContain("hookd nats-permissions");
+    } finally {
+      await limited.stop();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, errors, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log.ts";
 import type { ConnectPlan } from "./connect-options.ts";
 import { NatsConnectError, refusalOf } from "./connect-refusal.ts";
@@ -29,6 +29,7 @@ export async function openNats(plan: ConnectPlan, name: string, first: FirstConn
   for (;;) {
     try {
       return linkOf(
+        first.log,
         await connect({
           ...plan.options,
           name,
@@ -70,12 +71,27 @@ async function refuseWithoutClientCertificate(plan: ConnectPlan, at: string): Pr
   );
 }
 
-function linkOf(nc: NatsConnection): NatsLink {
+/** Subjects whose permission violations were logged already: one line each is enough. */
+const REPORTED_MAX = 1_000;
+
+function linkOf(log: Logger, nc: NatsConnection): NatsLink {
   let connected = true;
+  const reported = new Set<string>();
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === "disconnect") connected = false;
       if (status.type === "reconnect") connected = true;
+      // Otherwise a subject hookd's user may not use shows only as requests that time out.
+      if (status.type === "error" && status.error instanceof errors.PermissionViolationError) {
+        const { operation, subject } = status.error;
+        if (reported.has(`${operation} ${subject}`) || reported.size >= REPORTED_MAX) continue;
+        reported.add(`${operation} ${subject}`);
+        log.error(
+          { operation, subject },
+          "NATS refused hookd's user a permission it needs; grant every permission hookd nats-permissions prints " +
+            "(docs/nats.md)",
+        );
+      }
     }
   })();
   return {
