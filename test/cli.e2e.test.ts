@@ -134,6 +134,7 @@ const COMMAND_NAMES = [
   "publish",
   "tail",
   "subscriptions",
+  "nats-permissions",
   "help",
 ];
 
