@@ -17,6 +17,8 @@ import {
 } from "../domain/delivery-events.ts";
 import type { AttemptResult, HttpAttempter, OutboundRequest } from "../delivery/http-attempt.ts";
 import { buildOutboundRequest } from "../delivery/outbound-request.ts";
+import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
+import { SecretBoxError } from "../domain/secret-box.ts";
 import type { DeliveryStore, Head } from "../nats/delivery-store.ts";
 import { JournalConflictError, NatsUnavailableError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
@@ -38,6 +40,8 @@ export type WorkerDeps = {
   /** Says what a work-queue message is: a delivery's work (or its sourced create) or a lease. */
   layout: JetStreamLayout;
   attempter: HttpAttempter;
+  /** Opens the sealed secrets of a delivery's created event. */
+  secrets: DeliverySecrets;
   clock: () => number;
   random: () => number;
   log: Logger;
@@ -79,6 +83,8 @@ type Payload = Uint8Array | null | undefined;
 type Round = (base: Base) => Promise<Base | null>;
 
 const MAX_CONFLICT_ROUNDS = 5;
+/** A delivery whose secrets this instance cannot open waits this long, without using an attempt. */
+const UNOPENED_SECRET_RETRY_MS = 30_000;
 /** How long an attempt waits for its origin's slot before handing its work back to NATS. */
 const ORIGIN_WAIT_MS = 250;
 
@@ -103,6 +109,7 @@ function originOf(url: string): string {
 
 export class DeliveryWorker {
   readonly #gate: OriginGate | null;
+  #quietUntil = 0;
 
   constructor(private readonly deps: WorkerDeps) {
     // Only a fast origin's attempts wait (a slot frees within milliseconds, so waiters keep moving); a slow origin's go back to NATS at once.
@@ -237,9 +244,17 @@ export class DeliveryWorker {
     // Everything that can fail on NATS happens before the attempt is recorded as started,
     // so a read error costs no attempt.
     const payload = await this.payloadOf(created);
-    const outbound = await this.outboundRequest(created, payload);
+    const prepared = await this.outboundRequest(created, payload);
+    if (!prepared) {
+      message.nak(UNOPENED_SECRET_RETRY_MS);
+      return;
+    }
+    const { outbound, unopenable } = prepared;
     const inFlight = await this.recordStarted(created, base);
-    const outcome = this.resolve(created, inFlight, outbound, await this.send(message, outbound, payload));
+    const result: AttemptResult = unopenable
+      ? { latencyMs: 0, errorCode: "secret-unopenable", error: unopenable }
+      : await this.send(message, outbound, payload);
+    const outcome = this.resolve(created, inFlight, outbound, result);
     // Someone may have appended meanwhile (a cancel), so the outcome is applied on the newest state.
     const record: Round = (latest) => this.recordOutcome(message, created, latest, outcome);
     if (!(await this.appendWithRetry(created, inFlight, record))) message.nak(1_000);
@@ -263,15 +278,47 @@ export class DeliveryWorker {
     return (await this.deps.topics.read(ref.topicSeq))?.body ?? null;
   }
 
-  private outboundRequest(created: DeliveryCreated, payload: Payload): Promise<OutboundRequest> {
-    return buildOutboundRequest({
+  /**
+   * The request to send. Null when the secrets are sealed under a key this instance lacks: the work
+   * waits for an instance that has it (or for this one, once configured), using no attempt. A sealed
+   * text that no key will ever open (malformed, tampered) comes back as `unopenable`: a permanent failure.
+   */
+  private async outboundRequest(
+    created: DeliveryCreated,
+    payload: Payload,
+  ): Promise<{ outbound: OutboundRequest; unopenable?: string } | null> {
+    let secrets: string[] = [];
+    let unopenable: string | undefined;
+    try {
+      secrets = await this.deps.secrets.open(created.data.secrets);
+    } catch (error) {
+      if (!(error instanceof SecretBoxError)) throw error;
+      if (error.unknownKey) {
+        this.#reportUnknownKey(created.data.id, error);
+        return null;
+      }
+      unopenable = error.message;
+    }
+    const outbound = await buildOutboundRequest({
       deliveryId: created.data.id,
       request: created.data.request,
       body: payload ?? undefined,
-      secrets: created.data.secrets,
+      secrets,
       dialect: created.data.dialect,
       now: this.deps.clock(),
     });
+    return unopenable === undefined ? { outbound } : { outbound, unopenable };
+  }
+
+  /** Logged at most every UNOPENED_SECRET_RETRY_MS: a missing key can hold back many deliveries at once. */
+  #reportUnknownKey(id: string, error: SecretBoxError): void {
+    const now = this.deps.clock();
+    if (now < this.#quietUntil) return;
+    this.#quietUntil = now + UNOPENED_SECRET_RETRY_MS;
+    this.deps.log.error(
+      { id, reason: error.message },
+      "deliveries wait: their secrets are sealed under a key this instance lacks",
+    );
   }
 
   private async recordStarted(created: DeliveryCreated, base: Base): Promise<Base> {

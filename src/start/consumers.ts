@@ -100,6 +100,7 @@ function createWorker(config: Config, parts: ConsumerParts, log: Logger): Delive
     store: deliveryPart.deliveryStore,
     layout: storage.layout,
     attempter: deliveryPart.attempter,
+    secrets: storage.deliverySecrets,
     clock: Date.now,
     random: Math.random,
     log,
