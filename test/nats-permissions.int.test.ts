@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -72,5 +73,35 @@ describe("hookd as a NATS user with exactly the permissions it documents", () =>
     } finally {
       await limited.stop();
     }
+  });
+});
+
+describe("the permissions for a JetStream domain", () => {
+  let store: string | undefined;
+  let nats: NatsProcess;
+  let receiver: Receiver;
+  let hookd: TestHookd | undefined;
+  beforeAll(async () => {
+    const inDomain = natsPermissions({ domain: "hub" });
+    store = await mkdtemp(join(tmpdir(), "hookd-nats-domain-"));
+    nats = await startNats({
+      // A second jetstream block replaces the harness's: its own store, in the domain "hub".
+      extraConfig: `jetstream { store_dir: "${store}", domain: hub }\n` +
+        `authorization { users: [\n{ user: hookd, password: hookd-pw,\n${permissionsBlock(inDomain, "    ")} }\n] }`,
+    });
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await hookd?.stop();
+    await receiver?.stop();
+    await nats?.stop();
+    if (store) await rm(store, { recursive: true, force: true });
+  });
+
+  it("are enough for the basic operations through $JS.hub.API", async () => {
+    hookd = await startTestHookd(nats.url.replace("nats://", "nats://hookd:hookd-pw@"), { HOOKD_JS_DOMAIN: "hub" });
+    await runBasicOperations(hookd.url, receiver);
+    const log = await readFile(join(nats.dir, "nats-server.log"), "utf8");
+    expect(log).not.toMatch(/Violation/i);
   });
 });

@@ -37,16 +37,20 @@ export function natsPermissions(
   options: { namespace?: string; domain?: string | undefined; inboxPrefix?: string } = {},
 ): NatsPermissions {
   const layout: JetStreamLayout = createLayout(options.namespace === undefined ? {} : { namespace: options.namespace });
-  const api = options.domain ? `$JS.${options.domain}.API` : "$JS.API";
+  // A server in the domain maps $JS.<domain>.API.> onto its $JS.API.> and checks the user's permissions on
+  // both subjects (a violation on the mapped one is dropped silently: the request times out), so both are granted.
+  const apis = options.domain ? [`$JS.${options.domain}.API`, "$JS.API"] : ["$JS.API"];
   const streams = Object.values(layout.streams);
   const ownSubjects = layout.streamConfigs(ANY_SETTINGS).flatMap((stream) => stream.subjects ?? []);
   return {
     publish: [
       // Publishing events, journal entries, work items, settings: the streams' own subjects.
       ...ownSubjects,
-      // jetstreamManager() reads the account's JetStream info once, at start.
-      `${api}.INFO`,
-      ...streams.flatMap((stream) => streamApi(api, stream)),
+      ...apis.flatMap((api) => [
+        // jetstreamManager() reads the account's JetStream info once, at start.
+        `${api}.INFO`,
+        ...streams.flatMap((stream) => streamApi(api, stream)),
+      ]),
       // Acks (and naks with a delay) of consumed messages, and flow-control replies of ordered push consumers.
       ...streams.flatMap((stream) => [`$JS.ACK.${stream}.>`, `$JS.FC.${stream}.>`]),
     ],
