@@ -95,7 +95,8 @@ export function jetStreamRefusal(error: unknown, at: string, domain: string | un
   }
   const where = domain ? ` in the JetStream domain "${domain}" (HOOKD_JS_DOMAIN)` : "";
   const fix = domain
-    ? "check HOOKD_JS_DOMAIN against the server's jetstream { domain: … }"
+    ? "check HOOKD_JS_DOMAIN against the server's jetstream { domain: … }, and that hookd's user has what " +
+      "hookd nats-permissions --domain prints"
     : "enable JetStream on the server (jetstream { store_dir: … }) or for hookd's account, or point NATS_URL at one that has it";
   return new NatsConnectError(`NATS at ${at} has no JetStream${where} (${message}): ${fix}`);
 }
