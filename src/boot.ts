@@ -2,6 +2,8 @@ import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { DataFolderInUseError } from "./data-folder-lock.ts";
 import { NatsServerBusyError, NatsServerMissingError } from "./nats/embedded-server.ts";
+import { NatsFileError } from "./nats/connect-options.ts";
+import { NatsConnectError } from "./nats/connect-refusal.ts";
 import { SecretBoxError } from "./domain/secret-box.ts";
 import { StaticConfigError } from "./domain/static-config.ts";
 import { type Hookd, startHookd, type StartOptions } from "./server.ts";
@@ -10,7 +12,7 @@ import { signingSecretPath } from "./signing-secret.ts";
 /** What both entry points do before and after they serve: config, start, the lines an operator reads. */
 
 /** What stops a start for a reason the operator fixes: said on one line, in words, with no stack trace. */
-const REFUSALS = [NatsServerMissingError, NatsServerBusyError, DataFolderInUseError, SecretBoxError];
+const REFUSALS = [NatsServerMissingError, NatsServerBusyError, DataFolderInUseError, SecretBoxError, NatsConnectError];
 
 export async function boot(
   env: Record<string, string | undefined>,
@@ -29,7 +31,7 @@ export async function boot(
   try {
     return { config, log, hookd: await startHookd(config, log, options) };
   } catch (error) {
-    if (error instanceof StaticConfigError) {
+    if (error instanceof StaticConfigError || error instanceof NatsFileError) {
       console.error(error.message);
       return exit(2);
     }

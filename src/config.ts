@@ -2,6 +2,7 @@ import { z } from "zod";
 import { NetworkPolicy } from "./delivery/network-policy.ts";
 import { parseByteSize, parseDuration, parseDurationList } from "./domain/duration.ts";
 import { isValidSecret } from "./domain/sign-standard-webhooks.ts";
+import { natsSettingProblems } from "./nats/connect-settings.ts";
 import { SIGNING_OFF } from "./signing-secret.ts";
 
 /** hookd's configuration, from HOOKD_* environment variables (and NATS_URL), checked at start. */
@@ -46,6 +47,7 @@ const commaList = (problem: (item: string) => string | null) =>
     });
 
 const emptyAsUndefined = (value: unknown) => (value === "" ? undefined : value);
+const optionalText = z.preprocess(emptyAsUndefined, z.string().optional());
 
 export const ConfigSchema = z.object({
   HOOKD_PORT: integer(8080, 0, 65_535),
@@ -53,6 +55,15 @@ export const ConfigSchema = z.object({
   HOOKD_DATA_DIR: z.string().default("./data"),
   NATS_URL: z.preprocess(emptyAsUndefined, z.string().optional()),
   HOOKD_NATS_SERVER_BIN: z.string().default("nats-server"),
+  // Connecting to an existing NATS (docs/nats.md); which combinations work is checked below.
+  HOOKD_NATS_CREDS: optionalText,
+  HOOKD_NATS_NKEY: optionalText,
+  HOOKD_NATS_TOKEN: optionalText,
+  HOOKD_NATS_TLS_CA: optionalText,
+  HOOKD_NATS_TLS_CERT: optionalText,
+  HOOKD_NATS_TLS_KEY: optionalText,
+  HOOKD_JS_DOMAIN: optionalText,
+  HOOKD_NATS_CONNECT_TIMEOUT: duration("30s").refine((ms) => ms <= 3_600_000, "must be at most 1h"),
   HOOKD_KEY: z.preprocess(emptyAsUndefined, z.string().min(16, "HOOKD_KEY must be at least 16 characters").optional()),
   // Seals subscription and delivery secrets in NATS; unset: a key derived from HOOKD_KEY (or the data folder's key).
   HOOKD_SECRETS_KEY: z.preprocess(
@@ -105,6 +116,10 @@ export const ConfigSchema = z.object({
       : `"${origin}" is not an origin such as https://app.example.com (scheme and host, no path), or *`
   ),
   HOOKD_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+}).superRefine((config, ctx) => {
+  for (const { variable, message } of natsSettingProblems(config)) {
+    ctx.addIssue({ code: "custom", path: [variable], message });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

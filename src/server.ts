@@ -11,6 +11,7 @@ import { startConsumers } from "./start/consumers.ts";
 import { buildDeliveries } from "./start/deliveries.ts";
 import { buildHttpApp } from "./start/http.ts";
 import { openStorage } from "./start/storage.ts";
+import { permissionRefusal } from "./nats/connect-refusal.ts";
 import { buildSubscriptions } from "./start/subscriptions.ts";
 import { startTokens } from "./start/tokens.ts";
 import { buildTopicStreams } from "./start/topic-streams.ts";
@@ -66,7 +67,8 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     };
   } catch (error) {
     await closers.unwind(log);
-    throw error;
+    // A NATS user without a permission hookd needs is the operator's to fix: said as such, on one line.
+    throw permissionRefusal(error) ?? error;
   }
 }
 

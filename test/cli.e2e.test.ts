@@ -142,6 +142,7 @@ const COMMAND_NAMES = [
   "publish",
   "tail",
   "subscriptions",
+  "nats-permissions",
   "help",
 ];
 
@@ -164,6 +165,20 @@ describe("hookd CLI: help, version, and how it starts", () => {
       expect((await hookdCli([name, "--help"])).stdout, name).toBe(viaHelp);
     }
     expect((await hookdCli(["subscriptions", "list", "-h"])).stdout).toMatch(/^usage: hookd subscriptions list/);
+  });
+
+  it("nats-permissions prints the block docs/nats.md shows, and another namespace's and domain's", async () => {
+    const doc = await readFile("docs/nats.md", "utf8");
+    const { stdout } = await hookdCli(["nats-permissions"]);
+    expect(doc).toContain(`\`\`\`\n${stdout}\`\`\``);
+    const other = JSON.parse(
+      (await hookdCli(["nats-permissions", "--namespace", "staging", "--domain", "hub", "--json"])).stdout,
+    );
+    expect(other.publish).toContain("$JS.hub.API.STREAM.CREATE.STAGING_WORK");
+    expect(other.publish).toContain("staging.work.>");
+    // The server in the domain checks the subject it maps the domain's API onto too.
+    expect(other.publish).toContain("$JS.API.STREAM.CREATE.STAGING_WORK");
+    expect(JSON.stringify(other)).not.toMatch(/"hookd\.|HOOKD_/);
   });
 
   it("refuses an unknown command or option with exit 2 and says where help is", async () => {

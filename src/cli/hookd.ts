@@ -35,6 +35,8 @@ const OPTIONS = {
   "event-type": { type: "string", multiple: true },
   expires: { type: "string" },
   revocable: { type: "boolean" },
+  namespace: { type: "string" },
+  domain: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -246,6 +248,33 @@ const COMMANDS: Record<string, Command> = {
       if (action === "delete" && args.length === 1) return deleteSubscription(args[0]!, values);
       process.stderr.write(commandHelp(COMMANDS.subscriptions!));
       return 2;
+    },
+  },
+  "nats-permissions": {
+    usage: ["nats-permissions [--namespace N] [--domain D] [--json]"],
+    summary: "print the NATS permissions hookd's user needs (a nats-server config block)",
+    details: "Exactly the subjects hookd publishes and subscribes to: its streams' subjects, the JetStream API " +
+      "for its streams, acks and flow control on them, and its inboxes. docs/nats.md says where the block goes.",
+    options: [
+      ["--namespace N", "hookd's namespace (default: HOOKD_NAMESPACE, else hookd)"],
+      ["--domain D", "the JetStream domain hookd uses (default: HOOKD_JS_DOMAIN, else none)"],
+      ["--json", "print the lists as JSON: {publish, subscribe}"],
+    ],
+    async run(args, values) {
+      if (args.length > 0) return usageError("nats-permissions takes no arguments, only --namespace and --domain");
+      // Loaded when asked, like serve: the layout it derives the subjects from is part of the server.
+      if (!import.meta.url.endsWith(".ts")) (await import("tsx/esm/api")).register();
+      const { natsPermissions, permissionsText } = (await import(
+        new URL("src/nats/permissions.ts", ROOT).href
+      )) as typeof import("../nats/permissions.ts");
+      const options = {
+        namespace: values.namespace ?? (process.env.HOOKD_NAMESPACE || undefined),
+        domain: values.domain ?? (process.env.HOOKD_JS_DOMAIN || undefined),
+      };
+      process.stdout.write(
+        values.json ? `${JSON.stringify(natsPermissions(options), null, 2)}\n` : permissionsText(options),
+      );
+      return 0;
     },
   },
   help: {

@@ -20,6 +20,8 @@ export type NatsServerOptions = {
   port?: number;
   /** Serves nats-server's HTTP monitoring (/connz, /jsz, /healthz) on this loopback port; off by default. */
   monitorPort?: number;
+  /** More of nats-server's configuration, appended as given (tests: users, TLS, accounts). */
+  extraConfig?: string;
 };
 
 export type NatsServerHandle = { url: string; pid: number; stop(): Promise<void> };
@@ -145,6 +147,7 @@ async function writeServerConfig(options: NatsServerOptions, pidFile: string): P
     `max_payload: ${options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD}`,
     `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
     ...(options.monitorPort ? [`http: 127.0.0.1:${options.monitorPort}`] : []),
+    ...(options.extraConfig ? [options.extraConfig] : []),
     "",
   ];
   await writeFile(configFile, lines.join("\n"));

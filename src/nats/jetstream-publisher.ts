@@ -1,4 +1,10 @@
-import { createInbox, headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import {
+  createInbox,
+  errors,
+  headers as natsHeaders,
+  type MsgHdrs,
+  type NatsConnection,
+} from "@nats-io/transport-node";
 import { endOfTurn } from "./end-of-turn.ts";
 
 /**
@@ -40,7 +46,12 @@ export class JetStreamPublishError extends Error {
 export class JetStreamNoAckError extends Error {}
 
 // Deadlines are on the monotonic clock: a wall clock stepped back would hold a lost publish for as long.
-type Pending = { resolve: (ack: PublishAck) => void; reject: (error: Error) => void; deadline: number };
+type Pending = {
+  resolve: (ack: PublishAck) => void;
+  reject: (error: Error) => void;
+  deadline: number;
+  subject: string;
+};
 type Queued = {
   subject: string;
   data: Uint8Array | string;
@@ -106,6 +117,21 @@ export class JetStreamPublisher {
     });
     this.#sweep = setInterval(() => this.#expire(performance.now()), SWEEP_MS);
     (this.#sweep as { unref?: () => void }).unref?.();
+    void this.#watchPermissions();
+  }
+
+  /** A publish NATS refuses hookd's user is answered by an error, not by the ack wait's timeout. */
+  async #watchPermissions(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type !== "error" || !(status.error instanceof errors.PermissionViolationError)) continue;
+      if (status.error.operation !== "publish") continue;
+      const subject = status.error.subject;
+      for (const [token, pending] of this.#pending) {
+        if (pending.subject !== subject) continue;
+        this.#pending.delete(token);
+        pending.reject(new JetStreamNoAckError(`NATS does not let hookd's user publish to "${subject}"`));
+      }
+    }
   }
 
   publish(subject: string, data: Uint8Array | string, options: PublishOptions = {}): Promise<PublishAck> {
@@ -121,7 +147,12 @@ export class JetStreamPublisher {
     if (this.#closed) return Promise.reject(new JetStreamNoAckError("the publisher is closed"));
     const token = (this.#next++).toString(36);
     return new Promise<PublishAck>((resolve, reject) => {
-      this.#pending.set(token, { resolve, reject, deadline: performance.now() + (options.timeoutMs ?? 5_000) });
+      this.#pending.set(token, {
+        resolve,
+        reject,
+        deadline: performance.now() + (options.timeoutMs ?? 5_000),
+        subject,
+      });
       if (this.#queue.length === 0) endOfTurn(() => this.#flush());
       this.#queue.push({ subject, data, reply: `${this.#prefix}.${token}`, headers: hdrs, token });
     });

@@ -1,5 +1,4 @@
-import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
-import { hostname } from "node:os";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { join } from "node:path";
 import { ackWaitFor, type Config } from "../config.ts";
 import { base64Capacity } from "../domain/bytes.ts";
@@ -7,7 +6,8 @@ import { PathTokens } from "../domain/path-tokens.ts";
 import { DeliverySecrets } from "../domain/delivery-secrets.ts";
 import { SecretBox } from "../domain/secret-box.ts";
 import type { Logger } from "../log.ts";
-import { type NatsLink, openNats } from "../nats/connection.ts";
+import type { NatsLink } from "../nats/connection.ts";
+import { natsConnection } from "./nats-connection.ts";
 import { startNatsServer } from "../nats/embedded-server.ts";
 import { JetStreamPublisher } from "../nats/jetstream-publisher.ts";
 import { ensureStreams } from "../nats/ensure-streams.ts";
@@ -59,12 +59,11 @@ export function fitBodyLimit(configured: number, maxPayload: number): number {
 export async function openStorage(config: Config, log: Logger, closers: Closers): Promise<Storage> {
   const { key, generated } = await loadOrCreateKey(config.HOOKD_DATA_DIR, config.HOOKD_KEY);
   const secretBox = await openSecretBox(config, key);
-  const natsUrl = config.NATS_URL ?? (await startEmbeddedNats(config, log, closers));
-  const link = await openNats(natsUrl, `hookd@${hostname()}`);
-  closers.push("nats connection", () => link.close());
+  const embeddedUrl = config.NATS_URL === undefined ? await startEmbeddedNats(config, log, closers) : null;
+  // Without credentials: this is the URL hookd logs.
+  const { natsUrl, link, jsm, js } = await natsConnection(config, embeddedUrl, log, closers);
   const maxPayload = () => link.nc.info?.max_payload ?? NATS_DEFAULT_MAX_PAYLOAD;
   const maxBodyBytes = effectiveBodyLimit(config, maxPayload(), log);
-  const jsm = await jetstreamManager(link.nc);
   // Every stream, consumer and subject name comes from here.
   const layout = createLayout();
   await ensureStreams(jsm, layout, {
@@ -78,7 +77,6 @@ export async function openStorage(config: Config, log: Logger, closers: Closers)
   closers.push("jetstream publisher", () => publisher.close());
   const signing = await chooseSigningSecret(config, { jsm, publisher, layout, box: secretBox }, log);
   const generatedAdminToken = generated ? await new PathTokens(key).tokenFor("/") : null;
-  const js = jetstream(link.nc);
   return {
     key,
     generatedAdminToken,

@@ -37,7 +37,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export type NatsOptions = { maxPayloadBytes?: number; monitorPort?: number };
+export type NatsOptions = {
+  maxPayloadBytes?: number;
+  monitorPort?: number;
+  /** More nats-server configuration (users, TLS, an operator), appended to the harness's own. */
+  extraConfig?: string;
+  /** A fixed port, e.g. one a hookd is already waiting for; by default the server picks one. */
+  port?: number;
+};
 
 export async function startNats(options: NatsOptions = {}): Promise<NatsProcess> {
   const dir = await mkdtemp(join(tmpdir(), "hookd-nats-"));

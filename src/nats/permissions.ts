@@ -1,0 +1,92 @@
+import { createLayout, type JetStreamLayout } from "./layout.ts";
+
+/**
+ * The NATS permissions hookd needs, and no more: derived from the layout, so what `hookd
+ * nats-permissions` prints, what docs/nats.md shows and what the least-privilege test grants are the
+ * subjects hookd really uses. Everything is scoped to one namespace's streams, so two deployments
+ * sharing an account can be kept apart by their users too.
+ */
+
+export type NatsPermissions = { publish: string[]; subscribe: string[] };
+
+/** Settings do not change any stream's subjects; the layout wants some to build the configs. */
+const ANY_SETTINGS = { journalMaxAgeMs: 1, topicMaxAgeMs: 1, idempotencyWindowMs: 1, ackWaitMs: 1, maxAckPending: 1 };
+
+/**
+ * Per stream, the JetStream API calls hookd makes: it creates and updates its streams at start, reads
+ * their state, creates durable and ephemeral (ordered) consumers, pulls from them, deletes the
+ * ephemeral ones, and reads single messages with direct get.
+ */
+function streamApi(api: string, stream: string): string[] {
+  return [
+    `${api}.STREAM.INFO.${stream}`,
+    `${api}.STREAM.CREATE.${stream}`,
+    `${api}.STREAM.UPDATE.${stream}`,
+    // <consumer> or <consumer>.<filter subject>: create and update, durable and ephemeral alike.
+    `${api}.CONSUMER.CREATE.${stream}.>`,
+    `${api}.CONSUMER.INFO.${stream}.*`,
+    `${api}.CONSUMER.DELETE.${stream}.*`,
+    `${api}.CONSUMER.MSG.NEXT.${stream}.*`,
+    `${api}.DIRECT.GET.${stream}`,
+    // The last message on a subject: DIRECT.GET.<stream>.<subject>.
+    `${api}.DIRECT.GET.${stream}.>`,
+  ];
+}
+
+export function natsPermissions(
+  options: { namespace?: string; domain?: string | undefined; inboxPrefix?: string } = {},
+): NatsPermissions {
+  const layout: JetStreamLayout = createLayout(options.namespace === undefined ? {} : { namespace: options.namespace });
+  // A server in the domain maps $JS.<domain>.API.> onto its $JS.API.> and checks the user's permissions on
+  // both subjects (a violation on the mapped one is dropped silently: the request times out), so both are granted.
+  const apis = options.domain ? [`$JS.${options.domain}.API`, "$JS.API"] : ["$JS.API"];
+  const streams = Object.values(layout.streams);
+  const ownSubjects = layout.streamConfigs(ANY_SETTINGS).flatMap((stream) => stream.subjects ?? []);
+  return {
+    publish: [
+      // Publishing events, journal entries, work items, settings: the streams' own subjects.
+      ...ownSubjects,
+      ...apis.flatMap((api) => [
+        // jetstreamManager() reads the account's JetStream info once, at start.
+        `${api}.INFO`,
+        ...streams.flatMap((stream) => streamApi(api, stream)),
+      ]),
+      // Acks (and naks with a delay) of consumed messages, and flow-control replies of ordered push consumers.
+      ...streams.flatMap((stream) => [`$JS.ACK.${stream}.>`, `$JS.FC.${stream}.>`]),
+    ],
+    // Every reply hookd waits for (publish acks, API answers, pulled and pushed messages) comes to an inbox.
+    subscribe: [`${options.inboxPrefix ?? "_INBOX"}.>`],
+  };
+}
+
+const quoted = (subjects: string[], indent: string) => subjects.map((subject) => `${indent}"${subject}"`).join("\n");
+
+/** A nats-server `permissions` block for hookd's user, as `users: [{ user: …, permissions: <this> }]` takes it. */
+export function permissionsBlock(permissions: NatsPermissions, indent = ""): string {
+  return [
+    `${indent}permissions: {`,
+    `${indent}  publish: {`,
+    `${indent}    allow: [`,
+    quoted(permissions.publish, `${indent}      `),
+    `${indent}    ]`,
+    `${indent}  }`,
+    `${indent}  subscribe: {`,
+    `${indent}    allow: [`,
+    quoted(permissions.subscribe, `${indent}      `),
+    `${indent}    ]`,
+    `${indent}  }`,
+    `${indent}}`,
+  ].join("\n");
+}
+
+/** What `hookd nats-permissions` prints: the block, with a comment saying where it goes. */
+export function permissionsText(options: { namespace?: string; domain?: string | undefined }): string {
+  const namespace = options.namespace ?? createLayout().namespace;
+  const domain = options.domain ? `, JetStream domain "${options.domain}"` : "";
+  return [
+    `# The NATS permissions hookd needs (namespace "${namespace}"${domain}): put this block in hookd's`,
+    "# user, e.g. authorization { users: [ { user: hookd, password: ..., permissions: { ... } } ] }",
+    permissionsBlock(natsPermissions(options)),
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,107 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../src/log.ts";
+import { natsPermissions, permissionsBlock } from "../src/nats/permissions.ts";
+import { runBasicOperations } from "./support/basic-operations.ts";
+import { api, startTestHookd, type TestHookd } from "./support/hookd.ts";
+import { type NatsProcess, startNats } from "./support/processes.ts";
+import { type Receiver, startReceiver } from "./support/receiver.ts";
+
+/**
+ * Least privilege: hookd runs its basic operations as a NATS user granted exactly what `hookd
+ * nats-permissions` prints, and a user missing one of those permissions gets a clear error, not a hang.
+ */
+
+const granted = natsPermissions();
+/** The one permission the narrow user lacks: reading one of its streams, which hookd does at every start. */
+const WITHHELD = "$JS.API.STREAM.INFO.HOOKD_RATES";
+
+/** What the third user lacks: publishing to the topic log, which hookd does only when asked to publish. */
+const TOPIC_SUBJECTS = "hookd.topic.>";
+
+const user = (name: string, publish: string[]) =>
+  `{ user: ${name}, password: ${name}-pw,\n${permissionsBlock({ publish, subscribe: granted.subscribe }, "    ")} }`;
+
+describe("hookd as a NATS user with exactly the permissions it documents", () => {
+  let nats: NatsProcess;
+  let receiver: Receiver;
+  let hookd: TestHookd | undefined;
+  beforeAll(async () => {
+    nats = await startNats({
+      extraConfig: `authorization { users: [\n${user("hookd", granted.publish)}\n${
+        user("narrow", granted.publish.filter((subject) => subject !== WITHHELD))
+      }\n${user("nopub", granted.publish.filter((subject) => subject !== TOPIC_SUBJECTS))}\n] }`,
+    });
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await hookd?.stop();
+    await receiver?.stop();
+    await nats?.stop();
+  });
+
+  it("dispatches, delivers, publishes, fans out and streams", async () => {
+    hookd = await startTestHookd(nats.url.replace("nats://", "nats://hookd:hookd-pw@"));
+    await runBasicOperations(hookd.url, receiver);
+    const log = await readFile(join(nats.dir, "nats-server.log"), "utf8");
+    expect(log).not.toMatch(/Violation/i);
+  });
+
+  it("refuses to start, naming the permission, for a user missing one", async () => {
+    const started = startTestHookd(nats.url.replace("nats://", "nats://narrow:narrow-pw@"));
+    await expect(started).rejects.toThrow(
+      /not let hookd.s user publish to "\$JS\.API\.STREAM\.INFO\.HOOKD_RATES".*hookd nats-permissions/,
+    );
+  });
+
+  it("answers a publish NATS refuses with 503, and logs the subject to grant", async () => {
+    // The streams exist (the first test made them), so this user starts; only publishing is refused.
+    const lines: string[] = [];
+    const log = createLogger("info", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const limited = await startTestHookd(nats.url.replace("nats://", "nats://nopub:nopub-pw@"), {}, log);
+    try {
+      const published = await api(limited.url, "/pub/ops/refused", { method: "POST", body: "x" });
+      expect(published.status).toBe(503);
+      const refusals = lines.map((line) => JSON.parse(line)).filter((entry) =>
+        entry.subject === "hookd.topic.s.ops.refused"
+      );
+      expect(refusals).toEqual([expect.objectContaining({ level: 50, operation: "publish" })]);
+      expect(refusals[0].msg).toContain("hookd nats-permissions");
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
+describe("the permissions for a JetStream domain", () => {
+  let store: string | undefined;
+  let nats: NatsProcess;
+  let receiver: Receiver;
+  let hookd: TestHookd | undefined;
+  beforeAll(async () => {
+    const inDomain = natsPermissions({ domain: "hub" });
+    store = await mkdtemp(join(tmpdir(), "hookd-nats-domain-"));
+    nats = await startNats({
+      // A second jetstream block replaces the harness's: its own store, in the domain "hub".
+      extraConfig: `jetstream { store_dir: "${store}", domain: hub }\n` +
+        `authorization { users: [\n{ user: hookd, password: hookd-pw,\n${permissionsBlock(inDomain, "    ")} }\n] }`,
+    });
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await hookd?.stop();
+    await receiver?.stop();
+    await nats?.stop();
+    if (store) await rm(store, { recursive: true, force: true });
+  });
+
+  it("are enough for the basic operations through $JS.hub.API", async () => {
+    hookd = await startTestHookd(nats.url.replace("nats://", "nats://hookd:hookd-pw@"), { HOOKD_JS_DOMAIN: "hub" });
+    await runBasicOperations(hookd.url, receiver);
+    const log = await readFile(join(nats.dir, "nats-server.log"), "utf8");
+    expect(log).not.toMatch(/Violation/i);
+  });
+});

@@ -1,0 +1,46 @@
+import { expect } from "vitest";
+import { adminToken, api, waitForState } from "./hookd.ts";
+import type { Receiver } from "./receiver.ts";
+import { openSse } from "./stream-clients.ts";
+
+/**
+ * hookd's basic operations against one running hookd, each checked as a user sees it: a dispatch is
+ * delivered, a subscription gets what is published to its topic (fan-out), and an SSE stream gets it
+ * live. Tests that change how hookd reaches NATS run these to show that everything works through it.
+ */
+export async function runBasicOperations(base: string, receiver: Receiver, topic = "ops/orders"): Promise<void> {
+  const before = receiver.requests.length;
+  const dispatched = await api(base, `/dispatch?_url=${encodeURIComponent(`${receiver.url}/dispatched`)}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: '{"dispatched":true}',
+  });
+  expect(dispatched.status).toBe(202);
+  const { id } = (await dispatched.json()) as { id: string };
+  await waitForState(base, id, "delivered");
+
+  const subscribed = await api(base, "/api/v1/subscriptions", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ topic, url: `${receiver.url}/fanned-out` }),
+  });
+  expect(subscribed.status).toBe(201);
+
+  const sse = openSse(`${base}/sse/${topic}`, await adminToken());
+  try {
+    await sse.opened;
+    const published = await api(base, `/pub/${topic}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"published":true}',
+    });
+    expect(published.status).toBe(202);
+    const [event] = await sse.waitFor(1);
+    expect(event!.data).toContain("published");
+  } finally {
+    sse.close();
+  }
+  await receiver.waitFor(before + 2);
+  const paths = receiver.requests.slice(before).map((request) => request.path).sort();
+  expect(paths).toEqual(["/dispatched", "/fanned-out"]);
+}
