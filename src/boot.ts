@@ -2,6 +2,7 @@ import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { DataFolderInUseError } from "./data-folder-lock.ts";
 import { NatsServerBusyError, NatsServerMissingError } from "./nats/embedded-server.ts";
+import { StreamSetupError } from "./nats/ensure-streams.ts";
 import { StaticConfigError } from "./domain/static-config.ts";
 import { type Hookd, startHookd, type StartOptions } from "./server.ts";
 import { signingSecretPath } from "./signing-secret.ts";
@@ -9,7 +10,7 @@ import { signingSecretPath } from "./signing-secret.ts";
 /** What both entry points do before and after they serve: config, start, the lines an operator reads. */
 
 /** What stops a start for a reason the operator fixes: said on one line, in words, with no stack trace. */
-const REFUSALS = [NatsServerMissingError, NatsServerBusyError, DataFolderInUseError];
+const REFUSALS = [NatsServerMissingError, NatsServerBusyError, DataFolderInUseError, StreamSetupError];
 
 export async function boot(
   env: Record<string, string | undefined>,

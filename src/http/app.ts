@@ -39,6 +39,8 @@ export type AppDeps = {
   tokenRoutes: TokenRouteDeps;
   policy: NetworkPolicy;
   isNatsConnected: () => boolean;
+  /** Names of hookd's streams without a leader (JetStream electing one, or unreachable); empty when all are led. */
+  leaderlessStreams?: () => Promise<string[]>;
   defaultSecrets: string[];
   maxBodyBytes: number;
   log: Logger;
@@ -79,6 +81,9 @@ function corsFor(origins: readonly string[]): MiddlewareHandler {
 const HealthSchema = z.object({
   status: z.enum(["ok", "degraded"]),
   nats: z.enum(["connected", "disconnected"]),
+  // "leaderless": some stream has no leader (a NATS node died and JetStream is electing one), so writes to it fail.
+  streams: z.enum(["led", "leaderless", "unknown"]),
+  leaderless_streams: z.array(z.string()),
 }).openapi("Health");
 
 const healthRoute = createRoute({
@@ -88,7 +93,10 @@ const healthRoute = createRoute({
   summary: "Liveness and NATS connectivity",
   tags: ["meta"],
   security: NO_TOKEN,
-  responses: { 200: json("Connected to NATS", HealthSchema), 503: json("NATS disconnected", HealthSchema) },
+  responses: {
+    200: json("Connected to NATS, and every stream has a leader", HealthSchema),
+    503: json("NATS disconnected, or a stream without a leader", HealthSchema),
+  },
 });
 
 const metricsRoute = createRoute({
@@ -114,13 +122,18 @@ export function createApp(deps: AppDeps): Hono {
     },
   });
 
-  app.openapi(healthRoute, (c) => {
+  app.openapi(healthRoute, async (c) => {
     const connected = deps.isNatsConnected();
+    // Disconnected, nothing can be asked; the stream check is the streams' state as this instance can reach them.
+    const leaderless = connected && deps.leaderlessStreams ? await deps.leaderlessStreams() : [];
+    const ok = connected && leaderless.length === 0;
     const health = {
-      status: connected ? "ok" as const : "degraded" as const,
+      status: ok ? "ok" as const : "degraded" as const,
       nats: connected ? "connected" as const : "disconnected" as const,
+      streams: !connected ? "unknown" as const : leaderless.length > 0 ? "leaderless" as const : "led" as const,
+      leaderless_streams: leaderless,
     };
-    return connected ? c.json(health, 200) : c.json(health, 503);
+    return ok ? c.json(health, 200) : c.json(health, 503);
   });
 
   let openApi: Record<string, unknown> | undefined;

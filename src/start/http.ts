@@ -4,6 +4,7 @@ import type { StaticConfig } from "../domain/static-config.ts";
 import { createApp } from "../http/app.ts";
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
+import { watchStreamLeaders } from "../nats/stream-leaders.ts";
 import { replaySubscription } from "../runtime/replay.ts";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
 import type { StartOptions } from "./options.ts";
@@ -33,6 +34,7 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     tokenRoutes: { revocable: parts.tokens.check.revocable, revocations: parts.tokens.revocations, clock: Date.now },
     policy: deliveryPart.policy,
     isNatsConnected: storage.link.isConnected,
+    leaderlessStreams: watchStreamLeaders(storage.link.nc, storage.layout).leaderless,
     defaultSecrets: storage.signing.secret ? [storage.signing.secret] : [],
     maxBodyBytes: storage.maxBodyBytes,
     log,
