@@ -30,6 +30,8 @@ export type NatsCluster = {
   kill(name: string): Promise<void>;
   /** SIGTERM (JetStream flushes and steps down), then SIGKILL after `graceMs`. */
   shutdown(name: string, graceMs?: number): Promise<void>;
+  /** Empties a stopped node's JetStream store, as a machine replaced after a disk loss would come back. */
+  wipe(name: string): Promise<void>;
   /** Starts a stopped node again on its ports and store; resolves once it is ready (not yet caught up). */
   restart(name: string): Promise<void>;
   /** Resolves once every running node names the same JetStream meta leader. */
@@ -119,6 +121,13 @@ function clusterOf(nodes: NodeSetup[], dir: string): NatsCluster {
     node: find,
     kill: (name) => ended(find(name), (child) => child.kill("SIGKILL")),
     shutdown: (name, graceMs = 10_000) => ended(find(name), (child) => child.stop(graceMs)),
+    async wipe(name) {
+      const node = find(name);
+      if (node.process) throw new Error(`${name} is running; stop it before wiping its store`);
+      const store = join(dir, name, "jetstream");
+      await rm(store, { recursive: true, force: true });
+      await mkdir(store, { recursive: true });
+    },
     async restart(name) {
       const node = find(name);
       if (node.process) return;
@@ -130,7 +139,11 @@ function clusterOf(nodes: NodeSetup[], dir: string): NatsCluster {
         startTimeoutMs: 30_000,
       });
     },
-    waitForMetaLeader: (timeoutMs = 30_000) => waitForMetaLeader(nodes, timeoutMs),
+    waitForMetaLeader: (timeoutMs = 30_000) =>
+      waitForMetaLeader(nodes, timeoutMs).catch((error: Error) => {
+        const logs = nodes.map((node) => `--- ${node.name}:\n${node.process?.output().slice(-1_500) ?? "(stopped)"}`);
+        throw new Error(`${error.message}\n${logs.join("\n")}`);
+      }),
     async stop() {
       await Promise.all(nodes.map((node) => ended(node, (child) => child.kill("SIGKILL"))));
       await rm(dir, { recursive: true, force: true });
