@@ -127,9 +127,8 @@ async function killIngestLeader({ cluster, jsm, settings, figures, log }: Distur
   figures.reconnected.push(await instancesReconnected(cluster, settings.downSeconds * 1000));
   if (settings.loseStore) await cluster.wipe(leader);
   await cluster.restart(leader);
-  figures.events.push(
-    `${leader} started again${settings.loseStore ? " with an empty store" : ""}; ${await caughtUp(jsm)}`,
-  );
+  const back = await caughtUp(jsm, settings.replicas ?? 3);
+  figures.events.push(`${leader} started again${settings.loseStore ? " with an empty store" : ""}; ${back}`);
   log(figures.events.at(-1)!);
   await sleep(settings.afterSeconds * 1000);
 }
