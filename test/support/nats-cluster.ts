@@ -139,7 +139,7 @@ function clusterOf(nodes: NodeSetup[], dir: string): NatsCluster {
         startTimeoutMs: 30_000,
       });
     },
-    waitForMetaLeader: (timeoutMs = 30_000) =>
+    waitForMetaLeader: (timeoutMs = 60_000) =>
       waitForMetaLeader(nodes, timeoutMs).catch((error: Error) => {
         const logs = nodes.map((node) => `--- ${node.name}:\n${node.process?.output().slice(-1_500) ?? "(stopped)"}`);
         throw new Error(`${error.message}\n${logs.join("\n")}`);
