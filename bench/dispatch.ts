@@ -11,6 +11,8 @@ import { type Child, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
 import { benchTokens as tokens, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
 import { createLayout } from "../src/nats/layout.ts";
+import { bullmqDrain } from "./dispatch/peer.ts";
+import { createRequire } from "node:module";
 
 const layout = createLayout();
 
@@ -20,6 +22,10 @@ const layout = createLayout();
  */
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** hookd's HOOKD_CONCURRENCY; a quarter of it may go to one origin at once, which is what the peer gets too. */
+const HOOKD_CONCURRENCY = 256;
+const PER_ORIGIN = HOOKD_CONCURRENCY / 4;
+const bullmqVersion = createRequire(import.meta.url)("bullmq/package.json").version as string;
 const BACKOFF_COUNT = Number(process.env.BENCH_BACKOFF ?? 100_000);
 const results: [string, string][] = [];
 const report = (name: string, value: string) => {
@@ -27,7 +33,9 @@ const report = (name: string, value: string) => {
   console.log(`  ${name}: ${value}`);
 };
 
-async function stats(receiverUrl: string): Promise<{ count: number; distinct: number }> {
+async function stats(
+  receiverUrl: string,
+): Promise<{ count: number; distinct: number; first: number | null; last: number | null }> {
   return (await fetch(`${receiverUrl}/__stats`)).json() as never;
 }
 
@@ -210,30 +218,35 @@ async function main() {
     await ingest.stop();
 
     // Delivery: start a worker instance on the backlog just accepted and time the drain, first to last arrival.
-    const workers = await startHookd(nats.url, { HOOKD_CONCURRENCY: "256" });
+    const workers = await startHookd(nats.url, { HOOKD_CONCURRENCY: String(HOOKD_CONCURRENCY) });
     children.push(workers);
-    for (;;) {
-      if ((await stats(receiver.url)).count >= accepted) break;
-      await sleep(100);
-    }
-    // Every ingest body is "n=ingest", so the receiver's first arrival is the drain's start.
-    const drainStart = (await arrivalsOf(receiver.url))["ingest"]!;
-    const drainSeconds = (performance.timeOrigin + performance.now() - drainStart) / 1000;
-    const deliveryRate = accepted / drainSeconds;
+    let drained = await stats(receiver.url);
+    for (; drained.count < accepted; await sleep(100)) drained = await stats(receiver.url);
+    const deliveryRate = accepted / ((drained.last! - drained.first!) / 1000);
     report(
-      "delivery: backlog drained to the receiver (one instance, concurrency 256)",
+      `delivery: backlog drained to the receiver (one instance, ${PER_ORIGIN} at once to the receiver, signed)`,
       `${fmt(deliveryRate)}/s for ${fmt(accepted)} deliveries (${
         (deliveryRate / httpCeiling.perSecond).toFixed(2)
       } of the HTTP ceiling)`,
     );
+    await workers.stop();
+
+    // The peer: the same number of jobs through BullMQ on Redis, to the same receiver, signed per job.
+    const peer = await bullmqDrain(receiver.url, accepted, PER_ORIGIN);
+    if ("skipped" in peer) report("peer: BullMQ + Redis", `skipped: ${peer.skipped}`);
+    else {
+      report(
+        `peer: BullMQ ${bullmqVersion} + Redis, same jobs, concurrency ${PER_ORIGIN}, HMAC-SHA256 per job`,
+        `${fmt(peer.perSecond)}/s; hookd/BullMQ = ${(deliveryRate / peer.perSecond).toFixed(2)}`,
+      );
+    }
     await fetch(`${receiver.url}/__reset`, { method: "POST" });
 
     // Latency: open loop against a signing instance. The accept time is hookd's own: a delivery id
     // is a ULID whose time part is when hookd accepted it; the webhook-id names it on arrival. The
     // first WARMUP_SECONDS of each rate warm the JIT and the connection pools and are not counted.
-    await workers.stop();
     const signing = await startHookd(nats.url, {
-      HOOKD_CONCURRENCY: "256",
+      HOOKD_CONCURRENCY: String(HOOKD_CONCURRENCY),
       HOOKD_SIGNING_SECRET: "whsec_" + Buffer.alloc(32, 7).toString("base64"),
     });
     children.push(signing);

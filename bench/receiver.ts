@@ -5,12 +5,15 @@ import type { AddressInfo } from "node:net";
  * The benchmark's webhook receiver, in its own process so it doesn't share a core with the load
  * generator. It records when each delivery first arrived (wall clock, ms), keyed by its webhook-id
  * when signed, else by the body's "n=<seq>".
- * GET /__stats answers {count, distinct}; GET /__stats?arrivals adds {arrivals: {key: ms}} (costly for
+ * GET /__stats answers {count, distinct, first, last} (first and latest arrival); GET /__stats?arrivals adds {arrivals: {key: ms}} (costly for
  * big runs, so only asked for once at the end); POST /__reset clears.
  */
 const status = Number(process.env.RECEIVER_STATUS ?? 200);
 let arrivals = new Map<string, number>();
 let count = 0;
+/** Wall-clock ms of the first and the latest arrival since the last reset. */
+let first: number | null = null;
+let last: number | null = null;
 
 const server = createServer((req, res) => {
   if (req.method === "GET" && req.url?.startsWith("/__stats")) {
@@ -20,6 +23,8 @@ const server = createServer((req, res) => {
       JSON.stringify({
         count,
         distinct: arrivals.size,
+        first,
+        last,
         ...(withArrivals ? { arrivals: Object.fromEntries(arrivals) } : {}),
       }),
     );
@@ -28,6 +33,8 @@ const server = createServer((req, res) => {
   if (req.url === "/__reset") {
     arrivals = new Map();
     count = 0;
+    first = null;
+    last = null;
     res.end();
     return;
   }
@@ -36,6 +43,8 @@ const server = createServer((req, res) => {
   req.on("data", (chunk: string) => (body += chunk));
   req.on("end", () => {
     count++;
+    last = performance.timeOrigin + performance.now();
+    first ??= last;
     const webhookId = req.headers["webhook-id"];
     const seq = typeof webhookId === "string" ? webhookId : body.startsWith("n=") ? body.slice(2) : body;
     if (!arrivals.has(seq)) arrivals.set(seq, performance.timeOrigin + performance.now());

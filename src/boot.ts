@@ -3,6 +3,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { DataFolderInUseError } from "./data-folder-lock.ts";
 import { NatsServerBusyError, NatsServerMissingError } from "./nats/embedded-server.ts";
 import { StreamSetupError } from "./nats/ensure-streams.ts";
+import { SecretBoxError } from "./domain/secret-box.ts";
 import { StaticConfigError } from "./domain/static-config.ts";
 import { type Hookd, startHookd, type StartOptions } from "./server.ts";
 import { signingSecretPath } from "./signing-secret.ts";
@@ -10,7 +11,7 @@ import { signingSecretPath } from "./signing-secret.ts";
 /** What both entry points do before and after they serve: config, start, the lines an operator reads. */
 
 /** What stops a start for a reason the operator fixes: said on one line, in words, with no stack trace. */
-const REFUSALS = [NatsServerMissingError, NatsServerBusyError, DataFolderInUseError, StreamSetupError];
+const REFUSALS = [NatsServerMissingError, NatsServerBusyError, DataFolderInUseError, SecretBoxError, StreamSetupError];
 
 export async function boot(
   env: Record<string, string | undefined>,

@@ -60,7 +60,8 @@ export class HookdMetrics {
   });
   readonly streamsEnded = new Counter({
     name: "hookd_streams_ended_total",
-    help: "Topic streams hookd ended itself, by reason (slow-consumer, shutting-down, interrupted)",
+    help:
+      "Topic streams hookd ended itself, by reason (slow-consumer, shutting-down, interrupted, token-revoked, token-expired)",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });

@@ -49,6 +49,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       await startConsumers(config, { storage, deliveryPart, subscriptionPart, configFile, metrics }, log, closers);
     }
     const topicStreams = buildTopicStreams(config, storage, metrics, log, closers);
+    topicStreams.followRevocations(tokens.revocations);
     const app = buildHttpApp(
       config,
       { storage, tokens, deliveryPart, subscriptionPart, topicStreams, configFile, metrics },

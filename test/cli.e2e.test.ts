@@ -47,6 +47,13 @@ describe("hookd CLI", () => {
     expect(((await refused.json()) as { type: string }).type).toBe("urn:hookd:problem:token-revoked");
   });
 
+  it("reseal reports what it sealed under the current key, and until when deliveries need the old keys", async () => {
+    const { stdout } = await hookdCli(["reseal", "--url", suite.hookd.url]);
+    expect(stdout).toMatch(
+      /^sealed under key [\w-]+: 0 of \d+ subscriptions re-sealed; signing secret: current\n(?:.*)until \d{4}-\d\d-\d\dT/,
+    );
+  });
+
   it("make-tokens refuses something that is not a path", async () => {
     await expect(hookdCli(["make-tokens", "dispatch"])).rejects.toMatchObject({
       code: 2,
@@ -130,6 +137,7 @@ const COMMAND_NAMES = [
   "inspect",
   "make-tokens",
   "revoke",
+  "reseal",
   "secret",
   "publish",
   "tail",

@@ -66,6 +66,17 @@ describe("delivery", () => {
       .toEqual({ hello: 1 });
   });
 
+  it("journals a first attempt that answers quickly in one append, showing every state it passed through", async () => {
+    const r = await receiver();
+    const { json } = await create({ url: r.url, body: "x" });
+    const view = await waitForState(suite.hookd.url, json.id, "delivered");
+    expect(view.history.map((entry: { state: string }) => entry.state)).toEqual(["pending", "in-flight", "delivered"]);
+    // The start and the outcome went to NATS as one message: one journal append for the whole delivery.
+    const [, started, succeeded] = view.history as { seq: number }[];
+    expect(started!.seq).toBe(succeeded!.seq);
+    expect(view.attempts).toHaveLength(1);
+  });
+
   it("fails twice, then succeeds: the journal shows every transition and webhook-id stays the same", async () => {
     const r = await receiver((
       _request,

@@ -47,6 +47,8 @@ describe("redelivery", () => {
     });
     const { id } = await created.json();
     await r.waitFor(1);
+    // Past the quick-attempt window (half of HOOKD_TIMEOUT), the journal shows the attempt in flight.
+    await waitForState(first.url, id, "in-flight", 5_000);
     await first.kill("SIGKILL");
     hang = false;
     const second = await spawnTestHookd(env);
@@ -59,6 +61,34 @@ describe("redelivery", () => {
         10_500,
       );
       expect(r.requests.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await second.kill("SIGTERM");
+    }
+  }, 60_000);
+
+  it("a first attempt cut off by SIGKILL before its start was journaled is made again after the ack wait", async () => {
+    let hang = true;
+    const r = await suite.startReceiver(() => (hang ? { status: 200, delayMs: 60_000 } : { status: 200 }));
+    // A 4 s timeout leaves a 1 s window in which a first attempt's start and outcome are journaled together.
+    const env = { NATS_URL: suite.nats.url, HOOKD_TIMEOUT: "4s" };
+    const first = await spawnTestHookd(env);
+    const created = await api(first.url, "/api/v1/deliveries", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url: r.url, body: "x" }),
+    });
+    const { id } = await created.json();
+    await r.waitFor(1);
+    await first.kill("SIGKILL");
+    const killedAt = Date.now();
+    hang = false;
+    const second = await spawnTestHookd(env);
+    try {
+      const view = await waitForState(second.url, id, "delivered", 30_000);
+      // The cut-off attempt left no record; the delivery was not lost: its work came back after the lease.
+      expect(view.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["succeeded"]);
+      expect(r.requests.length).toBeGreaterThanOrEqual(2);
+      expect(r.requests[1]!.at - killedAt).toBeGreaterThanOrEqual(10_000);
     } finally {
       await second.kill("SIGTERM");
     }

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RevocableTokens } from "../src/domain/revocable-tokens.ts";
 import { api, eventually, startTestHookd, TEST_KEY, type TestHookd, tokenFor } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
+import { openSse, openWs } from "./support/stream-clients.ts";
+import { END_EVENT } from "../src/domain/stream-frames.ts";
 
 /**
  * Revocable tokens (issue 10, item 5): they grant like Hookbot's, expire, and a revocation made on one
@@ -92,5 +94,32 @@ describe("revocable tokens", () => {
     expect((await post(await new RevocableTokens("other-key").issue("/", null))).status).toBe(422);
     expect((await post("no good!")).status).toBe(400);
     expect((await post("someTokenId1", await tokenFor("/pub/"))).status).toBe(401);
+  });
+
+  it("end the streams opened with them when revoked on another instance, or when they expire", async () => {
+    const revokedLater = await revocable.issue("/sub/cut/", null);
+    const sse = openSse(`${b.url}/sse/cut/off`, revokedLater, { names: [END_EVENT] });
+    await sse.opened;
+    const ws = await openWs(`${b.url}/sub/cut/off`, { authorization: `Bearer ${revokedLater}` });
+    const expiring = await revocable.issue("/sub/cut/", Date.now() + 2_000);
+    const expiringSse = openSse(`${a.url}/sse/cut/soon`, expiring, { names: [END_EVENT] });
+    await expiringSse.opened;
+    try {
+      await api(a.url, "/api/v1/tokens/revoke", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token: revokedLater }),
+      });
+      const [end] = await sse.waitFor(1, 5_000);
+      expect(end!.type).toBe(END_EVENT);
+      expect(JSON.parse(end!.data)).toMatchObject({ reason: "token-revoked" });
+      expect(await ws.closed).toMatchObject({ code: 4001, reason: expect.stringMatching(/^token-revoked/) });
+      const [expired] = await expiringSse.waitFor(1, 6_000);
+      expect(JSON.parse(expired!.data)).toMatchObject({ reason: "token-expired" });
+    } finally {
+      sse.close();
+      ws.close();
+      expiringSse.close();
+    }
   });
 });

@@ -34,11 +34,17 @@ export async function call(
   init: { body?: BodyInit; headers?: Record<string, string> } = {},
 ) {
   const token = await tokenOf(flags);
-  const response = await fetch(`${baseUrl(flags.url)}${path}`, {
-    method,
-    body: init.body,
-    headers: { authorization: `Bearer ${token}`, ...init.headers },
-  });
+  let response: Response;
+  try {
+    response = await fetch(`${baseUrl(flags.url)}${path}`, {
+      method,
+      body: init.body,
+      headers: { authorization: `Bearer ${token}`, ...init.headers },
+    });
+  } catch (error) {
+    process.stderr.write(`could not reach hookd at ${baseUrl(flags.url)}: ${describeFetchError(error)}\n`);
+    return { ok: false as const, code: 1, json: null };
+  }
   const text = await response.text();
   // deno-lint-ignore no-explicit-any -- whatever JSON hookd answered; each command reads the fields it prints
   let json: any = null;
@@ -52,4 +58,11 @@ export async function call(
     return { ok: false as const, code: 1, json };
   }
   return { ok: true as const, code: 0, json };
+}
+
+/** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, a reset) is in its cause. */
+export function describeFetchError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
+  return `${error.message}${cause}`;
 }

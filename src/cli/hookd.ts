@@ -138,6 +138,27 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  reseal: {
+    usage: ["reseal"],
+    summary: "seal every stored secret under the current HOOKD_SECRETS_KEY, after rotating it",
+    details: "Run it once after restarting every instance with the new HOOKD_SECRETS_KEY and the old key in " +
+      "HOOKD_SECRETS_KEY_PREVIOUS. Subscriptions and the shared signing secret are then sealed under the new key; " +
+      "deliveries made before keep the old key's seal until their journal expires, so keep the old key until the " +
+      "date printed if you may still retry them. Needs the admin token (--token, HOOKD_TOKEN, or the key).",
+    remote: true,
+    async run(given, values) {
+      if (given.length > 0) return usageError("reseal takes no arguments");
+      const result = await call(values, "POST", "/api/v1/secrets/reseal");
+      if (!result.ok) return result.code;
+      const report = result.json;
+      process.stdout.write(
+        `sealed under key ${report.key_id}: ${report.subscriptions.resealed} of ${report.subscriptions.checked} ` +
+          `subscriptions re-sealed; signing secret: ${report.signing_secret}\n` +
+          `deliveries made before now may need the previous keys until ${report.previous_keys_needed_until}\n`,
+      );
+      return 0;
+    },
+  },
   secret: {
     usage: ["secret"],
     summary: "print the secret deliveries are signed with, for receivers",

@@ -1,4 +1,5 @@
 import { HookdError, listen, type TopicMessage } from "../client/index.ts";
+import { describeFetchError } from "./api.ts";
 
 /** `hookd tail <topic>`: prints a topic's messages as they arrive, resuming across reconnects, until SIGINT. */
 
@@ -10,13 +11,6 @@ export function tailLine(message: TopicMessage, json: boolean): string {
   if (json) return JSON.stringify(envelope);
   const body = "body" in envelope ? envelope.body.replace(/\r\n|\r|\n/g, "\\n") : `base64:${envelope.body_base64}`;
   return `${message.seq} ${message.topic} ${message.type ?? "-"} ${body}`;
-}
-
-/** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, a reset) is in its cause. */
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
-  return `${error.message}${cause}`;
 }
 
 export async function tail(spec: TailSpec): Promise<number> {
@@ -34,7 +28,7 @@ export async function tail(spec: TailSpec): Promise<number> {
         process.stdout.write(`${tailLine(message, spec.json)}\n`);
       },
       onError: (error, retry) => {
-        process.stderr.write(`hookd tail: ${describe(error)}; reconnecting in ${retry.delayMs} ms\n`);
+        process.stderr.write(`hookd tail: ${describeFetchError(error)}; reconnecting in ${retry.delayMs} ms\n`);
       },
     });
     return 0;

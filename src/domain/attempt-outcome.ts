@@ -13,13 +13,22 @@ export function classifyStatus(status: number): OutcomeClass {
 }
 
 /** Error codes the delivery I/O layer reports; only some of them can heal by themselves. */
-export type AttemptErrorCode = "forbidden-target" | "invalid-target" | "timeout" | "network" | "payload-expired";
+export type AttemptErrorCode =
+  | "forbidden-target"
+  | "invalid-target"
+  | "timeout"
+  | "network"
+  | "payload-expired"
+  | "secret-unopenable";
 
 export function classifyError(code: AttemptErrorCode): OutcomeClass {
   if (code === "forbidden-target") return { kind: "permanent", reason: "target resolves to a forbidden network" };
   if (code === "invalid-target") return { kind: "permanent", reason: "target URL cannot be requested" };
   if (code === "payload-expired") {
     return { kind: "permanent", reason: "the event is no longer in the topic log (HOOKD_TOPIC_MAX_AGE)" };
+  }
+  if (code === "secret-unopenable") {
+    return { kind: "permanent", reason: "the delivery's sealed signing secret does not open (malformed or tampered)" };
   }
   return { kind: "retry", honourRetryAfter: false };
 }

@@ -31,12 +31,29 @@ export type DeliveryFingerprintInput = {
   givenSecrets: readonly string[];
 };
 
-/** A digest of everything that makes two delivery requests the same one; stored with a keyed delivery. */
-export async function deliveryRequestDigest(input: DeliveryFingerprintInput): Promise<string> {
+function canonicalOf(input: DeliveryFingerprintInput): string {
   const { source, request, givenSecrets } = input;
   const headers = Object.entries(request.headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const canonical = JSON.stringify([source, request.method, request.url, headers, request.body, givenSecrets]);
-  return toHex(await crypto.subtle.digest("SHA-256", utf8(canonical)));
+  return JSON.stringify([source, request.method, request.url, headers, request.body, givenSecrets]);
+}
+
+/** The plain SHA-256 digest hookd stored before keyed ones: still recognised, never written. */
+export async function deliveryRequestDigest(input: DeliveryFingerprintInput): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", utf8(canonicalOf(input))));
+}
+
+/**
+ * Every digest that names this request: keyed (`hmac:…`, since the request holds its secret, a plain
+ * digest in NATS would let a dump be guessed against), under the current key first, which is the one
+ * stored, then the previous keys' and the legacy plain one, so a first request stored before a key
+ * rotation or an upgrade is still recognised.
+ */
+export async function deliveryRequestDigests(
+  input: DeliveryFingerprintInput,
+  fingerprints: (text: string) => Promise<string[]>,
+): Promise<string[]> {
+  const keyed = (await fingerprints(canonicalOf(input))).map((mac) => `hmac:${mac}`);
+  return [...keyed, await deliveryRequestDigest(input)];
 }
 
 const sameHeaders = (a: Record<string, string>, b: Record<string, string>) =>
@@ -47,8 +64,13 @@ const sameHeaders = (a: Record<string, string>, b: Record<string, string>) =>
  * they are the same request. A first delivery stored without a digest (before hookd kept one) is
  * compared by its request alone.
  */
-export function deliveryConflicts(first: DeliveryCreated["data"], again: DeliveryCreated["data"]): string[] {
-  if (first.requestDigest !== undefined && first.requestDigest === again.requestDigest) return [];
+export function deliveryConflicts(
+  first: DeliveryCreated["data"],
+  again: DeliveryCreated["data"],
+  /** Every digest naming the second request (deliveryRequestDigests); by default the one it carries. */
+  againDigests: readonly (string | undefined)[] = [again.requestDigest],
+): string[] {
+  if (first.requestDigest !== undefined && againDigests.includes(first.requestDigest)) return [];
   const conflicts: string[] = [];
   if (first.request.url !== again.request.url) conflicts.push("url");
   if (first.request.method !== again.request.method) conflicts.push("method");

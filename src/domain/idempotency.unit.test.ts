@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DeliveryCreated } from "./delivery-events.ts";
-import { deliveryConflicts, deliveryRequestDigest } from "./idempotency.ts";
+import { deliveryConflicts, deliveryRequestDigest, deliveryRequestDigests } from "./idempotency.ts";
+import { SecretBox } from "./secret-box.ts";
 
 const request: DeliveryCreated["data"]["request"] = {
   url: "https://example.com/hook",
@@ -50,5 +51,35 @@ describe("an Idempotency-Key's request, compared", () => {
     const { requestDigest: _none, ...legacy } = await created();
     expect(deliveryConflicts(legacy, await created({}, ["whsec_mine"]))).toEqual([]);
     expect(deliveryConflicts(legacy, await created({ body: "aG8=" }))).toEqual(["body"]);
+  });
+});
+
+describe("an Idempotency-Key's request digest", () => {
+  const input = { source: "api", request, givenSecrets: ["whsec_guessable"] };
+
+  it("is keyed, so a dump of the journal cannot be guessed against without the secrets key", async () => {
+    const box = await SecretBox.fromKeys("secrets-key-0123456789");
+    const [stored, ...others] = await deliveryRequestDigests(input, (text) => box.fingerprints(text));
+    expect(stored).toMatch(/^hmac:/);
+    expect(others).toEqual([await deliveryRequestDigest(input)]);
+    const otherKey = await SecretBox.fromKeys("another-key-0123456789");
+    expect((await deliveryRequestDigests(input, (text) => otherKey.fingerprints(text)))[0]).not.toBe(stored);
+  });
+
+  it("still recognises a first request stored under the previous key, or with the plain digest", async () => {
+    const before = await SecretBox.fromKeys("old-secrets-key-012345");
+    const after = await SecretBox.fromKeys("new-secrets-key-012345", ["old-secrets-key-012345"]);
+    const [storedBefore] = await deliveryRequestDigests(input, (text) => before.fingerprints(text));
+    const first = { ...(await created()), requestDigest: storedBefore };
+    const againDigests = await deliveryRequestDigests(input, (text) => after.fingerprints(text));
+    const again = { ...(await created()), requestDigest: againDigests[0] };
+    expect(deliveryConflicts(first, again, againDigests)).toEqual([]);
+    const legacy = { ...(await created()), requestDigest: await deliveryRequestDigest(input) };
+    expect(deliveryConflicts(legacy, again, againDigests)).toEqual([]);
+    const otherSecret = await deliveryRequestDigests(
+      { ...input, givenSecrets: ["whsec_other"] },
+      (text) => after.fingerprints(text),
+    );
+    expect(deliveryConflicts(first, again, otherSecret)).toEqual(["secret"]);
   });
 });

@@ -14,9 +14,14 @@ export const SEALED_PREFIX = "enc:v1:";
 const SALT = utf8("hookd secret box");
 const decoder = new TextDecoder();
 
-export class SecretBoxError extends Error {}
+export class SecretBoxError extends Error {
+  /** True when the text names a key this box doesn't hold (another instance, or this one once configured, may open it). */
+  constructor(message: string, readonly unknownKey = false) {
+    super(message);
+  }
+}
 
-type BoxKey = { id: string; key: CryptoKey };
+type BoxKey = { id: string; key: CryptoKey; mac: CryptoKey };
 
 async function deriveKey(material: string): Promise<BoxKey> {
   const base = await crypto.subtle.importKey("raw", utf8(material), "HKDF", false, ["deriveKey", "deriveBits"]);
@@ -27,7 +32,10 @@ async function deriveKey(material: string): Promise<BoxKey> {
   ]);
   // The id names the key without revealing it: a separate HKDF output, so it says nothing about the AES key.
   const id = toBase64Url(new Uint8Array(await crypto.subtle.deriveBits(hkdf("key id v1"), base, 64)));
-  return { id, key };
+  const mac = await crypto.subtle.deriveKey(hkdf("fingerprint v1"), base, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return { id, key, mac };
 }
 
 export class SecretBox {
@@ -66,6 +74,7 @@ export class SecretBox {
       throw new SecretBoxError(
         `a secret is sealed under key ${keyId}, which is neither HOOKD_SECRETS_KEY nor a previous key; ` +
           "set the key it was sealed under in HOOKD_SECRETS_KEY_PREVIOUS",
+        true,
       );
     }
     try {
@@ -82,6 +91,18 @@ export class SecretBox {
     }
   }
 
+  /**
+   * Keyed fingerprints of `text` (HMAC-SHA256, base64url), under the current key first, then each
+   * previous one: what hookd stores instead of a plain digest of something secret, so a dump allows
+   * no offline guessing; the previous keys' let a comparison made across a rotation still match.
+   */
+  async fingerprints(text: string): Promise<string[]> {
+    const keys = [this.current, ...[...this.all.values()].filter((key) => key !== this.current)];
+    return Promise.all(
+      keys.map(async ({ mac }) => toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", mac, utf8(text))))),
+    );
+  }
+
   sealAll(secrets: readonly string[], owner: string): Promise<string[]> {
     return Promise.all(secrets.map((secret) => this.seal(secret, owner)));
   }
@@ -93,4 +114,9 @@ export class SecretBox {
 
 export function isSealed(text: string): boolean {
   return text.startsWith(SEALED_PREFIX);
+}
+
+/** The id of the key `text` is sealed under; null for a plain (legacy) secret. */
+export function sealedKeyId(text: string): string | null {
+  return isSealed(text) ? (text.slice(SEALED_PREFIX.length).split(":")[0] ?? "") : null;
 }

@@ -1,4 +1,5 @@
 import { fromBase64, toBase64, utf8 } from "./bytes.ts";
+import { hmacKey } from "./hmac-keys.ts";
 
 /**
  * Standard Webhooks signatures (https://www.standardwebhooks.com): HMAC-SHA256 over
@@ -40,9 +41,7 @@ export async function signStandardWebhook(input: {
   content.set(input.body, prefix.length);
   const signatures = await Promise.all(
     input.secrets.map(async (secret) => {
-      const key = await crypto.subtle.importKey("raw", decodeSecret(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-        "sign",
-      ]);
+      const key = await hmacKey("whsec", secret, () => decodeSecret(secret));
       return `v1,${toBase64(await crypto.subtle.sign("HMAC", key, content))}`;
     }),
   );

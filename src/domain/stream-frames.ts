@@ -116,18 +116,31 @@ export function webSocketFrame(message: StreamMessage, recursive: boolean): Uint
 }
 
 /** Why hookd ended a stream; the listener resumes after `lastSeq`. */
-export type StreamEnd = { reason: "slow-consumer" | "shutting-down" | "interrupted"; lastSeq: number };
+export type StreamEnd = {
+  reason: "slow-consumer" | "shutting-down" | "interrupted" | "token-revoked" | "token-expired";
+  lastSeq: number;
+};
 
-/** WebSocket close codes (the 4000–4999 range is the application's). */
-export const WS_CLOSE = { "slow-consumer": 4008, "shutting-down": 1001, interrupted: 1011 } as const;
+/** WebSocket close codes (the 4000–4999 range is the application's; 4001 echoes the 401 a new request would get). */
+export const WS_CLOSE = {
+  "slow-consumer": 4008,
+  "shutting-down": 1001,
+  interrupted: 1011,
+  "token-revoked": 4001,
+  "token-expired": 4001,
+} as const;
+
+const RESUME = "reconnect with Last-Event-ID (or since) set to last_id to resume without a gap.";
+const NEW_TOKEN = "resume with a valid token, Last-Event-ID (or since) set to last_id, to miss nothing.";
 
 function endBody(end: StreamEnd) {
-  const why = {
-    "slow-consumer": "The listener read too slowly and its buffer filled",
-    "shutting-down": "This hookd instance is stopping",
-    interrupted: "hookd lost its connection to NATS while reading the log",
+  const detail = {
+    "slow-consumer": `The listener read too slowly and its buffer filled; ${RESUME}`,
+    "shutting-down": `This hookd instance is stopping; ${RESUME}`,
+    interrupted: `hookd lost its connection to NATS while reading the log; ${RESUME}`,
+    "token-revoked": `The token this stream was opened with has been revoked; ${NEW_TOKEN}`,
+    "token-expired": `The token this stream was opened with has expired; ${NEW_TOKEN}`,
   }[end.reason];
-  const detail = `${why}; reconnect with Last-Event-ID (or since) set to last_id to resume without a gap.`;
   return { reason: end.reason, last_id: String(end.lastSeq), detail };
 }
 

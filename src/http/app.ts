@@ -11,6 +11,8 @@ import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
 import { mountEventRoutes } from "./event-routes.ts";
 import { mountTokenRoutes, type TokenRouteDeps } from "./token-routes.ts";
+import { mountSecretRoutes } from "./secret-routes.ts";
+import type { ResealReport } from "../runtime/secret-reseal.ts";
 import { machineRoutes, MACHINES_PATH } from "./machine-routes.ts";
 import { openApiDocument, openApiRoute } from "./openapi.ts";
 import { type ApiApp, AUTH_PROBLEMS, defineRoute, json, NO_TOKEN } from "./api-docs.ts";
@@ -37,6 +39,8 @@ export type AppDeps = {
   tokens: TokenChecker;
   /** Revoking tokens: POST /api/v1/tokens/revoke. */
   tokenRoutes: TokenRouteDeps;
+  /** After a key rotation: POST /api/v1/secrets/reseal. */
+  resealSecrets: () => Promise<ResealReport>;
   policy: NetworkPolicy;
   isNatsConnected: () => boolean;
   /** Names of hookd's streams without a leader (JetStream electing one, or unreachable); empty when all are led. */
@@ -166,6 +170,7 @@ export function createApp(deps: AppDeps): Hono {
   mountDeliveryRoutes(app, deps);
   mountEventRoutes(app, deps);
   mountTokenRoutes(app, deps.tokenRoutes);
+  mountSecretRoutes(app, deps.resealSecrets);
   app.route(MACHINES_PATH, machineRoutes());
 
   app.notFound(notFoundOrNotAllowed(app));

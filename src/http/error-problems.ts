@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { IdempotencyKeyReusedError } from "../domain/idempotency.ts";
+import { SecretBoxError } from "../domain/secret-box.ts";
 import { NatsUnavailableError, PayloadTooLargeError } from "../nats/journal.ts";
 import { ActorNotFoundError, EventExpiredError, TransitionRefusedError } from "../runtime/errors.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
@@ -57,6 +58,7 @@ export function problemForError(c: Context, error: Error, deps: { log: Logger; m
     });
   }
   if (error instanceof NatsUnavailableError) return unavailable(c, error, deps);
+  if (error instanceof SecretBoxError) return secretKeyMissing(c, error, deps);
   deps.log.error({ err: error, path: c.req.path }, "unhandled error");
   return problemResponse(c, {
     status: 500,
@@ -76,5 +78,15 @@ function unavailable(c: Context, error: Error, deps: { log: Logger; metrics: Hoo
     detail: "NATS JetStream is unavailable, so nothing was accepted. " +
       "Send the request again later (same Idempotency-Key, if you used one).",
     headers: { "retry-after": "5" },
+  });
+}
+
+function secretKeyMissing(c: Context, error: SecretBoxError, deps: { log: Logger }): Response {
+  deps.log.error({ err: error, path: c.req.path }, "a stored secret does not open on this instance");
+  return problemResponse(c, {
+    status: 503,
+    kind: "secret-key-missing",
+    title: "This instance cannot open a secret it needs",
+    detail: `${error.message}. Give every instance the same HOOKD_SECRETS_KEY and HOOKD_SECRETS_KEY_PREVIOUS.`,
   });
 }

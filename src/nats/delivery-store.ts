@@ -34,9 +34,23 @@ export function batchItems(data: Uint8Array): unknown[] {
   return raw.deliveries;
 }
 
-function parseTransition(entry: JournalEntry): StoredTransition {
-  const raw = JSON.parse(decoder.decode(entry.data)) as { event: unknown; after: PersistedDelivery };
-  return { seq: entry.seq, time: entry.time, event: DeliveryTransitionSchema.parse(raw.event), after: raw.after };
+/** One event with the delivery it led to. */
+export type TransitionStep = { event: DeliveryTransition; after: PersistedDelivery };
+/** A journal message holds one step, or several made at once (an attempt's start and its outcome). */
+type StoredSteps = TransitionStep | { steps: TransitionStep[] };
+
+function stepsOf(entry: JournalEntry): TransitionStep[] {
+  const raw = JSON.parse(decoder.decode(entry.data)) as StoredSteps;
+  return "steps" in raw ? raw.steps : [raw];
+}
+
+function parseTransitions(entry: JournalEntry): StoredTransition[] {
+  return stepsOf(entry).map((step) => ({
+    seq: entry.seq,
+    time: entry.time,
+    event: DeliveryTransitionSchema.parse(step.event),
+    after: step.after,
+  }));
 }
 
 export class DeliveryStore {
@@ -126,24 +140,23 @@ export class DeliveryStore {
 
   async readHead(id: string): Promise<Head | null> {
     const entry = await this.journal.readLast(this.#subjects.deliveryTransitions(id));
-    return entry ? { seq: entry.seq, after: parseTransition(entry).after } : null;
+    return entry ? { seq: entry.seq, after: stepsOf(entry).at(-1)!.after } : null;
   }
 
   async readTransitions(id: string): Promise<StoredTransition[]> {
-    return (await this.journal.readAll(this.#subjects.deliveryTransitions(id))).map(parseTransition);
+    return (await this.journal.readAll(this.#subjects.deliveryTransitions(id))).flatMap(parseTransitions);
   }
 
-  /** Appends a transition decided on the subject's state at `expectedSeq` (0: no transition yet). */
-  async appendTransition(
-    id: string,
-    event: DeliveryTransition,
-    after: PersistedDelivery,
-    expectedSeq: number,
-  ): Promise<number> {
+  /**
+   * Appends transitions decided on the subject's state at `expectedSeq` (0: no transition yet), in one
+   * message: they are journaled together or not at all.
+   */
+  async appendTransitions(id: string, steps: readonly TransitionStep[], expectedSeq: number): Promise<number> {
     const subject = this.#subjects.deliveryTransitions(id);
-    const result = await this.journal.append(subject, encoder.encode(JSON.stringify({ event, after })), {
+    const stored: StoredSteps = steps.length === 1 ? steps[0]! : { steps: [...steps] };
+    const result = await this.journal.append(subject, encoder.encode(JSON.stringify(stored)), {
       expectedSeq,
-      headers: { [STATE_HEADER]: after.state },
+      headers: { [STATE_HEADER]: steps.at(-1)!.after.state },
     });
     return result.seq;
   }

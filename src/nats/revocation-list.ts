@@ -16,7 +16,9 @@ export type RevocationRecord = { revoked_at: string; expires_at: string | null }
 
 export class RevocationList {
   readonly #ids = new Set<string>();
+  readonly #onRevoked: ((id: string) => void)[] = [];
   #stop: (() => void) | null = null;
+  #log: Logger | null = null;
 
   constructor(
     private readonly deps: {
@@ -31,15 +33,34 @@ export class RevocationList {
     return this.#ids.has(id);
   }
 
+  /** Calls `callback` with each id revoked from now on, here or on another instance. */
+  onRevoked(callback: (id: string) => void): void {
+    this.#onRevoked.push(callback);
+  }
+
+  #add(id: string): void {
+    if (this.#ids.has(id)) return;
+    this.#ids.add(id);
+    for (const callback of this.#onRevoked) {
+      // One failing listener must not stop this instance from learning later revocations.
+      try {
+        callback(id);
+      } catch (error) {
+        this.#log?.error({ err: error, tokenId: id }, "could not act on a token revocation");
+      }
+    }
+  }
+
   /** Records the revocation in NATS; this instance refuses the token at once, the others once NATS pushes it. */
   async revoke(id: string, record: RevocationRecord): Promise<void> {
     await this.deps.publisher.publish(this.deps.layout.subjects.revocation(id), JSON.stringify(record));
-    this.#ids.add(id);
+    this.#add(id);
   }
 
   /** Reads every revocation so far, then follows new ones; resolves once the ones so far are in. */
   // Long: the catch-up signal, its time limit and the live loop share one consumer's state.
   async follow(log: Logger): Promise<void> {
+    this.#log = log;
     const { streams, subjects } = this.deps.layout;
     const info = await this.deps.jsm.streams.info(streams.revocations);
     const lastSeq = info.state.messages === 0 ? 0 : info.state.last_seq;
@@ -60,7 +81,7 @@ export class RevocationList {
     void (async () => {
       for await (const message of messages) {
         const parsed = this.deps.layout.parseSubject(message.subject);
-        if (parsed?.kind === "revocation") this.#ids.add(parsed.tokenId);
+        if (parsed?.kind === "revocation") this.#add(parsed.tokenId);
         if (message.seq >= lastSeq) caughtUp();
       }
     })().catch((error: unknown) => {

@@ -7,7 +7,7 @@ import {
   type SubscriptionTransition,
   type SubscriptionUpdated,
 } from "../domain/subscription-events.ts";
-import type { SecretBox } from "../domain/secret-box.ts";
+import { sealedKeyId, type SecretBox, SecretBoxError } from "../domain/secret-box.ts";
 import type { Logger } from "../log.ts";
 import { Journal } from "./journal.ts";
 import type { JetStreamLayout } from "./layout.ts";
@@ -29,7 +29,6 @@ export type StoredSubscription = PersistedSubscription & {
   updatedAt: string;
 };
 export type SubscriptionHead = { seq: number; subscription: StoredSubscription };
-export type SubscriptionEntry = { seq: number; event: SubscriptionEvent; subscription: StoredSubscription };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -75,12 +74,35 @@ export class SubscriptionStore {
     return entry ? { seq: entry.seq, subscription: (await this.parse(id, entry.data)).after } : null;
   }
 
-  async readHistory(id: string): Promise<SubscriptionEntry[]> {
-    const entries = await this.journal.readAll(this.layout.subjects.subscription(id));
-    return await Promise.all(entries.map(async (entry) => {
-      const { event, after } = await this.parse(id, entry.data);
-      return { seq: entry.seq, event, subscription: after };
-    }));
+  /** Every subscription's id, unsubscribed ones included. */
+  async ids(): Promise<string[]> {
+    const { streams, subjects } = this.layout;
+    const info = await this.jsm.streams.info(streams.subscriptions, { subjects_filter: subjects.allSubscriptions });
+    return Object.keys(info.state.subjects ?? {}).flatMap((subject) => {
+      const parsed = this.layout.parseSubject(subject);
+      return parsed?.kind === "subscription" ? [parsed.id] : [];
+    });
+  }
+
+  /**
+   * Purges every entry of the subscription's journal but the current one: after a re-seal, the older
+   * ones still hold its secrets under the old key (or plain, from before sealing). How many went.
+   */
+  async dropOlderEntries(id: string): Promise<number> {
+    const filter = this.layout.subjects.subscription(id);
+    return (await this.jsm.streams.purge(this.layout.streams.subscriptions, { filter, keep: 1 })).purged;
+  }
+
+  /**
+   * True when the subscription's current entry holds a secret that is plain or sealed under another
+   * key than the box's current one. Only current entries are ever opened (older ones keep whatever
+   * they were sealed under), so re-sealing the current entry is what lets an old key go.
+   */
+  async needsReseal(id: string): Promise<boolean> {
+    const entry = await this.journal.readLast(this.layout.subjects.subscription(id));
+    if (!entry) return false;
+    const raw = JSON.parse(decoder.decode(entry.data)) as { after: { config: { secrets: { secret: string }[] } } };
+    return raw.after.config.secrets.some(({ secret }) => sealedKeyId(secret) !== this.box.keyId);
   }
 
   private async parse(id: string, data: Uint8Array): Promise<{ event: SubscriptionEvent; after: StoredSubscription }> {
@@ -91,7 +113,8 @@ export class SubscriptionStore {
 
   /**
    * Calls `onChange` with every subscription's current version, then with every change as it
-   * happens. Resolves once the current versions have all been seen.
+   * happens. Resolves once the current versions have all been seen; throws SecretBoxError when one of
+   * them is sealed under a key this instance lacks.
    */
   async follow(
     onChange: (id: string, subscription: StoredSubscription, seq: number) => void,
@@ -100,8 +123,7 @@ export class SubscriptionStore {
     // How many subscriptions exist now: the consumer's own pending count is not a reliable "caught up"
     // signal for last-per-subject delivery on nats-server 2.9, so count the subjects and wait for that many.
     const { streams, subjects } = this.layout;
-    const info = await this.jsm.streams.info(streams.subscriptions, { subjects_filter: subjects.allSubscriptions });
-    const expected = Object.keys(info.state.subjects ?? {}).length;
+    const expected = (await this.ids()).length;
     const seen = new Set<string>();
     const consumer = await this.js.consumers.get(streams.subscriptions, {
       filter_subjects: subjects.allSubscriptions,
@@ -120,6 +142,9 @@ export class SubscriptionStore {
       caughtUp();
     }, CATCH_UP_LIMIT_MS);
     void ready.then(() => clearTimeout(limit));
+    // A subscription sealed under a key this instance lacks would silently miss its events: refuse to start.
+    let locked: SecretBoxError | null = null;
+    let started = false;
     void (async () => {
       for await (const message of messages) {
         try {
@@ -127,6 +152,8 @@ export class SubscriptionStore {
           if (parsed?.kind !== "subscription") throw new Error("not a subscription subject");
           onChange(parsed.id, (await this.parse(parsed.id, message.data)).after, message.seq);
         } catch (error) {
+          if (error instanceof SecretBoxError && !started) locked ??= error;
+          // Later (a change another instance made under a key this one lacks), the index keeps the version it had.
           log.error({ err: error, subject: message.subject }, "unreadable subscription journal entry");
         }
         seen.add(message.subject);
@@ -137,6 +164,11 @@ export class SubscriptionStore {
       log.error({ err: error }, "stopped following subscription changes; restart hookd to resume");
     });
     await ready;
+    started = true;
+    if (locked) {
+      messages.stop();
+      throw locked;
+    }
     return { stop: () => messages.stop() };
   }
 }

@@ -8,7 +8,8 @@ import {
 import type { DeliveryState } from "../../actors/delivery.machine.ts";
 import { DELIVERY_ID_PREFIX, ulid } from "../domain/ids.ts";
 import type { DeliveryCreated, DeliveryRequest, DeliveryTransition } from "../domain/delivery-events.ts";
-import { deliveryConflicts, deliveryRequestDigest, IdempotencyKeyReusedError } from "../domain/idempotency.ts";
+import { deliveryConflicts, deliveryRequestDigests, IdempotencyKeyReusedError } from "../domain/idempotency.ts";
+import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
 import { ActorNotFoundError, TransitionRefusedError } from "./errors.ts";
@@ -38,6 +39,8 @@ export type CreateDelivery = {
 
 export type CommandDeps = {
   store: DeliveryStore;
+  /** Seals the secrets before they go into the journal. */
+  secrets: DeliverySecrets;
   /** Group commit for unkeyed creates; without it every create is its own journal message. */
   batcher?: IngestBatcher;
   clock: () => number;
@@ -60,11 +63,13 @@ export class DeliveryCommands {
    */
   async create(command: CreateDelivery): Promise<{ id: string; duplicate: boolean }> {
     const key = command.idempotencyKey;
-    const requestDigest = key === undefined ? undefined : await deliveryRequestDigest({
+    const digests = key === undefined ? [] : await deliveryRequestDigests({
       source: command.source,
       request: command.request,
       givenSecrets: command.givenSecrets ?? command.secrets,
-    });
+    }, this.deps.secrets.fingerprints);
+    const requestDigest = digests[0];
+    const secrets = await this.deps.secrets.seal(command.secrets);
     const build = (id: string, at: number): DeliveryCreated => ({
       type: "delivery.created",
       at: iso(at),
@@ -72,7 +77,7 @@ export class DeliveryCommands {
         id,
         request: command.request,
         schedule: [...this.deps.schedule],
-        secrets: command.secrets,
+        secrets,
         source: command.source,
         ...(key !== undefined ? { idempotencyKey: key, requestDigest } : {}),
       },
@@ -84,7 +89,7 @@ export class DeliveryCommands {
     }
     const created = build(this.newId(), this.deps.clock());
     const { id, duplicate, original } = await this.deps.store.create(created);
-    const conflicts = original ? deliveryConflicts(original.data, created.data) : [];
+    const conflicts = original ? deliveryConflicts(original.data, created.data, digests) : [];
     if (conflicts.length > 0) throw new IdempotencyKeyReusedError(key!, "delivery", conflicts);
     return { id, duplicate };
   }
@@ -127,7 +132,11 @@ export class DeliveryCommands {
       const next = applyDeliveryEvent(snapshot, event);
       if (!next) throw new TransitionRefusedError("delivery", command, stateOf(snapshot));
       try {
-        const seq = await this.deps.store.appendTransition(id, event, persistDelivery(next), head?.seq ?? 0);
+        const seq = await this.deps.store.appendTransitions(
+          id,
+          [{ event, after: persistDelivery(next) }],
+          head?.seq ?? 0,
+        );
         await afterAppend?.(seq);
         return stateOf(next);
       } catch (error) {

@@ -11,13 +11,16 @@ import {
 import { nextStep } from "../../actors/delivery.next-step.ts";
 import {
   type AttemptResolved,
+  type AttemptStarted,
   type DeliveryCreated,
   DeliveryCreatedSchema,
   type DeliveryTransition,
 } from "../domain/delivery-events.ts";
 import type { AttemptResult, HttpAttempter, OutboundRequest } from "../delivery/http-attempt.ts";
 import { buildOutboundRequest } from "../delivery/outbound-request.ts";
-import type { DeliveryStore, Head } from "../nats/delivery-store.ts";
+import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
+import { SecretBoxError } from "../domain/secret-box.ts";
+import type { DeliveryStore, Head, TransitionStep } from "../nats/delivery-store.ts";
 import { JournalConflictError, NatsUnavailableError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import type { Logger } from "../log.ts";
@@ -38,6 +41,8 @@ export type WorkerDeps = {
   /** Says what a work-queue message is: a delivery's work (or its sourced create) or a lease. */
   layout: JetStreamLayout;
   attempter: HttpAttempter;
+  /** Opens the sealed secrets of a delivery's created event. */
+  secrets: DeliverySecrets;
   clock: () => number;
   random: () => number;
   log: Logger;
@@ -48,6 +53,8 @@ export type WorkerDeps = {
   metrics?: HookdMetrics;
   /** Where fan-out deliveries find their body. */
   topics?: TopicLog;
+  /** How long a first attempt may take and still be journaled in one append (default QUICK_ATTEMPT_MS); below the attempt timeout. */
+  quickAttemptMs?: number;
   /**
    * Attempts in flight at once to one origin (scheme://host:port). A slow receiver can then hold
    * only this many of the instance's slots, never all of them: others' deliveries keep flowing.
@@ -79,8 +86,17 @@ type Payload = Uint8Array | null | undefined;
 type Round = (base: Base) => Promise<Base | null>;
 
 const MAX_CONFLICT_ROUNDS = 5;
-/** How long an attempt waits for its origin's slot before handing its work back to NATS. */
+/**
+ * A first attempt answered within this long is journaled in one append (start and outcome together);
+ * a slower one has its start journaled when this time is up, so the journal shows it in flight.
+ */
+const QUICK_ATTEMPT_MS = 1_000;
+/** A delivery whose secrets this instance cannot open waits this long, without using an attempt. */
+const UNOPENED_SECRET_RETRY_MS = 30_000;
+/** How long an attempt waits at least for its origin's slot before handing its work back to NATS. */
 const ORIGIN_WAIT_MS = 250;
+/** An origin whose attempts typically take longer is slow: its extra attempts go back to NATS at once. */
+const FAST_ORIGIN_MS = 1_000;
 
 function baseOf(created: DeliveryCreated, head: Head | null): Base {
   if (head) return { seq: head.seq, snapshot: restoreDelivery(head.after) };
@@ -93,6 +109,17 @@ function outcomeLabel(outcome: AttemptResolved): "succeeded" | "permanent" | "re
   return outcome.data.permanent ? "permanent" : "retry";
 }
 
+/** `promise`'s value when it settles within `ms`; null when it is still pending then (it keeps running). */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<{ value: T } | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([promise.then((value) => ({ value })), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function originOf(url: string): string {
   try {
     return new URL(url).origin;
@@ -103,13 +130,15 @@ function originOf(url: string): string {
 
 export class DeliveryWorker {
   readonly #gate: OriginGate | null;
+  #quietUntil = 0;
 
   constructor(private readonly deps: WorkerDeps) {
-    // Only a fast origin's attempts wait (a slot frees within milliseconds, so waiters keep moving); a slow origin's go back to NATS at once.
+    // Only a fast origin's attempts wait (slots free every typical attempt, so waiters keep moving); a slow origin's go back to NATS at once.
     this.#gate = deps.perOriginLimit === undefined ? null : new OriginGate({
       limit: deps.perOriginLimit,
       maxWaiting: deps.perOriginLimit * 3,
       maxWaitMs: ORIGIN_WAIT_MS,
+      fastMs: FAST_ORIGIN_MS,
       now: () => performance.now(),
     });
   }
@@ -176,12 +205,21 @@ export class DeliveryWorker {
     return false;
   }
 
-  /** Appends `event` at `base`'s sequence: the new state, or null when the machine refuses the event there. */
-  private async append(id: string, base: Base, event: DeliveryTransition): Promise<Base | null> {
-    const after = applyDeliveryEvent(base.snapshot, event);
-    if (!after) return null;
-    const seq = await this.deps.store.appendTransition(id, event, persistDelivery(after), base.seq);
-    return { seq, snapshot: after };
+  /**
+   * Appends `events` at `base`'s sequence, in one message: the new state, or null when the machine
+   * refuses one of them there (then nothing is appended).
+   */
+  private async append(id: string, base: Base, ...events: DeliveryTransition[]): Promise<Base | null> {
+    const steps: TransitionStep[] = [];
+    let snapshot = base.snapshot;
+    for (const event of events) {
+      const after = applyDeliveryEvent(snapshot, event);
+      if (!after) return null;
+      steps.push({ event, after: persistDelivery(after) });
+      snapshot = after;
+    }
+    const seq = await this.deps.store.appendTransitions(id, steps, base.seq);
+    return { seq, snapshot };
   }
 
   /** One round of handle: does what the delivery's newest state asks for now. */
@@ -231,18 +269,65 @@ export class DeliveryWorker {
     }
   }
 
-  /** One attempt: started is recorded (a conflict there goes back to handle's round), sent, then its outcome. */
+  /**
+   * One attempt. A delivery's first attempt, on its first hand-out, goes on the wire at once: if its
+   * outcome comes within `quickAttemptMs`, the start and the outcome are journaled together in one
+   * append (every state still shows in the history); a slower one has its start journaled when that
+   * time is up, so the journal shows it in flight while it lasts. Every other attempt (a retry, or work
+   * NATS handed out again) journals its start first, so two workers holding the same delivery can't
+   * both send it. A worker that dies mid-attempt leaves its message unacknowledged: the attempt is
+   * made again after the lease, and recorded as interrupted when its start was journaled.
+   */
   private async attemptWithinShare(message: JsMsg, created: DeliveryCreated, base: Base): Promise<void> {
     if (await this.deferredByRateLimit(message, created)) return;
-    // Everything that can fail on NATS happens before the attempt is recorded as started,
-    // so a read error costs no attempt.
+    // Everything that can fail on NATS happens before the attempt goes out, so a read error costs no attempt.
     const payload = await this.payloadOf(created);
-    const outbound = await this.outboundRequest(created, payload);
-    const inFlight = await this.recordStarted(created, base);
-    const outcome = this.resolve(created, inFlight, outbound, await this.send(message, outbound, payload));
+    const prepared = await this.outboundRequest(created, payload);
+    if (!prepared) {
+      message.nak(UNOPENED_SECRET_RETRY_MS);
+      return;
+    }
+    const { outbound, unopenable } = prepared;
+    const started = attemptStarted(base.snapshot, this.deps.workerId, this.deps.clock());
+    const firstHandOut = base.seq === 0 && message.info.deliveryCount === 1;
+    const inFlightFirst = firstHandOut ? null : await this.recordStarted(created, base, started);
+    const sending = unopenable
+      ? Promise.resolve<AttemptResult>({ latencyMs: 0, errorCode: "secret-unopenable", error: unopenable })
+      : this.send(message, outbound, payload);
+    const quick = inFlightFirst ? null : await settledWithin(sending, this.deps.quickAttemptMs ?? QUICK_ATTEMPT_MS);
+    if (quick) return this.recordQuickAttempt(message, created, base, started, outbound, quick.value);
+    let inFlight = inFlightFirst;
+    try {
+      inFlight ??= await this.recordStarted(created, base, started);
+    } catch (error) {
+      // The request is already out: whoever appended meanwhile, its start and outcome are journaled together at the end.
+      if (!(error instanceof JournalConflictError)) throw error;
+      return this.recordQuickAttempt(message, created, base, started, outbound, await sending);
+    }
+    const outcome = this.resolve(created, inFlight, outbound, await sending);
     // Someone may have appended meanwhile (a cancel), so the outcome is applied on the newest state.
     const record: Round = (latest) => this.recordOutcome(message, created, latest, outcome);
     if (!(await this.appendWithRetry(created, inFlight, record))) message.nak(1_000);
+  }
+
+  /** Journals a quick attempt's start and outcome in one append, on the newest state that still takes them. */
+  private async recordQuickAttempt(
+    message: JsMsg,
+    created: DeliveryCreated,
+    base: Base,
+    started: AttemptStarted,
+    outbound: OutboundRequest,
+    result: AttemptResult,
+  ): Promise<void> {
+    const inFlight = applyDeliveryEvent(base.snapshot, started);
+    if (!inFlight) throw new Error(`delivery ${created.data.id} refused attempt ${started.data.attempt}`);
+    const outcome = this.resolve(created, { seq: base.seq, snapshot: inFlight }, outbound, result);
+    const record: Round = async (latest) => {
+      const after = await this.append(created.data.id, latest, started, outcome);
+      if (!after) return this.outcomeNoLongerApplies(message, created.data.id, latest, outcome);
+      return this.afterOutcome(message, created, after, outcome);
+    };
+    if (!(await this.appendWithRetry(created, base, record))) message.nak(1_000);
   }
 
   /** True when the subscription is over its rate and the message went back to NATS. */
@@ -263,19 +348,50 @@ export class DeliveryWorker {
     return (await this.deps.topics.read(ref.topicSeq))?.body ?? null;
   }
 
-  private outboundRequest(created: DeliveryCreated, payload: Payload): Promise<OutboundRequest> {
-    return buildOutboundRequest({
+  /**
+   * The request to send. Null when the secrets are sealed under a key this instance lacks: the work
+   * waits for an instance that has it (or for this one, once configured), using no attempt. A sealed
+   * text that no key will ever open (malformed, tampered) comes back as `unopenable`: a permanent failure.
+   */
+  private async outboundRequest(
+    created: DeliveryCreated,
+    payload: Payload,
+  ): Promise<{ outbound: OutboundRequest; unopenable?: string } | null> {
+    let secrets: string[] = [];
+    let unopenable: string | undefined;
+    try {
+      secrets = await this.deps.secrets.open(created.data.secrets);
+    } catch (error) {
+      if (!(error instanceof SecretBoxError)) throw error;
+      if (error.unknownKey) {
+        this.#reportUnknownKey(created.data.id, error);
+        return null;
+      }
+      unopenable = error.message;
+    }
+    const outbound = await buildOutboundRequest({
       deliveryId: created.data.id,
       request: created.data.request,
       body: payload ?? undefined,
-      secrets: created.data.secrets,
+      secrets,
       dialect: created.data.dialect,
       now: this.deps.clock(),
     });
+    return unopenable === undefined ? { outbound } : { outbound, unopenable };
   }
 
-  private async recordStarted(created: DeliveryCreated, base: Base): Promise<Base> {
-    const started = attemptStarted(base.snapshot, this.deps.workerId, this.deps.clock());
+  /** Logged at most every UNOPENED_SECRET_RETRY_MS: a missing key can hold back many deliveries at once. */
+  #reportUnknownKey(id: string, error: SecretBoxError): void {
+    const now = this.deps.clock();
+    if (now < this.#quietUntil) return;
+    this.#quietUntil = now + UNOPENED_SECRET_RETRY_MS;
+    this.deps.log.error(
+      { id, reason: error.message },
+      "deliveries wait: their secrets are sealed under a key this instance lacks",
+    );
+  }
+
+  private async recordStarted(created: DeliveryCreated, base: Base, started: AttemptStarted): Promise<Base> {
     const inFlight = await this.append(created.data.id, base, started);
     if (!inFlight) {
       const state = stateOf(base.snapshot);
@@ -325,16 +441,30 @@ export class DeliveryWorker {
     base: Base,
     outcome: AttemptResolved,
   ): Promise<null> {
+    const after = await this.append(created.data.id, base, outcome);
+    if (!after) return this.outcomeNoLongerApplies(message, created.data.id, base, outcome);
+    return this.afterOutcome(message, created, after, outcome);
+  }
+
+  /** Someone else moved the delivery on; hand the message back so the newest state decides what it needs. */
+  private outcomeNoLongerApplies(message: JsMsg, id: string, base: Base, outcome: AttemptResolved): null {
+    const state = stateOf(base.snapshot);
+    this.deps.log.warn(
+      { id, attempt: outcome.data.attempt, state },
+      "outcome no longer applies; leaving the delivery as it is",
+    );
+    message.nak(1_000);
+    return null;
+  }
+
+  /** The outcome is journaled: tell the subscription, count a finished delivery, settle the message. */
+  private async afterOutcome(
+    message: JsMsg,
+    created: DeliveryCreated,
+    after: Base,
+    outcome: AttemptResolved,
+  ): Promise<null> {
     const id = created.data.id;
-    const after = await this.append(id, base, outcome);
-    if (!after) {
-      // Someone else moved the delivery on; hand the message back so the newest state decides what it needs.
-      const state = stateOf(base.snapshot);
-      const attempt = outcome.data.attempt;
-      this.deps.log.warn({ id, attempt, state }, "outcome no longer applies; leaving the delivery as it is");
-      message.nak(1_000);
-      return null;
-    }
     const subscriptionId = created.data.subscriptionId;
     if (subscriptionId) this.deps.onSubscriptionAttempt?.(subscriptionId, { deliveryId: id, outcome });
     const state = stateOf(after.snapshot);

@@ -1,6 +1,7 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import { toBase64 } from "../domain/bytes.ts";
 import type { DeliveryCreated } from "../domain/delivery-events.ts";
+import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
 import { DELIVERY_ID_PREFIX, ulid } from "../domain/ids.ts";
 import type { SubscriptionIndex } from "../domain/subscription-index.ts";
 import type { Logger } from "../log.ts";
@@ -18,6 +19,8 @@ import { type FanOutTarget, secretsAt } from "./subscription-directory.ts";
 export type FanOutDeps = {
   index: SubscriptionIndex<FanOutTarget>;
   deliveries: DeliveryStore;
+  /** Seals each delivery's copy of its subscription's secrets. */
+  secrets: DeliverySecrets;
   layout: JetStreamLayout;
   defaultSchedule: readonly number[];
   log: Logger;
@@ -101,7 +104,7 @@ export class FanOut {
               request: { url: target.url, method: "POST", headers, body: toBase64(new Uint8Array(0)) },
               schedule: [...(target.retrySchedule ?? this.deps.defaultSchedule)],
               // Secrets as they stood when the event was published, so fanning out again gives the same delivery.
-              secrets: secretsAt(target.secrets, replayId ? Date.now() : publishedAt),
+              secrets: await this.deps.secrets.seal(secretsAt(target.secrets, replayId ? Date.now() : publishedAt)),
               source: "fan-out",
               bodyRef: { topicSeq: message.seq, eventId },
               subscriptionId: target.id,

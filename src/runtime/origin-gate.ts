@@ -1,8 +1,8 @@
 /**
  * Attempt slots per origin (scheme://host:port). An origin may hold `limit` attempts at once, so a
  * slow receiver never takes every slot of an instance. Past the limit, an attempt to an origin that
- * answers fast waits here a short while for a slot: one frees within milliseconds, and a local wait
- * is far cheaper than handing the work back to NATS and reading it again. An attempt to a slow
+ * answers fast waits here for a slot, as long as the queue ahead of it takes to go through: a local
+ * wait is far cheaper than handing the work back to NATS and reading it again. An attempt to a slow
  * origin (or one not yet timed) does not wait: it goes back to NATS at once, so a slow receiver's
  * backlog never fills the instance with waiters and others' deliveries keep flowing.
  */
@@ -25,7 +25,10 @@ export class OriginGate {
     private readonly options: {
       limit: number;
       maxWaiting: number;
+      /** The shortest a waiter waits before it hands its work back; longer when the origin's attempts take longer. */
       maxWaitMs: number;
+      /** An origin counts as fast when its attempts typically take at most this long (default: a quarter of maxWaitMs). */
+      fastMs?: number;
       now: () => number;
     },
   ) {}
@@ -37,13 +40,13 @@ export class OriginGate {
       this.#inFlight.set(origin, held + 1);
       return Promise.resolve(this.#releaser(origin));
     }
-    // Waiting pays only if a slot frees well within the wait: attempts typically take a quarter of it
-    // at most, and one finished lately (an origin that was fast and just stalled gets no waiters).
+    // Waiting pays only if slots free quickly: the origin's attempts typically take at most fastMs, and
+    // one finished lately (an origin that was fast and just stalled gets no waiters).
     const typical = this.#typicalMs.get(origin);
-    const quarter = this.options.maxWaitMs / 4;
+    const fastMs = this.options.fastMs ?? this.options.maxWaitMs / 4;
     if (
-      typical === undefined || typical > quarter ||
-      this.options.now() - (this.#lastDoneAt.get(origin) ?? -Infinity) > quarter
+      typical === undefined || typical > fastMs ||
+      this.options.now() - (this.#lastDoneAt.get(origin) ?? -Infinity) > fastMs
     ) return Promise.resolve(null);
     const queue = this.#waiting.get(origin) ?? [];
     if (queue.length >= this.options.maxWaiting) return Promise.resolve(null);
@@ -56,10 +59,20 @@ export class OriginGate {
           if (index >= 0) queue.splice(index, 1);
           if (queue.length === 0 && this.#waiting.get(origin) === queue) this.#waiting.delete(origin);
           resolve(null);
-        }, this.options.maxWaitMs),
+        }, this.#waitLimitMs(typical)),
       };
       queue.push(waiter);
     });
+  }
+
+  /**
+   * How long a waiter may wait: long enough for the queue ahead of it to go through the origin's
+   * slots (maxWaiting / limit rounds of a typical attempt, and one more), and never less than maxWaitMs.
+   * Handing work back costs a NATS redelivery and a journal read, so a fast origin's waiters stay.
+   */
+  #waitLimitMs(typicalMs: number): number {
+    const rounds = Math.ceil(this.options.maxWaiting / this.options.limit) + 1;
+    return Math.max(this.options.maxWaitMs, Math.ceil(rounds * typicalMs));
   }
 
   #releaser(origin: string): () => void {

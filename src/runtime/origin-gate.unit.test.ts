@@ -67,3 +67,18 @@ describe("OriginGate", () => {
     stuck();
   });
 });
+
+describe("OriginGate's wait", () => {
+  it("lasts as long as the queue ahead takes at the origin's pace, for an origin under fastMs", async () => {
+    let clock = 0;
+    const g = new OriginGate({ limit: 1, maxWaiting: 3, maxWaitMs: 10, fastMs: 1_000, now: () => clock });
+    const first = (await g.enter("o"))!;
+    clock += 30;
+    first(); // o takes 30 ms: well under fastMs, and four rounds of it outlast maxWaitMs
+    const held = (await g.enter("o"))!;
+    const waiting = g.enter("o");
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    held();
+    expect(typeof (await waiting)).toBe("function");
+  });
+});

@@ -13,6 +13,9 @@ export class SubscriptionNotFoundError extends ActorNotFoundError {
   }
 }
 
+/** What a re-seal's update event says it changed. */
+export const SECRET_SEALING = "secret-sealing";
+
 export const SUBSCRIPTION_ID = /^sub_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export class SubscriptionCommands {
@@ -80,6 +83,18 @@ export class SubscriptionCommands {
         after: { ...current, config, updatedAt: at },
       };
     });
+  }
+
+  /**
+   * Writes the subscription again as it is, so its secrets are sealed under the current key (after a
+   * key rotation). Journaled as an update that changed "secret-sealing"; unsubscribed ones too, since
+   * every instance still reads their current entry.
+   */
+  reseal(id: string): Promise<StoredSubscription> {
+    return this.decide(id, "resealed", (current) => ({
+      event: { type: "subscription.updated", at: this.now(), data: { changed: [SECRET_SEALING] } },
+      after: current,
+    }));
   }
 
   activate(id: string) {

@@ -1,3 +1,4 @@
+import { parseRevocableToken } from "../domain/revocable-tokens.ts";
 import type { StreamEnd } from "../domain/stream-frames.ts";
 import type { StreamStart } from "../domain/stream-start.ts";
 import type { TopicNamespace, TopicPattern } from "../domain/topic-name.ts";
@@ -9,7 +10,8 @@ import { type StreamSink, TopicListener } from "./topic-listener.ts";
 
 /**
  * Every topic stream this instance serves: it opens listeners, counts them per token (a token may
- * hold a bounded number at once), sends heartbeats, and ends them all when hookd stops.
+ * hold a bounded number at once), sends heartbeats, ends a revocable token's streams when it is
+ * revoked or expires, and ends them all when hookd stops.
  */
 
 export class TooManyStreamsError extends Error {
@@ -29,11 +31,18 @@ export type TopicStreamsOptions = {
   stallMs?: number;
   /** Told each time hookd ends a stream itself, with the reason. */
   onEnded?: (reason: StreamEnd["reason"]) => void;
+  clock?: () => number;
 };
+
+/** setTimeout's longest delay; a token expiring later is looked at again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class TopicStreams {
   readonly #listeners = new Set<TopicListener>();
   readonly #perToken = new Map<string, number>();
+  /** The open streams of each revocable token, by token id, so a revocation ends them. */
+  readonly #byTokenId = new Map<string, Set<TopicListener>>();
+  #isRevoked: (id: string) => boolean = () => false;
   readonly #heartbeat: ReturnType<typeof setInterval>;
   #closing = false;
 
@@ -84,6 +93,7 @@ export class TopicStreams {
       { filter, start: spec.start, bufferBytes: this.options.bufferBytes, stallMs: this.options.stallMs ?? 30_000 },
       sink,
       (end) => {
+        unwatch();
         connection?.signal.removeEventListener("abort", release);
         connection?.dispose();
         if (end) this.options.onEnded?.(end.reason);
@@ -94,6 +104,7 @@ export class TopicStreams {
       },
     );
     const release = () => listener.close();
+    const unwatch = this.#watchToken(spec.token, listener);
     this.#listeners.add(listener);
     if (connection?.signal.aborted) release();
     else connection?.signal.addEventListener("abort", release, { once: true });
@@ -106,6 +117,46 @@ export class TopicStreams {
     // Opened while hookd was stopping: closeAll has already passed, so end it here.
     if (this.#closing) listener.close({ reason: "shutting-down", lastSeq: listener.lastSeq });
     return listener;
+  }
+
+  /** Ends the streams of each token `revocations` revokes from now on, and refuses to keep one it already has. */
+  followRevocations(revocations: { has(id: string): boolean; onRevoked(callback: (id: string) => void): void }): void {
+    this.#isRevoked = (id) => revocations.has(id);
+    revocations.onRevoked((id) => this.endForToken(id));
+  }
+
+  /** Ends every stream opened with the revocable token `id` (it was just revoked, here or on another instance). */
+  endForToken(id: string): void {
+    for (const listener of this.#byTokenId.get(id) ?? []) {
+      listener.close({ reason: "token-revoked", lastSeq: listener.lastSeq });
+    }
+  }
+
+  /** Keeps track of a revocable token's stream: found by the token's id, ended when the token expires. */
+  #watchToken(token: string, listener: TopicListener): () => void {
+    const parsed = parseRevocableToken(token);
+    if (!parsed) return () => {};
+    const held = this.#byTokenId.get(parsed.id) ?? new Set<TopicListener>();
+    held.add(listener);
+    this.#byTokenId.set(parsed.id, held);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const clock = this.options.clock ?? Date.now;
+    const arm = (expiresAt: number) => {
+      timer = setTimeout(() => {
+        if (clock() < expiresAt) return arm(expiresAt);
+        listener.close({ reason: "token-expired", lastSeq: listener.lastSeq });
+      }, Math.min(Math.max(0, expiresAt - clock()), MAX_TIMER_MS));
+    };
+    if (parsed.expiresAt !== null) arm(parsed.expiresAt);
+    // Revoked between the request's token check and here: the revocation's callback has already run.
+    if (this.#isRevoked(parsed.id)) {
+      queueMicrotask(() => listener.close({ reason: "token-revoked", lastSeq: listener.lastSeq }));
+    }
+    return () => {
+      clearTimeout(timer);
+      held.delete(listener);
+      if (held.size === 0) this.#byTokenId.delete(parsed.id);
+    };
   }
 
   /**

@@ -100,10 +100,13 @@ function createWorker(config: Config, parts: ConsumerParts, log: Logger): Delive
     store: deliveryPart.deliveryStore,
     layout: storage.layout,
     attempter: deliveryPart.attempter,
+    secrets: storage.deliverySecrets,
     clock: Date.now,
     random: Math.random,
     log,
     leaseMs: ackWaitFor(config),
+    // Well inside the attempt's timeout, so a timed-out attempt shows in flight before it fails.
+    quickAttemptMs: Math.min(1_000, Math.floor(config.HOOKD_TIMEOUT / 2)),
     workerId: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
     metrics,
     topics: subscriptionPart.topics,

@@ -29,6 +29,7 @@ export function buildDeliveries(config: Config, storage: Storage, closers: Close
       maxPayload: storage.maxPayload,
       storeOne: (id, created) => deliveryStore.storeCreatedOnce(id, created),
     }),
+    secrets: storage.deliverySecrets,
     clock: Date.now,
     randomBytes,
     schedule: config.HOOKD_RETRY_SCHEDULE,

@@ -5,7 +5,10 @@ import { createApp } from "../http/app.ts";
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { watchStreamLeaders } from "../nats/stream-leaders.ts";
+import { Journal } from "../nats/journal.ts";
 import { replaySubscription } from "../runtime/replay.ts";
+import { type ResealDeps, resealSecrets } from "../runtime/secret-reseal.ts";
+import { SIGNING_SECRET_SETTING } from "./signing-secret.ts";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
 import type { StartOptions } from "./options.ts";
 import type { DeliveryPart } from "./deliveries.ts";
@@ -32,6 +35,7 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     deliveryStore: deliveryPart.deliveryStore,
     tokens: parts.tokens.check,
     tokenRoutes: { revocable: parts.tokens.check.revocable, revocations: parts.tokens.revocations, clock: Date.now },
+    resealSecrets: () => resealSecrets(resealDeps(config, storage, subscriptionPart)),
     policy: deliveryPart.policy,
     isNatsConnected: storage.link.isConnected,
     leaderlessStreams: watchStreamLeaders(storage.link.nc, storage.layout).leaderless,
@@ -53,4 +57,23 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     openNativeStream: options.openNativeStream,
     corsOrigins: config.HOOKD_CORS_ORIGINS,
   });
+}
+
+function resealDeps(config: Config, storage: Storage, subscriptionPart: SubscriptionPart): ResealDeps {
+  const subject = storage.layout.subjects.setting(SIGNING_SECRET_SETTING);
+  const signingSetting = {
+    journal: new Journal(storage.jsm, storage.layout.streams.settings, storage.publisher),
+    subject,
+    owner: SIGNING_SECRET_SETTING,
+    dropOlderEntries: async () =>
+      (await storage.jsm.streams.purge(storage.layout.streams.settings, { filter: subject, keep: 1 })).purged,
+  };
+  return {
+    box: storage.secretBox,
+    store: subscriptionPart.subscriptionStore,
+    commands: subscriptionPart.subscriptionCommands,
+    signingSetting,
+    clock: Date.now,
+    journalMaxAgeMs: config.HOOKD_JOURNAL_MAX_AGE,
+  };
 }

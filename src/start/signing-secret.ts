@@ -2,6 +2,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Config } from "../config.ts";
 import { isValidSecret } from "../domain/sign-standard-webhooks.ts";
 import { generateSecret } from "../domain/subscription-secret.ts";
+import type { SecretBox } from "../domain/secret-box.ts";
 import type { Logger } from "../log.ts";
 import type { JetStreamPublisher } from "../nats/jetstream-publisher.ts";
 import { Journal } from "../nats/journal.ts";
@@ -28,7 +29,7 @@ export const SIGNING_SECRET_SETTING = "signing-secret";
 
 export async function chooseSigningSecret(
   config: Config,
-  nats: { jsm: JetStreamManager; publisher: JetStreamPublisher; layout: JetStreamLayout },
+  nats: { jsm: JetStreamManager; publisher: JetStreamPublisher; layout: JetStreamLayout; box: SecretBox },
   log: Logger,
 ): Promise<SigningSecret> {
   if (config.HOOKD_SIGNING_SECRET === SIGNING_OFF) {
@@ -40,7 +41,9 @@ export async function chooseSigningSecret(
   const local = await readSigningSecretFile(dataDir);
   const journal = new Journal(nats.jsm, nats.layout.streams.settings, nats.publisher);
   const subject = nats.layout.subjects.setting(SIGNING_SECRET_SETTING);
-  const shared = await agreeOnSetting(journal, subject, local ?? generateSecret("standard-webhooks"));
+  // Sealed in NATS like every other secret; a copy stored before sealing reads as is.
+  const offer = await nats.box.seal(local ?? generateSecret("standard-webhooks"), SIGNING_SECRET_SETTING);
+  const shared = await nats.box.open(await agreeOnSetting(journal, subject, offer), SIGNING_SECRET_SETTING);
   if (!isValidSecret(shared)) {
     throw new Error(`the signing secret stored in NATS (${subject}) is not a whsec_ secret; delete it or set one`);
   }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { ackWaitFor, type Config } from "../config.ts";
 import { base64Capacity } from "../domain/bytes.ts";
 import { PathTokens } from "../domain/path-tokens.ts";
+import { DeliverySecrets } from "../domain/delivery-secrets.ts";
 import { SecretBox } from "../domain/secret-box.ts";
 import type { Logger } from "../log.ts";
 import { type NatsLink, openNats } from "../nats/connection.ts";
@@ -37,6 +38,8 @@ export type Storage = {
   signing: SigningSecret;
   /** Seals the secrets hookd writes to NATS and opens those it reads back. */
   secretBox: SecretBox;
+  /** The same, for the secrets each delivery's created event carries. */
+  deliverySecrets: DeliverySecrets;
   natsUrl: string;
   link: NatsLink;
   js: JetStreamClient;
@@ -73,7 +76,7 @@ export async function openStorage(config: Config, log: Logger, closers: Closers)
   }, { allowShrink: config.HOOKD_REPLICAS_SHRINK === "1" });
   const publisher = new JetStreamPublisher(link.nc);
   closers.push("jetstream publisher", () => publisher.close());
-  const signing = await chooseSigningSecret(config, { jsm, publisher, layout }, log);
+  const signing = await chooseSigningSecret(config, { jsm, publisher, layout, box: secretBox }, log);
   const generatedAdminToken = generated ? await new PathTokens(key).tokenFor("/") : null;
   const js = jetstream(link.nc);
   return {
@@ -81,6 +84,7 @@ export async function openStorage(config: Config, log: Logger, closers: Closers)
     generatedAdminToken,
     signing,
     secretBox,
+    deliverySecrets: new DeliverySecrets(secretBox),
     natsUrl,
     link,
     js,

@@ -80,6 +80,7 @@ export async function buildSubscriptions(
   const fanOut = new FanOut({
     index: directory.index,
     deliveries: deliveryPart.deliveryStore,
+    secrets: storage.deliverySecrets,
     layout: storage.layout,
     defaultSchedule: config.HOOKD_RETRY_SCHEDULE,
     log,

@@ -1,0 +1,57 @@
+import { createConnection } from "node:net";
+import { spawnReady } from "../../test/support/processes.ts";
+import { sleep } from "../support/figures.ts";
+
+/**
+ * Runs the BullMQ peer (bench/dispatch/bullmq-peer.ts) in its own process against the bench's
+ * receiver and times its drain the way hookd's is timed: first to last arrival at the receiver.
+ * Null, with the reason, when Redis does not answer at 127.0.0.1:6379.
+ */
+
+export const REDIS = { host: "127.0.0.1", port: 6379 };
+
+function redisReachable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(REDIS);
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+type Stats = { count: number; first: number | null; last: number | null };
+const statsOf = async (receiverUrl: string): Promise<Stats> =>
+  (await fetch(`${receiverUrl}/__stats`)).json() as Promise<Stats>;
+
+export async function bullmqDrain(
+  receiverUrl: string,
+  jobs: number,
+  concurrency: number,
+): Promise<{ perSecond: number } | { skipped: string }> {
+  if (!(await redisReachable())) return { skipped: "Redis does not answer at 127.0.0.1:6379" };
+  await fetch(`${receiverUrl}/__reset`, { method: "POST" });
+  const peer = await spawnReady({
+    what: "bench/dispatch/bullmq-peer.ts",
+    command: [process.execPath, "--import", "tsx", "bench/dispatch/bullmq-peer.ts"],
+    env: { JOBS: String(jobs), CONCURRENCY: String(concurrency), TARGET: `${receiverUrl}/peer` },
+    stderr: "inherit",
+    ready: (line) => (line === "ready" ? true : undefined),
+    startTimeoutMs: 120_000,
+  });
+  try {
+    let stats = await statsOf(receiverUrl);
+    for (const deadline = Date.now() + 600_000; stats.count < jobs && Date.now() < deadline; await sleep(100)) {
+      stats = await statsOf(receiverUrl);
+    }
+    if (stats.count < jobs || stats.first === null || stats.last === null) {
+      return { skipped: `BullMQ delivered ${stats.count} of ${jobs} within 10 minutes` };
+    }
+    return { perSecond: jobs / ((stats.last - stats.first) / 1000) };
+  } finally {
+    await peer.stop();
+  }
+}
