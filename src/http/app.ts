@@ -118,6 +118,19 @@ const metricsRoute = createRoute({
   },
 });
 
+async function healthOf(deps: Pick<AppDeps, "isNatsConnected" | "leaderlessStreams">) {
+  const connected = deps.isNatsConnected();
+  // Disconnected, nothing can be asked; the stream check is the streams' state as this instance can reach them.
+  const leaderless = connected && deps.leaderlessStreams ? await deps.leaderlessStreams() : [];
+  const ok = connected && leaderless.length === 0;
+  return {
+    status: ok ? "ok" as const : "degraded" as const,
+    nats: connected ? "connected" as const : "disconnected" as const,
+    streams: !connected ? "unknown" as const : leaderless.length > 0 ? "leaderless" as const : "led" as const,
+    leaderless_streams: leaderless,
+  };
+}
+
 export function createApp(deps: AppDeps): Hono {
   // A route's own validators (query, path) report through the same 400 as every other validation.
   const app: ApiApp = new OpenAPIHono({
@@ -127,17 +140,8 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.openapi(healthRoute, async (c) => {
-    const connected = deps.isNatsConnected();
-    // Disconnected, nothing can be asked; the stream check is the streams' state as this instance can reach them.
-    const leaderless = connected && deps.leaderlessStreams ? await deps.leaderlessStreams() : [];
-    const ok = connected && leaderless.length === 0;
-    const health = {
-      status: ok ? "ok" as const : "degraded" as const,
-      nats: connected ? "connected" as const : "disconnected" as const,
-      streams: !connected ? "unknown" as const : leaderless.length > 0 ? "leaderless" as const : "led" as const,
-      leaderless_streams: leaderless,
-    };
-    return ok ? c.json(health, 200) : c.json(health, 503);
+    const health = await healthOf(deps);
+    return health.status === "ok" ? c.json(health, 200) : c.json(health, 503);
   });
 
   let openApi: Record<string, unknown> | undefined;
