@@ -4,6 +4,7 @@ import { DataFolderInUseError } from "./data-folder-lock.ts";
 import { NatsServerBusyError, NatsServerMissingError } from "./nats/embedded-server.ts";
 import { NatsFileError } from "./nats/connect-options.ts";
 import { NatsConnectError } from "./nats/connect-refusal.ts";
+import { StreamSetupError } from "./nats/ensure-streams.ts";
 import { SecretBoxError } from "./domain/secret-box.ts";
 import { StaticConfigError } from "./domain/static-config.ts";
 import { type Hookd, startHookd, type StartOptions } from "./server.ts";
@@ -12,7 +13,14 @@ import { signingSecretPath } from "./signing-secret.ts";
 /** What both entry points do before and after they serve: config, start, the lines an operator reads. */
 
 /** What stops a start for a reason the operator fixes: said on one line, in words, with no stack trace. */
-const REFUSALS = [NatsServerMissingError, NatsServerBusyError, DataFolderInUseError, SecretBoxError, NatsConnectError];
+const REFUSALS = [
+  NatsServerMissingError,
+  NatsServerBusyError,
+  DataFolderInUseError,
+  SecretBoxError,
+  NatsConnectError,
+  StreamSetupError,
+];
 
 export async function boot(
   env: Record<string, string | undefined>,

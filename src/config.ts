@@ -3,6 +3,7 @@ import { NetworkPolicy } from "./delivery/network-policy.ts";
 import { parseByteSize, parseDuration, parseDurationList } from "./domain/duration.ts";
 import { isValidSecret } from "./domain/sign-standard-webhooks.ts";
 import { natsSettingProblems } from "./nats/connect-settings.ts";
+import { DEFAULT_NAMESPACE, MAX_REPLICAS, namespaceProblem } from "./nats/layout.ts";
 import { SIGNING_OFF } from "./signing-secret.ts";
 
 /** hookd's configuration, from HOOKD_* environment variables (and NATS_URL), checked at start. */
@@ -64,6 +65,16 @@ export const ConfigSchema = z.object({
   HOOKD_NATS_TLS_KEY: optionalText,
   HOOKD_JS_DOMAIN: optionalText,
   HOOKD_NATS_CONNECT_TIMEOUT: duration("30s").refine((ms) => ms <= 3_600_000, "must be at most 1h"),
+  // Copies JetStream keeps of every stream and durable consumer hookd makes; raising it scales existing streams up.
+  HOOKD_REPLICAS: integer(1, 1, MAX_REPLICAS),
+  // Lowering HOOKD_REPLICAS below what the streams have is refused unless this says to scale them down.
+  HOOKD_REPLICAS_SHRINK: z.enum(["0", "1"], "must be 1 (scale streams down to HOOKD_REPLICAS) or 0").default("0"),
+  // Begins every NATS subject, stream and consumer name, so deployments sharing one NATS account see nothing of each other.
+  HOOKD_NAMESPACE: parsed(DEFAULT_NAMESPACE, (text) => {
+    const problem = namespaceProblem(text);
+    if (problem !== null) throw new Error(problem);
+    return text;
+  }),
   HOOKD_KEY: z.preprocess(emptyAsUndefined, z.string().min(16, "HOOKD_KEY must be at least 16 characters").optional()),
   // Seals subscription and delivery secrets in NATS; unset: a key derived from HOOKD_KEY (or the data folder's key).
   HOOKD_SECRETS_KEY: z.preprocess(

@@ -76,4 +76,29 @@ describe("configuration", () => {
       /HOOKD_SIGNING_SECRET: must be a Standard Webhooks secret \(whsec_ followed by base64 of 16 to 64 bytes\), or "off" to send deliveries unsigned; leave it unset to have hookd make one/,
     );
   });
+
+  it("replicas and namespace: defaults, values, and a message naming the variable", () => {
+    const defaults = loadConfig({});
+    expect([defaults.HOOKD_REPLICAS, defaults.HOOKD_REPLICAS_SHRINK, defaults.HOOKD_NAMESPACE]).toEqual([
+      1,
+      "0",
+      "hookd",
+    ]);
+    const set = loadConfig({ HOOKD_REPLICAS: "3", HOOKD_REPLICAS_SHRINK: "1", HOOKD_NAMESPACE: "staging-2" });
+    expect([set.HOOKD_REPLICAS, set.HOOKD_REPLICAS_SHRINK, set.HOOKD_NAMESPACE]).toEqual([3, "1", "staging-2"]);
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ HOOKD_REPLICAS: "0" }, /HOOKD_REPLICAS: "0" must be a whole number from 1 to 5/],
+      [{ HOOKD_REPLICAS: "6" }, /HOOKD_REPLICAS: .*from 1 to 5/],
+      [{ HOOKD_REPLICAS_SHRINK: "yes" }, /HOOKD_REPLICAS_SHRINK: must be 1/],
+      [{ HOOKD_NAMESPACE: "Prod" }, /HOOKD_NAMESPACE: must be lower-case letters, digits and "-"/],
+      [{ HOOKD_NAMESPACE: "a.b" }, /HOOKD_NAMESPACE: .*subject/],
+      [{ HOOKD_NAMESPACE: "a*" }, /HOOKD_NAMESPACE/],
+      [{ HOOKD_NAMESPACE: "-x" }, /HOOKD_NAMESPACE/],
+      [{ HOOKD_NAMESPACE: "x".repeat(33) }, /HOOKD_NAMESPACE: must be at most 32 characters/],
+    ];
+    for (const [env, message] of cases) {
+      expect(() => loadConfig(env), JSON.stringify(env)).toThrow(message);
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+    }
+  });
 });

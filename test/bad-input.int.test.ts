@@ -234,6 +234,6 @@ describe("auth (Hookbot-compatible tokens)", () => {
     ).toBe(200);
     const health = await fetch(`${suite.hookd.url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: "ok", nats: "connected" });
+    expect(await health.json()).toEqual({ status: "ok", nats: "connected", streams: "led", leaderless_streams: [] });
   });
 });

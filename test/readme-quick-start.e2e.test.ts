@@ -153,6 +153,6 @@ describe("the README", () => {
     expect(hookd.output()).toContain('"runtime":"deno');
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: "ok", nats: "connected" });
+    expect(await health.json()).toEqual({ status: "ok", nats: "connected", streams: "led", leaderless_streams: [] });
   });
 });

@@ -93,7 +93,7 @@ function expectOneLine(ended: Ended, why: RegExp): void {
 async function expectServing(hookd: HookdProcess): Promise<void> {
   const health = await fetch(`${hookd.url}/healthz`);
   expect(health.status).toBe(200);
-  expect(await health.json()).toEqual({ status: "ok", nats: "connected" });
+  expect(await health.json()).toEqual({ status: "ok", nats: "connected", streams: "led", leaderless_streams: [] });
   const before = receiver.requests.length;
   const accepted = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(`${receiver.url}/after`)}`, {
     method: "POST",

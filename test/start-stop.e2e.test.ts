@@ -86,7 +86,7 @@ describe.each(STARTS)("$how", ({ command }) => {
     async (signal) => {
       const hookd = await start(command);
       const health = await fetch(`${hookd.url}/healthz`);
-      expect(await health.json()).toEqual({ status: "ok", nats: "connected" });
+      expect(await health.json()).toEqual({ status: "ok", nats: "connected", streams: "led", leaderless_streams: [] });
 
       process.kill(hookd.child.pid!, signal);
       await expectStopped(hookd);

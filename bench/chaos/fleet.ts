@@ -27,7 +27,8 @@ const ENV = {
   HOOKD_LOG_LEVEL: "info",
 };
 
-export function startFleet(natsUrl: string): Fleet {
+/** `natsUrl` is every slot's, or each slot's own (cluster runs put the instances on different nodes); `env` is added. */
+export function startFleet(natsUrl: string | ((slot: number) => string), env: Record<string, string> = {}): Fleet {
   const slots: (HookdProcess | undefined)[] = [undefined, undefined];
   const killing = new Set<HookdProcess>();
   const crashes: string[] = [];
@@ -45,7 +46,12 @@ export function startFleet(natsUrl: string): Fleet {
     },
     async revive(slot) {
       const instance = await spawnHookd({
-        env: { ...ENV, NATS_URL: natsUrl, HOOKD_INSTANCE_ID: `chaos-${started++}` },
+        env: {
+          ...ENV,
+          ...env,
+          NATS_URL: typeof natsUrl === "string" ? natsUrl : natsUrl(slot),
+          HOOKD_INSTANCE_ID: `chaos-${started++}`,
+        },
       });
       instance.child.once("exit", (code, signal) => {
         if (stopping || killing.has(instance)) return;

@@ -83,13 +83,13 @@ async function disturb(
   return result;
 }
 
-async function drain(accepted: Set<string>, seen: Map<string, number>, timeoutMs: number): Promise<void> {
+export async function drain(accepted: Set<string>, seen: Map<string, number>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const missing = () => [...accepted].some((id) => !seen.has(id));
   while (missing() && Date.now() < deadline) await sleep(250);
 }
 
-function tally(accepted: Set<string>, seen: Map<string, number>) {
+export function tally(accepted: Set<string>, seen: Map<string, number>) {
   let delivered = 0;
   let duplicated = 0;
   for (const id of accepted) {

@@ -43,6 +43,8 @@ export type AppDeps = {
   resealSecrets: () => Promise<ResealReport>;
   policy: NetworkPolicy;
   isNatsConnected: () => boolean;
+  /** Names of hookd's streams without a leader (JetStream electing one, or unreachable); empty when all are led. */
+  leaderlessStreams?: () => Promise<string[]>;
   defaultSecrets: string[];
   maxBodyBytes: number;
   log: Logger;
@@ -83,6 +85,9 @@ function corsFor(origins: readonly string[]): MiddlewareHandler {
 const HealthSchema = z.object({
   status: z.enum(["ok", "degraded"]),
   nats: z.enum(["connected", "disconnected"]),
+  // "leaderless": some stream has no leader (a NATS node died and JetStream is electing one), so writes to it fail.
+  streams: z.enum(["led", "leaderless", "unknown"]),
+  leaderless_streams: z.array(z.string()),
 }).openapi("Health");
 
 const healthRoute = createRoute({
@@ -92,7 +97,10 @@ const healthRoute = createRoute({
   summary: "Liveness and NATS connectivity",
   tags: ["meta"],
   security: NO_TOKEN,
-  responses: { 200: json("Connected to NATS", HealthSchema), 503: json("NATS disconnected", HealthSchema) },
+  responses: {
+    200: json("Connected to NATS, and every stream has a leader", HealthSchema),
+    503: json("NATS disconnected, or a stream without a leader", HealthSchema),
+  },
 });
 
 const metricsRoute = createRoute({
@@ -110,6 +118,19 @@ const metricsRoute = createRoute({
   },
 });
 
+async function healthOf(deps: Pick<AppDeps, "isNatsConnected" | "leaderlessStreams">) {
+  const connected = deps.isNatsConnected();
+  // Disconnected, nothing can be asked; the stream check is the streams' state as this instance can reach them.
+  const leaderless = connected && deps.leaderlessStreams ? await deps.leaderlessStreams() : [];
+  const ok = connected && leaderless.length === 0;
+  return {
+    status: ok ? "ok" as const : "degraded" as const,
+    nats: connected ? "connected" as const : "disconnected" as const,
+    streams: !connected ? "unknown" as const : leaderless.length > 0 ? "leaderless" as const : "led" as const,
+    leaderless_streams: leaderless,
+  };
+}
+
 export function createApp(deps: AppDeps): Hono {
   // A route's own validators (query, path) report through the same 400 as every other validation.
   const app: ApiApp = new OpenAPIHono({
@@ -118,13 +139,9 @@ export function createApp(deps: AppDeps): Hono {
     },
   });
 
-  app.openapi(healthRoute, (c) => {
-    const connected = deps.isNatsConnected();
-    const health = {
-      status: connected ? "ok" as const : "degraded" as const,
-      nats: connected ? "connected" as const : "disconnected" as const,
-    };
-    return connected ? c.json(health, 200) : c.json(health, 503);
+  app.openapi(healthRoute, async (c) => {
+    const health = await healthOf(deps);
+    return health.status === "ok" ? c.json(health, 200) : c.json(health, 503);
   });
 
   let openApi: Record<string, unknown> | undefined;

@@ -17,7 +17,7 @@ import {
 /**
  * The JetStream layout: every stream hookd keeps, its configuration, every durable consumer, and
  * every subject, built and parsed. Nothing else spells a NATS name, so a deployment's namespace
- * (and, later, its replica count) is decided here once. With the default namespace "hookd":
+ * and its replica count (HOOKD_NAMESPACE, HOOKD_REPLICAS) are decided here once. With the default namespace "hookd":
  *
  * | stream                | subjects                                                | holds                         |
  * |-----------------------|---------------------------------------------------------|-------------------------------|
@@ -39,6 +39,8 @@ import {
  */
 
 export const DEFAULT_NAMESPACE = "hookd";
+/** JetStream keeps at most five copies of a stream. */
+export const MAX_REPLICAS = 5;
 /** Resolved attempts kept per subscription for GET …/attempts (the delivery journals keep them all). */
 export const ATTEMPTS_KEPT = 100;
 
@@ -77,6 +79,8 @@ export type ParsedSubject =
 export type JetStreamLayout = {
   /** Starts every subject (`hookd.…`) and consumer name (`hookd-…`) and, upper-cased, every stream (`HOOKD_…`). */
   readonly namespace: string;
+  /** Copies JetStream keeps of every stream and durable consumer (num_replicas). */
+  readonly replicas: number;
   readonly streams: {
     readonly journal: string;
     readonly work: string;
@@ -138,16 +142,34 @@ export type JetStreamLayout = {
 
 /** Lower case only, so that two namespaces never share stream names once upper-cased; no "." (a subject token). */
 const NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+/** Stream names become folder names in the server's store; this keeps the longest well inside any limit. */
+const NAMESPACE_MAX_LENGTH = 32;
+
+/** Why `namespace` cannot be one (so configuration can say it before anything connects); null when it can. */
+export function namespaceProblem(namespace: string): string | null {
+  if (namespace.length > NAMESPACE_MAX_LENGTH) {
+    return `must be at most ${NAMESPACE_MAX_LENGTH} characters (got ${namespace.length})`;
+  }
+  if (!NAMESPACE_PATTERN.test(namespace)) {
+    return `must be lower-case letters, digits and "-", starting with a letter or digit (it begins every NATS ` +
+      `subject and stream name hookd uses; got "${namespace}")`;
+  }
+  return null;
+}
+
 /** Hookbot's /unsafe/ topics sit under their own token, so no filter on safe topics can ever match one. */
 const TOPIC_NAMESPACE_TOKEN: Record<TopicNamespace, string> = { safe: "s", unsafe: "u" };
 const nanos = (ms: number) => ms * 1_000_000;
 
-export function createLayout(options: { namespace?: string } = {}): JetStreamLayout {
+export function createLayout(options: { namespace?: string; replicas?: number } = {}): JetStreamLayout {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-  if (!NAMESPACE_PATTERN.test(namespace)) {
-    throw new Error(`the JetStream namespace must be lower-case letters, digits and "-" (got "${namespace}")`);
+  const problem = namespaceProblem(namespace);
+  if (problem !== null) throw new Error(`the JetStream namespace ${problem}`);
+  const replicas = options.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
+    throw new Error(`the JetStream replica count must be a whole number from 1 to ${MAX_REPLICAS} (got ${replicas})`);
   }
-  const names = namesIn(namespace);
+  const names = namesIn(namespace, replicas);
   return {
     ...names,
     parseSubject: (subject) => parseSubject(names, subject),
@@ -158,9 +180,9 @@ export function createLayout(options: { namespace?: string } = {}): JetStreamLay
   };
 }
 
-type Names = Pick<JetStreamLayout, "namespace" | "streams" | "consumers" | "subjects">;
+type Names = Pick<JetStreamLayout, "namespace" | "replicas" | "streams" | "consumers" | "subjects">;
 
-function namesIn(namespace: string): Names {
+function namesIn(namespace: string, replicas: number): Names {
   // Every subject's first token.
   const p = namespace;
   const stream = (kind: string) => `${namespace.toUpperCase()}_${kind}`;
@@ -203,7 +225,7 @@ function namesIn(namespace: string): Names {
     topicFilter: (pattern, topicNamespace = "safe") =>
       pattern.recursive ? `${topic(pattern.topic, topicNamespace)}.>` : topic(pattern.topic, topicNamespace),
   };
-  return { namespace, streams, consumers, subjects };
+  return { namespace, replicas, streams, consumers, subjects };
 }
 
 function topicOf({ namespace }: Names, subject: string): { topic: string; namespace: TopicNamespace } {
@@ -258,8 +280,13 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
   }
 }
 
+/** Every stream, each with the deployment's replica count (the memory-stored rate stream too). */
+function streamConfigs(names: Names, settings: StreamSettings): StreamSpec[] {
+  return streamLiterals(names, settings).map((spec) => ({ ...spec, num_replicas: names.replicas }));
+}
+
 // Long: one literal per stream, so the function is as long as the list of streams.
-function streamConfigs({ namespace: p, streams, subjects }: Names, settings: StreamSettings): StreamSpec[] {
+function streamLiterals({ namespace: p, streams, subjects }: Names, settings: StreamSettings): StreamSpec[] {
   return [
     {
       name: streams.journal,
@@ -347,7 +374,20 @@ function streamConfigs({ namespace: p, streams, subjects }: Names, settings: Str
   ];
 }
 
+/** The shared durable consumers, each with the deployment's replica count, brought up to it on every start. */
 function durableConsumers(names: Names, settings: StreamSettings): DurableConsumerSpec[] {
+  return durableLiterals(names, settings).map((spec) => replicated(names, spec));
+}
+
+function replicated(names: Names, spec: DurableConsumerSpec): DurableConsumerSpec {
+  return {
+    ...spec,
+    config: { ...spec.config, num_replicas: names.replicas },
+    updatable: [...spec.updatable, "num_replicas"],
+  };
+}
+
+function durableLiterals(names: Names, settings: StreamSettings): DurableConsumerSpec[] {
   const { namespace: p, streams, consumers } = names;
   return [
     {
@@ -397,10 +437,11 @@ function durableConsumers(names: Names, settings: StreamSettings): DurableConsum
  * route each message once.
  */
 function routerConsumer(
-  { streams, consumers, subjects }: Names,
+  names: Names,
   options: Parameters<JetStreamLayout["routerConsumer"]>[0],
 ): DurableConsumerSpec {
-  return {
+  const { streams, consumers, subjects } = names;
+  return replicated(names, {
     stream: streams.topics,
     config: {
       durable_name: consumers.router(options.routerName),
@@ -419,5 +460,5 @@ function routerConsumer(
     },
     // Changing "from" keeps the position: messages after it on the new topic are routed, none twice.
     updatable: ["filter_subject", "inactive_threshold"],
-  };
+  });
 }

@@ -214,7 +214,7 @@ describe("the JetStream layout", () => {
       "hookd-router-r1",
       "hookd.topic.u.a.>",
     ]);
-    expect(router.updatable).toEqual(["filter_subject", "inactive_threshold"]);
+    expect(router.updatable).toEqual(["filter_subject", "inactive_threshold", "num_replicas"]);
   });
 
   it("puts a namespace in every name it makes", () => {
@@ -244,9 +244,32 @@ describe("the JetStream layout", () => {
   });
 
   it("refuses a namespace that would not make valid or distinct names", () => {
-    for (const namespace of ["", "Hookd", "a.b", "a b", "a*", "-a"]) {
+    for (const namespace of ["", "Hookd", "a.b", "a b", "a*", "-a", "a>", "x".repeat(33)]) {
       expect(() => createLayout({ namespace }), namespace).toThrow(/namespace/);
     }
+  });
+
+  it("gives every stream and durable consumer the replica count, one by default", () => {
+    const from = { topic: "a", recursive: false, namespace: "safe" } as const;
+    for (const replicas of [undefined, 3]) {
+      const layout = createLayout(replicas === undefined ? {} : { replicas });
+      const want = replicas ?? 1;
+      expect(layout.replicas).toBe(want);
+      // The memory-stored rate stream too.
+      for (const config of layout.streamConfigs(settings)) {
+        expect([config.name, config.num_replicas]).toEqual([config.name, want]);
+      }
+      const consumers = [
+        ...layout.durableConsumers(settings),
+        layout.routerConsumer({ routerName: "r", from, inactiveMs: 1 }),
+      ];
+      for (const { config, updatable } of consumers) {
+        expect(config.num_replicas).toBe(want);
+        // A start with a higher count brings existing consumers up to it.
+        expect(updatable).toContain("num_replicas");
+      }
+    }
+    for (const replicas of [0, 6, 1.5]) expect(() => createLayout({ replicas })).toThrow(/replica count/);
   });
 });
 

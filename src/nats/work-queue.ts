@@ -8,6 +8,8 @@ import type { Logger } from "../log.ts";
  */
 export type WorkQueueRunner = { stop(): Promise<void> };
 
+const PULL_EXPIRES_MS = 5_000;
+
 export async function runWorkQueue(options: {
   js: JetStreamClient;
   concurrency: number;
@@ -19,7 +21,12 @@ export async function runWorkQueue(options: {
   consumer: string;
 }): Promise<WorkQueueRunner> {
   const consumer = await options.js.consumers.get(options.stream, options.consumer);
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: options.concurrency });
+  // Short pulls: a pull the server lost (its consumer leader died, on a cluster) is noticed by two missed heartbeats,
+  // half a pull each. nats.js's default (30 s) left a queue idle for half a minute after a node died; this, 5 s.
+  const messages: ConsumerMessages = await consumer.consume({
+    max_messages: options.concurrency,
+    expires: PULL_EXPIRES_MS,
+  });
   const active = new Set<Promise<void>>();
 
   const loop = (async () => {

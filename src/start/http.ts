@@ -4,6 +4,7 @@ import type { StaticConfig } from "../domain/static-config.ts";
 import { createApp } from "../http/app.ts";
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
+import { watchStreamLeaders } from "../nats/stream-leaders.ts";
 import { Journal } from "../nats/journal.ts";
 import { replaySubscription } from "../runtime/replay.ts";
 import { type ResealDeps, resealSecrets } from "../runtime/secret-reseal.ts";
@@ -37,6 +38,7 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     resealSecrets: () => resealSecrets(resealDeps(config, storage, subscriptionPart)),
     policy: deliveryPart.policy,
     isNatsConnected: storage.link.isConnected,
+    leaderlessStreams: watchStreamLeaders(storage.link.nc, storage.layout).leaderless,
     defaultSecrets: storage.signing.secret ? [storage.signing.secret] : [],
     maxBodyBytes: storage.maxBodyBytes,
     log,

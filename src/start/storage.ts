@@ -65,14 +65,14 @@ export async function openStorage(config: Config, log: Logger, closers: Closers)
   const maxPayload = () => link.nc.info?.max_payload ?? NATS_DEFAULT_MAX_PAYLOAD;
   const maxBodyBytes = effectiveBodyLimit(config, maxPayload(), log);
   // Every stream, consumer and subject name comes from here.
-  const layout = createLayout();
+  const layout = createLayout({ namespace: config.HOOKD_NAMESPACE, replicas: config.HOOKD_REPLICAS });
   await ensureStreams(jsm, layout, {
     journalMaxAgeMs: config.HOOKD_JOURNAL_MAX_AGE,
     topicMaxAgeMs: config.HOOKD_TOPIC_MAX_AGE,
     idempotencyWindowMs: config.HOOKD_IDEMPOTENCY_WINDOW,
     ackWaitMs: ackWaitFor(config),
     maxAckPending: config.HOOKD_MAX_BACKLOG,
-  });
+  }, { allowShrink: config.HOOKD_REPLICAS_SHRINK === "1" });
   const publisher = new JetStreamPublisher(link.nc);
   closers.push("jetstream publisher", () => publisher.close());
   const signing = await chooseSigningSecret(config, { jsm, publisher, layout, box: secretBox }, log);
