@@ -158,9 +158,15 @@ export const deliveryMachine = setup({
     },
     cancelled: {
       description: "Cancelled by hand: no attempt starts from here. An attempt already on the wire still has its " +
-        "outcome recorded, and the delivery stays cancelled. Only a manual retry leaves it.",
+        "start and outcome recorded, and the delivery stays cancelled. Only a manual retry leaves it.",
       on: {
         "delivery.retry-requested": { target: "pending", actions: "startNewRound" },
+        "attempt.started": {
+          guard: "isNextAttempt",
+          actions: "startAttempt",
+          description: "an attempt that went on the wire before it was journaled and the cancel landed meanwhile; " +
+            "it stays cancelled",
+        },
         "attempt.succeeded": {
           guard: "isCurrentAttempt",
           actions: "recordLateOutcome",

@@ -13,9 +13,10 @@ const subscription = describeMachine(subscriptionMachine);
 const from = (graph: typeof delivery, state: string) => graph.transitions.filter((t) => t.from === state);
 
 describe("the machine graph says what the machine does", () => {
-  it("a delivery's cancelled state records a late attempt's outcome and stays cancelled", () => {
+  it("a delivery's cancelled state records a late attempt's start and outcome and stays cancelled", () => {
     expect(from(delivery, "cancelled").map(({ event, to, internal }) => ({ event, to, internal }))).toEqual([
       { event: "delivery.retry-requested", to: "pending", internal: false },
+      { event: "attempt.started", to: "cancelled", internal: true },
       { event: "attempt.succeeded", to: "cancelled", internal: true },
       { event: "attempt.failed", to: "cancelled", internal: true },
     ]);
@@ -81,6 +82,7 @@ describe("the Mermaid stateDiagram-v2 of a machine", () => {
         "  backoff --> cancelled : delivery.cancel-requested / stopRetrying",
         "  failed --> pending : delivery.retry-requested / startNewRound",
         "  cancelled --> pending : delivery.retry-requested / startNewRound",
+        "  cancelled --> cancelled : attempt.started [isNextAttempt] / startAttempt",
         "  cancelled --> cancelled : attempt.succeeded [isCurrentAttempt] / recordLateOutcome",
         "  cancelled --> cancelled : attempt.failed [isCurrentAttempt] / recordLateOutcome",
         "  delivered --> [*]",

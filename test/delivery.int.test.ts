@@ -68,13 +68,22 @@ describe("delivery", () => {
 
   it("journals a first attempt that answers quickly in one append, showing every state it passed through", async () => {
     const r = await receiver();
-    const { json } = await create({ url: r.url, body: "x" });
-    const view = await waitForState(suite.hookd.url, json.id, "delivered");
-    expect(view.history.map((entry: { state: string }) => entry.state)).toEqual(["pending", "in-flight", "delivered"]);
+    // An attempt answered within the quick window (1 s here); a busy machine may take longer now and then.
+    let quick: any;
+    for (let tries = 0; tries < 5 && !quick; tries++) {
+      const { json } = await create({ url: r.url, body: "x" });
+      const view = await waitForState(suite.hookd.url, json.id, "delivered");
+      expect(view.history.map((entry: { state: string }) => entry.state)).toEqual([
+        "pending",
+        "in-flight",
+        "delivered",
+      ]);
+      if (view.attempts[0].latency_ms < 500) quick = view;
+    }
     // The start and the outcome went to NATS as one message: one journal append for the whole delivery.
-    const [, started, succeeded] = view.history as { seq: number }[];
+    const [, started, succeeded] = quick.history as { seq: number }[];
     expect(started!.seq).toBe(succeeded!.seq);
-    expect(view.attempts).toHaveLength(1);
+    expect(quick.attempts).toHaveLength(1);
   });
 
   it("fails twice, then succeeds: the journal shows every transition and webhook-id stays the same", async () => {

@@ -4,7 +4,7 @@
  * subscription's) over and over.
  */
 
-/** Distinct secrets kept; past it the cache starts over (only a cache: a miss imports again). */
+/** Distinct secrets kept, least recently used dropped first (only a cache: a miss imports again). */
 const KEPT = 4_096;
 const keys = new Map<string, Promise<CryptoKey>>();
 
@@ -12,8 +12,13 @@ const keys = new Map<string, Promise<CryptoKey>>();
 export function hmacKey(label: string, raw: string, bytes: () => Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   const name = `${label}:${raw}`;
   const known = keys.get(name);
-  if (known) return known;
-  if (keys.size >= KEPT) keys.clear();
+  if (known) {
+    // Most recently used last, so the oldest goes first when the cache is full.
+    keys.delete(name);
+    keys.set(name, known);
+    return known;
+  }
+  if (keys.size >= KEPT) keys.delete(keys.keys().next().value!);
   const key = crypto.subtle.importKey("raw", bytes(), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   // A failed import (a malformed secret) is not kept: the next call tries and fails again, as before.
   key.catch(() => keys.delete(name));

@@ -41,7 +41,11 @@ type StoredSteps = TransitionStep | { steps: TransitionStep[] };
 
 function stepsOf(entry: JournalEntry): TransitionStep[] {
   const raw = JSON.parse(decoder.decode(entry.data)) as StoredSteps;
-  return "steps" in raw ? raw.steps : [raw];
+  const steps = "steps" in raw ? raw.steps : [raw];
+  if (steps.length === 0 || steps.some((step) => !step.after)) {
+    throw new Error(`journal entry #${entry.seq} holds no step`);
+  }
+  return steps;
 }
 
 function parseTransitions(entry: JournalEntry): StoredTransition[] {
@@ -152,6 +156,7 @@ export class DeliveryStore {
    * message: they are journaled together or not at all.
    */
   async appendTransitions(id: string, steps: readonly TransitionStep[], expectedSeq: number): Promise<number> {
+    if (steps.length === 0) throw new Error("appendTransitions needs at least one step");
     const subject = this.#subjects.deliveryTransitions(id);
     const stored: StoredSteps = steps.length === 1 ? steps[0]! : { steps: [...steps] };
     const result = await this.journal.append(subject, encoder.encode(JSON.stringify(stored)), {
@@ -159,6 +164,16 @@ export class DeliveryStore {
       headers: { [STATE_HEADER]: steps.at(-1)!.after.state },
     });
     return result.seq;
+  }
+
+  /** Whether the work queue holds a message for the delivery (its create's, or a queued retry), in flight or waiting. */
+  async isQueued(id: string): Promise<boolean> {
+    for (const subject of [this.#subjects.deliveryCreated(id), this.#subjects.deliveryWork(id)]) {
+      const found = await this.jsm.streams.getMessage(this.layout.streams.work, { last_by_subj: subject })
+        .catch(() => null);
+      if (found) return true;
+    }
+    return false;
   }
 
   /** Puts a delivery back on the work queue (manual retry); the msgID makes a repeated request a no-op. */

@@ -98,7 +98,8 @@ export class DeliveryCommands {
   async retry(id: string): Promise<DeliveryState> {
     return this.decide(id, "retried", async (state, seq) => {
       if (state === "pending") {
-        await this.deps.store.enqueueWork(id, `requeue:${id}:${seq}`);
+        // Only work that was lost is queued again: a second item beside the first could have two workers send it.
+        if (!(await this.deps.store.isQueued(id))) await this.deps.store.enqueueWork(id, `requeue:${id}:${seq}`);
         return null;
       }
       return { type: "delivery.retry-requested", at: iso(this.deps.clock()), data: {} };

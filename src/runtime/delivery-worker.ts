@@ -136,7 +136,8 @@ export class DeliveryWorker {
     // Only a fast origin's attempts wait (slots free every typical attempt, so waiters keep moving); a slow origin's go back to NATS at once.
     this.#gate = deps.perOriginLimit === undefined ? null : new OriginGate({
       limit: deps.perOriginLimit,
-      maxWaiting: deps.perOriginLimit * 3,
+      // As many waiting as in flight: one origin holds at most twice its share of the handlers.
+      maxWaiting: deps.perOriginLimit,
       maxWaitMs: ORIGIN_WAIT_MS,
       fastMs: FAST_ORIGIN_MS,
       now: () => performance.now(),
@@ -155,8 +156,9 @@ export class DeliveryWorker {
     const sourcedCreate = item?.kind === "delivery-created";
     const created = await this.createdFor(message, id, sourcedCreate);
     if (!created) return;
-    // A create seen for the first time has no transitions yet: skip the read and let the expected sequence 0 prove it.
-    const head = sourcedCreate && message.info.deliveryCount === 1 ? null : await this.deps.store.readHead(id);
+    // Read even for a fresh create: a first attempt may go out before anything is journaled, so the
+    // journal must be known to be empty (a cancel may have landed while it was queued).
+    const head = await this.deps.store.readHead(id);
     if (await this.appendWithRetry(created, baseOf(created, head), (base) => this.step(message, created, base))) return;
     this.deps.log.warn({ id }, "delivery kept changing under this worker; trying again shortly");
     message.nak(1_000);
@@ -254,8 +256,19 @@ export class DeliveryWorker {
     return next;
   }
 
+  /**
+   * Everything that can fail on NATS, or defer the work, happens before the attempt takes its origin's
+   * slot: a read error costs no attempt, and the slot's time is the attempt's own (the origin's pace).
+   */
   private async attempt(message: JsMsg, created: DeliveryCreated, base: Base): Promise<void> {
-    if (!this.#gate) return this.attemptWithinShare(message, created, base);
+    if (await this.deferredByRateLimit(message, created)) return;
+    const payload = await this.payloadOf(created);
+    const prepared = await this.outboundRequest(created, payload);
+    if (!prepared) {
+      message.nak(UNOPENED_SECRET_RETRY_MS);
+      return;
+    }
+    if (!this.#gate) return this.attemptWithinShare(message, created, base, payload, prepared);
     const release = await this.#gate.enter(originOf(created.data.request.url));
     if (!release) {
       // This origin holds its share of the slots and of the queue: come back shortly, without using an attempt.
@@ -263,7 +276,7 @@ export class DeliveryWorker {
       return;
     }
     try {
-      await this.attemptWithinShare(message, created, base);
+      await this.attemptWithinShare(message, created, base, payload, prepared);
     } finally {
       release();
     }
@@ -278,18 +291,19 @@ export class DeliveryWorker {
    * both send it. A worker that dies mid-attempt leaves its message unacknowledged: the attempt is
    * made again after the lease, and recorded as interrupted when its start was journaled.
    */
-  private async attemptWithinShare(message: JsMsg, created: DeliveryCreated, base: Base): Promise<void> {
-    if (await this.deferredByRateLimit(message, created)) return;
-    // Everything that can fail on NATS happens before the attempt goes out, so a read error costs no attempt.
-    const payload = await this.payloadOf(created);
-    const prepared = await this.outboundRequest(created, payload);
-    if (!prepared) {
-      message.nak(UNOPENED_SECRET_RETRY_MS);
-      return;
-    }
+  private async attemptWithinShare(
+    message: JsMsg,
+    created: DeliveryCreated,
+    base: Base,
+    payload: Payload,
+    prepared: { outbound: OutboundRequest; unopenable?: string },
+  ): Promise<void> {
     const { outbound, unopenable } = prepared;
     const started = attemptStarted(base.snapshot, this.deps.workerId, this.deps.clock());
-    const firstHandOut = base.seq === 0 && message.info.deliveryCount === 1;
+    // Only the create's own work item, handed out for the first time, on a journal read as empty; a
+    // work item a retry queued never goes out unjournaled (the create's may still be in flight).
+    const firstHandOut = base.seq === 0 && message.info.deliveryCount === 1 &&
+      this.deps.layout.parseSubject(message.subject)?.kind === "delivery-created";
     const inFlightFirst = firstHandOut ? null : await this.recordStarted(created, base, started);
     const sending = unopenable
       ? Promise.resolve<AttemptResult>({ latencyMs: 0, errorCode: "secret-unopenable", error: unopenable })
@@ -300,9 +314,14 @@ export class DeliveryWorker {
     try {
       inFlight ??= await this.recordStarted(created, base, started);
     } catch (error) {
-      // The request is already out: whoever appended meanwhile, its start and outcome are journaled together at the end.
-      if (!(error instanceof JournalConflictError)) throw error;
-      return this.recordQuickAttempt(message, created, base, started, outbound, await sending);
+      // The request is already out: its start and outcome are journaled together once it ends (on the
+      // newest state, after a conflict); only if that fails too does the work go back to NATS.
+      const result = await sending;
+      try {
+        return await this.recordQuickAttempt(message, created, base, started, outbound, result);
+      } catch {
+        throw error;
+      }
     }
     const outcome = this.resolve(created, inFlight, outbound, await sending);
     // Someone may have appended meanwhile (a cancel), so the outcome is applied on the newest state.
