@@ -9,6 +9,22 @@ const layout = createLayout();
 // Each test starts its own hookd: one with a slow retry schedule, or child processes it kills.
 const suite = hookdSuite({ hookd: "none", receiver: false, connect: true });
 
+/** A hookd child process with a delivery on the wire to a receiver that hangs until told to stop. */
+async function deliveryOnTheWire(timeout: string) {
+  let hang = true;
+  const r = await suite.startReceiver(() => (hang ? { status: 200, delayMs: 60_000 } : { status: 200 }));
+  const env = { NATS_URL: suite.nats.url, HOOKD_TIMEOUT: timeout };
+  const first = await spawnTestHookd(env);
+  const created = await api(first.url, "/api/v1/deliveries", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ url: r.url, body: "x" }),
+  });
+  const { id } = await created.json();
+  await r.waitFor(1);
+  return { r, env, first, id: id as string, stopHanging: () => (hang = false) };
+}
+
 describe("redelivery", () => {
   it("a duplicate work item for a delivery in backoff is handed back, not attempted early", async () => {
     const r = await suite.startReceiver((_request, index) => (index === 0 ? { status: 500 } : { status: 200 }));
@@ -36,21 +52,11 @@ describe("redelivery", () => {
   }, 30_000);
 
   it("an attempt cut off by SIGKILL is recorded as interrupted and made again after the ack wait", async () => {
-    let hang = true;
-    const r = await suite.startReceiver(() => (hang ? { status: 200, delayMs: 60_000 } : { status: 200 }));
-    const env = { NATS_URL: suite.nats.url, HOOKD_TIMEOUT: "1s" };
-    const first = await spawnTestHookd(env);
-    const created = await api(first.url, "/api/v1/deliveries", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ url: r.url, body: "x" }),
-    });
-    const { id } = await created.json();
-    await r.waitFor(1);
+    const { r, env, first, id, stopHanging } = await deliveryOnTheWire("1s");
     // Past the quick-attempt window (half of HOOKD_TIMEOUT), the journal shows the attempt in flight.
     await waitForState(first.url, id, "in-flight", 5_000);
     await first.kill("SIGKILL");
-    hang = false;
+    stopHanging();
     const second = await spawnTestHookd(env);
     try {
       const view = await waitForState(second.url, id, "delivered", 30_000);
@@ -67,21 +73,11 @@ describe("redelivery", () => {
   }, 60_000);
 
   it("a first attempt cut off by SIGKILL before its start was journaled is made again after the ack wait", async () => {
-    let hang = true;
-    const r = await suite.startReceiver(() => (hang ? { status: 200, delayMs: 60_000 } : { status: 200 }));
     // A 4 s timeout leaves a 1 s window in which a first attempt's start and outcome are journaled together.
-    const env = { NATS_URL: suite.nats.url, HOOKD_TIMEOUT: "4s" };
-    const first = await spawnTestHookd(env);
-    const created = await api(first.url, "/api/v1/deliveries", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ url: r.url, body: "x" }),
-    });
-    const { id } = await created.json();
-    await r.waitFor(1);
+    const { r, env, first, id, stopHanging } = await deliveryOnTheWire("4s");
     await first.kill("SIGKILL");
     const killedAt = Date.now();
-    hang = false;
+    stopHanging();
     const second = await spawnTestHookd(env);
     try {
       const view = await waitForState(second.url, id, "delivered", 30_000);
