@@ -18,7 +18,7 @@ import type { HookdProcess } from "./support/processes.ts";
 
 const layout = createLayout();
 /** The two instances: slot 0 delivers, slot 1 only takes requests (HOOKD_WORKERS=off). */
-const SLOT_ENV = [{}, { HOOKD_WORKERS: "off" }];
+const SLOT_ENV: Record<string, string>[] = [{}, { HOOKD_WORKERS: "off" }];
 
 let cluster: DeployCluster;
 let nc: NatsConnection;
