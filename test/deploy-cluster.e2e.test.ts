@@ -1,4 +1,9 @@
 import { jetstreamManager } from "@nats-io/jetstream";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runLoad } from "../bench/chaos/load.ts";
@@ -6,7 +11,15 @@ import { type Recorder, startRecorder } from "../bench/chaos/recorder.ts";
 import { drain, tally } from "../bench/chaos/run.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { type DeployCluster, startDeployCluster } from "./support/deploy-cluster.ts";
-import { adminToken, api, eventually, spawnTestHookd } from "./support/hookd.ts";
+import {
+  adminToken,
+  api,
+  eventually,
+  spawnTestHookd,
+  startTestHookd,
+  TEST_KEY,
+  waitForState,
+} from "./support/hookd.ts";
 import type { HookdProcess } from "./support/processes.ts";
 
 /**
@@ -14,6 +27,8 @@ import type { HookdProcess } from "./support/processes.ts";
  * instances with HOOKD_REPLICAS=3, one of them API-only (HOOKD_WORKERS=off), as the guide's load
  * balancer section runs them. The API-only instance's dispatches are delivered by the other, both
  * answer /healthz, and a rolling restart of both under a small bounded load loses nothing accepted.
+ * Then `hookd backup` of the running deployment, restored onto a second cluster made from the same
+ * files, where hookd finds the deliveries.
  */
 
 const layout = createLayout();
@@ -25,6 +40,8 @@ let nc: NatsConnection;
 let recorder: Recorder;
 const slots: (HookdProcess | undefined)[] = [undefined, undefined];
 const crashes: string[] = [];
+/** Deliveries the backup must hold: the API-only instance's, and one accepted under the rolling restart. */
+const delivered: string[] = [];
 
 async function startSlot(slot: number): Promise<void> {
   const instance = await spawnTestHookd({
@@ -87,8 +104,9 @@ describe("hookd on deploy/nats's three-node cluster", () => {
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as { id: string };
     await eventually(async () => recorder.seen.has(id), 30_000, `delivery ${id}`);
-    const delivered = (await (await api(url(1), `/api/v1/deliveries/${id}`)).json()) as { state: string };
-    expect(delivered.state).toBe("delivered");
+    const view = (await (await api(url(1), `/api/v1/deliveries/${id}`)).json()) as { state: string };
+    expect(view.state).toBe("delivered");
+    delivered.push(id);
     for (const slot of [0, 1]) {
       const health = await fetch(`${url(slot)}/healthz`);
       expect(health.status, `slot ${slot}`).toBe(200);
@@ -118,7 +136,33 @@ describe("hookd on deploy/nats's three-node cluster", () => {
     expect(load.serverErrors, load.samples.join(" | ")).toBe(0);
     expect([...load.other], load.samples.join(" | ")).toEqual([]);
     expect(crashes).toEqual([]);
+    delivered.push([...load.accepted].at(-1)!);
   }, 180_000);
+
+  it("is backed up while hookd runs, and restored onto a second cluster where hookd finds its deliveries", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hookd-deploy-backup-"));
+    let second: DeployCluster | undefined;
+    const cli = (args: string[], natsUrl: string) =>
+      promisify(execFile)(process.execPath, ["bin/hookd.mjs", ...args], {
+        env: { ...process.env, HOOKD_KEY: TEST_KEY, NATS_URL: natsUrl },
+      });
+    try {
+      const backedUp = await cli(["backup", join(dir, "b")], cluster.urls);
+      expect(backedUp.stdout).toMatch(/^HOOKD_JOURNAL: \d+ messages/m);
+      second = await startDeployCluster();
+      const restored = await cli(["restore", join(dir, "b")], second.urls);
+      expect(restored.stdout).toMatch(/^HOOKD_JOURNAL: restored/m);
+      const hookd = await startTestHookd(second.urls, { HOOKD_REPLICAS: "3" });
+      try {
+        for (const id of delivered) await waitForState(hookd.url, id, "delivered");
+      } finally {
+        await hookd.stop();
+      }
+    } finally {
+      await second?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

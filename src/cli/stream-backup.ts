@@ -58,10 +58,10 @@ async function session(): Promise<Session> {
 
 /** Writes a snapshot of every stream of the namespace into `dir`, which must be new or empty. */
 export async function backup(dir: string, say: (line: string) => void): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  if ((await readdir(dir)).length > 0) throw new BackupError(`${dir} is not empty: back up into a new folder`);
   const { link, api, streams } = await session();
   try {
+    await mkdir(dir, { recursive: true });
+    if ((await readdir(dir)).length > 0) throw new BackupError(`${dir} is not empty: back up into a new folder`);
     const jsm = await jetstreamManager(link.nc);
     const existing = new Set<string>();
     for await (const name of jsm.streams.names()) existing.add(name);
