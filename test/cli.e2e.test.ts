@@ -143,6 +143,8 @@ const COMMAND_NAMES = [
   "tail",
   "subscriptions",
   "nats-permissions",
+  "backup",
+  "restore",
   "help",
 ];
 
@@ -179,6 +181,12 @@ describe("hookd CLI: help, version, and how it starts", () => {
     // The server in the domain checks the subject it maps the domain's API onto too.
     expect(other.publish).toContain("$JS.API.STREAM.CREATE.STAGING_WORK");
     expect(JSON.stringify(other)).not.toMatch(/"hookd\.|HOOKD_/);
+    // The namespace and domain hookd itself would use, from its environment, as a systemd EnvironmentFile sets them.
+    const fromEnv = await hookdCli(["nats-permissions", "--json"], {
+      HOOKD_NAMESPACE: "staging",
+      HOOKD_JS_DOMAIN: "hub",
+    });
+    expect(JSON.parse(fromEnv.stdout)).toEqual(other);
   });
 
   it("refuses an unknown command or option with exit 2 and says where help is", async () => {

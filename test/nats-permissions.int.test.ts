@@ -105,3 +105,37 @@ describe("the permissions for a JetStream domain", () => {
     expect(log).not.toMatch(/Violation/i);
   });
 });
+
+describe("the permissions for another namespace", () => {
+  const staging = natsPermissions({ namespace: "staging" });
+  let nats: NatsProcess;
+  let receiver: Receiver;
+  let hookd: TestHookd | undefined;
+  beforeAll(async () => {
+    nats = await startNats({
+      extraConfig: `authorization { users: [\n{ user: staging, password: staging-pw,\n${
+        permissionsBlock(staging, "    ")
+      } }\n] }`,
+    });
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await hookd?.stop();
+    await receiver?.stop();
+    await nats?.stop();
+  });
+
+  it("are enough for the basic operations with HOOKD_NAMESPACE=staging", async () => {
+    hookd = await startTestHookd(nats.url.replace("nats://", "nats://staging:staging-pw@"), {
+      HOOKD_NAMESPACE: "staging",
+    });
+    await runBasicOperations(hookd.url, receiver);
+    const log = await readFile(join(nats.dir, "nats-server.log"), "utf8");
+    expect(log).not.toMatch(/Violation/i);
+  });
+
+  it("grant nothing of the default namespace: hookd without HOOKD_NAMESPACE is refused, naming the permission", async () => {
+    const started = startTestHookd(nats.url.replace("nats://", "nats://staging:staging-pw@"));
+    await expect(started).rejects.toThrow(/not let hookd.s user publish to "\$JS\.API\.STREAM\.[A-Z]+\.HOOKD_/);
+  });
+});

@@ -277,6 +277,27 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  backup: {
+    usage: ["backup <dir>"],
+    summary: "snapshot every stream of hookd's namespace into a new folder",
+    details: "Connects as hookd does (NATS_URL, its credentials and TLS, HOOKD_NAMESPACE, HOOKD_JS_DOMAIN) and " +
+      "writes <dir>/<STREAM>/backup.json and stream.tar.s2 for each stream, consumers included. hookd may run; " +
+      "each stream is snapshotted at its own moment. docs/deploy.md#back-up-and-restore says more.",
+    async run(args) {
+      if (args.length !== 1) return usageError("backup needs one folder, e.g. hookd backup ./hookd-backup");
+      return streamBackup("backup", args[0]!);
+    },
+  },
+  restore: {
+    usage: ["restore <dir>"],
+    summary: "restore hookd's streams from a backup onto a NATS without them",
+    details: "Reads what hookd backup wrote and restores each stream of hookd's namespace (HOOKD_NAMESPACE) through " +
+      "JetStream; refuses, before restoring anything, when one of them already exists. Stop hookd first.",
+    async run(args) {
+      if (args.length !== 1) return usageError("restore needs the backup's folder, e.g. hookd restore ./hookd-backup");
+      return streamBackup("restore", args[0]!);
+    },
+  },
   help: {
     usage: ["help [command]"],
     summary: "print this overview, or a command's usage and options",
@@ -289,6 +310,20 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+/** backup and restore load the server's NATS modules when asked, as nats-permissions does. */
+async function streamBackup(action: "backup" | "restore", dir: string): Promise<number> {
+  if (!import.meta.url.endsWith(".ts")) (await import("tsx/esm/api")).register();
+  const module = (await import(new URL("src/cli/stream-backup.ts", ROOT).href)) as typeof import("./stream-backup.ts");
+  try {
+    await module[action](dir, (line) => process.stdout.write(`${line}\n`));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof module.BackupError)) throw error;
+    process.stderr.write(`hookd ${action}: ${error.message}\n`);
+    return 1;
+  }
+}
 
 function printHelp(name: string): number {
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;

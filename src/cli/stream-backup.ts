@@ -1,0 +1,122 @@
+import { jetstreamManager, StorageType } from "@nats-io/jetstream";
+import { createReadStream } from "node:fs";
+import { mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { ConfigError, loadConfig } from "../config.ts";
+import { createLogger } from "../log.ts";
+import { connectPlan, NatsFileError } from "../nats/connect-options.ts";
+import { NatsConnectError } from "../nats/connect-refusal.ts";
+import { type NatsLink, openNats } from "../nats/connection.ts";
+import { createLayout } from "../nats/layout.ts";
+import { displayNatsUrl } from "../nats/nats-url.ts";
+import { jetStreamApi, restoreStream, type SnapshotMeta, snapshotStream } from "../nats/stream-snapshot.ts";
+
+/**
+ * `hookd backup <dir>` and `hookd restore <dir>`: every stream of hookd's namespace
+ * (HOOKD_NAMESPACE) snapshotted by NATS into `<dir>/<STREAM>/` (backup.json: its config and state;
+ * stream.tar.s2: the snapshot as the server made it, consumers included), and restored from there
+ * onto a NATS that does not have them. hookd's own settings say where NATS is (NATS_URL, its
+ * credentials, TLS, HOOKD_JS_DOMAIN). Loaded by src/cli/hookd.ts only when asked: it needs the server's modules.
+ */
+
+const META_FILE = "backup.json";
+const DATA_FILE = "stream.tar.s2";
+
+type Session = { link: NatsLink; api: string; streams: string[] };
+
+/** What the operator fixes, said on one line: the CLI prints it without a stack trace. */
+export class BackupError extends Error {}
+
+async function session(): Promise<Session> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new BackupError(error.message);
+    throw error;
+  }
+  if (!config.NATS_URL) {
+    throw new BackupError("backup and restore need NATS_URL: the NATS hookd runs on, as hookd's environment sets it");
+  }
+  const display = displayNatsUrl(config.NATS_URL);
+  try {
+    const plan = await connectPlan({ ...config, NATS_URL: config.NATS_URL });
+    const log = createLogger("warn", process.stderr);
+    const link = await openNats(plan, `hookd-backup@${hostname()}`, {
+      timeoutMs: config.HOOKD_NATS_CONNECT_TIMEOUT,
+      log,
+      display,
+    });
+    const layout = createLayout({ namespace: config.HOOKD_NAMESPACE });
+    return { link, api: jetStreamApi(config.HOOKD_JS_DOMAIN), streams: Object.values(layout.streams) };
+  } catch (error) {
+    if (error instanceof NatsConnectError || error instanceof NatsFileError) throw new BackupError(error.message);
+    throw error;
+  }
+}
+
+/** Writes a snapshot of every stream of the namespace into `dir`, which must be new or empty. */
+export async function backup(dir: string, say: (line: string) => void): Promise<void> {
+  const { link, api, streams } = await session();
+  try {
+    await mkdir(dir, { recursive: true });
+    if ((await readdir(dir)).length > 0) throw new BackupError(`${dir} is not empty: back up into a new folder`);
+    const jsm = await jetstreamManager(link.nc);
+    const existing = new Set<string>();
+    for await (const name of jsm.streams.names()) existing.add(name);
+    for (const stream of streams) {
+      if (!existing.has(stream)) {
+        say(`${stream}: not on this NATS, skipped`);
+        continue;
+      }
+      // JetStream snapshots file-stored streams only; the one in memory (rate limits' next free slots) starts empty.
+      if ((await jsm.streams.info(stream)).config.storage === StorageType.Memory) {
+        say(`${stream}: kept in memory, skipped (hookd makes it again at start)`);
+        continue;
+      }
+      await mkdir(join(dir, stream));
+      const file = await open(join(dir, stream, DATA_FILE), "w");
+      try {
+        const meta = await snapshotStream(link.nc, api, stream, async (chunk) => void (await file.write(chunk)));
+        await writeFile(join(dir, stream, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
+        const state = meta.state as { messages?: number; bytes?: number };
+        say(`${stream}: ${state.messages ?? 0} messages, ${state.bytes ?? 0} bytes`);
+      } finally {
+        await file.close();
+      }
+    }
+  } finally {
+    await link.close();
+  }
+}
+
+/** Restores every stream backed up in `dir`; refuses before restoring anything if one of them exists. */
+export async function restore(dir: string, say: (line: string) => void): Promise<void> {
+  const { link, api, streams } = await session();
+  try {
+    const jsm = await jetstreamManager(link.nc);
+    const existing = new Set<string>();
+    for await (const name of jsm.streams.names()) existing.add(name);
+    const found: string[] = [];
+    for (const stream of streams) {
+      if (await stat(join(dir, stream, META_FILE)).catch(() => null)) found.push(stream);
+    }
+    if (found.length === 0) throw new BackupError(`${dir} holds no backup of this namespace's streams`);
+    const clash = found.filter((stream) => existing.has(stream));
+    if (clash.length > 0) {
+      throw new BackupError(
+        `${clash.join(", ")} already exist on this NATS: restore onto a NATS without them (stop hookd first, ` +
+          "and delete the streams if you mean to replace them)",
+      );
+    }
+    for (const stream of found) {
+      const meta = JSON.parse(await readFile(join(dir, stream, META_FILE), "utf8")) as SnapshotMeta;
+      await restoreStream(link.nc, api, meta, createReadStream(join(dir, stream, DATA_FILE)));
+      const state = meta.state as { messages?: number };
+      say(`${stream}: restored, ${state.messages ?? 0} messages`);
+    }
+  } finally {
+    await link.close();
+  }
+}

@@ -1,0 +1,123 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLayout } from "../src/nats/layout.ts";
+import { api, startTestHookd, TEST_KEY, type TestHookd, waitForState } from "./support/hookd.ts";
+import { type NatsProcess, startNats } from "./support/processes.ts";
+import { type Receiver, startReceiver } from "./support/receiver.ts";
+
+/**
+ * `hookd backup` and `hookd restore` (docs/deploy.md#back-up-and-restore) as an operator runs them:
+ * a deployment (namespace "prod") with a delivered dispatch, one waiting for a retry and a
+ * subscription is backed up through JetStream snapshots while hookd is stopped; after a restore onto
+ * a new, empty nats-server, hookd there shows the same deliveries and subscription, makes the
+ * waiting retry and takes new work. A restore onto a server that has the streams is refused.
+ */
+
+const run = promisify(execFile);
+const hookdCli = (args: string[], natsUrl: string) =>
+  run(process.execPath, ["bin/hookd.mjs", ...args], {
+    env: { ...process.env, HOOKD_KEY: TEST_KEY, NATS_URL: natsUrl, HOOKD_NAMESPACE: "prod" },
+  });
+const json = (body: unknown) => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+let before: NatsProcess;
+let after: NatsProcess | undefined;
+let receiver: Receiver;
+let backupDir: string;
+/** The receiver of the pending delivery fails until the restore. */
+let flaky = true;
+const running: TestHookd[] = [];
+const hookdOn = async (nats: NatsProcess) => {
+  const hookd = await startTestHookd(nats.url, {
+    HOOKD_NAMESPACE: "prod",
+    HOOKD_RETRY_SCHEDULE: Array(20).fill("1s").join(","),
+  });
+  running.push(hookd);
+  return hookd;
+};
+
+beforeAll(async () => {
+  before = await startNats();
+  receiver = await startReceiver((request) => (request.path === "/flaky" && flaky ? { status: 500 } : { status: 200 }));
+  backupDir = join(await mkdtemp(join(tmpdir(), "hookd-backup-")), "backup");
+});
+
+afterAll(async () => {
+  for (const hookd of running) await hookd.stop();
+  await receiver?.stop();
+  await before?.stop();
+  await after?.stop();
+  if (backupDir) await rm(join(backupDir, ".."), { recursive: true, force: true });
+});
+
+describe("hookd backup, then hookd restore onto a new NATS", () => {
+  let delivered: string;
+  let subscription: string;
+  let pending: string;
+
+  it("backs up every stream of the namespace", async () => {
+    const hookd = await hookdOn(before);
+    const dispatched = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(`${receiver.url}/ok`)}`, {
+      method: "POST",
+      body: "kept",
+    });
+    delivered = ((await dispatched.json()) as { id: string }).id;
+    await waitForState(hookd.url, delivered, "delivered");
+    const created = await api(hookd.url, "/api/v1/subscriptions", json({ topic: "orders", url: `${receiver.url}/s` }));
+    subscription = ((await created.json()) as { id: string }).id;
+    const retried = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(`${receiver.url}/flaky`)}`, {
+      method: "POST",
+      body: "retried after the restore",
+    });
+    pending = ((await retried.json()) as { id: string }).id;
+    await waitForState(hookd.url, pending, "backoff");
+    await hookd.stop();
+
+    const { stdout } = await hookdCli(["backup", backupDir], before.url);
+    const { streams } = createLayout({ namespace: "prod" });
+    for (const stream of Object.values(streams)) {
+      expect(stdout).toMatch(
+        new RegExp(`^${stream}: ${stream === streams.rates ? "kept in memory" : "\\d+ messages"}`, "m"),
+      );
+    }
+    expect(await readdir(join(backupDir, "PROD_JOURNAL"))).toEqual(["backup.json", "stream.tar.s2"]);
+  }, 60_000);
+
+  it("restores them on an empty server, where hookd has the same deliveries and subscriptions", async () => {
+    after = await startNats();
+    const { stdout } = await hookdCli(["restore", backupDir], after.url);
+    expect(stdout).toMatch(/^PROD_JOURNAL: restored/m);
+    const hookd = await hookdOn(after);
+    const delivery = (await (await api(hookd.url, `/api/v1/deliveries/${delivered}`)).json()) as { state: string };
+    expect(delivery.state).toBe("delivered");
+    const listed = (await (await api(hookd.url, "/api/v1/subscriptions")).json()) as { data: { id: string }[] };
+    expect(listed.data.map((entry) => entry.id)).toContain(subscription);
+    flaky = false;
+    await waitForState(hookd.url, pending, "delivered", 60_000);
+    expect(receiver.requests.filter((request) => request.path === "/flaky").at(-1)?.body.toString()).toBe(
+      "retried after the restore",
+    );
+    // The restored consumers and streams take new work.
+    const next = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(`${receiver.url}/ok`)}`, {
+      method: "POST",
+      body: "after the restore",
+    });
+    await waitForState(hookd.url, ((await next.json()) as { id: string }).id, "delivered");
+  }, 60_000);
+
+  it("refuses to restore onto a server that has the streams, naming them", async () => {
+    const refused = hookdCli(["restore", backupDir], after!.url);
+    await expect(refused).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^hookd restore: PROD_JOURNAL, .* already exist on this NATS/),
+    });
+  }, 30_000);
+});
