@@ -9,6 +9,7 @@ import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
+import { mountProxyRoutes } from "./proxy-routes.ts";
 import { mountEventRoutes } from "./event-routes.ts";
 import { mountTokenRoutes, type TokenRouteDeps } from "./token-routes.ts";
 import { mountSecretRoutes } from "./secret-routes.ts";
@@ -176,6 +177,8 @@ export function createApp(deps: AppDeps): Hono {
   mountTokenRoutes(app, deps.tokenRoutes);
   mountSecretRoutes(app, deps.resealSecrets);
   app.route(MACHINES_PATH, machineRoutes());
+  // Last, though it cannot shadow any route above: it takes only paths whose first segment is a host (proxy-target.ts).
+  mountProxyRoutes(app, deps);
 
   app.notFound(notFoundOrNotAllowed(app));
 

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { TokenChecker, TokenVerdict } from "../domain/token-check.ts";
 import { problemResponse } from "./problem.ts";
+import { isProxyPath } from "../domain/proxy-target.ts";
 
 /**
  * Hookbot-style capability tokens on every route but /healthz and the OpenAPI document: the token for a path (or for a
@@ -93,7 +94,10 @@ export function requireToken(tokens: TokenChecker): MiddlewareHandler {
     const url = new URL(c.req.url);
     const path = authScope(url);
     if (path === null) return next();
-    if (url.searchParams.has(QUERY_TOKEN) && !isStreamPath(url.pathname)) return queryTokenRefused(c);
+    // The proxy form's query string is the receiver's own (its ?token= too), never read as hookd's.
+    if (url.searchParams.has(QUERY_TOKEN) && !isStreamPath(url.pathname) && !isProxyPath(url.pathname)) {
+      return queryTokenRefused(c);
+    }
     const token = requestToken(c, url);
     const verdict: TokenVerdict = token ? await tokens.check(path, token) : "denied";
     if (verdict === "granted") return next();
