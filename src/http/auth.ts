@@ -8,7 +8,8 @@ import { isProxyPath } from "../domain/proxy-target.ts";
  * "/"-ending ancestor of it) sent as the Basic user name, the Basic password, or a Bearer token.
  */
 
-const OPEN_PATHS = new Set(["/healthz", "/api/v1/openapi.json", "/status"]);
+// /verify is called by receivers, who hold no token (verify-routes.ts).
+const OPEN_PATHS = new Set(["/healthz", "/api/v1/openapi.json", "/status", "/verify"]);
 
 /**
  * The path whose token a request needs, or null for open routes. Reading a topic needs the token
