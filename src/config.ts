@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { NetworkPolicy } from "./delivery/network-policy.ts";
 import { parseByteSize, parseDuration, parseDurationList } from "./domain/duration.ts";
+import { parseRate } from "./domain/address-rate-limit.ts";
 import { isValidSecret } from "./domain/sign-standard-webhooks.ts";
 import { natsSettingProblems } from "./nats/connect-settings.ts";
 import { DEFAULT_NAMESPACE, MAX_REPLICAS, namespaceProblem } from "./nats/layout.ts";
@@ -126,6 +127,8 @@ export const ConfigSchema = z.object({
       ? null
       : `"${origin}" is not an origin such as https://app.example.com (scheme and host, no path), or *`
   ),
+  // POST /verify per client address, per instance: "<count>/<window>", or "off".
+  HOOKD_VERIFY_RATE: parsed("60/1m", (text) => (text === "off" ? null : parseRate(text, parseDuration))),
   HOOKD_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 }).superRefine((config, ctx) => {
   for (const { variable, message } of natsSettingProblems(config)) {

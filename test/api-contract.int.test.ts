@@ -72,7 +72,9 @@ function appRoutes(): { method: string; path: string }[] {
 }
 
 /** A path that matches a route pattern: each parameter and wildcard filled in. */
-const concrete = (pattern: string) => pattern.replace(/:[A-Za-z]+/g, "x1").replace(/\*$/, "x/y");
+// A parameter with a pattern (the proxy form's host) gets a value it takes: a host name.
+const concrete = (pattern: string) =>
+  pattern.replace(/:[A-Za-z]+\{[^}]*\}/g, "host.example").replace(/:[A-Za-z]+/g, "x1").replace(/\*$/, "x/y");
 
 describe("unknown query parameters on the JSON API are a 400 that names them", () => {
   it("GET /api/v1/subscriptions?subscription_id= is refused instead of listing everything", async () => {

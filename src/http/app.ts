@@ -9,6 +9,9 @@ import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
+import { mountProxyRoutes } from "./proxy-routes.ts";
+import { mountVerifyRoutes } from "./verify-routes.ts";
+import type { AddressRateLimit } from "../domain/address-rate-limit.ts";
 import { mountEventRoutes } from "./event-routes.ts";
 import { mountTokenRoutes, type TokenRouteDeps } from "./token-routes.ts";
 import { mountSecretRoutes } from "./secret-routes.ts";
@@ -62,6 +65,8 @@ export type AppDeps = {
   /** The runtime's WebSocket upgrade (Node and Deno each have their own); without it /sub/ serves no WebSockets. */
   upgradeWebSocket?: UpgradeWebSocket | undefined;
   openNativeStream?: StreamRouteDeps["openNativeStream"];
+  /** POST /verify's limit per client address (HOOKD_VERIFY_RATE); null for none. */
+  verifyLimit: AddressRateLimit | null;
   /** Origins allowed to call hookd from a browser; empty sends no CORS headers. */
   corsOrigins?: readonly string[];
 };
@@ -161,6 +166,7 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   mountDispatchRoutes(app, deps);
+  mountVerifyRoutes(app, deps);
   mountPublishRoutes(app, deps);
   mountStreamRoutes(app, {
     streams: deps.streams,
@@ -176,6 +182,8 @@ export function createApp(deps: AppDeps): Hono {
   mountTokenRoutes(app, deps.tokenRoutes);
   mountSecretRoutes(app, deps.resealSecrets);
   app.route(MACHINES_PATH, machineRoutes());
+  // Last, though it cannot shadow any route above: it takes only paths whose first segment is a host (proxy-target.ts).
+  mountProxyRoutes(app, deps);
 
   app.notFound(notFoundOrNotAllowed(app));
 

@@ -1,13 +1,15 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { TokenChecker, TokenVerdict } from "../domain/token-check.ts";
 import { problemResponse } from "./problem.ts";
+import { isProxyPath } from "../domain/proxy-target.ts";
 
 /**
  * Hookbot-style capability tokens on every route but /healthz and the OpenAPI document: the token for a path (or for a
  * "/"-ending ancestor of it) sent as the Basic user name, the Basic password, or a Bearer token.
  */
 
-const OPEN_PATHS = new Set(["/healthz", "/api/v1/openapi.json", "/status"]);
+// /verify is called by receivers, who hold no token (verify-routes.ts).
+const OPEN_PATHS = new Set(["/healthz", "/api/v1/openapi.json", "/status", "/verify"]);
 
 /**
  * The path whose token a request needs, or null for open routes. Reading a topic needs the token
@@ -93,7 +95,10 @@ export function requireToken(tokens: TokenChecker): MiddlewareHandler {
     const url = new URL(c.req.url);
     const path = authScope(url);
     if (path === null) return next();
-    if (url.searchParams.has(QUERY_TOKEN) && !isStreamPath(url.pathname)) return queryTokenRefused(c);
+    // The proxy form's query string is the receiver's own (its ?token= too), never read as hookd's.
+    if (url.searchParams.has(QUERY_TOKEN) && !isStreamPath(url.pathname) && !isProxyPath(url.pathname)) {
+      return queryTokenRefused(c);
+    }
     const token = requestToken(c, url);
     const verdict: TokenVerdict = token ? await tokens.check(path, token) : "denied";
     if (verdict === "granted") return next();

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import type { Config } from "../config.ts";
 import type { StaticConfig } from "../domain/static-config.ts";
+import { AddressRateLimit } from "../domain/address-rate-limit.ts";
 import { createApp } from "../http/app.ts";
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
@@ -56,6 +57,7 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     upgradeWebSocket: options.upgradeWebSocket,
     openNativeStream: options.openNativeStream,
     corsOrigins: config.HOOKD_CORS_ORIGINS,
+    verifyLimit: config.HOOKD_VERIFY_RATE ? new AddressRateLimit(config.HOOKD_VERIFY_RATE) : null,
   });
 }
 

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { isProxyPath, proxyTargetUrl } from "./proxy-target.ts";
+
+describe("the proxy form's target", () => {
+  it("takes a first segment with a dot, a port, localhost or [IPv6] as the target's authority", () => {
+    expect(proxyTargetUrl("/example.com/user/callback/endpoint", "?x=1")).toBe(
+      "http://example.com/user/callback/endpoint?x=1",
+    );
+    expect(proxyTargetUrl("/example.com", "")).toBe("http://example.com/");
+    expect(proxyTargetUrl("/localhost/a", "")).toBe("http://localhost/a");
+    expect(proxyTargetUrl("/receiver:8080/a", "")).toBe("http://receiver:8080/a");
+    expect(proxyTargetUrl("/127.0.0.1:3000/a%2Fb/", "?q=%20")).toBe("http://127.0.0.1:3000/a%2Fb/?q=%20");
+    expect(proxyTargetUrl("/[::1]:3000/a", "")).toBe("http://[::1]:3000/a");
+  });
+
+  it("names https by port 443", () => {
+    expect(proxyTargetUrl("/example.com:443/hook", "?a=b")).toBe("https://example.com/hook?a=b");
+    expect(proxyTargetUrl("/example.com:4430/hook", "")).toBe("http://example.com:4430/hook");
+  });
+
+  it("never takes a segment without a dot or a port, however it is spelled", () => {
+    for (
+      const path of [
+        "/",
+        "/dispatch",
+        "/api/v1/deliveries",
+        "/pub/example.com/x",
+        "/healthz",
+        "/localhostx/a",
+        "/xlocalhost/a",
+        "/.well-known/x",
+        "/example./x",
+        "/a..b/x",
+        "/https:/example.com/x",
+        "/example.com:/x",
+        "/user@example.com/x",
+      ]
+    ) {
+      expect(isProxyPath(path), path).toBe(false);
+      expect(proxyTargetUrl(path, ""), path).toBeNull();
+    }
+  });
+});
