@@ -1,3 +1,4 @@
+import { connect, createInbox, headers } from "@nats-io/transport-node";
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -5,6 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLayout } from "../src/nats/layout.ts";
+import { snapshotStream } from "../src/nats/stream-snapshot.ts";
 import { api, startTestHookd, TEST_KEY, type TestHookd, waitForState } from "./support/hookd.ts";
 import { type NatsProcess, startNats } from "./support/processes.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
@@ -18,9 +20,9 @@ import { type Receiver, startReceiver } from "./support/receiver.ts";
  */
 
 const run = promisify(execFile);
-const hookdCli = (args: string[], natsUrl: string) =>
+const hookdCli = (args: string[], natsUrl: string, namespace = "prod") =>
   run(process.execPath, ["bin/hookd.mjs", ...args], {
-    env: { ...process.env, HOOKD_KEY: TEST_KEY, NATS_URL: natsUrl, HOOKD_NAMESPACE: "prod" },
+    env: { ...process.env, HOOKD_KEY: TEST_KEY, NATS_URL: natsUrl, HOOKD_NAMESPACE: namespace },
   });
 const json = (body: unknown) => ({
   method: "POST",
@@ -89,7 +91,41 @@ describe("hookd backup, then hookd restore onto a new NATS", () => {
       );
     }
     expect(await readdir(join(backupDir, "PROD_JOURNAL"))).toEqual(["backup.json", "stream.tar.s2"]);
+    // Upstream first, so a backup taken while hookd runs loses nothing it accepted.
+    const order = [...stdout.matchAll(/^(PROD_\w+):/gm)].map((match) => match[1]);
+    expect(order.slice(0, 4)).toEqual([streams.topics, streams.ingest, streams.journal, streams.work]);
   }, 60_000);
+
+  it("refuses a backup that would hold nothing (a wrong HOOKD_NAMESPACE), naming the settings", async () => {
+    const empty = join(backupDir, "..", "empty");
+    await expect(hookdCli(["backup", empty], before.url, "staging")).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^hookd backup: no stream of this namespace .*HOOKD_NAMESPACE=staging/),
+    });
+  }, 30_000);
+
+  it("fails, saving nothing as a backup, when NATS ends a snapshot early (408 No Flow Response)", async () => {
+    // A stand-in for the snapshot API on its own prefix: a chunk, then the end message of an abort.
+    const nc = await connect({ servers: before.url });
+    try {
+      const fake = nc.subscribe("fake.API.STREAM.SNAPSHOT.BROKEN", {
+        callback: (_, request) => {
+          const { deliver_subject: inbox } = request.json<{ deliver_subject: string }>();
+          request.respond(JSON.stringify({ config: { name: "BROKEN" }, state: { messages: 1 } }));
+          nc.publish(inbox, new Uint8Array(10), { reply: createInbox() });
+          nc.publish(inbox, new Uint8Array(0), { headers: headers(408, "No Flow Response") });
+        },
+      });
+      await nc.flush();
+      const written: Uint8Array[] = [];
+      const snapshot = snapshotStream(nc, "fake.API", "BROKEN", async (chunk) => void written.push(chunk));
+      await expect(snapshot).rejects.toThrow(/^snapshot of BROKEN: NATS ended it early \(408 No Flow Response\)/);
+      expect(written).toHaveLength(1);
+      fake.unsubscribe();
+    } finally {
+      await nc.close();
+    }
+  }, 30_000);
 
   it("restores them on an empty server, where hookd has the same deliveries and subscriptions", async () => {
     after = await startNats();
@@ -117,7 +153,7 @@ describe("hookd backup, then hookd restore onto a new NATS", () => {
     const refused = hookdCli(["restore", backupDir], after!.url);
     await expect(refused).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringMatching(/^hookd restore: PROD_JOURNAL, .* already exist on this NATS/),
+      stderr: expect.stringMatching(/^hookd restore: (PROD_\w+, )*PROD_JOURNAL, .* already exist on this NATS/),
     });
   }, 30_000);
 });

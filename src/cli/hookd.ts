@@ -281,8 +281,9 @@ const COMMANDS: Record<string, Command> = {
     usage: ["backup <dir>"],
     summary: "snapshot every stream of hookd's namespace into a new folder",
     details: "Connects as hookd does (NATS_URL, its credentials and TLS, HOOKD_NAMESPACE, HOOKD_JS_DOMAIN) and " +
-      "writes <dir>/<STREAM>/backup.json and stream.tar.s2 for each stream, consumers included. hookd may run; " +
-      "each stream is snapshotted at its own moment. docs/deploy.md#back-up-and-restore says more.",
+      "writes <dir>/<STREAM>/backup.json and stream.tar.s2 for each stream, consumers included. hookd may run: " +
+      "upstream streams are snapshotted first, so nothing accepted is lost, but work that moved on during the backup " +
+      "may be done again and a delivery may show an earlier state. docs/deploy.md#back-up-and-restore says more.",
     async run(args) {
       if (args.length !== 1) return usageError("backup needs one folder, e.g. hookd backup ./hookd-backup");
       return streamBackup("backup", args[0]!);

@@ -10,7 +10,13 @@ import { NatsConnectError } from "../nats/connect-refusal.ts";
 import { type NatsLink, openNats } from "../nats/connection.ts";
 import { createLayout } from "../nats/layout.ts";
 import { displayNatsUrl } from "../nats/nats-url.ts";
-import { jetStreamApi, restoreStream, type SnapshotMeta, snapshotStream } from "../nats/stream-snapshot.ts";
+import {
+  jetStreamApi,
+  restoreStream,
+  SnapshotError,
+  type SnapshotMeta,
+  snapshotStream,
+} from "../nats/stream-snapshot.ts";
 
 /**
  * `hookd backup <dir>` and `hookd restore <dir>`: every stream of hookd's namespace
@@ -23,7 +29,7 @@ import { jetStreamApi, restoreStream, type SnapshotMeta, snapshotStream } from "
 const META_FILE = "backup.json";
 const DATA_FILE = "stream.tar.s2";
 
-type Session = { link: NatsLink; api: string; streams: string[] };
+type Session = { link: NatsLink; api: string; domain?: string; streams: readonly string[]; where: string };
 
 /** What the operator fixes, said on one line: the CLI prints it without a stack trace. */
 export class BackupError extends Error {}
@@ -49,22 +55,38 @@ async function session(): Promise<Session> {
       display,
     });
     const layout = createLayout({ namespace: config.HOOKD_NAMESPACE });
-    return { link, api: jetStreamApi(config.HOOKD_JS_DOMAIN), streams: Object.values(layout.streams) };
+    const domain = config.HOOKD_JS_DOMAIN;
+    const where = `HOOKD_NAMESPACE=${config.HOOKD_NAMESPACE}, NATS_URL=${display}` +
+      (domain ? `, HOOKD_JS_DOMAIN=${domain}` : ", no HOOKD_JS_DOMAIN");
+    return { link, api: jetStreamApi(domain), domain, streams: layout.backupOrder, where };
   } catch (error) {
     if (error instanceof NatsConnectError || error instanceof NatsFileError) throw new BackupError(error.message);
     throw error;
   }
 }
 
-/** Writes a snapshot of every stream of the namespace into `dir`, which must be new or empty. */
+/** JetStream's API for hookd's domain: listing and info must ask the same JetStream the snapshots come from. */
+const managerOf = (link: NatsLink, domain?: string) => jetstreamManager(link.nc, domain ? { domain } : {});
+
+/**
+ * Writes a snapshot of every stream of the namespace into `dir`, which must be new or empty. Upstream
+ * streams first (layout.backupOrder), so a backup taken while hookd runs loses no accepted work.
+ */
+// Long: one loop over the streams, each skipped, refused or saved with its own line for the operator.
 export async function backup(dir: string, say: (line: string) => void): Promise<void> {
-  const { link, api, streams } = await session();
+  const { link, api, domain, streams, where } = await session();
   try {
     await mkdir(dir, { recursive: true });
     if ((await readdir(dir)).length > 0) throw new BackupError(`${dir} is not empty: back up into a new folder`);
-    const jsm = await jetstreamManager(link.nc);
+    const jsm = await managerOf(link, domain);
     const existing = new Set<string>();
     for await (const name of jsm.streams.names()) existing.add(name);
+    // Nothing to back up is a wrong setting, not an empty deployment: hookd makes its streams at start.
+    if (!streams.some((stream) => existing.has(stream))) {
+      throw new BackupError(
+        `no stream of this namespace on this NATS (${where}): check HOOKD_NAMESPACE, NATS_URL and HOOKD_JS_DOMAIN`,
+      );
+    }
     for (const stream of streams) {
       if (!existing.has(stream)) {
         say(`${stream}: not on this NATS, skipped`);
@@ -82,6 +104,9 @@ export async function backup(dir: string, say: (line: string) => void): Promise<
         await writeFile(join(dir, stream, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
         const state = meta.state as { messages?: number; bytes?: number };
         say(`${stream}: ${state.messages ?? 0} messages, ${state.bytes ?? 0} bytes`);
+      } catch (error) {
+        if (error instanceof SnapshotError) throw new BackupError(error.message);
+        throw error;
       } finally {
         await file.close();
       }
@@ -93,9 +118,9 @@ export async function backup(dir: string, say: (line: string) => void): Promise<
 
 /** Restores every stream backed up in `dir`; refuses before restoring anything if one of them exists. */
 export async function restore(dir: string, say: (line: string) => void): Promise<void> {
-  const { link, api, streams } = await session();
+  const { link, api, domain, streams } = await session();
   try {
-    const jsm = await jetstreamManager(link.nc);
+    const jsm = await managerOf(link, domain);
     const existing = new Set<string>();
     for await (const name of jsm.streams.names()) existing.add(name);
     const found: string[] = [];
