@@ -1,6 +1,7 @@
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, createInbox, headers } from "@nats-io/transport-node";
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -24,6 +25,17 @@ const hookdCli = (args: string[], natsUrl: string, namespace = "prod") =>
   run(process.execPath, ["bin/hookd.mjs", ...args], {
     env: { ...process.env, HOOKD_KEY: TEST_KEY, NATS_URL: natsUrl, HOOKD_NAMESPACE: namespace },
   });
+/** The streams a server has, asked directly. */
+async function jetStreamStreams(url: string): Promise<string[]> {
+  const nc = await connect({ servers: url });
+  try {
+    const names: string[] = [];
+    for await (const name of (await jetstreamManager(nc)).streams.names()) names.push(name);
+    return names;
+  } finally {
+    await nc.close();
+  }
+}
 const json = (body: unknown) => ({
   method: "POST",
   headers: { "content-type": "application/json" },
@@ -91,6 +103,10 @@ describe("hookd backup, then hookd restore onto a new NATS", () => {
       );
     }
     expect(await readdir(join(backupDir, "PROD_JOURNAL"))).toEqual(["backup.json", "stream.tar.s2"]);
+    // Written last: the backup is complete.
+    const manifest = JSON.parse(await readFile(join(backupDir, "manifest.json"), "utf8")) as { streams: string[] };
+    expect(manifest.streams).toContain(streams.journal);
+    expect(manifest.streams).not.toContain(streams.rates);
     // Upstream first, so a backup taken while hookd runs loses nothing it accepted.
     const order = [...stdout.matchAll(/^(PROD_\w+):/gm)].map((match) => match[1]);
     expect(order.slice(0, 4)).toEqual([streams.topics, streams.ingest, streams.journal, streams.work]);
@@ -148,6 +164,21 @@ describe("hookd backup, then hookd restore onto a new NATS", () => {
     });
     await waitForState(hookd.url, ((await next.json()) as { id: string }).id, "delivered");
   }, 60_000);
+
+  it("refuses to restore a backup that broke off (no manifest.json), before restoring anything", async () => {
+    const partial = join(backupDir, "..", "partial");
+    await cp(join(backupDir, "PROD_JOURNAL"), join(partial, "PROD_JOURNAL"), { recursive: true });
+    const empty = await startNats();
+    try {
+      await expect(hookdCli(["restore", partial], empty.url)).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(/^hookd restore: .*partial has no manifest.json: .*broke off/),
+      });
+      expect(await jetStreamStreams(empty.url)).toEqual([]);
+    } finally {
+      await empty.stop();
+    }
+  }, 30_000);
 
   it("refuses to restore onto a server that has the streams, naming them", async () => {
     const refused = hookdCli(["restore", backupDir], after!.url);

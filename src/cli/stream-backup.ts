@@ -1,6 +1,6 @@
 import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "../config.ts";
@@ -28,6 +28,8 @@ import {
 
 const META_FILE = "backup.json";
 const DATA_FILE = "stream.tar.s2";
+/** Written last, once every stream is saved: a folder without it is a backup that broke off. */
+const MANIFEST_FILE = "manifest.json";
 
 type Session = { link: NatsLink; api: string; domain?: string; streams: readonly string[]; where: string };
 
@@ -87,6 +89,7 @@ export async function backup(dir: string, say: (line: string) => void): Promise<
         `no stream of this namespace on this NATS (${where}): check HOOKD_NAMESPACE, NATS_URL and HOOKD_JS_DOMAIN`,
       );
     }
+    const saved: string[] = [];
     for (const stream of streams) {
       if (!existing.has(stream)) {
         say(`${stream}: not on this NATS, skipped`);
@@ -104,6 +107,7 @@ export async function backup(dir: string, say: (line: string) => void): Promise<
         await writeFile(join(dir, stream, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
         const state = meta.state as { messages?: number; bytes?: number };
         say(`${stream}: ${state.messages ?? 0} messages, ${state.bytes ?? 0} bytes`);
+        saved.push(stream);
       } catch (error) {
         if (error instanceof SnapshotError) throw new BackupError(error.message);
         throw error;
@@ -111,9 +115,22 @@ export async function backup(dir: string, say: (line: string) => void): Promise<
         await file.close();
       }
     }
+    await writeFile(join(dir, MANIFEST_FILE), `${JSON.stringify({ streams: saved }, null, 2)}\n`);
   } finally {
     await link.close();
   }
+}
+
+/** The streams a complete backup in `dir` holds, from its manifest. */
+async function manifestOf(dir: string): Promise<string[]> {
+  const text = await readFile(join(dir, MANIFEST_FILE), "utf8").catch(() => null);
+  if (text === null) {
+    throw new BackupError(
+      `${dir} has no ${MANIFEST_FILE}: it is not a backup, or one that broke off before its last stream; ` +
+        "restore from a complete backup",
+    );
+  }
+  return (JSON.parse(text) as { streams: string[] }).streams;
 }
 
 /** Restores every stream backed up in `dir`; refuses before restoring anything if one of them exists. */
@@ -123,10 +140,8 @@ export async function restore(dir: string, say: (line: string) => void): Promise
     const jsm = await managerOf(link, domain);
     const existing = new Set<string>();
     for await (const name of jsm.streams.names()) existing.add(name);
-    const found: string[] = [];
-    for (const stream of streams) {
-      if (await stat(join(dir, stream, META_FILE)).catch(() => null)) found.push(stream);
-    }
+    const listed = await manifestOf(dir);
+    const found = streams.filter((stream) => listed.includes(stream));
     if (found.length === 0) throw new BackupError(`${dir} holds no backup of this namespace's streams`);
     const clash = found.filter((stream) => existing.has(stream));
     if (clash.length > 0) {
@@ -135,11 +150,25 @@ export async function restore(dir: string, say: (line: string) => void): Promise
           "and delete the streams if you mean to replace them)",
       );
     }
-    for (const stream of found) {
-      const meta = JSON.parse(await readFile(join(dir, stream, META_FILE), "utf8")) as SnapshotMeta;
-      await restoreStream(link.nc, api, meta, createReadStream(join(dir, stream, DATA_FILE)));
-      const state = meta.state as { messages?: number };
-      say(`${stream}: restored, ${state.messages ?? 0} messages`);
+    const restored: string[] = [];
+    try {
+      for (const stream of found) {
+        const meta = JSON.parse(await readFile(join(dir, stream, META_FILE), "utf8")) as SnapshotMeta;
+        await restoreStream(link.nc, api, meta, createReadStream(join(dir, stream, DATA_FILE)));
+        restored.push(stream);
+        const state = meta.state as { messages?: number };
+        say(`${stream}: restored, ${state.messages ?? 0} messages`);
+      }
+    } catch (error) {
+      // Half a restore is worse than none: hookd would start on some streams and make the others empty.
+      const left: string[] = [];
+      for (const stream of restored) await jsm.streams.delete(stream).catch(() => left.push(stream));
+      const undone = restored.length === 0
+        ? ""
+        : left.length === 0
+        ? `; removed the streams it had restored (${restored.join(", ")})`
+        : `; could not remove ${left.join(", ")}: delete them (docs/deploy.md#back-up-and-restore) before trying again`;
+      throw new BackupError(`restore failed: ${String((error as Error)?.message ?? error)}${undone}`);
     }
   } finally {
     await link.close();
