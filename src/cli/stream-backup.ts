@@ -36,6 +36,16 @@ type Session = { link: NatsLink; api: string; domain?: string; streams: readonly
 /** What the operator fixes, said on one line: the CLI prints it without a stack trace. */
 export class BackupError extends Error {}
 
+/** NATS refused this user a subject: the fix is the backup user's permissions, not hookd's. */
+function permissionRefusal(error: unknown): never {
+  const text = String((error as Error)?.message ?? error);
+  if (!/permissions violation/i.test(text)) throw error;
+  throw new BackupError(
+    `NATS refused this user: ${text}. Run backup and restore as a user with what ` +
+      "hookd nats-permissions --backup prints (docs/deploy.md#back-up-and-restore)",
+  );
+}
+
 async function session(): Promise<Session> {
   let config;
   try {
@@ -50,7 +60,8 @@ async function session(): Promise<Session> {
   const display = displayNatsUrl(config.NATS_URL);
   try {
     const plan = await connectPlan({ ...config, NATS_URL: config.NATS_URL });
-    const log = createLogger("warn", process.stderr);
+    // Not "warn": the connection's own permission warning names hookd's permissions; permissionRefusal says the right ones.
+    const log = createLogger("fatal", process.stderr);
     const link = await openNats(plan, `hookd-backup@${hostname()}`, {
       timeoutMs: config.HOOKD_NATS_CONNECT_TIMEOUT,
       log,
@@ -74,8 +85,12 @@ const managerOf = (link: NatsLink, domain?: string) => jetstreamManager(link.nc,
  * Writes a snapshot of every stream of the namespace into `dir`, which must be new or empty. Upstream
  * streams first (layout.backupOrder), so a backup taken while hookd runs loses no accepted work.
  */
-// Long: one loop over the streams, each skipped, refused or saved with its own line for the operator.
 export async function backup(dir: string, say: (line: string) => void): Promise<void> {
+  return await backupAll(dir, say).catch(permissionRefusal);
+}
+
+// Long: one loop over the streams, each skipped, refused or saved with its own line for the operator.
+async function backupAll(dir: string, say: (line: string) => void): Promise<void> {
   const { link, api, domain, streams, where } = await session();
   try {
     await mkdir(dir, { recursive: true });
@@ -135,6 +150,11 @@ async function manifestOf(dir: string): Promise<string[]> {
 
 /** Restores every stream backed up in `dir`; refuses before restoring anything if one of them exists. */
 export async function restore(dir: string, say: (line: string) => void): Promise<void> {
+  return await restoreAll(dir, say).catch(permissionRefusal);
+}
+
+// Long: the checks before anything is restored, then the restore and its undoing on failure.
+async function restoreAll(dir: string, say: (line: string) => void): Promise<void> {
   const { link, api, domain, streams } = await session();
   try {
     const jsm = await managerOf(link, domain);
