@@ -26,9 +26,9 @@ const SETTLE_MS = 30_000;
 const settling = (error: unknown) => /timeout|temporarily unavailable|no responders/i.test(String(error));
 
 /** Nobody has led `what` for SETTLE_MS: most likely a cluster with too few of its nodes up. */
-const leaderless = (what: string, servers: string | undefined, cause: string) =>
+const leaderless = (what: string, servers: string | undefined, cause: string, waited = `${SETTLE_MS / 1000} s`) =>
   new StreamSetupError(
-    `JetStream at ${servers ?? "NATS_URL"} has had no leader for ${what} for ${SETTLE_MS / 1000} s (${cause}): ` +
+    `JetStream at ${servers ?? "NATS_URL"} has had no leader for ${what} (${waited}; ${cause}): ` +
       "a NATS cluster needs most of its nodes up to elect one; start the other nodes, or check NATS_URL.",
   );
 
@@ -125,7 +125,12 @@ export async function ensureStreams(
   } catch (error) {
     // A create or update that timed out: the cluster lost its leader between two questions.
     if (error instanceof StreamSetupError || !settling(error)) throw error;
-    throw leaderless("hookd's streams", options.servers, String((error as Error)?.message ?? error));
+    throw leaderless(
+      "hookd's streams",
+      options.servers,
+      String((error as Error)?.message ?? error),
+      "no answer in time",
+    );
   }
 }
 
