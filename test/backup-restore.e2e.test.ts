@@ -1,10 +1,13 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect, createInbox, headers } from "@nats-io/transport-node";
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLayout } from "../src/nats/layout.ts";
+import { snapshotStream } from "../src/nats/stream-snapshot.ts";
 import { api, startTestHookd, TEST_KEY, type TestHookd, waitForState } from "./support/hookd.ts";
 import { type NatsProcess, startNats } from "./support/processes.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
@@ -18,10 +21,21 @@ import { type Receiver, startReceiver } from "./support/receiver.ts";
  */
 
 const run = promisify(execFile);
-const hookdCli = (args: string[], natsUrl: string) =>
+const hookdCli = (args: string[], natsUrl: string, namespace = "prod") =>
   run(process.execPath, ["bin/hookd.mjs", ...args], {
-    env: { ...process.env, HOOKD_KEY: TEST_KEY, NATS_URL: natsUrl, HOOKD_NAMESPACE: "prod" },
+    env: { ...process.env, HOOKD_KEY: TEST_KEY, NATS_URL: natsUrl, HOOKD_NAMESPACE: namespace },
   });
+/** The streams a server has, asked directly. */
+async function jetStreamStreams(url: string): Promise<string[]> {
+  const nc = await connect({ servers: url });
+  try {
+    const names: string[] = [];
+    for await (const name of (await jetstreamManager(nc)).streams.names()) names.push(name);
+    return names;
+  } finally {
+    await nc.close();
+  }
+}
 const json = (body: unknown) => ({
   method: "POST",
   headers: { "content-type": "application/json" },
@@ -89,7 +103,45 @@ describe("hookd backup, then hookd restore onto a new NATS", () => {
       );
     }
     expect(await readdir(join(backupDir, "PROD_JOURNAL"))).toEqual(["backup.json", "stream.tar.s2"]);
+    // Written last: the backup is complete.
+    const manifest = JSON.parse(await readFile(join(backupDir, "manifest.json"), "utf8")) as { streams: string[] };
+    expect(manifest.streams).toContain(streams.journal);
+    expect(manifest.streams).not.toContain(streams.rates);
+    // Upstream first, so a backup taken while hookd runs loses nothing it accepted.
+    const order = [...stdout.matchAll(/^(PROD_\w+):/gm)].map((match) => match[1]);
+    expect(order.slice(0, 4)).toEqual([streams.topics, streams.ingest, streams.journal, streams.work]);
   }, 60_000);
+
+  it("refuses a backup that would hold nothing (a wrong HOOKD_NAMESPACE), naming the settings", async () => {
+    const empty = join(backupDir, "..", "empty");
+    await expect(hookdCli(["backup", empty], before.url, "staging")).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^hookd backup: no stream of this namespace .*HOOKD_NAMESPACE=staging/),
+    });
+  }, 30_000);
+
+  it("fails, saving nothing as a backup, when NATS ends a snapshot early (408 No Flow Response)", async () => {
+    // A stand-in for the snapshot API on its own prefix: a chunk, then the end message of an abort.
+    const nc = await connect({ servers: before.url });
+    try {
+      const fake = nc.subscribe("fake.API.STREAM.SNAPSHOT.BROKEN", {
+        callback: (_, request) => {
+          const { deliver_subject: inbox } = request.json<{ deliver_subject: string }>();
+          request.respond(JSON.stringify({ config: { name: "BROKEN" }, state: { messages: 1 } }));
+          nc.publish(inbox, new Uint8Array(10), { reply: createInbox() });
+          nc.publish(inbox, new Uint8Array(0), { headers: headers(408, "No Flow Response") });
+        },
+      });
+      await nc.flush();
+      const written: Uint8Array[] = [];
+      const snapshot = snapshotStream(nc, "fake.API", "BROKEN", async (chunk) => void written.push(chunk));
+      await expect(snapshot).rejects.toThrow(/^snapshot of BROKEN: NATS ended it early \(408 No Flow Response\)/);
+      expect(written).toHaveLength(1);
+      fake.unsubscribe();
+    } finally {
+      await nc.close();
+    }
+  }, 30_000);
 
   it("restores them on an empty server, where hookd has the same deliveries and subscriptions", async () => {
     after = await startNats();
@@ -113,11 +165,26 @@ describe("hookd backup, then hookd restore onto a new NATS", () => {
     await waitForState(hookd.url, ((await next.json()) as { id: string }).id, "delivered");
   }, 60_000);
 
+  it("refuses to restore a backup that broke off (no manifest.json), before restoring anything", async () => {
+    const partial = join(backupDir, "..", "partial");
+    await cp(join(backupDir, "PROD_JOURNAL"), join(partial, "PROD_JOURNAL"), { recursive: true });
+    const empty = await startNats();
+    try {
+      await expect(hookdCli(["restore", partial], empty.url)).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(/^hookd restore: .*partial has no manifest.json: .*broke off/),
+      });
+      expect(await jetStreamStreams(empty.url)).toEqual([]);
+    } finally {
+      await empty.stop();
+    }
+  }, 30_000);
+
   it("refuses to restore onto a server that has the streams, naming them", async () => {
     const refused = hookdCli(["restore", backupDir], after!.url);
     await expect(refused).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringMatching(/^hookd restore: PROD_JOURNAL, .* already exist on this NATS/),
+      stderr: expect.stringMatching(/^hookd restore: (PROD_\w+, )*PROD_JOURNAL, .* already exist on this NATS/),
     });
   }, 30_000);
 });

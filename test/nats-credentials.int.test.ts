@@ -1,11 +1,14 @@
-import { nkeys } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect, nkeys } from "@nats-io/transport-node";
+import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/log.ts";
-import { api, startTestHookd, type TestHookd } from "./support/hookd.ts";
+import { api, eventually, startTestHookd, TEST_KEY, type TestHookd } from "./support/hookd.ts";
 import { makeOperator, type OperatorSetup } from "./support/nats-jwt.ts";
 import { freePort, type NatsOptions, type NatsProcess, startNats } from "./support/processes.ts";
 import { makeTestCa, natsTlsConfig, type TestCa } from "./support/test-ca.ts";
@@ -50,6 +53,7 @@ async function connectsWith(url: string, env: Record<string, string> = {}): Prom
   return hookd;
 }
 
+const run = promisify(execFile);
 const withUser = (url: string, userinfo: string) => url.replace("nats://", `nats://${userinfo}@`);
 
 describe("credentials", () => {
@@ -95,10 +99,39 @@ describe("TLS", () => {
 });
 
 describe("servers", () => {
-  it("a JetStream domain (HOOKD_JS_DOMAIN)", async () => {
-    const server = await nats({ extraConfig: `jetstream { store_dir: "${join(dir, "domain-store")}", domain: hub }` });
-    await connectsWith(server.url, { HOOKD_JS_DOMAIN: "hub" });
-  });
+  it("a JetStream domain (HOOKD_JS_DOMAIN): /healthz, backup and restore ask $JS.hub.API, not $JS.API", async () => {
+    // hookd on a leaf node whose own JetStream (domain "leaf") answers $JS.API, its streams on the
+    // hub's (domain "hub"): a call that forgets the domain asks the wrong JetStream. A lone server
+    // answers $JS.API for its own domain too, which would hide such a call.
+    const leafPort = await freePort();
+    await nats({
+      extraConfig: `jetstream { store_dir: "${join(dir, "hub-store")}", domain: hub }\n` +
+        `leafnodes { listen: "127.0.0.1:${leafPort}" }`,
+    });
+    const server = await nats({
+      extraConfig: `jetstream { store_dir: "${join(dir, "leaf-store")}", domain: leaf }\n` +
+        `leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:${leafPort}" } ] }`,
+    });
+    const probe = await connect({ servers: server.url });
+    await eventually(
+      () => jetstreamManager(probe, { domain: "hub", timeout: 1_000 }).then(() => true),
+      20_000,
+      "the leaf node",
+    );
+    await probe.close();
+    const url = server.url;
+    const env = { HOOKD_JS_DOMAIN: "hub", HOOKD_NAMESPACE: "hub-test" };
+    const hookd = await connectsWith(url, env);
+    expect((await fetch(`${hookd.url}/healthz`)).status).toBe(200);
+    const folder = join(dir, "domain-backup");
+    const cli = (action: string) =>
+      run(process.execPath, ["bin/hookd.mjs", action, folder], {
+        env: { ...process.env, HOOKD_KEY: TEST_KEY, NATS_URL: url, ...env },
+      });
+    expect((await cli("backup")).stdout).toMatch(/^HUB-TEST_JOURNAL: \d+ messages/m);
+    // restore lists the streams through the domain too: it finds them there and refuses.
+    await expect(cli("restore")).rejects.toMatchObject({ stderr: expect.stringMatching(/already exist on this NATS/) });
+  }, 60_000);
 
   it("a server list whose first server is down", async () => {
     const server = await nats({ extraConfig: "authorization { users: [ { user: hookd, password: pw } ] }" });

@@ -1,12 +1,14 @@
+import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/log.ts";
-import { natsPermissions, permissionsBlock } from "../src/nats/permissions.ts";
+import { backupPermissions, natsPermissions, permissionsBlock } from "../src/nats/permissions.ts";
 import { runBasicOperations } from "./support/basic-operations.ts";
-import { api, startTestHookd, type TestHookd } from "./support/hookd.ts";
+import { api, startTestHookd, TEST_KEY, type TestHookd } from "./support/hookd.ts";
 import { type NatsProcess, startNats } from "./support/processes.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
 
@@ -22,6 +24,14 @@ const WITHHELD = "$JS.API.STREAM.INFO.HOOKD_RATES";
 /** What the third user lacks: publishing to the topic log, which hookd does only when asked to publish. */
 const TOPIC_SUBJECTS = "hookd.topic.>";
 
+/** hookd backup's and restore's own user, granted exactly what `hookd nats-permissions --backup` prints. */
+const BACKUP_USER = `{ user: backup, password: backup-pw,\n${permissionsBlock(backupPermissions(), "    ")} }`;
+const run = promisify(execFile);
+const cli = (action: string, dir: string, url: string) =>
+  run(process.execPath, ["bin/hookd.mjs", action, dir], {
+    env: { ...process.env, HOOKD_KEY: TEST_KEY, NATS_URL: url },
+  });
+
 const user = (name: string, publish: string[]) =>
   `{ user: ${name}, password: ${name}-pw,\n${permissionsBlock({ publish, subscribe: granted.subscribe }, "    ")} }`;
 
@@ -33,7 +43,7 @@ describe("hookd as a NATS user with exactly the permissions it documents", () =>
     nats = await startNats({
       extraConfig: `authorization { users: [\n${user("hookd", granted.publish)}\n${
         user("narrow", granted.publish.filter((subject) => subject !== WITHHELD))
-      }\n${user("nopub", granted.publish.filter((subject) => subject !== TOPIC_SUBJECTS))}\n] }`,
+      }\n${user("nopub", granted.publish.filter((subject) => subject !== TOPIC_SUBJECTS))}\n${BACKUP_USER}\n] }`,
     });
     receiver = await startReceiver();
   });
@@ -49,6 +59,33 @@ describe("hookd as a NATS user with exactly the permissions it documents", () =>
     const log = await readFile(join(nats.dir, "nats-server.log"), "utf8");
     expect(log).not.toMatch(/Violation/i);
   });
+
+  it(
+    "backs up as the --backup user, and restores as it onto another server; hookd's own user is told to use it",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "hookd-perm-backup-"));
+      const target = await startNats({ extraConfig: `authorization { users: [\n${BACKUP_USER}\n] }` });
+      try {
+        const asHookd = cli("backup", join(dir, "refused"), nats.url.replace("nats://", "nats://hookd:hookd-pw@"));
+        await expect(asHookd).rejects.toMatchObject({
+          stderr: expect.stringMatching(/^hookd backup: NATS refused this user: .*hookd nats-permissions --backup/),
+        });
+        const backedUp = await cli("backup", join(dir, "b"), nats.url.replace("nats://", "nats://backup:backup-pw@"));
+        expect(backedUp.stdout).toMatch(/^HOOKD_JOURNAL: \d+ messages/m);
+        const restored = await cli(
+          "restore",
+          join(dir, "b"),
+          target.url.replace("nats://", "nats://backup:backup-pw@"),
+        );
+        expect(restored.stdout).toMatch(/^HOOKD_JOURNAL: restored/m);
+        expect(await readFile(join(target.dir, "nats-server.log"), "utf8")).not.toMatch(/Violation/i);
+      } finally {
+        await target.stop();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 
   it("refuses to start, naming the permission, for a user missing one", async () => {
     const started = startTestHookd(nats.url.replace("nats://", "nats://narrow:narrow-pw@"));

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_KEY } from "./support/hookd.ts";
+import { startNatsCluster } from "./support/nats-cluster.ts";
 import { type NatsProcess, startNats } from "./support/processes.ts";
 
 /**
@@ -15,7 +16,10 @@ let nats: NatsProcess;
 beforeAll(async () => (nats = await startNats()));
 afterAll(async () => await nats?.stop());
 
-async function failedStart(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+async function failedStart(
+  env: Record<string, string>,
+  natsUrl = nats.url,
+): Promise<{ code: number | null; stderr: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), "hookd-data-"));
   try {
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.node.ts"], {
@@ -24,14 +28,14 @@ async function failedStart(env: Record<string, string>): Promise<{ code: number 
         HOOKD_KEY: TEST_KEY,
         HOOKD_DATA_DIR: dataDir,
         HOOKD_PORT: "0",
-        NATS_URL: nats.url,
+        NATS_URL: natsUrl,
         ...env,
       },
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
     const code = await new Promise<number | null>((resolve) => child.once("exit", (exitCode) => resolve(exitCode)));
     clearTimeout(timer);
     return { code, stderr };
@@ -57,4 +61,22 @@ describe("a start with a wrong replica count or namespace", () => {
     expect(stderr).toMatch(/HOOKD_NAMESPACE: must be lower-case letters, digits and "-"/);
     expect(stderr).not.toMatch(/^\s+at /m);
   }, 90_000);
+});
+
+describe("a start on a cluster with too few nodes up", () => {
+  it("one node of three: after waiting for a leader, one line naming the servers and the fix, exit 1", async () => {
+    const cluster = await startNatsCluster();
+    try {
+      await cluster.kill("n2");
+      await cluster.kill("n3");
+      const n1 = cluster.node("n1").url;
+      const { code, stderr } = await failedStart({ HOOKD_REPLICAS: "3" }, n1);
+      expect(code).toBe(1);
+      const lines = stderr.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^JetStream at ${n1} has had no leader for .*start the other nodes`));
+    } finally {
+      await cluster.stop();
+    }
+  }, 120_000);
 });

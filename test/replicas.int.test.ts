@@ -1,6 +1,6 @@
 import { type JetStreamManager, jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,6 +29,8 @@ const consumers: [string, string][] = [
   [layout.streams.topics, layout.consumers.fanOut],
   [layout.streams.work, layout.consumers.workers],
 ];
+/** A config-file router's consumer (HOOKD_CONFIG below), scaled up with the others by an instance that has it. */
+const router: [string, string] = [layout.streams.topics, layout.consumers.router("deploys")];
 
 /** Peers of a stream or consumer: its leader and its replicas. */
 const peers = (cluster: StreamInfo["cluster"]) =>
@@ -63,7 +65,13 @@ describe("HOOKD_REPLICAS on a three-node cluster", () => {
   let nc: NatsConnection;
   let jsm: JetStreamManager;
   let receiver: Receiver;
+  let configDir: string;
+  /** A static router, so its durable consumer is made and then scaled with the others. */
+  let withRouter: Record<string, string>;
   beforeAll(async () => {
+    configDir = await mkdtemp(join(tmpdir(), "hookd-replicas-config-"));
+    withRouter = { HOOKD_CONFIG: join(configDir, "hookd.yaml") };
+    await writeFile(withRouter.HOOKD_CONFIG!, "routers:\n  - {name: deploys, type: github, from: hooks/}\n");
     cluster = await startNatsCluster();
     nc = await connect({ servers: cluster.nodes[0]!.url });
     jsm = await jetstreamManager(nc);
@@ -73,13 +81,16 @@ describe("HOOKD_REPLICAS on a three-node cluster", () => {
     await nc?.close();
     await receiver?.stop();
     await cluster?.stop();
+    if (configDir) await rm(configDir, { recursive: true, force: true });
   });
 
   it("starts with one replica, scales every stream and consumer up to three, and refuses to shrink", async () => {
-    await startOnce(cluster.nodes[0]!.url, {});
+    await startOnce(cluster.nodes[0]!.url, withRouter);
     expect(Object.values(await replicaCounts(jsm))).toEqual(streamNames.map(() => 1));
+    expect((await jsm.consumers.info(layout.streams.topics, layout.consumers.router("deploys"))).config.num_replicas)
+      .toBe(1);
 
-    const hookd = await startTestHookd(cluster.nodes[1]!.url, { HOOKD_REPLICAS: "3" });
+    const hookd = await startTestHookd(cluster.nodes[1]!.url, { HOOKD_REPLICAS: "3", ...withRouter });
     try {
       expect(await replicaCounts(jsm)).toEqual(Object.fromEntries(streamNames.map((name) => [name, 3])));
       // Three peers and one leader each, once JetStream has placed them (the rate stream, in memory, too).
@@ -89,7 +100,7 @@ describe("HOOKD_REPLICAS on a three-node cluster", () => {
             const info = await jsm.streams.info(name);
             if (peers(info.cluster).join() !== "n1,n2,n3" || !info.cluster?.leader) return false;
           }
-          for (const [stream, name] of consumers) {
+          for (const [stream, name] of [...consumers, router]) {
             const info = await jsm.consumers.info(stream, name);
             if (info.config.num_replicas !== 3 || peers(info.cluster).join() !== "n1,n2,n3") return false;
           }

@@ -24,6 +24,7 @@ const OPTIONS = {
   url: { type: "string" },
   token: { type: "string" },
   json: { type: "boolean" },
+  backup: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
   type: { type: "string" },
@@ -251,28 +252,31 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   "nats-permissions": {
-    usage: ["nats-permissions [--namespace N] [--domain D] [--json]"],
+    usage: ["nats-permissions [--namespace N] [--domain D] [--backup] [--json]"],
     summary: "print the NATS permissions hookd's user needs (a nats-server config block)",
     details: "Exactly the subjects hookd publishes and subscribes to: its streams' subjects, the JetStream API " +
       "for its streams, acks and flow control on them, and its inboxes. docs/nats.md says where the block goes.",
     options: [
       ["--namespace N", "hookd's namespace (default: HOOKD_NAMESPACE, else hookd)"],
       ["--domain D", "the JetStream domain hookd uses (default: HOOKD_JS_DOMAIN, else none)"],
+      ["--backup", "the permissions of a user for hookd backup and hookd restore instead"],
       ["--json", "print the lists as JSON: {publish, subscribe}"],
     ],
     async run(args, values) {
       if (args.length > 0) return usageError("nats-permissions takes no arguments, only --namespace and --domain");
       // Loaded when asked, like serve: the layout it derives the subjects from is part of the server.
       if (!import.meta.url.endsWith(".ts")) (await import("tsx/esm/api")).register();
-      const { natsPermissions, permissionsText } = (await import(
+      const { backupPermissions, natsPermissions, permissionsText } = (await import(
         new URL("src/nats/permissions.ts", ROOT).href
       )) as typeof import("../nats/permissions.ts");
       const options = {
         namespace: values.namespace ?? (process.env.HOOKD_NAMESPACE || undefined),
         domain: values.domain ?? (process.env.HOOKD_JS_DOMAIN || undefined),
       };
+      const backup = values.backup ?? false;
+      const lists = backup ? backupPermissions(options) : natsPermissions(options);
       process.stdout.write(
-        values.json ? `${JSON.stringify(natsPermissions(options), null, 2)}\n` : permissionsText(options),
+        values.json ? `${JSON.stringify(lists, null, 2)}\n` : permissionsText({ ...options, backup }),
       );
       return 0;
     },
@@ -281,8 +285,9 @@ const COMMANDS: Record<string, Command> = {
     usage: ["backup <dir>"],
     summary: "snapshot every stream of hookd's namespace into a new folder",
     details: "Connects as hookd does (NATS_URL, its credentials and TLS, HOOKD_NAMESPACE, HOOKD_JS_DOMAIN) and " +
-      "writes <dir>/<STREAM>/backup.json and stream.tar.s2 for each stream, consumers included. hookd may run; " +
-      "each stream is snapshotted at its own moment. docs/deploy.md#back-up-and-restore says more.",
+      "writes <dir>/<STREAM>/backup.json and stream.tar.s2 for each stream, consumers included. hookd may run: " +
+      "upstream streams are snapshotted first, so nothing accepted is lost, but work that moved on during the backup " +
+      "may be done again and a delivery may show an earlier state. docs/deploy.md#back-up-and-restore says more.",
     async run(args) {
       if (args.length !== 1) return usageError("backup needs one folder, e.g. hookd backup ./hookd-backup");
       return streamBackup("backup", args[0]!);

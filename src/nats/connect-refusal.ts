@@ -94,6 +94,13 @@ export function jetStreamRefusal(error: unknown, at: string, domain: string | un
     );
   }
   const where = domain ? ` in the JetStream domain "${domain}" (HOOKD_JS_DOMAIN)` : "";
+  if (/timeout|temporarily unavailable/i.test(message)) {
+    // Asked for 30 s (src/start/nats-connection.ts): JetStream is there but nobody leads it.
+    return new NatsConnectError(
+      `JetStream at ${at}${where} has had no leader for 30 s (${message}): a NATS cluster needs most of its ` +
+        `nodes up to elect one; start the other nodes, or check NATS_URL${domain ? " and HOOKD_JS_DOMAIN" : ""}`,
+    );
+  }
   const fix = domain
     ? "check HOOKD_JS_DOMAIN against the server's jetstream { domain: … }, and that hookd's user has what " +
       "hookd nats-permissions --domain prints"

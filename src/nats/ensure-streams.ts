@@ -17,20 +17,33 @@ export class StreamSetupError extends Error {}
 export type EnsureOptions = {
   /** HOOKD_REPLICAS_SHRINK: scale streams with more replicas than the layout's down to it. */
   allowShrink?: boolean;
+  /** The NATS servers, as hookd logs them (no credentials): named when JetStream has no leader. */
+  servers?: string;
 };
 
 /** How long a stream or consumer that is electing a leader (a node died, or its replicas just changed) is waited for. */
 const SETTLE_MS = 30_000;
 const settling = (error: unknown) => /timeout|temporarily unavailable|no responders/i.test(String(error));
 
-/** Asks again while the answer is "nobody leads this right now", for up to SETTLE_MS; other errors pass at once. */
-async function settled<T>(ask: () => Promise<T>): Promise<T> {
+/** Nobody has led `what` for SETTLE_MS: most likely a cluster with too few of its nodes up. */
+const leaderless = (what: string, servers: string | undefined, cause: string, waited = `${SETTLE_MS / 1000} s`) =>
+  new StreamSetupError(
+    `JetStream at ${servers ?? "NATS_URL"} has had no leader for ${what} (${waited}; ${cause}): ` +
+      "a NATS cluster needs most of its nodes up to elect one; start the other nodes, or check NATS_URL.",
+  );
+
+/**
+ * Asks again while the answer is "nobody leads this right now", for up to SETTLE_MS, then refuses
+ * the start in one line; other errors pass at once.
+ */
+async function settled<T>(ask: () => Promise<T>, what: string, servers?: string): Promise<T> {
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
     try {
       return await ask();
     } catch (error) {
-      if (!settling(error) || Date.now() > deadline) throw error;
+      if (!settling(error)) throw error;
+      if (Date.now() > deadline) throw leaderless(what, servers, String((error as Error)?.message ?? error));
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
@@ -39,7 +52,7 @@ async function settled<T>(ask: () => Promise<T>): Promise<T> {
 async function ensureStream(jsm: JetStreamManager, config: StreamSpec, options: EnsureOptions): Promise<void> {
   let info: StreamInfo;
   try {
-    info = await settled(() => jsm.streams.info(config.name));
+    info = await settled(() => jsm.streams.info(config.name), `stream ${config.name}`, options.servers);
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name !== "StreamNotFoundError" && !/stream not found/i.test(String(error))) throw error;
@@ -47,19 +60,22 @@ async function ensureStream(jsm: JetStreamManager, config: StreamSpec, options: 
     return;
   }
   checkReplicas(info, config, options);
-  await settled(() => jsm.streams.update(config.name, config)).catch((updateError: unknown) =>
-    refused(config, updateError)
+  await settled(() => jsm.streams.update(config.name, config), `stream ${config.name}`, options.servers).catch(
+    (updateError: unknown) => refused(config, updateError),
   );
   // A scaled stream elects a leader among its new peers; what start-up does next writes to it.
-  if ((info.config.num_replicas || 1) !== (config.num_replicas ?? 1)) await waitForLeader(jsm, config.name);
+  if ((info.config.num_replicas || 1) !== (config.num_replicas ?? 1)) {
+    await waitForLeader(jsm, config.name, options.servers);
+  }
 }
 
-async function waitForLeader(jsm: JetStreamManager, stream: string): Promise<void> {
+async function waitForLeader(jsm: JetStreamManager, stream: string, servers?: string): Promise<void> {
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
-    const { cluster } = await settled(() => jsm.streams.info(stream));
+    const { cluster } = await settled(() => jsm.streams.info(stream), `stream ${stream}`, servers);
     // A single server leads everything itself and names no cluster.
-    if (!cluster || cluster.leader || Date.now() > deadline) return;
+    if (!cluster || cluster.leader) return;
+    if (Date.now() > deadline) throw leaderless(`stream ${stream}`, servers, "its replicas elected none");
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -103,15 +119,31 @@ export async function ensureStreams(
   settings: StreamSettings,
   options: EnsureOptions = {},
 ): Promise<void> {
-  for (const config of layout.streamConfigs(settings)) await ensureStream(jsm, config, options);
-  for (const consumer of layout.durableConsumers(settings)) await ensureConsumer(jsm, consumer);
+  try {
+    for (const config of layout.streamConfigs(settings)) await ensureStream(jsm, config, options);
+    for (const consumer of layout.durableConsumers(settings)) await ensureConsumer(jsm, consumer, options.servers);
+  } catch (error) {
+    // A create or update that timed out: the cluster lost its leader between two questions.
+    if (error instanceof StreamSetupError || !settling(error)) throw error;
+    throw leaderless(
+      "hookd's streams",
+      options.servers,
+      String((error as Error)?.message ?? error),
+      "no answer in time",
+    );
+  }
 }
 
 /** Creates a durable consumer, or brings the settings the spec calls updatable up to date on an existing one. */
-export async function ensureConsumer(jsm: JetStreamManager, spec: DurableConsumerSpec): Promise<void> {
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  spec: DurableConsumerSpec,
+  servers?: string,
+): Promise<void> {
   const { stream, config, updatable } = spec;
+  const what = `consumer ${config.durable_name}`;
   try {
-    await settled(() => jsm.consumers.info(stream, config.durable_name));
+    await settled(() => jsm.consumers.info(stream, config.durable_name), what, servers);
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name !== "ConsumerNotFoundError" && !/consumer not found/i.test(String(error))) throw error;
@@ -125,7 +157,7 @@ export async function ensureConsumer(jsm: JetStreamManager, spec: DurableConsume
   }
   if (updatable.length > 0) {
     const changes = Object.fromEntries(updatable.map((key) => [key, config[key]]));
-    await settled(() => jsm.consumers.update(stream, config.durable_name, changes));
+    await settled(() => jsm.consumers.update(stream, config.durable_name, changes), what, servers);
   }
 }
 

@@ -127,6 +127,13 @@ export type JetStreamLayout = {
   parseSubject(subject: string): ParsedSubject | null;
   /** The topic a topic-log subject belongs to; throws TopicNameError, saying why, for any other subject. */
   topicOf(subject: string): { topic: string; namespace: TopicNamespace };
+  /**
+   * Every stream, upstream first, the order `hookd backup` snapshots them in while hookd may run: a
+   * message that moves downstream (topic log -> fan-out batch -> journal -> work) after its upstream
+   * stream was snapshotted is still unacknowledged in that snapshot, so after a restore it is
+   * processed again (at least once) rather than lost between two snapshots.
+   */
+  readonly backupOrder: readonly string[];
   /** Every stream, in an order that creates a stream before another one sources it. */
   streamConfigs(settings: StreamSettings): StreamSpec[];
   /** The durable consumers every instance shares. */
@@ -170,8 +177,10 @@ export function createLayout(options: { namespace?: string; replicas?: number } 
     throw new Error(`the JetStream replica count must be a whole number from 1 to ${MAX_REPLICAS} (got ${replicas})`);
   }
   const names = namesIn(namespace, replicas);
+  const { topics, ingest, journal, work, ...rest } = names.streams;
   return {
     ...names,
+    backupOrder: [topics, ingest, journal, work, ...Object.values(rest)],
     parseSubject: (subject) => parseSubject(names, subject),
     topicOf: (subject) => topicOf(names, subject),
     streamConfigs: (settings) => streamConfigs(names, settings),

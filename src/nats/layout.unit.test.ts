@@ -271,6 +271,16 @@ describe("the JetStream layout", () => {
     }
     for (const replicas of [0, 6, 1.5]) expect(() => createLayout({ replicas })).toThrow(/replica count/);
   });
+
+  it("backs up every stream once, each before the streams its messages move on to", () => {
+    const { streams, backupOrder } = createLayout();
+    expect([...backupOrder].sort()).toEqual(Object.values(streams).sort());
+    // topic log -> fan-out batches (ingest) -> journal -> work queue (sourced from the journal).
+    const at = (stream: string) => backupOrder.indexOf(stream);
+    expect(at(streams.topics)).toBeLessThan(at(streams.ingest));
+    expect(at(streams.ingest)).toBeLessThan(at(streams.journal));
+    expect(at(streams.journal)).toBeLessThan(at(streams.work));
+  });
 });
 
 describe("JetStream names outside the layout", () => {

@@ -40,12 +40,21 @@ function serverUrls(text: string): URL[] {
   });
 }
 
+/** A %-escape of user or password, said in words (decodeURIComponent's own is "URI malformed"). */
+function unescaped(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new Error("user or password has an invalid %-escape; percent-encode @ : / % in them (% as %25)");
+  }
+}
+
 function authOf(url: URL): UrlAuth | null {
   if (url.username === "" && url.password === "") return null;
-  const user = decodeURIComponent(url.username);
+  const user = unescaped(url.username);
   // nats://token@host: a user name with no password is a token, as NATS's own clients read it.
   if (url.password === "") return { kind: "token", token: user };
-  return { kind: "user", user, pass: decodeURIComponent(url.password) };
+  return { kind: "user", user, pass: unescaped(url.password) };
 }
 
 const sameAuth = (a: UrlAuth, b: UrlAuth) => JSON.stringify(a) === JSON.stringify(b);

@@ -28,6 +28,11 @@ describe("NATS_URL", () => {
     expect(() => parseNatsUrl("http://a:80")).toThrow(/nats:\/\/ or tls:\/\//);
     expect(() => parseNatsUrl(" , ")).toThrow(/names no server/);
     expect(() => parseNatsUrl("nats://a:4222/path")).toThrow(/scheme:\/\/host:port/);
+    // A bare % in a password: the fix, not "URI malformed", and not the password.
+    expect(() => parseNatsUrl("nats://hookd:50%off@a:4222")).toThrow(
+      /^user or password has an invalid %-escape; percent-encode @ : \/ %/,
+    );
+    expect(() => parseNatsUrl("nats://hookd:50%off@a:4222")).not.toThrow(/50%off/);
     expect(() => parseNatsUrl("nats://u:pw1xyz@a:4222,nats://u:pw2xyz@b:4222")).toThrow(/different credentials/);
     try {
       parseNatsUrl("nats://u:pw1xyz@a:4222,nats://u:pw2xyz@b:4222");

@@ -59,6 +59,33 @@ export function natsPermissions(
   };
 }
 
+/**
+ * What `hookd backup` and `hookd restore` need, for a user of their own (hookd's own user cannot
+ * snapshot): list the streams, read their info, snapshot and restore them (acknowledging each chunk
+ * on $JS.SNAPSHOT.*), and delete what a failed restore had restored.
+ */
+export function backupPermissions(options: { namespace?: string; domain?: string | undefined } = {}): NatsPermissions {
+  const layout = createLayout(options.namespace === undefined ? {} : { namespace: options.namespace });
+  const apis = options.domain ? [`$JS.${options.domain}.API`, "$JS.API"] : ["$JS.API"];
+  const streams = layout.backupOrder;
+  return {
+    publish: [
+      ...apis.flatMap((api) => [
+        `${api}.INFO`,
+        `${api}.STREAM.NAMES`,
+        ...streams.flatMap((stream) => [
+          `${api}.STREAM.INFO.${stream}`,
+          `${api}.STREAM.SNAPSHOT.${stream}`,
+          `${api}.STREAM.RESTORE.${stream}`,
+          `${api}.STREAM.DELETE.${stream}`,
+        ]),
+      ]),
+      ...streams.flatMap((stream) => [`$JS.SNAPSHOT.ACK.${stream}.>`, `$JS.SNAPSHOT.RESTORE.${stream}.>`]),
+    ],
+    subscribe: ["_INBOX.>"],
+  };
+}
+
 const quoted = (subjects: string[], indent: string) => subjects.map((subject) => `${indent}"${subject}"`).join("\n");
 
 /** A nats-server `permissions` block for hookd's user, as `users: [{ user: …, permissions: <this> }]` takes it. */
@@ -80,9 +107,20 @@ export function permissionsBlock(permissions: NatsPermissions, indent = ""): str
 }
 
 /** What `hookd nats-permissions` prints: the block, with a comment saying where it goes. */
-export function permissionsText(options: { namespace?: string; domain?: string | undefined }): string {
+export function permissionsText(
+  options: { namespace?: string | undefined; domain?: string | undefined; backup?: boolean },
+): string {
   const namespace = options.namespace ?? createLayout().namespace;
   const domain = options.domain ? `, JetStream domain "${options.domain}"` : "";
+  const scope = { ...(options.namespace ? { namespace: options.namespace } : {}), domain: options.domain };
+  if (options.backup) {
+    return [
+      `# The NATS permissions hookd backup and hookd restore need (namespace "${namespace}"${domain}): put this`,
+      "# block in a user of their own, e.g. { user: hookd-backup, password: ..., permissions: { ... } }",
+      permissionsBlock(backupPermissions(scope)),
+      "",
+    ].join("\n");
+  }
   return [
     `# The NATS permissions hookd needs (namespace "${namespace}"${domain}): put this block in hookd's`,
     "# user, e.g. authorization { users: [ { user: hookd, password: ..., permissions: { ... } } ] }",

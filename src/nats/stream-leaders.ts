@@ -14,13 +14,15 @@ export type StreamLeaders = { leaderless(): Promise<string[]> };
 export function watchStreamLeaders(
   nc: NatsConnection,
   layout: JetStreamLayout,
-  options: { cacheMs?: number; timeoutMs?: number } = {},
+  options: { cacheMs?: number; timeoutMs?: number; domain?: string | undefined } = {},
 ): StreamLeaders {
   const cacheMs = options.cacheMs ?? 1_000;
   const names = Object.values(layout.streams);
   let cached: { at: number; answer: Promise<string[]> } | null = null;
   const check = async () => {
-    const jsm = await jetstreamManager(nc, { timeout: options.timeoutMs ?? 2_000, checkAPI: false });
+    // The domain's API ($JS.<domain>.API): behind a leaf node $JS.API is another JetStream, or none.
+    const domain = options.domain ? { domain: options.domain } : {};
+    const jsm = await jetstreamManager(nc, { timeout: options.timeoutMs ?? 2_000, checkAPI: false, ...domain });
     const led = await Promise.all(
       names.map((name) =>
         jsm.streams.info(name).then(

@@ -31,6 +31,21 @@ function answerOf(data: Uint8Array, what: string): ApiAnswer {
   return answer;
 }
 
+/**
+ * The empty message that ends a snapshot says how it ended (nats-server 2.9 jetstream_api.go):
+ * no status or 204 when it is complete; 408 No Flow Response, 408 No Interest or 500 <read error>
+ * when the server gave up, and what came before it is a truncated snapshot, not a backup.
+ */
+export function endOfSnapshot(code: number, description: string, stream: string): void {
+  if (code === 0 || (code >= 200 && code < 300)) return;
+  throw new SnapshotError(
+    `snapshot of ${stream}: NATS ended it early (${code} ${description}); nothing of it is a backup, try again`,
+  );
+}
+
+/** A snapshot or restore the server refused or broke off: said on one line. */
+export class SnapshotError extends Error {}
+
 /** Streams `stream`'s snapshot to `write`, chunk by chunk, and resolves with its config and state. */
 export async function snapshotStream(
   nc: NatsConnection,
@@ -57,7 +72,10 @@ export async function snapshotStream(
     );
     watch();
     for await (const chunk of chunks) {
-      if (chunk.data.length === 0) break;
+      if (chunk.data.length === 0) {
+        endOfSnapshot(chunk.headers?.code ?? 0, chunk.headers?.description ?? "", stream);
+        break;
+      }
       await write(chunk.data);
       if (chunk.reply) chunk.respond();
       watch();

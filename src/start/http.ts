@@ -39,7 +39,8 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     resealSecrets: () => resealSecrets(resealDeps(config, storage, subscriptionPart)),
     policy: deliveryPart.policy,
     isNatsConnected: storage.link.isConnected,
-    leaderlessStreams: watchStreamLeaders(storage.link.nc, storage.layout).leaderless,
+    leaderlessStreams:
+      watchStreamLeaders(storage.link.nc, storage.layout, { domain: config.HOOKD_JS_DOMAIN }).leaderless,
     defaultSecrets: storage.signing.secret ? [storage.signing.secret] : [],
     maxBodyBytes: storage.maxBodyBytes,
     log,

@@ -40,8 +40,28 @@ export async function natsConnection(
   closers.push("nats connection", () => link.close());
   const domain = config.HOOKD_JS_DOMAIN === undefined ? {} : { domain: config.HOOKD_JS_DOMAIN };
   // jetstreamManager asks the server for the account's JetStream: a server (or domain) without it fails here.
-  const jsm = await jetstreamManager(link.nc, domain).catch((error: unknown) => {
+  const jsm = await jetStreamAnswering(() => jetstreamManager(link.nc, domain)).catch((error: unknown) => {
     throw jetStreamRefusal(error, natsUrl, config.HOOKD_JS_DOMAIN);
   });
   return { natsUrl, link, jsm, js: jetstream(link.nc, domain) };
+}
+
+/** How long a JetStream that does not answer yet (a cluster electing its meta leader) is waited for. */
+const ELECTION_MS = 30_000;
+
+/**
+ * A JetStream cluster answers its API only once most of its nodes are up and have elected a leader:
+ * one started beside them (systemd starting all at once) is asked again until then; a server
+ * without JetStream answers at once that nobody responds, and is refused at once.
+ */
+async function jetStreamAnswering<T>(ask: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + ELECTION_MS;
+  for (;;) {
+    try {
+      return await ask();
+    } catch (error) {
+      if (!/timeout|temporarily unavailable/i.test(String(error)) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }

@@ -72,7 +72,7 @@ export async function openStorage(config: Config, log: Logger, closers: Closers)
     idempotencyWindowMs: config.HOOKD_IDEMPOTENCY_WINDOW,
     ackWaitMs: ackWaitFor(config),
     maxAckPending: config.HOOKD_MAX_BACKLOG,
-  }, { allowShrink: config.HOOKD_REPLICAS_SHRINK === "1" });
+  }, { allowShrink: config.HOOKD_REPLICAS_SHRINK === "1", servers: natsUrl });
   const publisher = new JetStreamPublisher(link.nc);
   closers.push("jetstream publisher", () => publisher.close());
   const signing = await chooseSigningSecret(config, { jsm, publisher, layout, box: secretBox }, log);
