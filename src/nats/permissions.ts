@@ -3,8 +3,9 @@ import { createLayout, type JetStreamLayout } from "./layout.ts";
 /**
  * The NATS permissions hookd needs, and no more: derived from the layout, so what `hookd
  * nats-permissions` prints, what docs/nats.md shows and what the least-privilege test grants are the
- * subjects hookd really uses. Everything is scoped to one namespace's streams, so two deployments
- * sharing an account can be kept apart by their users too.
+ * subjects hookd really uses. Everything but the inbox is scoped to one namespace's streams, so two
+ * deployments' users on one account cannot touch each other's streams (docs/nats.md says what the
+ * shared inbox leaves open).
  */
 
 export type NatsPermissions = { publish: string[]; subscribe: string[] };
@@ -33,6 +34,19 @@ function streamApi(api: string, stream: string): string[] {
   ];
 }
 
+/**
+ * The calls only some streams need: a message read from a stream without direct get (a batched
+ * delivery's ingest batch; whether the work queue still holds a delivery's work), and purging a
+ * subject's older entries (`hookd reseal`: a subscription's and the shared signing secret's).
+ */
+function extraStreamApi(api: string, layout: JetStreamLayout): string[] {
+  const { ingest, work, subscriptions, settings } = layout.streams;
+  return [
+    ...[ingest, work].map((stream) => `${api}.STREAM.MSG.GET.${stream}`),
+    ...[subscriptions, settings].map((stream) => `${api}.STREAM.PURGE.${stream}`),
+  ];
+}
+
 export function natsPermissions(
   options: { namespace?: string; domain?: string | undefined; inboxPrefix?: string } = {},
 ): NatsPermissions {
@@ -50,6 +64,7 @@ export function natsPermissions(
         // jetstreamManager() reads the account's JetStream info once, at start.
         `${api}.INFO`,
         ...streams.flatMap((stream) => streamApi(api, stream)),
+        ...extraStreamApi(api, layout),
       ]),
       // Acks (and naks with a delay) of consumed messages, and flow-control replies of ordered push consumers.
       ...streams.flatMap((stream) => [`$JS.ACK.${stream}.>`, `$JS.FC.${stream}.>`]),

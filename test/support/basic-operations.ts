@@ -25,6 +25,8 @@ export async function runBasicOperations(base: string, receiver: Receiver, topic
     body: JSON.stringify({ topic, url: `${receiver.url}/fanned-out` }),
   });
   expect(subscribed.status).toBe(201);
+  // Re-sealing after a key rotation reads every subscription's journal and purges its older entries.
+  expect((await api(base, "/api/v1/secrets/reseal", { method: "POST" })).status).toBe(200);
 
   const sse = openSse(`${base}/sse/${topic}`, await adminToken());
   try {
