@@ -1,11 +1,11 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { SecretBox } from "../src/domain/secret-box.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
 import { api, startTestHookd } from "./support/hookd.ts";
+import { everyStoredMessage } from "./support/stream-messages.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 /**
@@ -32,15 +32,10 @@ const { streams } = createLayout();
 
 /** The streams (other than the delivery journal and the queues that carry its created events) with a message holding `needle`. */
 async function streamsHolding(nc: NatsConnection, needle: string): Promise<string[]> {
-  const jsm = await jetstreamManager(nc);
   const holding = new Set<string>();
-  for await (const name of jsm.streams.names()) {
-    if ([streams.journal, streams.work, streams.ingest].includes(name)) continue;
-    const { state } = await jsm.streams.info(name);
-    for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
-      const message = await jsm.streams.getMessage(name, { seq }).catch(() => null);
-      if (message && new TextDecoder().decode(message.data).includes(needle)) holding.add(name);
-    }
+  for await (const message of everyStoredMessage(nc)) {
+    if ([streams.journal, streams.work, streams.ingest].includes(message.stream)) continue;
+    if (message.text.includes(needle)) holding.add(message.stream);
   }
   return [...holding];
 }

@@ -1,4 +1,3 @@
-import { jetstreamManager } from "@nats-io/jetstream";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +5,7 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
 import { api, startTestHookd } from "./support/hookd.ts";
+import { everyStoredMessage } from "./support/stream-messages.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 /**
@@ -85,17 +85,12 @@ describe("secrets at rest", () => {
 
   /** "<stream> <subject> #<seq>" of every message holding any of `needles`, in any stream on the server. */
   async function dumpHits(needles: string[]): Promise<string[]> {
-    const jsm = await jetstreamManager(suite.nc);
     const hits: string[] = [];
     let read = 0;
-    for await (const name of jsm.streams.names()) {
-      const { state } = await jsm.streams.info(name);
-      for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
-        const message = await jsm.streams.getMessage(name, { seq }).catch(() => null);
-        if (!message) continue; // deleted (a work queue's acked message)
-        read++;
-        const text = new TextDecoder().decode(message.data) + JSON.stringify(message.header ?? {});
-        if (needles.some((needle) => text.includes(needle))) hits.push(`${name} ${message.subject} #${seq}`);
+    for await (const message of everyStoredMessage(suite.nc)) {
+      read++;
+      if (needles.some((needle) => message.text.includes(needle))) {
+        hits.push(`${message.stream} ${message.subject} #${message.seq}`);
       }
     }
     expect(read).toBeGreaterThan(10);
