@@ -60,6 +60,12 @@ export type WorkerDeps = {
    * only this many of the instance's slots, never all of them: others' deliveries keep flowing.
    */
   perOriginLimit?: number;
+  /**
+   * Attempts to one fast origin that may wait in the instance for its slot (default: perOriginLimit).
+   * The instance's other handlers: past them the work queue stops pulling, so the backlog stays in NATS
+   * instead of cycling through this instance as redeliveries.
+   */
+  originWaitersMax?: number;
   /** Handles WebSub lease items, which share the work queue with deliveries. */
   onLease?: (message: JsMsg) => Promise<void>;
   /** Shared rate limits (per subscription); without one, limits are not enforced. */
@@ -136,8 +142,7 @@ export class DeliveryWorker {
     // Only a fast origin's attempts wait (slots free every typical attempt, so waiters keep moving); a slow origin's go back to NATS at once.
     this.#gate = deps.perOriginLimit === undefined ? null : new OriginGate({
       limit: deps.perOriginLimit,
-      // As many waiting as in flight: one origin holds at most twice its share of the handlers.
-      maxWaiting: deps.perOriginLimit,
+      maxWaiting: deps.originWaitersMax ?? deps.perOriginLimit,
       maxWaitMs: ORIGIN_WAIT_MS,
       fastMs: FAST_ORIGIN_MS,
       now: () => performance.now(),
@@ -268,7 +273,7 @@ export class DeliveryWorker {
       message.nak(UNOPENED_SECRET_RETRY_MS);
       return;
     }
-    if (!this.#gate) return this.attemptWithinShare(message, created, base, payload, prepared);
+    if (!this.#gate) return this.attemptWithinShare(message, created, base, payload, prepared, () => undefined);
     const release = await this.#gate.enter(originOf(created.data.request.url));
     if (!release) {
       // This origin holds its share of the slots and of the queue: come back shortly, without using an attempt.
@@ -276,7 +281,7 @@ export class DeliveryWorker {
       return;
     }
     try {
-      await this.attemptWithinShare(message, created, base, payload, prepared);
+      await this.attemptWithinShare(message, created, base, payload, prepared, release);
     } finally {
       release();
     }
@@ -297,6 +302,8 @@ export class DeliveryWorker {
     base: Base,
     payload: Payload,
     prepared: { outbound: OutboundRequest; unopenable?: string },
+    /** Frees the origin's slot once the receiver has answered: journaling the outcome is not the origin's time. */
+    releaseOrigin: () => void,
   ): Promise<void> {
     const { outbound, unopenable } = prepared;
     const started = attemptStarted(base.snapshot, this.deps.workerId, this.deps.clock());
@@ -308,6 +315,7 @@ export class DeliveryWorker {
     const sending = unopenable
       ? Promise.resolve<AttemptResult>({ latencyMs: 0, errorCode: "secret-unopenable", error: unopenable })
       : this.send(message, outbound, payload);
+    void sending.finally(releaseOrigin).catch(() => undefined);
     const quick = inFlightFirst ? null : await settledWithin(sending, this.deps.quickAttemptMs ?? QUICK_ATTEMPT_MS);
     if (quick) return this.recordQuickAttempt(message, created, base, started, outbound, quick.value);
     let inFlight = inFlightFirst;

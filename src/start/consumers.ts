@@ -96,6 +96,7 @@ async function startRouters(config: Config, parts: ConsumerParts, log: Logger, c
 
 function createWorker(config: Config, parts: ConsumerParts, log: Logger): DeliveryWorker {
   const { storage, deliveryPart, subscriptionPart, metrics } = parts;
+  const perOrigin = Math.max(1, Math.floor(config.HOOKD_CONCURRENCY * ORIGIN_SHARE));
   return new DeliveryWorker({
     store: deliveryPart.deliveryStore,
     layout: storage.layout,
@@ -113,7 +114,10 @@ function createWorker(config: Config, parts: ConsumerParts, log: Logger): Delive
     onSubscriptionDeliveryFinished: (outcome) => subscriptionPart.health.deliveryFinished(outcome),
     rateLimiter: new RateLimiter(storage.jsm, storage.publisher, storage.layout),
     onLease: (message) => subscriptionPart.hub.handleLease(message),
-    perOriginLimit: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY * ORIGIN_SHARE)),
+    perOriginLimit: perOrigin,
+    // A fast origin's extra attempts may fill the other handlers: they wait milliseconds, where a bounce
+    // costs a redelivery, a journal read and a signature, and with one busy receiver bounced most work.
+    originWaitersMax: Math.max(1, config.HOOKD_CONCURRENCY - perOrigin),
     // The delivery's journal has the attempt either way; a lost summary only shortens this list.
     onSubscriptionAttempt: (subscriptionId, attempt) =>
       void subscriptionPart.attemptLog
