@@ -2,6 +2,7 @@ import type { JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { IdempotencyKeyReusedError, publishConflicts } from "../domain/idempotency.ts";
 import type { TopicNamespace } from "../domain/topic-name.ts";
+import { RecentPromises } from "../domain/recent-promises.ts";
 import { EventIndex } from "./event-index.ts";
 import { publishFailure, unavailable } from "./journal.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
@@ -68,8 +69,13 @@ export type FoundEvent = { found: PublishedEvent; storedAtMs: number } | { expir
 
 const SEQ_ID = /^seq-(\d+)$/;
 
+/** The stored events read most recently: a fan-out sends one event to every subscription, each a delivery reading it. */
+const EVENTS_KEPT = 256;
+const NOT_STORED = Symbol("not stored");
+
 export class TopicLog {
   readonly #index: EventIndex;
+  readonly #recent = new RecentPromises<number, PublishedEvent>(EVENTS_KEPT);
 
   constructor(
     private readonly jsm: JetStreamManager,
@@ -139,7 +145,16 @@ export class TopicLog {
   }
 
   async read(seq: number): Promise<PublishedEvent | null> {
+    return await this.#recent.get(seq, () => this.#readStored(seq)).catch((error: unknown) => {
+      if (error === NOT_STORED) return null;
+      throw error;
+    });
+  }
+
+  /** Rejects with NOT_STORED rather than caching a miss: a replica that has not caught up yet may answer one. */
+  async #readStored(seq: number): Promise<PublishedEvent> {
     const message = await this.jsm.direct.getMessage(this.layout.streams.topics, { seq }).catch(unavailable);
-    return message ? eventOfMessage(message, this.layout) : null;
+    if (!message) throw NOT_STORED;
+    return eventOfMessage(message, this.layout);
   }
 }
