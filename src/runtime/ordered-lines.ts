@@ -42,6 +42,8 @@ const MAX_MOVES = 20;
 const MAX_SKIPPED = 1_000;
 
 export class OrderedLines {
+  #sweeping = false;
+
   constructor(private readonly deps: OrderedLinesDeps) {}
 
   /** Starts a new ordered subscription's line at the end of the topic log: it takes the events published from now on. */
@@ -77,6 +79,27 @@ export class OrderedLines {
       if (!(await this.#write(subscriptionId, { topicSeq: event.seq, head }, line))) continue;
       // A new delivery is pending: the line waits for it. One made before a crash may be done already.
       if (delivery.created) return;
+    }
+  }
+
+  /**
+   * Moves every active ordered line that can move. Every event and every finished head already tells
+   * its line; this catches what those can miss (an instance that had not yet heard of a new subscription,
+   * a kill between a head's end and the line hearing of it, a read answered by a lagging replica).
+   */
+  async sweep(): Promise<void> {
+    // A slow sweep (NATS away) is not joined by the next one.
+    if (this.#sweeping) return;
+    this.#sweeping = true;
+    try {
+      for (const target of [...this.deps.index.all()]) {
+        if (!target.ordered || !target.active) continue;
+        await this.advance(target.id).catch((error: unknown) =>
+          this.deps.log.warn({ err: error, subscriptionId: target.id }, "could not move an ordered line on")
+        );
+      }
+    } finally {
+      this.#sweeping = false;
     }
   }
 
