@@ -136,6 +136,19 @@ describe("ordered subscriptions", () => {
     expect(requests[5]!.at - requests[0]!.at).toBeGreaterThanOrEqual(1_000);
   }, 60_000);
 
+  it("a paused line holds its events, counts them as waiting, and delivers them in order once activated", async () => {
+    const r = await suite.startReceiver();
+    const { json } = await subscribe({ topic: "paused-line", url: r.url, dialect: "plain", ordered: true });
+    const path = `/api/v1/subscriptions/${json.id}`;
+    expect((await api(suite.hookd.url, `${path}/deactivate`, { method: "POST" })).status).toBe(200);
+    for (let i = 0; i < 3; i++) await publish("paused-line", String(i));
+    await quiet();
+    expect(r.requests).toHaveLength(0);
+    expect((await subscriptionOf(json.id)).ordered_line).toEqual({ head: null, waiting: 3 });
+    expect((await api(suite.hookd.url, `${path}/activate`, { method: "POST" })).status).toBe(200);
+    expect(bodiesOf(await r.waitFor(3, 30_000))).toEqual(["0", "1", "2"]);
+  }, 60_000);
+
   it("refuses an ordered that is not a boolean, and a change of it after creation, with a problem", async () => {
     const r = await suite.startReceiver();
     const bad = await subscribe({ topic: "orders", url: r.url, ordered: "yes" });

@@ -117,7 +117,8 @@ function commandsOf(
       directory.apply(id, subscription, seq);
       // The instance that made a change announces it, so each change is announced once.
       void announce(id, previousState, subscription);
-      if (subscription.config.ordered && subscription.state === "active" && previousState !== "active") {
+      const resumed = previousState !== null && previousState !== "active" && subscription.state === "active";
+      if (subscription.config.ordered && resumed) {
         // A line held still while its subscription was paused or disabled moves on again.
         orderedLines.advance(id).catch((error: unknown) =>
           log.warn({ err: error, subscriptionId: id }, "could not move an ordered line on; its next event moves it")
