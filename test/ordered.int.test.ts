@@ -136,6 +136,28 @@ describe("ordered subscriptions", () => {
     expect(requests[5]!.at - requests[0]!.at).toBeGreaterThanOrEqual(1_000);
   }, 60_000);
 
+  it(
+    "a recursive ordered subscription takes the topics below it in the log's order, and only its event types",
+    async () => {
+      const r = await suite.startReceiver();
+      await subscribe({ topic: "books/", url: r.url, dialect: "plain", ordered: true, event_types: ["entry.made"] });
+      const typed = (topic: string, body: string, type: string) =>
+        api(suite.hookd.url, `/pub/${topic}`, {
+          method: "POST",
+          headers: { "content-type": "text/plain", "hookd-event-type": type },
+          body,
+        });
+      const topics = ["books/eu", "books/us", "books/eu/de", "booksx", "books/us"];
+      for (const [i, topic] of topics.entries()) {
+        expect((await typed(topic, String(i), i === 1 ? "entry.void" : "entry.made")).status).toBe(202);
+      }
+      expect(bodiesOf(await r.waitFor(3, 30_000))).toEqual(["0", "2", "4"]);
+      await quiet();
+      expect(r.requests).toHaveLength(3);
+    },
+    60_000,
+  );
+
   it("a paused line holds its events, counts them as waiting, and delivers them in order once activated", async () => {
     const r = await suite.startReceiver();
     const { json } = await subscribe({ topic: "paused-line", url: r.url, dialect: "plain", ordered: true });

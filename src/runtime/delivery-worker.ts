@@ -236,7 +236,7 @@ export class DeliveryWorker {
     const next = nextStep(base.snapshot, now, this.deps.leaseMs);
     switch (next.kind) {
       case "ack":
-        await this.orderedHeadDone(created);
+        if (created.data.ordered) await this.orderedHeadDone(created);
         message.ack();
         return null;
       case "nak":
