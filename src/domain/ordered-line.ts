@@ -8,9 +8,9 @@ import { z } from "zod";
  */
 
 export const LineStateSchema = z.object({
-  /** The topic-log sequence the line has reached: its head's event, or where it started while it has none. */
+  /** How far the line has read the topic log: its head's event, or past events of other types, or where it started. */
   topicSeq: z.number().int().nonnegative(),
-  head: z.object({ eventId: z.string(), deliveryId: z.string() }).nullable(),
+  head: z.object({ eventId: z.string(), deliveryId: z.string(), topicSeq: z.number().int().positive() }).nullable(),
 });
 export type LineState = z.infer<typeof LineStateSchema>;
 

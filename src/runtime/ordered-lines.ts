@@ -75,7 +75,7 @@ export class OrderedLines {
       }
       const { event, storedAtMs } = next.found;
       const delivery = await this.deps.create(fanOutEventOf(event, storedAtMs), target);
-      const head = { eventId: event.id, deliveryId: delivery.id };
+      const head = { eventId: event.id, deliveryId: delivery.id, topicSeq: event.seq };
       if (!(await this.#write(subscriptionId, { topicSeq: event.seq, head }, line))) continue;
       // A new delivery is pending: the line waits for it. One made before a crash may be done already.
       if (delivery.created) return;
@@ -113,7 +113,7 @@ export class OrderedLines {
     const head = line?.state.head;
     if (!head) return { head: null, waiting };
     const state = (await this.#headState(line.state))!;
-    return { head: { ...head, topicSeq: line.state.topicSeq, state }, waiting };
+    return { head: { ...head, state }, waiting };
   }
 
   /** The line as stored; one that was never opened (a crash between creating the subscription and opening it) starts now. */
