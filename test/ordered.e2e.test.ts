@@ -107,4 +107,47 @@ describe("ordered delivery across instances", () => {
       await survivor.stop();
     }
   }, 240_000);
+
+  it("the head on the wire when its instance is SIGKILLed is sent again by another before the next event", async () => {
+    const seen = orderedReceiver();
+    // The first request for event 5 hangs: the only instance with workers is then certainly holding the head.
+    let hung = false;
+    const r = await suite.startReceiver((request) => {
+      if (request.body.toString() === "5" && !hung) {
+        hung = true;
+        return { status: 200, delayMs: 120_000 };
+      }
+      return seen.respond(request);
+    });
+    const doomed = await spawnTestHookd({ NATS_URL: suite.nats.url, HOOKD_INSTANCE_ID: "doomed" });
+    const front = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" });
+    let rescuer: Awaited<ReturnType<typeof startTestHookd>> | undefined;
+    try {
+      const created = await api(front.url, "/api/v1/subscriptions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ topic: "ledger/kill", url: r.url, dialect: "plain", ordered: true }),
+      });
+      const { id } = await created.json();
+      await eventually(async () => (await api(doomed.url, `/api/v1/subscriptions/${id}`)).ok, 10_000, "the sub");
+      for (const n of range(1, 10)) {
+        expect((await api(front.url, "/pub/ledger/kill", { method: "POST", body: String(n) })).status).toBe(202);
+      }
+      await eventually(async () => hung, 30_000, "event 5 on the wire");
+      // Past the quick window: the attempt's start is journaled, so the journal shows it in flight.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await doomed.kill("SIGKILL");
+      expect(seen.arrivals).toEqual([1, 2, 3, 4]);
+      rescuer = await startTestHookd(suite.nats.url, { HOOKD_INSTANCE_ID: "rescuer" });
+      await eventually(async () => seen.succeeded.size === 10, 60_000, "all 10 events to succeed");
+      expect(seen.early).toEqual([]);
+      expect(seen.arrivals).toEqual(range(1, 10));
+      const view = await (await api(rescuer.url, `/api/v1/subscriptions/${id}`)).json();
+      expect(view.ordered_line.head.state).toBe("delivered");
+    } finally {
+      await doomed.kill("SIGKILL");
+      await rescuer?.stop();
+      await front.stop();
+    }
+  }, 120_000);
 });
