@@ -143,8 +143,11 @@ export class FanOut {
         id,
         request: { url: target.url, method: "POST", headers, body: toBase64(new Uint8Array(0)) },
         schedule: [...(target.retrySchedule ?? this.deps.defaultSchedule)],
-        // Secrets as they stood when the event was published, so fanning out again gives the same delivery.
-        secrets: await this.deps.secrets.seal(secretsAt(target.secrets, replayId ? Date.now() : publishedAt)),
+        // Secrets as they stood when the event was published, so fanning out again gives the same delivery; a
+        // replay, and an ordered event that may have waited past a rotation's grace period, sign as of now.
+        secrets: await this.deps.secrets.seal(
+          secretsAt(target.secrets, replayId || options.ordered ? Date.now() : publishedAt),
+        ),
         source: "fan-out",
         bodyRef: { topicSeq: event.seq, eventId },
         subscriptionId: target.id,
