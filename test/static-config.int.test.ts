@@ -127,4 +127,36 @@ describe("static subscriptions from HOOKD_CONFIG", () => {
       await hookd.stop();
     }
   }, 60_000);
+
+  it("an ordered subscription from the file delivers in order; a later change of ordered is ignored", async () => {
+    const r = await suite.startReceiver();
+    const entry = (ordered: boolean, description: string) =>
+      `subscriptions:
+  - name: ledger
+    topic: static/ledger
+    url: ${r.url}
+    dialect: plain
+    ordered: ${ordered}
+    description: ${description}
+`;
+    const id = await staticSubscriptionId("ledger");
+    let hookd = await runWith(entry(true, "first"));
+    try {
+      for (let i = 0; i < 5; i++) await publish(hookd.url, "static/ledger", String(i));
+      expect((await r.waitFor(5)).map((request) => request.body.toString())).toEqual(["0", "1", "2", "3", "4"]);
+      const view = await (await api(hookd.url, `/api/v1/subscriptions/${id}`)).json();
+      expect(view.ordered).toBe(true);
+      expect(view.ordered_line.head).not.toBeNull();
+    } finally {
+      await hookd.stop();
+    }
+    // The description is updated; ordered stays as the subscription was created.
+    hookd = await runWith(entry(false, "second"));
+    try {
+      const view = await (await api(hookd.url, `/api/v1/subscriptions/${id}`)).json();
+      expect(view).toMatchObject({ description: "second", ordered: true });
+    } finally {
+      await hookd.stop();
+    }
+  }, 60_000);
 });

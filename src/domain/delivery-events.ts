@@ -39,6 +39,8 @@ export const DeliveryCreatedSchema = z.object({
     rateLimit: z.object({ key: z.string(), perSecond: z.number().positive() }).optional(),
     /** How the request is signed: Standard Webhooks (default), WebSub's X-Hub-Signature, or not at all. */
     dialect: z.enum(DIALECTS).optional(),
+    /** The head of an ordered subscription's line: once it is delivered or finally failed, the line moves on. */
+    ordered: z.literal(true).optional(),
   }),
 });
 export type DeliveryCreated = z.infer<typeof DeliveryCreatedSchema>;

@@ -53,6 +53,8 @@ export const SubscriptionConfigSchema = z.object({
   rateLimit: z.number().positive().nullable().default(null),
   metadata: z.record(z.string(), z.string()),
   source: z.enum(["api", "websub", "config"]),
+  /** One event at a time, in topic-log order; stored only when true, so older subscriptions read as before. */
+  ordered: z.literal(true).optional(),
 });
 export type SubscriptionConfig = z.infer<typeof SubscriptionConfigSchema>;
 

@@ -36,6 +36,9 @@ const settings = {
     .positive("rate_limit must be above 0")
     .max(10_000, "rate_limit is at most 10000"),
   metadata: z.record(z.string(), z.string()),
+  ordered: z
+    .boolean({ error: "ordered is true or false: true delivers the subscription's events one at a time, in order" })
+    .describe("deliver one event at a time, in the topic log's order; set when the subscription is created"),
 };
 
 /** The rules every subscription's settings follow, whether the API or the config file sets them. */
@@ -67,6 +70,7 @@ type SettingsShape = {
   retry_schedule: z.ZodType<number[] | null>;
   rate_limit: z.ZodType<number | null>;
   metadata: z.ZodType<Record<string, string>>;
+  ordered: z.ZodType<boolean>;
 };
 
 /** The fields of a new subscription's settings: only url is required; the rest default the same for every source. */
@@ -81,6 +85,7 @@ export function newSubscriptionFields(shape: SettingsShape) {
     retry_schedule: shape.retry_schedule.optional(),
     rate_limit: shape.rate_limit.optional(),
     metadata: shape.metadata.default(() => ({})),
+    ordered: shape.ordered.default(false),
   };
 }
 
@@ -94,6 +99,7 @@ export type SettingsChanges = {
   retry_schedule?: number[] | null;
   rate_limit?: number | null;
   metadata?: Record<string, string>;
+  ordered?: boolean;
 };
 /** A new subscription's settings, with the defaults filled in. */
 export type NewSettings = SettingsChanges & Required<Pick<SettingsChanges, "headers" | "dialect" | "metadata">>;
@@ -119,6 +125,7 @@ export function subscriptionConfigOf(placement: Placement, settings: NewSettings
     rateLimit: settings.rate_limit ?? null,
     metadata: settings.metadata,
     source: placement.source,
+    ...(settings.ordered ? { ordered: true as const } : {}),
   };
 }
 

@@ -58,6 +58,7 @@ export type AppDeps = {
   subscriptionDirectory: SubscriptionDirectory;
   replaySubscription: SubscriptionRouteDeps["replaySubscription"];
   subscriptionAttempts: SubscriptionRouteDeps["subscriptionAttempts"];
+  orderedLines: SubscriptionRouteDeps["orderedLines"];
   hub: WebSubHub;
   /** The config file's github.secrets: publishing to a topic they cover needs GitHub's signature. */
   githubSecrets?: readonly GitHubSecretRule[];

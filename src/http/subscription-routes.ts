@@ -24,7 +24,13 @@ import {
   RotateSecretBodySchema,
   UpdateSubscriptionBodySchema,
 } from "./subscription-schemas.ts";
-import { subscriptionView, SubscriptionViewSchema } from "./subscription-view.ts";
+import {
+  orderedLineView,
+  OrderedLineViewSchema,
+  subscriptionView,
+  SubscriptionViewSchema,
+} from "./subscription-view.ts";
+import type { OrderedLines } from "../runtime/ordered-lines.ts";
 import { AUTH_PROBLEMS, bodyRef, defineRoute, IdParamsSchema, json, problems } from "./api-docs.ts";
 import { validateTarget } from "./target-url.ts";
 import { NoQuerySchema, query } from "./query.ts";
@@ -49,6 +55,8 @@ export type SubscriptionRouteDeps = {
     until: Date;
   }) => Promise<{ events: number; deliveries: number; truncated: boolean }>;
   subscriptionAttempts: AttemptLog;
+  /** Where each ordered subscription's line stands, for GET. */
+  orderedLines: Pick<OrderedLines, "view">;
 };
 
 const SubscriptionSchema = SubscriptionViewSchema.openapi("Subscription");
@@ -59,6 +67,9 @@ const RotatedSubscriptionSchema = SubscriptionViewSchema.extend({
   secret: NewSecretSchema,
   previous_secrets_expire_at: z.string().describe("until then, deliveries are signed with the old secrets too"),
 }).openapi("RotatedSubscription");
+const SubscriptionDetailSchema = SubscriptionViewSchema.extend({
+  ordered_line: OrderedLineViewSchema.nullable(),
+}).openapi("SubscriptionDetail");
 const SubscriptionPageSchema = z.object({
   data: z.array(SubscriptionSchema),
   next_cursor: z.string().nullable(),
@@ -128,11 +139,11 @@ const ROUTES = {
     method: "get",
     path: "/{id}",
     operationId: "getSubscription",
-    summary: "A subscription (never its secrets)",
+    summary: "A subscription (never its secrets); an ordered one with where its line stands",
     tags,
     middleware: [none] as const,
     request: byId,
-    responses: { 200: json("The subscription", SubscriptionSchema), ...NOT_FOUND, ...AUTH_PROBLEMS },
+    responses: { 200: json("The subscription", SubscriptionDetailSchema), ...NOT_FOUND, ...AUTH_PROBLEMS },
   }),
   update: createRoute({
     method: "patch",
@@ -231,7 +242,9 @@ export function subscriptionRoutes(deps: SubscriptionRouteDeps): OpenAPIHono<Bla
   defineRoute(routes, ROUTES.list, (c) => list(c, c.req.valid("query"), deps));
   defineRoute(routes, ROUTES.get, async (c) => {
     const id = c.req.param("id");
-    return c.json(subscriptionView(id, await deps.subscriptions.get(id)));
+    const view = subscriptionView(id, await deps.subscriptions.get(id));
+    const line = view.ordered ? await deps.orderedLines.view(id) : null;
+    return c.json({ ...view, ordered_line: line ? orderedLineView(line) : null });
   });
   defineRoute(routes, ROUTES.update, (c) => update(c, c.req.param("id"), deps));
   defineRoute(routes, ROUTES.remove, async (c) => {
@@ -302,10 +315,15 @@ function list(
 async function update(c: Context, id: string, deps: SubscriptionRouteDeps): Promise<Response> {
   const body = await readJsonBody(c, UpdateSubscriptionBodySchema);
   const url = body.url === undefined ? undefined : validateTarget(body.url, "url", deps.policy).toString();
-  const updated = await deps.subscriptions.update(id, (config) => ({
-    config: withSettings(config, { ...body, url }),
-    changed: Object.keys(body),
-  }));
+  const updated = await deps.subscriptions.update(id, (config) => {
+    if (body.ordered !== undefined && body.ordered !== (config.ordered === true)) {
+      throw badRequest(
+        "ordered is fixed when a subscription is created: create a new subscription to change it",
+        { field: "ordered" },
+      );
+    }
+    return { config: withSettings(config, { ...body, url }), changed: Object.keys(body) };
+  });
   return c.json(subscriptionView(id, updated));
 }
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { DialectSchema } from "../domain/signing-dialect.ts";
 import { patternText } from "../domain/topic-name.ts";
 import type { StoredSubscription } from "../nats/subscription-store.ts";
+import type { LineView } from "../runtime/ordered-lines.ts";
 
 /** A subscription as the API shows it: its settings in the API's snake_case and its lifecycle, never its secrets. */
 
@@ -19,6 +20,7 @@ export const SubscriptionViewSchema = z.object({
   retry_schedule_ms: z.array(z.number().int()).nullable(),
   rate_limit: z.number().nullable().describe("deliveries per second; null for no limit"),
   metadata: z.record(z.string(), z.string()),
+  ordered: z.boolean().describe("events go one at a time, in the topic log's order"),
   consecutive_failures: z.number().int(),
   lease_expires_at: z.string().nullable().describe("WebSub leases: when the subscription expires"),
   created_at: z.string(),
@@ -41,9 +43,36 @@ export function subscriptionView(id: string, subscription: StoredSubscription): 
     retry_schedule_ms: config.retrySchedule,
     rate_limit: config.rateLimit ?? null,
     metadata: config.metadata,
+    ordered: config.ordered === true,
     consecutive_failures: context.consecutiveFailures,
     lease_expires_at: context.expiresAt === null ? null : new Date(context.expiresAt).toISOString(),
     created_at: subscription.createdAt,
     updated_at: subscription.updatedAt,
+  };
+}
+
+export const OrderedLineViewSchema = z.object({
+  head: z
+    .object({
+      delivery_id: z.string(),
+      event_id: z.string(),
+      topic_seq: z.number().int().describe("the event's position in the topic log"),
+      state: z.enum(["pending", "in-flight", "backoff", "delivered", "failed", "cancelled", "gone"])
+        .describe("the head delivery's state; delivered, failed or cancelled with nothing waiting: the line is idle"),
+    })
+    .nullable()
+    .describe("the event the line is at; null before its first event"),
+  waiting: z.number().int().describe(
+    "events on the topic behind the head, not yet delivered or attempted (counted before event_types is applied)",
+  ),
+}).describe("ordered subscriptions only: where the line stands");
+
+/** An ordered subscription's line in the API's snake_case; the console shows the same. */
+export function orderedLineView(line: LineView): z.infer<typeof OrderedLineViewSchema> {
+  const { head, waiting } = line;
+  if (!head) return { head: null, waiting };
+  return {
+    head: { delivery_id: head.deliveryId, event_id: head.eventId, topic_seq: head.topicSeq, state: head.state },
+    waiting,
   };
 }

@@ -31,6 +31,7 @@ import {
  * | `HOOKD_RATES`         | `hookd.rates.<key>`                                     | rate limits' next free slots  |
  * | `HOOKD_SETTINGS`      | `hookd.settings.<name>`                                 | values every instance shares  |
  * | `HOOKD_REVOCATIONS`   | `hookd.revoked.<token id>`                              | revoked token ids             |
+ * | `HOOKD_LINES`         | `hookd.lines.<subscription id>`                         | ordered subscriptions' heads  |
  *
  * Durable consumers: `hookd-workers` (work), `hookd-fanout` (safe topics), `hookd-expander` (ingest)
  * and `hookd-router-<router name>` (topics). A delivery's journal is two subjects: `<id>.created`
@@ -74,6 +75,7 @@ export type ParsedSubject =
   | { kind: "rate"; key: string }
   | { kind: "setting"; name: string }
   | { kind: "revocation"; tokenId: string }
+  | { kind: "line"; subscriptionId: string }
   | { kind: "topic"; topic: string; namespace: TopicNamespace };
 
 export type JetStreamLayout = {
@@ -91,6 +93,7 @@ export type JetStreamLayout = {
     readonly rates: string;
     readonly settings: string;
     readonly revocations: string;
+    readonly lines: string;
   };
   readonly consumers: {
     readonly workers: string;
@@ -118,6 +121,8 @@ export type JetStreamLayout = {
     /** A revoked token's id (one message per id). */
     revocation(tokenId: string): string;
     readonly allRevocations: string;
+    /** An ordered subscription's line: which event is its head (one message, replaced by compare-and-set). */
+    line(subscriptionId: string): string;
     /** The subject a topic's events are stored on. */
     topic(topic: string, namespace?: TopicNamespace): string;
     /** The filter for a subscription: the topic itself, or everything below it when recursive. */
@@ -205,6 +210,7 @@ function namesIn(namespace: string, replicas: number): Names {
     rates: stream("RATES"),
     settings: stream("SETTINGS"),
     revocations: stream("REVOCATIONS"),
+    lines: stream("LINES"),
   };
   const consumers = {
     workers: `${p}-workers`,
@@ -230,6 +236,7 @@ function namesIn(namespace: string, replicas: number): Names {
     setting: (name) => `${p}.settings.${name}`,
     revocation: (tokenId) => `${p}.revoked.${tokenId}`,
     allRevocations: `${p}.revoked.*`,
+    line: (subscriptionId) => `${p}.lines.${subscriptionId}`,
     topic,
     topicFilter: (pattern, topicNamespace = "safe") =>
       pattern.recursive ? `${topic(pattern.topic, topicNamespace)}.>` : topic(pattern.topic, topicNamespace),
@@ -277,6 +284,8 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
       return one === undefined ? null : { kind: "setting", name: one };
     case "revoked":
       return one === undefined ? null : { kind: "revocation", tokenId: one };
+    case "lines":
+      return one === undefined ? null : { kind: "line", subscriptionId: one };
     case "topic":
       try {
         return { kind: "topic", ...topicOf(names, subject) };
@@ -375,6 +384,16 @@ function streamLiterals({ namespace: p, streams, subjects }: Names, settings: St
       // limit: a token without an expiry stays revoked for good (the list grows by one small message per revocation).
       name: streams.revocations,
       subjects: [`${p}.revoked.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_msgs_per_subject: 1,
+      allow_direct: true,
+    },
+    {
+      // One message per ordered subscription: the event at the head of its line, replaced by compare-and-set.
+      // No age limit: an ordered subscription that is quiet for a month must still know where its line stands.
+      name: streams.lines,
+      subjects: [`${p}.lines.>`],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_msgs_per_subject: 1,

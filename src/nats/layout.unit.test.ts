@@ -50,6 +50,7 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
     [subjects.rate(sub), { kind: "rate", key: sub }],
     [subjects.setting("signing-secret"), { kind: "setting", name: "signing-secret" }],
     [subjects.revocation("Ab3_-xYz09kL"), { kind: "revocation", tokenId: "Ab3_-xYz09kL" }],
+    [subjects.line(sub), { kind: "line", subscriptionId: sub }],
     [subjects.topic("github.com/org/repo"), { kind: "topic", topic: "github.com/org/repo", namespace: "safe" }],
     [subjects.topic("a b/ümlaut/x*y>z", "unsafe"), { kind: "topic", topic: "a b/ümlaut/x*y>z", namespace: "unsafe" }],
   ];
@@ -69,6 +70,7 @@ describe("the JetStream layout", () => {
       rates: "HOOKD_RATES",
       settings: "HOOKD_SETTINGS",
       revocations: "HOOKD_REVOCATIONS",
+      lines: "HOOKD_LINES",
     });
     const { workers, fanOut, expander, router } = layout.consumers;
     expect([workers, fanOut, expander, router("github-org")]).toEqual([
@@ -163,6 +165,7 @@ describe("the JetStream layout", () => {
       rate: layout.streams.rates,
       setting: layout.streams.settings,
       revocation: layout.streams.revocations,
+      line: layout.streams.lines,
       topic: layout.streams.topics,
     };
     const configs = layout.streamConfigs(settings);
@@ -175,7 +178,7 @@ describe("the JetStream layout", () => {
   it("configures the streams and shared consumers as before", () => {
     const layout = createLayout();
     const configs = Object.fromEntries(layout.streamConfigs(settings).map((config) => [config.name, config]));
-    expect(Object.keys(configs)).toHaveLength(9);
+    expect(Object.keys(configs)).toHaveLength(10);
     expect(configs.HOOKD_JOURNAL?.subjects).toEqual(["hookd.journal.>"]);
     expect(configs.HOOKD_WORK?.sources).toEqual([
       { name: "HOOKD_JOURNAL", filter_subject: "hookd.journal.delivery.*.created" },
@@ -195,6 +198,9 @@ describe("the JetStream layout", () => {
     // A token without an expiry stays revoked for good.
     expect(configs.HOOKD_REVOCATIONS).toMatchObject({ subjects: ["hookd.revoked.>"], max_msgs_per_subject: 1 });
     expect(configs.HOOKD_REVOCATIONS?.max_age).toBeUndefined();
+    // An ordered subscription's line must outlive any quiet spell.
+    expect(configs.HOOKD_LINES).toMatchObject({ subjects: ["hookd.lines.>"], max_msgs_per_subject: 1 });
+    expect(configs.HOOKD_LINES?.max_age).toBeUndefined();
     // The journal exists before the work stream that sources it.
     const order = layout.streamConfigs(settings).map((config) => config.name);
     expect(order.indexOf("HOOKD_JOURNAL")).toBeLessThan(order.indexOf("HOOKD_WORK"));

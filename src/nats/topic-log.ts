@@ -1,4 +1,4 @@
-import type { JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, type JetStreamManager, type JsMsg, type StoredMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { IdempotencyKeyReusedError, publishConflicts } from "../domain/idempotency.ts";
 import type { TopicNamespace } from "../domain/topic-name.ts";
@@ -142,6 +142,38 @@ export class TopicLog {
     if (event?.id === id) return { found: event, storedAtMs: message!.time.getTime() };
     // A seq-<n> id whose message is gone (or has an id of its own) names nothing that can be known to have existed.
     return SEQ_ID.test(id) ? null : { expired: { seq } };
+  }
+
+  /**
+   * The first event after `afterSeq` on a subject filter (a topic, or `….>` for every topic below one),
+   * with the time the log stored it; null when there is none yet.
+   */
+  async readNext(afterSeq: number, filter: string): Promise<{ event: PublishedEvent; storedAtMs: number } | null> {
+    const message = await this.jsm.direct
+      .getMessage(this.layout.streams.topics, { seq: afterSeq + 1, next_by_subj: filter })
+      .catch(unavailable);
+    return message ? { event: eventOfMessage(message, this.layout), storedAtMs: message.time.getTime() } : null;
+  }
+
+  /** The sequence of the newest event in the log (0 for an empty log): where a line that starts now begins. */
+  async lastSeq(): Promise<number> {
+    const info = await this.jsm.streams.info(this.layout.streams.topics).catch(unavailable);
+    return info.state.last_seq;
+  }
+
+  /** How many events on a subject filter the log holds after `afterSeq`, counted by the server. */
+  async countAfter(afterSeq: number, filter: string): Promise<number> {
+    const stream = this.layout.streams.topics;
+    const info = await this.jsm.consumers.add(stream, {
+      ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: afterSeq + 1,
+      filter_subject: filter,
+      mem_storage: true,
+      inactive_threshold: 30_000_000_000,
+    }).catch(unavailable);
+    await this.jsm.consumers.delete(stream, info.name).catch(() => undefined);
+    return info.num_pending;
   }
 
   async read(seq: number): Promise<PublishedEvent | null> {

@@ -74,6 +74,12 @@ export type WorkerDeps = {
   onSubscriptionAttempt?: (subscriptionId: string, attempt: ResolvedAttempt) => void;
   /** Told when a subscription's delivery reaches delivered or failed, for the subscription's failure policy. */
   onSubscriptionDeliveryFinished?: (outcome: SubscriptionDeliveryFinished) => Promise<void>;
+  /**
+   * Told, before the work message is settled, when the head of an ordered subscription's line is done
+   * (delivered, failed, cancelled): the line releases its next event. Settling after it means a worker that
+   * dies in between leaves the message to be handed out again, and the next worker tells the line.
+   */
+  onOrderedHeadDone?: (subscriptionId: string) => Promise<void>;
 };
 
 export type SubscriptionDeliveryFinished = {
@@ -235,6 +241,7 @@ export class DeliveryWorker {
     const next = nextStep(base.snapshot, now, this.deps.leaseMs);
     switch (next.kind) {
       case "ack":
+        if (created.data.ordered) await this.orderedHeadDone(created);
         message.ack();
         return null;
       case "nak":
@@ -507,6 +514,13 @@ export class DeliveryWorker {
     const subscriptionId = created.data.subscriptionId;
     if (!subscriptionId) return;
     await this.deps.onSubscriptionDeliveryFinished?.({ subscriptionId, deliveryId: created.data.id, state, gone });
+    // After the failure policy, so a subscription it disabled holds its line still.
+    await this.orderedHeadDone(created);
+  }
+
+  private async orderedHeadDone(created: DeliveryCreated): Promise<void> {
+    const subscriptionId = created.data.subscriptionId;
+    if (created.data.ordered && subscriptionId) await this.deps.onOrderedHeadDone?.(subscriptionId);
   }
 
   private settle(message: JsMsg, snapshot: DeliverySnapshot): void {

@@ -28,6 +28,8 @@ export type FanOutDeps = {
   parallelism?: number;
   /** hookd's public base URL, for the websub dialect's Link headers (hub and topic "self" URLs). */
   publicBase?: string;
+  /** Told of an event for an ordered subscription, which its line takes from the log in its turn. */
+  onOrderedEvent?: (subscriptionId: string) => Promise<void>;
 };
 
 /** A delivery id derived from the event and the subscription: the event's time, then 80 bits of their hash. */
@@ -42,6 +44,29 @@ export async function fanOutDeliveryId(
   return DELIVERY_ID_PREFIX + ulid(publishedAtMs, digest.subarray(0, 10));
 }
 
+/** A stored event as fan-out reads it: from the fan-out consumer, or from the log by an ordered line. */
+export type FanOutEvent = {
+  seq: number;
+  topic: string;
+  id: string;
+  type: string | null;
+  contentType: string | null;
+  /** When the log stored it; part of the delivery's derived id. */
+  storedAtMs: number;
+};
+
+function fanOutEventOf(message: JsMsg, topic: string): FanOutEvent {
+  const header = (name: string) => message.headers?.get(name) || null;
+  return {
+    seq: message.seq,
+    topic,
+    id: header(EVENT_ID_HEADER) ?? `seq-${message.seq}`,
+    type: header(EVENT_TYPE_HEADER),
+    contentType: header(CONTENT_TYPE_HEADER),
+    storedAtMs: Math.floor(message.info.timestampNanos / 1e6),
+  };
+}
+
 export class FanOut {
   constructor(private readonly deps: FanOutDeps) {}
 
@@ -54,10 +79,15 @@ export class FanOut {
       message.term();
       return;
     }
-    const type = message.headers?.get(EVENT_TYPE_HEADER) || null;
-    const targets = this.deps.index.match(topic, type);
-    const created = await this.create(message, targets);
-    this.deps.log.debug({ seq: message.seq, topic, matched: targets.length, created }, "fanned out");
+    const event = fanOutEventOf(message, topic);
+    const matched = this.deps.index.match(topic, event.type);
+    // An ordered subscription's deliveries are made by its line, one at a time, from the log itself:
+    // the event only tells the line that there may be more to take (it is acknowledged once the line has heard).
+    const ordered = matched.filter((target) => target.ordered);
+    const targets = ordered.length === 0 ? matched : matched.filter((target) => !target.ordered);
+    const created = await this.create(event, targets);
+    await Promise.all(ordered.map((target) => this.deps.onOrderedEvent?.(target.id)));
+    this.deps.log.debug({ seq: message.seq, topic, matched: matched.length, created }, "fanned out");
     message.ack();
   }
 
@@ -66,16 +96,15 @@ export class FanOut {
     const targets = subscriptionIds.map((id) => this.deps.index.get(id)).filter((target): target is FanOutTarget =>
       target !== undefined
     );
-    return this.create(message, targets, replayId);
+    return this.create(fanOutEventOf(message, this.deps.layout.topicOf(message.subject).topic), targets, replayId);
   }
 
-  private async create(message: JsMsg, targets: readonly FanOutTarget[], replayId?: string): Promise<number> {
-    const { topic } = this.deps.layout.topicOf(message.subject);
-    const header = (name: string) => message.headers?.get(name) || null;
-    const eventId = header(EVENT_ID_HEADER) ?? `seq-${message.seq}`;
-    const type = header(EVENT_TYPE_HEADER);
-    const contentType = header(CONTENT_TYPE_HEADER);
-    const publishedAt = Math.floor(message.info.timestampNanos / 1e6);
+  /** The delivery of an event to one ordered subscription, made when the event reaches the head of its line. */
+  createOrdered(event: FanOutEvent, target: FanOutTarget): Promise<{ id: string; created: boolean }> {
+    return this.createOne(event, target, { ordered: true });
+  }
+
+  private async create(event: FanOutEvent, targets: readonly FanOutTarget[], replayId?: string): Promise<number> {
     const parallelism = this.deps.parallelism ?? 64;
     let next = 0;
     let created = 0;
@@ -83,39 +112,50 @@ export class FanOut {
       Array.from({ length: Math.min(parallelism, targets.length) }, async () => {
         while (next < targets.length) {
           const target = targets[next++]!;
-          const id = await fanOutDeliveryId(replayId ? `${eventId}\n${replayId}` : eventId, target.id, publishedAt);
-          const headers: Record<string, string> = {
-            ...target.headers,
-            "hookd-topic": topic,
-            "hookd-event-id": eventId,
-          };
-          if (type) headers["hookd-event-type"] = type;
-          if (contentType) headers["content-type"] = contentType;
-          // WebSub hub subscriptions carry their own Link (with the publisher's topic URL); others point at this hub.
-          if (target.dialect === "websub" && !headers.link && this.deps.publicBase) {
-            const self = `${this.deps.publicBase}/sub/${topic.split("/").map(encodeURIComponent).join("/")}`;
-            headers.link = `<${this.deps.publicBase}/hub>; rel="hub", <${self}>; rel="self"`;
-          }
-          const event: DeliveryCreated = {
-            type: "delivery.created",
-            at: new Date(publishedAt).toISOString(),
-            data: {
-              id,
-              request: { url: target.url, method: "POST", headers, body: toBase64(new Uint8Array(0)) },
-              schedule: [...(target.retrySchedule ?? this.deps.defaultSchedule)],
-              // Secrets as they stood when the event was published, so fanning out again gives the same delivery.
-              secrets: await this.deps.secrets.seal(secretsAt(target.secrets, replayId ? Date.now() : publishedAt)),
-              source: "fan-out",
-              bodyRef: { topicSeq: message.seq, eventId },
-              subscriptionId: target.id,
-              dialect: target.dialect,
-              ...(target.rateLimit ? { rateLimit: { key: target.id, perSecond: target.rateLimit } } : {}),
-            },
-          };
-          if (!(await this.deps.deliveries.create(event, { exclusive: true })).duplicate) created++;
+          if ((await this.createOne(event, target, replayId ? { replayId } : {})).created) created++;
         }
       }),
     );
     return created;
+  }
+
+  private async createOne(
+    event: FanOutEvent,
+    target: FanOutTarget,
+    options: { replayId?: string; ordered?: boolean },
+  ): Promise<{ id: string; created: boolean }> {
+    const { topic, id: eventId, type, contentType } = event;
+    const publishedAt = event.storedAtMs;
+    const { replayId } = options;
+    const id = await fanOutDeliveryId(replayId ? `${eventId}\n${replayId}` : eventId, target.id, publishedAt);
+    const headers: Record<string, string> = { ...target.headers, "hookd-topic": topic, "hookd-event-id": eventId };
+    if (type) headers["hookd-event-type"] = type;
+    if (contentType) headers["content-type"] = contentType;
+    // WebSub hub subscriptions carry their own Link (with the publisher's topic URL); others point at this hub.
+    if (target.dialect === "websub" && !headers.link && this.deps.publicBase) {
+      const self = `${this.deps.publicBase}/sub/${topic.split("/").map(encodeURIComponent).join("/")}`;
+      headers.link = `<${this.deps.publicBase}/hub>; rel="hub", <${self}>; rel="self"`;
+    }
+    const created: DeliveryCreated = {
+      type: "delivery.created",
+      at: new Date(publishedAt).toISOString(),
+      data: {
+        id,
+        request: { url: target.url, method: "POST", headers, body: toBase64(new Uint8Array(0)) },
+        schedule: [...(target.retrySchedule ?? this.deps.defaultSchedule)],
+        // Secrets as they stood when the event was published, so fanning out again gives the same delivery; a
+        // replay, and an ordered event that may have waited past a rotation's grace period, sign as of now.
+        secrets: await this.deps.secrets.seal(
+          secretsAt(target.secrets, replayId || options.ordered ? Date.now() : publishedAt),
+        ),
+        source: "fan-out",
+        bodyRef: { topicSeq: event.seq, eventId },
+        subscriptionId: target.id,
+        dialect: target.dialect,
+        ...(target.rateLimit ? { rateLimit: { key: target.id, perSecond: target.rateLimit } } : {}),
+        ...(options.ordered ? { ordered: true as const } : {}),
+      },
+    };
+    return { id, created: !(await this.deps.deliveries.create(created, { exclusive: true })).duplicate };
   }
 }

@@ -29,6 +29,12 @@ function desiredConfig(entry: StaticSubscription): SubscriptionConfig {
   return subscriptionConfigOf({ topic, recursive, url: entry.url, secrets, source: "config" }, settings);
 }
 
+/** The config with `ordered` as given, stored only when true (as subscriptionConfigOf does). */
+function keepOrdered(config: SubscriptionConfig, ordered: boolean): SubscriptionConfig {
+  const { ordered: _dropped, ...rest } = config;
+  return ordered ? { ...rest, ordered: true } : rest;
+}
+
 export async function syncStaticSubscriptions(
   config: StaticConfig,
   deps: { subscriptions: SubscriptionCommands; directory: SubscriptionDirectory; log: Logger },
@@ -38,7 +44,7 @@ export async function syncStaticSubscriptions(
   for (const entry of config.subscriptions) {
     const id = await staticSubscriptionId(entry.name);
     wanted.add(id);
-    const desired = desiredConfig(entry);
+    let desired = desiredConfig(entry);
     let existing = await deps.subscriptions.find(id);
     if (!existing) {
       try {
@@ -58,6 +64,13 @@ export async function syncStaticSubscriptions(
         "a subscription from the config file was deleted through the API; rename it in the file to create it again",
       );
       continue;
+    }
+    if ((existing.config.ordered === true) !== (desired.ordered === true)) {
+      deps.log.warn(
+        { name: entry.name, id, ordered: existing.config.ordered === true },
+        "ordered is fixed when a subscription is created; rename it in the file to create it again with the other value",
+      );
+      desired = keepOrdered(desired, existing.config.ordered === true);
     }
     if (JSON.stringify(existing.config) !== JSON.stringify(desired)) {
       await deps.subscriptions.update(id, () => ({ config: desired, changed: ["config file"] }));

@@ -26,6 +26,8 @@ export class SubscriptionCommands {
       failureThreshold: number;
       /** Told of every change this instance makes, once it is in the journal, with the state it left (null for a new one). */
       onChange?: (id: string, subscription: StoredSubscription, seq: number, previousState: string | null) => void;
+      /** Finishes a new subscription's setting up (an ordered one's line) before create returns. */
+      afterCreate?: (id: string, subscription: StoredSubscription) => Promise<void>;
     },
   ) {}
 
@@ -55,6 +57,7 @@ export class SubscriptionCommands {
     };
     const seq = await this.deps.store.append(id, { type: "subscription.created", at, data: input }, subscription, 0);
     this.deps.onChange?.(id, subscription, seq, null);
+    await this.deps.afterCreate?.(id, subscription);
     return { id, ...subscription };
   }
 

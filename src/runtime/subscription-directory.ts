@@ -16,6 +16,8 @@ export type FanOutTarget = IndexedSubscription & {
   dialect: SubscriptionConfig["dialect"];
   retrySchedule: number[] | null;
   rateLimit: number | null;
+  /** Its events go one at a time, in the topic log's order (runtime/ordered-lines.ts). */
+  ordered: boolean;
   subscription: StoredSubscription;
 };
 
@@ -33,6 +35,7 @@ function toTarget(id: string, subscription: StoredSubscription): FanOutTarget {
     dialect: config.dialect,
     retrySchedule: config.retrySchedule,
     rateLimit: config.rateLimit ?? null,
+    ordered: config.ordered === true,
     subscription,
   };
 }

@@ -23,6 +23,8 @@ import type { SubscriptionPart } from "./subscriptions.ts";
 const FANOUT_CONCURRENCY = 16;
 /** Ingest batches expanded at once: each is one message holding many deliveries. */
 const EXPANDER_CONCURRENCY = 8;
+/** How often each instance looks for an ordered line that nothing told to move (a safety net, not the way lines move). */
+const LINE_SWEEP_MS = 10_000;
 /** One origin's share of the attempt slots: a slow receiver never holds more than this of an instance. */
 const ORIGIN_SHARE = 1 / 4;
 
@@ -72,6 +74,8 @@ export async function startConsumers(
     onLoad: (active) => parts.metrics.working.set(active),
   });
   closers.push("delivery workers", () => working.stop());
+  const sweeping = setInterval(() => void subscriptionPart.orderedLines.sweep(), LINE_SWEEP_MS);
+  closers.push("ordered lines' sweep", () => clearInterval(sweeping));
 }
 
 /** Routers consume and republish like fan-out does, so an ingest-only instance runs none. */
@@ -112,6 +116,7 @@ function createWorker(config: Config, parts: ConsumerParts, log: Logger): Delive
     metrics,
     topics: subscriptionPart.topics,
     onSubscriptionDeliveryFinished: (outcome) => subscriptionPart.health.deliveryFinished(outcome),
+    onOrderedHeadDone: (subscriptionId) => subscriptionPart.orderedLines.advance(subscriptionId),
     rateLimiter: new RateLimiter(storage.jsm, storage.publisher, storage.layout),
     onLease: (message) => subscriptionPart.hub.handleLease(message),
     perOriginLimit: perOrigin,

@@ -52,6 +52,7 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     replaySubscription: (input) =>
       replaySubscription({ js: storage.js, fanOut: subscriptionPart.fanOut, layout: storage.layout }, input),
     subscriptionAttempts: subscriptionPart.attemptLog,
+    orderedLines: subscriptionPart.orderedLines,
     hub: subscriptionPart.hub,
     githubSecrets: parts.configFile?.github.secrets ?? [],
     streams: parts.topicStreams,

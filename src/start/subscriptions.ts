@@ -5,6 +5,8 @@ import { AttemptLog } from "../nats/attempt-log.ts";
 import { SubscriptionStore } from "../nats/subscription-store.ts";
 import { TopicLog } from "../nats/topic-log.ts";
 import { FanOut } from "../runtime/fan-out.ts";
+import { LineStore } from "../nats/line-store.ts";
+import { OrderedLines } from "../runtime/ordered-lines.ts";
 import { syncStaticSubscriptions } from "../runtime/static-subscriptions.ts";
 import { SubscriptionCommands } from "../runtime/subscription-commands.ts";
 import { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
@@ -29,6 +31,7 @@ export type SubscriptionPart = {
   attemptLog: AttemptLog;
   hub: WebSubHub;
   fanOut: FanOut;
+  orderedLines: OrderedLines;
 };
 
 export async function buildSubscriptions(
@@ -38,29 +41,20 @@ export async function buildSubscriptions(
   closers: Closers,
 ): Promise<SubscriptionPart> {
   const { storage, deliveryPart, configFile } = parts;
-  const topics = new TopicLog(
-    storage.jsm,
-    storage.publisher,
-    storage.layout,
-    (eventId, error) =>
-      log.warn(
-        { err: error, eventId },
-        "stored an event but not its by-id record; GET /api/v1/events/<id> will not find it",
-      ),
-  );
+  const topics = topicLogOf(storage, log);
   const subscriptionStore = subscriptionStoreOf(storage);
   const directory = new SubscriptionDirectory();
-  const announce = systemEventPublisher(topics, Date.now, log);
-  const subscriptionCommands = new SubscriptionCommands({
-    store: subscriptionStore,
-    clock: Date.now,
-    failureThreshold: config.HOOKD_FAILURE_THRESHOLD,
-    onChange: (id, subscription, seq, previousState) => {
-      directory.apply(id, subscription, seq);
-      // The instance that made a change announces it, so each change is announced once.
-      void announce(id, previousState, subscription);
-    },
+  const orderedLines: OrderedLines = new OrderedLines({
+    lines: new LineStore(storage.jsm, storage.publisher, storage.layout),
+    deliveries: deliveryPart.deliveryStore,
+    topics,
+    index: directory.index,
+    layout: storage.layout,
+    create: (event, target) => fanOut.createOrdered(event, target),
+    log,
   });
+  const announce = systemEventPublisher(topics, Date.now, log);
+  const subscriptionCommands = commandsOf(config, { store: subscriptionStore, directory, announce, orderedLines, log });
   const health = new SubscriptionHealth({ subscriptions: subscriptionCommands, directory, clock: Date.now, log });
   // Every existing subscription is indexed before the config file is applied and before fan-out starts.
   await directory.start(subscriptionStore, log);
@@ -77,7 +71,7 @@ export async function buildSubscriptions(
     log,
     maxBodyBytes: storage.maxBodyBytes,
   });
-  const fanOut = new FanOut({
+  const fanOut: FanOut = new FanOut({
     index: directory.index,
     deliveries: deliveryPart.deliveryStore,
     secrets: storage.deliverySecrets,
@@ -85,9 +79,55 @@ export async function buildSubscriptions(
     defaultSchedule: config.HOOKD_RETRY_SCHEDULE,
     log,
     publicBase: publicBaseUrl(config),
+    onOrderedEvent: (subscriptionId) => orderedLines.advance(subscriptionId),
   });
   const attemptLog = new AttemptLog(storage.jsm, storage.publisher, storage.layout);
-  return { topics, subscriptionStore, subscriptionCommands, directory, health, attemptLog, hub, fanOut };
+  return { topics, subscriptionStore, subscriptionCommands, directory, health, attemptLog, hub, fanOut, orderedLines };
+}
+
+function topicLogOf(storage: Storage, log: Logger): TopicLog {
+  return new TopicLog(
+    storage.jsm,
+    storage.publisher,
+    storage.layout,
+    (eventId, error) =>
+      log.warn(
+        { err: error, eventId },
+        "stored an event but not its by-id record; GET /api/v1/events/<id> will not find it",
+      ),
+  );
+}
+
+function commandsOf(
+  config: Config,
+  deps: {
+    store: SubscriptionStore;
+    directory: SubscriptionDirectory;
+    announce: ReturnType<typeof systemEventPublisher>;
+    orderedLines: OrderedLines;
+    log: Logger;
+  },
+): SubscriptionCommands {
+  const { directory, announce, orderedLines, log } = deps;
+  return new SubscriptionCommands({
+    store: deps.store,
+    clock: Date.now,
+    failureThreshold: config.HOOKD_FAILURE_THRESHOLD,
+    onChange: (id, subscription, seq, previousState) => {
+      directory.apply(id, subscription, seq);
+      // The instance that made a change announces it, so each change is announced once.
+      void announce(id, previousState, subscription);
+      const resumed = previousState !== null && previousState !== "active" && subscription.state === "active";
+      if (subscription.config.ordered && resumed) {
+        // A line held still while its subscription was paused or disabled moves on again.
+        orderedLines.advance(id).catch((error: unknown) =>
+          log.warn({ err: error, subscriptionId: id }, "could not move an ordered line on; its next event moves it")
+        );
+      }
+    },
+    // The line starts where the log stands when the subscription is made, before the API answers.
+    afterCreate: (id, subscription) => subscription.config.ordered ? orderedLines.open(id) : Promise.resolve(),
+  });
 }
 
 async function applyConfigFile(

@@ -1,0 +1,192 @@
+// deno-lint-ignore-file no-explicit-any -- tests read hookd's JSON answers field by field
+import { describe, expect, it } from "vitest";
+import { api, deliveryOf, eventually } from "./support/hookd.ts";
+import type { Answer, Responder } from "./support/receiver.ts";
+import { hookdSuite } from "./support/suite.ts";
+
+// A long attempt timeout, so a receiver can hold the head of a line for as long as a test needs.
+const suite = hookdSuite({ receiver: false, env: { HOOKD_TIMEOUT: "30s" } });
+
+async function subscribe(body: Record<string, unknown>) {
+  const response = await api(suite.hookd.url, "/api/v1/subscriptions", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { response, json: (await response.json()) as Record<string, any> };
+}
+
+async function publish(topic: string, body: string): Promise<{ id: string; seq: number }> {
+  const response = await api(suite.hookd.url, `/pub/${topic}`, {
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body,
+  });
+  expect(response.status).toBe(202);
+  return (await response.json()) as { id: string; seq: number };
+}
+
+async function subscriptionOf(id: string): Promise<Record<string, any>> {
+  return (await api(suite.hookd.url, `/api/v1/subscriptions/${id}`)).json();
+}
+
+/** A responder that holds every request until `release()`. */
+function gate(): { respond: Responder; release(): void } {
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { respond: async (): Promise<Answer> => (await opened, { status: 200 }), release: () => open() };
+}
+
+const bodiesOf = (requests: { body: Buffer }[]) => requests.map((request) => request.body.toString());
+const quiet = (ms = 500) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("ordered subscriptions", () => {
+  it(
+    "hold each event until the one before it is delivered, and an unordered one on the topic is not held up",
+    async () => {
+      const held = gate();
+      const slow = await suite.startReceiver(held.respond);
+      const fast = await suite.startReceiver();
+      const ordered = await subscribe({ topic: "orders", url: slow.url, dialect: "plain", ordered: true });
+      expect(ordered.response.status).toBe(201);
+      expect(ordered.json.ordered).toBe(true);
+      const unordered = await subscribe({ topic: "orders", url: fast.url, dialect: "plain" });
+      expect(unordered.json.ordered).toBe(false);
+      const events = [];
+      for (let i = 0; i < 20; i++) events.push(await publish("orders", String(i)));
+
+      // The unordered subscription gets all twenty while the ordered one's head is still held.
+      expect(new Set(bodiesOf(await fast.waitFor(20, 30_000)))).toEqual(new Set(events.map((_, i) => String(i))));
+      await quiet();
+      expect(bodiesOf(slow.requests)).toEqual(["0"]);
+
+      const view = await eventually(
+        async () => {
+          const current = await subscriptionOf(ordered.json.id);
+          return current.ordered_line?.head?.state === "in-flight" ? current : undefined;
+        },
+        10_000,
+        "the head to show in flight",
+      );
+      expect(view.ordered_line).toMatchObject({
+        head: { event_id: events[0]!.id, topic_seq: events[0]!.seq },
+        waiting: 19,
+      });
+      expect(view.ordered_line.head.delivery_id).toMatch(/^dlv_/);
+      // The events behind the head have no delivery yet: nothing was attempted, no retry used.
+      const first = await (await api(suite.hookd.url, `/api/v1/events/${events[1]!.id}`)).json();
+      expect(first.deliveries.map((d: { subscription_id: string }) => d.subscription_id)).toEqual([unordered.json.id]);
+
+      held.release();
+      expect(bodiesOf(await slow.waitFor(20, 30_000))).toEqual(events.map((_, i) => String(i)));
+      const idle = await eventually(
+        async () => {
+          const current = await subscriptionOf(ordered.json.id);
+          return current.ordered_line?.head?.state === "delivered" && current.ordered_line.waiting === 0
+            ? current
+            : undefined;
+        },
+        10_000,
+        "the line to be idle at its last event",
+      );
+      expect(idle.ordered_line.head.event_id).toBe(events[19]!.id);
+      await quiet();
+      expect(slow.requests).toHaveLength(20);
+      // An unordered subscription has no line.
+      expect((await subscriptionOf(unordered.json.id)).ordered_line).toBeNull();
+    },
+    90_000,
+  );
+
+  it("a head that finally fails releases the next event and stays visible as failed", async () => {
+    const r = await suite.startReceiver((request) => ({ status: request.body.toString() === "1" ? 500 : 200 }));
+    const { json } = await subscribe({
+      topic: "ledger",
+      url: r.url,
+      dialect: "plain",
+      ordered: true,
+      retry_schedule: "100ms",
+    });
+    const events = [];
+    for (let i = 0; i < 3; i++) events.push(await publish("ledger", String(i)));
+    // Two attempts of "1" (the schedule allows one retry), and only then "2".
+    expect(bodiesOf(await r.waitFor(4, 30_000))).toEqual(["0", "1", "1", "2"]);
+    const event = await (await api(suite.hookd.url, `/api/v1/events/${events[1]!.id}`)).json();
+    const failed = await deliveryOf(suite.hookd.url, event.deliveries[0].id);
+    expect(failed.state).toBe("failed");
+    expect(failed.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["failed", "failed"]);
+    const view = await eventually(
+      async () => {
+        const current = await subscriptionOf(json.id);
+        return current.ordered_line?.head?.state === "delivered" ? current : undefined;
+      },
+      10_000,
+      "the line to reach its last event",
+    );
+    expect(view.ordered_line.head.event_id).toBe(events[2]!.id);
+  }, 60_000);
+
+  it("keeps its order under a rate limit: one at a time, and no faster than the limit", async () => {
+    const r = await suite.startReceiver();
+    await subscribe({ topic: "metered", url: r.url, dialect: "plain", ordered: true, rate_limit: 4 });
+    for (let i = 0; i < 6; i++) await publish("metered", String(i));
+    const requests = await r.waitFor(6, 30_000);
+    expect(bodiesOf(requests)).toEqual(["0", "1", "2", "3", "4", "5"]);
+    // GCRA at 4/s: the sixth slot comes 1.25 s after the first.
+    expect(requests[5]!.at - requests[0]!.at).toBeGreaterThanOrEqual(1_000);
+  }, 60_000);
+
+  it(
+    "a recursive ordered subscription takes the topics below it in the log's order, and only its event types",
+    async () => {
+      const r = await suite.startReceiver();
+      await subscribe({ topic: "books/", url: r.url, dialect: "plain", ordered: true, event_types: ["entry.made"] });
+      const typed = (topic: string, body: string, type: string) =>
+        api(suite.hookd.url, `/pub/${topic}`, {
+          method: "POST",
+          headers: { "content-type": "text/plain", "hookd-event-type": type },
+          body,
+        });
+      const topics = ["books/eu", "books/us", "books/eu/de", "booksx", "books/us"];
+      for (const [i, topic] of topics.entries()) {
+        expect((await typed(topic, String(i), i === 1 ? "entry.void" : "entry.made")).status).toBe(202);
+      }
+      expect(bodiesOf(await r.waitFor(3, 30_000))).toEqual(["0", "2", "4"]);
+      await quiet();
+      expect(r.requests).toHaveLength(3);
+    },
+    60_000,
+  );
+
+  it("a paused line holds its events, counts them as waiting, and delivers them in order once activated", async () => {
+    const r = await suite.startReceiver();
+    const { json } = await subscribe({ topic: "paused-line", url: r.url, dialect: "plain", ordered: true });
+    const path = `/api/v1/subscriptions/${json.id}`;
+    expect((await api(suite.hookd.url, `${path}/deactivate`, { method: "POST" })).status).toBe(200);
+    for (let i = 0; i < 3; i++) await publish("paused-line", String(i));
+    await quiet();
+    expect(r.requests).toHaveLength(0);
+    expect((await subscriptionOf(json.id)).ordered_line).toEqual({ head: null, waiting: 3 });
+    expect((await api(suite.hookd.url, `${path}/activate`, { method: "POST" })).status).toBe(200);
+    expect(bodiesOf(await r.waitFor(3, 30_000))).toEqual(["0", "1", "2"]);
+  }, 60_000);
+
+  it("refuses an ordered that is not a boolean, and a change of it after creation, with a problem", async () => {
+    const r = await suite.startReceiver();
+    const bad = await subscribe({ topic: "orders", url: r.url, ordered: "yes" });
+    expect(bad.response.status).toBe(400);
+    expect(bad.response.headers.get("content-type")).toMatch(/application\/problem\+json/);
+    expect(bad.json.detail).toMatch(/ordered is true or false/);
+    const { json } = await subscribe({ topic: "orders", url: r.url, dialect: "plain" });
+    const patch = (body: unknown) =>
+      api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const changed = await patch({ ordered: true });
+    expect(changed.status).toBe(400);
+    expect((await changed.json()).detail).toMatch(/ordered is fixed when a subscription is created/);
+    expect((await patch({ ordered: false, description: "same order" })).status).toBe(200);
+  });
+});
