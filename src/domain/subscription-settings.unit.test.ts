@@ -27,7 +27,7 @@ const fromFile = (entry: object) => {
 describe("subscription settings", () => {
   it("gives a new subscription the same defaults through the API and the config file", () => {
     const fromApi = NewApiSettings.parse({ url });
-    expect(fromApi).toEqual({ url, headers: {}, dialect: "standard-webhooks", metadata: {} });
+    expect(fromApi).toEqual({ url, headers: {}, dialect: "standard-webhooks", metadata: {}, ordered: false });
     expect(fromFile({ dialect: "plain" })).toMatchObject({ headers: {}, metadata: {} });
     const config = subscriptionConfigOf(placement, fromApi);
     expect(config).toMatchObject({ eventTypes: null, owner: null, retrySchedule: null, rateLimit: null });
@@ -42,8 +42,10 @@ describe("subscription settings", () => {
   });
 
   it("writes the stored config's keys in the schema's order: the config file's sync compares them as text", () => {
-    const config = subscriptionConfigOf(placement, NewApiSettings.parse({ url }));
+    // ordered is stored only when true, so a subscription stored before it existed compares equal.
+    const config = subscriptionConfigOf(placement, NewApiSettings.parse({ url, ordered: true }));
     expect(Object.keys(config)).toEqual(Object.keys(SubscriptionConfigSchema.shape));
+    expect(Object.keys(subscriptionConfigOf(placement, NewApiSettings.parse({ url })))).not.toContain("ordered");
   });
 
   it("holds API callers to bounds the operator's file never had", () => {
