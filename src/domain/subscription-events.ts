@@ -53,6 +53,10 @@ export const SubscriptionConfigSchema = z.object({
   rateLimit: z.number().positive().nullable().default(null),
   metadata: z.record(z.string(), z.string()),
   source: z.enum(["api", "websub", "config"]),
+  /** Each delivery's report once it is delivered or failed; left out when unset (older entries have neither). */
+  callbackUrl: z.string().optional(),
+  /** Each failed delivery's report, and the subscription's own when it is disabled. */
+  errbackUrl: z.string().optional(),
 });
 export type SubscriptionConfig = z.infer<typeof SubscriptionConfigSchema>;
 

@@ -52,6 +52,10 @@ export const CreateDeliveryBodySchema = z
       isValidSecret,
       "secret must be a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 bytes",
     ).optional(),
+    callback_url: z.string().describe(
+      "where hookd POSTs a signed report once the delivery is delivered or failed (docs/deliveries.md#reports)",
+    ).optional(),
+    errback_url: z.string().describe("where hookd POSTs a signed report if the delivery fails").optional(),
   })
   .strict()
   .refine((value) => !(value.body !== undefined && value.body_base64 !== undefined), {
@@ -255,6 +259,8 @@ async function createDelivery(c: Context, deps: DeliveryRouteDeps): Promise<Resp
     body: encoded.body,
     secrets: body.secret ? [body.secret] : [],
     source: "api",
+    callback: body.callback_url === undefined ? undefined : { url: body.callback_url, field: "callback_url" },
+    errback: body.errback_url === undefined ? undefined : { url: body.errback_url, field: "errback_url" },
   });
 }
 

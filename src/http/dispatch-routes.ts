@@ -4,6 +4,7 @@ import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import { type ApiApp, defineRoute } from "./api-docs.ts";
 import { dispatchRoute, dispatchToRoute } from "./dispatch-docs.ts";
 import { checkBodyAgainstType } from "./body-content-type.ts";
+import { dispatchControls } from "./dispatch-controls.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { badRequest } from "./problem.ts";
 import { readBody } from "./read-body.ts";
@@ -103,6 +104,7 @@ export function mountDispatchRoutes(app: ApiApp, deps: IngestDeps & PublishDeps 
       body: toBase64(forward.body),
       secrets: [],
       source: "dispatch",
+      ...dispatchControls(c.req.query()),
     });
   });
 
@@ -119,6 +121,7 @@ export function mountDispatchRoutes(app: ApiApp, deps: IngestDeps & PublishDeps 
       body: toBase64(body),
       secrets: [],
       source: "dispatch",
+      ...dispatchControls(c.req.query()),
     });
   });
 }

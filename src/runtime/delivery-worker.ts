@@ -29,6 +29,7 @@ import type { ResolvedAttempt } from "../nats/attempt-log.ts";
 import type { RateLimiter } from "../nats/rate-limiter.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { OriginGate } from "./origin-gate.ts";
+import type { DeliveryReports } from "./delivery-reports.ts";
 
 /**
  * Turns one work-queue message into the next step of its delivery: load → decide with the machine
@@ -68,6 +69,8 @@ export type WorkerDeps = {
   onSubscriptionAttempt?: (subscriptionId: string, attempt: ResolvedAttempt) => void;
   /** Told when a subscription's delivery reaches delivered or failed, for the subscription's failure policy. */
   onSubscriptionDeliveryFinished?: (outcome: SubscriptionDeliveryFinished) => Promise<void>;
+  /** Creates callback and errback reports once a delivery has ended; without it none are made. */
+  reports?: DeliveryReports;
 };
 
 export type SubscriptionDeliveryFinished = {
@@ -230,6 +233,8 @@ export class DeliveryWorker {
     const next = nextStep(base.snapshot, now, this.deps.leaseMs);
     switch (next.kind) {
       case "ack":
+        // The worker that journaled the ending may have stopped before making its reports: make them (again, a no-op).
+        await this.deps.reports?.deliveryEnded(created);
         message.ack();
         return null;
       case "nak":
@@ -496,6 +501,7 @@ export class DeliveryWorker {
   }
 
   private async reportFinished(created: DeliveryCreated, state: "delivered" | "failed", gone: boolean): Promise<void> {
+    await this.deps.reports?.deliveryEnded(created);
     const subscriptionId = created.data.subscriptionId;
     if (!subscriptionId) return;
     await this.deps.onSubscriptionDeliveryFinished?.({ subscriptionId, deliveryId: created.data.id, state, gone });

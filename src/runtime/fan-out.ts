@@ -110,6 +110,7 @@ export class FanOut {
               subscriptionId: target.id,
               dialect: target.dialect,
               ...(target.rateLimit ? { rateLimit: { key: target.id, perSecond: target.rateLimit } } : {}),
+              ...reportUrlsOf(target.subscription.config),
             },
           };
           if (!(await this.deps.deliveries.create(event, { exclusive: true })).duplicate) created++;
@@ -118,4 +119,12 @@ export class FanOut {
     );
     return created;
   }
+}
+
+/** A subscription's report URLs, copied onto each of its deliveries when it is made. */
+function reportUrlsOf(config: FanOutTarget["subscription"]["config"]): { callbackUrl?: string; errbackUrl?: string } {
+  return {
+    ...(config.callbackUrl ? { callbackUrl: config.callbackUrl } : {}),
+    ...(config.errbackUrl ? { errbackUrl: config.errbackUrl } : {}),
+  };
 }

@@ -111,6 +111,7 @@ function createWorker(config: Config, parts: ConsumerParts, log: Logger): Delive
     metrics,
     topics: subscriptionPart.topics,
     onSubscriptionDeliveryFinished: (outcome) => subscriptionPart.health.deliveryFinished(outcome),
+    reports: subscriptionPart.reports,
     rateLimiter: new RateLimiter(storage.jsm, storage.publisher, storage.layout),
     onLease: (message) => subscriptionPart.hub.handleLease(message),
     perOriginLimit: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY * ORIGIN_SHARE)),

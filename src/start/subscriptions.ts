@@ -11,6 +11,7 @@ import { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
 import { SubscriptionHealth } from "../runtime/subscription-health.ts";
 import { systemEventPublisher } from "../runtime/system-events.ts";
 import { WebSubHub } from "../runtime/websub-hub.ts";
+import { DeliveryReports } from "../runtime/delivery-reports.ts";
 import type { Closers } from "./closers.ts";
 import type { DeliveryPart } from "./deliveries.ts";
 import type { Storage } from "./storage.ts";
@@ -29,6 +30,7 @@ export type SubscriptionPart = {
   attemptLog: AttemptLog;
   hub: WebSubHub;
   fanOut: FanOut;
+  reports: DeliveryReports;
 };
 
 export async function buildSubscriptions(
@@ -49,7 +51,20 @@ export async function buildSubscriptions(
       ),
   );
   const subscriptionStore = subscriptionStoreOf(storage);
-  const directory = new SubscriptionDirectory();
+  const reports = new DeliveryReports({
+    store: deliveryPart.deliveryStore,
+    secrets: storage.deliverySecrets,
+    defaultSchedule: config.HOOKD_RETRY_SCHEDULE,
+    clock: Date.now,
+    log,
+  });
+  // Every instance sees a disable live (the one that journaled it first); each makes its errback, which the
+  // derived id makes one delivery, so an instance that dies right after journaling a disable loses nothing.
+  const directory = new SubscriptionDirectory((id, subscription, seq) =>
+    void reports.subscriptionDisabled(id, subscription, seq).catch((error: unknown) =>
+      log.error({ err: error, subscriptionId: id }, "could not create the errback of a disabled subscription")
+    )
+  );
   const announce = systemEventPublisher(topics, Date.now, log);
   const subscriptionCommands = new SubscriptionCommands({
     store: subscriptionStore,
@@ -87,7 +102,7 @@ export async function buildSubscriptions(
     publicBase: publicBaseUrl(config),
   });
   const attemptLog = new AttemptLog(storage.jsm, storage.publisher, storage.layout);
-  return { topics, subscriptionStore, subscriptionCommands, directory, health, attemptLog, hub, fanOut };
+  return { topics, subscriptionStore, subscriptionCommands, directory, health, attemptLog, hub, fanOut, reports };
 }
 
 async function applyConfigFile(
