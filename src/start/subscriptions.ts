@@ -51,20 +51,7 @@ export async function buildSubscriptions(
       ),
   );
   const subscriptionStore = subscriptionStoreOf(storage);
-  const reports = new DeliveryReports({
-    store: deliveryPart.deliveryStore,
-    secrets: storage.deliverySecrets,
-    defaultSchedule: config.HOOKD_RETRY_SCHEDULE,
-    clock: Date.now,
-    log,
-  });
-  // Every instance sees a disable live (the one that journaled it first); each makes its errback, which the
-  // derived id makes one delivery, so an instance that dies right after journaling a disable loses nothing.
-  const directory = new SubscriptionDirectory((id, subscription, seq) =>
-    void reports.subscriptionDisabled(id, subscription, seq).catch((error: unknown) =>
-      log.error({ err: error, subscriptionId: id }, "could not create the errback of a disabled subscription")
-    )
-  );
+  const { reports, directory } = reportsAndDirectory(config, storage, deliveryPart, log);
   const announce = systemEventPublisher(topics, Date.now, log);
   const subscriptionCommands = new SubscriptionCommands({
     store: subscriptionStore,
@@ -130,4 +117,25 @@ function publicBaseUrl(config: Config): string | undefined {
 
 function subscriptionStoreOf(storage: Storage): SubscriptionStore {
   return new SubscriptionStore(storage.js, storage.jsm, storage.publisher, storage.layout, storage.secretBox);
+}
+
+/**
+ * Every instance's directory sees a disable live (the instance that journaled it first); each makes
+ * its errback, which the derived id makes one delivery, so an instance that dies right after
+ * journaling a disable loses nothing while another runs.
+ */
+function reportsAndDirectory(config: Config, storage: Storage, deliveryPart: DeliveryPart, log: Logger) {
+  const reports = new DeliveryReports({
+    store: deliveryPart.deliveryStore,
+    secrets: storage.deliverySecrets,
+    defaultSchedule: config.HOOKD_RETRY_SCHEDULE,
+    clock: Date.now,
+    log,
+  });
+  const directory = new SubscriptionDirectory((id, subscription, seq) =>
+    void reports.subscriptionDisabled(id, subscription, seq).catch((error: unknown) =>
+      log.error({ err: error, subscriptionId: id }, "could not create the errback of a disabled subscription")
+    )
+  );
+  return { reports, directory };
 }
