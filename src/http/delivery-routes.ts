@@ -21,6 +21,7 @@ import {
   IdParamsSchema,
   json,
   parameters,
+  PreferWaitParameter,
   problems,
 } from "./api-docs.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
@@ -103,11 +104,32 @@ export const DeliveryPageSchema = z.object({
   next_cursor: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last"),
 }).openapi("DeliveryPage");
 
+const DELIVERY_HEADERS = {
+  "Hookd-Delivery-Id": { description: "with Prefer: wait, the delivery", schema: { type: "string" as const } },
+  "Hookd-Delivery-State": {
+    description: "with Prefer: wait, its state right after the first attempt (or when the wait ran out)",
+    schema: { type: "string" as const },
+  },
+  "Preference-Applied": {
+    description: "wait=N when the first attempt's answer is given; respond-async, wait=N when the wait ran out",
+    schema: { type: "string" as const },
+  },
+};
+
 /** What taking a request for delivery may answer: /dispatch shares it. */
 export const DELIVERY_ACCEPTED_RESPONSES = {
   202: {
-    ...json("Stored durably; delivery follows", DeliveryAcceptedSchema),
-    headers: { Location: { description: "the delivery's URL", schema: { type: "string" as const } } },
+    ...json("Stored durably; delivery follows (with Prefer: wait, the wait ran out)", DeliveryAcceptedSchema),
+    headers: {
+      Location: { description: "the delivery's URL", schema: { type: "string" as const } },
+      ...DELIVERY_HEADERS,
+    },
+  },
+  default: {
+    description: "With Prefer: wait, the receiver's answer to the first attempt: its status, the headers " +
+      "inline mode passes, its body (the first 64 KiB); a 502 (504 on a timeout) problem when it did not answer",
+    headers: DELIVERY_HEADERS,
+    content: { "*/*": { schema: { type: "string" as const, format: "binary" } } },
   },
   ...problems({
     400: "Malformed request",
@@ -128,7 +150,7 @@ const createDeliveryRoute = createRoute({
   summary: "Create a delivery",
   tags: ["deliveries"],
   middleware: [query(NoQuerySchema)] as const,
-  parameters: parameters(IdempotencyKeyParameter),
+  parameters: parameters(IdempotencyKeyParameter, PreferWaitParameter),
   request: {
     body: {
       required: true,
