@@ -47,6 +47,11 @@ describe("inline mode", () => {
       expect(response.headers.get(dropped), dropped).toBeNull();
     }
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    // A receiver that names no content type: what HTTP assumes for it (RFC 9110 §8.3).
+    const plain = await suite.startReceiver(() => ({ status: 200, body: "untyped" }));
+    const untyped = await createWithWait(plain.url, "wait=5");
+    expect(await untyped.text()).toBe("untyped");
+    expect(untyped.headers.get("content-type")).toBe("application/octet-stream");
     expect(receiver.requests).toHaveLength(1);
     // The journal records what it always does.
     const view = await deliveryOf(suite.hookd.url, id);

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { utf8 } from "../domain/bytes.ts";
 import { passedResponseHeaders } from "../domain/inline-answer-headers.ts";
 import type { WaitPreference } from "../domain/prefer-wait.ts";
 import type { FirstAttemptWait } from "../nats/first-attempt-watch.ts";
@@ -46,7 +47,9 @@ export function inlineAnswer(
   headers.set("x-content-type-options", "nosniff");
   headers.set("content-security-policy", "sandbox");
   if (response.bodyTruncated) headers.set("hookd-response-truncated", "true");
-  const body = NULL_BODY_STATUSES.has(response.status) ? null : response.body;
+  const body = NULL_BODY_STATUSES.has(response.status) || response.body === "" ? null : utf8(response.body);
+  // Untyped, a body would be served as text/plain by the Node adapter; HTTP takes an untyped body as octet-stream.
+  if (body !== null && !headers.has("content-type")) headers.set("content-type", "application/octet-stream");
   return new Response(body, { status: response.status, headers });
 }
 
