@@ -91,5 +91,24 @@ export async function acceptDelivery(c: Context, deps: IngestDeps, ingest: Inges
   if (duplicate) headers["idempotent-replayed"] = "true";
   else deps.metrics.accepted.inc({ source: ingest.source });
   if (!wait || !deps.firstAttempts) return c.json({ id }, 202, headers);
-  return inlineAnswer(c, id, wait, await deps.firstAttempts.wait(id, wait.applied * 1000), headers);
+  return waitInline(c, deps.firstAttempts, id, wait, headers);
+}
+
+/**
+ * The delivery is stored by now: if the watch fails (NATS away, a journal entry it cannot read), the
+ * answer is the plain 202 (no Preference-Applied), never an error that would have the client send
+ * the request again.
+ */
+async function waitInline(
+  c: Context,
+  watch: FirstAttemptWatch,
+  id: string,
+  wait: WaitPreference,
+  accepted: Record<string, string>,
+): Promise<Response> {
+  try {
+    return inlineAnswer(c, id, wait, await watch.wait(id, wait.applied * 1000, c.req.raw.signal), accepted);
+  } catch {
+    return c.json({ id }, 202, accepted);
+  }
 }

@@ -22,7 +22,8 @@ export type FirstAttemptWait =
 export class FirstAttemptWatch {
   constructor(private readonly js: JetStreamClient, private readonly layout: JetStreamLayout) {}
 
-  async wait(id: string, timeoutMs: number): Promise<FirstAttemptWait> {
+  /** Resolves within `timeoutMs`, or sooner once `signal` aborts (the caller went away). */
+  async wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<FirstAttemptWait> {
     const consumer = await this.js.consumers
       .get(this.layout.streams.journal, {
         filter_subjects: this.layout.subjects.deliveryTransitions(id),
@@ -30,7 +31,9 @@ export class FirstAttemptWatch {
       })
       .catch(unavailable);
     const messages = await consumer.consume();
-    const timer = setTimeout(() => messages.stop(), timeoutMs);
+    const stop = () => messages.stop();
+    const timer = setTimeout(stop, timeoutMs);
+    signal?.addEventListener("abort", stop, { once: true });
     let state: DeliveryState = "pending";
     let started = false;
     try {
@@ -47,6 +50,7 @@ export class FirstAttemptWatch {
       }
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", stop);
       messages.stop();
       await consumer.delete().catch(() => undefined);
     }
