@@ -166,6 +166,16 @@ describe("callbacks", () => {
       expect(response.headers.get("content-type")).toBe("application/problem+json");
       expect((await response.json()).field).toBe(field);
     }
+    const publish = await api(
+      suite.hookd.url,
+      `/dispatch?_topic=reports/x&_callback=${encodeURIComponent(target.url)}`,
+      {
+        method: "POST",
+        body: "x",
+      },
+    );
+    expect(publish.status).toBe(400);
+    expect((await publish.json()).field).toBe("_callback");
     const subscription = await api(suite.hookd.url, "/api/v1/subscriptions", {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -89,6 +89,7 @@ export function mountDispatchRoutes(app: ApiApp, deps: IngestDeps & PublishDeps 
     // Hookah: _topic without _url publishes to the topic instead of delivering to one URL.
     if (forward.target === null && forward.topic !== null) {
       const { topic } = topicOr400(forward.topic, "_topic");
+      refuseDeliveryControls(c.req.query());
       return acceptPublish(c, deps, {
         topic,
         namespace: "safe",
@@ -124,4 +125,14 @@ export function mountDispatchRoutes(app: ApiApp, deps: IngestDeps & PublishDeps 
       ...dispatchControls(c.req.query()),
     });
   });
+}
+
+/** A publish has no one delivery to wait for or report on: a control meant for one is a mistake worth naming. */
+function refuseDeliveryControls(query: Record<string, string>): void {
+  const given = ["_wait", "_callback", "_errback"].find((name) => query[name] !== undefined);
+  if (given === undefined) return;
+  throw badRequest(
+    `${given} applies to a delivery to _url, not to a publish to _topic (a subscription's callback_url and errback_url report on its deliveries).`,
+    { field: given },
+  );
 }
