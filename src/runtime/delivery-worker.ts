@@ -500,11 +500,17 @@ export class DeliveryWorker {
     return null;
   }
 
+  /**
+   * Tells the subscription, then makes the reports. A report that fails (NATS away) throws, so the
+   * message is not acknowledged and the next hand-out makes it (the "ack" step); the subscription has
+   * been told by then.
+   */
   private async reportFinished(created: DeliveryCreated, state: "delivered" | "failed", gone: boolean): Promise<void> {
-    await this.deps.reports?.deliveryEnded(created);
     const subscriptionId = created.data.subscriptionId;
-    if (!subscriptionId) return;
-    await this.deps.onSubscriptionDeliveryFinished?.({ subscriptionId, deliveryId: created.data.id, state, gone });
+    if (subscriptionId) {
+      await this.deps.onSubscriptionDeliveryFinished?.({ subscriptionId, deliveryId: created.data.id, state, gone });
+    }
+    await this.deps.reports?.deliveryEnded(created);
   }
 
   private settle(message: JsMsg, snapshot: DeliverySnapshot): void {
