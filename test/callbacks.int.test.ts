@@ -41,6 +41,7 @@ const quiet = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function checkLinks(reportId: string, originalId: string, kind: string) {
   const report = await waitForState(suite.hookd.url, reportId, "delivered");
   expect(report.report_of).toEqual({ kind, delivery_id: originalId, subscription_id: null });
+  expect(report.links.report_of).toBe(`/api/v1/deliveries/${originalId}`);
   expect(report.history[0].data.source).toBe("report");
   expect(report.reports).toEqual([]);
   expect(report.callback_url).toBeNull();
@@ -52,6 +53,7 @@ async function checkLinks(reportId: string, originalId: string, kind: string) {
     10_000,
     "the original to list its report",
   );
+  expect(original.links.reports).toContain(`/api/v1/deliveries/${reportId}`);
   return { report, original };
 }
 
@@ -248,6 +250,7 @@ describe("a subscription's callback and errback", () => {
     )!;
     const view = await waitForState(suite.hookd.url, disabledRequest.headers["webhook-id"] as string, "delivered");
     expect(view.report_of).toEqual({ kind: "errback", delivery_id: null, subscription_id: created.id });
+    expect(view.links.report_of).toBe(`/api/v1/subscriptions/${created.id}`);
     // Exactly one disabled report, however many instances saw the disable.
     await quiet(500);
     expect(errback.requests.filter((r) => JSON.parse(r.body.toString()).type === "subscription.disabled"))
