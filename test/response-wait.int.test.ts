@@ -59,6 +59,18 @@ describe("inline mode", () => {
     expect(view.attempts).toHaveLength(1);
   });
 
+  it("gives the first 64 KiB of a longer body and says it was cut", async () => {
+    const receiver = await suite.startReceiver(() => ({
+      status: 200,
+      headers: { "content-type": "text/plain" },
+      body: "a".repeat(70_000),
+    }));
+    const response = await createWithWait(receiver.url, "wait=5");
+    expect(response.status).toBe(200);
+    expect((await response.text()).length).toBe(64 * 1024);
+    expect(response.headers.get("hookd-response-truncated")).toBe("true");
+  });
+
   it("says a failed first attempt is retrying, and the delivery carries on", async () => {
     const receiver = await suite.startReceiver((_request, index) =>
       index === 0 ? { status: 503, headers: { "retry-after": "1" }, body: "busy" } : { status: 200, body: "ok" }
