@@ -2,7 +2,7 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
-import { api, deliveryOf, eventually, waitForState } from "./support/hookd.ts";
+import { api, deliveryOf, eventually, startTestHookd, waitForState } from "./support/hookd.ts";
 import type { Received, Receiver } from "./support/receiver.ts";
 import { hookdSuite } from "./support/suite.ts";
 
@@ -14,10 +14,8 @@ import { hookdSuite } from "./support/suite.ts";
  */
 
 const secret = encodeSecret(new Uint8Array(32).fill(7));
-const suite = hookdSuite({
-  receiver: false,
-  env: { HOOKD_SIGNING_SECRET: secret, HOOKD_RETRY_SCHEDULE: "100ms,100ms", HOOKD_FAILURE_THRESHOLD: "2" },
-});
+const env = { HOOKD_SIGNING_SECRET: secret, HOOKD_RETRY_SCHEDULE: "100ms,100ms", HOOKD_FAILURE_THRESHOLD: "2" };
+const suite = hookdSuite({ receiver: false, env });
 
 async function create(body: Record<string, unknown>): Promise<string> {
   const response = await api(suite.hookd.url, "/api/v1/deliveries", {
@@ -207,6 +205,16 @@ describe("a subscription's callback and errback", () => {
   }
 
   it("reports each delivery to the callback, and only failures and the disabling to the errback", async () => {
+    // A second instance sees the disabling too, and makes its errback under the same id.
+    const other = await startTestHookd(suite.nats.url, env);
+    try {
+      await reportsAndDisabling();
+    } finally {
+      await other.stop();
+    }
+  });
+
+  async function reportsAndDisabling() {
     let failing = false;
     const target = await suite.startReceiver(() => ({ status: failing ? 500 : 200 }));
     const callback = await suite.startReceiver();
@@ -256,7 +264,7 @@ describe("a subscription's callback and errback", () => {
     expect(errback.requests.filter((r) => JSON.parse(r.body.toString()).type === "subscription.disabled"))
       .toHaveLength(1);
     expect(callback.requests.length).toBeGreaterThanOrEqual(3);
-  });
+  }
 
   it("clears its URLs with null", async () => {
     const target = await suite.startReceiver();
