@@ -151,3 +151,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 export function ackWaitFor(config: Config): number {
   return config.HOOKD_TIMEOUT + 10_000;
 }
+
+/**
+ * The longest inline wait (`Prefer: wait`), in whole seconds: one attempt's timeout and 5 s for its
+ * hand-out and journaling. A longer wait could only outlast the first attempt, never see a later one.
+ */
+export function inlineWaitCap(config: Config): number {
+  return Math.ceil(config.HOOKD_TIMEOUT / 1000) + 5;
+}

@@ -362,6 +362,8 @@ describe("delivery", () => {
       "body_base64",
       "content_type",
       "secret",
+      "callback_url",
+      "errback_url",
     ]);
     const view = component(
       doc.paths["/api/v1/deliveries/{id}"].get.responses["200"].content["application/json"].schema,

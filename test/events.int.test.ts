@@ -68,6 +68,8 @@ describe("GET /api/v1/events/<id>", () => {
       body: `/api/v1/deliveries/${deliveryIds[0]}/body`,
       event: `/api/v1/events/${published.json.id}`,
       subscription: `/api/v1/subscriptions/${delivery.subscription_id}`,
+      report_of: null,
+      reports: [],
     });
     const body = await api(suite.hookd.url, delivery.links.body);
     expect(body.status).toBe(200);

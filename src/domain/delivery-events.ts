@@ -18,6 +18,16 @@ export const DeliveryRequestSchema = z.object({
 });
 export type DeliveryRequest = z.infer<typeof DeliveryRequestSchema>;
 
+/** What a report delivery reports on: a delivery that ended, or a subscription that was disabled. */
+export const ReportOfSchema = z.object({
+  kind: z.enum(["callback", "errback"]),
+  deliveryId: z.string().optional(),
+  subscriptionId: z.string().optional(),
+});
+export type ReportOf = z.infer<typeof ReportOfSchema>;
+
+export const DELIVERY_SOURCES = ["dispatch", "api", "fan-out", "report"] as const;
+
 export const DeliveryCreatedSchema = z.object({
   type: z.literal("delivery.created"),
   at: z.string(),
@@ -28,7 +38,7 @@ export const DeliveryCreatedSchema = z.object({
     schedule: z.array(z.number().int().nonnegative()),
     /** Standard Webhooks secrets; never shown by the API. */
     secrets: z.array(z.string()),
-    source: z.enum(["dispatch", "api", "fan-out"]),
+    source: z.enum(DELIVERY_SOURCES),
     idempotencyKey: z.string().optional(),
     /** With a key: the digest of the request as sent (domain/idempotency.ts), so a reuse of the key with another request is told apart. */
     requestDigest: z.string().optional(),
@@ -41,6 +51,12 @@ export const DeliveryCreatedSchema = z.object({
     dialect: z.enum(DIALECTS).optional(),
     /** The head of an ordered subscription's line: once it is delivered or finally failed, the line moves on. */
     ordered: z.literal(true).optional(),
+    /** Where to POST a report once the delivery is delivered or failed. */
+    callbackUrl: z.string().optional(),
+    /** Where to POST a report if the delivery fails. */
+    errbackUrl: z.string().optional(),
+    /** A report delivery: what it reports on (a report never has reports of its own). */
+    reportOf: ReportOfSchema.optional(),
   }),
 });
 export type DeliveryCreated = z.infer<typeof DeliveryCreatedSchema>;

@@ -70,7 +70,12 @@ export function deliveryConflicts(
   /** Every digest naming the second request (deliveryRequestDigests); by default the one it carries. */
   againDigests: readonly (string | undefined)[] = [again.requestDigest],
 ): string[] {
-  if (first.requestDigest !== undefined && againDigests.includes(first.requestDigest)) return [];
+  // The report URLs are not part of the digest (deliveries keyed before them have none): compared as they are.
+  const reports = [
+    ...(first.callbackUrl !== again.callbackUrl ? ["callback_url"] : []),
+    ...(first.errbackUrl !== again.errbackUrl ? ["errback_url"] : []),
+  ];
+  if (first.requestDigest !== undefined && againDigests.includes(first.requestDigest)) return reports;
   const conflicts: string[] = [];
   if (first.request.url !== again.request.url) conflicts.push("url");
   if (first.request.method !== again.request.method) conflicts.push("method");
@@ -78,7 +83,8 @@ export function deliveryConflicts(
   if (first.request.body !== again.request.body) conflicts.push("body");
   if (first.source !== again.source) conflicts.push("endpoint");
   // Only the digest tells secrets apart: the stored secrets may be the server's default, not the request's own.
-  return conflicts.length > 0 || first.requestDigest === undefined ? conflicts : ["secret"];
+  if (conflicts.length === 0 && first.requestDigest !== undefined) conflicts.push("secret");
+  return [...conflicts, ...reports];
 }
 
 /** A published event as stored, for comparing a repeated publish with the first one under its key. */

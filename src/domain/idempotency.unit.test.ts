@@ -41,6 +41,14 @@ describe("an Idempotency-Key's request, compared", () => {
     expect(deliveryConflicts(await created(), await created({}, ["whsec_mine"]))).toEqual(["secret"]);
   });
 
+  it("names a callback or errback URL that differs, though the digest leaves them out", async () => {
+    const first = { ...(await created()), callbackUrl: "https://example.com/reports" };
+    expect(deliveryConflicts(first, { ...(await created()), callbackUrl: "https://example.com/reports" })).toEqual([]);
+    expect(deliveryConflicts(first, await created())).toEqual(["callback_url"]);
+    expect(deliveryConflicts(first, { ...(await created({ body: "aG8=" })), errbackUrl: "https://example.com/e" }))
+      .toEqual(["body", "callback_url", "errback_url"]);
+  });
+
   it("header order is no difference", async () => {
     const a = await created({ headers: { a: "1", b: "2" } });
     const b = await created({ headers: { b: "2", a: "1" } });

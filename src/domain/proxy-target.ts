@@ -38,3 +38,22 @@ export function proxyTargetUrl(pathname: string, search: string): string | null 
   const scheme = HTTPS_PORT.test(authority) ? "https" : "http";
   return `${scheme}://${authority.replace(HTTPS_PORT, "")}${rest}${search}`;
 }
+
+/** Query parameters that are hookd's, not the receiver's, in the proxy form (http/dispatch-controls.ts). */
+export const RESERVED_PARAMETERS: ReadonlySet<string> = new Set(["_wait", "_callback", "_errback"]);
+
+/** A query string ("?…" or "") without hookd's reserved parameters, every other byte kept as sent. */
+export function withoutReservedParameters(search: string): string {
+  if (!search.includes("_")) return search;
+  const kept = search.slice(1).split("&").filter((pair) => {
+    const name = pair.split("=", 1)[0]!;
+    let decoded = name;
+    try {
+      decoded = decodeURIComponent(name.replaceAll("+", " "));
+    } catch {
+      // A malformed escape is not one of hookd's names.
+    }
+    return !RESERVED_PARAMETERS.has(decoded);
+  });
+  return kept.length === 0 || (kept.length === 1 && kept[0] === "") ? "" : `?${kept.join("&")}`;
+}

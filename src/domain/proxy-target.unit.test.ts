@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isProxyPath, proxyTargetUrl } from "./proxy-target.ts";
+import { isProxyPath, proxyTargetUrl, withoutReservedParameters } from "./proxy-target.ts";
 
 describe("the proxy form's target", () => {
   it("takes a first segment with a dot, a port, localhost or [IPv6] as the target's authority", () => {
@@ -39,5 +39,15 @@ describe("the proxy form's target", () => {
       expect(isProxyPath(path), path).toBe(false);
       expect(proxyTargetUrl(path, ""), path).toBeNull();
     }
+  });
+});
+
+describe("hookd's reserved parameters in the proxy form", () => {
+  it("takes out _wait, _callback and _errback, however encoded, and keeps every other byte", () => {
+    expect(withoutReservedParameters("?a=1&_wait=5&b=a%20b&_callback=http%3A%2F%2Fx&%5Ferrback=y&_other=1"))
+      .toBe("?a=1&b=a%20b&_other=1");
+    expect(withoutReservedParameters("?_wait=5")).toBe("");
+    expect(withoutReservedParameters("")).toBe("");
+    expect(withoutReservedParameters("?x=%zz&y")).toBe("?x=%zz&y");
   });
 });

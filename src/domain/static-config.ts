@@ -25,6 +25,8 @@ export const StaticSubscriptionSchema = z
     ...newSubscriptionFields(SubscriptionSettingsSchema.shape),
     // The API checks its URLs against the network policy (http/target-url.ts); the file is read before there is one.
     url: z.url({ protocol: /^https?$/, error: "url must be an absolute http(s) URL" }),
+    callback_url: z.url({ protocol: /^https?$/, error: "callback_url must be an absolute http(s) URL" }).optional(),
+    errback_url: z.url({ protocol: /^https?$/, error: "errback_url must be an absolute http(s) URL" }).optional(),
     secret: z.string().optional(),
   })
   .strict()

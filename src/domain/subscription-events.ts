@@ -55,6 +55,10 @@ export const SubscriptionConfigSchema = z.object({
   source: z.enum(["api", "websub", "config"]),
   /** One event at a time, in topic-log order; stored only when true, so older subscriptions read as before. */
   ordered: z.literal(true).optional(),
+  /** Each delivery's report once it is delivered or failed; left out when unset (older entries have neither). */
+  callbackUrl: z.string().optional(),
+  /** Each failed delivery's report, and the subscription's own when it is disabled. */
+  errbackUrl: z.string().optional(),
 });
 export type SubscriptionConfig = z.infer<typeof SubscriptionConfigSchema>;
 

@@ -39,6 +39,8 @@ const settings = {
   ordered: z
     .boolean({ error: "ordered is true or false: true delivers the subscription's events one at a time, in order" })
     .describe("deliver one event at a time, in the topic log's order; set when the subscription is created"),
+  callback_url: z.string().describe("where each delivery's report goes once it is delivered or failed"),
+  errback_url: z.string().describe("where failed deliveries' reports go, and this subscription's when it is disabled"),
 };
 
 /** The rules every subscription's settings follow, whether the API or the config file sets them. */
@@ -57,6 +59,8 @@ export const ApiSubscriptionSettingsSchema = SubscriptionSettingsSchema.extend({
   retry_schedule: settings.retry_schedule.nullable(),
   rate_limit: settings.rate_limit.nullable(),
   metadata: z.record(z.string().max(100), z.string().max(1000)),
+  callback_url: settings.callback_url.nullable(),
+  errback_url: settings.errback_url.nullable(),
 });
 
 /** What either schema's fields parse to; the API's also admit null. */
@@ -71,6 +75,8 @@ type SettingsShape = {
   rate_limit: z.ZodType<number | null>;
   metadata: z.ZodType<Record<string, string>>;
   ordered: z.ZodType<boolean>;
+  callback_url: z.ZodType<string | null>;
+  errback_url: z.ZodType<string | null>;
 };
 
 /** The fields of a new subscription's settings: only url is required; the rest default the same for every source. */
@@ -86,6 +92,8 @@ export function newSubscriptionFields(shape: SettingsShape) {
     rate_limit: shape.rate_limit.optional(),
     metadata: shape.metadata.default(() => ({})),
     ordered: shape.ordered.default(false),
+    callback_url: shape.callback_url.optional(),
+    errback_url: shape.errback_url.optional(),
   };
 }
 
@@ -100,6 +108,8 @@ export type SettingsChanges = {
   rate_limit?: number | null;
   metadata?: Record<string, string>;
   ordered?: boolean;
+  callback_url?: string | null;
+  errback_url?: string | null;
 };
 /** A new subscription's settings, with the defaults filled in. */
 export type NewSettings = SettingsChanges & Required<Pick<SettingsChanges, "headers" | "dialect" | "metadata">>;
@@ -126,6 +136,9 @@ export function subscriptionConfigOf(placement: Placement, settings: NewSettings
     metadata: settings.metadata,
     source: placement.source,
     ...(settings.ordered ? { ordered: true as const } : {}),
+    // Only when set, so configs stored before reports existed compare equal to the file's.
+    ...(settings.callback_url ? { callbackUrl: settings.callback_url } : {}),
+    ...(settings.errback_url ? { errbackUrl: settings.errback_url } : {}),
   };
 }
 
@@ -133,7 +146,7 @@ type Changes = SettingsChanges & { url?: string };
 
 /** `config` with the settings that `changes` names; a setting it leaves out keeps its value, a null one is cleared. */
 export function withSettings(config: SubscriptionConfig, changes: Changes): SubscriptionConfig {
-  return {
+  return withReportUrls({
     ...config,
     ...(changes.url !== undefined ? { url: changes.url } : {}),
     ...(changes.event_types !== undefined ? { eventTypes: changes.event_types } : {}),
@@ -144,5 +157,13 @@ export function withSettings(config: SubscriptionConfig, changes: Changes): Subs
     ...(changes.retry_schedule !== undefined ? { retrySchedule: changes.retry_schedule } : {}),
     ...(changes.rate_limit !== undefined ? { rateLimit: changes.rate_limit } : {}),
     ...(changes.metadata !== undefined ? { metadata: changes.metadata } : {}),
-  };
+  }, changes);
+}
+
+/** The report URLs a change sets (a string) or clears (null); a cleared one leaves the config, as if never set. */
+function withReportUrls(config: SubscriptionConfig, changes: Changes): SubscriptionConfig {
+  const { callbackUrl, errbackUrl, ...rest } = config;
+  const callback = changes.callback_url === undefined ? callbackUrl : changes.callback_url;
+  const errback = changes.errback_url === undefined ? errbackUrl : changes.errback_url;
+  return { ...rest, ...(callback ? { callbackUrl: callback } : {}), ...(errback ? { errbackUrl: errback } : {}) };
 }

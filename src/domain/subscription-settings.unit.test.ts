@@ -42,10 +42,16 @@ describe("subscription settings", () => {
   });
 
   it("writes the stored config's keys in the schema's order: the config file's sync compares them as text", () => {
-    // ordered is stored only when true, so a subscription stored before it existed compares equal.
-    const config = subscriptionConfigOf(placement, NewApiSettings.parse({ url, ordered: true }));
-    expect(Object.keys(config)).toEqual(Object.keys(SubscriptionConfigSchema.shape));
-    expect(Object.keys(subscriptionConfigOf(placement, NewApiSettings.parse({ url })))).not.toContain("ordered");
+    const config = subscriptionConfigOf(placement, NewApiSettings.parse({ url }));
+    // ordered and the report URLs are stored only when set, so configs stored before them still compare equal.
+    const whenSet = ["ordered", "callbackUrl", "errbackUrl"];
+    const always = Object.keys(SubscriptionConfigSchema.shape).filter((key) => !whenSet.includes(key));
+    expect(Object.keys(config)).toEqual(always);
+    const withAll = subscriptionConfigOf(
+      placement,
+      NewApiSettings.parse({ url, ordered: true, callback_url: url, errback_url: url }),
+    );
+    expect(Object.keys(withAll)).toEqual(Object.keys(SubscriptionConfigSchema.shape));
   });
 
   it("holds API callers to bounds the operator's file never had", () => {

@@ -106,6 +106,40 @@ export const IdempotencyKeyParameter: ParameterDoc = {
   schema: { type: "string", maxLength: 255 },
 };
 
+export const PreferWaitParameter: ParameterDoc = {
+  name: "Prefer",
+  in: "header",
+  required: false,
+  description: "wait=<seconds> (RFC 7240): answer with the receiver's answer to the first attempt, or 202 when " +
+    "the wait runs out; capped at HOOKD_TIMEOUT + 5 s (docs/deliveries.md#inline-mode-prefer-wait)",
+  schema: { type: "string", example: "wait=10" },
+};
+
+/** Hookah's forms' own query parameters beside _url: inline mode and reports (http/dispatch-controls.ts). */
+export const DISPATCH_CONTROL_PARAMETERS: ParameterDoc[] = [
+  {
+    name: "_wait",
+    in: "query",
+    required: false,
+    description: "seconds to wait for the first attempt's answer, as Prefer: wait= (a 400 when not whole seconds)",
+    schema: { type: "integer", minimum: 0 },
+  },
+  {
+    name: "_callback",
+    in: "query",
+    required: false,
+    description: "where to POST a signed report once the delivery is delivered or failed",
+    schema: { type: "string", format: "uri" },
+  },
+  {
+    name: "_errback",
+    in: "query",
+    required: false,
+    description: "where to POST a signed report if the delivery fails",
+    schema: { type: "string", format: "uri" },
+  },
+];
+
 /**
  * app.openapi, answering with plain Responses: hookd's handlers answer through shared helpers
  * (acceptDelivery, problem+json thrown to onError) and non-JSON bodies (text, event streams,

@@ -10,6 +10,7 @@ import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
 import { mountProxyRoutes } from "./proxy-routes.ts";
+import type { FirstAttemptWatch } from "../nats/first-attempt-watch.ts";
 import { mountVerifyRoutes } from "./verify-routes.ts";
 import type { AddressRateLimit } from "../domain/address-rate-limit.ts";
 import { mountEventRoutes } from "./event-routes.ts";
@@ -49,6 +50,9 @@ export type AppDeps = {
   /** Names of hookd's streams without a leader (JetStream electing one, or unreachable); empty when all are led. */
   leaderlessStreams?: () => Promise<string[]>;
   defaultSecrets: string[];
+  /** Inline mode's journal watch and its longest wait (seconds); without the watch, Prefer: wait is ignored. */
+  firstAttempts?: FirstAttemptWatch;
+  maxWaitSeconds?: number;
   maxBodyBytes: number;
   log: Logger;
   metrics: HookdMetrics;
@@ -81,9 +85,18 @@ function corsFor(origins: readonly string[]): MiddlewareHandler {
       "last-event-id",
       "idempotency-key",
       "hookd-event-type",
+      "prefer",
       UNSAFE_HEADER.toLowerCase(),
     ],
-    exposeHeaders: ["location", "retry-after", "idempotent-replayed"],
+    exposeHeaders: [
+      "location",
+      "retry-after",
+      "idempotent-replayed",
+      "preference-applied",
+      "hookd-delivery-id",
+      "hookd-delivery-state",
+      "hookd-response-truncated",
+    ],
     maxAge: 600,
   });
 }

@@ -21,6 +21,7 @@ import {
   IdParamsSchema,
   json,
   parameters,
+  PreferWaitParameter,
   problems,
 } from "./api-docs.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
@@ -52,6 +53,10 @@ export const CreateDeliveryBodySchema = z
       isValidSecret,
       "secret must be a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 bytes",
     ).optional(),
+    callback_url: z.string().describe(
+      "where hookd POSTs a signed report once the delivery is delivered or failed (docs/deliveries.md#reports)",
+    ).optional(),
+    errback_url: z.string().describe("where hookd POSTs a signed report if the delivery fails").optional(),
   })
   .strict()
   .refine((value) => !(value.body !== undefined && value.body_base64 !== undefined), {
@@ -99,11 +104,32 @@ export const DeliveryPageSchema = z.object({
   next_cursor: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last"),
 }).openapi("DeliveryPage");
 
+const DELIVERY_HEADERS = {
+  "Hookd-Delivery-Id": { description: "with Prefer: wait, the delivery", schema: { type: "string" as const } },
+  "Hookd-Delivery-State": {
+    description: "with Prefer: wait, its state right after the first attempt (or when the wait ran out)",
+    schema: { type: "string" as const },
+  },
+  "Preference-Applied": {
+    description: "wait=N when the first attempt's answer is given; respond-async, wait=N when the wait ran out",
+    schema: { type: "string" as const },
+  },
+};
+
 /** What taking a request for delivery may answer: /dispatch shares it. */
 export const DELIVERY_ACCEPTED_RESPONSES = {
   202: {
-    ...json("Stored durably; delivery follows", DeliveryAcceptedSchema),
-    headers: { Location: { description: "the delivery's URL", schema: { type: "string" as const } } },
+    ...json("Stored durably; delivery follows (with Prefer: wait, the wait ran out)", DeliveryAcceptedSchema),
+    headers: {
+      Location: { description: "the delivery's URL", schema: { type: "string" as const } },
+      ...DELIVERY_HEADERS,
+    },
+  },
+  default: {
+    description: "With Prefer: wait, the receiver's answer to the first attempt: its status, the headers " +
+      "inline mode passes, its body (the first 64 KiB); a 502 (504 on a timeout) problem when it did not answer",
+    headers: DELIVERY_HEADERS,
+    content: { "*/*": { schema: { type: "string" as const, format: "binary" } } },
   },
   ...problems({
     400: "Malformed request",
@@ -124,7 +150,7 @@ const createDeliveryRoute = createRoute({
   summary: "Create a delivery",
   tags: ["deliveries"],
   middleware: [query(NoQuerySchema)] as const,
-  parameters: parameters(IdempotencyKeyParameter),
+  parameters: parameters(IdempotencyKeyParameter, PreferWaitParameter),
   request: {
     body: {
       required: true,
@@ -255,6 +281,8 @@ async function createDelivery(c: Context, deps: DeliveryRouteDeps): Promise<Resp
     body: encoded.body,
     secrets: body.secret ? [body.secret] : [],
     source: "api",
+    callback: body.callback_url === undefined ? undefined : { url: body.callback_url, field: "callback_url" },
+    errback: body.errback_url === undefined ? undefined : { url: body.errback_url, field: "errback_url" },
   });
 }
 

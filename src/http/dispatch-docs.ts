@@ -1,5 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { AUTH_PROBLEMS, bodyRef, IdempotencyKeyParameter, type ParameterDoc, parameters } from "./api-docs.ts";
+import {
+  AUTH_PROBLEMS,
+  bodyRef,
+  DISPATCH_CONTROL_PARAMETERS,
+  IdempotencyKeyParameter,
+  type ParameterDoc,
+  parameters,
+  PreferWaitParameter,
+} from "./api-docs.ts";
 import { DELIVERY_ACCEPTED_RESPONSES } from "./delivery-routes.ts";
 import { PUBLISH_PARAMETERS, PUBLISH_RESPONSES } from "./publish-docs.ts";
 
@@ -39,7 +47,7 @@ export const dispatchRoute = createRoute({
   operationId: "dispatch",
   summary: "Deliver this request's body to _url, or publish it to _topic (Hookah)",
   tags: ["deliveries", "topics"],
-  parameters: parameters(...HOOKAH_QUERY, ...PUBLISH_PARAMETERS),
+  parameters: parameters(...HOOKAH_QUERY, ...DISPATCH_CONTROL_PARAMETERS, PreferWaitParameter, ...PUBLISH_PARAMETERS),
   request: {
     body: {
       description: "form, multipart, JSON (with _url or _topic inside) or any raw body (with _url in the query)",
@@ -77,6 +85,8 @@ export const dispatchToRoute = createRoute({
       schema: { type: "string" },
     },
     IdempotencyKeyParameter,
+    PreferWaitParameter,
+    ...DISPATCH_CONTROL_PARAMETERS,
   ),
   request: { body: { content: { "*/*": { schema: { type: "string", format: "binary" } } } } },
   responses: DELIVERY_ACCEPTED_RESPONSES,

@@ -4,6 +4,7 @@ import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import { type ApiApp, defineRoute } from "./api-docs.ts";
 import { dispatchRoute, dispatchToRoute } from "./dispatch-docs.ts";
 import { checkBodyAgainstType } from "./body-content-type.ts";
+import { dispatchControls } from "./dispatch-controls.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { badRequest } from "./problem.ts";
 import { readBody } from "./read-body.ts";
@@ -88,6 +89,7 @@ export function mountDispatchRoutes(app: ApiApp, deps: IngestDeps & PublishDeps 
     // Hookah: _topic without _url publishes to the topic instead of delivering to one URL.
     if (forward.target === null && forward.topic !== null) {
       const { topic } = topicOr400(forward.topic, "_topic");
+      refuseDeliveryControls(c.req.query());
       return acceptPublish(c, deps, {
         topic,
         namespace: "safe",
@@ -103,6 +105,7 @@ export function mountDispatchRoutes(app: ApiApp, deps: IngestDeps & PublishDeps 
       body: toBase64(forward.body),
       secrets: [],
       source: "dispatch",
+      ...dispatchControls(c.req.query()),
     });
   });
 
@@ -119,6 +122,17 @@ export function mountDispatchRoutes(app: ApiApp, deps: IngestDeps & PublishDeps 
       body: toBase64(body),
       secrets: [],
       source: "dispatch",
+      ...dispatchControls(c.req.query()),
     });
   });
+}
+
+/** A publish has no one delivery to wait for or report on: a control meant for one is a mistake worth naming. */
+function refuseDeliveryControls(query: Record<string, string>): void {
+  const given = ["_wait", "_callback", "_errback"].find((name) => query[name] !== undefined);
+  if (given === undefined) return;
+  throw badRequest(
+    `${given} applies to a delivery to _url, not to a publish to _topic (a subscription's callback_url and errback_url report on its deliveries).`,
+    { field: given },
+  );
 }

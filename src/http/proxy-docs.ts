@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdempotencyKeyParameter, parameters } from "./api-docs.ts";
+import { DISPATCH_CONTROL_PARAMETERS, IdempotencyKeyParameter, parameters, PreferWaitParameter } from "./api-docs.ts";
 import { DELIVERY_ACCEPTED_RESPONSES } from "./delivery-routes.ts";
 import { HOST_SEGMENT } from "../domain/proxy-target.ts";
 
@@ -39,10 +39,13 @@ export function proxyRoute(method: ProxyMethod) {
         name: "path",
         in: "path",
         required: true,
-        description: 'the rest of the target\'s path, "/"-separated; the query string is forwarded as is',
+        description: 'the rest of the target\'s path, "/"-separated; the query string is forwarded as is, ' +
+          "but for hookd's _wait, _callback and _errback",
         schema: { type: "string" },
       },
       IdempotencyKeyParameter,
+      PreferWaitParameter,
+      ...DISPATCH_CONTROL_PARAMETERS,
     ),
     request: {
       body: {

@@ -294,7 +294,10 @@ async function create(c: Context, deps: SubscriptionRouteDeps): Promise<Response
   const url = validateTarget(body.url, "url", deps.policy).toString();
   const secret = secretFor(body.dialect, body.secret);
   const secrets = secret === null ? [] : [{ secret, expiresAt: null }];
-  const config = subscriptionConfigOf({ topic, recursive, url, secrets, source: "api" }, body);
+  const config = subscriptionConfigOf({ topic, recursive, url, secrets, source: "api" }, {
+    ...body,
+    ...checkedReportUrls(body, deps.policy),
+  });
   const created = await deps.subscriptions.create(config);
   // The secret is shown this once; later reads never include it.
   const location = `${SUBSCRIPTIONS_PATH}/${created.id}`;
@@ -315,6 +318,7 @@ function list(
 async function update(c: Context, id: string, deps: SubscriptionRouteDeps): Promise<Response> {
   const body = await readJsonBody(c, UpdateSubscriptionBodySchema);
   const url = body.url === undefined ? undefined : validateTarget(body.url, "url", deps.policy).toString();
+  const reportUrls = checkedReportUrls(body, deps.policy);
   const updated = await deps.subscriptions.update(id, (config) => {
     if (body.ordered !== undefined && body.ordered !== (config.ordered === true)) {
       throw badRequest(
@@ -322,7 +326,7 @@ async function update(c: Context, id: string, deps: SubscriptionRouteDeps): Prom
         { field: "ordered" },
       );
     }
-    return { config: withSettings(config, { ...body, url }), changed: Object.keys(body) };
+    return { config: withSettings(config, { ...body, url, ...reportUrls }), changed: Object.keys(body) };
   });
   return c.json(subscriptionView(id, updated));
 }
@@ -356,4 +360,17 @@ async function replay(c: Context, id: string, deps: SubscriptionRouteDeps): Prom
   const { since } = body;
   const result = await deps.replaySubscription({ subscriptionId: id, subscription, replayId, since, until });
   return c.json({ replay_id: replayId, since: since.toISOString(), until: until.toISOString(), ...result }, 202);
+}
+
+/** callback_url and errback_url pass the same check as url: a network the policy refuses is refused now. */
+function checkedReportUrls(
+  body: { callback_url?: string | null | undefined; errback_url?: string | null | undefined },
+  policy: NetworkPolicy,
+): { callback_url?: string | null; errback_url?: string | null } {
+  const checked = (value: string | null | undefined, field: string) =>
+    value === undefined || value === null ? value : validateTarget(value, field, policy).toString();
+  return {
+    ...(body.callback_url !== undefined ? { callback_url: checked(body.callback_url, "callback_url") } : {}),
+    ...(body.errback_url !== undefined ? { errback_url: checked(body.errback_url, "errback_url") } : {}),
+  };
 }

@@ -39,13 +39,18 @@ export type TransitionStep = { event: DeliveryTransition; after: PersistedDelive
 /** A journal message holds one step, or several made at once (an attempt's start and its outcome). */
 type StoredSteps = TransitionStep | { steps: TransitionStep[] };
 
-function stepsOf(entry: JournalEntry): TransitionStep[] {
+function stepsOf(entry: { seq: number; data: Uint8Array }): TransitionStep[] {
   const raw = JSON.parse(decoder.decode(entry.data)) as StoredSteps;
   const steps = "steps" in raw ? raw.steps : [raw];
   if (steps.length === 0 || steps.some((step) => !step.after)) {
     throw new Error(`journal entry #${entry.seq} holds no step`);
   }
   return steps;
+}
+
+/** The steps of one message on a delivery's transitions subject, their events checked. */
+export function transitionStepsOf(entry: { seq: number; data: Uint8Array }): TransitionStep[] {
+  return stepsOf(entry).map((step) => ({ event: DeliveryTransitionSchema.parse(step.event), after: step.after }));
 }
 
 function parseTransitions(entry: JournalEntry): StoredTransition[] {

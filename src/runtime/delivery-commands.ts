@@ -35,6 +35,8 @@ export type CreateDelivery = {
    * no conflict. Defaults to `secrets`.
    */
   givenSecrets?: readonly string[];
+  /** Report URLs, already checked against the network policy. */
+  reports?: { callbackUrl?: string | undefined; errbackUrl?: string | undefined };
 };
 
 export type CommandDeps = {
@@ -80,6 +82,8 @@ export class DeliveryCommands {
         secrets,
         source: command.source,
         ...(key !== undefined ? { idempotencyKey: key, requestDigest } : {}),
+        ...(command.reports?.callbackUrl ? { callbackUrl: command.reports.callbackUrl } : {}),
+        ...(command.reports?.errbackUrl ? { errbackUrl: command.reports.errbackUrl } : {}),
       },
     });
     // A keyed create is deduplicated by JetStream per message, so it keeps a message of its own.

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { foldDelivery, persistDelivery, stateOf } from "../../actors/delivery.fold.ts";
 import { fromBase64 } from "../domain/bytes.ts";
-import type { DeliveryCreated, DeliveryTransition } from "../domain/delivery-events.ts";
+import { reportIdsOf } from "../domain/delivery-report.ts";
+import { DELIVERY_SOURCES, type DeliveryCreated, type DeliveryTransition } from "../domain/delivery-events.ts";
 import {
   AttemptFailedViewSchema,
   attemptRecordView,
@@ -46,7 +47,7 @@ const DeliveryRequestViewSchema = z.object({
 
 /** The data of the first history entry (delivery.created): the accepted request, without its body or secrets. */
 const CreatedViewSchema = z.object({
-  source: z.enum(["dispatch", "api", "fan-out"]),
+  source: z.enum(DELIVERY_SOURCES),
   request: DeliveryRequestViewSchema,
   schedule_ms: z.array(z.number().int()).describe("the waits between attempts, fixed when the delivery was accepted"),
   signed: z.boolean(),
@@ -84,6 +85,14 @@ export const DeliveryViewSchema = z.object({
   request: DeliveryRequestViewSchema,
   subscription_id: z.string().nullable(),
   event_id: z.string().nullable().describe("for fan-out: the published event whose body this delivery sends"),
+  callback_url: z.string().nullable().describe("told when the delivery is delivered or failed"),
+  errback_url: z.string().nullable().describe("told if the delivery fails"),
+  reports: z.array(z.string()).describe("the report deliveries made for this one's callback and errback, oldest first"),
+  report_of: z.object({
+    kind: z.enum(["callback", "errback"]),
+    delivery_id: z.string().nullable(),
+    subscription_id: z.string().nullable(),
+  }).nullable().describe("for a report: the delivery (or disabled subscription) it reports on"),
   attempts: z.array(AttemptViewSchema),
   history: z
     .array(HistoryEntrySchema)
@@ -190,6 +199,16 @@ export function buildDeliveryView(created: StoredCreated, transitions: StoredTra
     idempotency_key: data.idempotencyKey ?? null,
     subscription_id: data.subscriptionId ?? null,
     event_id: data.bodyRef?.eventId ?? null,
+    callback_url: data.callbackUrl ?? null,
+    errback_url: data.errbackUrl ?? null,
+    reports: [],
+    report_of: data.reportOf
+      ? {
+        kind: data.reportOf.kind,
+        delivery_id: data.reportOf.deliveryId ?? null,
+        subscription_id: data.reportOf.subscriptionId ?? null,
+      }
+      : null,
     request: summary.request,
     attempts: attemptViews(transitions),
     history: [
@@ -209,5 +228,22 @@ export function buildDeliveryView(created: StoredCreated, transitions: StoredTra
 export async function loadDeliveryView(store: DeliveryStore, id: string): Promise<DeliveryView | null> {
   const created = await store.readCreated(id);
   if (!created) return null;
-  return buildDeliveryView(created, await store.readTransitions(id));
+  const transitions = await store.readTransitions(id);
+  const view = buildDeliveryView(created, transitions);
+  view.reports = await reportsOf(store, created.event, transitions);
+  return view;
+}
+
+/** The report deliveries that exist for each of the delivery's endings (their ids are derived, then looked up). */
+async function reportsOf(
+  store: DeliveryStore,
+  created: DeliveryCreated,
+  transitions: StoredTransition[],
+): Promise<string[]> {
+  if (created.data.reportOf || !(created.data.callbackUrl || created.data.errbackUrl)) return [];
+  const ids: string[] = [];
+  for (const candidate of await reportIdsOf(created, transitions)) {
+    if (await store.readJournaledCreated(candidate)) ids.push(candidate);
+  }
+  return ids;
 }

@@ -29,6 +29,7 @@ import type { ResolvedAttempt } from "../nats/attempt-log.ts";
 import type { RateLimiter } from "../nats/rate-limiter.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { OriginGate } from "./origin-gate.ts";
+import type { DeliveryReports } from "./delivery-reports.ts";
 
 /**
  * Turns one work-queue message into the next step of its delivery: load → decide with the machine
@@ -80,6 +81,8 @@ export type WorkerDeps = {
    * dies in between leaves the message to be handed out again, and the next worker tells the line.
    */
   onOrderedHeadDone?: (subscriptionId: string) => Promise<void>;
+  /** Creates callback and errback reports once a delivery has ended; without it none are made. */
+  reports?: DeliveryReports;
 };
 
 export type SubscriptionDeliveryFinished = {
@@ -241,6 +244,8 @@ export class DeliveryWorker {
     const next = nextStep(base.snapshot, now, this.deps.leaseMs);
     switch (next.kind) {
       case "ack":
+        // The worker that journaled the ending may have stopped before making its reports: make them (again, a no-op).
+        await this.deps.reports?.deliveryEnded(created);
         if (created.data.ordered) await this.orderedHeadDone(created);
         message.ack();
         return null;
@@ -510,10 +515,17 @@ export class DeliveryWorker {
     return null;
   }
 
+  /**
+   * Tells the subscription, then makes the reports. A report that fails (NATS away) throws, so the
+   * message is not acknowledged and the next hand-out makes it (the "ack" step); the subscription has
+   * been told by then.
+   */
   private async reportFinished(created: DeliveryCreated, state: "delivered" | "failed", gone: boolean): Promise<void> {
     const subscriptionId = created.data.subscriptionId;
-    if (!subscriptionId) return;
-    await this.deps.onSubscriptionDeliveryFinished?.({ subscriptionId, deliveryId: created.data.id, state, gone });
+    if (subscriptionId) {
+      await this.deps.onSubscriptionDeliveryFinished?.({ subscriptionId, deliveryId: created.data.id, state, gone });
+    }
+    await this.deps.reports?.deliveryEnded(created);
     // After the failure policy, so a subscription it disabled holds its line still.
     await this.orderedHeadDone(created);
   }

@@ -154,8 +154,17 @@ export class FanOut {
         dialect: target.dialect,
         ...(target.rateLimit ? { rateLimit: { key: target.id, perSecond: target.rateLimit } } : {}),
         ...(options.ordered ? { ordered: true as const } : {}),
+        ...reportUrlsOf(target.subscription.config),
       },
     };
     return { id, created: !(await this.deps.deliveries.create(created, { exclusive: true })).duplicate };
   }
+}
+
+/** A subscription's report URLs, copied onto each of its deliveries when it is made. */
+function reportUrlsOf(config: FanOutTarget["subscription"]["config"]): { callbackUrl?: string; errbackUrl?: string } {
+  return {
+    ...(config.callbackUrl ? { callbackUrl: config.callbackUrl } : {}),
+    ...(config.errbackUrl ? { errbackUrl: config.errbackUrl } : {}),
+  };
 }

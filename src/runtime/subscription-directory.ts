@@ -48,6 +48,11 @@ export class SubscriptionDirectory {
   readonly #unsubscribed = new SubscriptionIndex<IndexedSubscription>();
   #follower: { stop(): void } | null = null;
 
+  /** `onDisabled` hears of each subscription this instance saw active (or paused…) and now sees disabled. */
+  constructor(
+    private readonly onDisabled?: (id: string, subscription: StoredSubscription, seq: number) => void,
+  ) {}
+
   /** Resolves once every existing subscription is indexed. */
   async start(store: SubscriptionStore, log: Logger): Promise<void> {
     this.#follower = await store.follow((id, subscription, seq) => this.apply(id, subscription, seq), log);
@@ -61,6 +66,11 @@ export class SubscriptionDirectory {
   apply(id: string, subscription: StoredSubscription, seq: number): void {
     if ((this.#seqs.get(id) ?? 0) >= seq) return;
     this.#seqs.set(id, seq);
+    const previous = this.index.get(id)?.subscription.state;
+    // Not at start, when the index fills: a subscription disabled long ago was reported then.
+    if (previous !== undefined && previous !== "disabled" && subscription.state === "disabled") {
+      this.onDisabled?.(id, subscription, seq);
+    }
     if (subscription.state === "unsubscribed") {
       this.index.remove(id);
       const { topic, recursive } = subscription.config;

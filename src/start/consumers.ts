@@ -117,6 +117,7 @@ function createWorker(config: Config, parts: ConsumerParts, log: Logger): Delive
     topics: subscriptionPart.topics,
     onSubscriptionDeliveryFinished: (outcome) => subscriptionPart.health.deliveryFinished(outcome),
     onOrderedHeadDone: (subscriptionId) => subscriptionPart.orderedLines.advance(subscriptionId),
+    reports: subscriptionPart.reports,
     rateLimiter: new RateLimiter(storage.jsm, storage.publisher, storage.layout),
     onLease: (message) => subscriptionPart.hub.handleLease(message),
     perOriginLimit: perOrigin,

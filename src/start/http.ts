@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
-import type { Config } from "../config.ts";
+import { type Config, inlineWaitCap } from "../config.ts";
+import { FirstAttemptWatch } from "../nats/first-attempt-watch.ts";
 import type { StaticConfig } from "../domain/static-config.ts";
 import { AddressRateLimit } from "../domain/address-rate-limit.ts";
 import { createApp } from "../http/app.ts";
@@ -42,6 +43,8 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     leaderlessStreams:
       watchStreamLeaders(storage.link.nc, storage.layout, { domain: config.HOOKD_JS_DOMAIN }).leaderless,
     defaultSecrets: storage.signing.secret ? [storage.signing.secret] : [],
+    firstAttempts: new FirstAttemptWatch(storage.js, storage.layout),
+    maxWaitSeconds: inlineWaitCap(config),
     maxBodyBytes: storage.maxBodyBytes,
     log,
     metrics: parts.metrics,

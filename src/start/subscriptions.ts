@@ -7,6 +7,7 @@ import { TopicLog } from "../nats/topic-log.ts";
 import { FanOut } from "../runtime/fan-out.ts";
 import { LineStore } from "../nats/line-store.ts";
 import { OrderedLines } from "../runtime/ordered-lines.ts";
+import { DeliveryReports } from "../runtime/delivery-reports.ts";
 import { syncStaticSubscriptions } from "../runtime/static-subscriptions.ts";
 import { SubscriptionCommands } from "../runtime/subscription-commands.ts";
 import { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
@@ -32,6 +33,7 @@ export type SubscriptionPart = {
   hub: WebSubHub;
   fanOut: FanOut;
   orderedLines: OrderedLines;
+  reports: DeliveryReports;
 };
 
 export async function buildSubscriptions(
@@ -43,7 +45,7 @@ export async function buildSubscriptions(
   const { storage, deliveryPart, configFile } = parts;
   const topics = topicLogOf(storage, log);
   const subscriptionStore = subscriptionStoreOf(storage);
-  const directory = new SubscriptionDirectory();
+  const { reports, directory } = reportsAndDirectory(config, storage, deliveryPart, log);
   const orderedLines: OrderedLines = new OrderedLines({
     lines: new LineStore(storage.jsm, storage.publisher, storage.layout),
     deliveries: deliveryPart.deliveryStore,
@@ -82,7 +84,39 @@ export async function buildSubscriptions(
     onOrderedEvent: (subscriptionId) => orderedLines.advance(subscriptionId),
   });
   const attemptLog = new AttemptLog(storage.jsm, storage.publisher, storage.layout);
-  return { topics, subscriptionStore, subscriptionCommands, directory, health, attemptLog, hub, fanOut, orderedLines };
+  return {
+    topics,
+    subscriptionStore,
+    subscriptionCommands,
+    directory,
+    health,
+    attemptLog,
+    hub,
+    fanOut,
+    orderedLines,
+    reports,
+  };
+}
+
+/**
+ * Every instance's directory sees a disable live (the instance that journaled it first); each makes
+ * its errback, which the derived id makes one delivery, so an instance that dies right after
+ * journaling a disable loses nothing while another runs.
+ */
+function reportsAndDirectory(config: Config, storage: Storage, deliveryPart: DeliveryPart, log: Logger) {
+  const reports = new DeliveryReports({
+    store: deliveryPart.deliveryStore,
+    secrets: storage.deliverySecrets,
+    defaultSchedule: config.HOOKD_RETRY_SCHEDULE,
+    clock: Date.now,
+    log,
+  });
+  const directory = new SubscriptionDirectory((id, subscription, seq) =>
+    void reports.subscriptionDisabled(id, subscription, seq).catch((error: unknown) =>
+      log.error({ err: error, subscriptionId: id }, "could not create the errback of a disabled subscription")
+    )
+  );
+  return { reports, directory };
 }
 
 function topicLogOf(storage: Storage, log: Logger): TopicLog {

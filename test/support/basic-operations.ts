@@ -5,19 +5,22 @@ import { openSse } from "./stream-clients.ts";
 
 /**
  * hookd's basic operations against one running hookd, each checked as a user sees it: a dispatch is
- * delivered, a subscription gets what is published to its topic (fan-out), and an SSE stream gets it
- * live. Tests that change how hookd reaches NATS run these to show that everything works through it.
+ * delivered (waited for inline, and reported to its callback), a subscription gets what is published
+ * to its topic (fan-out), and an SSE stream gets it live. Tests that change how hookd reaches NATS run these to show that everything works through it.
  */
 export async function runBasicOperations(base: string, receiver: Receiver, topic = "ops/orders"): Promise<void> {
   const before = receiver.requests.length;
-  const dispatched = await api(base, `/dispatch?_url=${encodeURIComponent(`${receiver.url}/dispatched`)}`, {
+  const target = encodeURIComponent(`${receiver.url}/dispatched`);
+  const callback = encodeURIComponent(`${receiver.url}/reported`);
+  const dispatched = await api(base, `/dispatch?_url=${target}&_callback=${callback}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    // Inline mode follows the delivery's journal through a consumer of its own.
+    headers: { "content-type": "application/json", prefer: "wait=5" },
     body: '{"dispatched":true}',
   });
-  expect(dispatched.status).toBe(202);
-  const { id } = (await dispatched.json()) as { id: string };
-  await waitForState(base, id, "delivered");
+  expect(dispatched.status).toBe(200);
+  expect(dispatched.headers.get("hookd-delivery-state")).toBe("delivered");
+  await waitForState(base, dispatched.headers.get("hookd-delivery-id")!, "delivered");
 
   const subscribed = await api(base, "/api/v1/subscriptions", {
     method: "POST",
@@ -42,7 +45,7 @@ export async function runBasicOperations(base: string, receiver: Receiver, topic
   } finally {
     sse.close();
   }
-  await receiver.waitFor(before + 2);
+  await receiver.waitFor(before + 3);
   const paths = receiver.requests.slice(before).map((request) => request.path).sort();
-  expect(paths).toEqual(["/dispatched", "/fanned-out"]);
+  expect(paths).toEqual(["/dispatched", "/fanned-out", "/reported"]);
 }

@@ -1,0 +1,111 @@
+import type { AttemptResolved, DeliveryCreated } from "../domain/delivery-events.ts";
+import {
+  deliveryEndedReport,
+  endingsOf,
+  reportCreated,
+  reportDeliveryId,
+  type ReportKind,
+  reportsOwed,
+} from "../domain/delivery-report.ts";
+import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
+import type { Logger } from "../log.ts";
+import type { DeliveryStore, StoredTransition } from "../nats/delivery-store.ts";
+import type { StoredSubscription } from "../nats/subscription-store.ts";
+import { secretsAt } from "./subscription-directory.ts";
+
+/**
+ * Creates the report deliveries of callbacks and errbacks. A delivery's reports are created by the
+ * worker that journals its ending, after the ending is in the journal and before its work message
+ * is acknowledged; a worker handed the message again (the first one died in between) finds the
+ * delivery ended and creates them again. Each report's id is derived from the ending's journal
+ * sequence and created at expected sequence 0, so the second create is a no-op: one report per
+ * ending, and a manual retry that ends again gets a report of its own.
+ */
+
+export type DeliveryReportsDeps = {
+  store: DeliveryStore;
+  /** Seals a subscription's secrets onto its disabled report. */
+  secrets: DeliverySecrets;
+  /** Retry delays of a subscription's report when the subscription has none of its own. */
+  defaultSchedule: readonly number[];
+  clock: () => number;
+  log: Logger;
+};
+
+/** The step that ended the delivery, if its newest one did. */
+function endingOf(transitions: StoredTransition[]): StoredTransition | null {
+  const last = transitions.at(-1);
+  return last && endingsOf([last]).length === 1 ? last : null;
+}
+
+function lastOutcome(transitions: StoredTransition[]): AttemptResolved | null {
+  for (let i = transitions.length - 1; i >= 0; i--) {
+    const event = transitions[i]!.event;
+    if (event.type === "attempt.succeeded" || event.type === "attempt.failed") return event;
+  }
+  return null;
+}
+
+export class DeliveryReports {
+  constructor(private readonly deps: DeliveryReportsDeps) {}
+
+  /** Whether a delivery can owe a report at all: only then does ending it cost a read of its journal. */
+  static wanted(created: DeliveryCreated): boolean {
+    return !created.data.reportOf && Boolean(created.data.callbackUrl || created.data.errbackUrl);
+  }
+
+  /** Creates the reports the delivery's ending owes, if it has ended; again is a no-op. */
+  async deliveryEnded(created: DeliveryCreated): Promise<void> {
+    if (!DeliveryReports.wanted(created)) return;
+    const transitions = await this.deps.store.readTransitions(created.data.id);
+    const ending = endingOf(transitions);
+    if (!ending) return;
+    const state = ending.after.state as "delivered" | "failed";
+    const report = deliveryEndedReport(
+      created,
+      { state, at: ending.event.at, attempts: ending.after.context.attempts },
+      lastOutcome(transitions),
+    );
+    for (const { kind, url } of reportsOwed(created, state)) {
+      const id = await reportDeliveryId(kind, created.data.id, ending.seq, Date.parse(ending.event.at));
+      await this.deps.store.create(
+        reportCreated({
+          id,
+          at: ending.event.at,
+          url,
+          report,
+          reportOf: { kind, deliveryId: created.data.id },
+          schedule: created.data.schedule,
+          sealedSecrets: created.data.secrets,
+          dialect: created.data.dialect,
+        }),
+        { exclusive: true },
+      );
+    }
+  }
+
+  /** The errback of a subscription just disabled by the journal entry at `seq`; again is a no-op. */
+  async subscriptionDisabled(id: string, subscription: StoredSubscription, seq: number): Promise<void> {
+    const config = subscription.config;
+    if (!config.errbackUrl) return;
+    const at = subscription.updatedAt;
+    const reportId = await reportDeliveryId("errback" satisfies ReportKind, id, seq, Date.parse(at));
+    const created = reportCreated({
+      id: reportId,
+      at,
+      url: config.errbackUrl,
+      report: {
+        type: "subscription.disabled",
+        subscription_id: id,
+        reason: subscription.context.statusMessage ?? "disabled",
+        at,
+        target: config.url,
+      },
+      reportOf: { kind: "errback", subscriptionId: id },
+      schedule: config.retrySchedule ?? this.deps.defaultSchedule,
+      sealedSecrets: await this.deps.secrets.seal(secretsAt(config.secrets, this.deps.clock())),
+      dialect: config.dialect,
+    });
+    await this.deps.store.create(created, { exclusive: true });
+  }
+}
