@@ -62,17 +62,7 @@ export async function buildSubscriptions(
   await directory.start(subscriptionStore, log);
   closers.push("subscription directory", () => directory.stop());
   if (configFile) await applyConfigFile(config, configFile, { subscriptions: subscriptionCommands, directory, log });
-  const hub = new WebSubHub({
-    subscriptions: subscriptionCommands,
-    directory,
-    http: deliveryPart.attempter,
-    topics,
-    js: storage.js,
-    layout: storage.layout,
-    clock: Date.now,
-    log,
-    maxBodyBytes: storage.maxBodyBytes,
-  });
+  const hub = hubOf({ storage, deliveryPart, subscriptionCommands, directory, topics, log });
   const fanOut: FanOut = new FanOut({
     index: directory.index,
     deliveries: deliveryPart.deliveryStore,
@@ -117,6 +107,28 @@ function reportsAndDirectory(config: Config, storage: Storage, deliveryPart: Del
     )
   );
   return { reports, directory };
+}
+
+function hubOf(parts: {
+  storage: Storage;
+  deliveryPart: DeliveryPart;
+  subscriptionCommands: SubscriptionCommands;
+  directory: SubscriptionDirectory;
+  topics: TopicLog;
+  log: Logger;
+}): WebSubHub {
+  const { storage, deliveryPart, subscriptionCommands, directory, topics, log } = parts;
+  return new WebSubHub({
+    subscriptions: subscriptionCommands,
+    directory,
+    http: deliveryPart.attempter,
+    topics,
+    js: storage.js,
+    layout: storage.layout,
+    clock: Date.now,
+    log,
+    maxBodyBytes: storage.maxBodyBytes,
+  });
 }
 
 function topicLogOf(storage: Storage, log: Logger): TopicLog {
