@@ -31,6 +31,7 @@ import {
  * | `HOOKD_RATES`         | `hookd.rates.<key>`                                     | rate limits' next free slots  |
  * | `HOOKD_SETTINGS`      | `hookd.settings.<name>`                                 | values every instance shares  |
  * | `HOOKD_REVOCATIONS`   | `hookd.revoked.<token id>`                              | revoked token ids             |
+ * | `HOOKD_JOBS`          | `hookd.jobs.bulk.<job id>`                              | bulk actions' journals        |
  *
  * Durable consumers: `hookd-workers` (work), `hookd-fanout` (safe topics), `hookd-expander` (ingest)
  * and `hookd-router-<router name>` (topics). A delivery's journal is two subjects: `<id>.created`
@@ -43,6 +44,8 @@ export const DEFAULT_NAMESPACE = "hookd";
 export const MAX_REPLICAS = 5;
 /** Resolved attempts kept per subscription for GET …/attempts (the delivery journals keep them all). */
 export const ATTEMPTS_KEPT = 100;
+/** Entries kept per bulk job: its start, its newest progress, its end (each entry holds the whole job). */
+export const BULK_JOB_ENTRIES_KEPT = 20;
 
 export type StreamSettings = {
   journalMaxAgeMs: number;
@@ -74,6 +77,7 @@ export type ParsedSubject =
   | { kind: "rate"; key: string }
   | { kind: "setting"; name: string }
   | { kind: "revocation"; tokenId: string }
+  | { kind: "bulk-job"; id: string }
   | { kind: "topic"; topic: string; namespace: TopicNamespace };
 
 export type JetStreamLayout = {
@@ -91,6 +95,7 @@ export type JetStreamLayout = {
     readonly rates: string;
     readonly settings: string;
     readonly revocations: string;
+    readonly jobs: string;
   };
   readonly consumers: {
     readonly workers: string;
@@ -118,6 +123,8 @@ export type JetStreamLayout = {
     /** A revoked token's id (one message per id). */
     revocation(tokenId: string): string;
     readonly allRevocations: string;
+    /** A bulk action's journal: every entry holds the whole job as it then stood. */
+    bulkJob(id: string): string;
     /** The subject a topic's events are stored on. */
     topic(topic: string, namespace?: TopicNamespace): string;
     /** The filter for a subscription: the topic itself, or everything below it when recursive. */
@@ -205,6 +212,7 @@ function namesIn(namespace: string, replicas: number): Names {
     rates: stream("RATES"),
     settings: stream("SETTINGS"),
     revocations: stream("REVOCATIONS"),
+    jobs: stream("JOBS"),
   };
   const consumers = {
     workers: `${p}-workers`,
@@ -230,6 +238,7 @@ function namesIn(namespace: string, replicas: number): Names {
     setting: (name) => `${p}.settings.${name}`,
     revocation: (tokenId) => `${p}.revoked.${tokenId}`,
     allRevocations: `${p}.revoked.*`,
+    bulkJob: (id) => `${p}.jobs.bulk.${id}`,
     topic,
     topicFilter: (pattern, topicNamespace = "safe") =>
       pattern.recursive ? `${topic(pattern.topic, topicNamespace)}.>` : topic(pattern.topic, topicNamespace),
@@ -277,6 +286,8 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
       return one === undefined ? null : { kind: "setting", name: one };
     case "revoked":
       return one === undefined ? null : { kind: "revocation", tokenId: one };
+    case "jobs":
+      return rest.length === 2 && first === "bulk" && second !== undefined ? { kind: "bulk-job", id: second } : null;
     case "topic":
       try {
         return { kind: "topic", ...topicOf(names, subject) };
@@ -378,6 +389,16 @@ function streamLiterals({ namespace: p, streams, subjects }: Names, settings: St
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_msgs_per_subject: 1,
+      allow_direct: true,
+    },
+    {
+      // Bulk actions: each job's progress as whole records, so any instance answers for a job another one runs.
+      name: streams.jobs,
+      subjects: [`${p}.jobs.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_msgs_per_subject: BULK_JOB_ENTRIES_KEPT,
+      max_age: nanos(settings.journalMaxAgeMs),
       allow_direct: true,
     },
   ];

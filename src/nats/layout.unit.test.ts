@@ -50,6 +50,7 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
     [subjects.rate(sub), { kind: "rate", key: sub }],
     [subjects.setting("signing-secret"), { kind: "setting", name: "signing-secret" }],
     [subjects.revocation("Ab3_-xYz09kL"), { kind: "revocation", tokenId: "Ab3_-xYz09kL" }],
+    [subjects.bulkJob("bulk_01J9Z3QK8Y2M4N6P8R0T2V4X6Z"), { kind: "bulk-job", id: "bulk_01J9Z3QK8Y2M4N6P8R0T2V4X6Z" }],
     [subjects.topic("github.com/org/repo"), { kind: "topic", topic: "github.com/org/repo", namespace: "safe" }],
     [subjects.topic("a b/ümlaut/x*y>z", "unsafe"), { kind: "topic", topic: "a b/ümlaut/x*y>z", namespace: "unsafe" }],
   ];
@@ -69,6 +70,7 @@ describe("the JetStream layout", () => {
       rates: "HOOKD_RATES",
       settings: "HOOKD_SETTINGS",
       revocations: "HOOKD_REVOCATIONS",
+      jobs: "HOOKD_JOBS",
     });
     const { workers, fanOut, expander, router } = layout.consumers;
     expect([workers, fanOut, expander, router("github-org")]).toEqual([
@@ -163,6 +165,7 @@ describe("the JetStream layout", () => {
       rate: layout.streams.rates,
       setting: layout.streams.settings,
       revocation: layout.streams.revocations,
+      "bulk-job": layout.streams.jobs,
       topic: layout.streams.topics,
     };
     const configs = layout.streamConfigs(settings);
@@ -175,7 +178,7 @@ describe("the JetStream layout", () => {
   it("configures the streams and shared consumers as before", () => {
     const layout = createLayout();
     const configs = Object.fromEntries(layout.streamConfigs(settings).map((config) => [config.name, config]));
-    expect(Object.keys(configs)).toHaveLength(9);
+    expect(Object.keys(configs)).toHaveLength(10);
     expect(configs.HOOKD_JOURNAL?.subjects).toEqual(["hookd.journal.>"]);
     expect(configs.HOOKD_WORK?.sources).toEqual([
       { name: "HOOKD_JOURNAL", filter_subject: "hookd.journal.delivery.*.created" },
