@@ -96,7 +96,12 @@ export class DeliveryChangeFeed {
     const { state } = await this.jsm.streams.info(stream);
     if (backfill) {
       const after = await this.seqBefore(backfill.sinceMs);
-      await this.catchUp(after, state.last_seq, (changes) => backfill.reader.deliver(changes), new AbortController().signal);
+      await this.catchUp(
+        after,
+        state.last_seq,
+        (changes) => backfill.reader.deliver(changes),
+        new AbortController().signal,
+      );
       this.#readers.add(backfill.reader);
     }
     this.#delivered = state.last_seq;

@@ -75,6 +75,8 @@ export class ChangeStreams {
   closeAll(): void {
     clearInterval(this.#heartbeat);
     this.#closing = true;
-    for (const listener of [...this.#listeners]) listener.close({ reason: "shutting-down", lastSeq: listener.position });
+    for (const listener of [...this.#listeners]) {
+      listener.close({ reason: "shutting-down", lastSeq: listener.position });
+    }
   }
 }
