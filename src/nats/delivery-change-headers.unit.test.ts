@@ -61,7 +61,10 @@ describe("what a delivery's journal message says in headers", () => {
       event: succeeded,
       after: { state: "delivered" },
     }];
-    const headers = { [STATE_HEADER]: "delivered", ...transitionHeaders("pending", steps, tagsOf(created)) };
+    const headers: Record<string, string> = {
+      [STATE_HEADER]: "delivered",
+      ...transitionHeaders("pending", steps, tagsOf(created)),
+    };
     const changes = changesOfMessage({
       kind: "delivery-transitions",
       id: "dlv_1",
