@@ -38,6 +38,8 @@ export type ChangeAttachment = {
 
 /** How many messages a catch-up pulls ahead of its reader; headers-only messages are a few hundred bytes. */
 const CATCH_UP_BATCH = 500;
+/** How long the feed waits before opening again after its consumer gave up or could not start. */
+const REOPEN_MS = 5_000;
 
 export class DeliveryChangeFeed {
   readonly #readers = new Set<ChangeReader>();
@@ -71,9 +73,20 @@ export class DeliveryChangeFeed {
   start(backfill?: { sinceMs: number; reader: ChangeReader }): Promise<void> {
     this.#ready ??= this.#open(backfill).catch((error) => {
       this.#ready = null;
+      // The backfill's reader (the fleet figures) keeps counting from whenever the feed opens again.
+      if (backfill) this.#readers.add(backfill.reader);
+      this.#reopenLater();
       throw error instanceof NatsUnavailableError ? error : new NatsUnavailableError(error);
     });
     return this.#ready;
+  }
+
+  /** Readers that stay (the fleet figures) need the feed open even when no stream asks for it. */
+  #reopenLater(): void {
+    const timer = setTimeout(() => {
+      if (!this.#stopped && this.#ready === null) void this.start().catch(() => undefined);
+    }, REOPEN_MS);
+    (timer as { unref?: () => void }).unref?.();
   }
 
   async attach(reader: ChangeReader): Promise<ChangeAttachment> {
@@ -116,9 +129,10 @@ export class DeliveryChangeFeed {
     this.#messages = messages;
     void messages.closed().then((error) => {
       if (this.#stopped) return;
-      this.log.warn({ err: error }, "the journal's change feed stopped; ending its readers");
+      this.log.warn({ err: error }, "the journal's change feed stopped; ending its readers, opening it again");
       this.#ready = null;
       for (const reader of [...this.#readers]) reader.lost();
+      this.#reopenLater();
     });
   }
 

@@ -27,6 +27,15 @@ function parseCreated(entry: JournalEntry): StoredCreated {
   return { seq: entry.seq, event: DeliveryCreatedSchema.parse(JSON.parse(decoder.decode(entry.data))) };
 }
 
+function createdHeadersOf(created: Uint8Array): Record<string, string> | undefined {
+  try {
+    const parsed = DeliveryCreatedSchema.safeParse(JSON.parse(decoder.decode(created)));
+    return parsed.success ? createdHeaders(parsed.data) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The items of an ingest batch, in batch order, unchecked: each is checked where it is used. */
 export function batchItems(data: Uint8Array): unknown[] {
   const raw = JSON.parse(decoder.decode(data)) as { deliveries?: unknown };
@@ -136,8 +145,10 @@ export class DeliveryStore {
 
   /** The same for an already encoded created event (a batch refused as too large, stored item by item). */
   async storeCreatedOnce(id: string, created: Uint8Array, headers?: Record<string, string>): Promise<void> {
+    // Only the rare item-by-item path comes without headers: reading the event back for them costs a parse there.
+    const tagged = headers ?? createdHeadersOf(created);
     try {
-      await this.journal.append(this.#subjects.deliveryCreated(id), created, { expectedSeq: 0, headers });
+      await this.journal.append(this.#subjects.deliveryCreated(id), created, { expectedSeq: 0, headers: tagged });
     } catch (error) {
       if (!(error instanceof JournalConflictError)) throw error;
     }

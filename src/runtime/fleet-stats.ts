@@ -47,18 +47,23 @@ export class FleetStats {
   readonly #watchers = new Set<() => void>();
   #moved = false;
   #timer: ReturnType<typeof setInterval> | null = null;
+  #started: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: FleetStatsOptions) {
     this.#window = new FleetWindow(options.windowMinutes, options.maxHosts);
   }
 
-  /** Starts the shared change feed, reading back the window's journal first. */
-  async start(): Promise<void> {
+  /**
+   * Starts the shared change feed, reading back the window's journal first. hookd's start does not
+   * wait for it (a long window of a busy journal takes a while to read); figures asked for meanwhile do.
+   */
+  start(): Promise<void> {
     const sinceMs = this.options.clock() - this.options.windowMinutes * 60_000;
-    await this.options.feed.start({
+    this.#started = this.options.feed.start({
       sinceMs,
       reader: { deliver: (changes) => this.#take(changes), lost: () => undefined },
     });
+    return this.#started;
   }
 
   #take(changes: readonly DeliveryChange[]): void {
@@ -74,6 +79,8 @@ export class FleetStats {
 
   /** The figures now. */
   async snapshot(): Promise<FleetSnapshot> {
+    // A failed start is the feed's to retry; the figures are then what it has counted.
+    await this.#started.catch(() => undefined);
     const states = await this.stateCounts();
     return { ...this.#window.snapshot(this.options.clock()), states, position: this.#position };
   }

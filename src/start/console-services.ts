@@ -40,7 +40,9 @@ export async function startConsoleServices(
     clock: Date.now,
   });
   closers.push("fleet statistics", () => fleet.stop());
-  await fleet.start();
+  void fleet.start().catch((error) => {
+    log.warn({ err: error }, "could not read the fleet window back from the journal; counting from now");
+  });
   const changeStreams = new ChangeStreams({
     feed,
     log,
