@@ -130,10 +130,13 @@ describe("fleet figures", () => {
     const grew = (state: string) => (fleet.entered[state] ?? 0) - (before.entered[state] ?? 0);
     expect(grew("delivered")).toBe(6);
     expect(grew("failed")).toBe(3);
-    const count = (figures: any, from: string, to: string) =>
-      figures.transitions.find((t: any) => t.from === from && t.to === to)?.count ?? 0;
-    expect(count(fleet, "in-flight", "backoff") - count(before, "in-flight", "backoff")).toBe(9);
-    expect(count(fleet, "backoff", "in-flight") - count(before, "backoff", "in-flight")).toBe(9);
+    const count = (figures: any, from: string, event: string, to: string) =>
+      figures.transitions.find((t: any) => t.from === from && t.event === event && t.to === to)?.count ?? 0;
+    const grewBy = (from: string, event: string, to: string) =>
+      count(fleet, from, event, to) - count(before, from, event, to);
+    expect(grewBy("in-flight", "attempt.failed", "backoff")).toBe(9);
+    expect(grewBy("backoff", "attempt.started", "in-flight")).toBe(9);
+    expect(grewBy("in-flight", "attempt.failed", "failed")).toBe(3);
     expect(fleet.states.delivered - (before.states.delivered ?? 0)).toBe(6);
     expect(fleet.states.failed - (before.states.failed ?? 0)).toBe(3);
 

@@ -30,6 +30,7 @@ export const CHANGE_EVENT = "delivery.change";
 export const ChangeFilterSchema = z.object({
   delivery_id: z.string().min(1).optional(),
   subscription_id: z.string().min(1).optional(),
+  /** host[:port]; without a port it matches the host on any port. */
   target_host: z.string().min(1).optional(),
   /** Changes into this state (or out of it). */
   state: z.string().min(1).optional(),
@@ -39,12 +40,18 @@ export type ChangeFilter = z.infer<typeof ChangeFilterSchema>;
 export function matchesChange(filter: ChangeFilter, change: DeliveryChange): boolean {
   if (filter.delivery_id !== undefined && filter.delivery_id !== change.deliveryId) return false;
   if (filter.subscription_id !== undefined && filter.subscription_id !== change.subscriptionId) return false;
-  if (filter.target_host !== undefined && filter.target_host !== change.targetHost) return false;
+  if (filter.target_host !== undefined && !hostMatches(filter.target_host, change.targetHost)) return false;
   if (filter.state !== undefined && filter.state !== change.to && filter.state !== change.from) return false;
   return true;
 }
 
-export const isEmptyFilter = (filter: ChangeFilter): boolean => Object.values(filter).every((v) => v === undefined);
+/** A filter's host names the target with its port ("api.example.com:8443") or without it ("api.example.com"). */
+export function hostMatches(wanted: string, targetHost: string | null): boolean {
+  if (targetHost === null) return false;
+  const want = wanted.toLowerCase();
+  const host = targetHost.toLowerCase();
+  return host === want || host.replace(/:\d+$/, "") === want;
+}
 
 /** The API's snake_case form of a change. */
 export function changeJson(change: DeliveryChange) {

@@ -50,7 +50,8 @@ export type FleetWindowSnapshot = {
   from: string;
   to: string;
   entered: Record<string, number>;
-  transitions: { from: string | null; to: string; count: number }[];
+  /** Keyed as the machine's graph names an edge (from, event, to); from null for a creation. */
+  transitions: { from: string | null; event: string; to: string; count: number }[];
   hosts: HostSummary[];
   minutes: { start: string; entered: Record<string, number> }[];
 };
@@ -112,7 +113,7 @@ export class FleetWindow {
     if (minute <= current - this.windowMinutes) return;
     const bucket = this.#bucket(minute);
     bump(bucket.entered, change.to);
-    bump(bucket.transitions, `${change.from ?? ""}>${change.to}`);
+    bump(bucket.transitions, `${change.from ?? ""}>${change.event}>${change.to}`);
     if (change.event === "attempt.succeeded" || change.event === "attempt.failed") this.#attempt(bucket, change);
   }
 
@@ -167,8 +168,8 @@ export class FleetWindow {
       to: new Date(now).toISOString(),
       entered: Object.fromEntries(entered),
       transitions: [...transitions].map(([key, count]) => {
-        const [from, to] = key.split(">") as [string, string];
-        return { from: from === "" ? null : from, to, count };
+        const [from, event, to] = key.split(">") as [string, string, string];
+        return { from: from === "" ? null : from, event, to, count };
       }).sort((a, b) => b.count - a.count),
       hosts: this.#hostSummaries(buckets),
       minutes: buckets.map((bucket) => ({ start: iso(bucket.minute), entered: Object.fromEntries(bucket.entered) })),

@@ -28,7 +28,13 @@ describe("the fleet window", () => {
     window.add(change(T0 + 61_000, "in-flight", "delivered", { attempt: { status: 200, latencyMs: 40 } }), T0 + 61_000);
     const now = window.snapshot(T0 + 61_000);
     expect(now.entered).toEqual({ pending: 1, "in-flight": 1, delivered: 1 });
-    expect(now.transitions).toContainEqual({ from: null, to: "pending", count: 1 });
+    expect(now.transitions).toContainEqual({ from: null, event: "x", to: "pending", count: 1 });
+    expect(now.transitions).toContainEqual({
+      from: "in-flight",
+      event: "attempt.succeeded",
+      to: "delivered",
+      count: 1,
+    });
     expect(now.minutes.map((m) => m.start)).toEqual(["2026-12-02T10:00:00.000Z", "2026-12-02T10:01:00.000Z"]);
     // At 10:02 the window holds 10:01 and 10:02: the 10:00 minute is gone.
     const later = window.snapshot(T0 + 121_000);

@@ -24,8 +24,12 @@ export const FleetSchema = z.object({
   from: z.string().describe("start of the window's first minute"),
   to: z.string(),
   entered: z.record(z.string(), z.number().int()).describe("deliveries that entered each state in the window"),
-  transitions: z.array(z.object({ from: z.string().nullable(), to: z.string(), count: z.number().int() }))
-    .describe("each transition in the window, most frequent first (from null: created)"),
+  transitions: z.array(z.object({
+    from: z.string().nullable(),
+    event: z.string(),
+    to: z.string(),
+    count: z.number().int(),
+  })).describe("each transition (from, event, to) in the window, most frequent first (from null: created)"),
   hosts: z.array(z.object({
     host: z.string().describe('host[:port]; "(other)" past HOOKD_FLEET_HOSTS'),
     attempts: z.number().int(),

@@ -4,6 +4,7 @@ import { DELIVERY_ID_PREFIX, ulidTime } from "../domain/ids.ts";
 import type { DeliveryStore, StoredCreated } from "../nats/delivery-store.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import { tagsOf } from "../nats/delivery-change-headers.ts";
+import { hostMatches } from "../domain/delivery-changes.ts";
 
 /**
  * Which deliveries a filter matches (the shape the delivery list filters by), resolved in one
@@ -20,7 +21,7 @@ const StateSchema = z.enum(DELIVERY_STATES as [DeliveryState, ...DeliveryState[]
 export const DeliveryFilterSchema = z.object({
   state: z.union([StateSchema, z.array(StateSchema).min(1)]).optional()
     .describe("one state or a list of states"),
-  target_host: z.string().min(1).optional().describe("host[:port] of the delivery's URL"),
+  target_host: z.string().min(1).optional().describe("host[:port] of the delivery's URL; without a port, any port"),
   subscription_id: z.string().min(1).optional(),
   topic: z.string().min(1).optional().describe("the topic of the event a fan-out delivery carries"),
   event_type: z.string().min(1).optional(),
@@ -79,7 +80,7 @@ async function matchingCreated(
 
 async function createdMatches(deps: ResolveDeps, filter: DeliveryFilter, created: StoredCreated): Promise<boolean> {
   const tags = tagsOf(created.event);
-  if (filter.target_host !== undefined && tags.targetHost !== filter.target_host) return false;
+  if (filter.target_host !== undefined && !hostMatches(filter.target_host, tags.targetHost)) return false;
   if (filter.subscription_id !== undefined && tags.subscriptionId !== filter.subscription_id) return false;
   if (filter.topic === undefined && filter.event_type === undefined) return true;
   // Only fan-out deliveries carry an event; its topic and type are in the topic log.
