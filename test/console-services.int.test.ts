@@ -12,7 +12,10 @@ import { hookdSuite } from "./support/suite.ts";
  * listener), the fleet figures, and bulk actions (retry, cancel, dry run, stopping a job).
  */
 
-const suite = hookdSuite({ receiver: false, env: { HOOKD_STREAM_HEARTBEAT: "200ms" } });
+const suite = hookdSuite({
+  receiver: false,
+  env: { HOOKD_STREAM_HEARTBEAT: "200ms", HOOKD_STREAM_MAX_PER_TOKEN: "3" },
+});
 
 async function create(url: string, headers: Record<string, string> = {}): Promise<string> {
   const response = await api(suite.hookd.url, "/api/v1/deliveries", {
@@ -227,6 +230,26 @@ describe("bulk actions", () => {
     expect((await badParam.json() as any).errors[0].field).toBe("colour");
     const noToken = await fetch(`${suite.hookd.url}/api/v1/fleet`);
     expect(noToken.status).toBe(401);
+  });
+
+  it("holds a token to HOOKD_STREAM_MAX_PER_TOKEN change streams, and gives the slot back when one closes", async () => {
+    const open = () => api(suite.hookd.url, "/api/v1/deliveries/changes");
+    const held = [await open(), await open(), await open()];
+    expect(held.map((response) => response.status)).toEqual([200, 200, 200]);
+    const refused = await open();
+    expect(refused.status).toBe(429);
+    expect((await refused.json() as any).limit).toBe(3);
+    await held[0]!.body!.cancel();
+    const again = await eventually(
+      async () => {
+        const response = await open();
+        if (response.status === 200) return response;
+        await response.body?.cancel();
+      },
+      10_000,
+      "a slot to come back",
+    );
+    for (const response of [again, ...held.slice(1)]) await response.body!.cancel();
   });
 });
 

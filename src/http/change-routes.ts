@@ -12,6 +12,9 @@ import { badRequest } from "./problem.ts";
 import { query } from "./query.ts";
 import type { StreamRouteDeps } from "./stream-routes.ts";
 import { utf8 } from "../domain/bytes.ts";
+import { requestToken } from "./auth.ts";
+import { TooManyStreamsError } from "../runtime/topic-streams.ts";
+import { tooManyStreams } from "./stream-routes.ts";
 import { ssePosition, type StreamEnd } from "../domain/stream-frames.ts";
 import type { ChangeOutput } from "../runtime/change-listener.ts";
 
@@ -52,7 +55,11 @@ export const changesRoute = createRoute({
       description: "id: <journal sequence>, event: delivery.change, data: the change as JSON",
       content: { "text/event-stream": { schema: { type: "string" as const } } },
     },
-    ...problems({ 400: "Bad filter, since or Last-Event-ID", 503: "NATS unavailable" }),
+    ...problems({
+      400: "Bad filter, since or Last-Event-ID",
+      429: "Too many open streams for this token (see limit, Retry-After)",
+      503: "NATS unavailable",
+    }),
     ...AUTH_PROBLEMS,
   },
 });
@@ -103,10 +110,11 @@ export function mountChangeRoutes(app: ApiApp, deps: ChangeRouteDeps): void {
     const connection = watchConnection(c);
     // Opened before the response, so a refusal (NATS away) is still an HTTP error; the SSE output is bound after.
     const late = lateOutput();
-    const listener = await deps.console.openChanges({ filter, after }, late.output, connection.signal)
+    const token = requestToken(c) ?? "";
+    const listener = await deps.console.openChanges({ filter, after, token }, late.output, connection.signal)
       .catch((error) => {
         connection.dispose();
-        throw error;
+        throw error instanceof TooManyStreamsError ? tooManyStreams(error) : error;
       });
     const { transport, response } = openSse(c, deps.bufferBytes, deps.openNativeStream);
     transport.write(utf8(`retry: 1000\n: hookd delivery changes\n\n${ssePosition(listener.position)}`));

@@ -2,6 +2,7 @@ import type { ChangeFilter } from "../domain/delivery-changes.ts";
 import type { Logger } from "../log.ts";
 import type { DeliveryChangeFeed } from "../nats/delivery-change-feed.ts";
 import { ChangeListener, type ChangeOutput } from "./change-listener.ts";
+import { TooManyStreamsError } from "./topic-streams.ts";
 
 /**
  * Every change stream this instance serves (`GET /api/v1/deliveries/changes`, the console's live
@@ -15,11 +16,14 @@ export type ChangeStreamsOptions = {
   /** The most a listener may hold unread (HOOKD_STREAM_BUFFER). */
   bufferBytes: number;
   heartbeatMs: number;
+  /** Change streams one token may hold open at once (HOOKD_STREAM_MAX_PER_TOKEN). */
+  maxPerToken: number;
   stallMs?: number;
 };
 
 export class ChangeStreams {
   readonly #listeners = new Set<ChangeListener>();
+  readonly #perToken = new Map<string, number>();
   readonly #heartbeat: ReturnType<typeof setInterval>;
   #closing = false;
 
@@ -41,26 +45,29 @@ export class ChangeStreams {
   /**
    * Opens a listener of the changes `filter` wants, resuming after journal sequence `after` (null: from
    * now), and joins the feed; throws NATS errors before anything was sent. Call `catchUp()` once the
-   * output is ready. `signal` ends the listener when the client goes.
+   * output is ready. `signal` ends the listener when the client goes. With a `token`, at most
+   * `maxPerToken` streams per token (TooManyStreamsError); the console's own calls pass none.
    */
   async open(
-    spec: { filter: ChangeFilter; after: number | null },
+    spec: { filter: ChangeFilter; after: number | null; token?: string },
     output: ChangeOutput,
     signal?: AbortSignal,
   ): Promise<ChangeListener> {
+    const release = this.#holdSlot(spec.token?.toLowerCase());
     const listener: ChangeListener = new ChangeListener(
       { feed: this.options.feed, log: this.options.log },
       { ...spec, bufferLimit: this.options.bufferBytes, stallMs: this.options.stallMs ?? 30_000 },
       output,
       () => {
-        signal?.removeEventListener("abort", release);
+        signal?.removeEventListener("abort", close);
         this.#listeners.delete(listener);
+        release();
       },
     );
-    const release = () => listener.close();
+    const close = () => listener.close();
     this.#listeners.add(listener);
-    if (signal?.aborted) release();
-    else signal?.addEventListener("abort", release, { once: true });
+    if (signal?.aborted) close();
+    else signal?.addEventListener("abort", close, { once: true });
     try {
       await listener.attach();
     } catch (error) {
@@ -69,6 +76,22 @@ export class ChangeStreams {
     }
     if (this.#closing) listener.close({ reason: "shutting-down", lastSeq: listener.position });
     return listener;
+  }
+
+  /** Takes one of the token's slots; returns how to give it back (once). */
+  #holdSlot(token: string | undefined): () => void {
+    if (token === undefined) return () => undefined;
+    const held = this.#perToken.get(token) ?? 0;
+    if (held >= this.options.maxPerToken) throw new TooManyStreamsError(this.options.maxPerToken);
+    this.#perToken.set(token, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#perToken.get(token) ?? 1) - 1;
+      if (left <= 0) this.#perToken.delete(token);
+      else this.#perToken.set(token, left);
+    };
   }
 
   /** Ends every change stream with a reason, so clients resume (here after a restart, or elsewhere). */

@@ -17,10 +17,11 @@ export type ConsoleServices = {
    * Follows delivery changes that `filter` wants, resuming after journal sequence `after` (null: from
    * now). Every listener shares the instance's one feed; `output` gets the changes and must keep its
    * buffer small (past HOOKD_STREAM_BUFFER the listener is ended with "slow-consumer" and its last id).
-   * Call `catchUp()` on the result once `output` can send. `signal` ends it when the client goes.
+   * Call `catchUp()` on the result once `output` can send. `signal` ends it when the client goes. With a
+   * `token`, one token holds at most HOOKD_STREAM_MAX_PER_TOKEN of them (TooManyStreamsError).
    */
   openChanges(
-    spec: { filter: ChangeFilter; after: number | null },
+    spec: { filter: ChangeFilter; after: number | null; token?: string },
     output: ChangeOutput,
     signal?: AbortSignal,
   ): Promise<ChangeListener>;

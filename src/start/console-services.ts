@@ -48,6 +48,7 @@ export async function startConsoleServices(
     log,
     bufferBytes: config.HOOKD_STREAM_BUFFER,
     heartbeatMs: config.HOOKD_STREAM_HEARTBEAT,
+    maxPerToken: config.HOOKD_STREAM_MAX_PER_TOKEN,
   });
   closers.push("change streams", () => changeStreams.closeAll());
   const bulkJobs = new BulkJobs({
