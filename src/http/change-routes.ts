@@ -123,7 +123,10 @@ export function mountChangeRoutes(app: ApiApp, deps: ChangeRouteDeps): void {
       listener.close();
       connection.dispose();
     });
-    if (transport.isClosed()) listener.close();
+    if (transport.isClosed() || listener.closed) {
+      listener.close();
+      connection.dispose();
+    }
     void listener.catchUp();
     return response();
   });
