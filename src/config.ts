@@ -127,6 +127,13 @@ export const ConfigSchema = z.object({
       ? null
       : `"${origin}" is not an origin such as https://app.example.com (scheme and host, no path), or *`
   ),
+  // The fleet view's window: minutes of journal every instance counts in memory (and reads back at start).
+  HOOKD_FLEET_WINDOW: duration("15m").refine(
+    (ms) => ms >= 60_000 && ms <= 86_400_000 && ms % 60_000 === 0,
+    "must be whole minutes, from 1m to 24h",
+  ),
+  HOOKD_FLEET_HOSTS: integer(100, 1, 10_000),
+  HOOKD_BULK_MAX: integer(100_000, 1, 10_000_000),
   // POST /verify per client address, per instance: "<count>/<window>", or "off".
   HOOKD_VERIFY_RATE: parsed("60/1m", (text) => (text === "off" ? null : parseRate(text, parseDuration))),
   HOOKD_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),

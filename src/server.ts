@@ -15,6 +15,9 @@ import { permissionRefusal } from "./nats/connect-refusal.ts";
 import { buildSubscriptions } from "./start/subscriptions.ts";
 import { startTokens } from "./start/tokens.ts";
 import { buildTopicStreams } from "./start/topic-streams.ts";
+import { startConsoleServices } from "./start/console-services.ts";
+import { OpenSseResponses } from "./http/change-sse.ts";
+import type { ConsoleServices } from "./runtime/console-services.ts";
 
 /**
  * Wires hookd together; runtime-neutral, so the Node and Deno entry points only add serving and
@@ -31,6 +34,8 @@ export type Hookd = {
   generatedAdminToken: string | null;
   /** The signing secret hookd made or took from NATS (not HOOKD_SIGNING_SECRET's), so start-up says how to read it. */
   generatedSigningSecret: string | null;
+  /** The change feed, fleet figures and bulk actions, for the console to call in process. */
+  consoleServices: ConsoleServices;
   /** Ends every topic stream with a "shutting-down" frame; call before closing the HTTP server, which waits for open requests. */
   closeStreams(): Promise<void>;
   stop(): Promise<void>;
@@ -51,9 +56,22 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     }
     const topicStreams = buildTopicStreams(config, storage, metrics, log, closers);
     topicStreams.followRevocations(tokens.revocations);
+    const consolePart = await startConsoleServices(
+      config,
+      {
+        storage,
+        deliveryStore: deliveryPart.deliveryStore,
+        deliveryCommands: deliveryPart.deliveryCommands,
+        topics: subscriptionPart.topics,
+      },
+      log,
+      closers,
+    );
+    const sseResponses = new OpenSseResponses();
+    closers.push("console streams", () => sseResponses.closeAll());
     const app = buildHttpApp(
       config,
-      { storage, tokens, deliveryPart, subscriptionPart, topicStreams, configFile, metrics },
+      { storage, tokens, deliveryPart, subscriptionPart, topicStreams, configFile, metrics, consolePart, sseResponses },
       log,
       options,
     );
@@ -62,7 +80,12 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       natsUrl: storage.natsUrl,
       generatedAdminToken: storage.generatedAdminToken,
       generatedSigningSecret: storage.signing.generated ? storage.signing.secret : null,
-      closeStreams: () => topicStreams.closeAll(),
+      consoleServices: consolePart.services,
+      closeStreams: async () => {
+        consolePart.changeStreams.closeAll();
+        sseResponses.closeAll();
+        await topicStreams.closeAll();
+      },
       stop: () => closers.unwind(log),
     };
   } catch (error) {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { attemptResolved, attemptStarted } from "../actors/delivery.attempt-events.ts";
 import { applyDeliveryEvent, initialDelivery, persistDelivery } from "../actors/delivery.fold.ts";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
+import { tagsOf } from "../src/nats/delivery-change-headers.ts";
 import { DeliveryStore } from "../src/nats/delivery-store.ts";
 import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
 import { createLayout } from "../src/nats/layout.ts";
@@ -61,10 +62,15 @@ describe("a report after a worker stopped", () => {
         random: 0,
       });
       const delivered = applyDeliveryEvent(inFlight, outcome)!;
-      await store.appendTransitions(id, [
-        { event: started, after: persistDelivery(inFlight) },
-        { event: outcome, after: persistDelivery(delivered) },
-      ], 0);
+      await store.appendTransitions(
+        id,
+        [
+          { event: started, after: persistDelivery(inFlight) },
+          { event: outcome, after: persistDelivery(delivered) },
+        ],
+        0,
+        { from: "pending", tags: tagsOf(created) },
+      );
       expect(callback.requests).toHaveLength(0);
 
       worker = await startTestHookd(suite.nats.url, env);

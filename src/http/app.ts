@@ -35,6 +35,12 @@ import { mountStreamRoutes, requireUnsafeConsent, type StreamRouteDeps, UNSAFE_H
 import { cors as corsMiddleware } from "hono/cors";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
 import type { UpgradeWebSocket } from "hono/ws";
+import type { ConsoleServices } from "../runtime/console-services.ts";
+import type { DeliveryChangeFeed } from "../nats/delivery-change-feed.ts";
+import { mountChangeRoutes } from "./change-routes.ts";
+import { mountFleetRoutes } from "./fleet-routes.ts";
+import { mountBulkRoutes } from "./bulk-routes.ts";
+import type { OpenSseResponses } from "./change-sse.ts";
 
 /** What the routes work with, each named for its kind of actor: deliveries, deliveryStore, subscriptions, subscriptionDirectory… */
 export type AppDeps = {
@@ -72,6 +78,14 @@ export type AppDeps = {
   openNativeStream?: StreamRouteDeps["openNativeStream"];
   /** POST /verify's limit per client address (HOOKD_VERIFY_RATE); null for none. */
   verifyLimit: AddressRateLimit | null;
+  /** The change feed, fleet figures and bulk actions (the console's services), and their SSE responses. */
+  console: {
+    services: ConsoleServices;
+    feed: Pick<DeliveryChangeFeed, "seqBefore">;
+    sseResponses: OpenSseResponses;
+    bufferBytes: number;
+    heartbeatMs: number;
+  };
   /** Origins allowed to call hookd from a browser; empty sends no CORS headers. */
   corsOrigins?: readonly string[];
 };
@@ -150,6 +164,21 @@ async function healthOf(deps: Pick<AppDeps, "isNatsConnected" | "leaderlessStrea
   };
 }
 
+/** Before the delivery routes: /api/v1/deliveries/changes must not be taken for a delivery's id. */
+function mountConsoleRoutes(app: ApiApp, deps: AppDeps, cors: boolean): void {
+  const shared = {
+    console: deps.console.services,
+    bufferBytes: deps.console.bufferBytes,
+    heartbeatMs: deps.console.heartbeatMs,
+    // The CORS middleware's headers go on Hono's response, which a directly written stream bypasses.
+    openNativeStream: cors ? undefined : deps.openNativeStream,
+    sseResponses: deps.console.sseResponses,
+  };
+  mountChangeRoutes(app, { ...shared, feed: deps.console.feed, clock: deps.clock });
+  mountFleetRoutes(app, shared);
+  mountBulkRoutes(app, shared);
+}
+
 export function createApp(deps: AppDeps): Hono {
   // A route's own validators (query, path) report through the same 400 as every other validation.
   const app: ApiApp = new OpenAPIHono({
@@ -191,6 +220,7 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.route(SUBSCRIPTIONS_PATH, subscriptionRoutes(deps));
   mountHubRoutes(app, deps);
+  mountConsoleRoutes(app, deps, cors);
   mountDeliveryRoutes(app, deps);
   mountEventRoutes(app, deps);
   mountTokenRoutes(app, deps.tokenRoutes);

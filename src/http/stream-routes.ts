@@ -72,7 +72,7 @@ function formatOf(c: Context, pattern: TopicPattern): StreamFormat {
   );
 }
 
-function tooMany(error: TooManyStreamsError): ProblemError {
+export function tooManyStreams(error: TooManyStreamsError): ProblemError {
   return new ProblemError({
     status: 429,
     kind: "too-many-streams",
@@ -94,7 +94,7 @@ async function openListener(
     // Tied to the connection, so a client that goes before the stream is under way frees its slot too.
     return await deps.streams.open({ ...target, start, token: requestToken(c) ?? "" }, sink, watchConnection(c));
   } catch (error) {
-    if (error instanceof TooManyStreamsError) throw tooMany(error);
+    if (error instanceof TooManyStreamsError) throw tooManyStreams(error);
     throw error;
   }
 }

@@ -11,12 +11,12 @@ import { Journal, JournalConflictError, type JournalEntry, NatsUnavailableError,
 import type { JetStreamLayout } from "./layout.ts";
 import { batchIndexOf, batchKeyOf } from "../domain/batch-ids.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
+import { createdHeaders, type DeliveryTags, STATE_HEADER, transitionHeaders } from "./delivery-change-headers.ts";
 
 /** Where a delivery's journal lives in JetStream, and how its events are encoded there. */
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const STATE_HEADER = "Hookd-State";
 
 export type StoredTransition = { seq: number; time: Date; event: DeliveryTransition; after: PersistedDelivery };
 export type StoredCreated = { seq: number; event: DeliveryCreated };
@@ -25,6 +25,15 @@ export type ListedDelivery = { id: string; state: DeliveryState; seq: number; up
 
 function parseCreated(entry: JournalEntry): StoredCreated {
   return { seq: entry.seq, event: DeliveryCreatedSchema.parse(JSON.parse(decoder.decode(entry.data))) };
+}
+
+function createdHeadersOf(created: Uint8Array): Record<string, string> | undefined {
+  try {
+    const parsed = DeliveryCreatedSchema.safeParse(JSON.parse(decoder.decode(created)));
+    return parsed.success ? createdHeaders(parsed.data) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The items of an ingest batch, in batch order, unchecked: each is checked where it is used. */
@@ -92,6 +101,7 @@ export class DeliveryStore {
       const subject = this.#subjects.deliveryCreated(created.data.id);
       result = await this.journal.append(subject, encoder.encode(JSON.stringify(created)), {
         ...(key === undefined ? {} : { msgID: `idempotency:${key}` }),
+        headers: createdHeaders(created),
         // Derived ids (fan-out) must be created once: a second create of the same id is a replay of the first.
         ...(options.exclusive ? { expectedSeq: 0 } : {}),
       });
@@ -135,13 +145,15 @@ export class DeliveryStore {
 
   /** Writes a batched delivery's created event into the journal, once: expanding a batch again writes nothing. */
   async expandCreated(created: DeliveryCreated): Promise<void> {
-    await this.storeCreatedOnce(created.data.id, encoder.encode(JSON.stringify(created)));
+    await this.storeCreatedOnce(created.data.id, encoder.encode(JSON.stringify(created)), createdHeaders(created));
   }
 
   /** The same for an already encoded created event (a batch refused as too large, stored item by item). */
-  async storeCreatedOnce(id: string, created: Uint8Array): Promise<void> {
+  async storeCreatedOnce(id: string, created: Uint8Array, headers?: Record<string, string>): Promise<void> {
+    // Only the rare item-by-item path comes without headers: reading the event back for them costs a parse there.
+    const tagged = headers ?? createdHeadersOf(created);
     try {
-      await this.journal.append(this.#subjects.deliveryCreated(id), created, { expectedSeq: 0 });
+      await this.journal.append(this.#subjects.deliveryCreated(id), created, { expectedSeq: 0, headers: tagged });
     } catch (error) {
       if (!(error instanceof JournalConflictError)) throw error;
     }
@@ -158,15 +170,21 @@ export class DeliveryStore {
 
   /**
    * Appends transitions decided on the subject's state at `expectedSeq` (0: no transition yet), in one
-   * message: they are journaled together or not at all.
+   * message: they are journaled together or not at all. `from` (the state they leave) and `tags` go
+   * into headers for the change feed.
    */
-  async appendTransitions(id: string, steps: readonly TransitionStep[], expectedSeq: number): Promise<number> {
+  async appendTransitions(
+    id: string,
+    steps: readonly TransitionStep[],
+    expectedSeq: number,
+    change: { from: DeliveryState; tags: DeliveryTags },
+  ): Promise<number> {
     if (steps.length === 0) throw new Error("appendTransitions needs at least one step");
     const subject = this.#subjects.deliveryTransitions(id);
     const stored: StoredSteps = steps.length === 1 ? steps[0]! : { steps: [...steps] };
     const result = await this.journal.append(subject, encoder.encode(JSON.stringify(stored)), {
       expectedSeq,
-      headers: { [STATE_HEADER]: steps.at(-1)!.after.state },
+      headers: { [STATE_HEADER]: steps.at(-1)!.after.state, ...transitionHeaders(change.from, steps, change.tags) },
     });
     return result.seq;
   }

@@ -32,6 +32,7 @@ import {
  * | `HOOKD_SETTINGS`      | `hookd.settings.<name>`                                 | values every instance shares  |
  * | `HOOKD_REVOCATIONS`   | `hookd.revoked.<token id>`                              | revoked token ids             |
  * | `HOOKD_LINES`         | `hookd.lines.<subscription id>`                         | ordered subscriptions' heads  |
+ * | `HOOKD_JOBS`          | `hookd.jobs.bulk.<job id>`                              | bulk actions' journals        |
  *
  * Durable consumers: `hookd-workers` (work), `hookd-fanout` (safe topics), `hookd-expander` (ingest)
  * and `hookd-router-<router name>` (topics). A delivery's journal is two subjects: `<id>.created`
@@ -44,6 +45,8 @@ export const DEFAULT_NAMESPACE = "hookd";
 export const MAX_REPLICAS = 5;
 /** Resolved attempts kept per subscription for GET …/attempts (the delivery journals keep them all). */
 export const ATTEMPTS_KEPT = 100;
+/** Entries kept per bulk job: its start, its newest progress, its end (each entry holds the whole job). */
+export const BULK_JOB_ENTRIES_KEPT = 20;
 
 export type StreamSettings = {
   journalMaxAgeMs: number;
@@ -76,6 +79,7 @@ export type ParsedSubject =
   | { kind: "setting"; name: string }
   | { kind: "revocation"; tokenId: string }
   | { kind: "line"; subscriptionId: string }
+  | { kind: "bulk-job"; id: string }
   | { kind: "topic"; topic: string; namespace: TopicNamespace };
 
 export type JetStreamLayout = {
@@ -94,6 +98,7 @@ export type JetStreamLayout = {
     readonly settings: string;
     readonly revocations: string;
     readonly lines: string;
+    readonly jobs: string;
   };
   readonly consumers: {
     readonly workers: string;
@@ -123,6 +128,8 @@ export type JetStreamLayout = {
     readonly allRevocations: string;
     /** An ordered subscription's line: which event is its head (one message, replaced by compare-and-set). */
     line(subscriptionId: string): string;
+    /** A bulk action's journal: every entry holds the whole job as it then stood. */
+    bulkJob(id: string): string;
     /** The subject a topic's events are stored on. */
     topic(topic: string, namespace?: TopicNamespace): string;
     /** The filter for a subscription: the topic itself, or everything below it when recursive. */
@@ -211,6 +218,7 @@ function namesIn(namespace: string, replicas: number): Names {
     settings: stream("SETTINGS"),
     revocations: stream("REVOCATIONS"),
     lines: stream("LINES"),
+    jobs: stream("JOBS"),
   };
   const consumers = {
     workers: `${p}-workers`,
@@ -237,6 +245,7 @@ function namesIn(namespace: string, replicas: number): Names {
     revocation: (tokenId) => `${p}.revoked.${tokenId}`,
     allRevocations: `${p}.revoked.*`,
     line: (subscriptionId) => `${p}.lines.${subscriptionId}`,
+    bulkJob: (id) => `${p}.jobs.bulk.${id}`,
     topic,
     topicFilter: (pattern, topicNamespace = "safe") =>
       pattern.recursive ? `${topic(pattern.topic, topicNamespace)}.>` : topic(pattern.topic, topicNamespace),
@@ -286,6 +295,8 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
       return one === undefined ? null : { kind: "revocation", tokenId: one };
     case "lines":
       return one === undefined ? null : { kind: "line", subscriptionId: one };
+    case "jobs":
+      return rest.length === 2 && first === "bulk" && second !== undefined ? { kind: "bulk-job", id: second } : null;
     case "topic":
       try {
         return { kind: "topic", ...topicOf(names, subject) };
@@ -397,6 +408,16 @@ function streamLiterals({ namespace: p, streams, subjects }: Names, settings: St
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_msgs_per_subject: 1,
+      allow_direct: true,
+    },
+    {
+      // Bulk actions: each job's progress as whole records, so any instance answers for a job another one runs.
+      name: streams.jobs,
+      subjects: [`${p}.jobs.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_msgs_per_subject: BULK_JOB_ENTRIES_KEPT,
+      max_age: nanos(settings.journalMaxAgeMs),
       allow_direct: true,
     },
   ];

@@ -51,6 +51,7 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
     [subjects.setting("signing-secret"), { kind: "setting", name: "signing-secret" }],
     [subjects.revocation("Ab3_-xYz09kL"), { kind: "revocation", tokenId: "Ab3_-xYz09kL" }],
     [subjects.line(sub), { kind: "line", subscriptionId: sub }],
+    [subjects.bulkJob("bulk_01J9Z3QK8Y2M4N6P8R0T2V4X6Z"), { kind: "bulk-job", id: "bulk_01J9Z3QK8Y2M4N6P8R0T2V4X6Z" }],
     [subjects.topic("github.com/org/repo"), { kind: "topic", topic: "github.com/org/repo", namespace: "safe" }],
     [subjects.topic("a b/ümlaut/x*y>z", "unsafe"), { kind: "topic", topic: "a b/ümlaut/x*y>z", namespace: "unsafe" }],
   ];
@@ -71,6 +72,7 @@ describe("the JetStream layout", () => {
       settings: "HOOKD_SETTINGS",
       revocations: "HOOKD_REVOCATIONS",
       lines: "HOOKD_LINES",
+      jobs: "HOOKD_JOBS",
     });
     const { workers, fanOut, expander, router } = layout.consumers;
     expect([workers, fanOut, expander, router("github-org")]).toEqual([
@@ -166,6 +168,7 @@ describe("the JetStream layout", () => {
       setting: layout.streams.settings,
       revocation: layout.streams.revocations,
       line: layout.streams.lines,
+      "bulk-job": layout.streams.jobs,
       topic: layout.streams.topics,
     };
     const configs = layout.streamConfigs(settings);

@@ -14,6 +14,7 @@ import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
 import { ActorNotFoundError, TransitionRefusedError } from "./errors.ts";
 import type { IngestBatcher } from "../nats/ingest-batcher.ts";
+import { tagsOf } from "../nats/delivery-change-headers.ts";
 
 /** What a user can ask of deliveries: create one, retry it by hand, cancel it. */
 
@@ -141,6 +142,7 @@ export class DeliveryCommands {
           id,
           [{ event, after: persistDelivery(next) }],
           head?.seq ?? 0,
+          { from: stateOf(snapshot), tags: tagsOf(created.event) },
         );
         await afterAppend?.(seq);
         return stateOf(next);

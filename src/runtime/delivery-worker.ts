@@ -30,6 +30,7 @@ import type { RateLimiter } from "../nats/rate-limiter.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { OriginGate } from "./origin-gate.ts";
 import type { DeliveryReports } from "./delivery-reports.ts";
+import { tagsOf } from "../nats/delivery-change-headers.ts";
 
 /**
  * Turns one work-queue message into the next step of its delivery: load → decide with the machine
@@ -225,7 +226,7 @@ export class DeliveryWorker {
    * Appends `events` at `base`'s sequence, in one message: the new state, or null when the machine
    * refuses one of them there (then nothing is appended).
    */
-  private async append(id: string, base: Base, ...events: DeliveryTransition[]): Promise<Base | null> {
+  private async append(created: DeliveryCreated, base: Base, ...events: DeliveryTransition[]): Promise<Base | null> {
     const steps: TransitionStep[] = [];
     let snapshot = base.snapshot;
     for (const event of events) {
@@ -234,7 +235,8 @@ export class DeliveryWorker {
       steps.push({ event, after: persistDelivery(after) });
       snapshot = after;
     }
-    const seq = await this.deps.store.appendTransitions(id, steps, base.seq);
+    const change = { from: stateOf(base.snapshot), tags: tagsOf(created) };
+    const seq = await this.deps.store.appendTransitions(created.data.id, steps, base.seq, change);
     return { seq, snapshot };
   }
 
@@ -265,7 +267,7 @@ export class DeliveryWorker {
   private async recordInterrupted(created: DeliveryCreated, base: Base, now: number): Promise<Base> {
     const interrupted = attemptInterrupted(base.snapshot, created.data.request, now);
     this.deps.metrics?.attempts.inc({ outcome: "interrupted" });
-    const next = await this.append(created.data.id, base, interrupted);
+    const next = await this.append(created, base, interrupted);
     if (!next) {
       throw new Error(`delivery ${created.data.id} refused an interrupted attempt in state ${stateOf(base.snapshot)}`);
     }
@@ -362,7 +364,7 @@ export class DeliveryWorker {
     if (!inFlight) throw new Error(`delivery ${created.data.id} refused attempt ${started.data.attempt}`);
     const outcome = this.resolve(created, { seq: base.seq, snapshot: inFlight }, outbound, result);
     const record: Round = async (latest) => {
-      const after = await this.append(created.data.id, latest, started, outcome);
+      const after = await this.append(created, latest, started, outcome);
       if (!after) return this.outcomeNoLongerApplies(message, created.data.id, latest, outcome);
       return this.afterOutcome(message, created, after, outcome);
     };
@@ -431,7 +433,7 @@ export class DeliveryWorker {
   }
 
   private async recordStarted(created: DeliveryCreated, base: Base, started: AttemptStarted): Promise<Base> {
-    const inFlight = await this.append(created.data.id, base, started);
+    const inFlight = await this.append(created, base, started);
     if (!inFlight) {
       const state = stateOf(base.snapshot);
       throw new Error(`delivery ${created.data.id} refused attempt ${started.data.attempt} in state ${state}`);
@@ -480,7 +482,7 @@ export class DeliveryWorker {
     base: Base,
     outcome: AttemptResolved,
   ): Promise<null> {
-    const after = await this.append(created.data.id, base, outcome);
+    const after = await this.append(created, base, outcome);
     if (!after) return this.outcomeNoLongerApplies(message, created.data.id, base, outcome);
     return this.afterOutcome(message, created, after, outcome);
   }

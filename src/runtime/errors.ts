@@ -1,6 +1,6 @@
 /** Errors a command can end in, for any kind of actor; the HTTP layer turns them into 404 and 409. */
 
-export type ActorKind = "delivery" | "subscription" | "event";
+export type ActorKind = "delivery" | "subscription" | "event" | "bulk-job";
 
 export class ActorNotFoundError extends Error {
   constructor(

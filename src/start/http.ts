@@ -17,6 +17,8 @@ import type { DeliveryPart } from "./deliveries.ts";
 import type { Storage } from "./storage.ts";
 import type { SubscriptionPart } from "./subscriptions.ts";
 import type { TokensPart } from "./tokens.ts";
+import type { ConsolePart } from "./console-services.ts";
+import type { OpenSseResponses } from "../http/change-sse.ts";
 
 /** Start-up's last part: the Hono app over everything built before it. Serving it is the entry point's job. */
 
@@ -28,6 +30,8 @@ export type HttpParts = {
   topicStreams: TopicStreams;
   configFile: StaticConfig | null;
   metrics: HookdMetrics;
+  consolePart: ConsolePart;
+  sseResponses: OpenSseResponses;
 };
 
 export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, options: StartOptions): Hono {
@@ -62,6 +66,13 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     upgradeWebSocket: options.upgradeWebSocket,
     openNativeStream: options.openNativeStream,
     corsOrigins: config.HOOKD_CORS_ORIGINS,
+    console: {
+      services: parts.consolePart.services,
+      feed: parts.consolePart.feed,
+      sseResponses: parts.sseResponses,
+      bufferBytes: config.HOOKD_STREAM_BUFFER,
+      heartbeatMs: config.HOOKD_STREAM_HEARTBEAT,
+    },
     verifyLimit: config.HOOKD_VERIFY_RATE ? new AddressRateLimit(config.HOOKD_VERIFY_RATE) : null,
   });
 }

@@ -1,0 +1,75 @@
+import { hostname } from "node:os";
+import type { Config } from "../config.ts";
+import { randomBytes } from "../domain/random-pool.ts";
+import type { Logger } from "../log.ts";
+import { BulkJobStore } from "../nats/bulk-job-store.ts";
+import { DeliveryChangeFeed } from "../nats/delivery-change-feed.ts";
+import type { DeliveryStore } from "../nats/delivery-store.ts";
+import type { TopicLog } from "../nats/topic-log.ts";
+import { BulkJobs } from "../runtime/bulk-jobs.ts";
+import { ChangeStreams } from "../runtime/change-streams.ts";
+import { type ConsoleServices, consoleServices } from "../runtime/console-services.ts";
+import { resolveDeliveryFilter } from "../runtime/delivery-filter.ts";
+import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
+import { FleetStats, type StateCounts } from "../runtime/fleet-stats.ts";
+import type { Closers } from "./closers.ts";
+import type { Storage } from "./storage.ts";
+
+/**
+ * Start-up's part for the console's services: the journal's shared change feed (started here, after
+ * reading back the fleet window), the change streams on it, the fleet statistics and bulk jobs.
+ */
+
+export type ConsolePart = { services: ConsoleServices; changeStreams: ChangeStreams; feed: DeliveryChangeFeed };
+
+export async function startConsoleServices(
+  config: Config,
+  parts: { storage: Storage; deliveryStore: DeliveryStore; deliveryCommands: DeliveryCommands; topics: TopicLog },
+  log: Logger,
+  closers: Closers,
+): Promise<ConsolePart> {
+  const { storage, deliveryStore } = parts;
+  const feed = new DeliveryChangeFeed(storage.js, storage.jsm, log, storage.layout);
+  closers.push("delivery change feed", () => feed.stop());
+  const fleet = new FleetStats({
+    feed,
+    countStates: () => countStatesByScan(deliveryStore),
+    log,
+    windowMinutes: config.HOOKD_FLEET_WINDOW / 60_000,
+    maxHosts: config.HOOKD_FLEET_HOSTS,
+    clock: Date.now,
+  });
+  closers.push("fleet statistics", () => fleet.stop());
+  void fleet.start().catch((error) => {
+    log.warn({ err: error }, "could not read the fleet window back from the journal; counting from now");
+  });
+  const changeStreams = new ChangeStreams({
+    feed,
+    log,
+    bufferBytes: config.HOOKD_STREAM_BUFFER,
+    heartbeatMs: config.HOOKD_STREAM_HEARTBEAT,
+    maxPerToken: config.HOOKD_STREAM_MAX_PER_TOKEN,
+  });
+  closers.push("change streams", () => changeStreams.closeAll());
+  const bulkJobs = new BulkJobs({
+    store: new BulkJobStore(storage.js, storage.jsm, storage.publisher, storage.layout),
+    deliveries: parts.deliveryCommands,
+    resolve: (filter, limit) => resolveDeliveryFilter({ store: deliveryStore, topics: parts.topics }, filter, limit),
+    maxDeliveries: config.HOOKD_BULK_MAX,
+    instance: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
+    clock: Date.now,
+    randomBytes,
+    log,
+  });
+  closers.push("bulk jobs", () => bulkJobs.stop());
+  return { services: consoleServices({ changeStreams, fleet, bulkJobs }), changeStreams, feed };
+}
+
+/** Deliveries per state by scanning the journal's heads: what is cheap until the delivery index counts them. */
+async function countStatesByScan(store: DeliveryStore): Promise<StateCounts> {
+  const counts: StateCounts = {};
+  for (const item of await store.list({ limit: Number.MAX_SAFE_INTEGER })) {
+    counts[item.state] = (counts[item.state] ?? 0) + 1;
+  }
+  return counts;
+}
