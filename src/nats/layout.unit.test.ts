@@ -181,7 +181,7 @@ describe("the JetStream layout", () => {
   it("configures the streams and shared consumers as before", () => {
     const layout = createLayout();
     const configs = Object.fromEntries(layout.streamConfigs(settings).map((config) => [config.name, config]));
-    expect(Object.keys(configs)).toHaveLength(10);
+    expect(Object.keys(configs)).toHaveLength(11);
     expect(configs.HOOKD_JOURNAL?.subjects).toEqual(["hookd.journal.>"]);
     expect(configs.HOOKD_WORK?.sources).toEqual([
       { name: "HOOKD_JOURNAL", filter_subject: "hookd.journal.delivery.*.created" },
