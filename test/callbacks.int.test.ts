@@ -143,6 +143,39 @@ describe("callbacks", () => {
     expect(verified(errback.requests[0]!).type).toBe("delivery.failed");
   });
 
+  it("takes _callback, _errback and _wait from a form, multipart or JSON body, and forwards none of them", async () => {
+    const target = await suite.startReceiver(() => ({ status: 200, body: "taken" }));
+    const callback = await suite.startReceiver();
+    const errback = await suite.startReceiver();
+    const controls = { _url: `${target.url}/h`, _callback: callback.url, _errback: errback.url, _wait: "5" };
+    const form = await api(suite.hookd.url, "/dispatch", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ ...controls, a: "1" }).toString(),
+    });
+    expect(form.status).toBe(200);
+    expect(form.headers.get("preference-applied")).toBe("wait=5");
+    const multipart = new FormData();
+    for (const [name, value] of Object.entries({ ...controls, b: "2" })) multipart.append(name, value);
+    const parts = await api(suite.hookd.url, "/dispatch", { method: "POST", body: multipart });
+    expect(parts.status).toBe(200);
+    const json = await api(suite.hookd.url, "/dispatch", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...controls, _wait: 5, n: 3 }),
+    });
+    expect(json.status).toBe(200);
+    expect(target.requests.map((request) => request.body.toString()).filter((body) => !body.includes("--")))
+      .toEqual(["a=1", '{"n":3}']);
+    const multipartBody = target.requests[1]!.body.toString();
+    expect(multipartBody).toContain('name="b"');
+    for (const field of ["_url", "_callback", "_errback", "_wait"]) expect(multipartBody).not.toContain(field);
+    await callback.waitFor(3);
+    expect(callback.requests.map((request) => verified(request).type)).toEqual(Array(3).fill("delivery.delivered"));
+    // The errback was taken too: it hears nothing of deliveries that succeed.
+    expect(errback.requests).toHaveLength(0);
+  });
+
   it("refuses a callback or errback URL the SSRF guard refuses, at ingest, like _url", async () => {
     const target = await suite.startReceiver();
     const json = { "content-type": "application/json" };

@@ -116,6 +116,20 @@ describe("inline mode", () => {
     expect(response.headers.get("preference-applied")).toBe("wait=7");
   });
 
+  it("caps a wait of any length, in Prefer and in ?_wait=", async () => {
+    const receiver = await suite.startReceiver(() => ({ status: 200, body: "ok" }));
+    const prefer = await createWithWait(receiver.url, "wait=1000000000");
+    expect(prefer.status).toBe(200);
+    expect(prefer.headers.get("preference-applied")).toBe("wait=7");
+    const query = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(receiver.url)}&_wait=99999999999`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "long",
+    });
+    expect(query.status).toBe(200);
+    expect(query.headers.get("preference-applied")).toBe("wait=7");
+  });
+
   it("ignores a malformed Prefer, and without a wait answers 202 as ever", async () => {
     const receiver = await suite.startReceiver();
     for (const prefer of ["wait=soon", "handling=lenient", "wait=0"]) {
