@@ -10,7 +10,7 @@ import {
 import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
 import type { Logger } from "../log.ts";
 import type { DeliveryStore, StoredTransition } from "../nats/delivery-store.ts";
-import type { StoredSubscription } from "../nats/subscription-store.ts";
+import type { StoredSubscription, SubscriptionHead } from "../nats/subscription-store.ts";
 import { secretsAt } from "./subscription-directory.ts";
 
 /**
@@ -30,7 +30,12 @@ export type DeliveryReportsDeps = {
   defaultSchedule: readonly number[];
   clock: () => number;
   log: Logger;
+  /** HOOKD_JOURNAL_MAX_AGE: a report older than this may be gone from the journal, and made again if asked. */
+  journalMaxAgeMs: number;
 };
+
+/** Room for the clocks of the instance that disabled a subscription and of the NATS server that ages the journal. */
+const AGE_MARGIN_MS = 60_000;
 
 /** The step that ended the delivery, if its newest one did. */
 function endingOf(transitions: StoredTransition[]): StoredTransition | null {
@@ -81,6 +86,29 @@ export class DeliveryReports {
         }),
         { exclusive: true },
       );
+    }
+  }
+
+  /**
+   * At start, the errbacks of subscriptions found disabled: the instance that disabled one may have
+   * stopped before making its errback, with none other running to see it. `readDisabling` finds the
+   * entry that disabled it, whose sequence derives the same id as the live errback, so one already
+   * made is not made again. Disablings older than the journal's max age are left alone: their
+   * errback may have aged out of the journal, and would be made a second time.
+   */
+  async subscriptionsFoundDisabled(
+    found: { id: string; subscription: StoredSubscription }[],
+    readDisabling: (id: string) => Promise<SubscriptionHead | null>,
+  ): Promise<void> {
+    const oldest = this.deps.clock() - this.deps.journalMaxAgeMs + AGE_MARGIN_MS;
+    const recent = (subscription: StoredSubscription) => Date.parse(subscription.updatedAt) > oldest;
+    for (const { id, subscription } of found) {
+      // The newest entry is at least as recent as the disabling one: an old one saves a journal read.
+      if (!subscription.config.errbackUrl || !recent(subscription)) continue;
+      const disabling = await readDisabling(id);
+      if (disabling && recent(disabling.subscription)) {
+        await this.subscriptionDisabled(id, disabling.subscription, disabling.seq);
+      }
     }
   }
 
