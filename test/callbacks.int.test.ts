@@ -315,3 +315,34 @@ describe("a subscription's callback and errback", () => {
 });
 
 export type { Receiver };
+
+describe("a report larger than a NATS message", () => {
+  // 96 KiB messages: a receiver's 64 KiB answer, base64 in the report and again in its created event, does not fit.
+  const small = hookdSuite({ receiver: false, nats: { maxPayloadBytes: 96 * 1024 }, env });
+
+  it("is cut to fit and says so, and holds neither the delivery's ending nor an ordered line", async () => {
+    const answer = "r".repeat(64 * 1024);
+    const target = await small.startReceiver(() => ({ status: 200, body: answer }));
+    const callback = await small.startReceiver();
+    const created = await api(small.hookd.url, "/api/v1/subscriptions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ topic: "reports/large", url: target.url, ordered: true, callback_url: callback.url }),
+    });
+    expect(created.status).toBe(201);
+    for (const body of ["first", "second"]) {
+      expect((await api(small.hookd.url, "/pub/reports/large", { method: "POST", body })).status).toBe(202);
+    }
+    await target.waitFor(2, 20_000);
+    expect(target.requests.map((request) => request.body.toString())).toEqual(["first", "second"]);
+    await callback.waitFor(2, 20_000);
+    for (const request of callback.requests) {
+      const report = JSON.parse(request.body.toString());
+      expect(report.type).toBe("delivery.delivered");
+      expect(report.last_response.truncated).toBe(true);
+      const kept = Buffer.from(report.last_response.body_base64, "base64").toString();
+      expect(kept.length).toBeGreaterThan(1_000);
+      expect(answer.startsWith(kept)).toBe(true);
+    }
+  }, 60_000);
+});

@@ -2,6 +2,7 @@ import type { AttemptResolved, DeliveryCreated } from "../domain/delivery-events
 import {
   deliveryEndedReport,
   endingsOf,
+  fittedReportCreated,
   reportCreated,
   reportDeliveryId,
   type ReportKind,
@@ -10,6 +11,7 @@ import {
 import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
 import type { Logger } from "../log.ts";
 import type { DeliveryStore, StoredTransition } from "../nats/delivery-store.ts";
+import { NatsUnavailableError } from "../nats/journal.ts";
 import type { StoredSubscription, SubscriptionHead } from "../nats/subscription-store.ts";
 import { secretsAt } from "./subscription-directory.ts";
 
@@ -30,9 +32,14 @@ export type DeliveryReportsDeps = {
   defaultSchedule: readonly number[];
   clock: () => number;
   log: Logger;
+  /** The largest NATS message the server takes (its max_payload), which a report's created event must fit in. */
+  maxPayload: () => number;
   /** HOOKD_JOURNAL_MAX_AGE: a report older than this may be gone from the journal, and made again if asked. */
   journalMaxAgeMs: number;
 };
+
+/** Room in a NATS message beside a report's created event: its headers, and a source's when the work stream takes it. */
+const HEADER_ROOM = 8 * 1024;
 
 /** Room for the clocks of the instance that disabled a subscription and of the NATS server that ages the journal. */
 const AGE_MARGIN_MS = 60_000;
@@ -73,18 +80,34 @@ export class DeliveryReports {
     );
     for (const { kind, url } of reportsOwed(created, state)) {
       const id = await reportDeliveryId(kind, created.data.id, ending.seq, Date.parse(ending.event.at));
-      await this.deps.store.create(
-        reportCreated({
-          id,
-          at: ending.event.at,
-          url,
-          report,
-          reportOf: { kind, deliveryId: created.data.id },
-          schedule: created.data.schedule,
-          sealedSecrets: created.data.secrets,
-          dialect: created.data.dialect,
-        }),
-        { exclusive: true },
+      const reportOf = { kind, deliveryId: created.data.id };
+      const input = {
+        id,
+        at: ending.event.at,
+        url,
+        report,
+        reportOf,
+        schedule: created.data.schedule,
+        sealedSecrets: created.data.secrets,
+        dialect: created.data.dialect,
+      };
+      await this.#createOrGiveUp(fittedReportCreated(input, this.deps.maxPayload() - HEADER_ROOM), created.data.id);
+    }
+  }
+
+  /**
+   * Creates a report, exclusively. NATS being away throws (the work message is not acknowledged, and
+   * the next hand-out tries again); any other failure would fail again every time, and must not hold
+   * the delivery's ending (and an ordered line) forever: it is logged, and the report is given up.
+   */
+  async #createOrGiveUp(report: DeliveryCreated, deliveryId: string): Promise<void> {
+    try {
+      await this.deps.store.create(report, { exclusive: true });
+    } catch (error) {
+      if (error instanceof NatsUnavailableError) throw error;
+      this.deps.log.error(
+        { err: error, deliveryId, reportId: report.data.id },
+        "could not create a report; gave it up",
       );
     }
   }

@@ -106,6 +106,7 @@ function reportsAndDirectory(
     clock: Date.now,
     log,
     journalMaxAgeMs: config.HOOKD_JOURNAL_MAX_AGE,
+    maxPayload: parts.storage.maxPayload,
   });
   const failed = (id: string | undefined) => (error: unknown) =>
     log.error({ err: error, subscriptionId: id }, "could not create the errback of a disabled subscription");
