@@ -195,4 +195,37 @@ describe("inline mode", () => {
       await front.stop();
     }
   });
+
+  it("holds at most HOOKD_INLINE_WAITS requests at once, and answers the next with a plain 202", async () => {
+    const front = await startTestHookd(suite.nats.url, { HOOKD_INLINE_WAITS: "2" });
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const slow = await suite.startReceiver(async () => {
+        await held;
+        return { status: 200, body: "slow" };
+      });
+      const waiting = [
+        createWithWait(slow.url, "wait=7", {}, front.url),
+        createWithWait(slow.url, "wait=7", {}, front.url),
+      ];
+      await slow.waitFor(2);
+      const third = await createWithWait(slow.url, "wait=7", {}, front.url);
+      expect(third.status).toBe(202);
+      expect(third.headers.get("preference-applied")).toBeNull();
+      expect((await third.json()).id).toMatch(/^dlv_/);
+      release();
+      for (const response of await Promise.all(waiting)) {
+        expect(response.status).toBe(200);
+        expect(response.headers.get("preference-applied")).toBe("wait=7");
+      }
+      // The places are given back: a later request waits again.
+      const fast = await suite.startReceiver(() => ({ status: 200, body: "fast" }));
+      const later = await createWithWait(fast.url, "wait=5", {}, front.url);
+      expect(later.status).toBe(200);
+      expect(later.headers.get("preference-applied")).toBe("wait=5");
+    } finally {
+      await front.stop();
+    }
+  });
 });
