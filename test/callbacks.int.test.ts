@@ -299,6 +299,66 @@ describe("a subscription's callback and errback", () => {
     expect(callback.requests.length).toBeGreaterThanOrEqual(3);
   }
 
+  it(
+    "an ordered plain subscription: reports signed with the server's secret, its line held by the disabling",
+    async () => {
+      let failing = new Set(["1", "2"]);
+      const target = await suite.startReceiver((request) => ({
+        status: failing.has(request.body.toString()) ? 500 : 200,
+      }));
+      const callback = await suite.startReceiver();
+      const errback = await suite.startReceiver();
+      // No secret, plain dialect: the deliveries go unsigned, and their reports are signed with the server's secret.
+      const response = await api(suite.hookd.url, "/api/v1/subscriptions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          topic: "reports/ordered",
+          url: target.url,
+          dialect: "plain",
+          ordered: true,
+          callback_url: callback.url,
+          errback_url: errback.url,
+        }),
+      });
+      expect(response.status).toBe(201);
+      const sub = await response.json();
+      for (let i = 0; i < 4; i++) await publish("reports/ordered", String(i));
+      const errbacks = await eventually(
+        async () => {
+          const reports = errback.requests.map((request) => verified(request));
+          return reports.length >= 3 ? reports : undefined;
+        },
+        30_000,
+        "two failure reports and the disabling",
+      );
+      expect(errbacks.map((report: any) => report.type).sort())
+        .toEqual(["delivery.failed", "delivery.failed", "subscription.disabled"]);
+      await quiet(1_500);
+      // Three attempts each (HOOKD_RETRY_SCHEDULE 100ms,100ms), one event at a time; "3" waits behind the disabled line.
+      expect(target.requests.map((request) => request.body.toString())).toEqual(["0", "1", "1", "1", "2", "2", "2"]);
+      expect(target.requests[0]!.headers["webhook-signature"]).toBeUndefined();
+      // Reports are deliveries of their own, not in the line: their order is not promised.
+      expect(callback.requests.map((request) => verified(request).type).sort())
+        .toEqual(["delivery.delivered", "delivery.failed", "delivery.failed"]);
+      const view = await (await api(suite.hookd.url, `/api/v1/subscriptions/${sub.id}`)).json();
+      expect(view.state).toBe("disabled");
+      expect(view.ordered_line.head.state).toBe("failed");
+      expect(view.ordered_line.waiting).toBe(1);
+      failing = new Set();
+      const activated = await api(suite.hookd.url, `/api/v1/subscriptions/${sub.id}/activate`, { method: "POST" });
+      expect(activated.status).toBe(200);
+      await target.waitFor(8, 20_000);
+      expect(target.requests.at(-1)!.body.toString()).toBe("3");
+      await callback.waitFor(4, 20_000);
+      await quiet(1_000);
+      expect(callback.requests).toHaveLength(4);
+      expect(verified(callback.requests[3]!)).toMatchObject({ type: "delivery.delivered", subscription_id: sub.id });
+      expect(errback.requests).toHaveLength(3);
+    },
+    90_000,
+  );
+
   it("clears its URLs with null", async () => {
     const target = await suite.startReceiver();
     const created = await subscribe("reports/cleared", target.url, { callback_url: target.url });

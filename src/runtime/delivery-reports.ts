@@ -32,6 +32,12 @@ export type DeliveryReportsDeps = {
   defaultSchedule: readonly number[];
   clock: () => number;
   log: Logger;
+  /**
+   * The server's signing secret (HOOKD_SIGNING_SECRET, or the one hookd made; none when it is off):
+   * it signs a report whose original carries no signature of its own (a plain subscription, an
+   * unsigned delivery), so every report a receiver gets can be verified.
+   */
+  serverSecrets: readonly string[];
   /** The largest NATS message the server takes (its max_payload), which a report's created event must fit in. */
   maxPayload: () => number;
   /** HOOKD_JOURNAL_MAX_AGE: a report older than this may be gone from the journal, and made again if asked. */
@@ -88,11 +94,23 @@ export class DeliveryReports {
         report,
         reportOf,
         schedule: created.data.schedule,
-        sealedSecrets: created.data.secrets,
-        dialect: created.data.dialect,
+        ...await this.#signing(created.data.secrets, created.data.dialect),
       };
       await this.#createOrGiveUp(fittedReportCreated(input, this.deps.maxPayload() - HEADER_ROOM), created.data.id);
     }
+  }
+
+  /**
+   * How a report is signed: as its original (the same sealed secrets, the same dialect), unless the
+   * original is unsigned (no secrets, or the plain dialect); then with the server's signing secret,
+   * in Standard Webhooks, as a dispatch that brings no secret is.
+   */
+  async #signing(
+    sealedSecrets: readonly string[],
+    dialect: DeliveryCreated["data"]["dialect"],
+  ): Promise<{ sealedSecrets: readonly string[]; dialect: DeliveryCreated["data"]["dialect"] }> {
+    if (sealedSecrets.length > 0 && dialect !== "plain") return { sealedSecrets, dialect };
+    return { sealedSecrets: await this.deps.secrets.seal(this.deps.serverSecrets), dialect: undefined };
   }
 
   /**
@@ -154,8 +172,10 @@ export class DeliveryReports {
       },
       reportOf: { kind: "errback", subscriptionId: id },
       schedule: config.retrySchedule ?? this.deps.defaultSchedule,
-      sealedSecrets: await this.deps.secrets.seal(secretsAt(config.secrets, this.deps.clock())),
-      dialect: config.dialect,
+      ...await this.#signing(
+        await this.deps.secrets.seal(secretsAt(config.secrets, this.deps.clock())),
+        config.dialect,
+      ),
     });
     await this.deps.store.create(created, { exclusive: true });
   }

@@ -107,6 +107,7 @@ function reportsAndDirectory(
     log,
     journalMaxAgeMs: config.HOOKD_JOURNAL_MAX_AGE,
     maxPayload: parts.storage.maxPayload,
+    serverSecrets: parts.storage.signing.secret ? [parts.storage.signing.secret] : [],
   });
   const failed = (id: string | undefined) => (error: unknown) =>
     log.error({ err: error, subscriptionId: id }, "could not create the errback of a disabled subscription");
