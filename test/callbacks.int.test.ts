@@ -216,6 +216,19 @@ describe("callbacks", () => {
     });
     expect(subscription.status).toBe(422);
     expect((await subscription.json()).field).toBe("errback_url");
+    // An empty report URL is a 400 that says it is empty, not that a URL is required.
+    for (
+      const [path, body] of [
+        ["/api/v1/deliveries", { url: target.url, callback_url: "" }],
+        ["/api/v1/subscriptions", { topic: "empty", url: target.url, callback_url: "" }],
+      ] as const
+    ) {
+      const empty = await api(suite.hookd.url, path, { method: "POST", headers: json, body: JSON.stringify(body) });
+      expect(empty.status, path).toBe(400);
+      const problem = await empty.json();
+      expect(problem.field ?? problem.errors?.[0]?.field, path).toBe("callback_url");
+      expect(JSON.stringify(problem), path).toMatch(/"callback_url\\" is empty/);
+    }
     await quiet(300);
     expect(target.requests).toHaveLength(0);
   });
