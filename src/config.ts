@@ -121,6 +121,7 @@ export const ConfigSchema = z.object({
   // Per listener: what hookd holds for a listener that reads slower than the topic is written.
   HOOKD_STREAM_BUFFER: parsed("1MiB", parseByteSize).refine((bytes) => bytes >= 1024, "must be at least 1KiB"),
   HOOKD_STREAM_MAX_PER_TOKEN: integer(100, 1, 1_000_000),
+  HOOKD_INLINE_WAITS: integer(1_000, 0, 1_000_000),
   // Origins whose pages may call hookd from a browser (the client library's listen, publish, dispatch); "*" for any.
   HOOKD_CORS_ORIGINS: commaList((origin) =>
     origin === "*" || /^https?:\/\/[^/\s]+$/.test(origin)

@@ -143,6 +143,39 @@ describe("callbacks", () => {
     expect(verified(errback.requests[0]!).type).toBe("delivery.failed");
   });
 
+  it("takes _callback, _errback and _wait from a form, multipart or JSON body, and forwards none of them", async () => {
+    const target = await suite.startReceiver(() => ({ status: 200, body: "taken" }));
+    const callback = await suite.startReceiver();
+    const errback = await suite.startReceiver();
+    const controls = { _url: `${target.url}/h`, _callback: callback.url, _errback: errback.url, _wait: "5" };
+    const form = await api(suite.hookd.url, "/dispatch", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ ...controls, a: "1" }).toString(),
+    });
+    expect(form.status).toBe(200);
+    expect(form.headers.get("preference-applied")).toBe("wait=5");
+    const multipart = new FormData();
+    for (const [name, value] of Object.entries({ ...controls, b: "2" })) multipart.append(name, value);
+    const parts = await api(suite.hookd.url, "/dispatch", { method: "POST", body: multipart });
+    expect(parts.status).toBe(200);
+    const json = await api(suite.hookd.url, "/dispatch", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...controls, _wait: 5, n: 3 }),
+    });
+    expect(json.status).toBe(200);
+    expect(target.requests.map((request) => request.body.toString()).filter((body) => !body.includes("--")))
+      .toEqual(["a=1", '{"n":3}']);
+    const multipartBody = target.requests[1]!.body.toString();
+    expect(multipartBody).toContain('name="b"');
+    for (const field of ["_url", "_callback", "_errback", "_wait"]) expect(multipartBody).not.toContain(field);
+    await callback.waitFor(3);
+    expect(callback.requests.map((request) => verified(request).type)).toEqual(Array(3).fill("delivery.delivered"));
+    // The errback was taken too: it hears nothing of deliveries that succeed.
+    expect(errback.requests).toHaveLength(0);
+  });
+
   it("refuses a callback or errback URL the SSRF guard refuses, at ingest, like _url", async () => {
     const target = await suite.startReceiver();
     const json = { "content-type": "application/json" };
@@ -183,6 +216,19 @@ describe("callbacks", () => {
     });
     expect(subscription.status).toBe(422);
     expect((await subscription.json()).field).toBe("errback_url");
+    // An empty report URL is a 400 that says it is empty, not that a URL is required.
+    for (
+      const [path, body] of [
+        ["/api/v1/deliveries", { url: target.url, callback_url: "" }],
+        ["/api/v1/subscriptions", { topic: "empty", url: target.url, callback_url: "" }],
+      ] as const
+    ) {
+      const empty = await api(suite.hookd.url, path, { method: "POST", headers: json, body: JSON.stringify(body) });
+      expect(empty.status, path).toBe(400);
+      const problem = await empty.json();
+      expect(problem.field ?? problem.errors?.[0]?.field, path).toBe("callback_url");
+      expect(JSON.stringify(problem), path).toMatch(/"callback_url\\" is empty/);
+    }
     await quiet(300);
     expect(target.requests).toHaveLength(0);
   });
@@ -266,6 +312,66 @@ describe("a subscription's callback and errback", () => {
     expect(callback.requests.length).toBeGreaterThanOrEqual(3);
   }
 
+  it(
+    "an ordered plain subscription: reports signed with the server's secret, its line held by the disabling",
+    async () => {
+      let failing = new Set(["1", "2"]);
+      const target = await suite.startReceiver((request) => ({
+        status: failing.has(request.body.toString()) ? 500 : 200,
+      }));
+      const callback = await suite.startReceiver();
+      const errback = await suite.startReceiver();
+      // No secret, plain dialect: the deliveries go unsigned, and their reports are signed with the server's secret.
+      const response = await api(suite.hookd.url, "/api/v1/subscriptions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          topic: "reports/ordered",
+          url: target.url,
+          dialect: "plain",
+          ordered: true,
+          callback_url: callback.url,
+          errback_url: errback.url,
+        }),
+      });
+      expect(response.status).toBe(201);
+      const sub = await response.json();
+      for (let i = 0; i < 4; i++) await publish("reports/ordered", String(i));
+      const errbacks = await eventually(
+        async () => {
+          const reports = errback.requests.map((request) => verified(request));
+          return reports.length >= 3 ? reports : undefined;
+        },
+        30_000,
+        "two failure reports and the disabling",
+      );
+      expect(errbacks.map((report: any) => report.type).sort())
+        .toEqual(["delivery.failed", "delivery.failed", "subscription.disabled"]);
+      await quiet(1_500);
+      // Three attempts each (HOOKD_RETRY_SCHEDULE 100ms,100ms), one event at a time; "3" waits behind the disabled line.
+      expect(target.requests.map((request) => request.body.toString())).toEqual(["0", "1", "1", "1", "2", "2", "2"]);
+      expect(target.requests[0]!.headers["webhook-signature"]).toBeUndefined();
+      // Reports are deliveries of their own, not in the line: their order is not promised.
+      expect(callback.requests.map((request) => verified(request).type).sort())
+        .toEqual(["delivery.delivered", "delivery.failed", "delivery.failed"]);
+      const view = await (await api(suite.hookd.url, `/api/v1/subscriptions/${sub.id}`)).json();
+      expect(view.state).toBe("disabled");
+      expect(view.ordered_line.head.state).toBe("failed");
+      expect(view.ordered_line.waiting).toBe(1);
+      failing = new Set();
+      const activated = await api(suite.hookd.url, `/api/v1/subscriptions/${sub.id}/activate`, { method: "POST" });
+      expect(activated.status).toBe(200);
+      await target.waitFor(8, 20_000);
+      expect(target.requests.at(-1)!.body.toString()).toBe("3");
+      await callback.waitFor(4, 20_000);
+      await quiet(1_000);
+      expect(callback.requests).toHaveLength(4);
+      expect(verified(callback.requests[3]!)).toMatchObject({ type: "delivery.delivered", subscription_id: sub.id });
+      expect(errback.requests).toHaveLength(3);
+    },
+    90_000,
+  );
+
   it("clears its URLs with null", async () => {
     const target = await suite.startReceiver();
     const created = await subscribe("reports/cleared", target.url, { callback_url: target.url });
@@ -282,3 +388,34 @@ describe("a subscription's callback and errback", () => {
 });
 
 export type { Receiver };
+
+describe("a report larger than a NATS message", () => {
+  // 96 KiB messages: a receiver's 64 KiB answer, base64 in the report and again in its created event, does not fit.
+  const small = hookdSuite({ receiver: false, nats: { maxPayloadBytes: 96 * 1024 }, env });
+
+  it("is cut to fit and says so, and holds neither the delivery's ending nor an ordered line", async () => {
+    const answer = "r".repeat(64 * 1024);
+    const target = await small.startReceiver(() => ({ status: 200, body: answer }));
+    const callback = await small.startReceiver();
+    const created = await api(small.hookd.url, "/api/v1/subscriptions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ topic: "reports/large", url: target.url, ordered: true, callback_url: callback.url }),
+    });
+    expect(created.status).toBe(201);
+    for (const body of ["first", "second"]) {
+      expect((await api(small.hookd.url, "/pub/reports/large", { method: "POST", body })).status).toBe(202);
+    }
+    await target.waitFor(2, 20_000);
+    expect(target.requests.map((request) => request.body.toString())).toEqual(["first", "second"]);
+    await callback.waitFor(2, 20_000);
+    for (const request of callback.requests) {
+      const report = JSON.parse(request.body.toString());
+      expect(report.type).toBe("delivery.delivered");
+      expect(report.last_response.truncated).toBe(true);
+      const kept = Buffer.from(report.last_response.body_base64, "base64").toString();
+      expect(kept.length).toBeGreaterThan(1_000);
+      expect(answer.startsWith(kept)).toBe(true);
+    }
+  }, 60_000);
+});

@@ -126,6 +126,34 @@ describe("ordered subscriptions", () => {
     expect(view.ordered_line.head.event_id).toBe(events[2]!.id);
   }, 60_000);
 
+  it("a head cancelled in backoff releases the next event at once, not at the next sweep", async () => {
+    const receiver = await suite.startReceiver((request) => ({ status: request.body.toString() === "0" ? 500 : 200 }));
+    const { json: sub } = await subscribe({
+      topic: "ordered/cancel",
+      url: receiver.url,
+      dialect: "plain",
+      ordered: true,
+      retry_schedule: "1h",
+    });
+    for (const body of ["0", "1"]) await publish("ordered/cancel", body);
+    await receiver.waitFor(1);
+    const view = await eventually(
+      async () => {
+        const found = await subscriptionOf(sub.id);
+        return found.ordered_line?.head?.state === "backoff" ? found : undefined;
+      },
+      10_000,
+      "the head in backoff",
+    );
+    const cancelled = await api(suite.hookd.url, `/api/v1/deliveries/${view.ordered_line.head.delivery_id}/cancel`, {
+      method: "POST",
+    });
+    expect(cancelled.status).toBe(200);
+    // The sweep runs every 10 s; the cancel itself moves the line, well within that.
+    await receiver.waitFor(2, 6_000);
+    expect(bodiesOf(receiver.requests)).toEqual(["0", "1"]);
+  });
+
   it("keeps its order under a rate limit: one at a time, and no faster than the limit", async () => {
     const r = await suite.startReceiver();
     await subscribe({ topic: "metered", url: r.url, dialect: "plain", ordered: true, rate_limit: 4 });

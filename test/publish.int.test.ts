@@ -127,6 +127,22 @@ describe("publishing to topics", () => {
     expect(JSON.parse(jsonMessage.body.toString())).toEqual({ n: 1 });
   });
 
+  it("refuses _wait, _callback and _errback on a publish, in /pub's query and in /dispatch's body", async () => {
+    for (const path of ["/pub/controls/q?_callback=http://127.0.0.1:1/r", "/unsafe/pub/controls/q?_wait=5"]) {
+      const headers: Record<string, string> = { "content-type": "text/plain" };
+      if (path.startsWith("/unsafe/")) headers["x-hookbot-unsafe-is-ok"] = "I understand the security implications";
+      const response = await publish(path, { headers, body: "z" });
+      expect(response.response.status, path).toBe(400);
+      expect(response.json.field, path).toBe(path.includes("_wait") ? "_wait" : "_callback");
+    }
+    const form = await publish("/dispatch", {
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "_topic=controls%2Fform&_errback=http%3A%2F%2F127.0.0.1%3A1%2Fr&a=1",
+    });
+    expect(form.response.status).toBe(400);
+    expect(form.json.field).toBe("_errback");
+  });
+
   it("refuses bad topics and event types with a 400 naming the field", async () => {
     const cases: [string, RegExp][] = [
       ["/pub/a//b", /empty segment/],

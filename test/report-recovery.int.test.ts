@@ -1,3 +1,4 @@
+import { headers as natsHeaders } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
@@ -99,4 +100,74 @@ describe("a report after a worker stopped", () => {
       await publisher.close();
     }
   });
+});
+
+describe("a subscription's errback after every instance stopped", () => {
+  it("is made by the next instance to start, once, for a disabling no running instance saw", async () => {
+    const target = await suite.startReceiver();
+    const errback = await suite.startReceiver();
+    let hookd = await startTestHookd(suite.nats.url);
+    let id: string;
+    try {
+      const created = await api(hookd.url, "/api/v1/subscriptions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          topic: "recovery/disabled",
+          url: target.url,
+          dialect: "plain",
+          errback_url: errback.url,
+        }),
+      });
+      expect(created.status).toBe(201);
+      id = (await created.json()).id;
+    } finally {
+      await hookd.stop();
+    }
+    // What the stopped instance journaled: the 410 that disabled the subscription, and nothing more.
+    const layout = createLayout();
+    const subject = layout.subjects.subscription(id);
+    const jsm = await jetstreamManager(suite.nc);
+    const last = (await jsm.direct.getMessage(layout.streams.subscriptions, { last_by_subj: subject }))!;
+    const entry = JSON.parse(new TextDecoder().decode(last.data));
+    const at = new Date().toISOString();
+    const reason = "disabled: the receiver answered 410 Gone";
+    const disabled = {
+      event: { type: "delivery.failed", at, data: { deliveryId: "dlv_01ARZ3NDEKTSV4RRFFQ69G5FAV", gone: true } },
+      after: {
+        ...entry.after,
+        state: "disabled",
+        updatedAt: at,
+        context: { ...entry.after.context, statusMessage: reason },
+      },
+    };
+    const header = natsHeaders();
+    header.set("Hookd-State", "disabled");
+    await jetstream(suite.nc).publish(subject, JSON.stringify(disabled), {
+      expect: { lastSubjectSequence: last.seq },
+      headers: header,
+    });
+    expect(errback.requests).toHaveLength(0);
+
+    hookd = await startTestHookd(suite.nats.url);
+    try {
+      await errback.waitFor(1);
+      expect(JSON.parse(errback.requests[0]!.body.toString())).toMatchObject({
+        type: "subscription.disabled",
+        subscription_id: id,
+        reason,
+        at,
+      });
+    } finally {
+      await hookd.stop();
+    }
+    // Another start finds it disabled again, and the derived id makes nothing new.
+    hookd = await startTestHookd(suite.nats.url);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(errback.requests).toHaveLength(1);
+    } finally {
+      await hookd.stop();
+    }
+  }, 60_000);
 });

@@ -116,6 +116,20 @@ describe("inline mode", () => {
     expect(response.headers.get("preference-applied")).toBe("wait=7");
   });
 
+  it("caps a wait of any length, in Prefer and in ?_wait=", async () => {
+    const receiver = await suite.startReceiver(() => ({ status: 200, body: "ok" }));
+    const prefer = await createWithWait(receiver.url, "wait=1000000000");
+    expect(prefer.status).toBe(200);
+    expect(prefer.headers.get("preference-applied")).toBe("wait=7");
+    const query = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(receiver.url)}&_wait=99999999999`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "long",
+    });
+    expect(query.status).toBe(200);
+    expect(query.headers.get("preference-applied")).toBe("wait=7");
+  });
+
   it("ignores a malformed Prefer, and without a wait answers 202 as ever", async () => {
     const receiver = await suite.startReceiver();
     for (const prefer of ["wait=soon", "handling=lenient", "wait=0"]) {
@@ -177,6 +191,39 @@ describe("inline mode", () => {
       expect(response.headers.get("hookd-delivery-state")).toBe("delivered");
       const view = await deliveryOf(suite.hookd.url, response.headers.get("hookd-delivery-id")!);
       expect(view.attempts[0].worker).not.toBeNull();
+    } finally {
+      await front.stop();
+    }
+  });
+
+  it("holds at most HOOKD_INLINE_WAITS requests at once, and answers the next with a plain 202", async () => {
+    const front = await startTestHookd(suite.nats.url, { HOOKD_INLINE_WAITS: "2" });
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const slow = await suite.startReceiver(async () => {
+        await held;
+        return { status: 200, body: "slow" };
+      });
+      const waiting = [
+        createWithWait(slow.url, "wait=7", {}, front.url),
+        createWithWait(slow.url, "wait=7", {}, front.url),
+      ];
+      await slow.waitFor(2);
+      const third = await createWithWait(slow.url, "wait=7", {}, front.url);
+      expect(third.status).toBe(202);
+      expect(third.headers.get("preference-applied")).toBeNull();
+      expect((await third.json()).id).toMatch(/^dlv_/);
+      release();
+      for (const response of await Promise.all(waiting)) {
+        expect(response.status).toBe(200);
+        expect(response.headers.get("preference-applied")).toBe("wait=7");
+      }
+      // The places are given back: a later request waits again.
+      const fast = await suite.startReceiver(() => ({ status: 200, body: "fast" }));
+      const later = await createWithWait(fast.url, "wait=5", {}, front.url);
+      expect(later.status).toBe(200);
+      expect(later.headers.get("preference-applied")).toBe("wait=5");
     } finally {
       await front.stop();
     }

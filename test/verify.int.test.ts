@@ -22,11 +22,11 @@ type Verdict = { status: number; type: string; body: string; retryAfter: string 
 /** POST /verify from `from` (a loopback address), with no token. */
 function verify(
   body: Buffer | string,
-  options: { id?: string; query?: string; from: string; json?: boolean },
+  options: { id?: string; idHeader?: string; query?: string; from: string; json?: boolean },
 ): Promise<Verdict> {
   const { hostname, port } = new URL(suite.hookd.url);
   const headers: Record<string, string> = {};
-  if (options.id !== undefined) headers["webhook-id"] = options.id;
+  if (options.id !== undefined) headers[options.idHeader ?? "webhook-id"] = options.id;
   if (options.json) headers.accept = "application/json";
   return new Promise((resolve, reject) => {
     const req = httpRequest({
@@ -54,12 +54,12 @@ function verify(
 }
 
 /** A receiver that verifies each request from its own handler, before answering, and keeps the verdicts. */
-async function verifyingReceiver(from: string) {
+async function verifyingReceiver(from: string, idHeader = "webhook-id") {
   const verdicts: { request: Received; text: Verdict; json: Verdict }[] = [];
   const receiver = await suite.startReceiver(async (request) => {
-    const id = String(request.headers["webhook-id"]);
-    const text = await verify(request.body, { id, from });
-    const json = await verify(request.body, { id, from, json: true });
+    const id = String(request.headers[idHeader]);
+    const text = await verify(request.body, { id, idHeader, from });
+    const json = await verify(request.body, { id, idHeader, from, json: true });
     verdicts.push({ request, text, json });
     return { status: 200 };
   });
@@ -107,6 +107,29 @@ describe("POST /verify", () => {
     expect(verdicts[0]!.request.body.toString()).toBe("order 17, fan-out");
     expect(verdicts[0]!.text.body).toBe("VERIFIED");
     expect(JSON.parse(verdicts[0]!.json.body)).toEqual({ verified: true });
+  });
+
+  it("verifies an unsigned delivery by the Hookd-Delivery-Id every delivery carries", async () => {
+    const { receiver, verdicts } = await verifyingReceiver("127.0.0.9", "hookd-delivery-id");
+    const created = await api(suite.hookd.url, "/api/v1/subscriptions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ topic: "verify/plain", url: `${receiver.url}/plain`, dialect: "plain" }),
+    });
+    expect(created.status).toBe(201);
+    await api(suite.hookd.url, "/pub/verify/plain", { method: "POST", body: "plain order" });
+    await eventually(async () => verdicts.length > 0, 20_000, "the receiver's verdict");
+    const [{ request, text, json }] = verdicts as [typeof verdicts[0]];
+    expect(request.headers["webhook-id"]).toBeUndefined();
+    expect(request.headers["hookd-delivery-id"]).toMatch(/^dlv_/);
+    expect(text.body).toBe("VERIFIED");
+    expect(JSON.parse(json.body)).toEqual({ verified: true });
+    const forged = await verify("plain order!", {
+      id: String(request.headers["hookd-delivery-id"]),
+      idHeader: "hookd-delivery-id",
+      from: "127.0.0.9",
+    });
+    expect(forged.body).toBe("INVALID");
   });
 
   it("says INVALID to a forged body, an unknown id and a malformed id, alike", async () => {

@@ -5,9 +5,10 @@ import { signWebSub } from "../domain/sign-websub.ts";
 import { DEFAULT_DIALECT, type Dialect } from "../domain/signing-dialect.ts";
 import type { OutboundRequest } from "./http-attempt.ts";
 
-// Hop-by-hop and framing headers belong to the connection hookd makes, not to the caller; webhook-* are hookd's signature.
+// Hop-by-hop and framing headers belong to the connection hookd makes, not to the caller; webhook-* are hookd's
+// signature, and Hookd-Delivery-Id its name for the delivery.
 const RESERVED =
-  /^(host|content-length|connection|keep-alive|transfer-encoding|te|trailer|upgrade|proxy-.*|webhook-(id|timestamp|signature))$/i;
+  /^(host|content-length|connection|keep-alive|transfer-encoding|te|trailer|upgrade|proxy-.*|webhook-(id|timestamp|signature)|hookd-delivery-id)$/i;
 
 export const USER_AGENT = "hookd/0.1";
 
@@ -22,7 +23,8 @@ export async function buildOutboundRequest(input: {
   now: number;
 }): Promise<OutboundRequest> {
   const body = input.body ?? fromBase64(input.request.body);
-  const headers: Record<string, string> = { "user-agent": USER_AGENT };
+  // Every delivery names itself, signed or not and in every dialect: the id to drop duplicates by and to give /verify.
+  const headers: Record<string, string> = { "user-agent": USER_AGENT, "hookd-delivery-id": input.deliveryId };
   for (const [name, value] of Object.entries(input.request.headers)) {
     if (!RESERVED.test(name)) headers[name.toLowerCase()] = value;
   }

@@ -1,5 +1,5 @@
 import { DELIVERY_ID_PREFIX, ulid } from "./ids.ts";
-import { toBase64, utf8 } from "./bytes.ts";
+import { fromBase64, toBase64, utf8 } from "./bytes.ts";
 import type { AttemptResolved, DeliveryCreated, ReportOf } from "./delivery-events.ts";
 
 /**
@@ -107,6 +107,30 @@ export function reportCreated(input: {
       reportOf: input.reportOf,
     },
   };
+}
+
+type ReportInput = Parameters<typeof reportCreated>[0];
+
+/**
+ * The report's created event, made to fit in `maxBytes` (what one NATS message may hold): the last
+ * response's body is cut, halving until it fits (and `truncated` says so), then its headers go.
+ * A report that did not fit could never be created, and its delivery's ending would wait on it forever.
+ */
+export function fittedReportCreated(input: ReportInput, maxBytes: number): DeliveryCreated {
+  const fits = (created: DeliveryCreated) => utf8(JSON.stringify(created)).byteLength <= maxBytes;
+  let created = reportCreated(input);
+  const report = input.report;
+  if (fits(created) || report.type === "subscription.disabled" || report.last_response === null) return created;
+  const response = report.last_response;
+  let body = fromBase64(response.body_base64);
+  const cut = (lastResponse: LastResponse) =>
+    reportCreated({ ...input, report: { ...report, last_response: lastResponse } });
+  for (;;) {
+    body = body.subarray(0, Math.floor(body.byteLength / 2));
+    created = cut({ ...response, body_base64: toBase64(body), truncated: true });
+    if (fits(created) || body.byteLength === 0) break;
+  }
+  return fits(created) ? created : cut({ ...response, headers: {}, body_base64: "", truncated: true });
 }
 
 /** One journaled step of a delivery, as far as reports care: its message's sequence, time and the state it left. */

@@ -3,6 +3,7 @@ import type { AttemptFailed, DeliveryCreated } from "./delivery-events.ts";
 import {
   deliveryEndedReport,
   endingsOf,
+  fittedReportCreated,
   reportCreated,
   reportDeliveryId,
   reportIdsOf,
@@ -92,5 +93,41 @@ describe("reports", () => {
     });
     expect(created2.data).toMatchObject({ source: "report", secrets: ["sealed"], request: { method: "POST" } });
     expect(created2.data.callbackUrl).toBeUndefined();
+  });
+
+  it("fit in one NATS message: the body is cut and said to be, then the headers go", () => {
+    const big = {
+      ...failed,
+      data: { ...failed.data, response: { ...failed.data.response!, body: "b".repeat(60_000) } },
+    };
+    const report = deliveryEndedReport(created(), { state: "failed", at: failed.at, attempts: 2 }, big);
+    const input = {
+      id: "dlv_01M8T23PWHATE68CCJ1BWRC002",
+      at: failed.at,
+      url: "https://c.example/",
+      report: { ...report, last_response: { ...report.last_response!, truncated: false } },
+      reportOf: { kind: "callback" as const, deliveryId: created().data.id },
+      schedule: [1],
+      sealedSecrets: ["sealed"],
+      dialect: undefined,
+    };
+    const size = (event: DeliveryCreated) => utf8(JSON.stringify(event)).byteLength;
+    const whole = fittedReportCreated(input, 1024 * 1024);
+    expect(whole).toEqual(reportCreated(input));
+    const bodyOf = (event: DeliveryCreated) =>
+      JSON.parse(new TextDecoder().decode(fromBase64(event.data.request.body)));
+    expect(bodyOf(whole).last_response.truncated).toBe(false);
+    const cut = fittedReportCreated(input, 50_000);
+    expect(size(cut)).toBeLessThanOrEqual(50_000);
+    const cutReport = bodyOf(cut);
+    expect(cutReport.last_response.truncated).toBe(true);
+    const cutBody = new TextDecoder().decode(fromBase64(cutReport.last_response.body_base64));
+    expect(cutBody.length).toBeGreaterThan(10_000);
+    expect("b".repeat(60_000).startsWith(cutBody)).toBe(true);
+    expect(cutReport.last_response.headers).toEqual({ "content-type": "text/plain" });
+    const loud = { ...input.report.last_response, headers: { "x-loud": "h".repeat(5_000) } };
+    const bare = fittedReportCreated({ ...input, report: { ...input.report, last_response: loud } }, 3_000);
+    expect(size(bare)).toBeLessThanOrEqual(3_000);
+    expect(bodyOf(bare).last_response).toEqual({ status: 500, headers: {}, body_base64: "", truncated: true });
   });
 });

@@ -7,7 +7,13 @@
 /** What a request asked for and what it gets: whole seconds, the applied one at most the cap. */
 export type WaitPreference = { requested: number; applied: number };
 
-const DELTA_SECONDS = /^[0-9]{1,9}$/;
+// RFC 7240's delta-seconds is any run of digits; a run too long for a number is still a wait, one the cap then cuts.
+const DELTA_SECONDS = /^[0-9]+$/;
+
+/** Seconds from a digit run, at most Number.MAX_SAFE_INTEGER, so a thousand digits are a long wait, not Infinity. */
+function secondsOf(digits: string): number {
+  return Math.min(Number(digits), Number.MAX_SAFE_INTEGER);
+}
 
 /**
  * The `wait` preference of a Prefer header (several headers arrive joined by ", "). RFC 7240 §2 has
@@ -19,14 +25,14 @@ export function preferredWait(prefer: string | null | undefined): number | null 
     const [token = "", value] = preference.split(";", 1)[0]!.split("=", 2).map((part) => part.trim());
     if (token.toLowerCase() !== "wait") continue;
     const seconds = value?.replace(/^"(.*)"$/, "$1") ?? "";
-    return DELTA_SECONDS.test(seconds) ? Number(seconds) : null;
+    return DELTA_SECONDS.test(seconds) ? secondsOf(seconds) : null;
   }
   return null;
 }
 
 /** `_wait` is hookd's own parameter, so a malformed one is the caller's mistake: null means "not a number of seconds". */
 export function waitParameter(text: string): number | null {
-  return DELTA_SECONDS.test(text.trim()) ? Number(text.trim()) : null;
+  return DELTA_SECONDS.test(text.trim()) ? secondsOf(text.trim()) : null;
 }
 
 /** The wait to apply, or null for none (not asked, or 0). `_wait` wins over Prefer when both are sent. */

@@ -11,9 +11,19 @@ describe("Prefer: wait", () => {
   });
 
   it("ignores a malformed wait, as RFC 7240 asks", () => {
-    for (const text of ["wait", "wait=", "wait=soon", "wait=-1", "wait=1.5", "wait=1234567890"]) {
+    for (const text of ["wait", "wait=", "wait=soon", "wait=-1", "wait=1.5"]) {
       expect(preferredWait(text), text).toBeNull();
     }
+  });
+
+  it("reads a wait of any length, for the cap to cut", () => {
+    expect(preferredWait("wait=1234567890")).toBe(1234567890);
+    expect(preferredWait(`wait=${"9".repeat(400)}`)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(waitParameter("99999999999")).toBe(99999999999);
+    expect(waitPreference(waitParameter("9".repeat(400)), null, 20)).toEqual({
+      requested: Number.MAX_SAFE_INTEGER,
+      applied: 20,
+    });
   });
 
   it("reads _wait as whole seconds, or refuses it", () => {

@@ -12,8 +12,8 @@ import { DELIVERY_ACCEPTED_RESPONSES } from "./delivery-routes.ts";
 import { PUBLISH_PARAMETERS, PUBLISH_RESPONSES } from "./publish-docs.ts";
 
 /**
- * The OpenAPI definitions of Hookah's dispatcher (dispatch-routes.ts). The route reads `_url` and
- * `_topic` from the query or the body itself, whatever the body's type, so they are documented as
+ * The OpenAPI definitions of Hookah's dispatcher (dispatch-routes.ts). The route reads `_url`,
+ * `_topic` and the controls from the query or the body itself, whatever the body's type, so they are documented as
  * parameters and body schemas without a validator of the library's.
  */
 
@@ -38,6 +38,9 @@ const HOOKAH_QUERY: ParameterDoc[] = [
 const HookahFieldsSchema = z.object({
   _url: z.string().optional().describe("where to deliver the rest of the body"),
   _topic: z.string().optional().describe("without _url: the topic to publish the rest of the body to"),
+  _wait: z.union([z.string(), z.number()]).optional().describe("as the _wait query parameter (inline mode)"),
+  _callback: z.string().optional().describe("as the _callback query parameter: where to report the delivery's end"),
+  _errback: z.string().optional().describe("as the _errback query parameter: where to report its failure"),
 }).catchall(z.unknown());
 const HOOKAH_FIELDS = bodyRef("HookahFields", HookahFieldsSchema);
 

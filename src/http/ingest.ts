@@ -95,9 +95,9 @@ export async function acceptDelivery(c: Context, deps: IngestDeps, ingest: Inges
 }
 
 /**
- * The delivery is stored by now: if the watch fails (NATS away, a journal entry it cannot read), the
- * answer is the plain 202 (no Preference-Applied), never an error that would have the client send
- * the request again.
+ * The delivery is stored by now: if the watch fails (NATS away, a journal entry it cannot read, or
+ * HOOKD_INLINE_WAITS requests waiting already on this instance), the answer is the plain 202 (no
+ * Preference-Applied), never an error that would have the client send the request again.
  */
 async function waitInline(
   c: Context,

@@ -6,6 +6,7 @@ import type { TopicNamespace } from "../domain/topic-name.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import { checkBodyAgainstType } from "./body-content-type.ts";
+import { refuseDeliveryControls } from "./dispatch-controls.ts";
 import { applyGitHubPublishRules, type GitHubPublishDeps } from "./github-publish.ts";
 import { idempotencyKeyOf } from "./ingest.ts";
 import type { ApiApp } from "./api-docs.ts";
@@ -76,6 +77,7 @@ export function mountPublishRoutes(app: ApiApp, deps: PublishDeps): void {
     app.openAPIRegistry.registerPath(publishRoute(prefix));
     app.post(`${prefix}*`, async (c) => {
       const { topic } = topicInPath(c, prefix);
+      refuseDeliveryControls(c.req.query(), `a publish to ${prefix}<topic>`);
       const body = await readBody(c, deps.maxBodyBytes);
       const contentType = c.req.header("content-type");
       checkBodyAgainstType(c, body, contentType);

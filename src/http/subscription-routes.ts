@@ -56,7 +56,7 @@ export type SubscriptionRouteDeps = {
   }) => Promise<{ events: number; deliveries: number; truncated: boolean }>;
   subscriptionAttempts: AttemptLog;
   /** Where each ordered subscription's line stands, for GET. */
-  orderedLines: Pick<OrderedLines, "view">;
+  orderedLines: Pick<OrderedLines, "view" | "advance">;
 };
 
 const SubscriptionSchema = SubscriptionViewSchema.openapi("Subscription");

@@ -5,7 +5,16 @@ import { badRequest, unprocessable } from "./problem.ts";
  * Checks a delivery target at ingest: an absolute http(s) URL whose host, if it is an IP literal,
  * is in an allowed network. Names are checked again, after DNS, on every attempt.
  */
+const REPORT_FIELDS = new Set(["_callback", "_errback", "callback_url", "errback_url"]);
+
 export function validateTarget(raw: string | undefined | null, field: string, policy: NetworkPolicy): URL {
+  // A report URL is optional: only an empty one comes here, and "required" would mislead.
+  if (!raw && REPORT_FIELDS.has(field)) {
+    throw badRequest(
+      `"${field}" is empty: send the absolute http(s) URL to report to, or leave it out (on a subscription, null removes it).`,
+      { field },
+    );
+  }
   if (!raw) {
     const hint = field === "_url" ? " (or _topic, to publish to a topic)" : "";
     throw badRequest(`"${field}" is required: the absolute http(s) URL to deliver to${hint}.`, { field });

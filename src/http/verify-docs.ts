@@ -19,7 +19,14 @@ export const verifyRoute = createRoute({
       name: "Webhook-Id",
       in: "header",
       required: false,
-      description: "the webhook-id the request carried (its delivery id); or ?id=",
+      description: "the webhook-id the request carried (its delivery id); or Hookd-Delivery-Id, or ?id=",
+      schema: { type: "string" },
+    },
+    {
+      name: "Hookd-Delivery-Id",
+      in: "header",
+      required: false,
+      description: "the Hookd-Delivery-Id every delivery carries, signed or not, in any dialect",
       schema: { type: "string" },
     },
     {

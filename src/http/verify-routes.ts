@@ -18,7 +18,7 @@ import { verifyRoute } from "./verify-docs.ts";
  * POST /verify: a receiver that doubts a request posts its body back with its webhook-id, and hookd
  * answers whether it sent exactly that (PayPal's IPN model, which Hookah planned). The body is the
  * raw bytes received, not wrapped in JSON or base64, so nothing between the receiver and hookd can
- * re-encode it; the id rides in `Webhook-Id`, the header it arrived in (or `?id=`). The answer says
+ * re-encode it; the id rides in `Hookd-Delivery-Id` or `Webhook-Id`, the header it arrived in (or `?id=`). The answer says
  * nothing else: an unknown id, another body, a body too large and a delivery aged out of the journal
  * or topic log are all INVALID. Bodies compare by SHA-256 digest in constant time.
  */
@@ -58,16 +58,20 @@ function refuseOverLimit(c: Context, deps: VerifyDeps): void {
 }
 
 function idOf(c: Context): string {
-  const header = c.req.header("webhook-id");
-  const query = c.req.query("id");
-  if (header !== undefined && query !== undefined && header !== query) {
-    throw badRequest("The Webhook-Id header and ?id= name different deliveries; send one.", { field: "id" });
+  // The same id arrives as webhook-id (Standard Webhooks) and Hookd-Delivery-Id (every delivery): any one will do.
+  const given = [c.req.header("webhook-id"), c.req.header("hookd-delivery-id"), c.req.query("id")]
+    .filter((id): id is string => id !== undefined);
+  if (new Set(given).size > 1) {
+    throw badRequest(
+      "The Webhook-Id header, the Hookd-Delivery-Id header and ?id= name different deliveries; send one.",
+      { field: "id" },
+    );
   }
-  const id = header ?? query;
+  const id = given[0];
   if (!id) {
     throw badRequest(
-      "Name the delivery: send the webhook-id the request carried as a Webhook-Id header (or as ?id=), " +
-        "and the body it carried, byte for byte, as the body.",
+      "Name the delivery: send the Hookd-Delivery-Id (or Webhook-Id) the request carried as a header " +
+        "(or as ?id=), and the body it carried, byte for byte, as the body.",
       { field: "Webhook-Id" },
     );
   }

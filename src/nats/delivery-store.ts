@@ -159,6 +159,16 @@ export class DeliveryStore {
     }
   }
 
+  /**
+   * Whether the delivery's journal holds anything, as the stream's leader sees it: a direct get that a
+   * lagging replica answers can miss a delivery created a moment ago (decision record 21).
+   */
+  async isJournaledOnLeader(id: string): Promise<boolean> {
+    const subjects = [this.#subjects.deliveryTransitions(id), this.#subjects.deliveryCreated(id)];
+    for (const subject of subjects) if (await this.journal.readLastFromLeader(subject)) return true;
+    return false;
+  }
+
   async readHead(id: string): Promise<Head | null> {
     const entry = await this.journal.readLast(this.#subjects.deliveryTransitions(id));
     return entry ? { seq: entry.seq, after: stepsOf(entry).at(-1)!.after } : null;

@@ -19,11 +19,34 @@ export type FirstAttemptWait =
   /** The wait ran out, or the delivery was cancelled before any attempt: the newest state seen. */
   | { finished: false; state: DeliveryState };
 
-export class FirstAttemptWatch {
-  constructor(private readonly js: JetStreamClient, private readonly layout: JetStreamLayout) {}
+/** This instance is holding as many waiting requests as it may (HOOKD_INLINE_WAITS). */
+export class TooManyWaitsError extends Error {}
 
-  /** Resolves within `timeoutMs`, or sooner once `signal` aborts (the caller went away). */
+export class FirstAttemptWatch {
+  #waiting = 0;
+
+  /** `maxWaiting`: how many requests may wait at once here; each costs a consumer on the NATS server. */
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly layout: JetStreamLayout,
+    private readonly maxWaiting: number,
+  ) {}
+
+  /**
+   * Resolves within `timeoutMs`, or sooner once `signal` aborts (the caller went away). Throws
+   * TooManyWaitsError, at once, when `maxWaiting` requests already wait.
+   */
   async wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<FirstAttemptWait> {
+    if (this.#waiting >= this.maxWaiting) throw new TooManyWaitsError(`${this.maxWaiting} requests wait already`);
+    this.#waiting++;
+    try {
+      return await this.#watch(id, timeoutMs, signal);
+    } finally {
+      this.#waiting--;
+    }
+  }
+
+  async #watch(id: string, timeoutMs: number, signal?: AbortSignal): Promise<FirstAttemptWait> {
     const consumer = await this.js.consumers
       .get(this.layout.streams.journal, {
         filter_subjects: this.layout.subjects.deliveryTransitions(id),

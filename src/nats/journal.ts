@@ -89,6 +89,15 @@ export class Journal {
     return message ? toEntry(message) : null;
   }
 
+  /**
+   * As readLast, but answered by the stream's leader: a direct get may be answered by any replica,
+   * and one lagging behind has not stored the newest entries yet. For an absence that must be true.
+   */
+  async readLastFromLeader(subject: string): Promise<JournalEntry | null> {
+    const message = await this.jsm.streams.getMessage(this.stream, { last_by_subj: subject }).catch(unavailable);
+    return message ? toEntry(message) : null;
+  }
+
   async readAt(seq: number): Promise<JournalEntry | null> {
     const message = await this.jsm.direct.getMessage(this.stream, { seq }).catch(unavailable);
     return message ? toEntry(message) : null;

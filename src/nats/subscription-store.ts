@@ -74,6 +74,22 @@ export class SubscriptionStore {
     return entry ? { seq: entry.seq, subscription: (await this.parse(id, entry.data)).after } : null;
   }
 
+  /**
+   * The entry that disabled the subscription, when it is disabled now: the first of the run of
+   * disabled entries its journal ends with (failures journaled after the disable keep it disabled).
+   * Null when it is not disabled, or when the entry that disabled it is no longer kept.
+   */
+  async readDisabling(id: string): Promise<SubscriptionHead | null> {
+    const entries = await this.journal.readAll(this.layout.subjects.subscription(id));
+    let disabling: (typeof entries)[number] | null = null;
+    const stateOf = (data: Uint8Array) =>
+      (JSON.parse(decoder.decode(data)) as { after: { state: string } }).after.state;
+    for (let i = entries.length - 1; i >= 0 && stateOf(entries[i]!.data) === "disabled"; i--) {
+      disabling = i > 0 ? entries[i]! : null;
+    }
+    return disabling ? { seq: disabling.seq, subscription: (await this.parse(id, disabling.data)).after } : null;
+  }
+
   /** Every subscription's id, unsubscribed ones included. */
   async ids(): Promise<string[]> {
     const { streams, subjects } = this.layout;

@@ -134,7 +134,10 @@ export class OrderedLines {
     const head = await this.deps.deliveries.readHead(id);
     if (head) return head.after.state;
     // No transition yet: pending, unless its journal aged out (HOOKD_JOURNAL_MAX_AGE), which must not stop the line.
-    return (await this.deps.deliveries.readJournaledCreated(id)) ? "pending" : "gone";
+    if (await this.deps.deliveries.readJournaledCreated(id)) return "pending";
+    // Reads above may come from a replica that has not yet stored a head created a moment ago: only
+    // the leader may say it is gone, or the line would move on past an event not yet attempted.
+    return (await this.deps.deliveries.isJournaledOnLeader(id)) ? "pending" : "gone";
   }
 
   /** The first event after `afterSeq` that the subscription takes; or how far the reading got without one. */

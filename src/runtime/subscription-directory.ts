@@ -48,14 +48,21 @@ export class SubscriptionDirectory {
   readonly #unsubscribed = new SubscriptionIndex<IndexedSubscription>();
   #follower: { stop(): void } | null = null;
 
-  /** `onDisabled` hears of each subscription this instance saw active (or paused…) and now sees disabled. */
+  /**
+   * `onDisabled` hears of each subscription this instance saw active (or paused…) and now sees
+   * disabled; `onFoundDisabled` of each found disabled when the directory starts, since no running
+   * instance may have seen it disabled live.
+   */
   constructor(
     private readonly onDisabled?: (id: string, subscription: StoredSubscription, seq: number) => void,
+    private readonly onFoundDisabled?: (disabled: { id: string; subscription: StoredSubscription }[]) => void,
   ) {}
 
   /** Resolves once every existing subscription is indexed. */
   async start(store: SubscriptionStore, log: Logger): Promise<void> {
     this.#follower = await store.follow((id, subscription, seq) => this.apply(id, subscription, seq), log);
+    const disabled = [...this.index.all()].filter((target) => target.subscription.state === "disabled");
+    if (disabled.length > 0) this.onFoundDisabled?.(disabled.map(({ id, subscription }) => ({ id, subscription })));
   }
 
   /**
@@ -67,7 +74,7 @@ export class SubscriptionDirectory {
     if ((this.#seqs.get(id) ?? 0) >= seq) return;
     this.#seqs.set(id, seq);
     const previous = this.index.get(id)?.subscription.state;
-    // Not at start, when the index fills: a subscription disabled long ago was reported then.
+    // Not while the index fills: start() hands those found disabled to onFoundDisabled.
     if (previous !== undefined && previous !== "disabled" && subscription.state === "disabled") {
       this.onDisabled?.(id, subscription, seq);
     }

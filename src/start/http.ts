@@ -47,7 +47,7 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     leaderlessStreams:
       watchStreamLeaders(storage.link.nc, storage.layout, { domain: config.HOOKD_JS_DOMAIN }).leaderless,
     defaultSecrets: storage.signing.secret ? [storage.signing.secret] : [],
-    firstAttempts: new FirstAttemptWatch(storage.js, storage.layout),
+    firstAttempts: new FirstAttemptWatch(storage.js, storage.layout, config.HOOKD_INLINE_WAITS),
     maxWaitSeconds: inlineWaitCap(config),
     maxBodyBytes: storage.maxBodyBytes,
     log,

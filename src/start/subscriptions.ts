@@ -45,7 +45,7 @@ export async function buildSubscriptions(
   const { storage, deliveryPart, configFile } = parts;
   const topics = topicLogOf(storage, log);
   const subscriptionStore = subscriptionStoreOf(storage);
-  const { reports, directory } = reportsAndDirectory(config, storage, deliveryPart, log);
+  const { reports, directory } = reportsAndDirectory(config, { storage, deliveryPart, subscriptionStore }, log);
   const orderedLines: OrderedLines = new OrderedLines({
     lines: new LineStore(storage.jsm, storage.publisher, storage.layout),
     deliveries: deliveryPart.deliveryStore,
@@ -91,20 +91,31 @@ export async function buildSubscriptions(
 /**
  * Every instance's directory sees a disable live (the instance that journaled it first); each makes
  * its errback, which the derived id makes one delivery, so an instance that dies right after
- * journaling a disable loses nothing while another runs.
+ * journaling a disable loses nothing while another runs. When none runs, the next to start finds
+ * the subscription disabled and makes the errback then (under the same id).
  */
-function reportsAndDirectory(config: Config, storage: Storage, deliveryPart: DeliveryPart, log: Logger) {
+function reportsAndDirectory(
+  config: Config,
+  parts: { storage: Storage; deliveryPart: DeliveryPart; subscriptionStore: SubscriptionStore },
+  log: Logger,
+) {
   const reports = new DeliveryReports({
-    store: deliveryPart.deliveryStore,
-    secrets: storage.deliverySecrets,
+    store: parts.deliveryPart.deliveryStore,
+    secrets: parts.storage.deliverySecrets,
     defaultSchedule: config.HOOKD_RETRY_SCHEDULE,
     clock: Date.now,
     log,
+    journalMaxAgeMs: config.HOOKD_JOURNAL_MAX_AGE,
+    maxPayload: parts.storage.maxPayload,
+    serverSecrets: parts.storage.signing.secret ? [parts.storage.signing.secret] : [],
   });
-  const directory = new SubscriptionDirectory((id, subscription, seq) =>
-    void reports.subscriptionDisabled(id, subscription, seq).catch((error: unknown) =>
-      log.error({ err: error, subscriptionId: id }, "could not create the errback of a disabled subscription")
-    )
+  const failed = (id: string | undefined) => (error: unknown) =>
+    log.error({ err: error, subscriptionId: id }, "could not create the errback of a disabled subscription");
+  const directory = new SubscriptionDirectory(
+    (id, subscription, seq) => void reports.subscriptionDisabled(id, subscription, seq).catch(failed(id)),
+    (found) =>
+      void reports.subscriptionsFoundDisabled(found, (id) => parts.subscriptionStore.readDisabling(id))
+        .catch(failed(undefined)),
   );
   return { reports, directory };
 }
