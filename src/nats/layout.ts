@@ -31,6 +31,8 @@ import {
  * | `HOOKD_RATES`         | `hookd.rates.<key>`                                     | rate limits' next free slots  |
  * | `HOOKD_SETTINGS`      | `hookd.settings.<name>`                                 | values every instance shares  |
  * | `HOOKD_REVOCATIONS`   | `hookd.revoked.<token id>`                              | revoked token ids             |
+ * | `HOOKD_INDEX`         | `hookd.index.<state>.<sub>.<host>.<topic>.<type>`       | one entry per delivery        |
+ * | `HOOKD_INDEXED`       | `hookd.indexed.d.<id>`, `hookd.indexed.checkpoint`      | where each entry sits         |
  *
  * Durable consumers: `hookd-workers` (work), `hookd-fanout` (safe topics), `hookd-expander` (ingest)
  * and `hookd-router-<router name>` (topics). A delivery's journal is two subjects: `<id>.created`
@@ -74,6 +76,9 @@ export type ParsedSubject =
   | { kind: "rate"; key: string }
   | { kind: "setting"; name: string }
   | { kind: "revocation"; tokenId: string }
+  | { kind: "index-entry"; state: string }
+  | { kind: "indexed-delivery"; id: string }
+  | { kind: "index-checkpoint" }
   | { kind: "topic"; topic: string; namespace: TopicNamespace };
 
 export type JetStreamLayout = {
@@ -91,6 +96,10 @@ export type JetStreamLayout = {
     readonly rates: string;
     readonly settings: string;
     readonly revocations: string;
+    /** The delivery list's entries: one message per delivery, on a subject naming its state and facets. */
+    readonly index: string;
+    /** Where each delivery's entry sits (one message per delivery), and the indexer's checkpoint. */
+    readonly indexed: string;
   };
   readonly consumers: {
     readonly workers: string;
@@ -118,6 +127,14 @@ export type JetStreamLayout = {
     /** A revoked token's id (one message per id). */
     revocation(tokenId: string): string;
     readonly allRevocations: string;
+    /** A delivery's index entry: its state, then the hashed facets (domain/delivery-listing.ts). */
+    indexEntry(state: string, facets: readonly string[]): string;
+    /** The entries a listing reads: null leaves the state or a facet open. */
+    indexFilter(state: string | null, facets: readonly (string | null)[]): string;
+    /** Where a delivery's index entry sits (one message per delivery). */
+    indexedDelivery(id: string): string;
+    /** How far the indexer has read the journal, and which instance reads it. */
+    readonly indexCheckpoint: string;
     /** The subject a topic's events are stored on. */
     topic(topic: string, namespace?: TopicNamespace): string;
     /** The filter for a subscription: the topic itself, or everything below it when recursive. */
@@ -166,6 +183,10 @@ export function namespaceProblem(namespace: string): string | null {
 
 /** Hookbot's /unsafe/ topics sit under their own token, so no filter on safe topics can ever match one. */
 const TOPIC_NAMESPACE_TOKEN: Record<TopicNamespace, string> = { safe: "s", unsafe: "u" };
+/** An index entry's subject names four facets after its state: subscription, host, topic, event type. */
+const INDEX_FACETS = 4;
+/** Longer than the indexer takes to hand over after a crash, so a batch read again writes no second entry. */
+const INDEX_DUPLICATE_WINDOW_MS = 120_000;
 const nanos = (ms: number) => ms * 1_000_000;
 
 export function createLayout(options: { namespace?: string; replicas?: number } = {}): JetStreamLayout {
@@ -205,6 +226,8 @@ function namesIn(namespace: string, replicas: number): Names {
     rates: stream("RATES"),
     settings: stream("SETTINGS"),
     revocations: stream("REVOCATIONS"),
+    index: stream("INDEX"),
+    indexed: stream("INDEXED"),
   };
   const consumers = {
     workers: `${p}-workers`,
@@ -230,6 +253,10 @@ function namesIn(namespace: string, replicas: number): Names {
     setting: (name) => `${p}.settings.${name}`,
     revocation: (tokenId) => `${p}.revoked.${tokenId}`,
     allRevocations: `${p}.revoked.*`,
+    indexEntry: (state, facets) => [p, "index", state, ...facets].join("."),
+    indexFilter: (state, facets) => [p, "index", state ?? "*", ...facets.map((facet) => facet ?? "*")].join("."),
+    indexedDelivery: (id) => `${p}.indexed.d.${id}`,
+    indexCheckpoint: `${p}.indexed.checkpoint`,
     topic,
     topicFilter: (pattern, topicNamespace = "safe") =>
       pattern.recursive ? `${topic(pattern.topic, topicNamespace)}.>` : topic(pattern.topic, topicNamespace),
@@ -277,6 +304,11 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
       return one === undefined ? null : { kind: "setting", name: one };
     case "revoked":
       return one === undefined ? null : { kind: "revocation", tokenId: one };
+    case "index":
+      return rest.length === INDEX_FACETS + 1 && first !== undefined ? { kind: "index-entry", state: first } : null;
+    case "indexed":
+      if (one === "checkpoint") return { kind: "index-checkpoint" };
+      return rest.length === 2 && first === "d" && second !== undefined ? { kind: "indexed-delivery", id: second } : null;
     case "topic":
       try {
         return { kind: "topic", ...topicOf(names, subject) };
@@ -378,6 +410,27 @@ function streamLiterals({ namespace: p, streams, subjects }: Names, settings: St
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_msgs_per_subject: 1,
+      allow_direct: true,
+    },
+    {
+      // Few subjects (states times facets), many messages each: counting a state and reading a page stay cheap.
+      // Entries age out with the journal they were read from.
+      name: streams.index,
+      subjects: [`${p}.index.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_age: nanos(settings.journalMaxAgeMs),
+      duplicate_window: nanos(Math.min(INDEX_DUPLICATE_WINDOW_MS, settings.journalMaxAgeMs)),
+      allow_direct: true,
+    },
+    {
+      // One message per delivery: a stream of its own, so its million subjects never slow the entries' reads.
+      name: streams.indexed,
+      subjects: [`${p}.indexed.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_msgs_per_subject: 1,
+      max_age: nanos(settings.journalMaxAgeMs),
       allow_direct: true,
     },
   ];

@@ -50,6 +50,9 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
     [subjects.rate(sub), { kind: "rate", key: sub }],
     [subjects.setting("signing-secret"), { kind: "setting", name: "signing-secret" }],
     [subjects.revocation("Ab3_-xYz09kL"), { kind: "revocation", tokenId: "Ab3_-xYz09kL" }],
+    [subjects.indexEntry("in-flight", ["ABC", "_", "DEF", "_"]), { kind: "index-entry", state: "in-flight" }],
+    [subjects.indexedDelivery(id), { kind: "indexed-delivery", id }],
+    [subjects.indexCheckpoint, { kind: "index-checkpoint" }],
     [subjects.topic("github.com/org/repo"), { kind: "topic", topic: "github.com/org/repo", namespace: "safe" }],
     [subjects.topic("a b/ümlaut/x*y>z", "unsafe"), { kind: "topic", topic: "a b/ümlaut/x*y>z", namespace: "unsafe" }],
   ];
@@ -69,6 +72,8 @@ describe("the JetStream layout", () => {
       rates: "HOOKD_RATES",
       settings: "HOOKD_SETTINGS",
       revocations: "HOOKD_REVOCATIONS",
+      index: "HOOKD_INDEX",
+      indexed: "HOOKD_INDEXED",
     });
     const { workers, fanOut, expander, router } = layout.consumers;
     expect([workers, fanOut, expander, router("github-org")]).toEqual([
@@ -164,6 +169,9 @@ describe("the JetStream layout", () => {
       setting: layout.streams.settings,
       revocation: layout.streams.revocations,
       topic: layout.streams.topics,
+      "index-entry": layout.streams.index,
+      "indexed-delivery": layout.streams.indexed,
+      "index-checkpoint": layout.streams.indexed,
     };
     const configs = layout.streamConfigs(settings);
     for (const [subject, parsed] of samples(layout)) {
@@ -175,7 +183,7 @@ describe("the JetStream layout", () => {
   it("configures the streams and shared consumers as before", () => {
     const layout = createLayout();
     const configs = Object.fromEntries(layout.streamConfigs(settings).map((config) => [config.name, config]));
-    expect(Object.keys(configs)).toHaveLength(9);
+    expect(Object.keys(configs)).toHaveLength(11);
     expect(configs.HOOKD_JOURNAL?.subjects).toEqual(["hookd.journal.>"]);
     expect(configs.HOOKD_WORK?.sources).toEqual([
       { name: "HOOKD_JOURNAL", filter_subject: "hookd.journal.delivery.*.created" },
@@ -195,6 +203,10 @@ describe("the JetStream layout", () => {
     // A token without an expiry stays revoked for good.
     expect(configs.HOOKD_REVOCATIONS).toMatchObject({ subjects: ["hookd.revoked.>"], max_msgs_per_subject: 1 });
     expect(configs.HOOKD_REVOCATIONS?.max_age).toBeUndefined();
+    // The index's entries share few subjects; its pointers have one each, in a stream of their own.
+    expect(configs.HOOKD_INDEX).toMatchObject({ subjects: ["hookd.index.>"], max_age: configs.HOOKD_JOURNAL?.max_age });
+    expect(configs.HOOKD_INDEX?.max_msgs_per_subject).toBeUndefined();
+    expect(configs.HOOKD_INDEXED).toMatchObject({ subjects: ["hookd.indexed.>"], max_msgs_per_subject: 1 });
     // The journal exists before the work stream that sources it.
     const order = layout.streamConfigs(settings).map((config) => config.name);
     expect(order.indexOf("HOOKD_JOURNAL")).toBeLessThan(order.indexOf("HOOKD_WORK"));
