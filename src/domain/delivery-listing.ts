@@ -99,7 +99,12 @@ export function facetTokens(fields: ListingFields): [string, string, string, str
 /** The same tokens for a filter: null where the filter leaves a field open (a wildcard). */
 export function filterTokens(filter: ListingFilter): [string | null, string | null, string | null, string | null] {
   const token = (value: string | undefined) => (value === undefined ? null : facetToken(value));
-  return [token(filter.subscriptionId), token(filter.host?.toLowerCase()), token(filter.topic), token(filter.eventType)];
+  return [
+    token(filter.subscriptionId),
+    token(filter.host?.toLowerCase()),
+    token(filter.topic),
+    token(filter.eventType),
+  ];
 }
 
 /** Whether an entry's exact fields match the filter (the subject matched its hashes already). */

@@ -66,7 +66,12 @@ function rowOf(entry: ListedEntry): z.infer<typeof ListedDeliverySchema> {
 
 export async function listDeliveriesView(c: Context, query: ListQuery, deps: ListingDeps): Promise<Response> {
   const page = await listDeliveries(
-    { listing: deps.deliveryListing, deliveryStore: deps.deliveryStore, topics: deps.topics, subscriptionDirectory: deps.subscriptionDirectory },
+    {
+      listing: deps.deliveryListing,
+      deliveryStore: deps.deliveryStore,
+      topics: deps.topics,
+      subscriptionDirectory: deps.subscriptionDirectory,
+    },
     {
       ...filterOf(query),
       ...(query.state === undefined ? {} : { state: query.state }),
@@ -87,7 +92,12 @@ export async function listDeliveriesView(c: Context, query: ListQuery, deps: Lis
 
 export async function countDeliveriesView(c: Context, query: FacetQuery, deps: ListingDeps): Promise<Response> {
   const { counts, total, lag } = await countDeliveries(
-    { listing: deps.deliveryListing, deliveryStore: deps.deliveryStore, topics: deps.topics, subscriptionDirectory: deps.subscriptionDirectory },
+    {
+      listing: deps.deliveryListing,
+      deliveryStore: deps.deliveryStore,
+      topics: deps.topics,
+      subscriptionDirectory: deps.subscriptionDirectory,
+    },
     filterOf(query),
   );
   return c.json({ counts, total, index_lag: lag });

@@ -24,7 +24,12 @@ import {
 } from "./api-docs.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { readJsonBody } from "./json-body.ts";
-import { countDeliveriesView, ListedDeliverySchema, type ListingDeps, listDeliveriesView } from "./delivery-list-view.ts";
+import {
+  countDeliveriesView,
+  listDeliveriesView,
+  ListedDeliverySchema,
+  type ListingDeps,
+} from "./delivery-list-view.ts";
 import { badRequest } from "./problem.ts";
 import { NoQuerySchema, query } from "./query.ts";
 import { tooLarge } from "./read-body.ts";

@@ -72,9 +72,13 @@ export class DeliveryIndex {
       if (!fields) return;
       const entry = await this.#writeEntry(update, fields);
       try {
-        await this.#pointers.append(this.layout.subjects.indexedDelivery(update.id), this.#pointerData(update, fields, entry, pointer), {
-          expectedSeq: pointer?.seq ?? 0,
-        });
+        await this.#pointers.append(
+          this.layout.subjects.indexedDelivery(update.id),
+          this.#pointerData(update, fields, entry, pointer),
+          {
+            expectedSeq: pointer?.seq ?? 0,
+          },
+        );
       } catch (error) {
         if (!(error instanceof JournalConflictError)) throw error;
         const newer = await this.#readPointer(update.id);

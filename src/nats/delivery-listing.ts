@@ -128,7 +128,11 @@ export class DeliveryListing {
    * The matching entries with sequences in the window, oldest first, and how many match from the
    * window's start to the stream's end (`above` of them lie past the window, so are not fetched).
    */
-  async #readWindow(subject: string, window: Window, above: number): Promise<{ found: ListedEntry[]; pending: number }> {
+  async #readWindow(
+    subject: string,
+    window: Window,
+    above: number,
+  ): Promise<{ found: ListedEntry[]; pending: number }> {
     const info = await this.#consumerAt(subject, window.lo);
     const found: ListedEntry[] = [];
     try {

@@ -308,7 +308,9 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
       return rest.length === INDEX_FACETS + 1 && first !== undefined ? { kind: "index-entry", state: first } : null;
     case "indexed":
       if (one === "checkpoint") return { kind: "index-checkpoint" };
-      return rest.length === 2 && first === "d" && second !== undefined ? { kind: "indexed-delivery", id: second } : null;
+      return rest.length === 2 && first === "d" && second !== undefined
+        ? { kind: "indexed-delivery", id: second }
+        : null;
     case "topic":
       try {
         return { kind: "topic", ...topicOf(names, subject) };

@@ -84,7 +84,10 @@ async function claim(deps: DeliveryIndexerDeps, leaseMs: number): Promise<Lease 
   if (current && current.value.owner !== deps.owner && now - current.value.renewedAt < leaseMs) return null;
   const through = current?.value.through ?? 0;
   try {
-    const checkpointSeq = await deps.index.writeCheckpoint({ through, owner: deps.owner, renewedAt: now }, current?.seq ?? 0);
+    const checkpointSeq = await deps.index.writeCheckpoint(
+      { through, owner: deps.owner, renewedAt: now },
+      current?.seq ?? 0,
+    );
     if (current?.value.owner !== deps.owner) deps.log.info({ through }, "this instance now keeps the delivery index");
     return { checkpointSeq, through };
   } catch (error) {
@@ -157,12 +160,26 @@ export function foldBatch(layout: JetStreamLayout, messages: readonly JsMsg[]): 
     if (parsed.kind === "delivery-created") {
       const fields = listingFieldsIn(message);
       if (known) known.fields ??= fields;
-      else updates.set(parsed.id, { id: parsed.id, state: "pending", journalSeq: message.seq, updatedAt, fields, fresh: true });
+      else {updates.set(parsed.id, {
+          id: parsed.id,
+          state: "pending",
+          journalSeq: message.seq,
+          updatedAt,
+          fields,
+          fresh: true,
+        });}
       continue;
     }
     const state = message.headers?.get(STATE_HEADER) || "pending";
     if (known) Object.assign(known, { state, journalSeq: message.seq, updatedAt });
-    else updates.set(parsed.id, { id: parsed.id, state, journalSeq: message.seq, updatedAt, fields: null, fresh: false });
+    else {updates.set(parsed.id, {
+        id: parsed.id,
+        state,
+        journalSeq: message.seq,
+        updatedAt,
+        fields: null,
+        fresh: false,
+      });}
   }
   return [...updates.values()];
 }

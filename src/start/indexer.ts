@@ -11,7 +11,13 @@ import type { Storage } from "./storage.ts";
  * list's index, and one at a time does (a lease in NATS). Its name in the lease is the instance's
  * and a random suffix, so two instances in one process (the tests) are two candidates.
  */
-export function startIndexer(config: Config, storage: Storage, deliveryPart: DeliveryPart, log: Logger, closers: Closers): void {
+export function startIndexer(
+  config: Config,
+  storage: Storage,
+  deliveryPart: DeliveryPart,
+  log: Logger,
+  closers: Closers,
+): void {
   const suffix = Math.random().toString(36).slice(2, 8);
   const indexer = startDeliveryIndexer({
     js: storage.js,
