@@ -39,6 +39,8 @@ export type DeliveryIndexer = { stop(): Promise<void> };
 type Lease = { checkpointSeq: number; through: number };
 
 const FETCH_EXPIRES_MS = 1_000;
+/** Journal messages per batch at most: a larger batch folds more of a delivery's messages into one update. */
+const BATCH_SIZE = 8_000;
 /** How long a batch waits for more after its first message: the list's delay behind the journal, at most. */
 const LINGER_MS = 150;
 const RETRY_AFTER_ERROR_MS = 2_000;
@@ -109,7 +111,7 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
   let renewedAt = deps.clock();
   try {
     while (!stopped()) {
-      const messages = await nextBatch(consumer, deps.batchSize ?? 4_000);
+      const messages = await nextBatch(consumer, deps.batchSize ?? BATCH_SIZE);
       if (messages.length > 0) {
         await applyBatch(deps, messages);
         through = messages.at(-1)!.seq;
