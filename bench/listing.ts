@@ -88,10 +88,20 @@ async function varz(monitor: string): Promise<{ in: number; out: number }> {
   return { in: body.in_msgs, out: body.out_msgs };
 }
 
-async function timed(base: string, path: string, auth: string): Promise<{ ms: number; body: any }> {
+/** What the list and the counts answer, as far as the bench reads them. */
+type Answer = {
+  data: unknown[];
+  next_cursor: string | null;
+  links: { next: string };
+  counts: Record<string, number>;
+  total: number;
+  index_lag: number;
+};
+
+async function timed(base: string, path: string, auth: string): Promise<{ ms: number; body: Answer }> {
   const started = performance.now();
   const response = await fetch(`${base}${path}`, { headers: { authorization: auth } });
-  const body = await response.json();
+  const body = (await response.json()) as Answer;
   const ms = performance.now() - started;
   if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
   return { ms, body };
