@@ -3,6 +3,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeliveryState } from "../actors/delivery.machine.ts";
 import { listingFieldsOf } from "../src/domain/delivery-listing.ts";
+import { DELIVERY_ID_PREFIX, ulid } from "../src/domain/ids.ts";
 import { createLogger } from "../src/log.ts";
 import { DeliveryIndex, type IndexEntry } from "../src/nats/delivery-index.ts";
 import { DeliveryListing } from "../src/nats/delivery-listing.ts";
@@ -38,13 +39,11 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-function ulidLike(n: number): string {
-  return `dlv_${n.toString(32).toUpperCase().padStart(26, "0").replace(/[ILOU]/g, "Z")}`;
-}
-
-let next = 0;
 function newIds(count: number): string[] {
-  return Array.from({ length: count }, () => ulidLike(++next + 1_000_000 * (1 + Math.floor(Math.random() * 1000))));
+  return Array.from(
+    { length: count },
+    () => DELIVERY_ID_PREFIX + ulid(Date.now(), crypto.getRandomValues(new Uint8Array(10))),
+  );
 }
 
 function indexer(owner: string, leaseMs: number, batchSize = 50): DeliveryIndexer {
@@ -168,12 +167,19 @@ describe("the delivery index", () => {
         0,
       );
     }
+    const written = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 20));
     const running = indexer("backfill", 5_000);
     try {
       await expectIndexMatchesJournal(ids);
       const got = await entries();
       expect(got.get(ids[5]!)![0]!.fields.target).toBe("http://old.example/5");
       expect(got.get(ids[5]!)![0]!.fields.host).toBe("old.example");
+      // Times are the journal's, not the backfill's: every entry changed before the indexer ran.
+      const listing = new DeliveryListing(jetstream(nc), journal.jsm, journal.layout);
+      const page = await listing.page({ host: "old.example", until: written, limit: 100 });
+      expect(page.entries).toHaveLength(100);
+      expect((await listing.page({ host: "old.example", since: written, limit: 100 })).entries).toEqual([]);
     } finally {
       await running.stop();
     }

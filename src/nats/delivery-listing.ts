@@ -47,7 +47,7 @@ export class DeliveryListing {
       unavailable,
     )).state;
     let hi = Math.min(last, (query.beforeSeq ?? Infinity) - 1);
-    if (query.until) hi = Math.min(hi, (await this.#firstSeqAt(query.until)) - 1);
+    if (query.until) hi = Math.min(hi, (await this.#firstSeqAt(query.until, first, last)) - 1);
     const entries: ListedEntry[] = [];
     const subject = this.layout.subjects.indexFilter(query.state ?? null, filterTokens(query));
     let width = Math.max(FIRST_WINDOW, query.limit * 8);
@@ -180,16 +180,22 @@ export class DeliveryListing {
     void this.jsm.consumers.delete(this.layout.streams.index, name).catch(() => undefined);
   }
 
-  /** The first index sequence written at or after `time` (one past the last when none is). */
-  async #firstSeqAt(time: Date): Promise<number> {
-    const info = await this.jsm.consumers.add(this.layout.streams.index, {
-      ack_policy: AckPolicy.None,
-      deliver_policy: DeliverPolicy.StartTime,
-      opt_start_time: time.toISOString(),
-      mem_storage: true,
-      inactive_threshold: CONSUMER_IDLE_NS,
-    }).catch(unavailable);
-    this.#drop(info.name);
-    return info.delivered.stream_seq + 1;
+  /**
+   * The first index sequence whose entry changed at or after `time`, by binary search over the
+   * entries' own times: the indexer writes entries in journal order, so their times rise with
+   * their sequences, also for a backfilled journal whose entries were all written today.
+   */
+  async #firstSeqAt(time: Date, first: number, last: number): Promise<number> {
+    const anyEntry = this.layout.subjects.indexFilter(null, [null, null, null, null]);
+    let [lo, hi] = [first, last + 1];
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const found = await this.jsm.direct.getMessage(this.layout.streams.index, { seq: mid, next_by_subj: anyEntry })
+        .catch(unavailable);
+      if (!found || found.seq >= hi) hi = mid;
+      else if (Date.parse((found.json() as IndexEntry).updatedAt) < time.getTime()) lo = found.seq + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }

@@ -41,6 +41,8 @@ type Lease = { checkpointSeq: number; through: number };
 const FETCH_EXPIRES_MS = 1_000;
 /** Journal messages per batch at most: a larger batch folds more of a delivery's messages into one update. */
 const BATCH_SIZE = 8_000;
+/** Updates in flight at once: enough to keep NATS busy, few enough to keep a batch's garbage small. */
+const PARALLELISM = 64;
 /** How long a batch waits for more after its first message: the list's delay behind the journal, at most. */
 const LINGER_MS = 150;
 const RETRY_AFTER_ERROR_MS = 2_000;
@@ -200,7 +202,7 @@ function listingFieldsIn(message: JsMsg): ListingFields | null {
 async function applyBatch(deps: DeliveryIndexerDeps, messages: readonly JsMsg[]): Promise<void> {
   const updates = foldBatch(deps.layout, messages);
   let next = 0;
-  const parallelism = Math.min(deps.parallelism ?? 256, updates.length);
+  const parallelism = Math.min(deps.parallelism ?? PARALLELISM, updates.length);
   await Promise.all(
     Array.from({ length: parallelism }, async () => {
       while (next < updates.length) await deps.index.apply(updates[next++]!);
