@@ -233,6 +233,15 @@ describe("the delivery index", () => {
       }
       expect(seen).toHaveLength(40);
       expect(new Set(seen).size).toBe(40);
+      // Entries are stored in the order deliveries changed, so a walk comes newest change first.
+      const times: number[] = [];
+      for (let page = await listing.page({ host: "count.example", limit: 50 });;) {
+        times.push(...page.entries.map((entry) => Date.parse(entry.updatedAt)));
+        if (page.nextBefore === null) break;
+        page = await listing.page({ host: "count.example", limit: 50, beforeSeq: page.nextBefore });
+      }
+      expect(times).toHaveLength(240);
+      expect([...times].sort((a, b) => b - a)).toEqual(times);
       expect(await listing.lag()).toBe(0);
     } finally {
       await running.stop();

@@ -43,6 +43,9 @@ export type IndexUpdate = {
 
 export type Checkpoint = { through: number; owner: string; renewedAt: number };
 
+/** An update with what it is applied on: the delivery's pointer now and its fields, read beforehand. */
+export type PreparedUpdate = { update: IndexUpdate; pointer: StoredPointer | null; fields: ListingFields | null };
+
 export class DeliveryIndex {
   readonly #entries: Journal;
   readonly #pointers: Journal;
@@ -58,18 +61,30 @@ export class DeliveryIndex {
     this.#pointers = new Journal(jsm, layout.streams.indexed, publisher);
   }
 
-  /** Brings one delivery's entry up to `update`, unless the index already holds it or a newer one. */
-  async apply(update: IndexUpdate): Promise<void> {
-    let pointer = update.fresh ? null : await this.#readPointer(update.id);
+  /** Reads what applying `update` needs: its pointer (none for a fresh delivery) and its fields. */
+  async prepare(update: IndexUpdate): Promise<PreparedUpdate> {
+    const pointer = update.fresh ? null : await this.#readPointer(update.id);
+    const fields = update.fields ?? pointer?.value.fields ?? await this.fieldsOf(update.id);
+    return { update, pointer, fields };
+  }
+
+  /**
+   * Brings one delivery's entry up to its update, unless the index already holds it or a newer one.
+   * Its first step, the entry's publish, is handed to the publisher before this returns a promise,
+   * so entries applied one after another in a turn are stored in that order.
+   */
+  async apply(prepared: PreparedUpdate): Promise<void> {
+    const { update } = prepared;
+    let { pointer } = prepared;
+    // The journal no longer has the delivery (aged out): nothing to list.
+    const fields = prepared.fields;
+    if (!fields) return;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (pointer && pointer.value.journalSeq >= update.journalSeq) {
         // Read again after a crash: finish the delete that may not have happened.
         if (pointer.value.journalSeq === update.journalSeq) await this.#deleteEntry(pointer.value.previous);
         return;
       }
-      const fields = update.fields ?? pointer?.value.fields ?? await this.fieldsOf(update.id);
-      // The journal no longer has the delivery (aged out): nothing to list.
-      if (!fields) return;
       const entry = await this.#writeEntry(update, fields);
       try {
         await this.#pointers.append(

@@ -42,7 +42,7 @@ const FETCH_EXPIRES_MS = 1_000;
 /** Journal messages per batch at most: a larger batch folds more of a delivery's messages into one update. */
 const BATCH_SIZE = 8_000;
 /** Updates in flight at once: enough to keep NATS busy, few enough to keep a batch's garbage small. */
-const PARALLELISM = 64;
+const PARALLELISM = 256;
 /** How long a batch waits for more after its first message: the list's delay behind the journal, at most. */
 const LINGER_MS = 150;
 const RETRY_AFTER_ERROR_MS = 2_000;
@@ -199,13 +199,16 @@ function listingFieldsIn(message: JsMsg): ListingFields | null {
   }
 }
 
+/**
+ * Applies a batch's updates in the order of their journal sequences, so entries are stored in the
+ * order the deliveries changed (a page's `since` and `until` rely on it): what each needs is read
+ * first, in parallel, then each chunk's entries are published in order in one turn.
+ */
 async function applyBatch(deps: DeliveryIndexerDeps, messages: readonly JsMsg[]): Promise<void> {
-  const updates = foldBatch(deps.layout, messages);
-  let next = 0;
-  const parallelism = Math.min(deps.parallelism ?? PARALLELISM, updates.length);
-  await Promise.all(
-    Array.from({ length: parallelism }, async () => {
-      while (next < updates.length) await deps.index.apply(updates[next++]!);
-    }),
-  );
+  const updates = foldBatch(deps.layout, messages).sort((a, b) => a.journalSeq - b.journalSeq);
+  const chunk = deps.parallelism ?? PARALLELISM;
+  for (let start = 0; start < updates.length; start += chunk) {
+    const prepared = await Promise.all(updates.slice(start, start + chunk).map((update) => deps.index.prepare(update)));
+    await Promise.all(prepared.map((one) => deps.index.apply(one)));
+  }
 }
