@@ -41,7 +41,8 @@ export type IndexUpdate = {
   fresh: boolean;
 };
 
-export type Checkpoint = { through: number; owner: string; renewedAt: number };
+/** How far the indexer has read, how many delivery journal messages were then still unread, who reads. */
+export type Checkpoint = { through: number; behind: number; owner: string; renewedAt: number };
 
 /** An update with what it is applied on: the delivery's pointer now and its fields, read beforehand. */
 export type PreparedUpdate = { update: IndexUpdate; pointer: StoredPointer | null; fields: ListingFields | null };

@@ -79,22 +79,21 @@ export class DeliveryListing {
     return { ...listed, seq: entry };
   }
 
-  /** Delivery journal messages the indexer has yet to read: 0 when lists and counts are up to date. */
+  /**
+   * Delivery journal messages the indexer has yet to read: as its checkpoint last said, and at
+   * least 1 while the journal holds one past the checkpoint (one direct read near the journal's
+   * end; counting them all would make the server walk the journal's subjects).
+   */
   async lag(): Promise<number> {
-    const checkpoint = await this.jsm.direct.getMessage(this.layout.streams.indexed, {
+    const message = await this.jsm.direct.getMessage(this.layout.streams.indexed, {
       last_by_subj: this.layout.subjects.indexCheckpoint,
     }).catch(unavailable);
-    const through = checkpoint ? (JSON.parse(decoder.decode(checkpoint.data)) as Checkpoint).through : 0;
-    const info = await this.jsm.consumers.add(this.layout.streams.journal, {
-      ack_policy: AckPolicy.None,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: through + 1,
-      filter_subject: this.layout.subjects.allDeliveryJournals,
-      mem_storage: true,
-      inactive_threshold: CONSUMER_IDLE_NS,
+    const checkpoint = message ? (JSON.parse(decoder.decode(message.data)) as Checkpoint) : null;
+    const unread = await this.jsm.direct.getMessage(this.layout.streams.journal, {
+      seq: (checkpoint?.through ?? 0) + 1,
+      next_by_subj: this.layout.subjects.allDeliveryJournals,
     }).catch(unavailable);
-    void this.jsm.consumers.delete(this.layout.streams.journal, info.name).catch(() => undefined);
-    return info.num_pending;
+    return Math.max(checkpoint?.behind ?? 0, unread ? 1 : 0);
   }
 
   /** Deliveries per state among those the filter's facets select (the state filter is ignored). */

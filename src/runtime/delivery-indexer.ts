@@ -89,7 +89,7 @@ async function claim(deps: DeliveryIndexerDeps, leaseMs: number): Promise<Lease 
   const through = current?.value.through ?? 0;
   try {
     const checkpointSeq = await deps.index.writeCheckpoint(
-      { through, owner: deps.owner, renewedAt: now },
+      { through, behind: current?.value.behind ?? 0, owner: deps.owner, renewedAt: now },
       current?.seq ?? 0,
     );
     if (current?.value.owner !== deps.owner) deps.log.info({ through }, "this instance now keeps the delivery index");
@@ -110,6 +110,7 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
       : { deliver_policy: DeliverPolicy.All }),
   });
   let { checkpointSeq, through } = lease;
+  let behind = 0;
   let renewedAt = deps.clock();
   try {
     while (!stopped()) {
@@ -118,10 +119,15 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
         await applyBatch(deps, messages);
         through = messages.at(-1)!.seq;
       }
+      // What the server said was still to come after the batch's last message; none after an empty wait.
+      behind = messages.at(-1)?.info.pending ?? 0;
       const now = deps.clock();
       if (messages.length === 0 && now - renewedAt < leaseMs / 3) continue;
       try {
-        checkpointSeq = await deps.index.writeCheckpoint({ through, owner: deps.owner, renewedAt: now }, checkpointSeq);
+        checkpointSeq = await deps.index.writeCheckpoint(
+          { through, behind, owner: deps.owner, renewedAt: now },
+          checkpointSeq,
+        );
         renewedAt = now;
       } catch (error) {
         if (!(error instanceof JournalConflictError)) throw error;

@@ -1,3 +1,4 @@
+import { jetstream } from "@nats-io/jetstream";
 import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
@@ -11,6 +12,8 @@ import type { Storage } from "./storage.ts";
  * list's index, and one at a time does (a lease in NATS). Its name in the lease is the instance's
  * and a random suffix, so two instances in one process (the tests) are two candidates.
  */
+const CONSUMER_START_TIMEOUT_MS = 120_000;
+
 export function startIndexer(
   config: Config,
   storage: Storage,
@@ -19,8 +22,11 @@ export function startIndexer(
   closers: Closers,
 ): void {
   const suffix = Math.random().toString(36).slice(2, 8);
+  const domain = config.HOOKD_JS_DOMAIN === undefined ? {} : { domain: config.HOOKD_JS_DOMAIN };
   const indexer = startDeliveryIndexer({
-    js: storage.js,
+    // Its consumer starts where the checkpoint is; on a large journal not yet indexed the server counts
+    // everything after that before it answers, which takes longer than an API call's usual 5 s.
+    js: jetstream(storage.link.nc, { ...domain, timeout: CONSUMER_START_TIMEOUT_MS }),
     index: deliveryPart.deliveryIndex,
     layout: storage.layout,
     log,
