@@ -41,7 +41,7 @@ type Lease = { checkpointSeq: number; through: number };
 const FETCH_EXPIRES_MS = 1_000;
 /** Journal messages per batch at most: a larger batch folds more of a delivery's messages into one update. */
 const BATCH_SIZE = 8_000;
-/** Updates in flight at once: enough to keep NATS busy, few enough to keep a batch's garbage small. */
+/** Updates prepared, then written, at once within a batch: enough to keep NATS busy. */
 const PARALLELISM = 256;
 /** How long a batch waits for more after its first message: the list's delay behind the journal, at most. */
 const LINGER_MS = 150;
