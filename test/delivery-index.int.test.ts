@@ -167,8 +167,9 @@ describe("the delivery index", () => {
         0,
       );
     }
-    const written = new Date();
+    // Clear of the last journal write's millisecond, which the entries' times are cut to.
     await new Promise((resolve) => setTimeout(resolve, 20));
+    const written = new Date();
     const running = indexer("backfill", 5_000);
     try {
       await expectIndexMatchesJournal(ids);

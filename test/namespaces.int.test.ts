@@ -41,7 +41,19 @@ describe("two namespaces on one server", () => {
     const alphas = names.filter((name) => name.startsWith("ALPHA_")).map((name) => name.slice("ALPHA_".length));
     const betas = names.filter((name) => name.startsWith("BETA_")).map((name) => name.slice("BETA_".length));
     expect(alphas.sort()).toEqual(
-      ["ATTEMPTS", "INGEST", "JOURNAL", "RATES", "REVOCATIONS", "SETTINGS", "SUBSCRIPTIONS", "TOPICS", "WORK"],
+      [
+        "ATTEMPTS",
+        "INDEX",
+        "INDEXED",
+        "INGEST",
+        "JOURNAL",
+        "RATES",
+        "REVOCATIONS",
+        "SETTINGS",
+        "SUBSCRIPTIONS",
+        "TOPICS",
+        "WORK",
+      ],
     );
     expect(betas.sort()).toEqual(alphas.sort());
     expect(names.length).toBe(alphas.length + betas.length);
