@@ -148,7 +148,10 @@ export type JetStreamLayout = {
    * Every stream, upstream first, the order `hookd backup` snapshots them in while hookd may run: a
    * message that moves downstream (topic log -> fan-out batch -> journal -> work) after its upstream
    * stream was snapshotted is still unacknowledged in that snapshot, so after a restore it is
-   * processed again (at least once) rather than lost between two snapshots.
+   * processed again (at least once) rather than lost between two snapshots. The delivery list's
+   * index is left out: it is derived from the journal, and a copy taken at another moment than the
+   * journal's could name journal sequences the restored journal gives to other messages; a hookd
+   * started on the restored streams builds it again from the journal.
    */
   readonly backupOrder: readonly string[];
   /** Every stream, in an order that creates a stream before another one sources it. */
@@ -198,7 +201,7 @@ export function createLayout(options: { namespace?: string; replicas?: number } 
     throw new Error(`the JetStream replica count must be a whole number from 1 to ${MAX_REPLICAS} (got ${replicas})`);
   }
   const names = namesIn(namespace, replicas);
-  const { topics, ingest, journal, work, ...rest } = names.streams;
+  const { topics, ingest, journal, work, index: _index, indexed: _indexed, ...rest } = names.streams;
   return {
     ...names,
     backupOrder: [topics, ingest, journal, work, ...Object.values(rest)],
