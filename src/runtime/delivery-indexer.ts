@@ -115,14 +115,18 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
   try {
     while (!stopped()) {
       const messages = await nextBatch(consumer, deps.batchSize ?? BATCH_SIZE);
-      if (messages.length > 0) {
-        await applyBatch(deps, messages);
-        through = messages.at(-1)!.seq;
+      const last = messages.at(-1);
+      // Folded, the messages are dropped: a batch's updates are far smaller than its messages.
+      const updates = foldBatch(deps.layout, messages);
+      messages.length = 0;
+      if (last) {
+        await applyBatch(deps, updates);
+        through = last.seq;
       }
       // What the server said was still to come after the batch's last message; none after an empty wait.
-      behind = messages.at(-1)?.info.pending ?? 0;
+      behind = last?.info.pending ?? 0;
       const now = deps.clock();
-      if (messages.length === 0 && now - renewedAt < leaseMs / 3) continue;
+      if (!last && now - renewedAt < leaseMs / 3) continue;
       try {
         checkpointSeq = await deps.index.writeCheckpoint(
           { through, behind, owner: deps.owner, renewedAt: now },
@@ -210,8 +214,8 @@ function listingFieldsIn(message: JsMsg): ListingFields | null {
  * order the deliveries changed (a page's `since` and `until` rely on it): what each needs is read
  * first, in parallel, then each chunk's entries are published in order in one turn.
  */
-async function applyBatch(deps: DeliveryIndexerDeps, messages: readonly JsMsg[]): Promise<void> {
-  const updates = foldBatch(deps.layout, messages).sort((a, b) => a.journalSeq - b.journalSeq);
+async function applyBatch(deps: DeliveryIndexerDeps, folded: IndexUpdate[]): Promise<void> {
+  const updates = folded.sort((a, b) => a.journalSeq - b.journalSeq);
   const chunk = deps.parallelism ?? PARALLELISM;
   for (let start = 0; start < updates.length; start += chunk) {
     const prepared = await Promise.all(updates.slice(start, start + chunk).map((update) => deps.index.prepare(update)));
