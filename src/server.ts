@@ -60,9 +60,8 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
       config,
       {
         storage,
-        deliveryStore: deliveryPart.deliveryStore,
+        deliveryListing: deliveryPart.deliveryListing,
         deliveryCommands: deliveryPart.deliveryCommands,
-        topics: subscriptionPart.topics,
       },
       log,
       closers,

@@ -1,6 +1,6 @@
 // deno-lint-ignore-file no-explicit-any -- tests read hookd's JSON answers field by field
 import { describe, expect, it } from "vitest";
-import { adminToken, api, eventually, waitForState } from "./support/hookd.ts";
+import { adminToken, api, eventually, waitForListed, waitForState } from "./support/hookd.ts";
 import { nonSnakeKeys } from "./support/json-names.ts";
 import { hookdSuite } from "./support/suite.ts";
 
@@ -32,7 +32,8 @@ describe("one naming style: every JSON answer names its fields in snake_case", (
     const created = await post("/api/v1/deliveries", { url: `${suite.receiver.url}/d`, body: { a: 1 } });
     answers.create = created.body;
     answers.delivery = await waitForState(suite.hookd.url, created.body.id, "delivered");
-    answers.list = (await json("/api/v1/deliveries?limit=5")).body;
+    answers.list = await waitForListed(suite.hookd.url, "limit=5", [created.body.id]);
+    answers.counts = (await json("/api/v1/deliveries/counts")).body;
 
     const subscription = await post("/api/v1/subscriptions", {
       topic: "names/orders",

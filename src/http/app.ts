@@ -8,6 +8,7 @@ import type { DeliveryStore } from "../nats/delivery-store.ts";
 import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import { requireToken } from "./auth.ts";
 import { mountDeliveryRoutes } from "./delivery-routes.ts";
+import type { DeliveryListing } from "../nats/delivery-listing.ts";
 import { mountDispatchRoutes } from "./dispatch-routes.ts";
 import { mountProxyRoutes } from "./proxy-routes.ts";
 import type { FirstAttemptWatch } from "../nats/first-attempt-watch.ts";
@@ -46,6 +47,8 @@ import type { OpenSseResponses } from "./change-sse.ts";
 export type AppDeps = {
   deliveries: DeliveryCommands;
   deliveryStore: DeliveryStore;
+  /** The delivery list's index: pages and counts (GET /api/v1/deliveries, …/counts). */
+  deliveryListing: DeliveryListing;
   tokens: TokenChecker;
   /** Revoking tokens: POST /api/v1/tokens/revoke. */
   tokenRoutes: TokenRouteDeps;

@@ -6,10 +6,9 @@ import { base64Capacity, base64Length, fromBase64, toBase64, utf8 } from "../dom
 import { HeaderMapSchema, HeaderValueSchema, lowercaseHeaderNames } from "../domain/header-names.ts";
 import { isDeliveryId } from "../domain/ids.ts";
 import { isValidSecret } from "../domain/sign-standard-webhooks.ts";
-import type { DeliveryStore } from "../nats/delivery-store.ts";
-import type { TopicLog } from "../nats/topic-log.ts";
 import type { OrderedLines } from "../runtime/ordered-lines.ts";
 import type { Logger } from "../log.ts";
+import { decodeCursor } from "../domain/delivery-listing.ts";
 import { loadDeliveryBody } from "../runtime/delivery-body.ts";
 import { DeliveryNotFoundError } from "../runtime/delivery-commands.ts";
 import { DeliveryViewSchema, loadDeliveryView } from "../runtime/delivery-view.ts";
@@ -28,6 +27,12 @@ import {
 } from "./api-docs.ts";
 import { acceptDelivery, type IngestDeps } from "./ingest.ts";
 import { readJsonBody } from "./json-body.ts";
+import {
+  countDeliveriesView,
+  listDeliveriesView,
+  ListedDeliverySchema,
+  type ListingDeps,
+} from "./delivery-list-view.ts";
 import { badRequest } from "./problem.ts";
 import { NoQuerySchema, query } from "./query.ts";
 import { tooLarge } from "./read-body.ts";
@@ -67,13 +72,42 @@ export const CreateDeliveryBodySchema = z
   });
 export type CreateDeliveryBody = z.infer<typeof CreateDeliveryBodySchema>;
 
+/** The filters both the list and the counts take: exact values of what never changes in a delivery. */
+export const DeliveryFacetsQuerySchema = z.object({
+  subscription_id: facetParam("subscription_id", "deliveries of this subscription"),
+  host: facetParam("host", "deliveries to this target host (with :port when not 80 or 443), any case"),
+  topic: facetParam("topic", "deliveries of events published to this topic (exact, no prefix)"),
+  event_type: facetParam("event_type", "deliveries of events of this type"),
+});
+
 export const ListDeliveriesQuerySchema = z.object({
   state: z.enum(DELIVERY_STATES as [string, ...string[]], {
     error: `state must be one of ${DELIVERY_STATES.join(", ")}`,
   }).optional(),
   limit: z.coerce.number({ error: "limit must be a number" }).int().min(1).max(100, "limit is at most 100").default(50),
-  cursor: z.string().refine(isDeliveryId, "cursor must be a next_cursor value from a previous page").optional(),
+  cursor: z.string().refine(
+    (cursor) => decodeCursor(cursor) !== null,
+    "cursor must be a next_cursor value from a previous page",
+  ).optional(),
+  ...DeliveryFacetsQuerySchema.shape,
+  since: timeParam("since", "deliveries whose last state change was at or after this time"),
+  until: timeParam("until", "deliveries whose last state change was before this time"),
+  q: z.string().min(1, "q must not be empty").max(200, "q is at most 200 characters").optional().describe(
+    "a delivery id, or an event id (the deliveries its fan-out created); the other filters still apply",
+  ),
 });
+
+function facetParam(name: string, description: string) {
+  return z.string().min(1, `${name} must not be empty`).max(1000, `${name} is at most 1000 characters`).optional()
+    .describe(description);
+}
+
+function timeParam(name: string, description: string) {
+  return z.string().refine(
+    (value) => /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) && !Number.isNaN(Date.parse(value)),
+    `${name} must be an ISO 8601 time such as 2026-12-01T09:30:00Z`,
+  ).transform((value) => new Date(value)).optional().describe(description);
+}
 
 function encodeBody(body: CreateDeliveryBody): { body: string; contentType: string | undefined } {
   if (body.body_base64 !== undefined) {
@@ -102,8 +136,11 @@ export const DeliveryAcceptedSchema = z.object({
 export const DeliveryStateChangeSchema = z.object({ id: z.string(), state: z.string() }).openapi("DeliveryStateChange");
 
 export const DeliveryPageSchema = z.object({
-  data: z.array(z.object({ id: z.string(), state: z.string(), target: z.string().nullable(), updated_at: z.string() })),
+  data: z.array(ListedDeliverySchema),
   next_cursor: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last"),
+  links: z.object({
+    next: z.string().nullable().describe("this list's next page (same filters), or null on the last"),
+  }),
 }).openapi("DeliveryPage");
 
 const DELIVERY_HEADERS = {
@@ -117,6 +154,14 @@ const DELIVERY_HEADERS = {
     schema: { type: "string" as const },
   },
 };
+
+export const DeliveryCountsSchema = z.object({
+  counts: z.record(z.string(), z.number().int()).describe("deliveries in each state (every state named, 0 included)"),
+  total: z.number().int(),
+  index_lag: z.number().int().describe(
+    "journal messages the index has not read yet: 0 when the counts and lists are up to date",
+  ),
+}).openapi("DeliveryCounts");
 
 /** What taking a request for delivery may answer: /dispatch shares it. */
 export const DELIVERY_ACCEPTED_RESPONSES = {
@@ -172,6 +217,21 @@ const listDeliveriesRoute = createRoute({
   request: { query: ListDeliveriesQuerySchema },
   responses: {
     200: json("A page of deliveries", DeliveryPageSchema),
+    ...problems({ 400: "Bad parameters" }),
+    ...AUTH_PROBLEMS,
+  },
+});
+
+const deliveryCountsRoute = createRoute({
+  method: "get",
+  path: "/api/v1/deliveries/counts",
+  operationId: "countDeliveries",
+  summary: "Deliveries per state, for every delivery or those the filters select",
+  tags: ["deliveries"],
+  middleware: [query(DeliveryFacetsQuerySchema)] as const,
+  request: { query: DeliveryFacetsQuerySchema },
+  responses: {
+    200: json("Counts per state", DeliveryCountsSchema),
     ...problems({ 400: "Bad parameters" }),
     ...AUTH_PROBLEMS,
   },
@@ -235,17 +295,17 @@ const cancelDeliveryRoute = createRoute({
 /** Room for the JSON around a base64 body (its field names, headers, URL) in a create request. */
 const JSON_ROOM = 64 * 1024;
 
-type DeliveryRouteDeps = IngestDeps & {
-  deliveryStore: DeliveryStore;
+type DeliveryRouteDeps = IngestDeps & ListingDeps & {
   maxBodyBytes: number;
-  topics: TopicLog;
   orderedLines: Pick<OrderedLines, "advance">;
   log: Logger;
 };
 
 export function mountDeliveryRoutes(app: ApiApp, deps: DeliveryRouteDeps): void {
   defineRoute(app, createDeliveryRoute, (c) => createDelivery(c, deps));
-  defineRoute(app, listDeliveriesRoute, (c) => listDeliveries(c, c.req.valid("query"), deps));
+  defineRoute(app, listDeliveriesRoute, (c) => listDeliveriesView(c, c.req.valid("query"), deps));
+  // Before /{id}: "counts" is no delivery id.
+  defineRoute(app, deliveryCountsRoute, (c) => countDeliveriesView(c, c.req.valid("query"), deps));
 
   defineRoute(app, getDeliveryRoute, async (c) => {
     const id = c.req.param("id");
@@ -322,29 +382,4 @@ async function deliveryBody(c: Context, id: string, deps: DeliveryRouteDeps): Pr
     "x-content-type-options": "nosniff",
     "content-security-policy": "sandbox",
   });
-}
-
-async function listDeliveries(
-  c: Context,
-  query: z.output<typeof ListDeliveriesQuerySchema>,
-  deps: DeliveryRouteDeps,
-): Promise<Response> {
-  const items = await deps.deliveryStore.list({
-    state: query.state as never,
-    before: query.cursor,
-    limit: query.limit + 1,
-  });
-  const page = items.slice(0, query.limit);
-  const data = await Promise.all(
-    page.map(async (item) => {
-      const created = await deps.deliveryStore.readCreated(item.id);
-      return {
-        id: item.id,
-        state: item.state,
-        target: created?.event.data.request.url ?? null,
-        updated_at: item.updatedAt.toISOString(),
-      };
-    }),
-  );
-  return c.json({ data, next_cursor: items.length > query.limit ? page.at(-1)!.id : null });
 }

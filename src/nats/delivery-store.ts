@@ -1,6 +1,6 @@
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import type { PersistedDelivery } from "../../actors/delivery.fold.ts";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { DeliveryState } from "../../actors/delivery.machine.ts";
+import type { PersistedDelivery } from "../../actors/delivery.fold.ts";
 import {
   type DeliveryCreated,
   DeliveryCreatedSchema,
@@ -12,16 +12,29 @@ import type { JetStreamLayout } from "./layout.ts";
 import { batchIndexOf, batchKeyOf } from "../domain/batch-ids.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 import { createdHeaders, type DeliveryTags, STATE_HEADER, transitionHeaders } from "./delivery-change-headers.ts";
+import { listingFieldsOf } from "../domain/delivery-listing.ts";
 
 /** Where a delivery's journal lives in JetStream, and how its events are encoded there. */
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+export { STATE_HEADER };
+/** On every created event: what the delivery list shows and filters on (domain/delivery-listing.ts), as JSON. */
+export const LISTING_HEADER = "Hookd-Listing";
 
 export type StoredTransition = { seq: number; time: Date; event: DeliveryTransition; after: PersistedDelivery };
 export type StoredCreated = { seq: number; event: DeliveryCreated };
 export type Head = { seq: number; after: PersistedDelivery };
-export type ListedDelivery = { id: string; state: DeliveryState; seq: number; updatedAt: Date };
+
+/** The created event's listing fields as a header: the indexer reads journal headers, never a created body. */
+function listingHeaders(created: DeliveryCreated): Record<string, string> {
+  return { [LISTING_HEADER]: JSON.stringify(listingFieldsOf(created)) };
+}
+
+/** Every header a created event carries: the change feed's tags and the list's fields. */
+function headersOfCreated(created: DeliveryCreated): Record<string, string> {
+  return { ...createdHeaders(created), ...listingHeaders(created) };
+}
 
 function parseCreated(entry: JournalEntry): StoredCreated {
   return { seq: entry.seq, event: DeliveryCreatedSchema.parse(JSON.parse(decoder.decode(entry.data))) };
@@ -30,7 +43,7 @@ function parseCreated(entry: JournalEntry): StoredCreated {
 function createdHeadersOf(created: Uint8Array): Record<string, string> | undefined {
   try {
     const parsed = DeliveryCreatedSchema.safeParse(JSON.parse(decoder.decode(created)));
-    return parsed.success ? createdHeaders(parsed.data) : undefined;
+    return parsed.success ? headersOfCreated(parsed.data) : undefined;
   } catch {
     return undefined;
   }
@@ -101,7 +114,7 @@ export class DeliveryStore {
       const subject = this.#subjects.deliveryCreated(created.data.id);
       result = await this.journal.append(subject, encoder.encode(JSON.stringify(created)), {
         ...(key === undefined ? {} : { msgID: `idempotency:${key}` }),
-        headers: createdHeaders(created),
+        headers: headersOfCreated(created),
         // Derived ids (fan-out) must be created once: a second create of the same id is a replay of the first.
         ...(options.exclusive ? { expectedSeq: 0 } : {}),
       });
@@ -145,7 +158,7 @@ export class DeliveryStore {
 
   /** Writes a batched delivery's created event into the journal, once: expanding a batch again writes nothing. */
   async expandCreated(created: DeliveryCreated): Promise<void> {
-    await this.storeCreatedOnce(created.data.id, encoder.encode(JSON.stringify(created)), createdHeaders(created));
+    await this.storeCreatedOnce(created.data.id, encoder.encode(JSON.stringify(created)), headersOfCreated(created));
   }
 
   /** The same for an already encoded created event (a batch refused as too large, stored item by item). */
@@ -217,59 +230,5 @@ export class DeliveryStore {
     } catch (error) {
       throw new NatsUnavailableError(error);
     }
-  }
-
-  /**
-   * Lists deliveries newest first by scanning the last message of every delivery subject (headers
-   * only). Cost grows with the deliveries in the journal; see the README's notes on listing.
-   */
-  async list(options: { state?: DeliveryState; before?: string; limit: number }): Promise<ListedDelivery[]> {
-    const { streams, subjects } = this.layout;
-    const info = await this.jsm.consumers.add(streams.journal, {
-      ack_policy: AckPolicy.None,
-      deliver_policy: DeliverPolicy.LastPerSubject,
-      filter_subject: subjects.allDeliveryJournals,
-      headers_only: true,
-      mem_storage: true,
-      inactive_threshold: 30_000_000_000,
-    });
-    const latest = new Map<string, ListedDelivery>();
-    try {
-      let remaining = info.num_pending;
-      const consumer = await this.js.consumers.get(streams.journal, info.name);
-      while (remaining > 0) {
-        const batch = await consumer.fetch({ max_messages: Math.min(remaining, 5_000), expires: 5_000 });
-        let got = 0;
-        for await (const message of batch) {
-          got++;
-          const parsed = this.layout.parseSubject(message.subject);
-          if (parsed?.kind !== "delivery-created" && parsed?.kind !== "delivery-transitions") continue;
-          const id = parsed.id;
-          const existing = latest.get(id);
-          if (parsed.kind === "delivery-created") {
-            if (!existing) {
-              latest.set(id, {
-                id,
-                state: "pending",
-                seq: message.seq,
-                updatedAt: new Date(message.info.timestampNanos / 1e6),
-              });
-            }
-          } else {
-            const state = (message.headers?.get(STATE_HEADER) ?? "pending") as DeliveryState;
-            latest.set(id, { id, state, seq: message.seq, updatedAt: new Date(message.info.timestampNanos / 1e6) });
-          }
-        }
-        if (got === 0) break;
-        remaining -= got;
-      }
-    } finally {
-      await this.jsm.consumers.delete(streams.journal, info.name).catch(() => undefined);
-    }
-    return [...latest.values()]
-      .filter((item) => (options.state ? item.state === options.state : true))
-      .filter((item) => (options.before ? item.id < options.before : true))
-      .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
-      .slice(0, options.limit);
   }
 }

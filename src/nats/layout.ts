@@ -33,6 +33,8 @@ import {
  * | `HOOKD_REVOCATIONS`   | `hookd.revoked.<token id>`                              | revoked token ids             |
  * | `HOOKD_LINES`         | `hookd.lines.<subscription id>`                         | ordered subscriptions' heads  |
  * | `HOOKD_JOBS`          | `hookd.jobs.bulk.<job id>`                              | bulk actions' journals        |
+ * | `HOOKD_INDEX`         | `hookd.index.<state>.<sub>.<host>.<topic>.<type>`       | one entry per delivery        |
+ * | `HOOKD_INDEXED`       | `hookd.indexed.d.<id>`, `hookd.indexed.checkpoint`      | where each entry sits         |
  *
  * Durable consumers: `hookd-workers` (work), `hookd-fanout` (safe topics), `hookd-expander` (ingest)
  * and `hookd-router-<router name>` (topics). A delivery's journal is two subjects: `<id>.created`
@@ -80,6 +82,9 @@ export type ParsedSubject =
   | { kind: "revocation"; tokenId: string }
   | { kind: "line"; subscriptionId: string }
   | { kind: "bulk-job"; id: string }
+  | { kind: "index-entry"; state: string }
+  | { kind: "indexed-delivery"; id: string }
+  | { kind: "index-checkpoint" }
   | { kind: "topic"; topic: string; namespace: TopicNamespace };
 
 export type JetStreamLayout = {
@@ -99,6 +104,10 @@ export type JetStreamLayout = {
     readonly revocations: string;
     readonly lines: string;
     readonly jobs: string;
+    /** The delivery list's entries: one message per delivery, on a subject naming its state and facets. */
+    readonly index: string;
+    /** Where each delivery's entry sits (one message per delivery), and the indexer's checkpoint. */
+    readonly indexed: string;
   };
   readonly consumers: {
     readonly workers: string;
@@ -130,6 +139,14 @@ export type JetStreamLayout = {
     line(subscriptionId: string): string;
     /** A bulk action's journal: every entry holds the whole job as it then stood. */
     bulkJob(id: string): string;
+    /** A delivery's index entry: its state, then the hashed facets (domain/delivery-listing.ts). */
+    indexEntry(state: string, facets: readonly string[]): string;
+    /** The entries a listing reads: null leaves the state or a facet open. */
+    indexFilter(state: string | null, facets: readonly (string | null)[]): string;
+    /** Where a delivery's index entry sits (one message per delivery). */
+    indexedDelivery(id: string): string;
+    /** How far the indexer has read the journal, and which instance reads it. */
+    readonly indexCheckpoint: string;
     /** The subject a topic's events are stored on. */
     topic(topic: string, namespace?: TopicNamespace): string;
     /** The filter for a subscription: the topic itself, or everything below it when recursive. */
@@ -143,7 +160,10 @@ export type JetStreamLayout = {
    * Every stream, upstream first, the order `hookd backup` snapshots them in while hookd may run: a
    * message that moves downstream (topic log -> fan-out batch -> journal -> work) after its upstream
    * stream was snapshotted is still unacknowledged in that snapshot, so after a restore it is
-   * processed again (at least once) rather than lost between two snapshots.
+   * processed again (at least once) rather than lost between two snapshots. The delivery list's
+   * index is left out: it is derived from the journal, and a copy taken at another moment than the
+   * journal's could name journal sequences the restored journal gives to other messages; a hookd
+   * started on the restored streams builds it again from the journal.
    */
   readonly backupOrder: readonly string[];
   /** Every stream, in an order that creates a stream before another one sources it. */
@@ -178,6 +198,10 @@ export function namespaceProblem(namespace: string): string | null {
 
 /** Hookbot's /unsafe/ topics sit under their own token, so no filter on safe topics can ever match one. */
 const TOPIC_NAMESPACE_TOKEN: Record<TopicNamespace, string> = { safe: "s", unsafe: "u" };
+/** An index entry's subject names four facets after its state: subscription, host, topic, event type. */
+const INDEX_FACETS = 4;
+/** Longer than the indexer takes to hand over after a crash, so a batch read again writes no second entry. */
+const INDEX_DUPLICATE_WINDOW_MS = 120_000;
 const nanos = (ms: number) => ms * 1_000_000;
 
 export function createLayout(options: { namespace?: string; replicas?: number } = {}): JetStreamLayout {
@@ -189,7 +213,7 @@ export function createLayout(options: { namespace?: string; replicas?: number } 
     throw new Error(`the JetStream replica count must be a whole number from 1 to ${MAX_REPLICAS} (got ${replicas})`);
   }
   const names = namesIn(namespace, replicas);
-  const { topics, ingest, journal, work, ...rest } = names.streams;
+  const { topics, ingest, journal, work, index: _index, indexed: _indexed, ...rest } = names.streams;
   return {
     ...names,
     backupOrder: [topics, ingest, journal, work, ...Object.values(rest)],
@@ -219,6 +243,8 @@ function namesIn(namespace: string, replicas: number): Names {
     revocations: stream("REVOCATIONS"),
     lines: stream("LINES"),
     jobs: stream("JOBS"),
+    index: stream("INDEX"),
+    indexed: stream("INDEXED"),
   };
   const consumers = {
     workers: `${p}-workers`,
@@ -246,6 +272,10 @@ function namesIn(namespace: string, replicas: number): Names {
     allRevocations: `${p}.revoked.*`,
     line: (subscriptionId) => `${p}.lines.${subscriptionId}`,
     bulkJob: (id) => `${p}.jobs.bulk.${id}`,
+    indexEntry: (state, facets) => [p, "index", state, ...facets].join("."),
+    indexFilter: (state, facets) => [p, "index", state ?? "*", ...facets.map((facet) => facet ?? "*")].join("."),
+    indexedDelivery: (id) => `${p}.indexed.d.${id}`,
+    indexCheckpoint: `${p}.indexed.checkpoint`,
     topic,
     topicFilter: (pattern, topicNamespace = "safe") =>
       pattern.recursive ? `${topic(pattern.topic, topicNamespace)}.>` : topic(pattern.topic, topicNamespace),
@@ -297,6 +327,13 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
       return one === undefined ? null : { kind: "line", subscriptionId: one };
     case "jobs":
       return rest.length === 2 && first === "bulk" && second !== undefined ? { kind: "bulk-job", id: second } : null;
+    case "index":
+      return rest.length === INDEX_FACETS + 1 && first !== undefined ? { kind: "index-entry", state: first } : null;
+    case "indexed":
+      if (one === "checkpoint") return { kind: "index-checkpoint" };
+      return rest.length === 2 && first === "d" && second !== undefined
+        ? { kind: "indexed-delivery", id: second }
+        : null;
     case "topic":
       try {
         return { kind: "topic", ...topicOf(names, subject) };
@@ -417,6 +454,27 @@ function streamLiterals({ namespace: p, streams, subjects }: Names, settings: St
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_msgs_per_subject: BULK_JOB_ENTRIES_KEPT,
+      max_age: nanos(settings.journalMaxAgeMs),
+      allow_direct: true,
+    },
+    {
+      // Few subjects (states times facets), many messages each: counting a state and reading a page stay cheap.
+      // Entries age out with the journal they were read from.
+      name: streams.index,
+      subjects: [`${p}.index.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_age: nanos(settings.journalMaxAgeMs),
+      duplicate_window: nanos(Math.min(INDEX_DUPLICATE_WINDOW_MS, settings.journalMaxAgeMs)),
+      allow_direct: true,
+    },
+    {
+      // One message per delivery: a stream of its own, so its million subjects never slow the entries' reads.
+      name: streams.indexed,
+      subjects: [`${p}.indexed.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_msgs_per_subject: 1,
       max_age: nanos(settings.journalMaxAgeMs),
       allow_direct: true,
     },

@@ -52,6 +52,9 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
     [subjects.revocation("Ab3_-xYz09kL"), { kind: "revocation", tokenId: "Ab3_-xYz09kL" }],
     [subjects.line(sub), { kind: "line", subscriptionId: sub }],
     [subjects.bulkJob("bulk_01J9Z3QK8Y2M4N6P8R0T2V4X6Z"), { kind: "bulk-job", id: "bulk_01J9Z3QK8Y2M4N6P8R0T2V4X6Z" }],
+    [subjects.indexEntry("in-flight", ["ABC", "_", "DEF", "_"]), { kind: "index-entry", state: "in-flight" }],
+    [subjects.indexedDelivery(id), { kind: "indexed-delivery", id }],
+    [subjects.indexCheckpoint, { kind: "index-checkpoint" }],
     [subjects.topic("github.com/org/repo"), { kind: "topic", topic: "github.com/org/repo", namespace: "safe" }],
     [subjects.topic("a b/ümlaut/x*y>z", "unsafe"), { kind: "topic", topic: "a b/ümlaut/x*y>z", namespace: "unsafe" }],
   ];
@@ -73,6 +76,8 @@ describe("the JetStream layout", () => {
       revocations: "HOOKD_REVOCATIONS",
       lines: "HOOKD_LINES",
       jobs: "HOOKD_JOBS",
+      index: "HOOKD_INDEX",
+      indexed: "HOOKD_INDEXED",
     });
     const { workers, fanOut, expander, router } = layout.consumers;
     expect([workers, fanOut, expander, router("github-org")]).toEqual([
@@ -170,6 +175,9 @@ describe("the JetStream layout", () => {
       line: layout.streams.lines,
       "bulk-job": layout.streams.jobs,
       topic: layout.streams.topics,
+      "index-entry": layout.streams.index,
+      "indexed-delivery": layout.streams.indexed,
+      "index-checkpoint": layout.streams.indexed,
     };
     const configs = layout.streamConfigs(settings);
     for (const [subject, parsed] of samples(layout)) {
@@ -181,7 +189,7 @@ describe("the JetStream layout", () => {
   it("configures the streams and shared consumers as before", () => {
     const layout = createLayout();
     const configs = Object.fromEntries(layout.streamConfigs(settings).map((config) => [config.name, config]));
-    expect(Object.keys(configs)).toHaveLength(11);
+    expect(Object.keys(configs)).toHaveLength(13);
     expect(configs.HOOKD_JOURNAL?.subjects).toEqual(["hookd.journal.>"]);
     expect(configs.HOOKD_WORK?.sources).toEqual([
       { name: "HOOKD_JOURNAL", filter_subject: "hookd.journal.delivery.*.created" },
@@ -204,6 +212,10 @@ describe("the JetStream layout", () => {
     // An ordered subscription's line must outlive any quiet spell.
     expect(configs.HOOKD_LINES).toMatchObject({ subjects: ["hookd.lines.>"], max_msgs_per_subject: 1 });
     expect(configs.HOOKD_LINES?.max_age).toBeUndefined();
+    // The index's entries share few subjects; its pointers have one each, in a stream of their own.
+    expect(configs.HOOKD_INDEX).toMatchObject({ subjects: ["hookd.index.>"], max_age: configs.HOOKD_JOURNAL?.max_age });
+    expect(configs.HOOKD_INDEX?.max_msgs_per_subject).toBeUndefined();
+    expect(configs.HOOKD_INDEXED).toMatchObject({ subjects: ["hookd.indexed.>"], max_msgs_per_subject: 1 });
     // The journal exists before the work stream that sources it.
     const order = layout.streamConfigs(settings).map((config) => config.name);
     expect(order.indexOf("HOOKD_JOURNAL")).toBeLessThan(order.indexOf("HOOKD_WORK"));
@@ -281,9 +293,12 @@ describe("the JetStream layout", () => {
     for (const replicas of [0, 6, 1.5]) expect(() => createLayout({ replicas })).toThrow(/replica count/);
   });
 
-  it("backs up every stream once, each before the streams its messages move on to", () => {
+  it("backs up every stream but the list's index once, each before the streams its messages move on to", () => {
     const { streams, backupOrder } = createLayout();
-    expect([...backupOrder].sort()).toEqual(Object.values(streams).sort());
+    const { index, indexed, ...kept } = streams;
+    expect([...backupOrder].sort()).toEqual(Object.values(kept).sort());
+    expect(backupOrder).not.toContain(index);
+    expect(backupOrder).not.toContain(indexed);
     // topic log -> fan-out batches (ingest) -> journal -> work queue (sourced from the journal).
     const at = (stream: string) => backupOrder.indexOf(stream);
     expect(at(streams.topics)).toBeLessThan(at(streams.ingest));

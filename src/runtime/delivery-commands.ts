@@ -128,6 +128,9 @@ export class DeliveryCommands {
   ): Promise<DeliveryState> {
     const created = await this.deps.store.readCreated(id);
     if (!created) throw new DeliveryNotFoundError(id);
+    // Still in its ingest batch: journal it first, so the journal (and the index that follows it) never
+    // holds a transition before the delivery's created event.
+    if (created.seq === 0) await this.deps.store.expandCreated(created.event);
     for (let round = 0; round < 5; round++) {
       const head = await this.deps.store.readHead(id);
       const snapshot = head

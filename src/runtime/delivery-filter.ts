@@ -1,17 +1,16 @@
 import { z } from "zod";
 import { DELIVERY_STATES, type DeliveryState } from "../../actors/delivery.machine.ts";
 import { DELIVERY_ID_PREFIX, ulidTime } from "../domain/ids.ts";
-import type { DeliveryStore, StoredCreated } from "../nats/delivery-store.ts";
-import type { TopicLog } from "../nats/topic-log.ts";
-import { tagsOf } from "../nats/delivery-change-headers.ts";
+import type { ListingFilter } from "../domain/delivery-listing.ts";
+import type { DeliveryListing, ListedEntry } from "../nats/delivery-listing.ts";
 import { hostMatches } from "../domain/delivery-changes.ts";
 
 /**
- * Which deliveries a filter matches (the shape the delivery list filters by), resolved in one
- * place: bulk actions count and act on what this returns. Today it scans the journal's heads
- * (DeliveryStore.list) and reads each candidate's created event when the filter asks about the
- * target, subscription, topic or event type; the delivery index replaces the scan without changing
- * the filter or the callers.
+ * Which deliveries a filter matches (the shape bulk actions take), resolved in one place: bulk
+ * actions count and act on what this returns. It pages through the delivery list's index
+ * (nats/delivery-listing.ts), which filters by state, subscription, topic and event type on the
+ * server; the target host (any port when the filter names none) and the creation time are checked
+ * on each entry, which carries them.
  */
 
 const StateSchema = z.enum(DELIVERY_STATES as [DeliveryState, ...DeliveryState[]], {
@@ -30,63 +29,44 @@ export const DeliveryFilterSchema = z.object({
 }).strict();
 export type DeliveryFilter = z.infer<typeof DeliveryFilterSchema>;
 
-export type ResolveDeps = { store: DeliveryStore; topics: TopicLog };
+export type ResolveDeps = { listing: Pick<DeliveryListing, "page"> };
 export type Resolved = { ids: string[]; truncated: boolean };
 
-/** How many created events are read at once while resolving. */
-const READ_CONCURRENCY = 16;
+/** Entries read from the index at once while resolving. */
+const PAGE = 1_000;
 
-/** The ids of the deliveries `filter` matches, newest first, at most `limit` (truncated says there were more). */
+/** The ids of the deliveries `filter` matches, newest state change first, at most `limit` (truncated says there were more). */
 export async function resolveDeliveryFilter(
   deps: ResolveDeps,
   filter: DeliveryFilter,
   limit: number,
 ): Promise<Resolved> {
-  const states = filter.state === undefined ? null : [filter.state].flat();
-  const after = filter.created_after ? Date.parse(filter.created_after) : -Infinity;
-  const before = filter.created_before ? Date.parse(filter.created_before) : Infinity;
-  const listed = await deps.store.list({
-    ...(states?.length === 1 ? { state: states[0]! } : {}),
-    limit: Number.MAX_SAFE_INTEGER,
-  });
-  const candidates = listed.filter((item) => {
-    if (states && !states.includes(item.state)) return false;
-    const created = ulidTime(item.id.slice(DELIVERY_ID_PREFIX.length));
-    return created >= after && created < before;
-  }).map((item) => item.id);
-  const needsCreated = filter.target_host ?? filter.subscription_id ?? filter.topic ?? filter.event_type;
-  const ids = needsCreated === undefined ? candidates : await matchingCreated(deps, filter, candidates, limit);
+  const states = filter.state === undefined ? [undefined] : [...new Set([filter.state].flat())];
+  const ids: string[] = [];
+  for (const state of states) {
+    let beforeSeq: number | undefined;
+    do {
+      const page = await deps.listing.page({ ...indexFilterOf(filter, state), limit: PAGE, beforeSeq });
+      for (const entry of page.entries) if (entryMatches(filter, entry)) ids.push(entry.id);
+      beforeSeq = page.nextBefore ?? undefined;
+    } while (beforeSeq !== undefined && ids.length <= limit);
+    if (ids.length > limit) break;
+  }
   return { ids: ids.slice(0, limit), truncated: ids.length > limit };
 }
 
-/** The candidates whose created event (and event, for topic and type) matches; stops once past `limit`. */
-async function matchingCreated(
-  deps: ResolveDeps,
-  filter: DeliveryFilter,
-  candidates: readonly string[],
-  limit: number,
-): Promise<string[]> {
-  const matched: string[] = [];
-  for (let i = 0; i < candidates.length && matched.length <= limit; i += READ_CONCURRENCY) {
-    const slice = candidates.slice(i, i + READ_CONCURRENCY);
-    const verdicts = await Promise.all(slice.map(async (id) => {
-      const created = await deps.store.readCreated(id);
-      return created !== null && await createdMatches(deps, filter, created);
-    }));
-    slice.forEach((id, index) => verdicts[index] && matched.push(id));
-  }
-  return matched;
+function indexFilterOf(filter: DeliveryFilter, state: DeliveryState | undefined): ListingFilter {
+  return {
+    ...(state === undefined ? {} : { state }),
+    ...(filter.subscription_id === undefined ? {} : { subscriptionId: filter.subscription_id }),
+    ...(filter.topic === undefined ? {} : { topic: filter.topic }),
+    ...(filter.event_type === undefined ? {} : { eventType: filter.event_type }),
+  };
 }
 
-async function createdMatches(deps: ResolveDeps, filter: DeliveryFilter, created: StoredCreated): Promise<boolean> {
-  const tags = tagsOf(created.event);
-  if (filter.target_host !== undefined && !hostMatches(filter.target_host, tags.targetHost)) return false;
-  if (filter.subscription_id !== undefined && tags.subscriptionId !== filter.subscription_id) return false;
-  if (filter.topic === undefined && filter.event_type === undefined) return true;
-  // Only fan-out deliveries carry an event; its topic and type are in the topic log.
-  const ref = created.event.data.bodyRef;
-  const event = ref ? await deps.topics.read(ref.topicSeq) : null;
-  if (!event || event.id !== ref?.eventId) return false;
-  if (filter.topic !== undefined && event.topic !== filter.topic) return false;
-  return filter.event_type === undefined || event.type === filter.event_type;
+function entryMatches(filter: DeliveryFilter, entry: ListedEntry): boolean {
+  if (filter.target_host !== undefined && !hostMatches(filter.target_host, entry.fields.host)) return false;
+  const created = ulidTime(entry.id.slice(DELIVERY_ID_PREFIX.length));
+  if (filter.created_after !== undefined && created < Date.parse(filter.created_after)) return false;
+  return filter.created_before === undefined || created < Date.parse(filter.created_before);
 }

@@ -4,8 +4,7 @@ import { randomBytes } from "../domain/random-pool.ts";
 import type { Logger } from "../log.ts";
 import { BulkJobStore } from "../nats/bulk-job-store.ts";
 import { DeliveryChangeFeed } from "../nats/delivery-change-feed.ts";
-import type { DeliveryStore } from "../nats/delivery-store.ts";
-import type { TopicLog } from "../nats/topic-log.ts";
+import type { DeliveryListing } from "../nats/delivery-listing.ts";
 import { BulkJobs } from "../runtime/bulk-jobs.ts";
 import { ChangeStreams } from "../runtime/change-streams.ts";
 import { type ConsoleServices, consoleServices } from "../runtime/console-services.ts";
@@ -24,16 +23,16 @@ export type ConsolePart = { services: ConsoleServices; changeStreams: ChangeStre
 
 export async function startConsoleServices(
   config: Config,
-  parts: { storage: Storage; deliveryStore: DeliveryStore; deliveryCommands: DeliveryCommands; topics: TopicLog },
+  parts: { storage: Storage; deliveryListing: DeliveryListing; deliveryCommands: DeliveryCommands },
   log: Logger,
   closers: Closers,
 ): Promise<ConsolePart> {
-  const { storage, deliveryStore } = parts;
+  const { storage, deliveryListing } = parts;
   const feed = new DeliveryChangeFeed(storage.js, storage.jsm, log, storage.layout);
   closers.push("delivery change feed", () => feed.stop());
   const fleet = new FleetStats({
     feed,
-    countStates: () => countStatesByScan(deliveryStore),
+    countStates: async () => (await deliveryListing.counts({})).counts as StateCounts,
     log,
     windowMinutes: config.HOOKD_FLEET_WINDOW / 60_000,
     maxHosts: config.HOOKD_FLEET_HOSTS,
@@ -54,7 +53,7 @@ export async function startConsoleServices(
   const bulkJobs = new BulkJobs({
     store: new BulkJobStore(storage.js, storage.jsm, storage.publisher, storage.layout),
     deliveries: parts.deliveryCommands,
-    resolve: (filter, limit) => resolveDeliveryFilter({ store: deliveryStore, topics: parts.topics }, filter, limit),
+    resolve: (filter, limit) => resolveDeliveryFilter({ listing: deliveryListing }, filter, limit),
     maxDeliveries: config.HOOKD_BULK_MAX,
     instance: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
     clock: Date.now,
@@ -63,13 +62,4 @@ export async function startConsoleServices(
   });
   closers.push("bulk jobs", () => bulkJobs.stop());
   return { services: consoleServices({ changeStreams, fleet, bulkJobs }), changeStreams, feed };
-}
-
-/** Deliveries per state by scanning the journal's heads: what is cheap until the delivery index counts them. */
-async function countStatesByScan(store: DeliveryStore): Promise<StateCounts> {
-  const counts: StateCounts = {};
-  for (const item of await store.list({ limit: Number.MAX_SAFE_INTEGER })) {
-    counts[item.state] = (counts[item.state] ?? 0) + 1;
-  }
-  return counts;
 }

@@ -3,6 +3,9 @@ import { createHttpAttempter, type HttpAttempter } from "../delivery/http-attemp
 import { NetworkPolicy } from "../delivery/network-policy.ts";
 import { randomBytes } from "../domain/random-pool.ts";
 import { DeliveryStore } from "../nats/delivery-store.ts";
+import { DeliveryIndex } from "../nats/delivery-index.ts";
+import { DeliveryListing } from "../nats/delivery-listing.ts";
+import { listingFieldsOf } from "../domain/delivery-listing.ts";
 import { IngestBatcher } from "../nats/ingest-batcher.ts";
 import { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import type { Closers } from "./closers.ts";
@@ -13,6 +16,9 @@ import type { Storage } from "./storage.ts";
 export type DeliveryPart = {
   deliveryStore: DeliveryStore;
   deliveryCommands: DeliveryCommands;
+  /** The delivery list's index: written by the indexer (start/indexer.ts), read by the list and counts. */
+  deliveryIndex: DeliveryIndex;
+  deliveryListing: DeliveryListing;
   policy: NetworkPolicy;
   attempter: HttpAttempter;
 };
@@ -37,5 +43,11 @@ export function buildDeliveries(config: Config, storage: Storage, closers: Close
   const policy = new NetworkPolicy(config.HOOKD_ALLOWED_NETWORKS);
   const attempter = createHttpAttempter({ timeoutMs: config.HOOKD_TIMEOUT, policy });
   closers.push("outbound http client", () => attempter.close());
-  return { deliveryStore, deliveryCommands, policy, attempter };
+  // Deliveries journaled before the index carry no listing header: their created event says it.
+  const deliveryIndex = new DeliveryIndex(storage.jsm, storage.publisher, storage.layout, async (id) => {
+    const created = await deliveryStore.readJournaledCreated(id);
+    return created ? listingFieldsOf(created.event) : null;
+  });
+  const deliveryListing = new DeliveryListing(storage.js, storage.jsm, storage.layout);
+  return { deliveryStore, deliveryCommands, deliveryIndex, deliveryListing, policy, attempter };
 }

@@ -39,6 +39,7 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
   return createApp({
     deliveries: deliveryPart.deliveryCommands,
     deliveryStore: deliveryPart.deliveryStore,
+    deliveryListing: deliveryPart.deliveryListing,
     tokens: parts.tokens.check,
     tokenRoutes: { revocable: parts.tokens.check.revocable, revocations: parts.tokens.revocations, clock: Date.now },
     resealSecrets: () => resealSecrets(resealDeps(config, storage, subscriptionPart)),

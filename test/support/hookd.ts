@@ -92,6 +92,26 @@ export async function eventually<T>(
   }
 }
 
+/**
+ * The first page of GET /api/v1/deliveries?<query> once it lists every one of `ids`: the list follows
+ * the journal a moment behind, through its index.
+ */
+export function waitForListed(
+  base: string,
+  query: string,
+  ids: readonly string[],
+  timeoutMs = 20_000,
+): Promise<{ data: Record<string, any>[]; next_cursor: string | null }> {
+  return eventually(
+    async () => {
+      const page = await (await api(base, `/api/v1/deliveries?${query}`)).json();
+      return ids.every((id) => page.data.some((item: { id: string }) => item.id === id)) ? page : undefined;
+    },
+    timeoutMs,
+    `${ids.length} deliveries to be listed by ?${query}`,
+  );
+}
+
 /** fetch with the admin token. */
 export async function api(base: string, path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);

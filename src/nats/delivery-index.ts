@@ -1,0 +1,167 @@
+import type { JetStreamManager } from "@nats-io/jetstream";
+import { facetTokens, type ListingFields, ListingFieldsSchema } from "../domain/delivery-listing.ts";
+import { Journal, JournalConflictError, NatsUnavailableError } from "./journal.ts";
+import type { JetStreamPublisher } from "./jetstream-publisher.ts";
+import type { JetStreamLayout } from "./layout.ts";
+
+/**
+ * The delivery list's index, written by the indexer (runtime/delivery-indexer.ts) and read by
+ * delivery-listing.ts. Each delivery has one entry in HOOKD_INDEX on a subject naming its state
+ * and hashed facets, so a state's entries are a subject filter, its count is the stream's
+ * per-subject counts, and a page is a short read near the stream's end. Each delivery also has one
+ * pointer in HOOKD_INDEXED (one message per subject) saying which entry is its current one, which
+ * journal sequence that entry reflects, and the entry before it: an update writes the new entry,
+ * moves the pointer at its expected sequence, then deletes the old entry. The journal sequence
+ * makes updates monotonic (an older update never replaces a newer one, whoever writes it), the
+ * entry's msgID makes a replayed update reuse the entry it already wrote, and the pointer's
+ * `previous` lets a replay finish a delete that a crash cut off.
+ */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const NO_MESSAGE = /no message found/i;
+const MAX_ROUNDS = 5;
+
+/** An entry's body: everything a listed row shows, so a page reads nothing else. */
+export type IndexEntry = { id: string; state: string; updatedAt: string; journalSeq: number; fields: ListingFields };
+/** Where a delivery's entry sits, with what the entry says, so a delivery is also found by id. */
+export type Pointer = IndexEntry & { entry: number; previous: number | null };
+type StoredPointer = { seq: number; value: Pointer };
+
+/** One delivery's change, folded from one batch of journal headers. */
+export type IndexUpdate = {
+  id: string;
+  state: string;
+  /** The journal sequence of the newest message this update reflects. */
+  journalSeq: number;
+  updatedAt: string;
+  /** From the created event's header when the batch held it; null to take them from the pointer. */
+  fields: ListingFields | null;
+  /** The batch held the created event, so no earlier entry can exist (unless this batch is read again). */
+  fresh: boolean;
+};
+
+/** How far the indexer has read, how many delivery journal messages were then still unread, who reads. */
+export type Checkpoint = { through: number; behind: number; owner: string; renewedAt: number };
+
+/** An update with what it is applied on: the delivery's pointer now and its fields, read beforehand. */
+export type PreparedUpdate = { update: IndexUpdate; pointer: StoredPointer | null; fields: ListingFields | null };
+
+export class DeliveryIndex {
+  readonly #entries: Journal;
+  readonly #pointers: Journal;
+
+  constructor(
+    private readonly jsm: JetStreamManager,
+    publisher: JetStreamPublisher,
+    private readonly layout: JetStreamLayout,
+    /** The listing fields of a delivery whose created event carried none (journaled before the index). */
+    private readonly fieldsOf: (id: string) => Promise<ListingFields | null>,
+  ) {
+    this.#entries = new Journal(jsm, layout.streams.index, publisher);
+    this.#pointers = new Journal(jsm, layout.streams.indexed, publisher);
+  }
+
+  /** Reads what applying `update` needs: its pointer (none for a fresh delivery) and its fields. */
+  async prepare(update: IndexUpdate): Promise<PreparedUpdate> {
+    const pointer = update.fresh ? null : await this.#readPointer(update.id);
+    const fields = update.fields ?? pointer?.value.fields ?? await this.fieldsOf(update.id);
+    return { update, pointer, fields };
+  }
+
+  /**
+   * Brings one delivery's entry up to its update, unless the index already holds it or a newer one.
+   * Its first step, the entry's publish, is handed to the publisher before this returns a promise,
+   * so entries applied one after another in a turn are stored in that order.
+   */
+  async apply(prepared: PreparedUpdate): Promise<void> {
+    const { update } = prepared;
+    let { pointer } = prepared;
+    // The journal no longer has the delivery (aged out): nothing to list.
+    const fields = prepared.fields;
+    if (!fields) return;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (pointer && pointer.value.journalSeq >= update.journalSeq) {
+        // Read again after a crash: finish the delete that may not have happened.
+        if (pointer.value.journalSeq === update.journalSeq) await this.#deleteEntry(pointer.value.previous);
+        return;
+      }
+      const entry = await this.#writeEntry(update, fields);
+      try {
+        await this.#pointers.append(
+          this.layout.subjects.indexedDelivery(update.id),
+          this.#pointerData(update, fields, entry, pointer),
+          {
+            expectedSeq: pointer?.seq ?? 0,
+          },
+        );
+      } catch (error) {
+        if (!(error instanceof JournalConflictError)) throw error;
+        const newer = await this.#readPointer(update.id);
+        if (newer && newer.value.journalSeq >= update.journalSeq && newer.value.entry !== entry) {
+          await this.#deleteEntry(entry);
+        }
+        pointer = newer;
+        continue;
+      }
+      if (pointer && pointer.value.entry !== entry) await this.#deleteEntry(pointer.value.entry);
+      return;
+    }
+    throw new Error(`the index entry of ${update.id} kept changing under the indexer`);
+  }
+
+  async readCheckpoint(): Promise<{ seq: number; value: Checkpoint } | null> {
+    const entry = await this.#pointers.readLast(this.layout.subjects.indexCheckpoint);
+    return entry ? { seq: entry.seq, value: JSON.parse(decoder.decode(entry.data)) as Checkpoint } : null;
+  }
+
+  /** Writes the checkpoint at `expectedSeq`; throws JournalConflictError when another instance wrote it since. */
+  async writeCheckpoint(value: Checkpoint, expectedSeq: number): Promise<number> {
+    const data = encoder.encode(JSON.stringify(value));
+    return (await this.#pointers.append(this.layout.subjects.indexCheckpoint, data, { expectedSeq })).seq;
+  }
+
+  async #writeEntry(update: IndexUpdate, fields: ListingFields): Promise<number> {
+    const body: IndexEntry = {
+      id: update.id,
+      state: update.state,
+      updatedAt: update.updatedAt,
+      journalSeq: update.journalSeq,
+      fields,
+    };
+    const subject = this.layout.subjects.indexEntry(update.state, facetTokens(fields));
+    const written = await this.#entries.append(subject, encoder.encode(JSON.stringify(body)), {
+      msgID: `${update.id}:${update.journalSeq}`,
+    });
+    return written.seq;
+  }
+
+  #pointerData(update: IndexUpdate, fields: ListingFields, entry: number, old: StoredPointer | null): Uint8Array {
+    const value: Pointer = {
+      id: update.id,
+      entry,
+      previous: old && old.value.entry !== entry ? old.value.entry : null,
+      state: update.state,
+      updatedAt: update.updatedAt,
+      journalSeq: update.journalSeq,
+      fields,
+    };
+    return encoder.encode(JSON.stringify(value));
+  }
+
+  async #readPointer(id: string): Promise<StoredPointer | null> {
+    const entry = await this.#pointers.readLast(this.layout.subjects.indexedDelivery(id));
+    if (!entry) return null;
+    const value = JSON.parse(decoder.decode(entry.data)) as Pointer;
+    return { seq: entry.seq, value: { ...value, fields: ListingFieldsSchema.parse(value.fields) } };
+  }
+
+  async #deleteEntry(seq: number | null): Promise<void> {
+    if (seq === null) return;
+    try {
+      await this.jsm.streams.deleteMessage(this.layout.streams.index, seq, false);
+    } catch (error) {
+      if (!NO_MESSAGE.test(String(error))) throw new NatsUnavailableError(error);
+    }
+  }
+}

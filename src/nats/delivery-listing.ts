@@ -1,0 +1,200 @@
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { filterTokens, type ListingFilter, matchesFilter } from "../domain/delivery-listing.ts";
+import type { Checkpoint, IndexEntry, Pointer } from "./delivery-index.ts";
+import { unavailable } from "./journal.ts";
+import type { JetStreamLayout } from "./layout.ts";
+
+/**
+ * Reads the delivery list's index (delivery-index.ts): pages newest first, and counts per state.
+ * Entries sit in the order the indexer wrote them, which is the order of the deliveries' last
+ * state changes, so a page is read backwards from its upper bound in growing windows of stream
+ * sequences, each window one short-lived consumer whose filter is the page's state and facets: the
+ * server skips other entries by subject and hands over only matching ones. A cursor is the lowest
+ * sequence shown, so the next page starts strictly below it: an entry never shows twice, and a
+ * delivery whose state changes meanwhile gets a new entry above the cursor (its old one is deleted)
+ * instead of moving into a later page.
+ */
+
+export type ListedEntry = IndexEntry & { seq: number };
+export type ListingPage = { entries: ListedEntry[]; nextBefore: number | null };
+export type ListingQuery = ListingFilter & { beforeSeq?: number; since?: Date; until?: Date; limit: number };
+/** Deliveries per state, and how far the index is behind the journal when they were read. */
+export type ListingCounts = { counts: Record<string, number>; lag: number };
+
+const decoder = new TextDecoder();
+const FIRST_WINDOW = 512;
+const WINDOW_GROWTH = 4;
+const FETCH_EXPIRES_MS = 5_000;
+/** Counts are read at most this often per filter and instance, however many pages ask. */
+const COUNTS_FRESH_MS = 1_000;
+const COUNTS_KEPT = 64;
+const CONSUMER_IDLE_NS = 30_000_000_000;
+
+type Window = { lo: number; hi: number };
+
+export class DeliveryListing {
+  readonly #counts = new Map<string, { at: number; value: Promise<ListingCounts> }>();
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly layout: JetStreamLayout,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async page(query: ListingQuery): Promise<ListingPage> {
+    const { first_seq: first, last_seq: last } = (await this.jsm.streams.info(this.layout.streams.index).catch(
+      unavailable,
+    )).state;
+    let hi = Math.min(last, (query.beforeSeq ?? Infinity) - 1);
+    if (query.until) hi = Math.min(hi, (await this.#firstSeqAt(query.until, first, last)) - 1);
+    const entries: ListedEntry[] = [];
+    const subject = this.layout.subjects.indexFilter(query.state ?? null, filterTokens(query));
+    let width = Math.max(FIRST_WINDOW, query.limit * 8);
+    // How many matching entries lie above the window: the consumer's count less those is the window's.
+    let above = hi >= last ? 0 : await this.#pendingFrom(subject, hi + 1);
+    while (hi >= first && hi > 0 && entries.length <= query.limit) {
+      const window = { lo: Math.max(first, hi - width + 1), hi };
+      const { found, pending } = await this.#readWindow(subject, window, above);
+      above = pending;
+      const since = query.since?.getTime() ?? -Infinity;
+      const kept = found.filter((entry) => matchesFilter(entry.fields, query) && Date.parse(entry.updatedAt) >= since);
+      entries.push(...kept.reverse());
+      // Entries are in time order, so one older than `since` ends the list.
+      if (found.some((entry) => Date.parse(entry.updatedAt) < since)) break;
+      hi = window.lo - 1;
+      width *= WINDOW_GROWTH;
+    }
+    const shown = entries.slice(0, query.limit);
+    return { entries: shown, nextBefore: entries.length > query.limit ? shown.at(-1)!.seq : null };
+  }
+
+  /** One delivery's entry, found by id; null when the index has none (yet). */
+  async lookup(id: string): Promise<ListedEntry | null> {
+    const message = await this.jsm.direct.getMessage(this.layout.streams.indexed, {
+      last_by_subj: this.layout.subjects.indexedDelivery(id),
+    }).catch(unavailable);
+    if (!message) return null;
+    const { entry, previous: _previous, ...listed } = JSON.parse(decoder.decode(message.data)) as Pointer;
+    return { ...listed, seq: entry };
+  }
+
+  /**
+   * Delivery journal messages the indexer has yet to read: as its checkpoint last said, and at
+   * least 1 while the journal holds one past the checkpoint (one direct read near the journal's
+   * end; counting them all would make the server walk the journal's subjects).
+   */
+  async lag(): Promise<number> {
+    const message = await this.jsm.direct.getMessage(this.layout.streams.indexed, {
+      last_by_subj: this.layout.subjects.indexCheckpoint,
+    }).catch(unavailable);
+    const checkpoint = message ? (JSON.parse(decoder.decode(message.data)) as Checkpoint) : null;
+    const unread = await this.jsm.direct.getMessage(this.layout.streams.journal, {
+      seq: (checkpoint?.through ?? 0) + 1,
+      next_by_subj: this.layout.subjects.allDeliveryJournals,
+    }).catch(unavailable);
+    return Math.max(checkpoint?.behind ?? 0, unread ? 1 : 0);
+  }
+
+  /** Deliveries per state among those the filter's facets select (the state filter is ignored). */
+  counts(filter: ListingFilter): Promise<ListingCounts> {
+    const key = JSON.stringify(filterTokens(filter));
+    const cached = this.#counts.get(key);
+    const now = this.clock();
+    if (cached && now - cached.at < COUNTS_FRESH_MS) return cached.value;
+    if (this.#counts.size >= COUNTS_KEPT) this.#counts.clear();
+    const value = this.#readCounts(filter);
+    this.#counts.set(key, { at: now, value });
+    value.catch(() => this.#counts.delete(key));
+    return value;
+  }
+
+  async #readCounts(filter: ListingFilter): Promise<ListingCounts> {
+    const subjects_filter = this.layout.subjects.indexFilter(null, filterTokens(filter));
+    const [info, lag] = await Promise.all([
+      this.jsm.streams.info(this.layout.streams.index, { subjects_filter }).catch(unavailable),
+      this.lag(),
+    ]);
+    const counts: Record<string, number> = {};
+    for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
+      const parsed = this.layout.parseSubject(subject);
+      if (parsed?.kind === "index-entry") counts[parsed.state] = (counts[parsed.state] ?? 0) + count;
+    }
+    return { counts, lag };
+  }
+
+  /**
+   * The matching entries with sequences in the window, oldest first, and how many match from the
+   * window's start to the stream's end (`above` of them lie past the window, so are not fetched).
+   */
+  async #readWindow(
+    subject: string,
+    window: Window,
+    above: number,
+  ): Promise<{ found: ListedEntry[]; pending: number }> {
+    const info = await this.#consumerAt(subject, window.lo);
+    const found: ListedEntry[] = [];
+    try {
+      const consumer = await this.js.consumers.get(this.layout.streams.index, info.name);
+      let remaining = info.num_pending - above;
+      while (remaining > 0) {
+        const batch = await consumer.fetch({ max_messages: Math.min(remaining, 1_000), expires: FETCH_EXPIRES_MS });
+        let got = 0;
+        for await (const message of batch) {
+          got++;
+          if (message.seq > window.hi) {
+            remaining = 0;
+            break;
+          }
+          found.push({ ...(JSON.parse(decoder.decode(message.data)) as IndexEntry), seq: message.seq });
+        }
+        if (got === 0) break;
+        remaining -= got;
+      }
+    } finally {
+      this.#drop(info.name);
+    }
+    return { found, pending: info.num_pending };
+  }
+
+  async #pendingFrom(subject: string, seq: number): Promise<number> {
+    const info = await this.#consumerAt(subject, seq);
+    this.#drop(info.name);
+    return info.num_pending;
+  }
+
+  #consumerAt(subject: string, seq: number) {
+    return this.jsm.consumers.add(this.layout.streams.index, {
+      ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: seq,
+      filter_subject: subject,
+      mem_storage: true,
+      inactive_threshold: CONSUMER_IDLE_NS,
+    }).catch(unavailable);
+  }
+
+  /** A page's consumers are deleted without waiting; the idle threshold removes any delete that is lost. */
+  #drop(name: string): void {
+    void this.jsm.consumers.delete(this.layout.streams.index, name).catch(() => undefined);
+  }
+
+  /**
+   * The first index sequence whose entry changed at or after `time`, by binary search over the
+   * entries' own times: the indexer writes entries in journal order, so their times rise with
+   * their sequences, also for a backfilled journal whose entries were all written today.
+   */
+  async #firstSeqAt(time: Date, first: number, last: number): Promise<number> {
+    const anyEntry = this.layout.subjects.indexFilter(null, [null, null, null, null]);
+    let [lo, hi] = [first, last + 1];
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const found = await this.jsm.direct.getMessage(this.layout.streams.index, { seq: mid, next_by_subj: anyEntry })
+        .catch(unavailable);
+      if (!found || found.seq >= hi) hi = mid;
+      else if (Date.parse((found.json() as IndexEntry).updatedAt) < time.getTime()) lo = found.seq + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}

@@ -1,0 +1,224 @@
+import { type Consumer, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
+import { type ListingFields, ListingFieldsSchema } from "../domain/delivery-listing.ts";
+import type { Logger } from "../log.ts";
+import type { DeliveryIndex, IndexUpdate } from "../nats/delivery-index.ts";
+import { LISTING_HEADER, STATE_HEADER } from "../nats/delivery-store.ts";
+import { JournalConflictError } from "../nats/journal.ts";
+import type { JetStreamLayout } from "../nats/layout.ts";
+
+/**
+ * Keeps the delivery list's index (nats/delivery-index.ts) in step with the journal, off the
+ * delivery path: it follows the journal's delivery subjects with an ordered consumer, headers only
+ * (a transition's state is a header, a created event's listing fields too), folds each batch to one
+ * update per delivery (a delivery created and delivered within the batch costs one entry), and
+ * writes those. How far it has read is a checkpoint in NATS, which is also a lease: one instance
+ * indexes at a time, the others check the lease now and then and take over when it runs out. A new
+ * index (or an old journal) is read from the journal's first message: that is the backfill. A batch
+ * is applied before the checkpoint moves past it, so a crash makes the next leader read it again,
+ * which writes nothing twice (updates are monotonic by journal sequence).
+ */
+
+export type DeliveryIndexerDeps = {
+  js: JetStreamClient;
+  index: DeliveryIndex;
+  layout: JetStreamLayout;
+  log: Logger;
+  clock: () => number;
+  /** This instance's name in the lease. */
+  owner: string;
+  /** Journal messages read per batch at most. */
+  batchSize?: number;
+  /** How long a lease lasts without renewal; another instance takes over after it. */
+  leaseMs?: number;
+  /** Deliveries updated at once within a batch. */
+  parallelism?: number;
+};
+
+export type DeliveryIndexer = { stop(): Promise<void> };
+
+type Lease = { checkpointSeq: number; through: number };
+
+const FETCH_EXPIRES_MS = 1_000;
+/** Journal messages per batch at most: a larger batch folds more of a delivery's messages into one update. */
+const BATCH_SIZE = 8_000;
+/** Updates prepared, then written, at once within a batch: enough to keep NATS busy. */
+const PARALLELISM = 256;
+/** How long a batch waits for more after its first message: the list's delay behind the journal, at most. */
+const LINGER_MS = 150;
+const RETRY_AFTER_ERROR_MS = 2_000;
+
+export function startDeliveryIndexer(deps: DeliveryIndexerDeps): DeliveryIndexer {
+  let stopped = false;
+  let wake: (() => void) | null = null;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  const leaseMs = deps.leaseMs ?? 10_000;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const lease = await claim(deps, leaseMs);
+        if (lease) await lead(deps, lease, leaseMs, () => stopped);
+        else await pause(leaseMs / 4);
+      } catch (error) {
+        if (stopped) break;
+        deps.log.warn({ err: error }, "the delivery indexer stopped on an error; it reads the journal again shortly");
+        await pause(RETRY_AFTER_ERROR_MS);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      (wake as (() => void) | null)?.();
+      await loop;
+    },
+  };
+}
+
+/** The lease when this instance holds it now (it was free, ran out, or was its own); null when another holds it. */
+async function claim(deps: DeliveryIndexerDeps, leaseMs: number): Promise<Lease | null> {
+  const current = await deps.index.readCheckpoint();
+  const now = deps.clock();
+  if (current && current.value.owner !== deps.owner && now - current.value.renewedAt < leaseMs) return null;
+  const through = current?.value.through ?? 0;
+  try {
+    const checkpointSeq = await deps.index.writeCheckpoint(
+      { through, behind: current?.value.behind ?? 0, owner: deps.owner, renewedAt: now },
+      current?.seq ?? 0,
+    );
+    if (current?.value.owner !== deps.owner) deps.log.info({ through }, "this instance now keeps the delivery index");
+    return { checkpointSeq, through };
+  } catch (error) {
+    if (error instanceof JournalConflictError) return null;
+    throw error;
+  }
+}
+
+/** Reads the journal from the checkpoint on, batch by batch, until stopped or the lease is lost. */
+async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, stopped: () => boolean): Promise<void> {
+  const consumer = await deps.js.consumers.get(deps.layout.streams.journal, {
+    filter_subjects: deps.layout.subjects.allDeliveryJournals,
+    headers_only: true,
+    ...(lease.through > 0
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lease.through + 1 }
+      : { deliver_policy: DeliverPolicy.All }),
+  });
+  let { checkpointSeq, through } = lease;
+  let behind = 0;
+  let renewedAt = deps.clock();
+  try {
+    while (!stopped()) {
+      const messages = await nextBatch(consumer, deps.batchSize ?? BATCH_SIZE);
+      const last = messages.at(-1);
+      // Folded, the messages are dropped: a batch's updates are far smaller than its messages.
+      const updates = foldBatch(deps.layout, messages);
+      messages.length = 0;
+      if (last) {
+        await applyBatch(deps, updates);
+        through = last.seq;
+      }
+      // What the server said was still to come after the batch's last message; none after an empty wait.
+      behind = last?.info.pending ?? 0;
+      const now = deps.clock();
+      if (!last && now - renewedAt < leaseMs / 3) continue;
+      try {
+        checkpointSeq = await deps.index.writeCheckpoint(
+          { through, behind, owner: deps.owner, renewedAt: now },
+          checkpointSeq,
+        );
+        renewedAt = now;
+      } catch (error) {
+        if (!(error instanceof JournalConflictError)) throw error;
+        deps.log.warn("another instance took over the delivery index (this one paused past its lease)");
+        return;
+      }
+    }
+  } finally {
+    await consumer.delete().catch(() => undefined);
+  }
+}
+
+/**
+ * Waits for the next journal message, then takes what else is there after a short linger: a
+ * delivery's created event and its quick first outcome, milliseconds apart, then fold into one
+ * update. A backlog (a backfill) is read in full batches without lingering.
+ */
+async function nextBatch(consumer: Consumer, batchSize: number): Promise<JsMsg[]> {
+  const first = await consumer.next({ expires: FETCH_EXPIRES_MS });
+  if (!first) return [];
+  if (first.info.pending < batchSize) await new Promise((resolve) => setTimeout(resolve, LINGER_MS));
+  const pending = first.info.pending < batchSize ? (await consumer.info(false)).num_pending : first.info.pending;
+  const wanted = Math.min(pending, batchSize - 1);
+  const messages = [first];
+  if (wanted === 0) return messages;
+  for await (const message of await consumer.fetch({ max_messages: wanted, expires: FETCH_EXPIRES_MS })) {
+    messages.push(message);
+  }
+  return messages;
+}
+
+/** One update per delivery: its newest state and sequence in the batch, with its fields if the batch has them. */
+export function foldBatch(layout: JetStreamLayout, messages: readonly JsMsg[]): IndexUpdate[] {
+  const updates = new Map<string, IndexUpdate>();
+  for (const message of messages) {
+    const parsed = layout.parseSubject(message.subject);
+    if (parsed?.kind !== "delivery-created" && parsed?.kind !== "delivery-transitions") continue;
+    const updatedAt = new Date(Math.floor(message.info.timestampNanos / 1e6)).toISOString();
+    const known = updates.get(parsed.id);
+    if (parsed.kind === "delivery-created") {
+      const fields = listingFieldsIn(message);
+      if (known) known.fields ??= fields;
+      else {updates.set(parsed.id, {
+          id: parsed.id,
+          state: "pending",
+          journalSeq: message.seq,
+          updatedAt,
+          fields,
+          fresh: true,
+        });}
+      continue;
+    }
+    const state = message.headers?.get(STATE_HEADER) || "pending";
+    if (known) Object.assign(known, { state, journalSeq: message.seq, updatedAt });
+    else {updates.set(parsed.id, {
+        id: parsed.id,
+        state,
+        journalSeq: message.seq,
+        updatedAt,
+        fields: null,
+        fresh: false,
+      });}
+  }
+  return [...updates.values()];
+}
+
+function listingFieldsIn(message: JsMsg): ListingFields | null {
+  const header = message.headers?.get(LISTING_HEADER);
+  if (!header) return null;
+  try {
+    const parsed = ListingFieldsSchema.safeParse(JSON.parse(header));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Applies a batch's updates in the order of their journal sequences, so entries are stored in the
+ * order the deliveries changed (a page's `since` and `until` rely on it): what each needs is read
+ * first, in parallel, then each chunk's entries are published in order in one turn.
+ */
+async function applyBatch(deps: DeliveryIndexerDeps, folded: IndexUpdate[]): Promise<void> {
+  const updates = folded.sort((a, b) => a.journalSeq - b.journalSeq);
+  const chunk = deps.parallelism ?? PARALLELISM;
+  for (let start = 0; start < updates.length; start += chunk) {
+    const prepared = await Promise.all(updates.slice(start, start + chunk).map((update) => deps.index.prepare(update)));
+    await Promise.all(prepared.map((one) => deps.index.apply(one)));
+  }
+}

@@ -1,0 +1,67 @@
+import { DELIVERY_STATES } from "../../actors/delivery.machine.ts";
+import { type ListingFilter, matchesFilter } from "../domain/delivery-listing.ts";
+import { isDeliveryId } from "../domain/ids.ts";
+import type { DeliveryListing, ListedEntry, ListingPage, ListingQuery } from "../nats/delivery-listing.ts";
+import { ActorNotFoundError, EventExpiredError } from "./errors.ts";
+import { type EventViewDeps, loadEventView } from "./event-view.ts";
+
+/**
+ * The delivery list as the API and the console read it: a page of the index, or the deliveries a
+ * search names (a delivery id, or an event id and the deliveries its fan-out created), each found
+ * by id rather than by reading the list; and the counts per state with every state named.
+ */
+
+export type DeliveryListDeps = EventViewDeps & { listing: DeliveryListing };
+export type DeliveryListQuery = ListingQuery & { q?: string };
+
+const PARALLEL_LOOKUPS = 16;
+
+export async function listDeliveries(deps: DeliveryListDeps, query: DeliveryListQuery): Promise<ListingPage> {
+  if (query.q === undefined) return deps.listing.page(query);
+  const found = (await searchDeliveries(deps, query.q))
+    .filter((entry) => inQuery(entry, query))
+    .sort((a, b) => b.seq - a.seq);
+  const shown = found.slice(0, query.limit);
+  return { entries: shown, nextBefore: found.length > query.limit ? shown.at(-1)!.seq : null };
+}
+
+export async function countDeliveries(
+  deps: DeliveryListDeps,
+  filter: ListingFilter,
+): Promise<{ counts: Record<string, number>; total: number; lag: number }> {
+  const { counts, lag } = await deps.listing.counts(filter);
+  const all = Object.fromEntries(DELIVERY_STATES.map((state) => [state, counts[state] ?? 0]));
+  return { counts: all, total: Object.values(all).reduce((a, b) => a + b, 0), lag };
+}
+
+function inQuery(entry: ListedEntry, query: DeliveryListQuery): boolean {
+  const time = Date.parse(entry.updatedAt);
+  return (query.state === undefined || entry.state === query.state) &&
+    matchesFilter(entry.fields, query) &&
+    (query.beforeSeq === undefined || entry.seq < query.beforeSeq) &&
+    (query.since === undefined || time >= query.since.getTime()) &&
+    (query.until === undefined || time < query.until.getTime());
+}
+
+async function searchDeliveries(deps: DeliveryListDeps, q: string): Promise<ListedEntry[]> {
+  const ids = isDeliveryId(q) ? [q] : await deliveriesOfEvent(deps, q);
+  const found: ListedEntry[] = [];
+  let next = 0;
+  const lookups = Array.from({ length: Math.min(PARALLEL_LOOKUPS, ids.length) }, async () => {
+    while (next < ids.length) {
+      const entry = await deps.listing.lookup(ids[next++]!);
+      if (entry) found.push(entry);
+    }
+  });
+  await Promise.all(lookups);
+  return found;
+}
+
+async function deliveriesOfEvent(deps: EventViewDeps, eventId: string): Promise<string[]> {
+  try {
+    return (await loadEventView(deps, eventId)).deliveries.map((delivery) => delivery.id);
+  } catch (error) {
+    if (error instanceof ActorNotFoundError || error instanceof EventExpiredError) return [];
+    throw error;
+  }
+}

@@ -1,0 +1,259 @@
+import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeliveryState } from "../actors/delivery.machine.ts";
+import { listingFieldsOf } from "../src/domain/delivery-listing.ts";
+import { DELIVERY_ID_PREFIX, ulid } from "../src/domain/ids.ts";
+import { createLogger } from "../src/log.ts";
+import { DeliveryIndex, type IndexEntry } from "../src/nats/delivery-index.ts";
+import { DeliveryListing } from "../src/nats/delivery-listing.ts";
+import { type DeliveryIndexer, startDeliveryIndexer } from "../src/runtime/delivery-indexer.ts";
+import {
+  createdEvent,
+  journalDelivery,
+  type JournalParts,
+  openJournal,
+  stepsFor,
+  UNTAGGED,
+} from "./support/delivery-journal.ts";
+import { eventually } from "./support/hookd.ts";
+import { type NatsProcess, startNats } from "./support/processes.ts";
+import { applyDeliveryEvent, initialDelivery, restoreDelivery } from "../actors/delivery.fold.ts";
+import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
+
+/**
+ * The delivery index below the API, on a real nats-server: a journal written through hookd's own
+ * store, indexers started and stopped as instances would be, and the index checked entry by entry
+ * against the journal: every delivery has exactly one entry, in the state its journal ends in.
+ */
+
+const STATES: DeliveryState[] = ["pending", "in-flight", "backoff", "delivered", "failed", "cancelled"];
+const log = createLogger("silent");
+const encoder = new TextEncoder();
+let nats: NatsProcess;
+let nc: NatsConnection;
+let journal: JournalParts;
+
+beforeAll(async () => {
+  nats = await startNats();
+  nc = await connect({ servers: nats.url });
+  journal = await openJournal(nc);
+});
+
+afterAll(async () => {
+  journal?.publisher.close();
+  await nc?.close();
+  await nats?.stop();
+});
+
+function newIds(count: number): string[] {
+  return Array.from(
+    { length: count },
+    () => DELIVERY_ID_PREFIX + ulid(Date.now(), crypto.getRandomValues(new Uint8Array(10))),
+  );
+}
+
+function indexer(owner: string, leaseMs: number, batchSize = 50): DeliveryIndexer {
+  const index = new DeliveryIndex(journal.jsm, journal.publisher, journal.layout, async (id) => {
+    const created = await journal.store.readJournaledCreated(id);
+    return created ? listingFieldsOf(created.event) : null;
+  });
+  return startDeliveryIndexer({
+    js: jetstream(nc),
+    index,
+    layout: journal.layout,
+    log,
+    clock: Date.now,
+    owner,
+    leaseMs,
+    batchSize,
+  });
+}
+
+/** Every entry in HOOKD_INDEX, by delivery id. */
+async function entries(): Promise<Map<string, IndexEntry[]>> {
+  const jsm = await jetstreamManager(nc);
+  const { messages } = (await jsm.streams.info(journal.layout.streams.index)).state;
+  const byId = new Map<string, IndexEntry[]>();
+  if (messages === 0) return byId;
+  const consumer = await jetstream(nc).consumers.get(journal.layout.streams.index, {
+    deliver_policy: DeliverPolicy.All,
+  });
+  let read = 0;
+  while (read < messages) {
+    for await (const message of await consumer.fetch({ max_messages: messages - read, expires: 5_000 })) {
+      read++;
+      const entry = message.json<IndexEntry>();
+      byId.set(entry.id, [...(byId.get(entry.id) ?? []), entry]);
+      expect(journal.layout.parseSubject(message.subject)).toEqual({ kind: "index-entry", state: entry.state });
+    }
+  }
+  await consumer.delete();
+  return byId;
+}
+
+/** The state each delivery's journal ends in. */
+async function journalStates(ids: readonly string[]): Promise<Map<string, string>> {
+  const states = new Map<string, string>();
+  for (const id of ids) states.set(id, (await journal.store.readHead(id))?.after.state ?? "pending");
+  return states;
+}
+
+/** Waits until the index holds exactly one entry per delivery, in the state its journal ends in. */
+async function expectIndexMatchesJournal(ids: readonly string[]): Promise<void> {
+  const want = await journalStates(ids);
+  await eventually(
+    async () => {
+      const got = await entries();
+      return ids.every((id) => got.get(id)?.length === 1 && got.get(id)![0]!.state === want.get(id)) || undefined;
+    },
+    30_000,
+    "the index to match the journal",
+  );
+  const got = await entries();
+  for (const id of ids) {
+    expect(got.get(id), id).toHaveLength(1);
+    expect(got.get(id)![0]!.state, id).toBe(want.get(id));
+  }
+}
+
+async function journalMany(ids: readonly string[], url: string): Promise<void> {
+  await Promise.all(
+    ids.map((id, i) => journalDelivery(journal.store, { id, url, state: STATES[i % STATES.length]!, at: Date.now() })),
+  );
+}
+
+/** Retries each failed delivery and fails it again: two more transitions on each. */
+async function failAgain(ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    const head = await journal.store.readHead(id);
+    if (head?.after.state !== "failed") continue;
+    const at = new Date().toISOString();
+    const retry: DeliveryTransition = { type: "delivery.retry-requested", at, data: {} };
+    const before = restoreDelivery(head.after);
+    const attempt = applyDeliveryEvent(before, retry)!.context.attempts + 1;
+    const steps = stepsFor(before, [
+      retry,
+      { type: "attempt.started", at, data: { attempt } },
+      {
+        type: "attempt.failed",
+        at,
+        data: {
+          attempt,
+          request: { method: "POST", url: "http://x/", headers: {} },
+          latencyMs: 1,
+          error: "gone",
+          permanent: true,
+          retryAt: at,
+        },
+      },
+    ]);
+    await journal.store.appendTransitions(id, steps, head.seq, { from: "failed", tags: UNTAGGED });
+  }
+}
+
+describe("the delivery index", () => {
+  it("backfills a journal written before the index existed, from the created events themselves", async () => {
+    const ids = newIds(120);
+    for (const [i, id] of ids.entries()) {
+      // As hookd wrote them before: a created event without the listing header.
+      const created = createdEvent({ id, url: `http://old.example/${i}`, state: "pending", at: Date.now() });
+      await journal.store.journal.append(
+        journal.layout.subjects.deliveryCreated(id),
+        encoder.encode(JSON.stringify(created)),
+        {
+          expectedSeq: 0,
+        },
+      );
+      if (i % 3 === 0) continue;
+      const initial = initialDelivery({ id, maxAttempts: 3 });
+      const at = new Date().toISOString();
+      await journal.store.appendTransitions(
+        id,
+        stepsFor(initial, [{ type: "delivery.cancel-requested", at, data: {} }]),
+        0,
+        { from: "pending", tags: UNTAGGED },
+      );
+    }
+    // Clear of the last journal write's millisecond, which the entries' times are cut to.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const written = new Date();
+    const running = indexer("backfill", 5_000);
+    try {
+      await expectIndexMatchesJournal(ids);
+      const got = await entries();
+      expect(got.get(ids[5]!)![0]!.fields.target).toBe("http://old.example/5");
+      expect(got.get(ids[5]!)![0]!.fields.host).toBe("old.example");
+      // Times are the journal's, not the backfill's: every entry changed before the indexer ran.
+      const listing = new DeliveryListing(jetstream(nc), journal.jsm, journal.layout);
+      const page = await listing.page({ host: "old.example", until: written, limit: 100 });
+      expect(page.entries).toHaveLength(100);
+      expect((await listing.page({ host: "old.example", since: written, limit: 100 })).entries).toEqual([]);
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it("stays right across two instances, one of them stopping mid-way, and both leading at once", async () => {
+    const ids = newIds(300);
+    await journalMany(ids.slice(0, 150), "http://two.example/a");
+    // A lease that runs out at once: both instances take it in turn and lead at the same time.
+    const a = indexer("instance-a", 1, 20);
+    const b = indexer("instance-b", 1, 20);
+    try {
+      await journalMany(ids.slice(150), "http://two.example/b");
+      await failAgain(ids.slice(0, 60));
+      // One stops without a last checkpoint, as a crash would leave it; the other carries on.
+      await a.stop();
+      await failAgain(ids.slice(60, 120));
+      await expectIndexMatchesJournal(ids);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+    // A new instance reads again from the checkpoint and changes nothing.
+    const c = indexer("instance-c", 5_000);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await expectIndexMatchesJournal(ids);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it("counts what it lists, and pages through all of it once", async () => {
+    const listing = new DeliveryListing(jetstream(nc), journal.jsm, journal.layout);
+    const ids = newIds(240);
+    await journalMany(ids, "http://count.example/x");
+    const running = indexer("counter", 5_000, 500);
+    try {
+      await expectIndexMatchesJournal(ids);
+      const { counts } = await eventually(async () => {
+        const read = await listing.counts({ host: "count.example" });
+        return read.counts.failed === 40 ? read : undefined;
+      });
+      expect(counts).toEqual(Object.fromEntries(STATES.map((state) => [state, 40])));
+      const seen: string[] = [];
+      let before: number | undefined;
+      for (;;) {
+        const page = await listing.page({ host: "count.example", state: "backoff", limit: 7, beforeSeq: before });
+        seen.push(...page.entries.map((entry) => entry.id));
+        if (page.nextBefore === null) break;
+        before = page.nextBefore;
+      }
+      expect(seen).toHaveLength(40);
+      expect(new Set(seen).size).toBe(40);
+      // Entries are stored in the order deliveries changed, so a walk comes newest change first.
+      const times: number[] = [];
+      for (let page = await listing.page({ host: "count.example", limit: 50 });;) {
+        times.push(...page.entries.map((entry) => Date.parse(entry.updatedAt)));
+        if (page.nextBefore === null) break;
+        page = await listing.page({ host: "count.example", limit: 50, beforeSeq: page.nextBefore });
+      }
+      expect(times).toHaveLength(240);
+      expect([...times].sort((a, b) => b - a)).toEqual(times);
+      expect(await listing.lag()).toBe(0);
+    } finally {
+      await running.stop();
+    }
+  });
+});
