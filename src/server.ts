@@ -15,6 +15,7 @@ import { permissionRefusal } from "./nats/connect-refusal.ts";
 import { buildSubscriptions } from "./start/subscriptions.ts";
 import { startTokens } from "./start/tokens.ts";
 import { buildTopicStreams } from "./start/topic-streams.ts";
+import { startIndexer } from "./start/indexer.ts";
 import { startConsoleServices } from "./start/console-services.ts";
 import { OpenSseResponses } from "./http/change-sse.ts";
 import type { ConsoleServices } from "./runtime/console-services.ts";
@@ -54,6 +55,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     if (config.HOOKD_WORKERS === "on") {
       await startConsumers(config, { storage, deliveryPart, subscriptionPart, configFile, metrics }, log, closers);
     }
+    startIndexer(config, storage, deliveryPart, log, closers);
     const topicStreams = buildTopicStreams(config, storage, metrics, log, closers);
     topicStreams.followRevocations(tokens.revocations);
     const consolePart = await startConsoleServices(

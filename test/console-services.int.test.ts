@@ -257,8 +257,8 @@ describe("bulk cancel, on an instance without workers (deliveries stay pending)"
   const quiet = hookdSuite({ receiver: false, env: { HOOKD_WORKERS: "off" } });
   const post = (body: unknown) =>
     api(quiet.hookd.url, "/api/v1/deliveries/bulk", { method: "POST", body: JSON.stringify(body) });
-  const createPending = async (host: string, count: number) =>
-    await Promise.all(Array.from({ length: count }, async (_, i) => {
+  const createPending = async (host: string, count: number) => {
+    const ids = await Promise.all(Array.from({ length: count }, async (_, i) => {
       // A keyed create is journaled at once (no ingest batch waiting for a worker to expand it).
       const response = await api(quiet.hookd.url, "/api/v1/deliveries", {
         method: "POST",
@@ -267,6 +267,19 @@ describe("bulk cancel, on an instance without workers (deliveries stay pending)"
       });
       return ((await response.json()) as { id: string }).id;
     }));
+    await indexCaughtUp();
+    return ids;
+  };
+  // Filters are resolved on the delivery list's index, which trails the journal by a moment.
+  const indexCaughtUp = () =>
+    eventually(
+      async () => {
+        const counts = await (await api(quiet.hookd.url, "/api/v1/deliveries/counts")).json() as { index_lag: number };
+        return counts.index_lag === 0;
+      },
+      20_000,
+      "the index to catch up",
+    );
 
   it("cancels every delivery a filter matches", async () => {
     const ids = await createPending("127.0.0.1:9", 30);
@@ -302,6 +315,7 @@ describe("bulk cancel, on an instance without workers (deliveries stay pending)"
     );
     expect(stopped.state).toBe("cancelled");
     expect(stopped.done).toBeLessThan(400);
+    await indexCaughtUp();
     const left = await (await post({ action: "cancel", filter, dry_run: true })).json() as any;
     expect(left.count).toBe(400 - stopped.done);
   });

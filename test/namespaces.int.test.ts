@@ -43,14 +43,12 @@ describe("two namespaces on one server", () => {
     expect(alphas.sort()).toEqual(
       [
         "ATTEMPTS",
+        "INDEX",
+        "INDEXED",
         "INGEST",
         "JOBS",
         "JOURNAL",
         "LINES",
-        "INDEX",
-        "INDEXED",
-        "INGEST",
-        "JOURNAL",
         "RATES",
         "REVOCATIONS",
         "SETTINGS",

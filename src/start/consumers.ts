@@ -10,14 +10,13 @@ import { DeliveryWorker } from "../runtime/delivery-worker.ts";
 import { IngestExpander } from "../runtime/ingest-expander.ts";
 import { startTopicRouters } from "../runtime/topic-routers.ts";
 import type { Closers } from "./closers.ts";
-import { startIndexer } from "./indexer.ts";
 import type { DeliveryPart } from "./deliveries.ts";
 import type { Storage } from "./storage.ts";
 import type { SubscriptionPart } from "./subscriptions.ts";
 
 /**
- * Start-up's consumers: the delivery workers, fan-out, the ingest expander, the delivery indexer and
- * the config file's routers. Only instances with HOOKD_WORKERS=on run them; the others only accept and serve.
+ * Start-up's consumers: the delivery workers, fan-out, the ingest expander and the config file's
+ * routers. Only instances with HOOKD_WORKERS=on run them; the others only accept and serve.
  */
 
 /** Fan-out handlers at once: each writes up to thousands of deliveries, so a few keep NATS busy. */
@@ -63,7 +62,6 @@ export async function startConsumers(
     consumer: storage.layout.consumers.expander,
   });
   closers.push("ingest expander consumer", () => expanding.stop());
-  startIndexer(config, storage, deliveryPart, log, closers);
   await startRouters(config, parts, log, closers);
   const worker = createWorker(config, parts, log);
   const working = await runWorkQueue({

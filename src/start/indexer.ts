@@ -8,8 +8,8 @@ import type { DeliveryPart } from "./deliveries.ts";
 import type { Storage } from "./storage.ts";
 
 /**
- * Start-up's delivery indexer: every instance that runs consumers offers to keep the delivery
- * list's index, and one at a time does (a lease in NATS). Its name in the lease is the instance's
+ * Start-up's delivery indexer: every instance offers to keep the delivery list's index (an
+ * instance that only accepts serves the list too), and one at a time does (a lease in NATS). Its name in the lease is the instance's
  * and a random suffix, so two instances in one process (the tests) are two candidates.
  */
 const CONSUMER_START_TIMEOUT_MS = 120_000;
