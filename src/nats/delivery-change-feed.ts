@@ -104,6 +104,38 @@ export class DeliveryChangeFeed {
     };
   }
 
+  /**
+   * Adds a reader that first gets the journal's changes since `sinceMs`, then every live one, with
+   * none missed or repeated between the two: live changes wait in a buffer while the past is read.
+   * For a reader that joins a feed already open (the fleet figures, first asked for after a change
+   * stream opened the feed).
+   */
+  async attachSince(sinceMs: number, reader: ChangeReader): Promise<void> {
+    await this.start();
+    let buffered: DeliveryChange[] | null = [];
+    const joining: ChangeReader = {
+      deliver: (changes) => (buffered ? buffered.push(...changes) : reader.deliver(changes)),
+      lost: () => reader.lost(),
+    };
+    // No await between reading the position and joining: the buffer starts right after it.
+    const upTo = this.#delivered;
+    this.#readers.add(joining);
+    try {
+      const after = await this.seqBefore(sinceMs);
+      await this.catchUp(after, upTo, (changes) => {
+        const past = changes.filter((change) => change.seq <= upTo);
+        if (past.length > 0) reader.deliver(past);
+      }, new AbortController().signal);
+    } catch (error) {
+      // Nothing of it stays: a second try must not count the live changes twice.
+      this.#readers.delete(joining);
+      throw error;
+    }
+    const live = buffered;
+    buffered = null;
+    if (live.length > 0) reader.deliver(live);
+  }
+
   async #open(backfill?: { sinceMs: number; reader: ChangeReader }): Promise<void> {
     const stream = this.layout.streams.journal;
     const { state } = await this.jsm.streams.info(stream);

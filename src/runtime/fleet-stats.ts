@@ -7,7 +7,7 @@ import type { DeliveryChangeFeed } from "../nats/delivery-change-feed.ts";
 /**
  * The fleet view's figures on this instance: how many deliveries are in each state now, and the last
  * minutes' flow (states entered, transitions, per-host success and latency) counted from the change
- * feed. At start the feed reads the window's journal back by time, so a fresh instance shows the same
+ * feed. When first asked, it reads the window's journal back by time, so a fresh instance shows the same
  * minutes as one that has run for hours. Watchers are told at most once a second that figures moved.
  */
 
@@ -47,21 +47,27 @@ export class FleetStats {
   readonly #watchers = new Set<() => void>();
   #moved = false;
   #timer: ReturnType<typeof setInterval> | null = null;
-  #started: Promise<void> = Promise.resolve();
+  #started: Promise<void> | null = null;
 
   constructor(private readonly options: FleetStatsOptions) {
     this.#window = new FleetWindow(options.windowMinutes, options.maxHosts);
   }
 
   /**
-   * Starts the shared change feed, reading back the window's journal first. hookd's start does not
-   * wait for it (a long window of a busy journal takes a while to read); figures asked for meanwhile do.
+   * Starts the shared change feed, reading back the window's journal first, the first time anyone
+   * asks for the figures: an instance whose console nobody opens reads no journal for them (the read
+   * back of a busy window takes a while and competed with deliveries when it ran at every start).
+   * Figures asked for meanwhile wait for it.
    */
   start(): Promise<void> {
+    if (this.#started) return this.#started;
     const sinceMs = this.options.clock() - this.options.windowMinutes * 60_000;
-    this.#started = this.options.feed.start({
-      sinceMs,
-      reader: { deliver: (changes) => this.#take(changes), lost: () => undefined },
+    const reader = { deliver: (changes: readonly DeliveryChange[]) => this.#take(changes), lost: () => undefined };
+    this.#started = this.options.feed.attachSince(sinceMs, reader);
+    this.#started.catch((error: unknown) => {
+      // The next request for the figures tries again.
+      this.#started = null;
+      this.options.log.warn({ err: error }, "could not read the fleet window back from the journal");
     });
     return this.#started;
   }
@@ -80,13 +86,15 @@ export class FleetStats {
   /** The figures now. */
   async snapshot(): Promise<FleetSnapshot> {
     // A failed start is the feed's to retry; the figures are then what it has counted.
-    await this.#started.catch(() => undefined);
+    await this.start().catch(() => undefined);
     const states = await this.stateCounts();
     return { ...this.#window.snapshot(this.options.clock()), states, position: this.#position };
   }
 
   /** Deliveries per state now. */
   async stateCounts(): Promise<StateCounts> {
+    // The counts move with the feed's changes between two counts, so the feed must be running.
+    void this.start().catch(() => undefined);
     const refreshMs = this.options.countRefreshMs ?? 60_000;
     const fresh = this.#baseline && this.options.clock() - this.#baseline.at < refreshMs;
     const baseline = fresh ? this.#baseline! : await this.#recount();
@@ -119,6 +127,7 @@ export class FleetStats {
 
   /** Calls `watcher` at most once per `notifyMs` while the figures move; returns how to stop. */
   watch(watcher: () => void): () => void {
+    void this.start().catch(() => undefined);
     this.#watchers.add(watcher);
     this.#timer ??= setInterval(() => this.#notify(), this.options.notifyMs ?? 1_000);
     return () => {

@@ -39,9 +39,6 @@ export async function startConsoleServices(
     clock: Date.now,
   });
   closers.push("fleet statistics", () => fleet.stop());
-  void fleet.start().catch((error) => {
-    log.warn({ err: error }, "could not read the fleet window back from the journal; counting from now");
-  });
   const changeStreams = new ChangeStreams({
     feed,
     log,
