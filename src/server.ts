@@ -51,7 +51,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     }
     const topicStreams = buildTopicStreams(config, storage, metrics, log, closers);
     topicStreams.followRevocations(tokens.revocations);
-    const app = buildHttpApp(
+    const app = await buildHttpApp(
       config,
       { storage, tokens, deliveryPart, subscriptionPart, topicStreams, configFile, metrics },
       log,

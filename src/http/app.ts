@@ -34,6 +34,9 @@ import { mountStreamRoutes, requireUnsafeConsent, type StreamRouteDeps, UNSAFE_H
 import { cors as corsMiddleware } from "hono/cors";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
 import type { UpgradeWebSocket } from "hono/ws";
+import { CONSOLE_PATH, consoleRoutes } from "../console/index.tsx";
+import type { ConsoleAssets } from "../console/assets.ts";
+import type { ConsoleServices } from "../console/services.ts";
 
 /** What the routes work with, each named for its kind of actor: deliveries, deliveryStore, subscriptions, subscriptionDirectory… */
 export type AppDeps = {
@@ -69,6 +72,8 @@ export type AppDeps = {
   verifyLimit: AddressRateLimit | null;
   /** Origins allowed to call hookd from a browser; empty sends no CORS headers. */
   corsOrigins?: readonly string[];
+  /** The console at /console (src/console/); without it, hookd serves no console. */
+  console?: { services: ConsoleServices; assets: ConsoleAssets } | undefined;
 };
 
 function corsFor(origins: readonly string[]): MiddlewareHandler {
@@ -136,6 +141,22 @@ async function healthOf(deps: Pick<AppDeps, "isNatsConnected" | "leaderlessStrea
   };
 }
 
+function consoleDeps(app: Hono, deps: AppDeps, own: NonNullable<AppDeps["console"]>) {
+  return {
+    ...own,
+    tokens: deps.tokens,
+    deliveries: deps.deliveries,
+    deliveryStore: deps.deliveryStore,
+    subscriptions: deps.subscriptions,
+    subscriptionDirectory: deps.subscriptionDirectory,
+    subscriptionAttempts: deps.subscriptionAttempts,
+    replaySubscription: deps.replaySubscription,
+    events: deps,
+    api: (request: Request) => app.fetch(request),
+    clock: deps.clock,
+  };
+}
+
 export function createApp(deps: AppDeps): Hono {
   // A route's own validators (query, path) report through the same 400 as every other validation.
   const app: ApiApp = new OpenAPIHono({
@@ -182,6 +203,7 @@ export function createApp(deps: AppDeps): Hono {
   mountTokenRoutes(app, deps.tokenRoutes);
   mountSecretRoutes(app, deps.resealSecrets);
   app.route(MACHINES_PATH, machineRoutes());
+  if (deps.console) app.route(CONSOLE_PATH, consoleRoutes(consoleDeps(app, deps, deps.console)));
   // Last, though it cannot shadow any route above: it takes only paths whose first segment is a host (proxy-target.ts).
   mountProxyRoutes(app, deps);
 

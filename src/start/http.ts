@@ -9,6 +9,8 @@ import { watchStreamLeaders } from "../nats/stream-leaders.ts";
 import { Journal } from "../nats/journal.ts";
 import { replaySubscription } from "../runtime/replay.ts";
 import { type ResealDeps, resealSecrets } from "../runtime/secret-reseal.ts";
+import { loadConsoleAssets } from "../console/assets.ts";
+import { servicesFromToday } from "../console/services.ts";
 import { SIGNING_SECRET_SETTING } from "./signing-secret.ts";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
 import type { StartOptions } from "./options.ts";
@@ -29,8 +31,20 @@ export type HttpParts = {
   metrics: HookdMetrics;
 };
 
-export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, options: StartOptions): Hono {
+export async function buildHttpApp(
+  config: Config,
+  parts: HttpParts,
+  log: Logger,
+  options: StartOptions,
+): Promise<Hono> {
   const { storage, deliveryPart, subscriptionPart } = parts;
+  const services = servicesFromToday({
+    js: storage.js,
+    layout: storage.layout,
+    store: deliveryPart.deliveryStore,
+    directory: subscriptionPart.directory,
+  });
+  const consoleAssets = await loadConsoleAssets();
   return createApp({
     deliveries: deliveryPart.deliveryCommands,
     deliveryStore: deliveryPart.deliveryStore,
@@ -59,6 +73,7 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
     openNativeStream: options.openNativeStream,
     corsOrigins: config.HOOKD_CORS_ORIGINS,
     verifyLimit: config.HOOKD_VERIFY_RATE ? new AddressRateLimit(config.HOOKD_VERIFY_RATE) : null,
+    console: { services, assets: consoleAssets },
   });
 }
 
