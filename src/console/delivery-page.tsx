@@ -141,6 +141,7 @@ function Actions({ view }: { view: DeliveryView }) {
         hx-post={`${base}/retry`}
         hx-confirm={`Retry ${view.id}? A new round of attempts starts.`}
         hx-target="#action-result"
+        hx-swap="innerHTML"
         disabled={!RETRYABLE.has(view.state)}
       >
         Retry
@@ -151,6 +152,7 @@ function Actions({ view }: { view: DeliveryView }) {
         hx-post={`${base}/cancel`}
         hx-confirm={`Cancel ${view.id}? No further attempt will be made.`}
         hx-target="#action-result"
+        hx-swap="innerHTML"
         disabled={!CANCELLABLE.has(view.state)}
       >
         Cancel
@@ -172,7 +174,13 @@ export function DiagramAt(
           ? (
             <>
               As it was after journal entry {point.upto + 1} of {total + 1}.{" "}
-              <button type="button" class="link" hx-get={`${deliveryPath(id)}/diagram`} hx-target="#diagram">
+              <button
+                type="button"
+                class="link"
+                hx-get={`${deliveryPath(id)}/diagram`}
+                hx-target="#diagram"
+                hx-swap="innerHTML"
+              >
                 Back to now
               </button>
             </>
@@ -194,6 +202,7 @@ function Timeline({ view }: { view: DeliveryView }) {
             class="entry"
             hx-get={`${base}/diagram?upto=${index}`}
             hx-target="#diagram"
+            hx-swap="innerHTML"
             aria-label={`Show the machine after ${entry.type}`}
           >
             <span class="event">{entry.type}</span> → <StateBadge state={entry.state} />

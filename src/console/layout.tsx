@@ -66,7 +66,7 @@ export function Page({ title, csrf, section, children, scripts = [] }: PageProps
 
 /** A time as its ISO text in a <time>, which console.js shows in the reader's own zone. */
 export function Time({ at }: { at: string | null }) {
-  return at ? <time datetime={at}>{at.replace("T", " ").replace(/\.\d+Z$/, "Z")}</time> : <span>—</span>;
+  return at ? <time datetime={at}>{at.replace("T", " ")}</time> : <span>—</span>;
 }
 
 export function StateBadge({ state }: { state: string }) {
