@@ -13,9 +13,16 @@ export type SseItem = { id: string; event: string; data: string };
 
 const KEEPALIVE_MS = 20_000;
 
+/**
+ * `coalesceMs`: at most one event per that many ms, the newest (a list page refetches on any change,
+ * so a burst of journal messages costs it one refetch).
+ */
 export function followAsSse(
   c: Context,
   start: (push: (item: SseItem) => void, lost: () => void) => Promise<Following>,
+  coalesceMs = 0,
+  /** Fills an item in just before it is written (so a coalesced burst is rendered once). */
+  finish: (item: SseItem) => Promise<SseItem> = async (item) => item,
 ): Response {
   return streamSSE(c, async (stream) => {
     const queue: SseItem[] = [];
@@ -40,7 +47,9 @@ export function followAsSse(
     try {
       while (!ended) {
         if (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-        for (const item of queue.splice(0)) await stream.writeSSE(item);
+        const items = queue.splice(0);
+        for (const item of coalesceMs > 0 ? items.slice(-1) : items) await stream.writeSSE(await finish(item));
+        if (coalesceMs > 0) await stream.sleep(coalesceMs);
       }
     } finally {
       clearInterval(keepalive);

@@ -2,6 +2,11 @@ import { Hono } from "hono";
 import { actionResult } from "./action-result.tsx";
 import type { ConsoleDeps } from "./console-deps.ts";
 import { mountDeliveryPages } from "./delivery-routes.tsx";
+import { mountSubscriptionPages } from "./subscription-routes.tsx";
+import { mountTopicPages } from "./topic-routes.tsx";
+import { mountFleetPage } from "./fleet-routes.tsx";
+import { mountBulkPages } from "./bulk-routes.tsx";
+import { mountDeliveryList } from "./deliveries-routes.tsx";
 import { securityHeaders } from "./security-headers.ts";
 import { CONSOLE_PATH, requireSession, type SessionEnv } from "./session.ts";
 import { mountSignIn, mountSignOut, SIGN_IN_PATH } from "./sign-in.tsx";
@@ -28,7 +33,13 @@ export function consoleRoutes(deps: ConsoleDeps): Hono<SessionEnv> {
   app.use("*", requireSession(deps.tokens, SIGN_IN_PATH));
   app.get("/", (c) => c.redirect(`${CONSOLE_PATH}/deliveries`, 303));
   mountSignOut(app);
+  // The list's fixed paths (results, live) before the page of one delivery, which takes any id.
+  mountDeliveryList(app, deps);
   mountDeliveryPages(app, deps);
+  mountSubscriptionPages(app, deps);
+  mountTopicPages(app, deps);
+  mountFleetPage(app, deps);
+  mountBulkPages(app, deps);
   app.onError((error, c) => {
     const message = consoleErrorMessage(error);
     if (c.req.header("hx-request")) return c.html(actionResult(message.text, false), message.status);

@@ -21,9 +21,16 @@ const MENU = [
   ["fleet", "Fleet"],
 ] as const;
 
-export type PageProps = { title: string; csrf?: string; section?: string; children?: Child; scripts?: string[] };
+export type PageProps = {
+  title: string;
+  csrf?: string;
+  section?: string;
+  children?: Child;
+  scripts?: string[];
+  styles?: string[];
+};
 
-export function Page({ title, csrf, section, children, scripts = [] }: PageProps) {
+export function Page({ title, csrf, section, children, scripts = [], styles = [] }: PageProps) {
   return (
     <>
       {raw("<!DOCTYPE html>")}
@@ -35,6 +42,7 @@ export function Page({ title, csrf, section, children, scripts = [] }: PageProps
           <meta name="htmx-config" content={HTMX_CONFIG} />
           <title>{`${title} · hookd console`}</title>
           <link rel="stylesheet" href={asset("console.css")} />
+          {styles.map((name) => <link rel="stylesheet" href={asset(name)} />)}
           <script src={asset("htmx.min.js")} defer></script>
           <script src={asset("htmx-sse.js")} defer></script>
           <script src={asset("console.js")} defer></script>
