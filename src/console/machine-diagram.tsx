@@ -25,64 +25,69 @@ function pathOf(edge: LaidOutEdge): string {
 export function MachineDiagram({ layout, marks = {} }: { layout: MachineLayout; marks?: DiagramMarks }) {
   const current = marks.current ?? null;
   return (
-    <svg
-      class="machine"
-      viewBox={`0 0 ${layout.width} ${layout.height}`}
-      role="img"
-      aria-label={`${layout.id} machine${current ? `, now ${current}` : ""}`}
-      data-machine={layout.id}
-      data-current-state={current ?? ""}
-    >
-      <defs>
-        <marker
-          id={`arrow-${layout.id}`}
-          viewBox="0 0 10 10"
-          refX="9"
-          refY="5"
-          markerWidth="7"
-          markerHeight="7"
-          orient="auto-start-reverse"
-        >
-          <path d="M0,0 L10,5 L0,10 z" class="arrowhead" />
-        </marker>
-      </defs>
-      {layout.edges.map((edge) => {
-        const taken = marks.taken?.from === edge.from && marks.taken?.to === edge.to;
-        const count = marks.edgeCounts?.[`${edge.from}->${edge.to}`];
-        return (
-          <g class={taken ? "edge taken" : "edge"} data-from={edge.from} data-to={edge.to}>
-            <path d={pathOf(edge)} marker-end={`url(#arrow-${layout.id})`} />
-            <text x={edge.label.x} y={edge.label.y - ((edge.events.length - 1) * 14) / 2} class="edge-label">
-              {edge.events.map((event, i) => <tspan x={edge.label.x} dy={i === 0 ? 4 : 14}>{event}</tspan>)}
-              {count !== undefined ? <tspan x={edge.label.x} dy={14} class="count">×{count}</tspan> : null}
-            </text>
-          </g>
-        );
-      })}
-      {layout.states.map((state) => {
-        const classes = ["state", state.final ? "final" : "", state.name === current ? "current" : ""].filter(Boolean);
-        const count = marks.stateCounts?.[state.name];
-        return (
-          <g class={classes.join(" ")} data-state={state.name}>
-            <title>{state.description ?? state.name}</title>
-            <rect
-              x={state.x - state.width / 2}
-              y={state.y - state.height / 2}
-              width={state.width}
-              height={state.height}
-              rx="10"
-            />
-            <text x={state.x} y={state.y + 4}>{state.name}</text>
-            {count !== undefined
-              ? (
-                <text x={state.x + state.width / 2 - 4} y={state.y - state.height / 2 - 4} class="count state-count">
-                  {count}
-                </text>
-              )
-              : null}
-          </g>
-        );
-      })}
-    </svg>
+    <div class="diagram-scroll">
+      <svg
+        class="machine"
+        viewBox={`0 0 ${layout.width} ${layout.height}`}
+        role="img"
+        aria-label={`${layout.id} machine${current ? `, now ${current}` : ""}`}
+        data-machine={layout.id}
+        data-current-state={current ?? ""}
+      >
+        <defs>
+          <marker
+            id={`arrow-${layout.id}`}
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerWidth="9"
+            markerHeight="9"
+            markerUnits="userSpaceOnUse"
+            orient="auto-start-reverse"
+          >
+            <path d="M0,0 L10,5 L0,10 z" class="arrowhead" />
+          </marker>
+        </defs>
+        {layout.edges.map((edge) => {
+          const taken = marks.taken?.from === edge.from && marks.taken?.to === edge.to;
+          const count = marks.edgeCounts?.[`${edge.from}->${edge.to}`];
+          return (
+            <g class={taken ? "edge taken" : "edge"} data-from={edge.from} data-to={edge.to}>
+              <path d={pathOf(edge)} marker-end={`url(#arrow-${layout.id})`} />
+              <text x={edge.label.x} y={edge.label.y - ((edge.events.length - 1) * 14) / 2} class="edge-label">
+                {edge.events.map((event, i) => <tspan x={edge.label.x} dy={i === 0 ? 4 : 14}>{event}</tspan>)}
+                {count !== undefined ? <tspan x={edge.label.x} dy={14} class="count">×{count}</tspan> : null}
+              </text>
+            </g>
+          );
+        })}
+        {layout.states.map((state) => {
+          const classes = ["state", state.final ? "final" : "", state.name === current ? "current" : ""].filter(
+            Boolean,
+          );
+          const count = marks.stateCounts?.[state.name];
+          return (
+            <g class={classes.join(" ")} data-state={state.name}>
+              <title>{state.description ?? state.name}</title>
+              <rect
+                x={state.x - state.width / 2}
+                y={state.y - state.height / 2}
+                width={state.width}
+                height={state.height}
+                rx="10"
+              />
+              <text x={state.x} y={state.y + 4}>{state.name}</text>
+              {count !== undefined
+                ? (
+                  <text x={state.x + state.width / 2 - 4} y={state.y - state.height / 2 - 4} class="count state-count">
+                    {count}
+                  </text>
+                )
+                : null}
+            </g>
+          );
+        })}
+      </svg>
+    </div>
   );
 }

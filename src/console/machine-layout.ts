@@ -46,7 +46,7 @@ function edgesOf(graph: MachineGraph): Map<string, { from: string; to: string; e
 
 export function layOutMachine(graph: MachineGraph): MachineLayout {
   const g = new dagre.graphlib.Graph({ multigraph: true });
-  g.setGraph({ rankdir: "TB", nodesep: 40, ranksep: 56, edgesep: 16, marginx: 12, marginy: 12 });
+  g.setGraph({ rankdir: "TB", nodesep: 40, ranksep: 56, edgesep: 16, marginx: 16, marginy: 28 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const state of graph.states) {
     g.setNode(state.name, { width: Math.max(90, state.name.length * CHAR_WIDTH + 28), height: STATE_HEIGHT });

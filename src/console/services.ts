@@ -197,7 +197,7 @@ function scanIndex({ store, directory }: TodayDeps): DeliveryIndex {
         }
         rows.push(rowOf(created, listed.state, listed.updatedAt));
       }
-      return { rows, nextCursor: more ? rows.at(-1)!.id : null, counts };
+      return { rows, nextCursor: more && rows.length > 0 ? rows.at(-1)!.id : null, counts };
     },
   };
 }

@@ -39,3 +39,16 @@ document.addEventListener("htmx:sseMessage", (event) => {
   const keep = Number(list.getAttribute("data-keep"));
   while (list.children.length > keep) list.lastElementChild.remove();
 });
+
+// On a narrow screen the diagram scrolls sideways: bring the current state into view.
+function centreCurrentStates() {
+  for (const box of document.querySelectorAll(".diagram-scroll")) {
+    const current = box.querySelector(".state.current");
+    if (!current || box.scrollWidth <= box.clientWidth) continue;
+    const boxRect = box.getBoundingClientRect();
+    const rect = current.getBoundingClientRect();
+    box.scrollLeft += rect.left + rect.width / 2 - (boxRect.left + boxRect.width / 2);
+  }
+}
+document.addEventListener("DOMContentLoaded", centreCurrentStates);
+document.addEventListener("htmx:afterSettle", centreCurrentStates);
