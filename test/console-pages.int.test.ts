@@ -50,6 +50,11 @@ describe("the console's pages", () => {
     );
     await page.goto(`${suite.hookd.url}/console/deliveries?subscription=${id}&state=delivered`);
     expect(await page.locator("tr[data-delivery]").count()).toBe(1);
+    // From the delivery to the event it sends, and back to the deliveries that event made.
+    await page.click("tr[data-delivery] td.id a");
+    await page.click("text=evt_");
+    expect(await page.textContent("pre")).toBe('{"order":1}');
+    expect(await page.locator(`a[href="/console/subscriptions/${id}"]`).count()).toBe(1);
     await page.goto(`${suite.hookd.url}/console/deliveries?subscription=sub_00000000000000000000000000`);
     expect(await page.locator("tr[data-delivery]").count()).toBe(0);
   });

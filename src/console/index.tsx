@@ -6,6 +6,7 @@ import { mountSubscriptionPages } from "./subscription-routes.tsx";
 import { mountTopicPages } from "./topic-routes.tsx";
 import { mountFleetPage } from "./fleet-routes.tsx";
 import { mountBulkPages } from "./bulk-routes.tsx";
+import { mountEventPage } from "./event-page.tsx";
 import { mountDeliveryList } from "./deliveries-routes.tsx";
 import { securityHeaders } from "./security-headers.ts";
 import { CONSOLE_PATH, requireSession, type SessionEnv } from "./session.ts";
@@ -38,6 +39,7 @@ export function consoleRoutes(deps: ConsoleDeps): Hono<SessionEnv> {
   mountDeliveryPages(app, deps);
   mountSubscriptionPages(app, deps);
   mountTopicPages(app, deps);
+  mountEventPage(app, deps);
   mountFleetPage(app, deps);
   mountBulkPages(app, deps);
   app.onError((error, c) => {
