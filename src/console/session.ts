@@ -73,7 +73,9 @@ export function endSession(c: Context): void {
 export function isSameOrigin(c: Context): boolean {
   const origin = c.req.header("origin");
   const host = c.req.header("host");
-  if (origin && origin !== "null") {
+  // "null" is an opaque origin (a sandboxed frame, a data: page): never this host's own page.
+  if (origin === "null") return false;
+  if (origin) {
     try {
       return new URL(origin).host === host;
     } catch {
