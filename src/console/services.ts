@@ -6,13 +6,15 @@ import { type JournalChange, watchJournal } from "../nats/journal-watch.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
 import { patternText } from "../domain/topic-name.ts";
+import { LocalBulkJobs } from "./local-bulk-jobs.ts";
 
 /**
  * What the console reads beyond one delivery or subscription: the delivery list with its filters
  * and counts, the live change feed, bulk jobs and fleet statistics. The console's pages are built
  * against these types only; `servicesFromToday` wires them from what hookd has now (a journal
- * scan for the list, ordered consumers for the feeds, nothing for bulk and fleet), and the delivery
- * index and the fleet/bulk services replace the parts they own when they land.
+ * scan for the list, ordered consumers for the feeds, bulk jobs run in this instance's memory,
+ * nothing for fleet statistics), and the delivery index and the fleet/bulk services replace the
+ * parts they own when they land.
  */
 
 /** The deliveries list's filter, as the page's query string carries it. */
@@ -135,6 +137,8 @@ export type ConsoleServices = {
 
 export type TodayDeps = {
   js: JetStreamClient;
+  deliveries: { retry(id: string): Promise<unknown>; cancel(id: string): Promise<unknown> };
+  clock: () => number;
   layout: JetStreamLayout;
   store: DeliveryStore;
   directory: SubscriptionDirectory;
@@ -142,7 +146,9 @@ export type TodayDeps = {
 
 /** The services as hookd can give them today: see the module comment. */
 export function servicesFromToday(deps: TodayDeps): ConsoleServices {
-  return { index: scanIndex(deps), changes: journalFeed(deps), bulk: null, fleet: null };
+  const index = scanIndex(deps);
+  const bulk = new LocalBulkJobs({ index, deliveries: deps.deliveries, clock: deps.clock });
+  return { index, changes: journalFeed(deps), bulk, fleet: null };
 }
 
 const STATE_HEADER = "Hookd-State";

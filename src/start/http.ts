@@ -43,6 +43,8 @@ export async function buildHttpApp(
     layout: storage.layout,
     store: deliveryPart.deliveryStore,
     directory: subscriptionPart.directory,
+    deliveries: deliveryPart.deliveryCommands,
+    clock: Date.now,
   });
   const consoleAssets = await loadConsoleAssets();
   return createApp({
