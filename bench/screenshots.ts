@@ -60,6 +60,7 @@ try {
       await page.waitForSelector("#tail li");
     }],
     ["fleet", "/console/fleet", async () => {}],
+    ["bulk", "/console/bulk?state=failed", async () => {}],
   ];
   // Every page in light; a few in dark and at 360 px, enough to show both work without filling docs/ with pictures.
   const variants = [

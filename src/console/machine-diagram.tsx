@@ -28,7 +28,7 @@ export function MachineDiagram({ layout, marks = {} }: { layout: MachineLayout; 
     <div class="diagram-scroll">
       <svg
         class="machine"
-        viewBox={`0 0 ${layout.width} ${layout.height}`}
+        viewBox={`${layout.x} ${layout.y} ${layout.width} ${layout.height}`}
         role="img"
         aria-label={`${layout.id} machine${current ? `, now ${current}` : ""}`}
         data-machine={layout.id}

@@ -13,10 +13,17 @@ describe("a machine's laid-out diagram", () => {
     it(`${graph.id}: draws every state inside the drawing`, () => {
       expect(layout.states.map((s) => s.name)).toEqual(graph.states.map((s) => s.name));
       for (const state of layout.states) {
-        expect(state.x - state.width / 2).toBeGreaterThanOrEqual(0);
-        expect(state.y - state.height / 2).toBeGreaterThanOrEqual(0);
-        expect(state.x + state.width / 2).toBeLessThanOrEqual(layout.width);
-        expect(state.y + state.height / 2).toBeLessThanOrEqual(layout.height);
+        expect(state.x - state.width / 2).toBeGreaterThanOrEqual(layout.x);
+        expect(state.y - state.height / 2).toBeGreaterThanOrEqual(layout.y);
+        expect(state.x + state.width / 2).toBeLessThanOrEqual(layout.x + layout.width);
+        expect(state.y + state.height / 2).toBeLessThanOrEqual(layout.y + layout.height);
+      }
+    });
+
+    it(`${graph.id}: keeps every transition's label inside the drawing`, () => {
+      for (const edge of layout.edges) {
+        expect(edge.label.x).toBeGreaterThan(layout.x);
+        expect(edge.label.x).toBeLessThan(layout.x + layout.width);
       }
     });
 

@@ -164,7 +164,7 @@ export function SubscriptionPanel({ view, attempts, layout }: DetailProps) {
         <span id="action-result" role="status"></span>
       </div>
       <div id="secret"></div>
-      <section class="grid2">
+      <section>
         <div class="card">
           <h2>Machine</h2>
           <MachineDiagram layout={layout} marks={{ current: view.state }} />
