@@ -80,6 +80,17 @@ describe("the console's pages", () => {
     expect(await page.locator("#new-secret").count()).toBe(0);
   });
 
+  it("replays a time window of a subscription, following its progress to the end", async () => {
+    const id = await subscribe("refunds");
+    for (let i = 0; i < 3; i++) await publish("refunds", `{"refund":${i}}`);
+    await page.goto(`${suite.hookd.url}/console/subscriptions/${id}`);
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString().slice(0, 16);
+    await page.fill('input[name="since"]', hourAgo);
+    await page.click('button:text-is("Replay")');
+    const done = await page.waitForSelector('#replay-progress[data-replay-state="finished"]', { timeout: 30_000 });
+    expect(await done.textContent()).toContain("3 events, 3 new deliveries");
+  });
+
   it("tails a topic and shows a published event as it arrives", async () => {
     await page.goto(`${suite.hookd.url}/console/topics?topic=${encodeURIComponent("news/today")}`);
     // The tail is open once the API's stream answered: wait for the browser's EventSource to be connected.
