@@ -40,3 +40,18 @@ MSG
     exit 1
   fi
 fi
+
+# The console's browser tests drive Debian's chromium (test/support/browser.ts); only the tests need it.
+if $for_tests && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium for the console's browser tests (apt-get install chromium)" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  else
+    cat >&2 <<'MSG'
+The console's browser tests need Debian's chromium at /usr/bin/chromium, and it is not installed:
+  sudo apt-get update && sudo apt-get install -y chromium     # Debian/Ubuntu
+MSG
+    exit 1
+  fi
+fi

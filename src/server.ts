@@ -70,7 +70,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
     );
     const sseResponses = new OpenSseResponses();
     closers.push("console streams", () => sseResponses.closeAll());
-    const app = buildHttpApp(
+    const app = await buildHttpApp(
       config,
       { storage, tokens, deliveryPart, subscriptionPart, topicStreams, configFile, metrics, consolePart, sseResponses },
       log,

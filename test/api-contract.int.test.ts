@@ -67,7 +67,11 @@ describe("one naming style: every JSON answer names its fields in snake_case", (
  * entries; middleware, registered for every method, is left out).
  */
 function appRoutes(): { method: string; path: string }[] {
-  const routes = suite.hookd.hookd.app.routes.filter((route) => route.method !== "ALL");
+  // The console's pages sign in with a cookie, not the API's token: without one they send to the sign-in
+  // page (401 for anything but a page GET), as the API answers 401 without a token (test/console-auth.int.test.ts).
+  const routes = suite.hookd.hookd.app.routes.filter((route) =>
+    route.method !== "ALL" && !route.path.startsWith("/console")
+  );
   const unique = new Map(routes.map(({ method, path }) => [`${method} ${path}`, { method, path }]));
   return [...unique.values()];
 }

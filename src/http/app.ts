@@ -42,6 +42,9 @@ import { mountChangeRoutes } from "./change-routes.ts";
 import { mountFleetRoutes } from "./fleet-routes.ts";
 import { mountBulkRoutes } from "./bulk-routes.ts";
 import type { OpenSseResponses } from "./change-sse.ts";
+import { CONSOLE_PATH, consoleRoutes } from "../console/index.tsx";
+import type { ConsoleAssets } from "../console/assets.ts";
+import type { ConsoleServices as ConsolePageServices } from "../console/services.ts";
 
 /** What the routes work with, each named for its kind of actor: deliveries, deliveryStore, subscriptions, subscriptionDirectory… */
 export type AppDeps = {
@@ -91,6 +94,8 @@ export type AppDeps = {
   };
   /** Origins allowed to call hookd from a browser; empty sends no CORS headers. */
   corsOrigins?: readonly string[];
+  /** The console's pages at /console (src/console/); without them, hookd serves no console. */
+  consolePages?: { services: ConsolePageServices; assets: ConsoleAssets } | undefined;
 };
 
 function corsFor(origins: readonly string[]): MiddlewareHandler {
@@ -182,6 +187,22 @@ function mountConsoleRoutes(app: ApiApp, deps: AppDeps, cors: boolean): void {
   mountBulkRoutes(app, shared);
 }
 
+function consoleDeps(app: Hono, deps: AppDeps, own: NonNullable<AppDeps["consolePages"]>) {
+  return {
+    ...own,
+    tokens: deps.tokens,
+    deliveries: deps.deliveries,
+    deliveryStore: deps.deliveryStore,
+    subscriptions: deps.subscriptions,
+    subscriptionDirectory: deps.subscriptionDirectory,
+    subscriptionAttempts: deps.subscriptionAttempts,
+    replaySubscription: deps.replaySubscription,
+    events: deps,
+    api: (request: Request) => app.fetch(request),
+    clock: deps.clock,
+  };
+}
+
 export function createApp(deps: AppDeps): Hono {
   // A route's own validators (query, path) report through the same 400 as every other validation.
   const app: ApiApp = new OpenAPIHono({
@@ -229,6 +250,7 @@ export function createApp(deps: AppDeps): Hono {
   mountTokenRoutes(app, deps.tokenRoutes);
   mountSecretRoutes(app, deps.resealSecrets);
   app.route(MACHINES_PATH, machineRoutes());
+  if (deps.consolePages) app.route(CONSOLE_PATH, consoleRoutes(consoleDeps(app, deps, deps.consolePages)));
   // Last, though it cannot shadow any route above: it takes only paths whose first segment is a host (proxy-target.ts).
   mountProxyRoutes(app, deps);
 

@@ -19,6 +19,8 @@ const OPEN_PATHS = new Set(["/healthz", "/api/v1/openapi.json", "/status", "/ver
 export function authScope(url: URL): string | null {
   const path = url.pathname;
   if (OPEN_PATHS.has(path) || path.startsWith("/unsafe/pub/")) return null;
+  // The console signs its users in with a cookie and checks it itself (src/console/session.ts).
+  if (path === "/console" || path.startsWith("/console/")) return null;
   if (path.startsWith("/sse/")) return "/sub/" + path.slice("/sse/".length);
   if (path === "/stream") {
     const topic = url.searchParams.get("topic");

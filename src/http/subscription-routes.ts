@@ -5,7 +5,9 @@ import { z } from "zod";
 import { AttemptSummarySchema } from "../domain/delivery-event-views.ts";
 import { ulid } from "../domain/ids.ts";
 import type { Dialect } from "../domain/signing-dialect.ts";
-import { generateSecret, rotatedSecrets, secretProblem } from "../domain/subscription-secret.ts";
+import { generateSecret, secretProblem } from "../domain/subscription-secret.ts";
+import type { ReplayProgress } from "../runtime/replay.ts";
+import { rotateSubscriptionSecret } from "../runtime/subscription-secret-rotation.ts";
 import { subscriptionConfigOf, withSettings } from "../domain/subscription-settings.ts";
 import { parseTopic, TopicNameError, type TopicPattern } from "../domain/topic-name.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
@@ -53,6 +55,7 @@ export type SubscriptionRouteDeps = {
     replayId: string;
     since: Date;
     until: Date;
+    onProgress?: (progress: ReplayProgress) => void;
   }) => Promise<{ events: number; deliveries: number; truncated: boolean }>;
   subscriptionAttempts: AttemptLog;
   /** Where each ordered subscription's line stands, for GET. */
@@ -333,19 +336,16 @@ async function update(c: Context, id: string, deps: SubscriptionRouteDeps): Prom
 
 async function rotateSecret(c: Context, id: string, deps: SubscriptionRouteDeps): Promise<Response> {
   const body = await readJsonBody(c, RotateSecretBodySchema, { whenEmpty: {} });
-  let secret: string | null = null;
   const graceUntil = Date.now() + body.grace_period;
-  const updated = await deps.subscriptions.update(id, (config) => {
-    if (config.dialect === "plain") {
-      throw badRequest("a plain subscription is not signed, so it has no secret to rotate", { field: "dialect" });
-    }
-    const next = secretFor(config.dialect, body.secret);
-    secret = next;
-    const secrets = rotatedSecrets(config.secrets, next, graceUntil, Date.now());
-    return { config: { ...config, secrets }, changed: ["secret"] };
+  const { subscription, secret } = await rotateSubscriptionSecret(deps.subscriptions, id, {
+    graceUntil,
+    now: Date.now,
+    choose: (dialect) => secretFor(dialect, body.secret),
+    refusePlain: () =>
+      badRequest("a plain subscription is not signed, so it has no secret to rotate", { field: "dialect" }),
   });
   const previousExpire = new Date(graceUntil).toISOString();
-  return c.json({ ...subscriptionView(id, updated), secret, previous_secrets_expire_at: previousExpire });
+  return c.json({ ...subscriptionView(id, subscription), secret, previous_secrets_expire_at: previousExpire });
 }
 
 async function replay(c: Context, id: string, deps: SubscriptionRouteDeps): Promise<Response> {

@@ -110,7 +110,16 @@ export class DeliveryChangeFeed {
    * For a reader that joins a feed already open (the fleet figures, first asked for after a change
    * stream opened the feed).
    */
-  async attachSince(sinceMs: number, reader: ChangeReader): Promise<void> {
+  async attachSince(sinceMs: number, reader: ChangeReader): Promise<ChangeAttachment> {
+    return await this.#attachFrom(() => this.seqBefore(sinceMs), reader);
+  }
+
+  /** The same from a journal sequence: changes after `afterSeq`, then live ones (a page resuming). */
+  async attachAfter(afterSeq: number, reader: ChangeReader): Promise<ChangeAttachment> {
+    return await this.#attachFrom(() => Promise.resolve(afterSeq), reader);
+  }
+
+  async #attachFrom(after: () => Promise<number>, reader: ChangeReader): Promise<ChangeAttachment> {
     await this.start();
     let buffered: DeliveryChange[] | null = [];
     const joining: ChangeReader = {
@@ -120,20 +129,21 @@ export class DeliveryChangeFeed {
     // No await between reading the position and joining: the buffer starts right after it.
     const upTo = this.#delivered;
     this.#readers.add(joining);
+    const detach = () => void this.#readers.delete(joining);
     try {
-      const after = await this.seqBefore(sinceMs);
-      await this.catchUp(after, upTo, (changes) => {
+      await this.catchUp(await after(), upTo, (changes) => {
         const past = changes.filter((change) => change.seq <= upTo);
         if (past.length > 0) reader.deliver(past);
       }, new AbortController().signal);
     } catch (error) {
       // Nothing of it stays: a second try must not count the live changes twice.
-      this.#readers.delete(joining);
+      detach();
       throw error;
     }
     const live = buffered;
     buffered = null;
     if (live.length > 0) reader.deliver(live);
+    return { coveredUpTo: upTo, detach };
   }
 
   async #open(backfill?: { sinceMs: number; reader: ChangeReader }): Promise<void> {

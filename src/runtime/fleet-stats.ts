@@ -63,7 +63,7 @@ export class FleetStats {
     if (this.#started) return this.#started;
     const sinceMs = this.options.clock() - this.options.windowMinutes * 60_000;
     const reader = { deliver: (changes: readonly DeliveryChange[]) => this.#take(changes), lost: () => undefined };
-    this.#started = this.options.feed.attachSince(sinceMs, reader);
+    this.#started = this.options.feed.attachSince(sinceMs, reader).then(() => undefined);
     this.#started.catch((error: unknown) => {
       // The next request for the figures tries again.
       this.#started = null;

@@ -13,6 +13,8 @@ import type { FanOut } from "./fan-out.ts";
 
 export const MAX_REPLAY_EVENTS = 100_000;
 
+export type ReplayProgress = { events: number; deliveries: number; atMost: number };
+
 export type ReplayDeps = { js: JetStreamClient; fanOut: FanOut; layout: JetStreamLayout };
 
 export async function replaySubscription(deps: ReplayDeps, input: {
@@ -21,6 +23,8 @@ export async function replaySubscription(deps: ReplayDeps, input: {
   replayId: string;
   since: Date;
   until: Date;
+  /** Told after each batch: events replayed so far, deliveries made, and the window's events at most (the stream's count since `since`). */
+  onProgress?: (progress: ReplayProgress) => void;
 }): Promise<{ events: number; deliveries: number; truncated: boolean }> {
   const { config } = input.subscription;
   const consumer = await deps.js.consumers.get(deps.layout.streams.topics, {
@@ -34,6 +38,8 @@ export async function replaySubscription(deps: ReplayDeps, input: {
   try {
     const info = await consumer.info(false).catch(() => null);
     let remaining = info?.num_pending ?? 0;
+    const atMost = Math.min(remaining, MAX_REPLAY_EVENTS);
+    input.onProgress?.({ events, deliveries, atMost });
     while (remaining > 0) {
       const batch = await consumer.fetch({ max_messages: Math.min(remaining, 500), expires: 5_000 });
       let got = 0;
@@ -54,6 +60,7 @@ export async function replaySubscription(deps: ReplayDeps, input: {
           break;
         }
       }
+      input.onProgress?.({ events, deliveries, atMost });
       if (done || got === 0) break;
       remaining -= got;
     }

@@ -10,6 +10,8 @@ import { watchStreamLeaders } from "../nats/stream-leaders.ts";
 import { Journal } from "../nats/journal.ts";
 import { replaySubscription } from "../runtime/replay.ts";
 import { type ResealDeps, resealSecrets } from "../runtime/secret-reseal.ts";
+import { loadConsoleAssets } from "../console/assets.ts";
+import { consoleServicesOf } from "../console/services-from-hookd.ts";
 import { SIGNING_SECRET_SETTING } from "./signing-secret.ts";
 import type { TopicStreams } from "../runtime/topic-streams.ts";
 import type { StartOptions } from "./options.ts";
@@ -34,8 +36,26 @@ export type HttpParts = {
   sseResponses: OpenSseResponses;
 };
 
-export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, options: StartOptions): Hono {
+export async function buildHttpApp(
+  config: Config,
+  parts: HttpParts,
+  log: Logger,
+  options: StartOptions,
+): Promise<Hono> {
   const { storage, deliveryPart, subscriptionPart } = parts;
+  const services = consoleServicesOf({
+    listing: {
+      listing: deliveryPart.deliveryListing,
+      deliveryStore: deliveryPart.deliveryStore,
+      topics: subscriptionPart.topics,
+      subscriptionDirectory: subscriptionPart.directory,
+    },
+    feed: parts.consolePart.feed,
+    services: parts.consolePart.services,
+    js: storage.js,
+    layout: storage.layout,
+  });
+  const consoleAssets = await loadConsoleAssets();
   return createApp({
     deliveries: deliveryPart.deliveryCommands,
     deliveryStore: deliveryPart.deliveryStore,
@@ -75,6 +95,7 @@ export function buildHttpApp(config: Config, parts: HttpParts, log: Logger, opti
       heartbeatMs: config.HOOKD_STREAM_HEARTBEAT,
     },
     verifyLimit: config.HOOKD_VERIFY_RATE ? new AddressRateLimit(config.HOOKD_VERIFY_RATE) : null,
+    consolePages: { services, assets: consoleAssets },
   });
 }
 

@@ -1,0 +1,57 @@
+import type { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { actionResult } from "./action-result.tsx";
+import { BulkFollower, BulkPage, BulkProgress } from "./bulk-page.tsx";
+import type { ConsoleDeps } from "./console-deps.ts";
+import { readListQuery } from "./delivery-filter.ts";
+import { renderToString } from "./render.ts";
+import type { BulkAction } from "./services.ts";
+import type { SessionEnv } from "./session.ts";
+
+/** /console/bulk: the count for the list's filter, starting a job, following and stopping it, all through the BulkJobs service. */
+
+const ACTIONS = new Set<BulkAction>(["retry", "cancel"]);
+
+export function mountBulkPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void {
+  app.get("/bulk", async (c) => {
+    const bulk = deps.services.bulk;
+    const count = bulk ? await bulk.count(readListQuery(c.req.query()).filter) : null;
+    return c.html(<BulkPage query={c.req.query()} count={count} csrf={c.get("csrf")} />);
+  });
+  app.post("/bulk/:action{retry|cancel}", async (c) => {
+    const bulk = deps.services.bulk;
+    const action = c.req.param("action") as BulkAction;
+    if (!bulk || !ACTIONS.has(action)) return c.html(actionResult("Bulk actions are not available here.", false), 404);
+    const job = await bulk.start(action, readListQuery(c.req.query()).filter);
+    return c.html(<BulkFollower job={job} />);
+  });
+  app.post("/bulk/jobs/:id/cancel", async (c) => {
+    const job = await deps.services.bulk?.cancel(c.req.param("id"));
+    if (!job) return c.html(actionResult("No such job.", false), 404);
+    return c.html(<BulkFollower job={job} />);
+  });
+  app.get("/bulk/jobs/:id/live", async (c) => {
+    const bulk = deps.services.bulk;
+    const id = c.req.param("id");
+    if (!bulk || !(await bulk.get(id))) return c.text("no such job", 404);
+    return streamSSE(c, async (stream) => {
+      await new Promise<void>((resolve) => {
+        let following: { stop(): void } | null = null;
+        let ended = false;
+        const end = () => {
+          ended = true;
+          following?.stop();
+          resolve();
+        };
+        stream.onAbort(end);
+        void bulk.follow(id, (job) => {
+          void stream.writeSSE({ event: "progress", data: renderToString(<BulkProgress job={job} />) });
+          if (job.state !== "running") void stream.writeSSE({ event: "end", data: job.state }).then(end);
+        }).then((f) => {
+          following = f;
+          if (ended) f.stop();
+        }, end);
+      });
+    });
+  });
+}

@@ -1,0 +1,27 @@
+import type { TokenChecker } from "../domain/token-check.ts";
+import type { AttemptLog } from "../nats/attempt-log.ts";
+import type { DeliveryStore } from "../nats/delivery-store.ts";
+import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
+import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
+import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
+import type { SubscriptionRouteDeps } from "../http/subscription-routes.ts";
+import type { EventViewDeps } from "../runtime/event-view.ts";
+import type { ConsoleAssets } from "./assets.ts";
+import type { ConsoleServices } from "./services.ts";
+
+/** What the console reads and acts through: the same commands and stores as the API, nothing of its own. */
+export type ConsoleDeps = {
+  tokens: TokenChecker;
+  deliveries: DeliveryCommands;
+  deliveryStore: DeliveryStore;
+  subscriptions: SubscriptionCommands;
+  subscriptionDirectory: SubscriptionDirectory;
+  subscriptionAttempts: Pick<AttemptLog, "recent">;
+  replaySubscription: SubscriptionRouteDeps["replaySubscription"];
+  events: EventViewDeps;
+  services: ConsoleServices;
+  assets: ConsoleAssets;
+  /** The API app itself, so the topic tail reads the very stream users get (GET /sse/<topic>). */
+  api: (request: Request) => Response | Promise<Response>;
+  clock: () => number;
+};

@@ -1,0 +1,46 @@
+import type { Context, Hono } from "hono";
+import type { ConsoleDeps } from "./console-deps.ts";
+import { readListQuery } from "./delivery-filter.ts";
+import { deliveryPath } from "./delivery-page.tsx";
+import { DeliveriesPage, LIST_PATH, Results } from "./deliveries-page.tsx";
+import { followAsSse, resumeAfter } from "./event-stream.ts";
+import type { SessionEnv } from "./session.ts";
+
+/** /console/deliveries: the list page, its results (refetched live), and the change feed that drives them. */
+
+export const PAGE_SIZE = 50;
+
+/** The list's newest changes at most this often: a busy journal costs an open page one refetch a second. */
+const LIST_REFRESH_MS = 1_000;
+
+async function resultsOf(c: Context<SessionEnv>, deps: ConsoleDeps) {
+  const query = c.req.query();
+  const { filter, cursor, ignored } = readListQuery(query);
+  const page = await deps.services.index.page(filter, cursor, PAGE_SIZE);
+  return { query, page, ignored, bulk: deps.services.bulk !== null };
+}
+
+export function mountDeliveryList(app: Hono<SessionEnv>, deps: ConsoleDeps): void {
+  app.get("/deliveries", async (c) => {
+    // A search for an exact delivery id goes straight to it.
+    const search = c.req.query("q")?.trim();
+    if (search?.startsWith("dlv_") && (await deps.deliveryStore.readCreated(search))) {
+      return c.redirect(deliveryPath(search), 303);
+    }
+    return c.html(<DeliveriesPage {...await resultsOf(c, deps)} csrf={c.get("csrf")} />);
+  });
+  app.get("/deliveries/results", async (c) => c.html(<Results {...await resultsOf(c, deps)} />));
+  app.get("/deliveries/live", (c) =>
+    followAsSse(
+      c,
+      (push, lost) =>
+        deps.services.changes.follow(
+          resumeAfter(c),
+          (change) => push({ id: String(change.seq), event: "changed", data: change.id }),
+          lost,
+        ),
+      LIST_REFRESH_MS,
+    ));
+}
+
+export { LIST_PATH };

@@ -1,0 +1,83 @@
+import type { Context, Hono } from "hono";
+import { deliveryMachine } from "../../actors/delivery.machine.ts";
+import { describeMachine } from "../../actors/machine-graph.ts";
+import { buildDeliveryView } from "../runtime/delivery-view.ts";
+import type { ConsoleDeps } from "./console-deps.ts";
+import { replayTo } from "./delivery-replay.ts";
+import { DeliveryPage, DeliveryPanel, DiagramAt } from "./delivery-page.tsx";
+import { followAsSse, resumeAfter } from "./event-stream.ts";
+import { layOutMachine } from "./machine-layout.ts";
+import { NotFound } from "./not-found.tsx";
+import type { SessionEnv } from "./session.ts";
+import { actionResult } from "./action-result.tsx";
+
+/** /console/deliveries/<id>: the page, its live panel, the diagram at a journal entry, its event stream, retry and cancel. */
+
+export const deliveryLayout = layOutMachine(describeMachine(deliveryMachine));
+
+async function load(deps: ConsoleDeps, id: string) {
+  const created = await deps.deliveryStore.readCreated(id);
+  if (!created) return null;
+  const transitions = await deps.deliveryStore.readTransitions(id);
+  return { created, transitions, view: buildDeliveryView(created, transitions) };
+}
+
+type Loaded = NonNullable<Awaited<ReturnType<typeof load>>>;
+
+const lastSeqOf = (loaded: Loaded) => Math.max(loaded.created.seq, loaded.transitions.at(-1)?.seq ?? 0);
+const now = (loaded: Loaded) => replayTo(loaded.created, loaded.transitions, loaded.transitions.length);
+
+export function mountDeliveryPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void {
+  app.get("/deliveries/:id", async (c) => {
+    const loaded = await load(deps, c.req.param("id"));
+    if (!loaded) return notFound(c);
+    return c.html(
+      <DeliveryPage
+        view={loaded.view}
+        layout={deliveryLayout}
+        point={now(loaded)}
+        csrf={c.get("csrf")}
+        lastSeq={lastSeqOf(loaded)}
+      />,
+    );
+  });
+  app.get("/deliveries/:id/panel", async (c) => {
+    const loaded = await load(deps, c.req.param("id"));
+    if (!loaded) return notFound(c);
+    return c.html(<DeliveryPanel view={loaded.view} layout={deliveryLayout} point={now(loaded)} />);
+  });
+  app.get("/deliveries/:id/diagram", async (c) => {
+    const loaded = await load(deps, c.req.param("id"));
+    if (!loaded) return notFound(c);
+    const upto = c.req.query("upto");
+    const point = upto === undefined ? now(loaded) : replayTo(loaded.created, loaded.transitions, Number(upto) || 0);
+    return c.html(
+      <DiagramAt layout={deliveryLayout} point={point} total={loaded.transitions.length} id={loaded.view.id} />,
+    );
+  });
+  app.get("/deliveries/:id/live", (c) => {
+    const id = c.req.param("id");
+    return followAsSse(
+      c,
+      (push, lost) =>
+        deps.services.changes.followOne(
+          id,
+          resumeAfter(c),
+          (seq) => push({ id: String(seq), event: "changed", data: String(seq) }),
+          lost,
+        ),
+    );
+  });
+  app.post("/deliveries/:id/retry", async (c) => {
+    const state = await deps.deliveries.retry(c.req.param("id"));
+    return c.html(actionResult(`Retry requested: the delivery is ${state}.`));
+  });
+  app.post("/deliveries/:id/cancel", async (c) => {
+    const state = await deps.deliveries.cancel(c.req.param("id"));
+    return c.html(actionResult(`Cancelled: the delivery is ${state}.`));
+  });
+}
+
+function notFound(c: Context) {
+  return c.html(<NotFound what="delivery" />, 404);
+}
