@@ -10,16 +10,16 @@ import type { DeliveryState } from "../../actors/delivery.machine.ts";
 /** The deliveries list's filter, as the page's query string carries it. */
 export type DeliveryFilter = {
   state?: DeliveryState | undefined;
-  /** The target's host name (lower case), e.g. "api.example.com". */
+  /** The target's host[:port] (lower case, no port when it is the scheme's default), as the delivery list takes it. */
   host?: string | undefined;
   subscription?: string | undefined;
-  /** A subscription's topic pattern ("github.com/org/" for a recursive one). */
+  /** The topic of the event a fan-out delivery carries. */
   topic?: string | undefined;
   eventType?: string | undefined;
-  /** Created at or after / before, epoch ms. */
+  /** Last state change at or after / before, epoch ms (a bulk action takes them as creation times). */
   since?: number | undefined;
   until?: number | undefined;
-  /** A delivery id, an event id or an idempotency key. */
+  /** A delivery id or an event id. */
   search?: string | undefined;
 };
 
