@@ -47,11 +47,12 @@ describe("the CSRF token", () => {
 describe("a request's origin", () => {
   const app = new Hono().post("/", (c) => c.text(String(isSameOrigin(c))));
   const ask = async (headers: Record<string, string>) =>
-    (await app.request("http://hookd.test/", { method: "POST", headers: { host: "hookd.test", ...headers } })).text();
+    (await app.request("http://console.test/", { method: "POST", headers: { host: "console.test", ...headers } }))
+      .text();
 
   it("is this host when Origin names it", async () => {
-    expect(await ask({ origin: "http://hookd.test" })).toBe("true");
-    expect(await ask({ origin: "http://hookd.test:8081" })).toBe("false");
+    expect(await ask({ origin: "http://console.test" })).toBe("true");
+    expect(await ask({ origin: "http://console.test:8081" })).toBe("false");
     expect(await ask({ origin: "https://evil.example" })).toBe("false");
     expect(await ask({ origin: "null" })).toBe("false");
   });

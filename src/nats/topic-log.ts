@@ -177,6 +177,16 @@ export class TopicLog {
   }
 
   async read(seq: number): Promise<PublishedEvent | null> {
+    const message = await this.jsm.direct.getMessage(this.layout.streams.topics, { seq }).catch(unavailable);
+    return message ? eventOfMessage(message, this.layout) : null;
+  }
+
+  /**
+   * The same through a cache of the events read last, for the worker: a fan-out sends one event to
+   * every subscription, each a delivery reading it. An event that ages out while cached is still
+   * sent for a moment; inspection (read) always asks the log.
+   */
+  async readRecent(seq: number): Promise<PublishedEvent | null> {
     return await this.#recent.get(seq, () => this.#readStored(seq)).catch((error: unknown) => {
       if (error === NOT_STORED) return null;
       throw error;

@@ -386,7 +386,7 @@ export class DeliveryWorker {
     const ref = created.data.bodyRef;
     if (!ref) return undefined;
     if (!this.deps.topics) throw new Error("fan-out delivery without access to the topic log");
-    return (await this.deps.topics.read(ref.topicSeq))?.body ?? null;
+    return (await this.deps.topics.readRecent(ref.topicSeq))?.body ?? null;
   }
 
   /**

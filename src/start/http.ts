@@ -36,14 +36,9 @@ export type HttpParts = {
   sseResponses: OpenSseResponses;
 };
 
-export async function buildHttpApp(
-  config: Config,
-  parts: HttpParts,
-  log: Logger,
-  options: StartOptions,
-): Promise<Hono> {
+function consolePageServices(parts: HttpParts) {
   const { storage, deliveryPart, subscriptionPart } = parts;
-  const services = consoleServicesOf({
+  return consoleServicesOf({
     listing: {
       listing: deliveryPart.deliveryListing,
       deliveryStore: deliveryPart.deliveryStore,
@@ -55,7 +50,16 @@ export async function buildHttpApp(
     js: storage.js,
     layout: storage.layout,
   });
-  const consoleAssets = await loadConsoleAssets();
+}
+
+export async function buildHttpApp(
+  config: Config,
+  parts: HttpParts,
+  log: Logger,
+  options: StartOptions,
+): Promise<Hono> {
+  const { storage, deliveryPart, subscriptionPart } = parts;
+  const consolePages = { services: consolePageServices(parts), assets: await loadConsoleAssets() };
   return createApp({
     deliveries: deliveryPart.deliveryCommands,
     deliveryStore: deliveryPart.deliveryStore,
@@ -95,7 +99,7 @@ export async function buildHttpApp(
       heartbeatMs: config.HOOKD_STREAM_HEARTBEAT,
     },
     verifyLimit: config.HOOKD_VERIFY_RATE ? new AddressRateLimit(config.HOOKD_VERIFY_RATE) : null,
-    consolePages: { services, assets: consoleAssets },
+    consolePages,
   });
 }
 
