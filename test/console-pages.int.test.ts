@@ -71,6 +71,31 @@ describe("the console's pages", () => {
     expect(((await response.json()) as { state: string }).state).toBe("paused");
   });
 
+  it("shows an ordered subscription's head of the line and how many wait behind it", async () => {
+    const failing = await suite.startReceiver(() => ({ status: 500 }));
+    const response = await api(suite.hookd.url, "/api/v1/subscriptions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      // One attempt in an hour after the first: the head stays in backoff, the rest wait.
+      body: JSON.stringify({ topic: "ledger", url: `${failing.url}/in`, ordered: true, retry_schedule: "1h" }),
+    });
+    expect(response.status).toBe(201);
+    const id = ((await response.json()) as { id: string }).id;
+    for (let i = 1; i <= 3; i++) await publish("ledger", `{"n":${i}}`);
+    await failing.waitFor(1);
+    const line = await eventually(
+      async () => {
+        await page.goto(`${suite.hookd.url}/console/subscriptions/${id}`);
+        const state = await page.getAttribute("#ordered-line .badge", "data-badge-state");
+        return state === "backoff" ? page : undefined;
+      },
+      20_000,
+      "the head in backoff on the page",
+    );
+    expect(await line.getAttribute("#ordered-line", "data-waiting")).toBe("2");
+    expect(await line.textContent("#ordered-line")).toContain("2 waiting behind it");
+  });
+
   it("rotates a subscription's secret and shows the new one once", async () => {
     const id = await subscribe("receipts");
     await page.goto(`${suite.hookd.url}/console/subscriptions/${id}`);

@@ -18,6 +18,8 @@ export type ConsoleDeps = {
   subscriptionDirectory: SubscriptionDirectory;
   subscriptionAttempts: Pick<AttemptLog, "recent">;
   replaySubscription: SubscriptionRouteDeps["replaySubscription"];
+  /** Where an ordered subscription's line stands. */
+  orderedLines: Pick<SubscriptionRouteDeps["orderedLines"], "view">;
   events: EventViewDeps;
   services: ConsoleServices;
   assets: ConsoleAssets;

@@ -3,7 +3,7 @@ import { streamSSE } from "hono/streaming";
 import { describeMachine } from "../../actors/machine-graph.ts";
 import { subscriptionMachine } from "../../actors/subscription.machine.ts";
 import { generateSecret } from "../domain/subscription-secret.ts";
-import { subscriptionView } from "../http/subscription-view.ts";
+import { orderedLineView, subscriptionView } from "../http/subscription-view.ts";
 import { TransitionRefusedError } from "../runtime/errors.ts";
 import { rotateSubscriptionSecret } from "../runtime/subscription-secret-rotation.ts";
 import { actionResult } from "./action-result.tsx";
@@ -32,7 +32,9 @@ const GRACE_MS = 24 * 3_600_000;
 async function detail(deps: ConsoleDeps, id: string) {
   const subscription = await deps.subscriptions.get(id);
   const attempts = await deps.subscriptionAttempts.recent(id, ATTEMPTS_SHOWN);
-  return { view: subscriptionView(id, subscription), attempts, layout: subscriptionLayout };
+  const view = subscriptionView(id, subscription);
+  const line = view.ordered ? await deps.orderedLines.view(id) : null;
+  return { view, attempts, layout: subscriptionLayout, line: line ? orderedLineView(line) : null };
 }
 
 /** A datetime-local value (no zone), read as UTC. */

@@ -1,5 +1,5 @@
 import type { SubscriptionAttempt } from "../nats/attempt-log.ts";
-import type { SubscriptionViewSchema } from "../http/subscription-view.ts";
+import type { OrderedLineViewSchema, SubscriptionViewSchema } from "../http/subscription-view.ts";
 import type { z } from "zod";
 import { Page, StateBadge, Time } from "./layout.tsx";
 import { MachineDiagram } from "./machine-diagram.tsx";
@@ -11,6 +11,7 @@ import { CONSOLE_PATH } from "./session.ts";
 /** Subscriptions: the list, and one subscription with its machine, its health, its actions. */
 
 type SubscriptionView = z.infer<typeof SubscriptionViewSchema>;
+type OrderedLine = z.infer<typeof OrderedLineViewSchema>;
 
 export const SUBSCRIPTIONS_PATH = `${CONSOLE_PATH}/subscriptions`;
 export const subscriptionPath = (id: string) => `${SUBSCRIPTIONS_PATH}/${encodeURIComponent(id)}`;
@@ -67,7 +68,13 @@ export function SubscriptionsPage({ rows, state, csrf }: { rows: SubscriptionVie
   );
 }
 
-type DetailProps = { view: SubscriptionView; attempts: SubscriptionAttempt[]; layout: MachineLayout };
+type DetailProps = {
+  view: SubscriptionView;
+  attempts: SubscriptionAttempt[];
+  layout: MachineLayout;
+  /** An ordered subscription's line (the API's ordered_line); null for others. */
+  line: OrderedLine | null;
+};
 
 export function SubscriptionPage(props: DetailProps & { csrf: string }) {
   return (
@@ -85,7 +92,25 @@ function successRate(attempts: SubscriptionAttempt[]): string {
 }
 
 /** Swapped whole after an action, so state, actions and diagram agree. */
-export function SubscriptionPanel({ view, attempts, layout }: DetailProps) {
+function LineSummary({ line }: { line: OrderedLine }) {
+  return (
+    <>
+      <dt>Ordered line</dt>
+      <dd id="ordered-line" data-waiting={line.waiting}>
+        {line.head
+          ? (
+            <>
+              head <a class="id" href={deliveryPath(line.head.delivery_id)}>{line.head.delivery_id}</a>{" "}
+              <StateBadge state={line.head.state} />, {line.waiting} waiting behind it
+            </>
+          )
+          : <>no event yet, {line.waiting} waiting</>}
+      </dd>
+    </>
+  );
+}
+
+export function SubscriptionPanel({ view, attempts, layout, line }: DetailProps) {
   const base = subscriptionPath(view.id);
   const active = view.state === "active";
   const canActivate = ["paused", "disabled"].includes(view.state);
@@ -107,6 +132,7 @@ export function SubscriptionPanel({ view, attempts, layout }: DetailProps) {
         <dd>{view.dialect}</dd>
         <dt>Success</dt>
         <dd>{successRate(attempts)}</dd>
+        {line ? <LineSummary line={line} /> : null}
         <dt>Failures in a row</dt>
         <dd>{view.consecutive_failures}</dd>
         {view.owner

@@ -197,6 +197,7 @@ function consoleDeps(app: Hono, deps: AppDeps, own: NonNullable<AppDeps["console
     subscriptionDirectory: deps.subscriptionDirectory,
     subscriptionAttempts: deps.subscriptionAttempts,
     replaySubscription: deps.replaySubscription,
+    orderedLines: deps.orderedLines,
     events: deps,
     api: (request: Request) => app.fetch(request),
     clock: deps.clock,
