@@ -46,7 +46,7 @@ export function mountBulkPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void {
         stream.onAbort(end);
         void bulk.follow(id, (job) => {
           void stream.writeSSE({ event: "progress", data: renderToString(<BulkProgress job={job} />) });
-          if (job.state !== "running") void stream.writeSSE({ event: "end", data: job.state }).then(end);
+          if (job.state !== "running") void stream.writeSSE({ event: "end", data: job.state }).then(end, end);
         }).then((f) => {
           following = f;
           if (ended) f.stop();

@@ -189,7 +189,8 @@ function fleetOf(services: HookdServices): FleetStats {
     async follow(windowMs, onSnapshot) {
       let stopped = false;
       const stop = services.watchFleet(() => {
-        void services.fleet().then((fleet) => stopped || onSnapshot(fleetSnapshotOf(fleet, windowMs)));
+        // A failed read (NATS away at a recount) skips this snapshot; the next recount sends one.
+        void services.fleet().then((fleet) => stopped || onSnapshot(fleetSnapshotOf(fleet, windowMs)), () => {});
       });
       return {
         stop: () => {
