@@ -1,10 +1,13 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminToken, api, waitForListed, waitForState } from "./support/hookd.ts";
+import { adminToken, api, eventually, waitForListed, waitForState } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 import { csrfTokenOf } from "../src/console/session.ts";
 
-/** What the console refuses over plain HTTP: ids that are no delivery id (a wildcard must never reach a subject). */
+/**
+ * What the console refuses or keeps consistent over plain HTTP: ids that are no delivery id (a wildcard
+ * must never reach a subject), and a bulk action that acts on exactly what the list shows.
+ */
 
 const suite = hookdSuite({ env: { HOOKD_RETRY_SCHEDULE: "10m" }, respond: () => ({ status: 500 }), connect: true });
 let cookie = "";
@@ -54,5 +57,46 @@ describe("the console's per-delivery routes", () => {
     expect(Object.keys(info.state.subjects ?? {}).filter((subject) => /[*>]/.test(subject))).toEqual([]);
     const listed = (await (await api(suite.hookd.url, "/api/v1/deliveries")).json()) as { data: { id: string }[] };
     expect(listed.data.map((d) => d.id).sort()).toEqual([...ids].sort());
+  });
+});
+
+const bulkCount = async (query: string) => {
+  const text = await (await consoleFetch(`/console/bulk?${query}`)).text();
+  return text.match(/id="bulk-count">(\d+)/)?.[1];
+};
+const listed = async (query: string) => {
+  const text = await (await consoleFetch(`/console/deliveries/results?${query}`)).text();
+  return ids.filter((id) => text.includes(`data-delivery="${id}"`)).length;
+};
+
+describe("the console's bulk page", () => {
+  it("refuses a search rather than acting on everything else the filter matches", async () => {
+    const response = await consoleFetch(`/console/bulk?q=${ids[0]}`);
+    expect(response.status).toBe(400);
+    const text = await response.text();
+    expect(text).toContain("A search is not a bulk filter");
+    expect(text).not.toContain('id="bulk-count"');
+    const started = await consoleFetch(`/console/bulk/cancel?q=${ids[0]}`, {
+      method: "POST",
+      headers: { "x-console-csrf": csrf },
+    });
+    expect(started.status).toBe(400);
+  });
+
+  it("matches the host as the list does: host[:port] exactly, no port meaning the scheme's default", async () => {
+    const url = new URL(suite.receiver.url);
+    expect(await listed(`host=${url.hostname}`)).toBe(0);
+    expect(await bulkCount(`host=${url.hostname}`)).toBe("0");
+    expect(await listed(`host=${url.host}`)).toBe(3);
+    expect(await bulkCount(`host=${url.host}`)).toBe("3");
+  });
+
+  it("reads since as the list does: the last state change, not creation", async () => {
+    const since = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const cancelled = await api(suite.hookd.url, `/api/v1/deliveries/${ids[2]}/cancel`, { method: "POST" });
+    expect(cancelled.status).toBe(200);
+    await eventually(async () => (await listed(`since=${since}`)) === 1, 20_000, "the cancel to be listed");
+    expect(await bulkCount(`since=${since}`)).toBe("1");
   });
 });

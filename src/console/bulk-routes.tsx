@@ -11,18 +11,26 @@ import type { SessionEnv } from "./session.ts";
 /** /console/bulk: the count for the list's filter, starting a job, following and stopping it, all through the BulkJobs service. */
 
 const ACTIONS = new Set<BulkAction>(["retry", "cancel"]);
+/** A search matches ids and event ids the list looks up one by one; a bulk job's filter cannot hold one. */
+const SEARCH_REFUSED = "A search is not a bulk filter: clear it, then count again.";
 
 export function mountBulkPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void {
   app.get("/bulk", async (c) => {
     const bulk = deps.services.bulk;
-    const count = bulk ? await bulk.count(readListQuery(c.req.query()).filter) : null;
+    const filter = readListQuery(c.req.query()).filter;
+    if (filter.search) {
+      return c.html(<BulkPage query={c.req.query()} count={null} refusal={SEARCH_REFUSED} csrf={c.get("csrf")} />, 400);
+    }
+    const count = bulk ? await bulk.count(filter) : null;
     return c.html(<BulkPage query={c.req.query()} count={count} csrf={c.get("csrf")} />);
   });
   app.post("/bulk/:action{retry|cancel}", async (c) => {
     const bulk = deps.services.bulk;
     const action = c.req.param("action") as BulkAction;
     if (!bulk || !ACTIONS.has(action)) return c.html(actionResult("Bulk actions are not available here.", false), 404);
-    const job = await bulk.start(action, readListQuery(c.req.query()).filter);
+    const filter = readListQuery(c.req.query()).filter;
+    if (filter.search) return c.html(actionResult(SEARCH_REFUSED, false), 400);
+    const job = await bulk.start(action, filter);
     return c.html(<BulkFollower job={job} />);
   });
   app.post("/bulk/jobs/:id/cancel", async (c) => {

@@ -56,8 +56,8 @@ function Filters({ query }: { query: Record<string, string> }) {
       <Field name="subscription" label="Subscription" query={query} hint="sub_…" />
       <Field name="topic" label="Topic" query={query} hint="github.com/org/" />
       <Field name="type" label="Event type" query={query} hint="push" />
-      <Field name="since" label="Created from (UTC)" query={query} type="datetime-local" />
-      <Field name="until" label="Created before (UTC)" query={query} type="datetime-local" />
+      <Field name="since" label="Changed from (UTC)" query={query} type="datetime-local" />
+      <Field name="until" label="Changed before (UTC)" query={query} type="datetime-local" />
       <div class="actions">
         <button type="submit">Filter</button>
         <a href={LIST_PATH}>Clear</a>

@@ -136,16 +136,20 @@ function nullWhenUnknown(error: unknown): null {
   throw error;
 }
 
-/** The console's filter as a bulk action takes it: the target's host, and creation times as ISO 8601. */
+/**
+ * The console's filter as a bulk action takes it, matching what the list shows: the host exactly as
+ * the list's (host[:port], no port meaning the scheme's default), since/until on the last state change.
+ * A search is no filter a bulk job can hold; the bulk page refuses one before it gets here.
+ */
 function bulkFilterOf(filter: DeliveryFilter): BulkFilter {
   return {
     ...(filter.state ? { state: filter.state } : {}),
-    ...(filter.host ? { target_host: filter.host } : {}),
+    ...(filter.host ? { target_host: filter.host, target_host_exact: true } : {}),
     ...(filter.subscription ? { subscription_id: filter.subscription } : {}),
     ...(filter.topic ? { topic: filter.topic } : {}),
     ...(filter.eventType ? { event_type: filter.eventType } : {}),
-    ...(filter.since === undefined ? {} : { created_after: new Date(filter.since).toISOString() }),
-    ...(filter.until === undefined ? {} : { created_before: new Date(filter.until).toISOString() }),
+    ...(filter.since === undefined ? {} : { changed_after: new Date(filter.since).toISOString() }),
+    ...(filter.until === undefined ? {} : { changed_before: new Date(filter.until).toISOString() }),
   };
 }
 
@@ -158,8 +162,8 @@ function consoleFilterOf(filter: Record<string, unknown>): DeliveryFilter {
     subscription: text("subscription_id"),
     topic: text("topic"),
     eventType: text("event_type"),
-    since: time("created_after"),
-    until: time("created_before"),
+    since: time("changed_after"),
+    until: time("changed_before"),
   };
 }
 
