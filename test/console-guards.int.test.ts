@@ -100,3 +100,38 @@ describe("the console's bulk page", () => {
     expect(await bulkCount(`since=${since}`)).toBe("1");
   });
 });
+
+/** What a list page's live stream sends within `ms`: the data of each `changed` event. */
+async function liveChanges(query: string, ms: number, during: () => Promise<void>): Promise<string[]> {
+  const aborter = new AbortController();
+  const response = await consoleFetch(`/console/deliveries/live?${query}`, { signal: aborter.signal });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const reading = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done) return;
+      text += value;
+    }
+  })();
+  await during();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  aborter.abort();
+  await reading;
+  return [...text.matchAll(/event: changed\ndata: (\S+)/g)].map((match) => match[1]!);
+}
+
+describe("the list's live stream", () => {
+  it("tells a page only of changes to its host", async () => {
+    const host = new URL(suite.receiver.url).host;
+    let other: Promise<string[]> = Promise.resolve([]);
+    const mine = await liveChanges(`host=${host}`, 2_000, async () => {
+      other = liveChanges("host=other.example", 2_000, async () => {});
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const cancelled = await api(suite.hookd.url, `/api/v1/deliveries/${ids[1]}/cancel`, { method: "POST" });
+      expect(cancelled.status).toBe(200);
+    });
+    expect(mine).toContain(ids[1]);
+    expect(await other).toEqual([]);
+  });
+});

@@ -17,7 +17,11 @@ export function DeliveriesPage(props: Props & { csrf: string }) {
     <Page title="Deliveries" csrf={props.csrf} section="deliveries">
       <h1>Deliveries</h1>
       <Filters query={query} />
-      <div hx-ext="sse" sse-connect={`${LIST_PATH}/live`} id="live-list">
+      <div
+        hx-ext="sse"
+        sse-connect={`${LIST_PATH}/live${listQueryString(query, { cursor: undefined })}`}
+        id="live-list"
+      >
         <Results {...props} />
       </div>
     </Page>

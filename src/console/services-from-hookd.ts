@@ -1,3 +1,4 @@
+import type { DeliveryChange as HookdChange } from "../domain/delivery-changes.ts";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { DELIVERY_STATES, type DeliveryState } from "../../actors/delivery.machine.ts";
 import { decodeCursor, encodeCursor } from "../domain/delivery-listing.ts";
@@ -99,10 +100,17 @@ function changesOf({ feed, js, layout }: HookdServiceDeps): DeliveryChangeFeed {
   return {
     async follow(afterSeq, onChange, onLost) {
       const reader = {
-        deliver: (changes: readonly { seq: number; deliveryId: string; to: string }[]) => {
+        deliver: (changes: readonly HookdChange[]) => {
           for (const change of changes) {
             if (change.seq <= afterSeq) continue;
-            onChange({ id: change.deliveryId, state: change.to as DeliveryState, seq: change.seq });
+            onChange({
+              id: change.deliveryId,
+              from: change.from as DeliveryState | null,
+              state: change.to as DeliveryState,
+              seq: change.seq,
+              targetHost: change.targetHost?.toLowerCase() ?? null,
+              subscriptionId: change.subscriptionId,
+            });
           }
         },
         lost: onLost,
