@@ -135,3 +135,24 @@ describe("the list's live stream", () => {
     expect(await other).toEqual([]);
   });
 });
+
+describe("the topic tail", () => {
+  const tail = async (topic: string, since = "") => {
+    const response = await consoleFetch(
+      `/console/topics/tail?topic=${encodeURIComponent(topic)}${since ? `&since=${since}` : ""}`,
+    );
+    return { status: response.status, text: await response.text() };
+  };
+  it("ends a refused tail with an end event the page closes on, instead of a stream the browser reopens", async () => {
+    const refused = await tail("orders", "not-a-sequence");
+    expect(refused.text).toMatch(/The stream ended: 4\d\d/);
+    expect(refused.text).toMatch(/event: end\n/);
+  });
+  it("refuses . and .. segments, which would climb out of /sse/", async () => {
+    for (const topic of ["a/../../api/v1/deliveries", "..", "a/./b"]) {
+      const refused = await tail(topic);
+      expect(refused.text, topic).toContain("has no . or .. segment");
+      expect(refused.text, topic).toMatch(/event: end\n/);
+    }
+  });
+});
