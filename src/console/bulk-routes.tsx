@@ -13,6 +13,8 @@ import type { SessionEnv } from "./session.ts";
 const ACTIONS = new Set<BulkAction>(["retry", "cancel"]);
 /** A search matches ids and event ids the list looks up one by one; a bulk job's filter cannot hold one. */
 const SEARCH_REFUSED = "A search is not a bulk filter: clear it, then count again.";
+const TOO_MANY = (limit: number) =>
+  `The filter matches more than ${limit} deliveries, the most one bulk action takes (HOOKD_BULK_MAX): narrow it (a time range, a target host).`;
 
 export function mountBulkPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void {
   app.get("/bulk", async (c) => {
@@ -21,8 +23,11 @@ export function mountBulkPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void {
     if (filter.search) {
       return c.html(<BulkPage query={c.req.query()} count={null} refusal={SEARCH_REFUSED} csrf={c.get("csrf")} />, 400);
     }
-    const count = bulk ? await bulk.count(filter) : null;
-    return c.html(<BulkPage query={c.req.query()} count={count} csrf={c.get("csrf")} />);
+    const counted = bulk ? await bulk.count(filter) : null;
+    const refusal = counted?.truncated ? `${TOO_MANY(counted.count)}` : undefined;
+    return c.html(
+      <BulkPage query={c.req.query()} count={counted?.count ?? null} refusal={refusal} csrf={c.get("csrf")} />,
+    );
   });
   app.post("/bulk/:action{retry|cancel}", async (c) => {
     const bulk = deps.services.bulk;

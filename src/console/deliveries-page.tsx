@@ -114,7 +114,11 @@ export function Results({ query, page, ignored, bulk }: Props) {
                   <td class="wrap">{row.target}</td>
                   <td class="id">
                     {row.subscriptionId
-                      ? <a href={`${CONSOLE_PATH}/subscriptions/${row.subscriptionId}`}>{row.subscriptionId}</a>
+                      ? (
+                        <a href={`${CONSOLE_PATH}/subscriptions/${encodeURIComponent(row.subscriptionId)}`}>
+                          {row.subscriptionId}
+                        </a>
+                      )
                       : "—"}
                   </td>
                   <td>

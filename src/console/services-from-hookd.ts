@@ -128,7 +128,7 @@ function changesOf({ feed, js, layout }: HookdServiceDeps): DeliveryChangeFeed {
 
 function bulkOf(services: HookdServices): BulkJobs {
   return {
-    count: async (filter) => (await services.countDeliveries(bulkFilterOf(filter))).count,
+    count: (filter) => services.countDeliveries(bulkFilterOf(filter)),
     start: async (action, filter) => bulkJobOf(await services.startBulkAction(action, bulkFilterOf(filter)), filter),
     get: async (id) => bulkJobOf(await services.bulkJob(id).catch(nullWhenUnknown), null),
     cancel: async (id) => bulkJobOf(await services.cancelBulkJob(id).catch(nullWhenUnknown), null),

@@ -86,8 +86,8 @@ export type BulkJob = {
 };
 
 export interface BulkJobs {
-  /** How many deliveries the filter matches now: shown before the user confirms. */
-  count(filter: DeliveryFilter): Promise<number>;
+  /** How many deliveries the filter matches now, shown before the user confirms; `truncated` when more than a job takes. */
+  count(filter: DeliveryFilter): Promise<{ count: number; truncated: boolean }>;
   /** Starts the job in the background (journaled as it goes); answers at once. */
   start(action: BulkAction, filter: DeliveryFilter): Promise<BulkJob>;
   get(id: string): Promise<BulkJob | null>;

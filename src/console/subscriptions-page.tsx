@@ -127,7 +127,9 @@ export function SubscriptionPanel({ view, attempts, layout }: DetailProps) {
         </dd>
         <dt>Deliveries</dt>
         <dd>
-          <a href={`${CONSOLE_PATH}/deliveries?subscription=${view.id}`}>this subscription's deliveries</a>
+          <a href={`${CONSOLE_PATH}/deliveries?subscription=${encodeURIComponent(view.id)}`}>
+            this subscription's deliveries
+          </a>
         </dd>
       </dl>
       <div class="actions">
@@ -257,7 +259,7 @@ export function ReplayFollower({ job }: { job: ReplayJob }) {
   return (
     <div
       hx-ext="sse"
-      sse-connect={`${CONSOLE_PATH}/replays/${job.id}/live`}
+      sse-connect={`${CONSOLE_PATH}/replays/${encodeURIComponent(job.id)}/live`}
       sse-swap="progress"
       sse-close="end"
       hx-swap="innerHTML"
