@@ -1,6 +1,12 @@
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { DeliverySecrets } from "../src/domain/delivery-secrets.ts";
+import { SecretBox } from "../src/domain/secret-box.ts";
+import { DeliveryStore } from "../src/nats/delivery-store.ts";
+import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
+import { createLayout } from "../src/nats/layout.ts";
+import { DeliveryCommands, DeliveryNotFoundError } from "../src/runtime/delivery-commands.ts";
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminToken, api, eventually, waitForListed, waitForState } from "./support/hookd.ts";
+import { adminToken, api, eventually, TEST_KEY, waitForListed, waitForState } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 import { csrfTokenOf } from "../src/console/session.ts";
 
@@ -68,6 +74,30 @@ const listed = async (query: string) => {
   const text = await (await consoleFetch(`/console/deliveries/results?${query}`)).text();
   return ids.filter((id) => text.includes(`data-delivery="${id}"`)).length;
 };
+
+describe("DeliveryCommands on the journal hookd uses", () => {
+  it("refuses a wildcard id as no delivery before it names a subject", async () => {
+    const jsm = await jetstreamManager(suite.nc);
+    const commands = new DeliveryCommands({
+      store: new DeliveryStore(
+        jetstream(suite.nc),
+        jsm,
+        new JetStreamPublisher(suite.nc),
+        createLayout({ replicas: 1 }),
+      ),
+      secrets: new DeliverySecrets(await SecretBox.fromKeys(TEST_KEY)),
+      clock: Date.now,
+      randomBytes: (length) => crypto.getRandomValues(new Uint8Array(length)),
+      schedule: [60_000],
+    });
+    for (const id of ["*", ">", "dlv_*", `${ids[0]}.>`]) {
+      await expect(commands.cancel(id), id).rejects.toBeInstanceOf(DeliveryNotFoundError);
+      await expect(commands.retry(id), id).rejects.toBeInstanceOf(DeliveryNotFoundError);
+    }
+    const info = await jsm.streams.info("HOOKD_JOURNAL", { subjects_filter: ">" });
+    expect(Object.keys(info.state.subjects ?? {}).filter((subject) => /[*>]/.test(subject))).toEqual([]);
+  });
+});
 
 describe("the console's bulk page", () => {
   it("refuses a search rather than acting on everything else the filter matches", async () => {
