@@ -58,7 +58,36 @@ function explainsLength(text: string, node: ts.Node): boolean {
   return comments.some((range) => LONG_MARKER.test(text.slice(range.pos, range.end)));
 }
 
+/** `void p.then(f)` with no rejection handler: a rejected `p` is an unhandled rejection, which ends Node and Deno. */
+function unhandledThensIn(file: string, text: string): string[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TSX);
+  const found: string[] = [];
+  const visit = (node: ts.Node) => {
+    if (
+      ts.isVoidExpression(node) && ts.isCallExpression(node.expression) &&
+      ts.isPropertyAccessExpression(node.expression.expression) &&
+      node.expression.expression.name.text === "then" && node.expression.arguments.length < 2
+    ) {
+      found.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
 describe("code shape", () => {
+  // The console's (its promises read NATS); elsewhere such promises (closed(), a catch-up wait) resolve only.
+  it("handles the rejection of every promise the console lets go with void … .then(…)", async () => {
+    const paths = await readdir(join(ROOT, "src/console"), { recursive: true, encoding: "utf8" });
+    const files = paths.filter((path) => /\.tsx?$/.test(path) && !/\.test\.tsx?$/.test(path));
+    const unhandled: string[] = [];
+    for (const file of files) {
+      unhandled.push(...unhandledThensIn(file, await readFile(join(ROOT, "src/console", file), "utf8")));
+    }
+    expect(unhandled).toEqual([]);
+  });
+
   it(`keeps every function in src/ and actors/ within ${MAX_FUNCTION_LINES} lines, or says why it is longer`, async () => {
     const files = [...(await sourceFiles("src")), ...(await sourceFiles("actors"))];
     const long: LongFunction[] = [];

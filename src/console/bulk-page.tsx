@@ -9,7 +9,13 @@ import { CONSOLE_PATH } from "./session.ts";
 export const BULK_PATH = `${CONSOLE_PATH}/bulk`;
 
 export function BulkPage(
-  { query, count, csrf }: { query: Record<string, string>; count: number | null; csrf: string },
+  { query, count, refusal, csrf }: {
+    query: Record<string, string>;
+    count: number | null;
+    /** Why the page will not count or act on this filter. */
+    refusal?: string;
+    csrf: string;
+  },
 ) {
   const qs = listQueryString(query, { cursor: undefined });
   return (
@@ -21,7 +27,9 @@ export function BulkPage(
           {qs ? decodeURIComponent(qs.slice(1)).replaceAll("&", ", ") : "every delivery"}
         </a>
       </p>
-      {count === null
+      {refusal
+        ? <p class="error" id="bulk-refused">{refusal}</p>
+        : count === null
         ? <p class="error">Bulk actions need the bulk-job service, which this hookd does not run.</p>
         : (
           <section class="card">

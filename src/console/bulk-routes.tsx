@@ -11,18 +11,31 @@ import type { SessionEnv } from "./session.ts";
 /** /console/bulk: the count for the list's filter, starting a job, following and stopping it, all through the BulkJobs service. */
 
 const ACTIONS = new Set<BulkAction>(["retry", "cancel"]);
+/** A search matches ids and event ids the list looks up one by one; a bulk job's filter cannot hold one. */
+const SEARCH_REFUSED = "A search is not a bulk filter: clear it, then count again.";
+const TOO_MANY = (limit: number) =>
+  `The filter matches more than ${limit} deliveries, the most one bulk action takes (HOOKD_BULK_MAX): narrow it (a time range, a target host).`;
 
 export function mountBulkPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void {
   app.get("/bulk", async (c) => {
     const bulk = deps.services.bulk;
-    const count = bulk ? await bulk.count(readListQuery(c.req.query()).filter) : null;
-    return c.html(<BulkPage query={c.req.query()} count={count} csrf={c.get("csrf")} />);
+    const filter = readListQuery(c.req.query()).filter;
+    if (filter.search) {
+      return c.html(<BulkPage query={c.req.query()} count={null} refusal={SEARCH_REFUSED} csrf={c.get("csrf")} />, 400);
+    }
+    const counted = bulk ? await bulk.count(filter) : null;
+    const refusal = counted?.truncated ? `${TOO_MANY(counted.count)}` : undefined;
+    return c.html(
+      <BulkPage query={c.req.query()} count={counted?.count ?? null} refusal={refusal} csrf={c.get("csrf")} />,
+    );
   });
   app.post("/bulk/:action{retry|cancel}", async (c) => {
     const bulk = deps.services.bulk;
     const action = c.req.param("action") as BulkAction;
     if (!bulk || !ACTIONS.has(action)) return c.html(actionResult("Bulk actions are not available here.", false), 404);
-    const job = await bulk.start(action, readListQuery(c.req.query()).filter);
+    const filter = readListQuery(c.req.query()).filter;
+    if (filter.search) return c.html(actionResult(SEARCH_REFUSED, false), 400);
+    const job = await bulk.start(action, filter);
     return c.html(<BulkFollower job={job} />);
   });
   app.post("/bulk/jobs/:id/cancel", async (c) => {
@@ -46,7 +59,7 @@ export function mountBulkPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void {
         stream.onAbort(end);
         void bulk.follow(id, (job) => {
           void stream.writeSSE({ event: "progress", data: renderToString(<BulkProgress job={job} />) });
-          if (job.state !== "running") void stream.writeSSE({ event: "end", data: job.state }).then(end);
+          if (job.state !== "running") void stream.writeSSE({ event: "end", data: job.state }).then(end, end);
         }).then((f) => {
           following = f;
           if (ended) f.stop();

@@ -17,7 +17,11 @@ export function DeliveriesPage(props: Props & { csrf: string }) {
     <Page title="Deliveries" csrf={props.csrf} section="deliveries">
       <h1>Deliveries</h1>
       <Filters query={query} />
-      <div hx-ext="sse" sse-connect={`${LIST_PATH}/live`} id="live-list">
+      <div
+        hx-ext="sse"
+        sse-connect={`${LIST_PATH}/live${listQueryString(query, { cursor: undefined })}`}
+        id="live-list"
+      >
         <Results {...props} />
       </div>
     </Page>
@@ -56,8 +60,8 @@ function Filters({ query }: { query: Record<string, string> }) {
       <Field name="subscription" label="Subscription" query={query} hint="sub_…" />
       <Field name="topic" label="Topic" query={query} hint="github.com/org/" />
       <Field name="type" label="Event type" query={query} hint="push" />
-      <Field name="since" label="Created from (UTC)" query={query} type="datetime-local" />
-      <Field name="until" label="Created before (UTC)" query={query} type="datetime-local" />
+      <Field name="since" label="Changed from (UTC)" query={query} type="datetime-local" />
+      <Field name="until" label="Changed before (UTC)" query={query} type="datetime-local" />
       <div class="actions">
         <button type="submit">Filter</button>
         <a href={LIST_PATH}>Clear</a>
@@ -110,7 +114,11 @@ export function Results({ query, page, ignored, bulk }: Props) {
                   <td class="wrap">{row.target}</td>
                   <td class="id">
                     {row.subscriptionId
-                      ? <a href={`${CONSOLE_PATH}/subscriptions/${row.subscriptionId}`}>{row.subscriptionId}</a>
+                      ? (
+                        <a href={`${CONSOLE_PATH}/subscriptions/${encodeURIComponent(row.subscriptionId)}`}>
+                          {row.subscriptionId}
+                        </a>
+                      )
                       : "—"}
                   </td>
                   <td>

@@ -1,6 +1,6 @@
 import type { Context, Hono } from "hono";
 import type { ConsoleDeps } from "./console-deps.ts";
-import { readListQuery } from "./delivery-filter.ts";
+import { mayConcern, readListQuery } from "./delivery-filter.ts";
 import { deliveryPath } from "./delivery-page.tsx";
 import { DeliveriesPage, LIST_PATH, Results } from "./deliveries-page.tsx";
 import { followAsSse, resumeAfter } from "./event-stream.ts";
@@ -30,17 +30,21 @@ export function mountDeliveryList(app: Hono<SessionEnv>, deps: ConsoleDeps): voi
     return c.html(<DeliveriesPage {...await resultsOf(c, deps)} csrf={c.get("csrf")} />);
   });
   app.get("/deliveries/results", async (c) => c.html(<Results {...await resultsOf(c, deps)} />));
-  app.get("/deliveries/live", (c) =>
-    followAsSse(
+  app.get("/deliveries/live", (c) => {
+    const { filter } = readListQuery(c.req.query());
+    return followAsSse(
       c,
       (push, lost) =>
         deps.services.changes.follow(
           resumeAfter(c),
-          (change) => push({ id: String(change.seq), event: "changed", data: change.id }),
+          (change) => {
+            if (mayConcern(filter, change)) push({ id: String(change.seq), event: "changed", data: change.id });
+          },
           lost,
         ),
       LIST_REFRESH_MS,
-    ));
+    );
+  });
 }
 
 export { LIST_PATH };

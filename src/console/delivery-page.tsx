@@ -100,7 +100,9 @@ function Summary({ view }: { view: DeliveryView }) {
           <>
             <dt>Subscription</dt>
             <dd>
-              <a href={`${CONSOLE_PATH}/subscriptions/${view.subscription_id}`}>{view.subscription_id}</a>
+              <a href={`${CONSOLE_PATH}/subscriptions/${encodeURIComponent(view.subscription_id)}`}>
+                {view.subscription_id}
+              </a>
             </dd>
           </>
         )
@@ -110,7 +112,7 @@ function Summary({ view }: { view: DeliveryView }) {
           <>
             <dt>Event</dt>
             <dd>
-              <a href={`${CONSOLE_PATH}/events/${view.event_id}`}>{view.event_id}</a>
+              <a href={`${CONSOLE_PATH}/events/${encodeURIComponent(view.event_id)}`}>{view.event_id}</a>
             </dd>
           </>
         )
@@ -243,7 +245,7 @@ function signatureHeaders(attempt: AttemptView): Record<string, string> {
 function Attempt({ attempt }: { attempt: AttemptView }) {
   const signatures = signatureHeaders(attempt);
   return (
-    <details class={`attempt o-${attempt.outcome}`} open={attempt.outcome !== "succeeded" ? undefined : undefined}>
+    <details class={`attempt o-${attempt.outcome}`}>
       <summary>
         #{attempt.attempt} <span class={`badge o-${attempt.outcome}`}>{attempt.outcome}</span>{" "}
         {attempt.response ? `HTTP ${attempt.response.status}` : attempt.error ?? ""}{" "}

@@ -10,12 +10,15 @@ import { layOutMachine } from "./machine-layout.ts";
 import { NotFound } from "./not-found.tsx";
 import type { SessionEnv } from "./session.ts";
 import { actionResult } from "./action-result.tsx";
+import { isDeliveryId } from "../domain/ids.ts";
 
 /** /console/deliveries/<id>: the page, its live panel, the diagram at a journal entry, its event stream, retry and cancel. */
 
 export const deliveryLayout = layOutMachine(describeMachine(deliveryMachine));
 
 async function load(deps: ConsoleDeps, id: string) {
+  // A wildcard or any other non-id must never reach a subject.
+  if (!isDeliveryId(id)) return null;
   const created = await deps.deliveryStore.readCreated(id);
   if (!created) return null;
   const transitions = await deps.deliveryStore.readTransitions(id);
@@ -57,6 +60,7 @@ export function mountDeliveryPages(app: Hono<SessionEnv>, deps: ConsoleDeps): vo
   });
   app.get("/deliveries/:id/live", (c) => {
     const id = c.req.param("id");
+    if (!isDeliveryId(id)) return notFound(c);
     return followAsSse(
       c,
       (push, lost) =>
@@ -69,11 +73,15 @@ export function mountDeliveryPages(app: Hono<SessionEnv>, deps: ConsoleDeps): vo
     );
   });
   app.post("/deliveries/:id/retry", async (c) => {
-    const state = await deps.deliveries.retry(c.req.param("id"));
+    const id = c.req.param("id");
+    if (!isDeliveryId(id)) return notFound(c);
+    const state = await deps.deliveries.retry(id);
     return c.html(actionResult(`Retry requested: the delivery is ${state}.`));
   });
   app.post("/deliveries/:id/cancel", async (c) => {
-    const state = await deps.deliveries.cancel(c.req.param("id"));
+    const id = c.req.param("id");
+    if (!isDeliveryId(id)) return notFound(c);
+    const state = await deps.deliveries.cancel(id);
     return c.html(actionResult(`Cancelled: the delivery is ${state}.`));
   });
 }

@@ -54,7 +54,7 @@ export function FleetBody({ view, layout }: { view: FleetView; layout: MachineLa
           </p>
         )}
       </section>
-      {view.snapshot ? <Targets targets={view.snapshot.targets} /> : null}
+      {view.snapshot ? <Targets targets={view.snapshot.targets} window={windowOf(view.snapshot)} /> : null}
     </>
   );
 }
@@ -63,7 +63,13 @@ function percent(rate: number | null): string {
   return rate === null ? "—" : `${Math.round(rate * 100)}%`;
 }
 
-function Targets({ targets }: { targets: TargetStats[] }) {
+/** The charts' time axis, in seconds: the whole window, so a target with one minute of data is not stretched over years. */
+function windowOf(snapshot: { at: string; windowMs: number }): [number, number] {
+  const to = Math.round(Date.parse(snapshot.at) / 1000);
+  return [to - Math.round(snapshot.windowMs / 1000), to];
+}
+
+function Targets({ targets, window }: { targets: TargetStats[]; window: [number, number] }) {
   return (
     <section class="grid2">
       {targets.map((target) => (
@@ -76,6 +82,7 @@ function Targets({ targets }: { targets: TargetStats[] }) {
           <div
             class="chart"
             data-chart={JSON.stringify({
+              window,
               x: target.series.map((p) => Math.round(p.at / 1000)),
               success: target.series.map((p) => (p.successRate === null ? null : p.successRate * 100)),
               latency: target.series.map((p) => p.latencyMs),

@@ -1,3 +1,4 @@
+import type { DeliveryChange as HookdChange } from "../domain/delivery-changes.ts";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { DELIVERY_STATES, type DeliveryState } from "../../actors/delivery.machine.ts";
 import { decodeCursor, encodeCursor } from "../domain/delivery-listing.ts";
@@ -99,10 +100,17 @@ function changesOf({ feed, js, layout }: HookdServiceDeps): DeliveryChangeFeed {
   return {
     async follow(afterSeq, onChange, onLost) {
       const reader = {
-        deliver: (changes: readonly { seq: number; deliveryId: string; to: string }[]) => {
+        deliver: (changes: readonly HookdChange[]) => {
           for (const change of changes) {
             if (change.seq <= afterSeq) continue;
-            onChange({ id: change.deliveryId, state: change.to as DeliveryState, seq: change.seq });
+            onChange({
+              id: change.deliveryId,
+              from: change.from as DeliveryState | null,
+              state: change.to as DeliveryState,
+              seq: change.seq,
+              targetHost: change.targetHost?.toLowerCase() ?? null,
+              subscriptionId: change.subscriptionId,
+            });
           }
         },
         lost: onLost,
@@ -120,7 +128,7 @@ function changesOf({ feed, js, layout }: HookdServiceDeps): DeliveryChangeFeed {
 
 function bulkOf(services: HookdServices): BulkJobs {
   return {
-    count: async (filter) => (await services.countDeliveries(bulkFilterOf(filter))).count,
+    count: (filter) => services.countDeliveries(bulkFilterOf(filter)),
     start: async (action, filter) => bulkJobOf(await services.startBulkAction(action, bulkFilterOf(filter)), filter),
     get: async (id) => bulkJobOf(await services.bulkJob(id).catch(nullWhenUnknown), null),
     cancel: async (id) => bulkJobOf(await services.cancelBulkJob(id).catch(nullWhenUnknown), null),
@@ -136,16 +144,20 @@ function nullWhenUnknown(error: unknown): null {
   throw error;
 }
 
-/** The console's filter as a bulk action takes it: the target's host, and creation times as ISO 8601. */
+/**
+ * The console's filter as a bulk action takes it, matching what the list shows: the host exactly as
+ * the list's (host[:port], no port meaning the scheme's default), since/until on the last state change.
+ * A search is no filter a bulk job can hold; the bulk page refuses one before it gets here.
+ */
 function bulkFilterOf(filter: DeliveryFilter): BulkFilter {
   return {
     ...(filter.state ? { state: filter.state } : {}),
-    ...(filter.host ? { target_host: filter.host } : {}),
+    ...(filter.host ? { target_host: filter.host, target_host_exact: true } : {}),
     ...(filter.subscription ? { subscription_id: filter.subscription } : {}),
     ...(filter.topic ? { topic: filter.topic } : {}),
     ...(filter.eventType ? { event_type: filter.eventType } : {}),
-    ...(filter.since === undefined ? {} : { created_after: new Date(filter.since).toISOString() }),
-    ...(filter.until === undefined ? {} : { created_before: new Date(filter.until).toISOString() }),
+    ...(filter.since === undefined ? {} : { changed_after: new Date(filter.since).toISOString() }),
+    ...(filter.until === undefined ? {} : { changed_before: new Date(filter.until).toISOString() }),
   };
 }
 
@@ -158,8 +170,8 @@ function consoleFilterOf(filter: Record<string, unknown>): DeliveryFilter {
     subscription: text("subscription_id"),
     topic: text("topic"),
     eventType: text("event_type"),
-    since: time("created_after"),
-    until: time("created_before"),
+    since: time("changed_after"),
+    until: time("changed_before"),
   };
 }
 
@@ -189,7 +201,8 @@ function fleetOf(services: HookdServices): FleetStats {
     async follow(windowMs, onSnapshot) {
       let stopped = false;
       const stop = services.watchFleet(() => {
-        void services.fleet().then((fleet) => stopped || onSnapshot(fleetSnapshotOf(fleet, windowMs)));
+        // A failed read (NATS away at a recount) skips this snapshot; the next recount sends one.
+        void services.fleet().then((fleet) => stopped || onSnapshot(fleetSnapshotOf(fleet, windowMs)), () => {});
       });
       return {
         stop: () => {

@@ -16,7 +16,7 @@ export type DeliveryFilter = {
   /** The topic of the event a fan-out delivery carries. */
   topic?: string | undefined;
   eventType?: string | undefined;
-  /** Last state change at or after / before, epoch ms (a bulk action takes them as creation times). */
+  /** Last state change at or after / before, epoch ms (a bulk action takes them as changed_after/changed_before). */
   since?: number | undefined;
   until?: number | undefined;
   /** A delivery id or an event id. */
@@ -45,8 +45,17 @@ export interface DeliveryIndex {
   page(filter: DeliveryFilter, cursor: string | null, limit: number): Promise<DeliveryPage>;
 }
 
-/** One journal message of any delivery, as the list's live updates need it. */
-export type DeliveryChange = { id: string; state: DeliveryState; seq: number };
+/** One journal message of any delivery, as the list's live updates need it: enough to tell which filters it can concern. */
+export type DeliveryChange = {
+  id: string;
+  /** null for the delivery's creation. */
+  from: DeliveryState | null;
+  state: DeliveryState;
+  seq: number;
+  /** host[:port] of the delivery's URL as the list's host filter reads it; null when the journal entry does not say. */
+  targetHost: string | null;
+  subscriptionId: string | null;
+};
 
 export type Following = { stop(): void };
 
@@ -77,8 +86,8 @@ export type BulkJob = {
 };
 
 export interface BulkJobs {
-  /** How many deliveries the filter matches now: shown before the user confirms. */
-  count(filter: DeliveryFilter): Promise<number>;
+  /** How many deliveries the filter matches now, shown before the user confirms; `truncated` when more than a job takes. */
+  count(filter: DeliveryFilter): Promise<{ count: number; truncated: boolean }>;
   /** Starts the job in the background (journaled as it goes); answers at once. */
   start(action: BulkAction, filter: DeliveryFilter): Promise<BulkJob>;
   get(id: string): Promise<BulkJob | null>;

@@ -101,7 +101,7 @@ export function mountSubscriptionPages(app: Hono<SessionEnv>, deps: ConsoleDeps)
         const stop = replays.follow(id, (job) => {
           void stream.writeSSE({ event: "progress", data: renderToString(<ReplayProgressView job={job} />) });
           if (job.state !== "running") {
-            void stream.writeSSE({ event: "end", data: job.state }).then(() => resolve());
+            void stream.writeSSE({ event: "end", data: job.state }).then(() => resolve(), () => resolve());
           }
         });
         stream.onAbort(() => {

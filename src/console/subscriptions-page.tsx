@@ -153,7 +153,9 @@ export function SubscriptionPanel({ view, attempts, layout, line }: DetailProps)
         </dd>
         <dt>Deliveries</dt>
         <dd>
-          <a href={`${CONSOLE_PATH}/deliveries?subscription=${view.id}`}>this subscription's deliveries</a>
+          <a href={`${CONSOLE_PATH}/deliveries?subscription=${encodeURIComponent(view.id)}`}>
+            this subscription's deliveries
+          </a>
         </dd>
       </dl>
       <div class="actions">
@@ -283,7 +285,7 @@ export function ReplayFollower({ job }: { job: ReplayJob }) {
   return (
     <div
       hx-ext="sse"
-      sse-connect={`${CONSOLE_PATH}/replays/${job.id}/live`}
+      sse-connect={`${CONSOLE_PATH}/replays/${encodeURIComponent(job.id)}/live`}
       sse-swap="progress"
       sse-close="end"
       hx-swap="innerHTML"

@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { streamSSE } from "hono/streaming";
+import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { createParser } from "eventsource-parser";
 import { END_EVENT } from "../domain/stream-frames.ts";
 import type { ConsoleDeps } from "./console-deps.ts";
@@ -11,8 +11,13 @@ import { TailEnd, type TailEvent, TailLine, TopicsPage } from "./topics-page.tsx
  * /console/topics: the tail reads the very stream subscribers get, by asking the API app for
  * GET /sse/<topic>?format=json with the session's token, and hands each event on as a line of
  * HTML (escaped, since a topic's body is anyone's text). The event's sequence stays its SSE id,
- * so the browser's reconnect resumes where it stopped.
+ * so the browser's reconnect resumes where it stopped. A refusal (the API's 4xx, a `.` or `..`
+ * segment) is one line and an `end` event the page closes its stream on: reconnecting would only be
+ * refused again.
  */
+
+/** `.` and `..` would climb out of /sse/ once the URL is resolved, to whatever the session's token reads. */
+const hasDotSegment = (topic: string) => topic.split("/").some((segment) => segment === "." || segment === "..");
 
 function ssePath(topic: string): string {
   return "/sse/" + topic.split("/").map(encodeURIComponent).join("/");
@@ -32,6 +37,9 @@ export function mountTopicPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void 
   );
   app.get("/topics/tail", async (c) => {
     const topic = c.req.query("topic")?.trim() ?? "";
+    if (hasDotSegment(topic)) {
+      return streamSSE(c, (stream) => refuse(stream, "400 a topic has no . or .. segment"));
+    }
     const url = new URL(ssePath(topic), c.req.url);
     url.searchParams.set("format", "json");
     const since = c.req.query("since");
@@ -45,9 +53,7 @@ export function mountTopicPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void 
       stream.onAbort(() => upstream.abort());
       if (!response.ok || !response.body) {
         const problem = await response.text().catch(() => "");
-        const reason = `${response.status} ${problem.slice(0, 300)}`;
-        await stream.writeSSE({ event: "event", data: renderToString(<TailEnd reason={reason} />) });
-        return;
+        return refuse(stream, `${response.status} ${problem.slice(0, 300)}`);
       }
       const frames: { id?: string | undefined; data: string }[] = [];
       const parser = createParser({
@@ -77,4 +83,9 @@ export function mountTopicPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void 
       }
     });
   });
+}
+
+async function refuse(stream: SSEStreamingApi, reason: string): Promise<void> {
+  await stream.writeSSE({ event: "event", data: renderToString(<TailEnd reason={reason} />) });
+  await stream.writeSSE({ event: "end", data: reason });
 }

@@ -47,6 +47,7 @@ export function TopicsPage({ topic, since, csrf }: { topic: string; since: strin
               hx-ext="sse"
               sse-connect={`${TOPICS_PATH}/tail?${query}`}
               sse-swap="event"
+              sse-close="end"
               hx-swap="afterbegin"
               data-keep="200"
             >

@@ -22,8 +22,9 @@ import type { StreamRouteDeps } from "./stream-routes.ts";
 export const BulkRequestSchema = z.object({
   action: z.enum(BULK_ACTIONS, { error: `action must be one of ${BULK_ACTIONS.join(", ")}` }),
   filter: DeliveryFilterSchema.refine(
-    (filter) => Object.values(filter).some((value) => value !== undefined),
-    "filter must name at least one field (state, target_host, subscription_id, topic, event_type, created_after, created_before)",
+    // target_host_exact only qualifies target_host: alone it would match every delivery.
+    (filter) => Object.entries(filter).some(([key, value]) => key !== "target_host_exact" && value !== undefined),
+    "filter must name at least one field (state, target_host, subscription_id, topic, event_type, created_after, created_before, changed_after, changed_before)",
   ),
   dry_run: z.boolean().default(false).describe("only count the deliveries the filter matches"),
 }).strict();

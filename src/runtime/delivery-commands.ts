@@ -6,7 +6,7 @@ import {
   stateOf,
 } from "../../actors/delivery.fold.ts";
 import type { DeliveryState } from "../../actors/delivery.machine.ts";
-import { DELIVERY_ID_PREFIX, ulid } from "../domain/ids.ts";
+import { DELIVERY_ID_PREFIX, isDeliveryId, ulid } from "../domain/ids.ts";
 import type { DeliveryCreated, DeliveryRequest, DeliveryTransition } from "../domain/delivery-events.ts";
 import { deliveryConflicts, deliveryRequestDigests, IdempotencyKeyReusedError } from "../domain/idempotency.ts";
 import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
@@ -126,6 +126,8 @@ export class DeliveryCommands {
     decide: (state: DeliveryState, seq: number) => Promise<DeliveryTransition | null>,
     afterAppend?: (seq: number) => Promise<void>,
   ): Promise<DeliveryState> {
+    // Before any id goes into a subject: a wildcard would read or journal on every delivery's.
+    if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
     const created = await this.deps.store.readCreated(id);
     if (!created) throw new DeliveryNotFoundError(id);
     // Still in its ingest batch: journal it first, so the journal (and the index that follows it) never

@@ -16,7 +16,7 @@ function drawChart(element) {
       { label: "latency ms", stroke: "#2457c5", scale: "ms" },
     ],
     axes: [{}, { scale: "%" }, { scale: "ms", side: 1 }],
-    scales: { "%": { range: [0, 100] } },
+    scales: { x: { time: true, range: data.window }, "%": { range: [0, 100] } },
   };
   // uPlot draws into the element it is given.
   new uPlot(options, [data.x, data.success, data.latency], element);
