@@ -113,6 +113,24 @@ describe("the console's bulk page", () => {
     expect(started.status).toBe(400);
   });
 
+  it("refuses a filter field it cannot read, and an empty filter, rather than acting on every delivery", async () => {
+    for (const query of ["state=faild", "since=yesterday", ""]) {
+      const page = await consoleFetch(`/console/bulk?${query}`);
+      expect(page.status, query).toBe(400);
+      expect(await page.text(), query).not.toContain('id="bulk-count"');
+      const started = await consoleFetch(`/console/bulk/cancel?${query}`, {
+        method: "POST",
+        headers: { "x-console-csrf": csrf },
+      });
+      expect(started.status, query).toBe(400);
+    }
+    for (const id of ids) {
+      const state =
+        ((await (await api(suite.hookd.url, `/api/v1/deliveries/${id}`)).json()) as { state: string }).state;
+      expect(state).not.toBe("cancelled");
+    }
+  });
+
   it("matches the host as the list does: host[:port] exactly, no port meaning the scheme's default", async () => {
     const url = new URL(suite.receiver.url);
     expect(await listed(`host=${url.hostname}`)).toBe(0);

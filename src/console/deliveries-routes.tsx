@@ -1,3 +1,4 @@
+import { isDeliveryId } from "../domain/ids.ts";
 import type { Context, Hono } from "hono";
 import type { ConsoleDeps } from "./console-deps.ts";
 import { mayConcern, readListQuery } from "./delivery-filter.ts";
@@ -24,7 +25,7 @@ export function mountDeliveryList(app: Hono<SessionEnv>, deps: ConsoleDeps): voi
   app.get("/deliveries", async (c) => {
     // A search for an exact delivery id goes straight to it.
     const search = c.req.query("q")?.trim();
-    if (search?.startsWith("dlv_") && (await deps.deliveryStore.readCreated(search))) {
+    if (search && isDeliveryId(search) && (await deps.deliveryStore.readCreated(search))) {
       return c.redirect(deliveryPath(search), 303);
     }
     return c.html(<DeliveriesPage {...await resultsOf(c, deps)} csrf={c.get("csrf")} />);

@@ -1,3 +1,5 @@
+import { isEventId } from "../domain/ids.ts";
+import { ActorNotFoundError } from "../runtime/errors.ts";
 import type { Hono } from "hono";
 import { type EventView, loadEventView } from "../runtime/event-view.ts";
 import type { ConsoleDeps } from "./console-deps.ts";
@@ -63,8 +65,10 @@ function EventPage({ view, csrf }: { view: EventView; csrf: string }) {
 }
 
 export function mountEventPage(app: Hono<SessionEnv>, deps: ConsoleDeps): void {
-  app.get(
-    "/events/:id",
-    async (c) => c.html(<EventPage view={await loadEventView(deps.events, c.req.param("id"))} csrf={c.get("csrf")} />),
-  );
+  app.get("/events/:id", async (c) => {
+    const id = c.req.param("id");
+    // Checked before it becomes part of a NATS subject, as the API does.
+    if (!isEventId(id)) throw new ActorNotFoundError("event", id);
+    return c.html(<EventPage view={await loadEventView(deps.events, id)} csrf={c.get("csrf")} />);
+  });
 }

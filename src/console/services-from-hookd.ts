@@ -201,8 +201,8 @@ function fleetOf(services: HookdServices): FleetStats {
     async follow(windowMs, onSnapshot) {
       let stopped = false;
       const stop = services.watchFleet(() => {
-        // A failed read (NATS away at a recount) skips this snapshot; the next recount sends one.
-        void services.fleet().then((fleet) => stopped || onSnapshot(fleetSnapshotOf(fleet, windowMs)), () => {});
+        // A failed read (NATS away at a recount) or render skips this snapshot; the next change sends one.
+        void services.fleet().then((fleet) => stopped || onSnapshot(fleetSnapshotOf(fleet, windowMs))).catch(() => {});
       });
       return {
         stop: () => {

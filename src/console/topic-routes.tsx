@@ -53,7 +53,12 @@ export function mountTopicPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void 
       stream.onAbort(() => upstream.abort());
       if (!response.ok || !response.body) {
         const problem = await response.text().catch(() => "");
-        return refuse(stream, `${response.status} ${problem.slice(0, 300)}`);
+        const line = `${response.status} ${problem.slice(0, 300)}`;
+        // A refusal (4xx) ends the tail for good; anything else (NATS away: 503) is said, and the browser
+        // reconnects and resumes with Last-Event-ID.
+        if (response.status >= 400 && response.status < 500) return refuse(stream, line);
+        await stream.writeSSE({ event: "event", data: renderToString(<TailEnd reason={line} />) });
+        return;
       }
       const frames: { id?: string | undefined; data: string }[] = [];
       const parser = createParser({
