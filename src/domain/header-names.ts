@@ -18,3 +18,14 @@ export const HeaderMapSchema = z.record(
   z.string().regex(HEADER_NAME, "header names must be HTTP tokens"),
   HeaderValueSchema,
 );
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection, so no copy of a message carries them on. */
+export const HOP_BY_HOP_HEADERS: readonly string[] = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];

@@ -1,3 +1,4 @@
+import { HOP_BY_HOP_HEADERS } from "./header-names.ts";
 /**
  * Which of a receiver's response headers inline mode (`Prefer: wait`) passes on to the caller. The
  * answer comes from hookd's origin, not the receiver's, so what would act on hookd's origin or on the
@@ -13,13 +14,7 @@
  */
 
 const NOT_PASSED = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
+  ...HOP_BY_HOP_HEADERS,
   "content-length",
   "content-encoding",
   "set-cookie",

@@ -1,3 +1,4 @@
+import { HOP_BY_HOP_HEADERS } from "./header-names.ts";
 /**
  * Which of a proxy-form request's headers go on to the target. hookd is not a transparent proxy:
  * it stores the request and makes it again later (retried, signed), so only headers that describe
@@ -16,13 +17,7 @@
  */
 
 const NOT_FORWARDED = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
+  ...HOP_BY_HOP_HEADERS,
   "host",
   "content-length",
   "expect",
