@@ -13,7 +13,7 @@ import { query } from "./query.ts";
 import type { StreamRouteDeps } from "./stream-routes.ts";
 import { utf8 } from "../domain/bytes.ts";
 import { requestToken } from "./auth.ts";
-import { TooManyStreamsError } from "../runtime/topic-streams.ts";
+import { TooManyStreamsError } from "../runtime/token-slots.ts";
 import { tooManyStreams } from "./stream-routes.ts";
 import { ssePosition, type StreamEnd } from "../domain/stream-frames.ts";
 import type { ChangeOutput } from "../runtime/change-listener.ts";

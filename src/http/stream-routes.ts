@@ -16,7 +16,8 @@ import {
 import { parseStreamStart, type StreamStart, StreamStartError } from "../domain/stream-start.ts";
 import type { TopicNamespace, TopicPattern } from "../domain/topic-name.ts";
 import type { PublishedEvent } from "../nats/topic-log.ts";
-import { TooManyStreamsError, type TopicStreams } from "../runtime/topic-streams.ts";
+import { TooManyStreamsError } from "../runtime/token-slots.ts";
+import type { TopicStreams } from "../runtime/topic-streams.ts";
 import type { TopicListener } from "../runtime/topic-listener.ts";
 import { type ApiApp, defineRoute } from "./api-docs.ts";
 import { requestToken } from "./auth.ts";

@@ -2,7 +2,7 @@ import type { ChangeFilter } from "../domain/delivery-changes.ts";
 import type { Logger } from "../log.ts";
 import type { DeliveryChangeFeed } from "../nats/delivery-change-feed.ts";
 import { ChangeListener, type ChangeOutput } from "./change-listener.ts";
-import { TooManyStreamsError } from "./topic-streams.ts";
+import { TokenSlots } from "./token-slots.ts";
 
 /**
  * Every change stream this instance serves (`GET /api/v1/deliveries/changes`, the console's live
@@ -23,11 +23,12 @@ export type ChangeStreamsOptions = {
 
 export class ChangeStreams {
   readonly #listeners = new Set<ChangeListener>();
-  readonly #perToken = new Map<string, number>();
+  readonly #slots: TokenSlots;
   readonly #heartbeat: ReturnType<typeof setInterval>;
   #closing = false;
 
   constructor(private readonly options: ChangeStreamsOptions) {
+    this.#slots = new TokenSlots(options.maxPerToken);
     this.#heartbeat = setInterval(() => {
       for (const listener of this.#listeners) listener.heartbeat();
     }, options.heartbeatMs);
@@ -53,7 +54,7 @@ export class ChangeStreams {
     output: ChangeOutput,
     signal?: AbortSignal,
   ): Promise<ChangeListener> {
-    const release = this.#holdSlot(spec.token?.toLowerCase());
+    const release = spec.token === undefined ? () => undefined : this.#slots.hold(spec.token);
     const listener: ChangeListener = new ChangeListener(
       { feed: this.options.feed, log: this.options.log },
       { ...spec, bufferLimit: this.options.bufferBytes, stallMs: this.options.stallMs ?? 30_000 },
@@ -79,20 +80,6 @@ export class ChangeStreams {
   }
 
   /** Takes one of the token's slots; returns how to give it back (once). */
-  #holdSlot(token: string | undefined): () => void {
-    if (token === undefined) return () => undefined;
-    const held = this.#perToken.get(token) ?? 0;
-    if (held >= this.options.maxPerToken) throw new TooManyStreamsError(this.options.maxPerToken);
-    this.#perToken.set(token, held + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.#perToken.get(token) ?? 1) - 1;
-      if (left <= 0) this.#perToken.delete(token);
-      else this.#perToken.set(token, left);
-    };
-  }
 
   /** Ends every change stream with a reason, so clients resume (here after a restart, or elsewhere). */
   closeAll(): void {

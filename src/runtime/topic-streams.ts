@@ -7,18 +7,13 @@ import type { JetStreamLayout } from "../nats/layout.ts";
 import type { TopicFeeds } from "../nats/topic-feeds.ts";
 import type { TopicCatchUp } from "../nats/topic-catch-up.ts";
 import { type StreamSink, TopicListener } from "./topic-listener.ts";
+import { TokenSlots } from "./token-slots.ts";
 
 /**
  * Every topic stream this instance serves: it opens listeners, counts them per token (a token may
  * hold a bounded number at once), sends heartbeats, ends a revocable token's streams when it is
  * revoked or expires, and ends them all when hookd stops.
  */
-
-export class TooManyStreamsError extends Error {
-  constructor(readonly limit: number) {
-    super(`This token already holds ${limit} open streams on this instance (HOOKD_STREAM_MAX_PER_TOKEN).`);
-  }
-}
 
 export type TopicStreamsOptions = {
   feeds: TopicFeeds;
@@ -39,7 +34,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class TopicStreams {
   readonly #listeners = new Set<TopicListener>();
-  readonly #perToken = new Map<string, number>();
+  readonly #slots: TokenSlots;
   /** The open streams of each revocable token, by token id, so a revocation ends them. */
   readonly #byTokenId = new Map<string, Set<TopicListener>>();
   #isRevoked: (id: string) => boolean = () => false;
@@ -47,6 +42,7 @@ export class TopicStreams {
   #closing = false;
 
   constructor(private readonly options: TopicStreamsOptions) {
+    this.#slots = new TokenSlots(options.maxPerToken);
     this.#heartbeat = setInterval(() => {
       for (const listener of this.#listeners) listener.heartbeat();
     }, options.heartbeatMs);
@@ -79,14 +75,13 @@ export class TopicStreams {
     sink: StreamSink,
     connection?: { signal: AbortSignal; dispose(): void },
   ): Promise<TopicListener> {
-    // Tokens are hex and checked case-insensitively, so they are counted that way too.
-    const token = spec.token.toLowerCase();
-    const held = this.#perToken.get(token) ?? 0;
-    if (held >= this.options.maxPerToken) {
+    let releaseSlot: () => void;
+    try {
+      releaseSlot = this.#slots.hold(spec.token);
+    } catch (error) {
       connection?.dispose();
-      throw new TooManyStreamsError(this.options.maxPerToken);
+      throw error;
     }
-    this.#perToken.set(token, held + 1);
     const filter = this.options.layout.subjects.topicFilter(spec.pattern, spec.namespace);
     const listener: TopicListener = new TopicListener(
       this.options,
@@ -98,9 +93,7 @@ export class TopicStreams {
         connection?.dispose();
         if (end) this.options.onEnded?.(end.reason);
         this.#listeners.delete(listener);
-        const left = (this.#perToken.get(token) ?? 1) - 1;
-        if (left <= 0) this.#perToken.delete(token);
-        else this.#perToken.set(token, left);
+        releaseSlot();
       },
     );
     const release = () => listener.close();
