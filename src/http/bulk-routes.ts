@@ -4,14 +4,12 @@ import { utf8 } from "../domain/bytes.ts";
 import { BULK_ACTIONS } from "../domain/bulk-jobs.ts";
 import { SSE_HEARTBEAT } from "../domain/stream-frames.ts";
 import { BulkJobTooLargeError } from "../runtime/bulk-jobs.ts";
-import type { ConsoleServices } from "../runtime/console-services.ts";
 import { DeliveryFilterSchema } from "../runtime/delivery-filter.ts";
 import { type ApiApp, AUTH_PROBLEMS, bodyRef, defineRoute, IdParamsSchema, json, problems } from "./api-docs.ts";
-import { endSse, openSse, type OpenSseResponses } from "./change-sse.ts";
+import { type ConsoleSseRouteDeps, endSse, openSse } from "./change-sse.ts";
 import { readJsonBody } from "./json-body.ts";
 import { ProblemError } from "./problem.ts";
 import { NoQuerySchema, query } from "./query.ts";
-import type { StreamRouteDeps } from "./stream-routes.ts";
 
 /**
  * Bulk actions: POST /api/v1/deliveries/bulk retries or cancels every delivery a filter matches
@@ -132,14 +130,6 @@ const eventsRoute = createRoute({
   },
 });
 
-export type BulkRouteDeps = {
-  console: ConsoleServices;
-  bufferBytes: number;
-  heartbeatMs: number;
-  openNativeStream?: StreamRouteDeps["openNativeStream"];
-  sseResponses: OpenSseResponses;
-};
-
 function tooLarge(error: BulkJobTooLargeError): ProblemError {
   return new ProblemError({
     status: 422,
@@ -150,7 +140,7 @@ function tooLarge(error: BulkJobTooLargeError): ProblemError {
   });
 }
 
-async function startBulk(c: Context, deps: BulkRouteDeps): Promise<Response> {
+async function startBulk(c: Context, deps: ConsoleSseRouteDeps): Promise<Response> {
   const body = await readJsonBody(c, BulkRequestSchema, {
     maxBytes: 64 * 1024,
     notJson: 'The body must be a JSON object such as {"action": "retry", "filter": {"state": "failed"}}.',
@@ -163,7 +153,7 @@ async function startBulk(c: Context, deps: BulkRouteDeps): Promise<Response> {
   return c.json(job, 202, { location: `/api/v1/bulk/${job.id}` });
 }
 
-async function followJob(c: Context, deps: BulkRouteDeps, id: string): Promise<Response> {
+async function followJob(c: Context, deps: ConsoleSseRouteDeps, id: string): Promise<Response> {
   // A 404 before the stream starts.
   await deps.console.bulkJob(id);
   const { transport, response } = openSse(c, deps.bufferBytes, deps.openNativeStream);
@@ -186,7 +176,7 @@ async function followJob(c: Context, deps: BulkRouteDeps, id: string): Promise<R
   return response();
 }
 
-export function mountBulkRoutes(app: ApiApp, deps: BulkRouteDeps): void {
+export function mountBulkRoutes(app: ApiApp, deps: ConsoleSseRouteDeps): void {
   defineRoute(app, startRoute, async (c) => {
     try {
       return await startBulk(c, deps);

@@ -3,6 +3,8 @@ import { concatBytes, utf8 } from "../domain/bytes.ts";
 import { type DeliveryChange, sseChangeFrame } from "../domain/delivery-changes.ts";
 import { SSE_HEARTBEAT, sseEndFrame, ssePosition } from "../domain/stream-frames.ts";
 import type { ChangeOutput } from "../runtime/change-listener.ts";
+import type { ConsoleServices } from "../runtime/console-services.ts";
+import type { StreamRouteDeps } from "./stream-routes.ts";
 import { type ByteTransport, type NativeStream, webStreamTransport } from "./stream-sinks.ts";
 
 /**
@@ -103,3 +105,12 @@ export class OpenSseResponses {
     }
   }
 }
+
+/** What the fleet and bulk routes serve the console's services with, as JSON and as SSE. */
+export type ConsoleSseRouteDeps = {
+  console: ConsoleServices;
+  bufferBytes: number;
+  heartbeatMs: number;
+  openNativeStream?: StreamRouteDeps["openNativeStream"];
+  sseResponses: OpenSseResponses;
+};

@@ -1,11 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { utf8 } from "../domain/bytes.ts";
 import { SSE_HEARTBEAT } from "../domain/stream-frames.ts";
-import type { ConsoleServices } from "../runtime/console-services.ts";
 import { type ApiApp, AUTH_PROBLEMS, defineRoute, json, problems } from "./api-docs.ts";
-import { openSse, type OpenSseResponses } from "./change-sse.ts";
+import { type ConsoleSseRouteDeps, openSse } from "./change-sse.ts";
 import { NoQuerySchema, query } from "./query.ts";
-import type { StreamRouteDeps } from "./stream-routes.ts";
 
 /**
  * GET /api/v1/fleet: deliveries per state now, and the last minutes' flow (states entered,
@@ -80,15 +78,7 @@ const fleetStreamRoute = createRoute({
   },
 });
 
-export type FleetRouteDeps = {
-  console: ConsoleServices;
-  bufferBytes: number;
-  heartbeatMs: number;
-  openNativeStream?: StreamRouteDeps["openNativeStream"];
-  sseResponses: OpenSseResponses;
-};
-
-export function mountFleetRoutes(app: ApiApp, deps: FleetRouteDeps): void {
+export function mountFleetRoutes(app: ApiApp, deps: ConsoleSseRouteDeps): void {
   defineRoute(app, fleetRoute, async (c) => c.json(await deps.console.fleet(), 200));
   defineRoute(app, fleetStreamRoute, async (c) => {
     const first = await deps.console.fleet();
