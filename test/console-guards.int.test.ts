@@ -47,7 +47,7 @@ beforeAll(async () => {
 describe("the console's per-delivery routes", () => {
   it("answer 404 for a wildcard or any non-id, and acting on one journals nothing", async () => {
     for (const id of ["*", "%3E", "a.b", "dlv_nope"]) {
-      for (const tail of ["", "/panel", "/diagram", "/live"]) {
+      for (const tail of ["", "/diagram", "/live"]) {
         expect((await consoleFetch(`/console/deliveries/${id}${tail}`)).status, `${id}${tail}`).toBe(404);
       }
       for (const act of ["retry", "cancel"]) {
@@ -71,7 +71,7 @@ const bulkCount = async (query: string) => {
   return text.match(/id="bulk-count">(\d+)/)?.[1];
 };
 const listed = async (query: string) => {
-  const text = await (await consoleFetch(`/console/deliveries/results?${query}`)).text();
+  const text = await (await consoleFetch(`/console/deliveries?${query}`)).text();
   return ids.filter((id) => text.includes(`data-delivery="${id}"`)).length;
 };
 
@@ -150,6 +150,7 @@ describe("the console's bulk page", () => {
 });
 
 /** What a list page's live stream sends within `ms`: the data of each `changed` event. */
+/** The result frames a list page's live stream sent while `during` ran and `ms` after. */
 async function liveChanges(query: string, ms: number, during: () => Promise<void>): Promise<string[]> {
   const aborter = new AbortController();
   const response = await consoleFetch(`/console/deliveries/live?${query}`, { signal: aborter.signal });
@@ -166,11 +167,11 @@ async function liveChanges(query: string, ms: number, during: () => Promise<void
   await new Promise((resolve) => setTimeout(resolve, ms));
   aborter.abort();
   await reading;
-  return [...text.matchAll(/event: changed\ndata: (\S+)/g)].map((match) => match[1]!);
+  return text.split("\n\n").filter((frame) => frame.includes("event: results\n"));
 }
 
 describe("the list's live stream", () => {
-  it("tells a page only of changes to its host", async () => {
+  it("sends a page its results again, rendered, only for changes to its host", async () => {
     const host = new URL(suite.receiver.url).host;
     let other: Promise<string[]> = Promise.resolve([]);
     const mine = await liveChanges(`host=${host}`, 2_000, async () => {
@@ -179,7 +180,8 @@ describe("the list's live stream", () => {
       const cancelled = await api(suite.hookd.url, `/api/v1/deliveries/${ids[1]}/cancel`, { method: "POST" });
       expect(cancelled.status).toBe(200);
     });
-    expect(mine).toContain(ids[1]);
+    const row = new RegExp(`data-delivery="${ids[1]}"[\\s\\S]*?cancelled`);
+    expect(mine.at(-1)).toMatch(row);
     expect(await other).toEqual([]);
   });
 });

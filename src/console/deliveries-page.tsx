@@ -19,10 +19,12 @@ export function DeliveriesPage(props: Props & { csrf: string }) {
       <Filters query={query} />
       <div
         hx-ext="sse"
-        sse-connect={`${LIST_PATH}/live${listQueryString(query, { cursor: undefined })}`}
+        sse-connect={`${LIST_PATH}/live${listQueryString(query)}`}
         id="live-list"
       >
-        <Results {...props} />
+        <div sse-swap="results" hx-swap="innerHTML">
+          <Results {...props} />
+        </div>
       </div>
     </Page>
   );
@@ -70,11 +72,10 @@ function Filters({ query }: { query: Record<string, string> }) {
   );
 }
 
-/** Counts, rows and pager: what the live feed refetches. */
+/** Counts, rows and pager: what the live feed sends again. */
 export function Results({ query, page, ignored, bulk }: Props) {
-  const qs = listQueryString(query);
   return (
-    <div id="results" hx-get={`${LIST_PATH}/results${qs}`} hx-trigger="sse:changed" hx-swap="outerHTML">
+    <div id="results">
       {ignored.length > 0 ? <p class="error">Left out of the filter (not understood): {ignored.join(", ")}.</p> : null}
       <nav class="counts" aria-label="Deliveries per state">
         {DELIVERY_STATES.map((state) => (

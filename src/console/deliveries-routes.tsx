@@ -1,17 +1,18 @@
 import { isDeliveryId } from "../domain/ids.ts";
 import type { Context, Hono } from "hono";
 import type { ConsoleDeps } from "./console-deps.ts";
-import { mayConcern, readListQuery } from "./delivery-filter.ts";
+import { readListQuery } from "./delivery-filter.ts";
 import { deliveryPath } from "./delivery-page.tsx";
 import { DeliveriesPage, LIST_PATH, Results } from "./deliveries-page.tsx";
 import { followAsSse, resumeAfter } from "./event-stream.ts";
+import { renderToString } from "./render.ts";
 import type { SessionEnv } from "./session.ts";
 
-/** /console/deliveries: the list page, its results (refetched live), and the change feed that drives them. */
+/** /console/deliveries: the list page, and its results sent again, rendered, when a change concerns them. */
 
 export const PAGE_SIZE = 50;
 
-/** The list's newest changes at most this often: a busy journal costs an open page one refetch a second. */
+/** The list's newest changes at most this often: a busy journal costs an open page one page read a second. */
 const LIST_REFRESH_MS = 1_000;
 
 async function resultsOf(c: Context<SessionEnv>, deps: ConsoleDeps) {
@@ -30,20 +31,20 @@ export function mountDeliveryList(app: Hono<SessionEnv>, deps: ConsoleDeps): voi
     }
     return c.html(<DeliveriesPage {...await resultsOf(c, deps)} csrf={c.get("csrf")} />);
   });
-  app.get("/deliveries/results", async (c) => c.html(<Results {...await resultsOf(c, deps)} />));
   app.get("/deliveries/live", (c) => {
     const { filter } = readListQuery(c.req.query());
     return followAsSse(
       c,
       (push, lost) =>
-        deps.services.changes.follow(
+        deps.services.index.follow(
+          filter,
           resumeAfter(c),
-          (change) => {
-            if (mayConcern(filter, change)) push({ id: String(change.seq), event: "changed", data: change.id });
-          },
+          (seq) => push({ id: String(seq), event: "results", data: "" }),
           lost,
         ),
       LIST_REFRESH_MS,
+      // Rendered when written, so a burst of changes costs one page read, and the newest comes last.
+      async (item) => ({ ...item, data: renderToString(<Results {...await resultsOf(c, deps)} />) }),
     );
   });
 }

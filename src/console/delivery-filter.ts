@@ -1,5 +1,5 @@
 import { DELIVERY_STATES, type DeliveryState } from "../../actors/delivery.machine.ts";
-import type { DeliveryChange, DeliveryFilter } from "./services.ts";
+import type { DeliveryFilter } from "./services.ts";
 
 /**
  * The deliveries list's query string, both ways: read leniently (a value the list cannot use is left
@@ -51,16 +51,4 @@ export function listQueryString(
   }
   const text = params.toString();
   return text ? `?${text}` : "";
-}
-
-/**
- * Whether a change can alter a list page with this filter, so an open page refetches only for those:
- * a change to another host or subscription cannot. The state is no test (the page's counts per state
- * ignore it), topic, event type and a search are not in a change, and a time range moves with every
- * change: those refetch on any change.
- */
-export function mayConcern(filter: DeliveryFilter, change: DeliveryChange): boolean {
-  if (filter.host !== undefined && change.targetHost !== null && change.targetHost !== filter.host) return false;
-  return filter.subscription === undefined || change.subscriptionId === null ||
-    change.subscriptionId === filter.subscription;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { listQueryString, mayConcern, readListQuery } from "./delivery-filter.ts";
+import { listQueryString, readListQuery } from "./delivery-filter.ts";
 
 describe("the deliveries list's query", () => {
   it("reads every filter, times as UTC", () => {
@@ -40,33 +40,5 @@ describe("the deliveries list's query", () => {
     expect(listQueryString(query)).toBe("?state=failed&host=a.example&cursor=dlv_9");
     expect(listQueryString(query, { cursor: undefined, state: "delivered" })).toBe("?state=delivered&host=a.example");
     expect(listQueryString({})).toBe("");
-  });
-});
-
-describe("which changes concern an open list page", () => {
-  const change = {
-    id: "dlv_1",
-    from: "in-flight" as const,
-    state: "backoff" as const,
-    seq: 9,
-    targetHost: "api.example.com:8443",
-    subscriptionId: "sub_1",
-  };
-  it("skips a change to another host or subscription, and only those", () => {
-    expect(mayConcern({}, change)).toBe(true);
-    expect(mayConcern({ host: "api.example.com:8443", subscription: "sub_1" }, change)).toBe(true);
-    expect(mayConcern({ host: "api.example.com" }, change)).toBe(false);
-    expect(mayConcern({ subscription: "sub_2" }, change)).toBe(false);
-    expect(mayConcern({ state: "failed", topic: "t", eventType: "push", search: "evt_1" }, change)).toBe(true);
-  });
-  it("refetches when the change does not say (an older journal entry)", () => {
-    expect(
-      mayConcern({ host: "other.example", subscription: "sub_2" }, {
-        ...change,
-        targetHost: null,
-        subscriptionId: null,
-      }),
-    )
-      .toBe(true);
   });
 });

@@ -25,20 +25,22 @@ export function DeliveryPage(
   return (
     <Page title={view.id} csrf={props.csrf} section="deliveries">
       <h1 class="id">{view.id}</h1>
+      {/* Each journal change arrives as the panel rendered after it, so no change is lost between two fetches. */}
       <div hx-ext="sse" sse-connect={`${base}/live?after=${props.lastSeq}`} id="live">
-        <DeliveryPanel {...props} />
+        <div sse-swap="panel" hx-swap="innerHTML">
+          <DeliveryPanel {...props} />
+        </div>
       </div>
     </Page>
   );
 }
 
-/** The part of the page that follows the journal: fetched again whenever the delivery's journal grows. */
+/** The part of the page that follows the journal: sent again, rendered, whenever the delivery's journal grows. */
 export function DeliveryPanel(
   { view, layout, point }: { view: DeliveryView; layout: MachineLayout; point: ReplayedPoint },
 ) {
-  const base = deliveryPath(view.id);
   return (
-    <div id="panel" hx-get={`${base}/panel`} hx-trigger="sse:changed" hx-swap="outerHTML" data-state={view.state}>
+    <div id="panel" data-state={view.state}>
       <Summary view={view} />
       <Actions view={view} />
       <section class="diagram-and-timeline">

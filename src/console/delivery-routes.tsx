@@ -10,9 +10,10 @@ import { layOutMachine } from "./machine-layout.ts";
 import { NotFound } from "./not-found.tsx";
 import type { SessionEnv } from "./session.ts";
 import { actionResult } from "./action-result.tsx";
+import { renderToString } from "./render.ts";
 import { isDeliveryId } from "../domain/ids.ts";
 
-/** /console/deliveries/<id>: the page, its live panel, the diagram at a journal entry, its event stream, retry and cancel. */
+/** /console/deliveries/<id>: the page, the diagram at a journal entry, its live panel as an event stream, retry and cancel. */
 
 export const deliveryLayout = layOutMachine(describeMachine(deliveryMachine));
 
@@ -23,6 +24,15 @@ async function load(deps: ConsoleDeps, id: string) {
   if (!created) return null;
   const transitions = await deps.deliveryStore.readTransitions(id);
   return { created, transitions, view: buildDeliveryView(created, transitions) };
+}
+
+/** At most one panel per this many ms while the journal moves fast; the newest state always comes last. */
+const PANEL_REFRESH_MS = 200;
+
+async function panelHtml(deps: ConsoleDeps, id: string): Promise<string> {
+  const loaded = await load(deps, id);
+  if (!loaded) return "";
+  return renderToString(<DeliveryPanel view={loaded.view} layout={deliveryLayout} point={now(loaded)} />);
 }
 
 type Loaded = NonNullable<Awaited<ReturnType<typeof load>>>;
@@ -44,11 +54,6 @@ export function mountDeliveryPages(app: Hono<SessionEnv>, deps: ConsoleDeps): vo
       />,
     );
   });
-  app.get("/deliveries/:id/panel", async (c) => {
-    const loaded = await load(deps, c.req.param("id"));
-    if (!loaded) return notFound(c);
-    return c.html(<DeliveryPanel view={loaded.view} layout={deliveryLayout} point={now(loaded)} />);
-  });
   app.get("/deliveries/:id/diagram", async (c) => {
     const loaded = await load(deps, c.req.param("id"));
     if (!loaded) return notFound(c);
@@ -67,9 +72,12 @@ export function mountDeliveryPages(app: Hono<SessionEnv>, deps: ConsoleDeps): vo
         deps.services.changes.followOne(
           id,
           resumeAfter(c),
-          (seq) => push({ id: String(seq), event: "changed", data: String(seq) }),
+          (seq) => push({ id: String(seq), event: "panel", data: "" }),
           lost,
         ),
+      PANEL_REFRESH_MS,
+      // Rendered when written, from the journal as it is then: a burst of changes costs one read.
+      async (item) => ({ ...item, data: await panelHtml(deps, id) }),
     );
   });
   app.post("/deliveries/:id/retry", async (c) => {

@@ -1,7 +1,7 @@
 import type { DeliveryChange as HookdChange } from "../domain/delivery-changes.ts";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { DELIVERY_STATES, type DeliveryState } from "../../actors/delivery.machine.ts";
-import { decodeCursor, encodeCursor } from "../domain/delivery-listing.ts";
+import { decodeCursor, encodeCursor, filterTokens } from "../domain/delivery-listing.ts";
 import type { BulkJobView } from "../runtime/bulk-jobs.ts";
 import type { ConsoleServices as HookdServices } from "../runtime/console-services.ts";
 import type { DeliveryChangeFeed as SharedFeed } from "../nats/delivery-change-feed.ts";
@@ -26,7 +26,7 @@ import type {
 
 /**
  * The console's services (services.ts) from hookd's own: the list and its counts from the
- * delivery index, the list's live updates from the instance's one shared change feed, one
+ * delivery index, the list's live updates from the index's own entries, one
  * delivery's updates from its own journal subject, and bulk jobs and fleet figures from the
  * services the API serves (runtime/console-services.ts). The pages see the console's types only;
  * this file is the one place that translates.
@@ -42,15 +42,26 @@ export type HookdServiceDeps = {
 
 export function consoleServicesOf(deps: HookdServiceDeps): ConsoleServices {
   return {
-    index: indexOf(deps.listing),
+    index: indexOf(deps),
     changes: changesOf(deps),
     bulk: bulkOf(deps.services),
     fleet: fleetOf(deps.services),
   };
 }
 
-function indexOf(listing: DeliveryListDeps): DeliveryIndex {
+function indexOf({ listing, js, layout }: HookdServiceDeps): DeliveryIndex {
   return {
+    // The index's subjects name each entry's facets, so the server hands a page only its own changes.
+    follow(filter, afterSeq, onChange, onLost) {
+      const subject = layout.subjects.indexFilter(null, filterTokens(facetsOf(filter)));
+      return watchJournal(
+        js,
+        layout.streams.index,
+        { filter: subject, afterSeq },
+        (change) => onChange(change.seq),
+        onLost,
+      );
+    },
     async page(filter, cursor, limit) {
       const facets = facetsOf(filter);
       const beforeSeq = cursor === null ? null : decodeCursor(cursor);

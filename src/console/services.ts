@@ -43,9 +43,21 @@ export type DeliveryPage = {
 
 export interface DeliveryIndex {
   page(filter: DeliveryFilter, cursor: string | null, limit: number): Promise<DeliveryPage>;
+  /**
+   * Calls `onChange` with the index's sequence each time the index records a change that can alter
+   * a page with this filter (a delivery with its host, subscription, topic and event type was created
+   * or changed state), after `afterSeq` (0: from now on); `onLost` once if it ends for good. It
+   * follows the index rather than the journal, so a page read on a change already shows it.
+   */
+  follow(
+    filter: DeliveryFilter,
+    afterSeq: number,
+    onChange: (seq: number) => void,
+    onLost: () => void,
+  ): Promise<Following>;
 }
 
-/** One journal message of any delivery, as the list's live updates need it: enough to tell which filters it can concern. */
+/** One journal message of any delivery, as the fleet page counts it when hookd has no fleet statistics. */
 export type DeliveryChange = {
   id: string;
   /** null for the delivery's creation. */
