@@ -185,6 +185,32 @@ describe("listing deliveries", () => {
     expect((await json(`/api/v1/deliveries?q=no-such-event`)).data).toEqual([]);
   });
 
+  it("finds the delivery an idempotency key created, by the key", async () => {
+    const ok = await suite.startReceiver();
+    const key = `order-7*>.${crypto.randomUUID()}`;
+    const keyed = async () => {
+      const response = await api(suite.hookd.url, `/api/v1/deliveries`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": key },
+        body: JSON.stringify({ url: `${ok.url}/keyed`, body: "k" }),
+      });
+      expect(response.status).toBe(202);
+      return ((await response.json()) as { id: string }).id;
+    };
+    const id = await keyed();
+    // The same request again is the same delivery: the search still names one.
+    expect(await keyed()).toBe(id);
+    await dispatch(`${ok.url}/unkeyed`);
+    await ok.waitFor(2);
+    const found = await eventually(async () => {
+      const body = await json(`/api/v1/deliveries?q=${encodeURIComponent(key)}`);
+      return body.data[0]?.state === "delivered" ? body : undefined;
+    });
+    expect(found.data.map((row: any) => row.id)).toEqual([id]);
+    expect((await json(`/api/v1/deliveries?q=${encodeURIComponent(key)}&state=failed`)).data).toEqual([]);
+    expect((await json(`/api/v1/deliveries?q=${encodeURIComponent(`${key}-other`)}`)).data).toEqual([]);
+  });
+
   it("answers bad filters with a problem that names the parameter", async () => {
     const cases: [string, RegExp][] = [
       ["state=lost", /state must be one of/],

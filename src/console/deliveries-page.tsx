@@ -50,7 +50,7 @@ function Field(
 function Filters({ query }: { query: Record<string, string> }) {
   return (
     <form method="get" action={LIST_PATH} class="card filters" role="search">
-      <Field name="q" label="Delivery id or event id" query={query} />
+      <Field name="q" label="Delivery id, event id or idempotency key" query={query} />
       <label>
         State
         <select name="state">

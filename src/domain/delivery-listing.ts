@@ -18,6 +18,8 @@ export const ListingFieldsSchema = z.object({
   eventType: z.string().nullable(),
   eventId: z.string().nullable(),
   createdAt: z.string(),
+  /** Only for a delivery created with an Idempotency-Key, so the list can find it by that key. */
+  idempotencyKey: z.string().optional(),
 });
 export type ListingFields = z.infer<typeof ListingFieldsSchema>;
 
@@ -43,7 +45,7 @@ export function hostOf(url: string): string {
 }
 
 export function listingFieldsOf(created: DeliveryCreated): ListingFields {
-  const { request, subscriptionId, bodyRef } = created.data;
+  const { request, subscriptionId, bodyRef, idempotencyKey } = created.data;
   const header = (name: string) => request.headers[name] ?? null;
   return {
     target: request.url.slice(0, TARGET_KEPT),
@@ -53,6 +55,7 @@ export function listingFieldsOf(created: DeliveryCreated): ListingFields {
     eventType: header("hookd-event-type"),
     eventId: bodyRef?.eventId ?? header("hookd-event-id"),
     createdAt: created.at,
+    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
   };
 }
 

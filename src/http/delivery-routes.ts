@@ -92,8 +92,8 @@ export const ListDeliveriesQuerySchema = z.object({
   ...DeliveryFacetsQuerySchema.shape,
   since: timeParam("since", "deliveries whose last state change was at or after this time"),
   until: timeParam("until", "deliveries whose last state change was before this time"),
-  q: z.string().min(1, "q must not be empty").max(200, "q is at most 200 characters").optional().describe(
-    "a delivery id, or an event id (the deliveries its fan-out created); the other filters still apply",
+  q: z.string().min(1, "q must not be empty").max(255, "q is at most 255 characters").optional().describe(
+    "a delivery id, an event id (the deliveries its fan-out created) or an idempotency key (the newest delivery created with it); the other filters still apply",
   ),
 });
 

@@ -1,5 +1,5 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { facetTokens, type ListingFields, ListingFieldsSchema } from "../domain/delivery-listing.ts";
+import { facetToken, facetTokens, type ListingFields, ListingFieldsSchema } from "../domain/delivery-listing.ts";
 import { Journal, JournalConflictError, NatsUnavailableError } from "./journal.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 import type { JetStreamLayout } from "./layout.ts";
@@ -14,7 +14,8 @@ import type { JetStreamLayout } from "./layout.ts";
  * moves the pointer at its expected sequence, then deletes the old entry. The journal sequence
  * makes updates monotonic (an older update never replaces a newer one, whoever writes it), the
  * entry's msgID makes a replayed update reuse the entry it already wrote, and the pointer's
- * `previous` lets a replay finish a delete that a crash cut off.
+ * `previous` lets a replay finish a delete that a crash cut off. A delivery created with an
+ * idempotency key also gets a pointer from the key's hash, so a search by key is one read.
  */
 
 const encoder = new TextEncoder();
@@ -27,6 +28,8 @@ export type IndexEntry = { id: string; state: string; updatedAt: string; journal
 /** Where a delivery's entry sits, with what the entry says, so a delivery is also found by id. */
 export type Pointer = IndexEntry & { entry: number; previous: number | null };
 type StoredPointer = { seq: number; value: Pointer };
+/** Which delivery an idempotency key names; the key itself, so a hash collision is told apart. */
+export type KeyPointer = { id: string; key: string };
 
 /** One delivery's change, folded from one batch of journal headers. */
 export type IndexUpdate = {
@@ -86,6 +89,8 @@ export class DeliveryIndex {
         if (pointer.value.journalSeq === update.journalSeq) await this.#deleteEntry(pointer.value.previous);
         return;
       }
+      // Before the delivery's first pointer, so a crash between the two cannot leave the key unrecorded.
+      if (!pointer && fields.idempotencyKey !== undefined) await this.#writeKey(update.id, fields.idempotencyKey);
       const entry = await this.#writeEntry(update, fields);
       try {
         await this.#pointers.append(
@@ -119,6 +124,15 @@ export class DeliveryIndex {
   async writeCheckpoint(value: Checkpoint, expectedSeq: number): Promise<number> {
     const data = encoder.encode(JSON.stringify(value));
     return (await this.#pointers.append(this.layout.subjects.indexCheckpoint, data, { expectedSeq })).seq;
+  }
+
+  /** The newest delivery with this key wins the subject (one message per subject): a key reused after its window names the newer. */
+  async #writeKey(id: string, key: string): Promise<void> {
+    const value: KeyPointer = { id, key };
+    await this.#pointers.append(
+      this.layout.subjects.indexedKey(facetToken(key)),
+      encoder.encode(JSON.stringify(value)),
+    );
   }
 
   async #writeEntry(update: IndexUpdate, fields: ListingFields): Promise<number> {

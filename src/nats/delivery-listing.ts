@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { filterTokens, type ListingFilter, matchesFilter } from "../domain/delivery-listing.ts";
-import type { Checkpoint, IndexEntry, Pointer } from "./delivery-index.ts";
+import { facetToken, filterTokens, type ListingFilter, matchesFilter } from "../domain/delivery-listing.ts";
+import type { Checkpoint, IndexEntry, KeyPointer, Pointer } from "./delivery-index.ts";
 import { unavailable } from "./journal.ts";
 import type { JetStreamLayout } from "./layout.ts";
 
@@ -79,6 +79,16 @@ export class DeliveryListing {
     return { ...listed, seq: entry };
   }
 
+  /** The newest delivery created with this idempotency key, as listed; null when none is indexed. */
+  async lookupKey(key: string): Promise<ListedEntry | null> {
+    const message = await this.jsm.direct.getMessage(this.layout.streams.indexed, {
+      last_by_subj: this.layout.subjects.indexedKey(facetToken(key)),
+    }).catch(unavailable);
+    if (!message) return null;
+    const pointer = JSON.parse(decoder.decode(message.data)) as KeyPointer;
+    return pointer.key === key ? await this.lookup(pointer.id) : null;
+  }
+
   /**
    * Delivery journal messages the indexer has yet to read: as its checkpoint last said, and at
    * least 1 while the journal holds one past the checkpoint (one direct read near the journal's
@@ -136,20 +146,27 @@ export class DeliveryListing {
     const found: ListedEntry[] = [];
     try {
       const consumer = await this.js.consumers.get(this.layout.streams.index, info.name);
-      let remaining = info.num_pending - above;
-      while (remaining > 0) {
-        const batch = await consumer.fetch({ max_messages: Math.min(remaining, 1_000), expires: FETCH_EXPIRES_MS });
+      // The window's count, unless entries above it were written or deleted since `above` was read
+      // (a page read while deliveries change): so the read ends at the first entry above the window,
+      // asking for one more than expected, never at a count.
+      let expected = info.num_pending - above;
+      let pending = info.num_pending;
+      while (pending > 0) {
+        const want = Math.min(Math.max(expected, 0) + 1, pending, 1_000);
+        const batch = await consumer.fetch({ max_messages: want, expires: FETCH_EXPIRES_MS });
         let got = 0;
+        let past = false;
         for await (const message of batch) {
           got++;
+          pending = message.info.pending;
           if (message.seq > window.hi) {
-            remaining = 0;
+            past = true;
             break;
           }
           found.push({ ...(JSON.parse(decoder.decode(message.data)) as IndexEntry), seq: message.seq });
         }
-        if (got === 0) break;
-        remaining -= got;
+        if (got === 0 || past) break;
+        expected -= got;
       }
     } finally {
       this.#drop(info.name);

@@ -34,7 +34,7 @@ import {
  * | `HOOKD_LINES`         | `hookd.lines.<subscription id>`                         | ordered subscriptions' heads  |
  * | `HOOKD_JOBS`          | `hookd.jobs.bulk.<job id>`                              | bulk actions' journals        |
  * | `HOOKD_INDEX`         | `hookd.index.<state>.<sub>.<host>.<topic>.<type>`       | one entry per delivery        |
- * | `HOOKD_INDEXED`       | `hookd.indexed.d.<id>`, `hookd.indexed.checkpoint`      | where each entry sits         |
+ * | `HOOKD_INDEXED`       | `hookd.indexed.d.<id>`, `.k.<key hash>`, `.checkpoint`  | where each entry sits         |
  *
  * Durable consumers: `hookd-workers` (work), `hookd-fanout` (safe topics), `hookd-expander` (ingest)
  * and `hookd-router-<router name>` (topics). A delivery's journal is two subjects: `<id>.created`
@@ -84,6 +84,7 @@ export type ParsedSubject =
   | { kind: "bulk-job"; id: string }
   | { kind: "index-entry"; state: string }
   | { kind: "indexed-delivery"; id: string }
+  | { kind: "indexed-key"; token: string }
   | { kind: "index-checkpoint" }
   | { kind: "topic"; topic: string; namespace: TopicNamespace };
 
@@ -145,6 +146,8 @@ export type JetStreamLayout = {
     indexFilter(state: string | null, facets: readonly (string | null)[]): string;
     /** Where a delivery's index entry sits (one message per delivery). */
     indexedDelivery(id: string): string;
+    /** The newest delivery created with an idempotency key, by the key's hash (domain/delivery-listing.ts's facetToken). */
+    indexedKey(token: string): string;
     /** How far the indexer has read the journal, and which instance reads it. */
     readonly indexCheckpoint: string;
     /** The subject a topic's events are stored on. */
@@ -275,6 +278,7 @@ function namesIn(namespace: string, replicas: number): Names {
     indexEntry: (state, facets) => [p, "index", state, ...facets].join("."),
     indexFilter: (state, facets) => [p, "index", state ?? "*", ...facets.map((facet) => facet ?? "*")].join("."),
     indexedDelivery: (id) => `${p}.indexed.d.${id}`,
+    indexedKey: (token) => `${p}.indexed.k.${token}`,
     indexCheckpoint: `${p}.indexed.checkpoint`,
     topic,
     topicFilter: (pattern, topicNamespace = "safe") =>
@@ -331,9 +335,9 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
       return rest.length === INDEX_FACETS + 1 && first !== undefined ? { kind: "index-entry", state: first } : null;
     case "indexed":
       if (one === "checkpoint") return { kind: "index-checkpoint" };
-      return rest.length === 2 && first === "d" && second !== undefined
-        ? { kind: "indexed-delivery", id: second }
-        : null;
+      if (rest.length !== 2 || second === undefined) return null;
+      if (first === "d") return { kind: "indexed-delivery", id: second };
+      return first === "k" ? { kind: "indexed-key", token: second } : null;
     case "topic":
       try {
         return { kind: "topic", ...topicOf(names, subject) };

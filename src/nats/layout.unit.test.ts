@@ -54,6 +54,7 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
     [subjects.bulkJob("bulk_01J9Z3QK8Y2M4N6P8R0T2V4X6Z"), { kind: "bulk-job", id: "bulk_01J9Z3QK8Y2M4N6P8R0T2V4X6Z" }],
     [subjects.indexEntry("in-flight", ["ABC", "_", "DEF", "_"]), { kind: "index-entry", state: "in-flight" }],
     [subjects.indexedDelivery(id), { kind: "indexed-delivery", id }],
+    [subjects.indexedKey("ABCDEFGHJKMN"), { kind: "indexed-key", token: "ABCDEFGHJKMN" }],
     [subjects.indexCheckpoint, { kind: "index-checkpoint" }],
     [subjects.topic("github.com/org/repo"), { kind: "topic", topic: "github.com/org/repo", namespace: "safe" }],
     [subjects.topic("a b/ümlaut/x*y>z", "unsafe"), { kind: "topic", topic: "a b/ümlaut/x*y>z", namespace: "unsafe" }],
@@ -177,6 +178,7 @@ describe("the JetStream layout", () => {
       topic: layout.streams.topics,
       "index-entry": layout.streams.index,
       "indexed-delivery": layout.streams.indexed,
+      "indexed-key": layout.streams.indexed,
       "index-checkpoint": layout.streams.indexed,
     };
     const configs = layout.streamConfigs(settings);

@@ -7,8 +7,8 @@ import { type EventViewDeps, loadEventView } from "./event-view.ts";
 
 /**
  * The delivery list as the API and the console read it: a page of the index, or the deliveries a
- * search names (a delivery id, or an event id and the deliveries its fan-out created), each found
- * by id rather than by reading the list; and the counts per state with every state named.
+ * search names (a delivery id, an event id and the deliveries its fan-out created, or an idempotency
+ * key and the newest delivery created with it), each found by id rather than by reading the list; and the counts per state with every state named.
  */
 
 export type DeliveryListDeps = EventViewDeps & { listing: DeliveryListing };
@@ -44,7 +44,15 @@ function inQuery(entry: ListedEntry, query: DeliveryListQuery): boolean {
 }
 
 async function searchDeliveries(deps: DeliveryListDeps, q: string): Promise<ListedEntry[]> {
-  const ids = isDeliveryId(q) ? [q] : await deliveriesOfEvent(deps, q);
+  if (isDeliveryId(q)) return lookUp(deps, [q]);
+  const [ofEvent, keyed] = await Promise.all([
+    deliveriesOfEvent(deps, q).then((ids) => lookUp(deps, ids)),
+    deps.listing.lookupKey(q),
+  ]);
+  return keyed && !ofEvent.some((entry) => entry.id === keyed.id) ? [...ofEvent, keyed] : ofEvent;
+}
+
+async function lookUp(deps: DeliveryListDeps, ids: readonly string[]): Promise<ListedEntry[]> {
   const found: ListedEntry[] = [];
   let next = 0;
   const lookups = Array.from({ length: Math.min(PARALLEL_LOOKUPS, ids.length) }, async () => {
