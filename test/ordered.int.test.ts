@@ -1,11 +1,18 @@
 // deno-lint-ignore-file no-explicit-any -- tests read hookd's JSON answers field by field
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import { api, deliveryOf, eventually } from "./support/hookd.ts";
+import { DeliverySecrets } from "../src/domain/delivery-secrets.ts";
+import { SecretBox } from "../src/domain/secret-box.ts";
+import { DeliveryStore } from "../src/nats/delivery-store.ts";
+import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
+import { createLayout } from "../src/nats/layout.ts";
+import { DeliveryCommands } from "../src/runtime/delivery-commands.ts";
+import { api, deliveryOf, eventually, TEST_KEY } from "./support/hookd.ts";
 import type { Answer, Responder } from "./support/receiver.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 // A long attempt timeout, so a receiver can hold the head of a line for as long as a test needs.
-const suite = hookdSuite({ receiver: false, env: { HOOKD_TIMEOUT: "30s" } });
+const suite = hookdSuite({ receiver: false, connect: true, env: { HOOKD_TIMEOUT: "30s" } });
 
 async function subscribe(body: Record<string, unknown>) {
   const response = await api(suite.hookd.url, "/api/v1/subscriptions", {
@@ -152,6 +159,75 @@ describe("ordered subscriptions", () => {
     // The sweep runs every 10 s; the cancel itself moves the line, well within that.
     await receiver.waitFor(2, 6_000);
     expect(bodiesOf(receiver.requests)).toEqual(["0", "1"]);
+  });
+
+  it("a head cancelled by a bulk action releases the next event at once too", async () => {
+    const receiver = await suite.startReceiver((request) => ({ status: request.body.toString() === "0" ? 500 : 200 }));
+    const { json: sub } = await subscribe({
+      topic: "ordered/bulk-cancel",
+      url: receiver.url,
+      dialect: "plain",
+      ordered: true,
+      retry_schedule: "1h",
+    });
+    for (const body of ["0", "1"]) await publish("ordered/bulk-cancel", body);
+    await receiver.waitFor(1);
+    const head = await eventually(
+      async () => {
+        const found = await subscriptionOf(sub.id);
+        return found.ordered_line?.head?.state === "backoff" ? found.ordered_line.head : undefined;
+      },
+      10_000,
+      "the head in backoff",
+    );
+    // Every cancel goes through DeliveryCommands.cancel, which tells the line: shown on a command of
+    // our own, since the sweep would also move the line within the seconds a bulk job takes.
+    const released: string[] = [];
+    const commands = new DeliveryCommands({
+      store: new DeliveryStore(
+        jetstream(suite.nc),
+        await jetstreamManager(suite.nc),
+        new JetStreamPublisher(suite.nc),
+        createLayout({ replicas: 1 }),
+      ),
+      secrets: new DeliverySecrets(await SecretBox.fromKeys(TEST_KEY)),
+      clock: Date.now,
+      randomBytes: (length) => crypto.getRandomValues(new Uint8Array(length)),
+      schedule: [60_000],
+    });
+    commands.releaseOrderedLinesWith(async (subscriptionId) => void released.push(subscriptionId));
+    expect(await commands.cancel(head.delivery_id)).toBe("cancelled");
+    expect(released).toEqual([sub.id]);
+    // And hookd's own bulk job, on the next head, moves the line on to the third event.
+    const third = await publish("ordered/bulk-cancel", "0");
+    await receiver.waitFor(3, 15_000);
+    const next = await eventually(
+      async () => {
+        const found = await subscriptionOf(sub.id);
+        const line = found.ordered_line?.head;
+        return line?.event_id === third.id && line.state === "backoff" ? line : undefined;
+      },
+      10_000,
+      "the third event's head in backoff",
+    );
+    // The bulk action acts on what the list shows: wait until it lists that head in backoff.
+    await eventually(
+      async () => {
+        const listed = await api(suite.hookd.url, `/api/v1/deliveries?subscription_id=${sub.id}&state=backoff`);
+        const ids = ((await listed.json()) as { data: { id: string }[] }).data.map((row) => row.id);
+        return ids.length === 1 && ids[0] === next.delivery_id ? true : undefined;
+      },
+      10_000,
+      "the head listed in backoff, alone",
+    );
+    await publish("ordered/bulk-cancel", "3");
+    const started = await api(suite.hookd.url, "/api/v1/deliveries/bulk", {
+      method: "POST",
+      body: JSON.stringify({ action: "cancel", filter: { subscription_id: sub.id, state: "backoff" } }),
+    });
+    expect(started.status).toBe(202);
+    await receiver.waitFor(4, 10_000);
+    expect(bodiesOf(receiver.requests)).toEqual(["0", "1", "0", "3"]);
   });
 
   it("keeps its order under a rate limit: one at a time, and no faster than the limit", async () => {

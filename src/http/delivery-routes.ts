@@ -6,7 +6,6 @@ import { base64Capacity, base64Length, fromBase64, toBase64, utf8 } from "../dom
 import { HeaderMapSchema, HeaderValueSchema, lowercaseHeaderNames } from "../domain/header-names.ts";
 import { isDeliveryId } from "../domain/ids.ts";
 import { isValidSecret } from "../domain/sign-standard-webhooks.ts";
-import type { OrderedLines } from "../runtime/ordered-lines.ts";
 import type { Logger } from "../log.ts";
 import { decodeCursor } from "../domain/delivery-listing.ts";
 import { loadDeliveryBody } from "../runtime/delivery-body.ts";
@@ -297,7 +296,6 @@ const JSON_ROOM = 64 * 1024;
 
 type DeliveryRouteDeps = IngestDeps & ListingDeps & {
   maxBodyBytes: number;
-  orderedLines: Pick<OrderedLines, "advance">;
   log: Logger;
 };
 
@@ -327,22 +325,8 @@ export function mountDeliveryRoutes(app: ApiApp, deps: DeliveryRouteDeps): void 
     const id = c.req.param("id");
     if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
     const state = await deps.deliveries.cancel(id);
-    if (state === "cancelled") await releaseOrderedLine(deps, id);
     return c.json({ id, state }, 200);
   });
-}
-
-/**
- * A cancelled head of an ordered line lets the next event go: moved now rather than by the sweep
- * (10 s). The cancel is journaled already, so a failure here is logged and left to the sweep.
- */
-async function releaseOrderedLine(deps: DeliveryRouteDeps, id: string): Promise<void> {
-  try {
-    const created = (await deps.deliveryStore.readCreated(id))?.event.data;
-    if (created?.ordered && created.subscriptionId) await deps.orderedLines.advance(created.subscriptionId);
-  } catch (error) {
-    deps.log.warn({ err: error, deliveryId: id }, "could not move an ordered line past a cancelled head");
-  }
 }
 
 async function createDelivery(c: Context, deps: DeliveryRouteDeps): Promise<Response> {

@@ -54,7 +54,18 @@ export type CommandDeps = {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class DeliveryCommands {
+  #releaseLine: ((subscriptionId: string) => Promise<void>) | null = null;
+
   constructor(private readonly deps: CommandDeps) {}
+
+  /**
+   * What moves an ordered line on once its head is cancelled, set at start-up when the ordered lines
+   * exist (they are built after these commands). Every cancel (the API's, the console's, a bulk
+   * job's) then lets the next event go at once rather than at the next sweep.
+   */
+  releaseOrderedLinesWith(release: (subscriptionId: string) => Promise<void>): void {
+    this.#releaseLine = release;
+  }
 
   newId(): string {
     return DELIVERY_ID_PREFIX + ulid(this.deps.clock(), this.deps.randomBytes(10));
@@ -116,6 +127,10 @@ export class DeliveryCommands {
       id,
       "cancelled",
       async () => ({ type: "delivery.cancel-requested", at: iso(this.deps.clock()), data: {} }),
+      async (_seq, created) => {
+        const { ordered, subscriptionId } = created.data;
+        if (ordered && subscriptionId) await this.#releaseLine?.(subscriptionId);
+      },
     );
   }
 
@@ -124,7 +139,7 @@ export class DeliveryCommands {
     id: string,
     command: string,
     decide: (state: DeliveryState, seq: number) => Promise<DeliveryTransition | null>,
-    afterAppend?: (seq: number) => Promise<void>,
+    afterAppend?: (seq: number, created: DeliveryCreated) => Promise<void>,
   ): Promise<DeliveryState> {
     // Before any id goes into a subject: a wildcard would read or journal on every delivery's.
     if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
@@ -149,7 +164,7 @@ export class DeliveryCommands {
           head?.seq ?? 0,
           { from: stateOf(snapshot), tags: tagsOf(created.event) },
         );
-        await afterAppend?.(seq);
+        await afterAppend?.(seq, created.event);
         return stateOf(next);
       } catch (error) {
         if (!(error instanceof JournalConflictError)) throw error;

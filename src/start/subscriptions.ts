@@ -55,6 +55,12 @@ export async function buildSubscriptions(
     create: (event, target) => fanOut.createOrdered(event, target),
     log,
   });
+  deliveryPart.deliveryCommands.releaseOrderedLinesWith((subscriptionId) =>
+    // The cancel is journaled already: a line that cannot move now is moved by the sweep.
+    orderedLines.advance(subscriptionId).catch((error: unknown) =>
+      log.warn({ err: error, subscriptionId }, "could not move an ordered line past a cancelled head")
+    )
+  );
   const announce = systemEventPublisher(topics, Date.now, log);
   const subscriptionCommands = commandsOf(config, { store: subscriptionStore, directory, announce, orderedLines, log });
   const health = new SubscriptionHealth({ subscriptions: subscriptionCommands, directory, clock: Date.now, log });
