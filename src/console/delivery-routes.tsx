@@ -31,7 +31,8 @@ const PANEL_REFRESH_MS = 200;
 
 async function panelHtml(deps: ConsoleDeps, id: string): Promise<string> {
   const loaded = await load(deps, id);
-  if (!loaded) return "";
+  // Gone since the page was drawn (its journal aged out): say so where the panel was.
+  if (!loaded) return renderToString(<NotFound what="delivery" />);
   return renderToString(<DeliveryPanel view={loaded.view} layout={deliveryLayout} point={now(loaded)} />);
 }
 
