@@ -32,7 +32,7 @@ const PANEL_REFRESH_MS = 200;
 async function panelHtml(deps: ConsoleDeps, id: string): Promise<string> {
   const loaded = await load(deps, id);
   // Gone since the page was drawn (its journal aged out): say so where the panel was.
-  if (!loaded) return renderToString(<NotFound what="delivery" />);
+  if (!loaded) return renderToString(<p class="error">This delivery is no longer in the journal (it expired).</p>);
   return renderToString(<DeliveryPanel view={loaded.view} layout={deliveryLayout} point={now(loaded)} />);
 }
 
