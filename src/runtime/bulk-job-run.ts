@@ -24,6 +24,8 @@ import type { DeliveryCommands } from "./delivery-commands.ts";
  * took, so a runner that was paused past its lease finds out at its next write, before acting.
  */
 
+const PACE_NAP_MS = 250;
+
 export type BulkJobRunDeps = {
   store: BulkJobStore;
   deliveries: Pick<DeliveryCommands, "retry" | "cancel">;
@@ -59,7 +61,7 @@ export class BulkJobRun {
    */
   async run(ids: readonly string[], resumed: boolean): Promise<void> {
     const heartbeat = setInterval(() => {
-      void this.#commit((job) => renewed(job, this.deps.clock())).catch((error) => {
+      void this.#commit((job) => (isFinished(job) ? job : renewed(job, this.deps.clock()))).catch((error) => {
         this.deps.log.warn({ err: error, job: this.#stored.job.id }, "a bulk job's lease could not be renewed");
       });
     }, this.deps.leaseMs / 3);
@@ -94,8 +96,13 @@ export class BulkJobRun {
     const results: ItemResult[] = [];
     const { concurrency, rate, clock } = this.deps;
     for (let i = 0; i < ids.length; i += concurrency) {
-      const wait = paceWaitMs(offset + i - pace.from, rate, clock() - pace.startedAt);
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // Paced in short naps, so a stopping instance does not wait out a slow rate: what it did so far is journaled.
+      for (;;) {
+        if (this.deps.stopping()) return results;
+        const wait = paceWaitMs(offset + i - pace.from, rate, clock() - pace.startedAt);
+        if (wait <= 0) break;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(wait, PACE_NAP_MS)));
+      }
       if (!(await this.#holdsLease())) return null;
       const slice = ids.slice(i, i + concurrency);
       results.push(
@@ -137,6 +144,8 @@ export class BulkJobRun {
     let current = this.#stored;
     while (!this.#lost) {
       const job = step(current.job);
+      // Nothing to write (a renewal that came after the end).
+      if (job === current.job) return current;
       const sentAt = this.deps.clock();
       try {
         const seq = await this.deps.store.write(job, current.seq);
