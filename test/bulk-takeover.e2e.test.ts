@@ -205,6 +205,35 @@ describe("a bulk job whose instance dies", () => {
     expect(requestsPerPath(receiver)).toEqual(ids.map(() => 2));
   }, 240_000);
 
+  it("is handed on when its instance is stopped (SIGTERM): the other one goes on from what was journaled", async () => {
+    const receiver = await suite.startReceiver(() => ({ status: 410, body: "gone" }));
+    const env = { NATS_URL: suite.nats.url, HOOKD_BULK_RATE: "8" };
+    const g = await spawnTestHookd({ ...env, HOOKD_INSTANCE_ID: "hookd-g", HOOKD_WORKERS: "off" });
+    children.push(g);
+    const h = await spawnTestHookd({ ...env, HOOKD_INSTANCE_ID: "hookd-h" });
+    children.push(h);
+    const ids = await failedDeliveries(g.url, receiver, 60);
+    const job = await startRetry(g.url, receiver);
+    await receiver.waitFor(61, 30_000);
+    // A stop journals the deliveries in hand as progress and leaves the job unfinished, for another instance.
+    await g.stop();
+    const left = await jobOf(h.url, job.id);
+    expect(left).toMatchObject({ state: "running", instance: "hookd-g" });
+    expect(left.cursor).toBeGreaterThan(0);
+    expect(left.cursor).toBeLessThan(60);
+    const after = await eventually(
+      async () => {
+        const seen = await jobOf(h.url, job.id);
+        return seen.state === "done" ? seen : undefined;
+      },
+      60_000,
+      "the other instance to finish the job",
+    );
+    expect(after).toMatchObject({ done: 60, instance: "hookd-h", taken_over: true });
+    expect(after.takeovers).toEqual([expect.objectContaining({ from: "hookd-g", cursor: left.cursor })]);
+    await retriedOnce(h.url, receiver, ids, job.id);
+  }, 240_000);
+
   it("is closed as cancelled, not taken over, when its cancel was asked for after its instance died", async () => {
     const receiver = await suite.startReceiver(() => ({ status: 410, body: "gone" }));
     const env = { NATS_URL: suite.nats.url, HOOKD_BULK_RATE: "2" };
