@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { adminToken, api, deliveryOf, eventually, spawnTestHookd } from "./support/hookd.ts";
 import type { HookdProcess } from "./support/processes.ts";
 import type { Receiver } from "./support/receiver.ts";
@@ -20,9 +20,10 @@ const RATE = "8";
 const children: HookdProcess[] = [];
 let sse: SseClient | undefined;
 
-afterAll(async () => {
+// Each test's instances go with it: a live instance of an earlier test could take over a later test's job.
+afterEach(async () => {
   sse?.close();
-  await Promise.all(children.map((child) => child.stop()));
+  await Promise.all(children.splice(0).map((child) => child.stop()));
 });
 
 type Job = {

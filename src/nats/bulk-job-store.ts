@@ -59,14 +59,16 @@ export class BulkJobStore {
     return pages;
   }
 
-  /** A job's list of deliveries, as writeIds journaled it; throws when a page is gone (aged out). */
-  async readIds(id: string, pages: number): Promise<string[]> {
+  /**
+   * A job's list of deliveries, as writeIds journaled it; null when a page is gone (aged out, purged).
+   * NATS being unavailable is an error, not a missing list.
+   */
+  async readIds(id: string, pages: number): Promise<string[] | null> {
     const read = await Promise.all(Array.from({ length: pages }, async (_, page) => {
       const entry = await this.#journal.readLast(this.layout.subjects.bulkJobIds(id, page));
-      if (!entry) throw new Error(`page ${page} of bulk job ${id}'s deliveries is gone`);
-      return IdsSchema.parse(JSON.parse(decoder.decode(entry.data)));
+      return entry ? IdsSchema.parse(JSON.parse(decoder.decode(entry.data))) : null;
     }));
-    return read.flat();
+    return read.some((page) => page === null) ? null : read.flatMap((page) => page ?? []);
   }
 
   /**

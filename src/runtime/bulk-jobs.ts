@@ -236,13 +236,14 @@ export class BulkJobs {
       await this.#writeIfStill(finished(job, "cancelled", now), seq);
       return;
     }
-    const ids = step === "take-over" ? await this.deps.store.readIds(job.id, job.id_pages).catch(() => null) : null;
+    const ids = step === "take-over" ? await this.deps.store.readIds(job.id, job.id_pages) : null;
     if (!ids || ids.length !== job.total) {
       const reason = "its instance stopped, and the list of deliveries it was acting on is not in the journal " +
         "(started by an older hookd, or aged out); run the filter again to act on what still matches";
       await this.#writeIfStill(finished(job, "failed", now, reason), seq);
       return;
     }
+    if (this.#stopping) return;
     const claimed = takenOver(job, { instance: this.deps.instance, runner: this.#runner }, now);
     const sentAt = this.deps.clock();
     const claimedSeq = await this.#writeIfStill(claimed, seq);
