@@ -135,6 +135,8 @@ export const ConfigSchema = z.object({
   ),
   HOOKD_FLEET_HOSTS: integer(100, 1, 10_000),
   HOOKD_BULK_MAX: integer(100_000, 1, 10_000_000),
+  // Deliveries a second one bulk job acts on at most, so a large retry does not hit every receiver at once; 0: no limit.
+  HOOKD_BULK_RATE: integer(0, 0, 1_000_000),
   // POST /verify per client address, per instance: "<count>/<window>", or "off".
   HOOKD_VERIFY_RATE: parsed("60/1m", (text) => (text === "off" ? null : parseRate(text, parseDuration))),
   HOOKD_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),

@@ -49,6 +49,9 @@ describe("bulk actions", () => {
     await page.click("text=Retry all");
     await page.waitForSelector('#bulk-progress[data-job-state="finished"][data-done="50"]', { timeout: 60_000 });
     expect(await page.textContent("#bulk-done")).toBe("50");
+    // Which instance runs the job, and that no other took it over (record 25).
+    expect(await page.textContent("#bulk-instance")).toMatch(/^\s*Runs on \S+/);
+    expect(await page.getAttribute("#bulk-instance", "data-taken-over")).toBe("no");
     await eventually(
       async () => {
         const states = await Promise.all(ids.map(async (id) => {

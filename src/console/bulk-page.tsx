@@ -68,6 +68,10 @@ export function BulkProgress({ job }: { job: BulkJob }) {
         {job.action === "retry" ? "Retried" : "Cancelled"} <span id="bulk-done">{job.done}</span> of {job.total}
         {job.refused > 0 ? ` (${job.refused} refused by their state)` : ""} · {job.state}
       </p>
+      <p class="muted" id="bulk-instance" data-taken-over={job.takenOverFrom.length > 0 ? "yes" : "no"}>
+        Runs on {job.instance}
+        {job.takenOverFrom.length > 0 ? ` · taken over from ${job.takenOverFrom.join(", then ")} when it stopped` : ""}
+      </p>
       {job.state === "running"
         ? (
           <button

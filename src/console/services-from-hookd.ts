@@ -203,6 +203,8 @@ function bulkJobOf(job: BulkJobView | null, filter: DeliveryFilter | null): Bulk
     state: job.state === "done" ? "finished" : job.state === "interrupted" ? "failed" : job.state,
     startedAt: job.created_at,
     finishedAt: job.finished_at,
+    instance: job.instance,
+    takenOverFrom: job.takeovers.map((takeover) => takeover.from),
   };
 }
 

@@ -95,6 +95,9 @@ export type BulkJob = {
   state: "running" | "finished" | "cancelled" | "failed";
   startedAt: string;
   finishedAt: string | null;
+  /** The hookd instance running it, and those it was taken over from (their runner stopped), oldest first. */
+  instance: string;
+  takenOverFrom: string[];
 };
 
 export interface BulkJobs {

@@ -40,6 +40,10 @@ export const AttemptFailedViewSchema = AttemptRecordViewSchema.extend({
   retry_at: z.string().describe("when the next attempt falls due, if attempts remain"),
 });
 
+export const ManualRequestViewSchema = z.object({
+  bulk_job: z.string().optional().describe("the bulk job that asked for this retry or cancel"),
+});
+
 /** One resolved attempt in a subscription's attempt list (GET /api/v1/subscriptions/<id>/attempts). */
 export const AttemptSummarySchema = z.object({
   delivery_id: z.string(),
@@ -58,7 +62,7 @@ export type TransitionDataView =
   | z.infer<typeof AttemptStartedViewSchema>
   | AttemptRecordView
   | z.infer<typeof AttemptFailedViewSchema>
-  | Record<string, never>;
+  | z.infer<typeof ManualRequestViewSchema>;
 
 export function attemptRecordView(data: AttemptRecord): AttemptRecordView {
   const response = data.response;
@@ -88,6 +92,6 @@ export function transitionDataView(event: DeliveryTransition): TransitionDataVie
       return { ...attemptRecordView(event.data), permanent: event.data.permanent, retry_at: event.data.retryAt };
     case "delivery.retry-requested":
     case "delivery.cancel-requested":
-      return {};
+      return event.data.bulkJob === undefined ? {} : { bulk_job: event.data.bulkJob };
   }
 }

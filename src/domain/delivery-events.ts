@@ -104,16 +104,19 @@ export const AttemptFailedSchema = z.object({
   }),
 });
 
+/** A retry or cancel by hand; `bulkJob` names the bulk job that asked, so a job taken over can tell what it already did. */
+const ManualRequestSchema = z.object({ bulkJob: z.string().optional() });
+
 export const RetryRequestedSchema = z.object({
   type: z.literal("delivery.retry-requested"),
   at: z.string(),
-  data: z.object({}),
+  data: ManualRequestSchema,
 });
 
 export const CancelRequestedSchema = z.object({
   type: z.literal("delivery.cancel-requested"),
   at: z.string(),
-  data: z.object({}),
+  data: ManualRequestSchema,
 });
 
 export const DeliveryTransitionSchema = z.discriminatedUnion("type", [

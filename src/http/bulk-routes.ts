@@ -13,8 +13,9 @@ import { NoQuerySchema, query } from "./query.ts";
 
 /**
  * Bulk actions: POST /api/v1/deliveries/bulk retries or cancels every delivery a filter matches
- * (dry_run: only counts them), as a background job journaled in NATS; GET /api/v1/bulk/<id> reports
- * it from any instance, DELETE (or POST …/cancel) stops it, GET …/events follows it as SSE.
+ * (dry_run: only counts them), as a background job journaled in NATS that another instance takes
+ * over if its own dies; GET /api/v1/bulk/<id> reports it from any instance, DELETE (or POST …/cancel)
+ * stops it, GET …/events follows it as SSE.
  */
 
 export const BulkRequestSchema = z.object({
@@ -32,13 +33,24 @@ export const BulkJobSchemaDoc = z.object({
   action: z.enum(BULK_ACTIONS),
   filter: z.record(z.string(), z.unknown()),
   state: z.enum(["running", "done", "cancelled", "failed", "interrupted"])
-    .describe("interrupted: unfinished, and its instance stopped updating it (it died or stopped)"),
+    .describe(
+      "interrupted: unfinished, and not renewed for a minute: its instance stopped and no live instance took it over",
+    ),
   total: z.number().int().describe("deliveries the filter matched when the job started"),
   done: z.number().int(),
   failed: z.number().int(),
   errors: z.array(z.object({ delivery_id: z.string(), error: z.string() })).describe("the first failures' reasons"),
   cancel_requested: z.boolean(),
-  instance: z.string().describe("the hookd instance running it"),
+  instance: z.string().describe("the hookd instance running it (after a takeover, the one that took it over)"),
+  cursor: z.number().int().describe("how many of the job's deliveries, in the order it resolved them, were acted on"),
+  heartbeat_at: z.string().nullable().describe("when its runner last renewed it (it does while it runs)"),
+  taken_over: z.boolean().describe("another instance took the job over after the one running it stopped"),
+  takeovers: z.array(z.object({
+    from: z.string().describe("the instance that stopped renewing the job"),
+    instance: z.string().describe("the instance that took it over"),
+    at: z.string(),
+    cursor: z.number().int().describe("where the job stood then"),
+  })),
   created_at: z.string(),
   updated_at: z.string(),
   finished_at: z.string().nullable(),

@@ -32,7 +32,7 @@ import {
  * | `HOOKD_SETTINGS`      | `hookd.settings.<name>`                                 | values every instance shares  |
  * | `HOOKD_REVOCATIONS`   | `hookd.revoked.<token id>`                              | revoked token ids             |
  * | `HOOKD_LINES`         | `hookd.lines.<subscription id>`                         | ordered subscriptions' heads  |
- * | `HOOKD_JOBS`          | `hookd.jobs.bulk.<job id>`                              | bulk actions' journals        |
+ * | `HOOKD_JOBS`          | `hookd.jobs.bulk.<job id>`, `…bulk.<job id>.ids.<page>` | bulk actions' journals, lists |
  * | `HOOKD_INDEX`         | `hookd.index.<state>.<sub>.<host>.<topic>.<type>`       | one entry per delivery        |
  * | `HOOKD_INDEXED`       | `hookd.indexed.d.<id>`, `.k.<key hash>`, `.checkpoint`  | where each entry sits         |
  *
@@ -82,6 +82,7 @@ export type ParsedSubject =
   | { kind: "revocation"; tokenId: string }
   | { kind: "line"; subscriptionId: string }
   | { kind: "bulk-job"; id: string }
+  | { kind: "bulk-job-ids"; id: string; page: number }
   | { kind: "index-entry"; state: string }
   | { kind: "indexed-delivery"; id: string }
   | { kind: "indexed-key"; token: string }
@@ -140,6 +141,10 @@ export type JetStreamLayout = {
     line(subscriptionId: string): string;
     /** A bulk action's journal: every entry holds the whole job as it then stood. */
     bulkJob(id: string): string;
+    /** Every bulk job's journal (not their lists): what instances watch for jobs to take over. */
+    readonly allBulkJobs: string;
+    /** One page of the deliveries a bulk job acts on, in order, written once when it starts. */
+    bulkJobIds(id: string, page: number): string;
     /** A delivery's index entry: its state, then the hashed facets (domain/delivery-listing.ts). */
     indexEntry(state: string, facets: readonly string[]): string;
     /** The entries a listing reads: null leaves the state or a facet open. */
@@ -275,6 +280,8 @@ function namesIn(namespace: string, replicas: number): Names {
     allRevocations: `${p}.revoked.*`,
     line: (subscriptionId) => `${p}.lines.${subscriptionId}`,
     bulkJob: (id) => `${p}.jobs.bulk.${id}`,
+    allBulkJobs: `${p}.jobs.bulk.*`,
+    bulkJobIds: (id, page) => `${p}.jobs.bulk.${id}.ids.${page}`,
     indexEntry: (state, facets) => [p, "index", state, ...facets].join("."),
     indexFilter: (state, facets) => [p, "index", state ?? "*", ...facets.map((facet) => facet ?? "*")].join("."),
     indexedDelivery: (id) => `${p}.indexed.d.${id}`,
@@ -330,7 +337,11 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
     case "lines":
       return one === undefined ? null : { kind: "line", subscriptionId: one };
     case "jobs":
-      return rest.length === 2 && first === "bulk" && second !== undefined ? { kind: "bulk-job", id: second } : null;
+      if (first !== "bulk" || second === undefined) return null;
+      if (rest.length === 2) return { kind: "bulk-job", id: second };
+      return rest.length === 4 && third === "ids" && /^\d+$/.test(rest[3]!)
+        ? { kind: "bulk-job-ids", id: second, page: Number(rest[3]) }
+        : null;
     case "index":
       return rest.length === INDEX_FACETS + 1 && first !== undefined ? { kind: "index-entry", state: first } : null;
     case "indexed":

@@ -51,7 +51,21 @@ export type CommandDeps = {
   schedule: readonly number[];
 };
 
+/** A retry or cancel a bulk job asks for. */
+export type BulkOrigin = {
+  /** The job's id, journaled with the request. */
+  job: string;
+  /**
+   * The job was taken over and the delivery is in the chunk its previous runner may have acted on
+   * without journaling its progress: when the delivery's journal already holds this job's request,
+   * nothing more is done (a retried delivery still pending has lost work queued again, as any retry
+   * of a pending delivery does). Costs a read of the delivery's whole journal, so only then.
+   */
+  resumed?: boolean;
+};
+
 const iso = (ms: number) => new Date(ms).toISOString();
+const requestData = (origin: BulkOrigin | undefined) => (origin ? { bulkJob: origin.job } : {});
 
 export class DeliveryCommands {
   #releaseLine: ((subscriptionId: string) => Promise<void>) | null = null;
@@ -110,27 +124,44 @@ export class DeliveryCommands {
     return { id, duplicate };
   }
 
-  /** Manual retry of a failed or cancelled delivery; on a pending one it puts the delivery back on the queue. */
-  async retry(id: string): Promise<DeliveryState> {
+  /**
+   * Manual retry of a failed or cancelled delivery; on a pending one it puts the delivery back on the queue.
+   * A second retry of a delivery whose first one's round already failed starts another round: what a
+   * bulk job taken over must not do to the deliveries its dead runner retried (see BulkOrigin).
+   */
+  async retry(id: string, origin?: BulkOrigin): Promise<DeliveryState> {
     return this.decide(id, "retried", async (state, seq) => {
       if (state === "pending") {
         // Only work that was lost is queued again: a second item beside the first could have two workers send it.
         if (!(await this.deps.store.isQueued(id))) await this.deps.store.enqueueWork(id, `requeue:${id}:${seq}`);
         return null;
       }
-      return { type: "delivery.retry-requested", at: iso(this.deps.clock()), data: {} };
+      if (await this.#alreadyAsked(id, "delivery.retry-requested", origin)) return null;
+      return { type: "delivery.retry-requested", at: iso(this.deps.clock()), data: requestData(origin) };
     }, async (seq) => this.deps.store.enqueueWork(id, `retry:${id}:${seq}`));
   }
 
-  async cancel(id: string): Promise<DeliveryState> {
+  async cancel(id: string, origin?: BulkOrigin): Promise<DeliveryState> {
     return this.decide(
       id,
       "cancelled",
-      async () => ({ type: "delivery.cancel-requested", at: iso(this.deps.clock()), data: {} }),
+      async () => {
+        if (await this.#alreadyAsked(id, "delivery.cancel-requested", origin)) return null;
+        return { type: "delivery.cancel-requested", at: iso(this.deps.clock()), data: requestData(origin) };
+      },
       async (_seq, created) => {
         const { ordered, subscriptionId } = created.data;
         if (ordered && subscriptionId) await this.#releaseLine?.(subscriptionId);
       },
+    );
+  }
+
+  /** Whether a resumed bulk job already asked this of the delivery (its journal holds the job's request). */
+  async #alreadyAsked(id: string, type: DeliveryTransition["type"], origin: BulkOrigin | undefined): Promise<boolean> {
+    if (!origin?.resumed) return false;
+    const transitions = await this.deps.store.readTransitions(id);
+    return transitions.some(({ event }) =>
+      event.type === type && "bulkJob" in event.data && event.data.bulkJob === origin.job
     );
   }
 

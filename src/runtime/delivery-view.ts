@@ -10,6 +10,7 @@ import {
   AttemptRequestViewSchema,
   AttemptResponseViewSchema,
   AttemptStartedViewSchema,
+  ManualRequestViewSchema,
   transitionDataView,
 } from "../domain/delivery-event-views.ts";
 import type { DeliveryStore, StoredCreated, StoredTransition } from "../nats/delivery-store.ts";
@@ -65,7 +66,7 @@ const HistoryEntrySchema = z.object({
     AttemptStartedViewSchema,
     AttemptFailedViewSchema,
     AttemptRecordViewSchema,
-    z.object({}),
+    ManualRequestViewSchema,
   ]).describe("the event's data, in the API's snake_case names (delivery-event-views.ts)"),
 });
 

@@ -16,7 +16,8 @@ import type { Storage } from "./storage.ts";
 
 /**
  * Start-up's part for the console's services: the journal's shared change feed (started here, after
- * reading back the fleet window), the change streams on it, the fleet statistics and bulk jobs.
+ * reading back the fleet window), the change streams on it, the fleet statistics and bulk jobs (with
+ * the watch for jobs another instance left behind, which this one takes over).
  */
 
 export type ConsolePart = { services: ConsoleServices; changeStreams: ChangeStreams; feed: DeliveryChangeFeed };
@@ -52,11 +53,14 @@ export async function startConsoleServices(
     deliveries: parts.deliveryCommands,
     resolve: (filter, limit) => resolveDeliveryFilter({ listing: deliveryListing }, filter, limit),
     maxDeliveries: config.HOOKD_BULK_MAX,
+    rate: config.HOOKD_BULK_RATE,
     instance: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
     clock: Date.now,
     randomBytes,
     log,
   });
   closers.push("bulk jobs", () => bulkJobs.stop());
+  // Jobs whose instance died are taken over by a live one: every instance watches for them.
+  await bulkJobs.startTakeovers();
   return { services: consoleServices({ changeStreams, fleet, bulkJobs }), changeStreams, feed };
 }
