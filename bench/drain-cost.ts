@@ -78,7 +78,13 @@ async function main() {
 
     const before = await natsTrafficOf(monitorPort);
     if (trace) console.log(`  trace: the drain starts at byte ${(await stat(trace)).size} of ${trace}`);
-    const workers = await startHookd(nats.url, { HOOKD_CONCURRENCY: "256" });
+    // BENCH_CPU_PROF=<dir>: the draining instance writes a V8 CPU profile there when it stops.
+    const profile = process.env.BENCH_CPU_PROF;
+    const workers = await startHookd(
+      nats.url,
+      { HOOKD_CONCURRENCY: "256" },
+      profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [],
+    );
     const cpuAtStart = await cpuMsOf(workers.child.pid!);
     const trafficAtStart = await natsTrafficOf(monitorPort);
     let stats = await statsOf(receiver.url);
