@@ -18,3 +18,30 @@ export async function natsTrafficOf(monitorPort: number): Promise<NatsTraffic> {
 export function trafficPer(before: NatsTraffic, after: NatsTraffic, count: number): NatsTraffic {
   return { inMsgs: (after.inMsgs - before.inMsgs) / count, outMsgs: (after.outMsgs - before.outMsgs) / count };
 }
+
+/** A reading of what a drain has cost so far: deliveries arrived, hookd's CPU ms, NATS's counters. */
+export type CostReading = { delivered: number; cpuMs: number; traffic: NatsTraffic };
+
+/**
+ * What each delivery cost between the drain's first and last tenth (from 10% to 90% of `total`
+ * arrived): hookd's start and the tail (the indexer catching up, the last stragglers) stay out, so
+ * the figure is the steady drain's. `read` takes one reading; polled every 50 ms until 90% arrived.
+ */
+export async function steadyDrainCost(
+  total: number,
+  read: () => Promise<CostReading>,
+): Promise<{ cpuMs: number; inMsgs: number; outMsgs: number }> {
+  let from: CostReading | null = null;
+  for (;;) {
+    const now = await read();
+    if (!from && now.delivered >= total * 0.1) from = now;
+    if (from && now.delivered >= total * 0.9 && now.delivered > from.delivered) {
+      const count = now.delivered - from.delivered;
+      return {
+        cpuMs: (now.cpuMs - from.cpuMs) / count,
+        ...trafficPer(from.traffic, now.traffic, count),
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
