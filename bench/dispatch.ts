@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { DELIVERY_ID_PREFIX, ulidTime } from "../src/domain/ids.ts";
-import { type Child, startNats } from "../test/support/processes.ts";
+import { type Child, freePort, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
-import { benchTokens as tokens, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
+import { benchTokens as tokens, cpuMsOf, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
+import { natsTrafficOf, steadyDrainCost } from "./support/nats-traffic.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { bullmqDrain } from "./dispatch/peer.ts";
 import { createRequire } from "node:module";
@@ -157,7 +158,8 @@ async function postLoop(
 }
 
 async function main() {
-  const nats = await startNats();
+  const monitorPort = await freePort();
+  const nats = await startNats({ monitorPort });
   const children: Child[] = [];
   console.log(
     `hookd bench/dispatch: ${SECONDS}s phases, ${fmt(BACKOFF_COUNT)} deliveries for the backoff memory check\n`,
@@ -218,8 +220,15 @@ async function main() {
     await ingest.stop();
 
     // Delivery: start a worker instance on the backlog just accepted and time the drain, first to last arrival.
+    // What each delivery costs, in figures that do not depend on the machine's speed: every message
+    // nats-server took in or handed out (every client, the indexer's work included), and hookd's CPU.
     const workers = await startHookd(nats.url, { HOOKD_CONCURRENCY: String(HOOKD_CONCURRENCY) });
     children.push(workers);
+    const cost = await steadyDrainCost(accepted, async () => ({
+      delivered: (await stats(receiver.url)).count,
+      cpuMs: await cpuMsOf(workers.child.pid!),
+      traffic: await natsTrafficOf(monitorPort),
+    }));
     let drained = await stats(receiver.url);
     for (; drained.count < accepted; await sleep(100)) drained = await stats(receiver.url);
     const deliveryRate = accepted / ((drained.last! - drained.first!) / 1000);
@@ -228,6 +237,12 @@ async function main() {
       `${fmt(deliveryRate)}/s for ${fmt(accepted)} deliveries (${
         (deliveryRate / httpCeiling.perSecond).toFixed(2)
       } of the HTTP ceiling)`,
+    );
+    report(
+      "delivery cost, same drain from 10% to 90% arrived: NATS messages in + out per delivery; hookd CPU per delivery",
+      `${cost.inMsgs.toFixed(1)} + ${cost.outMsgs.toFixed(1)} = ${(cost.inMsgs + cost.outMsgs).toFixed(1)}; ${
+        cost.cpuMs.toFixed(2)
+      } ms`,
     );
     await workers.stop();
 

@@ -220,6 +220,40 @@ describe("the delivery index", () => {
     }
   });
 
+  it("an update on a pointer it remembers, moved since by another instance, still leaves one entry", async () => {
+    const fieldsOf = async () => null;
+    const a = new DeliveryIndex(journal.jsm, journal.publisher, journal.layout, fieldsOf);
+    const b = new DeliveryIndex(journal.jsm, journal.publisher, journal.layout, fieldsOf);
+    const [id] = newIds(1) as [string];
+    const fields = {
+      target: "http://r.test/hook",
+      host: "r.test",
+      subscriptionId: null,
+      topic: null,
+      eventType: null,
+      eventId: null,
+      createdAt: new Date().toISOString(),
+    };
+    const update = (state: string, journalSeq: number, fresh: boolean) => ({
+      id,
+      state,
+      journalSeq,
+      updatedAt: new Date().toISOString(),
+      fields: fresh ? fields : null,
+      fresh,
+    });
+    // A writes the pointer and remembers it; B moves it on; A, deciding on what it remembers, loses the
+    // compare-and-set, reads B's pointer and applies its newer update on top of it.
+    await a.apply(await a.prepare(update("pending", 10, true)));
+    await b.apply(await b.prepare(update("in-flight", 20, false)));
+    await a.apply(await a.prepare(update("delivered", 30, false)));
+    // An update older than what A remembers writes nothing.
+    await a.apply(await a.prepare(update("backoff", 25, false)));
+    const mine = (await entries()).get(id);
+    expect(mine).toHaveLength(1);
+    expect(mine![0]).toMatchObject({ state: "delivered", journalSeq: 30, fields });
+  });
+
   it("counts what it lists, and pages through all of it once", async () => {
     const listing = new DeliveryListing(jetstream(nc), journal.jsm, journal.layout);
     const ids = newIds(240);

@@ -20,6 +20,7 @@ import { hookdSuite } from "./support/suite.ts";
  */
 
 const secret = encodeSecret(new Uint8Array(32).fill(4));
+const layout = createLayout();
 const suite = hookdSuite({ hookd: "none", receiver: false, connect: true });
 
 describe("a report after a worker stopped", () => {
@@ -44,9 +45,15 @@ describe("a report after a worker stopped", () => {
         jetstream(suite.nc),
         await jetstreamManager(suite.nc),
         publisher,
-        createLayout(),
+        layout,
       );
       const created = (await store.readCreated(id))!.event;
+      // The stopped worker was handed the work before it journaled anything: taken here and handed back
+      // unacknowledged, as NATS hands it out again once the stopped worker's ack wait is over.
+      const work = await jetstream(suite.nc).consumers.get(layout.streams.work, layout.consumers.workers);
+      const handedOut = await work.next({ expires: 10_000 });
+      expect(handedOut?.subject).toBe(layout.subjects.deliveryCreated(id));
+      handedOut!.nak();
       // What the stopped worker journaled: its attempt and the receiver's 200, in one append.
       const before = initialDelivery({ id, maxAttempts: created.data.schedule.length + 1 });
       const started = attemptStarted(before, "stopped-worker", Date.now());

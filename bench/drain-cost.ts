@@ -1,0 +1,138 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, request } from "undici";
+import { freePort, startNats } from "../test/support/processes.ts";
+import { fmt, sleep } from "./support/figures.ts";
+import { benchTokens as tokens, cpuMsOf, startHookd, startReceiver } from "./support/processes.ts";
+import { natsTrafficOf, steadyDrainCost, trafficPer } from "./support/nats-traffic.ts";
+
+/**
+ * bench/drain-cost: what one plain successful delivery costs, in figures that do not depend on the
+ * machine's speed: NATS messages in and out per delivery (the server's /varz counters, every client
+ * included) and hookd CPU ms per delivery, over the drain of a backlog of BENCH_DRAIN (default
+ * 10,000) dispatches by one instance: over the steady part of the drain (from 10% to 90% arrived, the
+ * figure to compare), and from hookd's start until NATS is quiet again (the indexer's work counts too;
+ * CPU spent before hookd says it is ready is left out, so this one moves with how fast it starts).
+ * Also prints the drain rate, which does depend on the machine (and on what else runs on it).
+ */
+
+const DRAIN = Number(process.env.BENCH_DRAIN ?? 10_000);
+
+type Stats = { count: number; first: number | null; last: number | null };
+const statsOf = async (url: string): Promise<Stats> => (await fetch(`${url}/__stats`)).json() as Promise<Stats>;
+
+/** nats-server with tracing into `logFile` (the harness's launcher reads the log for readiness, so this one is separate). */
+async function startTracingNats(monitorPort: number, logFile: string) {
+  const dir = await mkdtemp(join(tmpdir(), "hookd-trace-"));
+  const port = await freePort();
+  const config = join(dir, "nats.conf");
+  await writeFile(
+    config,
+    [
+      `listen: 127.0.0.1:${port}`,
+      `http: 127.0.0.1:${monitorPort}`,
+      `jetstream { store_dir: ${JSON.stringify(join(dir, "js"))} }`,
+      "trace: true",
+      `log_file: ${JSON.stringify(logFile)}`,
+    ].join("\n"),
+  );
+  const child = spawn("nats-server", ["-c", config], { stdio: "ignore" });
+  for (;; await sleep(100)) if (await natsTrafficOf(monitorPort).then(() => true, () => false)) break;
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function main() {
+  const monitorPort = await freePort();
+  // BENCH_TRACE=<file>: a server of this script's own logs every message it takes and hands out there (slow; for a small drain).
+  const trace = process.env.BENCH_TRACE;
+  const nats = trace ? await startTracingNats(monitorPort, trace) : await startNats({ monitorPort });
+  const receiver = await startReceiver(200);
+  const token = await tokens.tokenFor("/dispatch");
+  const target = encodeURIComponent(`${receiver.url}/hook`);
+  try {
+    const ingest = await startHookd(nats.url, { HOOKD_WORKERS: "off" });
+    const agent = new Agent({ connections: 64 });
+    let next = 0;
+    await Promise.all(Array.from({ length: 64 }, async () => {
+      while (next < DRAIN) {
+        const i = next++;
+        const response = await request(`${ingest.url}/dispatch?_url=${target}`, {
+          method: "POST",
+          body: `n=${i}`,
+          headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
+          dispatcher: agent,
+        });
+        await response.body.dump();
+      }
+    }));
+    await agent.close();
+    await ingest.stop();
+    await sleep(1_000);
+
+    const before = await natsTrafficOf(monitorPort);
+    if (trace) console.log(`  trace: the drain starts at byte ${(await stat(trace)).size} of ${trace}`);
+    // BENCH_CPU_PROF=<dir>: the draining instance writes a V8 CPU profile there when it stops.
+    const profile = process.env.BENCH_CPU_PROF;
+    const workers = await startHookd(
+      nats.url,
+      { HOOKD_CONCURRENCY: "256" },
+      profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [],
+    );
+    const cpuAtStart = await cpuMsOf(workers.child.pid!);
+    const trafficAtStart = await natsTrafficOf(monitorPort);
+    const steady = await steadyDrainCost(DRAIN, async () => ({
+      delivered: (await statsOf(receiver.url)).count,
+      cpuMs: await cpuMsOf(workers.child.pid!),
+      traffic: await natsTrafficOf(monitorPort),
+    }));
+    let stats = await statsOf(receiver.url);
+    for (; stats.count < DRAIN; await sleep(100)) stats = await statsOf(receiver.url);
+    const cpuAtDrained = await cpuMsOf(workers.child.pid!);
+    // The indexer (and anything else behind the deliveries) finishes its share: wait for NATS to go quiet.
+    let last = await natsTrafficOf(monitorPort);
+    for (;;) {
+      await sleep(1_000);
+      const now = await natsTrafficOf(monitorPort);
+      if (now.inMsgs - last.inMsgs < 20) break;
+      last = now;
+    }
+    const cpuAtQuiet = await cpuMsOf(workers.child.pid!);
+    const after = await natsTrafficOf(monitorPort);
+    await workers.stop();
+    const rate = DRAIN / ((stats.last! - stats.first!) / 1000);
+    const whole = trafficPer(before, after, DRAIN);
+    const startup = trafficPer(before, trafficAtStart, DRAIN);
+    console.log(`drain of ${fmt(DRAIN)} deliveries by one instance (HOOKD_CONCURRENCY 256)`);
+    console.log(`  delivered/s: ${fmt(rate)}`);
+    console.log(
+      `  NATS msgs per delivery: in ${whole.inMsgs.toFixed(2)}, out ${whole.outMsgs.toFixed(2)}, total ${
+        (whole.inMsgs + whole.outMsgs).toFixed(2)
+      } (of which hookd's start ${(startup.inMsgs + startup.outMsgs).toFixed(2)})`,
+    );
+    console.log(
+      `  steady drain (10% to 90% arrived): NATS msgs per delivery in ${steady.inMsgs.toFixed(2)}, out ${
+        steady.outMsgs.toFixed(2)
+      }, total ${(steady.inMsgs + steady.outMsgs).toFixed(2)}; hookd CPU ms per delivery ${steady.cpuMs.toFixed(3)}`,
+    );
+    console.log(
+      `  hookd CPU ms per delivery: ${((cpuAtDrained - cpuAtStart) / DRAIN).toFixed(3)} to the last arrival, ${
+        ((cpuAtQuiet - cpuAtStart) / DRAIN).toFixed(3)
+      } until NATS was quiet`,
+    );
+  } finally {
+    await receiver.stop();
+    await nats.stop();
+  }
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,47 @@
+/**
+ * The nats-server's own message counters, read from its monitoring port (/varz): every message a
+ * client sent (in) and every message the server handed to a client (out), whatever client it was.
+ * A figure per delivery taken from these does not depend on how fast the machine is.
+ */
+
+export type NatsTraffic = { inMsgs: number; outMsgs: number };
+
+export async function natsTrafficOf(monitorPort: number): Promise<NatsTraffic> {
+  const varz = await (await fetch(`http://127.0.0.1:${monitorPort}/varz`)).json() as {
+    in_msgs: number;
+    out_msgs: number;
+  };
+  return { inMsgs: varz.in_msgs, outMsgs: varz.out_msgs };
+}
+
+/** The messages between two readings, per `count` (e.g. per delivery). */
+export function trafficPer(before: NatsTraffic, after: NatsTraffic, count: number): NatsTraffic {
+  return { inMsgs: (after.inMsgs - before.inMsgs) / count, outMsgs: (after.outMsgs - before.outMsgs) / count };
+}
+
+/** A reading of what a drain has cost so far: deliveries arrived, hookd's CPU ms, NATS's counters. */
+export type CostReading = { delivered: number; cpuMs: number; traffic: NatsTraffic };
+
+/**
+ * What each delivery cost between the drain's first and last tenth (from 10% to 90% of `total`
+ * arrived): hookd's start and the tail (the indexer catching up, the last stragglers) stay out, so
+ * the figure is the steady drain's. `read` takes one reading; polled every 50 ms until 90% arrived.
+ */
+export async function steadyDrainCost(
+  total: number,
+  read: () => Promise<CostReading>,
+): Promise<{ cpuMs: number; inMsgs: number; outMsgs: number }> {
+  let from: CostReading | null = null;
+  for (;;) {
+    const now = await read();
+    if (!from && now.delivered >= total * 0.1) from = now;
+    if (from && now.delivered >= total * 0.9 && now.delivered > from.delivered) {
+      const count = now.delivered - from.delivered;
+      return {
+        cpuMs: (now.cpuMs - from.cpuMs) / count,
+        ...trafficPer(from.traffic, now.traffic, count),
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
