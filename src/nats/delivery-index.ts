@@ -97,9 +97,13 @@ export class DeliveryIndex {
         if (pointer.value.journalSeq === update.journalSeq) await this.#deleteEntry(pointer.value.previous);
         return;
       }
-      // Before the delivery's first pointer, so a crash between the two cannot leave the key unrecorded.
-      if (!pointer && fields.idempotencyKey !== undefined) await this.#writeKey(update.id, fields.idempotencyKey);
-      const entry = await this.#writeEntry(update, fields);
+      // The entry's publish goes out first (the index's order); a key's pointer goes out beside it,
+      // before the delivery's first pointer, so a crash between them cannot leave the key unrecorded.
+      const key = !pointer ? fields.idempotencyKey : undefined;
+      const [entry] = await Promise.all([
+        this.#writeEntry(update, fields),
+        key === undefined ? undefined : this.#writeKey(update.id, key),
+      ]);
       try {
         const value = this.#pointerValue(update, fields, entry, pointer);
         const written = await this.#pointers.append(
