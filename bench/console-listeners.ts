@@ -1,7 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { createLayout } from "../src/nats/layout.ts";
-import { startNats } from "../test/support/processes.ts";
+import { freePort, startNats } from "../test/support/processes.ts";
 import { consolePage, type ConsoleSession, openConsoleStream, signInToConsole } from "./support/console-pages.ts";
 import { fmt, sleep } from "./support/figures.ts";
 import { benchTokens, cpuMsOf, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
@@ -31,6 +31,8 @@ type Phase = {
   deliveries: number;
   cpuMs: number;
   rssMb: number;
+  /** Messages NATS sent hookd's connections meanwhile. */
+  natsToHookd: number;
   frames: number;
   bytes: number;
   /** Consumers NATS held on the journal and on the index while the views were open, beyond those before. */
@@ -95,6 +97,7 @@ async function phase(
   receiverUrl: string,
   views: Views,
   consumers: () => Promise<Phase["consumers"]>,
+  sentToHookd: () => Promise<number>,
 ): Promise<Phase & { ids: string[] }> {
   const authorization = `Bearer ${await benchTokens.tokenFor("/")}`;
   const counter = { frames: 0, bytes: 0 };
@@ -106,10 +109,12 @@ async function phase(
   counter.frames = 0;
   counter.bytes = 0;
   const cpuBefore = await cpuMsOf(hookd.pid);
+  const natsBefore = await sentToHookd();
   const ids = await dispatchFor(hookd.url, receiverUrl, authorization);
   // Let the last attempts finish and their changes reach the open views.
   await sleep(2_000);
   const cpuMs = (await cpuMsOf(hookd.pid)) - cpuBefore;
+  const natsToHookd = (await sentToHookd()) - natsBefore;
   const { rssMb } = await memoryOf(hookd.pid);
   const held = await consumers();
   for (const stop of stops) stop();
@@ -123,6 +128,7 @@ async function phase(
     deliveries: ids.length,
     cpuMs,
     rssMb,
+    natsToHookd,
     frames,
     bytes,
     consumers: { journal: held.journal - before.journal, index: held.index - before.index },
@@ -132,7 +138,8 @@ async function phase(
 }
 
 async function main(): Promise<void> {
-  const nats = await startNats();
+  const monitorPort = await freePort();
+  const nats = await startNats({ monitorPort });
   const receiver = await startReceiver().catch(async (error) => {
     await nats.stop();
     throw error;
@@ -142,7 +149,14 @@ async function main(): Promise<void> {
     await nats.stop();
     throw error;
   });
-  const nc = await connect({ servers: nats.url });
+  const nc = await connect({ servers: nats.url, name: "bench" });
+  // Every connection but the bench's own is hookd's.
+  const sentToHookd = async () => {
+    const connz = (await (await fetch(`http://127.0.0.1:${monitorPort}/connz?limit=1000`)).json()) as {
+      connections: { name?: string; out_msgs: number }[];
+    };
+    return connz.connections.filter((c) => c.name !== "bench").reduce((sum, c) => sum + c.out_msgs, 0);
+  };
   const jsm = await jetstreamManager(nc);
   const { journal, index } = createLayout().streams;
   const consumers = async () => ({
@@ -157,7 +171,7 @@ async function main(): Promise<void> {
     console.log(`${RATE} deliveries/s for ${SECONDS} s, ${PAGES} pages or listeners a row, hookd pid ${target.pid}`);
     // A warm-up, so the first phase does not pay for JIT and the streams' first writes; its
     // deliveries, long delivered by the last phase, are the ones the delivery pages show.
-    const { ids: still } = await phase(target, receiver.url, { label: "warm-up", open: null }, consumers);
+    const { ids: still } = await phase(target, receiver.url, { label: "warm-up", open: null }, consumers, sentToHookd);
     if (still.length < PAGES) throw new Error(`only ${still.length} deliveries in the warm-up`);
     const api = (filter: string) => (counter: Counter) =>
       listen(`${hookd.url}/api/v1/deliveries/changes${filter}`, authorization, counter);
@@ -181,14 +195,16 @@ async function main(): Promise<void> {
         open: (counter, i) =>
           openPage(session, `/console/deliveries/${still[i]}`, `/console/deliveries/${still[i]}/live`, counter),
       },
+      // The machine drifts (it is shared): the first row again shows by how much.
+      { label: "nothing open, again", open: null },
     ];
     const results: Phase[] = [];
     for (const view of views) {
-      results.push(await phase(target, receiver.url, view, consumers));
+      results.push(await phase(target, receiver.url, view, consumers, sentToHookd));
       console.log(`  ${view.label}: done`);
     }
     console.log(
-      "open                                deliveries  hookd CPU ms  CPU ms/delivery  RSS MiB  frames sent  KiB sent  consumers added, journal / index  left 2 s after closing",
+      "open                                deliveries  hookd CPU ms  CPU ms/delivery  RSS MiB  NATS msgs to hookd/delivery  frames sent  KiB sent  consumers added, journal / index  left 2 s after closing",
     );
     for (const r of results) {
       console.log(
@@ -198,6 +214,7 @@ async function main(): Promise<void> {
           fmt(r.cpuMs).padStart(13),
           fmt(r.cpuMs / r.deliveries, 3).padStart(16),
           fmt(r.rssMb, 1).padStart(8),
+          fmt(r.natsToHookd / r.deliveries, 2).padStart(28),
           fmt(r.frames).padStart(12),
           fmt(r.bytes / 1024).padStart(9),
           `${fmt(r.consumers.journal)} / ${fmt(r.consumers.index)}`.padStart(34),

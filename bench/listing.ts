@@ -141,26 +141,23 @@ function failedOnFleet(html: string): number {
   return Number(/data-state="failed"[\s\S]*?class="count state-count">(\d+)</.exec(html)?.[1] ?? NaN);
 }
 
+/** A console live stream and how to tell the frame that shows the change the bench makes. */
+type LiveView = { path: string; event: string; shows: (data: string, id: string) => boolean };
+
 /**
- * A list page open on failed deliveries, and the fleet page, while one delivery fails (its
- * receiver answers 410 Gone, which fails it at the first attempt): how long from its attempt
- * reaching the receiver until the list's live stream sends the rows that hold it, and until the
- * fleet's stream counts one more failed.
+ * One of the console's live streams open while a delivery fails (its receiver answers 410 Gone,
+ * which fails it at the first attempt): how long from that attempt reaching the receiver until the
+ * stream sends a frame that shows it.
  */
-async function liveFailure(base: string, session: ConsoleSession, auth: string): Promise<string[]> {
+async function liveFailure(base: string, session: ConsoleSession, auth: string, view: LiveView): Promise<string> {
   const receiver = await startReceiver(410);
-  const rows: { at: number; data: string }[] = [];
-  const fleet: { at: number; failed: number }[] = [];
-  const closeList = await openConsoleStream(session, "/console/deliveries/live?state=failed", (frame) => {
-    if (frame.event === "results") rows.push({ at: Date.now(), data: frame.data });
-  });
-  const closeFleet = await openConsoleStream(session, "/console/fleet/live", (frame) => {
-    if (frame.event === "fleet") fleet.push({ at: Date.now(), failed: failedOnFleet(frame.data) });
+  const frames: { at: number; data: string }[] = [];
+  const close = await openConsoleStream(session, view.path, (frame) => {
+    if (frame.event === view.event) frames.push({ at: Date.now(), data: frame.data });
   });
   try {
-    // The consumer is made while the stream opens; give it a moment before the change it must see.
+    // The stream's consumer is made while it opens; give it a moment before the change it must see.
     await sleep(1_000);
-    const failedBefore = failedOnFleet(await consolePage(session, "/console/fleet"));
     const dispatchedAt = Date.now();
     const response = await fetch(`${base}/dispatch?_url=${encodeURIComponent(`${receiver.url}/gone`)}`, {
       method: "POST",
@@ -170,26 +167,16 @@ async function liveFailure(base: string, session: ConsoleSession, auth: string):
     const { id } = (await response.json()) as { id: string };
     if (response.status !== 202 || !id) throw new Error(`dispatch refused: ${response.status}`);
     const deadline = Date.now() + 60_000;
-    const shown = () => rows.find((frame) => frame.data.includes(`data-delivery="${id}"`));
-    const counted = () => fleet.find((frame) => frame.failed > failedBefore);
-    while ((!shown() || !counted()) && Date.now() < deadline) await sleep(20);
+    const shown = () => frames.find((frame) => view.shows(frame.data, id));
+    while (!shown() && Date.now() < deadline) await sleep(20);
     const stats = (await (await fetch(`${receiver.url}/__stats`)).json()) as { first: number | null };
-    const attempted = stats.first ?? dispatchedAt;
-    const after = (frame: { at: number } | undefined, frames: number) =>
-      frame
-        ? `${fmt(frame.at - attempted)} ms after its attempt reached the receiver (${
-          fmt(frame.at - dispatchedAt)
-        } ms after the dispatch; ${frames} frame(s) in all)`
-        : `not within 60 s (${frames} frame(s) in all)`;
-    return [
-      `the failed delivery on /console/deliveries/live?state=failed: ${after(shown(), rows.length)}`,
-      `failed ${fmt(failedBefore)} → ${fmt(failedBefore + 1)} on /console/fleet/live: ${
-        after(counted(), fleet.length)
-      }`,
-    ];
+    const frame = shown();
+    if (!frame) return `not within 60 s of the dispatch (${frames.length} frame(s) in all)`;
+    return `${fmt(frame.at - (stats.first ?? dispatchedAt))} ms after its attempt reached the receiver (${
+      fmt(frame.at - dispatchedAt)
+    } ms after the dispatch; ${frames.length} frame(s) in all)`;
   } finally {
-    closeList();
-    closeFleet();
+    close();
     await receiver.stop();
   }
 }
@@ -258,12 +245,42 @@ async function main() {
 
     console.log("the console, rendered (full HTML, signed in):");
     const session = await signInToConsole(hookd.url, await benchTokens.tokenFor("/"));
-    for (const path of ["/console/deliveries?state=failed", "/console/deliveries", "/console/fleet"]) {
+    for (const path of ["/console/deliveries?state=failed", "/console/deliveries"]) {
       console.log(`GET ${path}: ${await measurePage(session, path)}`);
     }
-    for (const line of await liveFailure(hookd.url, session, auth)) console.log(line);
+    const failedList: LiveView = {
+      path: "/console/deliveries/live?state=failed",
+      event: "results",
+      shows: (data, id) => data.includes(`data-delivery="${id}"`),
+    };
+    console.log(`a failing delivery on ${failedList.path}: ${await liveFailure(hookd.url, session, auth, failedList)}`);
+    // The fleet page last: its first visit reads the fleet window back from the journal.
+    console.log(`GET /console/fleet: ${await measurePage(session, "/console/fleet")}`);
+    const failedBefore = failedOnFleet(await consolePage(session, "/console/fleet"));
+    const fleet: LiveView = {
+      path: "/console/fleet/live",
+      event: "fleet",
+      shows: (data) => failedOnFleet(data) > failedBefore,
+    };
+    console.log(
+      `a failing delivery on ${fleet.path} (failed above ${fmt(failedBefore)}): ${await liveFailure(
+        hookd.url,
+        session,
+        auth,
+        fleet,
+      )}`,
+    );
     const memory = await memoryOf(hookd.child.pid!);
     console.log(`hookd RSS ${fmt(memory.rssMb)} MB (peak ${fmt(memory.peakMb)} MB)`);
+    // What hookd warned of meanwhile (a read that timed out, a read-back given up), once each with its count.
+    const warned = new Map<string, number>();
+    for (const line of hookd.problems) {
+      const { msg, err } = JSON.parse(line) as { msg?: string; err?: { message?: string } };
+      const key = `${msg}${err?.message ? `: ${err.message}` : ""}`;
+      warned.set(key, (warned.get(key) ?? 0) + 1);
+    }
+    console.log(`hookd warnings: ${warned.size === 0 ? "none" : ""}`);
+    for (const [warning, count] of warned) console.log(`  ${count} × ${warning}`);
   } finally {
     await hookd?.stop();
     await nats.stop();
