@@ -11,15 +11,18 @@ import {
 } from "../test/support/delivery-journal.ts";
 import { freePort, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
-import { benchTokens, memoryOf, startHookd } from "./support/processes.ts";
+import { consolePage, type ConsoleSession, openConsoleStream, signInToConsole } from "./support/console-pages.ts";
+import { benchTokens, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
 
 /**
  * Listing at scale (issues 12 and 14): fills a journal with BENCH_DELIVERIES deliveries (default
  * 1,000,000) in mixed states, written through hookd's own store as workers write them, starts
  * hookd, lets its indexer build the index from that journal (the backfill any existing journal
  * gets), and times GET /api/v1/deliveries?state=failed&limit=50, its next page, a filtered page
- * and the counts, with hookd's RSS. The work queue is emptied before hookd starts, so no attempt
- * is made. Stops by itself.
+ * and the counts, with hookd's RSS; then the console's rendered pages at the same scale (the list,
+ * filtered and not, and the fleet page, full HTML through a signed-in session), and how soon a list
+ * page's live stream and the fleet page's show a delivery that fails while the million sit there. The work queue is
+ * emptied before hookd starts, so no attempt is made but that one. Stops by itself.
  */
 
 const N = Number(process.env.BENCH_DELIVERIES ?? 1_000_000);
@@ -108,13 +111,74 @@ async function timed(base: string, path: string, auth: string): Promise<{ ms: nu
 }
 
 /** The first, the median and the slowest of ROUNDS calls. */
-async function measure(base: string, path: () => string, auth: string): Promise<string> {
+function measure(base: string, path: () => string, auth: string): Promise<string> {
+  return measureCalls(async () => (await timed(base, path(), auth)).ms);
+}
+
+/** The first, the median and the slowest of ROUNDS calls of `call`, which answers its own time in ms. */
+async function measureCalls(call: () => Promise<number>): Promise<string> {
   const times: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) times.push((await timed(base, path(), auth)).ms);
+  for (let i = 0; i < ROUNDS; i++) times.push(await call());
   const sorted = [...times].sort((a, b) => a - b);
   return `first ${fmt(times[0]!, 1)} ms, median ${fmt(percentile(sorted, 0.5), 1)} ms, max ${
     fmt(sorted.at(-1)!, 1)
   } ms`;
+}
+
+/** A console page, rendered and read in full, ROUNDS times. */
+async function measurePage(session: ConsoleSession, path: string): Promise<string> {
+  let bytes = 0;
+  const figures = await measureCalls(async () => {
+    const started = performance.now();
+    bytes = (await consolePage(session, path)).length;
+    return performance.now() - started;
+  });
+  return `${figures} (${fmt(bytes / 1024, 1)} KiB of HTML)`;
+}
+
+/** The failed count a fleet page or frame shows on its machine diagram. */
+function failedOnFleet(html: string): number {
+  return Number(/data-state="failed"[\s\S]*?class="count state-count">(\d+)</.exec(html)?.[1] ?? NaN);
+}
+
+/** A console live stream and how to tell the frame that shows the change the bench makes. */
+type LiveView = { path: string; event: string; shows: (data: string, id: string) => boolean };
+
+/**
+ * One of the console's live streams open while a delivery fails (its receiver answers 410 Gone,
+ * which fails it at the first attempt): how long from that attempt reaching the receiver until the
+ * stream sends a frame that shows it.
+ */
+async function liveFailure(base: string, session: ConsoleSession, auth: string, view: LiveView): Promise<string> {
+  const receiver = await startReceiver(410);
+  const frames: { at: number; data: string }[] = [];
+  const close = await openConsoleStream(session, view.path, (frame) => {
+    if (frame.event === view.event) frames.push({ at: Date.now(), data: frame.data });
+  });
+  try {
+    // The stream's consumer is made while it opens; give it a moment before the change it must see.
+    await sleep(1_000);
+    const dispatchedAt = Date.now();
+    const response = await fetch(`${base}/dispatch?_url=${encodeURIComponent(`${receiver.url}/gone`)}`, {
+      method: "POST",
+      headers: { authorization: auth },
+      body: "x",
+    });
+    const { id } = (await response.json()) as { id: string };
+    if (response.status !== 202 || !id) throw new Error(`dispatch refused: ${response.status}`);
+    const deadline = Date.now() + 60_000;
+    const shown = () => frames.find((frame) => view.shows(frame.data, id));
+    while (!shown() && Date.now() < deadline) await sleep(20);
+    const stats = (await (await fetch(`${receiver.url}/__stats`)).json()) as { first: number | null };
+    const frame = shown();
+    if (!frame) return `not within 60 s of the dispatch (${frames.length} frame(s) in all)`;
+    return `${fmt(frame.at - (stats.first ?? dispatchedAt))} ms after its attempt reached the receiver (${
+      fmt(frame.at - dispatchedAt)
+    } ms after the dispatch; ${frames.length} frame(s) in all)`;
+  } finally {
+    close();
+    await receiver.stop();
+  }
 }
 
 async function main() {
@@ -178,8 +242,45 @@ async function main() {
     console.log(`GET ${filtered}: ${await measure(hookd.url, () => filtered, auth)}`);
     const noState = "/api/v1/deliveries?limit=50";
     console.log(`GET ${noState}: ${await measure(hookd.url, () => noState, auth)}`);
+
+    console.log("the console, rendered (full HTML, signed in):");
+    const session = await signInToConsole(hookd.url, await benchTokens.tokenFor("/"));
+    for (const path of ["/console/deliveries?state=failed", "/console/deliveries"]) {
+      console.log(`GET ${path}: ${await measurePage(session, path)}`);
+    }
+    const failedList: LiveView = {
+      path: "/console/deliveries/live?state=failed",
+      event: "results",
+      shows: (data, id) => data.includes(`data-delivery="${id}"`),
+    };
+    console.log(`a failing delivery on ${failedList.path}: ${await liveFailure(hookd.url, session, auth, failedList)}`);
+    // The fleet page last: its first visit reads the fleet window back from the journal.
+    console.log(`GET /console/fleet: ${await measurePage(session, "/console/fleet")}`);
+    const failedBefore = failedOnFleet(await consolePage(session, "/console/fleet"));
+    const fleet: LiveView = {
+      path: "/console/fleet/live",
+      event: "fleet",
+      shows: (data) => failedOnFleet(data) > failedBefore,
+    };
+    console.log(
+      `a failing delivery on ${fleet.path} (failed above ${fmt(failedBefore)}): ${await liveFailure(
+        hookd.url,
+        session,
+        auth,
+        fleet,
+      )}`,
+    );
     const memory = await memoryOf(hookd.child.pid!);
     console.log(`hookd RSS ${fmt(memory.rssMb)} MB (peak ${fmt(memory.peakMb)} MB)`);
+    // What hookd warned of meanwhile (a read that timed out, a read-back given up), once each with its count.
+    const warned = new Map<string, number>();
+    for (const line of hookd.problems) {
+      const { msg, err } = JSON.parse(line) as { msg?: string; err?: { message?: string } };
+      const key = `${msg}${err?.message ? `: ${err.message}` : ""}`;
+      warned.set(key, (warned.get(key) ?? 0) + 1);
+    }
+    console.log(`hookd warnings: ${warned.size === 0 ? "none" : ""}`);
+    for (const [warning, count] of warned) console.log(`  ${count} × ${warning}`);
   } finally {
     await hookd?.stop();
     await nats.stop();
