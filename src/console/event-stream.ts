@@ -12,6 +12,8 @@ import type { Following } from "./services.ts";
 export type SseItem = { id: string; event: string; data: string };
 
 const KEEPALIVE_MS = 20_000;
+/** Items waiting for a stream that does not coalesce; more means its client stopped reading. */
+const MAX_QUEUED = 1_000;
 
 /**
  * `coalesceMs`: at most one event per that many ms, the newest (a list page refetches on any change,
@@ -32,21 +34,27 @@ export function followAsSse(
       wake?.();
       wake = null;
     };
+    // Heard before the follower is set up: a browser that leaves meanwhile must end it too.
+    stream.onAbort(() => {
+      ended = true;
+      poke();
+    });
     const following = await start((item) => {
+      // A coalescing stream writes only the newest item; any stream ends (and the browser resumes with
+      // Last-Event-ID) rather than queue without bound behind a client that stopped reading.
+      if (coalesceMs > 0) queue.length = 0;
+      else if (queue.length >= MAX_QUEUED) ended = true;
       queue.push(item);
       poke();
     }, () => {
       ended = true;
       poke();
     });
-    stream.onAbort(() => {
-      ended = true;
-      poke();
-    });
     const keepalive = setInterval(() => void stream.write(": keepalive\n\n").catch(poke), KEEPALIVE_MS);
     try {
-      while (!ended) {
+      while (!ended && !stream.aborted) {
         if (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+        if (ended || stream.aborted) break;
         const items = queue.splice(0);
         for (const item of coalesceMs > 0 ? items.slice(-1) : items) await stream.writeSSE(await finish(item));
         if (coalesceMs > 0) await stream.sleep(coalesceMs);

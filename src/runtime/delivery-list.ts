@@ -1,6 +1,6 @@
 import { DELIVERY_STATES } from "../../actors/delivery.machine.ts";
 import { type ListingFilter, matchesFilter } from "../domain/delivery-listing.ts";
-import { isDeliveryId } from "../domain/ids.ts";
+import { isDeliveryId, isEventId } from "../domain/ids.ts";
 import type { DeliveryListing, ListedEntry, ListingPage, ListingQuery } from "../nats/delivery-listing.ts";
 import { ActorNotFoundError, EventExpiredError } from "./errors.ts";
 import { type EventViewDeps, loadEventView } from "./event-view.ts";
@@ -46,7 +46,8 @@ function inQuery(entry: ListedEntry, query: DeliveryListQuery): boolean {
 async function searchDeliveries(deps: DeliveryListDeps, q: string): Promise<ListedEntry[]> {
   if (isDeliveryId(q)) return lookUp(deps, [q]);
   const [ofEvent, keyed] = await Promise.all([
-    deliveriesOfEvent(deps, q).then((ids) => lookUp(deps, ids)),
+    // Only an event id goes into a subject: any other text (a key with a space, a wildcard) is no event.
+    isEventId(q) ? deliveriesOfEvent(deps, q).then((ids) => lookUp(deps, ids)) : [],
     deps.listing.lookupKey(q),
   ]);
   return keyed && !ofEvent.some((entry) => entry.id === keyed.id) ? [...ofEvent, keyed] : ofEvent;
