@@ -19,7 +19,7 @@ export function DeliveriesPage(props: Props & { csrf: string }) {
       <Filters query={query} />
       <div
         hx-ext="sse"
-        sse-connect={`${LIST_PATH}/live${listQueryString(query)}`}
+        sse-connect={liveUrl(query, props.page.indexSeq)}
         id="live-list"
       >
         <div sse-swap="results" hx-swap="innerHTML">
@@ -28,6 +28,12 @@ export function DeliveriesPage(props: Props & { csrf: string }) {
       </div>
     </Page>
   );
+}
+
+/** The page's live stream: the same filter and page, starting after the index sequence the page was read at. */
+function liveUrl(query: Record<string, string>, indexSeq: number): string {
+  const qs = listQueryString(query);
+  return `${LIST_PATH}/live${qs}${qs ? "&" : "?"}after=${indexSeq}`;
 }
 
 function Field(

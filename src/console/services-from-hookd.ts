@@ -81,6 +81,7 @@ function indexOf({ listing, js, layout }: HookdServiceDeps): DeliveryIndex {
         rows: page.entries.map(rowOf),
         nextCursor: page.nextBefore === null ? null : encodeCursor(page.nextBefore),
         counts: counted.counts as Record<DeliveryState, number>,
+        indexSeq: page.indexSeq,
       };
     },
   };

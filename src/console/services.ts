@@ -39,6 +39,8 @@ export type DeliveryPage = {
   nextCursor: string | null;
   /** Deliveries per state among those matching the filter without its state. */
   counts: Record<DeliveryState, number>;
+  /** The index's sequence this page was read at: its live stream starts after it, so no change in between is lost. */
+  indexSeq: number;
 };
 
 export interface DeliveryIndex {

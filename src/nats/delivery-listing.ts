@@ -16,7 +16,8 @@ import type { JetStreamLayout } from "./layout.ts";
  */
 
 export type ListedEntry = IndexEntry & { seq: number };
-export type ListingPage = { entries: ListedEntry[]; nextBefore: number | null };
+/** `indexSeq`: the index's last sequence before the page was read, where a live view of it starts. */
+export type ListingPage = { entries: ListedEntry[]; nextBefore: number | null; indexSeq: number };
 export type ListingQuery = ListingFilter & { beforeSeq?: number; since?: Date; until?: Date; limit: number };
 /** Deliveries per state, and how far the index is behind the journal when they were read. */
 export type ListingCounts = { counts: Record<string, number>; lag: number };
@@ -66,7 +67,7 @@ export class DeliveryListing {
       width *= WINDOW_GROWTH;
     }
     const shown = entries.slice(0, query.limit);
-    return { entries: shown, nextBefore: entries.length > query.limit ? shown.at(-1)!.seq : null };
+    return { entries: shown, nextBefore: entries.length > query.limit ? shown.at(-1)!.seq : null, indexSeq: last };
   }
 
   /** One delivery's entry, found by id; null when the index has none (yet). */
@@ -77,6 +78,11 @@ export class DeliveryListing {
     if (!message) return null;
     const { entry, previous: _previous, ...listed } = JSON.parse(decoder.decode(message.data)) as Pointer;
     return { ...listed, seq: entry };
+  }
+
+  /** The index's last sequence now. */
+  async lastSeq(): Promise<number> {
+    return (await this.jsm.streams.info(this.layout.streams.index).catch(unavailable)).state.last_seq;
   }
 
   /** The newest delivery created with this idempotency key, as listed; null when none is indexed. */

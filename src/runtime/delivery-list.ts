@@ -18,11 +18,13 @@ const PARALLEL_LOOKUPS = 16;
 
 export async function listDeliveries(deps: DeliveryListDeps, query: DeliveryListQuery): Promise<ListingPage> {
   if (query.q === undefined) return deps.listing.page(query);
+  // Read first: a change the index records during the search is then after it, for a live view.
+  const indexSeq = await deps.listing.lastSeq();
   const found = (await searchDeliveries(deps, query.q))
     .filter((entry) => inQuery(entry, query))
     .sort((a, b) => b.seq - a.seq);
   const shown = found.slice(0, query.limit);
-  return { entries: shown, nextBefore: found.length > query.limit ? shown.at(-1)!.seq : null };
+  return { entries: shown, nextBefore: found.length > query.limit ? shown.at(-1)!.seq : null, indexSeq };
 }
 
 export async function countDeliveries(
