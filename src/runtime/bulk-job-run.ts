@@ -11,7 +11,7 @@ import {
 } from "../domain/bulk-jobs.ts";
 import type { Logger } from "../log.ts";
 import type { BulkJobStore, StoredJob } from "../nats/bulk-job-store.ts";
-import { JournalConflictError } from "../nats/journal.ts";
+import { JournalConflictError, NatsUnavailableError } from "../nats/journal.ts";
 import type { DeliveryCommands } from "./delivery-commands.ts";
 
 /**
@@ -25,6 +25,9 @@ import type { DeliveryCommands } from "./delivery-commands.ts";
  */
 
 const PACE_NAP_MS = 250;
+/** A command NATS could not take is tried this many times, waiting 250 ms, then twice as long each time (about 4 s). */
+const UNAVAILABLE_TRIES = 5;
+const UNAVAILABLE_WAIT_MS = 250;
 
 export type BulkJobRunDeps = {
   store: BulkJobStore;
@@ -94,8 +97,10 @@ export class BulkJobRun {
     pace: { startedAt: number; from: number; doubt: { from: number; to: number } },
   ): Promise<ItemResult[] | null> {
     const results: ItemResult[] = [];
-    const { concurrency, rate, clock } = this.deps;
-    for (let i = 0; i < ids.length; i += concurrency) {
+    const { rate, clock } = this.deps;
+    // Paced one at a time, so no group goes faster than the rate; unpaced, a group at once.
+    const group = rate > 0 ? 1 : this.deps.concurrency;
+    for (let i = 0; i < ids.length; i += group) {
       // Paced in short naps, so a stopping instance does not wait out a slow rate: what it did so far is journaled.
       for (;;) {
         if (this.deps.stopping()) return results;
@@ -104,26 +109,37 @@ export class BulkJobRun {
         await new Promise((resolve) => setTimeout(resolve, Math.min(wait, PACE_NAP_MS)));
       }
       if (!(await this.#holdsLease())) return null;
-      const slice = ids.slice(i, i + concurrency);
-      results.push(
-        ...await Promise.all(slice.map(async (deliveryId, j) => {
-          const index = offset + i + j;
-          const origin = {
-            job: this.#stored.job.id,
-            resumed: index >= pace.doubt.from && index < pace.doubt.to,
-          };
-          try {
-            await (action === "retry"
-              ? this.deps.deliveries.retry(deliveryId, origin)
-              : this.deps.deliveries.cancel(deliveryId, origin));
-            return { deliveryId, error: null };
-          } catch (error) {
-            return { deliveryId, error: (error as Error).message };
-          }
-        })),
-      );
+      const slice = ids.slice(i, i + group);
+      const done = await Promise.all(slice.map((deliveryId, j) => {
+        const index = offset + i + j;
+        return this.#act(action, deliveryId, index >= pace.doubt.from && index < pace.doubt.to);
+      }));
+      // NATS stayed away: this chunk is left unjournaled, in doubt, for whoever runs the job next.
+      if (done.includes(null)) return null;
+      results.push(...done as ItemResult[]);
     }
     return results;
+  }
+
+  /**
+   * One delivery's retry or cancel. While NATS is away (a stream electing its leader) it is tried
+   * again, as in doubt (the journal tells whether the first try landed), for a few seconds; null if
+   * NATS stays away, rather than counting the delivery as refused when it was never asked.
+   */
+  async #act(action: BulkAction, deliveryId: string, resumed: boolean): Promise<ItemResult | null> {
+    for (let attempt = 0;; attempt++) {
+      const origin = { job: this.#stored.job.id, resumed: resumed || attempt > 0 };
+      try {
+        await (action === "retry"
+          ? this.deps.deliveries.retry(deliveryId, origin)
+          : this.deps.deliveries.cancel(deliveryId, origin));
+        return { deliveryId, error: null };
+      } catch (error) {
+        if (!(error instanceof NatsUnavailableError)) return { deliveryId, error: (error as Error).message };
+        if (attempt + 1 >= UNAVAILABLE_TRIES || this.deps.stopping()) return null;
+        await new Promise((resolve) => setTimeout(resolve, UNAVAILABLE_WAIT_MS * 2 ** attempt));
+      }
+    }
   }
 
   /** Whether the lease is safely held now: renewed within half a lease, or renewed here and now. */
