@@ -40,6 +40,8 @@ export async function watchJournal(
     stop() {
       stopped = true;
       messages.stop();
+      // Gone now rather than at the client's inactivity threshold (five minutes): a closed page leaves nothing.
+      void consumer.delete().catch(() => undefined);
     },
   };
 }
