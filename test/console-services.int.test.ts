@@ -108,7 +108,17 @@ describe("fleet figures", () => {
   it("counts states, transitions and per-host success and latency, the same on a fresh instance", async () => {
     const good = await suite.startReceiver();
     const bad = await suite.startReceiver(() => ({ status: 500 }));
-    const before = await (await api(suite.hookd.url, "/api/v1/fleet")).json() as any;
+    // The first request starts reading the window back and answers at once; the figures say when it is whole.
+    const complete = (url: string) =>
+      eventually(
+        async () => {
+          const figures = await (await api(url, "/api/v1/fleet")).json() as any;
+          return figures.window_complete === true ? figures : undefined;
+        },
+        10_000,
+        "the fleet window read back",
+      );
+    const before = await complete(suite.hookd.url);
     const delivered = await Promise.all(Array.from({ length: 6 }, () => create(good.url)));
     const failed = await Promise.all(Array.from({ length: 3 }, () => create(bad.url)));
     for (const id of delivered) await waitForState(suite.hookd.url, id, "delivered");
@@ -146,7 +156,9 @@ describe("fleet figures", () => {
     // A new instance reads the window back from the journal: the same hosts' figures.
     const fresh = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" });
     try {
-      expectHosts(await (await api(fresh.url, "/api/v1/fleet")).json());
+      const first = await (await api(fresh.url, "/api/v1/fleet")).json() as any;
+      expect(typeof first.window_complete).toBe("boolean");
+      expectHosts(await complete(fresh.url));
     } finally {
       await fresh.stop();
     }

@@ -47,6 +47,13 @@ export function FleetBody({ view, layout }: { view: FleetView; layout: MachineLa
           layout={layout}
           marks={{ stateCounts: view.states, ...(view.snapshot ? { edgeCounts } : {}) }}
         />
+        {view.snapshot && !view.snapshot.windowComplete
+          ? (
+            <p class="muted" data-window="incomplete">
+              Reading the last {minutes} minutes back from the journal: the counts per transition fill in as it goes.
+            </p>
+          )
+          : null}
         {view.snapshot ? null : (
           <p class="muted">
             Counts per state from the journal. Counts per transition and per-target charts need the fleet statistics

@@ -233,6 +233,7 @@ function fleetSnapshotOf(fleet: HookdFleet, _windowMs: number): FleetSnapshot {
   return {
     at: fleet.to,
     windowMs: fleet.window_minutes * 60_000,
+    windowComplete: fleet.window_complete,
     states: Object.fromEntries(DELIVERY_STATES.map((state) => [state, fleet.states[state] ?? 0])) as Record<
       DeliveryState,
       number

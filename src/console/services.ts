@@ -134,6 +134,8 @@ export type FleetSnapshot = {
   /** Transitions taken in the window. */
   transitions: (TransitionKey & { count: number })[];
   targets: TargetStats[];
+  /** False while hookd still reads the window back from the journal. */
+  windowComplete: boolean;
 };
 
 export interface FleetStats {

@@ -18,6 +18,9 @@ const Millis = z.number().nullable().describe("the upper bound of the latency hi
 export const FleetSchema = z.object({
   states: z.record(z.string(), z.number().int()).describe("deliveries in each state now"),
   position: z.number().int().describe("the journal sequence these figures include changes up to"),
+  window_complete: z.boolean().describe(
+    "false while the instance still reads the window back from the journal (the first request after a start): the flow figures cover only part of it",
+  ),
   window_minutes: z.number().int(),
   from: z.string().describe("start of the window's first minute"),
   to: z.string(),

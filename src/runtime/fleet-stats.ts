@@ -20,6 +20,8 @@ export type FleetSnapshot = FleetWindowSnapshot & {
   states: StateCounts;
   /** The journal sequence the figures include changes up to. */
   position: number;
+  /** False while the window is still being read back from the journal: the flow covers only part of it. */
+  window_complete: boolean;
 };
 
 export type FleetStatsOptions = {
@@ -37,6 +39,8 @@ export type FleetStatsOptions = {
 
 type Baseline = { counts: StateCounts; at: number };
 
+const CATCHING_UP_REFRESH_MS = 3_000;
+
 export class FleetStats {
   readonly #window: FleetWindow;
   #position = 0;
@@ -48,6 +52,8 @@ export class FleetStats {
   #moved = false;
   #timer: ReturnType<typeof setInterval> | null = null;
   #started: Promise<void> | null = null;
+  /** The window's read-back is done: changes from here on are live, and move the counts per state. */
+  #caughtUp = false;
 
   constructor(private readonly options: FleetStatsOptions) {
     this.#window = new FleetWindow(options.windowMinutes, options.maxHosts);
@@ -57,13 +63,19 @@ export class FleetStats {
    * Starts the shared change feed, reading back the window's journal first, the first time anyone
    * asks for the figures: an instance whose console nobody opens reads no journal for them (the read
    * back of a busy window takes a while and competed with deliveries when it ran at every start).
-   * Figures asked for meanwhile wait for it.
+   * Figures asked for meanwhile do not wait for it: they say the window is not complete yet, and
+   * watchers hear of it filling in.
    */
   start(): Promise<void> {
     if (this.#started) return this.#started;
     const sinceMs = this.options.clock() - this.options.windowMinutes * 60_000;
     const reader = { deliver: (changes: readonly DeliveryChange[]) => this.#take(changes), lost: () => undefined };
-    this.#started = this.options.feed.attachSince(sinceMs, reader).then(() => undefined);
+    this.#started = this.options.feed.attachSince(sinceMs, reader).then(() => {
+      this.#caughtUp = true;
+      // Counted again from the index, and moved by live changes only from here on.
+      this.#baseline = null;
+      this.#moved = true;
+    });
     this.#started.catch((error: unknown) => {
       // The next request for the figures tries again.
       this.#started = null;
@@ -76,26 +88,34 @@ export class FleetStats {
     const now = this.options.clock();
     for (const change of changes) {
       this.#window.add(change, now);
+      this.#position = change.seq;
+      // Changes read back happened before the count was taken: only live ones move it.
+      if (!this.#caughtUp) continue;
       if (change.from !== null) this.#deltas.set(change.from, (this.#deltas.get(change.from) ?? 0) - 1);
       this.#deltas.set(change.to, (this.#deltas.get(change.to) ?? 0) + 1);
-      this.#position = change.seq;
     }
     this.#moved = true;
   }
 
   /** The figures now. */
   async snapshot(): Promise<FleetSnapshot> {
-    // A failed start is the feed's to retry; the figures are then what it has counted.
-    await this.start().catch(() => undefined);
+    // A failed start is tried again at the next request; the figures are then what it has counted.
+    void this.start().catch(() => undefined);
     const states = await this.stateCounts();
-    return { ...this.#window.snapshot(this.options.clock()), states, position: this.#position };
+    return {
+      ...this.#window.snapshot(this.options.clock()),
+      states,
+      position: this.#position,
+      window_complete: this.#caughtUp,
+    };
   }
 
   /** Deliveries per state now. */
   async stateCounts(): Promise<StateCounts> {
     // The counts move with the feed's changes between two counts, so the feed must be running.
     void this.start().catch(() => undefined);
-    const refreshMs = this.options.countRefreshMs ?? 60_000;
+    // While the window is read back, no change moves the count: it is taken again more often.
+    const refreshMs = this.#caughtUp ? this.options.countRefreshMs ?? 60_000 : CATCHING_UP_REFRESH_MS;
     const fresh = this.#baseline && this.options.clock() - this.#baseline.at < refreshMs;
     const baseline = fresh ? this.#baseline! : await this.#recount();
     const counts: StateCounts = Object.fromEntries(DELIVERY_STATES.map((state) => [state, 0]));
