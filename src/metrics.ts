@@ -38,12 +38,6 @@ export class HookdMetrics {
     help: "Journal appends that lost to a concurrent writer and were decided again",
     registers: [this.registry],
   });
-  readonly journalReadsSkipped = new Counter({
-    name: "hookd_journal_reads_skipped_total",
-    help:
-      "First hand-outs of a delivery's work begun without reading its journal (the first-hand-out fence was below its create)",
-    registers: [this.registry],
-  });
   readonly working = new Gauge({
     name: "hookd_work_in_progress",
     help: "Work items this instance is handling right now",

@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
 import { api, deliveryOf, eventually, spawnTestHookd, startTestHookd, waitForState } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
@@ -92,78 +92,6 @@ describe("redelivery", () => {
       await second.kill("SIGTERM");
     }
   }, 60_000);
-
-  it("a fresh delivery's first attempt reads no journal, and its history still shows every state", async () => {
-    const r = await suite.startReceiver(() => ({ status: 200 }));
-    const hookd = await startTestHookd(suite.nats.url);
-    try {
-      const ids: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        const created = await api(hookd.url, "/api/v1/deliveries", {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ url: r.url, body: `x${i}` }),
-        });
-        ids.push((await created.json()).id);
-      }
-      for (const id of ids) {
-        const view = await waitForState(hookd.url, id, "delivered");
-        expect(view.history.map((entry: { type: string }) => entry.type)).toEqual([
-          "delivery.created",
-          "attempt.started",
-          "attempt.succeeded",
-        ]);
-      }
-      expect(r.requests).toHaveLength(3);
-      const metrics = await (await api(hookd.url, "/metrics")).text();
-      expect(Number(/^hookd_journal_reads_skipped_total (\d+)/m.exec(metrics)?.[1])).toBe(3);
-    } finally {
-      await hookd.stop();
-    }
-  }, 30_000);
-
-  it(
-    "work handed out afresh by a workers consumer made anew reads the journal: a delivery in backoff waits",
-    async () => {
-      const r = await suite.startReceiver(() => ({ status: 500 }));
-      const env = { HOOKD_RETRY_SCHEDULE: "1h" };
-      const first = await startTestHookd(suite.nats.url, env);
-      let id: string;
-      try {
-        const created = await api(first.url, "/api/v1/deliveries", {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ url: r.url, body: "x" }),
-        });
-        id = (await created.json()).id;
-        await waitForState(first.url, id, "backoff");
-      } finally {
-        await first.stop();
-      }
-      // The create's work message is still queued (nak'd for an hour); a new consumer hands it out as if new.
-      await (await jetstreamManager(suite.nc)).consumers.delete(layout.streams.work, layout.consumers.workers);
-      const second = await startTestHookd(suite.nats.url, env);
-      try {
-        await eventually(
-          async () =>
-            (await jetstreamManager(suite.nc)).consumers.info(layout.streams.work, layout.consumers.workers)
-              .then((info) => (info.delivered.stream_seq > 0 ? true : undefined)),
-          10_000,
-          "the work handed out by the new consumer",
-        );
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        expect(r.requests).toHaveLength(1);
-        const view = await deliveryOf(second.url, id);
-        expect(view.state).toBe("backoff");
-        expect(view.attempts_made).toBe(1);
-        const metrics = await (await api(second.url, "/metrics")).text();
-        expect(Number(/^hookd_journal_reads_skipped_total (\d+)/m.exec(metrics)?.[1])).toBe(0);
-      } finally {
-        await second.stop();
-      }
-    },
-    30_000,
-  );
 
   it(
     "a delivery cancelled while queued is never sent; one cancelled during its first attempt shows that attempt",

@@ -30,9 +30,13 @@ export type CostReading = { delivered: number; cpuMs: number; traffic: NatsTraff
 export async function steadyDrainCost(
   total: number,
   read: () => Promise<CostReading>,
+  deadlineMs = 10 * 60_000,
 ): Promise<{ cpuMs: number; inMsgs: number; outMsgs: number }> {
   let from: CostReading | null = null;
+  const giveUpAt = Date.now() + deadlineMs;
   for (;;) {
+    // A bench stops by itself: a drain that never reaches 90% (a delivery lost, hookd down) ends it.
+    if (Date.now() > giveUpAt) throw new Error(`the drain did not reach 90% of ${total} within ${deadlineMs / 1000} s`);
     const now = await read();
     if (!from && now.delivered >= total * 0.1) from = now;
     if (from && now.delivered >= total * 0.9 && now.delivered > from.delivered) {

@@ -157,12 +157,12 @@ export class DeliveryListing {
       // asking for one more than expected, never at a count.
       let expected = info.num_pending - above;
       let pending = info.num_pending;
-      // Past the expected count (entries above were deleted meanwhile), ask for twice as many each
-      // time: a few fetches for many deletions, and few entries fetched past the window.
-      let beyond = 16;
+      // Past the expected count (entries above were deleted meanwhile), ask for eight times as many
+      // each time: one message for a window that is empty, a few fetches for many deletions.
+      let beyond = 1;
       while (pending > 0) {
         const want = Math.min(expected > 0 ? expected + 1 : beyond, pending, 1_000);
-        if (expected <= 0) beyond *= 2;
+        if (expected <= 0) beyond *= 8;
         const batch = await consumer.fetch({ max_messages: want, expires: FETCH_EXPIRES_MS });
         let got = 0;
         let past = false;

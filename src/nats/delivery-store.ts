@@ -13,7 +13,6 @@ import { batchIndexOf, batchKeyOf } from "../domain/batch-ids.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 import { createdHeaders, type DeliveryTags, STATE_HEADER, transitionHeaders } from "./delivery-change-headers.ts";
 import { listingFieldsOf } from "../domain/delivery-listing.ts";
-import { fenceMessage } from "./first-hand-out-fence.ts";
 
 /** Where a delivery's journal lives in JetStream, and how its events are encoded there. */
 
@@ -181,19 +180,6 @@ export class DeliveryStore {
     const subjects = [this.#subjects.deliveryTransitions(id), this.#subjects.deliveryCreated(id)];
     for (const subject of subjects) if (await this.journal.readLastFromLeader(subject)) return true;
     return false;
-  }
-
-  /**
-   * Raises the first-hand-out fence (first-hand-out-fence.ts) before a transition is written at sequence
-   * 0 by anything but a worker: the first hand-out of the delivery's work then reads the journal.
-   */
-  async raiseFirstHandOutFence(id: string): Promise<void> {
-    await this.journal.append(this.#subjects.firstHandOutFence, fenceMessage("cancel-before-attempt", id));
-  }
-
-  /** The fence's sequence now: 0 when it was never raised (or has aged out with the creates below it). */
-  async firstHandOutFence(): Promise<number> {
-    return (await this.journal.readLast(this.#subjects.firstHandOutFence))?.seq ?? 0;
   }
 
   async readHead(id: string): Promise<Head | null> {

@@ -1,6 +1,5 @@
 import type { JetStreamManager, StreamInfo } from "@nats-io/jetstream";
 import type { DurableConsumerSpec, JetStreamLayout, StreamSettings, StreamSpec } from "./layout.ts";
-import { raiseFirstHandOutFence } from "./first-hand-out-fence.ts";
 
 /**
  * Brings JetStream up to the layout at start: creates the streams and shared durable consumers
@@ -50,19 +49,13 @@ async function settled<T>(ask: () => Promise<T>, what: string, servers?: string)
   }
 }
 
-async function ensureStream(
-  jsm: JetStreamManager,
-  config: StreamSpec,
-  options: EnsureOptions,
-  beforeCreate?: () => Promise<void>,
-): Promise<void> {
+async function ensureStream(jsm: JetStreamManager, config: StreamSpec, options: EnsureOptions): Promise<void> {
   let info: StreamInfo;
   try {
     info = await settled(() => jsm.streams.info(config.name), `stream ${config.name}`, options.servers);
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name !== "StreamNotFoundError" && !/stream not found/i.test(String(error))) throw error;
-    await beforeCreate?.();
     await jsm.streams.add(config).catch((addError: unknown) => refused(config, addError));
     return;
   }
@@ -126,17 +119,9 @@ export async function ensureStreams(
   settings: StreamSettings,
   options: EnsureOptions = {},
 ): Promise<void> {
-  // A work stream or workers consumer made anew hands out every create it holds as if for the first time:
-  // the fence (first-hand-out-fence.ts) makes those hand-outs read the journal. The journal exists by then.
-  const fence = () => raiseFirstHandOutFence(jsm, layout, "work-queue-made");
   try {
-    for (const config of layout.streamConfigs(settings)) {
-      await ensureStream(jsm, config, options, config.name === layout.streams.work ? fence : undefined);
-    }
-    for (const consumer of layout.durableConsumers(settings)) {
-      const beforeCreate = consumer.config.durable_name === layout.consumers.workers ? fence : undefined;
-      await ensureConsumer(jsm, consumer, options.servers, beforeCreate);
-    }
+    for (const config of layout.streamConfigs(settings)) await ensureStream(jsm, config, options);
+    for (const consumer of layout.durableConsumers(settings)) await ensureConsumer(jsm, consumer, options.servers);
   } catch (error) {
     // A create or update that timed out: the cluster lost its leader between two questions.
     if (error instanceof StreamSetupError || !settling(error)) throw error;
@@ -154,8 +139,6 @@ export async function ensureConsumer(
   jsm: JetStreamManager,
   spec: DurableConsumerSpec,
   servers?: string,
-  /** Runs before the consumer is made (not when it exists). */
-  beforeCreate?: () => Promise<void>,
 ): Promise<void> {
   const { stream, config, updatable } = spec;
   const what = `consumer ${config.durable_name}`;
@@ -164,7 +147,6 @@ export async function ensureConsumer(
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name !== "ConsumerNotFoundError" && !/consumer not found/i.test(String(error))) throw error;
-    await beforeCreate?.();
     try {
       await jsm.consumers.add(stream, config);
     } catch (addError) {

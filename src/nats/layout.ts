@@ -23,7 +23,6 @@ import {
  * |-----------------------|---------------------------------------------------------|-------------------------------|
  * | `HOOKD_JOURNAL`       | `hookd.journal.delivery.<id>.created`, `…delivery.<id>` | a delivery's request, history |
  * |                       | `hookd.journal.event.<event id>`                        | where a published event sits  |
- * |                       | `hookd.journal.fence`                                   | the first-hand-out fence      |
  * | `HOOKD_WORK`          | `hookd.work.delivery.<id>`, `hookd.work.lease.<sub id>` | work items, sourced creates   |
  * | `HOOKD_TOPICS`        | `hookd.topic.<s or u>.<encoded topic tokens>`           | the topic log                 |
  * | `HOOKD_SUBSCRIPTIONS` | `hookd.subscriptions.<id>`                              | subscriptions' journals       |
@@ -88,7 +87,6 @@ export type ParsedSubject =
   | { kind: "indexed-delivery"; id: string }
   | { kind: "indexed-key"; token: string }
   | { kind: "index-checkpoint" }
-  | { kind: "first-hand-out-fence" }
   | { kind: "topic"; topic: string; namespace: TopicNamespace };
 
 export type JetStreamLayout = {
@@ -127,12 +125,6 @@ export type JetStreamLayout = {
     readonly allDeliveryCreated: string;
     /** A published event's record: its topic-log sequence, so the event can be found by id. */
     publishedEvent(eventId: string): string;
-    /**
-     * The first-hand-out fence: its last sequence says that a delivery created at or below it may have
-     * transitions the first hand-out of its work does not imply (a cancel while queued, a work stream or
-     * consumer made anew), so that hand-out reads the journal. See first-hand-out-fence.ts.
-     */
-    readonly firstHandOutFence: string;
     deliveryWork(id: string): string;
     lease(subscriptionId: string): string;
     ingestBatch(key: string): string;
@@ -276,7 +268,6 @@ function namesIn(namespace: string, replicas: number): Names {
     allDeliveryJournals: `${p}.journal.delivery.>`,
     allDeliveryCreated: `${p}.journal.delivery.*.created`,
     publishedEvent: (eventId) => `${p}.journal.event.${eventId}`,
-    firstHandOutFence: `${p}.journal.fence`,
     deliveryWork: (id) => `${p}.work.delivery.${id}`,
     lease: (subscriptionId) => `${p}.work.lease.${subscriptionId}`,
     ingestBatch: (key) => `${p}.ingest.${key}`,
@@ -321,7 +312,6 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
   const one = rest.length === 1 ? first : undefined;
   switch (area) {
     case "journal":
-      if (first === "fence") return rest.length === 1 ? { kind: "first-hand-out-fence" } : null;
       if (first === "event") {
         return rest.length === 2 && second !== undefined ? { kind: "published-event", id: second } : null;
       }

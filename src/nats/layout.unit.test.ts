@@ -61,7 +61,6 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
     [subjects.indexedDelivery(id), { kind: "indexed-delivery", id }],
     [subjects.indexedKey("ABCDEFGHJKMN"), { kind: "indexed-key", token: "ABCDEFGHJKMN" }],
     [subjects.indexCheckpoint, { kind: "index-checkpoint" }],
-    [subjects.firstHandOutFence, { kind: "first-hand-out-fence" }],
     [subjects.topic("github.com/org/repo"), { kind: "topic", topic: "github.com/org/repo", namespace: "safe" }],
     [subjects.topic("a b/ümlaut/x*y>z", "unsafe"), { kind: "topic", topic: "a b/ümlaut/x*y>z", namespace: "unsafe" }],
   ];
@@ -171,7 +170,6 @@ describe("the JetStream layout", () => {
       "delivery-created": layout.streams.journal,
       "delivery-transitions": layout.streams.journal,
       "published-event": layout.streams.journal,
-      "first-hand-out-fence": layout.streams.journal,
       "delivery-work": layout.streams.work,
       lease: layout.streams.work,
       "ingest-batch": layout.streams.ingest,

@@ -189,9 +189,6 @@ export class DeliveryCommands {
       const next = applyDeliveryEvent(snapshot, event);
       if (!next) throw new TransitionRefusedError("delivery", command, stateOf(snapshot));
       try {
-        // Nothing journaled yet: a worker may take this delivery's first hand-out for an empty journal and send
-        // without reading it, unless the fence says otherwise; raised first, so no cancel is acknowledged unfenced.
-        if (!head) await this.deps.store.raiseFirstHandOutFence(id);
         const seq = await this.deps.store.appendTransitions(
           id,
           [{ event, after: persistDelivery(next) }],

@@ -31,7 +31,6 @@ import type { HookdMetrics } from "../metrics.ts";
 import { OriginGate } from "./origin-gate.ts";
 import type { DeliveryReports } from "./delivery-reports.ts";
 import { tagsOf } from "../nats/delivery-change-headers.ts";
-import { FenceReader, sourcedSequenceOf } from "../nats/first-hand-out-fence.ts";
 
 /**
  * Turns one work-queue message into the next step of its delivery: load → decide with the machine
@@ -147,11 +146,9 @@ function originOf(url: string): string {
 
 export class DeliveryWorker {
   readonly #gate: OriginGate | null;
-  readonly #fence: FenceReader;
   #quietUntil = 0;
 
   constructor(private readonly deps: WorkerDeps) {
-    this.#fence = new FenceReader(() => deps.store.firstHandOutFence());
     // Only a fast origin's attempts wait (slots free every typical attempt, so waiters keep moving); a slow origin's go back to NATS at once.
     this.#gate = deps.perOriginLimit === undefined ? null : new OriginGate({
       limit: deps.perOriginLimit,
@@ -174,27 +171,12 @@ export class DeliveryWorker {
     const sourcedCreate = item?.kind === "delivery-created";
     const created = await this.createdFor(message, id, sourcedCreate);
     if (!created) return;
-    const head = await this.headOf(message, id, sourcedCreate);
+    // Read even for a fresh create: a first attempt may go out before anything is journaled, so the
+    // journal must be known to be empty (a cancel may have landed while it was queued).
+    const head = await this.deps.store.readHead(id);
     if (await this.appendWithRetry(created, baseOf(created, head), (base) => this.step(message, created, base))) return;
     this.deps.log.warn({ id }, "delivery kept changing under this worker; trying again shortly");
     message.nak(1_000);
-  }
-
-  /**
-   * The journal's head, null when it is empty. A first attempt may go out before anything is journaled,
-   * so the journal must be known to be empty (a cancel may have landed while the work was queued). A
-   * create's first hand-out knows it without reading the delivery's journal when the fence is below the
-   * create (first-hand-out-fence.ts): one shared read of the fence stands for a read per delivery.
-   */
-  private async headOf(message: JsMsg, id: string, sourcedCreate: boolean): Promise<Head | null> {
-    if (sourcedCreate && message.info.deliveryCount === 1) {
-      const createdAt = sourcedSequenceOf(message.headers, this.deps.layout.streams.journal);
-      if (createdAt !== null && (await this.#fence.latest()) < createdAt) {
-        this.deps.metrics?.journalReadsSkipped.inc();
-        return null;
-      }
-    }
-    return this.deps.store.readHead(id);
   }
 
   /** The delivery's created event, or null when there is none to act on (the message is then terminated). */
