@@ -1,0 +1,114 @@
+import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/nats-core";
+import { describe, expect, it } from "vitest";
+import { createHttpAttempter } from "../src/delivery/http-attempt.ts";
+import { NetworkPolicy } from "../src/delivery/network-policy.ts";
+import { DeliverySecrets } from "../src/domain/delivery-secrets.ts";
+import { SecretBox } from "../src/domain/secret-box.ts";
+import { createLogger } from "../src/log.ts";
+import { DeliveryStore } from "../src/nats/delivery-store.ts";
+import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
+import { createLayout } from "../src/nats/layout.ts";
+import { DeliveryWorker } from "../src/runtime/delivery-worker.ts";
+import { api, startTestHookd, TEST_KEY, waitForState } from "./support/hookd.ts";
+import { hookdSuite } from "./support/suite.ts";
+
+/**
+ * Review of the first-hand-out fence (8df52af): a work message's delivery count is 1 on every copy the
+ * server handed out before its ack wait ran out, not only on the first one handled. A worker's
+ * consume buffer can hold such a copy (every handler busy, the process paused) while NATS hands the
+ * message out again to another instance, which attempts, journals "delivered" and acks. The old worker
+ * read the journal's head before deciding and acked the stale copy; the fence lets it skip that read
+ * and send the delivered delivery again.
+ */
+
+const layout = createLayout();
+const suite = hookdSuite({ hookd: "none", receiver: false, connect: true });
+
+type Setup = {
+  front: Awaited<ReturnType<typeof startTestHookd>>;
+  worker: DeliveryWorker;
+  id: string;
+  /** Instance A's copy: handed out first (delivery count 1), then left in its consume buffer. */
+  stale: JsMsg;
+  /** The same message, handed out again to instance B past the ack wait (delivery count 2). */
+  again: JsMsg;
+};
+
+async function handedOutTwice(targetUrl: string, key: string, run: (setup: Setup) => Promise<void>): Promise<void> {
+  // No workers: nothing in that instance takes the work.
+  const front = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" });
+  const publisher = new JetStreamPublisher(suite.nc);
+  const attempter = createHttpAttempter({ timeoutMs: 5_000, policy: new NetworkPolicy(["127.0.0.0/8", "::1/128"]) });
+  try {
+    const jsm = await jetstreamManager(suite.nc);
+    // A short ack wait so NATS hands the message out again within the test.
+    await jsm.consumers.update(layout.streams.work, layout.consumers.workers, { ack_wait: nanos(1_000) });
+    const response = await api(front.url, "/api/v1/deliveries", {
+      method: "POST",
+      // Keyed: straight to the journal, so the work message is the sourced create.
+      headers: { "content-type": "application/json", "idempotency-key": key },
+      body: JSON.stringify({ url: targetUrl, body: "once" }),
+    });
+    expect(response.status).toBe(202);
+    const { id } = await response.json();
+    const work = await jetstream(suite.nc).consumers.get(layout.streams.work, layout.consumers.workers);
+    // Instance A's copy: handed out, then left in its buffer (all its handlers busy, or the process paused).
+    const stale = await work.next({ expires: 10_000 });
+    expect(stale?.subject).toBe(layout.subjects.deliveryCreated(id));
+    expect(stale!.info.deliveryCount).toBe(1);
+    // Past the ack wait NATS hands it to instance B.
+    let again: JsMsg | null = null;
+    while (!again) again = await work.next({ expires: 5_000 });
+    expect(again.subject).toBe(stale!.subject);
+    expect(again.info.deliveryCount).toBe(2);
+    const worker = new DeliveryWorker({
+      store: new DeliveryStore(jetstream(suite.nc), jsm, publisher, layout),
+      layout,
+      attempter,
+      // The instance's generated signing secret is sealed under HOOKD_KEY.
+      secrets: new DeliverySecrets(await SecretBox.fromKeys(TEST_KEY)),
+      clock: Date.now,
+      random: Math.random,
+      log: createLogger("silent"),
+      leaseMs: 30_000,
+      workerId: "review",
+    });
+    await run({ front, worker, id, stale: stale!, again });
+  } finally {
+    await attempter.close();
+    await front.stop();
+    await publisher.close();
+  }
+}
+
+describe("a stale first hand-out (delivery count 1) of work another worker already took", () => {
+  it("is not attempted again once its delivery is delivered", async () => {
+    const target = await suite.startReceiver(() => ({ status: 200 }));
+    await handedOutTwice(target.url, "stale-delivered", async ({ front, worker, id, stale, again }) => {
+      // B delivers it and acks.
+      await worker.handle(again);
+      await waitForState(front.url, id, "delivered");
+      expect(target.requests).toHaveLength(1);
+      // A gets round to its buffered copy.
+      await worker.handle(stale);
+      expect(target.requests).toHaveLength(1);
+    });
+  }, 60_000);
+
+  it("is not attempted after a cancel acknowledged to the user", async () => {
+    const target = await suite.startReceiver(() => ({ status: 500 }));
+    await handedOutTwice(target.url, "stale-cancelled", async ({ front, worker, id, stale, again }) => {
+      // B attempts it: the receiver fails, the delivery waits in backoff (its journal is no longer empty).
+      await worker.handle(again);
+      await waitForState(front.url, id, "backoff");
+      expect(target.requests).toHaveLength(1);
+      // The user cancels: acknowledged. The journal has a head, so no fence is raised.
+      expect((await api(front.url, `/api/v1/deliveries/${id}/cancel`, { method: "POST" })).status).toBe(200);
+      await waitForState(front.url, id, "cancelled");
+      // A gets round to its buffered copy.
+      await worker.handle(stale);
+      expect(target.requests).toHaveLength(1);
+    });
+  }, 60_000);
+});
