@@ -112,3 +112,57 @@ describe("a stale first hand-out (delivery count 1) of work another worker alrea
     });
   }, 60_000);
 });
+
+describe("a create's first hand-out that comes after a manual retry's work item was done", () => {
+  // DeliveryCommands.retry on a pending delivery queues work when isQueued does not find the create in the
+  // work stream. A batched delivery's create is written to the journal by that same retry (expandCreated)
+  // a moment before isQueued looks, and the server sources it into the work stream asynchronously (a
+  // source that lost its upstream retries every 10 to 20 s): the create can arrive after the retry's work.
+  // The retry's item is not a sourced create, so a worker journals its start at sequence 0 without any
+  // fence, delivers, acks; the create's later first hand-out then skips the read and sends it again.
+  it("is not attempted once the retry's work delivered it", async () => {
+    const target = await suite.startReceiver(() => ({ status: 200 }));
+    const front = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" });
+    const publisher = new JetStreamPublisher(suite.nc);
+    const attempter = createHttpAttempter({ timeoutMs: 5_000, policy: new NetworkPolicy(["127.0.0.0/8", "::1/128"]) });
+    try {
+      const jsm = await jetstreamManager(suite.nc);
+      const store = new DeliveryStore(jetstream(suite.nc), jsm, publisher, layout);
+      const response = await api(front.url, "/api/v1/deliveries", {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": "retry-before-create" },
+        body: JSON.stringify({ url: target.url, body: "once" }),
+      });
+      expect(response.status).toBe(202);
+      const { id } = await response.json();
+      const work = await jetstream(suite.nc).consumers.get(layout.streams.work, layout.consumers.workers);
+      // The create, as it will reach a worker later (sourced late, here held back).
+      const create = await work.next({ expires: 10_000 });
+      expect(create?.subject).toBe(layout.subjects.deliveryCreated(id));
+      // What retry() queues when isQueued found no create in the work stream yet.
+      await store.enqueueWork(id, `requeue:${id}:0`);
+      const retried = await work.next({ expires: 10_000 });
+      expect(retried?.subject).toBe(layout.subjects.deliveryWork(id));
+      const worker = new DeliveryWorker({
+        store,
+        layout,
+        attempter,
+        secrets: new DeliverySecrets(await SecretBox.fromKeys(TEST_KEY)),
+        clock: Date.now,
+        random: Math.random,
+        log: createLogger("silent"),
+        leaseMs: 30_000,
+        workerId: "review",
+      });
+      await worker.handle(retried!);
+      await waitForState(front.url, id, "delivered");
+      expect(target.requests).toHaveLength(1);
+      await worker.handle(create!);
+      expect(target.requests).toHaveLength(1);
+    } finally {
+      await attempter.close();
+      await front.stop();
+      await publisher.close();
+    }
+  }, 60_000);
+});
