@@ -14,12 +14,12 @@ import { api, startTestHookd, TEST_KEY, waitForState } from "./support/hookd.ts"
 import { hookdSuite } from "./support/suite.ts";
 
 /**
- * Review of the first-hand-out fence (8df52af): a work message's delivery count is 1 on every copy the
- * server handed out before its ack wait ran out, not only on the first one handled. A worker's
- * consume buffer can hold such a copy (every handler busy, the process paused) while NATS hands the
- * message out again to another instance, which attempts, journals "delivered" and acks. The old worker
- * read the journal's head before deciding and acked the stale copy; the fence lets it skip that read
- * and send the delivered delivery again.
+ * A work message's delivery count is 1 on every copy the server handed out before its ack wait ran
+ * out, not only on the first one handled. A worker's consume buffer can hold such a copy (every
+ * handler busy, the process paused) while NATS hands the message out again to another instance,
+ * which attempts, journals "delivered" and acks. The worker reads the journal's head before every
+ * first attempt, so the stale copy is acknowledged, never sent. (A "first-hand-out fence" that
+ * skipped that read was tried and taken out for this: see decision record 10a.)
  */
 
 const layout = createLayout();
