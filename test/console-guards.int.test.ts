@@ -149,13 +149,19 @@ describe("the console's bulk page", () => {
   });
 });
 
-/** What a list page's live stream sends within `ms`: the data of each `changed` event. */
-/** The result frames a list page's live stream sent while `during` ran and `ms` after. */
-async function liveChanges(query: string, ms: number, during: () => Promise<void>): Promise<string[]> {
+/**
+ * The result frames a list page's live stream sent while `during` ran and after, until `until` says
+ * enough (or 20 s: the indexer may lag a busy machine) or, with no `until`, until `stopAt` resolves.
+ */
+async function liveChanges(
+  query: string,
+  options: { during?: () => Promise<void>; until?: (frames: string[]) => boolean; stopAt?: Promise<unknown> },
+): Promise<string[]> {
   const aborter = new AbortController();
   const response = await consoleFetch(`/console/deliveries/live?${query}`, { signal: aborter.signal });
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
+  const frames = () => text.split("\n\n").filter((frame) => frame.includes("event: results\n"));
   const reading = (async () => {
     for (;;) {
       const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
@@ -163,25 +169,35 @@ async function liveChanges(query: string, ms: number, during: () => Promise<void
       text += value;
     }
   })();
-  await during();
-  await new Promise((resolve) => setTimeout(resolve, ms));
+  await options.during?.();
+  if (options.until) {
+    const until = options.until;
+    await eventually(async () => (until(frames()) ? true : undefined), 20_000, "the frame").catch(() => undefined);
+  } else await options.stopAt;
   aborter.abort();
   await reading;
-  return text.split("\n\n").filter((frame) => frame.includes("event: results\n"));
+  return frames();
 }
 
 describe("the list's live stream", () => {
   it("sends a page its results again, rendered, only for changes to its host", async () => {
     const host = new URL(suite.receiver.url).host;
-    let other: Promise<string[]> = Promise.resolve([]);
-    const mine = await liveChanges(`host=${host}`, 2_000, async () => {
-      other = liveChanges("host=other.example", 2_000, async () => {});
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const cancelled = await api(suite.hookd.url, `/api/v1/deliveries/${ids[1]}/cancel`, { method: "POST" });
-      expect(cancelled.status).toBe(200);
-    });
     const row = new RegExp(`data-delivery="${ids[1]}"[\\s\\S]*?cancelled`);
-    expect(mine.at(-1)).toMatch(row);
+    let done: () => void = () => {};
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    let other: Promise<string[]> = Promise.resolve([]);
+    const mine = await liveChanges(`host=${host}`, {
+      during: async () => {
+        other = liveChanges("host=other.example", { stopAt: finished });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const cancelled = await api(suite.hookd.url, `/api/v1/deliveries/${ids[1]}/cancel`, { method: "POST" });
+        expect(cancelled.status).toBe(200);
+      },
+      until: (frames) => row.test(frames.at(-1) ?? ""),
+    });
+    done();
+    expect(mine.at(-1) ?? "no frame").toMatch(row);
+    // The other host's page heard nothing in all that time.
     expect(await other).toEqual([]);
   });
 });

@@ -104,8 +104,15 @@ describe("hookd on deploy/nats's three-node cluster", () => {
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as { id: string };
     await eventually(async () => recorder.seen.has(id), 30_000, `delivery ${id}`);
-    const view = (await (await api(url(1), `/api/v1/deliveries/${id}`)).json()) as { state: string };
-    expect(view.state).toBe("delivered");
+    // The outcome is journaled once the receiver has answered, and read here from any replica.
+    await eventually(
+      async () => {
+        const view = (await (await api(url(1), `/api/v1/deliveries/${id}`)).json()) as { state: string };
+        return view.state === "delivered" ? true : undefined;
+      },
+      10_000,
+      `delivery ${id} journaled as delivered`,
+    );
     delivered.push(id);
     for (const slot of [0, 1]) {
       const health = await fetch(`${url(slot)}/healthz`);
