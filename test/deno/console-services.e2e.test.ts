@@ -62,7 +62,13 @@ Deno.test("hookd on Deno streams delivery changes and counts the fleet", async (
     for (const step of ['"from":null,"to":"pending"', '"from":"pending","to":"in-flight"', '"to":"delivered"']) {
       assert(text.includes(step), `the change feed sent ${step}: ${text}`);
     }
-    const fleet = await (await fetch(`${hookd.url}/api/v1/fleet`, { headers: auth })).json();
+    // The first request starts reading the window back and answers at once: ask until it is whole.
+    let fleet = await (await fetch(`${hookd.url}/api/v1/fleet`, { headers: auth })).json();
+    for (const giveUpAt = Date.now() + 10_000; !fleet.window_complete && Date.now() < giveUpAt;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      fleet = await (await fetch(`${hookd.url}/api/v1/fleet`, { headers: auth })).json();
+    }
+    assert(fleet.window_complete === true, "the fleet window was read back");
     const host = fleet.hosts.find((h: { host: string }) => h.host === target);
     assert(host?.succeeded === 1, `the fleet counts one success to ${target}: ${JSON.stringify(fleet.hosts)}`);
   } finally {
