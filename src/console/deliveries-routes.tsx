@@ -14,6 +14,8 @@ export const PAGE_SIZE = 50;
 
 /** The list's newest changes at most this often: a busy journal costs an open page one page read a second. */
 const LIST_REFRESH_MS = 1_000;
+/** After the last change of a burst, one more render this much later: past the counts' second of sharing. */
+const SETTLE_MS = 1_500;
 
 async function resultsOf(c: Context<SessionEnv>, deps: ConsoleDeps) {
   const query = c.req.query();
@@ -35,13 +37,23 @@ export function mountDeliveryList(app: Hono<SessionEnv>, deps: ConsoleDeps): voi
     const { filter } = readListQuery(c.req.query());
     return followAsSse(
       c,
-      (push, lost) =>
-        deps.services.index.follow(
-          filter,
-          resumeAfter(c),
-          (seq) => push({ id: String(seq), event: "results", data: "" }),
-          lost,
-        ),
+      async (push, lost) => {
+        // Counts per state are shared for a second (nats/delivery-listing.ts), so a render right after
+        // a change may count from before it: one more render once they are read again settles the page.
+        let settle: ReturnType<typeof setTimeout> | undefined;
+        const following = await deps.services.index.follow(filter, resumeAfter(c), (seq) => {
+          const item = { id: String(seq), event: "results", data: "" };
+          push(item);
+          clearTimeout(settle);
+          settle = setTimeout(() => push(item), SETTLE_MS);
+        }, lost);
+        return {
+          stop: () => {
+            clearTimeout(settle);
+            following.stop();
+          },
+        };
+      },
       LIST_REFRESH_MS,
       // Rendered when written, so a burst of changes costs one page read, and the newest comes last.
       async (item) => ({ ...item, data: renderToString(<Results {...await resultsOf(c, deps)} />) }),
