@@ -8,7 +8,8 @@ import { type EventViewDeps, loadEventView } from "./event-view.ts";
 /**
  * The delivery list as the API and the console read it: a page of the index, or the deliveries a
  * search names (a delivery id, an event id and the deliveries its fan-out created, or an idempotency
- * key and the newest delivery created with it), each found by id rather than by reading the list; and the counts per state with every state named.
+ * key and the newest delivery created with it), each found by id rather than by reading the list;
+ * and the counts per state with every state named.
  */
 
 export type DeliveryListDeps = EventViewDeps & { listing: DeliveryListing };
