@@ -44,9 +44,7 @@ export class DeliveryListing {
   ) {}
 
   async page(query: ListingQuery): Promise<ListingPage> {
-    const { first_seq: first, last_seq: last } = (await this.jsm.streams.info(this.layout.streams.index).catch(
-      unavailable,
-    )).state;
+    const { first_seq: first, last_seq: last } = await this.#indexState();
     let hi = Math.min(last, (query.beforeSeq ?? Infinity) - 1);
     if (query.until) hi = Math.min(hi, (await this.#firstSeqAt(query.until, first, last)) - 1);
     const entries: ListedEntry[] = [];
@@ -82,7 +80,11 @@ export class DeliveryListing {
 
   /** The index's last sequence now. */
   async lastSeq(): Promise<number> {
-    return (await this.jsm.streams.info(this.layout.streams.index).catch(unavailable)).state.last_seq;
+    return (await this.#indexState()).last_seq;
+  }
+
+  async #indexState() {
+    return (await this.jsm.streams.info(this.layout.streams.index).catch(unavailable)).state;
   }
 
   /** The newest delivery created with this idempotency key, as listed; null when none is indexed. */
