@@ -10,7 +10,7 @@ import { DELIVERY_ID_PREFIX, ulidTime } from "../src/domain/ids.ts";
 import { type Child, freePort, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
 import { benchTokens as tokens, cpuMsOf, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
-import { natsTrafficOf, steadyDrainCost } from "./support/nats-traffic.ts";
+import { cpuSplit, natsTrafficOf, steadyDrainCost } from "./support/nats-traffic.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { bullmqDrain } from "./dispatch/peer.ts";
 import { createRequire } from "node:module";
@@ -226,7 +226,11 @@ async function main() {
     children.push(workers);
     const cost = await steadyDrainCost(accepted, async () => ({
       delivered: (await stats(receiver.url)).count,
-      cpuMs: await cpuMsOf(workers.child.pid!),
+      cpuMs: {
+        hookd: await cpuMsOf(workers.child.pid!),
+        "nats-server": await cpuMsOf(nats.pid),
+        receiver: await cpuMsOf(receiver.child.pid!),
+      },
       traffic: await natsTrafficOf(monitorPort),
     }));
     let drained = await stats(receiver.url);
@@ -239,21 +243,21 @@ async function main() {
       } of the HTTP ceiling)`,
     );
     report(
-      "delivery cost, same drain from 10% to 90% arrived: NATS messages in + out per delivery; hookd CPU per delivery",
-      `${cost.inMsgs.toFixed(1)} + ${cost.outMsgs.toFixed(1)} = ${(cost.inMsgs + cost.outMsgs).toFixed(1)}; ${
-        cost.cpuMs.toFixed(2)
-      } ms`,
+      "delivery cost, same drain from 10% to 90% arrived: NATS messages in + out per delivery",
+      `${cost.inMsgs.toFixed(1)} + ${cost.outMsgs.toFixed(1)} = ${(cost.inMsgs + cost.outMsgs).toFixed(1)}`,
     );
+    report("delivery cost, same drain: CPU per delivery", cpuSplit(cost.cpuMs));
     await workers.stop();
 
     // The peer: the same number of jobs through BullMQ on Redis, to the same receiver, signed per job.
-    const peer = await bullmqDrain(receiver.url, accepted, PER_ORIGIN);
+    const peer = await bullmqDrain(receiver, accepted, PER_ORIGIN);
     if ("skipped" in peer) report("peer: BullMQ + Redis", `skipped: ${peer.skipped}`);
     else {
       report(
         `peer: BullMQ ${bullmqVersion} + Redis, same jobs, concurrency ${PER_ORIGIN}, HMAC-SHA256 per job`,
         `${fmt(peer.perSecond)}/s; hookd/BullMQ = ${(deliveryRate / peer.perSecond).toFixed(2)}`,
       );
+      report("peer cost, its drain from 10% to 90% arrived: CPU per job", cpuSplit(peer.cpuMs));
     }
     await fetch(`${receiver.url}/__reset`, { method: "POST" });
 

@@ -6,7 +6,7 @@ import { Agent, request } from "undici";
 import { freePort, startNats } from "../test/support/processes.ts";
 import { fmt, sleep } from "./support/figures.ts";
 import { benchTokens as tokens, cpuMsOf, startHookd, startReceiver } from "./support/processes.ts";
-import { natsTrafficOf, steadyDrainCost, trafficPer } from "./support/nats-traffic.ts";
+import { cpuSplit, natsTrafficOf, steadyDrainCost, trafficPer } from "./support/nats-traffic.ts";
 
 /**
  * bench/drain-cost: what one plain successful delivery costs, in figures that do not depend on the
@@ -15,7 +15,7 @@ import { natsTrafficOf, steadyDrainCost, trafficPer } from "./support/nats-traff
  * 10,000) dispatches by one instance: over the steady part of the drain (from 10% to 90% arrived, the
  * figure to compare), and from hookd's start until NATS is quiet again (the indexer's work counts too;
  * CPU spent before hookd says it is ready is left out, so this one moves with how fast it starts).
- * Also prints the drain rate, which does depend on the machine (and on what else runs on it).
+ * nats-server's CPU per delivery is printed beside hookd's. Also prints the drain rate, which does depend on the machine (and on what else runs on it).
  */
 
 const DRAIN = Number(process.env.BENCH_DRAIN ?? 10_000);
@@ -42,6 +42,7 @@ async function startTracingNats(monitorPort: number, logFile: string) {
   for (;; await sleep(100)) if (await natsTrafficOf(monitorPort).then(() => true, () => false)) break;
   return {
     url: `nats://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       child.kill("SIGTERM");
       await new Promise((resolve) => child.once("exit", resolve));
@@ -97,7 +98,7 @@ async function main() {
     }
     const steady = await steadyDrainCost(accepted, async () => ({
       delivered: (await statsOf(receiver.url)).count,
-      cpuMs: await cpuMsOf(workers.child.pid!),
+      cpuMs: { hookd: await cpuMsOf(workers.child.pid!), "nats-server": await cpuMsOf(nats.pid) },
       traffic: await natsTrafficOf(monitorPort),
     }));
     let stats = await statsOf(receiver.url);
@@ -128,7 +129,7 @@ async function main() {
     console.log(
       `  steady drain (10% to 90% arrived): NATS msgs per delivery in ${steady.inMsgs.toFixed(2)}, out ${
         steady.outMsgs.toFixed(2)
-      }, total ${(steady.inMsgs + steady.outMsgs).toFixed(2)}; hookd CPU ms per delivery ${steady.cpuMs.toFixed(3)}`,
+      }, total ${(steady.inMsgs + steady.outMsgs).toFixed(2)}; CPU per delivery ${cpuSplit(steady.cpuMs)}`,
     );
     console.log(
       `  hookd CPU ms per delivery: ${((cpuAtDrained - cpuAtStart) / DRAIN).toFixed(3)} to the last arrival, ${

@@ -19,19 +19,22 @@ export function trafficPer(before: NatsTraffic, after: NatsTraffic, count: numbe
   return { inMsgs: (after.inMsgs - before.inMsgs) / count, outMsgs: (after.outMsgs - before.outMsgs) / count };
 }
 
-/** A reading of what a drain has cost so far: deliveries arrived, hookd's CPU ms, NATS's counters. */
-export type CostReading = { delivered: number; cpuMs: number; traffic: NatsTraffic };
+/** A reading of what a drain has cost so far: deliveries arrived, CPU ms of each process watched, NATS's counters. */
+export type CostReading = { delivered: number; cpuMs: Record<string, number>; traffic?: NatsTraffic };
+
+export type DrainCost = { cpuMs: Record<string, number>; inMsgs: number; outMsgs: number };
 
 /**
  * What each delivery cost between the drain's first and last tenth (from 10% to 90% of `total`
- * arrived): hookd's start and the tail (the indexer catching up, the last stragglers) stay out, so
- * the figure is the steady drain's. `read` takes one reading; polled every 50 ms until 90% arrived.
+ * arrived): the start and the tail (the indexer catching up, the last stragglers) stay out, so the
+ * figure is the steady drain's. CPU per delivery of each process `read` names; NATS messages when
+ * it reads them (NaN otherwise). `read` takes one reading; polled every 50 ms until 90% arrived.
  */
 export async function steadyDrainCost(
   total: number,
   read: () => Promise<CostReading>,
   deadlineMs = 10 * 60_000,
-): Promise<{ cpuMs: number; inMsgs: number; outMsgs: number }> {
+): Promise<DrainCost> {
   let from: CostReading | null = null;
   const giveUpAt = Date.now() + deadlineMs;
   for (;;) {
@@ -41,11 +44,20 @@ export async function steadyDrainCost(
     if (!from && now.delivered >= total * 0.1) from = now;
     if (from && now.delivered >= total * 0.9 && now.delivered > from.delivered) {
       const count = now.delivered - from.delivered;
-      return {
-        cpuMs: (now.cpuMs - from.cpuMs) / count,
-        ...trafficPer(from.traffic, now.traffic, count),
-      };
+      const start = from;
+      const cpuMs = Object.fromEntries(
+        Object.entries(now.cpuMs).map(([name, ms]) => [name, (ms - (start.cpuMs[name] ?? NaN)) / count]),
+      );
+      const traffic = start.traffic && now.traffic ? trafficPer(start.traffic, now.traffic, count) : null;
+      return { cpuMs, inMsgs: traffic?.inMsgs ?? NaN, outMsgs: traffic?.outMsgs ?? NaN };
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** "hookd 0.61 + nats-server 0.32 = 0.93 ms": CPU ms per delivery of each process and their sum. */
+export function cpuSplit(cpuMs: Record<string, number>): string {
+  const parts = Object.entries(cpuMs).filter(([, ms]) => Number.isFinite(ms));
+  const sum = parts.reduce((total, [, ms]) => total + ms, 0);
+  return `${parts.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(" + ")} = ${sum.toFixed(2)} ms`;
 }

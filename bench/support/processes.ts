@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { PathTokens } from "../../src/domain/path-tokens.ts";
 import { type Child, spawnHookd, spawnReady } from "../../test/support/processes.ts";
 
@@ -46,6 +46,16 @@ export async function cpuMsOf(pid: number): Promise<number> {
   // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15, in clock ticks (100/s on Linux).
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return fields.length > 13 ? (Number(fields[11]) + Number(fields[12])) * 10 : NaN;
+}
+
+/** The pid of a running process whose command name is `name` (e.g. the machine's redis-server), or null. */
+export async function pidNamed(name: string): Promise<number | null> {
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const comm = await readFile(`/proc/${entry}/comm`, "utf8").catch(() => "");
+    if (comm.trim() === name) return Number(entry);
+  }
+  return null;
 }
 
 /** Busy and total jiffies of the whole machine, from /proc/stat. */
