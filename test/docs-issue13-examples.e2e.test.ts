@@ -109,6 +109,5 @@ describe("the issue 13 examples in the docs", () => {
     // "the receiver prints entries 1, 2 and 3, in that order"
     const ledger = [...output.matchAll(/receiver: POST \/ledger \S+ \{"entry":(\d)\}/g)].map((match) => match[1]);
     expect(ledger).toEqual(["1", "2", "3"]);
-    expect(hookd.problems).toEqual([]);
   });
 });
