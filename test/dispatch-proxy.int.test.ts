@@ -105,6 +105,31 @@ describe("the proxy form", () => {
     }
   });
 
+  it("takes a report URL only where the token may send: _callback and _errback need its grant too", async () => {
+    const scoped = await tokenFor(`/${host()}/scoped/`);
+    const post = (path: string, token: string) =>
+      fetch(suite.hookd.url + path, { method: "POST", body: "r", headers: { authorization: `Bearer ${token}` } });
+    const report = (parameter: string, url: string) => `/${host()}/scoped/hook?${parameter}=${encodeURIComponent(url)}`;
+    // The token cannot send to /elsewhere itself, so it cannot have a report sent there either.
+    for (const parameter of ["_callback", "_errback"]) {
+      const refused = await post(report(parameter, `http://${host()}/elsewhere`), scoped);
+      expect(refused.status, parameter).toBe(401);
+      expect((await refused.json()).detail).toContain(`/${host()}/elsewhere`);
+    }
+    // An https report URL is named as the form names it: by port 443.
+    expect((await post(report("_callback", "https://127.0.0.1/r"), scoped)).status).toBe(401);
+    expect((await post(report("_callback", `http://${host()}/scoped/report`), scoped)).status).toBe(202);
+    // What is no http(s) URL is the route's 400, whatever the token.
+    expect((await post(report("_errback", "ftp://127.0.0.1/r"), scoped)).status).toBe(400);
+    expect((await post(report("_callback", `http://${host()}/elsewhere`), await adminToken())).status).toBe(202);
+    // /dispatch/<target>: a token for that one target names no other report URL; one for /dispatch/ any.
+    const target = `/dispatch/${Buffer.from(`http://${host()}/scoped/b64`).toString("base64url")}`;
+    const elsewhere = `?_callback=${encodeURIComponent(`http://${host()}/elsewhere`)}`;
+    expect((await post(target + elsewhere, await tokenFor(target))).status).toBe(401);
+    expect((await post(target, await tokenFor(target))).status).toBe(202);
+    expect((await post(target + elsewhere, await tokenFor("/dispatch/"))).status).toBe(202);
+  });
+
   it("replays an Idempotency-Key as /dispatch does, and refuses it for a different request", async () => {
     const path = `/${host()}/idem`;
     const send = (body: string) =>

@@ -181,6 +181,25 @@ describe("inline mode", () => {
     expect(JSON.parse(callback.requests[0]!.body.toString()).type).toBe("delivery.delivered");
   });
 
+  it("says a replayed Idempotency-Key is a replay when it waits, as without a wait", async () => {
+    const receiver = await suite.startReceiver(() => ({ status: 200, body: "once" }));
+    const send = () =>
+      api(suite.hookd.url, "/api/v1/deliveries", {
+        method: "POST",
+        headers: { "content-type": "application/json", prefer: "wait=5", "idempotency-key": "inline-replay-1" },
+        body: JSON.stringify({ url: receiver.url, body: { hello: "inline" } }),
+      });
+    const first = await send();
+    expect(first.status).toBe(200);
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    const again = await send();
+    expect(again.status).toBe(200);
+    expect(await again.text()).toBe("once");
+    expect(again.headers.get("hookd-delivery-id")).toBe(first.headers.get("hookd-delivery-id"));
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(receiver.requests).toHaveLength(1);
+  });
+
   it("hears of the first attempt when another instance makes it", async () => {
     const front = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" });
     try {

@@ -1,3 +1,6 @@
+import type ipaddr from "ipaddr.js";
+import { parseIp } from "./ip-verdict.ts";
+
 /**
  * A token bucket per client address, in this instance's memory: `count` requests per `perMs`,
  * refilled continuously, a full bucket to start. It guards POST /verify, which anyone may call:
@@ -22,6 +25,21 @@ export function parseRate(text: string, parseDuration: (text: string) => number)
   return rate;
 }
 
+/**
+ * The client an address counts as. An IPv6 host usually holds a whole /64 (SLAAC and privacy
+ * addresses, a provider's allocation), so a bucket per IPv6 address would give it a fresh bucket for
+ * every request: an IPv6 address counts as its /64. An IPv4-mapped address (::ffff:a.b.c.d, how a
+ * dual-stack socket shows an IPv4 peer) is its IPv4 address. Anything else counts as itself.
+ */
+export function clientOf(address: string): string {
+  const ip = parseIp(address);
+  if (!ip) return address;
+  if (ip.kind() === "ipv4") return ip.toString();
+  const v6 = ip as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+  return `${v6.parts.slice(0, 4).map((part) => part.toString(16)).join(":")}::/64`;
+}
+
 export class AddressRateLimit {
   readonly #buckets = new Map<string, Bucket>();
   /** Bounds memory under a flood from many addresses: the longest-unseen bucket goes first (refilled by then, mostly). */
@@ -29,7 +47,8 @@ export class AddressRateLimit {
 
   constructor(readonly rate: Rate) {}
 
-  take(address: string, now: number): Take {
+  take(peer: string, now: number): Take {
+    const address = clientOf(peer);
     const perMs = this.rate.count / this.rate.perMs;
     const bucket = this.#buckets.get(address) ?? { tokens: this.rate.count, at: now };
     const tokens = Math.min(this.rate.count, bucket.tokens + Math.max(0, now - bucket.at) * perMs);

@@ -13,6 +13,23 @@ describe("the per-address rate limit", () => {
     expect(limit.take("a", 1_000)).toMatchObject({ allowed: false });
   });
 
+  it("counts an IPv6 client by its /64, and an IPv4-mapped address as its IPv4 address", () => {
+    const limit = new AddressRateLimit({ count: 2, perMs: 60_000 });
+    // One host's privacy addresses, or a flood from a /64 it holds: one bucket, not one per address.
+    expect(limit.take("2001:db8:1:2::1", 0)).toEqual({ allowed: true });
+    expect(limit.take("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 0)).toEqual({ allowed: true });
+    expect(limit.take("2001:0db8:0001:0002::ffff", 0)).toMatchObject({ allowed: false });
+    // The next /64 is another client.
+    expect(limit.take("2001:db8:1:3::1", 0)).toEqual({ allowed: true });
+    // A dual-stack socket shows an IPv4 peer as ::ffff:a.b.c.d: that is the IPv4 client, not the /64 ::ffff:0:0 lies in.
+    expect(limit.take("::ffff:192.0.2.1", 0)).toEqual({ allowed: true });
+    expect(limit.take("192.0.2.1", 0)).toEqual({ allowed: true });
+    expect(limit.take("::ffff:192.0.2.1", 0)).toMatchObject({ allowed: false });
+    expect(limit.take("::ffff:192.0.2.2", 0)).toEqual({ allowed: true });
+    // What is no address at all keeps its own bucket.
+    expect(limit.take("unknown", 0)).toEqual({ allowed: true });
+  });
+
   it("reads rates as count/window", () => {
     expect(parseRate("60/1m", parseDuration)).toEqual({ count: 60, perMs: 60_000 });
     expect(parseRate("5/s", parseDuration)).toEqual({ count: 5, perMs: 1_000 });

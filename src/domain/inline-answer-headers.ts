@@ -9,7 +9,7 @@ import { HOP_BY_HOP_HEADERS } from "./header-names.ts";
  *   Content-Security-Policy, Clear-Site-Data: they would set cookies, prompts, transport or CORS
  *   policy for hookd's origin;
  * - a relative Location: it would point into hookd (an absolute one passes);
- * - Preference-Applied, Vary and Hookd-*: hookd sets its own.
+ * - Preference-Applied, Vary, Idempotent-Replayed and Hookd-*: hookd sets its own.
  * Everything else (Content-Type, Cache-Control, ETag, Retry-After, the receiver's X-… headers) passes.
  */
 
@@ -25,6 +25,7 @@ const NOT_PASSED = new Set([
   "clear-site-data",
   "preference-applied",
   "vary",
+  "idempotent-replayed",
 ]);
 const NOT_PASSED_PREFIX = /^(?:proxy-|hookd-|access-control-)/;
 const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;

@@ -22,6 +22,7 @@ describe("the receiver's headers in an inline answer", () => {
       "content-security-policy": "default-src *",
       "hookd-delivery-state": "forged",
       "preference-applied": "wait=1",
+      "idempotent-replayed": "true",
       "location": "/relative",
     });
     expect(passed).toEqual({

@@ -39,6 +39,19 @@ export function proxyTargetUrl(pathname: string, search: string): string | null 
   return `${scheme}://${authority.replace(HTTPS_PORT, "")}${rest}${search}`;
 }
 
+/**
+ * The proxy-form path that names a URL (without its query), as auth checks a token against it; null
+ * when the form cannot name it (https on a port other than 443, http on 443, a host with no dot).
+ */
+export function proxyPathOf(url: URL): string | null {
+  const https = url.protocol === "https:";
+  if (!https && url.protocol !== "http:") return null;
+  // URL leaves out the scheme's default port: "" is 443 for https and 80 for http.
+  if (https ? url.port !== "" : url.port === "443") return null;
+  const authority = https ? `${url.hostname}:443` : url.host;
+  return HOST_SEGMENT_EXACT.test(authority) ? `/${authority}${url.pathname}` : null;
+}
+
 /** Query parameters that are hookd's, not the receiver's, in the proxy form (http/dispatch-controls.ts). */
 export const RESERVED_PARAMETERS: ReadonlySet<string> = new Set(["_wait", "_callback", "_errback"]);
 

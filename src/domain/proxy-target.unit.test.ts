@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isProxyPath, proxyTargetUrl, withoutReservedParameters } from "./proxy-target.ts";
+import { isProxyPath, proxyPathOf, proxyTargetUrl, withoutReservedParameters } from "./proxy-target.ts";
 
 describe("the proxy form's target", () => {
   it("takes a first segment with a dot, a port, localhost or [IPv6] as the target's authority", () => {
@@ -16,6 +16,25 @@ describe("the proxy form's target", () => {
   it("names https by port 443", () => {
     expect(proxyTargetUrl("/example.com:443/hook", "?a=b")).toBe("https://example.com/hook?a=b");
     expect(proxyTargetUrl("/example.com:4430/hook", "")).toBe("http://example.com:4430/hook");
+  });
+
+  it("names a URL as the form would, and the form's name leads back to the URL", () => {
+    for (
+      const [url, path] of [
+        ["http://example.com/r?x=1", "/example.com/r"],
+        ["http://example.com:80/r", "/example.com/r"],
+        ["http://127.0.0.1:9000/a%2Fb", "/127.0.0.1:9000/a%2Fb"],
+        ["https://example.com/r", "/example.com:443/r"],
+        ["http://[::1]:3000/", "/[::1]:3000/"],
+        ["http://localhost", "/localhost/"],
+      ] as const
+    ) {
+      expect(proxyPathOf(new URL(url)), url).toBe(path);
+      expect(proxyTargetUrl(path, new URL(url).search)).toBe(new URL(url).toString());
+    }
+    for (const url of ["https://example.com:8443/r", "http://example.com:443/r", "http://intranet/r", "ftp://a.b/"]) {
+      expect(proxyPathOf(new URL(url)), url).toBeNull();
+    }
   });
 
   it("never takes a segment without a dot or a port, however it is spelled", () => {

@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { TokenChecker, TokenVerdict } from "../domain/token-check.ts";
 import { problemResponse } from "./problem.ts";
-import { isProxyPath } from "../domain/proxy-target.ts";
+import { isProxyPath, proxyPathOf } from "../domain/proxy-target.ts";
+import { toBase64Url, utf8 } from "../domain/bytes.ts";
 
 /**
  * Hookbot-style capability tokens on every route but /healthz and the OpenAPI document: the token for a path (or for a
@@ -103,7 +104,12 @@ export function requireToken(tokens: TokenChecker): MiddlewareHandler {
     }
     const token = requestToken(c, url);
     const verdict: TokenVerdict = token ? await tokens.check(path, token) : "denied";
-    if (verdict === "granted") return next();
+    if (verdict === "granted") {
+      for (const { parameter, scope } of reportScopes(url)) {
+        if (await tokens.check(scope, token!) !== "granted") return reportRefused(c, parameter, scope);
+      }
+      return next();
+    }
     return problemResponse(c, {
       status: 401,
       kind: verdict === "denied" ? "unauthorized" : `token-${verdict}`,
@@ -112,6 +118,41 @@ export function requireToken(tokens: TokenChecker): MiddlewareHandler {
       headers: { "www-authenticate": 'Basic realm="hookd"' },
     });
   };
+}
+
+/**
+ * The forms whose path names their one target (the proxy form, /dispatch/<target>) scope a token to
+ * that target; a report URL (`_callback`, `_errback`) is a target too, so the token must grant it as
+ * well, named as the form names a target: `/example.com/report` (or `/dispatch/<base64url(URL)>` for
+ * a URL the proxy form cannot name). Otherwise a token for `/example.com/` could have hookd POST
+ * anywhere. /dispatch?_url= and the JSON API already send anywhere their token grants.
+ */
+export function reportScopes(url: URL): { parameter: string; scope: string }[] {
+  const proxy = isProxyPath(url.pathname);
+  if (!proxy && !url.pathname.startsWith("/dispatch/")) return [];
+  const scopes: { parameter: string; scope: string }[] = [];
+  for (const parameter of ["_callback", "_errback"]) {
+    for (const given of url.searchParams.getAll(parameter)) {
+      const parsed = URL.canParse(given) ? new URL(given) : null;
+      // Not an http(s) URL: the route refuses it with a 400 naming the parameter.
+      if (parsed?.protocol !== "http:" && parsed?.protocol !== "https:") continue;
+      const named = proxy ? proxyPathOf(parsed) : null;
+      scopes.push({ parameter, scope: named ?? `/dispatch/${toBase64Url(utf8(given))}` });
+    }
+  }
+  return scopes;
+}
+
+function reportRefused(c: Context, parameter: string, scope: string): Response {
+  return problemResponse(c, {
+    status: 401,
+    kind: "unauthorized",
+    title: TITLES.denied,
+    detail: `The token does not grant ${scope}, where ${parameter} would have hookd send its report: a report URL ` +
+      `needs the same grant as a target. Use a token for both, or for a "/"-ending prefix of both.`,
+    headers: { "www-authenticate": 'Basic realm="hookd"' },
+    extra: { field: parameter },
+  });
 }
 
 const TITLES: Record<TokenVerdict, string> = {

@@ -11,7 +11,8 @@ import { deliveryPath } from "./api-links.ts";
  * its body (the first RESPONSE_BODY_LIMIT bytes, as text; Hookd-Response-Truncated says when cut);
  * an attempt that got no answer is a 502 problem (504 for a timeout). When the wait ran out, today's
  * 202 with the id, and `Preference-Applied: respond-async, wait=N` says hookd went asynchronous.
- * Every answer names the delivery and its state right after the attempt (Hookd-Delivery-*).
+ * Every answer names the delivery and its state right after the attempt (Hookd-Delivery-*), and a
+ * replayed Idempotency-Key says so (Idempotent-Replayed), as the answer without a wait does.
  */
 
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
@@ -33,6 +34,9 @@ export function inlineAnswer(
   accepted: Record<string, string>,
 ): Response {
   const own = deliveryHeaders(id, result.state, wait);
+  // A replayed Idempotency-Key says so whichever answer it gets.
+  const replayed = accepted["idempotent-replayed"];
+  if (replayed !== undefined) own["idempotent-replayed"] = replayed;
   if (!result.finished) {
     own["preference-applied"] = `respond-async, wait=${wait.applied}`;
     return c.json({ id }, 202, { ...accepted, ...own });
