@@ -10,16 +10,18 @@ import { DELIVERY_ID_PREFIX, ulidTime } from "../src/domain/ids.ts";
 import { type Child, freePort, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
 import { benchTokens as tokens, cpuMsOf, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
-import { cpuSplit, natsTrafficOf, steadyDrainCost } from "./support/nats-traffic.ts";
+import { cpuSplit, natsTrafficOf, steadyDrainCost, streamReadersCaughtUp } from "./support/nats-traffic.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { bullmqDrain } from "./dispatch/peer.ts";
+import { subscribeMany, timeOneEvent } from "./support/fan-out.ts";
 import { createRequire } from "node:module";
 
 const layout = createLayout();
 
 /**
  * bench/dispatch: hookd's ingest and delivery figures beside the raw ceilings of this machine.
- * Prints figures; asserts nothing. Scale with BENCH_SECONDS (default 10) and BENCH_BACKOFF (default 100000).
+ * Prints figures; asserts nothing. Scale with BENCH_SECONDS (default 10), BENCH_BACKOFF (default
+ * 100000) and BENCH_FANOUT (subscriptions one event goes to, default 10000).
  */
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -28,6 +30,7 @@ const HOOKD_CONCURRENCY = 256;
 const PER_ORIGIN = HOOKD_CONCURRENCY / 4;
 const bullmqVersion = createRequire(import.meta.url)("bullmq/package.json").version as string;
 const BACKOFF_COUNT = Number(process.env.BENCH_BACKOFF ?? 100_000);
+const FAN_OUT = Number(process.env.BENCH_FANOUT ?? 10_000);
 const results: [string, string][] = [];
 const report = (name: string, value: string) => {
   results.push([name, value]);
@@ -122,6 +125,43 @@ async function measureLatency(
     .map((id) => (arrivals[id] ?? NaN) - ulidTime(id.slice(DELIVERY_ID_PREFIX.length)))
     .filter((ms) => !Number.isNaN(ms))
     .sort((a, b) => a - b);
+}
+
+/**
+ * Listing by state over the whole run's journal (every phase's deliveries): the first page of the
+ * backoff list 20 times, then its next 10 pages by cursor. bench/listing does this at a million.
+ */
+async function listingFigure(hookdUrl: string, inBackoff: number): Promise<void> {
+  const headers = { authorization: `Bearer ${await tokens.tokenFor("/api/v1/deliveries")}` };
+  const get = async (url: string) => {
+    const started = performance.now();
+    const response = await fetch(url, { headers });
+    const body = (await response.json()) as { data: unknown[]; links: { next: string | null } };
+    return { ms: performance.now() - started, rows: body.data.length, next: body.links.next };
+  };
+  const first = `${hookdUrl}/api/v1/deliveries?state=backoff&limit=50`;
+  const firstPages: number[] = [];
+  // The indexer follows the journal: wait until it lists a full page.
+  for (const giveUpAt = Date.now() + 120_000; (await get(first)).rows < Math.min(50, inBackoff);) {
+    if (Date.now() > giveUpAt) throw new Error("the backoff list did not fill within 2 minutes");
+    await sleep(500);
+  }
+  for (let i = 0; i < 20; i++) firstPages.push((await get(first)).ms);
+  const cursorPages: number[] = [];
+  let next = (await get(first)).next;
+  for (let i = 0; i < 10 && next !== null; i++) {
+    const page = await get(new URL(next, hookdUrl).href);
+    cursorPages.push(page.ms);
+    next = page.next;
+  }
+  firstPages.sort((a, b) => a - b);
+  cursorPages.sort((a, b) => a - b);
+  report(
+    `listing: GET /api/v1/deliveries?state=backoff&limit=50 with this run's journal (${fmt(inBackoff)} in backoff)`,
+    `first page median ${percentile(firstPages, 0.5).toFixed(1)} ms, max ${
+      firstPages.at(-1)!.toFixed(1)
+    } ms; ${cursorPages.length} pages on by cursor, median ${percentile(cursorPages, 0.5).toFixed(1)} ms`,
+  );
 }
 
 /** Closed-loop POSTs at a fixed concurrency for a while; answers requests completed per second. */
@@ -269,6 +309,11 @@ async function main() {
       HOOKD_SIGNING_SECRET: "whsec_" + Buffer.alloc(32, 7).toString("base64"),
     });
     children.push(signing);
+    // Its delivery indexer first reads back the journal the drain wrote (a new instance takes the index
+    // over): latency is measured once that is done, as it would be on a running instance.
+    if (!(await streamReadersCaughtUp(monitorPort, layout.streams.journal))) {
+      console.log("  (the journal's readers had not caught up after 2 minutes; latency measured anyway)");
+    }
     for (const rate of [200, 1_000]) {
       const latencies = await measureLatency(signing.url, receiver.url, target, dispatchToken, rate);
       report(
@@ -278,6 +323,17 @@ async function main() {
         } ms (${fmt(latencies.length)} measured)`,
       );
     }
+
+    // Fan-out: one event to FAN_OUT subscriptions (signed, as the drain's deliveries are), beside the plain drain's rate.
+    const fanOut = { hookdUrl: signing.url, admin: `Bearer ${await tokens.tokenFor("/")}`, receiverUrl: receiver.url };
+    await subscribeMany({ ...fanOut, topic: "fan/out" }, FAN_OUT);
+    const fanOutSeconds = await timeOneEvent({ ...fanOut, topic: "fan/out" }, FAN_OUT);
+    report(
+      `fan-out: one event to ${fmt(FAN_OUT)} subscriptions, all delivered (one instance, signed)`,
+      `${fanOutSeconds.toFixed(2)} s, ${fmt(FAN_OUT / fanOutSeconds)}/s (${
+        (FAN_OUT / fanOutSeconds / deliveryRate).toFixed(2)
+      } of the drain's rate above)`,
+    );
     await signing.stop();
     await receiver.stop();
 
@@ -319,6 +375,7 @@ async function main() {
         fmt(info.num_ack_pending)
       } messages nak'd with a delay`,
     );
+    await listingFigure(parked.url, BACKOFF_COUNT);
     await nc.close();
   } finally {
     for (const child of children) await child.stop();

@@ -8,6 +8,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { type Child, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
+import { subscribeMany, timeOneEvent } from "./support/fan-out.ts";
 import { BENCH_KEY, benchTokens as tokens, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
 
 /**
@@ -40,17 +41,8 @@ async function main() {
       if (response.statusCode >= 300) throw new Error(`${path}: ${response.statusCode} ${text}`);
       return JSON.parse(text) as Record<string, unknown>;
     };
-    const subscribe = async (topic: string, count: number) => {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 16 }, async () => {
-          while (next < count) {
-            next++;
-            await post("/api/v1/subscriptions", JSON.stringify({ topic, url: `${receiverUrl}/fan`, dialect: "plain" }));
-          }
-        }),
-      );
-    };
+    const subscribe = (topic: string, count: number) =>
+      subscribeMany({ hookdUrl: base, admin, receiverUrl, topic }, count, { dialect: "plain" });
     const count = async () => ((await (await fetch(`${receiverUrl}/__stats`)).json()) as { count: number }).count;
 
     console.log("hookd bench/fanout\n");
@@ -58,11 +50,7 @@ async function main() {
     for (const target of [1_000, 10_000]) {
       await subscribe("fan/out", target - subscribed);
       subscribed = target;
-      await fetch(`${receiverUrl}/__reset`, { method: "POST" });
-      const started = performance.now();
-      await post("/pub/fan/out", '{"fan":"out"}');
-      while ((await count()) < target) await sleep(50);
-      const seconds = (performance.now() - started) / 1000;
+      const seconds = await timeOneEvent({ hookdUrl: base, admin, receiverUrl, topic: "fan/out" }, target);
       console.log(
         `  one event → ${fmt(target)} subscriptions: all delivered in ${seconds.toFixed(2)} s (${
           fmt(target / seconds)

@@ -61,3 +61,26 @@ export function cpuSplit(cpuMs: Record<string, number>): string {
   const sum = parts.reduce((total, [, ms]) => total + ms, 0);
   return `${parts.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(" + ")} = ${sum.toFixed(2)} ms`;
 }
+
+/**
+ * Waits (up to `timeoutMs`) until no consumer of `stream` has messages left to read: after a large
+ * drain, the delivery indexer of a newly started instance reads the whole journal back, and a
+ * figure taken meanwhile measures that catch-up as much as the figure's own subject.
+ */
+export async function streamReadersCaughtUp(
+  monitorPort: number,
+  stream: string,
+  timeoutMs = 120_000,
+): Promise<boolean> {
+  type Jsz = {
+    account_details?: { stream_detail?: { name: string; consumer_detail?: { num_pending: number }[] }[] }[];
+  };
+  for (const giveUpAt = Date.now() + timeoutMs; Date.now() < giveUpAt;) {
+    const jsz = await (await fetch(`http://127.0.0.1:${monitorPort}/jsz?consumers=true`)).json() as Jsz;
+    const details = jsz.account_details?.flatMap((account) => account.stream_detail ?? []) ?? [];
+    const readers = details.find((detail) => detail.name === stream)?.consumer_detail ?? [];
+    if (readers.length > 0 && readers.every((reader) => reader.num_pending === 0)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
+}
