@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what hookd needs, only what is missing: npm dependencies, and nats-server when hookd
 # will run its own (NATS_URL unset) or when the tests will (they always start their own).
-# Usage: scripts/setup.sh [--for-tests]
+# Usage: scripts/setup.sh [--for-tests | --for-bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 for_tests=false
+for_bench=false
 [ "${1:-}" = "--for-tests" ] && for_tests=true
+# The benches start their own nats-server, as the tests do.
+[ "${1:-}" = "--for-bench" ] && for_bench=true && for_tests=false
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then
@@ -25,7 +28,7 @@ if [ ! -d node_modules ] || [ "$(cat node_modules/.hookd-lock-sum 2>/dev/null)" 
 fi
 
 nats_bin=${HOOKD_NATS_SERVER_BIN:-nats-server}
-if { $for_tests || [ -z "${NATS_URL:-}" ]; } && ! command -v "$nats_bin" >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+if { $for_tests || $for_bench || [ -z "${NATS_URL:-}" ]; } && ! command -v "$nats_bin" >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing nats-server (apt-get install nats-server)" >&2
     apt-get update -qq >&2
@@ -53,5 +56,17 @@ The console's browser tests need Debian's chromium at /usr/bin/chromium, and it 
   sudo apt-get update && sudo apt-get install -y chromium     # Debian/Ubuntu
 MSG
     exit 1
+  fi
+fi
+
+# bench/dispatch loads ingest with wrk (C) when it is there, which leaves more of a small machine to
+# hookd than autocannon (Node) does; without it the bench says so and uses autocannon.
+if $for_bench && ! command -v wrk >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing wrk for the ingest benchmark (apt-get install wrk)" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2 || echo "setup: wrk could not be installed; the bench uses autocannon" >&2
+  else
+    echo "setup: wrk is not installed (sudo apt-get install -y wrk); the ingest bench uses autocannon" >&2
   fi
 fi
