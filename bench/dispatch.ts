@@ -351,8 +351,13 @@ async function main() {
       }),
     );
     await parkAgent.close();
-    for (;;) {
+    // RSS as the parked count grows: at each quarter, so a figure that grows with the count shows.
+    const quarters: string[] = [];
+    for (let quarter = 1;;) {
       const s = await stats(failing.url);
+      for (; quarter <= 4 && s.distinct >= (BACKOFF_COUNT * quarter) / 4; quarter++) {
+        quarters.push(`${fmt(s.distinct)}: ${(await memoryOf(parked.child.pid!)).rssMb.toFixed(0)} MB`);
+      }
       if (s.distinct >= BACKOFF_COUNT) break;
       await sleep(250);
     }
@@ -361,9 +366,9 @@ async function main() {
     const rss = (await memoryOf(parked.child.pid!)).rssMb;
     report(
       `RSS with ${fmt(BACKOFF_COUNT)} deliveries in backoff`,
-      `${rss.toFixed(0)} MB (at start ${rssBefore.toFixed(0)} MB); NATS holds ${
-        fmt(info.num_ack_pending)
-      } messages nak'd with a delay`,
+      `${rss.toFixed(0)} MB (at start ${rssBefore.toFixed(0)} MB; as they were parked: ${
+        quarters.join(", ")
+      }); NATS holds ${fmt(info.num_ack_pending)} messages nak'd with a delay`,
     );
     await listingFigure(parked.url, BACKOFF_COUNT);
     await parked.stop();
