@@ -334,6 +334,22 @@ async function main() {
     children.push(parked);
     const failingTarget = encodeURIComponent(`${failing.url}/fail`);
     const rssBefore = (await memoryOf(parked.child.pid!)).rssMb;
+    // RSS as the parked count grows, read at each quarter while the dispatches go in (they are
+    // attempted as they come), so a figure that grows with the count shows.
+    const quarters: string[] = [];
+    const watchQuarters = (async () => {
+      let seen = 0;
+      let movedAt = Date.now();
+      for (let quarter = 1; quarter <= 4; await sleep(250)) {
+        const s = await stats(failing.url);
+        // A bench stops by itself: five minutes without a new first attempt means some never come.
+        if (s.distinct > seen) [seen, movedAt] = [s.distinct, Date.now()];
+        else if (Date.now() - movedAt > 300_000) throw new Error(`only ${seen} of ${BACKOFF_COUNT} were attempted`);
+        for (; quarter <= 4 && s.distinct >= (BACKOFF_COUNT * quarter) / 4; quarter++) {
+          quarters.push(`${fmt(s.distinct)}: ${(await memoryOf(parked.child.pid!)).rssMb.toFixed(0)} MB`);
+        }
+      }
+    })();
     const parkAgent = new Agent({ connections: 64 });
     let next = 0;
     await Promise.all(
@@ -351,16 +367,7 @@ async function main() {
       }),
     );
     await parkAgent.close();
-    // RSS as the parked count grows: at each quarter, so a figure that grows with the count shows.
-    const quarters: string[] = [];
-    for (let quarter = 1;;) {
-      const s = await stats(failing.url);
-      for (; quarter <= 4 && s.distinct >= (BACKOFF_COUNT * quarter) / 4; quarter++) {
-        quarters.push(`${fmt(s.distinct)}: ${(await memoryOf(parked.child.pid!)).rssMb.toFixed(0)} MB`);
-      }
-      if (s.distinct >= BACKOFF_COUNT) break;
-      await sleep(250);
-    }
+    await watchQuarters;
     await sleep(2_000);
     const info = await jsm.consumers.info(layout.streams.work, layout.consumers.workers);
     const rss = (await memoryOf(parked.child.pid!)).rssMb;
