@@ -128,8 +128,8 @@ async function measureLatency(
 }
 
 /**
- * Listing by state over the whole run's journal (every phase's deliveries): the first page of the
- * backoff list 20 times, then its next 10 pages by cursor. bench/listing does this at a million.
+ * Listing by state over the memory phase's journal (the deliveries it parked): the first page of
+ * the backoff list 20 times, then its next 10 pages by cursor. BENCH_BACKOFF=1000000 lists a million.
  */
 async function listingFigure(hookdUrl: string, inBackoff: number): Promise<void> {
   const headers = { authorization: `Bearer ${await tokens.tokenFor("/api/v1/deliveries")}` };
@@ -157,7 +157,9 @@ async function listingFigure(hookdUrl: string, inBackoff: number): Promise<void>
   firstPages.sort((a, b) => a - b);
   cursorPages.sort((a, b) => a - b);
   report(
-    `listing: GET /api/v1/deliveries?state=backoff&limit=50 with this run's journal (${fmt(inBackoff)} in backoff)`,
+    `listing: GET /api/v1/deliveries?state=backoff&limit=50, ${
+      fmt(inBackoff)
+    } deliveries in the journal, all in backoff`,
     `first page median ${percentile(firstPages, 0.5).toFixed(1)} ms, max ${
       firstPages.at(-1)!.toFixed(1)
     } ms; ${cursorPages.length} pages on by cursor, median ${percentile(cursorPages, 0.5).toFixed(1)} ms`,
@@ -201,6 +203,7 @@ async function main() {
   const monitorPort = await freePort();
   const nats = await startNats({ monitorPort });
   const children: Child[] = [];
+  const servers: { stop(): Promise<void> }[] = [];
   console.log(
     `hookd bench/dispatch: ${SECONDS}s phases, ${fmt(BACKOFF_COUNT)} deliveries for the backoff memory check\n`,
   );
@@ -327,10 +330,14 @@ async function main() {
     await signing.stop();
     await receiver.stop();
 
-    // Memory: BACKOFF_COUNT deliveries to a receiver that fails them all, retried in an hour, so they wait in backoff.
+    // Memory: BACKOFF_COUNT deliveries to a receiver that fails them all, retried in an hour, so they
+    // wait in backoff. On a nats-server of their own: parked deliveries hold the work consumer's
+    // slots (HOOKD_MAX_BACKLOG, a million by default), so a million of them would stall fan-out's.
+    const parkNats = await startNats({});
+    servers.push(parkNats);
     const failing = await startReceiver(500);
     children.push(failing);
-    const parked = await startHookd(nats.url, { HOOKD_RETRY_SCHEDULE: "1h", HOOKD_CONCURRENCY: "256" });
+    const parked = await startHookd(parkNats.url, { HOOKD_RETRY_SCHEDULE: "1h", HOOKD_CONCURRENCY: "256" });
     children.push(parked);
     const failingTarget = encodeURIComponent(`${failing.url}/fail`);
     const rssBefore = (await memoryOf(parked.child.pid!)).rssMb;
@@ -369,7 +376,12 @@ async function main() {
     await parkAgent.close();
     await watchQuarters;
     await sleep(2_000);
-    const info = await jsm.consumers.info(layout.streams.work, layout.consumers.workers);
+    const parkConnection = await connect({ servers: parkNats.url });
+    const info = await (await jetstreamManager(parkConnection)).consumers.info(
+      layout.streams.work,
+      layout.consumers.workers,
+    );
+    await parkConnection.close();
     const rss = (await memoryOf(parked.child.pid!)).rssMb;
     report(
       `RSS with ${fmt(BACKOFF_COUNT)} deliveries in backoff`,
@@ -379,6 +391,7 @@ async function main() {
     );
     await listingFigure(parked.url, BACKOFF_COUNT);
     await parked.stop();
+    await parkNats.stop();
 
     // Fan-out, last (its subscriptions would weigh on the memory figure): one event to FAN_OUT
     // subscriptions, signed as the drain's deliveries are, beside the drain's rate.
@@ -403,6 +416,7 @@ async function main() {
     await nc.close();
   } finally {
     for (const child of children) await child.stop();
+    for (const server of servers) await server.stop().catch(() => undefined);
     await nats.stop();
   }
   console.log("\nsummary");
