@@ -274,7 +274,13 @@ async function main() {
       traffic: await natsTrafficOf(monitorPort),
     }));
     let drained = await stats(receiver.url);
-    for (; drained.count < accepted; await sleep(100)) drained = await stats(receiver.url);
+    // A bench stops by itself: hookd gone or a delivery lost ends it here, as steadyDrainCost does before 90%.
+    for (const giveUpAt = Date.now() + 10 * 60_000; drained.count < accepted; await sleep(100)) {
+      if (Date.now() > giveUpAt) {
+        throw new Error(`the drain delivered ${drained.count} of ${accepted} within 10 minutes`);
+      }
+      drained = await stats(receiver.url);
+    }
     const deliveryRate = accepted / ((drained.last! - drained.first!) / 1000);
     report(
       `delivery: backlog drained to the receiver (one instance, ${PER_ORIGIN} at once to the receiver, signed)`,
@@ -379,6 +385,10 @@ async function main() {
     );
     await listingFigure(parked.url, BACKOFF_COUNT);
     await parked.stop();
+    // The parked deliveries hold the work consumer's ack-pending slots (HOOKD_MAX_BACKLOG, 1,000,000) for
+    // the hour of their retry: with BENCH_BACKOFF near that, fan-out's deliveries could never be handed
+    // out. Purging the work stream frees the slots (the journal still says backoff; nothing reads it now).
+    await jsm.streams.purge(layout.streams.work);
 
     // Fan-out, last (its subscriptions would weigh on the memory figure): one event to FAN_OUT
     // subscriptions, signed as the drain's deliveries are, beside the drain's rate.
