@@ -15,7 +15,7 @@ import { cpuSplit, natsTrafficOf, steadyDrainCost, trafficPer } from "./support/
  * 10,000) dispatches by one instance: over the steady part of the drain (from 10% to 90% arrived, the
  * figure to compare), and from hookd's start until NATS is quiet again (the indexer's work counts too;
  * CPU spent before hookd says it is ready is left out, so this one moves with how fast it starts).
- * nats-server's CPU per delivery is printed beside hookd's. Also prints the drain rate, which does depend on the machine (and on what else runs on it).
+ * nats-server's CPU per delivery is printed beside hookd's (marked when BENCH_TRACE has it log every message). Also prints the drain rate, which does depend on the machine (and on what else runs on it).
  */
 
 const DRAIN = Number(process.env.BENCH_DRAIN ?? 10_000);
@@ -39,7 +39,14 @@ async function startTracingNats(monitorPort: number, logFile: string) {
     ].join("\n"),
   );
   const child = spawn("nats-server", ["-c", config], { stdio: "ignore" });
-  for (;; await sleep(100)) if (await natsTrafficOf(monitorPort).then(() => true, () => false)) break;
+  // A bench stops by itself: a server that never serves its monitor port (a port taken, a bad config) ends it.
+  for (const giveUpAt = Date.now() + 30_000; !(await natsTrafficOf(monitorPort).then(() => true, () => false));) {
+    if (Date.now() > giveUpAt || child.exitCode !== null) {
+      child.kill("SIGKILL");
+      throw new Error(`the tracing nats-server did not serve its monitor port within 30 s (see ${logFile})`);
+    }
+    await sleep(100);
+  }
   return {
     url: `nats://127.0.0.1:${port}`,
     pid: child.pid!,
@@ -56,6 +63,7 @@ async function main() {
   // BENCH_TRACE=<file>: a server of this script's own logs every message it takes and hands out there (slow; for a small drain).
   const trace = process.env.BENCH_TRACE;
   const nats = trace ? await startTracingNats(monitorPort, trace) : await startNats({ monitorPort });
+  const natsName = trace ? "nats-server (tracing)" : "nats-server";
   const receiver = await startReceiver(200);
   const token = await tokens.tokenFor("/dispatch");
   const target = encodeURIComponent(`${receiver.url}/hook`);
@@ -98,7 +106,8 @@ async function main() {
     }
     const steady = await steadyDrainCost(accepted, async () => ({
       delivered: (await statsOf(receiver.url)).count,
-      cpuMs: { hookd: await cpuMsOf(workers.child.pid!), "nats-server": await cpuMsOf(nats.pid) },
+      // With BENCH_TRACE, nats-server also writes every protocol line to the log: its figure says so.
+      cpuMs: { hookd: await cpuMsOf(workers.child.pid!), [natsName]: await cpuMsOf(nats.pid) },
       traffic: await natsTrafficOf(monitorPort),
     }));
     let stats = await statsOf(receiver.url);

@@ -64,8 +64,11 @@ fi
 if $for_bench && ! command -v wrk >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing wrk for the ingest benchmark (apt-get install wrk)" >&2
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2 || echo "setup: wrk could not be installed; the bench uses autocannon" >&2
+    # wrk is optional: an apt-get that fails (no network, no package list) leaves the bench on
+    # autocannon, never stops it. Inside `if !`, set -e does not end the script on the update.
+    if ! { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; }; then
+      echo "setup: wrk could not be installed; the bench uses autocannon" >&2
+    fi
   else
     echo "setup: wrk is not installed (sudo apt-get install -y wrk); the ingest bench uses autocannon" >&2
   fi

@@ -31,7 +31,11 @@ export async function subscribeMany(
   const body = JSON.stringify({ topic: target.topic, url: `${target.receiverUrl}/fan`, ...fields });
   try {
     await Promise.all(Array.from({ length: 16 }, async () => {
-      for (; next < count; next++) await post(agent, target, "/api/v1/subscriptions", body);
+      // Counted before the await: counted after it, each of the 16 would start one more past `count`.
+      while (next < count) {
+        next++;
+        await post(agent, target, "/api/v1/subscriptions", body);
+      }
     }));
   } finally {
     await agent.close();
