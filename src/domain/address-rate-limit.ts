@@ -37,8 +37,25 @@ export function clientOf(address: string): string {
   if (ip.kind() === "ipv4") return ip.toString();
   const v6 = ip as ipaddr.IPv6;
   if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
-  return `${v6.parts.slice(0, 4).map((part) => part.toString(16)).join(":")}::/64`;
+  return prefixOf(v6, 4);
 }
+
+/**
+ * The wider network an IPv6 client's /64 lies in, its /48 (a site's usual allocation), or null for
+ * anything else: who holds a /48 holds 65,536 /64s, so its /64s share one more bucket.
+ */
+export function networkOf(address: string): string | null {
+  const ip = parseIp(address);
+  if (!ip || ip.kind() !== "ipv6" || (ip as ipaddr.IPv6).isIPv4MappedAddress()) return null;
+  return prefixOf(ip as ipaddr.IPv6, 3);
+}
+
+function prefixOf(v6: ipaddr.IPv6, groups: number): string {
+  return `${v6.parts.slice(0, groups).map((part) => part.toString(16)).join(":")}::/${groups * 16}`;
+}
+
+/** A /48's bucket holds this many clients' worth: a site with several hosts is not held to one's rate. */
+export const NETWORK_SHARE = 16;
 
 export class AddressRateLimit {
   readonly #buckets = new Map<string, Bucket>();
@@ -47,19 +64,31 @@ export class AddressRateLimit {
 
   constructor(readonly rate: Rate) {}
 
+  /** Allowed when the client's bucket and, for IPv6, its /48's have a token each; both are spent then. */
   take(peer: string, now: number): Take {
-    const address = clientOf(peer);
+    const client = this.#refill(clientOf(peer), this.rate.count, now);
+    const network = networkOf(peer);
+    const shared = network === null ? null : this.#refill(network, this.rate.count * NETWORK_SHARE, now);
+    const allowed = client.tokens >= 1 && (shared === null || shared.tokens >= 1);
+    const spend = allowed ? 1 : 0;
+    this.#store(client.key, client.tokens - spend, now);
+    if (shared) this.#store(shared.key, shared.tokens - spend, now);
+    if (allowed) return { allowed: true };
     const perMs = this.rate.count / this.rate.perMs;
-    const bucket = this.#buckets.get(address) ?? { tokens: this.rate.count, at: now };
-    const tokens = Math.min(this.rate.count, bucket.tokens + Math.max(0, now - bucket.at) * perMs);
+    const short = Math.max(1 - client.tokens, shared ? (1 - shared.tokens) / NETWORK_SHARE : 0);
+    return { allowed: false, retryAfterMs: Math.ceil(short / perMs) };
+  }
+
+  #refill(key: string, capacity: number, now: number): { key: string; tokens: number } {
+    const perMs = (capacity / this.rate.count) * (this.rate.count / this.rate.perMs);
+    const bucket = this.#buckets.get(key) ?? { tokens: capacity, at: now };
+    return { key, tokens: Math.min(capacity, bucket.tokens + Math.max(0, now - bucket.at) * perMs) };
+  }
+
+  #store(key: string, tokens: number, now: number): void {
     // Re-inserted on every call, so the map's order is least recently seen first.
-    this.#buckets.delete(address);
+    this.#buckets.delete(key);
     if (this.#buckets.size >= AddressRateLimit.MAX_ADDRESSES) this.#buckets.delete(this.#buckets.keys().next().value!);
-    if (tokens >= 1) {
-      this.#buckets.set(address, { tokens: tokens - 1, at: now });
-      return { allowed: true };
-    }
-    this.#buckets.set(address, { tokens, at: now });
-    return { allowed: false, retryAfterMs: Math.ceil((1 - tokens) / perMs) };
+    this.#buckets.set(key, { tokens, at: now });
   }
 }

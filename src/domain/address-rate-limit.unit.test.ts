@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AddressRateLimit, parseRate } from "./address-rate-limit.ts";
+import { AddressRateLimit, NETWORK_SHARE, parseRate } from "./address-rate-limit.ts";
 import { parseDuration } from "./duration.ts";
 
 describe("the per-address rate limit", () => {
@@ -28,6 +28,22 @@ describe("the per-address rate limit", () => {
     expect(limit.take("::ffff:192.0.2.2", 0)).toEqual({ allowed: true });
     // What is no address at all keeps its own bucket.
     expect(limit.take("unknown", 0)).toEqual({ allowed: true });
+  });
+
+  it("holds a /48's many /64s to one more bucket, of NETWORK_SHARE clients' worth", () => {
+    const limit = new AddressRateLimit({ count: 2, perMs: 60_000 });
+    // Who holds a /48 (65,536 /64s) must not get a fresh bucket per /64.
+    let allowed = 0;
+    for (let subnet = 0; subnet < 200; subnet++) {
+      for (let i = 0; i < 2; i++) if (limit.take(`2001:db8:7:${subnet.toString(16)}::${i + 1}`, 0).allowed) allowed++;
+    }
+    expect(allowed).toBe(2 * NETWORK_SHARE);
+    // It refills at the same pace, so a waiting client gets its turn again.
+    expect(limit.take("2001:db8:7:ff::1", 30_000 / NETWORK_SHARE)).toEqual({ allowed: true });
+    // Another /48 is another network.
+    expect(limit.take("2001:db8:8:1::1", 0)).toEqual({ allowed: true });
+    // IPv4 clients have no network bucket.
+    for (let host = 1; host <= 3 * NETWORK_SHARE; host++) expect(limit.take(`192.0.2.${host}`, 0).allowed).toBe(true);
   });
 
   it("reads rates as count/window", () => {
