@@ -31,6 +31,8 @@ const PER_ORIGIN = HOOKD_CONCURRENCY / 4;
 const bullmqVersion = createRequire(import.meta.url)("bullmq/package.json").version as string;
 const BACKOFF_COUNT = Number(process.env.BENCH_BACKOFF ?? 100_000);
 const FAN_OUT = Number(process.env.BENCH_FANOUT ?? 10_000);
+/** How long the memory phase lets hookd rest before its second reading. */
+const REST_MS = 90_000;
 const results: [string, string][] = [];
 const report = (name: string, value: string) => {
   results.push([name, value]);
@@ -363,6 +365,8 @@ async function main() {
         }
       }
     })();
+    // Awaited after the dispatches; a failure meanwhile must not end the bench before its cleanup.
+    watchQuarters.catch(() => undefined);
     const parkAgent = new Agent({ connections: 64 });
     let next = 0;
     await Promise.all(
@@ -394,6 +398,13 @@ async function main() {
       `${rss.toFixed(0)} MB (at start ${rssBefore.toFixed(0)} MB; as they were parked: ${
         quarters.join(", ")
       }); NATS holds ${fmt(info.num_ack_pending)} messages nak'd with a delay`,
+    );
+    // V8 keeps the heap it grew during the burst until a full collection, which an idle instance
+    // gets within a minute or so: the resting figure is what a deployment holds while they wait.
+    await sleep(REST_MS);
+    report(
+      `RSS with ${fmt(BACKOFF_COUNT)} deliveries in backoff, ${REST_MS / 1000} s later at rest`,
+      `${(await memoryOf(parked.child.pid!)).rssMb.toFixed(0)} MB`,
     );
     await listingFigure(parked.url, BACKOFF_COUNT);
     await parked.stop();
