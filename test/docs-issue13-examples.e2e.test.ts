@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { assign, promisePattern } from "./support/doc-scripts.ts";
 import { section, shellBlocks } from "./support/markdown.ts";
 import { freePort, type HookdProcess, spawnHookd } from "./support/processes.ts";
 
@@ -34,21 +35,10 @@ function promises(script: string): RegExp[] {
       /^\s*#\s+(HTTP\/1\.1 .+|[a-z]+-[a-z-]+: .+)$/.exec(line)?.[1];
     if (!said) continue;
     for (const part of said.trim().split(/\s{2,}/)) {
-      const pattern = part
-        .replace(/\b(dlv|evt|sub)_[0-9A-Z]*…/g, "$1_…")
-        .split("…")
-        .map((piece) => piece.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-        .join("[^\\n]*?");
-      result.push(new RegExp(pattern));
+      result.push(promisePattern(part.replace(/\b(dlv|evt|sub)_[0-9A-Z]*…/g, "$1_…")));
     }
   }
   return result;
-}
-
-function assign(script: string, name: string, value: string): string {
-  const line = new RegExp(`^(export )?${name}=\\S+`, "m");
-  expect(script, `the quick start sets ${name}=… on a line of its own`).toMatch(line);
-  return script.replace(line, (found) => `${found.startsWith("export ") ? "export " : ""}${name}=${value}`);
 }
 
 let hookd: HookdProcess | undefined;

@@ -4,6 +4,7 @@ import { freePort } from "./support/processes.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { assign, promisePattern } from "./support/doc-scripts.ts";
 import { section, shellBlocks } from "./support/markdown.ts";
 
 /**
@@ -85,21 +86,10 @@ function promises(script: string): RegExp[] {
     const comment = /#\s*(?:→|the \w+ prints:)\s*(.+)$/.exec(line);
     if (!comment) continue;
     for (const part of comment[1]!.trim().split(/\s{2,}/)) {
-      const pattern = part
-        .split("…")
-        .map((piece) => piece.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-        .join("[^\\n]*?");
-      result.push(new RegExp(pattern));
+      result.push(promisePattern(part));
     }
   }
   return result;
-}
-
-/** Sets a `NAME=value` (or `export NAME=value`) line's value, and fails if the README no longer has that line. */
-function assign(script: string, name: string, value: string): string {
-  const line = new RegExp(`^(export )?${name}=\\S+`, "m");
-  expect(script, `the quick start sets ${name}=… on a line of its own`).toMatch(line);
-  return script.replace(line, (found) => `${found.startsWith("export ") ? "export " : ""}${name}=${value}`);
 }
 
 afterEach(async () => {
