@@ -70,23 +70,29 @@ function indexer(owner: string, leaseMs: number, batchSize = 50): DeliveryIndexe
   });
 }
 
-/** Every entry in HOOKD_INDEX, by delivery id. */
+/**
+ * Every entry in HOOKD_INDEX, by delivery id. Read up to the stream's last sequence at the start:
+ * an indexer still at work deletes entries meanwhile, so a count taken first may never be reached.
+ */
 async function entries(): Promise<Map<string, IndexEntry[]>> {
   const jsm = await jetstreamManager(nc);
-  const { messages } = (await jsm.streams.info(journal.layout.streams.index)).state;
+  const { messages, last_seq: lastSeq } = (await jsm.streams.info(journal.layout.streams.index)).state;
   const byId = new Map<string, IndexEntry[]>();
   if (messages === 0) return byId;
   const consumer = await jetstream(nc).consumers.get(journal.layout.streams.index, {
     deliver_policy: DeliverPolicy.All,
   });
-  let read = 0;
-  while (read < messages) {
-    for await (const message of await consumer.fetch({ max_messages: messages - read, expires: 5_000 })) {
-      read++;
+  for (let done = false; !done;) {
+    let fetched = 0;
+    for await (const message of await consumer.fetch({ max_messages: messages, expires: 2_000 })) {
+      fetched++;
       const entry = message.json<IndexEntry>();
       byId.set(entry.id, [...(byId.get(entry.id) ?? []), entry]);
       expect(journal.layout.parseSubject(message.subject)).toEqual({ kind: "index-entry", state: entry.state });
+      if (message.seq >= lastSeq || message.info.pending === 0) done = true;
     }
+    // Nothing more to hand out: the last entries were deleted before they were read.
+    if (fetched === 0) done = true;
   }
   await consumer.delete();
   return byId;
