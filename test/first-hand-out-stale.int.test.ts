@@ -35,6 +35,36 @@ type Setup = {
   again: JsMsg;
 };
 
+/** A delivery made through the API with an idempotency key: straight to the journal, so its work message is the sourced create. */
+async function keyedDelivery(frontUrl: string, targetUrl: string, key: string): Promise<string> {
+  const response = await api(frontUrl, "/api/v1/deliveries", {
+    method: "POST",
+    headers: { "content-type": "application/json", "idempotency-key": key },
+    body: JSON.stringify({ url: targetUrl, body: "once" }),
+  });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** A worker of this process's own, handed messages by the test rather than by a consumer. */
+async function workerOn(
+  store: DeliveryStore,
+  attempter: ReturnType<typeof createHttpAttempter>,
+): Promise<DeliveryWorker> {
+  return new DeliveryWorker({
+    store,
+    layout,
+    attempter,
+    // The instance's generated signing secret is sealed under HOOKD_KEY.
+    secrets: new DeliverySecrets(await SecretBox.fromKeys(TEST_KEY)),
+    clock: Date.now,
+    random: Math.random,
+    log: createLogger("silent"),
+    leaseMs: 30_000,
+    workerId: "review",
+  });
+}
+
 async function handedOutTwice(targetUrl: string, key: string, run: (setup: Setup) => Promise<void>): Promise<void> {
   // No workers: nothing in that instance takes the work.
   const front = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" });
@@ -44,14 +74,7 @@ async function handedOutTwice(targetUrl: string, key: string, run: (setup: Setup
     const jsm = await jetstreamManager(suite.nc);
     // A short ack wait so NATS hands the message out again within the test.
     await jsm.consumers.update(layout.streams.work, layout.consumers.workers, { ack_wait: nanos(1_000) });
-    const response = await api(front.url, "/api/v1/deliveries", {
-      method: "POST",
-      // Keyed: straight to the journal, so the work message is the sourced create.
-      headers: { "content-type": "application/json", "idempotency-key": key },
-      body: JSON.stringify({ url: targetUrl, body: "once" }),
-    });
-    expect(response.status).toBe(202);
-    const { id } = await response.json();
+    const id = await keyedDelivery(front.url, targetUrl, key);
     const work = await jetstream(suite.nc).consumers.get(layout.streams.work, layout.consumers.workers);
     // Instance A's copy: handed out, then left in its buffer (all its handlers busy, or the process paused).
     const stale = await work.next({ expires: 10_000 });
@@ -62,18 +85,7 @@ async function handedOutTwice(targetUrl: string, key: string, run: (setup: Setup
     while (!again) again = await work.next({ expires: 5_000 });
     expect(again.subject).toBe(stale!.subject);
     expect(again.info.deliveryCount).toBe(2);
-    const worker = new DeliveryWorker({
-      store: new DeliveryStore(jetstream(suite.nc), jsm, publisher, layout),
-      layout,
-      attempter,
-      // The instance's generated signing secret is sealed under HOOKD_KEY.
-      secrets: new DeliverySecrets(await SecretBox.fromKeys(TEST_KEY)),
-      clock: Date.now,
-      random: Math.random,
-      log: createLogger("silent"),
-      leaseMs: 30_000,
-      workerId: "review",
-    });
+    const worker = await workerOn(new DeliveryStore(jetstream(suite.nc), jsm, publisher, layout), attempter);
     await run({ front, worker, id, stale: stale!, again });
   } finally {
     await attempter.close();
@@ -128,13 +140,7 @@ describe("a create's first hand-out that comes after a manual retry's work item 
     try {
       const jsm = await jetstreamManager(suite.nc);
       const store = new DeliveryStore(jetstream(suite.nc), jsm, publisher, layout);
-      const response = await api(front.url, "/api/v1/deliveries", {
-        method: "POST",
-        headers: { "content-type": "application/json", "idempotency-key": "retry-before-create" },
-        body: JSON.stringify({ url: target.url, body: "once" }),
-      });
-      expect(response.status).toBe(202);
-      const { id } = await response.json();
+      const id = await keyedDelivery(front.url, target.url, "retry-before-create");
       const work = await jetstream(suite.nc).consumers.get(layout.streams.work, layout.consumers.workers);
       // The create, as it will reach a worker later (sourced late, here held back).
       const create = await work.next({ expires: 10_000 });
@@ -143,17 +149,7 @@ describe("a create's first hand-out that comes after a manual retry's work item 
       await store.enqueueWork(id, `requeue:${id}:0`);
       const retried = await work.next({ expires: 10_000 });
       expect(retried?.subject).toBe(layout.subjects.deliveryWork(id));
-      const worker = new DeliveryWorker({
-        store,
-        layout,
-        attempter,
-        secrets: new DeliverySecrets(await SecretBox.fromKeys(TEST_KEY)),
-        clock: Date.now,
-        random: Math.random,
-        log: createLogger("silent"),
-        leaseMs: 30_000,
-        workerId: "review",
-      });
+      const worker = await workerOn(store, attempter);
       await worker.handle(retried!);
       await waitForState(front.url, id, "delivered");
       expect(target.requests).toHaveLength(1);
