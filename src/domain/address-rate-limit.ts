@@ -26,28 +26,19 @@ export function parseRate(text: string, parseDuration: (text: string) => number)
 }
 
 /**
- * The client an address counts as. An IPv6 host usually holds a whole /64 (SLAAC and privacy
+ * The buckets an address draws on. An IPv6 host usually holds a whole /64 (SLAAC and privacy
  * addresses, a provider's allocation), so a bucket per IPv6 address would give it a fresh bucket for
- * every request: an IPv6 address counts as its /64. An IPv4-mapped address (::ffff:a.b.c.d, how a
+ * every request: an IPv6 address counts as its /64, and its /48 (a site's usual allocation, 65,536
+ * /64s) has one more bucket that all of them share. An IPv4-mapped address (::ffff:a.b.c.d, how a
  * dual-stack socket shows an IPv4 peer) is its IPv4 address. Anything else counts as itself.
  */
-export function clientOf(address: string): string {
+export function bucketsOf(address: string): { client: string; network: string | null } {
   const ip = parseIp(address);
-  if (!ip) return address;
-  if (ip.kind() === "ipv4") return ip.toString();
+  if (!ip) return { client: address, network: null };
+  if (ip.kind() === "ipv4") return { client: ip.toString(), network: null };
   const v6 = ip as ipaddr.IPv6;
-  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
-  return prefixOf(v6, 4);
-}
-
-/**
- * The wider network an IPv6 client's /64 lies in, its /48 (a site's usual allocation), or null for
- * anything else: who holds a /48 holds 65,536 /64s, so its /64s share one more bucket.
- */
-export function networkOf(address: string): string | null {
-  const ip = parseIp(address);
-  if (!ip || ip.kind() !== "ipv6" || (ip as ipaddr.IPv6).isIPv4MappedAddress()) return null;
-  return prefixOf(ip as ipaddr.IPv6, 3);
+  if (v6.isIPv4MappedAddress()) return { client: v6.toIPv4Address().toString(), network: null };
+  return { client: prefixOf(v6, 4), network: prefixOf(v6, 3) };
 }
 
 function prefixOf(v6: ipaddr.IPv6, groups: number): string {
@@ -66,8 +57,8 @@ export class AddressRateLimit {
 
   /** Allowed when the client's bucket and, for IPv6, its /48's have a token each; both are spent then. */
   take(peer: string, now: number): Take {
-    const client = this.#refill(clientOf(peer), this.rate.count, now);
-    const network = networkOf(peer);
+    const { client: clientKey, network } = bucketsOf(peer);
+    const client = this.#refill(clientKey, this.rate.count, now);
     const shared = network === null ? null : this.#refill(network, this.rate.count * NETWORK_SHARE, now);
     const allowed = client.tokens >= 1 && (shared === null || shared.tokens >= 1);
     const spend = allowed ? 1 : 0;
@@ -80,7 +71,8 @@ export class AddressRateLimit {
   }
 
   #refill(key: string, capacity: number, now: number): { key: string; tokens: number } {
-    const perMs = (capacity / this.rate.count) * (this.rate.count / this.rate.perMs);
+    // A bucket refills in the rate's window, whatever it holds.
+    const perMs = capacity / this.rate.perMs;
     const bucket = this.#buckets.get(key) ?? { tokens: capacity, at: now };
     return { key, tokens: Math.min(capacity, bucket.tokens + Math.max(0, now - bucket.at) * perMs) };
   }
