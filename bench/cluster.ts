@@ -3,7 +3,7 @@ import { type Child, startNats } from "../test/support/processes.ts";
 import { startNatsCluster } from "../test/support/nats-cluster.ts";
 import { runClusterChaos } from "./cluster/run.ts";
 import { fmt, sleep } from "./support/figures.ts";
-import { benchTokens as tokens, startHookd, startReceiver } from "./support/processes.ts";
+import { benchTokens as tokens, receiverStats, startHookd, startReceiver } from "./support/processes.ts";
 
 /**
  * bench/cluster: hookd's ingest and delivery figures on one nats-server with one replica (R1)
@@ -46,8 +46,7 @@ async function ingest(url: string, target: string, token: string): Promise<{ acc
   return { accepted, non202 };
 }
 
-const count = async (receiverUrl: string) =>
-  ((await (await fetch(`${receiverUrl}/__stats`)).json()) as { count: number }).count;
+const count = async (receiverUrl: string) => (await receiverStats(receiverUrl)).count;
 
 /**
  * Ingest with workers off, then a worker instance works the backlog: from its first arrival until

@@ -9,7 +9,14 @@ import { Agent, request } from "undici";
 import { DELIVERY_ID_PREFIX, ulidTime } from "../src/domain/ids.ts";
 import { type Child, freePort, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
-import { benchTokens as tokens, cpuMsOf, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
+import {
+  benchTokens as tokens,
+  cpuMsOf,
+  memoryOf,
+  receiverStats,
+  startHookd,
+  startReceiver,
+} from "./support/processes.ts";
 import { cpuSplit, natsTrafficOf, steadyDrainCost, streamReadersCaughtUp } from "./support/nats-traffic.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { bullmqDrain } from "./dispatch/peer.ts";
@@ -38,12 +45,6 @@ const report = (name: string, value: string) => {
   results.push([name, value]);
   console.log(`  ${name}: ${value}`);
 };
-
-async function stats(
-  receiverUrl: string,
-): Promise<{ count: number; distinct: number; first: number | null; last: number | null }> {
-  return (await fetch(`${receiverUrl}/__stats`)).json() as never;
-}
 
 async function arrivalsOf(receiverUrl: string): Promise<Record<string, number>> {
   return ((await (await fetch(`${receiverUrl}/__stats?arrivals`)).json()) as { arrivals: Record<string, number> })
@@ -120,7 +121,7 @@ async function measureLatency(
   await Promise.all(inflight);
   await agent.close();
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
-    if ((await stats(receiverUrl)).distinct >= total) break;
+    if ((await receiverStats(receiverUrl)).distinct >= total) break;
   }
   const arrivals = await arrivalsOf(receiverUrl);
   return ids
@@ -270,7 +271,7 @@ async function main() {
     const workers = await startHookd(nats.url, { HOOKD_CONCURRENCY: String(HOOKD_CONCURRENCY) });
     children.push(workers);
     const cost = await steadyDrainCost(accepted, async () => ({
-      delivered: (await stats(receiver.url)).count,
+      delivered: (await receiverStats(receiver.url)).count,
       cpuMs: {
         hookd: await cpuMsOf(workers.child.pid!),
         "nats-server": await cpuMsOf(nats.pid),
@@ -278,13 +279,13 @@ async function main() {
       },
       traffic: await natsTrafficOf(monitorPort),
     }));
-    let drained = await stats(receiver.url);
+    let drained = await receiverStats(receiver.url);
     // A bench stops by itself: hookd gone or a delivery lost ends it here, as steadyDrainCost does before 90%.
     for (const giveUpAt = Date.now() + 10 * 60_000; drained.count < accepted; await sleep(100)) {
       if (Date.now() > giveUpAt) {
         throw new Error(`the drain delivered ${drained.count} of ${accepted} within 10 minutes`);
       }
-      drained = await stats(receiver.url);
+      drained = await receiverStats(receiver.url);
     }
     const deliveryRate = accepted / ((drained.last! - drained.first!) / 1000);
     report(
@@ -356,7 +357,7 @@ async function main() {
       let seen = 0;
       let movedAt = Date.now();
       for (let quarter = 1; quarter <= 4; await sleep(250)) {
-        const s = await stats(failing.url);
+        const s = await receiverStats(failing.url);
         // A bench stops by itself: five minutes without a new first attempt means some never come.
         if (s.distinct > seen) [seen, movedAt] = [s.distinct, Date.now()];
         else if (Date.now() - movedAt > 300_000) throw new Error(`only ${seen} of ${BACKOFF_COUNT} were attempted`);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Agent, request } from "undici";
 import { freePort, startNats } from "../test/support/processes.ts";
 import { fmt, sleep } from "./support/figures.ts";
-import { benchTokens as tokens, cpuMsOf, startHookd, startReceiver } from "./support/processes.ts";
+import { benchTokens as tokens, cpuMsOf, receiverStats, startHookd, startReceiver } from "./support/processes.ts";
 import { cpuSplit, natsTrafficOf, steadyDrainCost, trafficPer } from "./support/nats-traffic.ts";
 
 /**
@@ -15,13 +15,12 @@ import { cpuSplit, natsTrafficOf, steadyDrainCost, trafficPer } from "./support/
  * 10,000) dispatches by one instance: over the steady part of the drain (from 10% to 90% arrived, the
  * figure to compare), and from hookd's start until NATS is quiet again (the indexer's work counts too;
  * CPU spent before hookd says it is ready is left out, so this one moves with how fast it starts).
- * nats-server's CPU per delivery is printed beside hookd's (marked when BENCH_TRACE has it log every message). Also prints the drain rate, which does depend on the machine (and on what else runs on it).
+ * nats-server's CPU per delivery is printed beside hookd's (marked when BENCH_TRACE has it log
+ * every message). Also prints the drain rate, which does depend on the machine (and on what else
+ * runs on it).
  */
 
 const DRAIN = Number(process.env.BENCH_DRAIN ?? 10_000);
-
-type Stats = { count: number; first: number | null; last: number | null };
-const statsOf = async (url: string): Promise<Stats> => (await fetch(`${url}/__stats`)).json() as Promise<Stats>;
 
 /** nats-server with tracing into `logFile` (the harness's launcher reads the log for readiness, so this one is separate). */
 async function startTracingNats(monitorPort: number, logFile: string) {
@@ -105,14 +104,14 @@ async function main() {
       console.log(`  ${DRAIN - accepted} dispatches were refused; draining the ${accepted} accepted`);
     }
     const steady = await steadyDrainCost(accepted, async () => ({
-      delivered: (await statsOf(receiver.url)).count,
+      delivered: (await receiverStats(receiver.url)).count,
       // With BENCH_TRACE, nats-server also writes every protocol line to the log: its figure says so.
       cpuMs: { hookd: await cpuMsOf(workers.child.pid!), [natsName]: await cpuMsOf(nats.pid) },
       traffic: await natsTrafficOf(monitorPort),
     }));
-    let stats = await statsOf(receiver.url);
+    let stats = await receiverStats(receiver.url);
     const giveUpAt = Date.now() + 10 * 60_000;
-    for (; stats.count < accepted && Date.now() < giveUpAt; await sleep(100)) stats = await statsOf(receiver.url);
+    for (; stats.count < accepted && Date.now() < giveUpAt; await sleep(100)) stats = await receiverStats(receiver.url);
     const cpuAtDrained = await cpuMsOf(workers.child.pid!);
     // The indexer (and anything else behind the deliveries) finishes its share: wait for NATS to go quiet.
     let last = await natsTrafficOf(monitorPort);

@@ -9,7 +9,14 @@ import { connect } from "@nats-io/transport-node";
 import { type Child, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
 import { subscribeMany, timeOneEvent } from "./support/fan-out.ts";
-import { BENCH_KEY, benchTokens as tokens, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
+import {
+  BENCH_KEY,
+  benchTokens as tokens,
+  memoryOf,
+  receiverStats,
+  startHookd,
+  startReceiver,
+} from "./support/processes.ts";
 
 /**
  * bench/fanout: one event to 1,000 and to 10,000 subscriptions on a local receiver (time until all
@@ -43,7 +50,7 @@ async function main() {
     };
     const subscribe = (topic: string, count: number) =>
       subscribeMany({ hookdUrl: base, admin, receiverUrl, topic }, count, { dialect: "plain" });
-    const count = async () => ((await (await fetch(`${receiverUrl}/__stats`)).json()) as { count: number }).count;
+    const count = async () => (await receiverStats(receiverUrl)).count;
 
     console.log("hookd bench/fanout\n");
     let subscribed = 0;

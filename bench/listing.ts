@@ -12,7 +12,7 @@ import {
 import { freePort, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
 import { consolePage, type ConsoleSession, openConsoleStream, signInToConsole } from "./support/console-pages.ts";
-import { benchTokens, memoryOf, startHookd, startReceiver } from "./support/processes.ts";
+import { benchTokens, memoryOf, receiverStats, startHookd, startReceiver } from "./support/processes.ts";
 
 /**
  * Listing at scale (issues 12 and 14): fills a journal with BENCH_DELIVERIES deliveries (default
@@ -169,7 +169,7 @@ async function liveFailure(base: string, session: ConsoleSession, auth: string, 
     const deadline = Date.now() + 60_000;
     const shown = () => frames.find((frame) => view.shows(frame.data, id));
     while (!shown() && Date.now() < deadline) await sleep(20);
-    const stats = (await (await fetch(`${receiver.url}/__stats`)).json()) as { first: number | null };
+    const stats = await receiverStats(receiver.url);
     const frame = shown();
     if (!frame) return `not within 60 s of the dispatch (${frames.length} frame(s) in all)`;
     return `${fmt(frame.at - (stats.first ?? dispatchedAt))} ms after its attempt reached the receiver (${

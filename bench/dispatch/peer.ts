@@ -1,9 +1,8 @@
 import { createConnection } from "node:net";
-import { spawnReady } from "../../test/support/processes.ts";
+import { type Child, spawnReady } from "../../test/support/processes.ts";
 import { sleep } from "../support/figures.ts";
 import { steadyDrainCost } from "../support/nats-traffic.ts";
-import { type Child } from "../../test/support/processes.ts";
-import { cpuMsOf, pidNamed } from "../support/processes.ts";
+import { cpuMsOf, pidNamed, receiverStats } from "../support/processes.ts";
 
 /**
  * Runs the BullMQ peer (bench/dispatch/bullmq-peer.ts) in its own process against the bench's
@@ -27,10 +26,6 @@ function redisReachable(): Promise<boolean> {
   });
 }
 
-type Stats = { count: number; first: number | null; last: number | null };
-const statsOf = async (receiverUrl: string): Promise<Stats> =>
-  (await fetch(`${receiverUrl}/__stats`)).json() as Promise<Stats>;
-
 export async function bullmqDrain(
   receiver: Child & { url: string },
   jobs: number,
@@ -50,7 +45,7 @@ export async function bullmqDrain(
   });
   try {
     const cost = await steadyDrainCost(jobs, async () => ({
-      delivered: (await statsOf(receiverUrl)).count,
+      delivered: (await receiverStats(receiverUrl)).count,
       cpuMs: {
         "BullMQ worker": await cpuMsOf(peer.child.pid!),
         // NaN (left out of the sum) when redis-server runs where /proc does not show it.
@@ -58,9 +53,9 @@ export async function bullmqDrain(
         receiver: await cpuMsOf(receiver.child.pid!),
       },
     }));
-    let stats = await statsOf(receiverUrl);
+    let stats = await receiverStats(receiverUrl);
     for (const deadline = Date.now() + 600_000; stats.count < jobs && Date.now() < deadline; await sleep(100)) {
-      stats = await statsOf(receiverUrl);
+      stats = await receiverStats(receiverUrl);
     }
     if (stats.count < jobs || stats.first === null || stats.last === null) {
       return { skipped: `BullMQ delivered ${stats.count} of ${jobs} within 10 minutes` };

@@ -1,5 +1,6 @@
 import { Agent, request } from "undici";
 import { sleep } from "./figures.ts";
+import { receiverStats } from "./processes.ts";
 
 /**
  * Fan-out as the benches measure it: `count` subscriptions made through hookd's API (16 at once),
@@ -42,9 +43,6 @@ export async function subscribeMany(
   }
 }
 
-const arrivedAt = async (receiverUrl: string) =>
-  ((await (await fetch(`${receiverUrl}/__stats`)).json()) as { count: number }).count;
-
 /** Publishes one event to the topic and waits until `expected` deliveries arrived: seconds taken. */
 export async function timeOneEvent(target: FanOutTarget, expected: number): Promise<number> {
   await fetch(`${target.receiverUrl}/__reset`, { method: "POST" });
@@ -56,7 +54,11 @@ export async function timeOneEvent(target: FanOutTarget, expected: number): Prom
     await agent.close();
   }
   // A bench stops by itself: ten minutes is far past any fan-out it measures.
-  for (const giveUpAt = Date.now() + 600_000; (await arrivedAt(target.receiverUrl)) < expected; await sleep(50)) {
+  for (
+    const giveUpAt = Date.now() + 600_000;
+    (await receiverStats(target.receiverUrl)).count < expected;
+    await sleep(50)
+  ) {
     if (Date.now() > giveUpAt) throw new Error(`fan-out to ${expected} did not finish within 10 minutes`);
   }
   return (performance.now() - started) / 1000;

@@ -33,6 +33,13 @@ export async function startReceiver(status = 200): Promise<Child & { url: string
   return { ...receiver, url: `http://127.0.0.1:${port}` };
 }
 
+/** What bench/receiver.ts has seen since its last reset: deliveries, distinct ones, first and latest arrival (ms). */
+export type ReceiverStats = { count: number; distinct: number; first: number | null; last: number | null };
+
+export async function receiverStats(receiverUrl: string): Promise<ReceiverStats> {
+  return (await fetch(`${receiverUrl}/__stats`)).json() as Promise<ReceiverStats>;
+}
+
 /** VmRSS and VmHWM (peak RSS) of a process, in MiB. */
 export async function memoryOf(pid: number): Promise<{ rssMb: number; peakMb: number }> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
