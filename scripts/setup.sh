@@ -27,12 +27,20 @@ if [ ! -d node_modules ] || [ "$(cat node_modules/.hookd-lock-sum 2>/dev/null)" 
   sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.hookd-lock-sum
 fi
 
+# Whether this script may install Debian packages itself: as root, where apt-get is.
+can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+# apt_install <package> <why>: one && list, so a failed update stops the install; called as a plain
+# command a failure ends the script (set -e), inside `if` the caller decides.
+apt_install() {
+  echo "setup: installing $1${2:+ $2} (apt-get install $1)" >&2
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >&2
+}
+
 nats_bin=${HOOKD_NATS_SERVER_BIN:-nats-server}
 if { $for_tests || $for_bench || [ -z "${NATS_URL:-}" ]; } && ! command -v "$nats_bin" >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing nats-server (apt-get install nats-server)" >&2
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >&2
+  if can_apt; then
+    apt_install nats-server ""
   else
     cat >&2 <<'MSG'
 hookd needs nats-server (with JetStream) and it is not installed. Either:
@@ -46,10 +54,8 @@ fi
 
 # The console's browser tests drive Debian's chromium (test/support/browser.ts); only the tests need it.
 if $for_tests && [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing chromium for the console's browser tests (apt-get install chromium)" >&2
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  if can_apt; then
+    apt_install chromium "for the console's browser tests"
   else
     cat >&2 <<'MSG'
 The console's browser tests need Debian's chromium at /usr/bin/chromium, and it is not installed:
@@ -62,11 +68,10 @@ fi
 # bench/dispatch loads ingest with wrk (C) when it is there, which leaves more of a small machine to
 # hookd than autocannon (Node) does; without it the bench says so and uses autocannon.
 if $for_bench && ! command -v wrk >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing wrk for the ingest benchmark (apt-get install wrk)" >&2
+  if can_apt; then
     # wrk is optional: an apt-get that fails (no network, no package list) leaves the bench on
-    # autocannon, never stops it. Inside `if !`, set -e does not end the script on the update.
-    if ! { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; }; then
+    # autocannon, never stops it (inside `if !`, set -e does not end the script).
+    if ! apt_install wrk "for the ingest benchmark"; then
       echo "setup: wrk could not be installed; the bench uses autocannon" >&2
     fi
   else
