@@ -127,9 +127,9 @@ describe("a stale first hand-out (delivery count 1) of work another worker alrea
 
 describe("a create's first hand-out that comes after a manual retry's work item was done", () => {
   // DeliveryCommands.retry on a pending delivery queues work when isQueued does not find the create in the
-  // work stream. A batched delivery's create is written to the journal by that same retry (expandCreated)
-  // a moment before isQueued looks, and the server sources it into the work stream asynchronously (a
-  // source that lost its upstream retries every 10 to 20 s): the create can arrive after the retry's work.
+  // work stream. A create is written to the journal a moment before isQueued looks, and the server sources it
+  // into the work stream asynchronously (a source that lost its upstream retries every 10 to 20 s): the
+  // create can arrive after the retry's work.
   // The retry's item is not a sourced create, so a worker journals its start at sequence 0 without any
   // fence, delivers, acks; the create's later first hand-out then skips the read and sends it again.
   it("is not attempted once the retry's work delivered it", async () => {

@@ -1,6 +1,6 @@
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import { api, deliveryOf, eventually, startTestHookd } from "./support/hookd.ts";
+import { api, deliveryOf, eventually, startTestHookd, waitForState } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 import { createLayout } from "../src/nats/layout.ts";
 
@@ -54,7 +54,7 @@ describe("group commit at ingest", () => {
     }
   });
 
-  it("a batch expanded twice (a worker died after writing it) delivers nothing twice", async () => {
+  it("a batch handed out again after its worker delivered it (the worker died before acknowledging) delivers nothing twice", async () => {
     const jsm = await jetstreamManager(suite.nc);
     const id = await dispatch(suite.hookd.url, "once");
     const key = id.slice("dlv_".length, "dlv_".length + 22);
@@ -62,27 +62,97 @@ describe("group commit at ingest", () => {
       last_by_subj: layout.subjects.ingestBatch(key),
     });
     expect(stored).not.toBeNull();
-    // The same batch again, as a redelivery after a crash would hand it over.
-    await suite.nc.request(layout.subjects.ingestBatch(key), stored!.data);
-    const worker = await startTestHookd(suite.nats.url);
+    const first = await startTestHookd(suite.nats.url);
     try {
-      await eventually(
-        async () => suite.receiver.requests.some((request) => request.body.toString() === "once") || undefined,
-        10_000,
-        "the delivery",
-      );
+      await waitForState(first.url, id, "delivered");
+    } finally {
+      await first.stop();
+    }
+    // The batch as NATS would hand it out again had that worker died before acknowledging it: once more,
+    // on its second hand-out.
+    await suite.nc.request(layout.subjects.ingestBatch(key), stored!.data);
+    const expander = await jetstream(suite.nc).consumers.get(layout.streams.ingest, layout.consumers.expander);
+    const handedOut = await expander.next({ expires: 5_000 });
+    expect(handedOut?.info.deliveryCount).toBe(1);
+    handedOut!.nak();
+    const second = await startTestHookd(suite.nats.url);
+    try {
       await eventually(
         async () => (await jsm.streams.info(layout.streams.ingest)).state.messages === 0 || undefined,
         10_000,
-        "both copies to be expanded",
+        "the batch to be taken again and removed",
       );
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(suite.receiver.requests.filter((request) => request.body.toString() === "once")).toHaveLength(1);
-      expect((await deliveryOf(worker.url, id)).history).toHaveLength(3);
+      expect((await deliveryOf(second.url, id)).history).toHaveLength(3);
+      // Its created event is in its first journal message, with the attempt (decision record 26): no created subject.
       const journal = await jsm.streams.info(layout.streams.journal, {
-        subjects_filter: layout.subjects.deliveryCreated(id),
+        subjects_filter: `${layout.subjects.deliveryTransitions(id)}.>`,
       });
-      expect(journal.state.subjects).toEqual({ [layout.subjects.deliveryCreated(id)]: 1 });
+      expect(journal.state.subjects ?? {}).toEqual({});
+      const transitions = await jsm.streams.info(layout.streams.journal, {
+        subjects_filter: layout.subjects.deliveryTransitions(id),
+      });
+      expect(transitions.state.subjects).toEqual({ [layout.subjects.deliveryTransitions(id)]: 1 });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("attempts a batch's deliveries from the batch: one journal message each and no work message for those answered at once", async () => {
+    const jsm = await jetstreamManager(suite.nc);
+    const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => dispatch(suite.hookd.url, `one-${i}`)));
+    const before = (await jsm.streams.info(layout.streams.journal)).state.messages;
+    const worker = await startTestHookd(suite.nats.url);
+    try {
+      for (const id of ids) await waitForState(worker.url, id, "delivered");
+      expect((await jsm.streams.info(layout.streams.journal)).state.messages - before).toBe(50);
+      const work = await jsm.consumers.info(layout.streams.work, layout.consumers.workers);
+      expect(work.delivered.stream_seq).toBe(0);
+      const view = await deliveryOf(worker.url, ids[3]!);
+      expect(view.history.map((entry: { state: string }) => entry.state)).toEqual([
+        "pending",
+        "in-flight",
+        "delivered",
+      ]);
+      expect(view.replay_mismatch ?? false).toBe(false);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("does not send a delivery cancelled while it waited in its batch, and sends the rest of that batch", async () => {
+    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => dispatch(suite.hookd.url, `cancel-${i}`)));
+    const cancelled = ids[5]!;
+    const response = await api(suite.hookd.url, `/api/v1/deliveries/${cancelled}/cancel`, { method: "POST" });
+    expect(response.status).toBe(200);
+    const worker = await startTestHookd(suite.nats.url);
+    try {
+      for (const id of ids.filter((id) => id !== cancelled)) await waitForState(worker.url, id, "delivered");
+      expect((await deliveryOf(worker.url, cancelled)).state).toBe("cancelled");
+      const sent = suite.receiver.requests.map((request) => request.body.toString());
+      expect(sent).not.toContain("cancel-5");
+      expect(sent.filter((body) => body.startsWith("cancel-"))).toHaveLength(19);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("hands a delivery that fails its first attempt to the work queue, which retries it until it is delivered", async () => {
+    let calls = 0;
+    const flaky = await suite.startReceiver(() => ({ status: ++calls === 1 ? 503 : 200 }));
+    const response = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(flaky.url + "/flaky")}`, {
+      method: "POST",
+      body: "flaky",
+      headers: { "content-type": "text/plain" },
+    });
+    const { id } = (await response.json()) as { id: string };
+    const worker = await startTestHookd(suite.nats.url, { HOOKD_RETRY_SCHEDULE: "200ms" });
+    try {
+      await waitForState(worker.url, id, "delivered");
+      const states = (await deliveryOf(worker.url, id)).history.map((entry: { state: string }) => entry.state);
+      expect(states).toEqual(["pending", "in-flight", "backoff", "in-flight", "delivered"]);
+      expect(flaky.requests).toHaveLength(2);
     } finally {
       await worker.stop();
     }

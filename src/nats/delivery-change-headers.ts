@@ -9,6 +9,11 @@ import type { DeliveryChange } from "../domain/delivery-changes.ts";
  */
 
 export const STATE_HEADER = "Hookd-State";
+/**
+ * On every created event: what the delivery list shows and filters on (domain/delivery-listing.ts), as
+ * JSON. A transitions message that holds its delivery's created event (decision record 26) has it too.
+ */
+export const LISTING_HEADER = "Hookd-Listing";
 const FROM_HEADER = "Hookd-From";
 /** `event>state` for each step, space-separated: `attempt.started>in-flight attempt.succeeded>delivered`. */
 const STEPS_HEADER = "Hookd-Steps";
@@ -77,20 +82,27 @@ export function changesOfMessage(message: JournalMessageHead): DeliveryChange[] 
     targetHost: message.header(TARGET_HEADER) || null,
     subscriptionId: message.header(SUBSCRIPTION_HEADER) || null,
   };
-  if (message.kind === "delivery-created") return [{ ...base, from: null, to: "pending", event: "delivery.created" }];
+  const created: DeliveryChange = { ...base, from: null, to: "pending", event: "delivery.created" };
+  if (message.kind === "delivery-created") return [created];
   const steps = (message.header(STEPS_HEADER) ?? "").split(" ").filter((step) => step.includes(">"));
+  // A batched delivery's first message holds its created event too (decision record 26).
+  const withCreated = message.header(LISTING_HEADER) ? [created] : [];
+  if (steps.length === 0 && withCreated.length > 0) return withCreated;
   if (steps.length === 0) {
     return [{ ...base, from: null, to: message.header(STATE_HEADER) ?? "pending", event: "unknown" }];
   }
   const attempt = attemptOf(message.header(ATTEMPT_HEADER));
   let from: string | null = message.header(FROM_HEADER) || null;
-  return steps.map((step) => {
-    const [event, to] = step.split(">") as [string, string];
-    const change: DeliveryChange = { ...base, from, to, event };
-    if (attempt && (event === "attempt.succeeded" || event === "attempt.failed")) change.attempt = attempt;
-    from = to;
-    return change;
-  });
+  return [
+    ...withCreated,
+    ...steps.map((step) => {
+      const [event, to] = step.split(">") as [string, string];
+      const change: DeliveryChange = { ...base, from, to, event };
+      if (attempt && (event === "attempt.succeeded" || event === "attempt.failed")) change.attempt = attempt;
+      from = to;
+      return change;
+    }),
+  ];
 }
 
 function attemptOf(value: string | undefined): DeliveryChange["attempt"] | undefined {

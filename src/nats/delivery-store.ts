@@ -1,6 +1,6 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { DeliveryState } from "../../actors/delivery.machine.ts";
-import type { PersistedDelivery } from "../../actors/delivery.fold.ts";
+import { initialDelivery, persistDelivery, type PersistedDelivery } from "../../actors/delivery.fold.ts";
 import {
   type DeliveryCreated,
   DeliveryCreatedSchema,
@@ -11,16 +11,22 @@ import { Journal, JournalConflictError, type JournalEntry, NatsUnavailableError,
 import type { JetStreamLayout } from "./layout.ts";
 import { batchIndexOf, batchKeyOf } from "../domain/batch-ids.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
-import { createdHeaders, type DeliveryTags, STATE_HEADER, transitionHeaders } from "./delivery-change-headers.ts";
+import {
+  createdHeaders,
+  type DeliveryTags,
+  LISTING_HEADER,
+  STATE_HEADER,
+  tagsOf as tagsOfCreated,
+  transitionHeaders,
+} from "./delivery-change-headers.ts";
 import { listingFieldsOf } from "../domain/delivery-listing.ts";
 
 /** Where a delivery's journal lives in JetStream, and how its events are encoded there. */
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-export { STATE_HEADER };
-/** On every created event: what the delivery list shows and filters on (domain/delivery-listing.ts), as JSON. */
-export const LISTING_HEADER = "Hookd-Listing";
+
+export { LISTING_HEADER, STATE_HEADER };
 
 export type StoredTransition = { seq: number; time: Date; event: DeliveryTransition; after: PersistedDelivery };
 export type StoredCreated = { seq: number; event: DeliveryCreated };
@@ -58,16 +64,28 @@ export function batchItems(data: Uint8Array): unknown[] {
 
 /** One event with the delivery it led to. */
 export type TransitionStep = { event: DeliveryTransition; after: PersistedDelivery };
-/** A journal message holds one step, or several made at once (an attempt's start and its outcome). */
-type StoredSteps = TransitionStep | { steps: TransitionStep[] };
+/**
+ * A journal message holds one step, or several made at once (an attempt's start and its outcome). The
+ * first message of a delivery accepted in a batch also holds its created event (decision record 26), and
+ * may hold no step then: a delivery journaled as pending, to wait for a worker.
+ */
+type StoredSteps = TransitionStep | { steps: TransitionStep[]; created?: unknown };
+
+function storedStepsOf(entry: { seq: number; data: Uint8Array }): { steps: TransitionStep[]; created?: unknown } {
+  const raw = JSON.parse(decoder.decode(entry.data)) as StoredSteps;
+  const stored = "steps" in raw ? raw : { steps: [raw] };
+  const empty = stored.steps.length === 0 && stored.created === undefined;
+  if (empty || stored.steps.some((step) => !step.after)) throw new Error(`journal entry #${entry.seq} holds no step`);
+  return stored;
+}
 
 function stepsOf(entry: { seq: number; data: Uint8Array }): TransitionStep[] {
-  const raw = JSON.parse(decoder.decode(entry.data)) as StoredSteps;
-  const steps = "steps" in raw ? raw.steps : [raw];
-  if (steps.length === 0 || steps.some((step) => !step.after)) {
-    throw new Error(`journal entry #${entry.seq} holds no step`);
-  }
-  return steps;
+  return storedStepsOf(entry).steps;
+}
+
+/** The state a delivery journaled with its created event alone is in: pending, no attempt made. */
+function pendingAfter(created: DeliveryCreated): PersistedDelivery {
+  return persistDelivery(initialDelivery({ id: created.data.id, maxAttempts: created.data.schedule.length + 1 }));
 }
 
 /** The steps of one message on a delivery's transitions subject, their events checked. */
@@ -132,9 +150,11 @@ export class DeliveryStore {
   async readCreated(id: string): Promise<StoredCreated | null> {
     const entry = await this.journal.readLast(this.#subjects.deliveryCreated(id));
     if (entry) return parseCreated(entry);
-    // Accepted in a batch that no worker has expanded into the journal yet: read it from the batch.
     const key = batchKeyOf(id);
     if (!key) return null;
+    const embedded = await this.readEmbeddedCreated(id);
+    if (embedded) return embedded;
+    // Accepted in a batch that no worker has taken yet: read it from the batch.
     const batch = await this.jsm.direct
       .getMessage(this.layout.streams.ingest, { last_by_subj: this.#subjects.ingestBatch(key) })
       .catch(unavailable);
@@ -145,20 +165,22 @@ export class DeliveryStore {
       // Not yet in the journal, so no sequence there; 0 says "before anything".
       if (created.success && created.data.data.id === id) return { seq: 0, event: created.data };
     }
-    // A worker may have expanded the batch (and removed it) between the two reads: the journal has it now.
+    // A worker may have taken the batch (and removed it) between the reads: the journal has it now.
     const expanded = await this.journal.readLast(this.#subjects.deliveryCreated(id));
-    return expanded ? parseCreated(expanded) : null;
+    return expanded ? parseCreated(expanded) : this.readEmbeddedCreated(id);
+  }
+
+  /** A batched delivery's created event, from the first message on its transitions subject (decision record 26). */
+  private async readEmbeddedCreated(id: string): Promise<StoredCreated | null> {
+    const first = await this.journal.readFirst(this.#subjects.deliveryTransitions(id));
+    const created = first ? storedStepsOf(first).created : undefined;
+    return first && created !== undefined ? { seq: first.seq, event: DeliveryCreatedSchema.parse(created) } : null;
   }
 
   /** A created event that is written straight to the journal (fan-out's): no ingest batch to look in. */
   async readJournaledCreated(id: string): Promise<StoredCreated | null> {
     const entry = await this.journal.readLast(this.#subjects.deliveryCreated(id));
     return entry ? parseCreated(entry) : null;
-  }
-
-  /** Writes a batched delivery's created event into the journal, once: expanding a batch again writes nothing. */
-  async expandCreated(created: DeliveryCreated): Promise<void> {
-    await this.storeCreatedOnce(created.data.id, encoder.encode(JSON.stringify(created)), headersOfCreated(created));
   }
 
   /** The same for an already encoded created event (a batch refused as too large, stored item by item). */
@@ -184,7 +206,10 @@ export class DeliveryStore {
 
   async readHead(id: string): Promise<Head | null> {
     const entry = await this.journal.readLast(this.#subjects.deliveryTransitions(id));
-    return entry ? { seq: entry.seq, after: stepsOf(entry).at(-1)!.after } : null;
+    if (!entry) return null;
+    const { steps, created } = storedStepsOf(entry);
+    const last = steps.at(-1)?.after;
+    return { seq: entry.seq, after: last ?? pendingAfter(DeliveryCreatedSchema.parse(created)) };
   }
 
   async readTransitions(id: string): Promise<StoredTransition[]> {
@@ -201,15 +226,62 @@ export class DeliveryStore {
     steps: readonly TransitionStep[],
     expectedSeq: number,
     change: { from: DeliveryState; tags: DeliveryTags },
+    /** A batched delivery's created event, journaled in this first message (expectedSeq 0) with its steps. */
+    created?: DeliveryCreated,
   ): Promise<number> {
     if (steps.length === 0) throw new Error("appendTransitions needs at least one step");
+    return this.#appendSteps(id, steps, expectedSeq, change, created);
+  }
+
+  async #appendSteps(
+    id: string,
+    steps: readonly TransitionStep[],
+    expectedSeq: number,
+    change: { from: DeliveryState; tags: DeliveryTags },
+    created: DeliveryCreated | undefined,
+  ): Promise<number> {
     const subject = this.#subjects.deliveryTransitions(id);
-    const stored: StoredSteps = steps.length === 1 ? steps[0]! : { steps: [...steps] };
+    const stored: StoredSteps = created
+      ? { created, steps: [...steps] }
+      : steps.length === 1
+      ? steps[0]!
+      : { steps: [...steps] };
+    const state = steps.at(-1)?.after.state ?? "pending";
     const result = await this.journal.append(subject, encoder.encode(JSON.stringify(stored)), {
       expectedSeq,
-      headers: { [STATE_HEADER]: steps.at(-1)!.after.state, ...transitionHeaders(change.from, steps, change.tags) },
+      headers: {
+        ...(created ? headersOfCreated(created) : {}),
+        [STATE_HEADER]: state,
+        ...transitionHeaders(change.from, steps, change.tags),
+      },
     });
     return result.seq;
+  }
+
+  /**
+   * Hands a batched delivery that its batch's worker did not attempt to the work queue: journaled as
+   * pending first (unless something already is), then queued. The msgID makes a second hand-off of the
+   * same delivery (its batch taken again after a crash) a no-op while the work stream remembers it.
+   */
+  async handOffBatched(created: DeliveryCreated): Promise<void> {
+    const tags = tagsOfCreated(created);
+    try {
+      await this.#appendSteps(created.data.id, [], 0, { from: "pending", tags }, created);
+    } catch (error) {
+      if (!(error instanceof JournalConflictError)) throw error;
+    }
+    await this.enqueueWork(created.data.id, `first:${created.data.id}`);
+  }
+
+  /** Tells the batch's first attempts that a command touched one of its deliveries (decision record 26). */
+  async markBatchTouched(id: string): Promise<void> {
+    const key = batchKeyOf(id);
+    if (key) await this.journal.append(this.#subjects.ingestBatchTouched(key), encoder.encode(id));
+  }
+
+  /** Whether a command touched any delivery of the batch while it waited (read from the stream's leader: an absence must be true). */
+  async isBatchTouched(key: string): Promise<boolean> {
+    return (await this.journal.readLastFromLeader(this.#subjects.ingestBatchTouched(key))) !== null;
   }
 
   /** Whether the work queue holds a message for the delivery (its create's, or a queued retry), in flight or waiting. */

@@ -103,6 +103,12 @@ export class Journal {
     return message ? toEntry(message) : null;
   }
 
+  /** The oldest entry of one subject. */
+  async readFirst(subject: string): Promise<JournalEntry | null> {
+    const message = await this.jsm.direct.getMessage(this.stream, { seq: 1, next_by_subj: subject }).catch(unavailable);
+    return message ? toEntry(message) : null;
+  }
+
   /** Every entry of one subject, oldest first. */
   async readAll(subject: string): Promise<JournalEntry[]> {
     const entries: JournalEntry[] = [];

@@ -75,6 +75,7 @@ export type ParsedSubject =
   | { kind: "delivery-work"; id: string }
   | { kind: "lease"; subscriptionId: string }
   | { kind: "ingest-batch"; key: string }
+  | { kind: "ingest-batch-touched"; key: string }
   | { kind: "subscription"; id: string }
   | { kind: "attempts"; subscriptionId: string }
   | { kind: "rate"; key: string }
@@ -128,6 +129,11 @@ export type JetStreamLayout = {
     deliveryWork(id: string): string;
     lease(subscriptionId: string): string;
     ingestBatch(key: string): string;
+    /**
+     * Written once a command has touched a delivery still in its ingest batch: the batch's first attempts then
+     * read each delivery's journal before sending it (decision record 26).
+     */
+    ingestBatchTouched(key: string): string;
     subscription(id: string): string;
     readonly allSubscriptions: string;
     attempts(subscriptionId: string): string;
@@ -271,6 +277,7 @@ function namesIn(namespace: string, replicas: number): Names {
     deliveryWork: (id) => `${p}.work.delivery.${id}`,
     lease: (subscriptionId) => `${p}.work.lease.${subscriptionId}`,
     ingestBatch: (key) => `${p}.ingest.${key}`,
+    ingestBatchTouched: (key) => `${p}.journal.batch.${key}`,
     subscription: (id) => `${p}.subscriptions.${id}`,
     allSubscriptions: `${p}.subscriptions.*`,
     attempts: (subscriptionId) => `${p}.attempts.${subscriptionId}`,
@@ -314,6 +321,9 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
     case "journal":
       if (first === "event") {
         return rest.length === 2 && second !== undefined ? { kind: "published-event", id: second } : null;
+      }
+      if (first === "batch") {
+        return rest.length === 2 && second !== undefined ? { kind: "ingest-batch-touched", key: second } : null;
       }
       if (first !== "delivery" || second === undefined) return null;
       if (rest.length === 2) return { kind: "delivery-transitions", id: second };
@@ -518,10 +528,12 @@ function durableLiterals(names: Names, settings: StreamSettings): DurableConsume
         durable_name: consumers.expander,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
-        ack_wait: nanos(30_000),
+        // Its handler makes first attempts (decision record 26): a batch whose worker died is handed out
+        // again after the same lease as a delivery's work.
+        ack_wait: nanos(settings.ackWaitMs),
         max_deliver: -1,
       },
-      updatable: [],
+      updatable: ["ack_wait"],
     },
     {
       // Fan-out reads each published event once across all instances; deliveries it creates carry the retries.

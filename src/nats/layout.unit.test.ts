@@ -45,6 +45,10 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
     }],
     [subjects.lease(sub), { kind: "lease", subscriptionId: sub }],
     [subjects.ingestBatch("01J9Z3QK8Y2M4N6P8R0T2V"), { kind: "ingest-batch", key: "01J9Z3QK8Y2M4N6P8R0T2V" }],
+    [subjects.ingestBatchTouched("01J9Z3QK8Y2M4N6P8R0T2V"), {
+      kind: "ingest-batch-touched",
+      key: "01J9Z3QK8Y2M4N6P8R0T2V",
+    }],
     [subjects.subscription(sub), { kind: "subscription", id: sub }],
     [subjects.attempts(sub), { kind: "attempts", subscriptionId: sub }],
     [subjects.rate(sub), { kind: "rate", key: sub }],
@@ -173,6 +177,7 @@ describe("the JetStream layout", () => {
       "delivery-work": layout.streams.work,
       lease: layout.streams.work,
       "ingest-batch": layout.streams.ingest,
+      "ingest-batch-touched": layout.streams.journal,
       subscription: layout.streams.subscriptions,
       attempts: layout.streams.attempts,
       rate: layout.streams.rates,

@@ -130,7 +130,9 @@ export class DeliveryCommands {
    * bulk job taken over must not do to the deliveries its dead runner retried (see BulkOrigin).
    */
   async retry(id: string, origin?: BulkOrigin): Promise<DeliveryState> {
-    return this.decide(id, "retried", async (state, seq) => {
+    return this.decide(id, "retried", async (state, seq, inBatch) => {
+      // Still in its ingest batch: the batch's worker will attempt it; a work item beside it could send it twice.
+      if (state === "pending" && inBatch) return null;
       if (state === "pending") {
         // Only work that was lost is queued again: a second item beside the first could have two workers send it.
         if (!(await this.deps.store.isQueued(id))) await this.deps.store.enqueueWork(id, `requeue:${id}:${seq}`);
@@ -169,22 +171,25 @@ export class DeliveryCommands {
   private async decide(
     id: string,
     command: string,
-    decide: (state: DeliveryState, seq: number) => Promise<DeliveryTransition | null>,
+    /** `inBatch`: nothing of the delivery is journaled yet; it waits in its ingest batch. */
+    decide: (state: DeliveryState, seq: number, inBatch: boolean) => Promise<DeliveryTransition | null>,
     afterAppend?: (seq: number, created: DeliveryCreated) => Promise<void>,
   ): Promise<DeliveryState> {
     // Before any id goes into a subject: a wildcard would read or journal on every delivery's.
     if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
     const created = await this.deps.store.readCreated(id);
     if (!created) throw new DeliveryNotFoundError(id);
-    // Still in its ingest batch: journal it first, so the journal (and the index that follows it) never
-    // holds a transition before the delivery's created event.
-    if (created.seq === 0) await this.deps.store.expandCreated(created.event);
+    // Still in its ingest batch: the batch's worker must read the delivery's journal before sending it, and
+    // this command's append carries the created event (decision record 26), so the journal (and the index
+    // that follows it) never holds a transition before the delivery's created event.
+    if (created.seq === 0) await this.deps.store.markBatchTouched(id);
     for (let round = 0; round < 5; round++) {
       const head = await this.deps.store.readHead(id);
       const snapshot = head
         ? restoreDelivery(head.after)
         : initialDelivery({ id, maxAttempts: created.event.data.schedule.length + 1 });
-      const event = await decide(stateOf(snapshot), head?.seq ?? 0);
+      const inBatch = created.seq === 0 && !head;
+      const event = await decide(stateOf(snapshot), head?.seq ?? 0, inBatch);
       if (!event) return stateOf(snapshot);
       const next = applyDeliveryEvent(snapshot, event);
       if (!next) throw new TransitionRefusedError("delivery", command, stateOf(snapshot));
@@ -194,6 +199,7 @@ export class DeliveryCommands {
           [{ event, after: persistDelivery(next) }],
           head?.seq ?? 0,
           { from: stateOf(snapshot), tags: tagsOf(created.event) },
+          inBatch ? created.event : undefined,
         );
         await afterAppend?.(seq, created.event);
         return stateOf(next);

@@ -185,14 +185,18 @@ export function foldBatch(layout: JetStreamLayout, messages: readonly JsMsg[]): 
       continue;
     }
     const state = message.headers?.get(STATE_HEADER) || "pending";
-    if (known) Object.assign(known, { state, journalSeq: message.seq, updatedAt });
-    else {updates.set(parsed.id, {
+    // A batched delivery's first message holds its created event, and so its fields (decision record 26).
+    const fields = listingFieldsIn(message);
+    if (known) {
+      Object.assign(known, { state, journalSeq: message.seq, updatedAt });
+      if (fields) known.fields ??= fields;
+    } else {updates.set(parsed.id, {
         id: parsed.id,
         state,
         journalSeq: message.seq,
         updatedAt,
-        fields: null,
-        fresh: false,
+        fields,
+        fresh: fields !== null,
       });}
   }
   return [...updates.values()];

@@ -94,8 +94,20 @@ export type SubscriptionDeliveryFinished = {
   gone: boolean;
 };
 
-/** A delivery's state as of a journal sequence: the sequence the next append expects. */
-type Base = { seq: number; snapshot: DeliverySnapshot };
+/**
+ * What the worker uses of a work-queue message. A batched delivery's first work is not a message of
+ * its own but an item of its ingest batch (runtime/batch-first-attempts.ts), which stands in for one.
+ */
+export type WorkItem = Pick<JsMsg, "subject" | "data" | "ack" | "nak" | "term" | "working"> & {
+  readonly info: Pick<JsMsg["info"], "deliveryCount">;
+};
+
+/**
+ * A delivery's state as of a journal sequence: the sequence the next append expects. `unjournaled`:
+ * nothing of the delivery is journaled yet (its created event is in its ingest batch), so the first
+ * append carries the created event too.
+ */
+type Base = { seq: number; snapshot: DeliverySnapshot; unjournaled?: boolean };
 /** The body to send: the delivery's own (undefined), the topic log's event, or null when that event has expired. */
 type Payload = Uint8Array | null | undefined;
 /** Runs on the newest state; returns the state to decide on next, or null once the message is settled. */
@@ -179,8 +191,19 @@ export class DeliveryWorker {
     message.nak(1_000);
   }
 
+  /**
+   * A batched delivery's first work, taken from its ingest batch: nothing of it is journaled (the batch
+   * has checked), so there is no head to read, and its first append journals its created event too.
+   */
+  async handleFirst(item: WorkItem, created: DeliveryCreated): Promise<void> {
+    const base: Base = { ...baseOf(created, null), unjournaled: true };
+    if (await this.appendWithRetry(created, base, (latest) => this.step(item, created, latest))) return;
+    this.deps.log.warn({ id: created.data.id }, "delivery kept changing under this worker; trying again shortly");
+    item.nak(1_000);
+  }
+
   /** The delivery's created event, or null when there is none to act on (the message is then terminated). */
-  private async createdFor(message: JsMsg, id: string, sourcedCreate: boolean): Promise<DeliveryCreated | null> {
+  private async createdFor(message: WorkItem, id: string, sourcedCreate: boolean): Promise<DeliveryCreated | null> {
     let created: DeliveryCreated | undefined;
     try {
       created = sourcedCreate
@@ -236,12 +259,13 @@ export class DeliveryWorker {
       snapshot = after;
     }
     const change = { from: stateOf(base.snapshot), tags: tagsOf(created) };
-    const seq = await this.deps.store.appendTransitions(created.data.id, steps, base.seq, change);
+    const embedded = base.unjournaled ? created : undefined;
+    const seq = await this.deps.store.appendTransitions(created.data.id, steps, base.seq, change, embedded);
     return { seq, snapshot };
   }
 
   /** One round of handle: does what the delivery's newest state asks for now. */
-  private async step(message: JsMsg, created: DeliveryCreated, base: Base): Promise<Base | null> {
+  private async step(message: WorkItem, created: DeliveryCreated, base: Base): Promise<Base | null> {
     const now = this.deps.clock();
     const next = nextStep(base.snapshot, now, this.deps.leaseMs);
     switch (next.kind) {
@@ -279,7 +303,7 @@ export class DeliveryWorker {
    * Everything that can fail on NATS, or defer the work, happens before the attempt takes its origin's
    * slot: a read error costs no attempt, and the slot's time is the attempt's own (the origin's pace).
    */
-  private async attempt(message: JsMsg, created: DeliveryCreated, base: Base): Promise<void> {
+  private async attempt(message: WorkItem, created: DeliveryCreated, base: Base): Promise<void> {
     if (await this.deferredByRateLimit(message, created)) return;
     const payload = await this.payloadOf(created);
     const prepared = await this.outboundRequest(created, payload);
@@ -311,7 +335,7 @@ export class DeliveryWorker {
    * made again after the lease, and recorded as interrupted when its start was journaled.
    */
   private async attemptWithinShare(
-    message: JsMsg,
+    message: WorkItem,
     created: DeliveryCreated,
     base: Base,
     payload: Payload,
@@ -353,7 +377,7 @@ export class DeliveryWorker {
 
   /** Journals a quick attempt's start and outcome in one append, on the newest state that still takes them. */
   private async recordQuickAttempt(
-    message: JsMsg,
+    message: WorkItem,
     created: DeliveryCreated,
     base: Base,
     started: AttemptStarted,
@@ -372,7 +396,7 @@ export class DeliveryWorker {
   }
 
   /** True when the subscription is over its rate and the message went back to NATS. */
-  private async deferredByRateLimit(message: JsMsg, created: DeliveryCreated): Promise<boolean> {
+  private async deferredByRateLimit(message: WorkItem, created: DeliveryCreated): Promise<boolean> {
     const limit = created.data.rateLimit;
     if (!limit || !this.deps.rateLimiter) return false;
     const wait = await this.deps.rateLimiter.reserve(limit.key, limit.perSecond, this.deps.clock());
@@ -442,7 +466,7 @@ export class DeliveryWorker {
   }
 
   /** Sends the request, telling NATS meanwhile that the message is still being worked on. */
-  private async send(message: JsMsg, outbound: OutboundRequest, payload: Payload): Promise<AttemptResult> {
+  private async send(message: WorkItem, outbound: OutboundRequest, payload: Payload): Promise<AttemptResult> {
     if (payload === null) {
       return { latencyMs: 0, errorCode: "payload-expired", error: "the event is no longer in the topic log" };
     }
@@ -477,7 +501,7 @@ export class DeliveryWorker {
 
   /** One round of recording an outcome, then telling the subscription and settling the message. */
   private async recordOutcome(
-    message: JsMsg,
+    message: WorkItem,
     created: DeliveryCreated,
     base: Base,
     outcome: AttemptResolved,
@@ -488,7 +512,7 @@ export class DeliveryWorker {
   }
 
   /** Someone else moved the delivery on; hand the message back so the newest state decides what it needs. */
-  private outcomeNoLongerApplies(message: JsMsg, id: string, base: Base, outcome: AttemptResolved): null {
+  private outcomeNoLongerApplies(message: WorkItem, id: string, base: Base, outcome: AttemptResolved): null {
     const state = stateOf(base.snapshot);
     this.deps.log.warn(
       { id, attempt: outcome.data.attempt, state },
@@ -500,7 +524,7 @@ export class DeliveryWorker {
 
   /** The outcome is journaled: tell the subscription, count a finished delivery, settle the message. */
   private async afterOutcome(
-    message: JsMsg,
+    message: WorkItem,
     created: DeliveryCreated,
     after: Base,
     outcome: AttemptResolved,
@@ -537,7 +561,7 @@ export class DeliveryWorker {
     if (created.data.ordered && subscriptionId) await this.deps.onOrderedHeadDone?.(subscriptionId);
   }
 
-  private settle(message: JsMsg, snapshot: DeliverySnapshot): void {
+  private settle(message: WorkItem, snapshot: DeliverySnapshot): void {
     if (stateOf(snapshot) === "backoff" && snapshot.context.retryAt !== null) {
       message.nak(Math.max(snapshot.context.retryAt - this.deps.clock(), 0));
     } else {

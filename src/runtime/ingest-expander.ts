@@ -1,22 +1,69 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import { type DeliveryCreated, DeliveryCreatedSchema } from "../domain/delivery-events.ts";
+import { batchKeyOf } from "../domain/batch-ids.ts";
 import type { Logger } from "../log.ts";
 import { batchItems, type DeliveryStore } from "../nats/delivery-store.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
+import type { JetStreamLayout } from "../nats/layout.ts";
+import type { DeliveryWorker, WorkItem } from "./delivery-worker.ts";
 
 /**
- * Expands an ingest batch into the journal: each delivery's created event goes to its own subject
- * (exclusively, so a batch expanded twice after a crash writes nothing twice), from where the work
- * queue picks it up as for any delivery. The batch is acknowledged, and so removed, only after
- * every one of its deliveries is in the journal. Every delivery in it was answered 202, so a batch
- * is never dropped: an item this version cannot read (written by a newer instance during an
+ * Expands an ingest batch into the journal by working it (decision record 26): each delivery's first
+ * attempt is made from the batch, and its first journal message holds its created event with the
+ * attempt's start and outcome, so a delivery answered at once costs one append and no work message.
+ * A delivery that cannot be attempted now (its origin busy, its rate spent, its secrets sealed under a
+ * key this instance lacks) or that needs another attempt is journaled and put on the work queue. The
+ * batch is acknowledged, and so removed, only when every delivery in it is journaled, and queued where
+ * it needs to be; taken again after a crash, or after a command touched one of its deliveries, each
+ * delivery's journal is read before anything is sent. Every delivery in it was answered 202, so a
+ * batch is never dropped: an item this version cannot read (written by a newer instance during an
  * upgrade) keeps the batch coming back, slowly, for an instance that can.
  */
 
 const UNREADABLE_RETRY_MS = 5 * 60_000;
 
+export type ExpanderDeps = {
+  store: DeliveryStore;
+  worker: DeliveryWorker;
+  layout: JetStreamLayout;
+  log: Logger;
+  /** A batch's deliveries attempted at once; the rest wait in the batch for a free place. */
+  attemptsPerBatch: number;
+  /** The ingest consumer's ack wait: a batch being worked tells NATS so well within it. */
+  leaseMs: number;
+};
+
+/** A delivery of the batch, standing in for its work message: a hand-back goes to the work queue. */
+class BatchItem implements WorkItem {
+  readonly info = { deliveryCount: 1 };
+  readonly data = new Uint8Array();
+  readonly subject: string;
+  /** The hand-off a nak asked for, awaited before the batch is acknowledged. */
+  handOff: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly batch: JsMsg,
+    private readonly created: DeliveryCreated,
+    private readonly store: DeliveryStore,
+    layout: JetStreamLayout,
+  ) {
+    // The create's own work, handed out for the first time: what lets its first attempt go out at once.
+    this.subject = layout.subjects.deliveryCreated(created.data.id);
+  }
+
+  ack(): void {}
+  term(): void {}
+  working(): void {
+    this.batch.working();
+  }
+  /** The work queue takes the delivery over; the worker that pulls it waits out what is left of any delay. */
+  nak(): void {
+    this.handOff = this.store.handOffBatched(this.created);
+  }
+}
+
 export class IngestExpander {
-  constructor(private readonly deps: { store: DeliveryStore; log: Logger }) {}
+  constructor(private readonly deps: ExpanderDeps) {}
 
   async handle(message: JsMsg): Promise<void> {
     let items: unknown[];
@@ -37,14 +84,20 @@ export class IngestExpander {
       if (created.success) readable.push(created.data);
       else unreadable++;
     }
-    const results = await Promise.allSettled(readable.map((created) => this.deps.store.expandCreated(created)));
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
-    if (failed) {
-      throw failed.reason instanceof NatsUnavailableError ? failed.reason : new NatsUnavailableError(failed.reason);
+    const careful = await this.mustReadJournals(message, readable);
+    // A batch of many deliveries to slow receivers can take longer than the ack wait; NATS must not hand it
+    // to another instance meanwhile, which would send its deliveries again.
+    const heartbeat = setInterval(() => message.working(), Math.max(this.deps.leaseMs / 3, 1_000));
+    let failure: unknown;
+    try {
+      failure = await this.forEachLimited(readable, (created) => this.first(message, created, careful));
+    } finally {
+      clearInterval(heartbeat);
     }
+    if (failure) throw failure instanceof NatsUnavailableError ? failure : new NatsUnavailableError(failure);
     if (unreadable > 0) {
-      // The readable ones are in the journal (expanding them again is a no-op); the rest wait for an instance
-      // that understands them.
+      // The readable ones are in the journal (taking them again reads their journals first); the rest wait
+      // for an instance that understands them.
       this.deps.log.error(
         { subject: message.subject, unreadable, expanded: readable.length },
         "ingest batch items this instance cannot read; the batch stays queued",
@@ -53,5 +106,46 @@ export class IngestExpander {
       return;
     }
     message.ack();
+  }
+
+  /** Taken before (a crash, an unreadable item) or touched by a command: some deliveries may be journaled already. */
+  private async mustReadJournals(message: JsMsg, readable: DeliveryCreated[]): Promise<boolean> {
+    if (message.info.deliveryCount > 1) return true;
+    const key = readable[0] ? batchKeyOf(readable[0].data.id) : null;
+    return key !== null && (await this.deps.store.isBatchTouched(key));
+  }
+
+  private async first(batch: JsMsg, created: DeliveryCreated, careful: boolean): Promise<void> {
+    if (careful && (await this.alreadyJournaled(created))) return;
+    const item = new BatchItem(batch, created, this.deps.store, this.deps.layout);
+    await this.deps.worker.handleFirst(item, created);
+    await item.handOff;
+  }
+
+  /**
+   * Whether the delivery's journal holds anything, which then decides for it (a cancel, or an attempt
+   * made before a crash). One not yet ended is put on the work queue (again: a no-op if it is there).
+   */
+  private async alreadyJournaled(created: DeliveryCreated): Promise<boolean> {
+    const head = await this.deps.store.readHead(created.data.id);
+    if (!head) return false;
+    const ended = head.after.state === "delivered" || head.after.state === "failed" ||
+      head.after.state === "cancelled";
+    if (!ended) await this.deps.store.handOffBatched(created);
+    return true;
+  }
+
+  /** Runs `work` over `items`, at most attemptsPerBatch at once; the first failure, once all have settled. */
+  private async forEachLimited<T>(items: T[], work: (item: T) => Promise<void>): Promise<unknown> {
+    let next = 0;
+    let failure: unknown = undefined;
+    const lane = async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        await work(item).catch((error: unknown) => (failure ??= error));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.deps.attemptsPerBatch, items.length) }, lane));
+    return failure;
   }
 }

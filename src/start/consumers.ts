@@ -21,7 +21,7 @@ import type { SubscriptionPart } from "./subscriptions.ts";
 
 /** Fan-out handlers at once: each writes up to thousands of deliveries, so a few keep NATS busy. */
 const FANOUT_CONCURRENCY = 16;
-/** Ingest batches expanded at once: each is one message holding many deliveries. */
+/** Ingest batches worked at once: each is one message holding many deliveries, whose first attempts it makes. */
 const EXPANDER_CONCURRENCY = 8;
 /** How often each instance looks for an ordered line that nothing told to move (a safety net, not the way lines move). */
 const LINE_SWEEP_MS = 10_000;
@@ -52,7 +52,17 @@ export async function startConsumers(
     consumer: storage.layout.consumers.fanOut,
   });
   closers.push("fan-out consumer", () => fanOut.stop());
-  const expander = new IngestExpander({ store: deliveryPart.deliveryStore, log });
+  await startRouters(config, parts, log, closers);
+  const worker = createWorker(config, parts, log);
+  const expander = new IngestExpander({
+    store: deliveryPart.deliveryStore,
+    worker,
+    layout: storage.layout,
+    log,
+    // The batches at once share the instance's attempt slots, as the work queue's handlers do.
+    attemptsPerBatch: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY / EXPANDER_CONCURRENCY)),
+    leaseMs: ackWaitFor(config),
+  });
   const expanding = await runWorkQueue({
     js: storage.js,
     concurrency: EXPANDER_CONCURRENCY,
@@ -60,10 +70,9 @@ export async function startConsumers(
     log,
     stream: storage.layout.streams.ingest,
     consumer: storage.layout.consumers.expander,
+    prefetch: false,
   });
   closers.push("ingest expander consumer", () => expanding.stop());
-  await startRouters(config, parts, log, closers);
-  const worker = createWorker(config, parts, log);
   const working = await runWorkQueue({
     js: storage.js,
     stream: storage.layout.streams.work,
