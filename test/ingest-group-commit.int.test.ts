@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { api, deliveryOf, eventually, startTestHookd, waitForState } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 import { createLayout } from "../src/nats/layout.ts";
+import { createdCarriedBy, DeliveryStore } from "../src/nats/delivery-store.ts";
+import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
 
 const layout = createLayout();
 
@@ -133,6 +135,76 @@ describe("group commit at ingest", () => {
       const sent = suite.receiver.requests.map((request) => request.body.toString());
       expect(sent).not.toContain("cancel-5");
       expect(sent.filter((body) => body.startsWith("cancel-"))).toHaveLength(19);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("does not send a delivery cancelled while its batch is being worked, once the cancel is answered", async () => {
+    const slow = await suite.startReceiver(() => ({ status: 200, delayMs: 300 }));
+    const send = async (i: number) => {
+      const response = await api(suite.hookd.url, `/dispatch?_url=${encodeURIComponent(slow.url + "/slow")}`, {
+        method: "POST",
+        body: `slow-${i}`,
+        headers: { "content-type": "text/plain" },
+      });
+      return ((await response.json()) as { id: string }).id;
+    };
+    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => send(i)));
+    // The largest batch: its last delivery is attempted after the others of its batch, one at a time
+    // (HOOKD_CONCURRENCY 8 over 8 batches), each answered in 300 ms.
+    const batches = new Map<string, string[]>();
+    for (const id of ids) {
+      const key = id.slice("dlv_".length, "dlv_".length + 22);
+      batches.set(key, [...(batches.get(key) ?? []), id]);
+    }
+    const largest = [...batches.values()].sort((a, b) => b.length - a.length)[0]!;
+    expect(largest.length).toBeGreaterThanOrEqual(4);
+    const last = largest.at(-1)!;
+    const worker = await startTestHookd(suite.nats.url, { HOOKD_CONCURRENCY: "8" });
+    try {
+      await slow.waitFor(1);
+      const cancel = await api(suite.hookd.url, `/api/v1/deliveries/${last}/cancel`, { method: "POST" });
+      expect(cancel.status).toBe(200);
+      const others = ids.filter((id) => id !== last);
+      for (const id of others) await waitForState(worker.url, id, "delivered", 30_000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect((await deliveryOf(worker.url, last)).state).toBe("cancelled");
+      expect(slow.requests).toHaveLength(others.length);
+    } finally {
+      await worker.stop();
+    }
+  }, 60_000);
+
+  it("reads a delivery handed to the work queue before any attempt as pending, and its work message carries its request", async () => {
+    const jsm = await jetstreamManager(suite.nc);
+    const store = new DeliveryStore(jetstream(suite.nc), jsm, new JetStreamPublisher(suite.nc), layout);
+    const id = await dispatch(suite.hookd.url, "handed-off");
+    const created = (await store.readCreated(id))!;
+    expect(created.seq).toBe(0);
+    // A batch's worker hands it off (twice: it died, and the batch was taken again), then dies before
+    // acknowledging the batch, which NATS hands out again.
+    const expander = await jetstream(suite.nc).consumers.get(layout.streams.ingest, layout.consumers.expander);
+    const batch = await expander.next({ expires: 5_000 });
+    expect(batch?.subject).toBe(layout.subjects.ingestBatch(id.slice("dlv_".length, "dlv_".length + 22)));
+    await store.handOffBatched(created.event);
+    await store.handOffBatched(created.event);
+    batch!.nak();
+    const view = await deliveryOf(suite.hookd.url, id);
+    expect(view.state).toBe("pending");
+    expect(view.history.map((entry: { state: string }) => entry.state)).toEqual(["pending"]);
+    expect((await store.readHead(id))?.after.state).toBe("pending");
+    const queued = await jsm.streams.info(layout.streams.work, { subjects_filter: layout.subjects.deliveryWork(id) });
+    // Handed off twice (a batch taken again): one work message.
+    expect(queued.state.subjects).toEqual({ [layout.subjects.deliveryWork(id)]: 1 });
+    const work = await jsm.streams.getMessage(layout.streams.work, { last_by_subj: layout.subjects.deliveryWork(id) });
+    expect(createdCarriedBy(work!.data)).toEqual(created.event);
+    // The batch and the work message both reach the worker: it is sent once (each journals the start first).
+    const worker = await startTestHookd(suite.nats.url);
+    try {
+      await waitForState(worker.url, id, "delivered");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(suite.receiver.requests.filter((request) => request.body.toString() === "handed-off")).toHaveLength(1);
     } finally {
       await worker.stop();
     }

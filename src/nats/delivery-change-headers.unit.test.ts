@@ -3,6 +3,7 @@ import type { DeliveryCreated, DeliveryTransition } from "../domain/delivery-eve
 import {
   changesOfMessage,
   createdHeaders,
+  LISTING_HEADER,
   STATE_HEADER,
   tagsOf,
   transitionHeaders,
@@ -78,6 +79,29 @@ describe("what a delivery's journal message says in headers", () => {
     ]);
     expect(changes[0]!.attempt).toBeUndefined();
     expect(changes[1]!.attempt).toEqual({ status: 204, latencyMs: 39 });
+  });
+
+  it("reads a batched delivery's first message, which holds its created event, as its creation and then its steps", () => {
+    const steps = [{ event: started, after: { state: "in-flight" } }, {
+      event: succeeded,
+      after: { state: "delivered" },
+    }];
+    const first = (held: typeof steps): Record<string, string> => ({
+      ...createdHeaders(created),
+      [LISTING_HEADER]: "{}",
+      [STATE_HEADER]: held.at(-1)?.after.state ?? "pending",
+      ...transitionHeaders("pending", held, tagsOf(created)),
+    });
+    const changesOf = (headers: Record<string, string>) =>
+      changesOfMessage({ kind: "delivery-transitions", id: "dlv_1", seq: 4, time, header: (n) => headers[n] })
+        .map((c) => [c.from, c.to, c.event]);
+    expect(changesOf(first(steps))).toEqual([
+      [null, "pending", "delivery.created"],
+      ["pending", "in-flight", "attempt.started"],
+      ["in-flight", "delivered", "attempt.succeeded"],
+    ]);
+    // Journaled as pending, to wait for a worker: its creation alone.
+    expect(changesOf(first([]))).toEqual([[null, "pending", "delivery.created"]]);
   });
 
   it("reads a transition written before these headers as a change from an unknown state", () => {

@@ -55,6 +55,12 @@ function createdHeadersOf(created: Uint8Array): Record<string, string> | undefin
   }
 }
 
+/** The created event a work message carries (a batched delivery's hand-off), or undefined when it carries only an id. */
+export function createdCarriedBy(data: Uint8Array): DeliveryCreated | undefined {
+  const raw = JSON.parse(decoder.decode(data)) as { created?: unknown };
+  return raw.created === undefined ? undefined : DeliveryCreatedSchema.parse(raw.created);
+}
+
 /** The items of an ingest batch, in batch order, unchecked: each is checked where it is used. */
 export function batchItems(data: Uint8Array): unknown[] {
   const raw = JSON.parse(decoder.decode(data)) as { deliveries?: unknown };
@@ -270,7 +276,7 @@ export class DeliveryStore {
     } catch (error) {
       if (!(error instanceof JournalConflictError)) throw error;
     }
-    await this.enqueueWork(created.data.id, `first:${created.data.id}`);
+    await this.enqueueWork(created.data.id, `first:${created.data.id}`, created);
   }
 
   /** Tells the batch's first attempts that a command touched one of its deliveries (decision record 26). */
@@ -294,10 +300,13 @@ export class DeliveryStore {
     return false;
   }
 
-  /** Puts a delivery back on the work queue (manual retry); the msgID makes a repeated request a no-op. */
-  async enqueueWork(id: string, dedupeId: string): Promise<void> {
+  /**
+   * Puts a delivery on the work queue (a manual retry, a batched delivery's hand-off, with its created
+   * event); the msgID makes a repeated request a no-op while the work stream remembers it.
+   */
+  async enqueueWork(id: string, dedupeId: string, created?: DeliveryCreated): Promise<void> {
     try {
-      const work = encoder.encode(JSON.stringify({ id }));
+      const work = encoder.encode(JSON.stringify(created ? { id, created } : { id }));
       await this.js.publish(this.#subjects.deliveryWork(id), work, { msgID: dedupeId, timeout: 5_000 });
     } catch (error) {
       throw new NatsUnavailableError(error);

@@ -23,7 +23,9 @@ import {
  * |-----------------------|---------------------------------------------------------|-------------------------------|
  * | `HOOKD_JOURNAL`       | `hookd.journal.delivery.<id>.created`, `…delivery.<id>` | a delivery's request, history |
  * |                       | `hookd.journal.event.<event id>`                        | where a published event sits  |
- * | `HOOKD_WORK`          | `hookd.work.delivery.<id>`, `hookd.work.lease.<sub id>` | work items, sourced creates   |
+ * |                       | `hookd.journal.batch.<batch key>`                       | ingest batches touched        |
+ * | `HOOKD_WORK`          | `hookd.work.delivery.<id>`, `hookd.work.lease.<sub id>` | work items (retries, batched  |
+ * |                       |                                                         | hand-offs), sourced creates   |
  * | `HOOKD_TOPICS`        | `hookd.topic.<s or u>.<encoded topic tokens>`           | the topic log                 |
  * | `HOOKD_SUBSCRIPTIONS` | `hookd.subscriptions.<id>`                              | subscriptions' journals       |
  * | `HOOKD_ATTEMPTS`      | `hookd.attempts.<subscription id>`                      | recent attempts, per sub      |
@@ -40,6 +42,8 @@ import {
  * and `hookd-router-<router name>` (topics). A delivery's journal is two subjects: `<id>.created`
  * holds the accepted request (one message, written by ingest) and `<id>` holds its transitions. The
  * work stream *sources* the created subjects server-side, so accepting a dispatch is a single publish.
+ * A delivery accepted in an ingest batch has no `<id>.created`: its first `<id>` message holds its
+ * request (decision record 26).
  */
 
 export const DEFAULT_NAMESPACE = "hookd";
@@ -134,6 +138,7 @@ export type JetStreamLayout = {
      * read each delivery's journal before sending it (decision record 26).
      */
     ingestBatchTouched(key: string): string;
+    readonly allIngestBatchTouches: string;
     subscription(id: string): string;
     readonly allSubscriptions: string;
     attempts(subscriptionId: string): string;
@@ -278,6 +283,7 @@ function namesIn(namespace: string, replicas: number): Names {
     lease: (subscriptionId) => `${p}.work.lease.${subscriptionId}`,
     ingestBatch: (key) => `${p}.ingest.${key}`,
     ingestBatchTouched: (key) => `${p}.journal.batch.${key}`,
+    allIngestBatchTouches: `${p}.journal.batch.*`,
     subscription: (id) => `${p}.subscriptions.${id}`,
     allSubscriptions: `${p}.subscriptions.*`,
     attempts: (subscriptionId) => `${p}.attempts.${subscriptionId}`,

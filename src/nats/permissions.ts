@@ -73,7 +73,11 @@ export function natsPermissions(
       ...streams.flatMap((stream) => [`$JS.ACK.${stream}.>`, `$JS.FC.${stream}.>`]),
     ],
     // Every reply hookd waits for (publish acks, API answers, pulled and pushed messages) comes to an inbox.
-    subscribe: [`${options.inboxPrefix ?? "_INBOX"}.>`],
+    subscribe: [
+      `${options.inboxPrefix ?? "_INBOX"}.>`,
+      // Touch marks on ingest batches, heard as they are written (decision record 26).
+      layout.subjects.allIngestBatchTouches,
+    ],
   };
 }
 

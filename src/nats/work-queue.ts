@@ -28,30 +28,33 @@ export type WorkQueueOptions = {
   prefetch?: boolean;
 };
 
+/** Runs the handler on one message, counted in `active` until it settles; a failure hands the message back. */
+function startHandler(options: WorkQueueOptions, active: Set<Promise<void>>, message: JsMsg): void {
+  const task: Promise<void> = options
+    .handle(message)
+    .catch((error: unknown) => {
+      options.log.error({ err: error, subject: message.subject }, "work item failed; it will be redelivered");
+      try {
+        message.nak(1_000);
+      } catch {
+        // The connection is gone: the ack wait redelivers the message anyway.
+      }
+    })
+    .finally(() => {
+      active.delete(task);
+      options.onLoad?.(active.size);
+    });
+  active.add(task);
+  options.onLoad?.(active.size);
+}
+
 export async function runWorkQueue(options: WorkQueueOptions): Promise<WorkQueueRunner> {
   const consumer = await options.js.consumers.get(options.stream, options.consumer);
   const active = new Set<Promise<void>>();
   let current: ConsumerMessages | null = null;
   let stopped = false;
 
-  const start = (message: JsMsg) => {
-    const task: Promise<void> = options
-      .handle(message)
-      .catch((error: unknown) => {
-        options.log.error({ err: error, subject: message.subject }, "work item failed; it will be redelivered");
-        try {
-          message.nak(1_000);
-        } catch {
-          // The connection is gone: the ack wait redelivers the message anyway.
-        }
-      })
-      .finally(() => {
-        active.delete(task);
-        options.onLoad?.(active.size);
-      });
-    active.add(task);
-    options.onLoad?.(active.size);
-  };
+  const start = (message: JsMsg) => startHandler(options, active, message);
 
   const consumeAll = async (messages: ConsumerMessages) => {
     for await (const message of messages) {

@@ -179,10 +179,6 @@ export class DeliveryCommands {
     if (!isDeliveryId(id)) throw new DeliveryNotFoundError(id);
     const created = await this.deps.store.readCreated(id);
     if (!created) throw new DeliveryNotFoundError(id);
-    // Still in its ingest batch: the batch's worker must read the delivery's journal before sending it, and
-    // this command's append carries the created event (decision record 26), so the journal (and the index
-    // that follows it) never holds a transition before the delivery's created event.
-    if (created.seq === 0) await this.deps.store.markBatchTouched(id);
     for (let round = 0; round < 5; round++) {
       const head = await this.deps.store.readHead(id);
       const snapshot = head
@@ -194,6 +190,10 @@ export class DeliveryCommands {
       const next = applyDeliveryEvent(snapshot, event);
       if (!next) throw new TransitionRefusedError("delivery", command, stateOf(snapshot));
       try {
+        // Still in its ingest batch: the batch's worker must read the delivery's journal before sending it, and
+        // this append carries the created event (decision record 26), so the journal (and the index that
+        // follows it) never holds a transition before the delivery's created event.
+        if (inBatch) await this.deps.store.markBatchTouched(id);
         const seq = await this.deps.store.appendTransitions(
           id,
           [{ event, after: persistDelivery(next) }],

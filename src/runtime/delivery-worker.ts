@@ -20,7 +20,7 @@ import type { AttemptResult, HttpAttempter, OutboundRequest } from "../delivery/
 import { buildOutboundRequest } from "../delivery/outbound-request.ts";
 import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
 import { SecretBoxError } from "../domain/secret-box.ts";
-import type { DeliveryStore, Head, TransitionStep } from "../nats/delivery-store.ts";
+import { createdCarriedBy, type DeliveryStore, type Head, type TransitionStep } from "../nats/delivery-store.ts";
 import { JournalConflictError, NatsUnavailableError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import type { Logger } from "../log.ts";
@@ -96,7 +96,7 @@ export type SubscriptionDeliveryFinished = {
 
 /**
  * What the worker uses of a work-queue message. A batched delivery's first work is not a message of
- * its own but an item of its ingest batch (runtime/batch-first-attempts.ts), which stands in for one.
+ * its own but an item of its ingest batch (runtime/ingest-expander.ts), which stands in for one.
  */
 export type WorkItem = Pick<JsMsg, "subject" | "data" | "ack" | "nak" | "term" | "working"> & {
   readonly info: Pick<JsMsg["info"], "deliveryCount">;
@@ -192,11 +192,14 @@ export class DeliveryWorker {
   }
 
   /**
-   * A batched delivery's first work, taken from its ingest batch: nothing of it is journaled (the batch
-   * has checked), so there is no head to read, and its first append journals its created event too.
+   * A batched delivery's work, taken from its ingest batch (runtime/ingest-expander.ts). Handed out for
+   * the first time (the batch has checked that no command touched it), nothing of it is journaled: no head
+   * to read, its first attempt goes out at once, and its first append journals its created event too.
+   * Otherwise its journal decides, as for any work handed out again: its start is journaled first.
    */
-  async handleFirst(item: WorkItem, created: DeliveryCreated): Promise<void> {
-    const base: Base = { ...baseOf(created, null), unjournaled: true };
+  async handleBatched(item: WorkItem, created: DeliveryCreated): Promise<void> {
+    const head = item.info.deliveryCount > 1 ? await this.deps.store.readHead(created.data.id) : null;
+    const base: Base = head ? baseOf(created, head) : { ...baseOf(created, null), unjournaled: true };
     if (await this.appendWithRetry(created, base, (latest) => this.step(item, created, latest))) return;
     this.deps.log.warn({ id: created.data.id }, "delivery kept changing under this worker; trying again shortly");
     item.nak(1_000);
@@ -206,9 +209,11 @@ export class DeliveryWorker {
   private async createdFor(message: WorkItem, id: string, sourcedCreate: boolean): Promise<DeliveryCreated | null> {
     let created: DeliveryCreated | undefined;
     try {
+      // A batched delivery handed to the work queue carries its created event: a replica that lags behind
+      // the journal's leader could not show it yet (decision record 26).
       created = sourcedCreate
         ? DeliveryCreatedSchema.parse(JSON.parse(new TextDecoder().decode(message.data)))
-        : (await this.deps.store.readCreated(id))?.event;
+        : createdCarriedBy(message.data) ?? (await this.deps.store.readCreated(id))?.event;
     } catch (error) {
       if (error instanceof NatsUnavailableError) throw error;
       // An unreadable journal entry will not become readable: stop redelivering it.

@@ -2,6 +2,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { type DeliveryCreated, DeliveryCreatedSchema } from "../domain/delivery-events.ts";
 import { batchKeyOf } from "../domain/batch-ids.ts";
 import type { Logger } from "../log.ts";
+import type { BatchTouches } from "../nats/batch-touches.ts";
 import { batchItems, type DeliveryStore } from "../nats/delivery-store.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
@@ -14,10 +15,11 @@ import type { DeliveryWorker, WorkItem } from "./delivery-worker.ts";
  * A delivery that cannot be attempted now (its origin busy, its rate spent, its secrets sealed under a
  * key this instance lacks) or that needs another attempt is journaled and put on the work queue. The
  * batch is acknowledged, and so removed, only when every delivery in it is journaled, and queued where
- * it needs to be; taken again after a crash, or after a command touched one of its deliveries, each
- * delivery's journal is read before anything is sent. Every delivery in it was answered 202, so a
- * batch is never dropped: an item this version cannot read (written by a newer instance during an
- * upgrade) keeps the batch coming back, slowly, for an instance that can.
+ * it needs to be. Handed out again (its worker died or stalled), or once a command touched one of its
+ * deliveries, each delivery still to go is read from its journal and has its start journaled before
+ * it is sent. Every delivery in it was answered 202, so a batch is never dropped: an item this version
+ * cannot read (written by a newer instance during an upgrade) keeps the batch coming back, slowly, for
+ * an instance that can.
  */
 
 const UNREADABLE_RETRY_MS = 5 * 60_000;
@@ -27,6 +29,8 @@ export type ExpanderDeps = {
   worker: DeliveryWorker;
   layout: JetStreamLayout;
   log: Logger;
+  /** Touches heard as they happen, so a batch on its way stops before the delivery a command touched. */
+  touches: BatchTouches;
   /** A batch's deliveries attempted at once; the rest wait in the batch for a free place. */
   attemptsPerBatch: number;
   /** The ingest consumer's ack wait: a batch being worked tells NATS so well within it. */
@@ -35,7 +39,7 @@ export type ExpanderDeps = {
 
 /** A delivery of the batch, standing in for its work message: a hand-back goes to the work queue. */
 class BatchItem implements WorkItem {
-  readonly info = { deliveryCount: 1 };
+  readonly info: { deliveryCount: number };
   readonly data = new Uint8Array();
   readonly subject: string;
   /** The hand-off a nak asked for, awaited before the batch is acknowledged. */
@@ -46,9 +50,11 @@ class BatchItem implements WorkItem {
     private readonly created: DeliveryCreated,
     private readonly store: DeliveryStore,
     layout: JetStreamLayout,
+    /** 1: the create's own work on its first hand-out, sent at once; more: its journal decides first. */
+    deliveryCount: number,
   ) {
-    // The create's own work, handed out for the first time: what lets its first attempt go out at once.
     this.subject = layout.subjects.deliveryCreated(created.data.id);
+    this.info = { deliveryCount };
   }
 
   ack(): void {}
@@ -61,6 +67,9 @@ class BatchItem implements WorkItem {
     this.handOff = this.store.handOffBatched(this.created);
   }
 }
+
+/** Whether a batch's deliveries must be read from their journals before they are sent. */
+type Care = { readJournals: boolean; reconnects: number };
 
 export class IngestExpander {
   constructor(private readonly deps: ExpanderDeps) {}
@@ -84,13 +93,15 @@ export class IngestExpander {
       if (created.success) readable.push(created.data);
       else unreadable++;
     }
-    const careful = await this.mustReadJournals(message, readable);
+    const key = readable[0] ? batchKeyOf(readable[0].data.id) : null;
+    const care: Care = { readJournals: message.info.deliveryCount > 1, reconnects: this.deps.touches.reconnects };
+    if (key && !care.readJournals) care.readJournals = await this.deps.store.isBatchTouched(key);
     // A batch of many deliveries to slow receivers can take longer than the ack wait; NATS must not hand it
     // to another instance meanwhile, which would send its deliveries again.
     const heartbeat = setInterval(() => message.working(), Math.max(this.deps.leaseMs / 3, 1_000));
     let failure: unknown;
     try {
-      failure = await this.forEachLimited(readable, (created) => this.first(message, created, careful));
+      failure = await this.forEachLimited(readable, (created) => this.first(message, created, key, care));
     } finally {
       clearInterval(heartbeat);
     }
@@ -108,31 +119,21 @@ export class IngestExpander {
     message.ack();
   }
 
-  /** Taken before (a crash, an unreadable item) or touched by a command: some deliveries may be journaled already. */
-  private async mustReadJournals(message: JsMsg, readable: DeliveryCreated[]): Promise<boolean> {
-    if (message.info.deliveryCount > 1) return true;
-    const key = readable[0] ? batchKeyOf(readable[0].data.id) : null;
-    return key !== null && (await this.deps.store.isBatchTouched(key));
-  }
-
-  private async first(batch: JsMsg, created: DeliveryCreated, careful: boolean): Promise<void> {
-    if (careful && (await this.alreadyJournaled(created))) return;
-    const item = new BatchItem(batch, created, this.deps.store, this.deps.layout);
-    await this.deps.worker.handleFirst(item, created);
+  private async first(batch: JsMsg, created: DeliveryCreated, key: string | null, care: Care): Promise<void> {
+    await this.checkTouches(key, care);
+    const item = new BatchItem(batch, created, this.deps.store, this.deps.layout, care.readJournals ? 2 : 1);
+    await this.deps.worker.handleBatched(item, created);
     await item.handOff;
   }
 
-  /**
-   * Whether the delivery's journal holds anything, which then decides for it (a cancel, or an attempt
-   * made before a crash). One not yet ended is put on the work queue (again: a no-op if it is there).
-   */
-  private async alreadyJournaled(created: DeliveryCreated): Promise<boolean> {
-    const head = await this.deps.store.readHead(created.data.id);
-    if (!head) return false;
-    const ended = head.after.state === "delivered" || head.after.state === "failed" ||
-      head.after.state === "cancelled";
-    if (!ended) await this.deps.store.handOffBatched(created);
-    return true;
+  /** Before each send: a touch heard meanwhile, or one said while the connection was away, makes the rest careful. */
+  private async checkTouches(key: string | null, care: Care): Promise<void> {
+    if (care.readJournals || !key) return;
+    if (this.deps.touches.touched(key)) care.readJournals = true;
+    else if (this.deps.touches.reconnects !== care.reconnects) {
+      care.reconnects = this.deps.touches.reconnects;
+      care.readJournals = await this.deps.store.isBatchTouched(key);
+    }
   }
 
   /** Runs `work` over `items`, at most attemptsPerBatch at once; the first failure, once all have settled. */

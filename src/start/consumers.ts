@@ -8,6 +8,7 @@ import { RateLimiter } from "../nats/rate-limiter.ts";
 import { runWorkQueue } from "../nats/work-queue.ts";
 import { DeliveryWorker } from "../runtime/delivery-worker.ts";
 import { IngestExpander } from "../runtime/ingest-expander.ts";
+import { BatchTouches } from "../nats/batch-touches.ts";
 import { startTopicRouters } from "../runtime/topic-routers.ts";
 import type { Closers } from "./closers.ts";
 import type { DeliveryPart } from "./deliveries.ts";
@@ -54,12 +55,17 @@ export async function startConsumers(
   closers.push("fan-out consumer", () => fanOut.stop());
   await startRouters(config, parts, log, closers);
   const worker = createWorker(config, parts, log);
+  // Listening before the first batch is taken: a batch reads the marks said before it, and hears the rest.
+  const touches = new BatchTouches(storage.link.nc, storage.layout, Date.now);
+  closers.push("ingest batch touches", () => touches.stop());
   const expander = new IngestExpander({
     store: deliveryPart.deliveryStore,
     worker,
     layout: storage.layout,
     log,
-    // The batches at once share the instance's attempt slots, as the work queue's handlers do.
+    touches,
+    // The batches at once make up to HOOKD_CONCURRENCY first attempts, as the work queue's handlers make up
+    // to as many others; one origin's share of the slots (the worker's origin gate) counts both.
     attemptsPerBatch: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY / EXPANDER_CONCURRENCY)),
     leaseMs: ackWaitFor(config),
   });

@@ -43,9 +43,9 @@ export function buildDeliveries(config: Config, storage: Storage, closers: Close
   const policy = new NetworkPolicy(config.HOOKD_ALLOWED_NETWORKS);
   const attempter = createHttpAttempter({ timeoutMs: config.HOOKD_TIMEOUT, policy });
   closers.push("outbound http client", () => attempter.close());
-  // Deliveries journaled before the index carry no listing header: their created event says it.
+  // Deliveries journaled before the index carry no listing header: their created event says it (wherever it is).
   const deliveryIndex = new DeliveryIndex(storage.jsm, storage.publisher, storage.layout, async (id) => {
-    const created = await deliveryStore.readJournaledCreated(id);
+    const created = await deliveryStore.readCreated(id);
     return created ? listingFieldsOf(created.event) : null;
   });
   const deliveryListing = new DeliveryListing(storage.js, storage.jsm, storage.layout);
