@@ -39,7 +39,6 @@ export type ExpanderDeps = {
 
 /** A delivery of the batch, standing in for its work message: a hand-back goes to the work queue. */
 class BatchItem implements WorkItem {
-  readonly info: { deliveryCount: number };
   readonly data = new Uint8Array();
   readonly subject: string;
   /** The hand-off a nak asked for, awaited before the batch is acknowledged. */
@@ -50,11 +49,15 @@ class BatchItem implements WorkItem {
     private readonly created: DeliveryCreated,
     private readonly store: DeliveryStore,
     layout: JetStreamLayout,
-    /** 1: the create's own work on its first hand-out, sent at once; more: its journal decides first. */
-    deliveryCount: number,
+    /** Whether the delivery's journal must decide first, asked each time the worker looks (a touch may come meanwhile). */
+    private readonly careful: () => boolean,
   ) {
     this.subject = layout.subjects.deliveryCreated(created.data.id);
-    this.info = { deliveryCount };
+  }
+
+  /** 1: the create's own work on its first hand-out, sent at once; 2: its start is journaled first. */
+  get info(): { deliveryCount: number } {
+    return { deliveryCount: this.careful() ? 2 : 1 };
   }
 
   ack(): void {}
@@ -72,7 +75,14 @@ class BatchItem implements WorkItem {
 type Care = { readJournals: boolean; reconnects: number };
 
 export class IngestExpander {
+  #stopping = false;
+
   constructor(private readonly deps: ExpanderDeps) {}
+
+  /** Batches being worked take no more deliveries; what they have not started goes back to NATS at once. */
+  stop(): void {
+    this.#stopping = true;
+  }
 
   async handle(message: JsMsg): Promise<void> {
     let items: unknown[];
@@ -99,13 +109,18 @@ export class IngestExpander {
     // A batch of many deliveries to slow receivers can take longer than the ack wait; NATS must not hand it
     // to another instance meanwhile, which would send its deliveries again.
     const heartbeat = setInterval(() => message.working(), Math.max(this.deps.leaseMs / 3, 1_000));
-    let failure: unknown;
+    let outcome: { failure: unknown; done: number };
     try {
-      failure = await this.forEachLimited(readable, (created) => this.first(message, created, key, care));
+      outcome = await this.forEachLimited(readable, (created) => this.first(message, created, key, care));
     } finally {
       clearInterval(heartbeat);
     }
-    if (failure) throw failure instanceof NatsUnavailableError ? failure : new NatsUnavailableError(failure);
+    if (outcome.failure) throw outcome.failure;
+    if (outcome.done < readable.length) {
+      // Stopping: another instance takes the batch now, and reads the journals of what this one did.
+      message.nak();
+      return;
+    }
     if (unreadable > 0) {
       // The readable ones are in the journal (taking them again reads their journals first); the rest wait
       // for an instance that understands them.
@@ -121,8 +136,19 @@ export class IngestExpander {
 
   private async first(batch: JsMsg, created: DeliveryCreated, key: string | null, care: Care): Promise<void> {
     await this.checkTouches(key, care);
-    const item = new BatchItem(batch, created, this.deps.store, this.deps.layout, care.readJournals ? 2 : 1);
-    await this.deps.worker.handleBatched(item, created);
+    const careful = () => care.readJournals || (key !== null && this.deps.touches.touched(key));
+    const item = new BatchItem(batch, created, this.deps.store, this.deps.layout, careful);
+    try {
+      await this.deps.worker.handleBatched(item, created);
+    } catch (error) {
+      if (error instanceof NatsUnavailableError) throw error;
+      // Not NATS: taking the batch again would fail the same way. The work queue takes this one over.
+      this.deps.log.error(
+        { err: error, id: created.data.id },
+        "a batched delivery failed; the work queue takes it over",
+      );
+      item.nak();
+    }
     await item.handOff;
   }
 
@@ -136,17 +162,24 @@ export class IngestExpander {
     }
   }
 
-  /** Runs `work` over `items`, at most attemptsPerBatch at once; the first failure, once all have settled. */
-  private async forEachLimited<T>(items: T[], work: (item: T) => Promise<void>): Promise<unknown> {
+  /**
+   * Runs `work` over `items`, at most attemptsPerBatch at once. After a failure (NATS away), or once
+   * stopping, no more are started: each would be sent and not journaled, and sent again with the batch.
+   */
+  private async forEachLimited<T>(
+    items: T[],
+    work: (item: T) => Promise<void>,
+  ): Promise<{ failure: unknown; done: number }> {
     let next = 0;
+    let done = 0;
     let failure: unknown = undefined;
     const lane = async () => {
-      while (next < items.length) {
+      while (next < items.length && failure === undefined && !this.#stopping) {
         const item = items[next++]!;
-        await work(item).catch((error: unknown) => (failure ??= error));
+        await work(item).then(() => done++, (error: unknown) => (failure ??= error));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.deps.attemptsPerBatch, items.length) }, lane));
-    return failure;
+    return { failure, done };
   }
 }

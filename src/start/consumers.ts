@@ -55,8 +55,9 @@ export async function startConsumers(
   closers.push("fan-out consumer", () => fanOut.stop());
   await startRouters(config, parts, log, closers);
   const worker = createWorker(config, parts, log);
+  const expanderHandlers = Math.min(EXPANDER_CONCURRENCY, config.HOOKD_CONCURRENCY);
   // Listening before the first batch is taken: a batch reads the marks said before it, and hears the rest.
-  const touches = new BatchTouches(storage.link.nc, storage.layout, Date.now);
+  const touches = new BatchTouches(storage.link.nc, storage.layout, Date.now, log);
   closers.push("ingest batch touches", () => touches.stop());
   const expander = new IngestExpander({
     store: deliveryPart.deliveryStore,
@@ -66,19 +67,23 @@ export async function startConsumers(
     touches,
     // The batches at once make up to HOOKD_CONCURRENCY first attempts, as the work queue's handlers make up
     // to as many others; one origin's share of the slots (the worker's origin gate) counts both.
-    attemptsPerBatch: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY / EXPANDER_CONCURRENCY)),
+    attemptsPerBatch: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY / expanderHandlers)),
     leaseMs: ackWaitFor(config),
   });
   const expanding = await runWorkQueue({
     js: storage.js,
-    concurrency: EXPANDER_CONCURRENCY,
+    concurrency: expanderHandlers,
     handle: (message) => expander.handle(message),
     log,
     stream: storage.layout.streams.ingest,
     consumer: storage.layout.consumers.expander,
     prefetch: false,
   });
-  closers.push("ingest expander consumer", () => expanding.stop());
+  closers.push("ingest expander consumer", () => {
+    // Batches being worked stop taking deliveries and go back to NATS, for another instance, at once.
+    expander.stop();
+    return expanding.stop();
+  });
   const working = await runWorkQueue({
     js: storage.js,
     stream: storage.layout.streams.work,
