@@ -56,12 +56,20 @@ Deno.test("the console on Deno signs in, draws a delivery and streams its journa
     assert(page.status === 200 && html.includes('data-machine="delivery"'), `delivery page answered ${page.status}`);
     assert(page.headers.get("content-security-policy")?.includes("script-src 'self'"), "the page carries the CSP");
 
-    const live = await fetch(`${hookd.url}/console/deliveries/${id}/live?after=0`, {
-      headers: { ...session, accept: "text/event-stream", "last-event-id": "1" },
+    // The stream the page opens, after the journal entry it was rendered at; then the journal moves on.
+    const after = /live\?after=(\d+)/.exec(html)?.[1];
+    assert(after !== undefined, "the page names where its live stream starts");
+    const live = await fetch(`${hookd.url}/console/deliveries/${id}/live?after=${after}`, {
+      headers: { ...session, accept: "text/event-stream" },
       // A stream that never says anything fails the test rather than hanging it.
       signal: AbortSignal.timeout(30_000),
     });
     const reader = live.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const cancel = await fetch(`${hookd.url}/api/v1/deliveries/${id}/cancel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    assert(cancel.status === 200, `cancel answered ${cancel.status}`);
     let text = "";
     while (!text.includes("event: panel")) {
       const { value, done } = await reader.read().catch(() => ({ value: "", done: true }));
@@ -69,7 +77,10 @@ Deno.test("the console on Deno signs in, draws a delivery and streams its journa
       text += value;
     }
     await reader.cancel().catch(() => {});
-    assert(text.includes("event: panel") && text.includes("data-current-state="), `the live stream said: ${text}`);
+    assert(
+      text.includes("event: panel") && text.includes('data-current-state="cancelled"'),
+      `the live stream said: ${text}`,
+    );
   } finally {
     await hookd.stop();
     await nats.stop();
