@@ -43,6 +43,16 @@ export class HookdMetrics {
     help: "Work items this instance is handling right now",
     registers: [this.registry],
   });
+  readonly backlogWaiting = new Gauge({
+    name: "hookd_backlog_waiting",
+    help: "Deliveries waiting in backoff or being attempted, across all instances (the work consumer's ack pending)",
+    registers: [this.registry],
+  });
+  readonly backlogLimit = new Gauge({
+    name: "hookd_backlog_limit",
+    help: "HOOKD_MAX_BACKLOG as NATS has it: past it no new delivery is attempted until some come due",
+    registers: [this.registry],
+  });
   readonly natsConnected = new Gauge({
     name: "hookd_nats_connected",
     help: "1 while the NATS connection is up",

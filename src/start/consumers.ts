@@ -8,6 +8,7 @@ import { RateLimiter } from "../nats/rate-limiter.ts";
 import { runWorkQueue } from "../nats/work-queue.ts";
 import { DeliveryWorker } from "../runtime/delivery-worker.ts";
 import { IngestExpander } from "../runtime/ingest-expander.ts";
+import { watchBacklog } from "../runtime/backlog-watch.ts";
 import { BatchTouches } from "../nats/batch-touches.ts";
 import { startTopicRouters } from "../runtime/topic-routers.ts";
 import type { Closers } from "./closers.ts";
@@ -24,6 +25,8 @@ import type { SubscriptionPart } from "./subscriptions.ts";
 const FANOUT_CONCURRENCY = 16;
 /** Ingest batches worked at once: each is one message holding many deliveries, whose first attempts it makes. */
 const EXPANDER_CONCURRENCY = 8;
+/** How often each instance reads how many deliveries wait against HOOKD_MAX_BACKLOG. */
+const BACKLOG_CHECK_MS = 15_000;
 /** How often each instance looks for an ordered line that nothing told to move (a safety net, not the way lines move). */
 const LINE_SWEEP_MS = 10_000;
 /** One origin's share of the attempt slots: a slow receiver never holds more than this of an instance. */
@@ -43,7 +46,7 @@ export async function startConsumers(
   log: Logger,
   closers: Closers,
 ): Promise<void> {
-  const { storage, deliveryPart, subscriptionPart } = parts;
+  const { storage, subscriptionPart } = parts;
   const fanOut = await runWorkQueue({
     js: storage.js,
     concurrency: FANOUT_CONCURRENCY,
@@ -55,35 +58,7 @@ export async function startConsumers(
   closers.push("fan-out consumer", () => fanOut.stop());
   await startRouters(config, parts, log, closers);
   const worker = createWorker(config, parts, log);
-  const expanderHandlers = Math.min(EXPANDER_CONCURRENCY, config.HOOKD_CONCURRENCY);
-  // Listening before the first batch is taken: a batch reads the marks said before it, and hears the rest.
-  const touches = new BatchTouches(storage.link.nc, storage.layout, Date.now, log);
-  closers.push("ingest batch touches", () => touches.stop());
-  const expander = new IngestExpander({
-    store: deliveryPart.deliveryStore,
-    worker,
-    layout: storage.layout,
-    log,
-    touches,
-    // The batches at once make up to HOOKD_CONCURRENCY first attempts, as the work queue's handlers make up
-    // to as many others; one origin's share of the slots (the worker's origin gate) counts both.
-    attemptsPerBatch: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY / expanderHandlers)),
-    leaseMs: ackWaitFor(config),
-  });
-  const expanding = await runWorkQueue({
-    js: storage.js,
-    concurrency: expanderHandlers,
-    handle: (message) => expander.handle(message),
-    log,
-    stream: storage.layout.streams.ingest,
-    consumer: storage.layout.consumers.expander,
-    prefetch: false,
-  });
-  closers.push("ingest expander consumer", () => {
-    // Batches being worked stop taking deliveries and go back to NATS, for another instance, at once.
-    expander.stop();
-    return expanding.stop();
-  });
+  await startExpander(config, parts, worker, log, closers);
   const working = await runWorkQueue({
     js: storage.js,
     stream: storage.layout.streams.work,
@@ -94,8 +69,64 @@ export async function startConsumers(
     onLoad: (active) => parts.metrics.working.set(active),
   });
   closers.push("delivery workers", () => working.stop());
+  startBacklogWatch(parts, log, closers);
   const sweeping = setInterval(() => void subscriptionPart.orderedLines.sweep(), LINE_SWEEP_MS);
   closers.push("ordered lines' sweep", () => clearInterval(sweeping));
+}
+
+/** The ingest batches' worker: their deliveries' first attempts (decision record 26). */
+async function startExpander(
+  config: Config,
+  parts: ConsumerParts,
+  worker: DeliveryWorker,
+  log: Logger,
+  closers: Closers,
+): Promise<void> {
+  const expanderHandlers = Math.min(EXPANDER_CONCURRENCY, config.HOOKD_CONCURRENCY);
+  // Listening before the first batch is taken: a batch reads the marks said before it, and hears the rest.
+  const touches = new BatchTouches(parts.storage.link.nc, parts.storage.layout, Date.now, log);
+  closers.push("ingest batch touches", () => touches.stop());
+  const expander = new IngestExpander({
+    store: parts.deliveryPart.deliveryStore,
+    worker,
+    layout: parts.storage.layout,
+    log,
+    touches,
+    // The batches at once make up to HOOKD_CONCURRENCY first attempts, as the work queue's handlers make up
+    // to as many others; one origin's share of the slots (the worker's origin gate) counts both.
+    attemptsPerBatch: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY / expanderHandlers)),
+    leaseMs: ackWaitFor(config),
+  });
+  const expanding = await runWorkQueue({
+    js: parts.storage.js,
+    concurrency: expanderHandlers,
+    handle: (message) => expander.handle(message),
+    log,
+    stream: parts.storage.layout.streams.ingest,
+    consumer: parts.storage.layout.consumers.expander,
+    prefetch: false,
+  });
+  closers.push("ingest expander consumer", () => {
+    // Batches being worked stop taking deliveries and go back to NATS, for another instance, at once.
+    expander.stop();
+    return expanding.stop();
+  });
+}
+
+/** How many deliveries wait against HOOKD_MAX_BACKLOG, read from the work consumer. */
+function startBacklogWatch(parts: ConsumerParts, log: Logger, closers: Closers): void {
+  const { jsm, layout } = parts.storage;
+  const backlog = watchBacklog({
+    read: async () => {
+      const info = await jsm.consumers.info(layout.streams.work, layout.consumers.workers);
+      return { waiting: info.num_ack_pending, limit: info.config.max_ack_pending ?? 0 };
+    },
+    metrics: parts.metrics,
+    log,
+    everyMs: BACKLOG_CHECK_MS,
+    now: Date.now,
+  });
+  closers.push("backlog watch", () => backlog.stop());
 }
 
 /** Routers consume and republish like fan-out does, so an ingest-only instance runs none. */
