@@ -7,7 +7,7 @@ import type { Logger } from "../log.ts";
  * journal message, and so also a plain NATS message that every instance hears here, while the batch
  * being worked is attempting its deliveries one after another: each reads this before sending one, so
  * a cancel answered while its batch is on its way still stops the send. What was said while the
- * connection was away is not heard: `since` tells the batch to read the mark from the stream again.
+ * connection was away is not heard: `reconnects` tells the batch to read the mark from the stream again.
  */
 
 /** Long enough for any batch to finish; a batch worked longer has long since read each mark. */

@@ -189,7 +189,10 @@ export class DeliveryStore {
     return entry ? parseCreated(entry) : null;
   }
 
-  /** The same for an already encoded created event (a batch refused as too large, stored item by item). */
+  /**
+   * Writes an already encoded created event to `<id>.created`, once (a batch refused as too large, stored
+   * item by item): storing it again writes nothing.
+   */
   async storeCreatedOnce(id: string, created: Uint8Array, headers?: Record<string, string>): Promise<void> {
     // Only the rare item-by-item path comes without headers: reading the event back for them costs a parse there.
     const tagged = headers ?? createdHeadersOf(created);

@@ -186,9 +186,7 @@ export class DeliveryWorker {
     // Read even for a fresh create: a first attempt may go out before anything is journaled, so the
     // journal must be known to be empty (a cancel may have landed while it was queued).
     const head = await this.deps.store.readHead(id);
-    if (await this.appendWithRetry(created, baseOf(created, head), (base) => this.step(message, created, base))) return;
-    this.deps.log.warn({ id }, "delivery kept changing under this worker; trying again shortly");
-    message.nak(1_000);
+    await this.run(message, created, baseOf(created, head));
   }
 
   /**
@@ -199,10 +197,14 @@ export class DeliveryWorker {
    */
   async handleBatched(item: WorkItem, created: DeliveryCreated): Promise<void> {
     const head = item.info.deliveryCount > 1 ? await this.deps.store.readHead(created.data.id) : null;
-    const base: Base = head ? baseOf(created, head) : { ...baseOf(created, null), unjournaled: true };
-    if (await this.appendWithRetry(created, base, (latest) => this.step(item, created, latest))) return;
+    await this.run(item, created, head ? baseOf(created, head) : { ...baseOf(created, null), unjournaled: true });
+  }
+
+  /** Steps the delivery from `base` until its work is settled; one that keeps changing goes back to NATS. */
+  private async run(message: WorkItem, created: DeliveryCreated, base: Base): Promise<void> {
+    if (await this.appendWithRetry(created, base, (latest) => this.step(message, created, latest))) return;
     this.deps.log.warn({ id: created.data.id }, "delivery kept changing under this worker; trying again shortly");
-    item.nak(1_000);
+    message.nak(1_000);
   }
 
   /** The delivery's created event, or null when there is none to act on (the message is then terminated). */

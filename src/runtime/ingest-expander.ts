@@ -135,7 +135,7 @@ export class IngestExpander {
   }
 
   private async first(batch: JsMsg, created: DeliveryCreated, key: string | null, care: Care): Promise<void> {
-    await this.checkTouches(key, care);
+    await this.readMarkAfterReconnect(key, care);
     const careful = () => care.readJournals || (key !== null && this.deps.touches.touched(key));
     const item = new BatchItem(batch, created, this.deps.store, this.deps.layout, careful);
     try {
@@ -152,14 +152,14 @@ export class IngestExpander {
     await item.handOff;
   }
 
-  /** Before each send: a touch heard meanwhile, or one said while the connection was away, makes the rest careful. */
-  private async checkTouches(key: string | null, care: Care): Promise<void> {
-    if (care.readJournals || !key) return;
-    if (this.deps.touches.touched(key)) care.readJournals = true;
-    else if (this.deps.touches.reconnects !== care.reconnects) {
-      care.reconnects = this.deps.touches.reconnects;
-      care.readJournals = await this.deps.store.isBatchTouched(key);
-    }
+  /**
+   * A touch said while the connection was away was not heard (touches heard are asked for at each
+   * send): after a reconnect the batch reads its mark from the stream again, once.
+   */
+  private async readMarkAfterReconnect(key: string | null, care: Care): Promise<void> {
+    if (care.readJournals || !key || this.deps.touches.reconnects === care.reconnects) return;
+    care.reconnects = this.deps.touches.reconnects;
+    care.readJournals = await this.deps.store.isBatchTouched(key);
   }
 
   /**
