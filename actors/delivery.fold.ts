@@ -1,5 +1,6 @@
 import { type SnapshotFrom } from "xstate";
-import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
+import type { DeliveryCreated, DeliveryTransition } from "../src/domain/delivery-events.ts";
+import { maxAttemptsFor } from "../src/domain/retry-policy.ts";
 import {
   type DeliveryContext,
   type DeliveryInput,
@@ -24,6 +25,11 @@ export type PersistedDelivery = Persisted<DeliveryState, DeliveryContext>;
  */
 export function initialDelivery(input: DeliveryInput): DeliverySnapshot {
   return deliveryMachine.resolveState({ value: "pending", context: initialDeliveryContext(input) });
+}
+
+/** The machine's input for a created delivery: its id, and as many attempts as its schedule allows. */
+export function deliveryInputOf(created: DeliveryCreated): DeliveryInput {
+  return { id: created.data.id, maxAttempts: maxAttemptsFor(created.data.schedule) };
 }
 
 export const initialDeliveryByTransition = (input: DeliveryInput): DeliverySnapshot => fold.initial(input);

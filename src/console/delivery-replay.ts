@@ -1,4 +1,4 @@
-import { foldDelivery, stateOf } from "../../actors/delivery.fold.ts";
+import { deliveryInputOf, foldDelivery, stateOf } from "../../actors/delivery.fold.ts";
 import type { DeliveryState } from "../../actors/delivery.machine.ts";
 import type { StoredCreated, StoredTransition } from "../nats/delivery-store.ts";
 
@@ -15,7 +15,7 @@ export function replayTo(
   upto: number,
 ): ReplayedPoint {
   const count = Math.max(0, Math.min(upto, transitions.length));
-  const input = { id: created.event.data.id, maxAttempts: created.event.data.schedule.length + 1 };
+  const input = deliveryInputOf(created.event);
   const events = transitions.slice(0, count).map((transition) => transition.event);
   const state = stateOf(foldDelivery(input, events).snapshot);
   if (count === 0) return { state, taken: null, upto: count };

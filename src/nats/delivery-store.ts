@@ -1,6 +1,11 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { DeliveryState } from "../../actors/delivery.machine.ts";
-import { initialDelivery, persistDelivery, type PersistedDelivery } from "../../actors/delivery.fold.ts";
+import {
+  deliveryInputOf,
+  initialDelivery,
+  persistDelivery,
+  type PersistedDelivery,
+} from "../../actors/delivery.fold.ts";
 import {
   type DeliveryCreated,
   DeliveryCreatedSchema,
@@ -91,7 +96,7 @@ function stepsOf(entry: { seq: number; data: Uint8Array }): TransitionStep[] {
 
 /** The state a delivery journaled with its created event alone is in: pending, no attempt made. */
 function pendingAfter(created: DeliveryCreated): PersistedDelivery {
-  return persistDelivery(initialDelivery({ id: created.data.id, maxAttempts: created.data.schedule.length + 1 }));
+  return persistDelivery(initialDelivery(deliveryInputOf(created)));
 }
 
 /** The steps of one message on a delivery's transitions subject, their events checked. */

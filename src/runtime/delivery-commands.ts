@@ -1,5 +1,6 @@
 import {
   applyDeliveryEvent,
+  deliveryInputOf,
   initialDelivery,
   persistDelivery,
   restoreDelivery,
@@ -181,9 +182,7 @@ export class DeliveryCommands {
     if (!created) throw new DeliveryNotFoundError(id);
     for (let round = 0; round < 5; round++) {
       const head = await this.deps.store.readHead(id);
-      const snapshot = head
-        ? restoreDelivery(head.after)
-        : initialDelivery({ id, maxAttempts: created.event.data.schedule.length + 1 });
+      const snapshot = head ? restoreDelivery(head.after) : initialDelivery(deliveryInputOf(created.event));
       const inBatch = created.seq === 0 && !head;
       const event = await decide(stateOf(snapshot), head?.seq ?? 0, inBatch);
       if (!event) return stateOf(snapshot);

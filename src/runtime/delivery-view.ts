@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { foldDelivery, persistDelivery, stateOf } from "../../actors/delivery.fold.ts";
+import { deliveryInputOf, foldDelivery, persistDelivery, stateOf } from "../../actors/delivery.fold.ts";
 import { fromBase64 } from "../domain/bytes.ts";
 import { reportIdsOf } from "../domain/delivery-report.ts";
 import { DELIVERY_SOURCES, type DeliveryCreated, type DeliveryTransition } from "../domain/delivery-events.ts";
@@ -174,7 +174,7 @@ function finishAttempt(
 export function buildDeliveryView(created: StoredCreated, transitions: StoredTransition[]): DeliveryView {
   const data = created.event.data;
   const { snapshot, rejected } = foldDelivery(
-    { id: data.id, maxAttempts: data.schedule.length + 1 },
+    deliveryInputOf(created.event),
     transitions.map((t) => t.event),
   );
   const context = snapshot.context;

@@ -2,6 +2,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { attemptInterrupted, attemptResolved, attemptStarted } from "../../actors/delivery.attempt-events.ts";
 import {
   applyDeliveryEvent,
+  deliveryInputOf,
   type DeliverySnapshot,
   initialDelivery,
   persistDelivery,
@@ -128,7 +129,7 @@ const FAST_ORIGIN_MS = 1_000;
 
 function baseOf(created: DeliveryCreated, head: Head | null): Base {
   if (head) return { seq: head.seq, snapshot: restoreDelivery(head.after) };
-  return { seq: 0, snapshot: initialDelivery({ id: created.data.id, maxAttempts: created.data.schedule.length + 1 }) };
+  return { seq: 0, snapshot: initialDelivery(deliveryInputOf(created)) };
 }
 
 /** The attempts counter's label: a failure either may heal by retrying or never will. */
