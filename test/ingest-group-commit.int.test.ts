@@ -7,6 +7,7 @@ import { createdCarriedBy, DeliveryStore } from "../src/nats/delivery-store.ts";
 import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
 import { IngestBatcher } from "../src/nats/ingest-batcher.ts";
 import type { DeliveryCreated } from "../src/domain/delivery-events.ts";
+import { batchKeyOf } from "../src/domain/batch-ids.ts";
 
 const layout = createLayout();
 
@@ -90,7 +91,7 @@ describe("group commit at ingest", () => {
   it("a batch handed out again after its worker delivered it (the worker died before acknowledging) delivers nothing twice", async () => {
     const jsm = await jetstreamManager(suite.nc);
     const id = await dispatch(suite.hookd.url, "once");
-    const key = id.slice("dlv_".length, "dlv_".length + 22);
+    const key = batchKeyOf(id)!;
     const stored = await jsm.direct.getMessage(layout.streams.ingest, {
       last_by_subj: layout.subjects.ingestBatch(key),
     });
@@ -189,7 +190,7 @@ describe("group commit at ingest", () => {
       await waitForState(worker.url, await send("warm-up"), "delivered");
       // Six dispatches accepted in one turn: one batch, attempted one after another.
       const ids = await oneBatch(`${slow.url}/slow`, 6);
-      const key = ids[0]!.slice("dlv_".length, "dlv_".length + 22);
+      const key = batchKeyOf(ids[0]!)!;
       await slow.waitFor(2);
       const last = ids.at(-1)!;
       const cancel = await api(suite.hookd.url, `/api/v1/deliveries/${last}/cancel`, { method: "POST" });
@@ -221,7 +222,7 @@ describe("group commit at ingest", () => {
     // acknowledging the batch, which NATS hands out again.
     const expander = await jetstream(suite.nc).consumers.get(layout.streams.ingest, layout.consumers.expander);
     const batch = await expander.next({ expires: 5_000 });
-    expect(batch?.subject).toBe(layout.subjects.ingestBatch(id.slice("dlv_".length, "dlv_".length + 22)));
+    expect(batch?.subject).toBe(layout.subjects.ingestBatch(batchKeyOf(id)!));
     await store.handOffBatched(created.event);
     await store.handOffBatched(created.event);
     batch!.nak();
