@@ -183,9 +183,9 @@ describe("group commit at ingest", () => {
       });
       return ((await response.json()) as { id: string }).id;
     };
-    // HOOKD_CONCURRENCY 8: one attempt at a time per batch (the origin is known to answer fast after the first
+    // HOOKD_CONCURRENCY 1: one attempt at a time (the origin is known to answer fast after the first
     // delivery, so none is turned away).
-    const worker = await startTestHookd(suite.nats.url, { HOOKD_CONCURRENCY: "8" });
+    const worker = await startTestHookd(suite.nats.url, { HOOKD_CONCURRENCY: "1" });
     try {
       await waitForState(worker.url, await send("warm-up"), "delivered");
       // Six dispatches accepted in one turn: one batch, attempted one after another.
@@ -265,4 +265,29 @@ describe("group commit at ingest", () => {
       await worker.stop();
     }
   });
+
+  it(
+    "a batch a stopping worker leaves unfinished is finished by the next worker, which sends nothing twice",
+    async () => {
+      const slow = await suite.startReceiver(() => ({ status: 200, delayMs: 40 }));
+      // One attempt at a time, so the batch is still being worked when its worker stops.
+      const first = await startTestHookd(suite.nats.url, { HOOKD_CONCURRENCY: "1" });
+      let second: Awaited<ReturnType<typeof startTestHookd>> | undefined;
+      try {
+        const ids = await oneBatch(`${slow.url}/stopping`, 30);
+        await slow.waitFor(5);
+        await first.stop();
+        expect(slow.requests.length).toBeLessThan(30);
+        second = await startTestHookd(suite.nats.url);
+        for (const id of ids) await waitForState(second.url, id, "delivered", 20_000);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const bodies = slow.requests.map((request) => request.body.toString());
+        expect(bodies.sort()).toEqual(Array.from({ length: 30 }, (_, i) => `batched-${i}`).sort());
+      } finally {
+        await first.stop();
+        await second?.stop();
+      }
+    },
+    60_000,
+  );
 });

@@ -20,7 +20,7 @@ export class DeliverySecrets {
   constructor(private readonly box: SecretBox) {}
 
   seal(secrets: readonly string[]): Promise<string[]> {
-    return Promise.all(secrets.map((secret) => this.#memo(this.#sealed, secret, () => this.box.seal(secret, OWNER))));
+    return Promise.all(secrets.map((secret) => this.#memo(this.#sealed, secret, () => this.#sealOne(secret))));
   }
 
   /** The plain secrets of a created event; a text stored before sealing reads as is. */
@@ -31,12 +31,23 @@ export class DeliverySecrets {
   /** Keyed fingerprints of `text`, current key first (SecretBox.fingerprints). */
   fingerprints = (text: string): Promise<string[]> => this.box.fingerprints(text);
 
+  /** A delivery is often attempted by the instance that sealed its secrets (fan-out's, record 27): it opens them from here. */
+  async #sealOne(secret: string): Promise<string> {
+    const sealed = await this.box.seal(secret, OWNER);
+    this.#remember(this.#opened, sealed, secret);
+    return sealed;
+  }
+
   async #memo(memo: Map<string, string>, key: string, make: () => Promise<string>): Promise<string> {
     const known = memo.get(key);
     if (known !== undefined) return known;
     const value = await make();
+    this.#remember(memo, key, value);
+    return value;
+  }
+
+  #remember(memo: Map<string, string>, key: string, value: string): void {
     if (memo.size >= MEMO_SIZE) memo.clear();
     memo.set(key, value);
-    return value;
   }
 }

@@ -23,4 +23,21 @@ describe("delivery secrets", () => {
     const forSubscription = await box.seal("whsec_s", "sub_01");
     await expect(new DeliverySecrets(box).open([forSubscription])).rejects.toThrow(/another owner/);
   });
+
+  it("opens a secret it sealed itself without decrypting it again", async () => {
+    const box = await SecretBox.fromKeys("a-key-of-sixteen-chars");
+    let decrypted = 0;
+    const counting = Object.assign(Object.create(box) as SecretBox, {
+      open: (text: string, owner: string) => (decrypted++, box.open(text, owner)),
+    });
+    const secrets = new DeliverySecrets(counting);
+    const sealed = await secrets.seal(["whsec_fan", "whsec_out"]);
+    expect(await secrets.open(sealed)).toEqual(["whsec_fan", "whsec_out"]);
+    expect(decrypted).toBe(0);
+    // Another instance's sealed text is decrypted once, then remembered.
+    const other = await new DeliverySecrets(box).seal(["whsec_else"]);
+    expect(await secrets.open(other)).toEqual(["whsec_else"]);
+    expect(await secrets.open(other)).toEqual(["whsec_else"]);
+    expect(decrypted).toBe(1);
+  });
 });

@@ -188,10 +188,14 @@ export class DeliveryStore {
     return first && created !== undefined ? { seq: first.seq, event: DeliveryCreatedSchema.parse(created) } : null;
   }
 
-  /** A created event that is written straight to the journal (fan-out's): no ingest batch to look in. */
+  /**
+   * A created event written to the journal, not accepted in an ingest batch (fan-out's, reports'): on
+   * `<id>.created`, or in the delivery's first transitions message when fan-out made it by its first
+   * attempt (decision record 27). No ingest batch to look in.
+   */
   async readJournaledCreated(id: string): Promise<StoredCreated | null> {
     const entry = await this.journal.readLast(this.#subjects.deliveryCreated(id));
-    return entry ? parseCreated(entry) : null;
+    return entry ? parseCreated(entry) : this.readEmbeddedCreated(id);
   }
 
   /**

@@ -542,17 +542,18 @@ function durableLiterals(names: Names, settings: StreamSettings): DurableConsume
       updatable: ["ack_wait"],
     },
     {
-      // Fan-out reads each published event once across all instances; deliveries it creates carry the retries.
+      // Fan-out reads each published event once across all instances; deliveries it makes carry the retries.
       stream: streams.topics,
       config: {
         durable_name: consumers.fanOut,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
         filter_subject: `${p}.topic.${TOPIC_NAMESPACE_TOKEN.safe}.>`,
-        ack_wait: nanos(60_000),
+        // Its handler makes first attempts (decision record 27), with the same lease as a delivery's work.
+        ack_wait: nanos(settings.ackWaitMs),
         max_deliver: -1,
       },
-      updatable: [],
+      updatable: ["ack_wait"],
     },
     {
       stream: streams.work,

@@ -191,13 +191,19 @@ export class DeliveryWorker {
   }
 
   /**
-   * A batched delivery's work, taken from its ingest batch (runtime/ingest-expander.ts). Handed out for
-   * the first time (the batch has checked that no command touched it), nothing of it is journaled: no head
-   * to read, its first attempt goes out at once, and its first append journals its created event too.
-   * Otherwise its journal decides, as for any work handed out again: its start is journaled first.
+   * A delivery's first work, taken from the message that carries it (an ingest batch or a fanned-out
+   * event: runtime/first-attempts.ts). Handed out for the first time (nothing else can have touched it),
+   * nothing of it is journaled: no head to read, its first attempt goes out at once, and its first append
+   * journals its created event too. Otherwise (`item` says so through its delivery count) its start is
+   * journaled first, so its journal decides; `readFirst` reads that journal before anything, where it
+   * likely holds something (a carrier handed out again), instead of learning it from a refused append.
    */
-  async handleBatched(item: WorkItem, created: DeliveryCreated): Promise<void> {
-    const head = item.info.deliveryCount > 1 ? await this.deps.store.readHead(created.data.id) : null;
+  async handleBatched(
+    item: WorkItem,
+    created: DeliveryCreated,
+    readFirst = item.info.deliveryCount > 1,
+  ): Promise<void> {
+    const head = readFirst ? await this.deps.store.readHead(created.data.id) : null;
     await this.run(item, created, head ? baseOf(created, head) : { ...baseOf(created, null), unjournaled: true });
   }
 

@@ -12,8 +12,10 @@ import { type FanOutTarget, secretsAt } from "./subscription-directory.ts";
 
 /**
  * Turns one published event into one delivery per matching active subscription. A delivery's id
- * is derived from (event, subscription) and created exclusively, so an event fanned out again
- * after a crash creates no second delivery; the body stays in the topic log, referenced by sequence.
+ * is derived from (event, subscription), so an event fanned out again after a crash names the same
+ * deliveries, and makes no second one; the body stays in the topic log, referenced by sequence. The
+ * fan-out consumer's events are worked by FanOutWorker (decision record 27); replays and ordered lines
+ * create their deliveries here, exclusively.
  */
 
 export type FanOutDeps = {
@@ -24,7 +26,7 @@ export type FanOutDeps = {
   layout: JetStreamLayout;
   defaultSchedule: readonly number[];
   log: Logger;
-  /** Creates in flight at once for one event (an event may have thousands of subscribers). */
+  /** Creates in flight at once for one replayed event (an event may have thousands of subscribers). */
   parallelism?: number;
   /** hookd's public base URL, for the websub dialect's Link headers (hub and topic "self" URLs). */
   publicBase?: string;
@@ -70,25 +72,25 @@ function fanOutEventOf(message: JsMsg, topic: string): FanOutEvent {
 export class FanOut {
   constructor(private readonly deps: FanOutDeps) {}
 
-  async handle(message: JsMsg): Promise<void> {
-    let topic: string;
+  /** The stored event a fan-out consumer's message is; null when its subject is not a topic's. */
+  eventOf(message: JsMsg): FanOutEvent | null {
     try {
-      topic = this.deps.layout.topicOf(message.subject).topic;
+      return fanOutEventOf(message, this.deps.layout.topicOf(message.subject).topic);
     } catch (error) {
       this.deps.log.error({ err: error, subject: message.subject }, "not a topic subject; skipping it");
-      message.term();
-      return;
+      return null;
     }
-    const event = fanOutEventOf(message, topic);
-    const matched = this.deps.index.match(topic, event.type);
-    // An ordered subscription's deliveries are made by its line, one at a time, from the log itself:
-    // the event only tells the line that there may be more to take (it is acknowledged once the line has heard).
+  }
+
+  /**
+   * The subscriptions the event goes to. An ordered subscription's deliveries are made by its line, one
+   * at a time, from the log itself: the event only tells the line that there may be more to take.
+   */
+  async targetsOf(event: FanOutEvent): Promise<FanOutTarget[]> {
+    const matched = this.deps.index.match(event.topic, event.type);
     const ordered = matched.filter((target) => target.ordered);
-    const targets = ordered.length === 0 ? matched : matched.filter((target) => !target.ordered);
-    const created = await this.create(event, targets);
     await Promise.all(ordered.map((target) => this.deps.onOrderedEvent?.(target.id)));
-    this.deps.log.debug({ seq: message.seq, topic, matched: matched.length, created }, "fanned out");
-    message.ack();
+    return ordered.length === 0 ? matched : matched.filter((target) => !target.ordered);
   }
 
   /** Creates deliveries of a stored event to the given subscriptions (a replay), whatever their state. */
@@ -124,6 +126,22 @@ export class FanOut {
     target: FanOutTarget,
     options: { replayId?: string; ordered?: boolean },
   ): Promise<{ id: string; created: boolean }> {
+    const created = await this.deliveryOf(event, target, options);
+    return {
+      id: created.data.id,
+      created: !(await this.deps.deliveries.create(created, { exclusive: true })).duplicate,
+    };
+  }
+
+  /**
+   * The delivery of `event` to `target`, as its created event. Its id is derived from both, so making it
+   * again (the event handed out again after a crash) names the same delivery.
+   */
+  async deliveryOf(
+    event: FanOutEvent,
+    target: FanOutTarget,
+    options: { replayId?: string; ordered?: boolean } = {},
+  ): Promise<DeliveryCreated> {
     const { topic, id: eventId, type, contentType } = event;
     const publishedAt = event.storedAtMs;
     const { replayId } = options;
@@ -157,7 +175,7 @@ export class FanOut {
         ...reportUrlsOf(target.subscription.config),
       },
     };
-    return { id, created: !(await this.deps.deliveries.create(created, { exclusive: true })).duplicate };
+    return created;
   }
 }
 

@@ -8,6 +8,9 @@ import { RateLimiter } from "../nats/rate-limiter.ts";
 import { runWorkQueue } from "../nats/work-queue.ts";
 import { DeliveryWorker } from "../runtime/delivery-worker.ts";
 import { IngestExpander } from "../runtime/ingest-expander.ts";
+import { FanOutWorker } from "../runtime/fan-out-worker.ts";
+import { FirstAttempts } from "../runtime/first-attempts.ts";
+import { Places } from "../runtime/places.ts";
 import { watchBacklog } from "../runtime/backlog-watch.ts";
 import { BatchTouches } from "../nats/batch-touches.ts";
 import { startTopicRouters } from "../runtime/topic-routers.ts";
@@ -21,7 +24,7 @@ import type { SubscriptionPart } from "./subscriptions.ts";
  * routers. Only instances with HOOKD_WORKERS=on run them; the others only accept and serve.
  */
 
-/** Fan-out handlers at once: each writes up to thousands of deliveries, so a few keep NATS busy. */
+/** Topic events fanned out at once; their deliveries' attempts share HOOKD_CONCURRENCY places. */
 const FANOUT_CONCURRENCY = 16;
 /** Ingest batches worked at once: each is one message holding many deliveries, whose first attempts it makes. */
 const EXPANDER_CONCURRENCY = 8;
@@ -47,18 +50,20 @@ export async function startConsumers(
   closers: Closers,
 ): Promise<void> {
   const { storage, subscriptionPart } = parts;
-  const fanOut = await runWorkQueue({
-    js: storage.js,
-    concurrency: FANOUT_CONCURRENCY,
-    handle: (message) => subscriptionPart.fanOut.handle(message),
-    log,
-    stream: storage.layout.streams.topics,
-    consumer: storage.layout.consumers.fanOut,
-  });
-  closers.push("fan-out consumer", () => fanOut.stop());
-  await startRouters(config, parts, log, closers);
   const worker = createWorker(config, parts, log);
-  await startExpander(config, parts, worker, log, closers);
+  const firstAttempts = new FirstAttempts({
+    store: parts.deliveryPart.deliveryStore,
+    worker,
+    layout: storage.layout,
+    log,
+    leaseMs: ackWaitFor(config),
+  });
+  // First attempts made from carriers (fan-out's events, ingest batches) take these places, as the work
+  // queue's handlers make up to as many other attempts; the worker's origin gate counts both.
+  const carried = { firstAttempts, places: new Places(config.HOOKD_CONCURRENCY) };
+  await startFanOut(config, parts, carried, log, closers);
+  await startRouters(config, parts, log, closers);
+  await startExpander(config, parts, carried, log, closers);
   const working = await runWorkQueue({
     js: storage.js,
     stream: storage.layout.streams.work,
@@ -74,11 +79,46 @@ export async function startConsumers(
   closers.push("ordered lines' sweep", () => clearInterval(sweeping));
 }
 
+/** First attempts made from the messages that carry their deliveries, and the places they share. */
+type Carried = { firstAttempts: FirstAttempts; places: Places };
+
+/** Topic events' fan-out, whose deliveries' first attempts it makes (decision record 27). */
+async function startFanOut(
+  config: Config,
+  parts: ConsumerParts,
+  { firstAttempts, places }: Carried,
+  log: Logger,
+  closers: Closers,
+): Promise<void> {
+  const fanOut = new FanOutWorker({
+    fanOut: parts.subscriptionPart.fanOut,
+    firstAttempts,
+    log,
+    // One event may go to thousands of subscriptions and use every place; many small ones share them.
+    lanes: config.HOOKD_CONCURRENCY,
+    places,
+  });
+  const fanning = await runWorkQueue({
+    js: parts.storage.js,
+    concurrency: FANOUT_CONCURRENCY,
+    handle: (message) => fanOut.handle(message),
+    log,
+    stream: parts.storage.layout.streams.topics,
+    consumer: parts.storage.layout.consumers.fanOut,
+    prefetch: false,
+  });
+  closers.push("fan-out consumer", () => {
+    // Events being fanned out start no more deliveries and go back to NATS, for another instance, at once.
+    firstAttempts.stop();
+    return fanning.stop();
+  });
+}
+
 /** The ingest batches' worker: their deliveries' first attempts (decision record 26). */
 async function startExpander(
   config: Config,
   parts: ConsumerParts,
-  worker: DeliveryWorker,
+  { firstAttempts, places }: Carried,
   log: Logger,
   closers: Closers,
 ): Promise<void> {
@@ -88,14 +128,12 @@ async function startExpander(
   closers.push("ingest batch touches", () => touches.stop());
   const expander = new IngestExpander({
     store: parts.deliveryPart.deliveryStore,
-    worker,
-    layout: parts.storage.layout,
+    firstAttempts,
     log,
     touches,
-    // The batches at once make up to HOOKD_CONCURRENCY first attempts, as the work queue's handlers make up
-    // to as many others; one origin's share of the slots (the worker's origin gate) counts both.
-    attemptsPerBatch: Math.max(1, Math.floor(config.HOOKD_CONCURRENCY / expanderHandlers)),
-    leaseMs: ackWaitFor(config),
+    // One batch may use every place (a burst comes as one batch); batches at once share them with fan-out.
+    lanes: config.HOOKD_CONCURRENCY,
+    places,
   });
   const expanding = await runWorkQueue({
     js: parts.storage.js,
@@ -108,7 +146,7 @@ async function startExpander(
   });
   closers.push("ingest expander consumer", () => {
     // Batches being worked stop taking deliveries and go back to NATS, for another instance, at once.
-    expander.stop();
+    firstAttempts.stop();
     return expanding.stop();
   });
 }
@@ -172,9 +210,10 @@ function createWorker(config: Config, parts: ConsumerParts, log: Logger): Delive
     rateLimiter: new RateLimiter(storage.jsm, storage.publisher, storage.layout),
     onLease: (message) => subscriptionPart.hub.handleLease(message),
     perOriginLimit: perOrigin,
-    // A fast origin's extra attempts may fill the other handlers: they wait milliseconds, where a bounce
-    // costs a redelivery, a journal read and a signature, and with one busy receiver bounced most work.
-    originWaitersMax: Math.max(1, config.HOOKD_CONCURRENCY - perOrigin),
+    // A fast origin's extra attempts may fill the other handlers and every carrier place (HOOKD_CONCURRENCY
+    // each): they wait milliseconds, where a bounce costs a hand-off or a redelivery, a journal read and a
+    // signature, and with one busy receiver bounced most work.
+    originWaitersMax: Math.max(1, 2 * config.HOOKD_CONCURRENCY - perOrigin),
     // The delivery's journal has the attempt either way; a lost summary only shortens this list.
     onSubscriptionAttempt: (subscriptionId, attempt) =>
       void subscriptionPart.attemptLog

@@ -1,0 +1,120 @@
+// deno-lint-ignore-file no-explicit-any -- tests read hookd's JSON answers field by field
+import { jetstreamManager } from "@nats-io/jetstream";
+import { describe, expect, it } from "vitest";
+import { createLayout } from "../src/nats/layout.ts";
+import { api, deliveryOf, eventually, startTestHookd, type TestHookd, waitForState } from "./support/hookd.ts";
+import type { Receiver } from "./support/receiver.ts";
+import { hookdSuite } from "./support/suite.ts";
+
+/**
+ * Fan-out makes each delivery by its first attempt (decision record 27): its first journal message holds
+ * its created event with the attempt's start, the outcome follows, and no work message is made.
+ */
+
+const layout = createLayout();
+const suite = hookdSuite({ hookd: "none", connect: true, receiver: false });
+
+async function subscribeMany(hookd: TestHookd, topic: string, url: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const response = await api(hookd.url, "/api/v1/subscriptions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ topic, url: `${url}/s${i}` }),
+    });
+    expect(response.status).toBe(201);
+    ids.push(((await response.json()) as { id: string }).id);
+  }
+  return ids;
+}
+
+async function publish(hookd: TestHookd, topic: string, body: string): Promise<string> {
+  const response = await api(hookd.url, `/pub/${topic}`, { method: "POST", body });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** Each delivery id the receiver was sent, with how many times. */
+function sendsById(receiver: Receiver): Map<string, number> {
+  const sends = new Map<string, number>();
+  for (const request of receiver.requests) {
+    const id = String(request.headers["webhook-id"]);
+    sends.set(id, (sends.get(id) ?? 0) + 1);
+  }
+  return sends;
+}
+
+describe("fan-out by first attempts", () => {
+  it("journals each delivery of a fanned-out event as its start and its outcome, with no created subject and no work message", async () => {
+    const jsm = await jetstreamManager(suite.nc);
+    const receiver = await suite.startReceiver();
+    const hookd = await startTestHookd(suite.nats.url);
+    try {
+      await subscribeMany(hookd, "first/attempts", receiver.url, 20);
+      const eventId = await publish(hookd, "first/attempts", "hello");
+      await receiver.waitFor(20);
+      const ids = [...sendsById(receiver).keys()];
+      expect(ids).toHaveLength(20);
+      for (const id of ids) await waitForState(hookd.url, id, "delivered");
+      for (const id of ids) {
+        const subjects = await jsm.streams.info(layout.streams.journal, {
+          subjects_filter: `${layout.subjects.deliveryTransitions(id)}.>`,
+        });
+        expect(subjects.state.subjects ?? {}).toEqual({});
+        const transitions = await jsm.streams.info(layout.streams.journal, {
+          subjects_filter: layout.subjects.deliveryTransitions(id),
+        });
+        expect(transitions.state.subjects).toEqual({ [layout.subjects.deliveryTransitions(id)]: 2 });
+      }
+      const work = await jsm.consumers.info(layout.streams.work, layout.consumers.workers);
+      expect(work.delivered.stream_seq).toBe(0);
+      const view = await deliveryOf(hookd.url, ids[7]!);
+      expect(view.history.map((entry: any) => entry.state)).toEqual(["pending", "in-flight", "delivered"]);
+      expect(view.replay_mismatch ?? false).toBe(false);
+      // The event still names its deliveries, read from their first journal messages.
+      const event = (await (await api(hookd.url, `/api/v1/events/${eventId}`)).json()) as any;
+      expect(event.deliveries.map((delivery: any) => delivery.id).sort()).toEqual([...ids].sort());
+      expect(event.deliveries.every((delivery: any) => delivery.state === "delivered")).toBe(true);
+    } finally {
+      await hookd.stop();
+    }
+  });
+
+  it(
+    "an event a stopping instance hands back is finished by the next, which sends no delivery twice",
+    async () => {
+      const receiver = await suite.startReceiver(() => ({ status: 200, delayMs: 40 }));
+      // Two attempts at a time (one to this origin, the other waiting), so the fan-out is still going when stopped.
+      const first = await startTestHookd(suite.nats.url, { HOOKD_CONCURRENCY: "2" });
+      let second: TestHookd | undefined;
+      try {
+        const subscriptions = await subscribeMany(first, "handed/back", receiver.url, 40);
+        await publish(first, "handed/back", "once each");
+        await receiver.waitFor(5);
+        await first.stop();
+        const sentByFirst = receiver.requests.length;
+        expect(sentByFirst).toBeLessThan(40);
+        second = await startTestHookd(suite.nats.url);
+        await receiver.waitFor(40, 10_000);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const sends = sendsById(receiver);
+        expect(sends.size).toBe(40);
+        expect([...sends.values()].every((count) => count === 1)).toBe(true);
+        expect(new Set(receiver.requests.map((request) => request.path))).toEqual(
+          new Set(subscriptions.map((_, i) => `/s${i}`)),
+        );
+        for (const id of sends.keys()) {
+          await eventually(
+            async () => ((await deliveryOf(second!.url, id)).state === "delivered" ? true : undefined),
+            10_000,
+            `delivery ${id} to show delivered`,
+          );
+        }
+      } finally {
+        await first.stop();
+        await second?.stop();
+      }
+    },
+    60_000,
+  );
+});
