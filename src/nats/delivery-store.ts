@@ -176,14 +176,19 @@ export class DeliveryStore {
       // Not yet in the journal, so no sequence there; 0 says "before anything".
       if (created.success && created.data.data.id === id) return { seq: 0, event: created.data };
     }
-    // A worker may have taken the batch (and removed it) between the reads: the journal has it now.
+    // A worker may have taken the batch (and removed it) between the reads: the journal has it now. Asked
+    // of the leader: a fan-out delivery is in no batch, and its first message, journaled just before it
+    // was sent, may not have reached the replica that answered above (a receiver verifying it at once).
     const expanded = await this.journal.readLast(this.#subjects.deliveryCreated(id));
-    return expanded ? parseCreated(expanded) : this.readEmbeddedCreated(id);
+    return expanded ? parseCreated(expanded) : this.readEmbeddedCreated(id, { fromLeader: true });
   }
 
-  /** A batched delivery's created event, from the first message on its transitions subject (decision record 26). */
-  private async readEmbeddedCreated(id: string): Promise<StoredCreated | null> {
-    const first = await this.journal.readFirst(this.#subjects.deliveryTransitions(id));
+  /** A created event carried by the first message on the delivery's transitions subject (decision records 26, 27). */
+  private async readEmbeddedCreated(id: string, options: { fromLeader?: boolean } = {}): Promise<StoredCreated | null> {
+    const subject = this.#subjects.deliveryTransitions(id);
+    const first = options.fromLeader
+      ? await this.journal.readFirstFromLeader(subject)
+      : await this.journal.readFirst(subject);
     const created = first ? storedStepsOf(first).created : undefined;
     return first && created !== undefined ? { seq: first.seq, event: DeliveryCreatedSchema.parse(created) } : null;
   }

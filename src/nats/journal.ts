@@ -1,4 +1,4 @@
-import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
+import type { JetStreamManager, MsgRequest, StoredMsg } from "@nats-io/jetstream";
 import { type JetStreamPublisher, JetStreamPublishError } from "./jetstream-publisher.ts";
 
 /**
@@ -106,6 +106,14 @@ export class Journal {
   /** The oldest entry of one subject. */
   async readFirst(subject: string): Promise<JournalEntry | null> {
     const message = await this.jsm.direct.getMessage(this.stream, { seq: 1, next_by_subj: subject }).catch(unavailable);
+    return message ? toEntry(message) : null;
+  }
+
+  /** As readFirst, but answered by the stream's leader (see readLastFromLeader). */
+  async readFirstFromLeader(subject: string): Promise<JournalEntry | null> {
+    // nats-server takes next_by_subj in a leader's get as in a direct one (2.9 does); nats.js types only the direct one's.
+    const request = { seq: 1, next_by_subj: subject } as unknown as MsgRequest;
+    const message = await this.jsm.streams.getMessage(this.stream, request).catch(unavailable);
     return message ? toEntry(message) : null;
   }
 

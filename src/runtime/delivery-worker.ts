@@ -96,8 +96,8 @@ export type SubscriptionDeliveryFinished = {
 };
 
 /**
- * What the worker uses of a work-queue message. A batched delivery's first work is not a message of
- * its own but an item of its ingest batch (runtime/ingest-expander.ts), which stands in for one.
+ * What the worker uses of a work-queue message. A first attempt made from an ingest batch or a fanned-out
+ * event has no message of its own: an item of its carrier (runtime/first-attempts.ts) stands in for one.
  */
 export type WorkItem = Pick<JsMsg, "subject" | "data" | "ack" | "nak" | "term" | "working"> & {
   readonly info: Pick<JsMsg["info"], "deliveryCount">;

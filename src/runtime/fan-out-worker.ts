@@ -1,7 +1,10 @@
 import type { JsMsg } from "@nats-io/jetstream";
+import type { DeliveryCreated } from "../domain/delivery-events.ts";
 import type { Logger } from "../log.ts";
-import type { FanOut } from "./fan-out.ts";
-import type { FirstAttempts } from "./first-attempts.ts";
+import { NatsUnavailableError } from "../nats/journal.ts";
+import type { FanOut, FanOutEvent } from "./fan-out.ts";
+import type { FirstAttempts, Worked } from "./first-attempts.ts";
+import type { FanOutTarget } from "./subscription-directory.ts";
 import type { Places } from "./places.ts";
 
 /**
@@ -32,17 +35,19 @@ export class FanOutWorker {
       message.term();
       return;
     }
-    const targets = await fanOut.targetsOf(event);
-    // Each delivery's start is journaled before it is sent, so the delivery can be read (and /verify can
-    // vouch for it) while its receiver handles it: no id names the event it came from. An event handed out
-    // again reads each delivery's journal first.
-    const care = { careful: () => true, readFirst: message.info.deliveryCount > 1 };
-    const worked = await firstAttempts.workAll(
-      message,
-      targets,
-      { lanes: this.deps.lanes, places: this.deps.places },
-      async (target) => firstAttempts.first(message, await fanOut.deliveryOf(event, target), care),
-    );
+    const stopBeating = firstAttempts.keepWorking(message);
+    let targets: FanOutTarget[];
+    let worked: Worked;
+    try {
+      targets = await fanOut.targetsOf(event);
+      worked = await firstAttempts.workAll(
+        targets,
+        { lanes: this.deps.lanes, places: this.deps.places },
+        (target) => this.first(message, event, target),
+      );
+    } finally {
+      stopBeating();
+    }
     if (worked.failure) throw worked.failure;
     if (worked.done < targets.length) {
       // Stopping: another instance takes the event now. Whatever its delivery count says then, nothing is
@@ -52,5 +57,30 @@ export class FanOutWorker {
     }
     this.deps.log.debug({ seq: message.seq, topic: event.topic, deliveries: worked.done }, "fanned out");
     message.ack();
+  }
+
+  /**
+   * One subscription's delivery. Its start is journaled before it is sent, so it can be read (and /verify
+   * can vouch for it) while its receiver answers: its id does not name the event it came from. Taken again,
+   * counted so, its journal is read first; counted as a first hand-out (after a nak from a stopping
+   * instance), a second start is refused in its journal, which then decides.
+   */
+  private async first(message: JsMsg, event: FanOutEvent, target: FanOutTarget): Promise<void> {
+    let created: DeliveryCreated;
+    try {
+      created = await this.deps.fanOut.deliveryOf(event, target);
+    } catch (error) {
+      if (error instanceof NatsUnavailableError) throw error;
+      // It would fail the same way each time the event came back: the event's other deliveries go on.
+      this.deps.log.error(
+        { err: error, seq: message.seq, subscriptionId: target.id },
+        "could not make a fan-out delivery; the subscription misses this event",
+      );
+      return;
+    }
+    await this.deps.firstAttempts.first(message, created, {
+      careful: () => true,
+      readFirst: message.info.deliveryCount > 1,
+    });
   }
 }

@@ -10,8 +10,8 @@ import type { Places } from "./places.ts";
 /**
  * First attempts made from the message that carries their deliveries (decision records 26 and 27): an
  * ingest batch, or a topic event whose fan-out makes them. Each delivery's first journal message holds
- * its created event with the attempt's start and outcome, so a delivery answered at once costs one
- * append and no work message. One that cannot be attempted now (its origin busy, its rate spent, its
+ * its created event with the attempt's start (and, for a batch's delivery answered at once, its
+ * outcome too), so a delivery costs no created copy, no work message and no read. One that cannot be attempted now (its origin busy, its rate spent, its
  * secrets sealed under a key this instance lacks) or that needs another attempt is journaled and put
  * on the work queue, for any instance. The carrier is acknowledged by its owner only once every
  * delivery in it is journaled, and queued where it needs to be.
@@ -73,15 +73,27 @@ export class FirstAttempts {
     this.#stopping = true;
   }
 
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /**
+   * Tells NATS the carrier is being worked until the returned function is called: a carrier of many
+   * deliveries to slow receivers can take longer than its ack wait, and NATS must not hand it to another
+   * instance meanwhile, which would work it again.
+   */
+  keepWorking(carrier: JsMsg): () => void {
+    const heartbeat = setInterval(() => carrier.working(), Math.max(this.deps.leaseMs / 3, 1_000));
+    return () => clearInterval(heartbeat);
+  }
+
   /**
    * Runs `work` over `items` in `lanes` lanes, each first taking one of `places` when given (shared by
    * carriers, so many at once still make a bounded number of attempts). After a failure (NATS away), or
    * once stopping, no more are started: each would be sent and not journaled, and sent again with the
-   * carrier. The carrier is told it is being worked throughout: NATS must not hand it to another instance
-   * meanwhile, which would send its deliveries again.
+   * carrier. The caller keeps the carrier alive (keepWorking) meanwhile.
    */
   async workAll<T>(
-    carrier: JsMsg,
     items: readonly T[],
     options: { lanes: number; places?: Places },
     work: (item: T) => Promise<void>,
@@ -102,12 +114,7 @@ export class FirstAttempts {
         }
       }
     };
-    const heartbeat = setInterval(() => carrier.working(), Math.max(this.deps.leaseMs / 3, 1_000));
-    try {
-      await Promise.all(Array.from({ length: Math.min(options.lanes, items.length) }, lane));
-    } finally {
-      clearInterval(heartbeat);
-    }
+    await Promise.all(Array.from({ length: Math.min(options.lanes, items.length) }, lane));
     return { failure, done };
   }
 

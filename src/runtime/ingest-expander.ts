@@ -4,7 +4,7 @@ import { batchKeyOf } from "../domain/batch-ids.ts";
 import type { Logger } from "../log.ts";
 import type { BatchTouches } from "../nats/batch-touches.ts";
 import { batchItems, type DeliveryStore } from "../nats/delivery-store.ts";
-import type { FirstAttempts } from "./first-attempts.ts";
+import type { FirstAttempts, Worked } from "./first-attempts.ts";
 import type { Places } from "./places.ts";
 
 /**
@@ -63,14 +63,21 @@ export class IngestExpander {
     const key = readable[0] ? batchKeyOf(readable[0].data.id) : null;
     const care: Care = { readJournals: message.info.deliveryCount > 1, reconnects: this.deps.touches.reconnects };
     if (key && !care.readJournals) care.readJournals = await this.deps.store.isBatchTouched(key);
-    const outcome = await this.deps.firstAttempts.workAll(
-      message,
-      readable,
-      { lanes: this.deps.lanes, places: this.deps.places },
-      (created) => this.first(message, created, key, care),
-    );
-    if (outcome.failure) throw outcome.failure;
-    if (outcome.done < readable.length) {
+    const { firstAttempts } = this.deps;
+    const stopBeating = firstAttempts.keepWorking(message);
+    let outcome: Worked;
+    try {
+      outcome = await firstAttempts.workAll(
+        readable,
+        { lanes: this.deps.lanes, places: this.deps.places },
+        (created) => this.first(message, created, key, care),
+      );
+    } finally {
+      stopBeating();
+    }
+    // NATS away: the work queue naks it, and a live pull takes it again in a second, counted as a second time.
+    if (outcome.failure && !firstAttempts.stopping) throw outcome.failure;
+    if (outcome.failure || outcome.done < readable.length) {
       await this.handBack(message, readable[0]!.data.id);
       return;
     }
@@ -81,22 +88,22 @@ export class IngestExpander {
         { subject: message.subject, unreadable, expanded: readable.length },
         "ingest batch items this instance cannot read; the batch stays queued",
       );
-      message.nak(UNREADABLE_RETRY_MS);
+      await this.handBack(message, readable[0]?.data.id, UNREADABLE_RETRY_MS);
       return;
     }
     message.ack();
   }
 
   /**
-   * Stopping: another instance takes the batch now, and must read the journals of what this one did. Its
-   * delivery count cannot say so: NATS sends a nak'd message back to this instance's open pull request,
-   * which the stop has closed, and hands it on as if for the first time (count 1). So the batch is marked
-   * first, and the next taker reads the mark. Unmarked, it is left to its ack wait, after which NATS hands it
-   * out counted as a second time (this instance's pull requests close with its connection).
+   * Another instance takes the batch (at once when stopping), and must read the journals of what this one
+   * did. Its delivery count may not say so: NATS sends a nak'd message back to this instance's open pull
+   * request, which a stop has closed, and hands it on as if for the first time (count 1). So the batch is
+   * marked first, and the next taker reads the mark. Unmarked, it is left to its ack wait, after which NATS
+   * hands it out counted as a second time (this instance's pull requests close with its connection).
    */
-  private async handBack(message: JsMsg, anyId: string): Promise<void> {
+  private async handBack(message: JsMsg, anyId: string | undefined, delayMs?: number): Promise<void> {
     try {
-      await this.deps.store.markBatchTouched(anyId);
+      if (anyId !== undefined) await this.deps.store.markBatchTouched(anyId);
     } catch (error) {
       this.deps.log.warn(
         { err: error, subject: message.subject },
@@ -104,7 +111,7 @@ export class IngestExpander {
       );
       return;
     }
-    message.nak();
+    message.nak(delayMs);
   }
 
   private async first(batch: JsMsg, created: DeliveryCreated, key: string | null, care: Care): Promise<void> {

@@ -5,7 +5,7 @@ import { formatConfigTopic, type StaticConfig } from "../domain/static-config.ts
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { RateLimiter } from "../nats/rate-limiter.ts";
-import { runWorkQueue } from "../nats/work-queue.ts";
+import { runWorkQueue, type WorkQueueRunner } from "../nats/work-queue.ts";
 import { DeliveryWorker } from "../runtime/delivery-worker.ts";
 import { IngestExpander } from "../runtime/ingest-expander.ts";
 import { FanOutWorker } from "../runtime/fan-out-worker.ts";
@@ -61,9 +61,9 @@ export async function startConsumers(
   // First attempts made from carriers (fan-out's events, ingest batches) take these places, as the work
   // queue's handlers make up to as many other attempts; the worker's origin gate counts both.
   const carried = { firstAttempts, places: new Places(config.HOOKD_CONCURRENCY) };
-  await startFanOut(config, parts, carried, log, closers);
+  const fanning = await startFanOut(config, parts, carried, log, closers);
   await startRouters(config, parts, log, closers);
-  await startExpander(config, parts, carried, log, closers);
+  const expanding = await startExpander(config, parts, carried, log, closers);
   const working = await runWorkQueue({
     js: storage.js,
     stream: storage.layout.streams.work,
@@ -74,6 +74,12 @@ export async function startConsumers(
     onLoad: (active) => parts.metrics.working.set(active),
   });
   closers.push("delivery workers", () => working.stop());
+  // Closers run newest first: the carriers start no more attempts, and hand back what they hold, before the
+  // work queue's attempts are waited for.
+  closers.push("first attempts from carriers", () => {
+    firstAttempts.stop();
+    return Promise.all([fanning.stop(), expanding.stop()]);
+  });
   startBacklogWatch(parts, log, closers);
   const sweeping = setInterval(() => void subscriptionPart.orderedLines.sweep(), LINE_SWEEP_MS);
   closers.push("ordered lines' sweep", () => clearInterval(sweeping));
@@ -89,7 +95,7 @@ async function startFanOut(
   { firstAttempts, places }: Carried,
   log: Logger,
   closers: Closers,
-): Promise<void> {
+): Promise<WorkQueueRunner> {
   const fanOut = new FanOutWorker({
     fanOut: parts.subscriptionPart.fanOut,
     firstAttempts,
@@ -112,6 +118,7 @@ async function startFanOut(
     firstAttempts.stop();
     return fanning.stop();
   });
+  return fanning;
 }
 
 /** The ingest batches' worker: their deliveries' first attempts (decision record 26). */
@@ -121,7 +128,7 @@ async function startExpander(
   { firstAttempts, places }: Carried,
   log: Logger,
   closers: Closers,
-): Promise<void> {
+): Promise<WorkQueueRunner> {
   const expanderHandlers = Math.min(EXPANDER_CONCURRENCY, config.HOOKD_CONCURRENCY);
   // Listening before the first batch is taken: a batch reads the marks said before it, and hears the rest.
   const touches = new BatchTouches(parts.storage.link.nc, parts.storage.layout, Date.now, log);
@@ -149,6 +156,7 @@ async function startExpander(
     firstAttempts.stop();
     return expanding.stop();
   });
+  return expanding;
 }
 
 /** How many deliveries wait against HOOKD_MAX_BACKLOG, read from the work consumer. */
