@@ -26,8 +26,12 @@ import type { SubscriptionPart } from "./subscriptions.ts";
 
 /** Topic events fanned out at once; their deliveries' attempts share HOOKD_CONCURRENCY places. */
 const FANOUT_CONCURRENCY = 16;
-/** Ingest batches worked at once: each is one message holding many deliveries, whose first attempts it makes. */
-const EXPANDER_CONCURRENCY = 8;
+/**
+ * Ingest batches worked at once: each is one message holding many deliveries, whose first attempts it
+ * makes in the carriers' shared places. At a steady rate most batches are small, and a batch's handler
+ * lasts as long as its slowest attempt, so a few handlers made batches wait for one to come free.
+ */
+const EXPANDER_CONCURRENCY = 32;
 /** How often each instance reads how many deliveries wait against HOOKD_MAX_BACKLOG. */
 const BACKLOG_CHECK_MS = 15_000;
 /** How often each instance looks for an ordered line that nothing told to move (a safety net, not the way lines move). */
