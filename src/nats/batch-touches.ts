@@ -12,8 +12,6 @@ import type { Logger } from "../log.ts";
 
 /** Long enough for any batch to finish; a batch worked longer has long since read each mark. */
 const REMEMBER_MS = 60 * 60_000;
-/** How far this instance's clock and NATS's may disagree, for hearingEverySince. */
-const CLOCK_MARGIN_MS = 5_000;
 
 export class BatchTouches {
   readonly #seen = new Map<string, number>();
@@ -23,8 +21,6 @@ export class BatchTouches {
   #away = false;
   /** The subscription was refused (hookd's user lacks the permission): every batch must then read its journals. */
   #deaf = false;
-  /** Since when (this instance's clock) every touch has been heard, without a gap; null while not. */
-  #hearingSince: number | null = null;
 
   #stopped = false;
 
@@ -51,18 +47,6 @@ export class BatchTouches {
       },
     });
     void this.#followConnection();
-    this.#hearFromNow();
-  }
-
-  /**
-   * Whether every touch of a batch stored at `storedAtMs` (NATS's clock) was heard here: this instance
-   * has listened without a gap since well before the batch was stored (a command touches a batch only
-   * once it is stored), and still remembers what it heard. A batch can then skip reading its mark.
-   */
-  heardEverySince(storedAtMs: number): boolean {
-    if (this.#deaf || this.#away || this.#hearingSince === null) return false;
-    return storedAtMs - CLOCK_MARGIN_MS > this.#hearingSince &&
-      this.now() - storedAtMs < REMEMBER_MS - CLOCK_MARGIN_MS;
   }
 
   /** Whether this instance heard a touch of the batch, or cannot hear touches now. */
@@ -80,13 +64,6 @@ export class BatchTouches {
     this.#subscription.unsubscribe();
   }
 
-  /** The server holds the subscription once a flush returns: from then on, every touch is heard. */
-  #hearFromNow(): void {
-    this.nc.flush().then(() => {
-      if (!this.#away && !this.#stopped) this.#hearingSince ??= this.now();
-    }, () => undefined);
-  }
-
   #remember(key: string): void {
     const now = this.now();
     // Delete first, so the key moves to the end: the map stays in the order of the last touch.
@@ -102,14 +79,10 @@ export class BatchTouches {
   async #followConnection(): Promise<void> {
     for await (const status of this.nc.status()) {
       if (this.#stopped) return;
-      if (status.type === "disconnect") {
-        this.#away = true;
-        this.#hearingSince = null;
-      }
+      if (status.type === "disconnect") this.#away = true;
       if (status.type === "reconnect") {
         this.#away = false;
         this.#reconnects++;
-        this.#hearFromNow();
       }
     }
   }

@@ -11,7 +11,8 @@ import type { Places } from "./places.ts";
  * First attempts made from the message that carries their deliveries (decision records 26 and 27): an
  * ingest batch, or a topic event whose fan-out makes them. Each delivery's first journal message holds
  * its created event with the attempt's start (and, for a batch's delivery answered at once, its
- * outcome too), so a delivery costs no created copy, no work message and no read. One that cannot be attempted now (its origin busy, its rate spent, its
+ * outcome too), so a delivery costs no created copy and no work message, and a fresh carrier's
+ * deliveries no read. One that cannot be attempted now (its origin busy, its rate spent, its
  * secrets sealed under a key this instance lacks) or that needs another attempt is journaled and put
  * on the work queue, for any instance. The carrier is acknowledged by its owner only once every
  * delivery in it is journaled, and queued where it needs to be.

@@ -22,8 +22,6 @@ import type { Places } from "./places.ts";
  */
 
 const UNREADABLE_RETRY_MS = 5 * 60_000;
-/** A batch handed back goes out again after this long: its mark reaches every instance first. */
-const HAND_BACK_MS = 250;
 
 export type ExpanderDeps = {
   store: DeliveryStore;
@@ -64,9 +62,7 @@ export class IngestExpander {
     }
     const key = readable[0] ? batchKeyOf(readable[0].data.id) : null;
     const care: Care = { readJournals: message.info.deliveryCount > 1, reconnects: this.deps.touches.reconnects };
-    // A mark said before this instance listened is read from the stream; one said since was heard.
-    const heard = this.deps.touches.heardEverySince(message.info.timestampNanos / 1e6);
-    if (key && !care.readJournals && !heard) care.readJournals = await this.deps.store.isBatchTouched(key);
+    if (key && !care.readJournals) care.readJournals = await this.deps.store.isBatchTouched(key);
     const { firstAttempts } = this.deps;
     const stopBeating = firstAttempts.keepWorking(message);
     let outcome: Worked;
@@ -105,7 +101,7 @@ export class IngestExpander {
    * marked first, and the next taker reads the mark. Unmarked, it is left to its ack wait, after which NATS
    * hands it out counted as a second time (this instance's pull requests close with its connection).
    */
-  private async handBack(message: JsMsg, anyId: string | undefined, delayMs = HAND_BACK_MS): Promise<void> {
+  private async handBack(message: JsMsg, anyId: string | undefined, delayMs?: number): Promise<void> {
     try {
       if (anyId !== undefined) await this.deps.store.markBatchTouched(anyId);
     } catch (error) {

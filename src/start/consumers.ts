@@ -26,12 +26,8 @@ import type { SubscriptionPart } from "./subscriptions.ts";
 
 /** Topic events fanned out at once; their deliveries' attempts share HOOKD_CONCURRENCY places. */
 const FANOUT_CONCURRENCY = 16;
-/**
- * Ingest batches worked at once: each is one message holding many deliveries, whose first attempts it
- * makes in the carriers' shared places. At a steady rate most batches are small, and a batch's handler
- * lasts as long as its slowest attempt, so a few handlers made batches wait for one to come free.
- */
-const EXPANDER_CONCURRENCY = 32;
+/** Ingest batches worked at once: each is one message holding many deliveries, whose first attempts it makes. */
+const EXPANDER_CONCURRENCY = 8;
 /** How often each instance reads how many deliveries wait against HOOKD_MAX_BACKLOG. */
 const BACKLOG_CHECK_MS = 15_000;
 /** How often each instance looks for an ordered line that nothing told to move (a safety net, not the way lines move). */
@@ -78,11 +74,11 @@ export async function startConsumers(
     onLoad: (active) => parts.metrics.working.set(active),
   });
   closers.push("delivery workers", () => working.stop());
-  // Closers run newest first: the carriers start no more attempts, and hand back what they hold, before the
-  // work queue's attempts are waited for.
-  closers.push("first attempts from carriers", () => {
+  // Closers run newest first: every consumer stops taking work at once, and the carriers hand back what they
+  // have not started, before the attempts in flight are waited for.
+  closers.push("delivery consumers", () => {
     firstAttempts.stop();
-    return Promise.all([fanning.stop(), expanding.stop()]);
+    return Promise.all([fanning.stop(), expanding.stop(), working.stop()]);
   });
   startBacklogWatch(parts, log, closers);
   const sweeping = setInterval(() => void subscriptionPart.orderedLines.sweep(), LINE_SWEEP_MS);
