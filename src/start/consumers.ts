@@ -5,7 +5,7 @@ import { formatConfigTopic, type StaticConfig } from "../domain/static-config.ts
 import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { RateLimiter } from "../nats/rate-limiter.ts";
-import { runWorkQueue, type WorkQueueRunner } from "../nats/work-queue.ts";
+import { runWorkQueue, type WorkQueueOptions, type WorkQueueRunner } from "../nats/work-queue.ts";
 import { DeliveryWorker } from "../runtime/delivery-worker.ts";
 import { IngestExpander } from "../runtime/ingest-expander.ts";
 import { FanOutWorker } from "../runtime/fan-out-worker.ts";
@@ -104,21 +104,9 @@ async function startFanOut(
     lanes: config.HOOKD_CONCURRENCY,
     places,
   });
-  const fanning = await runWorkQueue({
-    js: parts.storage.js,
-    concurrency: FANOUT_CONCURRENCY,
-    handle: (message) => fanOut.handle(message),
-    log,
-    stream: parts.storage.layout.streams.topics,
-    consumer: parts.storage.layout.consumers.fanOut,
-    prefetch: false,
-  });
-  closers.push("fan-out consumer", () => {
-    // Events being fanned out start no more deliveries and go back to NATS, for another instance, at once.
-    firstAttempts.stop();
-    return fanning.stop();
-  });
-  return fanning;
+  const { streams, consumers } = parts.storage.layout;
+  const carrier = { stream: streams.topics, consumer: consumers.fanOut, concurrency: FANOUT_CONCURRENCY };
+  return runCarrier(parts, { ...carrier, handle: (message) => fanOut.handle(message) }, firstAttempts, log, closers);
 }
 
 /** The ingest batches' worker: their deliveries' first attempts (decision record 26). */
@@ -142,21 +130,29 @@ async function startExpander(
     lanes: config.HOOKD_CONCURRENCY,
     places,
   });
-  const expanding = await runWorkQueue({
-    js: parts.storage.js,
-    concurrency: expanderHandlers,
-    handle: (message) => expander.handle(message),
-    log,
-    stream: parts.storage.layout.streams.ingest,
-    consumer: parts.storage.layout.consumers.expander,
-    prefetch: false,
-  });
-  closers.push("ingest expander consumer", () => {
-    // Batches being worked stop taking deliveries and go back to NATS, for another instance, at once.
+  const { streams, consumers } = parts.storage.layout;
+  const carrier = { stream: streams.ingest, consumer: consumers.expander, concurrency: expanderHandlers };
+  return runCarrier(parts, { ...carrier, handle: (message) => expander.handle(message) }, firstAttempts, log, closers);
+}
+
+/**
+ * Pulls a carrier's messages only for free handlers (none waits in a client buffer while its ack wait
+ * runs out). Stopped, the carriers being worked start no more deliveries and go back to NATS, for
+ * another instance, at once.
+ */
+async function runCarrier(
+  parts: ConsumerParts,
+  carrier: Pick<WorkQueueOptions, "stream" | "consumer" | "concurrency" | "handle">,
+  firstAttempts: FirstAttempts,
+  log: Logger,
+  closers: Closers,
+): Promise<WorkQueueRunner> {
+  const running = await runWorkQueue({ js: parts.storage.js, ...carrier, log, prefetch: false });
+  closers.push(`carrier consumer ${carrier.consumer}`, () => {
     firstAttempts.stop();
-    return expanding.stop();
+    return running.stop();
   });
-  return expanding;
+  return running;
 }
 
 /** How many deliveries wait against HOOKD_MAX_BACKLOG, read from the work consumer. */
