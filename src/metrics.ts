@@ -43,6 +43,11 @@ export class HookdMetrics {
     help: "Work items this instance is handling right now",
     registers: [this.registry],
   });
+  readonly firstAttempts = new Gauge({
+    name: "hookd_first_attempts_in_progress",
+    help: "First attempts this instance is making from ingest batches and fanned-out events right now",
+    registers: [this.registry],
+  });
   readonly backlogWaiting = new Gauge({
     name: "hookd_backlog_waiting",
     help: "Deliveries waiting in backoff or being attempted, across all instances (the work consumer's ack pending)",

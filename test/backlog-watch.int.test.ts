@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../src/log.ts";
-import { api, eventually, startTestHookd } from "./support/hookd.ts";
+import { api, eventually, metricOf, startTestHookd } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 /**
@@ -10,12 +10,6 @@ import { hookdSuite } from "./support/suite.ts";
  */
 
 const suite = hookdSuite({ hookd: "none", respond: () => ({ status: 500 }) });
-
-async function metric(base: string, name: string): Promise<number> {
-  const text = await (await api(base, "/metrics")).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(" ")[1]) : NaN;
-}
 
 describe("the backlog against HOOKD_MAX_BACKLOG", () => {
   it("is a gauge beside its limit, and a warning in the log once it is near", async () => {
@@ -33,12 +27,12 @@ describe("the backlog against HOOKD_MAX_BACKLOG", () => {
       await suite.receiver.waitFor(950, 30_000);
       // Read every 15 s by each instance with workers.
       const waiting = await eventually(
-        async () => ((await metric(hookd.url, "hookd_backlog_waiting")) >= 950 ? true : undefined),
+        async () => ((await metricOf(hookd.url, "hookd_backlog_waiting")) >= 950 ? true : undefined),
         40_000,
         "the gauge to count the deliveries in backoff",
       );
       expect(waiting).toBe(true);
-      expect(await metric(hookd.url, "hookd_backlog_limit")).toBe(1000);
+      expect(await metricOf(hookd.url, "hookd_backlog_limit")).toBe(1000);
       const warnings = lines.map((line) => JSON.parse(line)).filter((entry) =>
         String(entry.msg).includes("near HOOKD_MAX_BACKLOG")
       );

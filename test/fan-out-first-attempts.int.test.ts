@@ -2,7 +2,15 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
 import { createLayout } from "../src/nats/layout.ts";
-import { api, deliveryOf, eventually, startTestHookd, type TestHookd, waitForState } from "./support/hookd.ts";
+import {
+  api,
+  deliveryOf,
+  eventually,
+  metricOf,
+  startTestHookd,
+  type TestHookd,
+  waitForState,
+} from "./support/hookd.ts";
 import type { Receiver } from "./support/receiver.ts";
 import { hookdSuite } from "./support/suite.ts";
 
@@ -117,4 +125,28 @@ describe("fan-out by first attempts", () => {
     },
     60_000,
   );
+
+  it("counts the first attempts it is making on /metrics, apart from the work queue's", async () => {
+    const receiver = await suite.startReceiver(() => ({ status: 200, delayMs: 1_000 }));
+    const hookd = await startTestHookd(suite.nats.url);
+    try {
+      await subscribeMany(hookd, "counted/attempts", receiver.url, 5);
+      expect(await metricOf(hookd.url, "hookd_first_attempts_in_progress")).toBe(0);
+      await publish(hookd, "counted/attempts", "slow");
+      await eventually(
+        async () => ((await metricOf(hookd.url, "hookd_first_attempts_in_progress")) === 5 ? true : undefined),
+        5_000,
+        "five first attempts in progress",
+      );
+      expect(await metricOf(hookd.url, "hookd_work_in_progress")).toBe(0);
+      await receiver.waitFor(5);
+      await eventually(
+        async () => ((await metricOf(hookd.url, "hookd_first_attempts_in_progress")) === 0 ? true : undefined),
+        5_000,
+        "the first attempts to end",
+      );
+    } finally {
+      await hookd.stop();
+    }
+  });
 });

@@ -24,6 +24,16 @@ describe("Places", () => {
     await places.take();
   });
 
+  it("tells how many places are held as that changes", async () => {
+    const told: number[] = [];
+    const places = new Places(1, (held) => told.push(held));
+    const first = await places.take();
+    const second = places.take();
+    first();
+    (await second)();
+    expect(told).toEqual([1, 0]);
+  });
+
   it("refuses a count that is not a positive integer", () => {
     expect(() => new Places(0)).toThrow(/positive integer/);
     expect(() => new Places(1.5)).toThrow(/positive integer/);

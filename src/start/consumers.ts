@@ -60,7 +60,8 @@ export async function startConsumers(
   });
   // First attempts made from carriers (fan-out's events, ingest batches) take these places, as the work
   // queue's handlers make up to as many other attempts; the worker's origin gate counts both.
-  const carried = { firstAttempts, places: new Places(config.HOOKD_CONCURRENCY) };
+  const places = new Places(config.HOOKD_CONCURRENCY, (held) => parts.metrics.firstAttempts.set(held));
+  const carried = { firstAttempts, places };
   const fanning = await startFanOut(config, parts, carried, log, closers);
   await startRouters(config, parts, log, closers);
   const expanding = await startExpander(config, parts, carried, log, closers);

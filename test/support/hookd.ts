@@ -119,6 +119,13 @@ export async function api(base: string, path: string, init: RequestInit = {}): P
   return fetch(base + path, { ...init, headers });
 }
 
+/** One unlabelled figure from hookd's /metrics; NaN when it is not there. */
+export async function metricOf(base: string, name: string): Promise<number> {
+  const text = await (await api(base, "/metrics")).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(" ")[1]) : NaN;
+}
+
 export async function deliveryOf(base: string, id: string): Promise<Record<string, any>> {
   const response = await api(base, `/api/v1/deliveries/${id}`);
   if (!response.ok) throw new Error(`GET delivery ${id}: ${response.status}`);
