@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { readFile } from "node:fs/promises";
-import type { Config } from "./config.ts";
+import { ackWaitFor, type Config } from "./config.ts";
 import { parseStaticConfig, type StaticConfig } from "./domain/static-config.ts";
 import type { Logger } from "./log.ts";
 import { HookdMetrics } from "./metrics.ts";
@@ -46,7 +46,8 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
   // A broken config file stops hookd before it starts anything.
   const configFile = await readConfigFile(config);
   const metrics = options.metrics ?? new HookdMetrics();
-  const closers = new Closers();
+  // A part's stop waits for its attempts in flight, which end within the attempt timeout.
+  const closers = new Closers(ackWaitFor(config));
   try {
     const storage = await openStorage(config, log, closers);
     const tokens = await startTokens(storage, log, closers);
