@@ -3,9 +3,8 @@ import type { DeliveryCreated } from "../domain/delivery-events.ts";
 import type { Logger } from "../log.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
 import type { FanOut, FanOutEvent } from "./fan-out.ts";
-import type { FirstAttempts, Worked } from "./first-attempts.ts";
+import type { FirstAttempts } from "./first-attempts.ts";
 import type { FanOutTarget } from "./subscription-directory.ts";
-import type { Places } from "./places.ts";
 
 /**
  * Works a topic event's fan-out (decision record 27): each matching subscription's delivery is made by
@@ -19,10 +18,6 @@ export type FanOutWorkerDeps = {
   fanOut: FanOut;
   firstAttempts: FirstAttempts;
   log: Logger;
-  /** One event's deliveries attempted at once (up to all of `places`: one event may have thousands). */
-  lanes: number;
-  /** Attempts at once for all the events this instance fans out. */
-  places: Places;
 };
 
 export class FanOutWorker {
@@ -35,19 +30,10 @@ export class FanOutWorker {
       message.term();
       return;
     }
-    const stopBeating = firstAttempts.keepWorking(message);
-    let targets: FanOutTarget[];
-    let worked: Worked;
-    try {
-      targets = await fanOut.targetsOf(event);
-      worked = await firstAttempts.workAll(
-        targets,
-        { lanes: this.deps.lanes, places: this.deps.places },
-        (target) => this.first(message, event, target),
-      );
-    } finally {
-      stopBeating();
-    }
+    const { targets, worked } = await firstAttempts.keepWorking(message, async () => {
+      const targets = await fanOut.targetsOf(event);
+      return { targets, worked: await firstAttempts.workAll(targets, (target) => this.first(message, event, target)) };
+    });
     if (worked.failure) throw worked.failure;
     if (worked.done < targets.length) {
       // Stopping: another instance takes the event now. Whatever its delivery count says then, nothing is

@@ -59,6 +59,11 @@ export type FirstAttemptsDeps = {
   log: Logger;
   /** The carrier's ack wait: a carrier being worked tells NATS so well within it. */
   leaseMs: number;
+  /**
+   * Attempts at once for every carrier this instance works. One carrier may use all of them (one event may
+   * have thousands of subscribers; a burst of dispatches is one batch); many at once share them.
+   */
+  places: Places;
 };
 
 /** How working a carrier ended: the first failure (NATS away), and how many of its deliveries were done. */
@@ -79,43 +84,43 @@ export class FirstAttempts {
   }
 
   /**
-   * Tells NATS the carrier is being worked until the returned function is called: a carrier of many
-   * deliveries to slow receivers can take longer than its ack wait, and NATS must not hand it to another
-   * instance meanwhile, which would work it again.
+   * Runs `during` while telling NATS the carrier is being worked: a carrier of many deliveries to slow
+   * receivers can take longer than its ack wait, and NATS must not hand it to another instance meanwhile,
+   * which would work it again.
    */
-  keepWorking(carrier: JsMsg): () => void {
+  async keepWorking<T>(carrier: JsMsg, during: () => Promise<T>): Promise<T> {
     const heartbeat = setInterval(() => carrier.working(), Math.max(this.deps.leaseMs / 3, 1_000));
-    return () => clearInterval(heartbeat);
+    try {
+      return await during();
+    } finally {
+      clearInterval(heartbeat);
+    }
   }
 
   /**
-   * Runs `work` over `items` in `lanes` lanes, each first taking one of `places` when given (shared by
-   * carriers, so many at once still make a bounded number of attempts). After a failure (NATS away), or
-   * once stopping, no more are started: each would be sent and not journaled, and sent again with the
-   * carrier. The caller keeps the carrier alive (keepWorking) meanwhile.
+   * Runs `work` over `items`, each first taking one of the places. After a failure (NATS away), or once
+   * stopping, no more are started: each would be sent and not journaled, and sent again with the carrier.
+   * The caller keeps the carrier alive (keepWorking) meanwhile.
    */
-  async workAll<T>(
-    items: readonly T[],
-    options: { lanes: number; places?: Places },
-    work: (item: T) => Promise<void>,
-  ): Promise<Worked> {
+  async workAll<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<Worked> {
+    const { places } = this.deps;
     let next = 0;
     let done = 0;
     let failure: unknown = undefined;
     const going = () => next < items.length && failure === undefined && !this.#stopping;
     const lane = async () => {
       while (going()) {
-        const release = options.places ? await options.places.take() : undefined;
+        const release = await places.take();
         try {
           if (!going()) return;
           const item = items[next++]!;
           await work(item).then(() => done++, (error: unknown) => (failure ??= error));
         } finally {
-          release?.();
+          release();
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(options.lanes, items.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(places.count, items.length) }, lane));
     return { failure, done };
   }
 

@@ -4,8 +4,7 @@ import { batchKeyOf } from "../domain/batch-ids.ts";
 import type { Logger } from "../log.ts";
 import type { BatchTouches } from "../nats/batch-touches.ts";
 import { batchItems, type DeliveryStore } from "../nats/delivery-store.ts";
-import type { FirstAttempts, Worked } from "./first-attempts.ts";
-import type { Places } from "./places.ts";
+import type { FirstAttempts } from "./first-attempts.ts";
 
 /**
  * Expands an ingest batch into the journal by working it (decision record 26): each delivery's first
@@ -29,10 +28,6 @@ export type ExpanderDeps = {
   log: Logger;
   /** Touches heard as they happen, so a batch on its way stops before the delivery a command touched. */
   touches: BatchTouches;
-  /** A batch's deliveries attempted at once; the rest wait in the batch for a free place. */
-  lanes: number;
-  /** Attempts at once for all the carriers this instance works (ingest batches and fan-out's events). */
-  places: Places;
 };
 
 /** Whether a batch's deliveries must be read from their journals before they are sent. */
@@ -64,17 +59,10 @@ export class IngestExpander {
     const care: Care = { readJournals: message.info.deliveryCount > 1, reconnects: this.deps.touches.reconnects };
     if (key && !care.readJournals) care.readJournals = await this.deps.store.isBatchTouched(key);
     const { firstAttempts } = this.deps;
-    const stopBeating = firstAttempts.keepWorking(message);
-    let outcome: Worked;
-    try {
-      outcome = await firstAttempts.workAll(
-        readable,
-        { lanes: this.deps.lanes, places: this.deps.places },
-        (created) => this.first(message, created, key, care),
-      );
-    } finally {
-      stopBeating();
-    }
+    const outcome = await firstAttempts.keepWorking(
+      message,
+      () => firstAttempts.workAll(readable, (created) => this.first(message, created, key, care)),
+    );
     // NATS away: the work queue naks it, and a live pull takes it again in a second, counted as a second time.
     if (outcome.failure && !firstAttempts.stopping) throw outcome.failure;
     if (outcome.failure || outcome.done < readable.length) {

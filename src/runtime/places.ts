@@ -7,7 +7,7 @@ export class Places {
   readonly #waiting: (() => void)[] = [];
 
   constructor(
-    private readonly count: number,
+    readonly count: number,
     /** Told how many places are held each time that changes. */
     private readonly onHeld: (held: number) => void = () => undefined,
   ) {

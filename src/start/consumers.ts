@@ -57,14 +57,13 @@ export async function startConsumers(
     layout: storage.layout,
     log,
     leaseMs: ackWaitFor(config),
+    // First attempts made from carriers (fan-out's events, ingest batches) take these places, as the work
+    // queue's handlers make up to as many other attempts; the worker's origin gate counts both.
+    places: new Places(config.HOOKD_CONCURRENCY, (held) => parts.metrics.firstAttempts.set(held)),
   });
-  // First attempts made from carriers (fan-out's events, ingest batches) take these places, as the work
-  // queue's handlers make up to as many other attempts; the worker's origin gate counts both.
-  const places = new Places(config.HOOKD_CONCURRENCY, (held) => parts.metrics.firstAttempts.set(held));
-  const carried = { firstAttempts, places };
-  const fanning = await startFanOut(config, parts, carried, log, closers);
+  const fanning = await startFanOut(parts, firstAttempts, log, closers);
   await startRouters(config, parts, log, closers);
-  const expanding = await startExpander(config, parts, carried, log, closers);
+  const expanding = await startExpander(config, parts, firstAttempts, log, closers);
   const working = await runWorkQueue({
     js: storage.js,
     stream: storage.layout.streams.work,
@@ -86,25 +85,14 @@ export async function startConsumers(
   closers.push("ordered lines' sweep", () => clearInterval(sweeping));
 }
 
-/** First attempts made from the messages that carry their deliveries, and the places they share. */
-type Carried = { firstAttempts: FirstAttempts; places: Places };
-
 /** Topic events' fan-out, whose deliveries' first attempts it makes (decision record 27). */
 async function startFanOut(
-  config: Config,
   parts: ConsumerParts,
-  { firstAttempts, places }: Carried,
+  firstAttempts: FirstAttempts,
   log: Logger,
   closers: Closers,
 ): Promise<WorkQueueRunner> {
-  const fanOut = new FanOutWorker({
-    fanOut: parts.subscriptionPart.fanOut,
-    firstAttempts,
-    log,
-    // One event may go to thousands of subscriptions and use every place; many small ones share them.
-    lanes: config.HOOKD_CONCURRENCY,
-    places,
-  });
+  const fanOut = new FanOutWorker({ fanOut: parts.subscriptionPart.fanOut, firstAttempts, log });
   const { streams, consumers } = parts.storage.layout;
   const carrier = { stream: streams.topics, consumer: consumers.fanOut, concurrency: FANOUT_CONCURRENCY };
   return runCarrier(parts, { ...carrier, handle: (message) => fanOut.handle(message) }, firstAttempts, log, closers);
@@ -114,7 +102,7 @@ async function startFanOut(
 async function startExpander(
   config: Config,
   parts: ConsumerParts,
-  { firstAttempts, places }: Carried,
+  firstAttempts: FirstAttempts,
   log: Logger,
   closers: Closers,
 ): Promise<WorkQueueRunner> {
@@ -122,15 +110,7 @@ async function startExpander(
   // Listening before the first batch is taken: a batch reads the marks said before it, and hears the rest.
   const touches = new BatchTouches(parts.storage.link.nc, parts.storage.layout, Date.now, log);
   closers.push("ingest batch touches", () => touches.stop());
-  const expander = new IngestExpander({
-    store: parts.deliveryPart.deliveryStore,
-    firstAttempts,
-    log,
-    touches,
-    // One batch may use every place (a burst comes as one batch); batches at once share them with fan-out.
-    lanes: config.HOOKD_CONCURRENCY,
-    places,
-  });
+  const expander = new IngestExpander({ store: parts.deliveryPart.deliveryStore, firstAttempts, log, touches });
   const { streams, consumers } = parts.storage.layout;
   const carrier = { stream: streams.ingest, consumer: consumers.expander, concurrency: expanderHandlers };
   return runCarrier(parts, { ...carrier, handle: (message) => expander.handle(message) }, firstAttempts, log, closers);
