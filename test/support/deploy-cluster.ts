@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type Child, freePort, spawnReady } from "./processes.ts";
+import { type Child, freePorts, spawnReady } from "./processes.ts";
 
 /**
  * The three-node cluster of deploy/nats/ (docs/deploy.md), started from those very files: every
@@ -20,10 +20,9 @@ const LOOPBACK = /127\.0\.0\.1:(\d+)/g;
 export async function startDeployCluster(): Promise<DeployCluster> {
   const dir = await mkdtemp(join(tmpdir(), "hookd-deploy-cluster-"));
   const texts = await Promise.all(DEPLOY_NODES.map((name) => readFile(join(DEPLOY_NATS, `${name}.conf`), "utf8")));
-  const ports = new Map<string, number>();
-  for (const text of texts) {
-    for (const [, port] of text.matchAll(LOOPBACK)) if (!ports.has(port!)) ports.set(port!, await freePort());
-  }
+  const written = [...new Set(texts.flatMap((text) => [...text.matchAll(LOOPBACK)].map(([, port]) => port!)))];
+  const picked = await freePorts(written.length);
+  const ports = new Map(written.map((port, i) => [port, picked[i]!]));
   const moved = (port: string) => `127.0.0.1:${ports.get(port)}`;
   const children: Child[] = [];
   const stop = async () => {

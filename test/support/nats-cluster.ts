@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Child, freePort, spawnReady } from "./processes.ts";
+import { type Child, freePorts, spawnReady } from "./processes.ts";
 
 /**
  * A three-node JetStream cluster on loopback, the one every cluster test and the cluster bench
@@ -49,8 +49,9 @@ type NodeSetup = ClusterNode & { configFile: string; routePort: number; process:
 export async function startNatsCluster(options: { maxPayloadBytes?: number } = {}): Promise<NatsCluster> {
   const dir = await mkdtemp(join(tmpdir(), "hookd-cluster-"));
   const nodes: NodeSetup[] = [];
+  const ports = await freePorts(NODE_NAMES.length * 3);
   for (const name of NODE_NAMES) {
-    const [clientPort, routePort, monitorPort] = [await freePort(), await freePort(), await freePort()];
+    const [clientPort, routePort, monitorPort] = ports.splice(0, 3) as [number, number, number];
     nodes.push({
       name,
       clientPort,
