@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# The CLI and client bundles are rebuilt when a pull changed their sources but not the lock file (the
-# CLI would still run, from its sources, but slowly).
-if [ ! -f dist/cli/hookd.js ] || [ -n "$(find src -newer dist/cli/hookd.js -name '*.ts' -print -quit)" ]; then
-  echo "setup: building the CLI and client bundles" >&2
+# The bundles are rebuilt when a pull changed their sources but not the lock file (hookd and its CLI would
+# still run, from their sources through tsx, but slowly and with tsx's loader in memory).
+current='import("./bin/bundles.mjs").then((b) => process.exit(b.currentBundle("cli", "hookd.js") && b.currentBundle("server", "main.js") ? 0 : 1))'
+if ! node --input-type=module -e "$current"; then
+  echo "setup: building the server, CLI and client bundles" >&2
   npm run --silent build >&2
 fi
-exec node --import tsx src/main.node.ts
+exec node bin/serve.mjs

@@ -7,6 +7,7 @@ import { nodeOpenNativeStream, nodeUpgradeWebSocket, serveOnNode } from "./serve
 /** Node entry point: serve the app with @hono/node-server and stop cleanly on SIGINT/SIGTERM. */
 
 const exit = (code: number) => process.exit(code);
+const CODE = import.meta.url.endsWith(".ts") ? "sources" : "bundle";
 // Process metrics (CPU, memory, event loop lag) come from Node's own APIs, so only this entry point collects them.
 const metrics = new HookdMetrics();
 collectDefaultMetrics({ register: metrics.registry });
@@ -20,7 +21,8 @@ const { config, log, hookd } = started;
 const server = serveOnNode(
   hookd.app,
   { port: config.HOOKD_PORT, hostname: config.HOOKD_HOST },
-  (info) => announce(started, { host: info.address, port: info.port }, `node ${process.version}`),
+  // Which code runs shows on the first line an operator reads: the bundle, or the sources (tsx) when it is stale.
+  (info) => announce(started, { host: info.address, port: info.port }, `node ${process.version} (${CODE})`),
 );
 // A port that is taken (or not ours to use) ends the start: everything started so far is stopped.
 server.once("error", (error) => void failedToListen(started, error, exit));

@@ -42,7 +42,7 @@ describe("deploy/systemd/hookd.service", () => {
     expect(setting("Service", "Restart")).toEqual(["on-failure"]);
     expect(setting("Service", "WorkingDirectory")).toEqual([INSTALLED_AT]);
     const exec = commandWords(setting("Service", "ExecStart")[0] ?? "");
-    expect(exec).toEqual(["/usr/bin/node", "--import", "tsx", `${INSTALLED_AT}/src/main.node.ts`]);
+    expect(exec).toEqual(["/usr/bin/node", `${INSTALLED_AT}/bin/serve.mjs`]);
     // The data folder the environment file names is the one systemd makes for the unit.
     expect(setting("Service", "StateDirectory")).toEqual(["hookd"]);
     for (

@@ -17,12 +17,18 @@ const root = resolve(import.meta.dirname, "..");
 const DENO = join(root, "node_modules", ".bin", "deno");
 const EXIT_MS = 20_000;
 
-const STARTS: { how: string; command: string[] }[] = [
-  { how: "npm start", command: ["npm", "start"] },
-  { how: "npx hookd serve", command: ["npx", "hookd", "serve"] },
-  { how: "node --import tsx src/main.node.ts", command: [process.execPath, "--import", "tsx", "src/main.node.ts"] },
-  { how: "npx deno run -A src/main.deno.ts", command: ["npx", "deno", "run", "-A", "src/main.deno.ts"] },
-  { how: "deno run -A src/main.deno.ts", command: [DENO, "run", "-A", "src/main.deno.ts"] },
+/** `runs`: what hookd's "listening" line says it runs; npm start builds the bundle first when it is stale (npm test built it). */
+const STARTS: { how: string; command: string[]; runs: string }[] = [
+  { how: "npm start", command: ["npm", "start"], runs: "node v\\d+\\S* \\(bundle\\)" },
+  { how: "npx hookd serve", command: ["npx", "hookd", "serve"], runs: "node v\\d+\\S* \\(bundle\\)" },
+  { how: "node bin/serve.mjs", command: [process.execPath, "bin/serve.mjs"], runs: "node v\\d+\\S* \\(bundle\\)" },
+  {
+    how: "node --import tsx src/main.node.ts",
+    command: [process.execPath, "--import", "tsx", "src/main.node.ts"],
+    runs: "node v\\d+\\S* \\(sources\\)",
+  },
+  { how: "npx deno run -A src/main.deno.ts", command: ["npx", "deno", "run", "-A", "src/main.deno.ts"], runs: "deno " },
+  { how: "deno run -A src/main.deno.ts", command: [DENO, "run", "-A", "src/main.deno.ts"], runs: "deno " },
 ];
 
 const started: HookdProcess[] = [];
@@ -79,7 +85,7 @@ async function expectStopped(hookd: HookdProcess): Promise<void> {
   expect(hookd.output()).toMatch(/"msg":"stopping"/);
 }
 
-describe.each(STARTS)("$how", ({ command }) => {
+describe.each(STARTS)("$how", ({ command, runs }) => {
   it.each(["SIGTERM", "SIGINT"] as const)(
     "stops hookd and its nats-server on %s",
     { timeout: 90_000 },
@@ -87,6 +93,11 @@ describe.each(STARTS)("$how", ({ command }) => {
       const hookd = await start(command);
       const health = await fetch(`${hookd.url}/healthz`);
       expect(await health.json()).toEqual({ status: "ok", nats: "connected", streams: "led", leaderless_streams: [] });
+      expect(hookd.output()).toMatch(new RegExp(`"runtime":"${runs}`));
+      // The console's own script is read from src/console/public, whether hookd runs from its sources or its bundle.
+      const script = await fetch(`${hookd.url}/console/assets/console.js`);
+      expect(script.status).toBe(200);
+      expect(await script.text()).toMatch(/\S/);
 
       process.kill(hookd.child.pid!, signal);
       await expectStopped(hookd);

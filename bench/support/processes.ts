@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { PathTokens } from "../../src/domain/path-tokens.ts";
 import { type Child, spawnHookd, spawnReady } from "../../test/support/processes.ts";
@@ -11,11 +12,21 @@ import { type Child, spawnHookd, spawnReady } from "../../test/support/processes
 export const BENCH_KEY = "bench-key-0123456789abcdef";
 export const benchTokens = new PathTokens(BENCH_KEY);
 
-/** hookd (src/main.node.ts, `nodeArgs` for node such as --cpu-prof) against `natsUrl`; resolves once it listens. */
+let built = false;
+
+/**
+ * hookd as npm start runs it (bin/serve.mjs: the server's bundle, built here once per bench so it is current;
+ * `nodeArgs` for node such as --cpu-prof) against `natsUrl`; resolves once it listens.
+ */
 export function startHookd(natsUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []) {
+  if (!built) {
+    const build = spawnSync("npm", ["run", "--silent", "build:server"], { stdio: "inherit" });
+    if (build.status !== 0) throw new Error("npm run build:server failed");
+    built = true;
+  }
   return spawnHookd({
     env: { NATS_URL: natsUrl, HOOKD_KEY: BENCH_KEY, HOOKD_PORT: "0", HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8", ...env },
-    nodeArgs,
+    command: [process.execPath, ...nodeArgs, "bin/serve.mjs"],
     // A bench's console is where hookd's crash would be seen.
     stderr: "inherit",
   });

@@ -73,10 +73,9 @@ const COMMANDS: Record<string, Command> = {
     details:
       "Reads the same environment variables as npm start (docs/configuration.md) and runs until SIGINT or SIGTERM.",
     async run() {
-      // The server runs from its TypeScript sources through tsx, as npm start runs it; the CLI's bundle leaves
-      // it out so that every other command starts fast.
-      if (!import.meta.url.endsWith(".ts")) (await import("tsx/esm/api")).register();
-      await import(new URL("src/main.node.ts", ROOT).href);
+      // The server's own bundle when current, else its sources (bin/serve.mjs, as npm start runs it); the CLI's
+      // bundle leaves it out so that every other command starts fast.
+      await import(new URL("bin/serve.mjs", ROOT).href);
       return -1;
     },
   },

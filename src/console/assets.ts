@@ -22,6 +22,15 @@ const FROM_PACKAGES: Record<string, [string, string]> = {
 
 const OWN: Record<string, string> = { "console.js": JS, "console.css": CSS, "fleet-chart.js": JS };
 
+/**
+ * The console's own files stay in src/console/public: beside this file when it runs from its source, and two
+ * folders up from the server's bundle (dist/server/main.js, bin/serve.mjs), which does not copy them.
+ */
+const OWN_FOLDER = new URL(
+  import.meta.url.endsWith(".ts") ? "./public/" : "../../src/console/public/",
+  import.meta.url,
+);
+
 export async function loadConsoleAssets(): Promise<ConsoleAssets> {
   const require = createRequire(import.meta.url);
   const assets = new Map<string, ConsoleAsset>();
@@ -29,7 +38,7 @@ export async function loadConsoleAssets(): Promise<ConsoleAssets> {
     assets.set(name, { body: new Uint8Array(await readFile(require.resolve(specifier))), type });
   }
   for (const [name, type] of Object.entries(OWN)) {
-    assets.set(name, { body: new Uint8Array(await readFile(new URL(`./public/${name}`, import.meta.url))), type });
+    assets.set(name, { body: new Uint8Array(await readFile(new URL(name, OWN_FOLDER))), type });
   }
   return assets;
 }
