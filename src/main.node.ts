@@ -1,11 +1,15 @@
 import { collectDefaultMetrics } from "prom-client";
 import { announce, boot, failedToListen } from "./boot.ts";
 import { HookdMetrics } from "./metrics.ts";
+import { useHashes } from "./domain/hashes.ts";
+import { nodeHashes } from "./hashes-node.ts";
 import { stopWhenNpmExits } from "./npm-parent.ts";
 import { nodeOpenNativeStream, nodeUpgradeWebSocket, serveOnNode } from "./serve-node.ts";
 
 /** Node entry point: serve the app with @hono/node-server and stop cleanly on SIGINT/SIGTERM. */
 
+// Node's own hashes for every delivery's id and signature: Web Crypto's cost a thread-pool round trip each.
+useHashes(nodeHashes);
 const exit = (code: number) => process.exit(code);
 const CODE = import.meta.url.endsWith(".ts") ? "sources" : "bundle";
 // Process metrics (CPU, memory, event loop lag) come from Node's own APIs, so only this entry point collects them.

@@ -10,8 +10,13 @@ import type { SecretBox } from "./secret-box.ts";
  */
 
 const OWNER = "delivery";
-/** Distinct secrets remembered each way; past it the memo starts over (only a cache: a miss seals or opens again). */
-const MEMO_SIZE = 4_096;
+/**
+ * Distinct secrets remembered each way; past it the memo starts over (only a cache: a miss seals or opens
+ * again). One event goes to every subscription of its topic, each with its own secret, in turn: with more of
+ * them than the memo holds, every delivery sealed again (an AES-GCM call, a third of what else a fan-out
+ * delivery costs hookd). Each secret remembered takes a few hundred bytes.
+ */
+export const MEMO_SIZE = 65_536;
 
 export class DeliverySecrets {
   readonly #sealed = new Map<string, string>();

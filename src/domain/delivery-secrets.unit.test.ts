@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DeliverySecrets } from "./delivery-secrets.ts";
+import { DeliverySecrets, MEMO_SIZE } from "./delivery-secrets.ts";
 import { isSealed, SecretBox } from "./secret-box.ts";
 
 describe("delivery secrets", () => {
@@ -39,5 +39,20 @@ describe("delivery secrets", () => {
     expect(await secrets.open(other)).toEqual(["whsec_else"]);
     expect(await secrets.open(other)).toEqual(["whsec_else"]);
     expect(decrypted).toBe(1);
+  });
+
+  it("seals each of 10,000 subscriptions' secrets once, however often an event goes to all of them", async () => {
+    const box = await SecretBox.fromKeys("a-key-of-sixteen-chars");
+    let sealings = 0;
+    const counting = Object.assign(Object.create(box) as SecretBox, {
+      seal: (secret: string, owner: string) => (sealings++, box.seal(secret, owner)),
+    });
+    const secrets = new DeliverySecrets(counting);
+    const subscriptions = Array.from({ length: 10_000 }, (_, i) => `whsec_subscription_${i}`);
+    expect(MEMO_SIZE).toBeGreaterThan(subscriptions.length);
+    for (let event = 0; event < 3; event++) {
+      for (const secret of subscriptions) await secrets.seal([secret]);
+    }
+    expect(sealings).toBe(subscriptions.length);
   });
 });

@@ -1,5 +1,5 @@
 import { fromBase64, toBase64, utf8 } from "./bytes.ts";
-import { hmacKey } from "./hmac-keys.ts";
+import { hmacSha256 } from "./hashes.ts";
 
 /**
  * Standard Webhooks signatures (https://www.standardwebhooks.com): HMAC-SHA256 over
@@ -41,8 +41,7 @@ export async function signStandardWebhook(input: {
   content.set(input.body, prefix.length);
   const signatures = await Promise.all(
     input.secrets.map(async (secret) => {
-      const key = await hmacKey("whsec", secret, () => decodeSecret(secret));
-      return `v1,${toBase64(await crypto.subtle.sign("HMAC", key, content))}`;
+      return `v1,${toBase64(await hmacSha256("whsec", secret, () => decodeSecret(secret), content))}`;
     }),
   );
   return signatures.join(" ");

@@ -1,3 +1,4 @@
+import { sha256 } from "../domain/hashes.ts";
 import type { JsMsg } from "@nats-io/jetstream";
 import { toBase64 } from "../domain/bytes.ts";
 import type { DeliveryCreated } from "../domain/delivery-events.ts";
@@ -40,9 +41,7 @@ export async function fanOutDeliveryId(
   subscriptionId: string,
   publishedAtMs: number,
 ): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${eventId}\n${subscriptionId}`)),
-  );
+  const digest = await sha256(new TextEncoder().encode(`${eventId}\n${subscriptionId}`));
   return DELIVERY_ID_PREFIX + ulid(publishedAtMs, digest.subarray(0, 10));
 }
 
