@@ -9,5 +9,9 @@ if (bundle) {
   process.setSourceMapsEnabled(true);
   await import(bundle.href);
 } else {
+  process.stderr.write(
+    "hookd: dist/server/main.js is missing or was built from other sources; running the sources through tsx " +
+      "(npm run build makes the bundle again)\n",
+  );
   await importSource("src/main.node.ts");
 }

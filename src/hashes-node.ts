@@ -6,7 +6,8 @@ import type { Hashes } from "./domain/hashes.ts";
 /** The digest's bytes as a plain Uint8Array, as Web Crypto's come (a Buffer prints and compares otherwise). */
 const bytesOf = (digest: Buffer) => new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
 
+// Async as the port is: a key that cannot be made (a malformed secret) rejects, as it does under Web Crypto.
 export const nodeHashes: Hashes = {
-  sha256: (data) => Promise.resolve(bytesOf(createHash("sha256").update(data).digest())),
-  hmacSha256: (_label, _raw, key, data) => Promise.resolve(bytesOf(createHmac("sha256", key()).update(data).digest())),
+  sha256: async (data) => bytesOf(createHash("sha256").update(data).digest()),
+  hmacSha256: async (_label, _raw, key, data) => bytesOf(createHmac("sha256", key()).update(data).digest()),
 };

@@ -226,14 +226,18 @@ describe("hookd CLI: help, version, and how it starts", () => {
       const whichRuns = async () => (await run(process.execPath, [join(pkg, "bin/hookd.mjs")])).stdout.trim();
 
       expect(await whichRuns()).toBe("sources");
+      await writeFile(join(pkg, "tsconfig.json"), "{}");
       await writeFile(join(pkg, "dist/cli/hookd.js"), 'console.log("bundle");\n');
       await writeFile(join(pkg, "dist/cli/meta.json"), JSON.stringify({ inputs: { "src/cli/hookd.ts": {} } }));
-      const past = new Date(Date.now() - 60_000);
-      await utimes(join(pkg, "src/cli/hookd.ts"), past, past);
+      // Built but not stamped (a build still running): not current yet.
+      expect(await whichRuns()).toBe("sources");
+      // The last step of package.json's build:cli.
+      await run(process.execPath, [join(pkg, "bin/bundles.mjs"), "stamp", "cli", "hookd.js"]);
       expect(await whichRuns()).toBe("bundle");
-      // A source edited after the build: the bundle is stale.
-      const future = new Date(Date.now() + 60_000);
-      await utimes(join(pkg, "src/cli/hookd.ts"), future, future);
+      // A source changed after the build, though its date says otherwise: the bundle is stale.
+      await writeFile(join(pkg, "src/cli/hookd.ts"), 'const from: string = "sources";\nconsole.log(from); // edited\n');
+      const past = new Date(Date.now() - 3_600_000);
+      await utimes(join(pkg, "src/cli/hookd.ts"), past, past);
       expect(await whichRuns()).toBe("sources");
     } finally {
       await rm(pkg, { recursive: true, force: true });

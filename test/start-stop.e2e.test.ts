@@ -1,6 +1,10 @@
+import { copyFile, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { currentBundle } from "../bin/bundles.mjs";
 import { type HookdProcess, spawnHookd } from "./support/processes.ts";
 import { killAll, untilNoneNaming } from "./support/leftovers.ts";
 
@@ -32,6 +36,14 @@ const STARTS: { how: string; command: string[]; runs: string }[] = [
 ];
 
 const started: HookdProcess[] = [];
+
+// The starts that run a bundle expect it current, as npm test leaves it; run alone after an edit, build it here.
+beforeAll(() => {
+  if (currentBundle("server", "main.js") && currentBundle("cli", "hookd.js")) return;
+  for (const script of ["build:server", "build:cli"]) {
+    expect(spawnSync("npm", ["run", "--silent", script], { cwd: root, stdio: "inherit" }).status).toBe(0);
+  }
+}, 120_000);
 
 afterEach(async () => {
   for (const hookd of started.splice(0)) {
@@ -104,6 +116,32 @@ describe.each(STARTS)("$how", ({ command, runs }) => {
     },
   );
 });
+
+it(
+  "node bin/serve.mjs without a current bundle runs the sources through tsx, and says why",
+  { timeout: 90_000 },
+  async () => {
+    // A package root of its own, with no dist/: bin/ copied, the sources and dependencies linked.
+    const unbuilt = await mkdtemp(join(tmpdir(), "hookd-unbuilt-"));
+    try {
+      await mkdir(join(unbuilt, "bin"));
+      for (const file of ["bundles.mjs", "serve.mjs"]) {
+        await copyFile(join(root, "bin", file), join(unbuilt, "bin", file));
+      }
+      for (const linked of ["src", "actors", "node_modules", "package.json", "tsconfig.json"]) {
+        await symlink(join(root, linked), join(unbuilt, linked));
+      }
+      const hookd = await start([process.execPath, join(unbuilt, "bin", "serve.mjs")]);
+      expect((await fetch(`${hookd.url}/healthz`)).status).toBe(200);
+      expect(hookd.output()).toContain("dist/server/main.js is missing or was built from other sources");
+      expect(hookd.output()).toMatch(/"runtime":"node v\d+\S* \(sources\)/);
+      process.kill(hookd.child.pid!, "SIGTERM");
+      await expectStopped(hookd);
+    } finally {
+      await rm(unbuilt, { recursive: true, force: true });
+    }
+  },
+);
 
 it("npm start stops on Ctrl-C (SIGINT to its whole process group)", { timeout: 90_000 }, async () => {
   const hookd = await start(["npm", "start"]);
