@@ -4,6 +4,7 @@ import { sha256, useHashes, webCryptoHashes } from "./domain/hashes.ts";
 import { decodeSecret, signStandardWebhook } from "./domain/sign-standard-webhooks.ts";
 import { signWebSub } from "./domain/sign-websub.ts";
 import { fanOutDeliveryId } from "./runtime/fan-out.ts";
+import { reportDeliveryId } from "./domain/delivery-report.ts";
 import { nodeHashes } from "./hashes-node.ts";
 
 /**
@@ -36,9 +37,13 @@ describe("Node's hashes", () => {
     }
   });
 
-  it("derive the same fan-out delivery id", async () => {
+  it("derive the same fan-out delivery id, and the same report id", async () => {
     const [web, node] = await underEach(() => fanOutDeliveryId("evt_01", "sub_01", 1_764_000_000_000));
     expect(node).toBe(web);
+    const [webReport, nodeReport] = await underEach(() =>
+      reportDeliveryId("callback", "the-reported-subject", 3, 1_764_000_000_000)
+    );
+    expect(nodeReport).toBe(webReport);
     const [webDigest, nodeDigest] = await underEach(() => sha256(body));
     expect(Buffer.from(nodeDigest)).toEqual(Buffer.from(webDigest));
   });

@@ -1,3 +1,4 @@
+import { sha256 } from "./hashes.ts";
 import { DELIVERY_ID_PREFIX, ulid } from "./ids.ts";
 import { fromBase64, toBase64, utf8 } from "./bytes.ts";
 import type { AttemptResolved, DeliveryCreated, ReportOf } from "./delivery-events.ts";
@@ -35,9 +36,7 @@ export type SubscriptionDisabledReport = {
 
 /** Every report's id: the ending's time, then 80 bits of the hash of what it reports on. */
 export async function reportDeliveryId(kind: ReportKind, subject: string, seq: number, atMs: number): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", utf8(`report\n${kind}\n${subject}\n${seq}`)),
-  );
+  const digest = await sha256(utf8(`report\n${kind}\n${subject}\n${seq}`));
   return DELIVERY_ID_PREFIX + ulid(atMs, digest.subarray(0, 10));
 }
 

@@ -1,8 +1,8 @@
 import { hmacKey } from "./hmac-keys.ts";
 
 /**
- * The two hashes every delivery's path takes: SHA-256 (a fan-out delivery's id is derived with it) and
- * HMAC-SHA256 (its signature). Web Crypto's run on every runtime and are the default. Under Node each Web
+ * The two hashes every delivery's path takes: SHA-256 (a fan-out delivery's id is derived with it, as are a
+ * report's and a routed event's) and HMAC-SHA256 (its signature). Web Crypto's run on every runtime and are the default. Under Node each Web
  * Crypto call is a job handed to libuv's thread pool and back, which cost a fan-out delivery more of hookd's
  * time than both hashes themselves; so Node's entry point installs Node's own, synchronous, ones
  * (src/hashes-node.ts, decision record 29). Both give the same bytes.

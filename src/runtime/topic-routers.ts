@@ -1,3 +1,4 @@
+import { sha256 } from "../domain/hashes.ts";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { routeGitHubPush, type RouterDecision, type RouterInput } from "../domain/github-router.ts";
 import { ulid } from "../domain/ids.ts";
@@ -28,7 +29,7 @@ export function routedIdempotencyKey(routerName: string, sourceSeq: number, inde
 
 /** The routed event's id, derived like its idempotency key so every attempt names the same event. */
 async function routedEventId(key: string, sourceTimeMs: number): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
+  const digest = await sha256(new TextEncoder().encode(key));
   return "evt_" + ulid(sourceTimeMs, digest.subarray(0, 10));
 }
 
