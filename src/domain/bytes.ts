@@ -24,21 +24,69 @@ export function toHex(bytes: ArrayBuffer | Uint8Array): string {
   return out;
 }
 
-export function toBase64(bytes: Uint8Array | ArrayBuffer): string {
-  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  let binary = "";
-  const chunk = 0x8000;
-  for (let i = 0; i < view.length; i += chunk) {
-    binary += String.fromCharCode(...view.subarray(i, i + chunk));
+/**
+ * base64 both ways, as atob and btoa read and write it. Every request body is stored in base64 and read back
+ * for each attempt, and under Node 20 and 22 btoa and atob cost about 15 µs a kilobyte; so a runtime may
+ * install a faster codec that gives the same text and bytes (Node's entry point installs Buffer's,
+ * src/base64-node.ts). Where the runtime has the standard Uint8Array methods (Deno), they are the default.
+ */
+export type Base64Codec = {
+  encode(bytes: Uint8Array): string;
+  /** Throws on text atob refuses. */
+  decode(text: string): Uint8Array<ArrayBuffer>;
+};
+
+export const atobCodec: Base64Codec = {
+  encode(view) {
+    let binary = "";
+    const chunk = 0x8000;
+    for (let i = 0; i < view.length; i += chunk) {
+      binary += String.fromCharCode(...view.subarray(i, i + chunk));
+    }
+    return btoa(binary);
+  },
+  decode(text) {
+    const binary = atob(text);
+    const out = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+    return out;
+  },
+};
+
+// The TC39 base64 methods (Uint8Array.prototype.toBase64, Uint8Array.fromBase64); TypeScript's lib has no types for them yet.
+type StandardBase64 = {
+  toBase64?: (this: Uint8Array) => string;
+};
+const standard = (Uint8Array.prototype as StandardBase64).toBase64;
+const fromStandard = (Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array<ArrayBuffer> }).fromBase64;
+
+const standardCodec: Base64Codec | null = standard && fromStandard
+  ? {
+    encode: (view) => standard.call(view),
+    // fromBase64 refuses what atob refuses, and also a final group with stray bits, which atob takes: atob decides then.
+    decode: (text) => {
+      try {
+        return fromStandard(text);
+      } catch {
+        return atobCodec.decode(text);
+      }
+    },
   }
-  return btoa(binary);
+  : null;
+
+let base64: Base64Codec = standardCodec ?? atobCodec;
+
+/** Set once by a runtime's entry point, before hookd starts. */
+export function useBase64(codec: Base64Codec): void {
+  base64 = codec;
+}
+
+export function toBase64(bytes: Uint8Array | ArrayBuffer): string {
+  return base64.encode(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
 }
 
 export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
+  return base64.decode(text);
 }
 
 /** base64url without padding (RFC 4648 §5), as used in `/dispatch/<target>` paths. */

@@ -18,11 +18,20 @@ export function tooLarge(maxBytes: number): ProblemError {
   });
 }
 
+/**
+ * What a runtime's server may put in Hono's env beside its own: a way to take a request's body
+ * without a stream when the runtime holds all of it already, or null (serve-node.ts sets it on Node,
+ * where a small body has arrived with its headers and reading it through a stream is most of its cost).
+ */
+export type BufferedBodyEnv = { takeBufferedBody?: (declaredBytes: number) => Uint8Array<ArrayBuffer> | null };
+
 export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = c.req.header("content-length");
   if (declared !== undefined && c.req.header("transfer-encoding") === undefined) {
-    if (Number(declared) > maxBytes) throw tooLarge(maxBytes);
-    return new Uint8Array(await c.req.arrayBuffer());
+    const bytes = Number(declared);
+    if (bytes > maxBytes) throw tooLarge(maxBytes);
+    return (c.env as BufferedBodyEnv | undefined)?.takeBufferedBody?.(bytes) ??
+      new Uint8Array(await c.req.arrayBuffer());
   }
   const stream = c.req.raw.body;
   if (!stream) return new Uint8Array(0);

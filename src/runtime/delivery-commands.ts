@@ -65,7 +65,10 @@ export type BulkOrigin = {
   resumed?: boolean;
 };
 
-const iso = (ms: number) => new Date(ms).toISOString();
+// A batch's deliveries share its time (ingest-batcher.ts), so the text is made once per batch, not per delivery.
+let lastIso = { ms: Number.NaN, text: "" };
+const iso = (ms: number) =>
+  ms === lastIso.ms ? lastIso.text : (lastIso = { ms, text: new Date(ms).toISOString() }).text;
 const requestData = (origin: BulkOrigin | undefined) => (origin ? { bulkJob: origin.job } : {});
 
 export class DeliveryCommands {
