@@ -65,6 +65,13 @@ describe("Node's base64", () => {
     expect(outcome(() => nodeBase64.decode("Y$=="))).toEqual({ refused: "InvalidCharacterError" });
   });
 
+  it("reads a body of several megabytes", () => {
+    const bytes = bytesOf(4_000_000, 5);
+    const text = nodeBase64.encode(bytes);
+    expect(text.length).toBeGreaterThan(5_000_000);
+    expect(nodeBase64.decode(text)).toEqual(bytes);
+  });
+
   it("is what toBase64 and fromBase64 use once installed", () => {
     try {
       useBase64(nodeBase64);

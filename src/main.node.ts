@@ -12,7 +12,7 @@ import { nodeOpenNativeStream, nodeUpgradeWebSocket, serveOnNode } from "./serve
 
 // Node's own hashes for every delivery's id and signature: Web Crypto's cost a thread-pool round trip each.
 useHashes(nodeHashes);
-// And Buffer's base64 for every body stored and sent: btoa and atob cost about 15 µs a kilobyte under Node.
+// And Buffer's base64 for every body stored and sent: btoa costs about 15 µs a kilobyte under Node.
 useBase64(nodeBase64);
 const exit = (code: number) => process.exit(code);
 const CODE = import.meta.url.endsWith(".ts") ? "sources" : "bundle";

@@ -26,7 +26,7 @@ export function toHex(bytes: ArrayBuffer | Uint8Array): string {
 
 /**
  * base64 both ways, as atob and btoa read and write it. Every request body is stored in base64 and read back
- * for each attempt, and under Node 20 and 22 btoa and atob cost about 15 µs a kilobyte; so a runtime may
+ * for each attempt, and under Node 20 and 22 btoa costs about 15 µs a kilobyte (atob a few); so a runtime may
  * install a faster codec that gives the same text and bytes (Node's entry point installs Buffer's,
  * src/base64-node.ts). Where the runtime has the standard Uint8Array methods (Deno), they are the default.
  */

@@ -25,6 +25,7 @@ export function tooLarge(maxBytes: number): ProblemError {
  */
 export type BufferedBodyEnv = { takeBufferedBody?: (declaredBytes: number) => Uint8Array<ArrayBuffer> | null };
 
+/** Reads the body once: under Node a body taken at once is not kept for a second read (Hono's c.req.text() then refuses). */
 export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = c.req.header("content-length");
   if (declared !== undefined && c.req.header("transfer-encoding") === undefined) {
