@@ -54,16 +54,13 @@ export const atobCodec: Base64Codec = {
 };
 
 // The TC39 base64 methods (Uint8Array.prototype.toBase64, Uint8Array.fromBase64); TypeScript's lib has no types for them yet.
-type StandardBase64 = {
-  toBase64?: (this: Uint8Array) => string;
-};
-const standard = (Uint8Array.prototype as StandardBase64).toBase64;
+const toStandard = (Uint8Array.prototype as { toBase64?: (this: Uint8Array) => string }).toBase64;
 const fromStandard = (Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array<ArrayBuffer> }).fromBase64;
 
-const standardCodec: Base64Codec | null = standard && fromStandard
+const standardCodec: Base64Codec | null = toStandard && fromStandard
   ? {
-    encode: (view) => standard.call(view),
-    // fromBase64 refuses what atob refuses, and also a final group with stray bits, which atob takes: atob decides then.
+    encode: (view) => toStandard.call(view),
+    // Where fromBase64 refuses text, atob has the last word, so what atob reads is read as before.
     decode: (text) => {
       try {
         return fromStandard(text);
