@@ -15,8 +15,9 @@ import type { Receiver } from "./support/receiver.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 /**
- * Fan-out makes each delivery by its first attempt (decision record 27): its first journal message holds
- * its created event with the attempt's start, the outcome follows, and no work message is made.
+ * Fan-out makes each delivery by its first attempt (decision records 27 and 31): its first journal message
+ * holds its created event with the attempt's start, and its outcome too when the receiver answers within
+ * the quick window; no work message is made.
  */
 
 const layout = createLayout();
@@ -53,7 +54,7 @@ function sendsById(receiver: Receiver): Map<string, number> {
 }
 
 describe("fan-out by first attempts", () => {
-  it("journals each delivery of a fanned-out event as its start and its outcome, with no created subject and no work message", async () => {
+  it("journals each quickly answered delivery of a fanned-out event in one message, with no created subject and no work message", async () => {
     const jsm = await jetstreamManager(suite.nc);
     const receiver = await suite.startReceiver();
     const hookd = await startTestHookd(suite.nats.url);
@@ -72,7 +73,7 @@ describe("fan-out by first attempts", () => {
         const transitions = await jsm.streams.info(layout.streams.journal, {
           subjects_filter: layout.subjects.deliveryTransitions(id),
         });
-        expect(transitions.state.subjects).toEqual({ [layout.subjects.deliveryTransitions(id)]: 2 });
+        expect(transitions.state.subjects).toEqual({ [layout.subjects.deliveryTransitions(id)]: 1 });
       }
       const work = await jsm.consumers.info(layout.streams.work, layout.consumers.workers);
       expect(work.delivered.stream_seq).toBe(0);
@@ -83,6 +84,33 @@ describe("fan-out by first attempts", () => {
       const event = (await (await api(hookd.url, `/api/v1/events/${eventId}`)).json()) as any;
       expect(event.deliveries.map((delivery: any) => delivery.id).sort()).toEqual([...ids].sort());
       expect(event.deliveries.every((delivery: any) => delivery.state === "delivered")).toBe(true);
+    } finally {
+      await hookd.stop();
+    }
+  });
+
+  it("shows a delivery whose receiver outlasts the quick window in flight while it lasts", async () => {
+    const receiver = await suite.startReceiver(() => ({ status: 200, delayMs: 3_000 }));
+    // The quick window is HOOKD_TIMEOUT / 2, at most 1 s.
+    const hookd = await startTestHookd(suite.nats.url, { HOOKD_TIMEOUT: "10s" });
+    try {
+      await subscribeMany(hookd, "slow/receivers", receiver.url, 3);
+      const eventId = await publish(hookd, "slow/receivers", "take your time");
+      const states = async () => {
+        const event = (await (await api(hookd.url, `/api/v1/events/${eventId}`)).json()) as any;
+        return (event.deliveries ?? []).map((delivery: any) => delivery.state);
+      };
+      await eventually(
+        async () => ((await states()).join() === "in-flight,in-flight,in-flight" ? true : undefined),
+        2_800,
+        "three deliveries in flight while their receiver holds them",
+      );
+      await receiver.waitFor(3);
+      await eventually(
+        async () => ((await states()).join() === "delivered,delivered,delivered" ? true : undefined),
+        5_000,
+        "three deliveries delivered",
+      );
     } finally {
       await hookd.stop();
     }

@@ -89,24 +89,30 @@ describe("POST /verify", () => {
     expect(JSON.parse(json.body)).toEqual({ verified: true });
   });
 
-  it("verifies a fan-out delivery, whose body lives in the topic log", async () => {
+  it("verifies fan-out deliveries, whose bodies live in the topic log, while their first attempts are on the wire", async () => {
     const { receiver, verdicts } = await verifyingReceiver("127.0.0.3");
-    const created = await api(suite.hookd.url, "/api/v1/subscriptions", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ topic: "verify/orders", url: `${receiver.url}/orders` }),
-    });
-    expect(created.status).toBe(201);
+    // Two subscriptions, so each first attempt is sent before anything about it is journaled (record 31).
+    for (const path of ["orders", "ledger"]) {
+      const created = await api(suite.hookd.url, "/api/v1/subscriptions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ topic: "verify/orders", url: `${receiver.url}/${path}` }),
+      });
+      expect(created.status).toBe(201);
+    }
     const published = await api(suite.hookd.url, "/pub/verify/orders", {
       method: "POST",
       headers: { "content-type": "text/plain" },
       body: "order 17, fan-out",
     });
     expect(published.status).toBe(202);
-    await eventually(async () => verdicts.length > 0, 20_000, "the receiver's verdict");
-    expect(verdicts[0]!.request.body.toString()).toBe("order 17, fan-out");
-    expect(verdicts[0]!.text.body).toBe("VERIFIED");
-    expect(JSON.parse(verdicts[0]!.json.body)).toEqual({ verified: true });
+    await eventually(async () => verdicts.length > 1, 20_000, "the receiver's two verdicts");
+    expect(verdicts.map((verdict) => verdict.request.path).sort()).toEqual(["/ledger", "/orders"]);
+    for (const verdict of verdicts) {
+      expect(verdict.request.body.toString()).toBe("order 17, fan-out");
+      expect(verdict.text.body).toBe("VERIFIED");
+      expect(JSON.parse(verdict.json.body)).toEqual({ verified: true });
+    }
   });
 
   it("verifies an unsigned delivery by the Hookd-Delivery-Id every delivery carries", async () => {

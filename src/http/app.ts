@@ -84,6 +84,8 @@ export type AppDeps = {
   openNativeStream?: StreamRouteDeps["openNativeStream"];
   /** POST /verify's limit per client address (HOOKD_VERIFY_RATE); null for none. */
   verifyLimit: AddressRateLimit | null;
+  /** POST /verify asks for a delivery it cannot find yet (its first attempt on the wire, record 31). */
+  askForDelivery?: (id: string) => Promise<void>;
   /** The change feed, fleet figures and bulk actions (the console's services), and their SSE responses. */
   console: {
     services: ConsoleServices;

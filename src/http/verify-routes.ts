@@ -5,7 +5,7 @@ import { isDeliveryId } from "../domain/ids.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
-import { loadDeliveryBody } from "../runtime/delivery-body.ts";
+import { type DeliveryBody, loadDeliveryBody } from "../runtime/delivery-body.ts";
 import { DeliveryNotFoundError } from "../runtime/delivery-commands.ts";
 import { EventExpiredError } from "../runtime/errors.ts";
 import { type ApiApp, defineRoute } from "./api-docs.ts";
@@ -31,6 +31,11 @@ export type VerifyDeps = {
   clock: () => number;
   /** null: no limit (HOOKD_VERIFY_RATE=off). */
   verifyLimit: AddressRateLimit | null;
+  /**
+   * Asks for a delivery whose first attempt may be on the wire, its start not journaled yet (a fan-out
+   * delivery, verified from the receiver's handler: decision record 31); resolves once it is, or is not there.
+   */
+  askForDelivery?: (id: string) => Promise<void>;
 };
 
 export function mountVerifyRoutes(app: ApiApp, deps: VerifyDeps): void {
@@ -91,13 +96,27 @@ async function readBounded(c: Context, maxBytes: number): Promise<Uint8Array | n
 async function sentBody(deps: VerifyDeps, id: string, received: Uint8Array): Promise<boolean> {
   let stored: Uint8Array;
   try {
-    stored = (await loadDeliveryBody(deps, id)).body;
+    stored = (await loadAskingOnce(deps, id)).body;
   } catch (error) {
     if (error instanceof DeliveryNotFoundError || error instanceof EventExpiredError) return false;
     throw error;
   }
   const [ours, theirs] = await Promise.all([digest(stored), digest(received)]);
   return constantTimeEqual(ours, theirs);
+}
+
+/**
+ * A delivery found nowhere may be a fan-out delivery on the wire (a batch's is found in its batch): asked
+ * for, it is journaled, and read again. An unknown id so costs up to the ask's timeout.
+ */
+async function loadAskingOnce(deps: VerifyDeps, id: string): Promise<DeliveryBody> {
+  try {
+    return await loadDeliveryBody(deps, id);
+  } catch (error) {
+    if (!(error instanceof DeliveryNotFoundError) || !deps.askForDelivery) throw error;
+  }
+  await deps.askForDelivery(id);
+  return await loadDeliveryBody(deps, id);
 }
 
 async function digest(bytes: Uint8Array): Promise<string> {

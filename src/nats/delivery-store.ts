@@ -307,6 +307,19 @@ export class DeliveryStore {
     return (await this.journal.readLastFromLeader(this.#subjects.ingestBatchTouched(key))) !== null;
   }
 
+  /**
+   * Marks a topic event that this instance leaves before making each of its deliveries: the next taker
+   * journals each start before sending (decision record 31), whatever its delivery count says.
+   */
+  async markFanOutLeft(topicSeq: number): Promise<void> {
+    await this.journal.append(this.#subjects.fanOutLeft(topicSeq), new Uint8Array());
+  }
+
+  /** Whether an instance left the topic event unfinished (read from the stream's leader: an absence must be true). */
+  async isFanOutLeft(topicSeq: number): Promise<boolean> {
+    return (await this.journal.readLastFromLeader(this.#subjects.fanOutLeft(topicSeq))) !== null;
+  }
+
   /** Whether the work queue holds a message for the delivery (its create's, or a queued retry), in flight or waiting. */
   async isQueued(id: string): Promise<boolean> {
     for (const subject of [this.#subjects.deliveryCreated(id), this.#subjects.deliveryWork(id)]) {

@@ -80,6 +80,7 @@ export type ParsedSubject =
   | { kind: "lease"; subscriptionId: string }
   | { kind: "ingest-batch"; key: string }
   | { kind: "ingest-batch-touched"; key: string }
+  | { kind: "fan-out-left"; topicSeq: number }
   | { kind: "subscription"; id: string }
   | { kind: "attempts"; subscriptionId: string }
   | { kind: "rate"; key: string }
@@ -139,6 +140,19 @@ export type JetStreamLayout = {
      */
     ingestBatchTouched(key: string): string;
     readonly allIngestBatchTouches: string;
+    /**
+     * Written by an instance that stops before it has made every delivery of a topic event (the event at
+     * `topicSeq`): the next taker reads each delivery's journal before sending it (decision record 31).
+     */
+    fanOutLeft(topicSeq: number): string;
+    /**
+     * Not stored: a request asking the instance whose first attempt of the delivery is on the wire, its
+     * start not yet journaled, to journal it now (decision record 31).
+     */
+    deliveryAsked(id: string): string;
+    readonly allDeliveryAsks: string;
+    /** The delivery id a `deliveryAsked` subject names, or null for another subject. */
+    askedDeliveryId(subject: string): string | null;
     subscription(id: string): string;
     readonly allSubscriptions: string;
     attempts(subscriptionId: string): string;
@@ -284,6 +298,14 @@ function namesIn(namespace: string, replicas: number): Names {
     ingestBatch: (key) => `${p}.ingest.${key}`,
     ingestBatchTouched: (key) => `${p}.journal.batch.${key}`,
     allIngestBatchTouches: `${p}.journal.batch.*`,
+    fanOutLeft: (topicSeq) => `${p}.journal.fanout.${topicSeq}`,
+    deliveryAsked: (id) => `${p}.asked.delivery.${id}`,
+    allDeliveryAsks: `${p}.asked.delivery.*`,
+    askedDeliveryId: (subject) => {
+      const prefix = `${p}.asked.delivery.`;
+      const id = subject.startsWith(prefix) ? subject.slice(prefix.length) : "";
+      return id === "" || id.includes(".") ? null : id;
+    },
     subscription: (id) => `${p}.subscriptions.${id}`,
     allSubscriptions: `${p}.subscriptions.*`,
     attempts: (subscriptionId) => `${p}.attempts.${subscriptionId}`,
@@ -330,6 +352,12 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
       }
       if (first === "batch") {
         return rest.length === 2 && second !== undefined ? { kind: "ingest-batch-touched", key: second } : null;
+      }
+      if (first === "fanout") {
+        const topicSeq = Number(second);
+        return rest.length === 2 && Number.isSafeInteger(topicSeq) && topicSeq > 0
+          ? { kind: "fan-out-left", topicSeq }
+          : null;
       }
       if (first !== "delivery" || second === undefined) return null;
       if (rest.length === 2) return { kind: "delivery-transitions", id: second };

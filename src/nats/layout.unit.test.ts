@@ -49,6 +49,7 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
       kind: "ingest-batch-touched",
       key: "01J9Z3QK8Y2M4N6P8R0T2V",
     }],
+    [subjects.fanOutLeft(4_711), { kind: "fan-out-left", topicSeq: 4_711 }],
     [subjects.subscription(sub), { kind: "subscription", id: sub }],
     [subjects.attempts(sub), { kind: "attempts", subscriptionId: sub }],
     [subjects.rate(sub), { kind: "rate", key: sub }],
@@ -178,6 +179,7 @@ describe("the JetStream layout", () => {
       lease: layout.streams.work,
       "ingest-batch": layout.streams.ingest,
       "ingest-batch-touched": layout.streams.journal,
+      "fan-out-left": layout.streams.journal,
       subscription: layout.streams.subscriptions,
       attempts: layout.streams.attempts,
       rate: layout.streams.rates,
@@ -197,6 +199,18 @@ describe("the JetStream layout", () => {
       const streams = configs.filter((config) => config.subjects?.some((filter) => subjectMatches(filter, subject)));
       expect(streams.map((config) => config.name), subject).toEqual([owner[parsed.kind]]);
     }
+  });
+
+  it("keeps a delivery's ask out of every stream, and reads its id back", () => {
+    const layout = createLayout({ namespace: "acme" });
+    const subject = layout.subjects.deliveryAsked("dlv_01J9Z3QK8Y2M4N6P8R0T2V4X6Z");
+    expect(subject).toBe("acme.asked.delivery.dlv_01J9Z3QK8Y2M4N6P8R0T2V4X6Z");
+    expect(subjectMatches(layout.subjects.allDeliveryAsks, subject)).toBe(true);
+    const configs = layout.streamConfigs(settings);
+    expect(configs.filter((config) => config.subjects?.some((filter) => subjectMatches(filter, subject)))).toEqual([]);
+    expect(layout.subjects.askedDeliveryId(subject)).toBe("dlv_01J9Z3QK8Y2M4N6P8R0T2V4X6Z");
+    expect(layout.subjects.askedDeliveryId("hookd.asked.delivery.dlv_x")).toBeNull();
+    expect(layout.subjects.askedDeliveryId("acme.asked.delivery.a.b")).toBeNull();
   });
 
   it("configures the streams and shared consumers as before", () => {

@@ -71,12 +71,16 @@ export function natsPermissions(
       ]),
       // Acks (and naks with a delay) of consumed messages, and flow-control replies of ordered push consumers.
       ...streams.flatMap((stream) => [`$JS.ACK.${stream}.>`, `$JS.FC.${stream}.>`]),
+      // Asking for a fan-out delivery whose first attempt is on the wire, its start not journaled yet (record 31).
+      layout.subjects.allDeliveryAsks,
     ],
     // Every reply hookd waits for (publish acks, API answers, pulled and pushed messages) comes to an inbox.
     subscribe: [
       `${options.inboxPrefix ?? "_INBOX"}.>`,
       // Touch marks on ingest batches, heard as they are written (decision record 26).
       layout.subjects.allIngestBatchTouches,
+      // Those asks, answered by the instance making the attempt (decision record 31).
+      layout.subjects.allDeliveryAsks,
     ],
   };
 }

@@ -31,6 +31,7 @@ import type { RateLimiter } from "../nats/rate-limiter.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { OriginGate } from "./origin-gate.ts";
 import type { DeliveryReports } from "./delivery-reports.ts";
+import type { QuickWindows } from "./quick-windows.ts";
 import { tagsOf } from "../nats/delivery-change-headers.ts";
 
 /**
@@ -58,6 +59,8 @@ export type WorkerDeps = {
   topics?: TopicLog;
   /** How long a first attempt may take and still be journaled in one append (default QUICK_ATTEMPT_MS); below the attempt timeout. */
   quickAttemptMs?: number;
+  /** Where a first attempt in its quick window can be asked to journal its start now; without it, it cannot. */
+  quickWindows?: QuickWindows;
   /**
    * Attempts in flight at once to one origin (scheme://host:port). A slow receiver can then hold
    * only this many of the instance's slots, never all of them: others' deliveries keep flowing.
@@ -139,11 +142,14 @@ function outcomeLabel(outcome: AttemptResolved): "succeeded" | "permanent" | "re
 }
 
 /** `promise`'s value when it settles within `ms`; null when it is still pending then (it keeps running). */
-async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<{ value: T } | null> {
+/** The promise's value if it settles within `ms` and before `closed` does; null otherwise. */
+async function settledWithin<T>(promise: Promise<T>, ms: number, closed?: Promise<void>): Promise<{ value: T } | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  const contenders: Promise<{ value: T } | null>[] = [promise.then((value) => ({ value })), late];
+  if (closed) contenders.push(closed.then(() => null));
   try {
-    return await Promise.race([promise.then((value) => ({ value })), late]);
+    return await Promise.race(contenders);
   } finally {
     clearTimeout(timer);
   }
@@ -364,26 +370,46 @@ export class DeliveryWorker {
     const firstHandOut = base.seq === 0 && message.info.deliveryCount === 1 &&
       this.deps.layout.parseSubject(message.subject)?.kind === "delivery-created";
     const inFlightFirst = firstHandOut ? null : await this.recordStarted(created, base, started);
+    // Asked for meanwhile (/verify from the receiver's handler), the window closes: see QuickWindows.
+    const window = inFlightFirst ? null : this.deps.quickWindows?.open(created.data.id);
     const sending = unopenable
       ? Promise.resolve<AttemptResult>({ latencyMs: 0, errorCode: "secret-unopenable", error: unopenable })
       : this.send(message, outbound, payload);
     void sending.finally(releaseOrigin).catch(() => undefined);
-    const quick = inFlightFirst ? null : await settledWithin(sending, this.deps.quickAttemptMs ?? QUICK_ATTEMPT_MS);
-    if (quick) return this.recordQuickAttempt(message, created, base, started, outbound, quick.value);
-    let inFlight = inFlightFirst;
     try {
-      inFlight ??= await this.recordStarted(created, base, started);
-    } catch (error) {
-      // The request is already out: its start and outcome are journaled together once it ends (on the
-      // newest state, after a conflict); only if that fails too does the work go back to NATS.
-      const result = await sending;
+      const quick = inFlightFirst
+        ? null
+        : await settledWithin(sending, this.deps.quickAttemptMs ?? QUICK_ATTEMPT_MS, window?.asked);
+      if (quick) return await this.recordQuickAttempt(message, created, base, started, outbound, quick.value);
+      let inFlight = inFlightFirst;
       try {
-        return await this.recordQuickAttempt(message, created, base, started, outbound, result);
-      } catch {
-        throw error;
+        inFlight ??= await this.recordStarted(created, base, started);
+      } catch (error) {
+        // The request is already out: its start and outcome are journaled together once it ends (on the
+        // newest state, after a conflict); only if that fails too does the work go back to NATS.
+        const result = await sending;
+        try {
+          return await this.recordQuickAttempt(message, created, base, started, outbound, result);
+        } catch {
+          throw error;
+        }
       }
+      window?.done();
+      await this.recordLateOutcome(message, created, outbound, inFlight, await sending);
+    } finally {
+      window?.done();
     }
-    const outcome = this.resolve(created, inFlight, outbound, await sending);
+  }
+
+  /** Journals the outcome of an attempt whose start is journaled, on the newest state. */
+  private async recordLateOutcome(
+    message: WorkItem,
+    created: DeliveryCreated,
+    outbound: OutboundRequest,
+    inFlight: Base,
+    result: AttemptResult,
+  ): Promise<void> {
+    const outcome = this.resolve(created, inFlight, outbound, result);
     // Someone may have appended meanwhile (a cancel), so the outcome is applied on the newest state.
     const record: Round = (latest) => this.recordOutcome(message, created, latest, outcome);
     if (!(await this.appendWithRetry(created, inFlight, record))) message.nak(1_000);

@@ -1,22 +1,25 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import type { DeliveryCreated } from "../domain/delivery-events.ts";
 import type { Logger } from "../log.ts";
+import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
 import type { FanOut, FanOutEvent } from "./fan-out.ts";
 import type { FirstAttempts } from "./first-attempts.ts";
 import type { FanOutTarget } from "./subscription-directory.ts";
 
 /**
- * Works a topic event's fan-out (decision record 27): each matching subscription's delivery is made by
- * its first attempt, from the event, as an ingest batch's are (record 26): its first journal message
- * holds its created event with the attempt's start, and the outcome follows; no created copy, no work
- * message, no read. The event is acknowledged once every delivery is journaled, and queued where it
- * needs to be. Handed out again, each delivery's journal decides: one already made is not sent again.
+ * Works a topic event's fan-out (decision records 27 and 31): each matching subscription's delivery is
+ * made by its first attempt, from the event, as an ingest batch's are (record 26): its first journal
+ * message holds its created event with the attempt's start and, for a quick answer, its outcome; no
+ * created copy, no work message, no read. The event is acknowledged once every delivery is journaled,
+ * and queued where it needs to be. Handed out again, each delivery's journal decides: one already made
+ * is not sent again.
  */
 
 export type FanOutWorkerDeps = {
   fanOut: FanOut;
   firstAttempts: FirstAttempts;
+  store: Pick<DeliveryStore, "markFanOutLeft" | "isFanOutLeft">;
   log: Logger;
 };
 
@@ -32,13 +35,16 @@ export class FanOutWorker {
     }
     const { targets, worked } = await firstAttempts.keepWorking(message, async () => {
       const targets = await fanOut.targetsOf(event);
-      return { targets, worked: await firstAttempts.workAll(targets, (target) => this.first(message, event, target)) };
+      const careful = await this.mustJournalStarts(message, targets.length);
+      return {
+        targets,
+        worked: await firstAttempts.workAll(targets, (target) => this.first(message, event, target, careful)),
+      };
     });
-    if (worked.failure) throw worked.failure;
-    if (worked.done < targets.length) {
-      // Stopping: another instance takes the event now. Whatever its delivery count says then, nothing is
-      // sent twice: each delivery this one started is in its journal, and a second start is refused there.
-      message.nak();
+    const unfinished = worked.done < targets.length;
+    if (worked.failure !== undefined && !firstAttempts.stopping) throw worked.failure;
+    if (unfinished || worked.failure !== undefined) {
+      await this.handBack(message);
       return;
     }
     this.deps.log.debug({ seq: message.seq, topic: event.topic, deliveries: worked.done }, "fanned out");
@@ -46,12 +52,38 @@ export class FanOutWorker {
   }
 
   /**
-   * One subscription's delivery. Its start is journaled before it is sent, so it can be read (and /verify
-   * can vouch for it) while its receiver answers: its id does not name the event it came from. Taken again,
-   * counted so, its journal is read first; counted as a first hand-out (after a nak from a stopping
-   * instance), a second start is refused in its journal, which then decides.
+   * Whether each delivery's start is journaled before it is sent. Not on the event's first hand-out: each
+   * is sent at once and journaled with its outcome (decision record 31). Handed out again, the journal
+   * must decide first: NATS says so by the delivery count after a crash, and a stopping instance by a mark
+   * (see handBack). An event of one delivery is not worth the mark's read.
    */
-  private async first(message: JsMsg, event: FanOutEvent, target: FanOutTarget): Promise<void> {
+  private async mustJournalStarts(message: JsMsg, targets: number): Promise<boolean> {
+    if (message.info.deliveryCount > 1 || targets < 2) return true;
+    return await this.deps.store.isFanOutLeft(message.seq);
+  }
+
+  /**
+   * Another instance takes the event now (this one stops). Its delivery count may not say so: NATS sends
+   * a nak'd message back to this instance's open pull request, which the stop has closed, and hands it
+   * on as if for the first time. So the event is marked first; unmarked, it is left to its ack wait,
+   * after which NATS hands it out counted as a second time. Each delivery this instance made is
+   * journaled by now: its start is refused there a second time.
+   */
+  private async handBack(message: JsMsg): Promise<void> {
+    try {
+      await this.deps.store.markFanOutLeft(message.seq);
+    } catch (error) {
+      this.deps.log.warn(
+        { err: error, seq: message.seq },
+        "could not mark a topic event this instance leaves unfinished; another takes it after the ack wait",
+      );
+      return;
+    }
+    message.nak();
+  }
+
+  /** One subscription's delivery, journaled as its first attempt goes (see mustJournalStarts). */
+  private async first(message: JsMsg, event: FanOutEvent, target: FanOutTarget, careful: boolean): Promise<void> {
     let created: DeliveryCreated;
     try {
       created = await this.deps.fanOut.deliveryOf(event, target);
@@ -64,9 +96,6 @@ export class FanOutWorker {
       );
       return;
     }
-    await this.deps.firstAttempts.first(message, created, {
-      careful: () => true,
-      readFirst: message.info.deliveryCount > 1,
-    });
+    await this.deps.firstAttempts.first(message, created, { careful: () => careful, readFirst: careful });
   }
 }

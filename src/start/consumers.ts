@@ -11,6 +11,8 @@ import { IngestExpander } from "../runtime/ingest-expander.ts";
 import { FanOutWorker } from "../runtime/fan-out-worker.ts";
 import { FirstAttempts } from "../runtime/first-attempts.ts";
 import { Places } from "../runtime/places.ts";
+import { QuickWindows } from "../runtime/quick-windows.ts";
+import { DeliveryAskAnswers } from "../nats/delivery-asks.ts";
 import { watchBacklog } from "../runtime/backlog-watch.ts";
 import { BatchTouches } from "../nats/batch-touches.ts";
 import { startTopicRouters } from "../runtime/topic-routers.ts";
@@ -50,7 +52,10 @@ export async function startConsumers(
   closers: Closers,
 ): Promise<void> {
   const { storage, subscriptionPart } = parts;
-  const worker = createWorker(config, parts, log);
+  const quickWindows = new QuickWindows();
+  const asks = new DeliveryAskAnswers(storage.link.nc, storage.layout, quickWindows, log);
+  closers.push("asks for deliveries on the wire", () => asks.stop());
+  const worker = createWorker(config, parts, quickWindows, log);
   const firstAttempts = new FirstAttempts({
     store: parts.deliveryPart.deliveryStore,
     worker,
@@ -92,7 +97,12 @@ async function startFanOut(
   log: Logger,
   closers: Closers,
 ): Promise<WorkQueueRunner> {
-  const fanOut = new FanOutWorker({ fanOut: parts.subscriptionPart.fanOut, firstAttempts, log });
+  const fanOut = new FanOutWorker({
+    fanOut: parts.subscriptionPart.fanOut,
+    firstAttempts,
+    store: parts.deliveryPart.deliveryStore,
+    log,
+  });
   const { streams, consumers } = parts.storage.layout;
   const carrier = { stream: streams.topics, consumer: consumers.fanOut, concurrency: FANOUT_CONCURRENCY };
   return runCarrier(parts, { ...carrier, handle: (message) => fanOut.handle(message) }, firstAttempts, log, closers);
@@ -172,7 +182,7 @@ async function startRouters(config: Config, parts: ConsumerParts, log: Logger, c
   closers.push("topic routers", () => running.stop());
 }
 
-function createWorker(config: Config, parts: ConsumerParts, log: Logger): DeliveryWorker {
+function createWorker(config: Config, parts: ConsumerParts, quickWindows: QuickWindows, log: Logger): DeliveryWorker {
   const { storage, deliveryPart, subscriptionPart, metrics } = parts;
   const perOrigin = Math.max(1, Math.floor(config.HOOKD_CONCURRENCY * ORIGIN_SHARE));
   return new DeliveryWorker({
@@ -186,6 +196,7 @@ function createWorker(config: Config, parts: ConsumerParts, log: Logger): Delive
     leaseMs: ackWaitFor(config),
     // Well inside the attempt's timeout, so a timed-out attempt shows in flight before it fails.
     quickAttemptMs: Math.min(1_000, Math.floor(config.HOOKD_TIMEOUT / 2)),
+    quickWindows,
     workerId: config.HOOKD_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
     metrics,
     topics: subscriptionPart.topics,

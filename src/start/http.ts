@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { type Config, inlineWaitCap } from "../config.ts";
 import { FirstAttemptWatch } from "../nats/first-attempt-watch.ts";
+import { askForDelivery } from "../nats/delivery-asks.ts";
 import type { StaticConfig } from "../domain/static-config.ts";
 import { AddressRateLimit } from "../domain/address-rate-limit.ts";
 import { createApp } from "../http/app.ts";
@@ -99,6 +100,7 @@ export async function buildHttpApp(
       heartbeatMs: config.HOOKD_STREAM_HEARTBEAT,
     },
     verifyLimit: config.HOOKD_VERIFY_RATE ? new AddressRateLimit(config.HOOKD_VERIFY_RATE) : null,
+    askForDelivery: askForDelivery(storage.link.nc, storage.layout),
     consolePages,
   });
 }
