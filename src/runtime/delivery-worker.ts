@@ -141,8 +141,7 @@ function outcomeLabel(outcome: AttemptResolved): "succeeded" | "permanent" | "re
   return outcome.data.permanent ? "permanent" : "retry";
 }
 
-/** `promise`'s value when it settles within `ms`; null when it is still pending then (it keeps running). */
-/** The promise's value if it settles within `ms` and before `closed` does; null otherwise. */
+/** `promise`'s value when it settles within `ms` and before `closed` does; null otherwise (it keeps running). */
 async function settledWithin<T>(promise: Promise<T>, ms: number, closed?: Promise<void>): Promise<{ value: T } | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
