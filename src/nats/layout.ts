@@ -260,11 +260,10 @@ export function createLayout(options: { namespace?: string; replicas?: number } 
 
 type Names = Pick<JetStreamLayout, "namespace" | "replicas" | "streams" | "consumers" | "subjects">;
 
-function namesIn(namespace: string, replicas: number): Names {
-  // Every subject's first token.
-  const p = namespace;
+/** Every stream's name: the namespace in capitals, then what it holds. */
+function streamNames(namespace: string): Names["streams"] {
   const stream = (kind: string) => `${namespace.toUpperCase()}_${kind}`;
-  const streams = {
+  return {
     journal: stream("JOURNAL"),
     work: stream("WORK"),
     topics: stream("TOPICS"),
@@ -279,6 +278,12 @@ function namesIn(namespace: string, replicas: number): Names {
     index: stream("INDEX"),
     indexed: stream("INDEXED"),
   };
+}
+
+function namesIn(namespace: string, replicas: number): Names {
+  // Every subject's first token.
+  const p = namespace;
+  const streams = streamNames(namespace);
   const consumers = {
     workers: `${p}-workers`,
     fanOut: `${p}-fanout`,
@@ -339,6 +344,26 @@ function topicOf({ namespace }: Names, subject: string): { topic: string; namesp
   return { topic: topicOfTokens(tokens.slice(3)), namespace: topicNamespace };
 }
 
+/** A subject under `<ns>.journal.`, its tokens after that. */
+function parseJournalSubject(rest: string[]): ParsedSubject | null {
+  const [first, second, third] = rest;
+  if (first === "event") {
+    return rest.length === 2 && second !== undefined ? { kind: "published-event", id: second } : null;
+  }
+  if (first === "batch") {
+    return rest.length === 2 && second !== undefined ? { kind: "ingest-batch-touched", key: second } : null;
+  }
+  if (first === "fanout") {
+    const topicSeq = Number(second);
+    return rest.length === 2 && Number.isSafeInteger(topicSeq) && topicSeq > 0
+      ? { kind: "fan-out-left", topicSeq }
+      : null;
+  }
+  if (first !== "delivery" || second === undefined) return null;
+  if (rest.length === 2) return { kind: "delivery-transitions", id: second };
+  return rest.length === 3 && third === "created" ? { kind: "delivery-created", id: second } : null;
+}
+
 function parseSubject(names: Names, subject: string): ParsedSubject | null {
   const [head, area, ...rest] = subject.split(".");
   if (head !== names.namespace || rest.some((token) => token === "")) return null;
@@ -347,21 +372,7 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
   const one = rest.length === 1 ? first : undefined;
   switch (area) {
     case "journal":
-      if (first === "event") {
-        return rest.length === 2 && second !== undefined ? { kind: "published-event", id: second } : null;
-      }
-      if (first === "batch") {
-        return rest.length === 2 && second !== undefined ? { kind: "ingest-batch-touched", key: second } : null;
-      }
-      if (first === "fanout") {
-        const topicSeq = Number(second);
-        return rest.length === 2 && Number.isSafeInteger(topicSeq) && topicSeq > 0
-          ? { kind: "fan-out-left", topicSeq }
-          : null;
-      }
-      if (first !== "delivery" || second === undefined) return null;
-      if (rest.length === 2) return { kind: "delivery-transitions", id: second };
-      return rest.length === 3 && third === "created" ? { kind: "delivery-created", id: second } : null;
+      return parseJournalSubject(rest);
     case "work":
       if (rest.length !== 2 || second === undefined) return null;
       if (first === "delivery") return { kind: "delivery-work", id: second };
