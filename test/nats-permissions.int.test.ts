@@ -4,10 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/log.ts";
+import { DeliveryAskAnswers } from "../src/nats/delivery-asks.ts";
+import { createLayout } from "../src/nats/layout.ts";
 import { backupPermissions, natsPermissions, permissionsBlock } from "../src/nats/permissions.ts";
 import { runBasicOperations } from "./support/basic-operations.ts";
+import { QuickWindows } from "../src/runtime/quick-windows.ts";
 import { api, startTestHookd, TEST_KEY, type TestHookd } from "./support/hookd.ts";
 import { type NatsProcess, startNats } from "./support/processes.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
@@ -58,6 +62,26 @@ describe("hookd as a NATS user with exactly the permissions it documents", () =>
     await runBasicOperations(hookd.url, receiver);
     const log = await readFile(join(nats.dir, "nats-server.log"), "utf8");
     expect(log).not.toMatch(/Violation/i);
+  });
+
+  it("answers an ask for a delivery on the wire from one instance to another (/verify, record 31)", async () => {
+    const asHookd = { servers: nats.url, user: "hookd", pass: "hookd-pw" };
+    const [answering, asking] = [await connect(asHookd), await connect(asHookd)];
+    const layout = createLayout({});
+    const windows = new QuickWindows();
+    const answers = new DeliveryAskAnswers(answering, layout, windows, createLogger("silent"));
+    try {
+      await answering.flush();
+      const window = windows.open("dlv_asked");
+      void window.asked.then(() => window.done());
+      const answer = await asking.request(layout.subjects.deliveryAsked("dlv_asked"), undefined, { timeout: 2_000 });
+      expect(answer.data.length).toBe(0);
+      expect(windows.size).toBe(0);
+      expect(await readFile(join(nats.dir, "nats-server.log"), "utf8")).not.toMatch(/Violation/i);
+    } finally {
+      answers.stop();
+      await Promise.all([answering.close(), asking.close()]);
+    }
   });
 
   it(

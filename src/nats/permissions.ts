@@ -71,8 +71,10 @@ export function natsPermissions(
       ]),
       // Acks (and naks with a delay) of consumed messages, and flow-control replies of ordered push consumers.
       ...streams.flatMap((stream) => [`$JS.ACK.${stream}.>`, `$JS.FC.${stream}.>`]),
-      // Asking for a fan-out delivery whose first attempt is on the wire, its start not journaled yet (record 31).
+      // Asking for a fan-out delivery whose first attempt is on the wire, its start not journaled yet (record 31),
+      // and answering such an ask: the answer goes to the asking instance's inbox.
       layout.subjects.allDeliveryAsks,
+      `${options.inboxPrefix ?? "_INBOX"}.>`,
     ],
     // Every reply hookd waits for (publish acks, API answers, pulled and pushed messages) comes to an inbox.
     subscribe: [
