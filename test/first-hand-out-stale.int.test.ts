@@ -3,14 +3,12 @@ import { nanos } from "@nats-io/nats-core";
 import { describe, expect, it } from "vitest";
 import { createHttpAttempter } from "../src/delivery/http-attempt.ts";
 import { NetworkPolicy } from "../src/delivery/network-policy.ts";
-import { DeliverySecrets } from "../src/domain/delivery-secrets.ts";
-import { SecretBox } from "../src/domain/secret-box.ts";
-import { createLogger } from "../src/log.ts";
 import { DeliveryStore } from "../src/nats/delivery-store.ts";
 import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
 import { createLayout } from "../src/nats/layout.ts";
-import { DeliveryWorker } from "../src/runtime/delivery-worker.ts";
-import { api, startTestHookd, TEST_KEY, waitForState } from "./support/hookd.ts";
+import type { DeliveryWorker } from "../src/runtime/delivery-worker.ts";
+import { api, startTestHookd, waitForState } from "./support/hookd.ts";
+import { keyedDelivery, workerOn } from "./support/own-worker.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 /**
@@ -34,36 +32,6 @@ type Setup = {
   /** The same message, handed out again to instance B past the ack wait (delivery count 2). */
   again: JsMsg;
 };
-
-/** A delivery made through the API with an idempotency key: straight to the journal, so its work message is the sourced create. */
-async function keyedDelivery(frontUrl: string, targetUrl: string, key: string): Promise<string> {
-  const response = await api(frontUrl, "/api/v1/deliveries", {
-    method: "POST",
-    headers: { "content-type": "application/json", "idempotency-key": key },
-    body: JSON.stringify({ url: targetUrl, body: "once" }),
-  });
-  expect(response.status).toBe(202);
-  return ((await response.json()) as { id: string }).id;
-}
-
-/** A worker of this process's own, handed messages by the test rather than by a consumer. */
-async function workerOn(
-  store: DeliveryStore,
-  attempter: ReturnType<typeof createHttpAttempter>,
-): Promise<DeliveryWorker> {
-  return new DeliveryWorker({
-    store,
-    layout,
-    attempter,
-    // The instance's generated signing secret is sealed under HOOKD_KEY.
-    secrets: new DeliverySecrets(await SecretBox.fromKeys(TEST_KEY)),
-    clock: Date.now,
-    random: Math.random,
-    log: createLogger("silent"),
-    leaseMs: 30_000,
-    workerId: "review",
-  });
-}
 
 async function handedOutTwice(targetUrl: string, key: string, run: (setup: Setup) => Promise<void>): Promise<void> {
   // No workers: nothing in that instance takes the work.

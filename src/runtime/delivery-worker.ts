@@ -385,7 +385,9 @@ export class DeliveryWorker {
         inFlight ??= await this.recordStarted(created, base, started);
       } catch (error) {
         // The request is already out: its start and outcome are journaled together once it ends (on the
-        // newest state, after a conflict); only if that fails too does the work go back to NATS.
+        // newest state, after a conflict); only if that fails too does the work go back to NATS. An asker
+        // hears now that it will not be journaled sooner: the receiver may be waiting for that answer.
+        window?.done();
         const result = await sending;
         try {
           return await this.recordQuickAttempt(message, created, base, started, outbound, result);

@@ -55,10 +55,12 @@ export class FanOutWorker {
    * Whether each delivery's start is journaled before it is sent. Not on the event's first hand-out: each
    * is sent at once and journaled with its outcome (decision record 31). Handed out again, the journal
    * must decide first: NATS says so by the delivery count after a crash, and a stopping instance by a mark
-   * (see handBack). An event of one delivery is not worth the mark's read.
+   * (see handBack). The mark's read is worth it for one delivery too: journaling the start first would
+   * cost a read of the delivery's journal and a second append.
    */
   private async mustJournalStarts(message: JsMsg, targets: number): Promise<boolean> {
-    if (message.info.deliveryCount > 1 || targets < 2) return true;
+    if (message.info.deliveryCount > 1) return true;
+    if (targets === 0) return false;
     return await this.deps.store.isFanOutLeft(message.seq);
   }
 

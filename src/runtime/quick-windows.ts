@@ -16,7 +16,8 @@ export type QuickWindow = {
 type Open = { ask: () => void; asked: Promise<void>; answered: Promise<void>; answer: () => void };
 
 export class QuickWindows {
-  readonly #open = new Map<string, Open>();
+  /** Each delivery's open windows: usually one, but a copy of its work handed out again can open a second here. */
+  readonly #open = new Map<string, Set<Open>>();
 
   open(id: string): QuickWindow {
     let ask!: () => void;
@@ -27,26 +28,29 @@ export class QuickWindows {
       answered: new Promise<void>((resolve) => (answer = resolve)),
       answer: () => answer(),
     };
-    this.#open.set(id, entry);
+    const open = this.#open.get(id) ?? new Set<Open>();
+    this.#open.set(id, open.add(entry));
     return {
       asked: entry.asked,
       done: () => {
+        open.delete(entry);
         // A later window of the same id (its retry on this instance) is not this one's to close.
-        if (this.#open.get(id) === entry) this.#open.delete(id);
+        if (open.size === 0 && this.#open.get(id) === open) this.#open.delete(id);
         entry.answer();
       },
     };
   }
 
-  /** Closes the delivery's window; resolves once its start is journaled. False at once when none is open here. */
+  /** Closes the delivery's windows; resolves once each has journaled its start. False at once when none is open here. */
   async ask(id: string): Promise<boolean> {
-    const entry = this.#open.get(id);
-    if (!entry) return false;
-    entry.ask();
-    await entry.answered;
+    const open = [...(this.#open.get(id) ?? [])];
+    if (open.length === 0) return false;
+    for (const entry of open) entry.ask();
+    await Promise.all(open.map((entry) => entry.answered));
     return true;
   }
 
+  /** Deliveries with a window open here. */
   get size(): number {
     return this.#open.size;
   }

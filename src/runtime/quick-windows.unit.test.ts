@@ -37,4 +37,23 @@ describe("quick windows", () => {
     later.done();
     expect(await asking).toBe(true);
   });
+
+  it("closes every window open for a delivery, and answers once each has journaled its start", async () => {
+    const windows = new QuickWindows();
+    const first = windows.open("dlv_a");
+    const second = windows.open("dlv_a");
+    const asked: string[] = [];
+    void first.asked.then(() => asked.push("first"));
+    void second.asked.then(() => asked.push("second"));
+    let answered = false;
+    const asking = windows.ask("dlv_a").then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(asked.sort()).toEqual(["first", "second"]);
+    first.done();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(answered).toBe(false);
+    second.done();
+    await asking;
+    expect(windows.size).toBe(0);
+  });
 });
