@@ -17,10 +17,12 @@ import { cpuSplit, natsTrafficOf, steadyDrainCost, trafficPer } from "./support/
  * CPU spent before hookd says it is ready is left out, so this one moves with how fast it starts).
  * nats-server's CPU per delivery is printed beside hookd's (marked when BENCH_TRACE has it log
  * every message). Also prints the drain rate, which does depend on the machine (and on what else
- * runs on it).
+ * runs on it). BENCH_INSTANCES (default 1) drains with that many instances on the one NATS, as a
+ * worker process beside the first would: their CPU is summed as hookd's.
  */
 
 const DRAIN = Number(process.env.BENCH_DRAIN ?? 10_000);
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 
 /** nats-server with tracing into `logFile` (the harness's launcher reads the log for readiness, so this one is separate). */
 async function startTracingNats(monitorPort: number, logFile: string) {
@@ -92,12 +94,19 @@ async function main() {
     if (trace) console.log(`  trace: the drain starts at byte ${(await stat(trace)).size} of ${trace}`);
     // BENCH_CPU_PROF=<dir>: the draining instance writes a V8 CPU profile there when it stops.
     const profile = process.env.BENCH_CPU_PROF;
-    const workers = await startHookd(
-      nats.url,
-      { HOOKD_CONCURRENCY: "256" },
-      profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [],
-    );
-    const cpuAtStart = await cpuMsOf(workers.child.pid!);
+    const workers: Awaited<ReturnType<typeof startHookd>>[] = [];
+    for (let i = 0; i < INSTANCES; i++) {
+      workers.push(
+        await startHookd(
+          nats.url,
+          { HOOKD_CONCURRENCY: "256" },
+          profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [],
+        ),
+      );
+    }
+    const hookdCpuMs = async () =>
+      (await Promise.all(workers.map((w) => cpuMsOf(w.child.pid!)))).reduce((a, b) => a + b);
+    const cpuAtStart = await hookdCpuMs();
     const trafficAtStart = await natsTrafficOf(monitorPort);
     // Only what was accepted can arrive: a refused dispatch must not leave the bench waiting forever.
     if (accepted < DRAIN) {
@@ -106,13 +115,13 @@ async function main() {
     const steady = await steadyDrainCost(accepted, async () => ({
       delivered: (await receiverStats(receiver.url)).count,
       // With BENCH_TRACE, nats-server also writes every protocol line to the log: its figure says so.
-      cpuMs: { hookd: await cpuMsOf(workers.child.pid!), [natsName]: await cpuMsOf(nats.pid) },
+      cpuMs: { hookd: await hookdCpuMs(), [natsName]: await cpuMsOf(nats.pid) },
       traffic: await natsTrafficOf(monitorPort),
     }));
     let stats = await receiverStats(receiver.url);
     const giveUpAt = Date.now() + 10 * 60_000;
     for (; stats.count < accepted && Date.now() < giveUpAt; await sleep(100)) stats = await receiverStats(receiver.url);
-    const cpuAtDrained = await cpuMsOf(workers.child.pid!);
+    const cpuAtDrained = await hookdCpuMs();
     // The indexer (and anything else behind the deliveries) finishes its share: wait for NATS to go quiet.
     let last = await natsTrafficOf(monitorPort);
     for (const quietBy = Date.now() + 5 * 60_000; Date.now() < quietBy;) {
@@ -121,13 +130,14 @@ async function main() {
       if (now.inMsgs - last.inMsgs < 20) break;
       last = now;
     }
-    const cpuAtQuiet = await cpuMsOf(workers.child.pid!);
+    const cpuAtQuiet = await hookdCpuMs();
     const after = await natsTrafficOf(monitorPort);
-    await workers.stop();
+    for (const worker of workers) await worker.stop();
     const rate = stats.count / ((stats.last! - stats.first!) / 1000);
     const whole = trafficPer(before, after, accepted);
     const startup = trafficPer(before, trafficAtStart, accepted);
-    console.log(`drain of ${fmt(accepted)} deliveries by one instance (HOOKD_CONCURRENCY 256)`);
+    const by = INSTANCES === 1 ? "one instance" : `${INSTANCES} instances`;
+    console.log(`drain of ${fmt(accepted)} deliveries by ${by} (HOOKD_CONCURRENCY 256 each)`);
     console.log(`  delivered/s: ${fmt(rate)}`);
     console.log(
       `  NATS msgs per delivery: in ${whole.inMsgs.toFixed(2)}, out ${whole.outMsgs.toFixed(2)}, total ${

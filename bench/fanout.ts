@@ -6,12 +6,14 @@ import { SecretBox } from "../src/domain/secret-box.ts";
 import { SubscriptionCommands } from "../src/runtime/subscription-commands.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { type Child, startNats } from "../test/support/processes.ts";
+import { type Child, freePort, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
 import { subscribeMany, timeOneEvent } from "./support/fan-out.ts";
+import { type NatsTraffic, natsTrafficOf, trafficPer } from "./support/nats-traffic.ts";
 import {
   BENCH_KEY,
   benchTokens as tokens,
+  cpuMsOf,
   memoryOf,
   receiverStats,
   startHookd,
@@ -20,13 +22,17 @@ import {
 
 /**
  * bench/fanout: one event to 1,000 and to 10,000 subscriptions on a local receiver (time until all
- * delivered, deliveries per second), and the publish rate to topics with 0, 1 and 10 subscriptions.
- * Prints figures; asserts nothing. BENCH_SECONDS (default 5) sets the publish phases.
+ * delivered, deliveries per second), and the publish rate to topics with 0, 1 and 10 subscriptions,
+ * with what each event cost from its publish until its deliveries arrived: NATS messages (every
+ * client's) and hookd's CPU, figures that do not depend on the machine's speed. Prints figures;
+ * asserts nothing. BENCH_SECONDS (default 5) sets the publish phases.
  */
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+type PhaseStart = { delivered: number; traffic: NatsTraffic; cpuMs: number };
 async function main() {
-  const nats = await startNats();
+  const monitorPort = await freePort();
+  const nats = await startNats({ monitorPort });
   const children: Child[] = [];
   const admin = `Bearer ${await tokens.tokenFor("/")}`;
   const agent = new Agent({ connections: 32 });
@@ -141,8 +147,32 @@ async function main() {
       } ms with ${fmt(crowd)} more subscriptions on other topics`,
     );
     await nc.close();
+    /** NATS messages and hookd CPU per event since `since`, once `expected` deliveries arrived and NATS is quiet. */
+    const eventCost = async (since: PhaseStart, published: number, expected: number): Promise<string> => {
+      for (const giveUpAt = Date.now() + 5 * 60_000; (await count()) - since.delivered < expected;) {
+        if (Date.now() > giveUpAt) return "not measured: its deliveries did not all arrive within 5 minutes";
+        await sleep(50);
+      }
+      // The indexer and the change feed finish their share of the phase.
+      for (let last = await natsTrafficOf(monitorPort), quietBy = Date.now() + 60_000; Date.now() < quietBy;) {
+        await sleep(500);
+        const now = await natsTrafficOf(monitorPort);
+        if (now.inMsgs - last.inMsgs < 10) break;
+        last = now;
+      }
+      const traffic = trafficPer(since.traffic, await natsTrafficOf(monitorPort), published);
+      const cpuMs = ((await cpuMsOf(hookd.child.pid!)) - since.cpuMs) / published;
+      return `NATS messages in ${traffic.inMsgs.toFixed(2)} + out ${traffic.outMsgs.toFixed(2)}, hookd CPU ${
+        cpuMs.toFixed(2)
+      } ms`;
+    };
     for (const [topic, subscribers] of [["pub/zero", 0], ["pub/one", 1], ["pub/ten", 10]] as const) {
       await subscribe(topic, subscribers);
+      const since: PhaseStart = {
+        delivered: await count(),
+        traffic: await natsTrafficOf(monitorPort),
+        cpuMs: await cpuMsOf(hookd.child.pid!),
+      };
       let published = 0;
       const deadline = performance.now() + SECONDS * 1000;
       const started = performance.now();
@@ -159,6 +189,9 @@ async function main() {
         `  publish to a topic with ${subscribers} subscription(s): ${fmt(rate)} events/s accepted (32 in flight, ${
           fmt(rate * subscribers)
         } deliveries/s created)`,
+      );
+      console.log(
+        `    per event, until its deliveries arrived: ${await eventCost(since, published, published * subscribers)}`,
       );
     }
     const rss = (await memoryOf(hookd.child.pid!)).rssMb;
