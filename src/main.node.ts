@@ -3,6 +3,8 @@ import { announce, boot, failedToListen } from "./boot.ts";
 import { HookdMetrics } from "./metrics.ts";
 import { useHashes } from "./domain/hashes.ts";
 import { nodeHashes } from "./hashes-node.ts";
+import { useAesGcm } from "./domain/aes-gcm.ts";
+import { nodeAesGcm } from "./aes-gcm-node.ts";
 import { useBase64 } from "./domain/bytes.ts";
 import { nodeBase64 } from "./base64-node.ts";
 import { stopWhenNpmExits } from "./npm-parent.ts";
@@ -12,6 +14,8 @@ import { nodeOpenNativeStream, nodeUpgradeWebSocket, serveOnNode } from "./serve
 
 // Node's own hashes for every delivery's id and signature: Web Crypto's cost a thread-pool round trip each.
 useHashes(nodeHashes);
+// And Node's AES-GCM for sealing and opening secrets: a fan-out's first event seals one per subscription.
+useAesGcm(nodeAesGcm);
 // And Buffer's base64 for every body stored and sent: btoa costs about 15 µs a kilobyte under Node.
 useBase64(nodeBase64);
 const exit = (code: number) => process.exit(code);

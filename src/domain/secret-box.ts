@@ -1,4 +1,6 @@
+import { type AesGcmKey, aesGcmKey } from "./aes-gcm.ts";
 import { fromBase64Url, toBase64Url, utf8 } from "./bytes.ts";
+import { randomBytes } from "./random-pool.ts";
 
 /**
  * Seals secrets before they go into NATS, so a stream dump or a backup holds no signing secret:
@@ -7,7 +9,7 @@ import { fromBase64Url, toBase64Url, utf8 } from "./bytes.ts";
  * data is the owner's id (a subscription's), so a sealed secret copied onto another owner does not
  * open. Opening tries the key the text names among the current and previous keys, which is what
  * lets the key rotate; text without the prefix is a secret stored before sealing, and reads as is.
- * Web crypto only, so it runs on Node and Deno alike.
+ * Web Crypto derives the keys; the cipher is the installed AES-GCM (Web Crypto's, or Node's: aes-gcm.ts).
  */
 
 export const SEALED_PREFIX = "enc:v1:";
@@ -21,15 +23,13 @@ export class SecretBoxError extends Error {
   }
 }
 
-type BoxKey = { id: string; key: CryptoKey; mac: CryptoKey };
+type BoxKey = { id: string; key: AesGcmKey; mac: CryptoKey };
 
 async function deriveKey(material: string): Promise<BoxKey> {
   const base = await crypto.subtle.importKey("raw", utf8(material), "HKDF", false, ["deriveKey", "deriveBits"]);
   const hkdf = (info: string) => ({ name: "HKDF", hash: "SHA-256", salt: SALT, info: utf8(info) });
-  const key = await crypto.subtle.deriveKey(hkdf("aes-256-gcm v1"), base, { name: "AES-GCM", length: 256 }, false, [
-    "encrypt",
-    "decrypt",
-  ]);
+  // The same 256 bits Web Crypto's deriveKey to an AES-GCM key would take, handed to whichever AES-GCM is installed.
+  const key = await aesGcmKey(new Uint8Array(await crypto.subtle.deriveBits(hkdf("aes-256-gcm v1"), base, 256)));
   // The id names the key without revealing it: a separate HKDF output, so it says nothing about the AES key.
   const id = toBase64Url(new Uint8Array(await crypto.subtle.deriveBits(hkdf("key id v1"), base, 64)));
   const mac = await crypto.subtle.deriveKey(hkdf("fingerprint v1"), base, { name: "HMAC", hash: "SHA-256" }, false, [
@@ -55,13 +55,10 @@ export class SecretBox {
   }
 
   async seal(secret: string, owner: string): Promise<string> {
-    const nonce = crypto.getRandomValues(new Uint8Array(12));
-    const sealed = await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv: nonce, additionalData: utf8(owner) },
-      this.current.key,
-      utf8(secret),
-    );
-    return `${SEALED_PREFIX}${this.current.id}:${toBase64Url(nonce)}:${toBase64Url(new Uint8Array(sealed))}`;
+    // From the pool: a nonce is never handed out twice, and a call into the CSPRNG per seal cost more than the seal.
+    const nonce = randomBytes(12);
+    const sealed = await this.current.key.seal(nonce, utf8(owner), utf8(secret));
+    return `${SEALED_PREFIX}${this.current.id}:${toBase64Url(nonce)}:${toBase64Url(sealed)}`;
   }
 
   /** The secret inside `text`; a text that isn't sealed is a legacy plain secret and comes back unchanged. */
@@ -78,12 +75,7 @@ export class SecretBox {
       );
     }
     try {
-      const plain = await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: fromBase64Url(nonce), additionalData: utf8(owner) },
-        key.key,
-        fromBase64Url(sealed),
-      );
-      return decoder.decode(plain);
+      return decoder.decode(await key.key.open(fromBase64Url(nonce), utf8(owner), fromBase64Url(sealed)));
     } catch {
       throw new SecretBoxError(
         `a secret sealed under key ${keyId} does not open: tampered, or sealed for another owner`,
