@@ -23,6 +23,7 @@ import { cpuSplit, natsTrafficOf, steadyDrainCost, trafficPer } from "./support/
 
 const DRAIN = Number(process.env.BENCH_DRAIN ?? 10_000);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
+if (!Number.isInteger(INSTANCES) || INSTANCES < 1) throw new Error("BENCH_INSTANCES must be a whole number, 1 or more");
 
 /** nats-server with tracing into `logFile` (the harness's launcher reads the log for readiness, so this one is separate). */
 async function startTracingNats(monitorPort: number, logFile: string) {
@@ -92,20 +93,19 @@ async function main() {
 
     const before = await natsTrafficOf(monitorPort);
     if (trace) console.log(`  trace: the drain starts at byte ${(await stat(trace)).size} of ${trace}`);
-    // BENCH_CPU_PROF=<dir>: the draining instance writes a V8 CPU profile there when it stops.
+    // BENCH_CPU_PROF=<dir>: each draining instance writes a V8 CPU profile there when it stops.
     const profile = process.env.BENCH_CPU_PROF;
-    const workers: Awaited<ReturnType<typeof startHookd>>[] = [];
-    for (let i = 0; i < INSTANCES; i++) {
-      workers.push(
-        await startHookd(
+    // Started together: one ready before the others would drain part of the backlog alone.
+    const workers = await Promise.all(
+      Array.from({ length: INSTANCES }, () =>
+        startHookd(
           nats.url,
           { HOOKD_CONCURRENCY: "256" },
           profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [],
-        ),
-      );
-    }
+        )),
+    );
     const hookdCpuMs = async () =>
-      (await Promise.all(workers.map((w) => cpuMsOf(w.child.pid!)))).reduce((a, b) => a + b);
+      (await Promise.all(workers.map((worker) => cpuMsOf(worker.child.pid!)))).reduce((sum, ms) => sum + ms, 0);
     const cpuAtStart = await hookdCpuMs();
     const trafficAtStart = await natsTrafficOf(monitorPort);
     // Only what was accepted can arrive: a refused dispatch must not leave the bench waiting forever.

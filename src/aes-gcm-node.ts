@@ -1,29 +1,35 @@
-import { createCipheriv, createDecipheriv } from "node:crypto";
+import { createCipheriv, createDecipheriv, createSecretKey } from "node:crypto";
 import type { AesGcm } from "./domain/aes-gcm.ts";
 
 /** Node's synchronous AES-256-GCM, which src/main.node.ts installs (src/domain/aes-gcm.ts says why). */
 
 const TAG_BYTES = 16;
 
-/** Node's output as a plain Uint8Array, as Web Crypto's comes (a Buffer prints and compares otherwise). */
-const bytesOf = (buffer: Buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+/**
+ * Its own bytes, as Web Crypto's are: a small Buffer is a slice of a pool shared with every other small
+ * Buffer, whose `.buffer` would show an opened secret to whoever holds one of them.
+ */
+const ownBytes = (buffer: Buffer) => new Uint8Array(buffer);
 
 // Async as the port is: a text that does not open rejects, as it does under Web Crypto.
 export const nodeAesGcm: AesGcm = async (raw) => {
   if (raw.length !== 32) throw new Error(`an AES-256 key has 32 bytes, not ${raw.length}`);
-  const key = Buffer.from(raw);
+  // A KeyObject keeps the key out of the JavaScript heap (and out of Buffer's shared pool).
+  const key = createSecretKey(raw);
   return {
     async seal(nonce, additionalData, plain) {
       const cipher = createCipheriv("aes-256-gcm", key, nonce);
       cipher.setAAD(additionalData);
-      return bytesOf(Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]));
+      return ownBytes(Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]));
     },
     async open(nonce, additionalData, sealed) {
       if (sealed.length < TAG_BYTES) throw new Error("a sealed text shorter than its tag");
       const decipher = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
       decipher.setAAD(additionalData);
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-      return bytesOf(Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]));
+      return ownBytes(
+        Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]),
+      );
     },
   };
 };

@@ -91,7 +91,7 @@ describe("POST /verify", () => {
 
   it("verifies fan-out deliveries, whose bodies live in the topic log, while their first attempts are on the wire", async () => {
     const { receiver, verdicts } = await verifyingReceiver("127.0.0.3");
-    // Two subscriptions, so each first attempt is sent before anything about it is journaled (record 31).
+    // Each first attempt is sent before anything about it is journaled (record 31): /verify must ask for it.
     for (const path of ["orders", "ledger"]) {
       const created = await api(suite.hookd.url, "/api/v1/subscriptions", {
         method: "POST",

@@ -2,7 +2,7 @@
  * AES-256-GCM, which the secret box seals and opens secrets with. Web Crypto's runs on every runtime and
  * is the default; under Node each Web Crypto call is a job handed to libuv's thread pool and back, which
  * made sealing a fan-out delivery's copy of its subscription's secret (once per subscription, on the
- * first event after a start) about 60 µs of the main thread's time. So Node's entry point installs Node's
+ * first event after a start) about 50 µs of the main thread's time. So Node's entry point installs Node's
  * own synchronous cipher (src/aes-gcm-node.ts, decision record 32). Both write the same bytes: the
  * ciphertext followed by its 16-byte tag.
  */

@@ -1,5 +1,5 @@
 /**
- * Random bytes for ids, drawn from a pool refilled 4 KiB at a time: one getRandomValues call per
+ * Random bytes for ids and the secret box's nonces, drawn from a pool refilled 4 KiB at a time: one getRandomValues call per
  * request cost a twentieth of ingest's CPU (each call is a trip into the runtime's CSPRNG). The
  * bytes are the same CSPRNG's; each is handed out once.
  */
