@@ -1,11 +1,6 @@
-import {
-  createInbox,
-  errors,
-  headers as natsHeaders,
-  type MsgHdrs,
-  type NatsConnection,
-} from "@nats-io/transport-node";
+import { createInbox, errors, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { endOfTurn } from "./end-of-turn.ts";
+import { type EncodedHeaders, headerBlock } from "./header-block.ts";
 
 /**
  * JetStream publishes on the hot paths (accepting a dispatch, every journal append), pipelined on
@@ -56,7 +51,7 @@ type Queued = {
   subject: string;
   data: Uint8Array | string;
   reply: string;
-  headers: MsgHdrs | undefined;
+  headers: EncodedHeaders | undefined;
   token: string;
 };
 
@@ -135,15 +130,12 @@ export class JetStreamPublisher {
   }
 
   publish(subject: string, data: Uint8Array | string, options: PublishOptions = {}): Promise<PublishAck> {
-    let hdrs: MsgHdrs | undefined;
-    if (options.headers || options.msgID !== undefined || options.expectedLastSubjectSequence !== undefined) {
-      hdrs = natsHeaders();
-      for (const [key, value] of Object.entries(options.headers ?? {})) hdrs.set(key, value);
-      if (options.msgID !== undefined) hdrs.set("Nats-Msg-Id", options.msgID);
-      if (options.expectedLastSubjectSequence !== undefined) {
-        hdrs.set("Nats-Expected-Last-Subject-Sequence", String(options.expectedLastSubjectSequence));
-      }
+    const entries = Object.entries(options.headers ?? {});
+    if (options.msgID !== undefined) entries.push(["Nats-Msg-Id", options.msgID]);
+    if (options.expectedLastSubjectSequence !== undefined) {
+      entries.push(["Nats-Expected-Last-Subject-Sequence", String(options.expectedLastSubjectSequence)]);
     }
+    const hdrs = entries.length > 0 ? headerBlock(entries) : undefined;
     if (this.#closed) return Promise.reject(new JetStreamNoAckError("the publisher is closed"));
     const token = (this.#next++).toString(36);
     return new Promise<PublishAck>((resolve, reject) => {
@@ -166,7 +158,8 @@ export class JetStreamPublisher {
       try {
         this.nc.publish(item.subject, item.data, {
           reply: item.reply,
-          ...(item.headers ? { headers: item.headers } : {}),
+          // nats.js's publish reads nothing of a MsgHdrs but its encoded bytes (see header-block.ts).
+          ...(item.headers ? { headers: item.headers as unknown as MsgHdrs } : {}),
         });
       } catch (error) {
         const pending = this.#pending.get(item.token);
