@@ -55,6 +55,16 @@ describe("Node's AES-GCM", () => {
     }
   });
 
+  it("hands back bytes of their own, not a view into Buffer's shared pool", async () => {
+    const key = await nodeAesGcm(new Uint8Array(32).fill(1));
+    const nonce = new Uint8Array(12).fill(2);
+    const aad = new TextEncoder().encode("sub_a");
+    const sealed = await key.seal(nonce, aad, new TextEncoder().encode(SECRET));
+    const opened = await key.open(nonce, aad, sealed);
+    expect(new TextDecoder().decode(opened)).toBe(SECRET);
+    for (const bytes of [sealed, opened]) expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
+  });
+
   it("takes only a 32-byte key", async () => {
     await expect(nodeAesGcm(new Uint8Array(16))).rejects.toThrow(/32 bytes/);
   });

@@ -3,7 +3,8 @@
  * in one string. nats.js's MsgHdrs canonicalises and searches its keys on every `set`, which made the
  * dozen headers of each journal append a fifth of a drained delivery's allocations; publishing only ever
  * calls `encode()` on it. The checks are nats.js's own: a key of printable ASCII without a colon, a value
- * without CR or LF (trimmed, as nats.js trims it), so nothing can be smuggled into the header block.
+ * without CR or LF (trimmed, as nats.js trims it), so nothing can be smuggled into the header block; and
+ * stricter: no empty name, no name twice (nats.js's `set` kept the last silently).
  */
 
 export class InvalidHeaderError extends Error {}
@@ -20,8 +21,11 @@ export type EncodedHeaders = { encode(): Uint8Array };
 
 export function headerBlock(entries: readonly (readonly [string, string])[]): EncodedHeaders {
   let block = HEADER_LINE;
+  const names = new Set<string>();
   for (const [key, value] of entries) {
     if (key.length === 0 || NOT_IN_KEYS.test(key)) throw new InvalidHeaderError(`"${key}" is not a valid header name`);
+    if (names.has(key)) throw new InvalidHeaderError(`header "${key}" is given twice`);
+    names.add(key);
     if (LINE_BREAK.test(value)) throw new InvalidHeaderError(`the value of header "${key}" holds a line break`);
     block += `\r\n${key}: ${value.trim()}`;
   }
