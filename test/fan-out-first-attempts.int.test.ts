@@ -11,6 +11,7 @@ import {
   type TestHookd,
   waitForState,
 } from "./support/hookd.ts";
+import { journalSubjectsOf } from "./support/delivery-journal.ts";
 import type { Receiver } from "./support/receiver.ts";
 import { hookdSuite } from "./support/suite.ts";
 
@@ -70,14 +71,7 @@ describe("fan-out by first attempts", () => {
         expect(ids).toHaveLength(count);
         for (const id of ids) await waitForState(hookd.url, id, "delivered");
         for (const id of ids) {
-          const subjects = await jsm.streams.info(layout.streams.journal, {
-            subjects_filter: `${layout.subjects.deliveryTransitions(id)}.>`,
-          });
-          expect(subjects.state.subjects ?? {}).toEqual({});
-          const transitions = await jsm.streams.info(layout.streams.journal, {
-            subjects_filter: layout.subjects.deliveryTransitions(id),
-          });
-          expect(transitions.state.subjects).toEqual({ [layout.subjects.deliveryTransitions(id)]: 1 });
+          expect(await journalSubjectsOf(jsm, layout, id)).toEqual({ [layout.subjects.deliveryTransitions(id)]: 1 });
         }
         const work = await jsm.consumers.info(layout.streams.work, layout.consumers.workers);
         expect(work.delivered.stream_seq).toBe(0);

@@ -1,14 +1,10 @@
-import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, type JsMsg } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import { describe, expect, it } from "vitest";
-import { createHttpAttempter } from "../src/delivery/http-attempt.ts";
-import { NetworkPolicy } from "../src/delivery/network-policy.ts";
-import { DeliveryStore } from "../src/nats/delivery-store.ts";
-import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import type { DeliveryWorker } from "../src/runtime/delivery-worker.ts";
-import { api, startTestHookd, waitForState } from "./support/hookd.ts";
-import { keyedDelivery, workerOn } from "./support/own-worker.ts";
+import { api, type TestHookd, waitForState } from "./support/hookd.ts";
+import { keyedDelivery, withoutWorkers, workerOn } from "./support/own-worker.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 /**
@@ -24,7 +20,7 @@ const layout = createLayout();
 const suite = hookdSuite({ hookd: "none", receiver: false, connect: true });
 
 type Setup = {
-  front: Awaited<ReturnType<typeof startTestHookd>>;
+  front: TestHookd;
   worker: DeliveryWorker;
   id: string;
   /** Instance A's copy: handed out first (delivery count 1), then left in its consume buffer. */
@@ -34,12 +30,7 @@ type Setup = {
 };
 
 async function handedOutTwice(targetUrl: string, key: string, run: (setup: Setup) => Promise<void>): Promise<void> {
-  // No workers: nothing in that instance takes the work.
-  const front = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" });
-  const publisher = new JetStreamPublisher(suite.nc);
-  const attempter = createHttpAttempter({ timeoutMs: 5_000, policy: new NetworkPolicy(["127.0.0.0/8", "::1/128"]) });
-  try {
-    const jsm = await jetstreamManager(suite.nc);
+  await withoutWorkers(suite, async ({ front, jsm, store, attempter }) => {
     // A short ack wait so NATS hands the message out again within the test.
     await jsm.consumers.update(layout.streams.work, layout.consumers.workers, { ack_wait: nanos(1_000) });
     const id = await keyedDelivery(front.url, targetUrl, key);
@@ -53,13 +44,9 @@ async function handedOutTwice(targetUrl: string, key: string, run: (setup: Setup
     while (!again) again = await work.next({ expires: 5_000 });
     expect(again.subject).toBe(stale!.subject);
     expect(again.info.deliveryCount).toBe(2);
-    const worker = await workerOn(new DeliveryStore(jetstream(suite.nc), jsm, publisher, layout), attempter);
+    const worker = await workerOn(store, attempter);
     await run({ front, worker, id, stale: stale!, again });
-  } finally {
-    await attempter.close();
-    await front.stop();
-    await publisher.close();
-  }
+  });
 }
 
 describe("a stale first hand-out (delivery count 1) of work another worker already took", () => {
@@ -102,12 +89,7 @@ describe("a create's first hand-out that comes after a manual retry's work item 
   // fence, delivers, acks; the create's later first hand-out then skips the read and sends it again.
   it("is not attempted once the retry's work delivered it", async () => {
     const target = await suite.startReceiver(() => ({ status: 200 }));
-    const front = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" });
-    const publisher = new JetStreamPublisher(suite.nc);
-    const attempter = createHttpAttempter({ timeoutMs: 5_000, policy: new NetworkPolicy(["127.0.0.0/8", "::1/128"]) });
-    try {
-      const jsm = await jetstreamManager(suite.nc);
-      const store = new DeliveryStore(jetstream(suite.nc), jsm, publisher, layout);
+    await withoutWorkers(suite, async ({ front, store, attempter }) => {
       const id = await keyedDelivery(front.url, target.url, "retry-before-create");
       const work = await jetstream(suite.nc).consumers.get(layout.streams.work, layout.consumers.workers);
       // The create, as it will reach a worker later (sourced late, here held back).
@@ -123,10 +105,6 @@ describe("a create's first hand-out that comes after a manual retry's work item 
       expect(target.requests).toHaveLength(1);
       await worker.handle(create!);
       expect(target.requests).toHaveLength(1);
-    } finally {
-      await attempter.close();
-      await front.stop();
-      await publisher.close();
-    }
+    });
   }, 60_000);
 });

@@ -2,6 +2,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
 import { api, deliveryOf, eventually, startTestHookd, waitForState } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
+import { journalSubjectsOf } from "./support/delivery-journal.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { createdCarriedBy, DeliveryStore } from "../src/nats/delivery-store.ts";
 import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
@@ -120,14 +121,7 @@ describe("group commit at ingest", () => {
       expect(suite.receiver.requests.filter((request) => request.body.toString() === "once")).toHaveLength(1);
       expect((await deliveryOf(second.url, id)).history).toHaveLength(3);
       // Its created event is in its first journal message, with the attempt (decision record 26): no created subject.
-      const journal = await jsm.streams.info(layout.streams.journal, {
-        subjects_filter: `${layout.subjects.deliveryTransitions(id)}.>`,
-      });
-      expect(journal.state.subjects ?? {}).toEqual({});
-      const transitions = await jsm.streams.info(layout.streams.journal, {
-        subjects_filter: layout.subjects.deliveryTransitions(id),
-      });
-      expect(transitions.state.subjects).toEqual({ [layout.subjects.deliveryTransitions(id)]: 1 });
+      expect(await journalSubjectsOf(jsm, layout, id)).toEqual({ [layout.subjects.deliveryTransitions(id)]: 1 });
     } finally {
       await second.stop();
     }

@@ -1,13 +1,9 @@
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import { createHttpAttempter } from "../src/delivery/http-attempt.ts";
-import { NetworkPolicy } from "../src/delivery/network-policy.ts";
-import { DeliveryStore } from "../src/nats/delivery-store.ts";
-import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { QuickWindows } from "../src/runtime/quick-windows.ts";
-import { api, startTestHookd, waitForState } from "./support/hookd.ts";
-import { keyedDelivery, workerOn } from "./support/own-worker.ts";
+import { api, waitForState } from "./support/hookd.ts";
+import { keyedDelivery, withoutWorkers, workerOn } from "./support/own-worker.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 /**
@@ -22,13 +18,7 @@ const suite = hookdSuite({ hookd: "none", receiver: false, connect: true });
 describe("an ask for a first attempt in its quick window", () => {
   it("is answered at once when the start cannot be journaled, not when the attempt ends", async () => {
     const receiver = await suite.startReceiver(() => ({ status: 200, delayMs: 5_000 }));
-    // No workers: the test's own worker takes the delivery.
-    const front = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" });
-    const publisher = new JetStreamPublisher(suite.nc);
-    const attempter = createHttpAttempter({ timeoutMs: 10_000, policy: new NetworkPolicy(["127.0.0.0/8", "::1/128"]) });
-    try {
-      const jsm = await jetstreamManager(suite.nc);
-      const store = new DeliveryStore(jetstream(suite.nc), jsm, publisher, layout);
+    await withoutWorkers(suite, async ({ front, store, attempter }) => {
       const windows = new QuickWindows();
       const worker = await workerOn(store, attempter, { quickWindows: windows, quickAttemptMs: 8_000 });
       const id = await keyedDelivery(front.url, receiver.url, "asked-after-cancel");
@@ -47,10 +37,6 @@ describe("an ask for a first attempt in its quick window", () => {
       await waitForState(front.url, id, "cancelled");
       expect(receiver.requests).toHaveLength(1);
       expect(windows.size).toBe(0);
-    } finally {
-      await attempter.close();
-      await front.stop();
-      await publisher.close();
-    }
+    }, 10_000);
   }, 60_000);
 });

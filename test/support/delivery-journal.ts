@@ -134,3 +134,21 @@ export async function journalDelivery(store: DeliveryStore, delivery: JournaledD
   const initial = initialDelivery({ id: delivery.id, maxAttempts: created.data.schedule.length + 1 });
   await store.appendTransitions(delivery.id, stepsFor(initial, events), 0, { from: "pending", tags: tagsOf(created) });
 }
+
+/**
+ * How many messages a delivery's journal holds on each of its subjects: its transitions subject and any
+ * under it (`<id>.created`). A delivery made by its first attempt (records 26, 27) has one transitions message only.
+ */
+export async function journalSubjectsOf(
+  jsm: JetStreamManager,
+  layout: JetStreamLayout,
+  id: string,
+): Promise<Record<string, number>> {
+  const transitions = layout.subjects.deliveryTransitions(id);
+  const counts = await Promise.all(
+    [transitions, `${transitions}.>`].map(async (filter) =>
+      (await jsm.streams.info(layout.streams.journal, { subjects_filter: filter })).state.subjects ?? {}
+    ),
+  );
+  return Object.assign({}, ...counts);
+}
