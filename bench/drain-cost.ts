@@ -6,7 +6,7 @@ import { Agent, request } from "undici";
 import { freePort, startNats } from "../test/support/processes.ts";
 import { fmt, sleep } from "./support/figures.ts";
 import { benchTokens as tokens, cpuMsOf, receiverStats, startHookd, startReceiver } from "./support/processes.ts";
-import { cpuSplit, natsTrafficOf, steadyDrainCost, trafficPer } from "./support/nats-traffic.ts";
+import { cpuSplit, natsTrafficOf, steadyDrainCost, trafficPer, untilNatsQuiet } from "./support/nats-traffic.ts";
 
 /**
  * bench/drain-cost: what one plain successful delivery costs, in figures that do not depend on the
@@ -123,13 +123,7 @@ async function main() {
     for (; stats.count < accepted && Date.now() < giveUpAt; await sleep(100)) stats = await receiverStats(receiver.url);
     const cpuAtDrained = await hookdCpuMs();
     // The indexer (and anything else behind the deliveries) finishes its share: wait for NATS to go quiet.
-    let last = await natsTrafficOf(monitorPort);
-    for (const quietBy = Date.now() + 5 * 60_000; Date.now() < quietBy;) {
-      await sleep(1_000);
-      const now = await natsTrafficOf(monitorPort);
-      if (now.inMsgs - last.inMsgs < 20) break;
-      last = now;
-    }
+    await untilNatsQuiet(monitorPort, 5 * 60_000);
     const cpuAtQuiet = await hookdCpuMs();
     const after = await natsTrafficOf(monitorPort);
     for (const worker of workers) await worker.stop();

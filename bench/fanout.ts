@@ -9,7 +9,7 @@ import { connect } from "@nats-io/transport-node";
 import { type Child, freePort, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
 import { subscribeMany, timeOneEvent } from "./support/fan-out.ts";
-import { type NatsTraffic, natsTrafficOf, trafficPer } from "./support/nats-traffic.ts";
+import { type NatsTraffic, natsTrafficOf, trafficPer, untilNatsQuiet } from "./support/nats-traffic.ts";
 import {
   BENCH_KEY,
   benchTokens as tokens,
@@ -154,12 +154,7 @@ async function main() {
         await sleep(50);
       }
       // The indexer and the change feed finish their share of the phase.
-      for (let last = await natsTrafficOf(monitorPort), quietBy = Date.now() + 60_000; Date.now() < quietBy;) {
-        await sleep(500);
-        const now = await natsTrafficOf(monitorPort);
-        if (now.inMsgs - last.inMsgs < 10) break;
-        last = now;
-      }
+      await untilNatsQuiet(monitorPort, 60_000);
       const traffic = trafficPer(since.traffic, await natsTrafficOf(monitorPort), published);
       const cpuMs = ((await cpuMsOf(hookd.child.pid!)) - since.cpuMs) / published;
       return `NATS messages in ${traffic.inMsgs.toFixed(2)} + out ${traffic.outMsgs.toFixed(2)}, hookd CPU ${

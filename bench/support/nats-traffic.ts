@@ -14,6 +14,20 @@ export async function natsTrafficOf(monitorPort: number): Promise<NatsTraffic> {
   return { inMsgs: varz.in_msgs, outMsgs: varz.out_msgs };
 }
 
+/**
+ * Waits until NATS takes fewer than 20 messages in a second (what runs behind a phase, the indexer
+ * above all, has finished its share of it), or `giveUpMs` has passed: a bench stops by itself.
+ */
+export async function untilNatsQuiet(monitorPort: number, giveUpMs: number): Promise<void> {
+  let last = await natsTrafficOf(monitorPort);
+  for (const quietBy = Date.now() + giveUpMs; Date.now() < quietBy;) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const now = await natsTrafficOf(monitorPort);
+    if (now.inMsgs - last.inMsgs < 20) return;
+    last = now;
+  }
+}
+
 /** The messages between two readings, per `count` (e.g. per delivery). */
 export function trafficPer(before: NatsTraffic, after: NatsTraffic, count: number): NatsTraffic {
   return { inMsgs: (after.inMsgs - before.inMsgs) / count, outMsgs: (after.outMsgs - before.outMsgs) / count };
