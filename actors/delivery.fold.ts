@@ -1,4 +1,3 @@
-import { type SnapshotFrom } from "xstate";
 import type { DeliveryCreated, DeliveryTransition } from "../src/domain/delivery-events.ts";
 import { maxAttemptsFor } from "../src/domain/retry-policy.ts";
 import {
@@ -9,22 +8,34 @@ import {
   initialDeliveryContext,
 } from "./delivery.machine.ts";
 import { foldFor, type Persisted } from "./fold.ts";
+import { type FlatState, flatStepperFor } from "./flat-stepper.ts";
 
-/** The delivery machine stepped purely; see fold.ts. Deliveries are the hot path, so the start snapshot is built cheaply. */
+/**
+ * The delivery machine stepped purely, on plain states (a name and a context): deliveries are the
+ * hot path. The machine's definition decides every step; flat-stepper.ts follows it without
+ * XState's snapshots, and XState itself steps it should the definition outgrow that (see there).
+ */
 
 const fold = foldFor<typeof deliveryMachine, DeliveryState>(deliveryMachine);
 
-export type DeliverySnapshot = SnapshotFrom<typeof deliveryMachine>;
+export type DeliverySnapshot = FlatState<DeliveryState, DeliveryContext>;
 /** What the journal stores beside each event: the state it led to, so a worker can resume without folding the whole journal. */
 export type PersistedDelivery = Persisted<DeliveryState, DeliveryContext>;
 
-/**
- * The machine's starting snapshot. Resolving it from the initial context is twenty times cheaper
- * than initialTransition() and the same for this machine (its initial state has no entry actions
- * and no eventless transitions); a test holds the two equal.
- */
+const flatStep = flatStepperFor<DeliveryState, DeliveryContext, DeliveryTransition>(deliveryMachine);
+
+/** XState's own step, for a definition the flat stepper does not take. */
+function stepWithXState(snapshot: DeliverySnapshot, event: DeliveryTransition): DeliverySnapshot | null {
+  const next = fold.apply(fold.restore({ state: snapshot.value, context: snapshot.context }), event);
+  return next && { value: fold.stateOf(next), context: next.context };
+}
+
+/** Whether the delivery machine is stepped without XState's interpreter (a test holds that it is). */
+export const deliverySteppedFlat = flatStep !== null;
+
+/** The machine's starting snapshot: its initial state has no entry actions and no eventless transitions (a test holds it equal to XState's). */
 export function initialDelivery(input: DeliveryInput): DeliverySnapshot {
-  return deliveryMachine.resolveState({ value: "pending", context: initialDeliveryContext(input) });
+  return { value: "pending", context: initialDeliveryContext(input) };
 }
 
 /** The machine's input for a created delivery: its id, and as many attempts as its schedule allows. */
@@ -32,16 +43,31 @@ export function deliveryInputOf(created: DeliveryCreated): DeliveryInput {
   return { id: created.data.id, maxAttempts: maxAttemptsFor(created.data.schedule) };
 }
 
-export const initialDeliveryByTransition = (input: DeliveryInput): DeliverySnapshot => fold.initial(input);
-export const stateOf = fold.stateOf;
+/** XState's own initial snapshot, for the test that holds initialDelivery equal to it. */
+export const initialDeliveryByTransition = (input: DeliveryInput) => fold.initial(input);
+export const stateOf = (snapshot: DeliverySnapshot): DeliveryState => snapshot.value;
 /** The next snapshot, or null when the machine refuses the event in its current state. */
-export const applyDeliveryEvent = (snapshot: DeliverySnapshot, event: DeliveryTransition): DeliverySnapshot | null =>
-  fold.apply(snapshot, event);
-export const persistDelivery = fold.persist;
-export const restoreDelivery = fold.restore;
+export const applyDeliveryEvent: (snapshot: DeliverySnapshot, event: DeliveryTransition) => DeliverySnapshot | null =
+  flatStep ?? stepWithXState;
+export const persistDelivery = (snapshot: DeliverySnapshot): PersistedDelivery => ({
+  state: snapshot.value,
+  context: snapshot.context,
+});
+export const restoreDelivery = (persisted: PersistedDelivery): DeliverySnapshot => ({
+  value: persisted.state,
+  context: persisted.context,
+});
 
 export type FoldResult = { snapshot: DeliverySnapshot; rejected: DeliveryTransition[] };
 
+/** Folds a journal from the start; events the machine refuses are reported, not silently applied. */
 export function foldDelivery(input: DeliveryInput, events: readonly DeliveryTransition[]): FoldResult {
-  return fold.run(initialDelivery(input), events);
+  let snapshot = initialDelivery(input);
+  const rejected: DeliveryTransition[] = [];
+  for (const event of events) {
+    const next = applyDeliveryEvent(snapshot, event);
+    if (next) snapshot = next;
+    else rejected.push(event);
+  }
+  return { snapshot, rejected };
 }
