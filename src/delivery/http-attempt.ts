@@ -110,6 +110,8 @@ async function readCapped(
   return { bytes: concatBytes(chunks), truncated: false };
 }
 
+const decoder = new TextDecoder();
+
 type AttempterOptions = { timeoutMs: number; policy: NetworkPolicy; connectionsPerOrigin?: number };
 
 export function createHttpAttempter(options: AttempterOptions): HttpAttempter {
@@ -123,16 +125,21 @@ export function createHttpAttempter(options: AttempterOptions): HttpAttempter {
   return {
     send: (outbound) => send(agent, options, outbound),
     async get(target, maxBytes) {
-      const response = await request(checkedUrl(options.policy, target), {
-        method: "GET",
-        headers: { "user-agent": "hookd/0.1" },
-        dispatcher: agent,
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      // One byte past the limit tells "too large" from "exactly the limit".
-      const { bytes, truncated } = await readCapped(response.body, maxBytes + 1);
-      if (truncated || bytes.length > maxBytes) throw new Error(`the content is larger than ${maxBytes} bytes`);
-      return { status: response.statusCode, headers: flattenHeaders(response.headers), body: bytes };
+      const timeout = deadline(options.timeoutMs);
+      try {
+        const response = await request(checkedUrl(options.policy, target), {
+          method: "GET",
+          headers: { "user-agent": "hookd/0.1" },
+          dispatcher: agent,
+          signal: timeout.signal,
+        });
+        // One byte past the limit tells "too large" from "exactly the limit".
+        const { bytes, truncated } = await readCapped(response.body, maxBytes + 1);
+        if (truncated || bytes.length > maxBytes) throw new Error(`the content is larger than ${maxBytes} bytes`);
+        return { status: response.statusCode, headers: flattenHeaders(response.headers), body: bytes };
+      } finally {
+        timeout.clear();
+      }
     },
     close: () => agent.close(),
   };
@@ -153,6 +160,7 @@ function checkedUrl(policy: NetworkPolicy, target: string): URL {
 async function send(agent: Agent, options: AttempterOptions, outbound: OutboundRequest): Promise<AttemptResult> {
   const started = performance.now();
   const latency = () => Math.round((performance.now() - started) * 10) / 10;
+  const timeout = deadline(options.timeoutMs);
   try {
     const url = checkedUrl(options.policy, outbound.url);
     const hasBody = outbound.body.length > 0 && outbound.method !== "GET" && outbound.method !== "HEAD";
@@ -161,14 +169,14 @@ async function send(agent: Agent, options: AttempterOptions, outbound: OutboundR
       headers: outbound.headers,
       body: hasBody ? outbound.body : undefined,
       dispatcher: agent,
-      signal: AbortSignal.timeout(options.timeoutMs),
+      signal: timeout.signal,
     });
     const { bytes, truncated } = await readCapped(response.body, RESPONSE_BODY_LIMIT);
     return {
       response: {
         status: response.statusCode,
         headers: flattenHeaders(response.headers),
-        body: new TextDecoder().decode(bytes),
+        body: decoder.decode(bytes),
         bodyTruncated: truncated,
       },
       latencyMs: latency(),
@@ -176,5 +184,23 @@ async function send(agent: Agent, options: AttempterOptions, outbound: OutboundR
   } catch (error) {
     const { code, message } = describeError(error);
     return { latencyMs: latency(), error: message, errorCode: code };
+  } finally {
+    timeout.clear();
   }
+}
+
+/**
+ * A signal that aborts once `ms` have passed (a TimeoutError, as AbortSignal.timeout's), and its
+ * release. AbortSignal.timeout registers each signal with the garbage collector to clear its timer:
+ * without it an attempt to a local receiver took about a sixth less CPU (alternating runs, 65 → 55 µs).
+ */
+function deadline(ms: number): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+    ms,
+  );
+  // As AbortSignal.timeout's: a pending attempt's deadline does not hold a stopping process open.
+  (timer as { unref?: () => void }).unref?.();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
