@@ -4,7 +4,9 @@ import type { AddressInfo } from "node:net";
 /**
  * The benchmark's webhook receiver, in its own process so it doesn't share a core with the load
  * generator. It records when each delivery first arrived (wall clock, ms), keyed by its webhook-id
- * when signed, else by the body's "n=<seq>".
+ * when signed, else by the body's "n=<seq>". Date.now(), the clock hookd stamps its delivery ids
+ * with: a time origin plus the monotonic clock drifts from it in a long run (half a second seen here
+ * over a bench:dispatch run, which made its latencies negative).
  * GET /__stats answers {count, distinct, first, last} (first and latest arrival); GET /__stats?arrivals adds {arrivals: {key: ms}} (costly for
  * big runs, so only asked for once at the end); POST /__reset clears.
  */
@@ -43,11 +45,11 @@ const server = createServer((req, res) => {
   req.on("data", (chunk: string) => (body += chunk));
   req.on("end", () => {
     count++;
-    last = performance.timeOrigin + performance.now();
+    last = Date.now();
     first ??= last;
     const webhookId = req.headers["webhook-id"];
     const seq = typeof webhookId === "string" ? webhookId : body.startsWith("n=") ? body.slice(2) : body;
-    if (!arrivals.has(seq)) arrivals.set(seq, performance.timeOrigin + performance.now());
+    if (!arrivals.has(seq)) arrivals.set(seq, last);
     res.writeHead(status, { "content-length": "0" });
     res.end();
   });
