@@ -1,6 +1,7 @@
 import type { DeliveryCreated, DeliveryTransition } from "../src/domain/delivery-events.ts";
 import { maxAttemptsFor } from "../src/domain/retry-policy.ts";
 import {
+  DELIVERY_STATES,
   type DeliveryContext,
   type DeliveryInput,
   deliveryMachine,
@@ -53,10 +54,17 @@ export const persistDelivery = (snapshot: DeliverySnapshot): PersistedDelivery =
   state: snapshot.value,
   context: snapshot.context,
 });
-export const restoreDelivery = (persisted: PersistedDelivery): DeliverySnapshot => ({
-  value: persisted.state,
-  context: persisted.context,
-});
+const KNOWN_STATES: ReadonlySet<string> = new Set(DELIVERY_STATES);
+
+/** A journaled state back as a snapshot; a state the machine does not have is refused, as XState's resolveState refused it. */
+export function restoreDelivery(persisted: PersistedDelivery): DeliverySnapshot {
+  if (!KNOWN_STATES.has(persisted.state)) {
+    throw new Error(
+      `delivery ${persisted.context?.id} is journaled in state "${persisted.state}", which the machine does not have`,
+    );
+  }
+  return { value: persisted.state, context: persisted.context };
+}
 
 export type FoldResult = { snapshot: DeliverySnapshot; rejected: DeliveryTransition[] };
 

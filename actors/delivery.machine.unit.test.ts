@@ -116,6 +116,14 @@ describe("delivery machine", () => {
     expect(stateOf(applyDeliveryEvent(restored, succeeded(2, 7))!)).toBe("delivered");
   });
 
+  it("refuses to restore a journaled state the machine does not have", () => {
+    const { snapshot } = foldDelivery({ id: "d", maxAttempts: 3 }, [started(1, 0)]);
+    const persisted = { ...persistDelivery(snapshot), state: "in_flight" } as unknown as ReturnType<
+      typeof persistDelivery
+    >;
+    expect(() => restoreDelivery(persisted)).toThrow(/state "in_flight", which the machine does not have/);
+  });
+
   it("every step equals XState's own transition(), refusals included", () => {
     const journals: DeliveryTransition[][] = [
       [started(1, 0), succeeded(1, 1)],

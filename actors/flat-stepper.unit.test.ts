@@ -97,7 +97,10 @@ describe("flat stepper", () => {
 
   it("applies assigns in order, per key or whole, and takes the first transition whose guard passes", () => {
     const machine = setup({
-      types: { context: {} as { n: number; log: string }, events: {} as { type: "go"; by: number } | { type: "stay" } },
+      types: {
+        context: {} as { n: number; log: string },
+        events: {} as { type: "go"; by: number } | { type: "stay" } | { type: "poke" },
+      },
       guards: { big: ({ event }) => event.type === "go" && event.by > 5 },
       actions: {
         add: assign({ n: ({ context, event }) => context.n + (event.type === "go" ? event.by : 0), log: "added" }),
@@ -111,19 +114,19 @@ describe("flat stepper", () => {
           on: {
             go: [{ guard: "big", target: "b", actions: ["add", "double"] }, { target: "c", actions: "add" }],
             stay: { actions: "double" },
+            // Chosen, it neither moves nor assigns: XState keeps its snapshot, and the step is refused.
+            poke: {},
           },
         },
         b: { type: "final" },
-        c: { on: { go: "a" } },
+        c: { on: { go: "a", stay: "c", poke: { actions: "double" } } },
       },
     });
     const step = flatStepperFor<
       "a" | "b" | "c",
       { n: number; log: string },
-      { type: "go"; by: number } | { type: "stay" }
-    >(
-      machine,
-    )!;
+      { type: "go"; by: number } | { type: "stay" } | { type: "poke" }
+    >(machine)!;
     expect(step).not.toBeNull();
     for (
       const [value, event] of [
@@ -133,6 +136,9 @@ describe("flat stepper", () => {
         ["b", { type: "go", by: 7 }],
         ["c", { type: "go", by: 1 }],
         ["c", { type: "stay" }],
+        ["a", { type: "poke" }],
+        ["c", { type: "poke" }],
+        ["b", { type: "poke" }],
       ] as const
     ) {
       const context = { n: 3, log: "" };
@@ -155,7 +161,22 @@ describe("flat stepper", () => {
       createMachine({ initial: "a", states: { a: { after: { 1000: "b" } }, b: {} } }),
       createMachine({ initial: "a", states: { a: { on: { go: "#other" } }, b: { id: "other" } } }),
       createMachine({ type: "parallel", states: { a: {}, b: {} } }),
+      createMachine({ initial: "a", states: { a: { on: { go: "b" } }, b: { type: "final", on: { go: "a" } } } }),
+      createMachine({ initial: "a", states: { a: { on: { "xstate.init": "b" } }, b: {} } }),
     ];
     for (const machine of declined) expect(flatStepperFor(machine), JSON.stringify(machine.config)).toBeNull();
+  });
+
+  it("says plainly that a guard or assign reading what needs an actor cannot be stepped here", () => {
+    const machine = setup({
+      types: { context: {} as { who: string }, events: {} as { type: "go" } },
+      actions: { name: assign({ who: ({ self }) => self.id }) },
+    }).createMachine({
+      initial: "a",
+      context: { who: "" },
+      states: { a: { on: { go: { target: "b", actions: "name" } } }, b: {} },
+    });
+    const step = flatStepperFor<"a" | "b", { who: string }, { type: "go" }>(machine)!;
+    expect(() => step({ value: "a", context: { who: "" } }, { type: "go" })).toThrow(/no actor.*self/);
   });
 });

@@ -64,6 +64,14 @@ describe("an attempt's deadline", () => {
     await dripping.closed;
   });
 
+  it("bounds a fetch of content (get) by the same deadline", async () => {
+    const silent = await receiver(() => {});
+    const started = performance.now();
+    await expect(attempter.get(silent.url, 1_000)).rejects.toMatchObject({ name: "TimeoutError" });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    await silent.closed;
+  });
+
   it("leaves an attempt answered in time alone", async () => {
     const quick = await receiver((_request, response) => response.end("ok"));
     const result = await attempter.send(outbound(quick.url));
