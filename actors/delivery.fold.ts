@@ -8,7 +8,7 @@ import {
   type DeliveryState,
   initialDeliveryContext,
 } from "./delivery.machine.ts";
-import { foldFor, type Persisted } from "./fold.ts";
+import { foldEvents, foldFor, type Persisted } from "./fold.ts";
 import { type FlatState, flatStepperFor } from "./flat-stepper.ts";
 
 /**
@@ -68,14 +68,6 @@ export function restoreDelivery(persisted: PersistedDelivery): DeliverySnapshot 
 
 export type FoldResult = { snapshot: DeliverySnapshot; rejected: DeliveryTransition[] };
 
-/** Folds a journal from the start; events the machine refuses are reported, not silently applied. */
 export function foldDelivery(input: DeliveryInput, events: readonly DeliveryTransition[]): FoldResult {
-  let snapshot = initialDelivery(input);
-  const rejected: DeliveryTransition[] = [];
-  for (const event of events) {
-    const next = applyDeliveryEvent(snapshot, event);
-    if (next) snapshot = next;
-    else rejected.push(event);
-  }
-  return { snapshot, rejected };
+  return foldEvents(initialDelivery(input), events, applyDeliveryEvent);
 }

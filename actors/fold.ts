@@ -42,6 +42,22 @@ function inertScopeFor(machine: AnyStateMachine): AnyActorScope {
 
 export type Persisted<TState extends string, TContext> = { state: TState; context: TContext };
 
+/** Folds a journal from `start` with `apply`; events it refuses (null) are reported, not silently applied. */
+export function foldEvents<TSnapshot, TEvent>(
+  start: TSnapshot,
+  events: readonly TEvent[],
+  apply: (snapshot: TSnapshot, event: TEvent) => TSnapshot | null,
+): { snapshot: TSnapshot; rejected: TEvent[] } {
+  let snapshot = start;
+  const rejected: TEvent[] = [];
+  for (const event of events) {
+    const next = apply(snapshot, event);
+    if (next) snapshot = next;
+    else rejected.push(event);
+  }
+  return { snapshot, rejected };
+}
+
 export function foldFor<TMachine extends AnyStateMachine, TState extends string>(machine: TMachine) {
   type Snapshot = SnapshotFrom<TMachine>;
   type Event = EventFromLogic<TMachine>;
@@ -66,16 +82,6 @@ export function foldFor<TMachine extends AnyStateMachine, TState extends string>
     }),
     restore: (persisted: Persisted<TState, Context>): Snapshot =>
       machine.resolveState({ value: persisted.state, context: persisted.context }) as Snapshot,
-    /** Folds a journal from the start; events the machine refuses are reported, not silently applied. */
-    run(start: Snapshot, events: readonly Event[]): { snapshot: Snapshot; rejected: Event[] } {
-      let snapshot = start;
-      const rejected: Event[] = [];
-      for (const event of events) {
-        const next = apply(snapshot, event);
-        if (next) snapshot = next;
-        else rejected.push(event);
-      }
-      return { snapshot, rejected };
-    },
+    run: (start: Snapshot, events: readonly Event[]) => foldEvents(start, events, apply),
   };
 }

@@ -12,6 +12,7 @@ export class InvalidHeaderError extends Error {}
 const HEADER_LINE = "NATS/1.0";
 const NOT_IN_KEYS = /[^!-9;-~]/;
 const LINE_BREAK = /[\r\n]/;
+const encoder = new TextEncoder();
 
 /**
  * What nats.js's publish reads of a MsgHdrs: its encoded bytes, from `encode()`, which its MsgHdrsImpl has
@@ -29,6 +30,6 @@ export function headerBlock(entries: readonly (readonly [string, string])[]): En
     if (LINE_BREAK.test(value)) throw new InvalidHeaderError(`the value of header "${key}" holds a line break`);
     block += `\r\n${key}: ${value.trim()}`;
   }
-  const bytes = new TextEncoder().encode(`${block}\r\n\r\n`);
+  const bytes = encoder.encode(`${block}\r\n\r\n`);
   return { encode: () => bytes };
 }
