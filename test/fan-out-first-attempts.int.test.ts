@@ -153,6 +153,60 @@ describe("fan-out by first attempts", () => {
     60_000,
   );
 
+  it(
+    "events with one subscriber each that a stopping instance holds unstarted are handed back and sent once by the next",
+    async () => {
+      const jsm = await jetstreamManager(suite.nc);
+      const receiver = await suite.startReceiver(() => ({ status: 200, delayMs: 400 }));
+      // One attempt at a time: the fan-out holds several events at once, all but one waiting for that place.
+      // An ack wait of 30 s, so an event left to it is told apart from one handed back.
+      const settings = { HOOKD_TIMEOUT: "20s" };
+      const first = await startTestHookd(suite.nats.url, { ...settings, HOOKD_CONCURRENCY: "1" });
+      let second: TestHookd | undefined;
+      const topics = Array.from({ length: 6 }, (_, i) => `alone/t${i}`);
+      try {
+        for (const [i, topic] of topics.entries()) {
+          const response = await api(first.url, "/api/v1/subscriptions", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ topic, url: `${receiver.url}/t${i}` }),
+          });
+          expect(response.status).toBe(201);
+        }
+        for (const topic of topics) await publish(first, topic, "once");
+        await receiver.waitFor(1);
+        await first.stop();
+        expect(receiver.requests.length).toBeLessThan(topics.length);
+        // The instance marked what it left (handBack), so the next one journals each start before sending.
+        const marks = (await jsm.streams.info(layout.streams.journal, {
+          subjects_filter: layout.subjects.fanOutLeft(0).replace(/\.0$/, ".>"),
+        })).state.subjects ?? {};
+        expect(Object.keys(marks).length).toBeGreaterThan(0);
+        second = await startTestHookd(suite.nats.url, settings);
+        // Well within the ack wait (HOOKD_TIMEOUT + 10 s): a hand-back that went to the stopped instance's pull waited it out.
+        await receiver.waitFor(topics.length, 10_000);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const sends = sendsById(receiver);
+        expect(sends.size).toBe(topics.length);
+        expect([...sends.values()].every((count) => count === 1)).toBe(true);
+        expect(new Set(receiver.requests.map((request) => request.path))).toEqual(
+          new Set(topics.map((_, i) => `/t${i}`)),
+        );
+        for (const id of sends.keys()) {
+          await eventually(
+            async () => ((await deliveryOf(second!.url, id)).state === "delivered" ? true : undefined),
+            10_000,
+            `delivery ${id} to show delivered`,
+          );
+        }
+      } finally {
+        await first.stop();
+        await second?.stop();
+      }
+    },
+    60_000,
+  );
+
   it("counts the first attempts it is making on /metrics, apart from the work queue's", async () => {
     const receiver = await suite.startReceiver(() => ({ status: 200, delayMs: 1_000 }));
     const hookd = await startTestHookd(suite.nats.url);

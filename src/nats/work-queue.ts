@@ -10,11 +10,23 @@ export type WorkQueueRunner = { stop(): Promise<void> };
 
 const PULL_EXPIRES_MS = 5_000;
 const FETCH_RETRY_MS = 1_000;
+/** Room for the pull request's trip to the server, whose clock starts its expiry. */
+const PULL_EXPIRY_MARGIN_MS = 250;
+
+/**
+ * What a handler needs to know of the runner's pulls. A stopped runner's pull request stays open on
+ * nats-server 2.9 until it expires, unsubscribed or not, and a message handed back (nak'd) meanwhile goes
+ * to it: nobody reads it, and it waits out its ack wait (seen here: a topic event held 12 s by a stop).
+ */
+export type Pulls = {
+  /** How long a message handed back now must wait (its nak's delay) so that no open pull of this runner takes it: 0 while it runs. */
+  handBackDelayMs(): number;
+};
 
 export type WorkQueueOptions = {
   js: JetStreamClient;
   concurrency: number;
-  handle: (message: JsMsg) => Promise<void>;
+  handle: (message: JsMsg, pulls: Pulls) => Promise<void>;
   log: Logger;
   /** Told how many handlers run, each time the number changes. */
   onLoad?: (active: number) => void;
@@ -29,9 +41,9 @@ export type WorkQueueOptions = {
 };
 
 /** Runs the handler on one message, counted in `active` until it settles; a failure hands the message back. */
-function startHandler(options: WorkQueueOptions, active: Set<Promise<void>>, message: JsMsg): void {
+function startHandler(options: WorkQueueOptions, pulls: Pulls, active: Set<Promise<void>>, message: JsMsg): void {
   const task: Promise<void> = options
-    .handle(message)
+    .handle(message, pulls)
     .catch((error: unknown) => {
       options.log.error({ err: error, subject: message.subject }, "work item failed; it will be redelivered");
       try {
@@ -53,8 +65,14 @@ export async function runWorkQueue(options: WorkQueueOptions): Promise<WorkQueue
   const active = new Set<Promise<void>>();
   let current: ConsumerMessages | null = null;
   let stopped = false;
+  /** When the newest pull request ends on the server at the latest; 0 once the server ended it. */
+  let pullOpenUntil = 0;
+  const pulls: Pulls = {
+    handBackDelayMs: () => (stopped ? Math.max(0, pullOpenUntil - Date.now()) : 0),
+  };
+  const opened = () => (pullOpenUntil = Date.now() + PULL_EXPIRES_MS + PULL_EXPIRY_MARGIN_MS);
 
-  const start = (message: JsMsg) => startHandler(options, active, message);
+  const start = (message: JsMsg) => startHandler(options, pulls, active, message);
 
   const consumeAll = async (messages: ConsumerMessages) => {
     for await (const message of messages) {
@@ -66,9 +84,12 @@ export async function runWorkQueue(options: WorkQueueOptions): Promise<WorkQueue
     while (!stopped) {
       if (active.size >= options.concurrency) await Promise.race(active);
       try {
+        opened();
         current = await consumer.fetch({ max_messages: options.concurrency - active.size, expires: PULL_EXPIRES_MS });
         if (stopped) current.stop();
         for await (const message of current) start(message);
+        // Ended by the server (filled or expired), not by a stop: nothing of it is left open.
+        if (!stopped) pullOpenUntil = 0;
       } catch (error) {
         // NATS away, or the consumer's leader moving (a cluster node died): pull again shortly, as consume() does.
         if (stopped) return;
@@ -87,6 +108,8 @@ export async function runWorkQueue(options: WorkQueueOptions): Promise<WorkQueue
 
   return {
     async stop() {
+      // consume() keeps pulling ahead: any of its pulls may be open until a full expiry from now.
+      if (options.prefetch !== false) opened();
       stopped = true;
       current?.stop();
       await loop.catch(() => undefined);

@@ -3,6 +3,7 @@ import type { DeliveryCreated } from "../domain/delivery-events.ts";
 import type { Logger } from "../log.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
+import type { Pulls } from "../nats/work-queue.ts";
 import type { FanOut, FanOutEvent } from "./fan-out.ts";
 import type { FirstAttempts } from "./first-attempts.ts";
 import type { FanOutTarget } from "./subscription-directory.ts";
@@ -26,7 +27,7 @@ export type FanOutWorkerDeps = {
 export class FanOutWorker {
   constructor(private readonly deps: FanOutWorkerDeps) {}
 
-  async handle(message: JsMsg): Promise<void> {
+  async handle(message: JsMsg, pulls: Pulls): Promise<void> {
     const { fanOut, firstAttempts } = this.deps;
     const event = fanOut.eventOf(message);
     if (!event) {
@@ -44,7 +45,7 @@ export class FanOutWorker {
     const unfinished = worked.done < targets.length;
     if (worked.failure !== undefined && !firstAttempts.stopping) throw worked.failure;
     if (unfinished || worked.failure !== undefined) {
-      await this.handBack(message);
+      await this.handBack(message, pulls);
       return;
     }
     this.deps.log.debug({ seq: message.seq, topic: event.topic, deliveries: worked.done }, "fanned out");
@@ -65,13 +66,13 @@ export class FanOutWorker {
   }
 
   /**
-   * Another instance takes the event now (this one stops). Its delivery count may not say so: NATS sends
-   * a nak'd message back to this instance's open pull request, which the stop has closed, and hands it
-   * on as if for the first time. So the event is marked first; unmarked, it is left to its ack wait,
-   * after which NATS hands it out counted as a second time. Each delivery this instance made is
-   * journaled by now: its start is refused there a second time.
+   * Another instance takes the event now (this one stops). Its delivery count may not say so (NATS has
+   * handed such an event on counted as a first time), so the event is marked first; unmarked, it is left to
+   * its ack wait, after which NATS hands it out counted as a second time. Each delivery this instance made
+   * is journaled by now: its start is refused there a second time. The nak waits out this instance's open
+   * pull (Pulls): handed back at once, it went to that pull, which nobody reads, and waited out its ack wait.
    */
-  private async handBack(message: JsMsg): Promise<void> {
+  private async handBack(message: JsMsg, pulls: Pulls): Promise<void> {
     try {
       await this.deps.store.markFanOutLeft(message.seq);
     } catch (error) {
@@ -81,7 +82,7 @@ export class FanOutWorker {
       );
       return;
     }
-    message.nak();
+    message.nak(pulls.handBackDelayMs());
   }
 
   /** One subscription's delivery, journaled as its first attempt goes (see mustJournalStarts). */

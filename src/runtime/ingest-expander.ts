@@ -4,6 +4,7 @@ import { batchKeyOf } from "../domain/batch-ids.ts";
 import type { Logger } from "../log.ts";
 import type { BatchTouches } from "../nats/batch-touches.ts";
 import { batchItems, type DeliveryStore } from "../nats/delivery-store.ts";
+import type { Pulls } from "../nats/work-queue.ts";
 import type { FirstAttempts } from "./first-attempts.ts";
 
 /**
@@ -36,7 +37,7 @@ type Care = { readJournals: boolean; reconnects: number };
 export class IngestExpander {
   constructor(private readonly deps: ExpanderDeps) {}
 
-  async handle(message: JsMsg): Promise<void> {
+  async handle(message: JsMsg, pulls: Pulls): Promise<void> {
     let items: unknown[];
     try {
       items = batchItems(message.data);
@@ -66,7 +67,7 @@ export class IngestExpander {
     // NATS away: the work queue naks it, and a live pull takes it again in a second, counted as a second time.
     if (outcome.failure && !firstAttempts.stopping) throw outcome.failure;
     if (outcome.failure || outcome.done < readable.length) {
-      await this.handBack(message, readable[0]!.data.id);
+      await this.handBack(message, pulls, readable[0]!.data.id);
       return;
     }
     if (unreadable > 0) {
@@ -76,7 +77,7 @@ export class IngestExpander {
         { subject: message.subject, unreadable, expanded: readable.length },
         "ingest batch items this instance cannot read; the batch stays queued",
       );
-      await this.handBack(message, readable[0]?.data.id, UNREADABLE_RETRY_MS);
+      await this.handBack(message, pulls, readable[0]?.data.id, UNREADABLE_RETRY_MS);
       return;
     }
     message.ack();
@@ -84,12 +85,12 @@ export class IngestExpander {
 
   /**
    * Another instance takes the batch (at once when stopping), and must read the journals of what this one
-   * did. Its delivery count may not say so: NATS sends a nak'd message back to this instance's open pull
-   * request, which a stop has closed, and hands it on as if for the first time (count 1). So the batch is
-   * marked first, and the next taker reads the mark. Unmarked, it is left to its ack wait, after which NATS
-   * hands it out counted as a second time (this instance's pull requests close with its connection).
+   * did. Its delivery count may not say so (NATS has handed such a batch on counted as a first time), so
+   * the batch is marked first, and the next taker reads the mark. Unmarked, it is left to its ack wait,
+   * after which NATS hands it out counted as a second time. The nak waits out this instance's open pull at
+   * least (Pulls): handed back at once, it went to that pull, which nobody reads, and waited out its ack wait.
    */
-  private async handBack(message: JsMsg, anyId: string | undefined, delayMs?: number): Promise<void> {
+  private async handBack(message: JsMsg, pulls: Pulls, anyId: string | undefined, delayMs = 0): Promise<void> {
     try {
       if (anyId !== undefined) await this.deps.store.markBatchTouched(anyId);
     } catch (error) {
@@ -99,7 +100,7 @@ export class IngestExpander {
       );
       return;
     }
-    message.nak(delayMs);
+    message.nak(Math.max(delayMs, pulls.handBackDelayMs()));
   }
 
   private async first(batch: JsMsg, created: DeliveryCreated, key: string | null, care: Care): Promise<void> {

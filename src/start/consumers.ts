@@ -105,7 +105,13 @@ async function startFanOut(
   });
   const { streams, consumers } = parts.storage.layout;
   const carrier = { stream: streams.topics, consumer: consumers.fanOut, concurrency: FANOUT_CONCURRENCY };
-  return runCarrier(parts, { ...carrier, handle: (message) => fanOut.handle(message) }, firstAttempts, log, closers);
+  return runCarrier(
+    parts,
+    { ...carrier, handle: (message, pulls) => fanOut.handle(message, pulls) },
+    firstAttempts,
+    log,
+    closers,
+  );
 }
 
 /** The ingest batches' worker: their deliveries' first attempts (decision record 26). */
@@ -123,7 +129,13 @@ async function startExpander(
   const expander = new IngestExpander({ store: parts.deliveryPart.deliveryStore, firstAttempts, log, touches });
   const { streams, consumers } = parts.storage.layout;
   const carrier = { stream: streams.ingest, consumer: consumers.expander, concurrency: expanderHandlers };
-  return runCarrier(parts, { ...carrier, handle: (message) => expander.handle(message) }, firstAttempts, log, closers);
+  return runCarrier(
+    parts,
+    { ...carrier, handle: (message, pulls) => expander.handle(message, pulls) },
+    firstAttempts,
+    log,
+    closers,
+  );
 }
 
 /**
