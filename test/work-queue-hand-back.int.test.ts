@@ -1,5 +1,5 @@
-import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { AckPolicy, jetstream, type JetStreamClient, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/log.ts";
 import { type Pulls, runWorkQueue } from "../src/nats/work-queue.ts";
@@ -13,85 +13,109 @@ import { type NatsProcess, startNats } from "./support/processes.ts";
  */
 
 const ACK_WAIT_MS = 30_000;
+const HELD = 4;
+const log = createLogger("silent");
 let nats: NatsProcess;
+let nc: NatsConnection;
+let js: JetStreamClient;
 
 beforeAll(async () => {
   nats = await startNats({});
+  nc = await connect({ servers: nats.url });
+  js = jetstream(nc);
 });
 afterAll(async () => {
+  await nc.close();
   await nats.stop();
 });
 
-describe("a stopping work queue's hand-back", () => {
-  it("reaches the next runner well within the ack wait; a running runner hands back without delay", async () => {
-    const nc = await connect({ servers: nats.url });
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: "HANDBACK", subjects: ["handback.>"] });
-    await jsm.consumers.add("HANDBACK", {
-      durable_name: "carriers",
-      ack_policy: AckPolicy.Explicit,
-      ack_wait: ACK_WAIT_MS * 1_000_000,
-    });
-    const js = jetstream(nc);
-    const log = createLogger("silent");
-    try {
-      // The first runner holds every message until its stop, then hands each back as a carrier does.
-      let release!: () => void;
-      const stopping = new Promise<void>((resolve) => (release = resolve));
-      const held: JsMsg[] = [];
-      const delays: number[] = [];
-      const first = await runWorkQueue({
-        js,
-        stream: "HANDBACK",
-        consumer: "carriers",
-        concurrency: 16,
-        prefetch: false,
-        log,
-        handle: async (message: JsMsg, pulls: Pulls) => {
-          held.push(message);
-          await stopping;
-          const delay = pulls.handBackDelayMs();
-          delays.push(delay);
-          message.nak(delay);
-        },
-      });
-      for (let i = 0; i < 4; i++) await js.publish(`handback.${i}`, new TextEncoder().encode(String(i)));
-      for (const deadline = Date.now() + 5_000; held.length < 4 && Date.now() < deadline;) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(held).toHaveLength(4);
-      const stopped = first.stop();
-      release();
-      await stopped;
-      // The runner's open pull lasts at most its expiry (5 s) and a margin.
-      expect(delays.every((delay) => delay > 0 && delay <= 5_250)).toBe(true);
+async function until(done: () => boolean, ms: number): Promise<void> {
+  for (const deadline = Date.now() + ms; !done() && Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
-      const taken: string[] = [];
-      const runningDelays: number[] = [];
-      const startedAt = Date.now();
-      const second = await runWorkQueue({
-        js,
-        stream: "HANDBACK",
-        consumer: "carriers",
-        concurrency: 16,
-        prefetch: false,
-        log,
-        handle: async (message: JsMsg, pulls: Pulls) => {
-          runningDelays.push(pulls.handBackDelayMs());
-          taken.push(message.subject);
-          message.ack();
-        },
+/** A runner that holds each message until `release`, then hands it back with the delay its Pulls say. */
+async function holdingRunner(stream: string, concurrency: number) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const held: JsMsg[] = [];
+  const delays: number[] = [];
+  const runner = await runWorkQueue({
+    js,
+    stream,
+    consumer: "carriers",
+    concurrency,
+    prefetch: false,
+    log,
+    handle: async (message: JsMsg, pulls: Pulls) => {
+      held.push(message);
+      await released;
+      const delay = pulls.handBackDelayMs();
+      delays.push(delay);
+      message.nak(delay);
+    },
+  });
+  return { runner, held, delays, release };
+}
+
+/** A runner that takes every message at once; what it took, how long that took, and the delays its Pulls said while running. */
+async function takeAll(stream: string): Promise<{ taken: string[]; tookMs: number; runningDelays: number[] }> {
+  const taken: string[] = [];
+  const runningDelays: number[] = [];
+  const startedAt = Date.now();
+  const runner = await runWorkQueue({
+    js,
+    stream,
+    consumer: "carriers",
+    concurrency: 16,
+    prefetch: false,
+    log,
+    handle: async (message: JsMsg, pulls: Pulls) => {
+      runningDelays.push(pulls.handBackDelayMs());
+      taken.push(message.subject);
+      message.ack();
+    },
+  });
+  await until(() => taken.length >= HELD, 15_000);
+  const tookMs = Date.now() - startedAt;
+  await runner.stop();
+  return { taken: taken.sort(), tookMs, runningDelays };
+}
+
+describe("a stopping work queue's hand-back", () => {
+  // 16 handlers for 4 messages: a pull is open when it stops. 4 for 4: every handler busy, none is, and
+  // the runner must not open one after the stop.
+  it.each([{ concurrency: 16, pullOpen: true }, { concurrency: HELD, pullOpen: false }])(
+    "reaches the next runner well within the ack wait (concurrency $concurrency)",
+    async ({ concurrency, pullOpen }) => {
+      const stream = `HANDBACK_${concurrency}`;
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+      await jsm.consumers.add(stream, {
+        durable_name: "carriers",
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: ACK_WAIT_MS * 1_000_000,
       });
-      for (const deadline = Date.now() + 15_000; taken.length < 4 && Date.now() < deadline;) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      const tookMs = Date.now() - startedAt;
-      await second.stop();
-      expect(taken.sort()).toEqual(["handback.0", "handback.1", "handback.2", "handback.3"]);
-      expect(tookMs).toBeLessThan(ACK_WAIT_MS / 3);
-      expect(runningDelays).toEqual([0, 0, 0, 0]);
-    } finally {
-      await nc.close();
-    }
-  }, 40_000);
+      const first = await holdingRunner(stream, concurrency);
+      for (let i = 0; i < HELD; i++) await js.publish(`${stream}.${i}`, new TextEncoder().encode(String(i)));
+      await until(() => first.held.length >= HELD, 5_000);
+      expect(first.held).toHaveLength(HELD);
+      // Let the runner settle where it waits (a pull open, or every handler busy).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const stopped = first.runner.stop();
+      first.release();
+      await stopped;
+      // At most the pull's expiry (5 s) and a margin; nothing to wait for without an open pull.
+      expect(first.delays.every((delay) => Number.isInteger(delay) && delay >= 0 && delay <= 5_500)).toBe(true);
+      expect(first.delays.every((delay) => delay > 0)).toBe(pullOpen);
+
+      const next = await takeAll(stream);
+      expect(next.taken).toEqual(Array.from({ length: HELD }, (_, i) => `${stream}.${i}`));
+      expect(next.tookMs).toBeLessThan(ACK_WAIT_MS / 3);
+      // A running runner's hand-back is not delayed.
+      expect(next.runningDelays).toEqual(Array(HELD).fill(0));
+    },
+    40_000,
+  );
 });

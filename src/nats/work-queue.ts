@@ -10,16 +10,20 @@ export type WorkQueueRunner = { stop(): Promise<void> };
 
 const PULL_EXPIRES_MS = 5_000;
 const FETCH_RETRY_MS = 1_000;
-/** Room for the pull request's trip to the server, whose clock starts its expiry. */
-const PULL_EXPIRY_MARGIN_MS = 250;
+/** Room for the pull request's trip to the server, whose clock starts its expiry, and for a busy event loop. */
+const PULL_EXPIRY_MARGIN_MS = 500;
+const PULL_WINDOW_MS = PULL_EXPIRES_MS + PULL_EXPIRY_MARGIN_MS;
 
 /**
  * What a handler needs to know of the runner's pulls. A stopped runner's pull request stays open on
- * nats-server 2.9 until it expires, unsubscribed or not, and a message handed back (nak'd) meanwhile goes
- * to it: nobody reads it, and it waits out its ack wait (seen here: a topic event held 12 s by a stop).
+ * nats-server 2.9 until it expires, unsubscribed or not, and a message handed back (nak'd) meanwhile
+ * goes to it: nobody reads it, and it waits out its ack wait (seen here: a topic event held 12 s by a
+ * stop). Made for a runner that pulls only for free handlers (`prefetch: false`, the carriers); for
+ * one that pulls ahead it is a full expiry from the stop, a best guess, as nats.js may still send a
+ * pull it had queued before.
  */
 export type Pulls = {
-  /** How long a message handed back now must wait (its nak's delay) so that no open pull of this runner takes it: 0 while it runs. */
+  /** How long a message handed back now must wait (its nak's delay) so that no open pull of this runner takes it; 0 while it runs. */
   handBackDelayMs(): number;
 };
 
@@ -47,7 +51,7 @@ function startHandler(options: WorkQueueOptions, pulls: Pulls, active: Set<Promi
     .catch((error: unknown) => {
       options.log.error({ err: error, subject: message.subject }, "work item failed; it will be redelivered");
       try {
-        message.nak(1_000);
+        message.nak(Math.max(1_000, pulls.handBackDelayMs()));
       } catch {
         // The connection is gone: the ack wait redelivers the message anyway.
       }
@@ -65,12 +69,13 @@ export async function runWorkQueue(options: WorkQueueOptions): Promise<WorkQueue
   const active = new Set<Promise<void>>();
   let current: ConsumerMessages | null = null;
   let stopped = false;
-  /** When the newest pull request ends on the server at the latest; 0 once the server ended it. */
+  /** When the newest pull request ends on the server at the latest (monotonic clock); 0 once the server ended it. */
   let pullOpenUntil = 0;
   const pulls: Pulls = {
-    handBackDelayMs: () => (stopped ? Math.max(0, pullOpenUntil - Date.now()) : 0),
+    handBackDelayMs: () =>
+      stopped ? Math.min(PULL_WINDOW_MS, Math.max(0, Math.ceil(pullOpenUntil - performance.now()))) : 0,
   };
-  const opened = () => (pullOpenUntil = Date.now() + PULL_EXPIRES_MS + PULL_EXPIRY_MARGIN_MS);
+  const opened = () => (pullOpenUntil = performance.now() + PULL_WINDOW_MS);
 
   const start = (message: JsMsg) => startHandler(options, pulls, active, message);
 
@@ -83,10 +88,18 @@ export async function runWorkQueue(options: WorkQueueOptions): Promise<WorkQueue
   const fetchForFreeHandlers = async () => {
     while (!stopped) {
       if (active.size >= options.concurrency) await Promise.race(active);
+      // Stopped while every handler was busy: a pull now would be open with nothing said of it (the
+      // hand-backs' delay is 0 when none is), and take them.
+      if (stopped) return;
       try {
         opened();
         current = await consumer.fetch({ max_messages: options.concurrency - active.size, expires: PULL_EXPIRES_MS });
-        if (stopped) current.stop();
+        // nats.js sends the pull request as the iteration starts: stopped meanwhile, none is sent.
+        if (stopped) {
+          current.stop();
+          return;
+        }
+        opened();
         for await (const message of current) start(message);
         // Ended by the server (filled or expired), not by a stop: nothing of it is left open.
         if (!stopped) pullOpenUntil = 0;
@@ -108,8 +121,8 @@ export async function runWorkQueue(options: WorkQueueOptions): Promise<WorkQueue
 
   return {
     async stop() {
-      // consume() keeps pulling ahead: any of its pulls may be open until a full expiry from now.
-      if (options.prefetch !== false) opened();
+      // consume() keeps pulling ahead: its pulls may be open until a full expiry from now.
+      if (!stopped && options.prefetch !== false) opened();
       stopped = true;
       current?.stop();
       await loop.catch(() => undefined);

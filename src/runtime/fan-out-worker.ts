@@ -66,7 +66,7 @@ export class FanOutWorker {
   }
 
   /**
-   * Another instance takes the event now (this one stops). Its delivery count may not say so (NATS has
+   * Another instance takes the event (this one stops), once this one's open pull expired. Its delivery count may not say so (NATS has
    * handed such an event on counted as a first time), so the event is marked first; unmarked, it is left to
    * its ack wait, after which NATS hands it out counted as a second time. Each delivery this instance made
    * is journaled by now: its start is refused there a second time. The nak waits out this instance's open

@@ -84,7 +84,7 @@ export class IngestExpander {
   }
 
   /**
-   * Another instance takes the batch (at once when stopping), and must read the journals of what this one
+   * Another instance takes the batch (when stopping, once this one's pull expired), and must read the journals of what this one
    * did. Its delivery count may not say so (NATS has handed such a batch on counted as a first time), so
    * the batch is marked first, and the next taker reads the mark. Unmarked, it is left to its ack wait,
    * after which NATS hands it out counted as a second time. The nak waits out this instance's open pull at

@@ -141,7 +141,7 @@ async function startExpander(
 /**
  * Pulls a carrier's messages only for free handlers (none waits in a client buffer while its ack wait
  * runs out). Stopped, the carriers being worked start no more deliveries and go back to NATS, for
- * another instance, at once.
+ * another instance once this one's last pull has expired (decision record 34).
  */
 async function runCarrier(
   parts: ConsumerParts,
