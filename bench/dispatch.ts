@@ -15,6 +15,7 @@ import {
   memoryOf,
   receiverStats,
   startHookd,
+  startHttpFloor,
   startReceiver,
 } from "./support/processes.ts";
 import { cpuSplit, natsTrafficOf, steadyDrainCost, streamReadersCaughtUp } from "./support/nats-traffic.ts";
@@ -268,23 +269,31 @@ async function main() {
     report("HTTP POST ceiling (Node → receiver, 64 in flight)", `${fmt(httpCeiling.perSecond)}/s`);
     await fetch(`${receiver.url}/__reset`, { method: "POST" });
 
-    // Ingest: hookd with workers off, so the figure is accepting alone; autocannon in this process, 64 connections.
+    // Ceiling 3: hookd's HTTP stack with nothing behind it, loaded as ingest is next.
+    const dispatchToken = await tokens.tokenFor("/dispatch");
+    const target = encodeURIComponent(`${receiver.url}/hook`);
+    const ingestHeaders = { authorization: `Bearer ${dispatchToken}`, "content-type": "text/plain" };
+    const floor = await startHttpFloor();
+    const floorLoad = await loadTest(`${floor.url}/dispatch?_url=${target}`, ingestHeaders, "n=ingest")
+      .finally(() => floor.stop());
+    const floorRate = floorLoad.ok / SECONDS;
+    report(
+      `HTTP stack ceiling: Hono on @hono/node-server answering 202 with nothing behind it (64 connections, ${floorLoad.tool})`,
+      `${fmt(floorRate)}/s (${(floorRate / publishCeiling).toFixed(2)} of the JetStream ceiling)`,
+    );
+
+    // Ingest: hookd with workers off, so the figure is accepting alone; 64 connections.
     console.log("\nhookd");
     const ingest = await startHookd(nats.url, { HOOKD_WORKERS: "off" });
     children.push(ingest);
-    const dispatchToken = await tokens.tokenFor("/dispatch");
-    const target = encodeURIComponent(`${receiver.url}/hook`);
-    const load = await loadTest(`${ingest.url}/dispatch?_url=${target}`, {
-      authorization: `Bearer ${dispatchToken}`,
-      "content-type": "text/plain",
-    }, "n=ingest");
+    const load = await loadTest(`${ingest.url}/dispatch?_url=${target}`, ingestHeaders, "n=ingest");
     const accepted = load.ok;
     const ingestRate = accepted / SECONDS;
     report(
       `ingest: dispatches accepted over HTTP (64 connections, workers off, ${load.tool})`,
-      `${fmt(ingestRate)}/s (${
-        (ingestRate / publishCeiling).toFixed(2)
-      } of the JetStream ceiling); p99 ${load.p99Ms} ms; non-2xx ${load.failed}`,
+      `${fmt(ingestRate)}/s (${(ingestRate / publishCeiling).toFixed(2)} of the JetStream ceiling, ${
+        (ingestRate / floorRate).toFixed(2)
+      } of the HTTP stack's); p99 ${load.p99Ms} ms; non-2xx ${load.failed}`,
     );
     await ingest.stop();
     await largerBodyIngest(receiver.url, dispatchToken, accepted);

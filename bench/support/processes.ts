@@ -44,6 +44,17 @@ export async function startReceiver(status = 200): Promise<Child & { url: string
   return { ...receiver, url: `http://127.0.0.1:${port}` };
 }
 
+/** bench/http-floor.ts: hookd's HTTP stack with nothing behind it; resolves once it prints its port. */
+export async function startHttpFloor(): Promise<Child & { url: string }> {
+  const { ready: port, ...floor } = await spawnReady({
+    what: "bench/http-floor.ts",
+    command: [process.execPath, "--import", "tsx", "bench/http-floor.ts"],
+    stderr: "inherit",
+    ready: (line) => (/^\d+$/.test(line) ? line : undefined),
+  });
+  return { ...floor, url: `http://127.0.0.1:${port}` };
+}
+
 /** What bench/receiver.ts has seen since its last reset: deliveries, distinct ones, first and latest arrival (ms). */
 export type ReceiverStats = { count: number; distinct: number; first: number | null; last: number | null };
 
