@@ -1,4 +1,4 @@
-import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../log.ts";
 
 /**
@@ -64,69 +64,89 @@ function startHandler(options: WorkQueueOptions, pulls: Pulls, active: Set<Promi
   options.onLoad?.(active.size);
 }
 
+/** Starts a handler on a message, counted among the runner's active ones. */
+type Start = (message: JsMsg) => void;
+
+/** What a runner's loop and its stop share: whether it stopped, its newest pull, and how long that may stay open. */
+class RunnerState {
+  readonly active = new Set<Promise<void>>();
+  current: ConsumerMessages | null = null;
+  stopped = false;
+  /** When the newest pull request ends on the server at the latest (monotonic clock); 0 once the server ended it. */
+  #pullOpenUntil = 0;
+
+  opened(): void {
+    this.#pullOpenUntil = performance.now() + PULL_WINDOW_MS;
+  }
+
+  ended(): void {
+    this.#pullOpenUntil = 0;
+  }
+
+  handBackDelayMs(): number {
+    if (!this.stopped) return 0;
+    return Math.min(PULL_WINDOW_MS, Math.max(0, Math.ceil(this.#pullOpenUntil - performance.now())));
+  }
+}
+
+async function consumeAll(messages: ConsumerMessages, concurrency: number, state: RunnerState, start: Start) {
+  for await (const message of messages) {
+    start(message);
+    if (state.active.size >= concurrency) await Promise.race(state.active);
+  }
+}
+
+async function fetchForFreeHandlers(consumer: Consumer, options: WorkQueueOptions, state: RunnerState, start: Start) {
+  while (!state.stopped) {
+    if (state.active.size >= options.concurrency) await Promise.race(state.active);
+    // Stopped while every handler was busy: a pull now would be open with nothing said of it (the
+    // hand-backs' delay is 0 when none is), and take them.
+    if (state.stopped) return;
+    try {
+      state.opened();
+      const max = options.concurrency - state.active.size;
+      const current = state.current = await consumer.fetch({ max_messages: max, expires: PULL_EXPIRES_MS });
+      // nats.js sends the pull request as the iteration starts: stopped meanwhile, none is sent.
+      if (state.stopped) {
+        current.stop();
+        return;
+      }
+      state.opened();
+      for await (const message of current) start(message);
+      // Ended by the server (filled or expired), not by a stop: nothing of it is left open.
+      if (!state.stopped) state.ended();
+    } catch (error) {
+      // NATS away, or the consumer's leader moving (a cluster node died): pull again shortly, as consume() does.
+      if (state.stopped) return;
+      options.log.warn({ err: error, consumer: options.consumer }, "pulling work failed; trying again");
+      await new Promise((resolve) => setTimeout(resolve, FETCH_RETRY_MS));
+    }
+  }
+}
+
 export async function runWorkQueue(options: WorkQueueOptions): Promise<WorkQueueRunner> {
   const consumer = await options.js.consumers.get(options.stream, options.consumer);
-  const active = new Set<Promise<void>>();
-  let current: ConsumerMessages | null = null;
-  let stopped = false;
-  /** When the newest pull request ends on the server at the latest (monotonic clock); 0 once the server ended it. */
-  let pullOpenUntil = 0;
-  const pulls: Pulls = {
-    handBackDelayMs: () =>
-      stopped ? Math.min(PULL_WINDOW_MS, Math.max(0, Math.ceil(pullOpenUntil - performance.now()))) : 0,
-  };
-  const opened = () => (pullOpenUntil = performance.now() + PULL_WINDOW_MS);
-
-  const start = (message: JsMsg) => startHandler(options, pulls, active, message);
-
-  const consumeAll = async (messages: ConsumerMessages) => {
-    for await (const message of messages) {
-      start(message);
-      if (active.size >= options.concurrency) await Promise.race(active);
-    }
-  };
-  const fetchForFreeHandlers = async () => {
-    while (!stopped) {
-      if (active.size >= options.concurrency) await Promise.race(active);
-      // Stopped while every handler was busy: a pull now would be open with nothing said of it (the
-      // hand-backs' delay is 0 when none is), and take them.
-      if (stopped) return;
-      try {
-        opened();
-        current = await consumer.fetch({ max_messages: options.concurrency - active.size, expires: PULL_EXPIRES_MS });
-        // nats.js sends the pull request as the iteration starts: stopped meanwhile, none is sent.
-        if (stopped) {
-          current.stop();
-          return;
-        }
-        opened();
-        for await (const message of current) start(message);
-        // Ended by the server (filled or expired), not by a stop: nothing of it is left open.
-        if (!stopped) pullOpenUntil = 0;
-      } catch (error) {
-        // NATS away, or the consumer's leader moving (a cluster node died): pull again shortly, as consume() does.
-        if (stopped) return;
-        options.log.warn({ err: error, consumer: options.consumer }, "pulling work failed; trying again");
-        await new Promise((resolve) => setTimeout(resolve, FETCH_RETRY_MS));
-      }
-    }
-  };
+  const state = new RunnerState();
+  const pulls: Pulls = { handBackDelayMs: () => state.handBackDelayMs() };
+  const start: Start = (message) => startHandler(options, pulls, state.active, message);
   if (options.prefetch !== false) {
     // Short pulls: a pull the server lost (its consumer leader died, on a cluster) is noticed by two missed
     // heartbeats, half a pull each. nats.js's default (30 s) left a queue idle for half a minute after a node
     // died; this, 5 s.
-    current = await consumer.consume({ max_messages: options.concurrency, expires: PULL_EXPIRES_MS });
+    state.current = await consumer.consume({ max_messages: options.concurrency, expires: PULL_EXPIRES_MS });
   }
-  const loop = current ? consumeAll(current) : fetchForFreeHandlers();
+  const loop = state.current
+    ? consumeAll(state.current, options.concurrency, state, start)
+    : fetchForFreeHandlers(consumer, options, state, start);
 
   return {
     async stop() {
       // consume() keeps pulling ahead: its pulls may be open until a full expiry from now.
-      if (!stopped && options.prefetch !== false) opened();
-      stopped = true;
-      current?.stop();
+      if (!state.stopped && options.prefetch !== false) state.opened();
+      state.stopped = true;
+      state.current?.stop();
       await loop.catch(() => undefined);
-      await Promise.allSettled([...active]);
+      await Promise.allSettled([...state.active]);
     },
   };
 }
