@@ -105,13 +105,7 @@ async function startFanOut(
   });
   const { streams, consumers } = parts.storage.layout;
   const carrier = { stream: streams.topics, consumer: consumers.fanOut, concurrency: FANOUT_CONCURRENCY };
-  return runCarrier(
-    parts,
-    { ...carrier, handle: (message, pulls) => fanOut.handle(message, pulls) },
-    firstAttempts,
-    log,
-    closers,
-  );
+  return runCarrier(parts, carrier, fanOut, firstAttempts, log, closers);
 }
 
 /** The ingest batches' worker: their deliveries' first attempts (decision record 26). */
@@ -129,13 +123,7 @@ async function startExpander(
   const expander = new IngestExpander({ store: parts.deliveryPart.deliveryStore, firstAttempts, log, touches });
   const { streams, consumers } = parts.storage.layout;
   const carrier = { stream: streams.ingest, consumer: consumers.expander, concurrency: expanderHandlers };
-  return runCarrier(
-    parts,
-    { ...carrier, handle: (message, pulls) => expander.handle(message, pulls) },
-    firstAttempts,
-    log,
-    closers,
-  );
+  return runCarrier(parts, carrier, expander, firstAttempts, log, closers);
 }
 
 /**
@@ -145,12 +133,14 @@ async function startExpander(
  */
 async function runCarrier(
   parts: ConsumerParts,
-  carrier: Pick<WorkQueueOptions, "stream" | "consumer" | "concurrency" | "handle">,
+  carrier: Pick<WorkQueueOptions, "stream" | "consumer" | "concurrency">,
+  worker: { handle: WorkQueueOptions["handle"] },
   firstAttempts: FirstAttempts,
   log: Logger,
   closers: Closers,
 ): Promise<WorkQueueRunner> {
-  const running = await runWorkQueue({ js: parts.storage.js, ...carrier, log, prefetch: false });
+  const handle: WorkQueueOptions["handle"] = (message, pulls) => worker.handle(message, pulls);
+  const running = await runWorkQueue({ js: parts.storage.js, ...carrier, handle, log, prefetch: false });
   closers.push(`carrier consumer ${carrier.consumer}`, () => {
     firstAttempts.stop();
     return running.stop();
