@@ -103,7 +103,6 @@ async function fetchForFreeHandlers(consumer: Consumer, options: WorkQueueOption
     // hand-backs' delay is 0 when none is), and take them.
     if (state.stopped) return;
     try {
-      state.opened();
       const max = options.concurrency - state.active.size;
       const current = state.current = await consumer.fetch({ max_messages: max, expires: PULL_EXPIRES_MS });
       // nats.js sends the pull request as the iteration starts: stopped meanwhile, none is sent.
