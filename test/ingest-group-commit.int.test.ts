@@ -289,7 +289,8 @@ describe("group commit at ingest", () => {
     "does not send a delivery cancelled while its batch waited behind another on a running worker",
     async () => {
       const slow = await suite.startReceiver(() => ({ status: 200, delayMs: 300 }));
-      // One batch at a time: the second waits in NATS while the first is worked.
+      // One batch at a time: the second waits in NATS while the first is worked. Stored after the worker
+      // began listening, it is taken without a read of its mark (decision record 35): the cancel is heard.
       const worker = await startTestHookd(suite.nats.url, { HOOKD_CONCURRENCY: "1" });
       const sentIds = () => slow.requests.map((request) => String(request.headers["hookd-delivery-id"]));
       try {

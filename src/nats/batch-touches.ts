@@ -8,10 +8,15 @@ import type { Logger } from "../log.ts";
  * being worked is attempting its deliveries one after another: each reads this before sending one, so
  * a cancel answered while its batch is on its way still stops the send. What was said while the
  * connection was away is not heard: `reconnects` tells the batch to read the mark from the stream again.
+ * A batch stored after this instance was listening has every touch of it heard here (a touch names a
+ * delivery its 202 named, so it comes after the batch), and needs no read of its mark before its first
+ * attempt: `hearsEveryTouchOf` says which, by the batch's sequence in the ingest stream (decision record 35).
  */
 
 /** Long enough for any batch to finish; a batch worked longer has long since read each mark. */
 const REMEMBER_MS = 60 * 60_000;
+/** How soon a failed read of where listening began is tried again. */
+const LISTENING_RETRY_MS = 1_000;
 
 export class BatchTouches {
   readonly #seen = new Map<string, number>();
@@ -23,12 +28,18 @@ export class BatchTouches {
   #deaf = false;
 
   #stopped = false;
+  /**
+   * The ingest stream's last sequence, read once the server had this subscription: every touch of a batch
+   * stored after it is heard here. Null until read, and from a disconnect until read again.
+   */
+  #listeningAfter: number | null = null;
 
   constructor(
     private readonly nc: NatsConnection,
     layout: JetStreamLayout,
     private readonly now: () => number,
     private readonly log: Logger,
+    private readonly lastIngestSeq: () => Promise<number>,
   ) {
     this.#subscription = nc.subscribe(layout.subjects.allIngestBatchTouches, {
       callback: (error, message) => {
@@ -47,6 +58,12 @@ export class BatchTouches {
       },
     });
     void this.#followConnection();
+    void this.#markListening(0);
+  }
+
+  /** Whether every touch of the batch stored at this ingest sequence is heard here (its mark need not be read). */
+  hearsEveryTouchOf(batchSeq: number): boolean {
+    return !this.#deaf && !this.#away && this.#listeningAfter !== null && batchSeq > this.#listeningAfter;
   }
 
   /** Whether this instance heard a touch of the batch, or cannot hear touches now. */
@@ -79,10 +96,38 @@ export class BatchTouches {
   async #followConnection(): Promise<void> {
     for await (const status of this.nc.status()) {
       if (this.#stopped) return;
-      if (status.type === "disconnect") this.#away = true;
+      if (status.type === "disconnect") {
+        this.#away = true;
+        this.#listeningAfter = null;
+      }
       if (status.type === "reconnect") {
         this.#away = false;
         this.#reconnects++;
+        void this.#markListening(this.#reconnects);
+      }
+    }
+  }
+
+  /**
+   * The flush's answer comes after the server took the subscription (the client sends it again before a
+   * reconnect is reported), so a batch stored after the sequence read next is stored while listening.
+   * Until that read succeeds (JetStream may still be recovering after a restart) every batch reads its mark.
+   */
+  async #markListening(reconnects: number): Promise<void> {
+    for (let failures = 0; this.#reconnects === reconnects && !this.#stopped && !this.nc.isClosed(); failures++) {
+      try {
+        await this.nc.flush();
+        const seq = await this.lastIngestSeq();
+        if (this.#reconnects === reconnects && !this.#away && !this.#stopped) this.#listeningAfter = seq;
+        return;
+      } catch (error) {
+        if (failures === 0) {
+          this.log.warn(
+            { err: error },
+            "cannot read where listening for touch marks began yet; batches read their marks",
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, LISTENING_RETRY_MS));
       }
     }
   }

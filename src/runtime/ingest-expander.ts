@@ -58,7 +58,9 @@ export class IngestExpander {
     }
     const key = readable[0] ? batchKeyOf(readable[0].data.id) : null;
     const care: Care = { readJournals: message.info.deliveryCount > 1, reconnects: this.deps.touches.reconnects };
-    if (key && !care.readJournals) care.readJournals = await this.deps.store.isBatchTouched(key);
+    if (key && !care.readJournals && !this.deps.touches.hearsEveryTouchOf(message.info.streamSequence)) {
+      care.readJournals = await this.deps.store.isBatchTouched(key);
+    }
     const { firstAttempts } = this.deps;
     const outcome = await firstAttempts.keepWorking(
       message,

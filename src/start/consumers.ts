@@ -118,7 +118,9 @@ async function startExpander(
 ): Promise<WorkQueueRunner> {
   const expanderHandlers = Math.min(EXPANDER_CONCURRENCY, config.HOOKD_CONCURRENCY);
   // Listening before the first batch is taken: a batch reads the marks said before it, and hears the rest.
-  const touches = new BatchTouches(parts.storage.link.nc, parts.storage.layout, Date.now, log);
+  const { jsm, layout } = parts.storage;
+  const lastIngestSeq = async () => (await jsm.streams.info(layout.streams.ingest)).state.last_seq;
+  const touches = new BatchTouches(parts.storage.link.nc, layout, Date.now, log, lastIngestSeq);
   closers.push("ingest batch touches", () => touches.stop());
   const expander = new IngestExpander({ store: parts.deliveryPart.deliveryStore, firstAttempts, log, touches });
   const { streams, consumers } = parts.storage.layout;
