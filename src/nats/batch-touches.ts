@@ -61,9 +61,16 @@ export class BatchTouches {
     void this.#markListening(0);
   }
 
-  /** Whether every touch of the batch stored at this ingest sequence is heard here (its mark need not be read). */
-  hearsEveryTouchOf(batchSeq: number): boolean {
-    return !this.#deaf && !this.#away && this.#listeningAfter !== null && batchSeq > this.#listeningAfter;
+  /**
+   * Whether every touch of the batch stored at this ingest sequence, accepted at `acceptedAtMs`, is heard
+   * here and still remembered (its mark need not be read). A touch is remembered REMEMBER_MS from when it
+   * was heard, and comes after the batch was accepted: a batch younger than half that has all of its
+   * touches remembered, with half an hour left for the clocks of the instances that accepted it and
+   * that touched it.
+   */
+  hearsEveryTouchOf(batchSeq: number, acceptedAtMs: number): boolean {
+    return !this.#deaf && !this.#away && this.#listeningAfter !== null && batchSeq > this.#listeningAfter &&
+      this.now() - acceptedAtMs < REMEMBER_MS / 2;
   }
 
   /** Whether this instance heard a touch of the batch, or cannot hear touches now. */

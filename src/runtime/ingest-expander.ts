@@ -58,7 +58,9 @@ export class IngestExpander {
     }
     const key = readable[0] ? batchKeyOf(readable[0].data.id) : null;
     const care: Care = { readJournals: message.info.deliveryCount > 1, reconnects: this.deps.touches.reconnects };
-    if (key && !care.readJournals && !this.deps.touches.hearsEveryTouchOf(message.info.streamSequence)) {
+    const heard = key !== null &&
+      this.deps.touches.hearsEveryTouchOf(message.info.streamSequence, Date.parse(readable[0]!.at));
+    if (key && !care.readJournals && !heard) {
       care.readJournals = await this.deps.store.isBatchTouched(key);
     }
     const { firstAttempts } = this.deps;
