@@ -39,8 +39,13 @@ describe("touch marks heard on ingest batches", () => {
       const jsm = await jetstreamManager(nc);
       const storeBatch = async (key: string) => (await js.publish(layout.subjects.ingestBatch(key), "[]")).seq;
       const before = await storeBatch("before");
-      const lastIngestSeq = async () => (await jsm.streams.info(layout.streams.ingest)).state.last_seq;
-      const touches = new BatchTouches(nc, layout, Date.now, log, lastIngestSeq);
+      // Held while `reading` is pending: the window after a reconnect, before where listening began is read again.
+      let reading = Promise.resolve();
+      const lastIngestSeq = async () => {
+        await reading;
+        return (await jsm.streams.info(layout.streams.ingest)).state.last_seq;
+      };
+      const touches = new BatchTouches(nc, layout, Date.now, log, lastIngestSeq, () => true);
       try {
         await eventually(async () => touches.hearsEveryTouchOf(before + 1, Date.now()) === true);
         // A touch of the batch stored before may have been written before the subscription: its mark is read.
@@ -57,7 +62,13 @@ describe("touch marks heard on ingest batches", () => {
         await nats.pause();
         await eventually(async () => touches.hearsEveryTouchOf(after + 1, Date.now()) === false);
         expect(touches.touched("anything")).toBe(true);
+        let read!: () => void;
+        reading = new Promise((resolve) => (read = resolve));
         await nats.restart();
+        await eventually(async () => touches.touched("anything") === false, 15_000);
+        // Reconnected, and where listening began not read again yet: the old point no longer counts.
+        expect(touches.hearsEveryTouchOf(after + 1, Date.now())).toBe(false);
+        read();
         // JetStream answers once the restarted server has its streams back.
         const storedAway = await eventually(
           () => storeBatch("stored-while-reconnecting").catch(() => undefined),
@@ -73,4 +84,18 @@ describe("touch marks heard on ingest batches", () => {
     },
     30_000,
   );
+
+  it("hears no batch in full when it cannot know it talks to the only server", async () => {
+    const jsm = await jetstreamManager(nc);
+    const lastIngestSeq = async () => (await jsm.streams.info(layout.streams.ingest)).state.last_seq;
+    let asked = 0;
+    const touches = new BatchTouches(nc, layout, Date.now, log, lastIngestSeq, () => (asked++, false));
+    try {
+      await eventually(async () => asked > 0);
+      await nc.flush();
+      expect(touches.hearsEveryTouchOf(Number.MAX_SAFE_INTEGER, Date.now())).toBe(false);
+    } finally {
+      touches.stop();
+    }
+  });
 });

@@ -40,6 +40,12 @@ export class BatchTouches {
     private readonly now: () => number,
     private readonly log: Logger,
     private readonly lastIngestSeq: () => Promise<number>,
+    /**
+     * Whether this instance and every other one talk to this one nats-server. Across servers (a
+     * cluster's routes, a leaf node's link) a mark published while a link was down is never passed on,
+     * and this connection sees no disconnect: there, every batch reads its mark.
+     */
+    private readonly oneServer: () => boolean,
   ) {
     this.#subscription = nc.subscribe(layout.subjects.allIngestBatchTouches, {
       callback: (error, message) => {
@@ -124,6 +130,7 @@ export class BatchTouches {
     for (let failures = 0; this.#reconnects === reconnects && !this.#stopped && !this.nc.isClosed(); failures++) {
       try {
         await this.nc.flush();
+        if (!this.oneServer()) return;
         const seq = await this.lastIngestSeq();
         if (this.#reconnects === reconnects && !this.#away && !this.#stopped) this.#listeningAfter = seq;
         return;

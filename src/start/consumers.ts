@@ -120,7 +120,12 @@ async function startExpander(
   // Listening before the first batch is taken: a batch reads the marks said before it, and hears the rest.
   const { jsm, layout } = parts.storage;
   const lastIngestSeq = async () => (await jsm.streams.info(layout.streams.ingest)).state.last_seq;
-  const touches = new BatchTouches(parts.storage.link.nc, layout, Date.now, log, lastIngestSeq);
+  const { nc } = parts.storage.link;
+  // A server in a cluster names it, and tells its clients the others' URLs; a leaf node's hub is reached by domain.
+  const oneServer = () =>
+    config.HOOKD_JS_DOMAIN === undefined && config.HOOKD_REPLICAS === 1 && !nc.info?.cluster &&
+    (nc.info?.connect_urls ?? []).length === 0;
+  const touches = new BatchTouches(nc, layout, Date.now, log, lastIngestSeq, oneServer);
   closers.push("ingest batch touches", () => touches.stop());
   const expander = new IngestExpander({ store: parts.deliveryPart.deliveryStore, firstAttempts, log, touches });
   const { streams, consumers } = parts.storage.layout;
