@@ -58,11 +58,9 @@ export class IngestExpander {
     }
     const key = readable[0] ? batchKeyOf(readable[0].data.id) : null;
     const care: Care = { readJournals: message.info.deliveryCount > 1, reconnects: this.deps.touches.reconnects };
-    const heard = key !== null &&
+    const heardInFull = () =>
       this.deps.touches.hearsEveryTouchOf(message.info.streamSequence, Date.parse(readable[0]!.at));
-    if (key && !care.readJournals && !heard) {
-      care.readJournals = await this.deps.store.isBatchTouched(key);
-    }
+    if (key && !care.readJournals && !heardInFull()) care.readJournals = await this.deps.store.isBatchTouched(key);
     const { firstAttempts } = this.deps;
     const outcome = await firstAttempts.keepWorking(
       message,

@@ -128,7 +128,7 @@ async function startExpander(
   const touches = new BatchTouches(nc, layout, Date.now, log, lastIngestSeq, oneServer);
   closers.push("ingest batch touches", () => touches.stop());
   const expander = new IngestExpander({ store: parts.deliveryPart.deliveryStore, firstAttempts, log, touches });
-  const { streams, consumers } = parts.storage.layout;
+  const { streams, consumers } = layout;
   const carrier = { stream: streams.ingest, consumer: consumers.expander, concurrency: expanderHandlers };
   return runCarrier(parts, carrier, expander, firstAttempts, log, closers);
 }
