@@ -209,7 +209,7 @@ describe("the delivery index", () => {
     try {
       await journalMany(ids.slice(150), "http://two.example/b");
       await failAgain(ids.slice(0, 60));
-      // One stops without a last checkpoint, as a crash would leave it; the other carries on.
+      // One stops mid-way; the other carries on.
       await a.stop();
       await failAgain(ids.slice(60, 120));
       await expectIndexMatchesJournal(ids);
@@ -223,6 +223,26 @@ describe("the delivery index", () => {
       await expectIndexMatchesJournal(ids);
     } finally {
       await c.stop();
+    }
+  });
+
+  it("an instance that stops hands the index over at once, not after its lease runs out", async () => {
+    const checkpoints = new DeliveryIndex(journal.jsm, journal.publisher, journal.layout, async () => null);
+    const ownerNow = async () => (await checkpoints.readCheckpoint())?.value.owner;
+    // B looks at a 20 s lease every 5 s. Without the hand-back it would wait for A's last renewal to
+    // run out: at least 20 s less the third of the lease A renews it after, so 13 s after the stop.
+    const a = indexer("handing-a", 20_000);
+    let b: DeliveryIndexer | undefined;
+    try {
+      await eventually(async () => (await ownerNow()) === "handing-a" || undefined, 10_000, "A to lead");
+      b = indexer("handing-b", 20_000);
+      await a.stop();
+      const ids = newIds(30);
+      await journalMany(ids, "http://handed.example/");
+      await eventually(async () => (await ownerNow()) === "handing-b" || undefined, 10_000, "B to take the index over");
+      await expectIndexMatchesJournal(ids);
+    } finally {
+      await Promise.all([a.stop(), b?.stop()]);
     }
   });
 

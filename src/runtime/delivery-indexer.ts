@@ -1,7 +1,7 @@
 import { type Consumer, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
 import { type ListingFields, ListingFieldsSchema } from "../domain/delivery-listing.ts";
 import type { Logger } from "../log.ts";
-import type { DeliveryIndex, IndexUpdate } from "../nats/delivery-index.ts";
+import type { Checkpoint, DeliveryIndex, IndexUpdate } from "../nats/delivery-index.ts";
 import { LISTING_HEADER, STATE_HEADER } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
@@ -12,7 +12,8 @@ import type { JetStreamLayout } from "../nats/layout.ts";
  * (a transition's state is a header, a created event's listing fields too), folds each batch to one
  * update per delivery (a delivery created and delivered within the batch costs one entry), and
  * writes those. How far it has read is a checkpoint in NATS, which is also a lease: one instance
- * indexes at a time, the others check the lease now and then and take over when it runs out. A new
+ * indexes at a time, the others check the lease now and then and take over when it runs out or is
+ * handed back (an instance that stops hands it back). A new
  * index (or an old journal) is read from the journal's first message: that is the backfill. A batch
  * is applied before the checkpoint moves past it, so a crash makes the next leader read it again,
  * which writes nothing twice (updates are monotonic by journal sequence).
@@ -139,8 +140,24 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
         return;
       }
     }
+    await release(deps, { through, behind, owner: deps.owner, renewedAt: 0 }, checkpointSeq);
   } finally {
     await consumer.delete().catch(() => undefined);
+  }
+}
+
+/**
+ * A stopping instance hands the lease back (a checkpoint renewed at 0), so another takes the index
+ * over at its next look instead of after the lease runs out: a rolling restart leaves the list
+ * behind by seconds, not by a lease. Best effort: a crash or NATS away leaves the lease to run out.
+ */
+async function release(deps: DeliveryIndexerDeps, checkpoint: Checkpoint, checkpointSeq: number): Promise<void> {
+  try {
+    await deps.index.writeCheckpoint(checkpoint, checkpointSeq);
+  } catch (error) {
+    if (!(error instanceof JournalConflictError)) {
+      deps.log.warn({ err: error }, "the delivery index's lease was not handed back; it runs out instead");
+    }
   }
 }
 
