@@ -141,7 +141,8 @@ export class BatchTouches {
             "cannot read where listening for touch marks began yet; batches read their marks",
           );
         }
-        await new Promise((resolve) => setTimeout(resolve, LISTENING_RETRY_MS));
+        // Unref'd: a stopping instance does not wait out the pause.
+        await new Promise((resolve) => (setTimeout(resolve, LISTENING_RETRY_MS) as { unref?: () => void }).unref?.());
       }
     }
   }
