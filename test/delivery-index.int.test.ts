@@ -229,9 +229,9 @@ describe("the delivery index", () => {
   it("an instance that stops hands the index over at once, not after its lease runs out", async () => {
     const checkpoints = new DeliveryIndex(journal.jsm, journal.publisher, journal.layout, async () => null);
     const ownerNow = async () => (await checkpoints.readCheckpoint())?.value.owner;
-    // B looks at a 20 s lease every 5 s. Without the hand-back it would wait for A's last renewal to
-    // run out: at least 20 s less the third of the lease A renews it after, so 13 s after the stop.
-    const a = indexer("handing-a", 20_000);
+    // A's short lease lets it take over whatever an earlier test left, and it renews often. B looks every
+    // 5 s at a 20 s lease: without the hand-back it would wait until A's last renewal ran out, 17 s or more.
+    const a = indexer("handing-a", 3_000);
     let b: DeliveryIndexer | undefined;
     try {
       await eventually(async () => (await ownerNow()) === "handing-a" || undefined, 10_000, "A to lead");

@@ -37,7 +37,7 @@ export type DeliveryIndexerDeps = {
 
 export type DeliveryIndexer = { stop(): Promise<void> };
 
-type Lease = { checkpointSeq: number; through: number };
+type Lease = { checkpointSeq: number; through: number; behind: number };
 
 const FETCH_EXPIRES_MS = 1_000;
 /** Journal messages per batch at most: a larger batch folds more of a delivery's messages into one update. */
@@ -65,7 +65,7 @@ export function startDeliveryIndexer(deps: DeliveryIndexerDeps): DeliveryIndexer
       try {
         const lease = await claim(deps, leaseMs);
         if (lease) await lead(deps, lease, leaseMs, () => stopped);
-        else await pause(leaseMs / 4);
+        else if (!stopped) await pause(leaseMs / 4);
       } catch (error) {
         if (stopped) break;
         deps.log.warn({ err: error }, "the delivery indexer stopped on an error; it reads the journal again shortly");
@@ -88,13 +88,14 @@ async function claim(deps: DeliveryIndexerDeps, leaseMs: number): Promise<Lease 
   const now = deps.clock();
   if (current && current.value.owner !== deps.owner && now - current.value.renewedAt < leaseMs) return null;
   const through = current?.value.through ?? 0;
+  const behind = current?.value.behind ?? 0;
   try {
     const checkpointSeq = await deps.index.writeCheckpoint(
-      { through, behind: current?.value.behind ?? 0, owner: deps.owner, renewedAt: now },
+      { through, behind, owner: deps.owner, renewedAt: now },
       current?.seq ?? 0,
     );
     if (current?.value.owner !== deps.owner) deps.log.info({ through }, "this instance now keeps the delivery index");
-    return { checkpointSeq, through };
+    return { checkpointSeq, through, behind };
   } catch (error) {
     if (error instanceof JournalConflictError) return null;
     throw error;
@@ -103,6 +104,9 @@ async function claim(deps: DeliveryIndexerDeps, leaseMs: number): Promise<Lease 
 
 /** Reads the journal from the checkpoint on, batch by batch, until stopped or the lease is lost. */
 async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, stopped: () => boolean): Promise<void> {
+  // Stopped while the lease was being taken: hand it back before starting a consumer (which can take long).
+  const { checkpointSeq: claimedAt, through: from, behind: pending } = lease;
+  if (stopped()) return release(deps, { through: from, behind: pending, owner: deps.owner, renewedAt: 0 }, claimedAt);
   const consumer = await deps.js.consumers.get(deps.layout.streams.journal, {
     filter_subjects: deps.layout.subjects.allDeliveryJournals,
     headers_only: true,
@@ -110,8 +114,7 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lease.through + 1 }
       : { deliver_policy: DeliverPolicy.All }),
   });
-  let { checkpointSeq, through } = lease;
-  let behind = 0;
+  let { checkpointSeq, through, behind } = lease;
   let renewedAt = deps.clock();
   try {
     while (!stopped()) {
@@ -156,7 +159,10 @@ async function release(deps: DeliveryIndexerDeps, checkpoint: Checkpoint, checkp
     await deps.index.writeCheckpoint(checkpoint, checkpointSeq);
   } catch (error) {
     if (!(error instanceof JournalConflictError)) {
-      deps.log.warn({ err: error }, "the delivery index's lease was not handed back; it runs out instead");
+      deps.log.warn(
+        { err: error },
+        "the delivery index's lease may not have been handed back; if not, it runs out instead",
+      );
     }
   }
 }
