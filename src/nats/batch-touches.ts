@@ -141,7 +141,7 @@ export class BatchTouches {
             "cannot read where listening for touch marks began yet; batches read their marks",
           );
         }
-        // Unref'd: a stopping instance does not wait out the pause.
+        // Unref'd (on Node): the pause does not keep a stopping process alive.
         await new Promise((resolve) => (setTimeout(resolve, LISTENING_RETRY_MS) as { unref?: () => void }).unref?.());
       }
     }

@@ -1,7 +1,7 @@
 import { type Consumer, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
 import { type ListingFields, ListingFieldsSchema } from "../domain/delivery-listing.ts";
 import type { Logger } from "../log.ts";
-import type { Checkpoint, DeliveryIndex, IndexUpdate } from "../nats/delivery-index.ts";
+import type { DeliveryIndex, IndexUpdate } from "../nats/delivery-index.ts";
 import { LISTING_HEADER, STATE_HEADER } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
@@ -37,7 +37,7 @@ export type DeliveryIndexerDeps = {
 
 export type DeliveryIndexer = { stop(): Promise<void> };
 
-type Lease = { checkpointSeq: number; through: number; behind: number };
+type Lease = { checkpointSeq: number; through: number };
 
 const FETCH_EXPIRES_MS = 1_000;
 /** Journal messages per batch at most: a larger batch folds more of a delivery's messages into one update. */
@@ -72,6 +72,7 @@ export function startDeliveryIndexer(deps: DeliveryIndexerDeps): DeliveryIndexer
         await pause(RETRY_AFTER_ERROR_MS);
       }
     }
+    await handBack(deps);
   })();
   return {
     async stop() {
@@ -88,14 +89,13 @@ async function claim(deps: DeliveryIndexerDeps, leaseMs: number): Promise<Lease 
   const now = deps.clock();
   if (current && current.value.owner !== deps.owner && now - current.value.renewedAt < leaseMs) return null;
   const through = current?.value.through ?? 0;
-  const behind = current?.value.behind ?? 0;
   try {
     const checkpointSeq = await deps.index.writeCheckpoint(
-      { through, behind, owner: deps.owner, renewedAt: now },
+      { through, behind: current?.value.behind ?? 0, owner: deps.owner, renewedAt: now },
       current?.seq ?? 0,
     );
     if (current?.value.owner !== deps.owner) deps.log.info({ through }, "this instance now keeps the delivery index");
-    return { checkpointSeq, through, behind };
+    return { checkpointSeq, through };
   } catch (error) {
     if (error instanceof JournalConflictError) return null;
     throw error;
@@ -104,9 +104,8 @@ async function claim(deps: DeliveryIndexerDeps, leaseMs: number): Promise<Lease 
 
 /** Reads the journal from the checkpoint on, batch by batch, until stopped or the lease is lost. */
 async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, stopped: () => boolean): Promise<void> {
-  // Stopped while the lease was being taken: hand it back before starting a consumer (which can take long).
-  const { checkpointSeq: claimedAt, through: from, behind: pending } = lease;
-  if (stopped()) return release(deps, { through: from, behind: pending, owner: deps.owner, renewedAt: 0 }, claimedAt);
+  // Stopped while the lease was being taken: no consumer (which can take long to make) before the hand-back.
+  if (stopped()) return;
   const consumer = await deps.js.consumers.get(deps.layout.streams.journal, {
     filter_subjects: deps.layout.subjects.allDeliveryJournals,
     headers_only: true,
@@ -114,7 +113,8 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lease.through + 1 }
       : { deliver_policy: DeliverPolicy.All }),
   });
-  let { checkpointSeq, through, behind } = lease;
+  let { checkpointSeq, through } = lease;
+  let behind = 0;
   let renewedAt = deps.clock();
   try {
     while (!stopped()) {
@@ -143,26 +143,26 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
         return;
       }
     }
-    await release(deps, { through, behind, owner: deps.owner, renewedAt: 0 }, checkpointSeq);
   } finally {
     await consumer.delete().catch(() => undefined);
   }
 }
 
 /**
- * A stopping instance hands the lease back (a checkpoint renewed at 0), so another takes the index
- * over at its next look instead of after the lease runs out: a rolling restart leaves the list
- * behind by seconds, not by a lease. Best effort: a crash or NATS away leaves the lease to run out.
+ * A stopping instance hands the lease back (its checkpoint, renewed at 0), so another takes the index
+ * over at its next look instead of after the lease runs out: a rolling restart leaves the list behind
+ * by seconds, not by a lease. Whatever ended the loop (a stop while leading, while taking the lease,
+ * while waiting out an error), the checkpoint says whether this instance still holds it. Best effort:
+ * a crash, or NATS away, leaves the lease to run out.
  */
-async function release(deps: DeliveryIndexerDeps, checkpoint: Checkpoint, checkpointSeq: number): Promise<void> {
+async function handBack(deps: DeliveryIndexerDeps): Promise<void> {
   try {
-    await deps.index.writeCheckpoint(checkpoint, checkpointSeq);
+    const current = await deps.index.readCheckpoint();
+    if (!current || current.value.owner !== deps.owner || current.value.renewedAt === 0) return;
+    await deps.index.writeCheckpoint({ ...current.value, renewedAt: 0 }, current.seq);
   } catch (error) {
     if (!(error instanceof JournalConflictError)) {
-      deps.log.warn(
-        { err: error },
-        "the delivery index's lease may not have been handed back; if not, it runs out instead",
-      );
+      deps.log.warn({ err: error }, "the delivery index's lease may not have been handed back; if not, it runs out");
     }
   }
 }
