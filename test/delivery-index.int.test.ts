@@ -10,6 +10,7 @@ import { DeliveryListing } from "../src/nats/delivery-listing.ts";
 import { type DeliveryIndexer, startDeliveryIndexer } from "../src/runtime/delivery-indexer.ts";
 import {
   createdEvent,
+  eventsTo,
   journalDelivery,
   type JournalParts,
   openJournal,
@@ -28,7 +29,7 @@ import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
  */
 
 const STATES: DeliveryState[] = ["pending", "in-flight", "backoff", "delivered", "failed", "cancelled"];
-const log = createLogger("silent");
+const log = createLogger(process.env.DEBUG_INDEX ? "info" : "silent");
 const encoder = new TextEncoder();
 let nats: NatsProcess;
 let nc: NatsConnection;
@@ -278,6 +279,108 @@ describe("the delivery index", () => {
     const mine = (await entries()).get(id);
     expect(mine).toHaveLength(1);
     expect(mine![0]).toMatchObject({ state: "delivered", journalSeq: 30, fields });
+  });
+
+  it("lists a delivery delivered from the start without a pointer, and its journal answers a search for it", async () => {
+    const listing = new DeliveryListing(jetstream(nc), journal.jsm, journal.layout);
+    const [batched, separate, later] = newIds(3) as [string, string, string];
+    const at = Date.now();
+    const url = (id: string) => `http://final.example/${id}`;
+    // Delivered in the message that carries its created event, as a batched dispatch's first attempt is.
+    const created = createdEvent({ id: batched, url: url(batched), state: "delivered", at });
+    await journal.store.appendTransitions(
+      batched,
+      stepsFor(
+        initialDelivery({ id: batched, maxAttempts: 3 }),
+        eventsTo({ id: batched, url: "", state: "delivered", at }),
+      ),
+      0,
+      { from: "pending", tags: UNTAGGED },
+      created,
+    );
+    // Created, then delivered: one batch of the indexer reads both.
+    await journalDelivery(journal.store, { id: separate, url: url(separate), state: "delivered", at });
+    // Listed while pending, so with a pointer; delivered afterwards.
+    await journalDelivery(journal.store, { id: later, url: url(later), state: "pending", at });
+    const running = indexer("final", 5_000, 500);
+    try {
+      await expectIndexMatchesJournal([batched, separate, later]);
+      expect(await listing.lookup(later)).toMatchObject({ state: "pending" });
+      await journal.store.appendTransitions(
+        later,
+        stepsFor(
+          initialDelivery({ id: later, maxAttempts: 3 }),
+          eventsTo({ id: later, url: "", state: "delivered", at }),
+        ),
+        0,
+        { from: "pending", tags: UNTAGGED },
+      );
+      await expectIndexMatchesJournal([batched, separate, later]);
+      const got = await entries();
+      // Its pointer moved to its delivered entry; the other two never had one.
+      expect(await listing.lookup(later)).toEqual(got.get(later)![0]);
+      for (const id of [batched, separate]) {
+        expect(await listing.lookup(id), id).toBeNull();
+        // What a search shows for it, read from its journal, is its entry.
+        expect(await journal.store.readListed(id), id).toEqual(got.get(id)![0]);
+      }
+      expect(got.get(batched)![0]).toMatchObject({
+        state: "delivered",
+        fields: { target: url(batched), host: "final.example" },
+      });
+      expect(await journal.store.readListed(newIds(1)[0]!)).toBeNull();
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it("a batch read again after its duplicate window by an instance taking over from a crashed one writes nothing twice", async () => {
+    const checkpoints = new DeliveryIndex(journal.jsm, journal.publisher, journal.layout, async () => null);
+    const journalEnd = async () => (await journal.jsm.streams.info(journal.layout.streams.journal)).state.last_seq;
+    const indexedTo = async (seq: number) =>
+      await eventually(async () => ((await checkpoints.readCheckpoint())?.value.through ?? 0) >= seq || undefined);
+    const before = newIds(30);
+    await journalMany(before, "http://reread.example/a");
+    const first = indexer("reread-a", 3_000, 40);
+    const ids = newIds(60);
+    let through: number;
+    try {
+      await indexedTo(await journalEnd());
+      through = await journalEnd();
+      // These, the crashed instance indexed but did not checkpoint: a third delivered from the start.
+      await journalMany(ids, "http://reread.example/b");
+      await indexedTo(await journalEnd());
+    } finally {
+      await first.stop();
+    }
+    const index = journal.layout.streams.index;
+    const { duplicate_window: window } = (await journal.jsm.streams.info(index)).config;
+    // The stream would take the same entries again as duplicates within its window (2 min): close it.
+    await journal.jsm.streams.update(index, { duplicate_window: 100_000_000 });
+    const current = await checkpoints.readCheckpoint();
+    await checkpoints.writeCheckpoint(
+      { through, behind: 0, owner: "reread-crashed", renewedAt: Date.now() - 60_000 },
+      current!.seq,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Listed as pending by the crashed instance, delivered since: the batch read again holds both messages.
+    const pendingThen = ids.filter((_, i) => STATES[i % STATES.length] === "pending");
+    for (const id of pendingThen) {
+      const steps = stepsFor(
+        initialDelivery({ id, maxAttempts: 3 }),
+        eventsTo({ id, url: "", state: "delivered", at: Date.now() }),
+      );
+      await journal.store.appendTransitions(id, steps, 0, { from: "pending", tags: UNTAGGED });
+    }
+    const second = indexer("reread-b", 3_000, 500);
+    try {
+      await indexedTo(await journalEnd());
+      await expectIndexMatchesJournal([...before, ...ids]);
+      expect((await entries()).get(pendingThen[0]!)![0]!.state).toBe("delivered");
+    } finally {
+      await second.stop();
+      await journal.jsm.streams.update(index, { duplicate_window: window });
+    }
   });
 
   it("counts what it lists, and pages through all of it once", async () => {

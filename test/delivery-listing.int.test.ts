@@ -185,6 +185,24 @@ describe("listing deliveries", () => {
     expect((await json(`/api/v1/deliveries?q=no-such-event`)).data).toEqual([]);
   });
 
+  it("pages a search by event id with a cursor, newest change first, each delivery once", async () => {
+    const ok = await suite.startReceiver();
+    const topic = `listing/many-${crypto.randomUUID().slice(0, 8)}`;
+    const subs: string[] = [];
+    for (let i = 0; i < 5; i++) subs.push(await subscribe(topic, `${ok.url}/s${i}`));
+    const event = await publish(topic, "order.paid");
+    await ok.waitFor(5);
+    await eventually(async () => {
+      const { data } = await json(`/api/v1/deliveries?q=${event}&limit=100&state=delivered`);
+      return data.length === 5 || undefined;
+    });
+    const rows = await allPages(`q=${event}&limit=2`, async () => {});
+    expect(rows.map((row: any) => row.subscription_id).sort()).toEqual([...subs].sort());
+    expect(rows.every((row: any) => row.state === "delivered" && row.event_id === event)).toBe(true);
+    const times = rows.map((row: any) => row.updated_at);
+    expect([...times].sort().reverse()).toEqual(times);
+  });
+
   it("finds the delivery an idempotency key created, by the key", async () => {
     const ok = await suite.startReceiver();
     const key = `order-7*>.${crypto.randomUUID()}`;

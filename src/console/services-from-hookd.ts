@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor, filterTokens } from "../domain/delivery-lis
 import type { BulkJobView } from "../runtime/bulk-jobs.ts";
 import type { ConsoleServices as HookdServices } from "../runtime/console-services.ts";
 import type { DeliveryChangeFeed as SharedFeed } from "../nats/delivery-change-feed.ts";
-import type { ListedEntry } from "../nats/delivery-listing.ts";
+import type { IndexEntry } from "../nats/delivery-index.ts";
 import { watchJournal } from "../nats/journal-watch.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import { countDeliveries, type DeliveryListDeps, listDeliveries } from "../runtime/delivery-list.ts";
@@ -96,7 +96,7 @@ function facetsOf(filter: DeliveryFilter) {
   };
 }
 
-function rowOf(entry: ListedEntry): DeliveryRow {
+function rowOf(entry: IndexEntry): DeliveryRow {
   return {
     id: entry.id,
     state: DELIVERY_STATES.includes(entry.state as DeliveryState) ? entry.state as DeliveryState : "pending",

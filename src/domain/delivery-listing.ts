@@ -23,6 +23,17 @@ export const ListingFieldsSchema = z.object({
 });
 export type ListingFields = z.infer<typeof ListingFieldsSchema>;
 
+/** The fields a journal message's listing header carries; null when it has none or it does not parse. */
+export function listingFieldsFrom(header: string | null | undefined): ListingFields | null {
+  if (!header) return null;
+  try {
+    const parsed = ListingFieldsSchema.safeParse(JSON.parse(header));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The filters a listing can take on those fields (all exact matches), and on time. */
 export type ListingFilter = {
   state?: string;

@@ -2,7 +2,8 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { decodeCursor, encodeCursor, type ListingFilter } from "../domain/delivery-listing.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
-import type { DeliveryListing, ListedEntry } from "../nats/delivery-listing.ts";
+import type { IndexEntry } from "../nats/delivery-index.ts";
+import type { DeliveryListing } from "../nats/delivery-listing.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import { countDeliveries, listDeliveries } from "../runtime/delivery-list.ts";
 import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
@@ -48,7 +49,7 @@ function filterOf(query: FacetQuery): ListingFilter {
   };
 }
 
-function rowOf(entry: ListedEntry): z.infer<typeof ListedDeliverySchema> {
+function rowOf(entry: IndexEntry): z.infer<typeof ListedDeliverySchema> {
   const { fields } = entry;
   return {
     id: entry.id,

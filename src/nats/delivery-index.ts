@@ -1,6 +1,7 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { facetToken, facetTokens, type ListingFields, ListingFieldsSchema } from "../domain/delivery-listing.ts";
-import { Journal, JournalConflictError, NatsUnavailableError } from "./journal.ts";
+import { firstSeqWhere } from "./first-seq-where.ts";
+import { Journal, JournalConflictError, NatsUnavailableError, unavailable } from "./journal.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 import type { JetStreamLayout } from "./layout.ts";
 
@@ -16,11 +17,20 @@ import type { JetStreamLayout } from "./layout.ts";
  * entry's msgID makes a replayed update reuse the entry it already wrote, and the pointer's
  * `previous` lets a replay finish a delete that a crash cut off. A delivery created with an
  * idempotency key also gets a pointer from the key's hash, so a search by key is one read.
+ *
+ * A delivery whose first entry is already `delivered` (created and delivered within one batch, as
+ * most are) gets no pointer: that state is final, so no update ever needs one, and a search by id
+ * reads such a delivery from its journal (decision record 36). That saves two of the five NATS
+ * messages the index costs such a delivery. With no pointer to compare, a batch read again (an
+ * instance that stopped without handing the lease back) relies on the entry's msgID, and past the
+ * stream's duplicate window on the entries the index already holds past the checkpoint
+ * (`recoverAfter`).
  */
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const NO_MESSAGE = /no message found/i;
+/** What the server answers a delete of a message already gone: "no message found", or "sequence N not found" for one whose block it dropped. */
+const NO_MESSAGE = /no message found|sequence \d+ not found/i;
 const MAX_ROUNDS = 5;
 /**
  * Pointers this indexer wrote, kept so the delivery's next update needs no read of it (a backlog's
@@ -28,6 +38,13 @@ const MAX_ROUNDS = 5;
  * (another instance indexed since) only costs the conflict that reads it anew. About 0.7 KB each: 7 MB at most.
  */
 const WRITTEN_POINTERS_MAX = 10_000;
+/** The state nothing leaves (the delivery machine's final state): its entry is never replaced. */
+const FINAL_STATE = "delivered";
+/**
+ * Entries read back at most after a takeover: one batch's worth and more (a batch is 8,000 journal
+ * messages at most). Past it, a batch read again relies on the duplicate window alone.
+ */
+const RECOVERED_MAX = 50_000;
 
 /** An entry's body: everything a listed row shows, so a page reads nothing else. */
 export type IndexEntry = { id: string; state: string; updatedAt: string; journalSeq: number; fields: ListingFields };
@@ -61,6 +78,10 @@ export class DeliveryIndex {
   readonly #pointers: Journal;
   /** Oldest first: Map keeps insertion order, and a rewritten pointer moves to the end. */
   readonly #written = new Map<string, StoredPointer>();
+  /** Entries found past the checkpoint at a takeover, by msgID: what the duplicate window would have answered. */
+  readonly #recovered = new Map<string, number>();
+  /** The deliveries those entries belong to: their updates read the pointer, whatever the batch says. */
+  readonly #recoveredIds = new Set<string>();
 
   constructor(
     private readonly jsm: JetStreamManager,
@@ -75,7 +96,7 @@ export class DeliveryIndex {
 
   /** Reads what applying `update` needs: its pointer (none for a fresh delivery) and its fields. */
   async prepare(update: IndexUpdate): Promise<PreparedUpdate> {
-    const pointer = update.fresh ? null : this.#written.get(update.id) ?? await this.#readPointer(update.id);
+    const pointer = this.#isFresh(update) ? null : this.#written.get(update.id) ?? await this.#readPointer(update.id);
     const fields = update.fields ?? pointer?.value.fields ?? await this.fieldsOf(update.id);
     return { update, pointer, fields };
   }
@@ -91,6 +112,15 @@ export class DeliveryIndex {
     // The journal no longer has the delivery (aged out): nothing to list.
     const fields = prepared.fields;
     if (!fields) return;
+    if (this.#isFresh(update) && update.state === FINAL_STATE) {
+      // Its only entry, and the last: no pointer (the key's, if any, as below).
+      const key = fields.idempotencyKey;
+      await Promise.all([
+        this.#writeEntry(update, fields),
+        key === undefined ? undefined : this.#writeKey(update.id, key),
+      ]);
+      return;
+    }
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (pointer && pointer.value.journalSeq >= update.journalSeq) {
         // Read again after a crash: finish the delete that may not have happened.
@@ -128,6 +158,33 @@ export class DeliveryIndex {
     throw new Error(`the index entry of ${update.id} kept changing under the indexer`);
   }
 
+  /**
+   * Reads back the entries written past `through` (the checkpoint a new leader starts from): the
+   * batch an instance applied but did not checkpoint before it stopped, which this leader reads
+   * again. Written in journal order, batch after batch, so they are the index's last entries and a
+   * binary search finds the first. Applying that batch again then writes none of them twice, even
+   * past the stream's duplicate window (a lone instance restarted after minutes). Returns how many.
+   */
+  async recoverAfter(through: number): Promise<number> {
+    this.#recovered.clear();
+    this.#recoveredIds.clear();
+    const stream = this.layout.streams.index;
+    const { first_seq: first, last_seq: last, messages } = (await this.jsm.streams.info(stream).catch(unavailable))
+      .state;
+    if (messages === 0) return 0;
+    const anyEntry = this.layout.subjects.indexFilter(null, [null, null, null, null]);
+    const from = await firstSeqWhere(this.jsm, stream, anyEntry, { first, last }, (found) => {
+      return (found.json() as IndexEntry).journalSeq > through;
+    });
+    if (from > last) return 0;
+    for (const entry of await this.#entries.readAll(anyEntry, from, RECOVERED_MAX)) {
+      const body = JSON.parse(decoder.decode(entry.data)) as IndexEntry;
+      this.#recovered.set(entryMsgID(body.id, body.journalSeq), entry.seq);
+      this.#recoveredIds.add(body.id);
+    }
+    return this.#recovered.size;
+  }
+
   async readCheckpoint(): Promise<{ seq: number; value: Checkpoint } | null> {
     const entry = await this.#pointers.readLast(this.layout.subjects.indexCheckpoint);
     return entry ? { seq: entry.seq, value: JSON.parse(decoder.decode(entry.data)) as Checkpoint } : null;
@@ -157,10 +214,16 @@ export class DeliveryIndex {
       fields,
     };
     const subject = this.layout.subjects.indexEntry(update.state, facetTokens(fields));
-    const written = await this.#entries.append(subject, encoder.encode(JSON.stringify(body)), {
-      msgID: `${update.id}:${update.journalSeq}`,
-    });
+    const msgID = entryMsgID(update.id, update.journalSeq);
+    const recovered = this.#recovered.get(msgID);
+    if (recovered !== undefined) return recovered;
+    const written = await this.#entries.append(subject, encoder.encode(JSON.stringify(body)), { msgID });
     return written.seq;
+  }
+
+  /** The batch says no entry can exist yet, and no entry read back at a takeover says otherwise. */
+  #isFresh(update: IndexUpdate): boolean {
+    return update.fresh && !this.#recoveredIds.has(update.id);
   }
 
   #remember(id: string, pointer: StoredPointer): void {
@@ -196,4 +259,9 @@ export class DeliveryIndex {
       if (!NO_MESSAGE.test(String(error))) throw new NatsUnavailableError(error);
     }
   }
+}
+
+/** An entry's msgID: the same update written again (a batch read again) is the same message. */
+function entryMsgID(id: string, journalSeq: number): string {
+  return `${id}:${journalSeq}`;
 }

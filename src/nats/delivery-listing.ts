@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { facetToken, filterTokens, type ListingFilter, matchesFilter } from "../domain/delivery-listing.ts";
 import type { Checkpoint, IndexEntry, KeyPointer, Pointer } from "./delivery-index.ts";
+import { firstSeqWhere } from "./first-seq-where.ts";
 import { unavailable } from "./journal.ts";
 import type { JetStreamLayout } from "./layout.ts";
 
@@ -16,8 +17,16 @@ import type { JetStreamLayout } from "./layout.ts";
  */
 
 export type ListedEntry = IndexEntry & { seq: number };
-/** `indexSeq`: the index's last sequence before the page was read, where a live view of it starts. */
-export type ListingPage = { entries: ListedEntry[]; nextBefore: number | null; indexSeq: number };
+/**
+ * `indexSeq`: the index's last sequence before the page was read, where a live view of it starts.
+ * `nextBefore`: where the next page starts (strictly below): an index sequence, or for a search
+ * (runtime/delivery-list.ts) a journal sequence.
+ */
+export type ListingPage<E extends IndexEntry = IndexEntry> = {
+  entries: E[];
+  nextBefore: number | null;
+  indexSeq: number;
+};
 export type ListingQuery = ListingFilter & { beforeSeq?: number; since?: Date; until?: Date; limit: number };
 /** Deliveries per state, and how far the index is behind the journal when they were read. */
 export type ListingCounts = { counts: Record<string, number>; lag: number };
@@ -43,7 +52,7 @@ export class DeliveryListing {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async page(query: ListingQuery): Promise<ListingPage> {
+  async page(query: ListingQuery): Promise<ListingPage<ListedEntry>> {
     const { first_seq: first, last_seq: last } = await this.#indexState();
     let hi = Math.min(last, (query.beforeSeq ?? Infinity) - 1);
     if (query.until) hi = Math.min(hi, (await this.#firstSeqAt(query.until, first, last)) - 1);
@@ -68,14 +77,17 @@ export class DeliveryListing {
     return { entries: shown, nextBefore: entries.length > query.limit ? shown.at(-1)!.seq : null, indexSeq: last };
   }
 
-  /** One delivery's entry, found by id; null when the index has none (yet). */
-  async lookup(id: string): Promise<ListedEntry | null> {
+  /**
+   * One delivery's entry, found by id through its pointer; null when the index has none (yet), or
+   * lists the delivery without a pointer (delivered from the start: its journal says the same).
+   */
+  async lookup(id: string): Promise<IndexEntry | null> {
     const message = await this.jsm.direct.getMessage(this.layout.streams.indexed, {
       last_by_subj: this.layout.subjects.indexedDelivery(id),
     }).catch(unavailable);
     if (!message) return null;
-    const { entry, previous: _previous, ...listed } = JSON.parse(decoder.decode(message.data)) as Pointer;
-    return { ...listed, seq: entry };
+    const { entry: _entry, previous: _previous, ...listed } = JSON.parse(decoder.decode(message.data)) as Pointer;
+    return listed;
   }
 
   /** The index's last sequence now. */
@@ -87,14 +99,14 @@ export class DeliveryListing {
     return (await this.jsm.streams.info(this.layout.streams.index).catch(unavailable)).state;
   }
 
-  /** The newest delivery created with this idempotency key, as listed; null when none is indexed. */
-  async lookupKey(key: string): Promise<ListedEntry | null> {
+  /** The newest delivery created with this idempotency key; null when none is indexed. */
+  async keyedId(key: string): Promise<string | null> {
     const message = await this.jsm.direct.getMessage(this.layout.streams.indexed, {
       last_by_subj: this.layout.subjects.indexedKey(facetToken(key)),
     }).catch(unavailable);
     if (!message) return null;
     const pointer = JSON.parse(decoder.decode(message.data)) as KeyPointer;
-    return pointer.key === key ? await this.lookup(pointer.id) : null;
+    return pointer.key === key ? pointer.id : null;
   }
 
   /**
@@ -213,17 +225,14 @@ export class DeliveryListing {
    * entries' own times: the indexer writes entries in journal order, so their times rise with
    * their sequences, also for a backfilled journal whose entries were all written today.
    */
-  async #firstSeqAt(time: Date, first: number, last: number): Promise<number> {
+  #firstSeqAt(time: Date, first: number, last: number): Promise<number> {
     const anyEntry = this.layout.subjects.indexFilter(null, [null, null, null, null]);
-    let [lo, hi] = [first, last + 1];
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      const found = await this.jsm.direct.getMessage(this.layout.streams.index, { seq: mid, next_by_subj: anyEntry })
-        .catch(unavailable);
-      if (!found || found.seq >= hi) hi = mid;
-      else if (Date.parse((found.json() as IndexEntry).updatedAt) < time.getTime()) lo = found.seq + 1;
-      else hi = mid;
-    }
-    return lo;
+    return firstSeqWhere(
+      this.jsm,
+      this.layout.streams.index,
+      anyEntry,
+      { first, last },
+      (found) => Date.parse((found.json() as IndexEntry).updatedAt) >= time.getTime(),
+    );
   }
 }

@@ -24,7 +24,8 @@ import {
   tagsOf as tagsOfCreated,
   transitionHeaders,
 } from "./delivery-change-headers.ts";
-import { listingFieldsOf } from "../domain/delivery-listing.ts";
+import { type ListingFields, listingFieldsFrom, listingFieldsOf } from "../domain/delivery-listing.ts";
+import type { IndexEntry } from "./delivery-index.ts";
 
 /** Where a delivery's journal lives in JetStream, and how its events are encoded there. */
 
@@ -225,6 +226,27 @@ export class DeliveryStore {
     const subjects = [this.#subjects.deliveryTransitions(id), this.#subjects.deliveryCreated(id)];
     for (const subject of subjects) if (await this.journal.readLastFromLeader(subject)) return true;
     return false;
+  }
+
+  /**
+   * The delivery as its list entry shows it, read from its journal: for a search that finds no
+   * pointer in the index (a delivery indexed as delivered from the start has none, decision record
+   * 36, and one not indexed yet has none either). Null when the journal holds nothing of it.
+   */
+  async readListed(id: string): Promise<IndexEntry | null> {
+    const created = this.#subjects.deliveryCreated(id);
+    const last = await this.journal.readLast(this.#subjects.deliveryTransitions(id)) ??
+      await this.journal.readLast(created);
+    if (!last) return null;
+    const state = last.subject === created ? "pending" : storedStepsOf(last).steps.at(-1)?.after.state ?? "pending";
+    const fields = listingFieldsFrom(last.headers[LISTING_HEADER]) ?? await this.#listingFieldsOf(id);
+    return fields && { id, state, updatedAt: last.time.toISOString(), journalSeq: last.seq, fields };
+  }
+
+  /** From the created event itself, for a delivery journaled before its messages carried the listing header. */
+  async #listingFieldsOf(id: string): Promise<ListingFields | null> {
+    const stored = await this.readCreated(id);
+    return stored ? listingFieldsOf(stored.event) : null;
   }
 
   async readHead(id: string): Promise<Head | null> {

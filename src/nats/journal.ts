@@ -117,11 +117,11 @@ export class Journal {
     return message ? toEntry(message) : null;
   }
 
-  /** Every entry of one subject, oldest first. */
-  async readAll(subject: string): Promise<JournalEntry[]> {
+  /** Every entry of one subject, oldest first; from `fromSeq` on, and at most `max`, when given. */
+  async readAll(subject: string, fromSeq = 1, max = Infinity): Promise<JournalEntry[]> {
     const entries: JournalEntry[] = [];
-    let seq = 0;
-    for (;;) {
+    let seq = fromSeq - 1;
+    while (entries.length < max) {
       const message = await this.jsm.direct.getMessage(this.stream, { seq: seq + 1, next_by_subj: subject }).catch(
         unavailable,
       );
@@ -129,5 +129,6 @@ export class Journal {
       entries.push(toEntry(message));
       seq = message.seq;
     }
+    return entries;
   }
 }

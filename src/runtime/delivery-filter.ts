@@ -2,7 +2,8 @@ import { z } from "zod";
 import { DELIVERY_STATES, type DeliveryState } from "../../actors/delivery.machine.ts";
 import { DELIVERY_ID_PREFIX, ulidTime } from "../domain/ids.ts";
 import type { ListingFilter } from "../domain/delivery-listing.ts";
-import type { DeliveryListing, ListedEntry } from "../nats/delivery-listing.ts";
+import type { IndexEntry } from "../nats/delivery-index.ts";
+import type { DeliveryListing } from "../nats/delivery-listing.ts";
 import { hostMatches } from "../domain/delivery-changes.ts";
 
 /**
@@ -78,7 +79,7 @@ function indexFilterOf(
   };
 }
 
-function entryMatches(filter: DeliveryFilter, entry: ListedEntry): boolean {
+function entryMatches(filter: DeliveryFilter, entry: IndexEntry): boolean {
   // An exact host was matched by the index already.
   if (
     filter.target_host !== undefined && !filter.target_host_exact && !hostMatches(filter.target_host, entry.fields.host)

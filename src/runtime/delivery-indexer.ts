@@ -1,5 +1,5 @@
 import { type Consumer, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
-import { type ListingFields, ListingFieldsSchema } from "../domain/delivery-listing.ts";
+import { type ListingFields, listingFieldsFrom } from "../domain/delivery-listing.ts";
 import type { Logger } from "../log.ts";
 import type { DeliveryIndex, IndexUpdate } from "../nats/delivery-index.ts";
 import { LISTING_HEADER, STATE_HEADER } from "../nats/delivery-store.ts";
@@ -106,6 +106,11 @@ async function claim(deps: DeliveryIndexerDeps, leaseMs: number): Promise<Lease 
 async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, stopped: () => boolean): Promise<void> {
   // Stopped while the lease was being taken: no consumer (which can take long to make) before the hand-back.
   if (stopped()) return;
+  // What an instance that stopped without moving the checkpoint wrote already: the batch read again writes none twice.
+  const recovered = await deps.index.recoverAfter(lease.through);
+  if (recovered > 0) {
+    deps.log.info({ recovered, through: lease.through }, "index entries past the checkpoint read back");
+  }
   const consumer = await deps.js.consumers.get(deps.layout.streams.journal, {
     filter_subjects: deps.layout.subjects.allDeliveryJournals,
     headers_only: true,
@@ -226,14 +231,7 @@ export function foldBatch(layout: JetStreamLayout, messages: readonly JsMsg[]): 
 }
 
 function listingFieldsIn(message: JsMsg): ListingFields | null {
-  const header = message.headers?.get(LISTING_HEADER);
-  if (!header) return null;
-  try {
-    const parsed = ListingFieldsSchema.safeParse(JSON.parse(header));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
+  return listingFieldsFrom(message.headers?.get(LISTING_HEADER));
 }
 
 /**

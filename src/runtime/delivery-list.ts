@@ -1,7 +1,8 @@
 import { DELIVERY_STATES } from "../../actors/delivery.machine.ts";
 import { type ListingFilter, matchesFilter } from "../domain/delivery-listing.ts";
 import { isDeliveryId, isEventId } from "../domain/ids.ts";
-import type { DeliveryListing, ListedEntry, ListingPage, ListingQuery } from "../nats/delivery-listing.ts";
+import type { IndexEntry } from "../nats/delivery-index.ts";
+import type { DeliveryListing, ListingPage, ListingQuery } from "../nats/delivery-listing.ts";
 import { ActorNotFoundError, EventExpiredError } from "./errors.ts";
 import { type EventViewDeps, loadEventView } from "./event-view.ts";
 
@@ -21,11 +22,13 @@ export async function listDeliveries(deps: DeliveryListDeps, query: DeliveryList
   if (query.q === undefined) return deps.listing.page(query);
   // Read first: a change the index records during the search is then after it, for a live view.
   const indexSeq = await deps.listing.lastSeq();
+  // Found by id rather than read from the index, so ordered and paged by the journal sequence each
+  // delivery last changed at: the index's own order, and one every entry has (decision record 36).
   const found = (await searchDeliveries(deps, query.q))
     .filter((entry) => inQuery(entry, query))
-    .sort((a, b) => b.seq - a.seq);
+    .sort((a, b) => b.journalSeq - a.journalSeq);
   const shown = found.slice(0, query.limit);
-  return { entries: shown, nextBefore: found.length > query.limit ? shown.at(-1)!.seq : null, indexSeq };
+  return { entries: shown, nextBefore: found.length > query.limit ? shown.at(-1)!.journalSeq : null, indexSeq };
 }
 
 export async function countDeliveries(
@@ -37,31 +40,33 @@ export async function countDeliveries(
   return { counts: all, total: Object.values(all).reduce((a, b) => a + b, 0), lag };
 }
 
-function inQuery(entry: ListedEntry, query: DeliveryListQuery): boolean {
+function inQuery(entry: IndexEntry, query: DeliveryListQuery): boolean {
   const time = Date.parse(entry.updatedAt);
   return (query.state === undefined || entry.state === query.state) &&
     matchesFilter(entry.fields, query) &&
-    (query.beforeSeq === undefined || entry.seq < query.beforeSeq) &&
+    (query.beforeSeq === undefined || entry.journalSeq < query.beforeSeq) &&
     (query.since === undefined || time >= query.since.getTime()) &&
     (query.until === undefined || time < query.until.getTime());
 }
 
-async function searchDeliveries(deps: DeliveryListDeps, q: string): Promise<ListedEntry[]> {
+async function searchDeliveries(deps: DeliveryListDeps, q: string): Promise<IndexEntry[]> {
   if (isDeliveryId(q)) return lookUp(deps, [q]);
   const [ofEvent, keyed] = await Promise.all([
     // Only an event id goes into a subject: any other text (a key with a space, a wildcard) is no event.
-    isEventId(q) ? deliveriesOfEvent(deps, q).then((ids) => lookUp(deps, ids)) : [],
-    deps.listing.lookupKey(q),
+    isEventId(q) ? deliveriesOfEvent(deps, q) : Promise.resolve<string[]>([]),
+    deps.listing.keyedId(q),
   ]);
-  return keyed && !ofEvent.some((entry) => entry.id === keyed.id) ? [...ofEvent, keyed] : ofEvent;
+  return lookUp(deps, keyed === null || ofEvent.includes(keyed) ? ofEvent : [...ofEvent, keyed]);
 }
 
-async function lookUp(deps: DeliveryListDeps, ids: readonly string[]): Promise<ListedEntry[]> {
-  const found: ListedEntry[] = [];
+/** Each delivery as the index lists it, or as its journal says when the index has no pointer to it. */
+async function lookUp(deps: DeliveryListDeps, ids: readonly string[]): Promise<IndexEntry[]> {
+  const found: IndexEntry[] = [];
   let next = 0;
   const lookups = Array.from({ length: Math.min(PARALLEL_LOOKUPS, ids.length) }, async () => {
     while (next < ids.length) {
-      const entry = await deps.listing.lookup(ids[next++]!);
+      const id = ids[next++]!;
+      const entry = await deps.listing.lookup(id) ?? await deps.deliveryStore.readListed(id);
       if (entry) found.push(entry);
     }
   });
