@@ -29,7 +29,7 @@ import type { DeliveryTransition } from "../src/domain/delivery-events.ts";
  */
 
 const STATES: DeliveryState[] = ["pending", "in-flight", "backoff", "delivered", "failed", "cancelled"];
-const log = createLogger(process.env.DEBUG_INDEX ? "info" : "silent");
+const log = createLogger("silent");
 const encoder = new TextEncoder();
 let nats: NatsProcess;
 let nc: NatsConnection;
@@ -322,13 +322,13 @@ describe("the delivery index", () => {
       for (const id of [batched, separate]) {
         expect(await listing.lookup(id), id).toBeNull();
         // What a search shows for it, read from its journal, is its entry.
-        expect(await journal.store.readListed(id), id).toEqual(got.get(id)![0]);
+        expect(await journal.store.readListed(id, async () => null), id).toEqual(got.get(id)![0]);
       }
       expect(got.get(batched)![0]).toMatchObject({
         state: "delivered",
         fields: { target: url(batched), host: "final.example" },
       });
-      expect(await journal.store.readListed(newIds(1)[0]!)).toBeNull();
+      expect(await journal.store.readListed(newIds(1)[0]!, async () => null)).toBeNull();
     } finally {
       await running.stop();
     }
@@ -336,30 +336,38 @@ describe("the delivery index", () => {
 
   it("a batch read again after its duplicate window by an instance taking over from a crashed one writes nothing twice", async () => {
     const checkpoints = new DeliveryIndex(journal.jsm, journal.publisher, journal.layout, async () => null);
+    const listing = new DeliveryListing(jetstream(nc), journal.jsm, journal.layout);
     const journalEnd = async () => (await journal.jsm.streams.info(journal.layout.streams.journal)).state.last_seq;
     const indexedTo = async (seq: number) =>
       await eventually(async () => ((await checkpoints.readCheckpoint())?.value.through ?? 0) >= seq || undefined);
     const before = newIds(30);
     await journalMany(before, "http://reread.example/a");
     const first = indexer("reread-a", 3_000, 40);
-    const ids = newIds(60);
-    let through: number;
     try {
-      await indexedTo(await journalEnd());
-      through = await journalEnd();
-      // These, the crashed instance indexed but did not checkpoint: a third delivered from the start.
-      await journalMany(ids, "http://reread.example/b");
       await indexedTo(await journalEnd());
     } finally {
       await first.stop();
     }
+    const covered = (await checkpoints.readCheckpoint())!.value;
+    // These, the crashed instance indexed in one batch but did not checkpoint.
+    const ids = newIds(60);
+    await journalMany(ids, "http://reread.example/b");
+    const crashed = indexer("reread-crashed", 3_000, 500);
+    try {
+      await indexedTo(await journalEnd());
+    } finally {
+      await crashed.stop();
+    }
+    const delivered = ids.filter((_, i) => STATES[i % STATES.length] === "delivered");
+    // Delivered from the start: an entry and no pointer, so only reading the entries back keeps them single.
+    for (const id of delivered) expect(await listing.lookup(id), id).toBeNull();
     const index = journal.layout.streams.index;
     const { duplicate_window: window } = (await journal.jsm.streams.info(index)).config;
     // The stream would take the same entries again as duplicates within its window (2 min): close it.
     await journal.jsm.streams.update(index, { duplicate_window: 100_000_000 });
     const current = await checkpoints.readCheckpoint();
     await checkpoints.writeCheckpoint(
-      { through, behind: 0, owner: "reread-crashed", renewedAt: Date.now() - 60_000 },
+      { ...covered, owner: "reread-crashed", renewedAt: Date.now() - 60_000 },
       current!.seq,
     );
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -381,6 +389,41 @@ describe("the delivery index", () => {
       await second.stop();
       await journal.jsm.streams.update(index, { duplicate_window: window });
     }
+  });
+
+  it("an update applied again after its old entry was deleted finishes without an error", async () => {
+    const fieldsOf = async () => null;
+    const [id] = newIds(1) as [string];
+    const fields = {
+      target: "http://again.test/hook",
+      host: "again.test",
+      subscriptionId: null,
+      topic: null,
+      eventType: null,
+      eventId: null,
+      createdAt: new Date().toISOString(),
+    };
+    const update = (state: string, journalSeq: number, fresh: boolean) => ({
+      id,
+      state,
+      journalSeq,
+      updatedAt: new Date().toISOString(),
+      fields: fresh ? fields : null,
+      fresh,
+    });
+    const a = new DeliveryIndex(journal.jsm, journal.publisher, journal.layout, fieldsOf);
+    // An entry before it, so the one deleted lies inside the stream: nats-server answers a second delete
+    // of it "sequence N not found", and of a message below the stream's first "no message found".
+    const [other] = newIds(1) as [string];
+    await a.apply(await a.prepare({ ...update("pending", 5, true), id: other }));
+    await a.apply(await a.prepare(update("pending", 10, true)));
+    await a.apply(await a.prepare(update("in-flight", 20, false)));
+    // A batch read again by another instance: the pointer names the pending entry as the one to delete, deleted already.
+    const b = new DeliveryIndex(journal.jsm, journal.publisher, journal.layout, fieldsOf);
+    await b.apply(await b.prepare(update("in-flight", 20, false)));
+    const mine = (await entries()).get(id);
+    expect(mine).toHaveLength(1);
+    expect(mine![0]).toMatchObject({ state: "in-flight", journalSeq: 20 });
   });
 
   it("counts what it lists, and pages through all of it once", async () => {

@@ -187,20 +187,42 @@ describe("listing deliveries", () => {
 
   it("pages a search by event id with a cursor, newest change first, each delivery once", async () => {
     const ok = await suite.startReceiver();
+    const gone = await suite.startReceiver(() => ({ status: 410 }));
     const topic = `listing/many-${crypto.randomUUID().slice(0, 8)}`;
     const subs: string[] = [];
-    for (let i = 0; i < 5; i++) subs.push(await subscribe(topic, `${ok.url}/s${i}`));
+    // Delivered from the start (no pointer in the index) and failed (a pointer): a search reads both the same way.
+    for (let i = 0; i < 3; i++) subs.push(await subscribe(topic, `${ok.url}/s${i}`));
+    for (let i = 0; i < 2; i++) subs.push(await subscribe(topic, `${gone.url}/s${i}`));
     const event = await publish(topic, "order.paid");
-    await ok.waitFor(5);
+    await ok.waitFor(3);
+    await gone.waitFor(2);
     await eventually(async () => {
-      const { data } = await json(`/api/v1/deliveries?q=${event}&limit=100&state=delivered`);
-      return data.length === 5 || undefined;
+      const { data } = await json(`/api/v1/deliveries?q=${event}&limit=100`);
+      return data.filter((row: any) => row.state === "delivered" || row.state === "failed").length === 5 || undefined;
     });
     const rows = await allPages(`q=${event}&limit=2`, async () => {});
     expect(rows.map((row: any) => row.subscription_id).sort()).toEqual([...subs].sort());
-    expect(rows.every((row: any) => row.state === "delivered" && row.event_id === event)).toBe(true);
+    expect(rows.map((row: any) => row.state).sort()).toEqual([
+      "delivered",
+      "delivered",
+      "delivered",
+      "failed",
+      "failed",
+    ]);
+    expect(rows.every((row: any) => row.event_id === event)).toBe(true);
     const times = rows.map((row: any) => row.updated_at);
     expect([...times].sort().reverse()).toEqual(times);
+    // A search's cursor counts something else than a page's: each is refused on the other.
+    const { next_cursor: searchCursor } = await json(`/api/v1/deliveries?q=${event}&limit=2`);
+    const { next_cursor: pageCursor } = await json(`/api/v1/deliveries?topic=${topic}&limit=2`);
+    for (
+      const path of [`/api/v1/deliveries?cursor=${searchCursor}`, `/api/v1/deliveries?q=${event}&cursor=${pageCursor}`]
+    ) {
+      const response = await api(suite.hookd.url, path);
+      expect(response.status, path).toBe(400);
+      expect(response.headers.get("content-type")).toContain("application/problem+json");
+      expect(JSON.stringify(await response.json())).toContain("cursor must come from a page of the same query");
+    }
   });
 
   it("finds the delivery an idempotency key created, by the key", async () => {

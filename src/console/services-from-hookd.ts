@@ -1,7 +1,7 @@
 import type { DeliveryChange as HookdChange } from "../domain/delivery-changes.ts";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { DELIVERY_STATES, type DeliveryState } from "../../actors/delivery.machine.ts";
-import { decodeCursor, encodeCursor, filterTokens } from "../domain/delivery-listing.ts";
+import { cursorKindOf, decodeCursor, encodeCursor, filterTokens } from "../domain/delivery-listing.ts";
 import type { BulkJobView } from "../runtime/bulk-jobs.ts";
 import type { ConsoleServices as HookdServices } from "../runtime/console-services.ts";
 import type { DeliveryChangeFeed as SharedFeed } from "../nats/delivery-change-feed.ts";
@@ -64,7 +64,10 @@ function indexOf({ listing, js, layout }: HookdServiceDeps): DeliveryIndex {
     },
     async page(filter, cursor, limit) {
       const facets = facetsOf(filter);
-      const beforeSeq = cursor === null ? null : decodeCursor(cursor);
+      const kind = cursorKindOf(filter.search ? { q: filter.search } : {});
+      const decoded = cursor === null ? null : decodeCursor(cursor);
+      // A cursor of the other kind (a search's on a plain page) starts the list from its top.
+      const beforeSeq = decoded?.kind === kind ? decoded.beforeSeq : null;
       const [page, counted] = await Promise.all([
         listDeliveries(listing, {
           ...facets,
@@ -79,7 +82,7 @@ function indexOf({ listing, js, layout }: HookdServiceDeps): DeliveryIndex {
       ]);
       return {
         rows: page.entries.map(rowOf),
-        nextCursor: page.nextBefore === null ? null : encodeCursor(page.nextBefore),
+        nextCursor: page.nextBefore === null ? null : encodeCursor(page.nextBefore, kind),
         counts: counted.counts as Record<DeliveryState, number>,
         indexSeq: page.indexSeq,
       };

@@ -129,18 +129,30 @@ export function matchesFilter(fields: ListingFields, filter: ListingFilter): boo
     (filter.eventType === undefined || fields.eventType === filter.eventType);
 }
 
-const CURSOR_PREFIX = "c1.";
+/**
+ * What a cursor's sequence counts: a page of the index goes by index sequence, a search (found by
+ * id, not read from the index) by journal sequence. The cursor says which, so one taken from a
+ * search is refused on a page, and the other way round, instead of starting it somewhere unrelated.
+ */
+export type CursorKind = "index" | "search";
+const CURSOR_PREFIXES: Record<CursorKind, string> = { index: "c1.", search: "s1." };
 
-/** A cursor is opaque to callers: the index sequence the next page starts below. */
-export function encodeCursor(beforeSeq: number): string {
-  return CURSOR_PREFIX + beforeSeq.toString(36);
+/** A cursor is opaque to callers: the sequence the next page starts below, and what it counts. */
+export function encodeCursor(beforeSeq: number, kind: CursorKind): string {
+  return CURSOR_PREFIXES[kind] + beforeSeq.toString(36);
 }
 
-/** The sequence a cursor holds; null for anything encodeCursor did not make. */
-export function decodeCursor(cursor: string): number | null {
-  if (!cursor.startsWith(CURSOR_PREFIX)) return null;
-  const digits = cursor.slice(CURSOR_PREFIX.length);
+/** The sequence a cursor holds and its kind; null for anything encodeCursor did not make. */
+export function decodeCursor(cursor: string): { kind: CursorKind; beforeSeq: number } | null {
+  const kind = (Object.keys(CURSOR_PREFIXES) as CursorKind[]).find((k) => cursor.startsWith(CURSOR_PREFIXES[k]));
+  if (kind === undefined) return null;
+  const digits = cursor.slice(CURSOR_PREFIXES[kind].length);
   if (!/^[0-9a-z]{1,11}$/.test(digits)) return null;
   const seq = parseInt(digits, 36);
-  return Number.isSafeInteger(seq) && seq > 0 ? seq : null;
+  return Number.isSafeInteger(seq) && seq > 0 ? { kind, beforeSeq: seq } : null;
+}
+
+/** The kind of cursor a list query's pages carry: a search's when it has `q`. */
+export function cursorKindOf(query: { q?: string }): CursorKind {
+  return query.q === undefined ? "index" : "search";
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  cursorKindOf,
   decodeCursor,
   encodeCursor,
   facetToken,
@@ -70,10 +71,16 @@ describe("the delivery list's fields and tokens", () => {
     expect(matchesFilter(fields, { topic: "crm" })).toBe(false);
   });
 
-  it("makes cursors that only it reads back", () => {
-    for (const seq of [1, 36, 1_000_000, Number.MAX_SAFE_INTEGER]) expect(decodeCursor(encodeCursor(seq))).toBe(seq);
-    for (const bad of ["", "abc", "c1.", "c1.-5", "c1.0", "c2.10", "dlv_01J9Z3QK8Y2M4N6P8R0T2V4X6Z", "c1.ZZ"]) {
+  it("makes cursors that only it reads back, each saying what its sequence counts", () => {
+    for (const seq of [1, 36, 1_000_000, Number.MAX_SAFE_INTEGER]) {
+      expect(decodeCursor(encodeCursor(seq, "index"))).toEqual({ kind: "index", beforeSeq: seq });
+      expect(decodeCursor(encodeCursor(seq, "search"))).toEqual({ kind: "search", beforeSeq: seq });
+    }
+    expect(encodeCursor(36, "index")).not.toBe(encodeCursor(36, "search"));
+    for (const bad of ["", "abc", "c1.", "s1.", "c1.-5", "c1.0", "c2.10", "dlv_01J9Z3QK8Y2M4N6P8R0T2V4X6Z", "c1.ZZ"]) {
       expect(decodeCursor(bad), bad).toBeNull();
     }
+    expect(cursorKindOf({})).toBe("index");
+    expect(cursorKindOf({ q: "dlv_01J9Z3QK8Y2M4N6P8R0T2V4X6Z" })).toBe("search");
   });
 });

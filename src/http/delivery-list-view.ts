@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { z } from "zod";
-import { decodeCursor, encodeCursor, type ListingFilter } from "../domain/delivery-listing.ts";
+import { cursorKindOf, decodeCursor, encodeCursor, type ListingFilter } from "../domain/delivery-listing.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import type { IndexEntry } from "../nats/delivery-index.ts";
 import type { DeliveryListing } from "../nats/delivery-listing.ts";
@@ -76,14 +76,14 @@ export async function listDeliveriesView(c: Context, query: ListQuery, deps: Lis
     {
       ...filterOf(query),
       ...(query.state === undefined ? {} : { state: query.state }),
-      ...(query.cursor === undefined ? {} : { beforeSeq: decodeCursor(query.cursor)! }),
+      ...(query.cursor === undefined ? {} : { beforeSeq: decodeCursor(query.cursor)!.beforeSeq }),
       ...(query.since === undefined ? {} : { since: query.since }),
       ...(query.until === undefined ? {} : { until: query.until }),
       ...(query.q === undefined ? {} : { q: query.q }),
       limit: query.limit,
     },
   );
-  const nextCursor = page.nextBefore === null ? null : encodeCursor(page.nextBefore);
+  const nextCursor = page.nextBefore === null ? null : encodeCursor(page.nextBefore, cursorKindOf(query));
   return c.json({
     data: page.entries.map(rowOf),
     next_cursor: nextCursor,

@@ -7,7 +7,7 @@ import { HeaderMapSchema, HeaderValueSchema, lowercaseHeaderNames } from "../dom
 import { isDeliveryId } from "../domain/ids.ts";
 import { isValidSecret } from "../domain/sign-standard-webhooks.ts";
 import type { Logger } from "../log.ts";
-import { decodeCursor } from "../domain/delivery-listing.ts";
+import { cursorKindOf, decodeCursor } from "../domain/delivery-listing.ts";
 import { loadDeliveryBody } from "../runtime/delivery-body.ts";
 import { DeliveryNotFoundError } from "../runtime/delivery-commands.ts";
 import { DeliveryViewSchema, loadDeliveryView } from "../runtime/delivery-view.ts";
@@ -94,7 +94,10 @@ export const ListDeliveriesQuerySchema = z.object({
   q: z.string().min(1, "q must not be empty").max(255, "q is at most 255 characters").optional().describe(
     "a delivery id, an event id (the deliveries its fan-out created) or an idempotency key (the newest delivery created with it); the other filters still apply",
   ),
-});
+}).refine(
+  (query) => query.cursor === undefined || decodeCursor(query.cursor)?.kind === cursorKindOf(query),
+  { message: "cursor must come from a page of the same query (with q, or without)", path: ["cursor"] },
+);
 
 function facetParam(name: string, description: string) {
   return z.string().min(1, `${name} must not be empty`).max(1000, `${name} is at most 1000 characters`).optional()

@@ -1,6 +1,6 @@
-import type { JetStreamManager } from "@nats-io/jetstream";
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { deliveryMachine } from "../../actors/delivery.machine.ts";
 import { facetToken, facetTokens, type ListingFields, ListingFieldsSchema } from "../domain/delivery-listing.ts";
-import { firstSeqWhere } from "./first-seq-where.ts";
 import { Journal, JournalConflictError, NatsUnavailableError, unavailable } from "./journal.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 import type { JetStreamLayout } from "./layout.ts";
@@ -9,27 +9,27 @@ import type { JetStreamLayout } from "./layout.ts";
  * The delivery list's index, written by the indexer (runtime/delivery-indexer.ts) and read by
  * delivery-listing.ts. Each delivery has one entry in HOOKD_INDEX on a subject naming its state
  * and hashed facets, so a state's entries are a subject filter, its count is the stream's
- * per-subject counts, and a page is a short read near the stream's end. Each delivery also has one
- * pointer in HOOKD_INDEXED (one message per subject) saying which entry is its current one, which
- * journal sequence that entry reflects, and the entry before it: an update writes the new entry,
- * moves the pointer at its expected sequence, then deletes the old entry. The journal sequence
- * makes updates monotonic (an older update never replaces a newer one, whoever writes it), the
- * entry's msgID makes a replayed update reuse the entry it already wrote, and the pointer's
+ * per-subject counts, and a page is a short read near the stream's end. A delivery that can still
+ * change also has one pointer in HOOKD_INDEXED (one message per subject) saying which entry is its
+ * current one, which journal sequence that entry reflects, and the entry before it: an update writes
+ * the new entry, moves the pointer at its expected sequence, then deletes the old entry. The journal
+ * sequence makes updates monotonic (an older update never replaces a newer one, whoever writes it),
+ * the entry's msgID makes a replayed update reuse the entry it already wrote, and the pointer's
  * `previous` lets a replay finish a delete that a crash cut off. A delivery created with an
  * idempotency key also gets a pointer from the key's hash, so a search by key is one read.
  *
  * A delivery whose first entry is already `delivered` (created and delivered within one batch, as
- * most are) gets no pointer: that state is final, so no update ever needs one, and a search by id
- * reads such a delivery from its journal (decision record 36). That saves two of the five NATS
- * messages the index costs such a delivery. With no pointer to compare, a batch read again (an
- * instance that stopped without handing the lease back) relies on the entry's msgID, and past the
- * stream's duplicate window on the entries the index already holds past the checkpoint
- * (`recoverAfter`).
+ * most are) gets no pointer: that state is final, so no update ever needs one, and a search reads
+ * deliveries from the journal (decision record 36). That saves two of the five NATS messages the
+ * index costs such a delivery. With no pointer to compare, a batch read again (an instance that
+ * stopped without moving the checkpoint) relies on the entry's msgID within the stream's duplicate
+ * window, and past it on the entries read back from beyond the checkpoint (`recoverAfter`); a
+ * delivery among those takes the pointer path, so it may get a pointer after all, which is harmless.
  */
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** What the server answers a delete of a message already gone: "no message found", or "sequence N not found" for one whose block it dropped. */
+/** A delete of a message already gone: "no message found" below the stream's first, "sequence N not found" inside it. */
 const NO_MESSAGE = /no message found|sequence \d+ not found/i;
 const MAX_ROUNDS = 5;
 /**
@@ -38,13 +38,17 @@ const MAX_ROUNDS = 5;
  * (another instance indexed since) only costs the conflict that reads it anew. About 0.7 KB each: 7 MB at most.
  */
 const WRITTEN_POINTERS_MAX = 10_000;
-/** The state nothing leaves (the delivery machine's final state): its entry is never replaced. */
-const FINAL_STATE = "delivered";
+/** The states nothing leaves (the delivery machine's final ones): an entry in one is never replaced. */
+export const FINAL_STATES: ReadonlySet<string> = new Set(
+  Object.entries(deliveryMachine.config.states ?? {}).filter(([, node]) => node.type === "final").map(([name]) => name),
+);
 /**
  * Entries read back at most after a takeover: one batch's worth and more (a batch is 8,000 journal
  * messages at most). Past it, a batch read again relies on the duplicate window alone.
  */
 const RECOVERED_MAX = 50_000;
+const RECOVERY_FETCH = 1_000;
+const RECOVERY_EXPIRES_MS = 2_000;
 
 /** An entry's body: everything a listed row shows, so a page reads nothing else. */
 export type IndexEntry = { id: string; state: string; updatedAt: string; journalSeq: number; fields: ListingFields };
@@ -67,8 +71,12 @@ export type IndexUpdate = {
   fresh: boolean;
 };
 
-/** How far the indexer has read, how many delivery journal messages were then still unread, who reads. */
-export type Checkpoint = { through: number; behind: number; owner: string; renewedAt: number };
+/**
+ * How far the indexer has read, how many delivery journal messages were then still unread, who
+ * reads, and the index sequence every entry written for what it has read lies at or below (absent
+ * in a checkpoint written before hookd kept it).
+ */
+export type Checkpoint = { through: number; behind: number; owner: string; renewedAt: number; indexSeq?: number };
 
 /** An update with what it is applied on: the delivery's pointer now and its fields, read beforehand. */
 export type PreparedUpdate = { update: IndexUpdate; pointer: StoredPointer | null; fields: ListingFields | null };
@@ -82,6 +90,7 @@ export class DeliveryIndex {
   readonly #recovered = new Map<string, number>();
   /** The deliveries those entries belong to: their updates read the pointer, whatever the batch says. */
   readonly #recoveredIds = new Set<string>();
+  #highestEntrySeq = 0;
 
   constructor(
     private readonly jsm: JetStreamManager,
@@ -112,7 +121,7 @@ export class DeliveryIndex {
     // The journal no longer has the delivery (aged out): nothing to list.
     const fields = prepared.fields;
     if (!fields) return;
-    if (this.#isFresh(update) && update.state === FINAL_STATE) {
+    if (this.#isFresh(update) && FINAL_STATES.has(update.state)) {
       // Its only entry, and the last: no pointer (the key's, if any, as below).
       const key = fields.idempotencyKey;
       await Promise.all([
@@ -159,30 +168,50 @@ export class DeliveryIndex {
   }
 
   /**
-   * Reads back the entries written past `through` (the checkpoint a new leader starts from): the
-   * batch an instance applied but did not checkpoint before it stopped, which this leader reads
-   * again. Written in journal order, batch after batch, so they are the index's last entries and a
-   * binary search finds the first. Applying that batch again then writes none of them twice, even
-   * past the stream's duplicate window (a lone instance restarted after minutes). Returns how many.
+   * Reads back the entries written past `indexSeq` (the checkpoint's: every entry for a journal
+   * message it covers sits at or below it): those of a batch an instance applied but did not
+   * checkpoint before it stopped, which this leader reads again. Applying that batch again then
+   * writes none of them twice, even past the stream's duplicate window (a lone instance restarted
+   * after minutes). Read through a consumer, which the stream's leader serves: an absence must be
+   * true. Returns how many.
    */
-  async recoverAfter(through: number): Promise<number> {
+  async recoverAfter(indexSeq: number, js: JetStreamClient): Promise<number> {
     this.#recovered.clear();
     this.#recoveredIds.clear();
-    const stream = this.layout.streams.index;
-    const { first_seq: first, last_seq: last, messages } = (await this.jsm.streams.info(stream).catch(unavailable))
-      .state;
-    if (messages === 0) return 0;
-    const anyEntry = this.layout.subjects.indexFilter(null, [null, null, null, null]);
-    const from = await firstSeqWhere(this.jsm, stream, anyEntry, { first, last }, (found) => {
-      return (found.json() as IndexEntry).journalSeq > through;
+    const last = await this.lastEntrySeq();
+    if (last <= indexSeq) return 0;
+    const consumer = await js.consumers.get(this.layout.streams.index, {
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: indexSeq + 1,
     });
-    if (from > last) return 0;
-    for (const entry of await this.#entries.readAll(anyEntry, from, RECOVERED_MAX)) {
-      const body = JSON.parse(decoder.decode(entry.data)) as IndexEntry;
-      this.#recovered.set(entryMsgID(body.id, body.journalSeq), entry.seq);
-      this.#recoveredIds.add(body.id);
+    try {
+      for (let done = false; !done && this.#recovered.size < RECOVERED_MAX;) {
+        const wanted = Math.min(RECOVERY_FETCH, last - indexSeq);
+        let got = 0;
+        for await (const message of await consumer.fetch({ max_messages: wanted, expires: RECOVERY_EXPIRES_MS })) {
+          got++;
+          const body = message.json<IndexEntry>();
+          this.#recovered.set(entryMsgID(body.id, body.journalSeq), message.seq);
+          this.#recoveredIds.add(body.id);
+          if (message.seq >= last || message.info.pending === 0) done = true;
+        }
+        // Nothing more to hand out: the last entries were deleted before they were read.
+        if (got === 0) done = true;
+      }
+    } finally {
+      await consumer.delete().catch(() => undefined);
     }
     return this.#recovered.size;
+  }
+
+  /** The index's last sequence: where a checkpoint says it has read back to, when one from before it was kept has none. */
+  async lastEntrySeq(): Promise<number> {
+    return (await this.jsm.streams.info(this.layout.streams.index).catch(unavailable)).state.last_seq;
+  }
+
+  /** The highest entry sequence this index has written or reused: every entry of what it applied lies at or below it. */
+  get highestEntrySeq(): number {
+    return this.#highestEntrySeq;
   }
 
   async readCheckpoint(): Promise<{ seq: number; value: Checkpoint } | null> {
@@ -216,9 +245,10 @@ export class DeliveryIndex {
     const subject = this.layout.subjects.indexEntry(update.state, facetTokens(fields));
     const msgID = entryMsgID(update.id, update.journalSeq);
     const recovered = this.#recovered.get(msgID);
-    if (recovered !== undefined) return recovered;
-    const written = await this.#entries.append(subject, encoder.encode(JSON.stringify(body)), { msgID });
-    return written.seq;
+    const seq = recovered ??
+      (await this.#entries.append(subject, encoder.encode(JSON.stringify(body)), { msgID })).seq;
+    this.#highestEntrySeq = Math.max(this.#highestEntrySeq, seq);
+    return seq;
   }
 
   /** The batch says no entry can exist yet, and no entry read back at a takeover says otherwise. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { facetTokens, type ListingFields } from "../domain/delivery-listing.ts";
-import { DeliveryIndex, type IndexUpdate } from "./delivery-index.ts";
+import { facetToken, facetTokens, type ListingFields } from "../domain/delivery-listing.ts";
+import { DeliveryIndex, FINAL_STATES, type IndexUpdate } from "./delivery-index.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
 import { createLayout } from "./layout.ts";
 
@@ -70,5 +70,25 @@ describe("DeliveryIndex.apply", () => {
     const entries = published.filter((subject) => subject.startsWith(layout.subjects.indexEntry("pending", [])));
     const entryOf = (host: string) => layout.subjects.indexEntry("pending", facetTokens(fields(host)));
     expect(entries).toEqual([entryOf("a.example"), entryOf("b.example")]);
+  });
+
+  it("gives a delivery delivered from the start its entry and its key's pointer, no pointer of its own, in order", async () => {
+    const { publisher, published } = recordingPublisher();
+    const index = new DeliveryIndex({} as JetStreamManager, publisher, layout, async () => null);
+    const delivered = { ...fresh("dlv_A", 10), state: "delivered" };
+    const first = { update: delivered, pointer: null, fields: fields("a.example", "order-1") };
+    const second = { update: fresh("dlv_B", 11), pointer: null, fields: fields("b.example") };
+    await Promise.all([index.apply(first), index.apply(second)]);
+    expect(published).toEqual([
+      layout.subjects.indexEntry("delivered", facetTokens(fields("a.example", "order-1"))),
+      layout.subjects.indexedKey(facetToken("order-1")),
+      layout.subjects.indexEntry("pending", facetTokens(fields("b.example"))),
+      layout.subjects.indexedDelivery("dlv_B"),
+    ]);
+    expect(index.highestEntrySeq).toBe(3);
+  });
+
+  it("takes the delivery machine's final states as those an entry never leaves: delivered alone", () => {
+    expect([...FINAL_STATES]).toEqual(["delivered"]);
   });
 });

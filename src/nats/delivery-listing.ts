@@ -1,7 +1,6 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { facetToken, filterTokens, type ListingFilter, matchesFilter } from "../domain/delivery-listing.ts";
 import type { Checkpoint, IndexEntry, KeyPointer, Pointer } from "./delivery-index.ts";
-import { firstSeqWhere } from "./first-seq-where.ts";
 import { unavailable } from "./journal.ts";
 import type { JetStreamLayout } from "./layout.ts";
 
@@ -13,7 +12,8 @@ import type { JetStreamLayout } from "./layout.ts";
  * server skips other entries by subject and hands over only matching ones. A cursor is the lowest
  * sequence shown, so the next page starts strictly below it: an entry never shows twice, and a
  * delivery whose state changes meanwhile gets a new entry above the cursor (its old one is deleted)
- * instead of moving into a later page.
+ * instead of moving into a later page. (A search pages by journal sequence instead, with a cursor
+ * of its own kind: runtime/delivery-list.ts.)
  */
 
 export type ListedEntry = IndexEntry & { seq: number };
@@ -225,14 +225,17 @@ export class DeliveryListing {
    * entries' own times: the indexer writes entries in journal order, so their times rise with
    * their sequences, also for a backfilled journal whose entries were all written today.
    */
-  #firstSeqAt(time: Date, first: number, last: number): Promise<number> {
+  async #firstSeqAt(time: Date, first: number, last: number): Promise<number> {
     const anyEntry = this.layout.subjects.indexFilter(null, [null, null, null, null]);
-    return firstSeqWhere(
-      this.jsm,
-      this.layout.streams.index,
-      anyEntry,
-      { first, last },
-      (found) => Date.parse((found.json() as IndexEntry).updatedAt) >= time.getTime(),
-    );
+    let [lo, hi] = [first, last + 1];
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const found = await this.jsm.direct.getMessage(this.layout.streams.index, { seq: mid, next_by_subj: anyEntry })
+        .catch(unavailable);
+      if (!found || found.seq >= hi) hi = mid;
+      else if (Date.parse((found.json() as IndexEntry).updatedAt) < time.getTime()) lo = found.seq + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }

@@ -229,21 +229,28 @@ export class DeliveryStore {
   }
 
   /**
-   * The delivery as its list entry shows it, read from its journal: for a search that finds no
-   * pointer in the index (a delivery indexed as delivered from the start has none, decision record
-   * 36, and one not indexed yet has none either). Null when the journal holds nothing of it.
+   * The delivery as a list row shows it, read from its journal: its state, the time and journal
+   * sequence of its last change. A search shows this, not the index's entry, which may lag behind
+   * (and a delivery indexed as delivered from the start has no pointer to find it by, decision
+   * record 36). Its fields come from the last message's listing header, else from `indexedFields`
+   * (the index's, when it has them), else from the created event. Null when the journal holds
+   * nothing of it.
    */
-  async readListed(id: string): Promise<IndexEntry | null> {
+  async readListed(id: string, indexedFields: () => Promise<ListingFields | null>): Promise<IndexEntry | null> {
     const created = this.#subjects.deliveryCreated(id);
     const last = await this.journal.readLast(this.#subjects.deliveryTransitions(id)) ??
       await this.journal.readLast(created);
     if (!last) return null;
-    const state = last.subject === created ? "pending" : storedStepsOf(last).steps.at(-1)?.after.state ?? "pending";
-    const fields = listingFieldsFrom(last.headers[LISTING_HEADER]) ?? await this.#listingFieldsOf(id);
-    return fields && { id, state, updatedAt: last.time.toISOString(), journalSeq: last.seq, fields };
+    const listed = listingFieldsFrom(last.headers[LISTING_HEADER]) ?? await indexedFields() ??
+      await this.#listingFieldsOf(id);
+    if (!listed) return null;
+    const state = last.subject === created
+      ? "pending"
+      : last.headers[STATE_HEADER] || (storedStepsOf(last).steps.at(-1)?.after.state ?? "pending");
+    return { id, state, updatedAt: last.time.toISOString(), journalSeq: last.seq, fields: listed };
   }
 
-  /** From the created event itself, for a delivery journaled before its messages carried the listing header. */
+  /** From the created event itself, for a delivery whose last message carries no listing header. */
   async #listingFieldsOf(id: string): Promise<ListingFields | null> {
     const stored = await this.readCreated(id);
     return stored ? listingFieldsOf(stored.event) : null;

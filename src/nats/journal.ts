@@ -117,11 +117,11 @@ export class Journal {
     return message ? toEntry(message) : null;
   }
 
-  /** Every entry of one subject, oldest first; from `fromSeq` on, and at most `max`, when given. */
-  async readAll(subject: string, fromSeq = 1, max = Infinity): Promise<JournalEntry[]> {
+  /** Every entry of one subject, oldest first. */
+  async readAll(subject: string): Promise<JournalEntry[]> {
     const entries: JournalEntry[] = [];
-    let seq = fromSeq - 1;
-    while (entries.length < max) {
+    let seq = 0;
+    for (;;) {
       const message = await this.jsm.direct.getMessage(this.stream, { seq: seq + 1, next_by_subj: subject }).catch(
         unavailable,
       );
@@ -129,6 +129,5 @@ export class Journal {
       entries.push(toEntry(message));
       seq = message.seq;
     }
-    return entries;
   }
 }

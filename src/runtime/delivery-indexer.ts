@@ -16,7 +16,8 @@ import type { JetStreamLayout } from "../nats/layout.ts";
  * handed back (an instance that stops hands it back). A new
  * index (or an old journal) is read from the journal's first message: that is the backfill. A batch
  * is applied before the checkpoint moves past it, so a crash makes the next leader read it again,
- * which writes nothing twice (updates are monotonic by journal sequence).
+ * which writes nothing twice: updates are monotonic by journal sequence, and the next leader first
+ * reads back the entries written past the checkpoint (DeliveryIndex.recoverAfter).
  */
 
 export type DeliveryIndexerDeps = {
@@ -37,7 +38,7 @@ export type DeliveryIndexerDeps = {
 
 export type DeliveryIndexer = { stop(): Promise<void> };
 
-type Lease = { checkpointSeq: number; through: number };
+type Lease = { checkpointSeq: number; through: number; indexSeq: number };
 
 const FETCH_EXPIRES_MS = 1_000;
 /** Journal messages per batch at most: a larger batch folds more of a delivery's messages into one update. */
@@ -89,13 +90,15 @@ async function claim(deps: DeliveryIndexerDeps, leaseMs: number): Promise<Lease 
   const now = deps.clock();
   if (current && current.value.owner !== deps.owner && now - current.value.renewedAt < leaseMs) return null;
   const through = current?.value.through ?? 0;
+  // A checkpoint from before hookd kept it: every entry so far had a pointer, which keeps a batch read again from writing twice.
+  const indexSeq = current?.value.indexSeq ?? await deps.index.lastEntrySeq();
   try {
     const checkpointSeq = await deps.index.writeCheckpoint(
-      { through, behind: current?.value.behind ?? 0, owner: deps.owner, renewedAt: now },
+      { through, behind: current?.value.behind ?? 0, owner: deps.owner, renewedAt: now, indexSeq },
       current?.seq ?? 0,
     );
     if (current?.value.owner !== deps.owner) deps.log.info({ through }, "this instance now keeps the delivery index");
-    return { checkpointSeq, through };
+    return { checkpointSeq, through, indexSeq };
   } catch (error) {
     if (error instanceof JournalConflictError) return null;
     throw error;
@@ -107,7 +110,7 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
   // Stopped while the lease was being taken: no consumer (which can take long to make) before the hand-back.
   if (stopped()) return;
   // What an instance that stopped without moving the checkpoint wrote already: the batch read again writes none twice.
-  const recovered = await deps.index.recoverAfter(lease.through);
+  const recovered = await deps.index.recoverAfter(lease.indexSeq, deps.js);
   if (recovered > 0) {
     deps.log.info({ recovered, through: lease.through }, "index entries past the checkpoint read back");
   }
@@ -118,7 +121,7 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lease.through + 1 }
       : { deliver_policy: DeliverPolicy.All }),
   });
-  let { checkpointSeq, through } = lease;
+  let { checkpointSeq, through, indexSeq } = lease;
   let behind = 0;
   let renewedAt = deps.clock();
   try {
@@ -129,8 +132,9 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
       const updates = foldBatch(deps.layout, messages);
       messages.length = 0;
       if (last) {
-        await applyBatch(deps, updates);
+        if (!await applyBatch(deps, updates, checkpointSeq)) return lostLease(deps);
         through = last.seq;
+        indexSeq = Math.max(indexSeq, deps.index.highestEntrySeq);
       }
       // What the server said was still to come after the batch's last message; none after an empty wait.
       behind = last?.info.pending ?? 0;
@@ -138,19 +142,22 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
       if (!last && now - renewedAt < leaseMs / 3) continue;
       try {
         checkpointSeq = await deps.index.writeCheckpoint(
-          { through, behind, owner: deps.owner, renewedAt: now },
+          { through, behind, owner: deps.owner, renewedAt: now, indexSeq },
           checkpointSeq,
         );
         renewedAt = now;
       } catch (error) {
         if (!(error instanceof JournalConflictError)) throw error;
-        deps.log.warn("another instance took over the delivery index (this one paused past its lease)");
-        return;
+        return lostLease(deps);
       }
     }
   } finally {
     await consumer.delete().catch(() => undefined);
   }
+}
+
+function lostLease(deps: DeliveryIndexerDeps): void {
+  deps.log.warn("another instance took over the delivery index (this one paused past its lease)");
 }
 
 /**
@@ -237,13 +244,19 @@ function listingFieldsIn(message: JsMsg): ListingFields | null {
 /**
  * Applies a batch's updates in the order of their journal sequences, so entries are stored in the
  * order the deliveries changed (a page's `since` and `until` rely on it): what each needs is read
- * first, in parallel, then each chunk's entries are published in order in one turn.
+ * first, in parallel, then each chunk's entries are published in order in one turn. Before each
+ * chunk's writes it checks that no other instance has written the checkpoint since `checkpointSeq`
+ * (this one paused past its lease): a delivery listed as delivered from the start has no pointer
+ * whose compare-and-set would stop a second entry. False when the lease was lost.
  */
-async function applyBatch(deps: DeliveryIndexerDeps, folded: IndexUpdate[]): Promise<void> {
+async function applyBatch(deps: DeliveryIndexerDeps, folded: IndexUpdate[], checkpointSeq: number): Promise<boolean> {
   const updates = folded.sort((a, b) => a.journalSeq - b.journalSeq);
   const chunk = deps.parallelism ?? PARALLELISM;
   for (let start = 0; start < updates.length; start += chunk) {
     const prepared = await Promise.all(updates.slice(start, start + chunk).map((update) => deps.index.prepare(update)));
+    // A replica behind may answer an older checkpoint than this instance's own; only a newer one is another's.
+    if (((await deps.index.readCheckpoint())?.seq ?? 0) > checkpointSeq) return false;
     await Promise.all(prepared.map((one) => deps.index.apply(one)));
   }
+  return true;
 }

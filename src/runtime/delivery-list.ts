@@ -22,8 +22,8 @@ export async function listDeliveries(deps: DeliveryListDeps, query: DeliveryList
   if (query.q === undefined) return deps.listing.page(query);
   // Read first: a change the index records during the search is then after it, for a live view.
   const indexSeq = await deps.listing.lastSeq();
-  // Found by id rather than read from the index, so ordered and paged by the journal sequence each
-  // delivery last changed at: the index's own order, and one every entry has (decision record 36).
+  // Found by id and read from the journal rather than the index, so ordered and paged by the journal
+  // sequence each delivery last changed at: the index's own order, and one every delivery has (record 36).
   const found = (await searchDeliveries(deps, query.q))
     .filter((entry) => inQuery(entry, query))
     .sort((a, b) => b.journalSeq - a.journalSeq);
@@ -59,14 +59,21 @@ async function searchDeliveries(deps: DeliveryListDeps, q: string): Promise<Inde
   return lookUp(deps, keyed === null || ofEvent.includes(keyed) ? ofEvent : [...ofEvent, keyed]);
 }
 
-/** Each delivery as the index lists it, or as its journal says when the index has no pointer to it. */
+/**
+ * Each delivery as its journal says now: its order (the journal sequence of its last change) then
+ * only grows, so a delivery shown on one page of a search is never shown again on the next. The
+ * index's pointer, where there is one, gives fields the journal's last message lacks.
+ */
 async function lookUp(deps: DeliveryListDeps, ids: readonly string[]): Promise<IndexEntry[]> {
   const found: IndexEntry[] = [];
   let next = 0;
   const lookups = Array.from({ length: Math.min(PARALLEL_LOOKUPS, ids.length) }, async () => {
     while (next < ids.length) {
       const id = ids[next++]!;
-      const entry = await deps.listing.lookup(id) ?? await deps.deliveryStore.readListed(id);
+      const entry = await deps.deliveryStore.readListed(
+        id,
+        async () => (await deps.listing.lookup(id))?.fields ?? null,
+      );
       if (entry) found.push(entry);
     }
   });
