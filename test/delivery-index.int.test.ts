@@ -5,7 +5,7 @@ import type { DeliveryState } from "../actors/delivery.machine.ts";
 import { listingFieldsOf } from "../src/domain/delivery-listing.ts";
 import { DELIVERY_ID_PREFIX, ulid } from "../src/domain/ids.ts";
 import { createLogger } from "../src/log.ts";
-import { DeliveryIndex, type IndexEntry } from "../src/nats/delivery-index.ts";
+import { type Checkpoint, DeliveryIndex, type IndexEntry } from "../src/nats/delivery-index.ts";
 import { DeliveryListing } from "../src/nats/delivery-listing.ts";
 import { type DeliveryIndexer, startDeliveryIndexer } from "../src/runtime/delivery-indexer.ts";
 import {
@@ -97,6 +97,20 @@ async function entries(): Promise<Map<string, IndexEntry[]>> {
   }
   await consumer.delete();
   return byId;
+}
+
+/** The indexer's checkpoint, read and written as an instance would. */
+function checkpoints(): DeliveryIndex {
+  return new DeliveryIndex(journal.jsm, journal.publisher, journal.layout, async () => null);
+}
+
+async function journalEnd(): Promise<number> {
+  return (await journal.jsm.streams.info(journal.layout.streams.journal)).state.last_seq;
+}
+
+/** Waits until the checkpoint says the journal was read through `seq`. */
+async function indexedTo(seq: number): Promise<void> {
+  await eventually(async () => ((await checkpoints().readCheckpoint())?.value.through ?? 0) >= seq || undefined);
 }
 
 /** The state each delivery's journal ends in. */
@@ -334,60 +348,109 @@ describe("the delivery index", () => {
     }
   });
 
-  it("a batch read again after its duplicate window by an instance taking over from a crashed one writes nothing twice", async () => {
-    const checkpoints = new DeliveryIndex(journal.jsm, journal.publisher, journal.layout, async () => null);
+  /**
+   * Lot A indexed and checkpointed; lot B indexed in one batch by an instance that then "crashes":
+   * the checkpoint is put back to what covered lot A (as `rewind` changes it), its lease left to run
+   * out, and the index's duplicate window closed, as if the next leader came minutes later. Lot B's
+   * deliveries in `pending` are delivered meanwhile, so the batch read again holds both messages.
+   */
+  async function crashAfterIndexing(
+    name: string,
+    size: number,
+    rewind: (covered: Checkpoint) => Checkpoint,
+  ): Promise<{ ids: string[]; restore: () => Promise<void> }> {
     const listing = new DeliveryListing(jetstream(nc), journal.jsm, journal.layout);
-    const journalEnd = async () => (await journal.jsm.streams.info(journal.layout.streams.journal)).state.last_seq;
-    const indexedTo = async (seq: number) =>
-      await eventually(async () => ((await checkpoints.readCheckpoint())?.value.through ?? 0) >= seq || undefined);
     const before = newIds(30);
-    await journalMany(before, "http://reread.example/a");
-    const first = indexer("reread-a", 3_000, 40);
+    await journalMany(before, `http://${name}.example/a`);
+    const first = indexer(`${name}-a`, 3_000, 40);
     try {
       await indexedTo(await journalEnd());
     } finally {
       await first.stop();
     }
-    const covered = (await checkpoints.readCheckpoint())!.value;
-    // These, the crashed instance indexed in one batch but did not checkpoint.
-    const ids = newIds(60);
-    await journalMany(ids, "http://reread.example/b");
-    const crashed = indexer("reread-crashed", 3_000, 500);
+    const covered = (await checkpoints().readCheckpoint())!.value;
+    const ids = newIds(size);
+    await journalMany(ids, `http://${name}.example/b`);
+    const crashed = indexer(`${name}-crashed`, 3_000, 8_000);
     try {
       await indexedTo(await journalEnd());
     } finally {
       await crashed.stop();
     }
-    const delivered = ids.filter((_, i) => STATES[i % STATES.length] === "delivered");
     // Delivered from the start: an entry and no pointer, so only reading the entries back keeps them single.
-    for (const id of delivered) expect(await listing.lookup(id), id).toBeNull();
-    const index = journal.layout.streams.index;
-    const { duplicate_window: window } = (await journal.jsm.streams.info(index)).config;
-    // The stream would take the same entries again as duplicates within its window (2 min): close it.
-    await journal.jsm.streams.update(index, { duplicate_window: 100_000_000 });
-    const current = await checkpoints.readCheckpoint();
-    await checkpoints.writeCheckpoint(
-      { ...covered, owner: "reread-crashed", renewedAt: Date.now() - 60_000 },
+    for (const id of ids.filter((_, i) => STATES[i % STATES.length] === "delivered")) {
+      expect(await listing.lookup(id), id).toBeNull();
+    }
+    const restore = await closeDuplicateWindow();
+    const current = await checkpoints().readCheckpoint();
+    await checkpoints().writeCheckpoint(
+      rewind({ ...covered, owner: `${name}-crashed`, renewedAt: Date.now() - 60_000 }),
       current!.seq,
     );
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    // Listed as pending by the crashed instance, delivered since: the batch read again holds both messages.
-    const pendingThen = ids.filter((_, i) => STATES[i % STATES.length] === "pending");
-    for (const id of pendingThen) {
+    for (const id of ids.filter((_, i) => STATES[i % STATES.length] === "pending")) {
       const steps = stepsFor(
         initialDelivery({ id, maxAttempts: 3 }),
         eventsTo({ id, url: "", state: "delivered", at: Date.now() }),
       );
       await journal.store.appendTransitions(id, steps, 0, { from: "pending", tags: UNTAGGED });
     }
+    return { ids: [...before, ...ids], restore };
+  }
+
+  /** The stream would take the same entries again as duplicates within its window (2 min): close it. */
+  async function closeDuplicateWindow(): Promise<() => Promise<void>> {
+    const index = journal.layout.streams.index;
+    const { duplicate_window: window } = (await journal.jsm.streams.info(index)).config;
+    await journal.jsm.streams.update(index, { duplicate_window: 100_000_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    return async () => void await journal.jsm.streams.update(index, { duplicate_window: window });
+  }
+
+  it("a batch read again after its duplicate window by an instance taking over from a crashed one writes nothing twice", async () => {
+    const { ids, restore } = await crashAfterIndexing("reread", 60, (checkpoint) => checkpoint);
     const second = indexer("reread-b", 3_000, 500);
     try {
       await indexedTo(await journalEnd());
-      await expectIndexMatchesJournal([...before, ...ids]);
-      expect((await entries()).get(pendingThen[0]!)![0]!.state).toBe("delivered");
+      await expectIndexMatchesJournal(ids);
     } finally {
       await second.stop();
-      await journal.jsm.streams.update(index, { duplicate_window: window });
+      await restore();
+    }
+  });
+
+  it("…and so does one taking over a checkpoint an older hookd wrote, which keeps no index sequence", async () => {
+    const { ids, restore } = await crashAfterIndexing("older", 60, ({ indexSeq: _indexSeq, ...older }) => older);
+    const second = indexer("older-b", 3_000, 500);
+    try {
+      await indexedTo(await journalEnd());
+      await expectIndexMatchesJournal(ids);
+    } finally {
+      await second.stop();
+      await restore();
+    }
+  });
+
+  it("…and so does one crashing again part-way through that batch, read again after it", async () => {
+    const { ids, restore } = await crashAfterIndexing("twice", 150, (checkpoint) => checkpoint);
+    const rewound = (await checkpoints().readCheckpoint())!.value.through;
+    const end = await journalEnd();
+    // One message a batch: it stops a few batches in, its checkpoint short of what the crashed one indexed.
+    const second = indexer("twice-b", 3_000, 1);
+    try {
+      await indexedTo(rewound + 1);
+    } finally {
+      await second.stop();
+    }
+    const partWay = await checkpoints().readCheckpoint();
+    expect(partWay!.value.through).toBeLessThan(end);
+    await checkpoints().writeCheckpoint({ ...partWay!.value, renewedAt: Date.now() - 60_000 }, partWay!.seq);
+    const third = indexer("twice-c", 3_000, 500);
+    try {
+      await indexedTo(await journalEnd());
+      await expectIndexMatchesJournal(ids);
+    } finally {
+      await third.stop();
+      await restore();
     }
   });
 

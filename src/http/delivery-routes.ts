@@ -95,7 +95,9 @@ export const ListDeliveriesQuerySchema = z.object({
     "a delivery id, an event id (the deliveries its fan-out created) or an idempotency key (the newest delivery created with it); the other filters still apply",
   ),
 }).refine(
-  (query) => query.cursor === undefined || decodeCursor(query.cursor)?.kind === cursorKindOf(query),
+  // A cursor that is no cursor at all has its own message already.
+  (query) =>
+    query.cursor === undefined || (decodeCursor(query.cursor)?.kind ?? cursorKindOf(query)) === cursorKindOf(query),
   { message: "cursor must come from a page of the same query (with q, or without)", path: ["cursor"] },
 );
 

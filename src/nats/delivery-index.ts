@@ -78,6 +78,12 @@ export type IndexUpdate = {
  */
 export type Checkpoint = { through: number; behind: number; owner: string; renewedAt: number; indexSeq?: number };
 
+/**
+ * What a read-back found: how many entries, the last index sequence it read (its start when none),
+ * and the highest journal sequence they were written for (0 when none).
+ */
+export type Recovery = { entries: number; lastSeq: number; journalSeq: number };
+
 /** An update with what it is applied on: the delivery's pointer now and its fields, read beforehand. */
 export type PreparedUpdate = { update: IndexUpdate; pointer: StoredPointer | null; fields: ListingFields | null };
 
@@ -173,43 +179,57 @@ export class DeliveryIndex {
    * checkpoint before it stopped, which this leader reads again. Applying that batch again then
    * writes none of them twice, even past the stream's duplicate window (a lone instance restarted
    * after minutes). Read through a consumer, which the stream's leader serves: an absence must be
-   * true. Returns how many.
+   * true. Starts this leader's count of the entries it writes (`highestEntrySeq`) afresh.
    */
-  async recoverAfter(indexSeq: number, js: JetStreamClient): Promise<number> {
+  async recoverAfter(indexSeq: number, js: JetStreamClient): Promise<Recovery> {
     this.#recovered.clear();
     this.#recoveredIds.clear();
+    this.#highestEntrySeq = 0;
+    const recovery = { entries: 0, lastSeq: indexSeq, journalSeq: 0 };
     const last = await this.lastEntrySeq();
-    if (last <= indexSeq) return 0;
+    if (last <= indexSeq) return recovery;
     const consumer = await js.consumers.get(this.layout.streams.index, {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: indexSeq + 1,
     });
     try {
-      for (let done = false; !done && this.#recovered.size < RECOVERED_MAX;) {
-        const wanted = Math.min(RECOVERY_FETCH, last - indexSeq);
+      while (recovery.lastSeq < last && recovery.entries < RECOVERED_MAX) {
+        const wanted = Math.min(RECOVERY_FETCH, last - recovery.lastSeq, RECOVERED_MAX - recovery.entries);
         let got = 0;
         for await (const message of await consumer.fetch({ max_messages: wanted, expires: RECOVERY_EXPIRES_MS })) {
           got++;
           const body = message.json<IndexEntry>();
           this.#recovered.set(entryMsgID(body.id, body.journalSeq), message.seq);
           this.#recoveredIds.add(body.id);
-          if (message.seq >= last || message.info.pending === 0) done = true;
+          recovery.entries++;
+          recovery.journalSeq = Math.max(recovery.journalSeq, body.journalSeq);
+          // Nothing after it (the rest deleted since the count): the read is done.
+          recovery.lastSeq = message.info.pending === 0 ? last : message.seq;
         }
         // Nothing more to hand out: the last entries were deleted before they were read.
-        if (got === 0) done = true;
+        if (got === 0) break;
       }
     } finally {
       await consumer.delete().catch(() => undefined);
     }
-    return this.#recovered.size;
+    return recovery;
   }
 
-  /** The index's last sequence: where a checkpoint says it has read back to, when one from before it was kept has none. */
+  /** The index's last sequence. */
   async lastEntrySeq(): Promise<number> {
     return (await this.jsm.streams.info(this.layout.streams.index).catch(unavailable)).state.last_seq;
   }
 
-  /** The highest entry sequence this index has written or reused: every entry of what it applied lies at or below it. */
+  /**
+   * Where to read back from when a checkpoint does not say (written before hookd kept `indexSeq`,
+   * or none at all): the index's last entries, as many as a read-back takes. An older hookd's
+   * uncheckpointed batch is among them.
+   */
+  async tailStart(): Promise<number> {
+    return Math.max(0, (await this.lastEntrySeq()) - RECOVERED_MAX);
+  }
+
+  /** The highest entry sequence written or reused since the last read-back: every entry of what was applied since lies at or below it. */
   get highestEntrySeq(): number {
     return this.#highestEntrySeq;
   }

@@ -95,6 +95,15 @@ function stepsOf(entry: { seq: number; data: Uint8Array }): TransitionStep[] {
   return storedStepsOf(entry).steps;
 }
 
+/** The state a transitions message leaves its delivery in, from its body (one journaled before the state header); null when it does not parse. */
+function stateIn(entry: JournalEntry): string | null {
+  try {
+    return storedStepsOf(entry).steps.at(-1)?.after.state ?? "pending";
+  } catch {
+    return null;
+  }
+}
+
 /** The state a delivery journaled with its created event alone is in: pending, no attempt made. */
 function pendingAfter(created: DeliveryCreated): PersistedDelivery {
   return persistDelivery(initialDelivery(deliveryInputOf(created)));
@@ -234,26 +243,28 @@ export class DeliveryStore {
    * (and a delivery indexed as delivered from the start has no pointer to find it by, decision
    * record 36). Its fields come from the last message's listing header, else from `indexedFields`
    * (the index's, when it has them), else from the created event. Null when the journal holds
-   * nothing of it.
+   * nothing of it, or nothing readable: a search skips such a delivery rather than failing.
    */
   async readListed(id: string, indexedFields: () => Promise<ListingFields | null>): Promise<IndexEntry | null> {
     const created = this.#subjects.deliveryCreated(id);
     const last = await this.journal.readLast(this.#subjects.deliveryTransitions(id)) ??
       await this.journal.readLast(created);
     if (!last) return null;
-    const listed = listingFieldsFrom(last.headers[LISTING_HEADER]) ?? await indexedFields() ??
+    const fields = listingFieldsFrom(last.headers[LISTING_HEADER]) ?? await indexedFields() ??
       await this.#listingFieldsOf(id);
-    if (!listed) return null;
-    const state = last.subject === created
-      ? "pending"
-      : last.headers[STATE_HEADER] || (storedStepsOf(last).steps.at(-1)?.after.state ?? "pending");
-    return { id, state, updatedAt: last.time.toISOString(), journalSeq: last.seq, fields: listed };
+    const state = last.subject === created ? "pending" : last.headers[STATE_HEADER] || stateIn(last);
+    return fields && state ? { id, state, updatedAt: last.time.toISOString(), journalSeq: last.seq, fields } : null;
   }
 
-  /** From the created event itself, for a delivery whose last message carries no listing header. */
+  /** From the created event itself, for a delivery whose last message carries no listing header; null when it does not parse. */
   async #listingFieldsOf(id: string): Promise<ListingFields | null> {
-    const stored = await this.readCreated(id);
-    return stored ? listingFieldsOf(stored.event) : null;
+    try {
+      const stored = await this.readCreated(id);
+      return stored ? listingFieldsOf(stored.event) : null;
+    } catch (error) {
+      if (error instanceof NatsUnavailableError) throw error;
+      return null;
+    }
   }
 
   async readHead(id: string): Promise<Head | null> {

@@ -38,7 +38,7 @@ export type DeliveryIndexerDeps = {
 
 export type DeliveryIndexer = { stop(): Promise<void> };
 
-type Lease = { checkpointSeq: number; through: number; indexSeq: number };
+type Lease = { checkpointSeq: number; through: number; indexSeq: number; renewedAt: number };
 
 const FETCH_EXPIRES_MS = 1_000;
 /** Journal messages per batch at most: a larger batch folds more of a delivery's messages into one update. */
@@ -90,15 +90,14 @@ async function claim(deps: DeliveryIndexerDeps, leaseMs: number): Promise<Lease 
   const now = deps.clock();
   if (current && current.value.owner !== deps.owner && now - current.value.renewedAt < leaseMs) return null;
   const through = current?.value.through ?? 0;
-  // A checkpoint from before hookd kept it: every entry so far had a pointer, which keeps a batch read again from writing twice.
-  const indexSeq = current?.value.indexSeq ?? await deps.index.lastEntrySeq();
+  const indexSeq = current?.value.indexSeq ?? await deps.index.tailStart();
   try {
     const checkpointSeq = await deps.index.writeCheckpoint(
       { through, behind: current?.value.behind ?? 0, owner: deps.owner, renewedAt: now, indexSeq },
       current?.seq ?? 0,
     );
     if (current?.value.owner !== deps.owner) deps.log.info({ through }, "this instance now keeps the delivery index");
-    return { checkpointSeq, through, indexSeq };
+    return { checkpointSeq, through, indexSeq, renewedAt: now };
   } catch (error) {
     if (error instanceof JournalConflictError) return null;
     throw error;
@@ -110,9 +109,12 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
   // Stopped while the lease was being taken: no consumer (which can take long to make) before the hand-back.
   if (stopped()) return;
   // What an instance that stopped without moving the checkpoint wrote already: the batch read again writes none twice.
-  const recovered = await deps.index.recoverAfter(lease.indexSeq, deps.js);
-  if (recovered > 0) {
-    deps.log.info({ recovered, through: lease.through }, "index entries past the checkpoint read back");
+  const recovery = await deps.index.recoverAfter(lease.indexSeq, deps.js);
+  if (recovery.entries > 0) {
+    deps.log.info(
+      { recovered: recovery.entries, through: lease.through },
+      "index entries past the checkpoint read back",
+    );
   }
   const consumer = await deps.js.consumers.get(deps.layout.streams.journal, {
     filter_subjects: deps.layout.subjects.allDeliveryJournals,
@@ -121,9 +123,8 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lease.through + 1 }
       : { deliver_policy: DeliverPolicy.All }),
   });
-  let { checkpointSeq, through, indexSeq } = lease;
+  let { checkpointSeq, through, indexSeq, renewedAt } = lease;
   let behind = 0;
-  let renewedAt = deps.clock();
   try {
     while (!stopped()) {
       const messages = await nextBatch(consumer, deps.batchSize ?? BATCH_SIZE);
@@ -134,7 +135,8 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
       if (last) {
         if (!await applyBatch(deps, updates, checkpointSeq)) return lostLease(deps);
         through = last.seq;
-        indexSeq = Math.max(indexSeq, deps.index.highestEntrySeq);
+        // Entries read back stay above the checkpoint's index sequence until their journal is read again.
+        if (through >= recovery.journalSeq) indexSeq = Math.max(indexSeq, recovery.lastSeq, deps.index.highestEntrySeq);
       }
       // What the server said was still to come after the batch's last message; none after an empty wait.
       behind = last?.info.pending ?? 0;
