@@ -432,18 +432,25 @@ describe("the delivery index", () => {
 
   it("…and so does one crashing again part-way through that batch, read again after it", async () => {
     const { ids, restore } = await crashAfterIndexing("twice", 150, (checkpoint) => checkpoint);
-    const rewound = (await checkpoints().readCheckpoint())!.value.through;
-    const end = await journalEnd();
-    // One message a batch: it stops a few batches in, its checkpoint short of what the crashed one indexed.
+    // Lot B's first delivery delivered from the start: its created event comes early in the lot, its outcome
+    // about 150 messages later, and the crashed instance listed it by that outcome, with no pointer.
+    const straddling = ids.slice(30).find((_, i) => STATES[i % STATES.length] === "delivered")!;
+    const createdSeq = (await journal.store.readJournaledCreated(straddling))!.seq;
+    const deliveredSeq = (await journal.store.readHead(straddling))!.seq;
+    const indexEnd = async () => (await journal.jsm.streams.info(journal.layout.streams.index)).state.last_seq;
+    const crashedEnd = await indexEnd();
+    // One message a batch, stopped once it has read that created event: it writes the delivery a pending
+    // entry of its own, and its checkpoint stays short of the outcome.
     const second = indexer("twice-b", 3_000, 1);
     try {
-      await indexedTo(rewound + 1);
+      await indexedTo(createdSeq);
     } finally {
       await second.stop();
     }
-    const partWay = await checkpoints().readCheckpoint();
-    expect(partWay!.value.through).toBeLessThan(end);
-    await checkpoints().writeCheckpoint({ ...partWay!.value, renewedAt: Date.now() - 60_000 }, partWay!.seq);
+    const partWay = (await checkpoints().readCheckpoint())!;
+    expect(partWay.value.through).toBeLessThan(deliveredSeq);
+    expect(await indexEnd()).toBeGreaterThan(crashedEnd);
+    await checkpoints().writeCheckpoint({ ...partWay.value, renewedAt: Date.now() - 60_000 }, partWay.seq);
     const third = indexer("twice-c", 3_000, 500);
     try {
       await indexedTo(await journalEnd());

@@ -12,7 +12,7 @@ import { createLayout } from "../src/nats/layout.ts";
 import { backupPermissions, natsPermissions, permissionsBlock } from "../src/nats/permissions.ts";
 import { runBasicOperations } from "./support/basic-operations.ts";
 import { QuickWindows } from "../src/runtime/quick-windows.ts";
-import { api, startTestHookd, TEST_KEY, type TestHookd } from "./support/hookd.ts";
+import { api, eventually, startTestHookd, TEST_KEY, type TestHookd } from "./support/hookd.ts";
 import { type NatsProcess, startNats } from "./support/processes.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
 
@@ -60,6 +60,11 @@ describe("hookd as a NATS user with exactly the permissions it documents", () =>
   it("dispatches, delivers, publishes, fans out and streams", async () => {
     hookd = await startTestHookd(nats.url.replace("nats://", "nats://hookd:hookd-pw@"));
     await runBasicOperations(hookd.url, receiver);
+    // The delivery list caught up: the indexer read the journal and wrote the index under these permissions too.
+    await eventually(async () => {
+      const counts = await (await api(hookd!.url, "/api/v1/deliveries/counts")).json();
+      return counts.total > 0 && counts.index_lag === 0 || undefined;
+    });
     const log = await readFile(join(nats.dir, "nats-server.log"), "utf8");
     expect(log).not.toMatch(/Violation/i);
   });

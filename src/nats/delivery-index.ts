@@ -80,7 +80,8 @@ export type Checkpoint = { through: number; behind: number; owner: string; renew
 
 /**
  * What a read-back found: how many entries, the last index sequence it read (its start when none),
- * and the highest journal sequence they were written for (0 when none).
+ * and the highest journal sequence they were written for (0 when none; the journal's last when the
+ * read-back was cut short).
  */
 export type Recovery = { entries: number; lastSeq: number; journalSeq: number };
 
@@ -203,16 +204,26 @@ export class DeliveryIndex {
           this.#recoveredIds.add(body.id);
           recovery.entries++;
           recovery.journalSeq = Math.max(recovery.journalSeq, body.journalSeq);
-          // Nothing after it (the rest deleted since the count): the read is done.
-          recovery.lastSeq = message.info.pending === 0 ? last : message.seq;
+          recovery.lastSeq = message.seq;
+          // Nothing after it (the rest deleted since the count): done, without waiting the fetch out.
+          if (message.info.pending === 0) {
+            recovery.lastSeq = last;
+            break;
+          }
         }
-        // Nothing more to hand out: the last entries were deleted before they were read.
         if (got === 0) break;
       }
     } finally {
       await consumer.delete().catch(() => undefined);
     }
+    // Cut short (the cap, or a fetch that brought nothing): unread entries may be for any journal
+    // message there was, so the checkpoint's index sequence waits until all of those are read again.
+    if (recovery.lastSeq < last) recovery.journalSeq = await this.#journalLastSeq();
     return recovery;
+  }
+
+  async #journalLastSeq(): Promise<number> {
+    return (await this.jsm.streams.info(this.layout.streams.journal).catch(unavailable)).state.last_seq;
   }
 
   /** The index's last sequence. */
@@ -232,6 +243,12 @@ export class DeliveryIndex {
   /** The highest entry sequence written or reused since the last read-back: every entry of what was applied since lies at or below it. */
   get highestEntrySeq(): number {
     return this.#highestEntrySeq;
+  }
+
+  /** As readCheckpoint, answered by the stream's leader: whether another instance wrote it since must be true. */
+  async readCheckpointFromLeader(): Promise<{ seq: number; value: Checkpoint } | null> {
+    const entry = await this.#pointers.readLastFromLeader(this.layout.subjects.indexCheckpoint);
+    return entry ? { seq: entry.seq, value: JSON.parse(decoder.decode(entry.data)) as Checkpoint } : null;
   }
 
   async readCheckpoint(): Promise<{ seq: number; value: Checkpoint } | null> {

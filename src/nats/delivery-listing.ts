@@ -1,5 +1,11 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { facetToken, filterTokens, type ListingFilter, matchesFilter } from "../domain/delivery-listing.ts";
+import {
+  facetToken,
+  filterTokens,
+  ListingFieldsSchema,
+  type ListingFilter,
+  matchesFilter,
+} from "../domain/delivery-listing.ts";
 import type { Checkpoint, IndexEntry, KeyPointer, Pointer } from "./delivery-index.ts";
 import { unavailable } from "./journal.ts";
 import type { JetStreamLayout } from "./layout.ts";
@@ -87,7 +93,8 @@ export class DeliveryListing {
     }).catch(unavailable);
     if (!message) return null;
     const { entry: _entry, previous: _previous, ...listed } = JSON.parse(decoder.decode(message.data)) as Pointer;
-    return listed;
+    // Its fields stand in for a created event's (a search's row): only when they are whole.
+    return ListingFieldsSchema.safeParse(listed.fields).success ? listed : null;
   }
 
   /** The index's last sequence now. */

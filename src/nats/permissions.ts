@@ -37,14 +37,15 @@ function streamApi(api: string, stream: string): string[] {
 /**
  * The calls only some streams need: a message read from a stream without direct get (a batched
  * delivery's ingest batch; whether the work queue still holds a delivery's work; the journal, as its
- * leader sees it: whether a command touched an ingest batch, or journaled a delivery), and purging a
+ * leader sees it: whether a command touched an ingest batch, or journaled a delivery; the delivery
+ * index's checkpoint, as its leader sees it: whether another instance took the index over), and purging a
  * subject's older entries (`hookd reseal`: a subscription's and the shared signing secret's), and
  * deleting a delivery's index entry once a newer one replaces it.
  */
 function extraStreamApi(api: string, layout: JetStreamLayout): string[] {
-  const { ingest, work, journal, subscriptions, settings, index } = layout.streams;
+  const { ingest, work, journal, subscriptions, settings, index, indexed } = layout.streams;
   return [
-    ...[ingest, work, journal].map((stream) => `${api}.STREAM.MSG.GET.${stream}`),
+    ...[ingest, work, journal, indexed].map((stream) => `${api}.STREAM.MSG.GET.${stream}`),
     ...[subscriptions, settings].map((stream) => `${api}.STREAM.PURGE.${stream}`),
     `${api}.STREAM.MSG.DELETE.${index}`,
   ];

@@ -116,6 +116,13 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
       "index entries past the checkpoint read back",
     );
   }
+  let { checkpointSeq, through, indexSeq, renewedAt } = lease;
+  // A long read-back renews the lease before the consumer (itself slow to make on a large journal) is made.
+  if (deps.clock() - renewedAt >= leaseMs / 3) {
+    const renewed = await renew(deps, lease, checkpointSeq);
+    if (renewed === null) return lostLease(deps);
+    [checkpointSeq, renewedAt] = renewed;
+  }
   const consumer = await deps.js.consumers.get(deps.layout.streams.journal, {
     filter_subjects: deps.layout.subjects.allDeliveryJournals,
     headers_only: true,
@@ -123,7 +130,6 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lease.through + 1 }
       : { deliver_policy: DeliverPolicy.All }),
   });
-  let { checkpointSeq, through, indexSeq, renewedAt } = lease;
   let behind = 0;
   try {
     while (!stopped()) {
@@ -155,6 +161,19 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
     }
   } finally {
     await consumer.delete().catch(() => undefined);
+  }
+}
+
+/** The checkpoint written again as it was, renewed now: its new sequence and time; null when another instance wrote it since. */
+async function renew(deps: DeliveryIndexerDeps, lease: Lease, checkpointSeq: number): Promise<[number, number] | null> {
+  const now = deps.clock();
+  const { through, indexSeq } = lease;
+  try {
+    const renewed = { through, behind: 0, owner: deps.owner, renewedAt: now, indexSeq };
+    return [await deps.index.writeCheckpoint(renewed, checkpointSeq), now];
+  } catch (error) {
+    if (error instanceof JournalConflictError) return null;
+    throw error;
   }
 }
 
@@ -256,8 +275,7 @@ async function applyBatch(deps: DeliveryIndexerDeps, folded: IndexUpdate[], chec
   const chunk = deps.parallelism ?? PARALLELISM;
   for (let start = 0; start < updates.length; start += chunk) {
     const prepared = await Promise.all(updates.slice(start, start + chunk).map((update) => deps.index.prepare(update)));
-    // A replica behind may answer an older checkpoint than this instance's own; only a newer one is another's.
-    if (((await deps.index.readCheckpoint())?.seq ?? 0) > checkpointSeq) return false;
+    if (((await deps.index.readCheckpointFromLeader())?.seq ?? 0) > checkpointSeq) return false;
     await Promise.all(prepared.map((one) => deps.index.apply(one)));
   }
   return true;
