@@ -38,7 +38,7 @@ export type DeliveryIndexerDeps = {
 
 export type DeliveryIndexer = { stop(): Promise<void> };
 
-type Lease = { checkpointSeq: number; through: number; indexSeq: number; renewedAt: number };
+type Lease = { checkpointSeq: number; through: number; behind: number; indexSeq: number; renewedAt: number };
 
 const FETCH_EXPIRES_MS = 1_000;
 /** Journal messages per batch at most: a larger batch folds more of a delivery's messages into one update. */
@@ -90,14 +90,15 @@ async function claim(deps: DeliveryIndexerDeps, leaseMs: number): Promise<Lease 
   const now = deps.clock();
   if (current && current.value.owner !== deps.owner && now - current.value.renewedAt < leaseMs) return null;
   const through = current?.value.through ?? 0;
+  const behind = current?.value.behind ?? 0;
   const indexSeq = current?.value.indexSeq ?? await deps.index.tailStart();
   try {
     const checkpointSeq = await deps.index.writeCheckpoint(
-      { through, behind: current?.value.behind ?? 0, owner: deps.owner, renewedAt: now, indexSeq },
+      { through, behind, owner: deps.owner, renewedAt: now, indexSeq },
       current?.seq ?? 0,
     );
     if (current?.value.owner !== deps.owner) deps.log.info({ through }, "this instance now keeps the delivery index");
-    return { checkpointSeq, through, indexSeq, renewedAt: now };
+    return { checkpointSeq, through, behind, indexSeq, renewedAt: now };
   } catch (error) {
     if (error instanceof JournalConflictError) return null;
     throw error;
@@ -116,7 +117,7 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
       "index entries past the checkpoint read back",
     );
   }
-  let { checkpointSeq, through, indexSeq, renewedAt } = lease;
+  let { checkpointSeq, through, behind, indexSeq, renewedAt } = lease;
   // A long read-back renews the lease before the consumer (itself slow to make on a large journal) is made.
   if (deps.clock() - renewedAt >= leaseMs / 3) {
     const renewed = await renew(deps, lease, checkpointSeq);
@@ -130,7 +131,6 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lease.through + 1 }
       : { deliver_policy: DeliverPolicy.All }),
   });
-  let behind = 0;
   try {
     while (!stopped()) {
       const messages = await nextBatch(consumer, deps.batchSize ?? BATCH_SIZE);
@@ -167,9 +167,9 @@ async function lead(deps: DeliveryIndexerDeps, lease: Lease, leaseMs: number, st
 /** The checkpoint written again as it was, renewed now: its new sequence and time; null when another instance wrote it since. */
 async function renew(deps: DeliveryIndexerDeps, lease: Lease, checkpointSeq: number): Promise<[number, number] | null> {
   const now = deps.clock();
-  const { through, indexSeq } = lease;
+  const { through, behind, indexSeq } = lease;
   try {
-    const renewed = { through, behind: 0, owner: deps.owner, renewedAt: now, indexSeq };
+    const renewed = { through, behind, owner: deps.owner, renewedAt: now, indexSeq };
     return [await deps.index.writeCheckpoint(renewed, checkpointSeq), now];
   } catch (error) {
     if (error instanceof JournalConflictError) return null;
