@@ -57,6 +57,7 @@ const post = (url: string, body = "hello") => ({
 });
 
 const policy = new NetworkPolicy(["127.0.0.0/8"]);
+const bodyOf = (answer: { response?: { body: string } }) => answer.response?.body;
 
 describe("an attempt's exchange", () => {
   const attempter = createHttpAttempter({ timeoutMs: 2_000, policy });
@@ -140,6 +141,81 @@ describe("an attempt's exchange", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(target.requests.map((one) => one.headers["webhook-id"])).toEqual(["slow"]);
     await agent.close();
+  });
+
+  it("records HEAD, 204 and 304 answers, which carry no body, and keeps their connection for the next attempt", async () => {
+    const target = await receiver((request, response) => {
+      const status = Number(request.headers["x-answer"]);
+      response.writeHead(status, status === 200 ? { "content-length": "100" } : {});
+      response.end();
+    });
+    const cases = [["HEAD", "200"], ["POST", "204"], ["POST", "304"]] as const;
+    for (const [method, status] of cases) {
+      const request = { ...post(target.url), method, headers: { "x-answer": status } };
+      const result = await attempter.send(request);
+      expect(result.errorCode).toBeUndefined();
+      expect(result.response).toMatchObject({ status: Number(status), body: "", bodyTruncated: false });
+    }
+    expect(target.requests).toHaveLength(3);
+    expect(target.open()).toBe(1);
+  });
+
+  it("records the final answer after a 103 Early Hints", async () => {
+    const target = await receiver((_request, response) => {
+      response.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" });
+      response.writeHead(202, { "x-final": "yes" });
+      response.end("accepted");
+    });
+    const result = await attempter.send(post(target.url));
+    expect(result.response).toMatchObject({ status: 202, body: "accepted", headers: { "x-final": "yes" } });
+  });
+
+  it("cuts the body off when a chunk arrives with no room left at all", async () => {
+    const target = await receiver((_request, response) => {
+      response.write("0123456789");
+      setTimeout(() => response.end("!"), 100);
+    });
+    const agent = new Agent();
+    const exchange = { url: new URL(target.url), method: "POST", headers: {} };
+    const answer = await cappedExchange(agent, exchange, 10, 2_000);
+    expect(answer.truncated).toBe(true);
+    expect(new TextDecoder().decode(answer.body)).toBe("0123456789");
+    await expect.poll(() => target.open()).toBe(0);
+    await agent.close();
+  });
+
+  it("times out an answer whose body stops coming, and closes its connection", async () => {
+    const target = await receiver((_request, response) => {
+      response.writeHead(200, { "content-length": "100" });
+      response.write("partial");
+    });
+    const agent = new Agent();
+    const exchange = { url: new URL(target.url), method: "POST", headers: {} };
+    const started = performance.now();
+    await expect(cappedExchange(agent, exchange, 1_000, 300)).rejects.toMatchObject({ name: "TimeoutError" });
+    expect(performance.now() - started).toBeLessThan(1_500);
+    await expect.poll(() => target.open()).toBe(0);
+    await agent.close();
+  });
+
+  it("refuses, without sending anything, a header with a line break, a CONNECT, and a URL that is not http(s)", async () => {
+    const target = await receiver((_request, response) => response.end("ok"));
+    const refused = [
+      [{ ...post(target.url), headers: { "x-note": "a\r\nx-injected: 1" } }, /x-note/],
+      [{ ...post(target.url), method: "CONNECT" }, /CONNECT/],
+      [{ ...post(target.url), url: target.url.replace("http:", "ftp:") }, /ftp: is not a scheme/],
+      [{ ...post(target.url), url: "not a url" }, /is not a URL/],
+    ] as const;
+    for (const [request, reason] of refused) {
+      const started = performance.now();
+      const result = await attempter.send(request);
+      expect(result.response).toBeUndefined();
+      expect(result.errorCode).toBe("invalid-target");
+      expect(result.error).toMatch(reason);
+      expect(performance.now() - started).toBeLessThan(500);
+    }
+    expect(bodyOf(await attempter.send(post(target.url)))).toBe("ok");
+    expect(target.requests).toHaveLength(1);
   });
 
   it("fetches content whole with get, and refuses content over its size", async () => {

@@ -31,6 +31,11 @@ function timeoutError(): DOMException {
 
 class BodyCapReached extends Error {}
 
+/** A request this exchange will not make; the code is undici's for an invalid argument, so callers tell it as they did. */
+class UnsupportedExchangeError extends Error {
+  readonly code = "UND_ERR_INVALID_ARG";
+}
+
 /** Collects one response up to `cap` bytes and settles once: answered, cut off at the cap, failed or expired. */
 class CappedHandler implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined;
@@ -60,6 +65,17 @@ class CappedHandler implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     if (this.#settled) controller.abort(timeoutError());
+  }
+
+  /** Only CONNECT or an upgrade request lands here, and cappedExchange refuses both: a socket that got here anyway is closed. */
+  onRequestUpgrade(
+    _controller: Dispatcher.DispatchController,
+    _status: number,
+    _headers: CappedResponse["headers"],
+    socket: { destroy(): void },
+  ): void {
+    socket.destroy();
+    this.fail(new UnsupportedExchangeError("the receiver switched protocols, which an exchange does not follow"));
   }
 
   onResponseStart(
@@ -117,6 +133,10 @@ export function cappedExchange(
     (timer as { unref?: () => void }).unref?.();
     const handler = new CappedHandler(cap, resolve, reject, timer);
     const { url, method, headers, body } = request;
+    // undici hands a CONNECT's socket over instead of a response: nothing an exchange could record.
+    if (method.toUpperCase() === "CONNECT") {
+      return handler.fail(new UnsupportedExchangeError("CONNECT is not a method an exchange makes"));
+    }
     try {
       dispatcher.dispatch(
         {

@@ -35,6 +35,10 @@ class ForbiddenTargetError extends Error {
   readonly code = "HOOKD_FORBIDDEN_TARGET";
 }
 
+class InvalidTargetError extends Error {
+  readonly code = "HOOKD_INVALID_TARGET";
+}
+
 function guardedLookup(policy: NetworkPolicy) {
   return (
     hostname: string,
@@ -80,7 +84,7 @@ function describeError(error: unknown): { code: AttemptErrorCode; message: strin
     if (current.name === "TimeoutError" || current.name === "AbortError" || /TIMEOUT/.test(current.code ?? "")) {
       return { code: "timeout", message: `timed out: ${current.message}` };
     }
-    if (current.code === "UND_ERR_INVALID_ARG" || current.code === "ERR_INVALID_URL") {
+    if (["UND_ERR_INVALID_ARG", "HOOKD_INVALID_TARGET"].includes(current.code ?? "")) {
       return { code: "invalid-target", message: current.message };
     }
   }
@@ -122,7 +126,12 @@ export function createHttpAttempter(options: AttempterOptions): HttpAttempter {
 
 /** Literal IPs never reach the DNS lookup hook, so they are checked here. */
 function checkedUrl(policy: NetworkPolicy, target: string): URL {
+  // URL.canParse is Node 19.9+ and Deno alike; a thrown TypeError carries a code only on Node.
+  if (!URL.canParse(target)) throw new InvalidTargetError(`${JSON.stringify(target)} is not a URL`);
   const url = new URL(target);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new InvalidTargetError(`${url.protocol} is not a scheme hookd delivers to: use http: or https:`);
+  }
   const verdict = policy.literalVerdict(url.hostname);
   if (verdict && !verdict.allowed) {
     throw new ForbiddenTargetError(
