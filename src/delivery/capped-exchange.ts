@@ -1,5 +1,6 @@
 import type { Dispatcher } from "undici";
 import { concatBytes } from "../domain/bytes.ts";
+import { unrefTimer } from "../unref-timer.ts";
 
 /**
  * One HTTP exchange through an undici dispatcher, with one deadline for all of it and the response
@@ -128,9 +129,8 @@ export function cappedExchange(
   deadlineMs: number,
 ): Promise<CappedResponse> {
   return new Promise<CappedResponse>((resolve, reject) => {
-    const timer = setTimeout(() => handler.expire(), deadlineMs);
     // As AbortSignal.timeout's: a pending exchange does not hold a stopping process open.
-    (timer as { unref?: () => void }).unref?.();
+    const timer = unrefTimer(setTimeout(() => handler.expire(), deadlineMs));
     const handler = new CappedHandler(cap, resolve, reject, timer);
     const { url, method, headers, body } = request;
     // undici hands a CONNECT's socket over instead of a response: nothing an exchange could record.

@@ -1,6 +1,7 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { JetStreamLayout } from "./layout.ts";
 import type { Logger } from "../log.ts";
+import { unrefTimer } from "../unref-timer.ts";
 
 /**
  * The ingest batches a command touched, as they are touched (decision record 26). A touch mark is a
@@ -142,7 +143,7 @@ export class BatchTouches {
           );
         }
         // Unref'd (on Node): the pause does not keep a stopping process alive.
-        await new Promise((resolve) => (setTimeout(resolve, LISTENING_RETRY_MS) as { unref?: () => void }).unref?.());
+        await new Promise((resolve) => unrefTimer(setTimeout(resolve, LISTENING_RETRY_MS)));
       }
     }
   }

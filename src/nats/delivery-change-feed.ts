@@ -13,6 +13,7 @@ import { changesOfMessage } from "./delivery-change-headers.ts";
 import { endOfTurn } from "./end-of-turn.ts";
 import { NatsUnavailableError, unavailable } from "./journal.ts";
 import type { JetStreamLayout } from "./layout.ts";
+import { unrefTimer } from "../unref-timer.ts";
 
 /**
  * The journal's deliveries as a live feed of changes: one ordered push consumer per instance on
@@ -83,10 +84,9 @@ export class DeliveryChangeFeed {
 
   /** Readers that stay (the fleet figures) need the feed open even when no stream asks for it. */
   #reopenLater(): void {
-    const timer = setTimeout(() => {
+    unrefTimer(setTimeout(() => {
       if (!this.#stopped && this.#ready === null) void this.start().catch(() => undefined);
-    }, REOPEN_MS);
-    (timer as { unref?: () => void }).unref?.();
+    }, REOPEN_MS));
   }
 
   async attach(reader: ChangeReader): Promise<ChangeAttachment> {

@@ -1,6 +1,7 @@
 import { createInbox, errors, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { endOfTurn } from "./end-of-turn.ts";
 import { type EncodedHeaders, headerBlock } from "./header-block.ts";
+import { unrefTimer } from "../unref-timer.ts";
 
 /**
  * JetStream publishes on the hot paths (accepting a dispatch, every journal append), pipelined on
@@ -110,8 +111,7 @@ export class JetStreamPublisher {
           });}
       },
     });
-    this.#sweep = setInterval(() => this.#expire(performance.now()), SWEEP_MS);
-    (this.#sweep as { unref?: () => void }).unref?.();
+    this.#sweep = unrefTimer(setInterval(() => this.#expire(performance.now()), SWEEP_MS));
     void this.#watchPermissions();
   }
 

@@ -3,6 +3,7 @@ import type { Logger } from "../log.ts";
 import type { DeliveryChangeFeed } from "../nats/delivery-change-feed.ts";
 import { ChangeListener, type ChangeOutput } from "./change-listener.ts";
 import { TokenSlots } from "./token-slots.ts";
+import { unrefTimer } from "../unref-timer.ts";
 
 /**
  * Every change stream this instance serves (`GET /api/v1/deliveries/changes`, the console's live
@@ -32,7 +33,7 @@ export class ChangeStreams {
     this.#heartbeat = setInterval(() => {
       for (const listener of this.#listeners) listener.heartbeat();
     }, options.heartbeatMs);
-    (this.#heartbeat as { unref?: () => void }).unref?.();
+    unrefTimer(this.#heartbeat);
   }
 
   get count(): number {

@@ -8,6 +8,7 @@ import type { TopicFeeds } from "../nats/topic-feeds.ts";
 import type { TopicCatchUp } from "../nats/topic-catch-up.ts";
 import { type StreamSink, TopicListener } from "./topic-listener.ts";
 import { TokenSlots } from "./token-slots.ts";
+import { unrefTimer } from "../unref-timer.ts";
 
 /**
  * Every topic stream this instance serves: it opens listeners, counts them per token (a token may
@@ -47,7 +48,7 @@ export class TopicStreams {
       for (const listener of this.#listeners) listener.heartbeat();
     }, options.heartbeatMs);
     // Heartbeats alone must not keep a stopping process alive.
-    (this.#heartbeat as { unref?: () => void }).unref?.();
+    unrefTimer(this.#heartbeat);
   }
 
   get count(): number {
