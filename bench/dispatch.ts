@@ -20,7 +20,7 @@ import {
 } from "./support/processes.ts";
 import { cpuSplit, natsTrafficOf, steadyDrainCost, streamReadersCaughtUp } from "./support/nats-traffic.ts";
 import { createLayout } from "../src/nats/layout.ts";
-import { bullmqDrain } from "./dispatch/peer.ts";
+import { bullmqDrain, jetstreamFloorDrain } from "./dispatch/peer.ts";
 import { subscribeMany, timeOneEvent } from "./support/fan-out.ts";
 import { createRequire } from "node:module";
 
@@ -343,6 +343,21 @@ async function main() {
         `${fmt(peer.perSecond)}/s; hookd/BullMQ = ${(deliveryRate / peer.perSecond).toFixed(2)}`,
       );
       report("peer cost, its drain from 10% to 90% arrived: CPU per job", cpuSplit(peer.cpuMs));
+    }
+    // The floor: the same jobs pulled from a JetStream work queue and POSTed signed, nothing kept.
+    const floorDrain = await jetstreamFloorDrain(receiver, nats, accepted, PER_ORIGIN);
+    if ("skipped" in floorDrain) report("floor: a bare JetStream worker", `skipped: ${floorDrain.skipped}`);
+    else {
+      const versusPeer = "skipped" in peer
+        ? ""
+        : `; floor/BullMQ = ${(floorDrain.perSecond / peer.perSecond).toFixed(2)}`;
+      report(
+        `floor: a bare JetStream worker (work queue on the same nats-server, concurrency ${PER_ORIGIN}, signed, nothing journaled)`,
+        `${fmt(floorDrain.perSecond)}/s; hookd/floor = ${
+          (deliveryRate / floorDrain.perSecond).toFixed(2)
+        }${versusPeer}`,
+      );
+      report("floor cost, its drain from 10% to 90% arrived: CPU per job", cpuSplit(floorDrain.cpuMs));
     }
     await fetch(`${receiver.url}/__reset`, { method: "POST" });
 

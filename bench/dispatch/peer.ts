@@ -5,10 +5,12 @@ import { steadyDrainCost } from "../support/nats-traffic.ts";
 import { cpuMsOf, pidNamed, receiverStats } from "../support/processes.ts";
 
 /**
- * Runs the BullMQ peer (bench/dispatch/bullmq-peer.ts) in its own process against the bench's
- * receiver and times its drain the way hookd's is timed: first to last arrival at the receiver, and
- * what each job cost in CPU (the worker, redis-server, the receiver) from 10% to 90% arrived, as
- * hookd's is. Skipped, with the reason, when Redis does not answer at 127.0.0.1:6379.
+ * Runs hookd's two neighbours in their own processes against the bench's receiver and times their
+ * drains the way hookd's is timed: first to last arrival at the receiver, and what each job cost in
+ * CPU (the worker, its server, the receiver) from 10% to 90% arrived, as hookd's is. The BullMQ peer
+ * (bench/dispatch/bullmq-peer.ts) is skipped, with the reason, when Redis does not answer at
+ * 127.0.0.1:6379; the JetStream floor (bench/dispatch/jetstream-floor-worker.ts) uses the bench's
+ * own nats-server.
  */
 
 export const REDIS = { host: "127.0.0.1", port: 6379 };
@@ -26,42 +28,83 @@ function redisReachable(): Promise<boolean> {
   });
 }
 
-export async function bullmqDrain(
-  receiver: Child & { url: string },
-  jobs: number,
-  concurrency: number,
-): Promise<{ perSecond: number; cpuMs: Record<string, number> } | { skipped: string }> {
-  if (!(await redisReachable())) return { skipped: "Redis does not answer at 127.0.0.1:6379" };
-  const receiverUrl = receiver.url;
-  const redisPid = await pidNamed("redis-server");
-  await fetch(`${receiverUrl}/__reset`, { method: "POST" });
+type DrainResult = { perSecond: number; cpuMs: Record<string, number> } | { skipped: string };
+
+/**
+ * Runs one peer script to its "ready", then times its drain of `jobs` at the receiver: first to last
+ * arrival, and CPU per job from 10% to 90% arrived of the peer, its server (`serverPid`, NaN when
+ * unknown) and the receiver.
+ */
+async function childDrain(options: {
+  script: string;
+  names: { peer: string; server: string };
+  serverPid: number | null;
+  env: Record<string, string>;
+  receiver: Child & { url: string };
+  jobs: number;
+}): Promise<DrainResult> {
+  const { receiver, jobs, names } = options;
+  await fetch(`${receiver.url}/__reset`, { method: "POST" });
   const peer = await spawnReady({
-    what: "bench/dispatch/bullmq-peer.ts",
-    command: [process.execPath, "--import", "tsx", "bench/dispatch/bullmq-peer.ts"],
-    env: { JOBS: String(jobs), CONCURRENCY: String(concurrency), TARGET: `${receiverUrl}/peer` },
+    what: options.script,
+    command: [process.execPath, "--import", "tsx", options.script],
+    env: { ...options.env, JOBS: String(jobs) },
     stderr: "inherit",
     ready: (line) => (line === "ready" ? true : undefined),
     startTimeoutMs: 120_000,
   });
   try {
     const cost = await steadyDrainCost(jobs, async () => ({
-      delivered: (await receiverStats(receiverUrl)).count,
+      delivered: (await receiverStats(receiver.url)).count,
       cpuMs: {
-        "BullMQ worker": await cpuMsOf(peer.child.pid!),
-        // NaN (left out of the sum) when redis-server runs where /proc does not show it.
-        "redis-server": redisPid === null ? NaN : await cpuMsOf(redisPid),
+        [names.peer]: await cpuMsOf(peer.child.pid!),
+        // NaN (left out of the sum) when the server runs where /proc does not show it.
+        [names.server]: options.serverPid === null ? NaN : await cpuMsOf(options.serverPid),
         receiver: await cpuMsOf(receiver.child.pid!),
       },
     }));
-    let stats = await receiverStats(receiverUrl);
+    let stats = await receiverStats(receiver.url);
     for (const deadline = Date.now() + 600_000; stats.count < jobs && Date.now() < deadline; await sleep(100)) {
-      stats = await receiverStats(receiverUrl);
+      stats = await receiverStats(receiver.url);
     }
     if (stats.count < jobs || stats.first === null || stats.last === null) {
-      return { skipped: `BullMQ delivered ${stats.count} of ${jobs} within 10 minutes` };
+      return { skipped: `${names.peer} delivered ${stats.count} of ${jobs} within 10 minutes` };
     }
     return { perSecond: jobs / ((stats.last - stats.first) / 1000), cpuMs: cost.cpuMs };
   } finally {
     await peer.stop();
   }
+}
+
+export async function bullmqDrain(
+  receiver: Child & { url: string },
+  jobs: number,
+  concurrency: number,
+): Promise<DrainResult> {
+  if (!(await redisReachable())) return { skipped: "Redis does not answer at 127.0.0.1:6379" };
+  return childDrain({
+    script: "bench/dispatch/bullmq-peer.ts",
+    names: { peer: "BullMQ worker", server: "redis-server" },
+    serverPid: await pidNamed("redis-server"),
+    env: { CONCURRENCY: String(concurrency), TARGET: `${receiver.url}/peer` },
+    receiver,
+    jobs,
+  });
+}
+
+/** The floor under hookd's drain: bench/dispatch/jetstream-floor-worker.ts on the bench's own nats-server. */
+export function jetstreamFloorDrain(
+  receiver: Child & { url: string },
+  nats: { url: string; pid: number },
+  jobs: number,
+  concurrency: number,
+): Promise<DrainResult> {
+  return childDrain({
+    script: "bench/dispatch/jetstream-floor-worker.ts",
+    names: { peer: "floor worker", server: "nats-server" },
+    serverPid: nats.pid,
+    env: { NATS_URL: nats.url, CONCURRENCY: String(concurrency), TARGET: `${receiver.url}/floor` },
+    receiver,
+    jobs,
+  });
 }
