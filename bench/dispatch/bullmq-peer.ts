@@ -1,13 +1,11 @@
-import { createHmac } from "node:crypto";
 import { Queue, Worker } from "bullmq";
-import { Agent, request } from "undici";
+import { signedPoster } from "./signed-post.ts";
 
 /**
  * The peer bench/dispatch measures hookd against: "a BullMQ queue and a worker that POSTs", on the
  * Redis at 127.0.0.1:6379, in its own process as hookd is. It queues JOBS jobs, then a worker at
- * CONCURRENCY POSTs each to TARGET with an HMAC-SHA256 signature computed per job (Standard
- * Webhooks' headers, as hookd sends), so both sides sign. The bench times the drain at the receiver,
- * as it does hookd's. Prints "ready" once the jobs are queued and the worker runs, "done" when drained.
+ * CONCURRENCY POSTs each to TARGET signed per job (bench/dispatch/signed-post.ts), so both sides
+ * sign. The bench times the drain at the receiver, as it does hookd's. Prints "ready" once the jobs are queued and the worker runs, "done" when drained.
  * Run by bench/dispatch.ts; by hand: JOBS=1000 CONCURRENCY=64 TARGET=http://127.0.0.1:PORT/x node --import tsx bench/dispatch/bullmq-peer.ts
  */
 
@@ -16,7 +14,6 @@ const concurrency = Number(process.env.CONCURRENCY ?? 64);
 const target = process.env.TARGET ?? "";
 const connection = { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null };
 const name = `hookd-bench-peer-${process.pid}`;
-const secret = Buffer.alloc(32, 7);
 const body = "n=peer";
 
 const queue = new Queue(name, { connection });
@@ -34,27 +31,14 @@ for (let first = 0; first < jobs; first += BULK) {
   );
 }
 
-const agent = new Agent({ connections: concurrency });
+const poster = signedPoster(concurrency);
 let delivered = 0;
 const worker = new Worker(
   name,
   async (job) => {
-    const timestamp = Math.floor(Date.now() / 1000);
-    const id = job.id!;
-    const signature = createHmac("sha256", secret).update(`${id}.${timestamp}.${job.data.body}`).digest("base64");
-    const response = await request(job.data.url, {
-      method: "POST",
-      body: job.data.body,
-      headers: {
-        "content-type": "text/plain",
-        "webhook-id": id,
-        "webhook-timestamp": String(timestamp),
-        "webhook-signature": `v1,${signature}`,
-      },
-      dispatcher: agent,
-    });
-    await response.body.dump();
-    if (response.statusCode >= 300) throw new Error(`receiver answered ${response.statusCode}`);
+    if (!(await poster.post({ id: job.id!, url: job.data.url, body: job.data.body }))) {
+      throw new Error("the receiver did not answer 2xx");
+    }
     if (++delivered === jobs) process.stdout.write("done\n");
   },
   { connection, concurrency },
@@ -63,9 +47,12 @@ await worker.waitUntilReady();
 process.stdout.write("ready\n");
 
 process.on("SIGTERM", async () => {
-  await worker.close();
-  await queue.obliterate({ force: true }).catch(() => {});
-  await queue.close();
-  await agent.close();
-  process.exit(0);
+  try {
+    await worker.close();
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+    await poster.close();
+  } finally {
+    process.exit(0);
+  }
 });

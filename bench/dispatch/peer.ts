@@ -1,3 +1,5 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { createConnection } from "node:net";
 import { type Child, spawnReady } from "../../test/support/processes.ts";
 import { sleep } from "../support/figures.ts";
@@ -42,6 +44,8 @@ async function childDrain(options: {
   env: Record<string, string>;
   receiver: Child & { url: string };
   jobs: number;
+  /** Removes what the peer leaves behind should it die before cleaning up after itself. */
+  afterStop?: (pid: number) => Promise<void>;
 }): Promise<DrainResult> {
   const { receiver, jobs, names } = options;
   await fetch(`${receiver.url}/__reset`, { method: "POST" });
@@ -73,6 +77,7 @@ async function childDrain(options: {
     return { perSecond: jobs / ((stats.last - stats.first) / 1000), cpuMs: cost.cpuMs };
   } finally {
     await peer.stop();
+    await options.afterStop?.(peer.child.pid!);
   }
 }
 
@@ -106,5 +111,13 @@ export function jetstreamFloorDrain(
     env: { NATS_URL: nats.url, CONCURRENCY: String(concurrency), TARGET: `${receiver.url}/floor` },
     receiver,
     jobs,
+    afterStop: async (pid) => {
+      const nc = await connect({ servers: nats.url });
+      try {
+        await (await jetstreamManager(nc)).streams.delete(`BENCH_FLOOR_${pid}`).catch(() => false);
+      } finally {
+        await nc.close();
+      }
+    },
   });
 }

@@ -45,13 +45,19 @@ class CappedHandler implements Dispatcher.DispatchHandler {
   #headers: CappedResponse["headers"] = {};
   readonly #chunks: Uint8Array[] = [];
   #size = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly cap: number,
     private readonly resolve: (response: CappedResponse) => void,
     private readonly reject: (error: unknown) => void,
-    private readonly timer: ReturnType<typeof setTimeout>,
   ) {}
+
+  /** Starts the one deadline for all of the exchange. */
+  expireAfter(deadlineMs: number): void {
+    // As AbortSignal.timeout's: a pending exchange does not hold a stopping process open.
+    this.#timer = unrefTimer(setTimeout(() => this.expire(), deadlineMs));
+  }
 
   /** The deadline passed: answered now, and aborted (now, or once undici starts it if it still waits for a connection). */
   expire(): void {
@@ -117,7 +123,7 @@ class CappedHandler implements Dispatcher.DispatchHandler {
   #settle(): boolean {
     if (this.#settled) return false;
     this.#settled = true;
-    clearTimeout(this.timer);
+    clearTimeout(this.#timer);
     return true;
   }
 }
@@ -128,15 +134,14 @@ export function cappedExchange(
   cap: number,
   deadlineMs: number,
 ): Promise<CappedResponse> {
+  const { url, method, headers, body } = request;
+  // undici hands a CONNECT's socket over instead of a response: nothing an exchange could record.
+  if (method.toUpperCase() === "CONNECT") {
+    return Promise.reject(new UnsupportedExchangeError("CONNECT is not a method an exchange makes"));
+  }
   return new Promise<CappedResponse>((resolve, reject) => {
-    // As AbortSignal.timeout's: a pending exchange does not hold a stopping process open.
-    const timer = unrefTimer(setTimeout(() => handler.expire(), deadlineMs));
-    const handler = new CappedHandler(cap, resolve, reject, timer);
-    const { url, method, headers, body } = request;
-    // undici hands a CONNECT's socket over instead of a response: nothing an exchange could record.
-    if (method.toUpperCase() === "CONNECT") {
-      return handler.fail(new UnsupportedExchangeError("CONNECT is not a method an exchange makes"));
-    }
+    const handler = new CappedHandler(cap, resolve, reject);
+    handler.expireAfter(deadlineMs);
     try {
       dispatcher.dispatch(
         {

@@ -72,6 +72,9 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
   return out;
 }
 
+/** Requests refused before any byte is sent: by undici, by cappedExchange, by checkedUrl, or by a URL parser. */
+const INVALID_TARGET_CODES = ["UND_ERR_INVALID_ARG", "HOOKD_INVALID_TARGET", "ERR_INVALID_URL"];
+
 function describeError(error: unknown): { code: AttemptErrorCode; message: string } {
   for (
     let current = error as (Error & { code?: string; cause?: unknown }) | undefined;
@@ -84,7 +87,7 @@ function describeError(error: unknown): { code: AttemptErrorCode; message: strin
     if (current.name === "TimeoutError" || current.name === "AbortError" || /TIMEOUT/.test(current.code ?? "")) {
       return { code: "timeout", message: `timed out: ${current.message}` };
     }
-    if (["UND_ERR_INVALID_ARG", "HOOKD_INVALID_TARGET"].includes(current.code ?? "")) {
+    if (INVALID_TARGET_CODES.includes(current.code ?? "")) {
       return { code: "invalid-target", message: current.message };
     }
   }

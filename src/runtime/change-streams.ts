@@ -30,10 +30,9 @@ export class ChangeStreams {
 
   constructor(private readonly options: ChangeStreamsOptions) {
     this.#slots = new TokenSlots(options.maxPerToken);
-    this.#heartbeat = setInterval(() => {
+    this.#heartbeat = unrefTimer(setInterval(() => {
       for (const listener of this.#listeners) listener.heartbeat();
-    }, options.heartbeatMs);
-    unrefTimer(this.#heartbeat);
+    }, options.heartbeatMs));
   }
 
   get count(): number {

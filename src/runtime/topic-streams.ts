@@ -44,11 +44,9 @@ export class TopicStreams {
 
   constructor(private readonly options: TopicStreamsOptions) {
     this.#slots = new TokenSlots(options.maxPerToken);
-    this.#heartbeat = setInterval(() => {
+    this.#heartbeat = unrefTimer(setInterval(() => {
       for (const listener of this.#listeners) listener.heartbeat();
-    }, options.heartbeatMs);
-    // Heartbeats alone must not keep a stopping process alive.
-    unrefTimer(this.#heartbeat);
+    }, options.heartbeatMs));
   }
 
   get count(): number {
