@@ -36,9 +36,8 @@ let delivered = 0;
 const worker = new Worker(
   name,
   async (job) => {
-    if (!(await poster.post({ id: job.id!, url: job.data.url, body: job.data.body }))) {
-      throw new Error("the receiver did not answer 2xx");
-    }
+    const status = await poster.post({ id: job.id!, url: job.data.url, body: job.data.body });
+    if (status >= 300) throw new Error(`the receiver answered ${status}`);
     if (++delivered === jobs) process.stdout.write("done\n");
   },
   { connection, concurrency },

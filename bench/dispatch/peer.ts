@@ -44,9 +44,20 @@ async function childDrain(options: {
   env: Record<string, string>;
   receiver: Child & { url: string };
   jobs: number;
-  /** Removes what the peer leaves behind should it die before cleaning up after itself. */
-  afterStop?: (pid: number) => Promise<void>;
+  /**
+   * Removes what the peer leaves behind should it die before cleaning up after itself, even
+   * before it was ready; a failure here does not replace the drain's result.
+   */
+  afterStop?: () => Promise<void>;
 }): Promise<DrainResult> {
+  try {
+    return await timedDrain(options);
+  } finally {
+    await options.afterStop?.().catch(() => {});
+  }
+}
+
+async function timedDrain(options: Parameters<typeof childDrain>[0]): Promise<DrainResult> {
   const { receiver, jobs, names } = options;
   await fetch(`${receiver.url}/__reset`, { method: "POST" });
   const peer = await spawnReady({
@@ -77,7 +88,6 @@ async function childDrain(options: {
     return { perSecond: jobs / ((stats.last - stats.first) / 1000), cpuMs: cost.cpuMs };
   } finally {
     await peer.stop();
-    await options.afterStop?.(peer.child.pid!);
   }
 }
 
@@ -97,6 +107,8 @@ export async function bullmqDrain(
   });
 }
 
+let floorRuns = 0;
+
 /** The floor under hookd's drain: bench/dispatch/jetstream-floor-worker.ts on the bench's own nats-server. */
 export function jetstreamFloorDrain(
   receiver: Child & { url: string },
@@ -104,17 +116,18 @@ export function jetstreamFloorDrain(
   jobs: number,
   concurrency: number,
 ): Promise<DrainResult> {
+  const stream = `BENCH_FLOOR_${process.pid}_${++floorRuns}`;
   return childDrain({
     script: "bench/dispatch/jetstream-floor-worker.ts",
     names: { peer: "floor worker", server: "nats-server" },
     serverPid: nats.pid,
-    env: { NATS_URL: nats.url, CONCURRENCY: String(concurrency), TARGET: `${receiver.url}/floor` },
+    env: { NATS_URL: nats.url, STREAM: stream, CONCURRENCY: String(concurrency), TARGET: `${receiver.url}/floor` },
     receiver,
     jobs,
-    afterStop: async (pid) => {
+    afterStop: async () => {
       const nc = await connect({ servers: nats.url });
       try {
-        await (await jetstreamManager(nc)).streams.delete(`BENCH_FLOOR_${pid}`).catch(() => false);
+        await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
       } finally {
         await nc.close();
       }

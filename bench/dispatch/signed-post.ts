@@ -10,8 +10,8 @@ import { Agent, request } from "undici";
 const SECRET = Buffer.alloc(32, 7);
 
 export type SignedPoster = {
-  /** True when the receiver answered 2xx. */
-  post(job: { id: string; url: string; body: string }): Promise<boolean>;
+  /** The receiver's status code. */
+  post(job: { id: string; url: string; body: string }): Promise<number>;
   close(): Promise<void>;
 };
 
@@ -33,7 +33,7 @@ export function signedPoster(connections: number): SignedPoster {
         dispatcher: agent,
       });
       await response.body.dump();
-      return response.statusCode < 300;
+      return response.statusCode;
     },
     close: () => agent.close(),
   };
