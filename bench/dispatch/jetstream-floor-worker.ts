@@ -39,11 +39,8 @@ async function stop() {
   stopRequested = true;
   try {
     const messages = await started;
-    if (messages) {
-      const closed = messages.closed();
-      await messages.close();
-      await closed;
-    }
+    // Only a running loop settles `closed`; without one, waiting on it would never end.
+    if (messages) await Promise.race([messages.close(), new Promise((resolve) => setTimeout(resolve, 2_000))]);
     await jsm.streams.delete(stream).catch(() => false);
     await nc.close();
     await poster.close();
