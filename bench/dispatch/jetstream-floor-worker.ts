@@ -1,5 +1,6 @@
 import { AckPolicy, type ConsumerMessages, jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
 import { connect, nanos } from "@nats-io/transport-node";
+import { sleep } from "../support/figures.ts";
 import { signedPoster } from "./signed-post.ts";
 
 /**
@@ -40,7 +41,7 @@ async function stop() {
   try {
     const messages = await started;
     // Only a running loop settles `closed`; without one, waiting on it would never end.
-    if (messages) await Promise.race([messages.close(), new Promise((resolve) => setTimeout(resolve, 2_000))]);
+    if (messages) await Promise.race([messages.close(), sleep(2_000)]);
     await jsm.streams.delete(stream).catch(() => false);
     await nc.close();
     await poster.close();
