@@ -1,5 +1,12 @@
-import { AckPolicy, type ConsumerMessages, jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
-import { connect, nanos } from "@nats-io/transport-node";
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  jetstream,
+  type JetStreamManager,
+  jetstreamManager,
+  RetentionPolicy,
+} from "@nats-io/jetstream";
+import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
 import { sleep } from "../support/figures.ts";
 import { signedPoster } from "./signed-post.ts";
 
@@ -23,9 +30,10 @@ const stream = process.env.STREAM ?? `BENCH_FLOOR_${process.pid}`;
 const subject = `bench-floor.${stream}`;
 const body = "n=floor";
 
-const nc = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
-const jsm = await jetstreamManager(nc);
 const poster = signedPoster(concurrency);
+// Set by start(), so an unreachable server is reported like any other failed start.
+let nc: NatsConnection | null = null;
+let jsm: JetStreamManager | null = null;
 
 // A stop may come while the stream is still being made or filled: the start notices it after each
 // step and stops there, and the stop waits for that before deleting, so nothing is made after.
@@ -42,8 +50,8 @@ async function stop() {
     const messages = await started;
     // Only a running loop settles `closed`; without one, waiting on it would never end.
     if (messages) await Promise.race([messages.close(), sleep(2_000)]);
-    await jsm.streams.delete(stream).catch(() => false);
-    await nc.close();
+    await jsm?.streams.delete(stream).catch(() => false);
+    await nc?.close();
     await poster.close();
   } finally {
     process.exit();
@@ -53,8 +61,13 @@ process.on("SIGTERM", () => void stop());
 process.on("SIGINT", () => void stop());
 
 async function start(): Promise<ConsumerMessages | null> {
-  await jsm.streams.add({ name: stream, subjects: [`${subject}.>`], retention: RetentionPolicy.Workqueue });
-  const js = jetstream(nc);
+  const connection = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
+  nc = connection;
+  if (stopRequested) return null;
+  const manager = await jetstreamManager(connection);
+  jsm = manager;
+  await manager.streams.add({ name: stream, subjects: [`${subject}.>`], retention: RetentionPolicy.Workqueue });
+  const js = jetstream(connection);
   const encoder = new TextEncoder();
   let queued = 0;
   await Promise.all(Array.from({ length: 64 }, async () => {
@@ -64,7 +77,7 @@ async function start(): Promise<ConsumerMessages | null> {
     }
   }));
   if (stopRequested) return null;
-  await jsm.consumers.add(stream, {
+  await manager.consumers.add(stream, {
     durable_name: "worker",
     ack_policy: AckPolicy.Explicit,
     max_ack_pending: concurrency * 4,
@@ -77,7 +90,15 @@ async function start(): Promise<ConsumerMessages | null> {
 const messages = await started;
 if (messages && !stopRequested) {
   process.stdout.write("ready\n");
-  await work(messages);
+  // However the loop ends (a stop closed it, or it threw), the stream goes and the process ends.
+  try {
+    await work(messages);
+  } catch (error) {
+    process.stderr.write(`the floor worker stopped: ${error}\n`);
+    process.exitCode = 1;
+  } finally {
+    await stop();
+  }
 } else if (!stopRequested) {
   await stop();
 }
@@ -87,6 +108,8 @@ async function work(messages: ConsumerMessages) {
   let running = 0;
   let slotFreed: (() => void) | null = null;
   for await (const message of messages) {
+    // Messages already pulled when a stop comes go back to the stream rather than out as POSTs.
+    if (stopRequested) break;
     while (running >= concurrency) await new Promise<void>((resolve) => (slotFreed = resolve));
     running++;
     void poster.post(message.json<{ id: string; url: string; body: string }>())

@@ -147,13 +147,16 @@ export async function spawnReady<T>(options: SpawnOptions<T>): Promise<Child & {
   child.stderr?.on("data", (chunk: Buffer) => keep(chunk.toString()));
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const ready = await new Promise<T>((resolve, reject) => {
+    // A late child is stopped as any other (it may clean up what it made) and the start fails once it is gone.
+    let late = false;
     const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${options.what} was not ready within ${timeoutMs} ms:\n${output}`));
+      late = true;
+      void stopProcess(child, 5_000);
     }, timeoutMs);
     child.once("exit", (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${options.what} exited (${code ?? signal}) before it was ready:\n${output}`));
+      const why = late ? `was not ready within ${timeoutMs} ms` : `exited (${code ?? signal}) before it was ready`;
+      reject(new Error(`${options.what} ${why}:\n${output}`));
     });
     // A program that cannot be started (ENOENT) fires only "error"; unheard, it would end this process.
     child.once("error", (error) => {
