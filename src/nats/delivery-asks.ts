@@ -1,7 +1,12 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "../log.ts";
-import type { QuickWindows } from "../runtime/quick-windows.ts";
 import type { JetStreamLayout } from "./layout.ts";
+
+/** What answers an ask: the runtime's quick windows (src/runtime/quick-windows.ts), which this layer does not import. */
+export type WindowHolder = {
+  /** Resolves once the delivery's start is journaled: true, or false at once when no window is open for it here. */
+  ask(id: string): Promise<boolean>;
+};
 
 /**
  * Asks, over core NATS, for a delivery nothing can find yet: a fan-out delivery's first attempt, on
@@ -20,7 +25,7 @@ const ASK_TIMEOUT_MS = 1_000;
 export class DeliveryAskAnswers {
   readonly #subscription: Subscription;
 
-  constructor(nc: NatsConnection, layout: JetStreamLayout, windows: QuickWindows, log: Logger) {
+  constructor(nc: NatsConnection, layout: JetStreamLayout, windows: WindowHolder, log: Logger) {
     this.#subscription = nc.subscribe(layout.subjects.allDeliveryAsks, {
       callback: (error, message) => {
         if (error) {
