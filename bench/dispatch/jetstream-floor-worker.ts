@@ -111,6 +111,7 @@ async function work(messages: ConsumerMessages) {
     // Messages already pulled when a stop comes go back to the stream rather than out as POSTs.
     if (stopRequested) break;
     while (running >= concurrency) await new Promise<void>((resolve) => (slotFreed = resolve));
+    if (stopRequested) break;
     running++;
     void poster.post(message.json<{ id: string; url: string; body: string }>())
       .then((status) => (status < 300 ? message.ack() : message.nak(1_000)), () => message.nak(1_000))

@@ -172,7 +172,8 @@ export async function spawnReady<T>(options: SpawnOptions<T>): Promise<Child & {
       partial = lines.pop()!;
       for (const line of lines) {
         options.onLine?.(line);
-        if (found) continue;
+        // A child that says it is ready while being stopped for being late is not ready: it is going.
+        if (found || late) continue;
         const value = options.ready(line);
         if (value === undefined) continue;
         found = true;
