@@ -1,10 +1,11 @@
 import { type Consumer, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
-import { type ListingFields, listingFieldsFrom } from "../domain/delivery-listing.ts";
+import { listingFieldsFrom } from "../domain/delivery-listing.ts";
 import type { Logger } from "../log.ts";
 import type { DeliveryIndex, IndexUpdate } from "../nats/delivery-index.ts";
 import { LISTING_HEADER, STATE_HEADER } from "../nats/delivery-store.ts";
 import { JournalConflictError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
+import { receivedHeaders } from "../nats/received-headers.ts";
 
 /**
  * Keeps the delivery list's index (nats/delivery-index.ts) in step with the journal, off the
@@ -227,8 +228,9 @@ export function foldBatch(layout: JetStreamLayout, messages: readonly JsMsg[]): 
     if (parsed?.kind !== "delivery-created" && parsed?.kind !== "delivery-transitions") continue;
     const updatedAt = new Date(Math.floor(message.info.timestampNanos / 1e6)).toISOString();
     const known = updates.get(parsed.id);
+    const headers = receivedHeaders(message);
     if (parsed.kind === "delivery-created") {
-      const fields = listingFieldsIn(message);
+      const fields = listingFieldsFrom(headers.get(LISTING_HEADER));
       if (known) known.fields ??= fields;
       else {updates.set(parsed.id, {
           id: parsed.id,
@@ -240,9 +242,9 @@ export function foldBatch(layout: JetStreamLayout, messages: readonly JsMsg[]): 
         });}
       continue;
     }
-    const state = message.headers?.get(STATE_HEADER) || "pending";
+    const state = headers.get(STATE_HEADER) || "pending";
     // A batched delivery's first message holds its created event, and so its fields (decision record 26).
-    const fields = listingFieldsIn(message);
+    const fields = listingFieldsFrom(headers.get(LISTING_HEADER));
     if (known) {
       Object.assign(known, { state, journalSeq: message.seq, updatedAt });
       if (fields) known.fields ??= fields;
@@ -256,10 +258,6 @@ export function foldBatch(layout: JetStreamLayout, messages: readonly JsMsg[]): 
       });}
   }
   return [...updates.values()];
-}
-
-function listingFieldsIn(message: JsMsg): ListingFields | null {
-  return listingFieldsFrom(message.headers?.get(LISTING_HEADER));
 }
 
 /**
