@@ -25,11 +25,11 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-/** Every message of the stream, read as the indexer reads the journal: an ordered consumer, headers only. */
-async function readAll(count: number): Promise<JsMsg[]> {
+/** Every message of the stream, by an ordered consumer: headers only, as the indexer reads the journal, or whole. */
+async function readAll(count: number, headersOnly = true): Promise<JsMsg[]> {
   const consumer = await jetstream(nc).consumers.get("RECEIVED", {
     deliver_policy: DeliverPolicy.All,
-    headers_only: true,
+    headers_only: headersOnly,
   });
   const messages: JsMsg[] = [];
   for await (const message of await consumer.fetch({ max_messages: count, expires: 2_000 })) messages.push(message);
@@ -39,9 +39,10 @@ async function readAll(count: number): Promise<JsMsg[]> {
 describe("reading a received message's headers", () => {
   it("reads each header as nats.js does, from the header block", async () => {
     const publisher = new JetStreamPublisher(nc);
+    // A longer name first: a reading that matched a name's start alone would answer its value.
     const headers = {
-      "Hookd-State": "delivered",
       "Hookd-State-Before": "in-flight",
+      "Hookd-State": "delivered",
       "X-Hookd-From": "pending",
       "Hookd-Listing": '{"host":"hooks.example.test:8443","topic":"a/b","type":"order.created"}',
       "Hookd-Padded": "  kept without the spaces around it  ",
@@ -67,7 +68,16 @@ describe("reading a received message's headers", () => {
     expect(headerBlockOf(elsewhere)).toBeNull();
     expect(receivedHeaders(elsewhere).get("Hookd-State")).toBe("delivered");
 
+    // Headers only, the server adds Nats-Msg-Size, so even the message published without headers has a block.
     expect(headerBlockOf(without!)).not.toBeNull();
     for (const name of names) expect(receivedHeaders(without!).get(name)).toBe(without!.headers?.get(name) ?? "");
+
+    // Read whole, the block is followed by the body, and a message published without headers has none.
+    const [whole, bare] = await readAll(2, false);
+    expect(whole!.string()).toBe("body");
+    for (const name of names) expect(receivedHeaders(whole!).get(name)).toBe(whole!.headers?.get(name) ?? "");
+    expect(headerBlockOf(whole!)).not.toContain("body");
+    expect(headerBlockOf(bare!)).toBe("");
+    expect(receivedHeaders(bare!).get("Hookd-State")).toBe("");
   });
 });
