@@ -108,9 +108,8 @@ async function work(messages: ConsumerMessages) {
   let running = 0;
   let slotFreed: (() => void) | null = null;
   for await (const message of messages) {
-    // Messages already pulled when a stop comes go back to the stream rather than out as POSTs.
-    if (stopRequested) break;
     while (running >= concurrency) await new Promise<void>((resolve) => (slotFreed = resolve));
+    // Checked once a slot is free: messages already pulled when a stop comes go back unsent, not out as POSTs.
     if (stopRequested) break;
     running++;
     void poster.post(message.json<{ id: string; url: string; body: string }>())

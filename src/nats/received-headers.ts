@@ -4,11 +4,11 @@ import type { JsMsg } from "@nats-io/jetstream";
  * The headers of a received JetStream message, read from its header block as NATS sent it. nats.js's
  * `headers` decodes the whole block into a MsgHdrs, canonicalising and searching its keys on every
  * line it adds and again on every `get`: for the indexer, which reads two headers of every journal
- * message, that was the largest share of a drained delivery's allocations (5.5 of 86.5 KB). Here the
- * block is decoded once, and `get` reads as nats.js's `get` does (an exact name, its first value,
- * trimmed, "" when absent) from the block's text. The block's bytes are nats.js's own fields, which its types do not name; where they
- * are missing (another nats.js), `headers` answers instead, and test/received-headers.int.test.ts
- * fails so that the upgrade is seen.
+ * message, that was one of the two largest shares of a drained delivery's allocations (5.5 of 86.5 KB).
+ * Here the block is decoded once, and `get` reads as nats.js's `get` does (an exact name, its first
+ * value, trimmed, "" when absent) from the block's text. The block's bytes are nats.js's own fields,
+ * which its types do not name; where they are missing (another nats.js), `headers` answers instead,
+ * and test/received-headers.int.test.ts fails so that the upgrade is seen.
  */
 export function receivedHeaders(message: JsMsg): { get(name: string): string } {
   const block = headerBlockOf(message);
