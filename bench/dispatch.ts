@@ -18,9 +18,19 @@ import {
   startHttpFloor,
   startReceiver,
 } from "./support/processes.ts";
-import { cpuSplit, natsTrafficOf, steadyDrainCost, streamReadersCaughtUp } from "./support/nats-traffic.ts";
+import { cpuSplit, streamReadersCaughtUp } from "./support/nats-traffic.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { bullmqDrain, jetstreamFloorDrain } from "./dispatch/peer.ts";
+import { hookdDrain } from "./dispatch/hookd-drain.ts";
+import {
+  alternatingRounds,
+  cpuPerJob,
+  type Drain,
+  ratioLine,
+  type Round,
+  roundRatios,
+} from "./dispatch/alternating-rounds.ts";
+import { acceptBacklog } from "./support/backlog.ts";
 import { subscribeMany, timeOneEvent } from "./support/fan-out.ts";
 import { createRequire } from "node:module";
 
@@ -29,7 +39,8 @@ const layout = createLayout();
 /**
  * bench/dispatch: hookd's ingest and delivery figures beside the raw ceilings of this machine.
  * Prints figures; asserts nothing. Scale with BENCH_SECONDS (default 10), BENCH_BACKOFF (default
- * 100000) and BENCH_FANOUT (subscriptions one event goes to, default 10000).
+ * 100000), BENCH_FANOUT (subscriptions one event goes to, default 10000), and BENCH_ROUNDS (default 3,
+ * 0 for none) and BENCH_ROUND_JOBS (default 20000) for the delivery comparison's alternating rounds.
  */
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -39,6 +50,9 @@ const PER_ORIGIN = HOOKD_CONCURRENCY / 4;
 const bullmqVersion = createRequire(import.meta.url)("bullmq/package.json").version as string;
 const BACKOFF_COUNT = Number(process.env.BENCH_BACKOFF ?? 100_000);
 const FAN_OUT = Number(process.env.BENCH_FANOUT ?? 10_000);
+/** The delivery comparison's rounds (dispatch/alternating-rounds.ts) and the jobs each contender drains in one. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUND_JOBS = Number(process.env.BENCH_ROUND_JOBS ?? 20_000);
 /** How long the memory phase lets hookd rest before its second reading. */
 const REST_MS = 90_000;
 const results: [string, string][] = [];
@@ -226,6 +240,54 @@ async function largerBodyIngest(receiverUrl: string, token: string, smallBodiesA
   }
 }
 
+/**
+ * hookd, BullMQ and the floor drain ROUND_JOBS each, in ROUNDS rounds of rotated order; the ratios
+ * within each round, and their medians, are the comparison that the machine's changing speed moves least.
+ */
+async function deliveryRounds(
+  nats: { url: string; pid: number },
+  monitorPort: number,
+  receiver: Child & { url: string },
+  token: string,
+): Promise<void> {
+  if (ROUNDS < 1) return;
+  const drainThroughHookd = async (): Promise<Drain> => {
+    const ingest = await startHookd(nats.url, { HOOKD_WORKERS: "off" });
+    const accepted = await acceptBacklog({
+      hookdUrl: ingest.url,
+      target: `${receiver.url}/hook`,
+      token,
+      count: ROUND_JOBS,
+    })
+      .finally(() => ingest.stop());
+    if (accepted < ROUND_JOBS) return { skipped: `hookd accepted ${accepted} of ${ROUND_JOBS} dispatches` };
+    return hookdDrain({ nats, monitorPort, receiver, jobs: ROUND_JOBS, concurrency: HOOKD_CONCURRENCY });
+  };
+  const show = (drain: Drain) =>
+    "skipped" in drain
+      ? `skipped (${drain.skipped})`
+      : `${fmt(drain.perSecond)}/s, ${cpuPerJob(drain).toFixed(2)} ms CPU per job (all processes)`;
+  const rounds = await alternatingRounds(ROUNDS, {
+    hookd: drainThroughHookd,
+    BullMQ: () => bullmqDrain(receiver, ROUND_JOBS, PER_ORIGIN),
+    floor: () => jetstreamFloorDrain(receiver, nats, ROUND_JOBS, PER_ORIGIN),
+  }, (round: Round, index) => {
+    console.log(
+      `  round ${index + 1}: hookd ${show(round.hookd)}; BullMQ ${show(round.BullMQ)}; floor ${show(round.floor)}`,
+    );
+  });
+  report(
+    `delivery in ${ROUNDS} alternating rounds of ${
+      fmt(ROUND_JOBS)
+    } jobs each (hookd, BullMQ, floor; rotated order): hookd/BullMQ`,
+    ratioLine(roundRatios(rounds, "hookd", "BullMQ")),
+  );
+  report("same rounds: hookd/floor", ratioLine(roundRatios(rounds, "hookd", "floor")));
+  report("same rounds: floor/BullMQ", ratioLine(roundRatios(rounds, "floor", "BullMQ")));
+  const cpuRatios = rounds.map((round) => cpuPerJob(round.hookd) / cpuPerJob(round.BullMQ)).filter(Number.isFinite);
+  report("same rounds: CPU per job of every process, hookd's over BullMQ's", ratioLine(cpuRatios));
+}
+
 async function main() {
   const monitorPort = await freePort();
   const nats = await startNats({ monitorPort });
@@ -298,29 +360,9 @@ async function main() {
     await ingest.stop();
     await largerBodyIngest(receiver.url, dispatchToken, accepted);
 
-    // Delivery: start a worker instance on the backlog just accepted and time the drain, first to last arrival.
-    // What each delivery costs, in figures that do not depend on the machine's speed: every message
-    // nats-server took in or handed out (every client, the indexer's work included), and hookd's CPU.
-    const workers = await startHookd(nats.url, { HOOKD_CONCURRENCY: String(HOOKD_CONCURRENCY) });
-    children.push(workers);
-    const cost = await steadyDrainCost(accepted, async () => ({
-      delivered: (await receiverStats(receiver.url)).count,
-      cpuMs: {
-        hookd: await cpuMsOf(workers.child.pid!),
-        "nats-server": await cpuMsOf(nats.pid),
-        receiver: await cpuMsOf(receiver.child.pid!),
-      },
-      traffic: await natsTrafficOf(monitorPort),
-    }));
-    let drained = await receiverStats(receiver.url);
-    // A bench stops by itself: hookd gone or a delivery lost ends it here, as steadyDrainCost does before 90%.
-    for (const giveUpAt = Date.now() + 10 * 60_000; drained.count < accepted; await sleep(100)) {
-      if (Date.now() > giveUpAt) {
-        throw new Error(`the drain delivered ${drained.count} of ${accepted} within 10 minutes`);
-      }
-      drained = await receiverStats(receiver.url);
-    }
-    const deliveryRate = accepted / ((drained.last! - drained.first!) / 1000);
+    // Delivery: a worker instance on the backlog just accepted, timed first to last arrival.
+    const drain = await hookdDrain({ nats, monitorPort, receiver, jobs: accepted, concurrency: HOOKD_CONCURRENCY });
+    const deliveryRate = drain.perSecond;
     report(
       `delivery: backlog drained to the receiver (one instance, ${PER_ORIGIN} at once to the receiver, signed)`,
       `${fmt(deliveryRate)}/s for ${fmt(accepted)} deliveries (${
@@ -329,10 +371,9 @@ async function main() {
     );
     report(
       "delivery cost, same drain from 10% to 90% arrived: NATS messages in + out per delivery",
-      `${cost.inMsgs.toFixed(1)} + ${cost.outMsgs.toFixed(1)} = ${(cost.inMsgs + cost.outMsgs).toFixed(1)}`,
+      `${drain.inMsgs.toFixed(1)} + ${drain.outMsgs.toFixed(1)} = ${(drain.inMsgs + drain.outMsgs).toFixed(1)}`,
     );
-    report("delivery cost, same drain: CPU per delivery", cpuSplit(cost.cpuMs));
-    await workers.stop();
+    report("delivery cost, same drain: CPU per delivery", cpuSplit(drain.cpuMs));
 
     // The peer: the same number of jobs through BullMQ on Redis, to the same receiver, signed per job.
     const peer = await bullmqDrain(receiver, accepted, PER_ORIGIN);
@@ -359,6 +400,7 @@ async function main() {
       );
       report("floor cost, its drain from 10% to 90% arrived: CPU per job", cpuSplit(floorDrain.cpuMs));
     }
+    await deliveryRounds(nats, monitorPort, receiver, dispatchToken);
     await fetch(`${receiver.url}/__reset`, { method: "POST" });
 
     // Latency: open loop against a signing instance. The accept time is hookd's own: a delivery id

@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Agent, request } from "undici";
 import { freePort, startNats } from "../test/support/processes.ts";
+import { acceptBacklog } from "./support/backlog.ts";
 import { fmt, sleep } from "./support/figures.ts";
 import { benchTokens as tokens, cpuMsOf, receiverStats, startHookd, startReceiver } from "./support/processes.ts";
 import { cpuSplit, natsTrafficOf, steadyDrainCost, trafficPer, untilNatsQuiet } from "./support/nats-traffic.ts";
@@ -68,26 +68,9 @@ async function main() {
   const natsName = trace ? "nats-server (tracing)" : "nats-server";
   const receiver = await startReceiver(200);
   const token = await tokens.tokenFor("/dispatch");
-  const target = encodeURIComponent(`${receiver.url}/hook`);
   try {
     const ingest = await startHookd(nats.url, { HOOKD_WORKERS: "off" });
-    const agent = new Agent({ connections: 64 });
-    let next = 0;
-    let accepted = 0;
-    await Promise.all(Array.from({ length: 64 }, async () => {
-      while (next < DRAIN) {
-        const i = next++;
-        const response = await request(`${ingest.url}/dispatch?_url=${target}`, {
-          method: "POST",
-          body: `n=${i}`,
-          headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
-          dispatcher: agent,
-        });
-        await response.body.dump();
-        if (response.statusCode === 202) accepted++;
-      }
-    }));
-    await agent.close();
+    const accepted = await acceptBacklog({ hookdUrl: ingest.url, target: `${receiver.url}/hook`, token, count: DRAIN });
     await ingest.stop();
     await sleep(1_000);
 
