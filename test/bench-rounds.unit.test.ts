@@ -4,6 +4,7 @@ import {
   type Contender,
   cpuPerJob,
   type Drain,
+  median,
   ratioLine,
   roundOrder,
   roundRatios,
@@ -69,8 +70,16 @@ describe("alternating delivery rounds", () => {
     expect(ratioLine([])).toBe("–");
   });
 
-  it("sums the CPU per job of every process read, leaving out one that could not be read", () => {
-    expect(cpuPerJob(drained(1, { hookd: 0.25, "nats-server": 0.1, receiver: NaN }))).toBeCloseTo(0.35);
+  it("takes the mean of the two middle ratios when a skipped round leaves an even count", () => {
+    expect(ratioLine([0.6, 0.4])).toBe("0.60, 0.40 (median 0.50)");
+    expect(median([0.9, 0.1, 0.5, 0.3])).toBeCloseTo(0.4);
+  });
+
+  it("sums the CPU per job of every process, and has no figure when one could not be read", () => {
+    expect(cpuPerJob(drained(1, { hookd: 0.25, "nats-server": 0.1, receiver: 0.05 }))).toBeCloseTo(0.4);
+    // A BullMQ sum without redis-server would flatter BullMQ's side of the ratio.
+    expect(cpuPerJob(drained(1, { "BullMQ worker": 0.1, "redis-server": NaN, receiver: 0.03 }))).toBeNaN();
+    expect(cpuPerJob(drained(1, {}))).toBeNaN();
     expect(cpuPerJob({ skipped: "no Redis" })).toBeNaN();
   });
 });

@@ -1,11 +1,9 @@
-import { percentile } from "../support/figures.ts";
-
 /**
- * The delivery comparison in rounds: each round drains the same number of jobs through hookd, the
- * BullMQ peer and the bare JetStream floor, one after the other, starting with a different one each
+ * The delivery comparison in rounds: each round drains the same number of jobs (hookd: as many of
+ * them as it accepted) through hookd, the BullMQ peer and the bare JetStream floor, one after the other, starting with a different one each
  * round (in three rounds each goes first, second and third once). This machine's speed moves by half
  * within minutes (two drains of the same code ten minutes apart read 2,722/s and 4,141/s), so a ratio
- * of two drains taken minutes apart carries that swing; within a round the drains are seconds apart,
+ * of two drains taken minutes apart carries that swing; within a round the three take about a minute,
  * and the median of the rounds' ratios is the figure to compare.
  */
 
@@ -45,15 +43,26 @@ export function roundRatios(rounds: readonly Round[], a: Contender, b: Contender
   });
 }
 
+/** The middle value, or the mean of the two middle ones for an even count (a skipped round leaves two). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 /** "0.51, 0.48, 0.55 (median 0.51)"; a dash when no round drained both. */
 export function ratioLine(ratios: readonly number[]): string {
   if (ratios.length === 0) return "–";
-  const median = percentile([...ratios].sort((x, y) => x - y), 0.5);
-  return `${ratios.map((ratio) => ratio.toFixed(2)).join(", ")} (median ${median.toFixed(2)})`;
+  return `${ratios.map((ratio) => ratio.toFixed(2)).join(", ")} (median ${median(ratios).toFixed(2)})`;
 }
 
-/** CPU ms per job of every process a drain read, summed: what the whole machine spent on one job. */
+/**
+ * CPU ms per job of every process a drain read, summed: what the whole machine spent on one job. NaN
+ * when a process could not be read (redis-server where /proc does not show it): a sum without it
+ * would flatter that side.
+ */
 export function cpuPerJob(drain: Drain): number {
   if ("skipped" in drain) return NaN;
-  return Object.values(drain.cpuMs).filter(Number.isFinite).reduce((sum, ms) => sum + ms, 0);
+  const readings = Object.values(drain.cpuMs);
+  return readings.length === 0 ? NaN : readings.reduce((sum, ms) => sum + ms, 0);
 }

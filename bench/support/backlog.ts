@@ -3,6 +3,8 @@ import { Agent, request } from "undici";
 /**
  * A backlog of exactly `count` dispatches, POSTed to an instance that only accepts (HOOKD_WORKERS=off),
  * 64 at once: what a drain then times. Answers how many hookd accepted (202); a bench drains those.
+ * A bench stops by itself: a request unanswered for 30 s, or the whole backlog not in after five
+ * minutes, throws.
  */
 export async function acceptBacklog(options: {
   hookdUrl: string;
@@ -17,15 +19,19 @@ export async function acceptBacklog(options: {
   const headers = { authorization: `Bearer ${options.token}`, "content-type": "text/plain" };
   let next = 0;
   let accepted = 0;
+  const giveUpAt = Date.now() + 5 * 60_000;
   try {
     await Promise.all(Array.from({ length: 64 }, async () => {
       while (next < options.count) {
+        if (Date.now() > giveUpAt) throw new Error(`hookd took ${next} of ${options.count} dispatches in 5 minutes`);
         const i = next++;
         const response = await request(url, {
           method: "POST",
           body: `n=${i}`,
           headers,
           dispatcher: agent,
+          headersTimeout: 30_000,
+          bodyTimeout: 30_000,
         });
         await response.body.dump();
         if (response.statusCode === 202) accepted++;
