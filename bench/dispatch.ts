@@ -258,6 +258,7 @@ async function deliveryRounds(
     const accepted = await acceptBacklog({ hookdUrl: ingest.url, target, token, count: ROUND_JOBS })
       .finally(() => ingest.stop());
     if (accepted === 0) return { skipped: "hookd accepted none of the round's dispatches" };
+    if (accepted < ROUND_JOBS) console.log(`  hookd accepted ${fmt(accepted)} of ${fmt(ROUND_JOBS)}: it drains those`);
     return hookdDrain({ nats, monitorPort, receiver, jobs: accepted, concurrency: HOOKD_CONCURRENCY });
   };
   // Each process's share, not only the sum: the receiver's work per job is the same for all three, so

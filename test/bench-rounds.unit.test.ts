@@ -75,6 +75,12 @@ describe("alternating delivery rounds", () => {
     expect(median([0.9, 0.1, 0.5, 0.3])).toBeCloseTo(0.4);
   });
 
+  it("sorts by value, not as text, and leaves the ratios in their rounds' order", () => {
+    const ratios = [10, 9, 2];
+    expect(median(ratios)).toBe(9);
+    expect(ratios).toEqual([10, 9, 2]);
+  });
+
   it("sums the CPU per job of every process, and has no figure when one could not be read", () => {
     expect(cpuPerJob(drained(1, { hookd: 0.25, "nats-server": 0.1, receiver: 0.05 }))).toBeCloseTo(0.4);
     // A BullMQ sum without redis-server would flatter BullMQ's side of the ratio.

@@ -3,7 +3,7 @@
  * them as it accepted) through hookd, the BullMQ peer and the bare JetStream floor, one after the other, starting with a different one each
  * round (in three rounds each goes first, second and third once). This machine's speed moves by half
  * within minutes (two drains of the same code ten minutes apart read 2,722/s and 4,141/s), so a ratio
- * of two drains taken minutes apart carries that swing; within a round the three take about a minute,
+ * of two drains taken minutes apart carries that swing; within a round they run back to back,
  * and the median of the rounds' ratios is the figure to compare.
  */
 
