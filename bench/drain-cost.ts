@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { freePort, startNats } from "../test/support/processes.ts";
 import { acceptBacklog } from "./support/backlog.ts";
 import { fmt, sleep } from "./support/figures.ts";
-import { benchTokens as tokens, cpuMsOf, receiverStats, startHookd, startReceiver } from "./support/processes.ts";
+import {
+  benchTokens as tokens,
+  cpuMsOf,
+  receiverStats,
+  startHookd,
+  startReceiver,
+  untilArrived,
+} from "./support/processes.ts";
 import { cpuSplit, natsTrafficOf, steadyDrainCost, trafficPer, untilNatsQuiet } from "./support/nats-traffic.ts";
 
 /**
@@ -101,9 +108,7 @@ async function main() {
       cpuMs: { hookd: await hookdCpuMs(), [natsName]: await cpuMsOf(nats.pid) },
       traffic: await natsTrafficOf(monitorPort),
     }));
-    let stats = await receiverStats(receiver.url);
-    const giveUpAt = Date.now() + 10 * 60_000;
-    for (; stats.count < accepted && Date.now() < giveUpAt; await sleep(100)) stats = await receiverStats(receiver.url);
+    const stats = await untilArrived(receiver.url, accepted);
     const cpuAtDrained = await hookdCpuMs();
     // The indexer (and anything else behind the deliveries) finishes its share: wait for NATS to go quiet.
     await untilNatsQuiet(monitorPort, 5 * 60_000);

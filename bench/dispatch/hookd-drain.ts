@@ -1,8 +1,8 @@
 import { createLayout } from "../../src/nats/layout.ts";
 import type { Child } from "../../test/support/processes.ts";
 import { sleep } from "../support/figures.ts";
-import { natsTrafficOf, steadyDrainCost } from "../support/nats-traffic.ts";
-import { cpuMsOf, receiverStats, startHookd } from "../support/processes.ts";
+import { natsTrafficOf, steadyDrainCost, streamDetailsOf } from "../support/nats-traffic.ts";
+import { cpuMsOf, receiverStats, startHookd, untilArrived } from "../support/processes.ts";
 
 export type HookdDrain = { perSecond: number; cpuMs: Record<string, number>; inMsgs: number; outMsgs: number };
 
@@ -33,12 +33,9 @@ export async function hookdDrain(options: {
       },
       traffic: await natsTrafficOf(options.monitorPort),
     }));
-    let drained = await receiverStats(receiver.url);
-    // A bench stops by itself: hookd gone or a delivery lost ends it here, as steadyDrainCost does before 90%.
-    for (const giveUpAt = Date.now() + 10 * 60_000; drained.count < jobs; await sleep(100)) {
-      if (Date.now() > giveUpAt) throw new Error(`the drain delivered ${drained.count} of ${jobs} within 10 minutes`);
-      drained = await receiverStats(receiver.url);
-    }
+    const drained = await untilArrived(receiver.url, jobs);
+    // hookd gone or a delivery lost ends the bench here, as steadyDrainCost does before 90%.
+    if (drained.count < jobs) throw new Error(`the drain delivered ${drained.count} of ${jobs} within 10 minutes`);
     return { perSecond: jobs / ((drained.last! - drained.first!) / 1000), ...cost };
   } finally {
     await workers.stop();
@@ -49,9 +46,7 @@ const { streams } = createLayout();
 
 /** Messages in the streams that hold work not yet done (accepted batches, queued deliveries), from the monitor port. */
 async function queuedMessages(monitorPort: number): Promise<number> {
-  type Jsz = { account_details?: { stream_detail?: { name: string; state?: { messages?: number } }[] }[] };
-  const jsz = await (await fetch(`http://127.0.0.1:${monitorPort}/jsz?streams=true`)).json() as Jsz;
-  return (jsz.account_details ?? []).flatMap((account) => account.stream_detail ?? [])
+  return (await streamDetailsOf(monitorPort))
     .filter((detail) => detail.name === streams.ingest || detail.name === streams.work)
     .reduce((sum, detail) => sum + (detail.state?.messages ?? 0), 0);
 }

@@ -2,9 +2,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { createConnection } from "node:net";
 import { type Child, spawnReady } from "../../test/support/processes.ts";
-import { sleep } from "../support/figures.ts";
 import { steadyDrainCost } from "../support/nats-traffic.ts";
-import { cpuMsOf, pidNamed, receiverStats } from "../support/processes.ts";
+import { cpuMsOf, pidNamed, receiverStats, untilArrived } from "../support/processes.ts";
 
 /**
  * Runs hookd's two neighbours in their own processes against the bench's receiver and times their
@@ -78,10 +77,7 @@ async function timedDrain(options: Parameters<typeof childDrain>[0]): Promise<Dr
         receiver: await cpuMsOf(receiver.child.pid!),
       },
     }));
-    let stats = await receiverStats(receiver.url);
-    for (const deadline = Date.now() + 600_000; stats.count < jobs && Date.now() < deadline; await sleep(100)) {
-      stats = await receiverStats(receiver.url);
-    }
+    const stats = await untilArrived(receiver.url, jobs);
     if (stats.count < jobs || stats.first === null || stats.last === null) {
       return { skipped: `${names.peer} delivered ${stats.count} of ${jobs} within 10 minutes` };
     }

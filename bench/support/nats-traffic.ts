@@ -86,15 +86,24 @@ export async function streamReadersCaughtUp(
   stream: string,
   timeoutMs = 120_000,
 ): Promise<boolean> {
-  type Jsz = {
-    account_details?: { stream_detail?: { name: string; consumer_detail?: { num_pending: number }[] }[] }[];
-  };
   for (const giveUpAt = Date.now() + timeoutMs; Date.now() < giveUpAt;) {
-    const jsz = await (await fetch(`http://127.0.0.1:${monitorPort}/jsz?consumers=true`)).json() as Jsz;
-    const details = jsz.account_details?.flatMap((account) => account.stream_detail ?? []) ?? [];
-    const readers = details.find((detail) => detail.name === stream)?.consumer_detail ?? [];
+    const readers = (await streamDetailsOf(monitorPort)).find((detail) => detail.name === stream)?.consumer_detail ??
+      [];
     if (readers.length > 0 && readers.every((reader) => reader.num_pending === 0)) return true;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   return false;
+}
+
+export type StreamDetail = {
+  name: string;
+  state?: { messages?: number };
+  consumer_detail?: { num_pending: number }[];
+};
+
+/** Every stream the server's monitor port describes (/jsz), with its message count and its consumers. */
+export async function streamDetailsOf(monitorPort: number): Promise<StreamDetail[]> {
+  type Jsz = { account_details?: { stream_detail?: StreamDetail[] }[] };
+  const jsz = await (await fetch(`http://127.0.0.1:${monitorPort}/jsz?consumers=true`)).json() as Jsz;
+  return jsz.account_details?.flatMap((account) => account.stream_detail ?? []) ?? [];
 }

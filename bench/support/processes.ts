@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { PathTokens } from "../../src/domain/path-tokens.ts";
 import { type Child, spawnHookd, spawnReady } from "../../test/support/processes.ts";
+import { sleep } from "./figures.ts";
 
 /**
  * The processes a bench runs beside itself, so hookd does not share a core with the load generator:
@@ -60,6 +61,20 @@ export type ReceiverStats = { count: number; distinct: number; first: number | n
 
 export async function receiverStats(receiverUrl: string): Promise<ReceiverStats> {
   return (await fetch(`${receiverUrl}/__stats`)).json() as Promise<ReceiverStats>;
+}
+
+/**
+ * The receiver's stats once `count` deliveries have arrived, or as they stand after `giveUpMs` (a
+ * bench stops by itself: a delivery lost must not keep it waiting); the caller decides what a
+ * shortfall means.
+ */
+export async function untilArrived(receiverUrl: string, count: number, giveUpMs = 10 * 60_000): Promise<ReceiverStats> {
+  let stats = await receiverStats(receiverUrl);
+  for (const giveUpAt = Date.now() + giveUpMs; stats.count < count && Date.now() < giveUpAt;) {
+    await sleep(100);
+    stats = await receiverStats(receiverUrl);
+  }
+  return stats;
 }
 
 /** VmRSS and VmHWM (peak RSS) of a process, in MiB. */
