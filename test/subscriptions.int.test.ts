@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { fanOutDeliveryId } from "../src/runtime/fan-out.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { Responder } from "./support/receiver.ts";
-import { api, eventually, startTestHookd } from "./support/hookd.ts";
+import { api, eventually, startTestHookd, waitForListed } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 import { createLayout } from "../src/nats/layout.ts";
 
@@ -366,6 +366,54 @@ describe("subscriptions and fan-out", () => {
     expect((await api(suite.hookd.url, "/api/v1/subscriptions/sub_01ARZ3NDEKTSV4RRFFQ69G5FAV/attempts")).status).toBe(
       404,
     );
+  });
+
+  it("lists attempts across the subscription's deliveries by time, newest first, up to the limit asked", async () => {
+    // Each delivery's first request of the first two fails: A and B take two attempts, C and D one.
+    const r = await receiver((_request, index) => (index === 0 || index === 2 ? { status: 503 } : { status: 200 }));
+    const { json } = await subscribe({ topic: "attempted/many", url: r.url, retry_schedule: "50ms" });
+    const deliveryIds: string[] = [];
+    for (const [i, event] of ["a", "b", "c", "d"].entries()) {
+      await publish("attempted/many", JSON.stringify({ event }));
+      const requests = await r.waitFor(i < 2 ? 2 * (i + 1) : 4 + (i - 1));
+      deliveryIds.push(String(requests.at(-1)!.headers["webhook-id"]));
+    }
+    const [a, b, c, d] = deliveryIds;
+    const attemptsOf = async (query: string, count: number) =>
+      await eventually(
+        async () => {
+          const page = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts${query}`)).json();
+          return page.data.length === count ? page.data : undefined;
+        },
+        10_000,
+        `${count} attempts for ${query || "no limit"}`,
+      );
+    const shown = (attempts: { delivery_id: string; attempt: number }[]) =>
+      attempts.map((attempt) => [attempt.delivery_id, attempt.attempt]);
+    expect(shown(await attemptsOf("", 6))).toEqual([[d, 1], [c, 1], [b, 2], [b, 1], [a, 2], [a, 1]]);
+    expect(shown(await attemptsOf("?limit=3", 3))).toEqual([[d, 1], [c, 1], [b, 2]]);
+    expect(shown(await attemptsOf("?limit=1", 1))).toEqual([[d, 1]]);
+  });
+
+  it("lists a newer attempt ahead of older ones whose deliveries changed later without an attempt (cancelled)", async () => {
+    // More cancelled deliveries than one index page of the read holds (20), each changed after the newer attempt.
+    const failing = 21;
+    const r = await receiver((_request, index) => (index < failing ? { status: 503 } : { status: 200 }));
+    const { json } = await subscribe({ topic: "attempted/cancelled", url: r.url, retry_schedule: "1h" });
+    for (let i = 0; i < failing; i++) await publish("attempted/cancelled", JSON.stringify({ i }));
+    const failed = (await r.waitFor(failing)).map((request) => String(request.headers["webhook-id"]));
+    await publish("attempted/cancelled", '{"i":"last"}');
+    const delivered = String((await r.waitFor(failing + 1)).at(-1)!.headers["webhook-id"]);
+    for (const id of failed) {
+      expect((await api(suite.hookd.url, `/api/v1/deliveries/${id}/cancel`, { method: "POST" })).status).toBe(200);
+    }
+    await waitForListed(suite.hookd.url, `state=cancelled&limit=${failing}`, failed);
+    const newest = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts?limit=1`)).json();
+    expect(newest.data.map((a: { delivery_id: string }) => a.delivery_id)).toEqual([delivered]);
+    const all = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts?limit=100`)).json();
+    expect(all.data).toHaveLength(failing + 1);
+    expect(all.data[0]).toMatchObject({ delivery_id: delivered, outcome: "succeeded" });
+    expect(all.data.slice(1).every((a: { outcome: string }) => a.outcome === "failed")).toBe(true);
   });
 
   it("a rate limit holds across instances: 5 per second spreads 10 events over about 2 seconds", async () => {

@@ -1,5 +1,5 @@
 import type { TokenChecker } from "../domain/token-check.ts";
-import type { AttemptLog } from "../nats/attempt-log.ts";
+import type { SubscriptionAttempts } from "../runtime/subscription-attempts.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
@@ -16,7 +16,7 @@ export type ConsoleDeps = {
   deliveryStore: DeliveryStore;
   subscriptions: SubscriptionCommands;
   subscriptionDirectory: SubscriptionDirectory;
-  subscriptionAttempts: Pick<AttemptLog, "recent">;
+  subscriptionAttempts: Pick<SubscriptionAttempts, "recent">;
   replaySubscription: SubscriptionRouteDeps["replaySubscription"];
   /** Where an ordered subscription's line stands. */
   orderedLines: Pick<SubscriptionRouteDeps["orderedLines"], "view">;

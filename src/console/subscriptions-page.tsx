@@ -1,4 +1,4 @@
-import type { SubscriptionAttempt } from "../nats/attempt-log.ts";
+import type { AttemptSummary } from "../domain/delivery-event-views.ts";
 import type { OrderedLineViewSchema, SubscriptionViewSchema } from "../http/subscription-view.ts";
 import type { z } from "zod";
 import { Page, StateBadge, Time } from "./layout.tsx";
@@ -70,7 +70,7 @@ export function SubscriptionsPage({ rows, state, csrf }: { rows: SubscriptionVie
 
 type DetailProps = {
   view: SubscriptionView;
-  attempts: SubscriptionAttempt[];
+  attempts: AttemptSummary[];
   layout: MachineLayout;
   /** An ordered subscription's line (the API's ordered_line); null for others. */
   line: OrderedLine | null;
@@ -85,7 +85,7 @@ export function SubscriptionPage(props: DetailProps & { csrf: string }) {
   );
 }
 
-function successRate(attempts: SubscriptionAttempt[]): string {
+function successRate(attempts: AttemptSummary[]): string {
   if (attempts.length === 0) return "no attempt yet";
   const ok = attempts.filter((a) => a.outcome === "succeeded").length;
   return `${Math.round((100 * ok) / attempts.length)}% of the last ${attempts.length} attempts`;

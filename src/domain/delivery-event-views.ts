@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { AttemptRecord, DeliveryTransition } from "./delivery-events.ts";
+import type { AttemptRecord, AttemptResolved, DeliveryTransition } from "./delivery-events.ts";
 
 /**
  * The public, snake_case shape of a delivery journal's events. The journal keeps each event as the
@@ -56,6 +56,21 @@ export const AttemptSummarySchema = z.object({
   error: z.string().nullable(),
 });
 export type AttemptSummary = z.infer<typeof AttemptSummarySchema>;
+
+/** A resolved attempt of delivery `deliveryId` as the subscription's attempt list shows it; its field order is part of the contract. */
+export function summarizeAttempt(deliveryId: string, outcome: AttemptResolved): AttemptSummary {
+  const view = attemptRecordView(outcome.data);
+  return {
+    delivery_id: deliveryId,
+    attempt: view.attempt,
+    at: outcome.at,
+    outcome: outcome.type === "attempt.succeeded" ? "succeeded" : "failed",
+    latency_ms: view.latency_ms,
+    request: view.request,
+    response: view.response,
+    error: view.error,
+  };
+}
 
 /** The data of a transition in a delivery's history, by event type. */
 export type TransitionDataView =

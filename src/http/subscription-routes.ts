@@ -11,7 +11,7 @@ import { rotateSubscriptionSecret } from "../runtime/subscription-secret-rotatio
 import { subscriptionConfigOf, withSettings } from "../domain/subscription-settings.ts";
 import { parseTopic, TopicNameError, type TopicPattern } from "../domain/topic-name.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
-import type { AttemptLog } from "../nats/attempt-log.ts";
+import type { SubscriptionAttempts } from "../runtime/subscription-attempts.ts";
 import type { StoredSubscription } from "../nats/subscription-store.ts";
 import { TransitionRefusedError } from "../runtime/errors.ts";
 import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
@@ -57,7 +57,7 @@ export type SubscriptionRouteDeps = {
     until: Date;
     onProgress?: (progress: ReplayProgress) => void;
   }) => Promise<{ events: number; deliveries: number; truncated: boolean }>;
-  subscriptionAttempts: AttemptLog;
+  subscriptionAttempts: Pick<SubscriptionAttempts, "recent">;
   /** Where each ordered subscription's line stands, for GET. */
   orderedLines: Pick<OrderedLines, "view" | "advance">;
 };

@@ -28,7 +28,6 @@ import {
  * |                       |                                                         | hand-offs), sourced creates   |
  * | `HOOKD_TOPICS`        | `hookd.topic.<s or u>.<encoded topic tokens>`           | the topic log                 |
  * | `HOOKD_SUBSCRIPTIONS` | `hookd.subscriptions.<id>`                              | subscriptions' journals       |
- * | `HOOKD_ATTEMPTS`      | `hookd.attempts.<subscription id>`                      | recent attempts, per sub      |
  * | `HOOKD_INGEST`        | `hookd.ingest.<batch key>`                              | accepted dispatches, batched  |
  * | `HOOKD_RATES`         | `hookd.rates.<key>`                                     | rate limits' next free slots  |
  * | `HOOKD_SETTINGS`      | `hookd.settings.<name>`                                 | values every instance shares  |
@@ -49,8 +48,6 @@ import {
 export const DEFAULT_NAMESPACE = "hookd";
 /** JetStream keeps at most five copies of a stream. */
 export const MAX_REPLICAS = 5;
-/** Resolved attempts kept per subscription for GET …/attempts (the delivery journals keep them all). */
-export const ATTEMPTS_KEPT = 100;
 /** Entries kept per bulk job: its start, its newest progress, its end (each entry holds the whole job). */
 export const BULK_JOB_ENTRIES_KEPT = 20;
 
@@ -82,7 +79,6 @@ export type ParsedSubject =
   | { kind: "ingest-batch-touched"; key: string }
   | { kind: "fan-out-left"; topicSeq: number }
   | { kind: "subscription"; id: string }
-  | { kind: "attempts"; subscriptionId: string }
   | { kind: "rate"; key: string }
   | { kind: "setting"; name: string }
   | { kind: "revocation"; tokenId: string }
@@ -105,7 +101,6 @@ export type JetStreamLayout = {
     readonly work: string;
     readonly topics: string;
     readonly subscriptions: string;
-    readonly attempts: string;
     readonly ingest: string;
     readonly rates: string;
     readonly settings: string;
@@ -155,7 +150,6 @@ export type JetStreamLayout = {
     askedDeliveryId(subject: string): string | null;
     subscription(id: string): string;
     readonly allSubscriptions: string;
-    attempts(subscriptionId: string): string;
     rate(key: string): string;
     /** A value every instance on this NATS shares, such as the generated signing secret. */
     setting(name: string): string;
@@ -268,7 +262,6 @@ function streamNames(namespace: string): Names["streams"] {
     work: stream("WORK"),
     topics: stream("TOPICS"),
     subscriptions: stream("SUBSCRIPTIONS"),
-    attempts: stream("ATTEMPTS"),
     ingest: stream("INGEST"),
     rates: stream("RATES"),
     settings: stream("SETTINGS"),
@@ -313,7 +306,6 @@ function namesIn(namespace: string, replicas: number): Names {
     },
     subscription: (id) => `${p}.subscriptions.${id}`,
     allSubscriptions: `${p}.subscriptions.*`,
-    attempts: (subscriptionId) => `${p}.attempts.${subscriptionId}`,
     rate: (key) => `${p}.rates.${key}`,
     setting: (name) => `${p}.settings.${name}`,
     revocation: (tokenId) => `${p}.revoked.${tokenId}`,
@@ -381,8 +373,6 @@ function parseSubject(names: Names, subject: string): ParsedSubject | null {
       return one === undefined ? null : { kind: "ingest-batch", key: one };
     case "subscriptions":
       return one === undefined ? null : { kind: "subscription", id: one };
-    case "attempts":
-      return one === undefined ? null : { kind: "attempts", subscriptionId: one };
     case "rates":
       return one === undefined ? null : { kind: "rate", key: one };
     case "settings":
@@ -451,15 +441,6 @@ function streamLiterals({ namespace: p, streams, subjects }: Names, settings: St
       storage: StorageType.File,
       max_age: nanos(settings.topicMaxAgeMs),
       duplicate_window: nanos(Math.min(settings.idempotencyWindowMs, settings.topicMaxAgeMs)),
-      allow_direct: true,
-    },
-    {
-      name: streams.attempts,
-      subjects: [`${p}.attempts.>`],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      max_msgs_per_subject: ATTEMPTS_KEPT,
-      max_age: nanos(settings.journalMaxAgeMs),
       allow_direct: true,
     },
     {

@@ -51,7 +51,6 @@ function samples(layout = createLayout()): [string, ParsedSubject][] {
     }],
     [subjects.fanOutLeft(4_711), { kind: "fan-out-left", topicSeq: 4_711 }],
     [subjects.subscription(sub), { kind: "subscription", id: sub }],
-    [subjects.attempts(sub), { kind: "attempts", subscriptionId: sub }],
     [subjects.rate(sub), { kind: "rate", key: sub }],
     [subjects.setting("signing-secret"), { kind: "setting", name: "signing-secret" }],
     [subjects.revocation("Ab3_-xYz09kL"), { kind: "revocation", tokenId: "Ab3_-xYz09kL" }],
@@ -80,7 +79,6 @@ describe("the JetStream layout", () => {
       work: "HOOKD_WORK",
       topics: "HOOKD_TOPICS",
       subscriptions: "HOOKD_SUBSCRIPTIONS",
-      attempts: "HOOKD_ATTEMPTS",
       ingest: "HOOKD_INGEST",
       rates: "HOOKD_RATES",
       settings: "HOOKD_SETTINGS",
@@ -110,7 +108,6 @@ describe("the JetStream layout", () => {
     expect(subjects.ingestBatch("k1")).toBe("hookd.ingest.k1");
     expect(subjects.subscription("s1")).toBe("hookd.subscriptions.s1");
     expect(subjects.allSubscriptions).toBe("hookd.subscriptions.*");
-    expect(subjects.attempts("s1")).toBe("hookd.attempts.s1");
     expect(subjects.rate("s1")).toBe("hookd.rates.s1");
     expect(subjects.setting("signing-secret")).toBe("hookd.settings.signing-secret");
   });
@@ -181,7 +178,6 @@ describe("the JetStream layout", () => {
       "ingest-batch-touched": layout.streams.journal,
       "fan-out-left": layout.streams.journal,
       subscription: layout.streams.subscriptions,
-      attempts: layout.streams.attempts,
       rate: layout.streams.rates,
       setting: layout.streams.settings,
       revocation: layout.streams.revocations,
@@ -216,7 +212,7 @@ describe("the JetStream layout", () => {
   it("configures the streams and shared consumers as before", () => {
     const layout = createLayout();
     const configs = Object.fromEntries(layout.streamConfigs(settings).map((config) => [config.name, config]));
-    expect(Object.keys(configs)).toHaveLength(13);
+    expect(Object.keys(configs)).toHaveLength(12);
     expect(configs.HOOKD_JOURNAL?.subjects).toEqual(["hookd.journal.>"]);
     expect(configs.HOOKD_WORK?.sources).toEqual([
       { name: "HOOKD_JOURNAL", filter_subject: "hookd.journal.delivery.*.created" },
@@ -224,7 +220,6 @@ describe("the JetStream layout", () => {
     expect(configs.HOOKD_WORK?.retention).toBe("workqueue");
     expect(configs.HOOKD_INGEST?.retention).toBe("workqueue");
     expect(configs.HOOKD_SUBSCRIPTIONS?.max_age).toBeUndefined();
-    expect(configs.HOOKD_ATTEMPTS?.max_msgs_per_subject).toBe(100);
     expect(configs.HOOKD_RATES).toMatchObject({
       subjects: ["hookd.rates.>"],
       storage: "memory",
@@ -341,7 +336,7 @@ describe("JetStream names outside the layout", () => {
   const NOT_SUBJECTS = /^(disconnect|key|lock|json|yaml)\b/;
   const SUBJECT = /["'`]hookd\.([\w$>*{]+)/g;
   // Env vars share the HOOKD_ prefix, so stream names are matched by their suffixes.
-  const STREAM = /["'`]HOOKD_(JOURNAL|WORK|TOPICS|SUBSCRIPTIONS|ATTEMPTS|INGEST|RATES)\b/g;
+  const STREAM = /["'`]HOOKD_(JOURNAL|WORK|TOPICS|SUBSCRIPTIONS|INGEST|RATES)\b/g;
   const CONSUMER = /["'`]hookd-(workers|fanout|expander|router-)/g;
 
   function sources(dir: string): string[] {

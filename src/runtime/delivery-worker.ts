@@ -26,7 +26,6 @@ import { JournalConflictError, NatsUnavailableError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import type { Logger } from "../log.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
-import type { ResolvedAttempt } from "../nats/attempt-log.ts";
 import type { RateLimiter } from "../nats/rate-limiter.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { OriginGate } from "./origin-gate.ts";
@@ -76,8 +75,6 @@ export type WorkerDeps = {
   onLease?: (message: JsMsg) => Promise<void>;
   /** Shared rate limits (per subscription); without one, limits are not enforced. */
   rateLimiter?: RateLimiter;
-  /** Told of every resolved attempt of a subscription's delivery, for the subscription's attempt list. */
-  onSubscriptionAttempt?: (subscriptionId: string, attempt: ResolvedAttempt) => void;
   /** Told when a subscription's delivery reaches delivered or failed, for the subscription's failure policy. */
   onSubscriptionDeliveryFinished?: (outcome: SubscriptionDeliveryFinished) => Promise<void>;
   /**
@@ -563,16 +560,13 @@ export class DeliveryWorker {
     return null;
   }
 
-  /** The outcome is journaled: tell the subscription, count a finished delivery, settle the message. */
+  /** The outcome is journaled: count a finished delivery, report it, settle the message. */
   private async afterOutcome(
     message: WorkItem,
     created: DeliveryCreated,
     after: Base,
     outcome: AttemptResolved,
   ): Promise<null> {
-    const id = created.data.id;
-    const subscriptionId = created.data.subscriptionId;
-    if (subscriptionId) this.deps.onSubscriptionAttempt?.(subscriptionId, { deliveryId: id, outcome });
     const state = stateOf(after.snapshot);
     if (state === "delivered" || state === "failed") {
       this.deps.metrics?.finished.inc({ state });

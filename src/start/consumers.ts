@@ -219,10 +219,5 @@ function createWorker(config: Config, parts: ConsumerParts, quickWindows: QuickW
     // each): they wait milliseconds, where a bounce costs a hand-off or a redelivery, a journal read and a
     // signature, and with one busy receiver bounced most work.
     originWaitersMax: Math.max(1, 2 * config.HOOKD_CONCURRENCY - perOrigin),
-    // The delivery's journal has the attempt either way; a lost summary only shortens this list.
-    onSubscriptionAttempt: (subscriptionId, attempt) =>
-      void subscriptionPart.attemptLog
-        .record(subscriptionId, attempt)
-        .catch((error: unknown) => log.warn({ err: error, subscriptionId }, "could not record the attempt summary")),
   });
 }

@@ -10,6 +10,7 @@ import type { HookdMetrics } from "../metrics.ts";
 import { watchStreamLeaders } from "../nats/stream-leaders.ts";
 import { Journal } from "../nats/journal.ts";
 import { replaySubscription } from "../runtime/replay.ts";
+import { SubscriptionAttempts } from "../runtime/subscription-attempts.ts";
 import { type ResealDeps, resealSecrets } from "../runtime/secret-reseal.ts";
 import { loadConsoleAssets } from "../console/assets.ts";
 import { consoleServicesOf } from "../console/services-from-hookd.ts";
@@ -84,7 +85,10 @@ export async function buildHttpApp(
     subscriptionDirectory: subscriptionPart.directory,
     replaySubscription: (input) =>
       replaySubscription({ js: storage.js, fanOut: subscriptionPart.fanOut, layout: storage.layout }, input),
-    subscriptionAttempts: subscriptionPart.attemptLog,
+    subscriptionAttempts: new SubscriptionAttempts({
+      listing: deliveryPart.deliveryListing,
+      deliveryStore: deliveryPart.deliveryStore,
+    }),
     orderedLines: subscriptionPart.orderedLines,
     hub: subscriptionPart.hub,
     githubSecrets: parts.configFile?.github.secrets ?? [],

@@ -1,7 +1,6 @@
 import type { Config } from "../config.ts";
 import type { StaticConfig } from "../domain/static-config.ts";
 import type { Logger } from "../log.ts";
-import { AttemptLog } from "../nats/attempt-log.ts";
 import { SubscriptionStore } from "../nats/subscription-store.ts";
 import { TopicLog } from "../nats/topic-log.ts";
 import { FanOut } from "../runtime/fan-out.ts";
@@ -29,7 +28,6 @@ export type SubscriptionPart = {
   subscriptionCommands: SubscriptionCommands;
   directory: SubscriptionDirectory;
   health: SubscriptionHealth;
-  attemptLog: AttemptLog;
   hub: WebSubHub;
   fanOut: FanOut;
   orderedLines: OrderedLines;
@@ -79,14 +77,12 @@ export async function buildSubscriptions(
     publicBase: publicBaseUrl(config),
     onOrderedEvent: (subscriptionId) => orderedLines.advance(subscriptionId),
   });
-  const attemptLog = new AttemptLog(storage.jsm, storage.publisher, storage.layout);
   return {
     topics,
     subscriptionStore,
     subscriptionCommands,
     directory,
     health,
-    attemptLog,
     hub,
     fanOut,
     orderedLines,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { AttemptResolved } from "../domain/delivery-events.ts";
-import { summarizeAttempt } from "./attempt-log.ts";
+import type { AttemptResolved } from "./delivery-events.ts";
+import { summarizeAttempt } from "./delivery-event-views.ts";
 
-// Pure: summarizeAttempt needs no NATS. The attempts stream stores this JSON, so its field order is part of the contract.
+// Pure: summarizeAttempt needs no NATS. The attempt list answers this JSON, so its field order is part of the contract.
 
 const request = { method: "POST", url: "https://example.com/hook", headers: { "webhook-id": "dlv_1" } };
 
