@@ -430,7 +430,14 @@ describe("subscriptions and fan-out", () => {
       for (let i = 5; i < times.length; i++) {
         expect(times[i]! - times[i - 5]!, `window ending at ${i}`).toBeGreaterThanOrEqual(800);
       }
-      const attempts = (await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts`)).json()).data;
+      const attempts = await eventually(
+        async () => {
+          const page = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts`)).json();
+          return page.data.length >= 10 ? page.data : undefined;
+        },
+        10_000,
+        "the ten deliveries' attempts",
+      );
       expect(attempts.every((a: { attempt: number }) => a.attempt === 1)).toBe(true);
     } finally {
       await second.stop();

@@ -1,24 +1,28 @@
 import type { AttemptResolved } from "../domain/delivery-events.ts";
 import { type AttemptSummary, summarizeAttempt } from "../domain/delivery-event-views.ts";
-import type { DeliveryListing } from "../nats/delivery-listing.ts";
+import type { DeliveryListing, ListedEntry } from "../nats/delivery-listing.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 
 /**
  * A subscription's recent resolved attempts (GET /api/v1/subscriptions/<id>/attempts and the
  * console), read from the deliveries' journals rather than written twice (decision record 39). The
- * delivery list's index, filtered by subscription, names its deliveries newest change first; each
- * one's journal holds its attempts. Every attempt of a delivery is at or before its last change, so
- * once `limit` attempts are at least as new as the next page's first change, no later page can
- * hold a newer one.
+ * delivery list's index, filtered by subscription, names its deliveries in the journal order of
+ * their last change, newest first; each one's journal holds its attempts. Every attempt sits in the
+ * journal at or before its delivery's last change, so once `limit` attempts sit after the page's
+ * oldest last change, no later page can hold a newer one. Journal order, not time: hookd's clock
+ * (an attempt's `at`) and the server's (a message's time) need not agree.
  */
 
 export type SubscriptionAttemptsDeps = {
-  listing: Pick<DeliveryListing, "page">;
+  listing: Pick<DeliveryListing, "page" | "lastSeq">;
   deliveryStore: Pick<DeliveryStore, "readTransitions">;
 };
 
+type Found = { summary: AttemptSummary; journalSeq: number };
+
+/** Journal reads at once: a delivery list's search reads as many (runtime/delivery-list.ts). */
 const PARALLEL_READS = 16;
-/** Deliveries listed per index page, at least: a small `limit` past a cancelled delivery would otherwise page one by one. */
+/** Deliveries listed per index page, at least: a small `limit` past cancelled deliveries would otherwise page one by one. */
 const LEAST_PAGE = 20;
 /** A subscription with a large backlog of deliveries never attempted is not read through to its end. */
 const MOST_DELIVERIES_READ = 2_000;
@@ -27,42 +31,69 @@ export class SubscriptionAttempts {
   constructor(private readonly deps: SubscriptionAttemptsDeps) {}
 
   async recent(subscriptionId: string, limit: number): Promise<AttemptSummary[]> {
-    const found: AttemptSummary[] = [];
+    const found: Found[] = [];
     const seen = new Set<string>();
+    const pageLimit = Math.max(limit, LEAST_PAGE);
+    let startSeq: number | null = null;
     let beforeSeq: number | undefined;
     while (seen.size < MOST_DELIVERIES_READ) {
-      const pageLimit = Math.max(limit, LEAST_PAGE);
       const page = await this.deps.listing.page({
         subscriptionId,
         limit: pageLimit,
         ...(beforeSeq ? { beforeSeq } : {}),
       });
-      // A delivery that changed while the pages were read has a newer entry on an earlier page: read once.
-      const fresh = page.entries.filter((entry) => !seen.has(entry.id) && entry.state !== "pending");
-      for (const entry of page.entries) seen.add(entry.id);
-      found.push(...(await this.#attemptsOf(fresh.map((entry) => entry.id))));
+      startSeq ??= page.indexSeq;
+      found.push(...(await this.#attemptsOf(page.entries, seen)));
       found.sort(newestFirst);
-      const oldestChange = page.entries.at(-1)?.updatedAt;
+      const oldestChange = page.entries.at(-1)?.journalSeq;
       if (page.nextBefore === null || oldestChange === undefined) break;
-      if (found.length >= limit && Date.parse(found[limit - 1]!.at) >= Date.parse(oldestChange)) break;
+      if (found.length >= limit && found[limit - 1]!.journalSeq >= oldestChange) break;
       beforeSeq = page.nextBefore;
     }
-    return found.slice(0, limit);
+    // A delivery that changed while the pages were read moved above the first (its entry rewritten): read it too.
+    found.push(...(await this.#changedSince(subscriptionId, startSeq ?? 0, pageLimit, seen)));
+    return found.sort(newestFirst).slice(0, limit).map(({ summary }) => summary);
   }
 
-  async #attemptsOf(ids: readonly string[]): Promise<AttemptSummary[]> {
-    const attempts: AttemptSummary[] = [];
+  async #changedSince(
+    subscriptionId: string,
+    indexSeq: number,
+    pageLimit: number,
+    seen: Set<string>,
+  ): Promise<Found[]> {
+    const found: Found[] = [];
+    if ((await this.deps.listing.lastSeq()) <= indexSeq) return found;
+    let beforeSeq: number | undefined;
+    while (seen.size < MOST_DELIVERIES_READ) {
+      const page = await this.deps.listing.page({
+        subscriptionId,
+        limit: pageLimit,
+        ...(beforeSeq ? { beforeSeq } : {}),
+      });
+      const changed = page.entries.filter((entry) => entry.seq > indexSeq);
+      found.push(...(await this.#attemptsOf(changed, seen)));
+      if (changed.length < page.entries.length || page.nextBefore === null) break;
+      beforeSeq = page.nextBefore;
+    }
+    return found;
+  }
+
+  /** The resolved attempts of each entry's delivery not read yet (a pending one may hold earlier rounds' attempts). */
+  async #attemptsOf(entries: readonly ListedEntry[], seen: Set<string>): Promise<Found[]> {
+    const ids = entries.map((entry) => entry.id).filter((id) => !seen.has(id));
+    for (const id of ids) seen.add(id);
+    const found: Found[] = [];
     let next = 0;
     const reader = async () => {
       while (next < ids.length) {
         const id = ids[next++]!;
-        for (const { event } of await this.deps.deliveryStore.readTransitions(id)) {
-          if (isResolved(event)) attempts.push(summarizeAttempt(id, event));
+        for (const { event, seq } of await this.deps.deliveryStore.readTransitions(id)) {
+          if (isResolved(event)) found.push({ summary: summarizeAttempt(id, event), journalSeq: seq });
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, ids.length) }, reader));
-    return attempts;
+    return found;
   }
 }
 
@@ -70,7 +101,7 @@ function isResolved(event: { type: string }): event is AttemptResolved {
   return event.type === "attempt.succeeded" || event.type === "attempt.failed";
 }
 
-/** Newest first; one delivery's attempts at the same millisecond by attempt number. */
-function newestFirst(a: AttemptSummary, b: AttemptSummary): number {
-  return Date.parse(b.at) - Date.parse(a.at) || b.attempt - a.attempt;
+/** Later in the journal first; two attempts journaled in one message by attempt number. */
+function newestFirst(a: Found, b: Found): number {
+  return b.journalSeq - a.journalSeq || b.summary.attempt - a.summary.attempt;
 }
