@@ -343,6 +343,11 @@ describe("the delivery index", () => {
         fields: { target: url(batched), host: "final.example" },
       });
       expect(await journal.store.readListed(newIds(1)[0]!, async () => null)).toBeNull();
+      // A page bounded below (a subscription's attempts read what was indexed after their first page).
+      const listed = (await listing.page({ host: "final.example", limit: 10 })).entries;
+      expect(listed.map((entry) => entry.id).sort()).toEqual([batched, separate, later].sort());
+      const above = await listing.page({ host: "final.example", limit: 10, afterSeq: listed[1]!.seq });
+      expect(above.entries.map((entry) => entry.id)).toEqual([listed[0]!.id]);
     } finally {
       await running.stop();
     }

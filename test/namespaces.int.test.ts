@@ -42,7 +42,6 @@ describe("two namespaces on one server", () => {
     const betas = names.filter((name) => name.startsWith("BETA_")).map((name) => name.slice("BETA_".length));
     expect(alphas.sort()).toEqual(
       [
-        "ATTEMPTS",
         "INDEX",
         "INDEXED",
         "INGEST",

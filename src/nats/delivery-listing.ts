@@ -33,7 +33,14 @@ export type ListingPage<E extends IndexEntry = IndexEntry> = {
   nextBefore: number | null;
   indexSeq: number;
 };
-export type ListingQuery = ListingFilter & { beforeSeq?: number; since?: Date; until?: Date; limit: number };
+/** `beforeSeq` and `afterSeq` bound the index sequences read, both exclusive. */
+export type ListingQuery = ListingFilter & {
+  beforeSeq?: number;
+  afterSeq?: number;
+  since?: Date;
+  until?: Date;
+  limit: number;
+};
 /** Deliveries per state, and how far the index is behind the journal when they were read. */
 export type ListingCounts = { counts: Record<string, number>; lag: number };
 
@@ -67,8 +74,9 @@ export class DeliveryListing {
     let width = Math.max(FIRST_WINDOW, query.limit * 8);
     // How many matching entries lie above the window: the consumer's count less those is the window's.
     let above = hi >= last ? 0 : await this.#pendingFrom(subject, hi + 1);
-    while (hi >= first && hi > 0 && entries.length <= query.limit) {
-      const window = { lo: Math.max(first, hi - width + 1), hi };
+    const lowest = Math.max(first, (query.afterSeq ?? 0) + 1);
+    while (hi >= lowest && hi > 0 && entries.length <= query.limit) {
+      const window = { lo: Math.max(lowest, hi - width + 1), hi };
       const { found, pending } = await this.#readWindow(subject, window, above);
       above = pending;
       const since = query.since?.getTime() ?? -Infinity;

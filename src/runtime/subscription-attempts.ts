@@ -1,7 +1,8 @@
 import type { AttemptResolved } from "../domain/delivery-events.ts";
 import { type AttemptSummary, summarizeAttempt } from "../domain/delivery-event-views.ts";
 import type { DeliveryListing, ListedEntry } from "../nats/delivery-listing.ts";
-import type { DeliveryStore } from "../nats/delivery-store.ts";
+import type { DeliveryStore, StoredTransition } from "../nats/delivery-store.ts";
+import { NatsUnavailableError } from "../nats/journal.ts";
 
 /**
  * A subscription's recent resolved attempts (GET /api/v1/subscriptions/<id>/attempts and the
@@ -14,7 +15,7 @@ import type { DeliveryStore } from "../nats/delivery-store.ts";
  */
 
 export type SubscriptionAttemptsDeps = {
-  listing: Pick<DeliveryListing, "page" | "lastSeq">;
+  listing: Pick<DeliveryListing, "page">;
   deliveryStore: Pick<DeliveryStore, "readTransitions">;
 };
 
@@ -62,17 +63,16 @@ export class SubscriptionAttempts {
     seen: Set<string>,
   ): Promise<Found[]> {
     const found: Found[] = [];
-    if ((await this.deps.listing.lastSeq()) <= indexSeq) return found;
     let beforeSeq: number | undefined;
     while (seen.size < MOST_DELIVERIES_READ) {
       const page = await this.deps.listing.page({
         subscriptionId,
         limit: pageLimit,
+        afterSeq: indexSeq,
         ...(beforeSeq ? { beforeSeq } : {}),
       });
-      const changed = page.entries.filter((entry) => entry.seq > indexSeq);
-      found.push(...(await this.#attemptsOf(changed, seen)));
-      if (changed.length < page.entries.length || page.nextBefore === null) break;
+      found.push(...(await this.#attemptsOf(page.entries, seen)));
+      if (page.nextBefore === null) break;
       beforeSeq = page.nextBefore;
     }
     return found;
@@ -87,13 +87,23 @@ export class SubscriptionAttempts {
     const reader = async () => {
       while (next < ids.length) {
         const id = ids[next++]!;
-        for (const { event, seq } of await this.deps.deliveryStore.readTransitions(id)) {
+        for (const { event, seq } of await this.#transitionsOf(id)) {
           if (isResolved(event)) found.push({ summary: summarizeAttempt(id, event), journalSeq: seq });
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, ids.length) }, reader));
     return found;
+  }
+
+  /** A journal this hookd cannot read (a newer one's event type, a damaged message) leaves its delivery out, not the whole list. */
+  async #transitionsOf(id: string): Promise<StoredTransition[]> {
+    try {
+      return await this.deps.deliveryStore.readTransitions(id);
+    } catch (error) {
+      if (error instanceof NatsUnavailableError) throw error;
+      return [];
+    }
   }
 }
 
