@@ -5,6 +5,7 @@ import type { IndexEntry } from "../nats/delivery-index.ts";
 import type { DeliveryListing, ListingPage, ListingQuery } from "../nats/delivery-listing.ts";
 import { ActorNotFoundError, EventExpiredError } from "./errors.ts";
 import { type EventViewDeps, loadEventView } from "./event-view.ts";
+import { eachInParallel } from "./in-parallel.ts";
 
 /**
  * The delivery list as the API and the console read it: a page of the index, or the deliveries a
@@ -66,18 +67,10 @@ async function searchDeliveries(deps: DeliveryListDeps, q: string): Promise<Inde
  */
 async function lookUp(deps: DeliveryListDeps, ids: readonly string[]): Promise<IndexEntry[]> {
   const found: IndexEntry[] = [];
-  let next = 0;
-  const lookups = Array.from({ length: Math.min(PARALLEL_LOOKUPS, ids.length) }, async () => {
-    while (next < ids.length) {
-      const id = ids[next++]!;
-      const entry = await deps.deliveryStore.readListed(
-        id,
-        async () => (await deps.listing.lookup(id))?.fields ?? null,
-      );
-      if (entry) found.push(entry);
-    }
+  await eachInParallel(ids, PARALLEL_LOOKUPS, async (id) => {
+    const entry = await deps.deliveryStore.readListed(id, async () => (await deps.listing.lookup(id))?.fields ?? null);
+    if (entry) found.push(entry);
   });
-  await Promise.all(lookups);
   return found;
 }
 

@@ -4,6 +4,7 @@ import type { DeliveryStore } from "../nats/delivery-store.ts";
 import type { PublishedEvent, TopicLog } from "../nats/topic-log.ts";
 import { ActorNotFoundError, EventExpiredError } from "./errors.ts";
 import { fanOutDeliveryId } from "./fan-out.ts";
+import { eachInParallel } from "./in-parallel.ts";
 import type { SubscriptionDirectory } from "./subscription-directory.ts";
 
 /**
@@ -74,18 +75,12 @@ async function deliveriesOf(
 ): Promise<z.infer<typeof EventDeliverySchema>[]> {
   const candidates = deps.subscriptionDirectory.idsCovering(event.topic);
   const found: (z.infer<typeof EventDeliverySchema> | null)[] = new Array(candidates.length).fill(null);
-  let next = 0;
-  const worker = async () => {
-    while (next < candidates.length) {
-      const index = next++;
-      const subscriptionId = candidates[index]!;
-      const id = await fanOutDeliveryId(event.id, subscriptionId, storedAtMs);
-      const created = await deps.deliveryStore.readJournaledCreated(id);
-      if (created?.event.data.bodyRef?.eventId !== event.id) continue;
-      const head = await deps.deliveryStore.readHead(id);
-      found[index] = { id, subscription_id: subscriptionId, state: head?.after.state ?? "pending" };
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, candidates.length) }, worker));
+  await eachInParallel(candidates, PARALLEL_READS, async (subscriptionId, index) => {
+    const id = await fanOutDeliveryId(event.id, subscriptionId, storedAtMs);
+    const created = await deps.deliveryStore.readJournaledCreated(id);
+    if (created?.event.data.bodyRef?.eventId !== event.id) return;
+    const head = await deps.deliveryStore.readHead(id);
+    found[index] = { id, subscription_id: subscriptionId, state: head?.after.state ?? "pending" };
+  });
   return found.filter((delivery) => delivery !== null).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

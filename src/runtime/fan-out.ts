@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import { CONTENT_TYPE_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER } from "../nats/topic-log.ts";
+import { eachInParallel } from "./in-parallel.ts";
 import { type FanOutTarget, secretsAt } from "./subscription-directory.ts";
 
 /**
@@ -107,16 +108,10 @@ export class FanOut {
 
   private async create(event: FanOutEvent, targets: readonly FanOutTarget[], replayId?: string): Promise<number> {
     const parallelism = this.deps.parallelism ?? 64;
-    let next = 0;
     let created = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(parallelism, targets.length) }, async () => {
-        while (next < targets.length) {
-          const target = targets[next++]!;
-          if ((await this.createOne(event, target, replayId ? { replayId } : {})).created) created++;
-        }
-      }),
-    );
+    await eachInParallel(targets, parallelism, async (target) => {
+      if ((await this.createOne(event, target, replayId ? { replayId } : {})).created) created++;
+    });
     return created;
   }
 

@@ -1,8 +1,9 @@
 import type { AttemptResolved } from "../domain/delivery-events.ts";
 import { type AttemptSummary, summarizeAttempt } from "../domain/delivery-event-views.ts";
-import type { DeliveryListing, ListedEntry } from "../nats/delivery-listing.ts";
+import type { DeliveryListing, ListedEntry, ListingPage, ListingQuery } from "../nats/delivery-listing.ts";
 import type { DeliveryStore, StoredTransition } from "../nats/delivery-store.ts";
 import { NatsUnavailableError } from "../nats/journal.ts";
+import { eachInParallel } from "./in-parallel.ts";
 
 /**
  * A subscription's recent resolved attempts (GET /api/v1/subscriptions/<id>/attempts and the
@@ -36,46 +37,29 @@ export class SubscriptionAttempts {
     const seen = new Set<string>();
     const pageLimit = Math.max(limit, LEAST_PAGE);
     let startSeq: number | null = null;
-    let beforeSeq: number | undefined;
-    while (seen.size < MOST_DELIVERIES_READ) {
-      const page = await this.deps.listing.page({
-        subscriptionId,
-        limit: pageLimit,
-        ...(beforeSeq ? { beforeSeq } : {}),
-      });
+    for await (const page of this.#pages({ subscriptionId, limit: pageLimit }, seen)) {
       startSeq ??= page.indexSeq;
       found.push(...(await this.#attemptsOf(page.entries, seen)));
       found.sort(newestFirst);
-      const oldestChange = page.entries.at(-1)?.journalSeq;
-      if (page.nextBefore === null || oldestChange === undefined) break;
+      const oldestChange = page.entries.at(-1)?.journalSeq ?? 0;
       if (found.length >= limit && found[limit - 1]!.journalSeq >= oldestChange) break;
-      beforeSeq = page.nextBefore;
     }
     // A delivery that changed while the pages were read moved above the first (its entry rewritten): read it too.
-    found.push(...(await this.#changedSince(subscriptionId, startSeq ?? 0, pageLimit, seen)));
+    for await (const page of this.#pages({ subscriptionId, limit: pageLimit, afterSeq: startSeq ?? 0 }, seen)) {
+      found.push(...(await this.#attemptsOf(page.entries, seen)));
+    }
     return found.sort(newestFirst).slice(0, limit).map(({ summary }) => summary);
   }
 
-  async #changedSince(
-    subscriptionId: string,
-    indexSeq: number,
-    pageLimit: number,
-    seen: Set<string>,
-  ): Promise<Found[]> {
-    const found: Found[] = [];
+  /** The index's pages for `query`, newest first, until the last or until the deliveries `seen` reach the cap. */
+  async *#pages(query: ListingQuery, seen: ReadonlySet<string>): AsyncGenerator<ListingPage<ListedEntry>> {
     let beforeSeq: number | undefined;
     while (seen.size < MOST_DELIVERIES_READ) {
-      const page = await this.deps.listing.page({
-        subscriptionId,
-        limit: pageLimit,
-        afterSeq: indexSeq,
-        ...(beforeSeq ? { beforeSeq } : {}),
-      });
-      found.push(...(await this.#attemptsOf(page.entries, seen)));
-      if (page.nextBefore === null) break;
+      const page = await this.deps.listing.page({ ...query, ...(beforeSeq ? { beforeSeq } : {}) });
+      yield page;
+      if (page.nextBefore === null) return;
       beforeSeq = page.nextBefore;
     }
-    return found;
   }
 
   /** The resolved attempts of each entry's delivery not read yet (a pending one may hold earlier rounds' attempts). */
@@ -83,16 +67,11 @@ export class SubscriptionAttempts {
     const ids = entries.map((entry) => entry.id).filter((id) => !seen.has(id));
     for (const id of ids) seen.add(id);
     const found: Found[] = [];
-    let next = 0;
-    const reader = async () => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        for (const { event, seq } of await this.#transitionsOf(id)) {
-          if (isResolved(event)) found.push({ summary: summarizeAttempt(id, event), journalSeq: seq });
-        }
+    await eachInParallel(ids, PARALLEL_READS, async (id) => {
+      for (const { event, seq } of await this.#transitionsOf(id)) {
+        if (isResolved(event)) found.push({ summary: summarizeAttempt(id, event), journalSeq: seq });
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, ids.length) }, reader));
+    });
     return found;
   }
 
