@@ -24,9 +24,9 @@ const BELOW: Record<string, readonly string[]> = {
   "src/delivery": ["src/domain"],
   "src/nats": ["src/domain", "actors"],
   "src/runtime": ["src/domain", "actors", "src/nats", "src/delivery"],
-  // The HTTP surface and the console it mounts are one layer: the console reuses the API's views.
+  "src/console": ["src/domain", "actors", "src/nats", "src/delivery", "src/runtime"],
+  // The HTTP surface mounts the console; the console reads the views they share from src/runtime.
   "src/http": ["src/domain", "actors", "src/nats", "src/delivery", "src/runtime", "src/console"],
-  "src/console": ["src/domain", "actors", "src/nats", "src/delivery", "src/runtime", "src/http"],
 };
 
 /** The layer a repository path belongs to; "shared" for SHARED, null for the entry points and anything outside. */

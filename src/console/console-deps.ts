@@ -4,7 +4,8 @@ import type { DeliveryStore } from "../nats/delivery-store.ts";
 import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
 import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
-import type { SubscriptionRouteDeps } from "../http/subscription-routes.ts";
+import type { ReplaySubscription } from "../runtime/replay.ts";
+import type { OrderedLines } from "../runtime/ordered-lines.ts";
 import type { EventViewDeps } from "../runtime/event-view.ts";
 import type { ConsoleAssets } from "./assets.ts";
 import type { ConsoleServices } from "./services.ts";
@@ -17,9 +18,9 @@ export type ConsoleDeps = {
   subscriptions: SubscriptionCommands;
   subscriptionDirectory: SubscriptionDirectory;
   subscriptionAttempts: Pick<SubscriptionAttempts, "recent">;
-  replaySubscription: SubscriptionRouteDeps["replaySubscription"];
+  replaySubscription: ReplaySubscription;
   /** Where an ordered subscription's line stands. */
-  orderedLines: Pick<SubscriptionRouteDeps["orderedLines"], "view">;
+  orderedLines: Pick<OrderedLines, "view">;
   events: EventViewDeps;
   services: ConsoleServices;
   assets: ConsoleAssets;

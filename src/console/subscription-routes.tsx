@@ -3,7 +3,7 @@ import { streamSSE } from "hono/streaming";
 import { describeMachine } from "../../actors/machine-graph.ts";
 import { subscriptionMachine } from "../../actors/subscription.machine.ts";
 import { generateSecret } from "../domain/subscription-secret.ts";
-import { orderedLineView, subscriptionView } from "../http/subscription-view.ts";
+import { orderedLineView, subscriptionView } from "../runtime/subscription-view.ts";
 import { TransitionRefusedError } from "../runtime/errors.ts";
 import { rotateSubscriptionSecret } from "../runtime/subscription-secret-rotation.ts";
 import { actionResult } from "./action-result.tsx";

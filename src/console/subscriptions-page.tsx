@@ -1,5 +1,5 @@
 import type { AttemptSummary } from "../domain/delivery-event-views.ts";
-import type { OrderedLineViewSchema, SubscriptionViewSchema } from "../http/subscription-view.ts";
+import type { OrderedLineViewSchema, SubscriptionViewSchema } from "../runtime/subscription-view.ts";
 import type { z } from "zod";
 import { Page, StateBadge, Time } from "./layout.tsx";
 import { MachineDiagram } from "./machine-diagram.tsx";

@@ -6,13 +6,12 @@ import { AttemptSummarySchema } from "../domain/delivery-event-views.ts";
 import { ulid } from "../domain/ids.ts";
 import type { Dialect } from "../domain/signing-dialect.ts";
 import { generateSecret, secretProblem } from "../domain/subscription-secret.ts";
-import type { ReplayProgress } from "../runtime/replay.ts";
+import type { ReplaySubscription } from "../runtime/replay.ts";
 import { rotateSubscriptionSecret } from "../runtime/subscription-secret-rotation.ts";
 import { subscriptionConfigOf, withSettings } from "../domain/subscription-settings.ts";
 import { parseTopic, TopicNameError, type TopicPattern } from "../domain/topic-name.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { SubscriptionAttempts } from "../runtime/subscription-attempts.ts";
-import type { StoredSubscription } from "../nats/subscription-store.ts";
 import { TransitionRefusedError } from "../runtime/errors.ts";
 import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
 import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
@@ -31,7 +30,7 @@ import {
   OrderedLineViewSchema,
   subscriptionView,
   SubscriptionViewSchema,
-} from "./subscription-view.ts";
+} from "../runtime/subscription-view.ts";
 import type { OrderedLines } from "../runtime/ordered-lines.ts";
 import { AUTH_PROBLEMS, bodyRef, defineRoute, IdParamsSchema, json, problems } from "./api-docs.ts";
 import { validateTarget } from "./target-url.ts";
@@ -49,14 +48,7 @@ export type SubscriptionRouteDeps = {
   subscriptionDirectory: SubscriptionDirectory;
   policy: NetworkPolicy;
   /** Delivers the subscription's events of a time window again (runtime/replay.ts). */
-  replaySubscription: (input: {
-    subscriptionId: string;
-    subscription: StoredSubscription;
-    replayId: string;
-    since: Date;
-    until: Date;
-    onProgress?: (progress: ReplayProgress) => void;
-  }) => Promise<{ events: number; deliveries: number; truncated: boolean }>;
+  replaySubscription: ReplaySubscription;
   subscriptionAttempts: Pick<SubscriptionAttempts, "recent">;
   /** Where each ordered subscription's line stands, for GET. */
   orderedLines: Pick<OrderedLines, "view" | "advance">;

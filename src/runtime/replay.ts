@@ -17,7 +17,7 @@ export type ReplayProgress = { events: number; deliveries: number; atMost: numbe
 
 export type ReplayDeps = { js: JetStreamClient; fanOut: FanOut; layout: JetStreamLayout };
 
-export async function replaySubscription(deps: ReplayDeps, input: {
+export type ReplayInput = {
   subscriptionId: string;
   subscription: StoredSubscription;
   replayId: string;
@@ -25,7 +25,14 @@ export async function replaySubscription(deps: ReplayDeps, input: {
   until: Date;
   /** Told after each batch: events replayed so far, deliveries made, and the window's events at most (the stream's count since `since`). */
   onProgress?: (progress: ReplayProgress) => void;
-}): Promise<{ events: number; deliveries: number; truncated: boolean }> {
+};
+
+export type ReplayOutcome = { events: number; deliveries: number; truncated: boolean };
+
+/** A subscription's replay with its dependencies bound, as the API and the console call it. */
+export type ReplaySubscription = (input: ReplayInput) => Promise<ReplayOutcome>;
+
+export async function replaySubscription(deps: ReplayDeps, input: ReplayInput): Promise<ReplayOutcome> {
   const { config } = input.subscription;
   const consumer = await deps.js.consumers.get(deps.layout.streams.topics, {
     filter_subjects: deps.layout.subjects.topicFilter({ topic: config.topic, recursive: config.recursive }),

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DialectSchema } from "../domain/signing-dialect.ts";
 import { patternText } from "../domain/topic-name.ts";
 import type { StoredSubscription } from "../nats/subscription-store.ts";
-import type { LineView } from "../runtime/ordered-lines.ts";
+import type { LineView } from "./ordered-lines.ts";
 
 /** A subscription as the API shows it: its settings in the API's snake_case and its lifecycle, never its secrets. */
 
