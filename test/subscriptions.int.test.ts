@@ -3,7 +3,9 @@ import { Webhook } from "standardwebhooks";
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { fanOutDeliveryId } from "../src/runtime/fan-out.ts";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Writable } from "node:stream";
+import { createLogger } from "../src/log.ts";
 import type { Responder } from "./support/receiver.ts";
 import { api, eventually, startTestHookd, waitForListed } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
@@ -414,6 +416,43 @@ describe("subscriptions and fan-out", () => {
     expect(all.data).toHaveLength(failing + 1);
     expect(all.data[0]).toMatchObject({ delivery_id: delivered, outcome: "succeeded" });
     expect(all.data.slice(1).every((a: { outcome: string }) => a.outcome === "failed")).toBe(true);
+  });
+
+  it("leaves out a delivery whose journal it cannot read (a newer hookd's event), lists the others and says which", async () => {
+    const lines: string[] = [];
+    const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const reader = await startTestHookd(suite.nats.url, { HOOKD_INSTANCE_ID: "reader" }, log);
+    try {
+      const r = await receiver();
+      const { json } = await subscribe({ topic: "attempted/unreadable", url: r.url });
+      await publish("attempted/unreadable", '{"n":1}');
+      const unreadable = String((await r.waitFor(1))[0]!.headers["webhook-id"]);
+      await publish("attempted/unreadable", '{"n":2}');
+      const readable = String((await r.waitFor(2))[1]!.headers["webhook-id"]);
+      const listed = async () => {
+        const response = await api(reader.url, `/api/v1/subscriptions/${json.id}/attempts`);
+        expect(response.status).toBe(200);
+        return ((await response.json()).data as { delivery_id: string }[]).map((a) => a.delivery_id).sort();
+      };
+      await eventually(async () => (await listed()).length === 2 || undefined, 10_000, "both deliveries' attempts");
+      const newer = { type: "attempt.rerouted", at: new Date().toISOString(), data: { attempt: 2 } };
+      await jetstream(suite.nc).publish(
+        layout.subjects.deliveryTransitions(unreadable),
+        JSON.stringify({ steps: [{ event: newer, after: { state: "delivered", context: {} } }] }),
+      );
+      expect(await listed()).toEqual([readable]);
+      // The delivery itself answers a problem naming the message, not an anonymous internal error.
+      const one = await api(reader.url, `/api/v1/deliveries/${unreadable}`);
+      expect(one.status).toBe(500);
+      expect(await one.json()).toMatchObject({
+        type: "urn:hookd:problem:unreadable-journal",
+        subject: layout.subjects.deliveryTransitions(unreadable),
+      });
+      const warning = lines.map((line) => JSON.parse(line)).find((line) => line.deliveryId === unreadable);
+      expect(warning?.msg).toMatch(/journal could not be read/);
+    } finally {
+      await reader.stop();
+    }
   });
 
   it("a rate limit holds across instances: 5 per second spreads 10 events over about 2 seconds", async () => {

@@ -3,7 +3,7 @@ import type { Logger } from "../log.ts";
 import type { HookdMetrics } from "../metrics.ts";
 import { IdempotencyKeyReusedError } from "../domain/idempotency.ts";
 import { SecretBoxError } from "../domain/secret-box.ts";
-import { NatsUnavailableError, PayloadTooLargeError } from "../nats/journal.ts";
+import { NatsUnavailableError, PayloadTooLargeError, UnreadableEntryError } from "../nats/journal.ts";
 import { ActorNotFoundError, EventExpiredError, TransitionRefusedError } from "../runtime/errors.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
 
@@ -57,6 +57,7 @@ export function problemForError(c: Context, error: Error, deps: { log: Logger; m
         "Send a smaller body.",
     });
   }
+  if (error instanceof UnreadableEntryError) return unreadableJournal(c, error, deps);
   if (error instanceof NatsUnavailableError) return unavailable(c, error, deps);
   if (error instanceof SecretBoxError) return secretKeyMissing(c, error, deps);
   deps.log.error({ err: error, path: c.req.path }, "unhandled error");
@@ -65,6 +66,18 @@ export function problemForError(c: Context, error: Error, deps: { log: Logger; m
     kind: "internal",
     title: "Internal error",
     detail: "hookd failed to handle this request; the error is in its log.",
+  });
+}
+
+function unreadableJournal(c: Context, error: UnreadableEntryError, deps: { log: Logger }): Response {
+  deps.log.warn({ err: error, path: c.req.path }, "a journal message this hookd cannot read");
+  return problemResponse(c, {
+    status: 500,
+    kind: "unreadable-journal",
+    title: "hookd cannot read what the journal holds here",
+    detail: `${error.message}. If a newer hookd shares this NATS, it can answer this request; ` +
+      "upgrade this instance to read it too.",
+    extra: { subject: error.subject, seq: error.seq },
   });
 }
 

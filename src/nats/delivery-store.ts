@@ -12,7 +12,14 @@ import {
   type DeliveryTransition,
   DeliveryTransitionSchema,
 } from "../domain/delivery-events.ts";
-import { Journal, JournalConflictError, type JournalEntry, NatsUnavailableError, unavailable } from "./journal.ts";
+import {
+  Journal,
+  JournalConflictError,
+  type JournalEntry,
+  NatsUnavailableError,
+  unavailable,
+  UnreadableEntryError,
+} from "./journal.ts";
 import type { JetStreamLayout } from "./layout.ts";
 import { batchIndexOf, batchKeyOf } from "../domain/batch-ids.ts";
 import type { JetStreamPublisher } from "./jetstream-publisher.ts";
@@ -48,8 +55,20 @@ function headersOfCreated(created: DeliveryCreated): Record<string, string> {
   return { ...createdHeaders(created), ...listingHeaders(created) };
 }
 
+/** What `read` makes of a journal message, or an UnreadableEntryError naming the message. */
+function readable<T>(entry: { seq: number; subject: string }, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new UnreadableEntryError(entry.subject, entry.seq, error);
+  }
+}
+
 function parseCreated(entry: JournalEntry): StoredCreated {
-  return { seq: entry.seq, event: DeliveryCreatedSchema.parse(JSON.parse(decoder.decode(entry.data))) };
+  return readable(entry, () => ({
+    seq: entry.seq,
+    event: DeliveryCreatedSchema.parse(JSON.parse(decoder.decode(entry.data))),
+  }));
 }
 
 function createdHeadersOf(created: Uint8Array): Record<string, string> | undefined {
@@ -83,15 +102,19 @@ export type TransitionStep = { event: DeliveryTransition; after: PersistedDelive
  */
 type StoredSteps = TransitionStep | { steps: TransitionStep[]; created?: unknown };
 
-function storedStepsOf(entry: { seq: number; data: Uint8Array }): { steps: TransitionStep[]; created?: unknown } {
-  const raw = JSON.parse(decoder.decode(entry.data)) as StoredSteps;
-  const stored = "steps" in raw ? raw : { steps: [raw] };
-  const empty = stored.steps.length === 0 && stored.created === undefined;
-  if (empty || stored.steps.some((step) => !step.after)) throw new Error(`journal entry #${entry.seq} holds no step`);
-  return stored;
+type StoredMessage = { seq: number; subject: string; data: Uint8Array };
+
+function storedStepsOf(entry: StoredMessage): { steps: TransitionStep[]; created?: unknown } {
+  return readable(entry, () => {
+    const raw = JSON.parse(decoder.decode(entry.data)) as StoredSteps;
+    const stored = "steps" in raw ? raw : { steps: [raw] };
+    const empty = stored.steps.length === 0 && stored.created === undefined;
+    if (empty || stored.steps.some((step) => !step.after)) throw new Error("it holds no step");
+    return stored;
+  });
 }
 
-function stepsOf(entry: { seq: number; data: Uint8Array }): TransitionStep[] {
+function stepsOf(entry: StoredMessage): TransitionStep[] {
   return storedStepsOf(entry).steps;
 }
 
@@ -110,17 +133,16 @@ function pendingAfter(created: DeliveryCreated): PersistedDelivery {
 }
 
 /** The steps of one message on a delivery's transitions subject, their events checked. */
-export function transitionStepsOf(entry: { seq: number; data: Uint8Array }): TransitionStep[] {
-  return stepsOf(entry).map((step) => ({ event: DeliveryTransitionSchema.parse(step.event), after: step.after }));
+export function transitionStepsOf(entry: StoredMessage): TransitionStep[] {
+  const steps = stepsOf(entry);
+  return readable(
+    entry,
+    () => steps.map((step) => ({ event: DeliveryTransitionSchema.parse(step.event), after: step.after })),
+  );
 }
 
 function parseTransitions(entry: JournalEntry): StoredTransition[] {
-  return stepsOf(entry).map((step) => ({
-    seq: entry.seq,
-    time: entry.time,
-    event: DeliveryTransitionSchema.parse(step.event),
-    after: step.after,
-  }));
+  return transitionStepsOf(entry).map((step) => ({ seq: entry.seq, time: entry.time, ...step }));
 }
 
 export class DeliveryStore {
@@ -200,7 +222,8 @@ export class DeliveryStore {
       ? await this.journal.readFirstFromLeader(subject)
       : await this.journal.readFirst(subject);
     const created = first ? storedStepsOf(first).created : undefined;
-    return first && created !== undefined ? { seq: first.seq, event: DeliveryCreatedSchema.parse(created) } : null;
+    if (!first || created === undefined) return null;
+    return { seq: first.seq, event: readable(first, () => DeliveryCreatedSchema.parse(created)) };
   }
 
   /**
@@ -272,7 +295,7 @@ export class DeliveryStore {
     if (!entry) return null;
     const { steps, created } = storedStepsOf(entry);
     const last = steps.at(-1)?.after;
-    return { seq: entry.seq, after: last ?? pendingAfter(DeliveryCreatedSchema.parse(created)) };
+    return { seq: entry.seq, after: last ?? pendingAfter(readable(entry, () => DeliveryCreatedSchema.parse(created))) };
   }
 
   async readTransitions(id: string): Promise<StoredTransition[]> {

@@ -23,6 +23,18 @@ export class NatsUnavailableError extends Error {
 /** The message is bigger than the NATS server's max_payload: the request was too large, not NATS unavailable. */
 export class PayloadTooLargeError extends Error {}
 
+/**
+ * A journal message this hookd cannot read: written by a newer hookd sharing the NATS (an event type
+ * this one does not know), or damaged. Raised where a message is parsed, naming it.
+ */
+export class UnreadableEntryError extends Error {
+  constructor(readonly subject: string, readonly seq: number, cause: unknown) {
+    super(`this hookd cannot read journal message #${seq} on ${subject} (written by a newer hookd, or damaged)`, {
+      cause,
+    });
+  }
+}
+
 export type JournalEntry = {
   seq: number;
   subject: string;

@@ -1,8 +1,9 @@
 import type { AttemptResolved } from "../domain/delivery-events.ts";
+import type { Logger } from "../log.ts";
 import { type AttemptSummary, summarizeAttempt } from "../domain/delivery-event-views.ts";
 import type { DeliveryListing, ListedEntry, ListingPage, ListingQuery } from "../nats/delivery-listing.ts";
 import type { DeliveryStore, StoredTransition } from "../nats/delivery-store.ts";
-import { NatsUnavailableError } from "../nats/journal.ts";
+import { UnreadableEntryError } from "../nats/journal.ts";
 import { eachInParallel } from "./in-parallel.ts";
 
 /**
@@ -18,6 +19,7 @@ import { eachInParallel } from "./in-parallel.ts";
 export type SubscriptionAttemptsDeps = {
   listing: Pick<DeliveryListing, "page">;
   deliveryStore: Pick<DeliveryStore, "readTransitions">;
+  log: Pick<Logger, "warn">;
 };
 
 type Found = { summary: AttemptSummary; journalSeq: number };
@@ -75,12 +77,19 @@ export class SubscriptionAttempts {
     return found;
   }
 
-  /** A journal this hookd cannot read (a newer one's event type, a damaged message) leaves its delivery out, not the whole list. */
+  /**
+   * A journal this hookd cannot read (a newer one's event type, a damaged message) leaves its delivery
+   * out, not the whole list; the warning names it, as the list itself cannot.
+   */
   async #transitionsOf(id: string): Promise<StoredTransition[]> {
     try {
       return await this.deps.deliveryStore.readTransitions(id);
     } catch (error) {
-      if (error instanceof NatsUnavailableError) throw error;
+      if (!(error instanceof UnreadableEntryError)) throw error;
+      this.deps.log.warn(
+        { err: error, deliveryId: id },
+        "a delivery's journal could not be read: its attempts are left out of the subscription's list",
+      );
       return [];
     }
   }

@@ -88,6 +88,7 @@ export async function buildHttpApp(
     subscriptionAttempts: new SubscriptionAttempts({
       listing: deliveryPart.deliveryListing,
       deliveryStore: deliveryPart.deliveryStore,
+      log,
     }),
     orderedLines: subscriptionPart.orderedLines,
     hub: subscriptionPart.hub,
