@@ -51,7 +51,7 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
   try {
     const storage = await openStorage(config, log, closers);
     const tokens = await startTokens(storage, log, closers);
-    const deliveryPart = buildDeliveries(config, storage, closers);
+    const deliveryPart = buildDeliveries(config, storage, log, closers);
     const subscriptionPart = await buildSubscriptions(config, { storage, deliveryPart, configFile }, log, closers);
     if (config.HOOKD_WORKERS === "on") {
       await startConsumers(config, { storage, deliveryPart, subscriptionPart, configFile, metrics }, log, closers);

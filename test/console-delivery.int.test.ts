@@ -1,5 +1,7 @@
 import type { Page } from "playwright-core";
+import { jetstream } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLayout } from "../src/nats/layout.ts";
 import { adminToken, api, waitForState } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 import { signIn, startBrowser, type TestBrowser } from "./support/browser.ts";
@@ -9,7 +11,7 @@ import { signIn, startBrowser, type TestBrowser } from "./support/browser.ts";
  * the timeline shows the machine as it was, and retry works from the page.
  */
 
-const suite = hookdSuite({ env: { HOOKD_RETRY_SCHEDULE: "2s,2s", HOOKD_TIMEOUT: "5s" } });
+const suite = hookdSuite({ env: { HOOKD_RETRY_SCHEDULE: "2s,2s", HOOKD_TIMEOUT: "5s" }, connect: true });
 let browser: TestBrowser;
 let page: Page;
 
@@ -94,5 +96,20 @@ describe("the delivery page", () => {
     await page.click("text=Retry");
     await page.waitForSelector('#panel svg.machine[data-current-state="delivered"]', { timeout: 30_000 });
     expect((await waitForState(suite.hookd.url, id, "delivered")).attempts.length).toBe(2);
+  });
+
+  it("says in words, in place of the live panel and on the page, when the journal holds what it cannot read", async () => {
+    suite.receiver.respond = () => ({ status: 200 });
+    const id = await dispatch(`${suite.receiver.url}/then-damaged`);
+    await waitForState(suite.hookd.url, id, "delivered");
+    await page.goto(`${suite.hookd.url}/console/deliveries/${id}`);
+    await page.waitForSelector('#panel svg.machine[data-current-state="delivered"]');
+    await jetstream(suite.nc).publish(createLayout().subjects.deliveryTransitions(id), '{"steps": [');
+    const inPlace = await page.waitForSelector("#live p.error", { timeout: 10_000 });
+    expect(await inPlace.textContent()).toMatch(/cannot read journal message #\d+ .*newer hookd/);
+    const reloaded = await page.goto(`${suite.hookd.url}/console/deliveries/${id}`);
+    expect(reloaded?.status()).toBe(500);
+    expect(await page.title()).toMatch(/Could not be shown/);
+    expect(await page.locator("p.error").textContent()).toMatch(/upgrade this instance/);
   });
 });

@@ -1,5 +1,6 @@
 // deno-lint-ignore-file no-explicit-any -- tests read hookd's JSON answers field by field
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
 import { DeliverySecrets } from "../src/domain/delivery-secrets.ts";
 import { SecretBox } from "../src/domain/secret-box.ts";
@@ -138,6 +139,39 @@ describe("ordered subscriptions", () => {
     );
     expect(view.ordered_line.head.event_id).toBe(events[2]!.id);
   }, 60_000);
+
+  it("a head whose journal this hookd cannot read (damaged) shows as unreadable, and its subscription and event still answer", async () => {
+    const r = await suite.startReceiver();
+    const { json } = await subscribe({ topic: "ledger/unreadable", url: r.url, dialect: "plain", ordered: true });
+    const event = await publish("ledger/unreadable", "0");
+    await r.waitFor(1);
+    await eventually(
+      async () => (await subscriptionOf(json.id)).ordered_line?.head?.state === "delivered" || undefined,
+      10_000,
+      "the head delivered",
+    );
+    const deliveryId = (await (await api(suite.hookd.url, `/api/v1/events/${event.id}`)).json()).deliveries[0].id;
+    // A damaged message (a newer hookd's event type alone would not do: a head's state is read from its step's
+    // snapshot, which this hookd understands).
+    const stateHeader = headers();
+    stateHeader.set("Hookd-State", "delivered");
+    await jetstream(suite.nc).publish(createLayout().subjects.deliveryTransitions(deliveryId), '{"steps": [', {
+      headers: stateHeader,
+    });
+    const subscription = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}`);
+    expect(subscription.status).toBe(200);
+    expect((await subscription.json()).ordered_line.head).toMatchObject({
+      delivery_id: deliveryId,
+      state: "unreadable",
+    });
+    const view = await api(suite.hookd.url, `/api/v1/events/${event.id}`);
+    expect(view.status).toBe(200);
+    expect((await view.json()).deliveries).toMatchObject([{
+      id: deliveryId,
+      subscription_id: json.id,
+      state: "unreadable",
+    }]);
+  });
 
   it("a head cancelled in backoff releases the next event at once, not at the next sweep", async () => {
     const receiver = await suite.startReceiver((request) => ({ status: request.body.toString() === "0" ? 500 : 200 }));

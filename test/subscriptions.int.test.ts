@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { fanOutDeliveryId } from "../src/runtime/fan-out.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Writable } from "node:stream";
+import { headers } from "@nats-io/transport-node";
 import { createLogger } from "../src/log.ts";
 import type { Responder } from "./support/receiver.ts";
 import { api, eventually, startTestHookd, waitForListed } from "./support/hookd.ts";
@@ -435,10 +436,14 @@ describe("subscriptions and fan-out", () => {
         return ((await response.json()).data as { delivery_id: string }[]).map((a) => a.delivery_id).sort();
       };
       await eventually(async () => (await listed()).length === 2 || undefined, 10_000, "both deliveries' attempts");
+      // What a newer hookd sharing the NATS would write: an event type this one does not know, with its state header.
+      const stateHeader = headers();
+      stateHeader.set("Hookd-State", "delivered");
       const newer = { type: "attempt.rerouted", at: new Date().toISOString(), data: { attempt: 2 } };
       await jetstream(suite.nc).publish(
         layout.subjects.deliveryTransitions(unreadable),
         JSON.stringify({ steps: [{ event: newer, after: { state: "delivered", context: {} } }] }),
+        { headers: stateHeader },
       );
       expect(await listed()).toEqual([readable]);
       // The delivery itself answers a problem naming the message, not an anonymous internal error.

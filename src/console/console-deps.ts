@@ -1,4 +1,5 @@
 import type { TokenChecker } from "../domain/token-check.ts";
+import type { Logger } from "../log.ts";
 import type { SubscriptionAttempts } from "../runtime/subscription-attempts.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
@@ -27,4 +28,6 @@ export type ConsoleDeps = {
   /** The API app itself, so the topic tail reads the very stream users get (GET /sse/<topic>). */
   api: (request: Request) => Response | Promise<Response>;
   clock: () => number;
+  /** Where a page's failure is logged: the person sees a sentence, the operator the error. */
+  log: Pick<Logger, "warn" | "error">;
 };

@@ -12,6 +12,8 @@ import type { SessionEnv } from "./session.ts";
 import { actionResult } from "./action-result.tsx";
 import { renderToString } from "./render.ts";
 import { isDeliveryId } from "../domain/ids.ts";
+import { UnreadableEntryError } from "../nats/journal.ts";
+import { consoleErrorMessage } from "./error-message.ts";
 
 /** /console/deliveries/<id>: the page, the diagram at a journal entry, its live panel as an event stream, retry and cancel. */
 
@@ -30,7 +32,14 @@ async function load(deps: ConsoleDeps, id: string) {
 const PANEL_REFRESH_MS = 200;
 
 async function panelHtml(deps: ConsoleDeps, id: string): Promise<string> {
-  const loaded = await load(deps, id);
+  let loaded: Awaited<ReturnType<typeof load>>;
+  try {
+    loaded = await load(deps, id);
+  } catch (error) {
+    // Said in the panel's place: thrown, it would end the live stream and leave the panel stale without a word.
+    if (!(error instanceof UnreadableEntryError)) throw error;
+    return renderToString(<p class="error">{consoleErrorMessage(error).text}</p>);
+  }
   // Gone since the page was drawn (its journal aged out): say so where the panel was.
   if (!loaded) return renderToString(<p class="error">This delivery is no longer in the journal (it expired).</p>);
   return renderToString(<DeliveryPanel view={loaded.view} layout={deliveryLayout} point={now(loaded)} />);

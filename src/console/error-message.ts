@@ -1,4 +1,4 @@
-import { NatsUnavailableError } from "../nats/journal.ts";
+import { NatsUnavailableError, UnreadableEntryError } from "../nats/journal.ts";
 import { ActorNotFoundError, EventExpiredError, TransitionRefusedError } from "../runtime/errors.ts";
 import { BulkJobTooLargeError } from "../runtime/bulk-jobs.ts";
 
@@ -11,5 +11,19 @@ export function consoleErrorMessage(error: unknown): { text: string; status: 404
   }
   if (error instanceof EventExpiredError) return { text: error.message, status: 410 };
   if (error instanceof NatsUnavailableError) return { text: "NATS is unavailable; try again shortly.", status: 503 };
+  if (error instanceof UnreadableEntryError) {
+    return {
+      text: `${error.message}. A newer hookd sharing this NATS can show it; upgrade this instance to read it ` +
+        "too. If none can, the message is damaged: an operator can remove it from the journal's JetStream stream.",
+      status: 500,
+    };
+  }
   return { text: `hookd could not do that: ${(error as Error)?.message ?? String(error)}`, status: 500 };
+}
+
+/** The title of the page that says it: a refusal is the person's to act on, the rest hookd's. */
+export function consoleErrorTitle(status: number): string {
+  if (status === 404) return "Not found";
+  if (status === 410) return "Gone";
+  return status >= 500 ? "Could not be shown" : "Refused";
 }

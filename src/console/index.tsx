@@ -11,7 +11,7 @@ import { mountDeliveryList } from "./deliveries-routes.tsx";
 import { securityHeaders } from "./security-headers.ts";
 import { CONSOLE_PATH, requireSession, type SessionEnv } from "./session.ts";
 import { mountSignIn, mountSignOut, SIGN_IN_PATH } from "./sign-in.tsx";
-import { consoleErrorMessage } from "./error-message.ts";
+import { consoleErrorMessage, consoleErrorTitle } from "./error-message.ts";
 import { Page } from "./layout.tsx";
 
 /**
@@ -44,9 +44,11 @@ export function consoleRoutes(deps: ConsoleDeps): Hono<SessionEnv> {
   mountBulkPages(app, deps);
   app.onError((error, c) => {
     const message = consoleErrorMessage(error);
+    if (message.status === 503) deps.log.warn({ err: error, path: c.req.path }, "a console page failed");
+    else if (message.status >= 500) deps.log.error({ err: error, path: c.req.path }, "a console page failed");
     if (c.req.header("hx-request")) return c.html(actionResult(message.text, false), message.status);
     return c.html(
-      <Page title="Refused">
+      <Page title={consoleErrorTitle(message.status)}>
         <p class="error">{message.text}</p>
       </Page>,
       message.status,

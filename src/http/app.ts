@@ -26,6 +26,7 @@ import { mountPublishRoutes } from "./publish.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
 import type { SubscriptionCommands } from "../runtime/subscription-commands.ts";
 import type { SubscriptionDirectory } from "../runtime/subscription-directory.ts";
+import type { ReplaySubscription } from "../runtime/replay.ts";
 import { type SubscriptionRouteDeps, subscriptionRoutes, SUBSCRIPTIONS_PATH } from "./subscription-routes.ts";
 import { mountHubRoutes } from "./hub-routes.ts";
 import type { WebSubHub } from "../runtime/websub-hub.ts";
@@ -72,7 +73,7 @@ export type AppDeps = {
   clock: () => number;
   subscriptions: SubscriptionCommands;
   subscriptionDirectory: SubscriptionDirectory;
-  replaySubscription: SubscriptionRouteDeps["replaySubscription"];
+  replaySubscription: ReplaySubscription;
   subscriptionAttempts: SubscriptionRouteDeps["subscriptionAttempts"];
   orderedLines: SubscriptionRouteDeps["orderedLines"];
   hub: WebSubHub;
@@ -203,6 +204,7 @@ function consoleDeps(app: Hono, deps: AppDeps, own: NonNullable<AppDeps["console
     events: deps,
     api: (request: Request) => app.fetch(request),
     clock: deps.clock,
+    log: deps.log,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Logger } from "../log.ts";
 import type { Context } from "hono";
 import { z } from "zod";
 import { cursorKindOf, decodeCursor, encodeCursor, type ListingFilter } from "../domain/delivery-listing.ts";
@@ -28,6 +29,7 @@ export type ListingDeps = {
   deliveryListing: DeliveryListing;
   topics: TopicLog;
   subscriptionDirectory: SubscriptionDirectory;
+  log: Logger;
 };
 
 type FacetQuery = { subscription_id?: string; host?: string; topic?: string; event_type?: string };
@@ -72,6 +74,7 @@ export async function listDeliveriesView(c: Context, query: ListQuery, deps: Lis
       deliveryStore: deps.deliveryStore,
       topics: deps.topics,
       subscriptionDirectory: deps.subscriptionDirectory,
+      log: deps.log,
     },
     {
       ...filterOf(query),
@@ -98,6 +101,7 @@ export async function countDeliveriesView(c: Context, query: FacetQuery, deps: L
       deliveryStore: deps.deliveryStore,
       topics: deps.topics,
       subscriptionDirectory: deps.subscriptionDirectory,
+      log: deps.log,
     },
     filterOf(query),
   );

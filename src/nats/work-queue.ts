@@ -1,5 +1,6 @@
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../log.ts";
+import { UnreadableEntryError } from "./journal.ts";
 
 /**
  * Pulls from a shared durable consumer (the delivery work queue, fan-out, a router…) and runs at most
@@ -13,6 +14,11 @@ const FETCH_RETRY_MS = 1_000;
 /** Room for the pull request's trip to the server, whose clock starts its expiry, and for a busy event loop. */
 const PULL_EXPIRY_MARGIN_MS = 500;
 const PULL_WINDOW_MS = PULL_EXPIRES_MS + PULL_EXPIRY_MARGIN_MS;
+/**
+ * A work item whose journal this hookd cannot read waits this long before it is tried again: a newer
+ * hookd sharing the NATS takes it meanwhile, and a damaged one does not fill the log every second.
+ */
+const UNREADABLE_RETRY_MS = 60_000;
 
 /**
  * What a handler needs to know of the runner's pulls. A stopped runner's pull request stays open on
@@ -49,9 +55,15 @@ function startHandler(options: WorkQueueOptions, pulls: Pulls, active: Set<Promi
   const task: Promise<void> = options
     .handle(message, pulls)
     .catch((error: unknown) => {
-      options.log.error({ err: error, subject: message.subject }, "work item failed; it will be redelivered");
+      const unreadable = error instanceof UnreadableEntryError;
+      if (unreadable) {
+        options.log.warn(
+          { err: error, subject: message.subject },
+          "work item's journal cannot be read by this hookd; tried again in a minute",
+        );
+      } else options.log.error({ err: error, subject: message.subject }, "work item failed; it will be redelivered");
       try {
-        message.nak(Math.max(1_000, pulls.handBackDelayMs()));
+        message.nak(unreadable ? UNREADABLE_RETRY_MS : Math.max(1_000, pulls.handBackDelayMs()));
       } catch {
         // The connection is gone: the ack wait redelivers the message anyway.
       }

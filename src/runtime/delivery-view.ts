@@ -14,6 +14,7 @@ import {
   transitionDataView,
 } from "../domain/delivery-event-views.ts";
 import type { DeliveryStore, StoredCreated, StoredTransition } from "../nats/delivery-store.ts";
+import { UnreadableEntryError } from "../nats/journal.ts";
 
 /** A delivery as the API shows it: the state rebuilt by folding its journal, its attempts, its history. */
 
@@ -244,7 +245,17 @@ async function reportsOf(
   if (created.data.reportOf || !(created.data.callbackUrl || created.data.errbackUrl)) return [];
   const ids: string[] = [];
   for (const candidate of await reportIdsOf(created, transitions)) {
-    if (await store.readJournaledCreated(candidate)) ids.push(candidate);
+    if (await reportExists(store, candidate)) ids.push(candidate);
   }
   return ids;
+}
+
+/** A report whose journal this hookd cannot read exists all the same: its own view says what is wrong with it. */
+async function reportExists(store: DeliveryStore, id: string): Promise<boolean> {
+  try {
+    return (await store.readJournaledCreated(id)) !== null;
+  } catch (error) {
+    if (error instanceof UnreadableEntryError) return true;
+    throw error;
+  }
 }

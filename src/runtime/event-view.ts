@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { envelopeOf } from "../domain/stream-frames.ts";
+import type { Logger } from "../log.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
+import { UnreadableEntryError } from "../nats/journal.ts";
 import type { PublishedEvent, TopicLog } from "../nats/topic-log.ts";
 import { ActorNotFoundError, EventExpiredError } from "./errors.ts";
 import { fanOutDeliveryId } from "./fan-out.ts";
@@ -18,7 +20,7 @@ import type { SubscriptionDirectory } from "./subscription-directory.ts";
 export const EventDeliverySchema = z.object({
   id: z.string(),
   subscription_id: z.string(),
-  state: z.string().describe("the delivery's state now"),
+  state: z.string().describe("the delivery's state now; unreadable: its journal holds what this hookd cannot read"),
 });
 
 export const EventViewSchema = z.object({
@@ -42,6 +44,7 @@ export type EventViewDeps = {
   topics: TopicLog;
   subscriptionDirectory: SubscriptionDirectory;
   deliveryStore: DeliveryStore;
+  log: Pick<Logger, "warn">;
 };
 
 /** Reads in flight at once while looking for an event's deliveries (an event may have thousands of subscribers). */
@@ -77,10 +80,29 @@ async function deliveriesOf(
   const found: (z.infer<typeof EventDeliverySchema> | null)[] = new Array(candidates.length).fill(null);
   await eachInParallel(candidates, PARALLEL_READS, async (subscriptionId, index) => {
     const id = await fanOutDeliveryId(event.id, subscriptionId, storedAtMs);
-    const created = await deps.deliveryStore.readJournaledCreated(id);
-    if (created?.event.data.bodyRef?.eventId !== event.id) return;
-    const head = await deps.deliveryStore.readHead(id);
-    found[index] = { id, subscription_id: subscriptionId, state: head?.after.state ?? "pending" };
+    found[index] = await eventDelivery(deps, event.id, id, subscriptionId);
   });
   return found.filter((delivery) => delivery !== null).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * The event's delivery to one subscription, or null when it made none. One whose journal this hookd
+ * cannot read is listed as `unreadable` (its id is the event's by construction), not failing the view.
+ */
+async function eventDelivery(
+  deps: EventViewDeps,
+  eventId: string,
+  id: string,
+  subscriptionId: string,
+): Promise<z.infer<typeof EventDeliverySchema> | null> {
+  try {
+    const created = await deps.deliveryStore.readJournaledCreated(id);
+    if (created?.event.data.bodyRef?.eventId !== eventId) return null;
+    const head = await deps.deliveryStore.readHead(id);
+    return { id, subscription_id: subscriptionId, state: head?.after.state ?? "pending" };
+  } catch (error) {
+    if (!(error instanceof UnreadableEntryError)) throw error;
+    deps.log.warn({ err: error, deliveryId: id }, "an event's delivery cannot be read by this hookd");
+    return { id, subscription_id: subscriptionId, state: "unreadable" };
+  }
 }

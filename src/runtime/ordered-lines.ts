@@ -2,7 +2,7 @@ import { type HeadState, type LineState, releasesNext } from "../domain/ordered-
 import type { SubscriptionIndex } from "../domain/subscription-index.ts";
 import type { Logger } from "../log.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
-import { JournalConflictError } from "../nats/journal.ts";
+import { JournalConflictError, UnreadableEntryError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import type { LineStore, StoredLine } from "../nats/line-store.ts";
 import type { PublishedEvent, TopicLog } from "../nats/topic-log.ts";
@@ -31,7 +31,8 @@ export type OrderedLinesDeps = {
 
 /** What the API and the console show of a line. */
 export type LineView = {
-  head: { eventId: string; deliveryId: string; topicSeq: number; state: HeadState } | null;
+  /** `unreadable`: the head delivery's journal holds what this hookd cannot read (a newer hookd's, or damaged). */
+  head: { eventId: string; deliveryId: string; topicSeq: number; state: HeadState | "unreadable" } | null;
   /** Events on the subscription's topic after the head (before its event types are applied). */
   waiting: number;
 };
@@ -112,8 +113,15 @@ export class OrderedLines {
     const waiting = await this.deps.topics.countAfter(topicSeq, this.#filter(target));
     const head = line?.state.head;
     if (!head) return { head: null, waiting };
-    const state = (await this.#headState(line.state))!;
-    return { head: { ...head, state }, waiting };
+    const state = await this.#headState(line.state).catch((error: unknown) => {
+      if (!(error instanceof UnreadableEntryError)) throw error;
+      this.deps.log.warn(
+        { err: error, subscriptionId },
+        "an ordered line's head delivery cannot be read by this hookd",
+      );
+      return "unreadable" as const;
+    });
+    return { head: { ...head, state: state! }, waiting };
   }
 
   /** The line as stored; one that was never opened (a crash between creating the subscription and opening it) starts now. */

@@ -61,8 +61,11 @@ export const OrderedLineViewSchema = z.object({
       delivery_id: z.string(),
       event_id: z.string(),
       topic_seq: z.number().int().describe("the event's position in the topic log"),
-      state: z.enum(["pending", "in-flight", "backoff", "delivered", "failed", "cancelled", "gone"])
-        .describe("the head delivery's state; delivered, failed or cancelled with nothing waiting: the line is idle"),
+      state: z.enum(["pending", "in-flight", "backoff", "delivered", "failed", "cancelled", "gone", "unreadable"])
+        .describe(
+          "the head delivery's state; delivered, failed or cancelled with nothing waiting: the line is idle; " +
+            "unreadable: its journal holds what this hookd cannot read (a newer hookd's, or damaged)",
+        ),
     })
     .nullable()
     .describe("the event the line is at; null before its first event"),

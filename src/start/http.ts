@@ -38,7 +38,7 @@ export type HttpParts = {
   sseResponses: OpenSseResponses;
 };
 
-function consolePageServices(parts: HttpParts) {
+function consolePageServices(parts: HttpParts, log: Logger) {
   const { storage, deliveryPart, subscriptionPart } = parts;
   return consoleServicesOf({
     listing: {
@@ -46,6 +46,7 @@ function consolePageServices(parts: HttpParts) {
       deliveryStore: deliveryPart.deliveryStore,
       topics: subscriptionPart.topics,
       subscriptionDirectory: subscriptionPart.directory,
+      log,
     },
     feed: parts.consolePart.feed,
     services: parts.consolePart.services,
@@ -61,7 +62,7 @@ export async function buildHttpApp(
   options: StartOptions,
 ): Promise<Hono> {
   const { storage, deliveryPart, subscriptionPart } = parts;
-  const consolePages = { services: consolePageServices(parts), assets: await loadConsoleAssets() };
+  const consolePages = { services: consolePageServices(parts, log), assets: await loadConsoleAssets() };
   return createApp({
     deliveries: deliveryPart.deliveryCommands,
     deliveryStore: deliveryPart.deliveryStore,
