@@ -3,17 +3,18 @@ import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../src/log.ts";
 import { createLayout } from "../src/nats/layout.ts";
-import { api, startTestHookd, waitForState } from "./support/hookd.ts";
+import { api, startTestHookd, waitForListed, waitForState } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 
 /**
- * A worker that meets a journal message it cannot read (a newer hookd's, or a damaged one) hands the
- * work back for a minute, so that a newer instance can take it, instead of failing it every second.
+ * What meets a journal message it cannot read (a newer hookd's, or a damaged one) and is not a request:
+ * a worker hands the work back for a minute, so that a newer instance can take it, instead of failing it
+ * every second; the indexer leaves that delivery out of the list instead of stalling the list.
  */
 
 const suite = hookdSuite({ hookd: "none", receiver: false, connect: true });
 
-describe("a delivery whose journal a worker cannot read", () => {
+describe("a delivery whose journal hookd cannot read", () => {
   it("is handed back for a minute with one warning naming the message, not retried every second", async () => {
     const lines: string[] = [];
     const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
@@ -40,4 +41,29 @@ describe("a delivery whose journal a worker cannot read", () => {
       await hookd.stop();
     }
   }, 20_000);
+
+  it("is left out of the delivery list, and the deliveries after it are listed", async () => {
+    const lines: string[] = [];
+    const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const hookd = await startTestHookd(suite.nats.url, {}, log);
+    try {
+      // A created event with no listing header (as before the index), damaged: the indexer must read the body.
+      const damaged = "dlv_01M94BJX8C6PNTM95EM317T999";
+      await jetstream(suite.nc).publish(createLayout().subjects.deliveryCreated(damaged), '{"type": "delivery.cr');
+      const r = await suite.startReceiver();
+      const response = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, {
+        method: "POST",
+        body: "x",
+      });
+      const { id } = (await response.json()) as { id: string };
+      const page = await waitForListed(hookd.url, "limit=50", [id]);
+      expect(page.data.map((row) => row.id)).not.toContain(damaged);
+      const warnings = lines.map((line) => JSON.parse(line)).filter((entry) => entry.deliveryId === damaged);
+      expect(warnings).toEqual([
+        expect.objectContaining({ level: 40, msg: expect.stringMatching(/left out of the delivery list/) }),
+      ]);
+    } finally {
+      await hookd.stop();
+    }
+  });
 });
