@@ -140,7 +140,7 @@ describe("ordered subscriptions", () => {
     expect(view.ordered_line.head.event_id).toBe(events[2]!.id);
   }, 60_000);
 
-  it("a head whose journal this hookd cannot read (damaged) shows as unreadable, and its subscription and event still answer", async () => {
+  it("a head whose journal this hookd cannot read (damaged) shows as unreadable; its subscription, its event and the topic's other subscribers go on", async () => {
     const r = await suite.startReceiver();
     const { json } = await subscribe({ topic: "ledger/unreadable", url: r.url, dialect: "plain", ordered: true });
     const event = await publish("ledger/unreadable", "0");
@@ -171,6 +171,13 @@ describe("ordered subscriptions", () => {
       subscription_id: json.id,
       state: "unreadable",
     }]);
+    // The line waits on its head; the topic's other subscribers still get its next event.
+    const other = await suite.startReceiver();
+    await subscribe({ topic: "ledger/unreadable", url: other.url, dialect: "plain" });
+    await publish("ledger/unreadable", "1");
+    expect(bodiesOf(await other.waitFor(1, 10_000))).toEqual(["1"]);
+    await quiet();
+    expect(r.requests).toHaveLength(1);
   });
 
   it("a head cancelled in backoff releases the next event at once, not at the next sweep", async () => {

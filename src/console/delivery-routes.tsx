@@ -38,6 +38,7 @@ async function panelHtml(deps: ConsoleDeps, id: string): Promise<string> {
   } catch (error) {
     // Said in the panel's place: thrown, it would end the live stream and leave the panel stale without a word.
     if (!(error instanceof UnreadableEntryError)) throw error;
+    deps.log.warn({ err: error, deliveryId: id }, "a delivery's live panel cannot read its journal");
     return renderToString(<p class="error">{consoleErrorMessage(error).text}</p>);
   }
   // Gone since the page was drawn (its journal aged out): say so where the panel was.

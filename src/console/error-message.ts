@@ -14,7 +14,7 @@ export function consoleErrorMessage(error: unknown): { text: string; status: 404
   if (error instanceof UnreadableEntryError) {
     return {
       text: `${error.message}. A newer hookd sharing this NATS can show it; upgrade this instance to read it ` +
-        "too. If none can, the message is damaged: an operator can remove it from the journal's JetStream stream.",
+        "too. If none can, the message is damaged: docs/deploy.md says how an operator removes it.",
       status: 500,
     };
   }

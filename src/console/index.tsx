@@ -12,6 +12,7 @@ import { securityHeaders } from "./security-headers.ts";
 import { CONSOLE_PATH, requireSession, type SessionEnv } from "./session.ts";
 import { mountSignIn, mountSignOut, SIGN_IN_PATH } from "./sign-in.tsx";
 import { consoleErrorMessage, consoleErrorTitle } from "./error-message.ts";
+import { NatsUnavailableError, UnreadableEntryError } from "../nats/journal.ts";
 import { Page } from "./layout.tsx";
 
 /**
@@ -44,7 +45,9 @@ export function consoleRoutes(deps: ConsoleDeps): Hono<SessionEnv> {
   mountBulkPages(app, deps);
   app.onError((error, c) => {
     const message = consoleErrorMessage(error);
-    if (message.status === 503) deps.log.warn({ err: error, path: c.req.path }, "a console page failed");
+    // As the API logs them: what hookd cannot help (NATS away, a journal message it cannot read) is a warning.
+    const expected = error instanceof NatsUnavailableError || error instanceof UnreadableEntryError;
+    if (expected) deps.log.warn({ err: error, path: c.req.path }, "a console page failed");
     else if (message.status >= 500) deps.log.error({ err: error, path: c.req.path }, "a console page failed");
     if (c.req.header("hx-request")) return c.html(actionResult(message.text, false), message.status);
     return c.html(

@@ -76,8 +76,8 @@ function unreadableJournal(c: Context, error: UnreadableEntryError, deps: { log:
     kind: "unreadable-journal",
     title: "hookd cannot read what the journal holds here",
     detail: `${error.message}. If a newer hookd shares this NATS, it can answer this request; ` +
-      "upgrade this instance to read it too. If none can, the message is damaged: removed from the " +
-      "journal's JetStream stream, the delivery reads as it stood before it.",
+      "upgrade this instance to read it too. If none can, the message is damaged: docs/deploy.md " +
+      "(Upgrading one instance at a time) says how to remove it.",
     extra: { subject: error.subject, seq: error.seq },
   });
 }

@@ -15,8 +15,9 @@ const FETCH_RETRY_MS = 1_000;
 const PULL_EXPIRY_MARGIN_MS = 500;
 const PULL_WINDOW_MS = PULL_EXPIRES_MS + PULL_EXPIRY_MARGIN_MS;
 /**
- * A work item whose journal this hookd cannot read waits this long before it is tried again: a newer
- * hookd sharing the NATS takes it meanwhile, and a damaged one does not fill the log every second.
+ * A work item whose journal this hookd cannot read is tried again after this long, by whichever
+ * instance pulls it then (a newer one may read it): a damaged message warns once a minute, not
+ * fails every second. The delay holds the item from every instance meanwhile.
  */
 const UNREADABLE_RETRY_MS = 60_000;
 
@@ -54,26 +55,26 @@ export type WorkQueueOptions = {
 function startHandler(options: WorkQueueOptions, pulls: Pulls, active: Set<Promise<void>>, message: JsMsg): void {
   const task: Promise<void> = options
     .handle(message, pulls)
-    .catch((error: unknown) => {
-      const unreadable = error instanceof UnreadableEntryError;
-      if (unreadable) {
-        options.log.warn(
-          { err: error, subject: message.subject },
-          "work item's journal cannot be read by this hookd; tried again in a minute",
-        );
-      } else options.log.error({ err: error, subject: message.subject }, "work item failed; it will be redelivered");
-      try {
-        message.nak(unreadable ? UNREADABLE_RETRY_MS : Math.max(1_000, pulls.handBackDelayMs()));
-      } catch {
-        // The connection is gone: the ack wait redelivers the message anyway.
-      }
-    })
+    .catch((error: unknown) => handBackFailed(error, message, pulls, options.log))
     .finally(() => {
       active.delete(task);
       options.onLoad?.(active.size);
     });
   active.add(task);
   options.onLoad?.(active.size);
+}
+
+/** A failed item goes back to NATS: in a second (or once this instance's open pull ended), in a minute when unreadable. */
+function handBackFailed(error: unknown, message: JsMsg, pulls: Pulls, log: Logger): void {
+  const unreadable = error instanceof UnreadableEntryError;
+  if (unreadable) {
+    log.warn({ err: error, subject: message.subject }, "work item's journal cannot be read; tried in a minute");
+  } else log.error({ err: error, subject: message.subject }, "work item failed; it will be redelivered");
+  try {
+    message.nak(unreadable ? UNREADABLE_RETRY_MS : Math.max(1_000, pulls.handBackDelayMs()));
+  } catch {
+    // The connection is gone: the ack wait redelivers the message anyway.
+  }
 }
 
 /** Starts a handler on a message, counted among the runner's active ones. */

@@ -22,7 +22,7 @@ import { buildOutboundRequest } from "../delivery/outbound-request.ts";
 import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
 import { SecretBoxError } from "../domain/secret-box.ts";
 import { createdCarriedBy, type DeliveryStore, type Head, type TransitionStep } from "../nats/delivery-store.ts";
-import { JournalConflictError, NatsUnavailableError } from "../nats/journal.ts";
+import { JournalConflictError, NatsUnavailableError, UnreadableEntryError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import type { Logger } from "../log.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
@@ -226,8 +226,9 @@ export class DeliveryWorker {
         ? DeliveryCreatedSchema.parse(JSON.parse(new TextDecoder().decode(message.data)))
         : createdCarriedBy(message.data) ?? (await this.deps.store.readCreated(id))?.event;
     } catch (error) {
-      if (error instanceof NatsUnavailableError) throw error;
-      // An unreadable journal entry will not become readable: stop redelivering it.
+      // A journal message this hookd cannot read goes back to the queue (a newer hookd may read it).
+      if (error instanceof NatsUnavailableError || error instanceof UnreadableEntryError) throw error;
+      // A work message whose own body does not parse will not parse later: stop redelivering it.
       this.deps.log.error({ err: error, id }, "unreadable delivery; dropping its work item");
       message.term();
       return null;

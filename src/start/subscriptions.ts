@@ -1,6 +1,7 @@
 import type { Config } from "../config.ts";
 import type { StaticConfig } from "../domain/static-config.ts";
 import type { Logger } from "../log.ts";
+import { UnreadableEntryError } from "../nats/journal.ts";
 import { SubscriptionStore } from "../nats/subscription-store.ts";
 import { TopicLog } from "../nats/topic-log.ts";
 import { FanOut } from "../runtime/fan-out.ts";
@@ -75,7 +76,12 @@ export async function buildSubscriptions(
     defaultSchedule: config.HOOKD_RETRY_SCHEDULE,
     log,
     publicBase: publicBaseUrl(config),
-    onOrderedEvent: (subscriptionId) => orderedLines.advance(subscriptionId),
+    // A line whose head this hookd cannot read waits (the sweep tries it again); the event's other subscribers do not.
+    onOrderedEvent: (subscriptionId) =>
+      orderedLines.advance(subscriptionId).catch((error: unknown) => {
+        if (!(error instanceof UnreadableEntryError)) throw error;
+        log.warn({ err: error, subscriptionId }, "an ordered line's head cannot be read by this hookd; the line waits");
+      }),
   });
   return {
     topics,
