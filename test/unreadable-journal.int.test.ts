@@ -18,7 +18,7 @@ describe("a delivery whose journal hookd cannot read", () => {
   it("is handed back for a minute with one warning naming the message, not retried every second", async () => {
     const lines: string[] = [];
     const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
-    const hookd = await startTestHookd(suite.nats.url, { HOOKD_RETRY_SCHEDULE: "2s" }, log);
+    const hookd = await startTestHookd(suite.nats.url, { HOOKD_RETRY_SCHEDULE: "8s" }, log);
     try {
       const r = await suite.startReceiver((_request, index) => ({ status: index === 0 ? 503 : 200 }));
       const response = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, {
@@ -30,8 +30,8 @@ describe("a delivery whose journal hookd cannot read", () => {
       const subject = createLayout().subjects.deliveryTransitions(id);
       const { seq } = await jetstream(suite.nc).publish(subject, '{"steps": [');
       const warnings = () => lines.map((line) => JSON.parse(line)).filter((entry) => /cannot be read/.test(entry.msg));
-      // The retry is due 2 s after the failure; then, recognised, the next try is a minute away.
-      await eventually(async () => warnings().length > 0 || undefined, 15_000, "the worker's warning");
+      // The retry is due 6.4–9.6 s after the failure (jitter); then, recognised, the next try is a minute away.
+      await eventually(async () => warnings().length > 0 || undefined, 25_000, "the worker's warning");
       // Not recognised, a failed work item comes back after a second: three seconds hold about three more.
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       expect(r.requests).toHaveLength(1);
@@ -42,7 +42,7 @@ describe("a delivery whose journal hookd cannot read", () => {
     } finally {
       await hookd.stop();
     }
-  }, 30_000);
+  }, 60_000);
 
   it("is left out of the delivery list, and the deliveries after it are listed", async () => {
     const lines: string[] = [];

@@ -22,7 +22,7 @@ import { buildOutboundRequest } from "../delivery/outbound-request.ts";
 import type { DeliverySecrets } from "../domain/delivery-secrets.ts";
 import { SecretBoxError } from "../domain/secret-box.ts";
 import { createdCarriedBy, type DeliveryStore, type Head, type TransitionStep } from "../nats/delivery-store.ts";
-import { JournalConflictError, NatsUnavailableError, UnreadableEntryError } from "../nats/journal.ts";
+import { JournalConflictError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import type { Logger } from "../log.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
@@ -218,27 +218,33 @@ export class DeliveryWorker {
 
   /** The delivery's created event, or null when there is none to act on (the message is then terminated). */
   private async createdFor(message: WorkItem, id: string, sourcedCreate: boolean): Promise<DeliveryCreated | null> {
-    let created: DeliveryCreated | undefined;
-    try {
-      // A batched delivery handed to the work queue carries its created event: a replica that lags behind
-      // the journal's leader could not show it yet (decision record 26).
-      created = sourcedCreate
-        ? DeliveryCreatedSchema.parse(JSON.parse(new TextDecoder().decode(message.data)))
-        : createdCarriedBy(message.data) ?? (await this.deps.store.readCreated(id))?.event;
-    } catch (error) {
-      // A journal message this hookd cannot read goes back to the queue (a newer hookd may read it).
-      if (error instanceof NatsUnavailableError || error instanceof UnreadableEntryError) throw error;
-      // A work message whose own body does not parse will not parse later: stop redelivering it.
-      this.deps.log.error({ err: error, id }, "unreadable delivery; dropping its work item");
-      message.term();
-      return null;
-    }
+    // A journal message this hookd cannot read (UnreadableEntryError) goes back to the queue: a newer hookd may read it.
+    const created = this.#carriedCreated(message, sourcedCreate) ?? (await this.deps.store.readCreated(id))?.event;
     if (!created) {
       this.deps.log.warn({ id }, "work for a delivery whose journal is gone (expired?); dropping it");
       message.term();
       return null;
     }
     return created;
+  }
+
+  /**
+   * The created event the work message carries: a sourced create, or a batched delivery handed to the work
+   * queue (a replica that lags behind the journal's leader could not show it yet, decision record 26).
+   * Undefined when it carries none, or one this hookd cannot parse: the journal's copy decides then.
+   */
+  #carriedCreated(message: WorkItem, sourcedCreate: boolean): DeliveryCreated | undefined {
+    try {
+      return sourcedCreate
+        ? DeliveryCreatedSchema.parse(JSON.parse(new TextDecoder().decode(message.data)))
+        : createdCarriedBy(message.data);
+    } catch (error) {
+      this.deps.log.warn(
+        { err: error, subject: message.subject },
+        "a work message's created event does not parse; reading the journal's",
+      );
+      return undefined;
+    }
   }
 
   /**
