@@ -12,7 +12,7 @@ import type { SessionEnv } from "./session.ts";
 import { actionResult } from "./action-result.tsx";
 import { renderToString } from "./render.ts";
 import { isDeliveryId } from "../domain/ids.ts";
-import { UnreadableEntryError } from "../nats/journal.ts";
+import { orWhenUnreadable } from "../nats/journal.ts";
 import { consoleErrorMessage } from "./error-message.ts";
 
 /** /console/deliveries/<id>: the page, the diagram at a journal entry, its live panel as an event stream, retry and cancel. */
@@ -31,16 +31,19 @@ async function load(deps: ConsoleDeps, id: string) {
 /** At most one panel per this many ms while the journal moves fast; the newest state always comes last. */
 const PANEL_REFRESH_MS = 200;
 
-async function panelHtml(deps: ConsoleDeps, id: string): Promise<string> {
-  let loaded: Awaited<ReturnType<typeof load>>;
-  try {
-    loaded = await load(deps, id);
-  } catch (error) {
-    // Said in the panel's place: thrown, it would end the live stream and leave the panel stale without a word.
-    if (!(error instanceof UnreadableEntryError)) throw error;
+/**
+ * The panel as it stands. One whose journal this hookd cannot read says so in its place: thrown, it
+ * would end the live stream and leave the panel stale without a word.
+ */
+function panelHtml(deps: ConsoleDeps, id: string): Promise<string> {
+  return orWhenUnreadable(currentPanelHtml(deps, id), (error) => {
     deps.log.warn({ err: error, deliveryId: id }, "a delivery's live panel cannot read its journal");
     return renderToString(<p class="error">{consoleErrorMessage(error).text}</p>);
-  }
+  });
+}
+
+async function currentPanelHtml(deps: ConsoleDeps, id: string): Promise<string> {
+  const loaded = await load(deps, id);
   // Gone since the page was drawn (its journal aged out): say so where the panel was.
   if (!loaded) return renderToString(<p class="error">This delivery is no longer in the journal (it expired).</p>);
   return renderToString(<DeliveryPanel view={loaded.view} layout={deliveryLayout} point={now(loaded)} />);

@@ -35,6 +35,22 @@ export class UnreadableEntryError extends Error {
   }
 }
 
+/**
+ * What `reading` resolves to, or what `instead` makes of the UnreadableEntryError it met: for a reader
+ * that answers for more than the one delivery. Any other error is thrown on.
+ */
+export async function orWhenUnreadable<T>(
+  reading: Promise<T>,
+  instead: (error: UnreadableEntryError) => T,
+): Promise<T> {
+  try {
+    return await reading;
+  } catch (error) {
+    if (error instanceof UnreadableEntryError) return instead(error);
+    throw error;
+  }
+}
+
 export type JournalEntry = {
   seq: number;
   subject: string;

@@ -14,7 +14,7 @@ import {
   transitionDataView,
 } from "../domain/delivery-event-views.ts";
 import type { DeliveryStore, StoredCreated, StoredTransition } from "../nats/delivery-store.ts";
-import { UnreadableEntryError } from "../nats/journal.ts";
+import { orWhenUnreadable } from "../nats/journal.ts";
 
 /** A delivery as the API shows it: the state rebuilt by folding its journal, its attempts, its history. */
 
@@ -251,11 +251,6 @@ async function reportsOf(
 }
 
 /** A report whose journal this hookd cannot read exists all the same: its own view says what is wrong with it. */
-async function reportExists(store: DeliveryStore, id: string): Promise<boolean> {
-  try {
-    return (await store.readJournaledCreated(id)) !== null;
-  } catch (error) {
-    if (error instanceof UnreadableEntryError) return true;
-    throw error;
-  }
+function reportExists(store: DeliveryStore, id: string): Promise<boolean> {
+  return orWhenUnreadable(store.readJournaledCreated(id).then((created) => created !== null), () => true);
 }

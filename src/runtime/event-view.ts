@@ -2,7 +2,7 @@ import { z } from "zod";
 import { envelopeOf } from "../domain/stream-frames.ts";
 import type { Logger } from "../log.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
-import { UnreadableEntryError } from "../nats/journal.ts";
+import { orWhenUnreadable } from "../nats/journal.ts";
 import type { PublishedEvent, TopicLog } from "../nats/topic-log.ts";
 import { ActorNotFoundError, EventExpiredError } from "./errors.ts";
 import { fanOutDeliveryId } from "./fan-out.ts";
@@ -89,20 +89,26 @@ async function deliveriesOf(
  * The event's delivery to one subscription, or null when it made none. One whose journal this hookd
  * cannot read is listed as `unreadable` (its id is the event's by construction), not failing the view.
  */
-async function eventDelivery(
+function eventDelivery(
   deps: EventViewDeps,
   eventId: string,
   id: string,
   subscriptionId: string,
 ): Promise<z.infer<typeof EventDeliverySchema> | null> {
-  try {
-    const created = await deps.deliveryStore.readJournaledCreated(id);
-    if (created?.event.data.bodyRef?.eventId !== eventId) return null;
-    const head = await deps.deliveryStore.readHead(id);
-    return { id, subscription_id: subscriptionId, state: head?.after.state ?? "pending" };
-  } catch (error) {
-    if (!(error instanceof UnreadableEntryError)) throw error;
+  return orWhenUnreadable(readEventDelivery(deps, eventId, id, subscriptionId), (error) => {
     deps.log.warn({ err: error, deliveryId: id }, "an event's delivery cannot be read by this hookd");
     return { id, subscription_id: subscriptionId, state: "unreadable" };
-  }
+  });
+}
+
+async function readEventDelivery(
+  deps: EventViewDeps,
+  eventId: string,
+  id: string,
+  subscriptionId: string,
+): Promise<z.infer<typeof EventDeliverySchema> | null> {
+  const created = await deps.deliveryStore.readJournaledCreated(id);
+  if (created?.event.data.bodyRef?.eventId !== eventId) return null;
+  const head = await deps.deliveryStore.readHead(id);
+  return { id, subscription_id: subscriptionId, state: head?.after.state ?? "pending" };
 }

@@ -2,7 +2,7 @@ import { type HeadState, type LineState, releasesNext } from "../domain/ordered-
 import type { SubscriptionIndex } from "../domain/subscription-index.ts";
 import type { Logger } from "../log.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
-import { JournalConflictError, UnreadableEntryError } from "../nats/journal.ts";
+import { JournalConflictError, orWhenUnreadable } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import type { LineStore, StoredLine } from "../nats/line-store.ts";
 import type { PublishedEvent, TopicLog } from "../nats/topic-log.ts";
@@ -113,8 +113,7 @@ export class OrderedLines {
     const waiting = await this.deps.topics.countAfter(topicSeq, this.#filter(target));
     const head = line?.state.head;
     if (!head) return { head: null, waiting };
-    const state = await this.#headState(line.state).catch((error: unknown) => {
-      if (!(error instanceof UnreadableEntryError)) throw error;
+    const state = await orWhenUnreadable<HeadState | "unreadable" | null>(this.#headState(line.state), (error) => {
       this.deps.log.warn(
         { err: error, subscriptionId },
         "an ordered line's head delivery cannot be read by this hookd",

@@ -3,7 +3,7 @@ import type { Logger } from "../log.ts";
 import { type AttemptSummary, summarizeAttempt } from "../domain/delivery-event-views.ts";
 import type { DeliveryListing, ListedEntry, ListingPage, ListingQuery } from "../nats/delivery-listing.ts";
 import type { DeliveryStore, StoredTransition } from "../nats/delivery-store.ts";
-import { UnreadableEntryError } from "../nats/journal.ts";
+import { orWhenUnreadable } from "../nats/journal.ts";
 import { eachInParallel } from "./in-parallel.ts";
 
 /**
@@ -81,17 +81,14 @@ export class SubscriptionAttempts {
    * A journal this hookd cannot read (a newer one's event type, a damaged message) leaves its delivery
    * out, not the whole list; the warning names it, as the list itself cannot.
    */
-  async #transitionsOf(id: string): Promise<StoredTransition[]> {
-    try {
-      return await this.deps.deliveryStore.readTransitions(id);
-    } catch (error) {
-      if (!(error instanceof UnreadableEntryError)) throw error;
+  #transitionsOf(id: string): Promise<StoredTransition[]> {
+    return orWhenUnreadable(this.deps.deliveryStore.readTransitions(id), (error) => {
       this.deps.log.warn(
         { err: error, deliveryId: id },
         "a delivery's journal could not be read: its attempts are left out of the subscription's list",
       );
       return [];
-    }
+    });
   }
 }
 

@@ -9,7 +9,7 @@ import { listingFieldsOf } from "../domain/delivery-listing.ts";
 import { IngestBatcher } from "../nats/ingest-batcher.ts";
 import { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import type { Logger } from "../log.ts";
-import { UnreadableEntryError } from "../nats/journal.ts";
+import { orWhenUnreadable } from "../nats/journal.ts";
 import type { Closers } from "./closers.ts";
 import type { Storage } from "./storage.ts";
 
@@ -47,19 +47,22 @@ export function buildDeliveries(config: Config, storage: Storage, log: Logger, c
   closers.push("outbound http client", () => attempter.close());
   // Deliveries journaled before the index carry no listing header: their created event says it (wherever it is).
   // One this hookd cannot read is left out of the index, not retried with its batch forever (which would stall the list).
-  const deliveryIndex = new DeliveryIndex(storage.jsm, storage.publisher, storage.layout, async (id) => {
-    try {
-      const created = await deliveryStore.readCreated(id);
-      return created ? listingFieldsOf(created.event) : null;
-    } catch (error) {
-      if (!(error instanceof UnreadableEntryError)) throw error;
-      log.warn(
-        { err: error, deliveryId: id },
-        "a delivery's created event cannot be read: it is left out of the delivery list",
-      );
-      return null;
-    }
-  });
+  const deliveryIndex = new DeliveryIndex(
+    storage.jsm,
+    storage.publisher,
+    storage.layout,
+    (id) =>
+      orWhenUnreadable(
+        deliveryStore.readCreated(id).then((created) => created && listingFieldsOf(created.event)),
+        (error) => {
+          log.warn(
+            { err: error, deliveryId: id },
+            "a delivery's created event cannot be read: it is left out of the delivery list",
+          );
+          return null;
+        },
+      ),
+  );
   const deliveryListing = new DeliveryListing(storage.js, storage.jsm, storage.layout);
   return { deliveryStore, deliveryCommands, deliveryIndex, deliveryListing, policy, attempter };
 }

@@ -1,7 +1,7 @@
 import type { Config } from "../config.ts";
 import type { StaticConfig } from "../domain/static-config.ts";
 import type { Logger } from "../log.ts";
-import { UnreadableEntryError } from "../nats/journal.ts";
+import { orWhenUnreadable } from "../nats/journal.ts";
 import { SubscriptionStore } from "../nats/subscription-store.ts";
 import { TopicLog } from "../nats/topic-log.ts";
 import { FanOut } from "../runtime/fan-out.ts";
@@ -78,8 +78,7 @@ export async function buildSubscriptions(
     publicBase: publicBaseUrl(config),
     // A line whose head this hookd cannot read waits (the sweep tries it again); the event's other subscribers do not.
     onOrderedEvent: (subscriptionId) =>
-      orderedLines.advance(subscriptionId).catch((error: unknown) => {
-        if (!(error instanceof UnreadableEntryError)) throw error;
+      orWhenUnreadable(orderedLines.advance(subscriptionId), (error) => {
         log.warn({ err: error, subscriptionId }, "an ordered line's head cannot be read by this hookd; the line waits");
       }),
   });
