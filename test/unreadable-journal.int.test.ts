@@ -1,6 +1,9 @@
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { toBase64 } from "../src/domain/bytes.ts";
+import type { DeliveryCreated } from "../src/domain/delivery-events.ts";
+import { DELIVERY_ID_PREFIX, ulid } from "../src/domain/ids.ts";
 import { createLogger } from "../src/log.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { api, eventually, startTestHookd, waitForListed, waitForState } from "./support/hookd.ts";
@@ -9,7 +12,8 @@ import { hookdSuite } from "./support/suite.ts";
 /**
  * What meets a journal message it cannot read (a newer hookd's, or a damaged one) and is not a request:
  * a worker hands the work back for a minute, so that a newer instance can take it, instead of failing it
- * every second; the indexer leaves that delivery out of the list instead of stalling the list.
+ * every second; the indexer leaves that delivery out of the list instead of stalling the list. A work
+ * message whose own copy of the created event does not parse is worked from the journal's copy.
  */
 
 const suite = hookdSuite({ hookd: "none", receiver: false, connect: true });
@@ -64,6 +68,106 @@ describe("a delivery whose journal hookd cannot read", () => {
       expect(warnings).toContainEqual(
         expect.objectContaining({ level: 40, msg: expect.stringMatching(/left out of the delivery list/) }),
       );
+    } finally {
+      await hookd.stop();
+    }
+  });
+
+  it("is worked from the journal's created event when the work message's own copy does not parse", async () => {
+    const lines: string[] = [];
+    const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const r = await suite.startReceiver();
+    const layout = createLayout();
+    const id = DELIVERY_ID_PREFIX + ulid(Date.now(), crypto.getRandomValues(new Uint8Array(10)));
+    const created: DeliveryCreated = {
+      type: "delivery.created",
+      at: new Date().toISOString(),
+      data: {
+        id,
+        request: {
+          url: r.url,
+          method: "POST",
+          headers: {},
+          body: toBase64(new TextEncoder().encode("from the journal")),
+        },
+        schedule: [1_000],
+        secrets: [],
+        source: "dispatch",
+        dialect: "plain",
+      },
+    };
+    // An instance without workers lays out the streams; the work stream takes the created event in.
+    const layoutOnly = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" }, log);
+    const jsm = await jetstreamManager(suite.nc);
+    try {
+      await jetstream(suite.nc).publish(layout.subjects.deliveryCreated(id), JSON.stringify(created));
+      const sourced = layout.subjects.deliveryCreated(id);
+      await eventually(
+        () => jsm.streams.getMessage(layout.streams.work, { last_by_subj: sourced }).then(() => true, () => undefined),
+        10_000,
+        "the created event in the work stream",
+      );
+      // Its only work, then, is a hand-off whose copy of the created event a newer hookd might have written.
+      await jsm.streams.purge(layout.streams.work, { filter: sourced });
+      await jetstream(suite.nc).publish(
+        layout.subjects.deliveryWork(id),
+        JSON.stringify({ created: { type: "delivery.created", data: { id, shape: "from a newer hookd" } } }),
+      );
+    } finally {
+      await layoutOnly.stop();
+    }
+    const hookd = await startTestHookd(suite.nats.url, {}, log);
+    try {
+      await waitForState(hookd.url, id, "delivered");
+      expect(r.requests.map((request) => request.body.toString())).toEqual(["from the journal"]);
+      const entries = lines.map((line) => JSON.parse(line));
+      expect(entries).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          subject: layout.subjects.deliveryWork(id),
+          msg: expect.stringMatching(/does not parse/),
+        }),
+      );
+      expect(entries.filter((entry) => entry.level >= 50)).toEqual([]);
+    } finally {
+      await hookd.stop();
+    }
+  });
+
+  it("on a batched delivery's first attempt, is a warning naming the message, not an error", async () => {
+    const lines: string[] = [];
+    const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const r = await suite.startReceiver();
+    // Accepted by an instance without workers, so its batch waits in the ingest stream for the next one.
+    const accepting = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" }, log);
+    let id: string;
+    try {
+      const response = await api(accepting.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, {
+        method: "POST",
+        body: "x",
+      });
+      id = ((await response.json()) as { id: string }).id;
+    } finally {
+      await accepting.stop();
+    }
+    const subject = createLayout().subjects.deliveryTransitions(id);
+    const { seq } = await jetstream(suite.nc).publish(subject, '{"steps": [');
+    const hookd = await startTestHookd(suite.nats.url, {}, log);
+    try {
+      const entries = () => lines.map((line) => JSON.parse(line));
+      await eventually(
+        async () => entries().some((entry) => entry.id === id) || undefined,
+        15_000,
+        "the first attempt's warning",
+      );
+      expect(entries().filter((entry) => entry.id === id)).toEqual([
+        expect.objectContaining({
+          level: 40,
+          err: expect.objectContaining({ subject, seq }),
+          msg: expect.stringMatching(/cannot be read; the work queue takes it over/),
+        }),
+      ]);
+      expect(entries().filter((entry) => entry.level >= 50)).toEqual([]);
     } finally {
       await hookd.stop();
     }

@@ -2,7 +2,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import type { DeliveryCreated } from "../domain/delivery-events.ts";
 import type { Logger } from "../log.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
-import { NatsUnavailableError } from "../nats/journal.ts";
+import { NatsUnavailableError, UnreadableEntryError } from "../nats/journal.ts";
 import type { JetStreamLayout } from "../nats/layout.ts";
 import type { DeliveryWorker, WorkItem } from "./delivery-worker.ts";
 import type { Places } from "./places.ts";
@@ -138,10 +138,14 @@ export class FirstAttempts {
       await this.deps.worker.handleBatched(item, created, care.readFirst);
     } catch (error) {
       if (error instanceof NatsUnavailableError) throw error;
-      // Not NATS: taking the carrier again would fail the same way. The work queue takes this one over.
-      this.deps.log.error(
+      // Not NATS: taking the carrier again would fail the same way. The work queue takes this one over,
+      // and tells a journal message this hookd cannot read (decision record 40) from a fault of its own.
+      const unreadable = error instanceof UnreadableEntryError;
+      this.deps.log[unreadable ? "warn" : "error"](
         { err: error, id: created.data.id },
-        "a delivery's first attempt failed; the work queue takes it over",
+        unreadable
+          ? "a delivery's journal cannot be read; the work queue takes it over"
+          : "a delivery's first attempt failed; the work queue takes it over",
       );
       item.nak();
     }
