@@ -1,7 +1,9 @@
 // deno-lint-ignore-file no-explicit-any -- tests read hookd's JSON answers field by field
+import { jetstream } from "@nats-io/jetstream";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { encodeSecret } from "../src/domain/sign-standard-webhooks.ts";
+import { createLayout } from "../src/nats/layout.ts";
 import { api, deliveryOf, eventually, startTestHookd, waitForState } from "./support/hookd.ts";
 import type { Received, Receiver } from "./support/receiver.ts";
 import { hookdSuite } from "./support/suite.ts";
@@ -15,7 +17,7 @@ import { hookdSuite } from "./support/suite.ts";
 
 const secret = encodeSecret(new Uint8Array(32).fill(7));
 const env = { HOOKD_SIGNING_SECRET: secret, HOOKD_RETRY_SCHEDULE: "100ms,100ms", HOOKD_FAILURE_THRESHOLD: "2" };
-const suite = hookdSuite({ receiver: false, env });
+const suite = hookdSuite({ receiver: false, env, connect: true });
 
 async function create(body: Record<string, unknown>): Promise<string> {
   const response = await api(suite.hookd.url, "/api/v1/deliveries", {
@@ -83,6 +85,21 @@ describe("callbacks", () => {
     // A report is never reported on: the callback got exactly one request.
     await quiet(500);
     expect(callback.requests).toHaveLength(1);
+  });
+
+  it("a report whose journal cannot be read is still listed on its original, and its own view names it", async () => {
+    const target = await suite.startReceiver();
+    const callback = await suite.startReceiver();
+    const id = await create({ url: target.url, body: { n: 1 }, callback_url: callback.url });
+    await callback.waitFor(1);
+    const reportId = callback.requests[0]!.headers["webhook-id"] as string;
+    await checkLinks(reportId, id, "callback");
+    const subject = createLayout().subjects.deliveryCreated(reportId);
+    const { seq } = await jetstream(suite.nc).publish(subject, '{"type": "delivery.cr');
+    expect((await deliveryOf(suite.hookd.url, id)).reports).toEqual([reportId]);
+    const response = await api(suite.hookd.url, `/api/v1/deliveries/${reportId}`);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toMatchObject({ type: "urn:hookd:problem:unreadable-journal", subject, seq });
   });
 
   it("report a failed delivery to both its callback and its errback", async () => {
