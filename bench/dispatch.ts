@@ -19,6 +19,7 @@ import {
   startReceiver,
 } from "./support/processes.ts";
 import { cpuSplit, streamReadersCaughtUp } from "./support/nats-traffic.ts";
+import { coresBusy, phaseCost } from "./support/phase-cost.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { bullmqDrain, jetstreamFloorDrain } from "./dispatch/peer.ts";
 import { hookdDrain, settleBacklog } from "./dispatch/hookd-drain.ts";
@@ -102,6 +103,30 @@ async function loadTest(
 // The first seconds after a start are slow (JIT, lazily compiled modules, connection pools filling): measured, not counted.
 const WARMUP_SECONDS = 5;
 
+/** `total` POSTs to `url`, `rate` a second whatever the answers take (an open loop); `answered` sees each answer's JSON. */
+async function openLoop(
+  url: string,
+  rate: number,
+  total: number,
+  headers: Record<string, string>,
+  answered: (i: number, status: number, json: { id?: string }) => void = () => undefined,
+): Promise<void> {
+  const agent = new Agent({ connections: 64 });
+  const loadStart = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = loadStart + (i * 1000) / rate - performance.now();
+    if (wait > 1) await sleep(wait);
+    inflight.push(
+      request(url, { method: "POST", body: `n=r${rate}_${i}`, headers, dispatcher: agent }).then(
+        async (response) => answered(i, response.statusCode, (await response.body.json()) as { id?: string }),
+      ),
+    );
+  }
+  await Promise.all(inflight);
+  await agent.close();
+}
+
 async function measureLatency(
   hookdUrl: string,
   receiverUrl: string,
@@ -113,28 +138,10 @@ async function measureLatency(
   const warmup = rate * WARMUP_SECONDS;
   await fetch(`${receiverUrl}/__reset`, { method: "POST" });
   const ids: string[] = [];
-  const agent = new Agent({ connections: 64 });
-  const loadStart = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const wait = loadStart + (i * 1000) / rate - performance.now();
-    if (wait > 1) await sleep(wait);
-    inflight.push(
-      request(`${hookdUrl}/dispatch?_url=${target}`, {
-        method: "POST",
-        body: `n=r${rate}_${i}`,
-        headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
-        dispatcher: agent,
-      }).then(
-        async (response) => {
-          const json = (await response.body.json()) as { id?: string };
-          if (response.statusCode === 202 && json.id && i >= warmup) ids.push(json.id);
-        },
-      ),
-    );
-  }
-  await Promise.all(inflight);
-  await agent.close();
+  const headers = { authorization: `Bearer ${token}`, "content-type": "text/plain" };
+  await openLoop(`${hookdUrl}/dispatch?_url=${target}`, rate, total, headers, (i, status, json) => {
+    if (status === 202 && json.id && i >= warmup) ids.push(json.id);
+  });
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
     if ((await receiverStats(receiverUrl)).distinct >= total) break;
   }
@@ -143,6 +150,24 @@ async function measureLatency(
     .map((id) => (arrivals[id] ?? NaN) - ulidTime(id.slice(DELIVERY_ID_PREFIX.length)))
     .filter((ms) => !Number.isNaN(ms))
     .sort((a, b) => a - b);
+}
+
+/**
+ * CPU ms per request of hookd's HTTP stack with nothing behind it (bench/http-floor.ts) at `rate`, in
+ * an open loop as latency is measured: on a virtual machine, a request that arrives at an idle process
+ * costs far more than one that arrives at a busy one (waking it up), so this says what one exchange
+ * between two processes costs at that rate, beside what a delivery costs hookd.
+ */
+async function httpStackCostAt(rate: number): Promise<number> {
+  const floor = await startHttpFloor();
+  try {
+    const total = rate * SECONDS;
+    const before = await cpuMsOf(floor.child.pid!);
+    await openLoop(`${floor.url}/dispatch?_url=x`, rate, total, { "content-type": "text/plain" });
+    return ((await cpuMsOf(floor.child.pid!)) - before) / total;
+  } finally {
+    await floor.stop();
+  }
 }
 
 /**
@@ -336,26 +361,38 @@ async function main() {
     const target = encodeURIComponent(`${receiver.url}/hook`);
     const ingestHeaders = { authorization: `Bearer ${dispatchToken}`, "content-type": "text/plain" };
     const floor = await startHttpFloor();
-    const floorLoad = await loadTest(`${floor.url}/dispatch?_url=${target}`, ingestHeaders, "n=ingest")
-      .finally(() => floor.stop());
+    const floorCost = await phaseCost(
+      { "HTTP stack": floor.child.pid! },
+      monitorPort,
+      () => loadTest(`${floor.url}/dispatch?_url=${target}`, ingestHeaders, "n=ingest"),
+    ).finally(() => floor.stop());
+    const floorLoad = floorCost.result;
     const floorRate = floorLoad.ok / SECONDS;
     report(
       `HTTP stack ceiling: Hono on @hono/node-server answering 202 with nothing behind it (64 connections, ${floorLoad.tool})`,
-      `${fmt(floorRate)}/s (${(floorRate / publishCeiling).toFixed(2)} of the JetStream ceiling)`,
+      `${fmt(floorRate)}/s (${(floorRate / publishCeiling).toFixed(2)} of the JetStream ceiling); ${
+        coresBusy(floorCost)
+      }`,
     );
 
     // Ingest: hookd with workers off, so the figure is accepting alone; 64 connections.
     console.log("\nhookd");
     const ingest = await startHookd(nats.url, { HOOKD_WORKERS: "off" });
     children.push(ingest);
-    const load = await loadTest(`${ingest.url}/dispatch?_url=${target}`, ingestHeaders, "n=ingest");
+    // Cores busy beside it: hookd serves HTTP on one thread, so at 1.00 that thread is the limit.
+    const ingestCost = await phaseCost(
+      { hookd: ingest.child.pid!, "nats-server": nats.pid },
+      monitorPort,
+      () => loadTest(`${ingest.url}/dispatch?_url=${target}`, ingestHeaders, "n=ingest"),
+    );
+    const load = ingestCost.result;
     const accepted = load.ok;
     const ingestRate = accepted / SECONDS;
     report(
       `ingest: dispatches accepted over HTTP (64 connections, workers off, ${load.tool})`,
       `${fmt(ingestRate)}/s (${(ingestRate / publishCeiling).toFixed(2)} of the JetStream ceiling, ${
         (ingestRate / floorRate).toFixed(2)
-      } of the HTTP stack's); p99 ${load.p99Ms} ms; non-2xx ${load.failed}`,
+      } of the HTTP stack's); p99 ${load.p99Ms} ms; non-2xx ${load.failed}; ${coresBusy(ingestCost)}`,
     );
     await ingest.stop();
     await largerBodyIngest(receiver.url, dispatchToken, accepted);
@@ -417,12 +454,29 @@ async function main() {
       console.log("  (the journal's readers had not caught up after 2 minutes; latency measured anyway)");
     }
     for (const rate of [200, 1_000]) {
-      const latencies = await measureLatency(signing.url, receiver.url, target, dispatchToken, rate);
+      const cost = await phaseCost(
+        { hookd: signing.child.pid!, "nats-server": nats.pid },
+        monitorPort,
+        () => measureLatency(signing.url, receiver.url, target, dispatchToken, rate),
+      );
+      const latencies = cost.result;
       report(
         `accept → delivered at ${fmt(rate)}/s offered for ${SECONDS}s after ${WARMUP_SECONDS}s warm-up (signed)`,
         `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, max ${
           latencies.at(-1)?.toFixed(1)
         } ms (${fmt(latencies.length)} measured)`,
+      );
+      // What each dispatch cost, accepted and delivered one by one (warm-up included), against the drain's
+      // batches above; and how busy the machine was, on which a tail latency depends.
+      const sent = rate * (WARMUP_SECONDS + SECONDS);
+      const perDelivery = Object.fromEntries(Object.entries(cost.cpuMs).map(([name, ms]) => [name, ms / sent]));
+      report(
+        `cost at ${fmt(rate)}/s, accept and delivery`,
+        `CPU per delivery ${cpuSplit(perDelivery)}; NATS messages per delivery ${
+          ((cost.traffic.inMsgs + cost.traffic.outMsgs) / sent).toFixed(1)
+        }; ${coresBusy(cost)}; the HTTP stack alone at ${fmt(rate)}/s: ${
+          (await httpStackCostAt(rate)).toFixed(2)
+        } ms CPU per request`,
       );
     }
 
