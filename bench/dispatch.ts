@@ -18,7 +18,7 @@ import {
   startHttpFloor,
   startReceiver,
 } from "./support/processes.ts";
-import { cpuSplit, streamReadersCaughtUp } from "./support/nats-traffic.ts";
+import { cpuSplit, streamReadersCaughtUp, untilNatsQuiet } from "./support/nats-traffic.ts";
 import { coresBusy, phaseCost } from "./support/phase-cost.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { bullmqDrain, jetstreamFloorDrain } from "./dispatch/peer.ts";
@@ -103,13 +103,16 @@ async function loadTest(
 // The first seconds after a start are slow (JIT, lazily compiled modules, connection pools filling): measured, not counted.
 const WARMUP_SECONDS = 5;
 
-/** `total` POSTs to `url`, `rate` a second whatever the answers take (an open loop); `answered` sees each answer's JSON. */
+/**
+ * `total` POSTs to `url`, `rate` a second whatever the answers take (an open loop), each body tagged
+ * with `tag` and its number; `answered` sees each answer's status and JSON.
+ */
 async function openLoop(
   url: string,
   rate: number,
   total: number,
-  headers: Record<string, string>,
-  answered: (i: number, status: number, json: { id?: string }) => void = () => undefined,
+  load: { tag: string; headers: Record<string, string> },
+  answered: (status: number, json: { id?: string }) => void = () => undefined,
 ): Promise<void> {
   const agent = new Agent({ connections: 64 });
   const loadStart = performance.now();
@@ -118,8 +121,8 @@ async function openLoop(
     const wait = loadStart + (i * 1000) / rate - performance.now();
     if (wait > 1) await sleep(wait);
     inflight.push(
-      request(url, { method: "POST", body: `n=r${rate}_${i}`, headers, dispatcher: agent }).then(
-        async (response) => answered(i, response.statusCode, (await response.body.json()) as { id?: string }),
+      request(url, { method: "POST", body: `n=${load.tag}_${i}`, headers: load.headers, dispatcher: agent }).then(
+        async (response) => answered(response.statusCode, (await response.body.json()) as { id?: string }),
       ),
     );
   }
@@ -127,44 +130,79 @@ async function openLoop(
   await agent.close();
 }
 
-async function measureLatency(
-  hookdUrl: string,
-  receiverUrl: string,
-  target: string,
-  token: string,
-  rate: number,
-): Promise<number[]> {
-  const total = rate * (WARMUP_SECONDS + SECONDS);
-  const warmup = rate * WARMUP_SECONDS;
-  await fetch(`${receiverUrl}/__reset`, { method: "POST" });
+type LatencyTarget = {
+  hookd: Child & { url: string };
+  receiverUrl: string;
+  target: string;
+  token: string;
+  nats: { pid: number };
+  monitorPort: number;
+};
+
+/**
+ * Accept → delivered at `rate` offered: WARMUP_SECONDS of it first, not counted, then SECONDS measured,
+ * with what those cost (each accepted dispatch's CPU and NATS messages, the machine's busy cores). The
+ * accept time is hookd's own: a delivery id is a ULID whose time part is when hookd accepted it; the
+ * webhook-id names it on arrival.
+ */
+async function measureLatency(on: LatencyTarget, rate: number) {
+  await fetch(`${on.receiverUrl}/__reset`, { method: "POST" });
+  const url = `${on.hookd.url}/dispatch?_url=${on.target}`;
+  const headers = { authorization: `Bearer ${on.token}`, "content-type": "text/plain" };
+  await openLoop(url, rate, rate * WARMUP_SECONDS, { tag: `w${rate}`, headers });
   const ids: string[] = [];
-  const headers = { authorization: `Bearer ${token}`, "content-type": "text/plain" };
-  await openLoop(`${hookdUrl}/dispatch?_url=${target}`, rate, total, headers, (i, status, json) => {
-    if (status === 202 && json.id && i >= warmup) ids.push(json.id);
-  });
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
-    if ((await receiverStats(receiverUrl)).distinct >= total) break;
-  }
-  const arrivals = await arrivalsOf(receiverUrl);
-  return ids
+  const pids = { hookd: on.hookd.child.pid!, "nats-server": on.nats.pid };
+  const cost = await phaseCost(pids, on.monitorPort, async () => {
+    await openLoop(url, rate, rate * SECONDS, { tag: `r${rate}`, headers }, (status, json) => {
+      if (status === 202 && json.id) ids.push(json.id);
+    });
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
+      if ((await receiverStats(on.receiverUrl)).distinct >= rate * (WARMUP_SECONDS + SECONDS)) break;
+    }
+  }, ["hookd"]);
+  const arrivals = await arrivalsOf(on.receiverUrl);
+  const latencies = ids
     .map((id) => (arrivals[id] ?? NaN) - ulidTime(id.slice(DELIVERY_ID_PREFIX.length)))
     .filter((ms) => !Number.isNaN(ms))
     .sort((a, b) => a - b);
+  return { latencies, cost, accepted: ids.length };
+}
+
+/** The latency figure at `rate`, then what its deliveries cost beside what the HTTP stack alone costs at that rate. */
+async function latencyFigures(on: LatencyTarget, rate: number): Promise<void> {
+  const { latencies, cost, accepted } = await measureLatency(on, rate);
+  report(
+    `accept → delivered at ${fmt(rate)}/s offered for ${SECONDS}s after ${WARMUP_SECONDS}s warm-up (signed)`,
+    `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, max ${
+      latencies.at(-1)?.toFixed(1)
+    } ms (${fmt(latencies.length)} measured)`,
+  );
+  // Dispatches accepted and delivered as they come, a batch of one or two (the drain's batches hold hundreds).
+  const perDelivery = Object.fromEntries(Object.entries(cost.cpuMs).map(([name, ms]) => [name, ms / accepted]));
+  report(
+    `cost at ${fmt(rate)}/s after the warm-up, accept and delivery`,
+    `CPU per delivery ${cpuSplit(perDelivery)}; NATS messages per delivery ${
+      ((cost.traffic.inMsgs + cost.traffic.outMsgs) / accepted).toFixed(1)
+    }; ${coresBusy(cost)}; the HTTP stack alone at ${fmt(rate)}/s: ${
+      (await httpStackCostAt(rate)).toFixed(2)
+    } ms CPU per request`,
+  );
 }
 
 /**
  * CPU ms per request of hookd's HTTP stack with nothing behind it (bench/http-floor.ts) at `rate`, in
- * an open loop as latency is measured: on a virtual machine, a request that arrives at an idle process
- * costs far more than one that arrives at a busy one (waking it up), so this says what one exchange
- * between two processes costs at that rate, beside what a delivery costs hookd.
+ * an open loop as latency is measured, after the same warm-up: on a virtual machine, a request that
+ * arrives at an idle process costs far more than one that arrives at a busy one (waking it up), so
+ * this says what one exchange between two processes costs at that rate, beside what a delivery costs.
  */
 async function httpStackCostAt(rate: number): Promise<number> {
   const floor = await startHttpFloor();
   try {
-    const total = rate * SECONDS;
+    const load = { tag: "floor", headers: { "content-type": "text/plain" } };
+    await openLoop(`${floor.url}/dispatch?_url=x`, rate, rate * WARMUP_SECONDS, load);
     const before = await cpuMsOf(floor.child.pid!);
-    await openLoop(`${floor.url}/dispatch?_url=x`, rate, total, { "content-type": "text/plain" });
-    return ((await cpuMsOf(floor.child.pid!)) - before) / total;
+    await openLoop(`${floor.url}/dispatch?_url=x`, rate, rate * SECONDS, load);
+    return ((await cpuMsOf(floor.child.pid!)) - before) / (rate * SECONDS);
   } finally {
     await floor.stop();
   }
@@ -365,6 +403,7 @@ async function main() {
       { "HTTP stack": floor.child.pid! },
       monitorPort,
       () => loadTest(`${floor.url}/dispatch?_url=${target}`, ingestHeaders, "n=ingest"),
+      ["HTTP stack"],
     ).finally(() => floor.stop());
     const floorLoad = floorCost.result;
     const floorRate = floorLoad.ok / SECONDS;
@@ -379,11 +418,12 @@ async function main() {
     console.log("\nhookd");
     const ingest = await startHookd(nats.url, { HOOKD_WORKERS: "off" });
     children.push(ingest);
-    // Cores busy beside it: hookd serves HTTP on one thread, so at 1.00 that thread is the limit.
+    // Cores busy beside it: hookd runs its JavaScript on one thread, so a main thread near 1.00 is the limit.
     const ingestCost = await phaseCost(
       { hookd: ingest.child.pid!, "nats-server": nats.pid },
       monitorPort,
       () => loadTest(`${ingest.url}/dispatch?_url=${target}`, ingestHeaders, "n=ingest"),
+      ["hookd"],
     );
     const load = ingestCost.result;
     const accepted = load.ok;
@@ -440,9 +480,8 @@ async function main() {
     await deliveryRounds(nats, monitorPort, receiver, dispatchToken);
     await fetch(`${receiver.url}/__reset`, { method: "POST" });
 
-    // Latency: open loop against a signing instance. The accept time is hookd's own: a delivery id
-    // is a ULID whose time part is when hookd accepted it; the webhook-id names it on arrival. The
-    // first WARMUP_SECONDS of each rate warm the JIT and the connection pools and are not counted.
+    // Latency: open loop against a signing instance (measureLatency). The first WARMUP_SECONDS of each
+    // rate warm the JIT and the connection pools and are not counted.
     const signing = await startHookd(nats.url, {
       HOOKD_CONCURRENCY: String(HOOKD_CONCURRENCY),
       HOOKD_SIGNING_SECRET: "whsec_" + Buffer.alloc(32, 7).toString("base64"),
@@ -453,32 +492,10 @@ async function main() {
     if (!(await streamReadersCaughtUp(monitorPort, layout.streams.journal))) {
       console.log("  (the journal's readers had not caught up after 2 minutes; latency measured anyway)");
     }
-    for (const rate of [200, 1_000]) {
-      const cost = await phaseCost(
-        { hookd: signing.child.pid!, "nats-server": nats.pid },
-        monitorPort,
-        () => measureLatency(signing.url, receiver.url, target, dispatchToken, rate),
-      );
-      const latencies = cost.result;
-      report(
-        `accept → delivered at ${fmt(rate)}/s offered for ${SECONDS}s after ${WARMUP_SECONDS}s warm-up (signed)`,
-        `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, max ${
-          latencies.at(-1)?.toFixed(1)
-        } ms (${fmt(latencies.length)} measured)`,
-      );
-      // What each dispatch cost, accepted and delivered one by one (warm-up included), against the drain's
-      // batches above; and how busy the machine was, on which a tail latency depends.
-      const sent = rate * (WARMUP_SECONDS + SECONDS);
-      const perDelivery = Object.fromEntries(Object.entries(cost.cpuMs).map(([name, ms]) => [name, ms / sent]));
-      report(
-        `cost at ${fmt(rate)}/s, accept and delivery`,
-        `CPU per delivery ${cpuSplit(perDelivery)}; NATS messages per delivery ${
-          ((cost.traffic.inMsgs + cost.traffic.outMsgs) / sent).toFixed(1)
-        }; ${coresBusy(cost)}; the HTTP stack alone at ${fmt(rate)}/s: ${
-          (await httpStackCostAt(rate)).toFixed(2)
-        } ms CPU per request`,
-      );
-    }
+    // What runs behind the drain (the new instance's indexer finishing) stays out of the cost figures.
+    await untilNatsQuiet(monitorPort, 2 * 60_000);
+    const on = { hookd: signing, receiverUrl: receiver.url, target, token: dispatchToken, nats, monitorPort };
+    for (const rate of [200, 1_000]) await latencyFigures(on, rate);
 
     await signing.stop();
     await receiver.stop();

@@ -128,7 +128,8 @@ describe("a delivery whose journal hookd cannot read", () => {
           msg: expect.stringMatching(/does not parse/),
         }),
       );
-      expect(entries.filter((entry) => entry.level >= 50)).toEqual([]);
+      // Only this delivery's: the suite's NATS still holds the damaged messages of the tests before.
+      expect(entries.filter((entry) => entry.level >= 50 && JSON.stringify(entry).includes(id))).toEqual([]);
     } finally {
       await hookd.stop();
     }
@@ -167,7 +168,10 @@ describe("a delivery whose journal hookd cannot read", () => {
           msg: expect.stringMatching(/cannot be read; the work queue takes it over/),
         }),
       ]);
-      expect(entries().filter((entry) => entry.level >= 50)).toEqual([]);
+      expect(entries().filter((entry) => entry.level >= 50 && JSON.stringify(entry).includes(id))).toEqual([]);
+      // Its first attempt went out before anything was journaled (record 26): sent once, its outcome not
+      // journaled, it is sent again when an instance that can read its journal takes it (at least once).
+      expect(r.requests).toHaveLength(1);
     } finally {
       await hookd.stop();
     }

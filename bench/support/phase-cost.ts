@@ -1,19 +1,23 @@
 import { cpus } from "node:os";
 import { type NatsTraffic, natsTrafficOf } from "./nats-traffic.ts";
-import { cpuMsOf, machineTicks } from "./processes.ts";
+import { cpuMsOf, machineTicks, mainThreadCpuMsOf } from "./processes.ts";
 
 /**
- * What a phase of load cost: CPU ms of each process named, NATS messages (every client's), and how
- * many of the machine's cores were busy on average (every process, the bench's own and its load
- * generator's included). Beside a rate or a latency it says which process was the limit, and whether
- * the figure was taken with cores to spare.
+ * What a phase of load cost: CPU ms of each process named (and of the main thread of each Node
+ * process among them), NATS messages (every client's), and how many of the machine's cores were
+ * busy on average (every process, the bench's own and its load generator's included) or taken by
+ * the host for other guests (steal). Beside a rate or a latency it says which process was the
+ * limit, and whether the figure was taken with cores to spare.
  */
 export type PhaseCost<T> = {
   result: T;
   seconds: number;
   cpuMs: Record<string, number>;
+  /** Of the Node processes named in `nodeProcesses`: their main thread's CPU ms. */
+  mainThreadMs: Record<string, number>;
   traffic: NatsTraffic;
   busyCores: number;
+  stealCores: number;
   cores: number;
 };
 
@@ -21,9 +25,13 @@ export async function phaseCost<T>(
   pids: Record<string, number>,
   monitorPort: number,
   run: () => Promise<T>,
+  nodeProcesses: readonly string[] = [],
 ): Promise<PhaseCost<T>> {
+  const each = (read: (pid: number) => Promise<number>, names: readonly string[]) =>
+    Promise.all(names.map((name) => read(pids[name]!)));
   const reading = async () => ({
-    cpuMs: await Promise.all(Object.values(pids).map((pid) => cpuMsOf(pid))),
+    cpuMs: await each(cpuMsOf, Object.keys(pids)),
+    mainThreadMs: await each(mainThreadCpuMsOf, nodeProcesses),
     traffic: await natsTrafficOf(monitorPort),
     ticks: await machineTicks(),
   });
@@ -33,21 +41,36 @@ export async function phaseCost<T>(
   const seconds = (performance.now() - started) / 1000;
   const after = await reading();
   const cores = cpus().length;
+  const spent = (names: readonly string[], from: number[], to: number[]) =>
+    Object.fromEntries(names.map((name, i) => [name, to[i]! - from[i]!]));
+  const ticks = after.ticks.total - before.ticks.total;
   return {
     result,
     seconds,
-    cpuMs: Object.fromEntries(Object.keys(pids).map((name, i) => [name, after.cpuMs[i]! - before.cpuMs[i]!])),
+    cpuMs: spent(Object.keys(pids), before.cpuMs, after.cpuMs),
+    mainThreadMs: spent(nodeProcesses, before.mainThreadMs, after.mainThreadMs),
     traffic: {
       inMsgs: after.traffic.inMsgs - before.traffic.inMsgs,
       outMsgs: after.traffic.outMsgs - before.traffic.outMsgs,
     },
-    busyCores: ((after.ticks.busy - before.ticks.busy) / (after.ticks.total - before.ticks.total)) * cores,
+    busyCores: ((after.ticks.busy - before.ticks.busy) / ticks) * cores,
+    stealCores: ((after.ticks.steal - before.ticks.steal) / ticks) * cores,
     cores,
   };
 }
 
-/** Each process's CPU as cores busy over the phase, then the machine's: "hookd 1.00, nats-server 0.07; machine 1.31 of 2". */
+/**
+ * Each process's CPU as cores busy over the phase (a Node process's main thread in brackets), then the
+ * machine's: "cores busy: hookd 1.01 (main thread 0.93), nats-server 0.08; the whole machine 1.32 of 2,
+ * steal 0.00".
+ */
 export function coresBusy(cost: PhaseCost<unknown>): string {
-  const each = Object.entries(cost.cpuMs).map(([name, ms]) => `${name} ${(ms / 1000 / cost.seconds).toFixed(2)}`);
-  return `cores busy: ${each.join(", ")}; the whole machine ${cost.busyCores.toFixed(2)} of ${cost.cores}`;
+  const coresOf = (ms: number) => (ms / 1000 / cost.seconds).toFixed(2);
+  const each = Object.entries(cost.cpuMs).map(([name, ms]) => {
+    const main = cost.mainThreadMs[name];
+    return `${name} ${coresOf(ms)}${main === undefined ? "" : ` (main thread ${coresOf(main)})`}`;
+  });
+  return `cores busy: ${each.join(", ")}; the whole machine ${cost.busyCores.toFixed(2)} of ${cost.cores}, steal ${
+    cost.stealCores.toFixed(2)
+  }`;
 }

@@ -85,8 +85,17 @@ export async function memoryOf(pid: number): Promise<{ rssMb: number; peakMb: nu
 }
 
 /** CPU time (user + system) a process has used so far, in ms; NaN once it is gone. */
-export async function cpuMsOf(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+export function cpuMsOf(pid: number): Promise<number> {
+  return cpuMsIn(`/proc/${pid}/stat`);
+}
+
+/** CPU ms of a process's main thread alone, where Node runs its JavaScript (GC helpers and libuv's pool left out). */
+export function mainThreadCpuMsOf(pid: number): Promise<number> {
+  return cpuMsIn(`/proc/${pid}/task/${pid}/stat`);
+}
+
+async function cpuMsIn(statFile: string): Promise<number> {
+  const stat = await readFile(statFile, "utf8").catch(() => "");
   // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15, in clock ticks (100/s on Linux).
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return fields.length > 13 ? (Number(fields[11]) + Number(fields[12])) * 10 : NaN;
@@ -102,11 +111,16 @@ export async function pidNamed(name: string): Promise<number | null> {
   return null;
 }
 
-/** Busy and total jiffies of the whole machine, from /proc/stat. */
-export async function machineTicks(): Promise<{ busy: number; total: number }> {
-  const fields = (await readFile("/proc/stat", "utf8")).split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = fields.reduce((a, b) => a + b, 0);
-  return { busy: total - fields[3]! - (fields[4] ?? 0), total };
+/**
+ * Jiffies of the whole machine, from /proc/stat: busy (this VM's own work), steal (what the host gave
+ * other guests while this one waited to run) and their total with idle. Guest time is already in user
+ * time, so it is not added again.
+ */
+export async function machineTicks(): Promise<{ busy: number; steal: number; total: number }> {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = (await readFile("/proc/stat", "utf8"))
+    .split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const busy = user! + nice! + system! + (irq ?? 0) + (softirq ?? 0);
+  return { busy, steal: steal ?? 0, total: busy + idle! + (iowait ?? 0) + (steal ?? 0) };
 }
 
 /** The soft limit on open files of this process (children inherit it). */

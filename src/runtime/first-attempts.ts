@@ -138,15 +138,12 @@ export class FirstAttempts {
       await this.deps.worker.handleBatched(item, created, care.readFirst);
     } catch (error) {
       if (error instanceof NatsUnavailableError) throw error;
-      // Not NATS: taking the carrier again would fail the same way. The work queue takes this one over,
-      // and tells a journal message this hookd cannot read (decision record 40) from a fault of its own.
-      const unreadable = error instanceof UnreadableEntryError;
-      this.deps.log[unreadable ? "warn" : "error"](
-        { err: error, id: created.data.id },
-        unreadable
-          ? "a delivery's journal cannot be read; the work queue takes it over"
-          : "a delivery's first attempt failed; the work queue takes it over",
-      );
+      // Not NATS: taking the carrier again would fail the same way, so the work queue takes this one over.
+      // A journal message this hookd cannot read (record 40) is a warning there too; anything else is a fault.
+      const id = created.data.id;
+      if (error instanceof UnreadableEntryError) {
+        this.deps.log.warn({ err: error, id }, "a delivery's journal cannot be read; the work queue takes it over");
+      } else this.deps.log.error({ err: error, id }, "a delivery's first attempt failed; the work queue takes it over");
       item.nak();
     }
     await item.handOff;
