@@ -18,10 +18,16 @@ import { hookdSuite } from "./support/suite.ts";
 
 const suite = hookdSuite({ hookd: "none", receiver: false, connect: true });
 
+/** A logger that keeps what it logs (warnings and worse), and those entries parsed. */
+function warningLog() {
+  const lines: string[] = [];
+  const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+  return { log, entries: () => lines.map((line) => JSON.parse(line)) };
+}
+
 describe("a delivery whose journal hookd cannot read", () => {
   it("is handed back for a minute with one warning naming the message, not retried every second", async () => {
-    const lines: string[] = [];
-    const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const { log, entries } = warningLog();
     const hookd = await startTestHookd(suite.nats.url, { HOOKD_RETRY_SCHEDULE: "8s" }, log);
     try {
       const r = await suite.startReceiver((_request, index) => ({ status: index === 0 ? 503 : 200 }));
@@ -33,7 +39,7 @@ describe("a delivery whose journal hookd cannot read", () => {
       await waitForState(hookd.url, id, "backoff");
       const subject = createLayout().subjects.deliveryTransitions(id);
       const { seq } = await jetstream(suite.nc).publish(subject, '{"steps": [');
-      const warnings = () => lines.map((line) => JSON.parse(line)).filter((entry) => /cannot be read/.test(entry.msg));
+      const warnings = () => entries().filter((entry) => /cannot be read/.test(entry.msg));
       // The retry is due 6.4–9.6 s after the failure (jitter); then, recognised, the next try is a minute away.
       await eventually(async () => warnings().length > 0 || undefined, 25_000, "the worker's warning");
       // Not recognised, a failed work item comes back after a second: three seconds hold about three more.
@@ -42,15 +48,14 @@ describe("a delivery whose journal hookd cannot read", () => {
       expect(warnings()).toEqual([
         expect.objectContaining({ level: 40, err: expect.objectContaining({ subject, seq }) }),
       ]);
-      expect(lines.map((line) => JSON.parse(line)).filter((entry) => entry.level >= 50)).toEqual([]);
+      expect(entries().filter((entry) => entry.level >= 50)).toEqual([]);
     } finally {
       await hookd.stop();
     }
   }, 60_000);
 
   it("is left out of the delivery list, and the deliveries after it are listed", async () => {
-    const lines: string[] = [];
-    const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const { log, entries } = warningLog();
     const hookd = await startTestHookd(suite.nats.url, {}, log);
     try {
       // A created event with no listing header (as before the index), damaged: the indexer must read the body.
@@ -64,7 +69,7 @@ describe("a delivery whose journal hookd cannot read", () => {
       const { id } = (await response.json()) as { id: string };
       const page = await waitForListed(hookd.url, "limit=50", [id]);
       expect(page.data.map((row) => row.id)).not.toContain(damaged);
-      const warnings = lines.map((line) => JSON.parse(line)).filter((entry) => entry.deliveryId === damaged);
+      const warnings = entries().filter((entry) => entry.deliveryId === damaged);
       expect(warnings).toContainEqual(
         expect.objectContaining({ level: 40, msg: expect.stringMatching(/left out of the delivery list/) }),
       );
@@ -74,8 +79,7 @@ describe("a delivery whose journal hookd cannot read", () => {
   });
 
   it("is worked from the journal's created event when the work message's own copy does not parse", async () => {
-    const lines: string[] = [];
-    const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const { log, entries } = warningLog();
     const r = await suite.startReceiver();
     const layout = createLayout();
     const id = DELIVERY_ID_PREFIX + ulid(Date.now(), crypto.getRandomValues(new Uint8Array(10)));
@@ -120,8 +124,8 @@ describe("a delivery whose journal hookd cannot read", () => {
     try {
       await waitForState(hookd.url, id, "delivered");
       expect(r.requests.map((request) => request.body.toString())).toEqual(["from the journal"]);
-      const entries = lines.map((line) => JSON.parse(line));
-      expect(entries).toContainEqual(
+      const logged = entries();
+      expect(logged).toContainEqual(
         expect.objectContaining({
           level: 40,
           subject: layout.subjects.deliveryWork(id),
@@ -129,15 +133,14 @@ describe("a delivery whose journal hookd cannot read", () => {
         }),
       );
       // Only this delivery's: the suite's NATS still holds the damaged messages of the tests before.
-      expect(entries.filter((entry) => entry.level >= 50 && JSON.stringify(entry).includes(id))).toEqual([]);
+      expect(logged.filter((entry) => entry.level >= 50 && JSON.stringify(entry).includes(id))).toEqual([]);
     } finally {
       await hookd.stop();
     }
   });
 
   it("on a batched delivery's first attempt, is a warning naming the message, not an error", async () => {
-    const lines: string[] = [];
-    const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const { log, entries } = warningLog();
     const r = await suite.startReceiver();
     // Accepted by an instance without workers, so its batch waits in the ingest stream for the next one.
     const accepting = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" }, log);
@@ -155,7 +158,6 @@ describe("a delivery whose journal hookd cannot read", () => {
     const { seq } = await jetstream(suite.nc).publish(subject, '{"steps": [');
     const hookd = await startTestHookd(suite.nats.url, {}, log);
     try {
-      const entries = () => lines.map((line) => JSON.parse(line));
       await eventually(
         async () => entries().some((entry) => entry.id === id) || undefined,
         15_000,
