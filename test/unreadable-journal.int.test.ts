@@ -132,8 +132,9 @@ describe("a delivery whose journal hookd cannot read", () => {
           msg: expect.stringMatching(/does not parse/),
         }),
       );
-      // Only this delivery's: the suite's NATS still holds the damaged messages of the tests before.
-      expect(logged.filter((entry) => entry.level >= 50 && JSON.stringify(entry).includes(id))).toEqual([]);
+      // No error at all: not for this delivery, nor for the damaged messages the tests before left in the
+      // suite's NATS, which this instance meets too (each path warns, record 40).
+      expect(logged.filter((entry) => entry.level >= 50)).toEqual([]);
     } finally {
       await hookd.stop();
     }
@@ -170,7 +171,7 @@ describe("a delivery whose journal hookd cannot read", () => {
           msg: expect.stringMatching(/cannot be read; the work queue takes it over/),
         }),
       ]);
-      expect(entries().filter((entry) => entry.level >= 50 && JSON.stringify(entry).includes(id))).toEqual([]);
+      expect(entries().filter((entry) => entry.level >= 50)).toEqual([]);
       // Its first attempt went out before anything was journaled (record 26): sent once, its outcome not
       // journaled, it is sent again when an instance that can read its journal takes it (at least once).
       expect(r.requests).toHaveLength(1);

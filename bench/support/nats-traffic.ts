@@ -17,15 +17,17 @@ export async function natsTrafficOf(monitorPort: number): Promise<NatsTraffic> {
 /**
  * Waits until NATS takes fewer than 20 messages in a second (what runs behind a phase, the indexer
  * above all, has finished its share of it), or `giveUpMs` has passed: a bench stops by itself.
+ * False when it gave up.
  */
-export async function untilNatsQuiet(monitorPort: number, giveUpMs: number): Promise<void> {
+export async function untilNatsQuiet(monitorPort: number, giveUpMs: number): Promise<boolean> {
   let last = await natsTrafficOf(monitorPort);
   for (const quietBy = Date.now() + giveUpMs; Date.now() < quietBy;) {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const now = await natsTrafficOf(monitorPort);
-    if (now.inMsgs - last.inMsgs < 20) return;
+    if (now.inMsgs - last.inMsgs < 20) return true;
     last = now;
   }
+  return false;
 }
 
 /** The messages between two readings, per `count` (e.g. per delivery). */

@@ -21,16 +21,17 @@ export type PhaseCost<T> = {
   cores: number;
 };
 
-export async function phaseCost<T>(
-  pids: Record<string, number>,
+export async function phaseCost<T, Name extends string>(
+  pids: Record<Name, number>,
   monitorPort: number,
   run: () => Promise<T>,
-  nodeProcesses: readonly string[] = [],
+  nodeProcesses: readonly NoInfer<Name>[] = [],
 ): Promise<PhaseCost<T>> {
-  const each = (read: (pid: number) => Promise<number>, names: readonly string[]) =>
-    Promise.all(names.map((name) => read(pids[name]!)));
+  const names = Object.keys(pids) as Name[];
+  const each = (read: (pid: number) => Promise<number>, of: readonly Name[]) =>
+    Promise.all(of.map((name) => read(pids[name])));
   const reading = async () => ({
-    cpuMs: await each(cpuMsOf, Object.keys(pids)),
+    cpuMs: await each(cpuMsOf, names),
     mainThreadMs: await each(mainThreadCpuMsOf, nodeProcesses),
     traffic: await natsTrafficOf(monitorPort),
     ticks: await machineTicks(),
@@ -41,13 +42,13 @@ export async function phaseCost<T>(
   const seconds = (performance.now() - started) / 1000;
   const after = await reading();
   const cores = cpus().length;
-  const spent = (names: readonly string[], from: number[], to: number[]) =>
-    Object.fromEntries(names.map((name, i) => [name, to[i]! - from[i]!]));
+  const spent = (of: readonly Name[], from: number[], to: number[]) =>
+    Object.fromEntries(of.map((name, i) => [name, to[i]! - from[i]!]));
   const ticks = after.ticks.total - before.ticks.total;
   return {
     result,
     seconds,
-    cpuMs: spent(Object.keys(pids), before.cpuMs, after.cpuMs),
+    cpuMs: spent(names, before.cpuMs, after.cpuMs),
     mainThreadMs: spent(nodeProcesses, before.mainThreadMs, after.mainThreadMs),
     traffic: {
       inMsgs: after.traffic.inMsgs - before.traffic.inMsgs,
