@@ -54,7 +54,7 @@ describe("a delivery whose journal hookd cannot read", () => {
     }
   }, 60_000);
 
-  it("is left out of the delivery list, and the deliveries after it are listed", async () => {
+  it("is left out of the delivery list and its search, and the deliveries after it are listed", async () => {
     const { log, entries } = warningLog();
     const hookd = await startTestHookd(suite.nats.url, {}, log);
     try {
@@ -69,9 +69,20 @@ describe("a delivery whose journal hookd cannot read", () => {
       const { id } = (await response.json()) as { id: string };
       const page = await waitForListed(hookd.url, "limit=50", [id]);
       expect(page.data.map((row) => row.id)).not.toContain(damaged);
+      // Searched for by its id, it is left out of the results too, and the warning says so.
+      const searched = await api(hookd.url, `/api/v1/deliveries?q=${damaged}`);
+      expect(searched.status).toBe(200);
+      expect(((await searched.json()) as { data: unknown[] }).data).toEqual([]);
       const warnings = entries().filter((entry) => entry.deliveryId === damaged);
       expect(warnings).toContainEqual(
         expect.objectContaining({ level: 40, msg: expect.stringMatching(/left out of the delivery list/) }),
+      );
+      expect(warnings).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          err: expect.objectContaining({ seq: expect.any(Number) }),
+          msg: expect.stringMatching(/the search leaves it out/),
+        }),
       );
     } finally {
       await hookd.stop();

@@ -119,12 +119,8 @@ function stepsOf(entry: StoredMessage): TransitionStep[] {
 }
 
 /** The state a transitions message leaves its delivery in, from its body (one journaled before the state header); null when it does not parse. */
-function stateIn(entry: JournalEntry): string | null {
-  try {
-    return storedStepsOf(entry).steps.at(-1)?.after.state ?? "pending";
-  } catch {
-    return null;
-  }
+function stateIn(entry: JournalEntry): string {
+  return readable(entry, () => storedStepsOf(entry).steps.at(-1)?.after.state ?? "pending");
 }
 
 /** The state a delivery journaled with its created event alone is in: pending, no attempt made. */
@@ -266,7 +262,7 @@ export class DeliveryStore {
    * (and a delivery indexed as delivered from the start has no pointer to find it by, decision
    * record 36). Its fields come from the last message's listing header, else from `indexedFields`
    * (the index's, when it has them), else from the created event. Null when the journal holds
-   * nothing of it, or nothing readable: a search skips such a delivery rather than failing.
+   * nothing of it; an UnreadableEntryError when what it needs does not parse (the search says so).
    */
   async readListed(id: string, indexedFields: () => Promise<ListingFields | null>): Promise<IndexEntry | null> {
     const created = this.#subjects.deliveryCreated(id);
@@ -276,18 +272,13 @@ export class DeliveryStore {
     const fields = listingFieldsFrom(last.headers[LISTING_HEADER]) ?? await indexedFields() ??
       await this.#listingFieldsOf(id);
     const state = last.subject === created ? "pending" : last.headers[STATE_HEADER] || stateIn(last);
-    return fields && state ? { id, state, updatedAt: last.time.toISOString(), journalSeq: last.seq, fields } : null;
+    return fields ? { id, state, updatedAt: last.time.toISOString(), journalSeq: last.seq, fields } : null;
   }
 
-  /** From the created event itself, for a delivery whose last message carries no listing header; null when it does not parse. */
+  /** From the created event itself, for a delivery whose last message carries no listing header. */
   async #listingFieldsOf(id: string): Promise<ListingFields | null> {
-    try {
-      const stored = await this.readCreated(id);
-      return stored ? listingFieldsOf(stored.event) : null;
-    } catch (error) {
-      if (error instanceof NatsUnavailableError) throw error;
-      return null;
-    }
+    const stored = await this.readCreated(id);
+    return stored ? listingFieldsOf(stored.event) : null;
   }
 
   async readHead(id: string): Promise<Head | null> {

@@ -3,6 +3,7 @@ import { type ListingFilter, matchesFilter } from "../domain/delivery-listing.ts
 import { isDeliveryId, isEventId } from "../domain/ids.ts";
 import type { IndexEntry } from "../nats/delivery-index.ts";
 import type { DeliveryListing, ListingPage, ListingQuery } from "../nats/delivery-listing.ts";
+import { orWhenUnreadable } from "../nats/journal.ts";
 import { ActorNotFoundError, EventExpiredError } from "./errors.ts";
 import { type EventViewDeps, loadEventView } from "./event-view.ts";
 import { eachInParallel } from "./in-parallel.ts";
@@ -68,7 +69,12 @@ async function searchDeliveries(deps: DeliveryListDeps, q: string): Promise<Inde
 async function lookUp(deps: DeliveryListDeps, ids: readonly string[]): Promise<IndexEntry[]> {
   const found: IndexEntry[] = [];
   await eachInParallel(ids, PARALLEL_LOOKUPS, async (id) => {
-    const entry = await deps.deliveryStore.readListed(id, async () => (await deps.listing.lookup(id))?.fields ?? null);
+    const reading = deps.deliveryStore.readListed(id, async () => (await deps.listing.lookup(id))?.fields ?? null);
+    // A journal this hookd cannot read (record 40) leaves its delivery out of the results, and says which.
+    const entry = await orWhenUnreadable(reading, (error) => {
+      deps.log.warn({ err: error, deliveryId: id }, "a delivery's journal could not be read: the search leaves it out");
+      return null;
+    });
     if (entry) found.push(entry);
   });
   return found;
