@@ -118,9 +118,9 @@ function stepsOf(entry: StoredMessage): TransitionStep[] {
   return storedStepsOf(entry).steps;
 }
 
-/** The state a transitions message leaves its delivery in, from its body (one journaled before the state header); null when it does not parse. */
+/** The state a transitions message leaves its delivery in, from its body (one journaled before the state header). */
 function stateIn(entry: JournalEntry): string {
-  return readable(entry, () => storedStepsOf(entry).steps.at(-1)?.after.state ?? "pending");
+  return storedStepsOf(entry).steps.at(-1)?.after.state ?? "pending";
 }
 
 /** The state a delivery journaled with its created event alone is in: pending, no attempt made. */
@@ -199,7 +199,7 @@ export class DeliveryStore {
       .catch(unavailable);
     if (batch) {
       // The id says where it sits in the batch: read and check that one item, not the whole batch.
-      const item = batchItems(batch.data)[batchIndexOf(id) ?? -1];
+      const item = readable(batch, () => batchItems(batch.data))[batchIndexOf(id) ?? -1];
       const created = DeliveryCreatedSchema.safeParse(item);
       // Not yet in the journal, so no sequence there; 0 says "before anything".
       if (created.success && created.data.data.id === id) return { seq: 0, event: created.data };

@@ -25,7 +25,8 @@ export class PayloadTooLargeError extends Error {}
 
 /**
  * A journal message this hookd cannot read: written by a newer hookd sharing the NATS (an event type
- * this one does not know), or damaged. Raised where a message is parsed, naming it.
+ * this one does not know), or damaged. Raised where a message is parsed, naming it (an ingest batch
+ * not yet worked stands for its deliveries' first messages, and is named the same way).
  */
 export class UnreadableEntryError extends Error {
   constructor(readonly subject: string, readonly seq: number, cause: unknown) {
