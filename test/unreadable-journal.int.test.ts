@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { batchKeyOf } from "../src/domain/batch-ids.ts";
 import { toBase64 } from "../src/domain/bytes.ts";
 import type { DeliveryCreated } from "../src/domain/delivery-events.ts";
 import { DELIVERY_ID_PREFIX, ulid } from "../src/domain/ids.ts";
@@ -200,6 +201,27 @@ describe("a delivery whose journal hookd cannot read", () => {
       expect(r.requests).toHaveLength(1);
     } finally {
       await hookd.stop();
+    }
+  });
+
+  it("in an ingest batch no worker has taken yet, is named by the delivery's view", async () => {
+    const { log } = warningLog();
+    const r = await suite.startReceiver();
+    const accepting = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" }, log);
+    try {
+      const response = await api(accepting.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, {
+        method: "POST",
+        body: "x",
+      });
+      const { id } = (await response.json()) as { id: string };
+      // The batch holding its created event, as a newer hookd might have written it: the view reads it from there.
+      const subject = createLayout().subjects.ingestBatch(batchKeyOf(id)!);
+      const { seq } = await jetstream(suite.nc).publish(subject, '{"deliveries": {"newer": true}}');
+      const view = await api(accepting.url, `/api/v1/deliveries/${id}`);
+      expect(view.status).toBe(500);
+      expect(await view.json()).toMatchObject({ type: "urn:hookd:problem:unreadable-journal", subject, seq });
+    } finally {
+      await accepting.stop();
     }
   });
 });
