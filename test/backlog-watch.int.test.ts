@@ -1,6 +1,5 @@
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../src/log.ts";
+import { capturedLog } from "./support/captured-log.ts";
 import { api, eventually, metricOf, startTestHookd } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 
@@ -13,8 +12,7 @@ const suite = hookdSuite({ hookd: "none", respond: () => ({ status: 500 }) });
 
 describe("the backlog against HOOKD_MAX_BACKLOG", () => {
   it("is a gauge beside its limit, and a warning in the log once it is near", async () => {
-    const lines: string[] = [];
-    const log = createLogger("info", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const { log, lines } = capturedLog("info");
     const hookd = await startTestHookd(suite.nats.url, { HOOKD_MAX_BACKLOG: "1000", HOOKD_RETRY_SCHEDULE: "1h" }, log);
     try {
       const target = encodeURIComponent(`${suite.receiver.url}/failing`);

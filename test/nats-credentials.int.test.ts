@@ -4,10 +4,9 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../src/log.ts";
+import { capturedLog } from "./support/captured-log.ts";
 import { api, eventually, startTestHookd, TEST_KEY, type TestHookd } from "./support/hookd.ts";
 import { makeOperator, type OperatorSetup } from "./support/nats-jwt.ts";
 import { freePort, type NatsOptions, type NatsProcess, startNats } from "./support/processes.ts";
@@ -143,8 +142,7 @@ describe("servers", () => {
 
   it("waits, saying so once, for a server that comes up after hookd started", async () => {
     const port = await freePort();
-    const lines: string[] = [];
-    const log = createLogger("info", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const { log, lines } = capturedLog("info");
     const starting = startTestHookd(`nats://127.0.0.1:${port}`, { HOOKD_NATS_CONNECT_TIMEOUT: "60s" }, log);
     // The server starts only once hookd has said it waits, so the wait is certain to have happened.
     const deadline = Date.now() + 20_000;

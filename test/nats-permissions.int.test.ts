@@ -2,7 +2,6 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +9,7 @@ import { createLogger } from "../src/log.ts";
 import { DeliveryAskAnswers } from "../src/nats/delivery-asks.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { backupPermissions, natsPermissions, permissionsBlock } from "../src/nats/permissions.ts";
+import { capturedLog } from "./support/captured-log.ts";
 import { runBasicOperations } from "./support/basic-operations.ts";
 import { QuickWindows } from "../src/runtime/quick-windows.ts";
 import { api, eventually, startTestHookd, TEST_KEY, type TestHookd } from "./support/hookd.ts";
@@ -125,8 +125,7 @@ describe("hookd as a NATS user with exactly the permissions it documents", () =>
 
   it("answers a publish NATS refuses with 503, and logs the subject to grant", async () => {
     // The streams exist (the first test made them), so this user starts; only publishing is refused.
-    const lines: string[] = [];
-    const log = createLogger("info", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const { log, lines } = capturedLog("info");
     const limited = await startTestHookd(nats.url.replace("nats://", "nats://nopub:nopub-pw@"), {}, log);
     try {
       const published = await api(limited.url, "/pub/ops/refused", { method: "POST", body: "x" });

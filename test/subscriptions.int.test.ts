@@ -4,9 +4,8 @@ import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { fanOutDeliveryId } from "../src/runtime/fan-out.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { Writable } from "node:stream";
 import { headers } from "@nats-io/transport-node";
-import { createLogger } from "../src/log.ts";
+import { capturedLog } from "./support/captured-log.ts";
 import type { Responder } from "./support/receiver.ts";
 import { api, eventually, startTestHookd, waitForListed } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
@@ -420,8 +419,7 @@ describe("subscriptions and fan-out", () => {
   });
 
   it("leaves out a delivery whose journal it cannot read (a newer hookd's event), lists the others and says which", async () => {
-    const lines: string[] = [];
-    const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
+    const { log, lines } = capturedLog("warn");
     const reader = await startTestHookd(suite.nats.url, { HOOKD_INSTANCE_ID: "reader" }, log);
     try {
       const r = await receiver();

@@ -1,12 +1,11 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { batchKeyOf } from "../src/domain/batch-ids.ts";
 import { toBase64 } from "../src/domain/bytes.ts";
 import type { DeliveryCreated } from "../src/domain/delivery-events.ts";
 import { DELIVERY_ID_PREFIX, ulid } from "../src/domain/ids.ts";
-import { createLogger } from "../src/log.ts";
 import { createLayout } from "../src/nats/layout.ts";
+import { capturedLog } from "./support/captured-log.ts";
 import { api, eventually, startTestHookd, waitForListed, waitForState } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 
@@ -19,11 +18,14 @@ import { hookdSuite } from "./support/suite.ts";
 
 const suite = hookdSuite({ hookd: "none", receiver: false, connect: true });
 
-/** A logger that keeps what it logs (warnings and worse), and those entries parsed. */
-function warningLog() {
-  const lines: string[] = [];
-  const log = createLogger("warn", new Writable({ write: (chunk, _, done) => done(void lines.push(String(chunk))) }));
-  return { log, entries: () => lines.map((line) => JSON.parse(line)) };
+/** A dispatch of "x" to `targetUrl`, accepted by the hookd at `hookdUrl`: its delivery id. */
+async function dispatched(hookdUrl: string, targetUrl: string): Promise<string> {
+  const response = await api(hookdUrl, `/dispatch?_url=${encodeURIComponent(targetUrl)}`, {
+    method: "POST",
+    body: "x",
+  });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { id: string }).id;
 }
 
 /** A search for `id` answers 200 without it, and one warning names the message it could not read. */
@@ -44,15 +46,11 @@ describe("a delivery whose journal hookd cannot read", () => {
   it(
     "is handed back for a minute with one warning naming the message, not retried every second, nor searched",
     async () => {
-      const { log, entries } = warningLog();
+      const { log, entries } = capturedLog("warn");
       const hookd = await startTestHookd(suite.nats.url, { HOOKD_RETRY_SCHEDULE: "8s" }, log);
       try {
         const r = await suite.startReceiver((_request, index) => ({ status: index === 0 ? 503 : 200 }));
-        const response = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, {
-          method: "POST",
-          body: "x",
-        });
-        const { id } = (await response.json()) as { id: string };
+        const id = await dispatched(hookd.url, r.url);
         await waitForState(hookd.url, id, "backoff");
         const subject = createLayout().subjects.deliveryTransitions(id);
         const { seq } = await jetstream(suite.nc).publish(subject, '{"steps": [');
@@ -76,7 +74,7 @@ describe("a delivery whose journal hookd cannot read", () => {
   );
 
   it("is left out of the delivery list and its search, and the deliveries after it are listed", async () => {
-    const { log, entries } = warningLog();
+    const { log, entries } = capturedLog("warn");
     const hookd = await startTestHookd(suite.nats.url, {}, log);
     try {
       // A created event with no listing header (as before the index), damaged: the indexer must read the body.
@@ -84,11 +82,7 @@ describe("a delivery whose journal hookd cannot read", () => {
       const subject = createLayout().subjects.deliveryCreated(damaged);
       const { seq } = await jetstream(suite.nc).publish(subject, '{"type": "delivery.cr');
       const r = await suite.startReceiver();
-      const response = await api(hookd.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, {
-        method: "POST",
-        body: "x",
-      });
-      const { id } = (await response.json()) as { id: string };
+      const id = await dispatched(hookd.url, r.url);
       const page = await waitForListed(hookd.url, "limit=50", [id]);
       expect(page.data.map((row) => row.id)).not.toContain(damaged);
       const warnings = entries().filter((entry) => entry.deliveryId === damaged);
@@ -103,7 +97,7 @@ describe("a delivery whose journal hookd cannot read", () => {
   });
 
   it("is worked from the journal's created event when the work message's own copy does not parse", async () => {
-    const { log, entries } = warningLog();
+    const { log, entries } = capturedLog("warn");
     const r = await suite.startReceiver();
     const layout = createLayout();
     const id = DELIVERY_ID_PREFIX + ulid(Date.now(), crypto.getRandomValues(new Uint8Array(10)));
@@ -165,17 +159,13 @@ describe("a delivery whose journal hookd cannot read", () => {
   });
 
   it("on a batched delivery's first attempt, is a warning naming the message, not an error", async () => {
-    const { log, entries } = warningLog();
+    const { log, entries } = capturedLog("warn");
     const r = await suite.startReceiver();
     // Accepted by an instance without workers, so its batch waits in the ingest stream for the next one.
     const accepting = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" }, log);
     let id: string;
     try {
-      const response = await api(accepting.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, {
-        method: "POST",
-        body: "x",
-      });
-      id = ((await response.json()) as { id: string }).id;
+      id = await dispatched(accepting.url, r.url);
     } finally {
       await accepting.stop();
     }
@@ -205,15 +195,11 @@ describe("a delivery whose journal hookd cannot read", () => {
   });
 
   it("in an ingest batch no worker has taken yet, is named by the delivery's view", async () => {
-    const { log } = warningLog();
+    const { log } = capturedLog("warn");
     const r = await suite.startReceiver();
     const accepting = await startTestHookd(suite.nats.url, { HOOKD_WORKERS: "off" }, log);
     try {
-      const response = await api(accepting.url, `/dispatch?_url=${encodeURIComponent(r.url)}`, {
-        method: "POST",
-        body: "x",
-      });
-      const { id } = (await response.json()) as { id: string };
+      const id = await dispatched(accepting.url, r.url);
       // The batch holding its created event, as a newer hookd might have written it: the view reads it from there.
       const subject = createLayout().subjects.ingestBatch(batchKeyOf(id)!);
       const { seq } = await jetstream(suite.nc).publish(subject, '{"deliveries": {"newer": true}}');
