@@ -1,5 +1,5 @@
 import { cpus } from "node:os";
-import { type NatsTraffic, natsTrafficOf } from "./nats-traffic.ts";
+import { type NatsTraffic, natsTrafficOf, trafficPer } from "./nats-traffic.ts";
 import { cpuMsOf, machineTicks, mainThreadCpuMsOf } from "./processes.ts";
 
 /**
@@ -50,10 +50,7 @@ export async function phaseCost<T, Name extends string>(
     seconds,
     cpuMs: spent(names, before.cpuMs, after.cpuMs),
     mainThreadMs: spent(nodeProcesses, before.mainThreadMs, after.mainThreadMs),
-    traffic: {
-      inMsgs: after.traffic.inMsgs - before.traffic.inMsgs,
-      outMsgs: after.traffic.outMsgs - before.traffic.outMsgs,
-    },
+    traffic: trafficPer(before.traffic, after.traffic, 1),
     busyCores: ((after.ticks.busy - before.ticks.busy) / ticks) * cores,
     stealCores: ((after.ticks.steal - before.ticks.steal) / ticks) * cores,
     cores,

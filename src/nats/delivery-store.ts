@@ -120,7 +120,7 @@ function stepsOf(entry: StoredMessage): TransitionStep[] {
 
 /** The state a transitions message leaves its delivery in, from its body (one journaled before the state header). */
 function stateIn(entry: JournalEntry): string {
-  return storedStepsOf(entry).steps.at(-1)?.after.state ?? "pending";
+  return stepsOf(entry).at(-1)?.after.state ?? "pending";
 }
 
 /** The state a delivery journaled with its created event alone is in: pending, no attempt made. */
