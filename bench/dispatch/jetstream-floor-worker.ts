@@ -9,6 +9,7 @@ import {
 import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
 import { sleep } from "../support/figures.ts";
 import { signedPoster } from "./signed-post.ts";
+import { workFloorJobs } from "./floor-work.ts";
 
 /**
  * A plain worker on JetStream, run beside hookd and the BullMQ peer: it queues JOBS jobs on a
@@ -92,7 +93,7 @@ if (messages && !stopRequested) {
   process.stdout.write("ready\n");
   // However the loop ends (a stop closed it, or it threw), the stream goes and the process ends.
   try {
-    await work(messages);
+    await workFloorJobs(messages, poster, concurrency, () => stopRequested);
   } catch (error) {
     process.stderr.write(`the floor worker stopped: ${error}\n`);
     process.exitCode = 1;
@@ -101,24 +102,4 @@ if (messages && !stopRequested) {
   }
 } else if (!stopRequested) {
   await stop();
-}
-
-/** At most `concurrency` deliveries at once; the next message is taken when one ends. */
-async function work(messages: ConsumerMessages) {
-  let running = 0;
-  let slotFreed: (() => void) | null = null;
-  for await (const message of messages) {
-    while (running >= concurrency) await new Promise<void>((resolve) => (slotFreed = resolve));
-    // Checked once a slot is free: messages already pulled when a stop comes go back unsent, not out as POSTs.
-    if (stopRequested) break;
-    running++;
-    void poster.post(message.json<{ id: string; url: string; body: string }>())
-      .then((status) => (status < 300 ? message.ack() : message.nak(1_000)), () => message.nak(1_000))
-      .catch(() => undefined)
-      .finally(() => {
-        running--;
-        slotFreed?.();
-        slotFreed = null;
-      });
-  }
 }

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { type NatsTraffic, natsTrafficOf, trafficPer } from "./nats-traffic.ts";
 import { cpuMsOf, machineTicks, mainThreadCpuMsOf } from "./processes.ts";
@@ -18,8 +19,17 @@ export type PhaseCost<T> = {
   traffic: NatsTraffic;
   busyCores: number;
   stealCores: number;
+  /** Share of the phase's wall time during which at least one process waited for a core; null when unknown. */
+  waitingShare: number | null;
   cores: number;
 };
+
+/** Microseconds, since boot, during which at least one task waited for a core; null without PSI. */
+async function cpuWaitingUs(): Promise<number | null> {
+  const some = await readFile("/proc/pressure/cpu", "utf8").then((text) => /^some .*total=(\d+)/m.exec(text)?.[1])
+    .catch(() => undefined);
+  return some === undefined ? null : Number(some);
+}
 
 export async function phaseCost<T, Name extends string>(
   pids: Record<Name, number>,
@@ -35,6 +45,7 @@ export async function phaseCost<T, Name extends string>(
     mainThreadMs: await each(mainThreadCpuMsOf, nodeProcesses),
     traffic: await natsTrafficOf(monitorPort),
     ticks: await machineTicks(),
+    waitingUs: await cpuWaitingUs(),
   });
   const before = await reading();
   const started = performance.now();
@@ -53,6 +64,9 @@ export async function phaseCost<T, Name extends string>(
     traffic: trafficPer(before.traffic, after.traffic, 1),
     busyCores: ((after.ticks.busy - before.ticks.busy) / ticks) * cores,
     stealCores: ((after.ticks.steal - before.ticks.steal) / ticks) * cores,
+    waitingShare: after.waitingUs === null || before.waitingUs === null
+      ? null
+      : (after.waitingUs - before.waitingUs) / 1e6 / seconds,
     cores,
   };
 }
@@ -60,7 +74,7 @@ export async function phaseCost<T, Name extends string>(
 /**
  * Each process's CPU as cores busy over the phase (a Node process's main thread in brackets), then the
  * machine's: "cores busy: hookd 1.01 (main thread 0.93), nats-server 0.08; the whole machine 1.32 of 2,
- * steal 0.00".
+ * steal 0.00, some process waiting for a core 12% of the time".
  */
 export function coresBusy(cost: PhaseCost<unknown>): string {
   const coresOf = (ms: number) => (ms / 1000 / cost.seconds).toFixed(2);
@@ -68,7 +82,10 @@ export function coresBusy(cost: PhaseCost<unknown>): string {
     const main = cost.mainThreadMs[name];
     return `${name} ${coresOf(ms)}${main === undefined ? "" : ` (main thread ${coresOf(main)})`}`;
   });
+  const waiting = cost.waitingShare === null
+    ? ""
+    : `, some process waiting for a core ${(cost.waitingShare * 100).toFixed(0)}% of the time`;
   return `cores busy: ${each.join(", ")}; the whole machine ${cost.busyCores.toFixed(2)} of ${cost.cores}, steal ${
     cost.stealCores.toFixed(2)
-  }`;
+  }${waiting}`;
 }
