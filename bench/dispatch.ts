@@ -6,7 +6,6 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
-import { DELIVERY_ID_PREFIX, ulidTime } from "../src/domain/ids.ts";
 import { type Child, freePort, startNats } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
 import {
@@ -17,12 +16,13 @@ import {
   startHookd,
   startHttpFloor,
   startReceiver,
-  untilArrived,
 } from "./support/processes.ts";
-import { cpuSplit, streamReadersCaughtUp, untilNatsQuiet } from "./support/nats-traffic.ts";
+import { cpuSplit, streamReadersCaughtUp } from "./support/nats-traffic.ts";
 import { coresBusy, phaseCost } from "./support/phase-cost.ts";
 import { createLayout } from "../src/nats/layout.ts";
-import { bullmqDrain, jetstreamFloorDrain, startLatencyFloor } from "./dispatch/peer.ts";
+import { bullmqDrain, jetstreamFloorDrain } from "./dispatch/peer.ts";
+import { latencyFigures, startLatencyFloor } from "./dispatch/latency.ts";
+import { SECONDS } from "./dispatch/phase-seconds.ts";
 import { hookdDrain, settleBacklog } from "./dispatch/hookd-drain.ts";
 import {
   alternatingRounds,
@@ -45,7 +45,6 @@ const layout = createLayout();
  * 0 for none) and BENCH_ROUND_JOBS (default 40000) for the delivery comparison's alternating rounds.
  */
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** hookd's HOOKD_CONCURRENCY; a quarter of it may go to one origin at once, which is what the peer gets too. */
 const HOOKD_CONCURRENCY = 256;
 const PER_ORIGIN = HOOKD_CONCURRENCY / 4;
@@ -62,11 +61,6 @@ const report = (name: string, value: string) => {
   results.push([name, value]);
   console.log(`  ${name}: ${value}`);
 };
-
-async function arrivalsOf(receiverUrl: string): Promise<Record<string, number>> {
-  return ((await (await fetch(`${receiverUrl}/__stats?arrivals`)).json()) as { arrivals: Record<string, number> })
-    .arrivals;
-}
 
 /**
  * 64 connections of POSTs for SECONDS. wrk (C, Debian's "wrk" package) leaves more of this small
@@ -99,161 +93,6 @@ async function loadTest(
   }
   const result = await autocannon({ url, method: "POST", connections: 64, duration: SECONDS, headers, body });
   return { tool: "autocannon", ok: result["2xx"], failed: result.non2xx, p99Ms: result.latency.p99 };
-}
-
-// The first seconds after a start are slow (JIT, lazily compiled modules, connection pools filling): measured, not counted.
-const WARMUP_SECONDS = 5;
-
-/**
- * `total` POSTs to `url` through `load.agent`, `rate` a second whatever the answers take (an open loop),
- * each body tagged with `load.tag` and its number; `answered` sees each answer's status and JSON.
- * Resolves to how far behind its schedule the loop sent: a generator held off a core sends what it
- * owes at once, and the burst shows in the latencies it measures.
- */
-async function openLoop(
-  url: string,
-  rate: number,
-  total: number,
-  load: { tag: string; headers: Record<string, string>; agent: Agent },
-  answered: (status: number, json: { id?: string }) => void = () => undefined,
-): Promise<{ maxLateMs: number; lateOver5Ms: number }> {
-  const loadStart = performance.now();
-  const inflight: Promise<void>[] = [];
-  let maxLateMs = 0;
-  let lateOver5Ms = 0;
-  for (let i = 0; i < total; i++) {
-    const due = loadStart + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait);
-    const late = performance.now() - due;
-    maxLateMs = Math.max(maxLateMs, late);
-    if (late > 5) lateOver5Ms++;
-    inflight.push(
-      request(url, { method: "POST", body: `n=${load.tag}_${i}`, headers: load.headers, dispatcher: load.agent })
-        .then(async (response) => answered(response.statusCode, (await response.body.json()) as { id?: string })),
-    );
-  }
-  await Promise.all(inflight);
-  return { maxLateMs, lateOver5Ms };
-}
-
-/** What accepts dispatches in a latency phase: hookd, or the floor under it (bench/dispatch/latency-floor.ts). */
-type LatencyTarget = {
-  name: string;
-  server: Child & { url: string };
-  receiverUrl: string;
-  target: string;
-  headers: Record<string, string>;
-  nats: { pid: number };
-  monitorPort: number;
-};
-
-/**
- * Accept → delivered at `rate` offered: WARMUP_SECONDS of it first, not counted, then SECONDS measured
- * on the same connections, with what those cost (each accepted dispatch's CPU and NATS messages, the
- * machine's busy cores). The accept time is the server's own: a delivery id is a ULID whose time part
- * is when it was accepted; the webhook-id names it on arrival.
- */
-async function measureLatency(on: LatencyTarget, rate: number) {
-  // What runs behind the phase before (the new instance's indexer finishing its read) stays out of the cost.
-  if (!(await untilNatsQuiet(on.monitorPort, 2 * 60_000))) console.log("  (NATS was still busy after 2 minutes)");
-  await fetch(`${on.receiverUrl}/__reset`, { method: "POST" });
-  const url = `${on.server.url}/dispatch?_url=${on.target}`;
-  const agent = new Agent({ connections: 64 });
-  let warmed = 0;
-  const ids: string[] = [];
-  try {
-    await openLoop(url, rate, rate * WARMUP_SECONDS, { tag: `w${rate}`, headers: on.headers, agent }, (status) => {
-      if (status === 202) warmed++;
-    });
-    const pids = { [on.name]: on.server.child.pid!, "nats-server": on.nats.pid };
-    const cost = await phaseCost(pids, on.monitorPort, async () => {
-      const lag = await openLoop(url, rate, rate * SECONDS, { tag: `r${rate}`, headers: on.headers, agent }, (
-        status,
-        json,
-      ) => {
-        if (status === 202 && json.id) ids.push(json.id);
-      });
-      // Only what was accepted arrives; one refused must not leave the phase waiting (and its CPU idle).
-      const arrived = await untilArrived(on.receiverUrl, warmed + ids.length, 30_000);
-      if (arrived.count < warmed + ids.length) console.log("  (not every accepted dispatch arrived within 30 s)");
-      return lag;
-    }, [on.name]);
-    const arrivals = await arrivalsOf(on.receiverUrl);
-    const latencies = ids
-      .map((id) => (arrivals[id] ?? NaN) - ulidTime(id.slice(DELIVERY_ID_PREFIX.length)))
-      .filter((ms) => !Number.isNaN(ms))
-      .sort((a, b) => a - b);
-    return { latencies, cost, accepted: ids.length };
-  } finally {
-    await agent.close();
-  }
-}
-
-/** "p50 1.0 ms, p99 12.0 ms, max 41.0 ms (10,000 measured)". */
-function latencyLine(latencies: number[]): string {
-  return `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, max ${
-    latencies.at(-1)?.toFixed(1)
-  } ms (${fmt(latencies.length)} measured)`;
-}
-
-/** CPU and NATS messages per accepted dispatch, the cores busy, and how far the load generator fell behind. */
-function latencyCostLine(measured: Awaited<ReturnType<typeof measureLatency>>): string {
-  const { cost, accepted } = measured;
-  const perDelivery = Object.fromEntries(Object.entries(cost.cpuMs).map(([name, ms]) => [name, ms / accepted]));
-  return `CPU per delivery ${cpuSplit(perDelivery)}; NATS messages per delivery ${
-    ((cost.traffic.inMsgs + cost.traffic.outMsgs) / accepted).toFixed(1)
-  }; ${coresBusy(cost)}; the load generator sent ${fmt(cost.result.lateOver5Ms)} dispatches over 5 ms late (at most ${
-    cost.result.maxLateMs.toFixed(0)
-  } ms)`;
-}
-
-/**
- * The latency figure at `rate`, then what its deliveries cost; the same for the floor under it (the
- * least a broker that stores each dispatch before its 202 does, same receiver, same load), and the
- * HTTP stack's own CPU per request at that rate.
- */
-async function latencyFigures(hookd: LatencyTarget, floor: LatencyTarget, rate: number): Promise<void> {
-  const ofHookd = await measureLatency(hookd, rate);
-  report(
-    `accept → delivered at ${fmt(rate)}/s offered for ${SECONDS}s after ${WARMUP_SECONDS}s warm-up (signed)`,
-    latencyLine(ofHookd.latencies),
-  );
-  // Dispatches accepted and delivered as they come, a batch of one or two (the drain's batches hold hundreds).
-  report(`cost at ${fmt(rate)}/s after the warm-up, accept and delivery`, latencyCostLine(ofHookd));
-  const ofFloor = await measureLatency(floor, rate);
-  const p99 = (latencies: number[]) => percentile(latencies, 0.99);
-  report(
-    `floor at ${fmt(rate)}/s: one stored message per dispatch, pulled and POSTed signed, nothing journaled`,
-    `${latencyLine(ofFloor.latencies)}; hookd's p99 / the floor's = ${
-      (p99(ofHookd.latencies) / p99(ofFloor.latencies)).toFixed(2)
-    }`,
-  );
-  report(`floor cost at ${fmt(rate)}/s`, latencyCostLine(ofFloor));
-  report(
-    `the HTTP stack alone at ${fmt(rate)}/s`,
-    `${(await httpStackCostAt(rate)).toFixed(2)} ms CPU per request`,
-  );
-}
-
-/**
- * CPU ms per request of hookd's HTTP stack with nothing behind it (bench/http-floor.ts) at `rate`, in
- * an open loop as latency is measured, after the same warm-up: on a virtual machine, a request that
- * arrives at an idle process costs far more than one that arrives at a busy one (waking it up), so
- * this says what one exchange between two processes costs at that rate, beside what a delivery costs.
- */
-async function httpStackCostAt(rate: number): Promise<number> {
-  const floor = await startHttpFloor();
-  const load = { tag: "floor", headers: { "content-type": "text/plain" }, agent: new Agent({ connections: 64 }) };
-  try {
-    await openLoop(`${floor.url}/dispatch?_url=x`, rate, rate * WARMUP_SECONDS, load);
-    const before = await cpuMsOf(floor.child.pid!);
-    await openLoop(`${floor.url}/dispatch?_url=x`, rate, rate * SECONDS, load);
-    return ((await cpuMsOf(floor.child.pid!)) - before) / (rate * SECONDS);
-  } finally {
-    await load.agent.close();
-    await floor.stop();
-  }
 }
 
 /**
@@ -545,7 +384,7 @@ async function main() {
     const latencyFloor = await startLatencyFloor(nats, PER_ORIGIN);
     children.push(latencyFloor);
     const floorOn = { ...latency, name: "floor", server: latencyFloor, headers: { "content-type": "text/plain" } };
-    for (const rate of [200, 1_000]) await latencyFigures(on, floorOn, rate);
+    for (const [order, rate] of [200, 1_000].entries()) await latencyFigures(on, floorOn, rate, order, report);
 
     await latencyFloor.stop();
     await signing.stop();

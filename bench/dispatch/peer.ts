@@ -130,27 +130,3 @@ export function jetstreamFloorDrain(
     },
   });
 }
-
-let latencyFloors = 0;
-
-/**
- * bench/dispatch/latency-floor.ts on the bench's nats-server: hookd's HTTP stack, one stored message
- * per dispatch, and a worker in the same process; resolves once it listens.
- */
-export async function startLatencyFloor(
-  nats: { url: string },
-  concurrency: number,
-): Promise<Child & { url: string }> {
-  const { ready: port, ...floor } = await spawnReady({
-    what: "bench/dispatch/latency-floor.ts",
-    command: [process.execPath, "--import", "tsx", "bench/dispatch/latency-floor.ts"],
-    env: {
-      NATS_URL: nats.url,
-      STREAM: `BENCH_LATENCY_${process.pid}_${++latencyFloors}`,
-      CONCURRENCY: String(concurrency),
-    },
-    stderr: "inherit",
-    ready: (line) => (/^\d+$/.test(line) ? line : undefined),
-  });
-  return { ...floor, url: `http://127.0.0.1:${port}` };
-}

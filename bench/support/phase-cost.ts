@@ -46,6 +46,8 @@ export async function phaseCost<T, Name extends string>(
     traffic: await natsTrafficOf(monitorPort),
     ticks: await machineTicks(),
     waitingUs: await cpuWaitingUs(),
+    // The pressure counter's own moment: the readings before it take a few ms (HTTP to the monitor).
+    at: performance.now(),
   });
   const before = await reading();
   const started = performance.now();
@@ -66,7 +68,7 @@ export async function phaseCost<T, Name extends string>(
     stealCores: ((after.ticks.steal - before.ticks.steal) / ticks) * cores,
     waitingShare: after.waitingUs === null || before.waitingUs === null
       ? null
-      : (after.waitingUs - before.waitingUs) / 1e6 / seconds,
+      : (after.waitingUs - before.waitingUs) / 1e3 / (after.at - before.at),
     cores,
   };
 }
