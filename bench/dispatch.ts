@@ -381,12 +381,19 @@ async function main() {
     }
     const latency = { receiverUrl: receiver.url, target, nats, monitorPort };
     const on = { ...latency, name: "hookd", server: signing, headers: ingestHeaders };
-    const latencyFloor = await startLatencyFloor(nats, PER_ORIGIN);
-    children.push(latencyFloor);
-    const floorOn = { ...latency, name: "floor", server: latencyFloor, headers: { "content-type": "text/plain" } };
-    for (const [order, rate] of [200, 1_000].entries()) await latencyFigures(on, floorOn, rate, order, report);
+    const floorHeaders = { "content-type": "text/plain" };
+    const plainFloor = await startLatencyFloor(nats, PER_ORIGIN, false);
+    children.push(plainFloor);
+    const journalingFloor = await startLatencyFloor(nats, PER_ORIGIN, true);
+    children.push(journalingFloor);
+    const floors = {
+      plain: { ...latency, name: "floor", server: plainFloor, headers: floorHeaders },
+      journaling: { ...latency, name: "journaling floor", server: journalingFloor, headers: floorHeaders },
+    };
+    for (const [order, rate] of [200, 1_000].entries()) await latencyFigures(on, floors, rate, order, report);
 
-    await latencyFloor.stop();
+    await plainFloor.stop();
+    await journalingFloor.stop();
     await signing.stop();
     await receiver.stop();
 

@@ -1,16 +1,22 @@
-import type { ConsumerMessages } from "@nats-io/jetstream";
+import type { ConsumerMessages, JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { sleep } from "../support/figures.ts";
 import type { SignedPoster } from "./signed-post.ts";
+
+export type FloorJob = { id: string; url: string; body: string };
 
 /**
  * The floor's worker loop (bench/dispatch/jetstream-floor-worker.ts, bench/dispatch/latency-floor.ts):
  * each message is a job `{id, url, body}`, POSTed signed, acknowledged once answered (a failure is
- * handed back in a second). At most `concurrency` at once: the next message is taken when one ends.
+ * handed back in a second), after `answered` (a journal append, say) has settled. At most
+ * `concurrency` at once: the next message is taken when one ends.
  */
 export async function workFloorJobs(
   messages: ConsumerMessages,
   poster: SignedPoster,
   concurrency: number,
   stopping: () => boolean,
+  answered: (job: FloorJob, status: number) => Promise<void> = async () => {},
 ): Promise<void> {
   let running = 0;
   let slotFreed: (() => void) | null = null;
@@ -19,8 +25,14 @@ export async function workFloorJobs(
     // Checked once a slot is free: messages already pulled when a stop comes go back unsent, not out as POSTs.
     if (stopping()) break;
     running++;
-    void poster.post(message.json<{ id: string; url: string; body: string }>())
-      .then((status) => (status < 300 ? message.ack() : message.nak(1_000)), () => message.nak(1_000))
+    const job = message.json<FloorJob>();
+    void poster.post(job)
+      .then(async (status) => {
+        await answered(job, status);
+        if (status < 300) message.ack();
+        else message.nak(1_000);
+      })
+      .catch(() => message.nak(1_000))
       .catch(() => undefined)
       .finally(() => {
         running--;
@@ -28,4 +40,21 @@ export async function workFloorJobs(
         slotFreed = null;
       });
   }
+}
+
+/**
+ * What a floor process made, let go of as it stops: its pull closed (bounded: only a running loop
+ * settles it), its streams deleted, its connections closed.
+ */
+export async function releaseFloor(made: {
+  messages: ConsumerMessages | null;
+  jsm: JetStreamManager | null;
+  streams: string[];
+  nc: NatsConnection | null;
+  poster: SignedPoster;
+}): Promise<void> {
+  if (made.messages) await Promise.race([made.messages.close(), sleep(2_000)]);
+  for (const stream of made.streams) await made.jsm?.streams.delete(stream).catch(() => false);
+  await made.nc?.close();
+  await made.poster.close();
 }

@@ -7,9 +7,8 @@ import {
   RetentionPolicy,
 } from "@nats-io/jetstream";
 import { connect, nanos, type NatsConnection } from "@nats-io/transport-node";
-import { sleep } from "../support/figures.ts";
 import { signedPoster } from "./signed-post.ts";
-import { workFloorJobs } from "./floor-work.ts";
+import { releaseFloor, workFloorJobs } from "./floor-work.ts";
 
 /**
  * A plain worker on JetStream, run beside hookd and the BullMQ peer: it queues JOBS jobs on a
@@ -48,12 +47,7 @@ async function stop() {
   if (stopRequested) return;
   stopRequested = true;
   try {
-    const messages = await started;
-    // Only a running loop settles `closed`; without one, waiting on it would never end.
-    if (messages) await Promise.race([messages.close(), sleep(2_000)]);
-    await jsm?.streams.delete(stream).catch(() => false);
-    await nc?.close();
-    await poster.close();
+    await releaseFloor({ messages: await started, jsm, streams: [stream], nc, poster });
   } finally {
     process.exit();
   }

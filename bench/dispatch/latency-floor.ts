@@ -7,9 +7,12 @@
  * POSTs each job signed (bench/dispatch/signed-post.ts), acknowledging it once answered. Its ids are
  * shaped as hookd's delivery ids (a ULID whose time part is the accept) and sent as webhook-id, so
  * bench/dispatch reads its accept → delivered latencies as it reads hookd's. Nothing is batched,
- * journaled, indexed or checked. Prints its port once it listens; deletes STREAM on SIGTERM or
- * SIGINT, whenever it comes, and bench/dispatch/peer.ts deletes it too, should this process die first.
- * By hand: NATS_URL=nats://127.0.0.1:4222 STREAM=BENCH_LATENCY_1 CONCURRENCY=64
+ * indexed or checked. With JOURNAL=on it also journals as hookd does, in one append per job on a
+ * subject of its own (the job and its outcome, on stream STREAM_JOURNAL, before the job is
+ * acknowledged): the floor under a broker that keeps each delivery's history. Prints its port once
+ * it listens; deletes its streams on SIGTERM or SIGINT, whenever it comes, and
+ * bench/dispatch/latency.ts deletes them too, should this process die first.
+ * By hand: NATS_URL=nats://127.0.0.1:4222 STREAM=BENCH_LATENCY_1 CONCURRENCY=64 JOURNAL=on
  * node --import tsx bench/dispatch/latency-floor.ts
  * @module
  */
@@ -28,20 +31,21 @@ import { Hono } from "hono";
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { DELIVERY_ID_PREFIX, ulid } from "../../src/domain/ids.ts";
-import { sleep } from "../support/figures.ts";
 import { signedPoster } from "./signed-post.ts";
-import { workFloorJobs } from "./floor-work.ts";
+import { type FloorJob, releaseFloor, workFloorJobs } from "./floor-work.ts";
 
 const concurrency = Number(process.env.CONCURRENCY ?? 64);
 const stream = process.env.STREAM ?? `BENCH_LATENCY_${process.pid}`;
 const subject = `bench-latency.${stream}.job`;
+const journal = process.env.JOURNAL === "on"
+  ? { stream: `${stream}_JOURNAL`, subjects: `bench-journal.${stream}` }
+  : null;
 
 const poster = signedPoster(concurrency);
 // Set by start(), so a stop that comes while it runs cleans up whatever it made.
 let nc: NatsConnection | null = null;
 let jsm: JetStreamManager | null = null;
 let server: ReturnType<typeof serve> | null = null;
-let working: Promise<void> = Promise.resolve();
 let stopRequested = false;
 
 async function stop() {
@@ -50,11 +54,8 @@ async function stop() {
   try {
     const messages = await started;
     server?.close();
-    if (messages) await Promise.race([messages.close(), sleep(2_000)]);
-    await Promise.race([working, sleep(2_000)]);
-    await jsm?.streams.delete(stream).catch(() => false);
-    await nc?.close();
-    await poster.close();
+    const streams = journal ? [stream, journal.stream] : [stream];
+    await releaseFloor({ messages, jsm, streams, nc, poster });
   } finally {
     process.exit();
   }
@@ -73,6 +74,7 @@ async function start(): Promise<ConsumerMessages | null> {
   if (stopRequested) return null;
   jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: stream, subjects: [subject], retention: RetentionPolicy.Workqueue });
+  if (journal) await jsm.streams.add({ name: journal.stream, subjects: [`${journal.subjects}.>`] });
   await jsm.consumers.add(stream, {
     durable_name: "worker",
     ack_policy: AckPolicy.Explicit,
@@ -82,8 +84,11 @@ async function start(): Promise<ConsumerMessages | null> {
   const js = jetstream(nc);
   const messages = await (await js.consumers.get(stream, "worker")).consume({ max_messages: concurrency });
   if (stopRequested) return messages;
-  // However the loop ends (it threw, or a stop closed it), the stream goes and the process ends.
-  working = workFloorJobs(messages, poster, concurrency, () => stopRequested)
+  const journaled = async (job: FloorJob, status: number) => {
+    if (journal) await js.publish(`${journal.subjects}.${job.id}`, JSON.stringify({ job, status, at: Date.now() }));
+  };
+  // However the loop ends (it threw, or a stop closed it), the streams go and the process ends.
+  void workFloorJobs(messages, poster, concurrency, () => stopRequested, journaled)
     .catch((error: unknown) => {
       process.stderr.write(`the latency floor's worker stopped: ${error}\n`);
       process.exitCode = 1;

@@ -11,8 +11,8 @@ import { SECONDS, WARMUP_SECONDS } from "./phase-seconds.ts";
 
 /**
  * bench/dispatch's latency phases: accept → delivered in an open loop at a rate, for hookd and for the
- * floor under it (bench/dispatch/latency-floor.ts), with what each dispatch cost, and the HTTP stack's
- * own CPU per request at that rate.
+ * two floors under it (bench/dispatch/latency-floor.ts, plain and journaling), with what each dispatch
+ * cost, and the HTTP stack's own CPU per request at that rate.
  */
 
 /** Where bench/dispatch prints a figure (and keeps it for its summary). */
@@ -134,40 +134,53 @@ function latencyCostLine(measured: Awaited<ReturnType<typeof measureLatency>>): 
   } ms)`;
 }
 
+/** The two floors under hookd's latency: the plain one, and the one that also journals each job. */
+export type LatencyFloors = { plain: LatencyTarget; journaling: LatencyTarget };
+
 /**
- * The latency figure at `rate`, then what its deliveries cost; the same for the floor under it (the
- * least a broker that stores each dispatch before its 202 does, same receiver, same load), and the
- * HTTP stack's own CPU per request at that rate. Which of the two goes first alternates with `order`
- * (0 or 1), so the rates do not always measure hookd on the fresher machine. Latencies are in whole
- * milliseconds (a ULID's time against the receiver's clock), so the ratio of two p99s of a few
- * milliseconds is printed to one figure.
+ * The latency figure at `rate`, then what its deliveries cost; the same for the two floors under it
+ * (the least a broker that stores each dispatch before its 202 does, and that plus a journal append
+ * per delivery as hookd makes; same receiver, same load), and the HTTP stack's own CPU per request at
+ * that rate. Which of the three goes first rotates with `order`, so no one of them is always measured
+ * on the fresher machine. Latencies are in whole milliseconds (a ULID's time against the receiver's
+ * clock), so the ratio of two p99s of a few milliseconds is printed to one figure.
  */
 export async function latencyFigures(
   hookd: LatencyTarget,
-  floor: LatencyTarget,
+  floors: LatencyFloors,
   rate: number,
   order: number,
   report: Report,
 ): Promise<void> {
-  const ofHookd = order % 2 === 0 ? await measureLatency(hookd, rate) : null;
-  const ofFloor = await measureLatency(floor, rate);
-  const hookdMeasured = ofHookd ?? await measureLatency(hookd, rate);
+  const targets = [hookd, floors.plain, floors.journaling];
+  const measured = new Map<LatencyTarget, Awaited<ReturnType<typeof measureLatency>>>();
+  for (let i = 0; i < targets.length; i++) {
+    const target = targets[(i + order) % targets.length]!;
+    measured.set(target, await measureLatency(target, rate));
+  }
+  const ofHookd = measured.get(hookd)!;
+  const sequence = targets.map((_, i) => targets[(i + order) % targets.length]!.name).join(", ");
   report(
     `accept → delivered at ${fmt(rate)}/s offered for ${SECONDS}s after ${WARMUP_SECONDS}s warm-up (signed)`,
-    latencyLine(hookdMeasured.latencies),
+    `${latencyLine(ofHookd.latencies)}; measured in the order ${sequence}`,
   );
   // Dispatches accepted and delivered as they come, a batch of one or two (the drain's batches hold hundreds).
-  report(`cost at ${fmt(rate)}/s after the warm-up, accept and delivery`, latencyCostLine(hookdMeasured));
+  report(`cost at ${fmt(rate)}/s after the warm-up, accept and delivery`, latencyCostLine(ofHookd));
   const p99 = (latencies: number[]) => percentile(latencies, 0.99);
-  report(
-    `floor at ${fmt(rate)}/s (measured ${
-      ofHookd ? "after" : "before"
-    } hookd): one stored message per dispatch, pulled and POSTed signed, nothing journaled`,
-    `${latencyLine(ofFloor.latencies)}; hookd's p99 / the floor's ≈ ${
-      // One significant figure, as a number ("5", "10", "0.8"), not toPrecision's "1e+1".
-      Number((p99(hookdMeasured.latencies) / p99(ofFloor.latencies)).toPrecision(1))}`,
-  );
-  report(`floor cost at ${fmt(rate)}/s`, latencyCostLine(ofFloor));
+  const floorLines = [
+    [floors.plain, "one stored message per dispatch, pulled and POSTed signed, nothing journaled"],
+    [floors.journaling, "the same, and a journal append per delivery on a subject of its own, as hookd's"],
+  ] as const;
+  for (const [floor, what] of floorLines) {
+    const ofFloor = measured.get(floor)!;
+    report(
+      `${floor.name} at ${fmt(rate)}/s: ${what}`,
+      `${latencyLine(ofFloor.latencies)}; hookd's p99 / this floor's ≈ ${
+        // One significant figure, as a number ("5", "10", "0.8"), not toPrecision's "1e+1".
+        Number((p99(ofHookd.latencies) / p99(ofFloor.latencies)).toPrecision(1))}`,
+    );
+    report(`${floor.name} cost at ${fmt(rate)}/s`, latencyCostLine(ofFloor));
+  }
   report(
     `the HTTP stack alone at ${fmt(rate)}/s`,
     `${(await httpStackCostAt(rate)).toFixed(2)} ms CPU per request`,
@@ -198,25 +211,28 @@ let latencyFloors = 0;
 
 /**
  * bench/dispatch/latency-floor.ts on the bench's nats-server: hookd's HTTP stack, one stored message
- * per dispatch, and a worker in the same process; resolves once it listens. Its stop also deletes its
- * stream, should the process have died before it could.
+ * per dispatch, and a worker in the same process that journals each job when `journal` says so;
+ * resolves once it listens. Its stop also deletes its streams, should the process have died before
+ * it could.
  */
 export async function startLatencyFloor(
   nats: { url: string },
   concurrency: number,
+  journal: boolean,
 ): Promise<Child & { url: string }> {
   const stream = `BENCH_LATENCY_${process.pid}_${++latencyFloors}`;
   const { ready: port, ...floor } = await spawnReady({
     what: "bench/dispatch/latency-floor.ts",
     command: [process.execPath, "--import", "tsx", "bench/dispatch/latency-floor.ts"],
-    env: { NATS_URL: nats.url, STREAM: stream, CONCURRENCY: String(concurrency) },
+    env: { NATS_URL: nats.url, STREAM: stream, CONCURRENCY: String(concurrency), JOURNAL: journal ? "on" : "off" },
     stderr: "inherit",
     ready: (line) => (/^\d+$/.test(line) ? line : undefined),
   });
-  const deleteStream = async () => {
+  const deleteStreams = async () => {
     const nc = await connect({ servers: nats.url });
     try {
-      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+      const jsm = await jetstreamManager(nc);
+      for (const name of [stream, `${stream}_JOURNAL`]) await jsm.streams.delete(name).catch(() => false);
     } finally {
       await nc.close();
     }
@@ -226,7 +242,7 @@ export async function startLatencyFloor(
     url: `http://127.0.0.1:${port}`,
     async stop(graceMs) {
       await floor.stop(graceMs);
-      await deleteStream();
+      await deleteStreams();
     },
   };
 }
