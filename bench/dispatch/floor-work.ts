@@ -8,7 +8,8 @@ export type FloorJob = { id: string; url: string; body: string };
 /**
  * The floor's worker loop (bench/dispatch/jetstream-floor-worker.ts, bench/dispatch/latency-floor.ts):
  * each message is a job `{id, url, body}`, POSTed signed, acknowledged once answered (a failure is
- * handed back in a second), after `answered` (a journal append, say) has settled. At most
+ * handed back in a second), after `answered` (a journal append, say) has settled; one that fails is
+ * written to stderr and the job is still acknowledged, so a delivered job is not sent twice. At most
  * `concurrency` at once: the next message is taken when one ends.
  */
 export async function workFloorJobs(
@@ -28,7 +29,10 @@ export async function workFloorJobs(
     const job = message.json<FloorJob>();
     void poster.post(job)
       .then(async (status) => {
-        await answered(job, status);
+        // Once the receiver has it, the job is done: a failed `answered` is told, not a reason to send it again.
+        await answered(job, status).catch((error: unknown) => {
+          process.stderr.write(`after job ${job.id}: ${error}\n`);
+        });
         if (status < 300) message.ack();
         else message.nak(1_000);
       })

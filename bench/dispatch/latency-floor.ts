@@ -7,9 +7,10 @@
  * POSTs each job signed (bench/dispatch/signed-post.ts), acknowledging it once answered. Its ids are
  * shaped as hookd's delivery ids (a ULID whose time part is the accept) and sent as webhook-id, so
  * bench/dispatch reads its accept → delivered latencies as it reads hookd's. Nothing is batched,
- * indexed or checked. With JOURNAL=on it also journals as hookd does, in one append per job on a
- * subject of its own (the job and its outcome, on stream STREAM_JOURNAL, before the job is
- * acknowledged): the floor under a broker that keeps each delivery's history. Prints its port once
+ * indexed or checked. With JOURNAL=on it also journals in the shape of hookd's journal, one append per
+ * job on a subject of its own (the job and its outcome, on stream STREAM_JOURNAL, before the job is
+ * acknowledged; hookd's appends also carry an expected last sequence, these do not): the floor under a
+ * broker that keeps each delivery's history. Prints its port once
  * it listens; deletes its streams on SIGTERM or SIGINT, whenever it comes, and
  * bench/dispatch/latency.ts deletes them too, should this process die first.
  * By hand: NATS_URL=nats://127.0.0.1:4222 STREAM=BENCH_LATENCY_1 CONCURRENCY=64 JOURNAL=on

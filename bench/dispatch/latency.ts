@@ -63,7 +63,7 @@ async function openLoop(
   return { maxLateMs, lateOver5Ms };
 }
 
-/** What accepts dispatches in a latency phase: hookd, or the floor under it (bench/dispatch/latency-floor.ts). */
+/** What accepts dispatches in a latency phase: hookd, or one of the floors under it (bench/dispatch/latency-floor.ts). */
 export type LatencyTarget = {
   name: string;
   server: Child & { url: string };
@@ -141,7 +141,8 @@ export type LatencyFloors = { plain: LatencyTarget; journaling: LatencyTarget };
  * The latency figure at `rate`, then what its deliveries cost; the same for the two floors under it
  * (the least a broker that stores each dispatch before its 202 does, and that plus a journal append
  * per delivery as hookd makes; same receiver, same load), and the HTTP stack's own CPU per request at
- * that rate. Which of the three goes first rotates with `order`, so no one of them is always measured
+ * that rate. They are measured in one order at an even `order` and in the reverse order at an odd one,
+ * so that across the two rates each pair is measured both ways round and no one of them is always measured
  * on the fresher machine. Latencies are in whole milliseconds (a ULID's time against the receiver's
  * clock), so the ratio of two p99s of a few milliseconds is printed to one figure.
  */
@@ -153,23 +154,24 @@ export async function latencyFigures(
   report: Report,
 ): Promise<void> {
   const targets = [hookd, floors.plain, floors.journaling];
+  const sequence = order % 2 === 0 ? targets : [...targets].reverse();
   const measured = new Map<LatencyTarget, Awaited<ReturnType<typeof measureLatency>>>();
-  for (let i = 0; i < targets.length; i++) {
-    const target = targets[(i + order) % targets.length]!;
-    measured.set(target, await measureLatency(target, rate));
-  }
+  for (const target of sequence) measured.set(target, await measureLatency(target, rate));
   const ofHookd = measured.get(hookd)!;
-  const sequence = targets.map((_, i) => targets[(i + order) % targets.length]!.name).join(", ");
+
   report(
     `accept → delivered at ${fmt(rate)}/s offered for ${SECONDS}s after ${WARMUP_SECONDS}s warm-up (signed)`,
-    `${latencyLine(ofHookd.latencies)}; measured in the order ${sequence}`,
+    `${latencyLine(ofHookd.latencies)}; measured in the order ${sequence.map((target) => target.name).join(", ")}`,
   );
   // Dispatches accepted and delivered as they come, a batch of one or two (the drain's batches hold hundreds).
   report(`cost at ${fmt(rate)}/s after the warm-up, accept and delivery`, latencyCostLine(ofHookd));
   const p99 = (latencies: number[]) => percentile(latencies, 0.99);
   const floorLines = [
     [floors.plain, "one stored message per dispatch, pulled and POSTed signed, nothing journaled"],
-    [floors.journaling, "the same, and a journal append per delivery on a subject of its own, as hookd's"],
+    [
+      floors.journaling,
+      "the same, and a journal append per delivery on a subject of its own, in the shape of hookd's journal",
+    ],
   ] as const;
   for (const [floor, what] of floorLines) {
     const ofFloor = measured.get(floor)!;
