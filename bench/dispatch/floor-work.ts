@@ -1,9 +1,12 @@
-import type { ConsumerMessages, JetStreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { type ConsumerMessages, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { sleep } from "../support/figures.ts";
 import type { SignedPoster } from "./signed-post.ts";
 
 export type FloorJob = { id: string; url: string; body: string };
+
+/** The stream a journaling floor (bench/dispatch/latency-floor.ts, JOURNAL=on) keeps its journal in, beside its work stream. */
+export const journalStreamOf = (stream: string) => `${stream}_JOURNAL`;
 
 /**
  * The floor's worker loop (bench/dispatch/jetstream-floor-worker.ts, bench/dispatch/latency-floor.ts):
@@ -61,4 +64,18 @@ export async function releaseFloor(made: {
   for (const stream of made.streams) await made.jsm?.streams.delete(stream).catch(() => false);
   await made.nc?.close();
   await made.poster.close();
+}
+
+/**
+ * From the bench's side, once a floor process has stopped: deletes the streams it made, which it
+ * deletes itself unless it died first (a stream it never made is no error).
+ */
+export async function deleteFloorStreams(natsUrl: string, streams: string[]): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (const stream of streams) await jsm.streams.delete(stream).catch(() => false);
+  } finally {
+    await nc.close();
+  }
 }

@@ -33,13 +33,13 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { DELIVERY_ID_PREFIX, ulid } from "../../src/domain/ids.ts";
 import { signedPoster } from "./signed-post.ts";
-import { type FloorJob, releaseFloor, workFloorJobs } from "./floor-work.ts";
+import { type FloorJob, journalStreamOf, releaseFloor, workFloorJobs } from "./floor-work.ts";
 
 const concurrency = Number(process.env.CONCURRENCY ?? 64);
 const stream = process.env.STREAM ?? `BENCH_LATENCY_${process.pid}`;
 const subject = `bench-latency.${stream}.job`;
 const journal = process.env.JOURNAL === "on"
-  ? { stream: `${stream}_JOURNAL`, subjects: `bench-journal.${stream}` }
+  ? { stream: journalStreamOf(stream), subjects: `bench-journal.${stream}` }
   : null;
 
 const poster = signedPoster(concurrency);

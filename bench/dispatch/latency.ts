@@ -1,6 +1,4 @@
 import { Agent, request } from "undici";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import { DELIVERY_ID_PREFIX, ulidTime } from "../../src/domain/ids.ts";
 import { type Child, spawnReady } from "../../test/support/processes.ts";
 import { fmt, percentile, sleep } from "../support/figures.ts";
@@ -8,6 +6,7 @@ import { cpuMsOf, startHttpFloor, untilArrived } from "../support/processes.ts";
 import { cpuSplit, untilNatsQuiet } from "../support/nats-traffic.ts";
 import { coresBusy, phaseCost } from "../support/phase-cost.ts";
 import { SECONDS, WARMUP_SECONDS } from "./phase-seconds.ts";
+import { deleteFloorStreams, journalStreamOf } from "./floor-work.ts";
 
 /**
  * bench/dispatch's latency phases: accept → delivered in an open loop at a rate, for hookd and for the
@@ -230,21 +229,12 @@ export async function startLatencyFloor(
     stderr: "inherit",
     ready: (line) => (/^\d+$/.test(line) ? line : undefined),
   });
-  const deleteStreams = async () => {
-    const nc = await connect({ servers: nats.url });
-    try {
-      const jsm = await jetstreamManager(nc);
-      for (const name of [stream, `${stream}_JOURNAL`]) await jsm.streams.delete(name).catch(() => false);
-    } finally {
-      await nc.close();
-    }
-  };
   return {
     ...floor,
     url: `http://127.0.0.1:${port}`,
     async stop(graceMs) {
       await floor.stop(graceMs);
-      await deleteStreams();
+      await deleteFloorStreams(nats.url, journal ? [stream, journalStreamOf(stream)] : [stream]);
     },
   };
 }

@@ -1,9 +1,8 @@
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import { createConnection } from "node:net";
 import { type Child, spawnReady } from "../../test/support/processes.ts";
 import { steadyDrainCost } from "../support/nats-traffic.ts";
 import { cpuMsOf, pidNamed, receiverStats, untilArrived } from "../support/processes.ts";
+import { deleteFloorStreams } from "./floor-work.ts";
 
 /**
  * Runs hookd's two neighbours in their own processes against the bench's receiver and times their
@@ -120,13 +119,6 @@ export function jetstreamFloorDrain(
     env: { NATS_URL: nats.url, STREAM: stream, CONCURRENCY: String(concurrency), TARGET: `${receiver.url}/floor` },
     receiver,
     jobs,
-    afterStop: async () => {
-      const nc = await connect({ servers: nats.url });
-      try {
-        await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
-      } finally {
-        await nc.close();
-      }
-    },
+    afterStop: () => deleteFloorStreams(nats.url, [stream]),
   });
 }
