@@ -167,6 +167,38 @@ async function postLoop(
   return { perSecond: ok / elapsed, ok };
 }
 
+/**
+ * The same ingest with HOOKD_PROCESSES=2 (decision record 41): two processes taking the port's
+ * connections in turn. On a nats-server of its own, as the larger body's, so the drain's backlog
+ * stays the first phase's; compared with the first phase's ceiling and rate.
+ */
+async function ingestOnProcesses(path: string, headers: Record<string, string>, ceiling: number, oneProcess: number) {
+  const monitorPort = await freePort();
+  const ownNats = await startNats({ monitorPort });
+  const hookd = await startHookd(ownNats.url, { HOOKD_WORKERS: "off", HOOKD_PROCESSES: "2" });
+  try {
+    const forked = spawnSync("pgrep", ["-P", String(hookd.child.pid)], { encoding: "utf8" }).stdout
+      .split("\n").filter(Boolean).map(Number);
+    const pids: Record<string, number> = Object.fromEntries(forked.map((pid, i) => [`hookd ${i + 1}`, pid]));
+    const cost = await phaseCost<Awaited<ReturnType<typeof loadTest>>, string>(
+      { ...pids, "nats-server": ownNats.pid },
+      monitorPort,
+      () => loadTest(`${hookd.url}${path}`, headers, "n=ingest"),
+      Object.keys(pids),
+    );
+    const rate = cost.result.ok / SECONDS;
+    report(
+      `ingest with HOOKD_PROCESSES=2: two processes on the port (64 connections, workers off, ${cost.result.tool})`,
+      `${fmt(rate)}/s (${(rate / ceiling).toFixed(2)} of the JetStream ceiling, ${
+        (rate / oneProcess).toFixed(2)
+      } of one process's); p99 ${cost.result.p99Ms} ms; non-2xx ${cost.result.failed}; ${coresBusy(cost)}`,
+    );
+  } finally {
+    await hookd.stop();
+    await ownNats.stop();
+  }
+}
+
 /** A webhook's body is rarely 8 bytes: the same ingest with a 2 KB JSON body, on a nats-server of its own so the drain's backlog stays as it is. */
 const LARGER_BODY = JSON.stringify({ type: "invoice.paid", data: { lines: "x".repeat(1_950) } });
 
@@ -322,6 +354,7 @@ async function main() {
       } of the HTTP stack's); p99 ${load.p99Ms} ms; non-2xx ${load.failed}; ${coresBusy(ingestCost)}`,
     );
     await ingest.stop();
+    await ingestOnProcesses(`/dispatch?_url=${target}`, ingestHeaders, publishCeiling, ingestRate);
     await largerBodyIngest(receiver.url, dispatchToken, accepted);
 
     // Delivery: a worker instance on the backlog just accepted, timed first to last arrival.

@@ -22,17 +22,33 @@ const REFUSALS = [
   StreamSetupError,
 ];
 
+/** The configuration, or exit 2 with what is wrong with it (every variable named). */
+export function configOrExit(env: Record<string, string | undefined>, exit: (code: number) => never): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    return exit(2);
+  }
+}
+
+/**
+ * Starts hookd in this process. `oneProcess` names a runtime that cannot run HOOKD_PROCESSES above 1
+ * (it has no cluster to share the port), which is then refused rather than run as one process.
+ */
 export async function boot(
   env: Record<string, string | undefined>,
   exit: (code: number) => never,
   options: StartOptions = {},
+  oneProcess?: { runtime: string },
 ): Promise<{ config: Config; log: Logger; hookd: Hookd }> {
-  let config: Config;
-  try {
-    config = loadConfig(env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
+  const config = configOrExit(env, exit);
+  if (oneProcess && config.HOOKD_PROCESSES > 1) {
+    console.error(
+      `HOOKD_PROCESSES=${config.HOOKD_PROCESSES}: ${oneProcess.runtime} runs hookd as one process; ` +
+        "run it under Node for several, or start more instances (each on its own port)",
+    );
     return exit(2);
   }
   const log = createLogger(config.HOOKD_LOG_LEVEL);

@@ -117,6 +117,8 @@ export const ConfigSchema = z.object({
   HOOKD_MAX_BACKLOG: integer(1_000_000, 1_000, 100_000_000),
   HOOKD_INSTANCE_ID: z.preprocess(emptyAsUndefined, z.string().max(100).optional()),
   HOOKD_WORKERS: z.enum(["on", "off"]).default("on"),
+  // hookd processes sharing the port, each an instance of its own (Node's cluster, src/cluster-node.ts).
+  HOOKD_PROCESSES: integer(1, 1, 64),
   HOOKD_STREAM_HEARTBEAT: duration("15s").refine((ms) => ms >= 100 && ms <= 3_600_000, "must be between 100ms and 1h"),
   // Per listener: what hookd holds for a listener that reads slower than the topic is written.
   HOOKD_STREAM_BUFFER: parsed("1MiB", parseByteSize).refine((bytes) => bytes >= 1024, "must be at least 1KiB"),
@@ -143,6 +145,14 @@ export const ConfigSchema = z.object({
 }).superRefine((config, ctx) => {
   for (const { variable, message } of natsSettingProblems(config)) {
     ctx.addIssue({ code: "custom", path: [variable], message });
+  }
+  // The nats-server hookd starts by itself is one process's (it locks the data folder): the others could not reach it first.
+  if (config.HOOKD_PROCESSES > 1 && config.NATS_URL === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["HOOKD_PROCESSES"],
+      message: "more than one process needs NATS_URL: the nats-server hookd starts by itself serves one process",
+    });
   }
 });
 

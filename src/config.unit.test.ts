@@ -101,4 +101,17 @@ describe("configuration", () => {
       expect(() => loadConfig(env)).toThrow(ConfigError);
     }
   });
+  it("processes: one by default; more need NATS_URL, and the message names the variable", () => {
+    expect(loadConfig({}).HOOKD_PROCESSES).toBe(1);
+    expect(loadConfig({ HOOKD_PROCESSES: "4", NATS_URL: "nats://127.0.0.1:4222" }).HOOKD_PROCESSES).toBe(4);
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ HOOKD_PROCESSES: "2" }, /HOOKD_PROCESSES: more than one process needs NATS_URL/],
+      [
+        { HOOKD_PROCESSES: "0", NATS_URL: "nats://127.0.0.1:4222" },
+        /HOOKD_PROCESSES: "0" must be a whole number from 1 to 64/,
+      ],
+      [{ HOOKD_PROCESSES: "two", NATS_URL: "nats://127.0.0.1:4222" }, /HOOKD_PROCESSES: "two" must be a whole number/],
+    ];
+    for (const [env, message] of cases) expect(() => loadConfig(env), JSON.stringify(env)).toThrow(message);
+  });
 });

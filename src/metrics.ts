@@ -1,8 +1,30 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
-/** hookd's Prometheus metrics, served at GET /metrics. */
+/** What some gauges read at each scrape, from parts made after the metrics (the NATS link, the topic streams). */
+export type MetricReadings = { natsConnected: () => boolean; streamsOpen: () => number; streamFeeds: () => number };
+
+/**
+ * hookd's Prometheus metrics, served at GET /metrics. Gauges that read a part are read at each scrape
+ * (`collect`), so a scrape answered with every process's metrics (HOOKD_PROCESSES) has each one's.
+ */
 export class HookdMetrics {
   readonly registry = new Registry();
+  #readings: MetricReadings | null = null;
+  #exposition: () => Promise<string> = () => this.registry.metrics();
+
+  /** What the reading gauges read from now on. */
+  readFrom(readings: MetricReadings): void {
+    this.#readings = readings;
+  }
+
+  /** The text GET /metrics serves: this registry's, unless `exposeWith` said otherwise (every process's). */
+  exposition(): Promise<string> {
+    return this.#exposition();
+  }
+
+  exposeWith(exposition: () => Promise<string>): void {
+    this.#exposition = exposition;
+  }
 
   readonly accepted = new Counter({
     name: "hookd_deliveries_accepted_total",
@@ -48,30 +70,49 @@ export class HookdMetrics {
     help: "First attempts this instance is making from ingest batches and fanned-out events right now",
     registers: [this.registry],
   });
+  // Every instance reads the same figure from NATS: added up over processes, it would count it once per process.
   readonly backlogWaiting = new Gauge({
     name: "hookd_backlog_waiting",
     help: "Deliveries waiting in backoff or being attempted, across all instances (the work consumer's ack pending)",
+    aggregator: "max",
     registers: [this.registry],
   });
   readonly backlogLimit = new Gauge({
     name: "hookd_backlog_limit",
     help: "HOOKD_MAX_BACKLOG as NATS has it: past it no new delivery is attempted until some come due",
+    aggregator: "max",
     registers: [this.registry],
   });
-  readonly natsConnected = new Gauge({
+  readonly natsConnected: Gauge = new Gauge({
     name: "hookd_nats_connected",
-    help: "1 while the NATS connection is up",
+    help: "1 while the NATS connection is up (of every process's, when HOOKD_PROCESSES runs several)",
+    aggregator: "min",
     registers: [this.registry],
+    collect: () => {
+      if (this.#readings) this.natsConnected.set(this.#readings.natsConnected() ? 1 : 0);
+    },
   });
-  readonly streamsOpen = new Gauge({
+  readonly streamsOpen: Gauge = new Gauge({
     name: "hookd_streams_open",
     help: "Topic streams (SSE, WebSocket, /stream) this instance serves right now",
     registers: [this.registry],
+    collect: () => {
+      if (this.#readings) this.streamsOpen.set(this.#readings.streamsOpen());
+    },
   });
-  readonly streamFeeds = new Gauge({
+  readonly streamFeeds: Gauge = new Gauge({
     name: "hookd_stream_feeds",
     help: "Live feeds (one NATS consumer each, shared by the listeners of one topic filter) this instance holds",
     registers: [this.registry],
+    collect: () => {
+      if (this.#readings) this.streamFeeds.set(this.#readings.streamFeeds());
+    },
+  });
+  readonly processes: Gauge = new Gauge({
+    name: "hookd_processes",
+    help: "hookd processes whose metrics this scrape adds up (HOOKD_PROCESSES; 1 when hookd runs one)",
+    registers: [this.registry],
+    collect: () => this.processes.set(1),
   });
   readonly streamsEnded = new Counter({
     name: "hookd_streams_ended_total",

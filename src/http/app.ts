@@ -230,11 +230,13 @@ export function createApp(deps: AppDeps): Hono {
   // The consent header is checked before the token, so a client missing it is told exactly what to send.
   app.use("/unsafe/sub/*", requireUnsafeConsent);
   app.use("*", requireToken(deps.tokens));
+  deps.metrics.readFrom({
+    natsConnected: deps.isNatsConnected,
+    streamsOpen: () => deps.streams.count,
+    streamFeeds: () => deps.streams.feedCount,
+  });
   defineRoute(app, metricsRoute, async (c) => {
-    deps.metrics.natsConnected.set(deps.isNatsConnected() ? 1 : 0);
-    deps.metrics.streamsOpen.set(deps.streams.count);
-    deps.metrics.streamFeeds.set(deps.streams.feedCount);
-    return c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType });
+    return c.body(await deps.metrics.exposition(), 200, { "content-type": deps.metrics.registry.contentType });
   });
 
   mountDispatchRoutes(app, deps);

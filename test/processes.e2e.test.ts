@@ -1,0 +1,142 @@
+import { spawnSync } from "node:child_process";
+import { join, resolve } from "node:path";
+import { request } from "undici";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { adminToken, TEST_KEY } from "./support/hookd.ts";
+import { killAll, untilNoneNaming } from "./support/leftovers.ts";
+import { type HookdProcess, type NatsProcess, spawnHookd, startNats } from "./support/processes.ts";
+import { type Receiver, startReceiver } from "./support/receiver.ts";
+
+/**
+ * HOOKD_PROCESSES: hookd as several processes on one port (Node's cluster). Each takes connections
+ * and delivers; a scrape of /metrics counts every process's work whichever one answers it; a
+ * signal to hookd stops them all, and one that dies stops the others and hookd with it.
+ */
+
+const root = resolve(import.meta.dirname, "..");
+const DENO = join(root, "node_modules", ".bin", "deno");
+
+let nats: NatsProcess;
+let receiver: Receiver;
+const running: HookdProcess[] = [];
+
+beforeAll(async () => {
+  nats = await startNats();
+  receiver = await startReceiver();
+});
+afterAll(async () => {
+  await receiver.stop();
+  await nats.stop();
+});
+afterEach(async () => {
+  for (const hookd of running.splice(0)) {
+    killAll(await untilNoneNaming(hookd.dataDir, 0));
+    await hookd.kill("SIGKILL");
+  }
+});
+
+async function startProcesses(count: number): Promise<HookdProcess> {
+  const hookd = await spawnHookd({
+    env: {
+      NATS_URL: nats.url,
+      HOOKD_KEY: TEST_KEY,
+      HOOKD_PORT: "0",
+      HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8",
+      HOOKD_PROCESSES: String(count),
+      npm_lifecycle_event: "",
+    },
+  });
+  running.push(hookd);
+  return hookd;
+}
+
+/** The hookd processes hookd's first process forked (tsx, which runs the sources, has a helper process of its own). */
+function forkedPids(hookd: HookdProcess): number[] {
+  const found = spawnSync("pgrep", ["-P", String(hookd.child.pid), "-f", "main.node.ts"], { encoding: "utf8" }).stdout;
+  return found.split("\n").filter(Boolean).map(Number);
+}
+
+/** A request on a connection of its own (closed after), so the cluster hands each to a process in turn. */
+async function onItsOwn(url: string, method: "GET" | "POST", body?: string) {
+  const response = await request(url, {
+    method,
+    body,
+    reset: true,
+    headers: { authorization: `Bearer ${await adminToken()}`, "content-type": "text/plain" },
+  });
+  return { status: response.statusCode, text: await response.body.text() };
+}
+
+const figure = (metrics: string, line: string) =>
+  Number(metrics.split("\n").find((l) => l.startsWith(`${line} `))?.slice(line.length + 1) ?? NaN);
+
+function exitOf(hookd: HookdProcess): Promise<number | string | null> {
+  const { child } = hookd;
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode);
+  return new Promise((done) => child.once("exit", (code, signal) => done(code ?? signal)));
+}
+
+async function expectAllGone(hookd: HookdProcess, pids: number[]): Promise<void> {
+  expect(await untilNoneNaming(hookd.dataDir)).toEqual([]);
+  for (const pid of pids) expect(() => process.kill(pid, 0), `process ${pid}`).toThrow();
+  await expect(fetch(`${hookd.url}/healthz`)).rejects.toThrow();
+}
+
+describe("HOOKD_PROCESSES=2", () => {
+  it(
+    "serves from two processes on one port, delivers what they accept, and /metrics adds up both",
+    { timeout: 60_000 },
+    async () => {
+      const hookd = await startProcesses(2);
+      expect(forkedPids(hookd)).toHaveLength(2);
+      const target = encodeURIComponent(`${receiver.url}/processes`);
+      const sent = 20;
+      for (let i = 0; i < sent; i++) {
+        expect((await onItsOwn(`${hookd.url}/dispatch?_url=${target}`, "POST", `n=${i}`)).status).toBe(202);
+      }
+      const arrived = await receiver.waitFor(sent);
+      expect(new Set(arrived.map((r) => r.body.toString()))).toEqual(
+        new Set(Array.from({ length: sent }, (_, i) => `n=${i}`)),
+      );
+      // Whichever process takes the scrape, it answers for both: alone, each would count only what it accepted.
+      for (let scrape = 0; scrape < 4; scrape++) {
+        const metrics = await onItsOwn(`${hookd.url}/metrics`, "GET");
+        expect(metrics.status).toBe(200);
+        expect(figure(metrics.text, "hookd_processes")).toBe(2);
+        expect(figure(metrics.text, 'hookd_deliveries_accepted_total{source="dispatch"}')).toBe(sent);
+        expect(figure(metrics.text, "hookd_nats_connected")).toBe(1);
+      }
+    },
+  );
+
+  it("a signal to hookd stops every process, and it exits 0", { timeout: 60_000 }, async () => {
+    const hookd = await startProcesses(2);
+    const pids = forkedPids(hookd);
+    process.kill(hookd.child.pid!, "SIGTERM");
+    expect(await exitOf(hookd)).toBe(0);
+    await expectAllGone(hookd, pids);
+  });
+
+  it("one process killed stops the others, and hookd exits 1 saying which ended", { timeout: 60_000 }, async () => {
+    const hookd = await startProcesses(2);
+    const pids = forkedPids(hookd);
+    process.kill(pids[0]!, "SIGKILL");
+    expect(await exitOf(hookd)).toBe(1);
+    expect(hookd.output()).toContain(`hookd process ${pids[0]} ended (SIGKILL); stopping the other processes`);
+    await expectAllGone(hookd, pids);
+  });
+});
+
+it("Deno refuses HOOKD_PROCESSES above 1 on one line, before starting anything", { timeout: 60_000 }, () => {
+  const run = spawnSync(DENO, ["run", "-A", "src/main.deno.ts"], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, NATS_URL: nats.url, HOOKD_KEY: TEST_KEY, HOOKD_PROCESSES: "2", HOOKD_PORT: "0" },
+    timeout: 50_000,
+  });
+  expect(run.status).toBe(2);
+  expect(run.stderr.trim()).toBe(
+    "HOOKD_PROCESSES=2: Deno runs hookd as one process; run it under Node for several, or start more instances " +
+      "(each on its own port)",
+  );
+});
