@@ -177,7 +177,11 @@ async function ingestOnProcesses(path: string, headers: Record<string, string>, 
   const ownNats = await startNats({ monitorPort });
   const hookd = await startHookd(ownNats.url, { HOOKD_WORKERS: "off", HOOKD_PROCESSES: "2" });
   try {
-    const forked = spawnSync("pgrep", ["-P", String(hookd.child.pid)], { encoding: "utf8" }).stdout
+    // wrk's connections stay where they land: every process must listen before it connects.
+    for (const giveUpAt = Date.now() + 30_000; Date.now() < giveUpAt; await sleep(50)) {
+      if (hookd.output().split("hookd is listening").length > 2) break;
+    }
+    const forked = spawnSync("pgrep", ["-P", String(hookd.child.pid), "-f", "serve.mjs"], { encoding: "utf8" }).stdout
       .split("\n").filter(Boolean).map(Number);
     const pids: Record<string, number> = Object.fromEntries(forked.map((pid, i) => [`hookd ${i + 1}`, pid]));
     const cost = await phaseCost<Awaited<ReturnType<typeof loadTest>>, string>(

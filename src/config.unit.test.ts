@@ -104,6 +104,8 @@ describe("configuration", () => {
   it("processes: one by default; more need NATS_URL, and the message names the variable", () => {
     expect(loadConfig({}).HOOKD_PROCESSES).toBe(1);
     expect(loadConfig({ HOOKD_PROCESSES: "4", NATS_URL: "nats://127.0.0.1:4222" }).HOOKD_PROCESSES).toBe(4);
+    const named = { HOOKD_PROCESSES: "9", NATS_URL: "nats://127.0.0.1:4222", HOOKD_INSTANCE_ID: "x".repeat(98) };
+    expect(loadConfig(named).HOOKD_INSTANCE_ID).toHaveLength(98);
     const cases: [Record<string, string>, RegExp][] = [
       [{ HOOKD_PROCESSES: "2" }, /HOOKD_PROCESSES: more than one process needs NATS_URL/],
       [
@@ -111,6 +113,10 @@ describe("configuration", () => {
         /HOOKD_PROCESSES: "0" must be a whole number from 1 to 64/,
       ],
       [{ HOOKD_PROCESSES: "two", NATS_URL: "nats://127.0.0.1:4222" }, /HOOKD_PROCESSES: "two" must be a whole number/],
+      [
+        { HOOKD_PROCESSES: "12", NATS_URL: "nats://127.0.0.1:4222", HOOKD_INSTANCE_ID: "x".repeat(98) },
+        /HOOKD_INSTANCE_ID: must be at most 97 characters with HOOKD_PROCESSES=12/,
+      ],
     ];
     for (const [env, message] of cases) expect(() => loadConfig(env), JSON.stringify(env)).toThrow(message);
   });

@@ -1,6 +1,13 @@
 import { collectDefaultMetrics } from "prom-client";
 import { announce, boot, configOrExit, failedToListen } from "./boot.ts";
-import { isForkedProcess, metricsOfEveryProcess, superviseProcesses } from "./cluster-node.ts";
+import type { Config } from "./config.ts";
+import {
+  isForkedProcess,
+  isOtherLaunchersWorker,
+  stopWhenFirstProcessExits,
+  superviseProcesses,
+} from "./cluster-node.ts";
+import { metricsOfEveryProcess, relayMetrics } from "./cluster-metrics-node.ts";
 import { loadOrCreateKey } from "./server-key.ts";
 import { HookdMetrics } from "./metrics.ts";
 import { useHashes } from "./domain/hashes.ts";
@@ -62,8 +69,7 @@ async function serveHere(): Promise<void> {
   process.on("SIGINT", () => void shutdown({ signal: "SIGINT" }));
   process.on("SIGTERM", () => void shutdown({ signal: "SIGTERM" }));
   if (isForkedProcess()) {
-    // The first process gone (killed outright): nothing would stop this one.
-    process.on("disconnect", () => void shutdown({ reason: "the first hookd process has exited" }));
+    stopWhenFirstProcessExits(() => void shutdown({ reason: "the first hookd process has exited" }));
     return;
   }
   stopWhenNpmExits(
@@ -73,11 +79,30 @@ async function serveHere(): Promise<void> {
   );
 }
 
+/** The token key every process signs with, made here once: made by each at once, one could read the file before another wrote it. */
+async function makeTokenKey(config: Config): Promise<void> {
+  try {
+    await loadOrCreateKey(config.HOOKD_DATA_DIR, config.HOOKD_KEY);
+  } catch (error) {
+    console.error(
+      `hookd cannot keep its token key in HOOKD_DATA_DIR=${config.HOOKD_DATA_DIR}: ${(error as Error).message}`,
+    );
+    exit(1);
+  }
+}
+
 // A forked process was checked by the first one: its configuration is the first one's.
 const first = isForkedProcess() ? null : configOrExit(process.env, exit);
+if (first && first.HOOKD_PROCESSES > 1 && isOtherLaunchersWorker()) {
+  console.error(
+    `HOOKD_PROCESSES=${first.HOOKD_PROCESSES}: hookd already runs as a worker of another launcher's cluster ` +
+      "(such as PM2's cluster mode); leave HOOKD_PROCESSES at 1 there, or start hookd on its own",
+  );
+  exit(2);
+}
 if (first && first.HOOKD_PROCESSES > 1) {
-  // The token key every process signs with, made here once: made by each at once, one could read the file before another wrote it.
-  await loadOrCreateKey(first.HOOKD_DATA_DIR, first.HOOKD_KEY);
+  await makeTokenKey(first);
+  relayMetrics();
   superviseProcesses(first.HOOKD_PROCESSES, first.HOOKD_INSTANCE_ID, exit, (stop) => {
     stopWhenNpmExits(process.env, () => process.ppid, stop);
   });

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -47,7 +48,18 @@ async function startProcesses(count: number): Promise<HookdProcess> {
     },
   });
   running.push(hookd);
+  // Ready once every process listens: connections reach only processes that listen, and one still starting
+  // would be stopped by a signal's default action rather than by hookd.
+  await untilListening(hookd, count);
   return hookd;
+}
+
+async function untilListening(hookd: HookdProcess, count: number): Promise<void> {
+  const listening = () => hookd.output().split("\n").filter((line) => line.includes('"msg":"hookd is listening"'));
+  for (const giveUpAt = Date.now() + 30_000; listening().length < count;) {
+    if (Date.now() > giveUpAt) throw new Error(`${listening().length} of ${count} processes listening after 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** The hookd processes hookd's first process forked (tsx, which runs the sources, has a helper process of its own). */
@@ -76,9 +88,18 @@ function exitOf(hookd: HookdProcess): Promise<number | string | null> {
   return new Promise((done) => child.once("exit", (code, signal) => done(code ?? signal)));
 }
 
+/** False once `pid` has exited: one whose first process was killed is left a zombie until its new parent reaps it. */
+function isAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 async function expectAllGone(hookd: HookdProcess, pids: number[]): Promise<void> {
   expect(await untilNoneNaming(hookd.dataDir)).toEqual([]);
-  for (const pid of pids) expect(() => process.kill(pid, 0), `process ${pid}`).toThrow();
+  for (const pid of pids) expect(isAlive(pid), `process ${pid}`).toBe(false);
   await expect(fetch(`${hookd.url}/healthz`)).rejects.toThrow();
 }
 
@@ -114,6 +135,26 @@ describe("HOOKD_PROCESSES=2", () => {
     const pids = forkedPids(hookd);
     process.kill(hookd.child.pid!, "SIGTERM");
     expect(await exitOf(hookd)).toBe(0);
+    await expectAllGone(hookd, pids);
+  });
+
+  it("the first process killed outright: each process stops itself as on a signal", { timeout: 60_000 }, async () => {
+    const hookd = await startProcesses(2);
+    const pids = forkedPids(hookd);
+    process.kill(hookd.child.pid!, "SIGKILL");
+    await expectAllGone(hookd, pids);
+    const stops = hookd.output().split("\n").filter((line) =>
+      line.includes('"reason":"the first hookd process has exited"')
+    );
+    expect(stops).toHaveLength(2);
+  });
+
+  it("one process stopped on purpose stops the others, and hookd exits 0", { timeout: 60_000 }, async () => {
+    const hookd = await startProcesses(2);
+    const pids = forkedPids(hookd);
+    process.kill(pids[1]!, "SIGTERM");
+    expect(await exitOf(hookd)).toBe(0);
+    expect(hookd.output()).toContain(`hookd process ${pids[1]} stopped; stopping the other processes`);
     await expectAllGone(hookd, pids);
   });
 
