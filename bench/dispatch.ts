@@ -178,8 +178,8 @@ async function ingestOnProcesses(path: string, headers: Record<string, string>, 
   const hookd = await startHookd(ownNats.url, { HOOKD_WORKERS: "off", HOOKD_PROCESSES: "2" });
   try {
     // wrk's connections stay where they land: every process must listen before it connects.
-    for (const giveUpAt = Date.now() + 30_000; Date.now() < giveUpAt; await sleep(50)) {
-      if (hookd.output().split("hookd is listening").length > 2) break;
+    for (const giveUpAt = Date.now() + 30_000; hookd.output().split("hookd is listening").length < 3; await sleep(50)) {
+      if (Date.now() > giveUpAt) throw new Error("the second hookd process was not listening after 30 s");
     }
     const forked = spawnSync("pgrep", ["-P", String(hookd.child.pid), "-f", "serve.mjs"], { encoding: "utf8" }).stdout
       .split("\n").filter(Boolean).map(Number);

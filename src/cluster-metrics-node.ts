@@ -1,62 +1,99 @@
-import cluster from "node:cluster";
+import cluster, { type Worker } from "node:cluster";
 import { AggregatorRegistry, type Registry } from "prom-client";
 
 /**
  * /metrics with HOOKD_PROCESSES above 1 (decision record 41): a scrape reaches whichever process the
  * cluster hands its connection to, so that process asks the first one, over the cluster's channel,
- * for every process's metrics added up (prom-client's AggregatorRegistry, which asks each process
- * for its registry in turn).
+ * for every process's metrics added up. The first one asks each process for its registry and adds
+ * them up as prom-client's AggregatorRegistry does; the asking and waiting are hookd's own, so a
+ * process that does not answer costs a timeout, not an entry left behind in prom-client's own ask.
  */
 
-const METRICS_ASKED = "hookd:metrics-asked";
-const METRICS_ANSWERED = "hookd:metrics-answered";
-/** prom-client gives up on a process that does not answer after 5 s: a little more, so its answer comes first. */
-const ANSWER_WAIT_MS = 6_000;
+type Metrics = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
+type Message =
+  | { type: "hookd:metrics-asked"; id: number }
+  | { type: "hookd:metrics-answered"; id: number; text?: string; error?: string }
+  | { type: "hookd:registry-asked"; id: number }
+  | { type: "hookd:registry-answered"; id: number; metrics: Metrics };
 
-type MetricsAsked = { type: typeof METRICS_ASKED; id: number };
-type MetricsAnswered = { type: typeof METRICS_ANSWERED; id: number; text?: string; error?: string };
+/** A process that has not answered by then is stuck or stopping: the scrape fails rather than show part of the sum. */
+const GATHER_MS = 5_000;
+/** The first process's own wait, and a little more for its answer to come back. */
+const ANSWER_WAIT_MS = GATHER_MS + 1_000;
 
-const isMessage = <T extends { type: string }>(message: unknown, type: T["type"]): message is T =>
+const isMessage = <T extends Message["type"]>(message: unknown, type: T): message is Extract<Message, { type: T }> =>
   typeof message === "object" && message !== null && (message as { type?: unknown }).type === type;
+
+/** Sends `message` unless the channel is gone (the first process or this one stopping): then false. */
+function sent(to: Worker | NodeJS.Process, message: Message): boolean {
+  const connected = "isConnected" in to ? to.isConnected() : to.connected;
+  if (!connected || !to.send) return false;
+  // A channel that closes meanwhile reports it here, rather than as an error event nothing listens to.
+  to.send(message, undefined, undefined, () => undefined);
+  return true;
+}
 
 /** In the first process: answers each forked process's ask with every process's metrics added up. */
 export function relayMetrics(): void {
-  const aggregator = new AggregatorRegistry();
+  const gathering = new Map<
+    number,
+    { answers: Metrics[]; pending: number; done: (answers: Metrics[] | null) => void }
+  >();
+  let lastGather = 0;
+  const gather = () =>
+    new Promise<Metrics[] | null>((resolve) => {
+      const id = ++lastGather;
+      const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+      const timer = setTimeout(() => done(null), GATHER_MS);
+      const done = (answers: Metrics[] | null) => {
+        clearTimeout(timer);
+        gathering.delete(id);
+        resolve(answers);
+      };
+      gathering.set(id, { answers: [], pending: workers.length, done });
+      if (!workers.every((worker) => sent(worker, { type: "hookd:registry-asked", id }))) done(null);
+    });
   cluster.on("message", (worker, message: unknown) => {
-    if (!isMessage<MetricsAsked>(message, METRICS_ASKED)) return;
-    const answer = (fields: Omit<MetricsAnswered, "type" | "id">) =>
-      worker.isConnected() && worker.send({ type: METRICS_ANSWERED, id: message.id, ...fields });
-    aggregator.clusterMetrics().then((text) => answer({ text }), (error: Error) => answer({ error: error.message }));
+    if (isMessage(message, "hookd:registry-answered")) {
+      const open = gathering.get(message.id);
+      if (!open) return;
+      open.answers.push(message.metrics);
+      if (--open.pending === 0) open.done(open.answers);
+    }
+    if (!isMessage(message, "hookd:metrics-asked")) return;
+    void gather().then(async (answers) => {
+      const text = answers === null ? undefined : await AggregatorRegistry.aggregate(answers).metrics();
+      const error = "a hookd process did not give its metrics within 5 s (stuck, or stopping)";
+      sent(worker, { type: "hookd:metrics-answered", id: message.id, ...(text === undefined ? { error } : { text }) });
+    });
   });
 }
 
 /**
- * In a forked process: lets the first one read `registry`, and returns what /metrics serves. When the
- * sum cannot be had (a process stopping or stuck, the first one gone), this process's own metrics,
- * whose `hookd_processes` of 1 says they are one process's: a scrape during an incident still answers.
+ * In a forked process: gives the first one `registry` when asked, and returns what /metrics serves:
+ * every process's metrics added up, or a rejection naming why they could not be had.
  */
 export function metricsOfEveryProcess(registry: Registry): () => Promise<string> {
-  // Constructing it is what makes prom-client answer the first process's asks in this one.
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([registry]);
-  const waiting = new Map<number, (answer: MetricsAnswered) => void>();
+  const waiting = new Map<number, (answer: { text?: string; error?: string }) => void>();
   let lastId = 0;
   process.on("message", (message: unknown) => {
-    if (!isMessage<MetricsAnswered>(message, METRICS_ANSWERED)) return;
-    waiting.get(message.id)?.(message);
+    if (isMessage(message, "hookd:metrics-answered")) waiting.get(message.id)?.(message);
+    if (!isMessage(message, "hookd:registry-asked")) return;
+    void registry.getMetricsAsJSON().then((metrics) => {
+      sent(process, { type: "hookd:registry-answered", id: message.id, metrics });
+    });
   });
-  const everyProcess = () =>
+  return () =>
     new Promise<string>((resolve, reject) => {
       const id = ++lastId;
-      const timer = setTimeout(() => settle({ type: METRICS_ANSWERED, id, error: "no answer" }), ANSWER_WAIT_MS);
-      const settle = (answer: MetricsAnswered) => {
+      const timer = setTimeout(() => settle({ error: "the first hookd process did not answer" }), ANSWER_WAIT_MS);
+      const settle = (answer: { text?: string; error?: string }) => {
         clearTimeout(timer);
         waiting.delete(id);
         if (answer.text === undefined) reject(new Error(answer.error));
         else resolve(answer.text);
       };
       waiting.set(id, settle);
-      process.send?.({ type: METRICS_ASKED, id } satisfies MetricsAsked);
+      if (!sent(process, { type: "hookd:metrics-asked", id })) settle({ error: "the first hookd process is gone" });
     });
-  return () => everyProcess().catch(() => registry.metrics());
 }

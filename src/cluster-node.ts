@@ -1,4 +1,4 @@
-import cluster from "node:cluster";
+import cluster, { type Worker } from "node:cluster";
 
 /**
  * HOOKD_PROCESSES under Node (decision record 41): the first process forks that many hookd processes,
@@ -17,12 +17,15 @@ export const isForkedProcess = (): boolean => cluster.isWorker && process.env[FO
 /** True when something other than hookd runs this process as a cluster worker: it cannot fork processes of its own. */
 export const isOtherLaunchersWorker = (): boolean => cluster.isWorker && !isForkedProcess();
 
-/** A forked process's environment: marked as hookd's, and named per process when an instance id was given. */
+/**
+ * A forked process's environment: marked as hookd's, one process itself (its configuration was checked
+ * as the first one's, numbered instance id and all), and named per process when an instance id was given.
+ */
 export function forkedEnv(instanceId: string | undefined, index: number): Record<string, string> {
-  return {
-    [FORKED]: String(index + 1),
-    ...(instanceId === undefined ? {} : { HOOKD_INSTANCE_ID: `${instanceId}-${index + 1}` }),
-  };
+  const named: Record<string, string> = instanceId === undefined
+    ? {}
+    : { HOOKD_INSTANCE_ID: `${instanceId}-${index + 1}` };
+  return { [FORKED]: String(index + 1), HOOKD_PROCESSES: "1", ...named };
 }
 
 /** Stopped on purpose (a signal, or told to by the first process), rather than ended by a crash or a refused start. */
@@ -42,28 +45,38 @@ export function superviseProcesses(
   exit: (code: number) => never,
   stopWhenParentExits: (stop: () => void) => void,
 ): void {
-  let alive = count;
   let stopping = false;
   const stopAll = () => {
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
   };
-  cluster.on("exit", (worker, code, signal) => {
-    const crashed = !stoppedOnPurpose(code, signal);
+  // Counted here, once each: Node drops a worker from cluster.workers only once both its exit and its disconnect are seen.
+  const ended = new Set<number>();
+  const end = (worker: Worker, how: string, failure: number | null) => {
+    if (ended.has(worker.id)) return;
+    ended.add(worker.id);
     // Kept for a first process that ends on its own (its port closed) before the last exit is seen.
-    if (crashed) process.exitCode = Math.max(Number(process.exitCode ?? 0), code || 1);
+    if (failure !== null) process.exitCode = Math.max(Number(process.exitCode ?? 0), failure);
     if (!stopping) {
-      const how = crashed ? `ended (${signal ?? `exit code ${code}`})` : "stopped";
-      console.error(`hookd process ${worker.process.pid} ${how}; stopping the other processes`);
+      console.error(`hookd process ${worker.process.pid ?? "(not started)"} ${how}; stopping the other processes`);
       stopAll();
     }
-    // Counted here: Node drops a worker from cluster.workers only once both its exit and its disconnect are seen.
-    if (--alive === 0) exit(Number(process.exitCode ?? 0));
+    if (ended.size === count) exit(Number(process.exitCode ?? 0));
+  };
+  cluster.on("exit", (worker, code, signal) => {
+    if (stoppedOnPurpose(code, signal)) end(worker, "stopped", null);
+    else end(worker, `ended (${signal ?? `exit code ${code}`})`, code || 1);
   });
   process.on("SIGINT", stopAll);
   process.on("SIGTERM", stopAll);
   stopWhenParentExits(stopAll);
-  for (let index = 0; index < count; index++) cluster.fork(forkedEnv(instanceId, index));
+  for (let index = 0; index < count; index++) {
+    const worker = cluster.fork(forkedEnv(instanceId, index));
+    // A process that could not be made (too many processes or open files) has no exit to wait for.
+    worker.on("error", (error) => {
+      if (worker.process.pid === undefined) end(worker, `could not start (${error.message})`, 1);
+    });
+  }
 }
 
 /**

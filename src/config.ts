@@ -146,7 +146,6 @@ export const ConfigSchema = z.object({
   for (const { variable, message } of natsSettingProblems(config)) {
     ctx.addIssue({ code: "custom", path: [variable], message });
   }
-  // The nats-server hookd starts by itself is one process's (it locks the data folder): the others could not reach it first.
   // Each process is named <id>-<n> (src/cluster-node.ts), within the same 100 characters.
   const suffix = `-${config.HOOKD_PROCESSES}`.length;
   if (config.HOOKD_PROCESSES > 1 && (config.HOOKD_INSTANCE_ID?.length ?? 0) > 100 - suffix) {
@@ -157,6 +156,7 @@ export const ConfigSchema = z.object({
         `which numbers it per process (-1 to -${config.HOOKD_PROCESSES})`,
     });
   }
+  // The nats-server hookd starts by itself is one process's (it locks the data folder): the others could not reach it first.
   if (config.HOOKD_PROCESSES > 1 && config.NATS_URL === undefined) {
     ctx.addIssue({
       code: "custom",

@@ -17,7 +17,7 @@ export class HookdMetrics {
     this.#readings = readings;
   }
 
-  /** The text GET /metrics serves: this registry's, unless `exposeWith` said otherwise (every process's). */
+  /** The text GET /metrics serves: this registry's, unless `exposeWith` said otherwise (every process's); rejects when it cannot be had. */
   exposition(): Promise<string> {
     return this.#exposition();
   }

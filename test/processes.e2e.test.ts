@@ -69,10 +69,11 @@ function forkedPids(hookd: HookdProcess): number[] {
 }
 
 /** A request on a connection of its own (closed after), so the cluster hands each to a process in turn. */
-async function onItsOwn(url: string, method: "GET" | "POST", body?: string) {
+async function onItsOwn(url: string, method: "GET" | "POST", body?: string, signal?: AbortSignal) {
   const response = await request(url, {
     method,
     body,
+    signal,
     reset: true,
     headers: { authorization: `Bearer ${await adminToken()}`, "content-type": "text/plain" },
   });
@@ -129,6 +130,31 @@ describe("HOOKD_PROCESSES=2", () => {
       }
     },
   );
+
+  it("a scrape that cannot have every process's metrics (one stuck) fails with 503, never part of the sum", {
+    timeout: 60_000,
+  }, async () => {
+    const hookd = await startProcesses(2);
+    const [stuck] = forkedPids(hookd);
+    process.kill(stuck!, "SIGSTOP");
+    try {
+      // In turn, each scrape reaches the other process (which cannot get the stuck one's metrics) or the stuck one.
+      const scrape = () =>
+        onItsOwn(`${hookd.url}/metrics`, "GET", undefined, AbortSignal.timeout(9_000)).catch(() => null);
+      const answers = await Promise.all([scrape(), scrape()]);
+      const answered = answers.filter((answer) => answer !== null);
+      expect(answered.length).toBeGreaterThan(0);
+      for (const answer of answered) {
+        expect(answer.status).toBe(503);
+        expect(JSON.parse(answer.text)).toMatchObject({ type: "urn:hookd:problem:metrics-unavailable" });
+      }
+    } finally {
+      process.kill(stuck!, "SIGCONT");
+    }
+    const metrics = await onItsOwn(`${hookd.url}/metrics`, "GET");
+    expect(metrics.status).toBe(200);
+    expect(figure(metrics.text, "hookd_processes")).toBe(2);
+  });
 
   it("a signal to hookd stops every process, and it exits 0", { timeout: 60_000 }, async () => {
     const hookd = await startProcesses(2);

@@ -20,7 +20,8 @@ import { mountSecretRoutes } from "./secret-routes.ts";
 import type { ResealReport } from "../runtime/secret-reseal.ts";
 import { machineRoutes, MACHINES_PATH } from "./machine-routes.ts";
 import { openApiDocument, openApiRoute } from "./openapi.ts";
-import { type ApiApp, AUTH_PROBLEMS, defineRoute, json, NO_TOKEN } from "./api-docs.ts";
+import { type ApiApp, AUTH_PROBLEMS, defineRoute, json, NO_TOKEN, problems } from "./api-docs.ts";
+import { ProblemError } from "./problem.ts";
 import { invalid } from "./validation.ts";
 import { mountPublishRoutes } from "./publish.ts";
 import type { TopicLog } from "../nats/topic-log.ts";
@@ -159,6 +160,7 @@ const metricsRoute = createRoute({
       content: { "text/plain; version=0.0.4": { schema: { type: "string" as const } } },
     },
     ...AUTH_PROBLEMS,
+    ...problems({ 503: "Every process's metrics could not be had (HOOKD_PROCESSES: one stuck or stopping)" }),
   },
 });
 
@@ -208,6 +210,31 @@ function consoleDeps(app: Hono, deps: AppDeps, own: NonNullable<AppDeps["console
   };
 }
 
+/** GET /metrics: the gauges that read a part read it at each scrape; every process's metrics with HOOKD_PROCESSES. */
+function mountMetricsRoute(app: ApiApp, deps: AppDeps): void {
+  deps.metrics.readFrom({
+    natsConnected: deps.isNatsConnected,
+    streamsOpen: () => deps.streams.count,
+    streamFeeds: () => deps.streams.feedCount,
+  });
+  defineRoute(app, metricsRoute, async (c) => {
+    let text: string;
+    try {
+      text = await deps.metrics.exposition();
+    } catch (error) {
+      // Part of the sum would read as counters reset (HOOKD_PROCESSES, record 41): a failed scrape is a gap instead.
+      throw new ProblemError({
+        status: 503,
+        kind: "metrics-unavailable",
+        title: "Metrics cannot be read now",
+        detail: `${(error as Error).message}; scrape again`,
+        headers: { "retry-after": "5" },
+      });
+    }
+    return c.body(text, 200, { "content-type": deps.metrics.registry.contentType });
+  });
+}
+
 export function createApp(deps: AppDeps): Hono {
   // A route's own validators (query, path) report through the same 400 as every other validation.
   const app: ApiApp = new OpenAPIHono({
@@ -230,14 +257,7 @@ export function createApp(deps: AppDeps): Hono {
   // The consent header is checked before the token, so a client missing it is told exactly what to send.
   app.use("/unsafe/sub/*", requireUnsafeConsent);
   app.use("*", requireToken(deps.tokens));
-  deps.metrics.readFrom({
-    natsConnected: deps.isNatsConnected,
-    streamsOpen: () => deps.streams.count,
-    streamFeeds: () => deps.streams.feedCount,
-  });
-  defineRoute(app, metricsRoute, async (c) => {
-    return c.body(await deps.metrics.exposition(), 200, { "content-type": deps.metrics.registry.contentType });
-  });
+  mountMetricsRoute(app, deps);
 
   mountDispatchRoutes(app, deps);
   mountVerifyRoutes(app, deps);
