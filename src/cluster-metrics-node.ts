@@ -1,5 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
 import { AggregatorRegistry, type Registry } from "prom-client";
+import { MetricsUnavailableError } from "./metrics.ts";
 
 /**
  * /metrics with HOOKD_PROCESSES above 1 (decision record 41): a scrape reaches whichever process the
@@ -14,7 +15,7 @@ type Message =
   | { type: "hookd:metrics-asked"; id: number }
   | { type: "hookd:metrics-answered"; id: number; text?: string; error?: string }
   | { type: "hookd:registry-asked"; id: number }
-  | { type: "hookd:registry-answered"; id: number; metrics: Metrics };
+  | { type: "hookd:registry-answered"; id: number; metrics?: Metrics; error?: string };
 
 /** A process that has not answered by then is stuck or stopping: the scrape fails rather than show part of the sum. */
 const GATHER_MS = 5_000;
@@ -35,10 +36,8 @@ function sent(to: Worker | NodeJS.Process, message: Message): boolean {
 
 /** In the first process: answers each forked process's ask with every process's metrics added up. */
 export function relayMetrics(): void {
-  const gathering = new Map<
-    number,
-    { answers: Metrics[]; pending: number; done: (answers: Metrics[] | null) => void }
-  >();
+  type Gather = { asked: Set<number>; answers: Metrics[]; done: (answers: Metrics[] | null) => void };
+  const gathering = new Map<number, Gather>();
   let lastGather = 0;
   const gather = () =>
     new Promise<Metrics[] | null>((resolve) => {
@@ -50,28 +49,41 @@ export function relayMetrics(): void {
         gathering.delete(id);
         resolve(answers);
       };
-      gathering.set(id, { answers: [], pending: workers.length, done });
-      if (!workers.every((worker) => sent(worker, { type: "hookd:registry-asked", id }))) done(null);
+      gathering.set(id, { asked: new Set(workers.map((worker) => worker.id)), answers: [], done });
+      if (workers.length === 0 || !workers.every((worker) => sent(worker, { type: "hookd:registry-asked", id }))) {
+        done(null);
+      }
     });
   cluster.on("message", (worker, message: unknown) => {
     if (isMessage(message, "hookd:registry-answered")) {
       const open = gathering.get(message.id);
-      if (!open) return;
+      // Each process counted once, and only one that was asked.
+      if (!open?.asked.delete(worker.id)) return;
+      if (message.metrics === undefined) return open.done(null);
       open.answers.push(message.metrics);
-      if (--open.pending === 0) open.done(open.answers);
+      if (open.asked.size === 0) open.done(open.answers);
     }
-    if (!isMessage(message, "hookd:metrics-asked")) return;
-    void gather().then(async (answers) => {
-      const text = answers === null ? undefined : await AggregatorRegistry.aggregate(answers).metrics();
-      const error = "a hookd process did not give its metrics within 5 s (stuck, or stopping)";
-      sent(worker, { type: "hookd:metrics-answered", id: message.id, ...(text === undefined ? { error } : { text }) });
-    });
+    if (isMessage(message, "hookd:metrics-asked")) void answer(worker, message.id, gather);
   });
+  // A process gone mid-gather will not answer: the gathers it was in end now, not after their 5 s.
+  cluster.on("exit", (worker) => {
+    for (const open of gathering.values()) if (open.asked.has(worker.id)) open.done(null);
+  });
+}
+
+async function answer(worker: Worker, id: number, gather: () => Promise<Metrics[] | null>): Promise<void> {
+  try {
+    const answers = await gather();
+    if (answers === null) throw new Error("a hookd process did not give its metrics within 5 s (stuck, or stopping)");
+    sent(worker, { type: "hookd:metrics-answered", id, text: await AggregatorRegistry.aggregate(answers).metrics() });
+  } catch (error) {
+    sent(worker, { type: "hookd:metrics-answered", id, error: (error as Error).message });
+  }
 }
 
 /**
  * In a forked process: gives the first one `registry` when asked, and returns what /metrics serves:
- * every process's metrics added up, or a rejection naming why they could not be had.
+ * every process's metrics added up, or a MetricsUnavailableError naming why they could not be had.
  */
 export function metricsOfEveryProcess(registry: Registry): () => Promise<string> {
   const waiting = new Map<number, (answer: { text?: string; error?: string }) => void>();
@@ -79,9 +91,10 @@ export function metricsOfEveryProcess(registry: Registry): () => Promise<string>
   process.on("message", (message: unknown) => {
     if (isMessage(message, "hookd:metrics-answered")) waiting.get(message.id)?.(message);
     if (!isMessage(message, "hookd:registry-asked")) return;
-    void registry.getMetricsAsJSON().then((metrics) => {
-      sent(process, { type: "hookd:registry-answered", id: message.id, metrics });
-    });
+    void registry.getMetricsAsJSON().then(
+      (metrics) => sent(process, { type: "hookd:registry-answered", id: message.id, metrics }),
+      (error: Error) => sent(process, { type: "hookd:registry-answered", id: message.id, error: error.message }),
+    );
   });
   return () =>
     new Promise<string>((resolve, reject) => {
@@ -90,7 +103,7 @@ export function metricsOfEveryProcess(registry: Registry): () => Promise<string>
       const settle = (answer: { text?: string; error?: string }) => {
         clearTimeout(timer);
         waiting.delete(id);
-        if (answer.text === undefined) reject(new Error(answer.error));
+        if (answer.text === undefined) reject(new MetricsUnavailableError(answer.error));
         else resolve(answer.text);
       };
       waiting.set(id, settle);

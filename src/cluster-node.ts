@@ -75,6 +75,7 @@ export function superviseProcesses(
     // A process that could not be made (too many processes or open files) has no exit to wait for.
     worker.on("error", (error) => {
       if (worker.process.pid === undefined) end(worker, `could not start (${error.message})`, 1);
+      else console.error(`hookd process ${worker.process.pid}: ${error.message}`);
     });
   }
 }

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
+/** Every process's metrics could not be had (HOOKD_PROCESSES): /metrics answers 503 rather than part of the sum. */
+export class MetricsUnavailableError extends Error {}
+
 /** What some gauges read at each scrape, from parts made after the metrics (the NATS link, the topic streams). */
 export type MetricReadings = { natsConnected: () => boolean; streamsOpen: () => number; streamFeeds: () => number };
 

@@ -3,7 +3,7 @@ import type { Hono, MiddlewareHandler } from "hono";
 import type { TokenChecker } from "../domain/token-check.ts";
 import type { NetworkPolicy } from "../delivery/network-policy.ts";
 import type { Logger } from "../log.ts";
-import type { HookdMetrics } from "../metrics.ts";
+import { type HookdMetrics, MetricsUnavailableError } from "../metrics.ts";
 import type { DeliveryStore } from "../nats/delivery-store.ts";
 import type { DeliveryCommands } from "../runtime/delivery-commands.ts";
 import { requireToken } from "./auth.ts";
@@ -222,12 +222,14 @@ function mountMetricsRoute(app: ApiApp, deps: AppDeps): void {
     try {
       text = await deps.metrics.exposition();
     } catch (error) {
+      if (!(error instanceof MetricsUnavailableError)) throw error;
       // Part of the sum would read as counters reset (HOOKD_PROCESSES, record 41): a failed scrape is a gap instead.
+      deps.log.warn({ err: error }, "a scrape of /metrics could not have every process's metrics");
       throw new ProblemError({
         status: 503,
         kind: "metrics-unavailable",
         title: "Metrics cannot be read now",
-        detail: `${(error as Error).message}; scrape again`,
+        detail: `${error.message}; scrape again`,
         headers: { "retry-after": "5" },
       });
     }
