@@ -34,24 +34,28 @@ export function configOrExit(env: Record<string, string | undefined>, exit: (cod
 }
 
 /**
- * Starts hookd in this process. `oneProcess` names a runtime that cannot run HOOKD_PROCESSES above 1
- * (it has no cluster to share the port), which is then refused rather than run as one process.
+ * How this process stands among hookd's processes (HOOKD_PROCESSES): `oneProcessRuntime` names a
+ * runtime that cannot run more than one (it has no cluster to share the port), which is then refused
+ * rather than run as one process; `process` numbers a process the first one forked, on its log lines.
  */
+export type ProcessPlace = { oneProcessRuntime?: string; process?: number };
+
+/** Starts hookd in this process. */
 export async function boot(
   env: Record<string, string | undefined>,
   exit: (code: number) => never,
   options: StartOptions = {},
-  oneProcess?: { runtime: string },
+  place: ProcessPlace = {},
 ): Promise<{ config: Config; log: Logger; hookd: Hookd }> {
   const config = configOrExit(env, exit);
-  if (oneProcess && config.HOOKD_PROCESSES > 1) {
+  if (place.oneProcessRuntime && config.HOOKD_PROCESSES > 1) {
     console.error(
-      `HOOKD_PROCESSES=${config.HOOKD_PROCESSES}: ${oneProcess.runtime} runs hookd as one process; ` +
+      `HOOKD_PROCESSES=${config.HOOKD_PROCESSES}: ${place.oneProcessRuntime} runs hookd as one process; ` +
         "run it under Node for several, or start more instances (each on its own port)",
     );
     return exit(2);
   }
-  const log = createLogger(config.HOOKD_LOG_LEVEL);
+  const log = createLogger(config.HOOKD_LOG_LEVEL, undefined, place.process ? { process: place.process } : {});
   try {
     return { config, log, hookd: await startHookd(config, log, options) };
   } catch (error) {

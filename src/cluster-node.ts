@@ -14,6 +14,9 @@ const FORKED = "HOOKD_FORKED_PROCESS";
 /** True in a process hookd's first process forked. */
 export const isForkedProcess = (): boolean => cluster.isWorker && process.env[FORKED] !== undefined;
 
+/** A forked process's number (1 to HOOKD_PROCESSES), which its log lines carry; undefined in any other. */
+export const forkedNumber = (): number | undefined => (isForkedProcess() ? Number(process.env[FORKED]) : undefined);
+
 /** True when something other than hookd runs this process as a cluster worker: it cannot fork processes of its own. */
 export const isOtherLaunchersWorker = (): boolean => cluster.isWorker && !isForkedProcess();
 

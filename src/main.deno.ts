@@ -6,7 +6,7 @@ import { stopWhenNpmExits } from "./npm-parent.ts";
 
 const exit = (code: number) => Deno.exit(code);
 const env = Deno.env.toObject();
-const started = await boot(env, exit, { upgradeWebSocket }, { runtime: "Deno" });
+const started = await boot(env, exit, { upgradeWebSocket }, { oneProcessRuntime: "Deno" });
 const { config, log, hookd } = started;
 
 function listen(): Deno.HttpServer {

@@ -2,6 +2,7 @@ import { collectDefaultMetrics } from "prom-client";
 import { announce, boot, configOrExit, failedToListen } from "./boot.ts";
 import type { Config } from "./config.ts";
 import {
+  forkedNumber,
   isForkedProcess,
   isOtherLaunchersWorker,
   stopWhenFirstProcessExits,
@@ -43,7 +44,7 @@ async function serveHere(): Promise<void> {
     metrics,
     upgradeWebSocket: nodeUpgradeWebSocket,
     openNativeStream: nodeOpenNativeStream,
-  });
+  }, { process: forkedNumber() });
   const { config, log, hookd } = started;
 
   const server = serveOnNode(

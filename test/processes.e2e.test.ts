@@ -113,6 +113,9 @@ describe("HOOKD_PROCESSES=2", () => {
     async () => {
       const hookd = await startProcesses(2);
       expect(forkedPids(hookd)).toHaveLength(2);
+      // Each process's lines say which one wrote them.
+      const listening = hookd.output().split("\n").filter((line) => line.includes('"msg":"hookd is listening"'));
+      expect(listening.map((line) => JSON.parse(line).process).sort()).toEqual([1, 2]);
       const target = encodeURIComponent(`${receiver.url}/processes`);
       const sent = 20;
       for (let i = 0; i < sent; i++) {
