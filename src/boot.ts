@@ -47,14 +47,15 @@ export async function boot(
   options: StartOptions = {},
   place: ProcessPlace = {},
 ): Promise<{ config: Config; log: Logger; hookd: Hookd }> {
-  const config = configOrExit(env, exit);
-  if (place.oneProcessRuntime && config.HOOKD_PROCESSES > 1) {
+  // Before the configuration's own checks: what they say of several processes does not apply here.
+  if (place.oneProcessRuntime && Number(env.HOOKD_PROCESSES) > 1) {
     console.error(
-      `HOOKD_PROCESSES=${config.HOOKD_PROCESSES}: ${place.oneProcessRuntime} runs hookd as one process; ` +
+      `HOOKD_PROCESSES=${env.HOOKD_PROCESSES}: ${place.oneProcessRuntime} runs hookd as one process; ` +
         "run it under Node for several, or start more instances (each on its own port)",
     );
     return exit(2);
   }
+  const config = configOrExit(env, exit);
   const log = createLogger(config.HOOKD_LOG_LEVEL, undefined, place.process ? { process: place.process } : {});
   try {
     return { config, log, hookd: await startHookd(config, log, options) };
