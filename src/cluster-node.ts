@@ -55,13 +55,16 @@ export function superviseProcesses(
   };
   // Counted here, once each: Node drops a worker from cluster.workers only once both its exit and its disconnect are seen.
   const ended = new Set<number>();
+  // The number its log lines carry (forkedNumber), beside its pid.
+  const numbers = new Map<number, number>();
+  const named = (worker: Worker) => `hookd process ${numbers.get(worker.id)} (pid ${worker.process.pid ?? "none"})`;
   const end = (worker: Worker, how: string, failure: number | null) => {
     if (ended.has(worker.id)) return;
     ended.add(worker.id);
     // Kept for a first process that ends on its own (its port closed) before the last exit is seen.
     if (failure !== null) process.exitCode = Math.max(Number(process.exitCode ?? 0), failure);
     if (!stopping) {
-      console.error(`hookd process ${worker.process.pid ?? "(not started)"} ${how}; stopping the other processes`);
+      console.error(`${named(worker)} ${how}; stopping the other processes`);
       stopAll();
     }
     if (ended.size === count) exit(Number(process.exitCode ?? 0));
@@ -75,10 +78,11 @@ export function superviseProcesses(
   stopWhenParentExits(stopAll);
   for (let index = 0; index < count; index++) {
     const worker = cluster.fork(forkedEnv(instanceId, index));
+    numbers.set(worker.id, index + 1);
     // A process that could not be made (too many processes or open files) has no exit to wait for.
     worker.on("error", (error) => {
       if (worker.process.pid === undefined) end(worker, `could not start (${error.message})`, 1);
-      else console.error(`hookd process ${worker.process.pid}: ${error.message}`);
+      else console.error(`${named(worker)}: ${error.message}`);
     });
   }
 }
