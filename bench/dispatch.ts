@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
-import { type Child, freePort, startNats } from "../test/support/processes.ts";
+import { type Child, forkedPids, freePort, startNats, untilListening } from "../test/support/processes.ts";
 import { fmt, percentile, sleep } from "./support/figures.ts";
 import {
   benchTokens as tokens,
@@ -178,12 +178,8 @@ async function ingestOnProcesses(path: string, headers: Record<string, string>, 
   const hookd = await startHookd(ownNats.url, { HOOKD_WORKERS: "off", HOOKD_PROCESSES: "2" });
   try {
     // wrk's connections stay where they land: every process must listen before it connects.
-    for (const giveUpAt = Date.now() + 30_000; hookd.output().split("hookd is listening").length < 3; await sleep(50)) {
-      if (Date.now() > giveUpAt) throw new Error("the second hookd process was not listening after 30 s");
-    }
-    const forked = spawnSync("pgrep", ["-P", String(hookd.child.pid), "-f", "serve.mjs"], { encoding: "utf8" }).stdout
-      .split("\n").filter(Boolean).map(Number);
-    const pids: Record<string, number> = Object.fromEntries(forked.map((pid, i) => [`hookd ${i + 1}`, pid]));
+    await untilListening(hookd, 2);
+    const pids: Record<string, number> = Object.fromEntries(forkedPids(hookd).map((pid, i) => [`hookd ${i + 1}`, pid]));
     const cost = await phaseCost<Awaited<ReturnType<typeof loadTest>>, string>(
       { ...pids, "nats-server": ownNats.pid },
       monitorPort,

@@ -74,7 +74,9 @@ export function relayMetrics(): void {
 async function answer(worker: Worker, id: number, gather: () => Promise<Metrics[] | null>): Promise<void> {
   try {
     const answers = await gather();
-    if (answers === null) throw new Error("a hookd process did not give its metrics within 5 s (stuck, or stopping)");
+    if (answers === null) {
+      throw new Error(`a hookd process did not give its metrics within ${GATHER_MS / 1000} s (stuck, or stopping)`);
+    }
     sent(worker, { type: "hookd:metrics-answered", id, text: await AggregatorRegistry.aggregate(answers).metrics() });
   } catch (error) {
     sent(worker, { type: "hookd:metrics-answered", id, error: (error as Error).message });

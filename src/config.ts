@@ -51,6 +51,8 @@ const commaList = (problem: (item: string) => string | null) =>
 const emptyAsUndefined = (value: unknown) => (value === "" ? undefined : value);
 const optionalText = z.preprocess(emptyAsUndefined, z.string().optional());
 
+const MAX_INSTANCE_ID = 100;
+
 export const ConfigSchema = z.object({
   HOOKD_PORT: integer(8080, 0, 65_535),
   HOOKD_HOST: z.string().default("127.0.0.1"),
@@ -115,7 +117,7 @@ export const ConfigSchema = z.object({
   HOOKD_FAILURE_THRESHOLD: integer(50, 1, 100_000),
   HOOKD_CONFIG: z.preprocess(emptyAsUndefined, z.string().optional()),
   HOOKD_MAX_BACKLOG: integer(1_000_000, 1_000, 100_000_000),
-  HOOKD_INSTANCE_ID: z.preprocess(emptyAsUndefined, z.string().max(100).optional()),
+  HOOKD_INSTANCE_ID: z.preprocess(emptyAsUndefined, z.string().max(MAX_INSTANCE_ID).optional()),
   HOOKD_WORKERS: z.enum(["on", "off"]).default("on"),
   // hookd processes sharing the port, each an instance of its own (Node's cluster, src/cluster-node.ts).
   HOOKD_PROCESSES: integer(1, 1, 64),
@@ -147,12 +149,12 @@ export const ConfigSchema = z.object({
     ctx.addIssue({ code: "custom", path: [variable], message });
   }
   // Each process is named <id>-<n> (src/cluster-node.ts), within the same 100 characters.
-  const suffix = `-${config.HOOKD_PROCESSES}`.length;
-  if (config.HOOKD_PROCESSES > 1 && (config.HOOKD_INSTANCE_ID?.length ?? 0) > 100 - suffix) {
+  const most = MAX_INSTANCE_ID - `-${config.HOOKD_PROCESSES}`.length;
+  if (config.HOOKD_PROCESSES > 1 && (config.HOOKD_INSTANCE_ID?.length ?? 0) > most) {
     ctx.addIssue({
       code: "custom",
       path: ["HOOKD_INSTANCE_ID"],
-      message: `must be at most ${100 - suffix} characters with HOOKD_PROCESSES=${config.HOOKD_PROCESSES}, ` +
+      message: `must be at most ${most} characters with HOOKD_PROCESSES=${config.HOOKD_PROCESSES}, ` +
         `which numbers it per process (-1 to -${config.HOOKD_PROCESSES})`,
     });
   }

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, type GaugeConfiguration, Histogram, Registry } from "prom-client";
 
 /** Every process's metrics could not be had (HOOKD_PROCESSES): /metrics answers 503 rather than part of the sum. */
 export class MetricsUnavailableError extends Error {}
@@ -27,6 +27,21 @@ export class HookdMetrics {
 
   exposeWith(exposition: () => Promise<string>): void {
     this.#exposition = exposition;
+  }
+
+  /** A gauge set from `read` at each scrape, once `readFrom` has said what to read. */
+  #reading(
+    config: Omit<GaugeConfiguration<string>, "registers" | "collect">,
+    read: (readings: MetricReadings) => number,
+  ) {
+    const gauge: Gauge = new Gauge({
+      ...config,
+      registers: [this.registry],
+      collect: () => {
+        if (this.#readings) gauge.set(read(this.#readings));
+      },
+    });
+    return gauge;
   }
 
   readonly accepted = new Counter({
@@ -86,31 +101,19 @@ export class HookdMetrics {
     aggregator: "max",
     registers: [this.registry],
   });
-  readonly natsConnected: Gauge = new Gauge({
+  readonly natsConnected = this.#reading({
     name: "hookd_nats_connected",
     help: "1 while the NATS connection is up (of every process's, when HOOKD_PROCESSES runs several)",
     aggregator: "min",
-    registers: [this.registry],
-    collect: () => {
-      if (this.#readings) this.natsConnected.set(this.#readings.natsConnected() ? 1 : 0);
-    },
-  });
-  readonly streamsOpen: Gauge = new Gauge({
+  }, (readings) => (readings.natsConnected() ? 1 : 0));
+  readonly streamsOpen = this.#reading({
     name: "hookd_streams_open",
     help: "Topic streams (SSE, WebSocket, /stream) this instance serves right now",
-    registers: [this.registry],
-    collect: () => {
-      if (this.#readings) this.streamsOpen.set(this.#readings.streamsOpen());
-    },
-  });
-  readonly streamFeeds: Gauge = new Gauge({
+  }, (readings) => readings.streamsOpen());
+  readonly streamFeeds = this.#reading({
     name: "hookd_stream_feeds",
     help: "Live feeds (one NATS consumer each, shared by the listeners of one topic filter) this instance holds",
-    registers: [this.registry],
-    collect: () => {
-      if (this.#readings) this.streamFeeds.set(this.#readings.streamFeeds());
-    },
-  });
+  }, (readings) => readings.streamFeeds());
   readonly processes: Gauge = new Gauge({
     name: "hookd_processes",
     help: "hookd processes whose metrics this scrape adds up (HOOKD_PROCESSES; 1 when hookd runs one)",

@@ -5,7 +5,14 @@ import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { adminToken, TEST_KEY } from "./support/hookd.ts";
 import { killAll, untilNoneNaming } from "./support/leftovers.ts";
-import { type HookdProcess, type NatsProcess, spawnHookd, startNats } from "./support/processes.ts";
+import {
+  forkedPids,
+  type HookdProcess,
+  type NatsProcess,
+  spawnHookd,
+  startNats,
+  untilListening,
+} from "./support/processes.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
 
 /**
@@ -54,20 +61,6 @@ async function startProcesses(count: number): Promise<HookdProcess> {
   // would be stopped by a signal's default action rather than by hookd.
   await untilListening(hookd, count);
   return hookd;
-}
-
-async function untilListening(hookd: HookdProcess, count: number): Promise<void> {
-  const listening = () => hookd.output().split("\n").filter((line) => line.includes('"msg":"hookd is listening"'));
-  for (const giveUpAt = Date.now() + 30_000; listening().length < count;) {
-    if (Date.now() > giveUpAt) throw new Error(`${listening().length} of ${count} processes listening after 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** The hookd processes hookd's first process forked (tsx, which runs the sources, has a helper process of its own). */
-function forkedPids(hookd: HookdProcess): number[] {
-  const found = spawnSync("pgrep", ["-P", String(hookd.child.pid), "-f", "main.node.ts"], { encoding: "utf8" }).stdout;
-  return found.split("\n").filter(Boolean).map(Number);
 }
 
 /** A request on a connection of its own (closed after), so the cluster hands each to a process in turn. */
@@ -183,24 +176,20 @@ describe("HOOKD_PROCESSES=2", () => {
     expect(stops).toHaveLength(2);
   });
 
-  it("one process stopped on purpose stops the others, and hookd exits 0", { timeout: 60_000 }, async () => {
+  it.each(
+    [
+      { how: "stopped on purpose", signal: "SIGTERM", code: 0, says: "stopped" },
+      { how: "killed", signal: "SIGKILL", code: 1, says: "ended \\(SIGKILL\\)" },
+    ] as const,
+  )("one process $how stops the others, and hookd exits $code saying which", {
+    timeout: 60_000,
+  }, async ({ signal, code, says }) => {
     const hookd = await startProcesses(2);
     const pids = forkedPids(hookd);
-    process.kill(pids[1]!, "SIGTERM");
-    expect(await exitOf(hookd)).toBe(0);
+    process.kill(pids[0]!, signal);
+    expect(await exitOf(hookd)).toBe(code);
     expect(hookd.output()).toMatch(
-      new RegExp(`hookd process [12] \\(pid ${pids[1]}\\) stopped; stopping the other processes`),
-    );
-    await expectAllGone(hookd, pids);
-  });
-
-  it("one process killed stops the others, and hookd exits 1 saying which ended", { timeout: 60_000 }, async () => {
-    const hookd = await startProcesses(2);
-    const pids = forkedPids(hookd);
-    process.kill(pids[0]!, "SIGKILL");
-    expect(await exitOf(hookd)).toBe(1);
-    expect(hookd.output()).toMatch(
-      new RegExp(`hookd process [12] \\(pid ${pids[0]}\\) ended \\(SIGKILL\\); stopping the other processes`),
+      new RegExp(`hookd process [12] \\(pid ${pids[0]}\\) ${says}; stopping the other processes`),
     );
     await expectAllGone(hookd, pids);
   });

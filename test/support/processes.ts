@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { type AddressInfo, createServer } from "node:net";
@@ -236,4 +236,26 @@ export async function spawnHookd(options: HookdProcessOptions): Promise<HookdPro
   });
   const { ready: url, ...child } = started;
   return { ...child, url, dataDir, problems };
+}
+
+/**
+ * Once `count` of a hookd's processes say they listen (HOOKD_PROCESSES: each says so); throws after
+ * 30 s. A connection reaches only a process that listens, and stays with it.
+ */
+export async function untilListening(hookd: HookdProcess, count: number): Promise<void> {
+  const listening = () => hookd.output().split("\n").filter((line) => line.includes('"msg":"hookd is listening"'));
+  for (const giveUpAt = Date.now() + 30_000; listening().length < count;) {
+    if (Date.now() > giveUpAt) {
+      throw new Error(`${listening().length} of ${count} hookd processes listening after 30 s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The hookd processes hookd's first process forked, from its bundle or its sources (not tsx's helper process). */
+export function forkedPids(hookd: HookdProcess): number[] {
+  const found = spawnSync("pgrep", ["-P", String(hookd.child.pid), "-f", "serve\\.mjs|main\\.node\\.ts"], {
+    encoding: "utf8",
+  }).stdout;
+  return found.split("\n").filter(Boolean).map(Number);
 }
