@@ -100,10 +100,15 @@ function listenFailure(config: Config, error: unknown): string {
   }
 }
 
+/**
+ * The lines an operator reads once hookd listens. The admin token and the signing secret are the same in
+ * every process of HOOKD_PROCESSES, so only process 1 prints them (and a hookd of one process, of course).
+ */
 export function announce(
   started: { config: Config; log: Logger; hookd: Hookd },
   address: { host: string; port: number },
   runtime: string,
+  place: ProcessPlace = {},
 ): void {
   const { config, log, hookd } = started;
   const host = address.host.includes(":") ? `[${address.host}]` : address.host;
@@ -111,6 +116,7 @@ export function announce(
     { url: config.HOOKD_PUBLIC_URL ?? `http://${host}:${address.port}`, nats: hookd.natsUrl, runtime },
     "hookd is listening",
   );
+  if ((place.process ?? 1) !== 1) return;
   if (hookd.generatedAdminToken) {
     log.info(
       { admin_token: hookd.generatedAdminToken, key_file: `${config.HOOKD_DATA_DIR}/hookd.key` },

@@ -40,18 +40,19 @@ async function serveHere(): Promise<void> {
   collectDefaultMetrics({ register: metrics.registry });
   // A scrape reaches whichever process the cluster hands its connection to: each answers for all of them.
   if (isForkedProcess()) metrics.exposeWith(metricsOfEveryProcess(metrics.registry));
+  const place = { process: forkedNumber() };
   const started = await boot(process.env, exit, {
     metrics,
     upgradeWebSocket: nodeUpgradeWebSocket,
     openNativeStream: nodeOpenNativeStream,
-  }, { process: forkedNumber() });
+  }, place);
   const { config, log, hookd } = started;
 
   const server = serveOnNode(
     hookd.app,
     { port: config.HOOKD_PORT, hostname: config.HOOKD_HOST },
     // Which code runs shows on the first line an operator reads: the bundle, or the sources (tsx) when it is stale.
-    (info) => announce(started, { host: info.address, port: info.port }, `node ${process.version} (${CODE})`),
+    (info) => announce(started, { host: info.address, port: info.port }, `node ${process.version} (${CODE})`, place),
   );
   // A port that is taken (or not ours to use) ends the start: everything started so far is stopped.
   server.once("error", (error) => void failedToListen(started, error, exit));

@@ -126,6 +126,9 @@ describe("HOOKD_PROCESSES=2", () => {
         expect(figure(metrics.text, 'hookd_deliveries_accepted_total{source="dispatch"}')).toBe(sent);
         expect(figure(metrics.text, "hookd_nats_connected")).toBe(1);
       }
+      // The signing secret is the same in both (agreed on through NATS): said once, by process 1.
+      const secretLines = hookd.output().split("\n").filter((line) => line.includes('"signing_secret":'));
+      expect(secretLines.map((line) => JSON.parse(line).process)).toEqual([1]);
     },
   );
 
