@@ -102,7 +102,7 @@ function listenFailure(config: Config, error: unknown): string {
 
 /**
  * The lines an operator reads once hookd listens. The admin token and the signing secret are the same in
- * every process of HOOKD_PROCESSES, so only process 1 prints them (and a hookd of one process, of course).
+ * every process of HOOKD_PROCESSES, so process 1 alone prints them (as does a hookd of one process).
  */
 export function announce(
   started: { config: Config; log: Logger; hookd: Hookd },
@@ -116,7 +116,7 @@ export function announce(
     { url: config.HOOKD_PUBLIC_URL ?? `http://${host}:${address.port}`, nats: hookd.natsUrl, runtime },
     "hookd is listening",
   );
-  if ((place.process ?? 1) !== 1) return;
+  if (place.process !== undefined && place.process !== 1) return;
   if (hookd.generatedAdminToken) {
     log.info(
       { admin_token: hookd.generatedAdminToken, key_file: `${config.HOOKD_DATA_DIR}/hookd.key` },

@@ -43,11 +43,18 @@ afterEach(async () => {
   }
 });
 
-async function startProcesses(count: number): Promise<HookdProcess> {
+/**
+ * `key: false` leaves HOOKD_KEY unset, so hookd makes a token key and prints the admin token; the secrets
+ * it seals then open only under that key, so such a hookd needs a NATS (`natsUrl`) of its own.
+ */
+async function startProcesses(
+  count: number,
+  { key = true, natsUrl = nats.url }: { key?: boolean; natsUrl?: string } = {},
+): Promise<HookdProcess> {
   const hookd = await spawnHookd({
     env: {
-      NATS_URL: nats.url,
-      HOOKD_KEY: TEST_KEY,
+      NATS_URL: natsUrl,
+      ...(key ? { HOOKD_KEY: TEST_KEY } : {}),
       HOOKD_PORT: "0",
       HOOKD_ALLOWED_NETWORKS: "127.0.0.0/8",
       HOOKD_PROCESSES: String(count),
@@ -161,11 +168,19 @@ describe("HOOKD_PROCESSES=2", () => {
   });
 
   it("a signal to hookd stops every process, and it exits 0", { timeout: 60_000 }, async () => {
-    const hookd = await startProcesses(2);
-    const pids = forkedPids(hookd);
-    process.kill(hookd.child.pid!, "SIGTERM");
-    expect(await exitOf(hookd)).toBe(0);
-    await expectAllGone(hookd, pids);
+    const ownNats = await startNats();
+    try {
+      const hookd = await startProcesses(2, { key: false, natsUrl: ownNats.url });
+      const pids = forkedPids(hookd);
+      process.kill(hookd.child.pid!, "SIGTERM");
+      expect(await exitOf(hookd)).toBe(0);
+      // Its own token key, made once before the fork: one admin token, said once, by process 1.
+      const tokenLines = hookd.output().split("\n").filter((line) => line.includes('"admin_token":'));
+      expect(tokenLines.map((line) => JSON.parse(line).process)).toEqual([1]);
+      await expectAllGone(hookd, pids);
+    } finally {
+      await ownNats.stop();
+    }
   });
 
   it("the first process killed outright: each process stops itself as on a signal", { timeout: 60_000 }, async () => {
