@@ -7,7 +7,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import { capturedLog } from "./support/captured-log.ts";
 import type { Responder } from "./support/receiver.ts";
-import { api, eventually, startTestHookd, waitForListed } from "./support/hookd.ts";
+import { api, eventually, startTestHookd, waitForListed, waitForState } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 import { createLayout } from "../src/nats/layout.ts";
 
@@ -416,6 +416,31 @@ describe("subscriptions and fan-out", () => {
     expect(all.data).toHaveLength(failing + 1);
     expect(all.data[0]).toMatchObject({ delivery_id: delivered, outcome: "succeeded" });
     expect(all.data.slice(1).every((a: { outcome: string }) => a.outcome === "failed")).toBe(true);
+  });
+
+  it("keeps a delivery's earlier attempts in the list once it is retried by hand, with the new one above them", async () => {
+    const r = await receiver((_request, index) => (index < 2 ? { status: 503, body: "busy" } : { status: 200 }));
+    const { json } = await subscribe({ topic: "attempted/retried", url: r.url, retry_schedule: "50ms" });
+    await publish("attempted/retried", '{"retry":"me"}');
+    const id = String((await r.waitFor(2)).at(-1)!.headers["webhook-id"]);
+    await waitForState(suite.hookd.url, id, "failed");
+    const retried = await api(suite.hookd.url, `/api/v1/deliveries/${id}/retry`, { method: "POST" });
+    expect(retried.status).toBe(202);
+    await waitForState(suite.hookd.url, id, "delivered");
+    const attempts = await eventually(
+      async () => {
+        const page = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts`)).json();
+        return page.data.length === 3 ? page.data : undefined;
+      },
+      10_000,
+      "three recorded attempts",
+    );
+    expect(
+      attempts.map((
+        a: { delivery_id: string; attempt: number; outcome: string },
+      ) => [a.delivery_id, a.attempt, a.outcome]),
+    )
+      .toEqual([[id, 3, "succeeded"], [id, 2, "failed"], [id, 1, "failed"]]);
   });
 
   it("leaves out a delivery whose journal it cannot read (a newer hookd's event), lists the others and says which", async () => {
