@@ -40,6 +40,19 @@ async function publish(topic: string, body: string, headers: Record<string, stri
 
 const quiet = (ms = 400) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A subscription's attempt list (`query` after the path), once it holds `count` attempts. */
+function attemptsOnce(subscriptionId: string, count: number, query = ""): Promise<any[]> {
+  return eventually(
+    async () => {
+      const page = await (await api(suite.hookd.url, `/api/v1/subscriptions/${subscriptionId}/attempts${query}`))
+        .json();
+      return page.data.length === count ? page.data : undefined;
+    },
+    10_000,
+    `${count} attempts for ${query || "no limit"}`,
+  );
+}
+
 describe("subscriptions and fan-out", () => {
   it("one event reaches three subscriptions as three signed deliveries", async () => {
     const subscribers = await Promise.all([receiver(), receiver(), receiver()]);
@@ -349,14 +362,7 @@ describe("subscriptions and fan-out", () => {
     const { json } = await subscribe({ topic: "attempted", url: r.url, retry_schedule: "50ms" });
     await publish("attempted", '{"x":1}');
     await r.waitFor(2);
-    const attempts = await eventually(
-      async () => {
-        const page = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts`)).json();
-        return page.data.length === 2 ? page.data : undefined;
-      },
-      10_000,
-      "two recorded attempts",
-    );
+    const attempts = await attemptsOnce(json.id, 2);
     expect(attempts.map((a: { outcome: string; attempt: number }) => [a.attempt, a.outcome])).toEqual([
       [2, "succeeded"],
       [1, "failed"],
@@ -381,15 +387,7 @@ describe("subscriptions and fan-out", () => {
       deliveryIds.push(String(requests.at(-1)!.headers["webhook-id"]));
     }
     const [a, b, c, d] = deliveryIds;
-    const attemptsOf = async (query: string, count: number) =>
-      await eventually(
-        async () => {
-          const page = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts${query}`)).json();
-          return page.data.length === count ? page.data : undefined;
-        },
-        10_000,
-        `${count} attempts for ${query || "no limit"}`,
-      );
+    const attemptsOf = (query: string, count: number) => attemptsOnce(json.id, count, query);
     const shown = (attempts: { delivery_id: string; attempt: number }[]) =>
       attempts.map((attempt) => [attempt.delivery_id, attempt.attempt]);
     expect(shown(await attemptsOf("", 6))).toEqual([[d, 1], [c, 1], [b, 2], [b, 1], [a, 2], [a, 1]]);
@@ -427,14 +425,7 @@ describe("subscriptions and fan-out", () => {
     const retried = await api(suite.hookd.url, `/api/v1/deliveries/${id}/retry`, { method: "POST" });
     expect(retried.status).toBe(202);
     await waitForState(suite.hookd.url, id, "delivered");
-    const attempts = await eventually(
-      async () => {
-        const page = await (await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/attempts`)).json();
-        return page.data.length === 3 ? page.data : undefined;
-      },
-      10_000,
-      "three recorded attempts",
-    );
+    const attempts = await attemptsOnce(json.id, 3);
     expect(
       attempts.map((
         a: { delivery_id: string; attempt: number; outcome: string },
