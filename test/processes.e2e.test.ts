@@ -167,7 +167,9 @@ describe("HOOKD_PROCESSES=2", () => {
     expect(figure(metrics.text, "hookd_processes")).toBe(2);
   });
 
-  it("a signal to hookd stops every process, and it exits 0", { timeout: 60_000 }, async () => {
+  it("a signal to hookd stops every process, and it exits 0; a made token key's admin token is said once", {
+    timeout: 60_000,
+  }, async () => {
     const ownNats = await startNats();
     try {
       const hookd = await startProcesses(2, { key: false, natsUrl: ownNats.url });
