@@ -8,6 +8,8 @@ import { killAll, untilNoneNaming } from "./support/leftovers.ts";
 import {
   forkedPids,
   type HookdProcess,
+  linesWith,
+  LISTENING_LINE,
   type NatsProcess,
   spawnHookd,
   startNats,
@@ -70,6 +72,10 @@ async function startProcesses(
   return hookd;
 }
 
+/** The number of each process whose log lines hold `text`, one per line. */
+const processesSaying = (hookd: HookdProcess, text: string): number[] =>
+  linesWith(hookd, text).map((line) => JSON.parse(line).process);
+
 /** A request on a connection of its own (closed after), so the cluster hands each to a process in turn. */
 async function onItsOwn(url: string, method: "GET" | "POST", body?: string, signal?: AbortSignal) {
   const response = await request(url, {
@@ -114,8 +120,7 @@ describe("HOOKD_PROCESSES=2", () => {
       const hookd = await startProcesses(2);
       expect(forkedPids(hookd)).toHaveLength(2);
       // Each process's lines say which one wrote them.
-      const listening = hookd.output().split("\n").filter((line) => line.includes('"msg":"hookd is listening"'));
-      expect(listening.map((line) => JSON.parse(line).process).sort()).toEqual([1, 2]);
+      expect(processesSaying(hookd, LISTENING_LINE).sort()).toEqual([1, 2]);
       const target = encodeURIComponent(`${receiver.url}/processes`);
       const sent = 20;
       for (let i = 0; i < sent; i++) {
@@ -134,8 +139,7 @@ describe("HOOKD_PROCESSES=2", () => {
         expect(figure(metrics.text, "hookd_nats_connected")).toBe(1);
       }
       // The signing secret is the same in both (agreed on through NATS): said once, by process 1.
-      const secretLines = hookd.output().split("\n").filter((line) => line.includes('"signing_secret":'));
-      expect(secretLines.map((line) => JSON.parse(line).process)).toEqual([1]);
+      expect(processesSaying(hookd, '"signing_secret":')).toEqual([1]);
     },
   );
 
@@ -177,8 +181,7 @@ describe("HOOKD_PROCESSES=2", () => {
       process.kill(hookd.child.pid!, "SIGTERM");
       expect(await exitOf(hookd)).toBe(0);
       // Its own token key, made once before the fork: one admin token, said once, by process 1.
-      const tokenLines = hookd.output().split("\n").filter((line) => line.includes('"admin_token":'));
-      expect(tokenLines.map((line) => JSON.parse(line).process)).toEqual([1]);
+      expect(processesSaying(hookd, '"admin_token":')).toEqual([1]);
       await expectAllGone(hookd, pids);
     } finally {
       await ownNats.stop();
@@ -190,10 +193,7 @@ describe("HOOKD_PROCESSES=2", () => {
     const pids = forkedPids(hookd);
     process.kill(hookd.child.pid!, "SIGKILL");
     await expectAllGone(hookd, pids);
-    const stops = hookd.output().split("\n").filter((line) =>
-      line.includes('"reason":"the first hookd process has exited"')
-    );
-    expect(stops).toHaveLength(2);
+    expect(linesWith(hookd, '"reason":"the first hookd process has exited"')).toHaveLength(2);
   });
 
   it.each(

@@ -238,12 +238,20 @@ export async function spawnHookd(options: HookdProcessOptions): Promise<HookdPro
   return { ...child, url, dataDir, problems };
 }
 
+/** The lines of a hookd's output (its log, as far as output() keeps it) that hold `text`. */
+export function linesWith(hookd: HookdProcess, text: string): string[] {
+  return hookd.output().split("\n").filter((line) => line.includes(text));
+}
+
+/** The line every hookd process logs once it listens (boot.ts, announce). */
+export const LISTENING_LINE = '"msg":"hookd is listening"';
+
 /**
  * Once `count` of a hookd's processes say they listen (HOOKD_PROCESSES: each says so); throws after
  * 30 s. A connection reaches only a process that listens, and stays with it.
  */
 export async function untilListening(hookd: HookdProcess, count: number): Promise<void> {
-  const listening = () => hookd.output().split("\n").filter((line) => line.includes('"msg":"hookd is listening"'));
+  const listening = () => linesWith(hookd, LISTENING_LINE);
   for (const giveUpAt = Date.now() + 30_000; listening().length < count;) {
     if (Date.now() > giveUpAt) {
       throw new Error(`${listening().length} of ${count} hookd processes listening after 30 s`);
