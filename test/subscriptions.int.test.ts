@@ -10,6 +10,10 @@ import type { Responder } from "./support/receiver.ts";
 import { api, eventually, startTestHookd, waitForListed, waitForState } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 import { createLayout } from "../src/nats/layout.ts";
+import { DeliveryListing } from "../src/nats/delivery-listing.ts";
+import { DeliveryStore } from "../src/nats/delivery-store.ts";
+import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
+import { SubscriptionAttempts } from "../src/runtime/subscription-attempts.ts";
 
 const layout = createLayout();
 
@@ -432,6 +436,57 @@ describe("subscriptions and fan-out", () => {
       ) => [a.delivery_id, a.attempt, a.outcome]),
     )
       .toEqual([[id, 3, "succeeded"], [id, 2, "failed"], [id, 1, "failed"]]);
+  });
+
+  it("lists the new attempt of a delivery retried while the list is read, though the delivery sat past the pages read", async () => {
+    // The oldest delivery (index 0 and 1: two failed attempts) sits below the first page of 20 newer ones.
+    const r = await receiver((_request, index) => (index < 2 ? { status: 503 } : { status: 200 }));
+    const { json } = await subscribe({ topic: "attempted/midread", url: r.url, retry_schedule: "50ms" });
+    await publish("attempted/midread", '{"n":0}');
+    const oldest = String((await r.waitFor(2)).at(-1)!.headers["webhook-id"]);
+    await waitForState(suite.hookd.url, oldest, "failed");
+    for (let n = 1; n <= 20; n++) await publish("attempted/midread", JSON.stringify({ n }));
+    await r.waitFor(22);
+    const js = jetstream(suite.nc);
+    const listing = new DeliveryListing(js, await jetstreamManager(suite.nc), layout);
+    const query = { subscriptionId: json.id, limit: 50 };
+    await eventually(
+      async () => (await listing.page(query)).entries.filter((e) => e.state !== "pending").length === 21 || undefined,
+      10_000,
+      "21 deliveries indexed as attempted",
+    );
+    let firstPage: string[] | undefined;
+    const attempts = new SubscriptionAttempts({
+      listing: {
+        page: async (pageQuery) => {
+          const page = await listing.page(pageQuery);
+          if (firstPage) return page;
+          firstPage = page.entries.map((entry) => entry.id);
+          // Retried by hand between two reads of the index: its entry moves above the first page's start.
+          expect((await api(suite.hookd.url, `/api/v1/deliveries/${oldest}/retry`, { method: "POST" })).status).toBe(
+            202,
+          );
+          await waitForState(suite.hookd.url, oldest, "delivered");
+          await eventually(
+            async () =>
+              (await listing.page({ ...query, afterSeq: page.indexSeq })).entries.some((e) => e.id === oldest) ||
+              undefined,
+            10_000,
+            "the retried delivery indexed anew",
+          );
+          return page;
+        },
+      },
+      deliveryStore: new DeliveryStore(js, await jetstreamManager(suite.nc), new JetStreamPublisher(suite.nc), layout),
+      log: { warn: () => {} },
+    });
+    const recent = await attempts.recent(json.id, 20);
+    expect(firstPage).toHaveLength(20);
+    expect(firstPage).not.toContain(oldest);
+    expect(recent).toHaveLength(20);
+    expect([recent[0]!.delivery_id, recent[0]!.attempt, recent[0]!.outcome]).toEqual([oldest, 3, "succeeded"]);
+    // The other 19 are the first page's newest deliveries' first attempts, newest first.
+    expect(recent.slice(1).map((a) => a.delivery_id)).toEqual(firstPage!.slice(0, 19));
   });
 
   it("leaves out a delivery whose journal it cannot read (a newer hookd's event), lists the others and says which", async () => {
