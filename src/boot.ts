@@ -84,7 +84,8 @@ export async function failedToListen(
   return exit(1);
 }
 
-function listenFailure(config: Config, error: unknown): string {
+/** The one line a failed listen ends hookd with, naming the variable to change. */
+export function listenFailure(config: Pick<Config, "HOOKD_HOST" | "HOOKD_PORT">, error: unknown): string {
   const host = config.HOOKD_HOST.includes(":") ? `[${config.HOOKD_HOST}]` : config.HOOKD_HOST;
   const where = `hookd cannot listen on ${host}:${config.HOOKD_PORT}`;
   switch ((error as { code?: unknown } | null)?.code) {
@@ -95,8 +96,11 @@ function listenFailure(config: Config, error: unknown): string {
       return `${where}: this user may not listen on that port (HOOKD_PORT); use a port above 1023.`;
     case "EADDRNOTAVAIL":
       return `${where}: HOOKD_HOST=${config.HOOKD_HOST} is not an address of this machine.`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `${where}: HOOKD_HOST=${config.HOOKD_HOST} is neither an address nor a name this machine resolves.`;
     default:
-      return `${where}: ${error instanceof Error ? error.message : String(error)}`;
+      return `${where} (check HOOKD_HOST and HOOKD_PORT): ${error instanceof Error ? error.message : String(error)}`;
   }
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { NetworkPolicy } from "./delivery/network-policy.ts";
-import { parseByteSize, parseDuration, parseDurationList } from "./domain/duration.ts";
+import { parseByteSize, parseDuration } from "./domain/duration.ts";
+import { parseRetrySchedule } from "./domain/retry-policy.ts";
 import { parseRate } from "./domain/address-rate-limit.ts";
 import { isValidSecret } from "./domain/sign-standard-webhooks.ts";
 import { natsSettingProblems } from "./nats/connect-settings.ts";
@@ -91,15 +92,11 @@ export const ConfigSchema = z.object({
   ),
   HOOKD_PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
   HOOKD_TIMEOUT: duration("15s").refine((ms) => ms >= 100 && ms <= 300_000, "must be between 100ms and 5m"),
-  HOOKD_RETRY_SCHEDULE: parsed("5s,30s,2m,10m,30m,1h,3h,6h,12h,24h", (text) => {
-    const schedule = parseDurationList(text);
-    if (schedule.length === 0) throw new Error("needs at least one delay");
-    return schedule;
-  }),
+  HOOKD_RETRY_SCHEDULE: parsed("5s,30s,2m,10m,30m,1h,3h,6h,12h,24h", parseRetrySchedule),
   HOOKD_ALLOWED_NETWORKS: commaList((
     cidr,
   ) => (NetworkPolicy.validateCidr(cidr) ? null : `"${cidr}" is not a CIDR such as 127.0.0.0/8 or ::1/128`)),
-  HOOKD_MAX_BODY: parsed("1MiB", parseByteSize),
+  HOOKD_MAX_BODY: parsed("1MiB", parseByteSize).refine((bytes) => bytes >= 1_024, "must be at least 1KiB"),
   HOOKD_CONCURRENCY: integer(256, 1, 10_000),
   // Unset: the secret every instance on this NATS shares, made by the first one to start (src/start/signing-secret.ts).
   HOOKD_SIGNING_SECRET: z.preprocess(

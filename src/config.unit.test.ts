@@ -62,10 +62,23 @@ describe("configuration", () => {
     expect(message).toMatch(/HOOKD_ALLOWED_NETWORKS: "10.0.0.1" is not a CIDR/);
     expect(message).toMatch(/HOOKD_SIGNING_SECRET: must be a Standard Webhooks secret/);
     expect(message).toMatch(/HOOKD_KEY: HOOKD_KEY must be at least 16 characters/);
-    expect(message).toMatch(/HOOKD_RETRY_SCHEDULE: needs at least one delay/);
+    expect(message).toMatch(/HOOKD_RETRY_SCHEDULE: needs 1 to 50 delays/);
     expect(message).toMatch(/HOOKD_CORS_ORIGINS: "app.example.com\/path" is not an origin/);
     expect(message).not.toMatch(/ok\.example\.com/);
     expect(message).toMatch(/HOOKD_STREAM_BUFFER: must be at least 1KiB/);
+  });
+  it("refuses a retry delay over 30 days, a duration over a hundred years and a body limit under 1KiB", () => {
+    expect(loadConfig({ HOOKD_RETRY_SCHEDULE: "1m,30d" }).HOOKD_RETRY_SCHEDULE).toEqual([60_000, 2_592_000_000]);
+    expect(() => loadConfig({ HOOKD_RETRY_SCHEDULE: "1m,31d" })).toThrow(
+      /HOOKD_RETRY_SCHEDULE: has a delay over 30d/,
+    );
+    expect(() => loadConfig({ HOOKD_RETRY_SCHEDULE: "99999999999999d" })).toThrow(
+      /HOOKD_RETRY_SCHEDULE: "99999999999999d" is longer than 36500d/,
+    );
+    expect(() => loadConfig({ HOOKD_MAX_BODY: "0" })).toThrow(/HOOKD_MAX_BODY: must be at least 1KiB/);
+    expect(() => loadConfig({ HOOKD_JOURNAL_MAX_AGE: "99999999999999d" })).toThrow(
+      /HOOKD_JOURNAL_MAX_AGE: "99999999999999d" is longer than 36500d/,
+    );
   });
   it("signs with a generated secret unless HOOKD_SIGNING_SECRET names one, or is off", () => {
     expect(loadConfig({}).HOOKD_SIGNING_SECRET).toBeUndefined();

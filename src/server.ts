@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { readFile } from "node:fs/promises";
 import { ackWaitFor, type Config } from "./config.ts";
-import { parseStaticConfig, type StaticConfig } from "./domain/static-config.ts";
+import { parseStaticConfig, type StaticConfig, StaticConfigError } from "./domain/static-config.ts";
 import type { Logger } from "./log.ts";
 import { HookdMetrics } from "./metrics.ts";
 import { readSecretRef } from "./secret-refs.ts";
@@ -98,6 +98,18 @@ export async function startHookd(config: Config, log: Logger, options: StartOpti
 }
 
 async function readConfigFile(config: Config): Promise<StaticConfig | null> {
-  if (!config.HOOKD_CONFIG) return null;
-  return parseStaticConfig(await readFile(config.HOOKD_CONFIG, "utf8"), config.HOOKD_CONFIG, readSecretRef);
+  const path = config.HOOKD_CONFIG;
+  if (!path) return null;
+  const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
+    const why = error.code === "ENOENT"
+      ? "no such file"
+      : error.code === "EACCES"
+      ? "hookd may not read it"
+      : error.code;
+    // Worded as a wrong variable is (config.ts), since HOOKD_CONFIG is the one to fix.
+    throw new StaticConfigError(
+      `hookd's configuration is invalid:\n  HOOKD_CONFIG: cannot read ${path} (${why ?? error.message})`,
+    );
+  });
+  return parseStaticConfig(text, path, readSecretRef);
 }

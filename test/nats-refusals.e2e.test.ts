@@ -221,6 +221,13 @@ describe("settings that contradict each other or name unreadable files", () => {
     );
   });
 
+  it("a HOOKD_CONFIG file that is not there", () =>
+    invalidConfig(
+      { NATS_URL: plainServer.url, HOOKD_CONFIG: join(dir, "missing.yaml") },
+      "HOOKD_CONFIG",
+      /cannot read .*missing\.yaml \(no such file\)$/,
+    ));
+
   it("a credentials setting without NATS_URL", () =>
     invalidConfig({ HOOKD_NATS_TOKEN: SECRET }, "HOOKD_NATS_TOKEN", /needs NATS_URL/));
 });

@@ -1,11 +1,19 @@
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/**
+ * The longest duration anything takes: a hundred years. Past it a time stops being a date JavaScript
+ * can write, or NATS's nanoseconds leave a 64-bit integer.
+ */
+export const MAX_DURATION_MS = 36_500 * 86_400_000;
+
 /** Parses "250ms", "5s", "1.5m", "2h", "1d"; a bare number means seconds. Throws on anything else. */
 export function parseDuration(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
   if (!match) throw new Error(`"${text}" is not a duration (use e.g. 500ms, 5s, 2m, 1h, 1d)`);
   const unit = match[2] ?? "s";
-  return Math.round(Number(match[1]) * UNIT_MS[unit]!);
+  const ms = Math.round(Number(match[1]) * UNIT_MS[unit]!);
+  if (!(ms <= MAX_DURATION_MS)) throw new Error(`"${text}" is longer than ${formatDuration(MAX_DURATION_MS)}`);
+  return ms;
 }
 
 export function parseDurationList(text: string): number[] {

@@ -22,10 +22,17 @@ export type RetryDecisionInput = {
   retryAfterMs?: number | undefined;
 };
 
-/** A per-subscription schedule ("5s,30s,2m"): 1 to 50 delays. */
+/**
+ * The longest wait between two attempts: the journal's default age (HOOKD_JOURNAL_MAX_AGE), so a
+ * delivery is not parked past the days its journal is kept for.
+ */
+export const MAX_RETRY_DELAY_MS = 30 * 86_400_000;
+
+/** A retry schedule ("5s,30s,2m"), a subscription's or HOOKD_RETRY_SCHEDULE: 1 to 50 delays of at most 30 days each. */
 export function parseRetrySchedule(text: string): number[] {
   const schedule = parseDurationList(text);
   if (schedule.length === 0 || schedule.length > 50) throw new Error("needs 1 to 50 delays");
+  if (schedule.some((ms) => ms > MAX_RETRY_DELAY_MS)) throw new Error("has a delay over 30d, the longest one allowed");
   return schedule;
 }
 

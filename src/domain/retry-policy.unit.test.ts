@@ -1,11 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { parseByteSize, parseDuration, parseDurationList } from "./duration.ts";
-import { JITTER_RATIO, MAX_RETRY_AFTER_MS, maxAttemptsFor, nextRetryAt, parseRetryAfter } from "./retry-policy.ts";
+import {
+  JITTER_RATIO,
+  MAX_RETRY_AFTER_MS,
+  maxAttemptsFor,
+  nextRetryAt,
+  parseRetryAfter,
+  parseRetrySchedule,
+} from "./retry-policy.ts";
 
 describe("durations", () => {
   it("parses units and bare seconds", () => {
     expect(parseDurationList("250ms, 5s,2m,1h,1d,3")).toEqual([250, 5_000, 120_000, 3_600_000, 86_400_000, 3_000]);
     expect(() => parseDuration("5 minutes")).toThrow(/not a duration/);
+  });
+  it("refuses a duration over a hundred years, which no date or NATS nanosecond count can hold", () => {
+    expect(parseDuration("36500d")).toBe(36_500 * 86_400_000);
+    expect(() => parseDuration("36501d")).toThrow(/"36501d" is longer than 36500d/);
+    expect(() => parseDuration("99999999999999d")).toThrow(/longer than 36500d/);
+    expect(() => parseDuration("9".repeat(400))).toThrow(/longer than 36500d/);
   });
   it("parses sizes", () => {
     expect(parseByteSize("1MiB")).toBe(1_048_576);
@@ -18,6 +31,12 @@ describe("durations", () => {
 describe("retry policy", () => {
   const schedule = [5_000, 30_000, 120_000];
   it("allows one attempt more than the schedule has delays", () => expect(maxAttemptsFor(schedule)).toBe(4));
+  it("takes 1 to 50 delays of at most 30 days each", () => {
+    expect(parseRetrySchedule("5s, 1d, 30d")).toEqual([5_000, 86_400_000, 30 * 86_400_000]);
+    expect(() => parseRetrySchedule("5s,31d")).toThrow(/has a delay over 30d/);
+    expect(() => parseRetrySchedule(",")).toThrow(/needs 1 to 50 delays/);
+    expect(() => parseRetrySchedule(Array(51).fill("1s").join(","))).toThrow(/needs 1 to 50 delays/);
+  });
   it("waits the scheduled delay for the attempt, within the jitter band", () => {
     for (const random of [0, 0.5, 0.999]) {
       const at = nextRetryAt({ schedule, attemptsInRound: 2, now: 1_000, random });
