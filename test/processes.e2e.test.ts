@@ -49,6 +49,9 @@ afterEach(async () => {
  * `key: false` leaves HOOKD_KEY unset, so hookd makes a token key and prints the admin token; the secrets
  * it seals then open only under that key, so such a hookd needs a NATS (`natsUrl`) of its own.
  */
+/** Each process compiles the sources through tsx as it starts: on a busy machine three took over 30 s. */
+const START_MS = 90_000;
+
 async function startProcesses(
   count: number,
   { key = true, natsUrl = nats.url }: { key?: boolean; natsUrl?: string } = {},
@@ -64,11 +67,12 @@ async function startProcesses(
       NODE_CLUSTER_SCHED_POLICY: "rr",
       npm_lifecycle_event: "",
     },
+    startTimeoutMs: START_MS,
   });
   running.push(hookd);
   // Ready once every process listens: connections reach only processes that listen, and one still starting
   // would be stopped by a signal's default action rather than by hookd.
-  await untilListening(hookd, count);
+  await untilListening(hookd, count, START_MS);
   return hookd;
 }
 
@@ -115,7 +119,7 @@ async function expectAllGone(hookd: HookdProcess, pids: number[]): Promise<void>
 describe("HOOKD_PROCESSES=2", () => {
   it(
     "serves from two processes on one port, delivers what they accept, and /metrics adds up both",
-    { timeout: 60_000 },
+    { timeout: START_MS + 60_000 },
     async () => {
       const hookd = await startProcesses(2);
       expect(forkedPids(hookd)).toHaveLength(2);
@@ -144,7 +148,7 @@ describe("HOOKD_PROCESSES=2", () => {
   );
 
   it("a scrape that cannot have every process's metrics (one stuck) fails with 503, never part of the sum", {
-    timeout: 60_000,
+    timeout: START_MS + 60_000,
   }, async () => {
     const hookd = await startProcesses(2);
     const [stuck] = forkedPids(hookd);
@@ -172,7 +176,7 @@ describe("HOOKD_PROCESSES=2", () => {
   });
 
   it("a signal to hookd stops every process, and it exits 0; a made token key's admin token is said once", {
-    timeout: 60_000,
+    timeout: START_MS + 60_000,
   }, async () => {
     const ownNats = await startNats();
     try {
@@ -188,13 +192,17 @@ describe("HOOKD_PROCESSES=2", () => {
     }
   });
 
-  it("the first process killed outright: each process stops itself as on a signal", { timeout: 60_000 }, async () => {
-    const hookd = await startProcesses(2);
-    const pids = forkedPids(hookd);
-    process.kill(hookd.child.pid!, "SIGKILL");
-    await expectAllGone(hookd, pids);
-    expect(linesWith(hookd, '"reason":"the first hookd process has exited"')).toHaveLength(2);
-  });
+  it(
+    "the first process killed outright: each process stops itself as on a signal",
+    { timeout: START_MS + 60_000 },
+    async () => {
+      const hookd = await startProcesses(2);
+      const pids = forkedPids(hookd);
+      process.kill(hookd.child.pid!, "SIGKILL");
+      await expectAllGone(hookd, pids);
+      expect(linesWith(hookd, '"reason":"the first hookd process has exited"')).toHaveLength(2);
+    },
+  );
 
   it.each(
     [
@@ -202,7 +210,7 @@ describe("HOOKD_PROCESSES=2", () => {
       { how: "killed", signal: "SIGKILL", code: 1, says: "ended \\(SIGKILL\\)" },
     ] as const,
   )("one process $how stops the others, and hookd exits $code saying which", {
-    timeout: 60_000,
+    timeout: START_MS + 60_000,
   }, async ({ signal, code, says }) => {
     const hookd = await startProcesses(2);
     const pids = forkedPids(hookd);

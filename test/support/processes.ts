@@ -215,6 +215,8 @@ export type HookdProcessOptions = {
   /** Another command instead of Node running src/main.node.ts, e.g. Deno running src/main.deno.ts. */
   command?: string[];
   stderr?: "pipe" | "inherit";
+  /** How long it may take to listen (30 s unless told). */
+  startTimeoutMs?: number;
 };
 
 const LISTENING = /"url":"(http:\/\/[^"]+)".*hookd is listening/;
@@ -228,6 +230,7 @@ export async function spawnHookd(options: HookdProcessOptions): Promise<HookdPro
     command: options.command ?? [process.execPath, ...(options.nodeArgs ?? []), "--import", "tsx", "src/main.node.ts"],
     env: { HOOKD_DATA_DIR: dataDir, HOOKD_LOG_LEVEL: "info", ...options.env },
     stderr: options.stderr,
+    ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
     ready: (line) => LISTENING.exec(line)?.[1],
     onLine: (line) => {
       if (problems.length < 1_000 && Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) >= 40) problems.push(line);
@@ -248,13 +251,13 @@ export const LISTENING_LINE = '"msg":"hookd is listening"';
 
 /**
  * Once `count` of a hookd's processes say they listen (HOOKD_PROCESSES: each says so); throws after
- * 30 s. A connection reaches only a process that listens, and stays with it.
+ * `giveUpMs`. A connection reaches only a process that listens, and stays with it.
  */
-export async function untilListening(hookd: HookdProcess, count: number): Promise<void> {
+export async function untilListening(hookd: HookdProcess, count: number, giveUpMs = 30_000): Promise<void> {
   const listening = () => linesWith(hookd, LISTENING_LINE);
-  for (const giveUpAt = Date.now() + 30_000; listening().length < count;) {
+  for (const giveUpAt = Date.now() + giveUpMs; listening().length < count;) {
     if (Date.now() > giveUpAt) {
-      throw new Error(`${listening().length} of ${count} hookd processes listening after 30 s`);
+      throw new Error(`${listening().length} of ${count} hookd processes listening after ${giveUpMs} ms`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
