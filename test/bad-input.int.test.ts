@@ -87,8 +87,63 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
         body: JSON.stringify({ url: suite.receiver.url, body: "q".repeat(20_000) }),
       }),
       413,
-      /limited to 16384 bytes/,
+      /limited to 16384 bytes \(HOOKD_MAX_BODY\)/,
     ));
+  it("API: a request too large for any body HOOKD_MAX_BODY allows, as base64 in JSON", async () =>
+    expectProblem(
+      await api(suite.hookd.url, "/api/v1/deliveries", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ url: suite.receiver.url, body: "q".repeat(100_000) }),
+      }),
+      413,
+      /limited to \d+ bytes \(HOOKD_MAX_BODY's 16384 bytes, as base64 in JSON\)/,
+    ));
+  it("API: a settings body over the JSON API's own 64 KiB, which HOOKD_MAX_BODY does not set", async () => {
+    const problem = await expectProblem(
+      await api(suite.hookd.url, "/api/v1/subscriptions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ topic: "big/settings", url: suite.receiver.url, description: "d".repeat(70_000) }),
+      }),
+      413,
+      /^Bodies on this path are limited to 65536 bytes\.$/,
+    );
+    expect(problem.limit).toBe(65_536);
+  });
+  it("API: a page size, a cursor or a state no list takes", async () => {
+    for (
+      const [path, detail] of [
+        ["/api/v1/deliveries?limit=0", /limit must be a whole number from 1 to 100/],
+        ["/api/v1/subscriptions?limit=2.5", /limit must be a whole number from 1 to 100/],
+        ["/api/v1/subscriptions?cursor=zzz", /cursor must be a next_cursor value from a previous page/],
+        ["/api/v1/deliveries/changes?state=zzz", /state must be one of pending, /],
+      ] as const
+    ) {
+      await expectProblem(await api(suite.hookd.url, path), 400, detail);
+    }
+  });
+  it("API: each unknown field of a body is named, and a bulk filter's state says what it takes", async () => {
+    const unknown = await expectProblem(
+      await api(suite.hookd.url, "/api/v1/subscriptions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ topic: "t", url: suite.receiver.url, colour: "red", headers: {}, size: 1 }),
+      }),
+      400,
+      /^colour: not a field this takes; size: not a field this takes$/,
+    );
+    expect(unknown.errors.map((e: { field: string }) => e.field)).toEqual(["colour", "size"]);
+    await expectProblem(
+      await api(suite.hookd.url, "/api/v1/deliveries/bulk", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ action: "retry", filter: { state: "nope" } }),
+      }),
+      400,
+      /filter\.state: state must be one of pending, .*, or a list of them/,
+    );
+  });
   it("API: a body that is not JSON", async () =>
     expectProblem(
       await api(suite.hookd.url, "/api/v1/deliveries", {

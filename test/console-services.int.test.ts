@@ -1,4 +1,5 @@
 // deno-lint-ignore-file no-explicit-any -- tests read hookd's JSON answers field by field
+import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import type { DeliveryChange } from "../src/domain/delivery-changes.ts";
 import type { StreamEnd } from "../src/domain/stream-frames.ts";
@@ -34,6 +35,26 @@ async function changes(path: string, lastEventId?: string): Promise<SseClient> {
   });
   await client.opened;
   return client;
+}
+
+/** Sends `text` on a socket of its own and reads what comes back until `done` holds (or 5 s pass). */
+function readUntil(baseUrl: string, text: string, done: (read: string) => boolean): Promise<string> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) }, () => socket.write(text));
+    let read = "";
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(read);
+    };
+    const timer = setTimeout(finish, 5_000);
+    socket.on("data", (chunk: Buffer) => {
+      read += chunk.toString("latin1");
+      if (done(read)) finish();
+    });
+    socket.once("error", reject);
+  });
 }
 
 const parsed = (client: SseClient) => client.events.map((event) => ({ ...JSON.parse(event.data), id: event.id }));
@@ -242,6 +263,25 @@ describe("bulk actions", () => {
     expect((await badParam.json() as any).errors[0].field).toBe("colour");
     const noToken = await fetch(`${suite.hookd.url}/api/v1/fleet`);
     expect(noToken.status).toBe(401);
+  });
+
+  it("HEAD on each stream answers its headers and opens no stream: the connection's next request is answered", async () => {
+    const started = await api(suite.hookd.url, "/api/v1/deliveries/bulk", {
+      method: "POST",
+      body: JSON.stringify({ action: "cancel", filter: { target_host: "127.0.0.1:9" } }),
+    });
+    const job = (await started.json()) as { id: string };
+    const auth = `authorization: Bearer ${await adminToken()}\r\nhost: x\r\n`;
+    for (const path of ["/api/v1/fleet/stream", `/api/v1/bulk/${job.id}/events`, "/api/v1/deliveries/changes"]) {
+      const read = await readUntil(
+        suite.hookd.url,
+        `HEAD ${path} HTTP/1.1\r\n${auth}\r\nGET /healthz HTTP/1.1\r\n${auth}\r\n`,
+        (text) => text.includes('"status":"ok"'),
+      );
+      const [head, next] = read.split(/(?=HTTP\/1\.1 )/);
+      expect(head, path).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*content-type: text\/event-stream/i);
+      expect(next, path).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*"status":"ok"/);
+    }
   });
 
   it("holds a token to HOOKD_STREAM_MAX_PER_TOKEN change streams, and gives the slot back when one closes", async () => {

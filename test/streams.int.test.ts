@@ -270,6 +270,45 @@ describe("WebSocket (Hookbot)", () => {
   });
 });
 
+/** A GET with exactly these headers, through node:http (fetch sends no Upgrade); what came back, upgrade or not. */
+function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const sent = request(url, { headers });
+    sent.once("upgrade", (response, socket) => {
+      socket.destroy();
+      resolve({ status: response.statusCode ?? 0, type: "", body: "" });
+    });
+    sent.once("response", (response) => {
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      response.once(
+        "end",
+        () => resolve({ status: response.statusCode ?? 0, type: String(response.headers["content-type"]), body }),
+      );
+    });
+    sent.once("error", reject);
+    sent.end();
+  });
+}
+
+describe("a WebSocket handshake hookd cannot take", () => {
+  it("without Connection: Upgrade is a 400 problem naming what to send; a bad key is refused by the WebSocket server", async () => {
+    const url = `${suite.hookd.url}/sub/${freshTopic("wsbroken")}`;
+    const auth = { authorization: `Bearer ${admin}` };
+    const alone = await rawGet(url, { ...auth, upgrade: "websocket" });
+    expect(alone.status).toBe(400);
+    expect(alone.type).toBe("application/problem+json");
+    expect(JSON.parse(alone.body).detail).toMatch(/send "Connection: Upgrade" and "Upgrade: websocket"/);
+    const handshake = { ...auth, connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13" };
+    const badKey = await rawGet(url, { ...handshake, "sec-websocket-key": "bad" });
+    expect(badKey.status).toBe(400);
+    expect(badKey.body).toMatch(/Sec-WebSocket-Key/);
+    // The same request with a whole handshake is upgraded.
+    expect((await rawGet(url, { ...handshake, "sec-websocket-key": Buffer.alloc(16, 7).toString("base64") })).status)
+      .toBe(101);
+  });
+});
+
 describe("Hookah's /stream", () => {
   it("streams one JSON line per message, with the same resume options", async () => {
     const topic = freshTopic("jsonl");

@@ -189,6 +189,8 @@ describe("subscriptions and fan-out", () => {
       [{ topic: "ok", url: r.url, dialect: "plain", secret: "x" }, 400, /not signed/],
       [{ topic: "ok", url: r.url, event_types: ["bad type"] }, 400, /event_types/],
       [{ topic: "ok", url: r.url, retry_schedule: "soon" }, 400, /retry_schedule/],
+      [{ topic: "ok", url: r.url, retry_schedule: "5s,31d" }, 400, /retry_schedule has a delay over 30d/],
+      [{ topic: "ok", url: r.url, retry_schedule: "99999999999999d" }, 400, /retry_schedule .* is longer than 36500d/],
       [{ topic: "ok", url: r.url, rate_limit: 0 }, 400, /rate_limit must be above 0/],
     ];
     for (const [body, status, detail] of cases) {
@@ -356,6 +358,16 @@ describe("subscriptions and fan-out", () => {
     });
     expect(bad.status).toBe(400);
     expect((await bad.json()).detail).toMatch(/since must be an ISO 8601 time/);
+    // A time JavaScript reads but NATS cannot take as a start time (a year outside 0000 to 9999).
+    for (const since of ["-000001-01-01T00:00:00Z", "+010000-01-01T00:00:00Z"]) {
+      const outside = await api(suite.hookd.url, `/api/v1/subscriptions/${json.id}/replay`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ since }),
+      });
+      expect(outside.status, since).toBe(400);
+      expect((await outside.json()).detail).toMatch(/since must be an ISO 8601 time/);
+    }
   });
 
   it("lists a subscription's recent attempts, newest first, with request and response", async () => {

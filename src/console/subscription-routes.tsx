@@ -3,6 +3,7 @@ import { streamSSE } from "hono/streaming";
 import { describeMachine } from "../../actors/machine-graph.ts";
 import { subscriptionMachine } from "../../actors/subscription.machine.ts";
 import { generateSecret } from "../domain/subscription-secret.ts";
+import { hasFourDigitYear } from "../domain/four-digit-year.ts";
 import { orderedLineView, subscriptionView } from "../runtime/subscription-view.ts";
 import { TransitionRefusedError } from "../runtime/errors.ts";
 import { rotateSubscriptionSecret } from "../runtime/subscription-secret-rotation.ts";
@@ -41,7 +42,7 @@ async function detail(deps: ConsoleDeps, id: string) {
 function utc(value: unknown): Date | null {
   if (typeof value !== "string" || value === "") return null;
   const date = new Date(/[zZ]$/.test(value) ? value : `${value}Z`);
-  return Number.isNaN(date.getTime()) ? null : date;
+  return Number.isNaN(date.getTime()) || !hasFourDigitYear(date) ? null : date;
 }
 
 export function mountSubscriptionPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void {

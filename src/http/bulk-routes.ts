@@ -6,7 +6,7 @@ import { SSE_HEARTBEAT } from "../domain/stream-frames.ts";
 import { BulkJobTooLargeError } from "../runtime/bulk-jobs.ts";
 import { DeliveryFilterSchema } from "../runtime/delivery-filter.ts";
 import { type ApiApp, AUTH_PROBLEMS, bodyRef, defineRoute, IdParamsSchema, json, problems } from "./api-docs.ts";
-import { type ConsoleSseRouteDeps, endSse, openSse } from "./change-sse.ts";
+import { type ConsoleSseRouteDeps, endSse, openSse, sseHeadAnswer } from "./change-sse.ts";
 import { readJsonBody } from "./json-body.ts";
 import { ProblemError } from "./problem.ts";
 import { NoQuerySchema, query } from "./query.ts";
@@ -154,7 +154,6 @@ function tooLarge(error: BulkJobTooLargeError): ProblemError {
 
 async function startBulk(c: Context, deps: ConsoleSseRouteDeps): Promise<Response> {
   const body = await readJsonBody(c, BulkRequestSchema, {
-    maxBytes: 64 * 1024,
     notJson: 'The body must be a JSON object such as {"action": "retry", "filter": {"state": "failed"}}.',
   });
   if (body.dry_run) {
@@ -168,6 +167,7 @@ async function startBulk(c: Context, deps: ConsoleSseRouteDeps): Promise<Respons
 async function followJob(c: Context, deps: ConsoleSseRouteDeps, id: string): Promise<Response> {
   // A 404 before the stream starts.
   await deps.console.bulkJob(id);
+  if (c.req.method === "HEAD") return sseHeadAnswer();
   const { transport, response } = openSse(c, deps.bufferBytes, deps.openNativeStream);
   transport.write(utf8("retry: 1000\n\n"));
   let stop: () => void = () => undefined;

@@ -6,10 +6,11 @@ import { parseStreamStart, StreamStartError } from "../domain/stream-start.ts";
 import type { DeliveryChangeFeed } from "../nats/delivery-change-feed.ts";
 import type { ConsoleServices } from "../runtime/console-services.ts";
 import { type ApiApp, AUTH_PROBLEMS, defineRoute, parameters, problems } from "./api-docs.ts";
-import { openSse, sseChangeOutput } from "./change-sse.ts";
+import { openSse, sseChangeOutput, sseHeadAnswer } from "./change-sse.ts";
 import { watchConnection } from "./connection-watch.ts";
 import { badRequest } from "./problem.ts";
 import { query } from "./query.ts";
+import { DeliveryStateParam } from "./delivery-routes.ts";
 import type { StreamRouteDeps } from "./stream-routes.ts";
 import { utf8 } from "../domain/bytes.ts";
 import { requestToken } from "./auth.ts";
@@ -25,6 +26,7 @@ import type { ChangeOutput } from "../runtime/change-listener.ts";
  */
 
 export const ChangeQuerySchema = ChangeFilterSchema.extend({
+  state: DeliveryStateParam.optional().describe("changes into this state, or out of it"),
   since: z.string().optional().describe(
     "start after this journal sequence, or at an ISO 8601 time; default now (Last-Event-ID wins)",
   ),
@@ -106,7 +108,7 @@ export function mountChangeRoutes(app: ApiApp, deps: ChangeRouteDeps): void {
   defineRoute(app, changesRoute, async (c) => {
     const { since, ...filter } = c.req.valid("query");
     const after = await startAfter(c, deps, since);
-    if (c.req.method === "HEAD") return new Response(null, { status: 200 });
+    if (c.req.method === "HEAD") return sseHeadAnswer();
     const connection = watchConnection(c);
     // Opened before the response, so a refusal (NATS away) is still an HTTP error; the SSE output is bound after.
     const late = lateOutput();

@@ -15,17 +15,29 @@ import { type ByteTransport, type NativeStream, webStreamTransport } from "./str
 
 export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
 
+const STREAM_HEADERS = { ...SSE_HEADERS, "x-accel-buffering": "no" };
+
+/**
+ * A HEAD's answer: a stream's headers, with no stream opened. (Opened, Node's native stream would write
+ * its headers a second time once Hono gives HEAD its bodiless response.)
+ */
+export function sseHeadAnswer(): Response {
+  return new Response(null, { status: 200, headers: STREAM_HEADERS });
+}
+
 /** Opens the response: Node writes it directly, other runtimes get a web stream to return. */
 export function openSse(
   c: Context,
   bufferBytes: number,
   openNative?: ((c: Context, headers: Record<string, string>) => NativeStream | null) | undefined,
 ): { transport: ByteTransport; response: () => Response } {
-  const headers = { ...SSE_HEADERS, "x-accel-buffering": "no" };
-  const native = openNative?.(c, headers) ?? null;
+  const native = openNative?.(c, STREAM_HEADERS) ?? null;
   if (native) return { transport: native, response: () => native.response };
   const web = webStreamTransport(bufferBytes);
-  return { transport: web.transport, response: () => new Response(web.body, { status: 200, headers }) };
+  return {
+    transport: web.transport,
+    response: () => new Response(web.body, { status: 200, headers: STREAM_HEADERS }),
+  };
 }
 
 /** How long an ended stream may take to hand over its last frame before the connection is dropped. */

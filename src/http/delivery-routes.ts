@@ -33,7 +33,7 @@ import {
   type ListingDeps,
 } from "./delivery-list-view.ts";
 import { badRequest } from "./problem.ts";
-import { NoQuerySchema, query } from "./query.ts";
+import { NoQuerySchema, PageLimitSchema, query } from "./query.ts";
 import { tooLarge } from "./read-body.ts";
 
 /** The native JSON API for deliveries. */
@@ -79,11 +79,14 @@ export const DeliveryFacetsQuerySchema = z.object({
   event_type: facetParam("event_type", "deliveries of events of this type"),
 });
 
+/** A delivery state as a query parameter names it. */
+export const DeliveryStateParam = z.enum(DELIVERY_STATES as [string, ...string[]], {
+  error: `state must be one of ${DELIVERY_STATES.join(", ")}`,
+});
+
 export const ListDeliveriesQuerySchema = z.object({
-  state: z.enum(DELIVERY_STATES as [string, ...string[]], {
-    error: `state must be one of ${DELIVERY_STATES.join(", ")}`,
-  }).optional(),
-  limit: z.coerce.number({ error: "limit must be a number" }).int().min(1).max(100, "limit is at most 100").default(50),
+  state: DeliveryStateParam.optional(),
+  limit: PageLimitSchema,
   cursor: z.string().refine(
     (cursor) => decodeCursor(cursor) !== null,
     "cursor must be a next_cursor value from a previous page",
@@ -337,7 +340,10 @@ export function mountDeliveryRoutes(app: ApiApp, deps: DeliveryRouteDeps): void 
 async function createDelivery(c: Context, deps: DeliveryRouteDeps): Promise<Response> {
   const body = await readJsonBody(c, CreateDeliveryBodySchema, {
     // base64 and JSON escaping make the request bigger than the body it carries; allow for that.
-    maxBytes: base64Length(deps.maxBodyBytes) + JSON_ROOM,
+    limit: {
+      bytes: base64Length(deps.maxBodyBytes) + JSON_ROOM,
+      setBy: `HOOKD_MAX_BODY's ${deps.maxBodyBytes} bytes, as base64 in JSON`,
+    },
     notJson: 'The body must be a JSON object such as {"url": "https://example.com/hook", "body": {...}}.',
   });
   const encoded = encodeBody(body);

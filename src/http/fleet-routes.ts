@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { utf8 } from "../domain/bytes.ts";
 import { SSE_HEARTBEAT } from "../domain/stream-frames.ts";
 import { type ApiApp, AUTH_PROBLEMS, defineRoute, json, problems } from "./api-docs.ts";
-import { type ConsoleSseRouteDeps, openSse } from "./change-sse.ts";
+import { type ConsoleSseRouteDeps, openSse, sseHeadAnswer } from "./change-sse.ts";
 import { NoQuerySchema, query } from "./query.ts";
 
 /**
@@ -85,6 +85,7 @@ export function mountFleetRoutes(app: ApiApp, deps: ConsoleSseRouteDeps): void {
   defineRoute(app, fleetRoute, async (c) => c.json(await deps.console.fleet(), 200));
   defineRoute(app, fleetStreamRoute, async (c) => {
     const first = await deps.console.fleet();
+    if (c.req.method === "HEAD") return sseHeadAnswer();
     const { transport, response } = openSse(c, deps.bufferBytes, deps.openNativeStream);
     let sending = false;
     const send = async (figures?: unknown) => {

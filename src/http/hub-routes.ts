@@ -81,7 +81,7 @@ export function mountHubRoutes(app: ApiApp, deps: HubDeps): void {
         "WebSub requests are forms: send Content-Type: application/x-www-form-urlencoded with hub.mode and its parameters.",
       );
     }
-    const form = new URLSearchParams(new TextDecoder().decode(await readBody(c, HUB_FORM_LIMIT)));
+    const form = new URLSearchParams(new TextDecoder().decode(await readBody(c, HUB_FORM_LIMIT, null)));
     const mode = form.get("hub.mode");
     if (mode === "publish") return publish(c, form, deps);
     if (mode !== "subscribe" && mode !== "unsubscribe") {

@@ -16,8 +16,11 @@ export const MAX_API_BODY_BYTES = 64 * 1024;
 const decoder = new TextDecoder();
 
 export type JsonBodyOptions = {
-  /** Bytes the request may have; the default suits settings, a route that carries a payload sets its own. */
-  maxBytes?: number;
+  /**
+   * Bytes the request may have, and the variable that sets them (for the 413); the default suits
+   * settings and no variable changes it, a route that carries a payload sets its own.
+   */
+  limit?: { bytes: number; setBy: string | null };
   /** What an empty body reads as, for bodies whose fields all have defaults; without it an empty body is not JSON. */
   whenEmpty?: unknown;
   /** The 400's detail when the body is not JSON: say what the route expects. */
@@ -35,7 +38,8 @@ export function parseJson(raw: Uint8Array, detail: (error: Error) => string): un
 
 /** The request's JSON body, not yet checked against a schema. */
 async function readJson(c: Context, options: JsonBodyOptions = {}): Promise<unknown> {
-  const raw = await readBody(c, options.maxBytes ?? MAX_API_BODY_BYTES);
+  const { bytes, setBy } = options.limit ?? { bytes: MAX_API_BODY_BYTES, setBy: null };
+  const raw = await readBody(c, bytes, setBy);
   if (raw.length === 0 && options.whenEmpty !== undefined) return options.whenEmpty;
   return parseJson(raw, () => options.notJson ?? "The body must be a JSON object.");
 }

@@ -15,6 +15,11 @@ import { parseOr400 } from "./validation.ts";
 /** For routes that take no query parameters. */
 export const NoQuerySchema = z.object({});
 
+/** `?limit=` of a page: 1 to 100, 50 unless asked. */
+export const PageLimitSchema = z.coerce.number({ error: "limit must be a whole number from 1 to 100" }).int(
+  "limit must be a whole number from 1 to 100",
+).min(1, "limit must be a whole number from 1 to 100").max(100, "limit is at most 100").default(50);
+
 type QueryValue = Record<string, string | string[]>;
 
 export function parseQuery<T extends z.ZodObject>(c: Context, schema: T, value: QueryValue): z.output<T> {

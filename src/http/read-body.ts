@@ -8,12 +8,18 @@ import { concatBytes } from "../domain/bytes.ts";
  * middleware wraps every body in a web stream, which costs a third of ingest throughput on Node.)
  */
 
-export function tooLarge(maxBytes: number): ProblemError {
+/**
+ * `setBy` names the variable that sets the limit; null for a limit of hookd's own (the JSON API's
+ * settings bodies), which no variable changes.
+ */
+export function tooLarge(maxBytes: number, setBy: string | null = "HOOKD_MAX_BODY"): ProblemError {
   return new ProblemError({
     status: 413,
     kind: "body-too-large",
     title: "The body is too large",
-    detail: `Bodies are limited to ${maxBytes} bytes (HOOKD_MAX_BODY).`,
+    detail: setBy === null
+      ? `Bodies on this path are limited to ${maxBytes} bytes.`
+      : `Bodies are limited to ${maxBytes} bytes (${setBy}).`,
     extra: { limit: maxBytes },
   });
 }
@@ -26,11 +32,15 @@ export function tooLarge(maxBytes: number): ProblemError {
 export type BufferedBodyEnv = { takeBufferedBody?: (declaredBytes: number) => Uint8Array<ArrayBuffer> | null };
 
 /** Reads the body once: under Node a body taken at once is not kept for a second read (Hono's c.req.text() then refuses). */
-export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+export async function readBody(
+  c: Context,
+  maxBytes: number,
+  setBy: string | null = "HOOKD_MAX_BODY",
+): Promise<Uint8Array<ArrayBuffer>> {
   const declared = c.req.header("content-length");
   if (declared !== undefined && c.req.header("transfer-encoding") === undefined) {
     const bytes = Number(declared);
-    if (bytes > maxBytes) throw tooLarge(maxBytes);
+    if (bytes > maxBytes) throw tooLarge(maxBytes, setBy);
     return (c.env as BufferedBodyEnv | undefined)?.takeBufferedBody?.(bytes) ??
       new Uint8Array(await c.req.arrayBuffer());
   }
@@ -45,7 +55,7 @@ export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array
     size += value.length;
     if (size > maxBytes) {
       await reader.cancel();
-      throw tooLarge(maxBytes);
+      throw tooLarge(maxBytes, setBy);
     }
     chunks.push(value);
   }

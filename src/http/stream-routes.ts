@@ -173,6 +173,9 @@ async function webSocket(deps: StreamRouteDeps, c: Context, target: Target): Pro
   }
   const start = startOf(c, deps.clock());
   if (c.req.method === "HEAD") throw badRequest("A WebSocket upgrade must be a GET.");
+  // A request without it never reaches Node's upgrade, whose helper would answer a bare 500; the rest of a bad
+  // handshake (its key, its version) is answered by the runtime's WebSocket server, naming what is wrong.
+  if (!connectionUpgrades(c)) throw badRequest(HANDSHAKE_NEEDED);
   const json = c.req.query("format") === "json";
   if (!json) formatOf(c, target.pattern);
   const recursive = target.pattern.recursive;
@@ -213,13 +216,18 @@ async function webSocket(deps: StreamRouteDeps, c: Context, target: Target): Pro
   if (response) return response;
   clearTimeout(abandoned);
   listener.close();
-  throw badRequest(
-    'The WebSocket upgrade failed; send "Connection: Upgrade" and "Upgrade: websocket" with a WebSocket key and version 13.',
-  );
+  throw badRequest(HANDSHAKE_NEEDED);
 }
+
+const HANDSHAKE_NEEDED =
+  'The WebSocket upgrade failed; send "Connection: Upgrade" and "Upgrade: websocket" with a WebSocket key and version 13.';
 
 function isUpgrade(c: Context): boolean {
   return c.req.header("upgrade")?.toLowerCase() === "websocket";
+}
+
+function connectionUpgrades(c: Context): boolean {
+  return (c.req.header("connection") ?? "").toLowerCase().split(",").some((token) => token.trim() === "upgrade");
 }
 
 function wants(c: Context, type: string): boolean {

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { PageLimitSchema } from "./query.ts";
 import { parseDuration } from "../domain/duration.ts";
+import { hasFourDigitYear } from "../domain/four-digit-year.ts";
 import { ApiSubscriptionSettingsSchema, newSubscriptionFields } from "../domain/subscription-settings.ts";
 
 /**
@@ -38,14 +40,13 @@ export const RotateSecretBodySchema = z
   })
   .strict();
 
-const PageLimitSchema = z.coerce.number().int().min(1).max(100, "limit is at most 100").default(50);
-
 export const ListSubscriptionsQuerySchema = z.object({
   topic: z.string().optional(),
   owner: z.string().optional(),
   state: z.enum(["pending-verification", "active", "paused", "disabled", "expired"]).optional(),
   limit: PageLimitSchema,
-  cursor: z.string().optional(),
+  cursor: z.string().regex(/^sub_[0-9A-HJKMNP-TV-Z]{26}$/, "cursor must be a next_cursor value from a previous page")
+    .optional(),
 });
 
 export const AttemptsQuerySchema = z.object({ limit: PageLimitSchema });
@@ -53,7 +54,7 @@ export const AttemptsQuerySchema = z.object({ limit: PageLimitSchema });
 const Timestamp = (field: string) =>
   z.string().transform((text, ctx) => {
     const ms = Date.parse(text);
-    if (Number.isNaN(ms)) {
+    if (Number.isNaN(ms) || !hasFourDigitYear(new Date(ms))) {
       ctx.addIssue({ code: "custom", message: `${field} must be an ISO 8601 time such as 2026-11-23T10:00:00Z` });
       return z.NEVER;
     }

@@ -11,7 +11,12 @@ export function parseOr400<T>(schema: z.ZodType<T>, value: unknown): T {
 
 /** The 400 for a failed validation: one problem naming each field. */
 export function invalid(zodIssues: readonly z.core.$ZodIssue[]) {
-  const issues = zodIssues.map((issue) => ({ field: issue.path.join(".") || null, message: issue.message }));
+  const issues = zodIssues.flatMap((issue) =>
+    // An object's unknown keys come as one issue on the object: each is named as the field it is.
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ field: [...issue.path, key].join("."), message: "not a field this takes" }))
+      : [{ field: issue.path.join(".") || null, message: issue.message }]
+  );
   return badRequest(
     issues.map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message)).join("; "),
     { errors: issues },

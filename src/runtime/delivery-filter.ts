@@ -20,7 +20,9 @@ const StateSchema = z.enum(DELIVERY_STATES as [DeliveryState, ...DeliveryState[]
 });
 
 export const DeliveryFilterSchema = z.object({
-  state: z.union([StateSchema, z.array(StateSchema).min(1)]).optional()
+  state: z.union([StateSchema, z.array(StateSchema).min(1)], {
+    error: `state must be one of ${DELIVERY_STATES.join(", ")}, or a list of them`,
+  }).optional()
     .describe("one state or a list of states"),
   target_host: z.string().min(1).optional().describe("host[:port] of the delivery's URL; without a port, any port"),
   target_host_exact: z.boolean().optional().describe(
