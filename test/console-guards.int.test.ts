@@ -6,7 +6,7 @@ import { JetStreamPublisher } from "../src/nats/jetstream-publisher.ts";
 import { createLayout } from "../src/nats/layout.ts";
 import { DeliveryCommands, DeliveryNotFoundError } from "../src/runtime/delivery-commands.ts";
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminToken, api, eventually, TEST_KEY, waitForListed, waitForState } from "./support/hookd.ts";
+import { adminToken, api, eventually, metricOf, TEST_KEY, waitForListed, waitForState } from "./support/hookd.ts";
 import { hookdSuite } from "./support/suite.ts";
 import { csrfTokenOf } from "../src/console/session.ts";
 
@@ -213,6 +213,17 @@ describe("the topic tail", () => {
     const refused = await tail("orders", "not-a-sequence");
     expect(refused.text).toMatch(/The stream ended: 4\d\d/);
     expect(refused.text).toMatch(/event: end\n/);
+  });
+  it("HEAD opens no stream: the streams a token holds do not grow with each one", async () => {
+    const open = () => metricOf(suite.hookd.url, "hookd_streams_open");
+    const before = await open();
+    for (let i = 0; i < 3; i++) {
+      const head = await consoleFetch("/console/topics/tail?topic=orders", { method: "HEAD" });
+      expect(head.status).toBe(200);
+      expect(head.headers.get("content-type")).toBe("text/event-stream");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await open()).toBe(before);
   });
   it("refuses . and .. segments, which would climb out of /sse/", async () => {
     for (const topic of ["a/../../api/v1/deliveries", "..", "a/./b"]) {

@@ -21,7 +21,7 @@ function echoApp() {
   const app = new Hono();
   app.post("/echo", async (c) => {
     try {
-      const body = await readBody(c, LIMIT);
+      const body = await readBody(c, LIMIT, "HOOKD_MAX_BODY");
       return c.json({
         bytes: body.length,
         own: body.byteOffset === 0 && body.buffer.byteLength === body.length,

@@ -45,17 +45,19 @@ afterEach(async () => {
   }
 });
 
-/**
- * `key: false` leaves HOOKD_KEY unset, so hookd makes a token key and prints the admin token; the secrets
- * it seals then open only under that key, so such a hookd needs a NATS (`natsUrl`) of its own.
- */
 /** Each process compiles the sources through tsx as it starts: on a busy machine three took over 30 s. */
 const START_MS = 90_000;
 
+/**
+ * Every process listening within START_MS. `key: false` leaves HOOKD_KEY unset, so hookd makes a token
+ * key and prints the admin token; the secrets it seals then open only under that key, so such a hookd
+ * needs a NATS (`natsUrl`) of its own.
+ */
 async function startProcesses(
   count: number,
   { key = true, natsUrl = nats.url }: { key?: boolean; natsUrl?: string } = {},
 ): Promise<HookdProcess> {
+  const deadline = Date.now() + START_MS;
   const hookd = await spawnHookd({
     env: {
       NATS_URL: natsUrl,
@@ -72,7 +74,7 @@ async function startProcesses(
   running.push(hookd);
   // Ready once every process listens: connections reach only processes that listen, and one still starting
   // would be stopped by a signal's default action rather than by hookd.
-  await untilListening(hookd, count, START_MS);
+  await untilListening(hookd, count, Math.max(deadline - Date.now(), 0));
   return hookd;
 }
 

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import { sseHeadOnly } from "./event-stream.ts";
 import { actionResult } from "./action-result.tsx";
 import { BulkFollower, BulkPage, BulkProgress } from "./bulk-page.tsx";
 import type { ConsoleDeps } from "./console-deps.ts";
@@ -67,6 +68,8 @@ export function mountBulkPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void {
     const bulk = deps.services.bulk;
     const id = c.req.param("id");
     if (!bulk || !(await bulk.get(id))) return c.text("no such job", 404);
+    const head = sseHeadOnly(c);
+    if (head) return head;
     return streamSSE(c, async (stream) => {
       await new Promise<void>((resolve) => {
         let following: { stop(): void } | null = null;

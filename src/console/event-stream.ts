@@ -11,6 +11,19 @@ import type { Following } from "./services.ts";
 
 export type SseItem = { id: string; event: string; data: string };
 
+/**
+ * A HEAD's answer for a stream route, or null for any other method. Hono answers HEAD by running the
+ * GET handler and dropping the body without cancelling it, so a stream opened for a HEAD is never
+ * told its client left: its NATS follower (and, for the topic tail, the token's stream slot) would stay.
+ */
+export function sseHeadOnly(c: Context): Response | null {
+  if (c.req.method !== "HEAD") return null;
+  return new Response(null, {
+    status: 200,
+    headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+  });
+}
+
 const KEEPALIVE_MS = 20_000;
 /** Items waiting for a stream that does not coalesce; more means its client stopped reading. */
 const MAX_QUEUED = 1_000;
@@ -26,6 +39,8 @@ export function followAsSse(
   /** Fills an item in just before it is written (so a coalesced burst is rendered once). */
   finish: (item: SseItem) => Promise<SseItem> = async (item) => item,
 ): Response {
+  const head = sseHeadOnly(c);
+  if (head) return head;
   return streamSSE(c, async (stream) => {
     const queue: SseItem[] = [];
     let wake: (() => void) | null = null;

@@ -16,6 +16,21 @@ function deferred<T>() {
 }
 
 describe("followAsSse", () => {
+  it("answers HEAD with the stream's headers and starts no follower", async () => {
+    let started = 0;
+    const app = new Hono();
+    app.get("/live", (c) =>
+      followAsSse(c, async () => {
+        started++;
+        return { stop: () => undefined };
+      }));
+    const response = await app.request("/live", { method: "HEAD" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/event-stream");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(started).toBe(0);
+  });
+
   it("stops the follower when the browser leaves after it was set up", async () => {
     const stopped = deferred<"stopped">();
     const app = new Hono();

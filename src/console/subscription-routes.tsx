@@ -1,5 +1,6 @@
 import type { Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import { sseHeadOnly } from "./event-stream.ts";
 import { describeMachine } from "../../actors/machine-graph.ts";
 import { subscriptionMachine } from "../../actors/subscription.machine.ts";
 import { generateSecret } from "../domain/subscription-secret.ts";
@@ -97,6 +98,8 @@ export function mountSubscriptionPages(app: Hono<SessionEnv>, deps: ConsoleDeps)
   app.get("/replays/:id/live", (c) => {
     const id = c.req.param("id");
     if (!replays.get(id)) return c.text("no such replay on this instance", 404);
+    const head = sseHeadOnly(c);
+    if (head) return head;
     return streamSSE(c, async (stream) => {
       await new Promise<void>((resolve) => {
         const stop = replays.follow(id, (job) => {

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
+import { sseHeadOnly } from "./event-stream.ts";
 import { createParser } from "eventsource-parser";
 import { END_EVENT } from "../domain/stream-frames.ts";
 import type { ConsoleDeps } from "./console-deps.ts";
@@ -36,6 +37,8 @@ export function mountTopicPages(app: Hono<SessionEnv>, deps: ConsoleDeps): void 
       ),
   );
   app.get("/topics/tail", async (c) => {
+    const head = sseHeadOnly(c);
+    if (head) return head;
     const topic = c.req.query("topic")?.trim() ?? "";
     if (hasDotSegment(topic)) {
       return streamSSE(c, (stream) => refuse(stream, "400 a topic has no . or .. segment"));

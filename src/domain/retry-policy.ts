@@ -23,8 +23,9 @@ export type RetryDecisionInput = {
 };
 
 /**
- * The longest wait between two attempts: the journal's default age (HOOKD_JOURNAL_MAX_AGE), so a
- * delivery is not parked past the days its journal is kept for.
+ * The longest wait between two attempts: 30 days, the journal's default age (HOOKD_JOURNAL_MAX_AGE).
+ * Unbounded, a wait past what a date or a safe integer holds made a delivery unreadable; a
+ * shorter HOOKD_JOURNAL_MAX_AGE is the operator's to match with shorter waits.
  */
 export const MAX_RETRY_DELAY_MS = 30 * 86_400_000;
 

@@ -49,7 +49,8 @@ export const SubscriptionSettingsSchema = z.object(settings);
 /**
  * The API's version: its callers are anyone holding a token, so it bounds what they may store and
  * refuses headers no request could carry, and null clears a setting. The config file is the
- * operator's own and has never had these bounds; files that load today keep loading.
+ * operator's own and does not get these bounds. The retry schedule's own bound (retry-policy.ts) holds
+ * for both: past it a delivery could not be journaled.
  */
 export const ApiSubscriptionSettingsSchema = SubscriptionSettingsSchema.extend({
   event_types: settings.event_types.max(100).nullable(),

@@ -10,7 +10,7 @@ import { openSse, sseChangeOutput, sseHeadAnswer } from "./change-sse.ts";
 import { watchConnection } from "./connection-watch.ts";
 import { badRequest } from "./problem.ts";
 import { query } from "./query.ts";
-import { DeliveryStateParam } from "./delivery-routes.ts";
+import { DeliveryStateSchema } from "../runtime/delivery-state.ts";
 import type { StreamRouteDeps } from "./stream-routes.ts";
 import { utf8 } from "../domain/bytes.ts";
 import { requestToken } from "./auth.ts";
@@ -26,7 +26,7 @@ import type { ChangeOutput } from "../runtime/change-listener.ts";
  */
 
 export const ChangeQuerySchema = ChangeFilterSchema.extend({
-  state: DeliveryStateParam.optional().describe("changes into this state, or out of it"),
+  state: DeliveryStateSchema.optional().describe("changes into this state, or out of it"),
   since: z.string().optional().describe(
     "start after this journal sequence, or at an ISO 8601 time; default now (Last-Event-ID wins)",
   ),

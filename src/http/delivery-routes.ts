@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
-import { DELIVERY_STATES } from "../../actors/delivery.machine.ts";
+import { DeliveryStateSchema } from "../runtime/delivery-state.ts";
 import { base64Capacity, base64Length, fromBase64, toBase64, utf8 } from "../domain/bytes.ts";
 import { HeaderMapSchema, HeaderValueSchema, lowercaseHeaderNames } from "../domain/header-names.ts";
 import { isDeliveryId } from "../domain/ids.ts";
@@ -79,13 +79,8 @@ export const DeliveryFacetsQuerySchema = z.object({
   event_type: facetParam("event_type", "deliveries of events of this type"),
 });
 
-/** A delivery state as a query parameter names it. */
-export const DeliveryStateParam = z.enum(DELIVERY_STATES as [string, ...string[]], {
-  error: `state must be one of ${DELIVERY_STATES.join(", ")}`,
-});
-
 export const ListDeliveriesQuerySchema = z.object({
-  state: DeliveryStateParam.optional(),
+  state: DeliveryStateSchema.optional(),
   limit: PageLimitSchema,
   cursor: z.string().refine(
     (cursor) => decodeCursor(cursor) !== null,
@@ -347,7 +342,7 @@ async function createDelivery(c: Context, deps: DeliveryRouteDeps): Promise<Resp
     notJson: 'The body must be a JSON object such as {"url": "https://example.com/hook", "body": {...}}.',
   });
   const encoded = encodeBody(body);
-  if (base64Capacity(encoded.body.length) > deps.maxBodyBytes) throw tooLarge(deps.maxBodyBytes);
+  if (base64Capacity(encoded.body.length) > deps.maxBodyBytes) throw tooLarge(deps.maxBodyBytes, "HOOKD_MAX_BODY");
   const headers = lowercaseHeaderNames(body.headers);
   if (encoded.contentType) headers["content-type"] = encoded.contentType;
   return acceptDelivery(c, deps, {

@@ -59,7 +59,7 @@ async function readForward(c: Context, maxBytes: number): Promise<Forward> {
   const query = c.req.query();
   const fromQuery = queryFields(query);
   const contentType = c.req.header("content-type") ?? "";
-  const raw = await readBody(c, maxBytes);
+  const raw = await readBody(c, maxBytes, "HOOKD_MAX_BODY");
   const json = checkBodyAgainstType(c, raw, contentType);
   if (/^application\/x-www-form-urlencoded\b/i.test(contentType)) {
     const form = new URLSearchParams(decoder.decode(raw));
@@ -139,7 +139,7 @@ export function mountDispatchRoutes(app: ApiApp, deps: IngestDeps & PublishDeps 
   defineRoute(app, dispatchToRoute, async (c) => {
     const target = decodeTargetSegment(c.req.param("target"));
     const contentType = c.req.header("content-type");
-    const body = await readBody(c, deps.maxBodyBytes);
+    const body = await readBody(c, deps.maxBodyBytes, "HOOKD_MAX_BODY");
     checkBodyAgainstType(c, body, contentType);
     return acceptDelivery(c, deps, {
       target,

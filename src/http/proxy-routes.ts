@@ -27,7 +27,7 @@ export function mountProxyRoutes(app: ApiApp, deps: IngestDeps & { maxBodyBytes:
   for (const method of PROXY_METHODS) app.openAPIRegistry.registerPath(proxyRoute(method));
   app.on([...PROXY_METHODS], PROXY_ROUTE_PATH, async (c) => {
     const url = new URL(c.req.url);
-    const body = await readBody(c, deps.maxBodyBytes);
+    const body = await readBody(c, deps.maxBodyBytes, "HOOKD_MAX_BODY");
     checkBodyAgainstType(c, body, c.req.header("content-type"));
     return acceptDelivery(c, deps, {
       target: proxyTargetUrl(url.pathname, withoutReservedParameters(url.search)),

@@ -78,7 +78,7 @@ export function mountPublishRoutes(app: ApiApp, deps: PublishDeps): void {
     app.post(`${prefix}*`, async (c) => {
       const { topic } = topicInPath(c, prefix);
       refuseDeliveryControls(c.req.query(), `a publish to ${prefix}<topic>`);
-      const body = await readBody(c, deps.maxBodyBytes);
+      const body = await readBody(c, deps.maxBodyBytes, "HOOKD_MAX_BODY");
       const contentType = c.req.header("content-type");
       checkBodyAgainstType(c, body, contentType);
       return acceptPublish(c, deps, { topic, namespace, body, contentType });

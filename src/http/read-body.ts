@@ -12,7 +12,7 @@ import { concatBytes } from "../domain/bytes.ts";
  * `setBy` names the variable that sets the limit; null for a limit of hookd's own (the JSON API's
  * settings bodies), which no variable changes.
  */
-export function tooLarge(maxBytes: number, setBy: string | null = "HOOKD_MAX_BODY"): ProblemError {
+export function tooLarge(maxBytes: number, setBy: string | null): ProblemError {
   return new ProblemError({
     status: 413,
     kind: "body-too-large",
@@ -35,7 +35,8 @@ export type BufferedBodyEnv = { takeBufferedBody?: (declaredBytes: number) => Ui
 export async function readBody(
   c: Context,
   maxBytes: number,
-  setBy: string | null = "HOOKD_MAX_BODY",
+  /** The variable that sets `maxBytes`, for the 413; null for a limit no variable changes. */
+  setBy: string | null,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const declared = c.req.header("content-length");
   if (declared !== undefined && c.req.header("transfer-encoding") === undefined) {

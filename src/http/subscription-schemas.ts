@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PageLimitSchema } from "./query.ts";
+import { SUBSCRIPTION_ID } from "../runtime/subscription-commands.ts";
 import { parseDuration } from "../domain/duration.ts";
 import { hasFourDigitYear } from "../domain/four-digit-year.ts";
 import { ApiSubscriptionSettingsSchema, newSubscriptionFields } from "../domain/subscription-settings.ts";
@@ -45,8 +46,7 @@ export const ListSubscriptionsQuerySchema = z.object({
   owner: z.string().optional(),
   state: z.enum(["pending-verification", "active", "paused", "disabled", "expired"]).optional(),
   limit: PageLimitSchema,
-  cursor: z.string().regex(/^sub_[0-9A-HJKMNP-TV-Z]{26}$/, "cursor must be a next_cursor value from a previous page")
-    .optional(),
+  cursor: z.string().regex(SUBSCRIPTION_ID, "cursor must be a next_cursor value from a previous page").optional(),
 });
 
 export const AttemptsQuerySchema = z.object({ limit: PageLimitSchema });

@@ -86,7 +86,7 @@ function idOf(c: Context): string {
 /** The body, or null when it is over the limit: a declared length over it is not read at all. */
 async function readBounded(c: Context, maxBytes: number): Promise<Uint8Array | null> {
   try {
-    return await readBody(c, maxBytes);
+    return await readBody(c, maxBytes, "HOOKD_MAX_BODY");
   } catch (error) {
     if (error instanceof ProblemError && error.problem.status === 413) return null;
     throw error;

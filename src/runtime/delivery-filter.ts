@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DELIVERY_STATES, type DeliveryState } from "../../actors/delivery.machine.ts";
+import { DeliveryStateSchema } from "./delivery-state.ts";
 import { DELIVERY_ID_PREFIX, ulidTime } from "../domain/ids.ts";
 import type { ListingFilter } from "../domain/delivery-listing.ts";
 import type { IndexEntry } from "../nats/delivery-index.ts";
@@ -15,14 +16,11 @@ import { hostMatches } from "../domain/delivery-changes.ts";
  * target_host_exact) and the creation time are checked on each entry, which carries them.
  */
 
-const StateSchema = z.enum(DELIVERY_STATES as [DeliveryState, ...DeliveryState[]], {
-  error: `state must be one of ${DELIVERY_STATES.join(", ")}`,
-});
-
 export const DeliveryFilterSchema = z.object({
-  state: z.union([StateSchema, z.array(StateSchema).min(1)], {
-    error: `state must be one of ${DELIVERY_STATES.join(", ")}, or a list of them`,
-  }).optional()
+  state: z.union([
+    DeliveryStateSchema,
+    z.array(DeliveryStateSchema).min(1, "state lists at least one state"),
+  ], { error: `state must be one of ${DELIVERY_STATES.join(", ")}, or a list of them` }).optional()
     .describe("one state or a list of states"),
   target_host: z.string().min(1).optional().describe("host[:port] of the delivery's URL; without a port, any port"),
   target_host_exact: z.boolean().optional().describe(
