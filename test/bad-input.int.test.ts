@@ -15,6 +15,14 @@ async function expectProblem(response: Response, status: number, detail: RegExp)
   return problem;
 }
 
+/** A POST of `body` (JSON unless already text) labelled application/json. */
+const postJson = (path: string, body: unknown) =>
+  api(suite.hookd.url, path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+
 describe("bad input gets a clear 4xx and loses nothing", () => {
   it("missing _url", async () =>
     expectProblem(await api(suite.hookd.url, "/dispatch", { method: "POST", body: "x" }), 400, /"_url" is required/));
@@ -81,30 +89,22 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
   });
   it("API: a body over HOOKD_MAX_BODY once decoded", async () =>
     expectProblem(
-      await api(suite.hookd.url, "/api/v1/deliveries", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ url: suite.receiver.url, body: "q".repeat(20_000) }),
-      }),
+      await postJson("/api/v1/deliveries", { url: suite.receiver.url, body: "q".repeat(20_000) }),
       413,
       /limited to 16384 bytes \(HOOKD_MAX_BODY\)/,
     ));
   it("API: a request too large for any body HOOKD_MAX_BODY allows, as base64 in JSON", async () =>
     expectProblem(
-      await api(suite.hookd.url, "/api/v1/deliveries", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ url: suite.receiver.url, body: "q".repeat(100_000) }),
-      }),
+      await postJson("/api/v1/deliveries", { url: suite.receiver.url, body: "q".repeat(100_000) }),
       413,
       /limited to \d+ bytes \(HOOKD_MAX_BODY's 16384 bytes, as base64 in JSON\)/,
     ));
   it("API: a settings body over the JSON API's own 64 KiB, which HOOKD_MAX_BODY does not set", async () => {
     const problem = await expectProblem(
-      await api(suite.hookd.url, "/api/v1/subscriptions", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ topic: "big/settings", url: suite.receiver.url, description: "d".repeat(70_000) }),
+      await postJson("/api/v1/subscriptions", {
+        topic: "big/settings",
+        url: suite.receiver.url,
+        description: "d".repeat(70_000),
       }),
       413,
       /^Bodies on this path are limited to 65536 bytes\.$/,
@@ -125,32 +125,26 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
   });
   it("API: each unknown field of a body is named, and a bulk filter's state says what it takes", async () => {
     const unknown = await expectProblem(
-      await api(suite.hookd.url, "/api/v1/subscriptions", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ topic: "t", url: suite.receiver.url, colour: "red", headers: {}, size: 1 }),
+      await postJson("/api/v1/subscriptions", {
+        topic: "t",
+        url: suite.receiver.url,
+        colour: "red",
+        headers: {},
+        size: 1,
       }),
       400,
       /^colour: not a field this takes; size: not a field this takes$/,
     );
     expect(unknown.errors.map((e: { field: string }) => e.field)).toEqual(["colour", "size"]);
     await expectProblem(
-      await api(suite.hookd.url, "/api/v1/deliveries/bulk", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ action: "retry", filter: { state: "nope" } }),
-      }),
+      await postJson("/api/v1/deliveries/bulk", { action: "retry", filter: { state: "nope" } }),
       400,
       /filter\.state: state must be one of pending, .*, or a list of them/,
     );
   });
   it("API: a body that is not JSON", async () =>
     expectProblem(
-      await api(suite.hookd.url, "/api/v1/deliveries", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "[",
-      }),
+      await postJson("/api/v1/deliveries", "["),
       400,
       /JSON object/,
     ));
@@ -176,20 +170,16 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
   });
   it("API: body and body_base64 together", async () =>
     expectProblem(
-      await api(suite.hookd.url, "/api/v1/deliveries", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ url: suite.receiver.url, body: "a", body_base64: "YQ==" }),
-      }),
+      await postJson("/api/v1/deliveries", { url: suite.receiver.url, body: "a", body_base64: "YQ==" }),
       400,
       /either body or body_base64/,
     ));
   it("API: a content_type that would split the header", async () =>
     expectProblem(
-      await api(suite.hookd.url, "/api/v1/deliveries", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ url: suite.receiver.url, body: "a", content_type: "text/html\r\nx-evil: 1" }),
+      await postJson("/api/v1/deliveries", {
+        url: suite.receiver.url,
+        body: "a",
+        content_type: "text/html\r\nx-evil: 1",
       }),
       400,
       /content_type.*CR, LF or NUL/,
@@ -266,11 +256,7 @@ describe("auth (Hookbot-compatible tokens)", () => {
   });
   it("a token for a path ending in / grants everything below it", async () => {
     const token = await tokenFor("/api/v1/deliveries/");
-    const created = await api(suite.hookd.url, "/api/v1/deliveries", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ url: suite.receiver.url }),
-    });
+    const created = await postJson("/api/v1/deliveries", { url: suite.receiver.url });
     const { id } = await created.json();
     const below = await fetch(`${suite.hookd.url}/api/v1/deliveries/${id}`, {
       headers: { authorization: `Bearer ${token}` },
