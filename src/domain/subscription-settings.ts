@@ -17,7 +17,8 @@ const RetryScheduleSchema = z
     try {
       return parseRetrySchedule(text);
     } catch (error) {
-      ctx.addIssue({ code: "custom", message: `retry_schedule ${(error as Error).message}` });
+      // Said after the field's name (retry_schedule: …), by the API's 400 and the config file's message alike.
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
       return z.NEVER;
     }
   })
