@@ -141,6 +141,11 @@ describe("bad input gets a clear 4xx and loses nothing", () => {
       400,
       /filter\.state: state must be one of pending, .*, or a list of them/,
     );
+    await expectProblem(
+      await postJson("/api/v1/deliveries/bulk", { action: "retry", filter: { state: [] } }),
+      400,
+      /state lists at least one state/,
+    );
   });
   it("API: a body that is not JSON", async () =>
     expectProblem(
