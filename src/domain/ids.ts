@@ -39,6 +39,9 @@ export function ulidTime(id: string): number {
 export const DELIVERY_ID_PREFIX = "dlv_";
 export const DELIVERY_ID_PATTERN = /^dlv_[0-9A-HJKMNP-TV-Z]{26}$/;
 
+/** A subscription's id: sub_ + ULID (a config file's subscriptions too, from a digest of their name). */
+export const SUBSCRIPTION_ID_PATTERN = /^sub_[0-9A-HJKMNP-TV-Z]{26}$/;
+
 export function isDeliveryId(text: string): boolean {
   return DELIVERY_ID_PATTERN.test(text);
 }

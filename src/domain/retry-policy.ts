@@ -1,4 +1,4 @@
-import { parseDurationList } from "./duration.ts";
+import { formatDuration, parseDurationList } from "./duration.ts";
 
 /**
  * When to try a failed delivery again. Pure: the clock reading and the random draw for jitter are
@@ -33,7 +33,9 @@ export const MAX_RETRY_DELAY_MS = 30 * 86_400_000;
 export function parseRetrySchedule(text: string): number[] {
   const schedule = parseDurationList(text);
   if (schedule.length === 0 || schedule.length > 50) throw new Error("needs 1 to 50 delays");
-  if (schedule.some((ms) => ms > MAX_RETRY_DELAY_MS)) throw new Error("has a delay over 30d, the longest one allowed");
+  if (schedule.some((ms) => ms > MAX_RETRY_DELAY_MS)) {
+    throw new Error(`has a delay over ${formatDuration(MAX_RETRY_DELAY_MS)}, the longest one allowed`);
+  }
   return schedule;
 }
 

@@ -15,10 +15,14 @@ import { parseOr400 } from "./validation.ts";
 /** For routes that take no query parameters. */
 export const NoQuerySchema = z.object({});
 
+const NOT_A_PAGE_LIMIT = "limit must be a whole number from 1 to 100";
+
 /** `?limit=` of a page: 1 to 100, 50 unless asked. */
-export const PageLimitSchema = z.coerce.number({ error: "limit must be a whole number from 1 to 100" }).int(
-  "limit must be a whole number from 1 to 100",
-).min(1, "limit must be a whole number from 1 to 100").max(100, "limit is at most 100").default(50);
+export const PageLimitSchema = z.coerce.number({ error: NOT_A_PAGE_LIMIT }).int(NOT_A_PAGE_LIMIT).min(
+  1,
+  NOT_A_PAGE_LIMIT,
+)
+  .max(100, "limit is at most 100").default(50);
 
 type QueryValue = Record<string, string | string[]>;
 

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { PageLimitSchema } from "./query.ts";
-import { SUBSCRIPTION_ID } from "../runtime/subscription-commands.ts";
 import { parseDuration } from "../domain/duration.ts";
 import { hasFourDigitYear } from "../domain/four-digit-year.ts";
+import { SUBSCRIPTION_ID_PATTERN } from "../domain/ids.ts";
 import { ApiSubscriptionSettingsSchema, newSubscriptionFields } from "../domain/subscription-settings.ts";
 
 /**
@@ -46,19 +46,20 @@ export const ListSubscriptionsQuerySchema = z.object({
   owner: z.string().optional(),
   state: z.enum(["pending-verification", "active", "paused", "disabled", "expired"]).optional(),
   limit: PageLimitSchema,
-  cursor: z.string().regex(SUBSCRIPTION_ID, "cursor must be a next_cursor value from a previous page").optional(),
+  cursor: z.string().regex(SUBSCRIPTION_ID_PATTERN, "cursor must be a next_cursor value from a previous page")
+    .optional(),
 });
 
 export const AttemptsQuerySchema = z.object({ limit: PageLimitSchema });
 
 const Timestamp = (field: string) =>
   z.string().transform((text, ctx) => {
-    const ms = Date.parse(text);
-    if (Number.isNaN(ms) || !hasFourDigitYear(new Date(ms))) {
+    const date = new Date(Date.parse(text));
+    if (Number.isNaN(date.getTime()) || !hasFourDigitYear(date)) {
       ctx.addIssue({ code: "custom", message: `${field} must be an ISO 8601 time such as 2026-11-23T10:00:00Z` });
       return z.NEVER;
     }
-    return new Date(ms);
+    return date;
   });
 
 export const ReplayBodySchema = z.object({ since: Timestamp("since"), until: Timestamp("until").optional() }).strict();

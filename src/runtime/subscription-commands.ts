@@ -1,5 +1,5 @@
 import { subscriptionFold } from "../../actors/subscription.fold.ts";
-import { ulid } from "../domain/ids.ts";
+import { SUBSCRIPTION_ID_PATTERN, ulid } from "../domain/ids.ts";
 import type { SubscriptionConfig, SubscriptionTransition } from "../domain/subscription-events.ts";
 import { JournalConflictError } from "../nats/journal.ts";
 import { ActorNotFoundError, TransitionRefusedError } from "./errors.ts";
@@ -15,8 +15,6 @@ export class SubscriptionNotFoundError extends ActorNotFoundError {
 
 /** What a re-seal's update event says it changed. */
 export const SECRET_SEALING = "secret-sealing";
-
-export const SUBSCRIPTION_ID = /^sub_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export class SubscriptionCommands {
   constructor(
@@ -68,7 +66,7 @@ export class SubscriptionCommands {
   }
 
   async find(id: string): Promise<StoredSubscription | null> {
-    const head = SUBSCRIPTION_ID.test(id) ? await this.deps.store.readHead(id) : null;
+    const head = SUBSCRIPTION_ID_PATTERN.test(id) ? await this.deps.store.readHead(id) : null;
     return head?.subscription ?? null;
   }
 
@@ -129,7 +127,7 @@ export class SubscriptionCommands {
     ) => { event: Parameters<SubscriptionStore["append"]>[1]; after: StoredSubscription },
   ): Promise<StoredSubscription> {
     for (let round = 0; round < 5; round++) {
-      const head = SUBSCRIPTION_ID.test(id) ? await this.deps.store.readHead(id) : null;
+      const head = SUBSCRIPTION_ID_PATTERN.test(id) ? await this.deps.store.readHead(id) : null;
       if (!head) throw new SubscriptionNotFoundError(id);
       const { event, after } = decide(head.subscription);
       try {
